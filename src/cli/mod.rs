@@ -1,0 +1,240 @@
+//! The scriptable face: clap definitions and dispatch. Every command calls the same core as
+//! the TUI; this module only parses, prints and picks exit codes.
+
+mod commands;
+mod output;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub use commands::run;
+
+/// Exit codes (also listed in `inbound --help`).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const STORE: u8 = 4;
+    pub const NEEDS_YOU: u8 = 5;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the operation failed (network, server refused, test failed)
+  2  bad input or usage
+  3  no such server or app
+  4  the store cannot be used (damaged file, loose permissions)
+  5  you are needed: sign in again (connect), replace the client secret, or finish setup
+130  interrupted
+check uses the monitoring-plugin codes instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+Run without a command to open the interactive app.";
+
+#[derive(Debug, Parser)]
+#[command(name = "inbound", version, about = "Connect Microsoft 365 / Exchange Online mailboxes to IMAP fetchers with OAuth2, and keep them connected", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Where the store lives (default: the platform config dir, e.g. ~/.config/inbound).
+    #[arg(long, global = true, env = "INBOUND_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add an incoming mail server (a Draft until Test & Confirm passes).
+    Add(AddArgs),
+    /// Change a server, or with --app and no NAME, an Azure app (e.g. rotate its secret).
+    Edit(EditArgs),
+    /// List servers with state and token health.
+    List(JsonFlag),
+    /// Show one server: settings (secrets masked), app, redirect URL, health, last test.
+    Show(ShowArgs),
+    /// Sign in with Microsoft (browser consent through the embedded listener) and store tokens.
+    Connect(ConnectArgs),
+    /// Test & Confirm: IMAP login with the stored credentials; success marks the server Confirmed.
+    Test(TestArgs),
+    /// Print a fresh access token (for mail programs: mbsync PassCmd, fetchmail, neomutt …).
+    Token(TokenArgs),
+    /// Refresh tokens now (for cron / systemd timers).
+    Refresh(RefreshArgs),
+    /// Monitoring check (Nagios/Icinga conventions): OK / WARNING / CRITICAL / UNKNOWN.
+    Check(CheckArgs),
+    /// Remove a server and its tokens, or with --app, an unused Azure app.
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AuthArg {
+    Oauth2,
+    Basic,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The server's name, e.g. "Support inbox".
+    pub name: String,
+    /// The mailbox address.
+    #[arg(long)]
+    pub username: String,
+    #[arg(long, value_enum, default_value = "oauth2")]
+    pub auth: AuthArg,
+    /// Application (client) ID of the app registration.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Directory (tenant) ID, or a verified domain.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Read the client secret Value from standard input.
+    #[arg(long, conflicts_with = "secret_file")]
+    pub secret_stdin: bool,
+    /// Read the client secret Value from a file.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// When the client secret expires (YYYY-MM-DD), for warnings ahead of time.
+    #[arg(long, value_name = "DATE")]
+    pub secret_expires: Option<String>,
+    /// Identity provider authority.
+    #[arg(long, value_name = "URL")]
+    pub authority: Option<String>,
+    /// Use a stored Azure app instead of --client-id/--tenant/--secret-*, or with them, the
+    /// name for the new app (default: the server's name).
+    #[arg(long, value_name = "APP")]
+    pub app: Option<String>,
+    #[arg(long, default_value = crate::model::DEFAULT_HOST)]
+    pub host: String,
+    #[arg(long, default_value_t = crate::model::DEFAULT_PORT)]
+    pub port: u16,
+    /// Extra CA certificate (PEM) to trust for this server.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Read the password (Basic) from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// The server to change; omit it and give --app to change the app itself.
+    pub name: Option<String>,
+    #[arg(long)]
+    pub rename: Option<String>,
+    #[arg(long)]
+    pub username: Option<String>,
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long)]
+    pub port: Option<String>,
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthArg>,
+    /// With NAME: point the server at this app. Without NAME: the app to change.
+    #[arg(long, value_name = "APP")]
+    pub app: Option<String>,
+    #[arg(long)]
+    pub client_id: Option<String>,
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[arg(long, conflicts_with = "secret_file")]
+    pub secret_stdin: bool,
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    #[arg(long, value_name = "DATE")]
+    pub secret_expires: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub authority: Option<String>,
+    #[arg(long, value_name = "FILE", conflicts_with = "no_ca_file")]
+    pub ca_file: Option<PathBuf>,
+    #[arg(long)]
+    pub no_ca_file: bool,
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub name: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    pub name: String,
+    /// Do not open a browser; print the sign-in URL as the first line of stdout and wait.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Port for the embedded listener (default 8400; a free one if taken).
+    #[arg(long, value_name = "N")]
+    pub listen_port: Option<u16>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Test every server, concurrently.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TokenFormat {
+    /// The bare access token.
+    Access,
+    /// The base64 SASL XOAUTH2 string.
+    Xoauth2,
+    /// JSON with token, username, expiry.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    pub name: String,
+    #[arg(long, value_enum, default_value = "access")]
+    pub format: TokenFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Servers to check (default: all).
+    pub names: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Also run Test & Confirm.
+    #[arg(long)]
+    pub test: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    #[arg(required_unless_present = "app")]
+    pub name: Option<String>,
+    /// Remove this Azure app (only when no server uses it).
+    #[arg(long, value_name = "APP")]
+    pub app: Option<String>,
+}

@@ -1,0 +1,229 @@
+//! What `list` and `show` print: a view of a server without secrets.
+
+use crate::model::health::{self, Health, TokenHealth};
+use crate::model::{AzureApp, Server, Settings, TokenFile, registered_redirect_uri};
+use crate::timefmt;
+use jiff::Timestamp;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Serialize)]
+pub struct AppView {
+    pub name: String,
+    pub client_id: String,
+    pub tenant: String,
+    pub authority: String,
+    /// Masked: never the value.
+    pub secret: String,
+    pub secret_expires: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastTestView {
+    pub at: String,
+    pub ok: bool,
+    pub messages: Option<u32>,
+    pub summary: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServerView {
+    pub name: String,
+    pub server_type: &'static str,
+    pub state: &'static str,
+    pub auth: &'static str,
+    pub host: String,
+    pub port: u16,
+    pub ssl: bool,
+    pub username: String,
+    pub password: Option<String>,
+    pub ca_file: Option<String>,
+    pub app: Option<AppView>,
+    pub redirect_url: Option<String>,
+    pub last_test: Option<LastTestView>,
+    pub health: Health,
+}
+
+impl ServerView {
+    pub fn new(
+        s: &Server,
+        app: Option<&AzureApp>,
+        file: Option<&TokenFile>,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Self {
+        let health = health::assess(s, app, file, now);
+        Self {
+            name: s.name.clone(),
+            server_type: "IMAP",
+            state: s.state.label(),
+            auth: s.auth.label(),
+            host: s.host.clone(),
+            port: s.port,
+            ssl: s.ssl,
+            username: s.username.clone(),
+            password: s.password.as_ref().map(crate::secret::Secret::masked),
+            ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
+            app: app.map(|a| AppView {
+                name: a.name.clone(),
+                client_id: a.client_id.clone(),
+                tenant: a.tenant.clone(),
+                authority: a.authority.clone(),
+                secret: a
+                    .secret
+                    .as_ref()
+                    .map(crate::secret::Secret::masked)
+                    .unwrap_or_else(|| "(none)".into()),
+                secret_expires: a.secret_expires.map(|d| d.to_string()),
+            }),
+            redirect_url: (s.auth == crate::model::AuthKind::OAuth2)
+                .then(|| registered_redirect_uri(settings)),
+            last_test: s.last_test.as_ref().map(|t| LastTestView {
+                at: t.at.to_string(),
+                ok: t.ok,
+                messages: t.messages,
+                summary: t.summary.clone(),
+            }),
+            health,
+        }
+    }
+}
+
+pub fn token_text(h: &Health, now: Timestamp) -> String {
+    match h.token {
+        TokenHealth::NotApplicable => "– (Basic)".into(),
+        TokenHealth::None => "○ not signed in".into(),
+        TokenHealth::Valid { until } => format!(
+            "✔ valid until {} ({})",
+            timefmt::local(until),
+            timefmt::relative(until, now)
+        ),
+        TokenHealth::Refreshable => "↻ expired, refreshable".into(),
+        TokenHealth::NeedsReconsent => "✖ needs re-consent".into(),
+        TokenHealth::SecretExpired => "✖ secret expired".into(),
+        TokenHealth::BadClient => "✖ app credentials refused".into(),
+    }
+}
+
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+pub fn table(views: &[ServerView]) -> String {
+    let now = Timestamp::now();
+    let rows: Vec<[String; 5]> = views
+        .iter()
+        .map(|v| {
+            [
+                v.name.clone(),
+                v.state.to_string(),
+                token_text(&v.health, now),
+                v.username.clone(),
+                format!("{}:{}", v.host, v.port),
+            ]
+        })
+        .collect();
+    let head = ["NAME", "STATE", "TOKEN", "USERNAME", "SERVER"];
+    let mut widths = head.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: [&str; 5], out: &mut String| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    };
+    line(head, &mut out);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3], &r[4]], &mut out);
+    }
+    out
+}
+
+pub fn details(v: &ServerView) -> String {
+    let now = Timestamp::now();
+    let mut o = String::new();
+    let mut kv = |k: &str, val: &str| {
+        let _ = writeln!(o, "{k:<16}{val}");
+    };
+    kv("Name", &v.name);
+    kv("State", v.state);
+    kv(
+        "Health",
+        &format!("{} · {}", v.health.level.label(), v.health.summary()),
+    );
+    kv("Server Type", v.server_type);
+    kv("Authentication", v.auth);
+    kv("Server Name", &v.host);
+    kv("Port", &v.port.to_string());
+    kv("SSL/TLS", if v.ssl { "on" } else { "off" });
+    kv("Username", &v.username);
+    if let Some(p) = &v.password {
+        kv("Password", p);
+    }
+    if let Some(ca) = &v.ca_file {
+        kv("CA file", ca);
+    }
+    if let Some(a) = &v.app {
+        kv("Azure app", &a.name);
+        kv("Azure Client ID", &a.client_id);
+        kv("Tenant", &a.tenant);
+        kv("Secret", &a.secret);
+        let expiry = match (&a.secret_expires, v.health.secret_days_left) {
+            (Some(d), Some(left)) if left >= 0 => format!("{d} ({left} d left)"),
+            (Some(d), Some(left)) => format!("{d} (expired {} d ago)", -left),
+            _ => "unknown (record it: inbound edit --app APP --secret-expires YYYY-MM-DD)".into(),
+        };
+        kv("Secret expires", &expiry);
+        kv("Authority", &a.authority);
+    }
+    if let Some(r) = &v.redirect_url {
+        kv("Redirect URL", r);
+    }
+    if v.auth != "Basic" {
+        kv("Token", &token_text(&v.health, now));
+        if let Some(acc) = &v.health.account {
+            kv("Signed in", acc);
+        }
+        if let Some(t) = v.health.last_refresh {
+            kv("Last refresh", &timefmt::local(t));
+        }
+        if let Some(t) = v.health.reconsent_by {
+            kv(
+                "Re-consent by",
+                &format!("{} (if never refreshed until then)", timefmt::local(t)),
+            );
+        }
+        if let Some(e) = &v.health.last_error {
+            kv("Last error", e);
+        }
+    }
+    match &v.last_test {
+        Some(t) => kv(
+            "Last test",
+            &format!(
+                "{} · {} · {}",
+                t.at,
+                if t.ok { "passed" } else { "FAILED" },
+                t.summary
+            ),
+        ),
+        None => kv("Last test", "never (inbound test NAME)"),
+    }
+    for f in &v.health.findings {
+        let _ = writeln!(o, "{:<16}{} → {}", f.level.label(), f.message, f.fix);
+    }
+    o
+}

@@ -1,0 +1,231 @@
+//! Browser consent through the embedded listener: bind, build the URL, wait for Microsoft's
+//! redirect, redeem the code once, store the tokens, then answer the browser.
+
+use super::{Error, Result, tokens};
+use crate::model::{AuthKind, AzureApp, DEFAULT_LISTEN_PORT, Flow, Server, TokenSet};
+use crate::services::oauth::listener::{Callback, Listener, Outcome};
+use crate::services::oauth::{self, AuthRequest, diagnose, idtoken};
+use crate::store::Store;
+use jiff::Timestamp;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Default)]
+pub struct ConsentOptions {
+    /// Listener port; else the stored setting; else [`DEFAULT_LISTEN_PORT`].
+    pub listen_port: Option<u16>,
+    /// Address to bind instead of loopback (public URL mode behind a proxy).
+    pub bind: Option<IpAddr>,
+}
+
+/// A sign-in waiting for the browser.
+pub struct Consent {
+    pub server: Server,
+    pub app: AzureApp,
+    pub listener: Listener,
+    pub auth_url: String,
+    request: Option<AuthRequest>,
+}
+
+impl std::fmt::Debug for Consent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consent")
+            .field("server", &self.server.name)
+            .field("auth_url", &self.auth_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of a completed sign-in.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    pub server: String,
+    pub username: String,
+    pub tokens: TokenSet,
+    /// Set when the signed-in account is not the configured Username.
+    pub mismatch: Option<String>,
+}
+
+impl Connected {
+    /// "Outlook token is valid" line for people.
+    pub fn summary(&self) -> String {
+        let account = self
+            .tokens
+            .account
+            .as_deref()
+            .unwrap_or("(account not reported)");
+        format!(
+            "Outlook token is valid: signed in as {account}, access token valid until {}",
+            crate::timefmt::local(self.tokens.expires_at)
+        )
+    }
+}
+
+/// Binds the listener and prepares the authorization URL.
+pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
+    let config = store.load()?;
+    let server = config
+        .server(name)
+        .ok_or_else(|| Error::NotFound {
+            kind: "server",
+            name: name.into(),
+        })?
+        .clone();
+    if server.auth != AuthKind::OAuth2 {
+        return Err(Error::NotOAuth {
+            server: name.into(),
+        });
+    }
+    let app = config
+        .app_of(&server)
+        .ok_or_else(|| Error::NotFound {
+            kind: "Azure app",
+            name: server.app.clone().unwrap_or_default(),
+        })?
+        .clone();
+    if app.secret.is_none() {
+        return Err(Error::Consent(format!(
+            "app \"{}\" has no client secret; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin)",
+            app.name, app.name
+        )));
+    }
+    let port = opts
+        .listen_port
+        .or(config.settings.listen_port)
+        .unwrap_or(DEFAULT_LISTEN_PORT);
+    let state = oauth::new_state();
+    let listener = Listener::bind(port, state.clone(), opts.bind)
+        .await
+        .map_err(|e| {
+            Error::Io(format!(
+                "cannot start the sign-in listener on port {port}: {e}"
+            ))
+        })?;
+    let redirect_uri = match &config.settings.public_url {
+        Some(base) => format!(
+            "{}{}",
+            base.trim_end_matches('/'),
+            crate::model::REDIRECT_PATH
+        ),
+        None => listener.redirect_uri(),
+    };
+    let request = oauth::authorization_request(&app, &redirect_uri, &server.username, state)
+        .map_err(|e| Error::OAuth {
+            server: name.into(),
+            source: e,
+        })?;
+    let auth_url = request.url.clone();
+    listener.set_start_target(&auth_url);
+    Ok(Consent {
+        server,
+        app,
+        listener,
+        auth_url,
+        request: Some(request),
+    })
+}
+
+impl Consent {
+    pub fn port(&self) -> u16 {
+        self.listener.port()
+    }
+
+    /// Waits for the redirect (at most `timeout`, or until `cancel`), redeems the code, stores
+    /// the tokens and answers the browser.
+    pub async fn wait(
+        mut self,
+        store: &Store,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Result<Connected> {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let callback = tokio::select! {
+            cb = self.listener.next() => cb.ok_or(Error::Cancelled)?,
+            () = &mut deadline => return Err(Error::Consent(no_answer_text(timeout))),
+            () = cancel.cancelled() => return Err(Error::Cancelled),
+        };
+        match callback {
+            Callback::Denied { error, description } => Err(denied(&error, &description)),
+            Callback::Code { code, reply } => {
+                let result = self.redeem(store, &code).await;
+                let _ = reply.send(match &result {
+                    Ok(c) => Outcome::Success(format!(
+                        "{}.\n{}You can close this tab and return to the terminal.",
+                        c.summary(),
+                        c.mismatch
+                            .as_ref()
+                            .map(|m| format!("Warning: {m}\n"))
+                            .unwrap_or_default()
+                    )),
+                    Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
+                });
+                self.listener.close();
+                result
+            }
+        }
+    }
+
+    /// Redeems a code (from the listener or pasted by the user) exactly once.
+    pub async fn redeem(&mut self, store: &Store, code: &str) -> Result<Connected> {
+        let request = self
+            .request
+            .take()
+            .ok_or_else(|| Error::Consent("this sign-in was already used; start again".into()))?;
+        let grant = oauth::exchange_code(&self.app, request, code)
+            .await
+            .map_err(|e| Error::OAuth {
+                server: self.server.name.clone(),
+                source: e,
+            })?;
+        let tokens = grant.into_token_set(Timestamp::now(), Flow::AuthorizationCode, None);
+        finish(store, &self.server, tokens)
+    }
+}
+
+/// Stores a fresh sign-in and checks the account.
+pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connected> {
+    tokens::store_consent(store, &server.name, &server.username, tokens.clone())?;
+    let mismatch = tokens
+        .account
+        .as_deref()
+        .filter(|a| !idtoken::same_account(a, &server.username))
+        .map(|a| {
+            format!(
+                "you signed in as {a} but Username is {}; IMAP will fail unless {a} has FullAccess to that mailbox. Re-connect and pick {}",
+                server.username, server.username
+            )
+        });
+    Ok(Connected {
+        server: server.name.clone(),
+        username: server.username.clone(),
+        tokens,
+        mismatch,
+    })
+}
+
+fn denied(error: &str, description: &str) -> Error {
+    let codes = diagnose::codes_in_text(description);
+    let hint = codes.iter().find_map(|c| diagnose::aadsts_hint(*c));
+    let first = description.lines().next().unwrap_or("").trim();
+    let mut text = format!("Microsoft answered {error}");
+    if !first.is_empty() {
+        text.push_str(&format!(": {first}"));
+    }
+    if let Some(h) = hint {
+        text.push_str(&format!(". {h}"));
+    } else if error == "access_denied" {
+        text.push_str(". The sign-in was cancelled or consent refused: connect again and accept");
+    }
+    Error::Consent(text)
+}
+
+fn no_answer_text(timeout: Duration) -> String {
+    format!(
+        "no answer from the browser within {} s. If Microsoft's page showed AADSTS50011, register http://localhost/microsoft_outlook/confirm under Authentication → Web (changes take 3–5 minutes); over SSH use the tunnel or paste the address the browser ended on",
+        timeout.as_secs()
+    )
+}

@@ -1,0 +1,74 @@
+//! The operations both faces (CLI and TUI) call. No terminal I/O here.
+
+pub mod consent;
+pub mod servers;
+pub mod test;
+pub mod tokens;
+
+use crate::model::Blocker;
+use crate::model::validate::FieldError;
+use crate::services::imap::ProbeError;
+use crate::services::oauth::OAuthError;
+use crate::store::StoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("no {kind} named \"{name}\" (inbound list shows them)")]
+    NotFound { kind: &'static str, name: String },
+    #[error("a {kind} named \"{name}\" already exists; choose another name or edit it")]
+    Exists { kind: &'static str, name: String },
+    #[error("Azure app \"{app}\" is used by {}; remove or re-point those servers first", servers.join(", "))]
+    AppInUse { app: String, servers: Vec<String> },
+    #[error("\"{server}\": {source}")]
+    OAuth { server: String, source: OAuthError },
+    #[error("\"{server}\" {}: {message}", blocker_text(*blocker))]
+    Blocked {
+        server: String,
+        blocker: Blocker,
+        message: String,
+    },
+    #[error("\"{server}\" is not signed in yet: run inbound connect \"{server}\"")]
+    NotSignedIn { server: String },
+    #[error("\"{server}\" uses Basic authentication; tokens exist only for OAuth2.0")]
+    NotOAuth { server: String },
+    #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
+    Probe { server: String, source: ProbeError },
+    #[error("sign-in: {0}")]
+    Consent(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Io(String),
+}
+
+fn blocker_text(b: Blocker) -> &'static str {
+    match b {
+        Blocker::NeedsReconsent => "needs re-consent",
+        Blocker::SecretExpired => "has an expired client secret",
+        Blocker::BadClient => "has app credentials Microsoft refuses",
+    }
+}
+
+impl Error {
+    /// What to do next, when there is something to say beyond the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::OAuth { source, .. } => source.hint(),
+            Error::Blocked { server, blocker, .. } => Some(match blocker {
+                Blocker::NeedsReconsent => format!("inbound connect \"{server}\""),
+                Blocker::SecretExpired | Blocker::BadClient => {
+                    "create a new client secret in the portal, then: inbound edit --app APP --secret-stdin --secret-expires YYYY-MM-DD".to_string()
+                }
+            }),
+            Error::Probe { source, .. } => Some(source.hint()),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,450 @@
+//! Adding, editing and removing servers and Azure apps.
+
+use super::{Error, Result};
+use crate::model::validate::{self, FieldError};
+use crate::model::{
+    AuthKind, AzureApp, Blocker, Config, DEFAULT_AUTHORITY, Server, ServerState, ServerType,
+};
+use crate::secret::Secret;
+use crate::store::Store;
+use std::path::PathBuf;
+
+/// A new Azure app as typed by a person.
+#[derive(Debug, Clone, Default)]
+pub struct AppInput {
+    /// Defaults to the server's name.
+    pub name: Option<String>,
+    pub client_id: String,
+    pub tenant: String,
+    pub secret: Option<Secret>,
+    pub secret_expires: Option<String>,
+    pub authority: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum AppChoice {
+    /// Use an app already stored (several servers may share one).
+    Existing(String),
+    New(AppInput),
+}
+
+/// A new server as typed by a person (CLI flags or the TUI form).
+#[derive(Debug, Clone)]
+pub struct ServerInput {
+    pub name: String,
+    pub auth: AuthKind,
+    pub host: String,
+    pub port: String,
+    pub username: String,
+    pub app: Option<AppChoice>,
+    pub password: Option<Secret>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for ServerInput {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            auth: AuthKind::OAuth2,
+            host: crate::model::DEFAULT_HOST.into(),
+            port: crate::model::DEFAULT_PORT.to_string(),
+            username: String::new(),
+            app: None,
+            password: None,
+            ca_file: None,
+        }
+    }
+}
+
+pub fn validate_app(
+    input: &AppInput,
+    default_name: &str,
+    config: &Config,
+) -> Result<AzureApp, Vec<FieldError>> {
+    let errors = std::cell::RefCell::new(Vec::new());
+    let ok = |r: Result<String, FieldError>| {
+        r.map_err(|e| errors.borrow_mut().push(e))
+            .unwrap_or_default()
+    };
+    let name = input
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name.to_string());
+    let name = ok(validate::server_name(&name).map_err(|e| FieldError::new("App name", e.message)));
+    let client_id = ok(validate::client_id(&input.client_id));
+    let tenant = ok(validate::tenant(&input.tenant));
+    let secret = match &input.secret {
+        Some(s) => Some(Secret::new(ok(validate::secret(s.expose())))),
+        None => {
+            errors
+                .borrow_mut()
+                .push(FieldError::new("Secret", "paste the client secret's Value"));
+            None
+        }
+    };
+    let authority = ok(validate::authority(
+        input.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY),
+    ));
+    let secret_expires = match input
+        .secret_expires
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(d) => validate::date("Secret expires", d)
+            .map_err(|e| errors.borrow_mut().push(e))
+            .ok(),
+        None => None,
+    };
+    let mut errors = errors.into_inner();
+    if config.app(&name).is_some() {
+        errors.push(FieldError::new(
+            "App name",
+            format!(
+                "an Azure app named \"{name}\" already exists; pick it instead of typing it again"
+            ),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(AzureApp {
+            name,
+            client_id,
+            tenant,
+            secret,
+            secret_expires,
+            authority,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks every field, collecting all errors (the form shows them all at once).
+pub fn validate_server(
+    input: &ServerInput,
+    config: &Config,
+) -> Result<(Server, Option<AzureApp>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = validate::server_name(&input.name)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
+    if !name.is_empty() && config.server(&name).is_some() {
+        errors.push(FieldError::new(
+            "Name",
+            format!("a server named \"{name}\" already exists"),
+        ));
+    }
+    let host = validate::host(&input.host)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
+    let port = validate::port(&input.port)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
+    let username = validate::username(&input.username)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
+    let (app_name, new_app, password) = match input.auth {
+        AuthKind::OAuth2 => match &input.app {
+            Some(AppChoice::Existing(a)) => {
+                if config.app(a).is_none() {
+                    errors.push(FieldError::new(
+                        "Azure app",
+                        format!("no Azure app named \"{a}\""),
+                    ));
+                }
+                (Some(a.clone()), None, None)
+            }
+            Some(AppChoice::New(app)) => match validate_app(app, &name, config) {
+                Ok(app) => (Some(app.name.clone()), Some(app), None),
+                Err(e) => {
+                    errors.extend(e);
+                    (None, None, None)
+                }
+            },
+            None => {
+                errors.push(FieldError::new(
+                    "Azure Client ID",
+                    "give the app's client ID, tenant and secret, or pick an existing app",
+                ));
+                (None, None, None)
+            }
+        },
+        AuthKind::Basic => {
+            let pw = input.password.clone().filter(|p| !p.is_empty());
+            if pw.is_none() {
+                errors.push(FieldError::new("Password", "enter the mailbox password"));
+            }
+            (None, None, pw)
+        }
+    };
+    if let Some(ca) = &input.ca_file
+        && !ca.is_file()
+    {
+        errors.push(FieldError::new(
+            "CA file",
+            format!("{} is not a readable file", ca.display()),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let server = Server {
+        name,
+        server_type: ServerType::Imap,
+        auth: input.auth,
+        host,
+        port,
+        ssl: true,
+        username,
+        app: app_name,
+        password,
+        ca_file: input.ca_file.clone(),
+        state: ServerState::Draft,
+        last_test: None,
+    };
+    Ok((server, new_app))
+}
+
+/// Joins several field errors into one.
+pub fn join_errors(errors: Vec<FieldError>) -> Error {
+    let mut it = errors.into_iter();
+    let first = it
+        .next()
+        .unwrap_or_else(|| FieldError::new("input", "invalid"));
+    let rest: Vec<String> = it.map(|e| e.to_string()).collect();
+    if rest.is_empty() {
+        Error::Invalid(first)
+    } else {
+        Error::Invalid(FieldError::new(
+            first.field,
+            format!("{}; also {}", first.message, rest.join("; ")),
+        ))
+    }
+}
+
+/// Adds a server (and its new app) as a Draft.
+pub fn add_server(store: &Store, input: &ServerInput) -> Result<Server> {
+    store.update(|config| {
+        let (server, app) = validate_server(input, config).map_err(join_errors)?;
+        if let Some(app) = app {
+            config.apps.push(app);
+        }
+        config.servers.push(server.clone());
+        Ok(server)
+    })
+}
+
+/// Changes to a server; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct ServerPatch {
+    pub rename: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<String>,
+    pub username: Option<String>,
+    pub app: Option<String>,
+    pub auth: Option<AuthKind>,
+    pub password: Option<Secret>,
+    pub ca_file: Option<Option<PathBuf>>,
+}
+
+/// Edits a server. Changing where or as whom it connects returns it to Draft: the last test no
+/// longer proves anything.
+pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Server> {
+    let (old_name, server) = store.update(|config| {
+        let apps: Vec<String> = config.apps.iter().map(|a| a.name.clone()).collect();
+        let new_name = match &patch.rename {
+            Some(n) => {
+                let n = validate::server_name(n)?;
+                if n != name && config.server(&n).is_some() {
+                    return Err(Error::Exists {
+                        kind: "server",
+                        name: n,
+                    });
+                }
+                Some(n)
+            }
+            None => None,
+        };
+        let server = config.server_mut(name).ok_or_else(|| Error::NotFound {
+            kind: "server",
+            name: name.into(),
+        })?;
+        let before = server.clone();
+        if let Some(h) = &patch.host {
+            server.host = validate::host(h)?;
+        }
+        if let Some(p) = &patch.port {
+            server.port = validate::port(p)?;
+        }
+        if let Some(u) = &patch.username {
+            server.username = validate::username(u)?;
+        }
+        if let Some(a) = &patch.auth {
+            server.auth = *a;
+        }
+        if let Some(a) = &patch.app {
+            if !apps.contains(a) {
+                return Err(Error::NotFound {
+                    kind: "Azure app",
+                    name: a.clone(),
+                });
+            }
+            server.app = Some(a.clone());
+        }
+        if let Some(p) = &patch.password {
+            server.password = Some(p.clone());
+        }
+        if let Some(ca) = &patch.ca_file {
+            if let Some(path) = ca
+                && !path.is_file()
+            {
+                return Err(FieldError::new(
+                    "CA file",
+                    format!("{} is not a readable file", path.display()),
+                )
+                .into());
+            }
+            server.ca_file = ca.clone();
+        }
+        if server.auth == AuthKind::OAuth2 && server.app.is_none() {
+            return Err(FieldError::new(
+                "Azure app",
+                "OAuth2.0 needs an Azure app: pass --app APP",
+            )
+            .into());
+        }
+        if server.auth == AuthKind::Basic && server.password.is_none() {
+            return Err(FieldError::new(
+                "Password",
+                "Basic needs a password: pass --password-stdin",
+            )
+            .into());
+        }
+        server.ssl = true;
+        let moved = server.host != before.host
+            || server.port != before.port
+            || server.username != before.username
+            || server.app != before.app
+            || server.auth != before.auth
+            || server.password != before.password;
+        if moved {
+            server.state = ServerState::Draft;
+        }
+        if let Some(n) = new_name {
+            server.name = n;
+        }
+        Ok((before.name, server.clone()))
+    })?;
+    if old_name != server.name {
+        store.rename_tokens(&old_name, &server.name)?;
+    }
+    if server.username
+        != store
+            .load_tokens(&server.name)?
+            .map(|f| f.username)
+            .unwrap_or_else(|| server.username.clone())
+    {
+        // Tokens belong to the old mailbox account: keep them (the account may still have
+        // access), but record the new username for `token --format xoauth2`.
+        store.update_tokens(&server.name, &server.username, |f| {
+            f.username = server.username.clone();
+            Ok::<_, Error>(())
+        })?;
+    }
+    Ok(server)
+}
+
+/// Changes to an app; a new secret clears the secret-related blockers of every server using it.
+#[derive(Debug, Clone, Default)]
+pub struct AppPatch {
+    pub client_id: Option<String>,
+    pub tenant: Option<String>,
+    pub secret: Option<Secret>,
+    pub secret_expires: Option<String>,
+    pub authority: Option<String>,
+}
+
+pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp> {
+    let (app, users) = store.update(|config| {
+        let users: Vec<(String, String)> = config
+            .servers
+            .iter()
+            .filter(|s| s.app.as_deref() == Some(name))
+            .map(|s| (s.name.clone(), s.username.clone()))
+            .collect();
+        let app = config.app_mut(name).ok_or_else(|| Error::NotFound {
+            kind: "Azure app",
+            name: name.into(),
+        })?;
+        if let Some(c) = &patch.client_id {
+            app.client_id = validate::client_id(c)?;
+        }
+        if let Some(t) = &patch.tenant {
+            app.tenant = validate::tenant(t)?;
+        }
+        if let Some(s) = &patch.secret {
+            app.secret = Some(Secret::new(validate::secret(s.expose())?));
+        }
+        if let Some(d) = &patch.secret_expires {
+            app.secret_expires = Some(validate::date("Secret expires", d)?);
+        }
+        if let Some(a) = &patch.authority {
+            app.authority = validate::authority(a)?;
+        }
+        Ok::<_, Error>((app.clone(), users))
+    })?;
+    if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() {
+        for (server, username) in users {
+            store.update_tokens(&server, &username, |f| {
+                if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {
+                    f.blocker = None;
+                    f.last_error = None;
+                }
+                Ok::<_, Error>(())
+            })?;
+        }
+    }
+    Ok(app)
+}
+
+/// Removes a server and its tokens. The app stays (other servers may use it).
+pub fn remove_server(store: &Store, name: &str) -> Result<()> {
+    store.update(|config| {
+        let before = config.servers.len();
+        config.servers.retain(|s| s.name != name);
+        if config.servers.len() == before {
+            return Err(Error::NotFound {
+                kind: "server",
+                name: name.into(),
+            });
+        }
+        Ok(())
+    })?;
+    store.remove_tokens(name)?;
+    Ok(())
+}
+
+pub fn remove_app(store: &Store, name: &str) -> Result<()> {
+    store.update(|config| {
+        let users: Vec<String> = config
+            .servers_using(name)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        if !users.is_empty() {
+            return Err(Error::AppInUse {
+                app: name.into(),
+                servers: users,
+            });
+        }
+        let before = config.apps.len();
+        config.apps.retain(|a| a.name != name);
+        if config.apps.len() == before {
+            return Err(Error::NotFound {
+                kind: "Azure app",
+                name: name.into(),
+            });
+        }
+        Ok(())
+    })
+}

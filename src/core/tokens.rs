@@ -1,0 +1,214 @@
+//! Handing out fresh access tokens and refreshing them without ever losing one.
+//!
+//! Hot path (`inbound token` on a valid token): one shared lock, one small file, no network.
+//! Slow path: exclusive lock on the server's token file, re-read (another process may have
+//! refreshed meanwhile: single-flight across processes), refresh, write the rotated refresh
+//! token atomically, and only then hand out the new access token.
+
+use super::{Error, Result};
+use crate::model::health::{access_token_usable, needs_refresh};
+use crate::model::{AuthKind, RecordedError, TokenFile, TokenSet};
+use crate::services::oauth::{self, OAuthError};
+use crate::store::Store;
+use jiff::Timestamp;
+
+/// How a token request ended.
+#[derive(Debug, Clone)]
+pub struct Fresh {
+    pub tokens: TokenSet,
+    pub username: String,
+    /// True when this call refreshed (false: served from the store).
+    pub refreshed: bool,
+    /// Set when the token is served although a refresh failed (it is still valid).
+    pub warning: Option<String>,
+}
+
+/// When to refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Only when due (ahead of expiry).
+    WhenDue,
+    /// Now, even if the token is still fresh (`inbound refresh`).
+    Force,
+}
+
+fn usable(file: &TokenFile, now: Timestamp) -> Option<&TokenSet> {
+    file.tokens.as_ref().filter(|t| !needs_refresh(t, now))
+}
+
+/// A valid access token for `server`, refreshing when due.
+pub async fn fresh_token(
+    store: &Store,
+    server: &str,
+    policy: Policy,
+    now: impl Fn() -> Timestamp,
+) -> Result<Fresh> {
+    if policy == Policy::WhenDue {
+        let hot = {
+            let _shared = store.lock_tokens(server, false)?;
+            store.read_tokens(server)?
+        };
+        if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
+            && let Some(t) = usable(file, now())
+        {
+            return Ok(Fresh {
+                tokens: t.clone(),
+                username: file.username.clone(),
+                refreshed: false,
+                warning: None,
+            });
+        }
+    }
+
+    let config = store.load()?;
+    let srv = config
+        .server(server)
+        .ok_or_else(|| Error::NotFound {
+            kind: "server",
+            name: server.into(),
+        })?
+        .clone();
+    if srv.auth != AuthKind::OAuth2 {
+        return Err(Error::NotOAuth {
+            server: server.into(),
+        });
+    }
+    let app = config
+        .app_of(&srv)
+        .ok_or_else(|| Error::NotFound {
+            kind: "Azure app",
+            name: srv.app.clone().unwrap_or_default(),
+        })?
+        .clone();
+
+    // The exclusive lock blocks while another process refreshes; do the wait off the runtime.
+    let lock = {
+        let store = store.clone();
+        let name = server.to_string();
+        tokio::task::spawn_blocking(move || store.lock_tokens(&name, true))
+            .await
+            .map_err(|e| Error::Io(e.to_string()))??
+    };
+    let mut file = store
+        .read_tokens(server)?
+        .unwrap_or_else(|| TokenFile::new(server, &srv.username));
+    let Some(current) = file.tokens.clone() else {
+        return Err(Error::NotSignedIn {
+            server: server.into(),
+        });
+    };
+    let at = now();
+    if policy == Policy::WhenDue && file.blocker.is_none() && !needs_refresh(&current, at) {
+        // Someone else refreshed while we waited for the lock.
+        return Ok(Fresh {
+            tokens: current,
+            username: file.username,
+            refreshed: false,
+            warning: None,
+        });
+    }
+    if let Some(blocker) = file.blocker {
+        let message = file
+            .last_error
+            .as_ref()
+            .map_or_else(|| "refresh refused".to_string(), |e| e.message.clone());
+        if access_token_usable(&current, at) && policy == Policy::WhenDue {
+            return Ok(Fresh {
+                tokens: current,
+                username: file.username,
+                refreshed: false,
+                warning: Some(format!(
+                    "served the still-valid token, but \"{server}\" needs attention: {message}"
+                )),
+            });
+        }
+        return Err(Error::Blocked {
+            server: server.into(),
+            blocker,
+            message,
+        });
+    }
+    let Some(refresh_token) = current.refresh_token.clone() else {
+        return Err(Error::NotSignedIn {
+            server: server.into(),
+        });
+    };
+
+    let result = oauth::refresh(&app, &refresh_token, current.flow).await;
+    let at = now();
+    match result {
+        Ok(grant) => {
+            let tokens = grant.into_token_set(at, current.flow, Some(&current));
+            file.tokens = Some(tokens.clone());
+            file.blocker = None;
+            file.last_error = None;
+            file.failures = 0;
+            file.username = srv.username.clone();
+            // Written (atomically) before anyone sees the new access token.
+            store.write_tokens(&file)?;
+            drop(lock);
+            tracing::info!(server, "token refreshed");
+            Ok(Fresh {
+                tokens,
+                username: file.username,
+                refreshed: true,
+                warning: None,
+            })
+        }
+        Err(e) => {
+            record_failure(&mut file, &e, at);
+            store.write_tokens(&file)?;
+            drop(lock);
+            tracing::warn!(server, error = %e, "token refresh failed");
+            if access_token_usable(&current, at) && (e.is_transient() || policy == Policy::WhenDue)
+            {
+                return Ok(Fresh {
+                    tokens: current,
+                    username: file.username,
+                    refreshed: false,
+                    warning: Some(format!(
+                        "refresh failed ({e}); the current token is still valid"
+                    )),
+                });
+            }
+            match file.blocker {
+                Some(blocker) => Err(Error::Blocked {
+                    server: server.into(),
+                    blocker,
+                    message: e.to_string(),
+                }),
+                None => Err(Error::OAuth {
+                    server: server.into(),
+                    source: e,
+                }),
+            }
+        }
+    }
+}
+
+fn record_failure(file: &mut TokenFile, e: &OAuthError, at: Timestamp) {
+    let transient = e.is_transient() || e.blocker().is_none();
+    file.last_error = Some(RecordedError {
+        at,
+        message: e.to_string(),
+        hint: e.hint(),
+        transient,
+    });
+    if transient {
+        file.failures = file.failures.saturating_add(1);
+    } else {
+        file.blocker = e.blocker();
+    }
+}
+
+/// Stores tokens from a fresh sign-in (consent or device code): clears any blocker.
+pub fn store_consent(store: &Store, server: &str, username: &str, tokens: TokenSet) -> Result<()> {
+    store.update_tokens(server, username, |f| {
+        f.username = username.to_string();
+        f.tokens = Some(tokens);
+        f.blocker = None;
+        f.last_error = None;
+        f.failures = 0;
+        Ok::<_, Error>(())
+    })
+}

@@ -1,0 +1,29 @@
+//! Thin binary: parse, then hand over to the CLI or the TUI.
+
+use clap::Parser;
+use inbound::cli::{Cli, exit};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("inbound: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let code = match cli.command.take() {
+        Some(command) => runtime.block_on(inbound::cli::run(cli, command)),
+        None => {
+            eprintln!(
+                "inbound: the interactive app is not available in this build yet; see inbound --help"
+            );
+            exit::USAGE
+        }
+    };
+    ExitCode::from(code)
+}

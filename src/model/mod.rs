@@ -1,0 +1,322 @@
+//! The data the store keeps: Azure apps, incoming mail servers, their tokens and health.
+//! Plain data with serde; no I/O here.
+
+pub mod health;
+pub mod validate;
+
+use crate::secret::Secret;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Version of the configuration document; bumped on incompatible changes.
+pub const CONFIG_SCHEMA: u32 = 1;
+/// Version of a per-server token file.
+pub const TOKENS_SCHEMA: u32 = 1;
+
+pub const DEFAULT_HOST: &str = "outlook.office365.com";
+pub const DEFAULT_PORT: u16 = 993;
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// The callback path Microsoft redirects to; registered as `http://localhost` + this path.
+pub const REDIRECT_PATH: &str = "/microsoft_outlook/confirm";
+/// Default port of the embedded listener. Entra ignores the port of a `localhost` redirect URI,
+/// so any port works with the registered URL; a stable one makes the `ssh -L` line reusable.
+pub const DEFAULT_LISTEN_PORT: u16 = 8400;
+
+/// The whole configuration document (`config.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    pub schema: u32,
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub apps: Vec<AzureApp>,
+    #[serde(default)]
+    pub servers: Vec<Server>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            schema: CONFIG_SCHEMA,
+            settings: Settings::default(),
+            apps: Vec::new(),
+            servers: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+    pub fn server_mut(&mut self, name: &str) -> Option<&mut Server> {
+        self.servers.iter_mut().find(|s| s.name == name)
+    }
+    pub fn app(&self, name: &str) -> Option<&AzureApp> {
+        self.apps.iter().find(|a| a.name == name)
+    }
+    pub fn app_mut(&mut self, name: &str) -> Option<&mut AzureApp> {
+        self.apps.iter_mut().find(|a| a.name == name)
+    }
+    /// The Azure app a server signs in with, if it uses OAuth2 and the app exists.
+    pub fn app_of(&self, server: &Server) -> Option<&AzureApp> {
+        server.app.as_deref().and_then(|a| self.app(a))
+    }
+    /// Names of the servers that use an app.
+    pub fn servers_using(&self, app: &str) -> Vec<&str> {
+        self.servers
+            .iter()
+            .filter(|s| s.app.as_deref() == Some(app))
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+}
+
+/// Global settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    /// Port of the embedded consent listener (default [`DEFAULT_LISTEN_PORT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_port: Option<u16>,
+    /// Public base URL (e.g. `https://demo.tasksuite.com`) when the listener sits behind a proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// An app registration in Entra ID.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AzureApp {
+    pub name: String,
+    pub client_id: String,
+    pub tenant: String,
+    /// The client secret **Value**. `None` for a public client (device code only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_expires: Option<Date>,
+    #[serde(default = "default_authority")]
+    pub authority: String,
+}
+
+fn default_authority() -> String {
+    DEFAULT_AUTHORITY.to_string()
+}
+
+impl AzureApp {
+    fn endpoint(&self, leaf: &str) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/{leaf}",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
+    pub fn authorize_url(&self) -> String {
+        self.endpoint("authorize")
+    }
+    pub fn token_url(&self) -> String {
+        self.endpoint("token")
+    }
+    pub fn devicecode_url(&self) -> String {
+        self.endpoint("devicecode")
+    }
+    /// The admin consent URL for this tenant (microsoft-facts §8).
+    pub fn admin_consent_url(&self) -> String {
+        format!(
+            "{}/{}/adminconsent?client_id={}",
+            self.authority.trim_end_matches('/'),
+            self.tenant,
+            self.client_id
+        )
+    }
+    /// `2c7f…6a58`: enough to recognise a client ID at a glance.
+    pub fn short_client_id(&self) -> String {
+        let id = &self.client_id;
+        if id.len() > 8 {
+            format!("{}…{}", &id[..4], &id[id.len() - 4..])
+        } else {
+            id.clone()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    #[default]
+    OAuth2,
+    Basic,
+}
+
+impl AuthKind {
+    /// The seed's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthKind::OAuth2 => "OAuth2.0",
+            AuthKind::Basic => "Basic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ServerType {
+    #[default]
+    Imap,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum ServerState {
+    #[default]
+    Draft,
+    Confirmed,
+}
+
+impl ServerState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerState::Draft => "Draft",
+            ServerState::Confirmed => "Confirmed",
+        }
+    }
+}
+
+/// An incoming mail server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Server {
+    pub name: String,
+    #[serde(default)]
+    pub server_type: ServerType,
+    pub auth: AuthKind,
+    pub host: String,
+    pub port: u16,
+    /// Implicit TLS. Forced on for OAuth2 (a bearer token never crosses the wire in clear).
+    #[serde(default = "yes")]
+    pub ssl: bool,
+    pub username: String,
+    /// The Azure app (by name) for OAuth2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The password for Basic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Extra CA certificate (PEM) to trust, for private CAs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub state: ServerState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test: Option<LastTest>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The outcome of the last Test & Confirm.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LastTest {
+    pub at: Timestamp,
+    pub ok: bool,
+    /// Message count of INBOX on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u32>,
+    /// One line: the failed stage and the server's words, or the success summary.
+    pub summary: String,
+}
+
+/// How a token set was minted; a device-code token is refreshed without the client secret.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    #[default]
+    AuthorizationCode,
+    DeviceCode,
+}
+
+/// Tokens of one server (kept in its own file).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    /// When the access token was issued (our clock).
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// When the current refresh token chain was last renewed (any successful grant).
+    pub refreshed_at: Timestamp,
+    /// When the user last consented interactively.
+    pub consented_at: Timestamp,
+    #[serde(default)]
+    pub scope: String,
+    /// The signed-in account from the id_token (`preferred_username` or `email`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub flow: Flow,
+}
+
+/// Why a server's tokens can no longer be refreshed without the user.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Blocker {
+    /// The refresh token was refused (`invalid_grant` family): sign in again.
+    NeedsReconsent,
+    /// The client secret expired (AADSTS7000222): create a new secret.
+    SecretExpired,
+    /// The client secret was refused (AADSTS7000215) or the app was not found.
+    BadClient,
+}
+
+/// A recorded refresh failure.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecordedError {
+    pub at: Timestamp,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Transient failures are retried; the others set a [`Blocker`].
+    pub transient: bool,
+}
+
+/// The per-server token file (`tokens/<file>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenFile {
+    pub schema: u32,
+    /// The server's name, to detect a stale file after a rename.
+    pub server: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocker: Option<Blocker>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<RecordedError>,
+    /// Consecutive transient failures, for back-off.
+    #[serde(default)]
+    pub failures: u32,
+}
+
+impl TokenFile {
+    pub fn new(server: &str, username: &str) -> Self {
+        Self {
+            schema: TOKENS_SCHEMA,
+            server: server.to_string(),
+            username: username.to_string(),
+            tokens: None,
+            blocker: None,
+            last_error: None,
+            failures: 0,
+        }
+    }
+}
+
+/// The redirect URI to register under **Web** in the portal (no port: Entra ignores it for
+/// `localhost`), or `<public>/microsoft_outlook/confirm` with a public base URL.
+pub fn registered_redirect_uri(settings: &Settings) -> String {
+    match &settings.public_url {
+        Some(base) => format!("{}{REDIRECT_PATH}", base.trim_end_matches('/')),
+        None => format!("http://localhost{REDIRECT_PATH}"),
+    }
+}

@@ -1,0 +1,363 @@
+//! Input validation before any network call (microsoft-facts "Input validation").
+//! Each check names the field and says how to fix it.
+
+use std::net::IpAddr;
+use thiserror::Error;
+
+/// A field that failed validation, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// True for the 8-4-4-4-12 hex shape of a GUID.
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip(lens)
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+pub fn server_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(FieldError::new(
+            "Name",
+            "enter a name for this server, e.g. \"Support inbox\"",
+        ));
+    }
+    if name.chars().count() > 64 {
+        return Err(FieldError::new("Name", "use at most 64 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "Name",
+            "remove control characters (tabs, line breaks)",
+        ));
+    }
+    if name.starts_with('-') {
+        return Err(FieldError::new(
+            "Name",
+            "a name may not start with '-' (it would look like an option)",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+pub fn client_id(value: &str) -> Result<String, FieldError> {
+    let v = value
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}')
+        .to_ascii_lowercase();
+    if v.is_empty() {
+        return Err(FieldError::new(
+            "Azure Client ID",
+            "paste the \"Application (client) ID\" from the app's Overview page",
+        ));
+    }
+    if !is_guid(&v) {
+        return Err(FieldError::new(
+            "Azure Client ID",
+            format!(
+                "\"{v}\" is not a GUID; copy \"Application (client) ID\" (like 2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58) from the app's Overview page"
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// Accepts a tenant GUID, a verified domain, `organizations` or `common`; strips what people
+/// paste around it (`https://login.microsoftonline.com/<t>/oauth2/v2.0/authorize`, braces).
+pub fn tenant(value: &str) -> Result<String, FieldError> {
+    const FIELD: &str = "Tenant";
+    let mut v = value
+        .trim()
+        .trim_matches(|c| c == '{' || c == '}')
+        .to_string();
+    if let Some(rest) = v.split_once("://").map(|(_, r)| r.to_string()) {
+        // A pasted URL: the tenant is the first path segment after the host.
+        let mut segs = rest.split('/').skip(1).filter(|s| !s.is_empty());
+        v = segs.next().unwrap_or("").to_string();
+    } else if let Some((first, _)) = v.split_once('/') {
+        v = first.to_string();
+    }
+    let v = v.to_ascii_lowercase();
+    if v.is_empty() {
+        return Err(FieldError::new(
+            FIELD,
+            "paste the \"Directory (tenant) ID\" from the app's Overview page, or your domain (contoso.com)",
+        ));
+    }
+    if v == "consumers" {
+        return Err(FieldError::new(
+            FIELD,
+            "\"consumers\" is for personal accounts, which have no Exchange Online IMAP for apps; use your tenant ID or domain",
+        ));
+    }
+    if v == "organizations" || v == "common" || is_guid(&v) {
+        return Ok(v);
+    }
+    if v.contains('{') || v.contains('<') || v == "tenant" || v == "tenant-id" {
+        return Err(FieldError::new(
+            FIELD,
+            "replace the placeholder with your Directory (tenant) ID",
+        ));
+    }
+    if is_dns_name(&v) && v.contains('.') {
+        return Ok(v);
+    }
+    Err(FieldError::new(
+        FIELD,
+        format!(
+            "\"{v}\" is neither a tenant ID (GUID) nor a domain (contoso.onmicrosoft.com); Microsoft would answer AADSTS900023"
+        ),
+    ))
+}
+
+fn is_dns_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 253
+        && v.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// The client secret **Value**. A GUID is almost surely the Secret ID (AADSTS7000215).
+pub fn secret(value: &str) -> Result<String, FieldError> {
+    const FIELD: &str = "Secret";
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(
+            FIELD,
+            "paste the client secret's Value (Certificates & secrets → Client secrets → Value column)",
+        ));
+    }
+    if is_guid(v) {
+        return Err(FieldError::new(
+            FIELD,
+            "this looks like the Secret ID; paste the Value (shown only right after the secret is created; if lost, create a new secret)",
+        ));
+    }
+    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(FieldError::new(
+            FIELD,
+            "the secret Value has no spaces or line breaks; copy it again",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+pub fn username(value: &str) -> Result<String, FieldError> {
+    const FIELD: &str = "Username";
+    let v = value.trim();
+    let valid = v.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && is_dns_name(&domain.to_ascii_lowercase())
+    }) && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(FieldError::new(
+            FIELD,
+            "enter the mailbox address, e.g. support@contoso.com",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+pub fn host(value: &str) -> Result<String, FieldError> {
+    const FIELD: &str = "Server Name";
+    let v = value.trim();
+    let v = v
+        .split_once("://")
+        .map_or(v, |(_, r)| r)
+        .trim_end_matches('/');
+    if v.parse::<IpAddr>().is_ok() || is_dns_name(&v.to_ascii_lowercase()) {
+        return Ok(v.to_ascii_lowercase());
+    }
+    Err(FieldError::new(
+        FIELD,
+        format!("\"{v}\" is not a host name; for Microsoft 365 use outlook.office365.com"),
+    ))
+}
+
+pub fn port(value: &str) -> Result<u16, FieldError> {
+    match value.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(FieldError::new(
+            "Port",
+            "enter a port from 1 to 65535 (IMAP over SSL/TLS is 993)",
+        )),
+    }
+}
+
+/// `https://…`, or `http://` only for a loopback host (local test identity providers).
+pub fn authority(value: &str) -> Result<String, FieldError> {
+    const FIELD: &str = "Authority";
+    let v = value.trim().trim_end_matches('/');
+    let url = url::Url::parse(v)
+        .map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(v.to_string()),
+        "http" if loopback => Ok(v.to_string()),
+        _ => Err(FieldError::new(
+            FIELD,
+            "use an https:// authority (http:// is allowed only on loopback addresses), e.g. https://login.microsoftonline.com",
+        )),
+    }
+}
+
+/// `YYYY-MM-DD`.
+pub fn date(field: &'static str, value: &str) -> Result<jiff::civil::Date, FieldError> {
+    value
+        .trim()
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| FieldError::new(field, "enter the date as YYYY-MM-DD, e.g. 2027-05-01"))
+}
+
+/// A public base URL for the redirect (https, no path beyond `/`).
+pub fn public_url(value: &str) -> Result<String, FieldError> {
+    const FIELD: &str = "Public URL";
+    let v = value.trim().trim_end_matches('/');
+    let url = url::Url::parse(v)
+        .map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
+    if url.scheme() != "https" {
+        return Err(FieldError::new(
+            FIELD,
+            "Microsoft accepts only https:// redirect URIs for hosts other than localhost",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(FieldError::new(
+            FIELD,
+            "give only the base, e.g. https://demo.tasksuite.com",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_shape() {
+        assert!(is_guid("2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58"));
+        assert!(!is_guid("2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a5"));
+        assert!(!is_guid("zc7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58"));
+    }
+
+    #[test]
+    fn client_id_is_normalised_and_checked() {
+        assert_eq!(
+            client_id(" {2C7F5E1A-84B3-4D69-A0E2-9B1C3D7F6A58} ").unwrap(),
+            "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58"
+        );
+        let e = client_id("my-app").unwrap_err();
+        assert_eq!(e.field, "Azure Client ID");
+        assert!(e.message.contains("not a GUID"));
+    }
+
+    #[test]
+    fn tenant_strips_pasted_urls() {
+        assert_eq!(
+            tenant(
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+            )
+            .unwrap(),
+            "contoso.onmicrosoft.com"
+        );
+        assert_eq!(
+            tenant("72f988bf-86f1-41af-91ab-2d7cd011db47/").unwrap(),
+            "72f988bf-86f1-41af-91ab-2d7cd011db47"
+        );
+        assert_eq!(tenant("Organizations").unwrap(), "organizations");
+        assert_eq!(tenant("common").unwrap(), "common");
+        assert!(tenant("{tenant}").is_err());
+        assert!(
+            tenant("consumers")
+                .unwrap_err()
+                .message
+                .contains("personal")
+        );
+        assert!(
+            tenant("not a tenant")
+                .unwrap_err()
+                .message
+                .contains("AADSTS900023")
+        );
+        assert!(tenant("").is_err());
+    }
+
+    #[test]
+    fn secret_id_is_refused() {
+        let e = secret("0f8fad5b-d9cb-469f-a165-70867728950e").unwrap_err();
+        assert!(e.message.contains("Secret ID; paste the Value"));
+        assert_eq!(
+            secret(" abc8Q~defghijklmnopqrstuvwxyz0123456789 ").unwrap(),
+            "abc8Q~defghijklmnopqrstuvwxyz0123456789"
+        );
+        assert!(secret("a b").is_err());
+    }
+
+    #[test]
+    fn username_host_port() {
+        assert!(username("support@contoso.com").is_ok());
+        assert!(username("support").is_err());
+        assert!(username("a@b").is_err());
+        assert_eq!(
+            host("imaps://Outlook.Office365.com/").unwrap(),
+            "outlook.office365.com"
+        );
+        assert_eq!(host("127.0.0.1").unwrap(), "127.0.0.1");
+        assert!(host("bad host").is_err());
+        assert_eq!(port("993").unwrap(), 993);
+        assert!(port("0").is_err());
+        assert!(port("99999").is_err());
+    }
+
+    #[test]
+    fn authority_requires_https_except_loopback() {
+        assert!(authority("https://login.microsoftonline.com/").is_ok());
+        assert!(authority("http://127.0.0.1:9999").is_ok());
+        assert!(authority("http://localhost:9999").is_ok());
+        assert!(authority("http://[::1]:9999").is_ok());
+        assert!(authority("http://evil.example.com").is_err());
+        assert!(authority("nonsense").is_err());
+    }
+
+    #[test]
+    fn dates_and_public_url() {
+        assert_eq!(
+            date("Secret expires", "2027-05-01").unwrap().to_string(),
+            "2027-05-01"
+        );
+        assert!(date("Secret expires", "05/01/2027").is_err());
+        assert_eq!(
+            public_url("https://demo.tasksuite.com/").unwrap(),
+            "https://demo.tasksuite.com"
+        );
+        assert!(public_url("http://demo.tasksuite.com").is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! Deciding whether a browser can be opened here, and opening it.
+//!
+//! `webbrowser::open` returning Ok does not mean a browser opened (GUI browsers are spawned
+//! in the background), and on a machine without a display it may run a text browser in our
+//! terminal. So we open only when a display exists and always show the URL as well.
+
+/// What we know about where we run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Situation {
+    pub ssh: bool,
+    pub display: bool,
+    /// `user@host` for an `ssh -L` line, when known.
+    pub ssh_target: Option<String>,
+}
+
+impl Situation {
+    /// Reads the environment through `var` (injectable for tests).
+    pub fn detect(var: impl Fn(&str) -> Option<String>) -> Self {
+        let set = |k: &str| var(k).is_some_and(|v| !v.is_empty());
+        let ssh = set("SSH_CONNECTION") || set("SSH_TTY") || set("SSH_CLIENT");
+        let display = if cfg!(target_os = "linux") {
+            set("DISPLAY") || set("WAYLAND_DISPLAY")
+        } else {
+            true
+        };
+        let host = var("SSH_CONNECTION")
+            .and_then(|c| c.split_whitespace().nth(2).map(str::to_string))
+            .or_else(|| var("HOSTNAME"));
+        let user = var("USER").or_else(|| var("LOGNAME"));
+        let ssh_target = match (user, host) {
+            (Some(u), Some(h)) if ssh => Some(format!(
+                "{u}@{}",
+                if h.contains(':') { format!("[{h}]") } else { h }
+            )),
+            (None, Some(h)) if ssh => Some(h),
+            _ => None,
+        };
+        Self {
+            ssh,
+            display,
+            ssh_target,
+        }
+    }
+
+    pub fn from_env() -> Self {
+        Self::detect(|k| std::env::var(k).ok())
+    }
+
+    /// Why no browser will be opened, in one line; `None` when one can be.
+    pub fn no_browser_reason(&self) -> Option<&'static str> {
+        match (self.ssh, self.display) {
+            (true, false) => Some("No browser here (SSH session, no display)."),
+            (false, false) => Some("No browser here (no display)."),
+            (true, true) => {
+                Some("SSH session: a browser would open on the remote machine, not yours.")
+            }
+            (false, true) => None,
+        }
+    }
+
+    /// The `ssh -N -L` line for a tunnel to the listener's port.
+    pub fn tunnel_command(&self, port: u16) -> String {
+        format!(
+            "ssh -N -L {port}:localhost:{port} {}",
+            self.ssh_target.as_deref().unwrap_or("USER@THIS-HOST")
+        )
+    }
+}
+
+/// Opens `url` in the default browser (caller checked [`Situation::no_browser_reason`]).
+pub fn open(url: &str) -> Result<(), String> {
+    webbrowser::open(url).map_err(|e| format!("could not open a browser: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn ssh_without_display() {
+        let s = Situation::detect(env(&[
+            ("SSH_CONNECTION", "203.0.113.5 51234 192.0.2.10 22"),
+            ("USER", "admin"),
+        ]));
+        assert!(s.ssh && !s.display);
+        assert_eq!(
+            s.no_browser_reason(),
+            Some("No browser here (SSH session, no display).")
+        );
+        assert_eq!(
+            s.tunnel_command(8400),
+            "ssh -N -L 8400:localhost:8400 admin@192.0.2.10"
+        );
+    }
+
+    #[test]
+    fn desktop() {
+        let s = Situation::detect(env(&[("DISPLAY", ":0")]));
+        assert_eq!(s.no_browser_reason(), None);
+    }
+}

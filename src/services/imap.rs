@@ -1,0 +1,603 @@
+//! IMAP Test & Confirm: connect → TLS → greeting → capabilities → AUTHENTICATE XOAUTH2 (or
+//! LOGIN) → EXAMINE INBOX → LOGOUT, with a timeout and a typed error per stage and progress
+//! reported as each stage finishes.
+
+use crate::secret::Secret;
+use crate::services::xoauth2;
+use async_imap::imap_proto::{Response, ResponseCode, Status};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_native_tls::{TlsConnector, native_tls};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Connect,
+    Tls,
+    Greeting,
+    Capabilities,
+    Authenticate,
+    Inbox,
+    Logout,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 7] = [
+        Stage::Connect,
+        Stage::Tls,
+        Stage::Greeting,
+        Stage::Capabilities,
+        Stage::Authenticate,
+        Stage::Inbox,
+        Stage::Logout,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Connect => "connect",
+            Stage::Tls => "TLS",
+            Stage::Greeting => "greeting",
+            Stage::Capabilities => "capabilities",
+            Stage::Authenticate => "authenticate",
+            Stage::Inbox => "INBOX",
+            Stage::Logout => "logout",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub ca_file: Option<PathBuf>,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub tls: Duration,
+    pub command: Duration,
+    pub authenticate: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(15),
+            tls: Duration::from_secs(15),
+            command: Duration::from_secs(20),
+            authenticate: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What to sign in with.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    XOAuth2 { user: String, access_token: Secret },
+    Login { user: String, password: Secret },
+}
+
+impl Credentials {
+    fn user(&self) -> &str {
+        match self {
+            Credentials::XOAuth2 { user, .. } | Credentials::Login { user, .. } => user,
+        }
+    }
+}
+
+/// Progress of a probe, sent as it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeEvent {
+    Started(Stage),
+    Passed {
+        stage: Stage,
+        detail: String,
+        elapsed: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProbeReport {
+    pub greeting: String,
+    pub capabilities: Vec<String>,
+    pub messages: u32,
+    pub sasl_ir: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum ProbeError {
+    #[error("cannot connect to {addr}: {message}")]
+    Connect { addr: String, message: String },
+    #[error("TLS with {host} failed: {message}")]
+    Tls { host: String, message: String },
+    #[error("CA file {path}: {message}")]
+    CaFile { path: PathBuf, message: String },
+    #[error("{stage} timed out after {} s: the server did not answer", secs.as_secs())]
+    Timeout { stage: Stage, secs: Duration },
+    #[error("the server closed the connection during {stage}")]
+    ConnectionLost { stage: Stage },
+    #[error("the server's greeting was not IMAP: {0}")]
+    Greeting(String),
+    #[error("the server does not offer {mechanism} (capabilities: {capabilities})")]
+    MechanismMissing {
+        mechanism: &'static str,
+        capabilities: String,
+    },
+    #[error("the server refused the login: {server_text}")]
+    AuthRejected {
+        server_text: String,
+        detail: Option<String>,
+        oauth: bool,
+    },
+    #[error("signed in, but the server refused access to the mailbox: {server_text}")]
+    NotConnected { server_text: String },
+    #[error("{stage}: {message}")]
+    Protocol { stage: Stage, message: String },
+}
+
+impl ProbeError {
+    pub fn stage(&self) -> Stage {
+        match self {
+            ProbeError::Connect { .. } => Stage::Connect,
+            ProbeError::Tls { .. } | ProbeError::CaFile { .. } => Stage::Tls,
+            ProbeError::Timeout { stage, .. }
+            | ProbeError::ConnectionLost { stage }
+            | ProbeError::Protocol { stage, .. } => *stage,
+            ProbeError::Greeting(_) => Stage::Greeting,
+            ProbeError::MechanismMissing { .. } => Stage::Capabilities,
+            ProbeError::AuthRejected { .. } => Stage::Authenticate,
+            ProbeError::NotConnected { .. } => Stage::Inbox,
+        }
+    }
+
+    /// What to do about it (microsoft-facts §4.4 for rejected XOAUTH2).
+    pub fn hint(&self) -> String {
+        match self {
+            ProbeError::Connect { .. } => "check Server Name and Port (Microsoft 365: outlook.office365.com, 993) and that this machine may reach it (firewall, proxy)".into(),
+            ProbeError::Tls { .. } => "the server's certificate is not trusted: for a private CA set the server's CA file (--ca-file) or SSL_CERT_FILE; check that Server Name matches the certificate".into(),
+            ProbeError::CaFile { .. } => "point --ca-file at a readable PEM file".into(),
+            ProbeError::Timeout { .. } => "the server or the network is slow or blocking IMAP; try again, or check the port (993 is implicit TLS)".into(),
+            ProbeError::ConnectionLost { .. } => "try again; if it repeats, the server may be throttling this client".into(),
+            ProbeError::Greeting(_) => "this port does not speak IMAP over TLS; use 993 with SSL/TLS on".into(),
+            ProbeError::MechanismMissing { mechanism: "XOAUTH2", .. } => "this server does not accept OAuth2 for IMAP; use outlook.office365.com for Microsoft 365".into(),
+            ProbeError::MechanismMissing { .. } => "the server forbids password logins (LOGINDISABLED): use OAuth2.0".into(),
+            ProbeError::AuthRejected { oauth: true, .. } => "Microsoft gives no reason. Check, in order: you signed in as the mailbox in Username (or have FullAccess to it); IMAP is enabled for the mailbox (admin: Set-CASMailbox -Identity <mailbox> -ImapEnabled $true); the mailbox has an Exchange Online licence; then re-connect".into(),
+            ProbeError::AuthRejected { .. } => "check Username and password; Microsoft 365 no longer accepts Basic authentication: use OAuth2.0".into(),
+            ProbeError::NotConnected { .. } => "the signed-in account has no access to this mailbox (wrong account picked in the browser, or no FullAccess on a shared mailbox); re-connect with the right account".into(),
+            ProbeError::Protocol { .. } => "unexpected server answer; try again and report it if it repeats".into(),
+        }
+    }
+}
+
+type ImapResult<T> = Result<T, ProbeError>;
+
+async fn within<T>(stage: Stage, limit: Duration, fut: impl Future<Output = T>) -> ImapResult<T> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| ProbeError::Timeout { stage, secs: limit })
+}
+
+fn protocol(stage: Stage, e: async_imap::error::Error) -> ProbeError {
+    match e {
+        async_imap::error::Error::ConnectionLost => ProbeError::ConnectionLost { stage },
+        async_imap::error::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ProbeError::ConnectionLost { stage }
+        }
+        other => ProbeError::Protocol {
+            stage,
+            message: server_words(&other.to_string()),
+        },
+    }
+}
+
+/// async-imap formats NO/BAD as `code: None, info: Some("AUTHENTICATE failed.")`; keep only
+/// the server's words.
+fn server_words(s: &str) -> String {
+    if let Some(start) = s.find("info: Some(\"") {
+        let rest = &s[start + 12..];
+        if let Some(end) = rest.rfind("\")") {
+            return rest[..end].replace("\\\"", "\"");
+        }
+    }
+    s.to_string()
+}
+
+/// Builds the TLS connector: system roots (OpenSSL honours `SSL_CERT_FILE`), plus `ca_file`.
+pub fn tls_connector(ca_file: Option<&PathBuf>) -> ImapResult<native_tls::TlsConnector> {
+    let mut builder = native_tls::TlsConnector::builder();
+    builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| ProbeError::CaFile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let certs = pem_blocks(&pem);
+        if certs.is_empty() {
+            return Err(ProbeError::CaFile {
+                path: path.clone(),
+                message: "no PEM certificate found".into(),
+            });
+        }
+        for block in certs {
+            let cert =
+                native_tls::Certificate::from_pem(&block).map_err(|e| ProbeError::CaFile {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| ProbeError::Tls {
+        host: String::new(),
+        message: e.to_string(),
+    })
+}
+
+/// Splits a PEM bundle; `Certificate::from_pem` reads only the first certificate.
+fn pem_blocks(pem: &[u8]) -> Vec<Vec<u8>> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let Some(end) = rest[start..].find(END) else {
+            break;
+        };
+        let stop = start + end + END.len();
+        out.push(rest.as_bytes()[start..stop].to_vec());
+        rest = &rest[stop..];
+    }
+    out
+}
+
+/// Runs the whole probe.
+pub async fn probe(
+    settings: &ProbeSettings,
+    creds: &Credentials,
+    mut progress: impl FnMut(ProbeEvent) + Send,
+) -> ImapResult<ProbeReport> {
+    let t = settings.timeouts;
+    let addr = format!("{}:{}", settings.host, settings.port);
+    progress(ProbeEvent::Started(Stage::Connect));
+    let started = Instant::now();
+    let tcp = within(
+        Stage::Connect,
+        t.connect,
+        TcpStream::connect((settings.host.as_str(), settings.port)),
+    )
+    .await?
+    .map_err(|e| ProbeError::Connect {
+        addr: addr.clone(),
+        message: e.to_string(),
+    })?;
+    let _ = tcp.set_nodelay(true);
+    let peer = tcp
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or(addr.clone());
+    progress(ProbeEvent::Passed {
+        stage: Stage::Connect,
+        detail: format!("{addr} ({peer})"),
+        elapsed: started.elapsed(),
+    });
+
+    if !settings.tls {
+        return session(tcp, settings, creds, &mut progress).await;
+    }
+    progress(ProbeEvent::Started(Stage::Tls));
+    let started = Instant::now();
+    let connector = TlsConnector::from(tls_connector(settings.ca_file.as_ref())?);
+    let tls = within(Stage::Tls, t.tls, connector.connect(&settings.host, tcp))
+        .await?
+        .map_err(|e| ProbeError::Tls {
+            host: settings.host.clone(),
+            message: tls_message(&e),
+        })?;
+    progress(ProbeEvent::Passed {
+        stage: Stage::Tls,
+        detail: "certificate verified".to_string(),
+        elapsed: started.elapsed(),
+    });
+    session(tls, settings, creds, &mut progress).await
+}
+
+fn tls_message(e: &native_tls::Error) -> String {
+    let s = e.to_string();
+    if s.contains("certificate verify failed") {
+        format!("certificate not trusted ({s})")
+    } else {
+        s
+    }
+}
+
+/// The IMAP conversation over an established stream (public for scripted-server tests).
+pub async fn session<S>(
+    stream: S,
+    settings: &ProbeSettings,
+    creds: &Credentials,
+    progress: &mut (impl FnMut(ProbeEvent) + Send),
+) -> ImapResult<ProbeReport>
+where
+    S: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
+{
+    let t = settings.timeouts;
+    let mut client = async_imap::Client::new(stream);
+
+    progress(ProbeEvent::Started(Stage::Greeting));
+    let started = Instant::now();
+    let greeting = within(Stage::Greeting, t.command, client.read_response())
+        .await?
+        .map_err(|e| ProbeError::Protocol {
+            stage: Stage::Greeting,
+            message: e.to_string(),
+        })?
+        .ok_or(ProbeError::ConnectionLost {
+            stage: Stage::Greeting,
+        })?;
+    let (greeting_text, mut caps) = match greeting.parsed() {
+        Response::Data {
+            status: Status::Ok,
+            outcome,
+        } => (
+            outcome.information.as_deref().unwrap_or("").to_string(),
+            match &outcome.code {
+                Some(ResponseCode::Capabilities(c)) => {
+                    Some(c.iter().map(cap_string).collect::<Vec<_>>())
+                }
+                _ => None,
+            },
+        ),
+        Response::Data {
+            status: Status::Bye,
+            outcome,
+        } => {
+            return Err(ProbeError::Greeting(format!(
+                "BYE {}",
+                outcome.information.as_deref().unwrap_or("")
+            )));
+        }
+        other => return Err(ProbeError::Greeting(format!("{other:?}"))),
+    };
+    progress(ProbeEvent::Passed {
+        stage: Stage::Greeting,
+        detail: format!("* OK {greeting_text}"),
+        elapsed: started.elapsed(),
+    });
+
+    progress(ProbeEvent::Started(Stage::Capabilities));
+    let started = Instant::now();
+    let from_greeting = caps.is_some();
+    if caps.is_none() {
+        let (tx, rx) = async_channel::unbounded();
+        within(
+            Stage::Capabilities,
+            t.command,
+            client.run_command_and_check_ok("CAPABILITY", Some(tx)),
+        )
+        .await?
+        .map_err(|e| protocol(Stage::Capabilities, e))?;
+        let mut list = Vec::new();
+        while let Ok(resp) = rx.try_recv() {
+            if let async_imap::types::UnsolicitedResponse::Other(data) = resp
+                && let Response::Capabilities(c) = data.parsed()
+            {
+                list.extend(c.iter().map(cap_string));
+            }
+        }
+        caps = Some(list);
+    }
+    let caps = caps.unwrap_or_default();
+    let has = |c: &str| caps.iter().any(|x| x.eq_ignore_ascii_case(c));
+    let sasl_ir = has("SASL-IR");
+    progress(ProbeEvent::Passed {
+        stage: Stage::Capabilities,
+        detail: format!(
+            "{}{}",
+            caps.join(" "),
+            if from_greeting {
+                " (from greeting)"
+            } else {
+                ""
+            }
+        ),
+        elapsed: started.elapsed(),
+    });
+
+    progress(ProbeEvent::Started(Stage::Authenticate));
+    let started = Instant::now();
+    let mut session = match creds {
+        Credentials::XOAuth2 { user, access_token } => {
+            if !has("AUTH=XOAUTH2") {
+                return Err(ProbeError::MechanismMissing {
+                    mechanism: "XOAUTH2",
+                    capabilities: caps.join(" "),
+                });
+            }
+            let mut auth = XOAuth2::new(user, access_token.expose());
+            let result = if sasl_ir {
+                // async-imap has no SASL-IR of its own but sends the mechanism text verbatim,
+                // so the initial response rides on the same line (one round trip less).
+                let line = format!("XOAUTH2 {}", xoauth2::encode(user, access_token.expose()));
+                auth.sent = true;
+                within(
+                    Stage::Authenticate,
+                    t.authenticate,
+                    client.authenticate(line, &mut auth),
+                )
+                .await?
+            } else {
+                within(
+                    Stage::Authenticate,
+                    t.authenticate,
+                    client.authenticate("XOAUTH2", &mut auth),
+                )
+                .await?
+            };
+            match result {
+                Ok(s) => s,
+                Err((e, _)) => return Err(auth_error(e, auth.server_error.take(), true)),
+            }
+        }
+        Credentials::Login { user, password } => {
+            if has("LOGINDISABLED") {
+                return Err(ProbeError::MechanismMissing {
+                    mechanism: "LOGIN",
+                    capabilities: caps.join(" "),
+                });
+            }
+            match within(
+                Stage::Authenticate,
+                t.authenticate,
+                client.login(user, password.expose()),
+            )
+            .await?
+            {
+                Ok(s) => s,
+                Err((e, _)) => return Err(auth_error(e, None, false)),
+            }
+        }
+    };
+    let mechanism = match creds {
+        Credentials::XOAuth2 { .. } => "XOAUTH2",
+        Credentials::Login { .. } => "LOGIN",
+    };
+    progress(ProbeEvent::Passed {
+        stage: Stage::Authenticate,
+        detail: format!("{mechanism} as {}", creds.user()),
+        elapsed: started.elapsed(),
+    });
+
+    progress(ProbeEvent::Started(Stage::Inbox));
+    let started = Instant::now();
+    let mailbox = match within(Stage::Inbox, t.command, session.examine("INBOX")).await? {
+        Ok(m) => m,
+        Err(e) => {
+            let text = server_words(&e.to_string());
+            if text.contains("authenticated but not connected") {
+                return Err(ProbeError::NotConnected { server_text: text });
+            }
+            return Err(protocol(Stage::Inbox, e));
+        }
+    };
+    let messages = mailbox.exists;
+    progress(ProbeEvent::Passed {
+        stage: Stage::Inbox,
+        detail: format!("{messages} messages"),
+        elapsed: started.elapsed(),
+    });
+
+    progress(ProbeEvent::Started(Stage::Logout));
+    let started = Instant::now();
+    // A failed LOGOUT after a good EXAMINE does not make the mailbox unusable: report, don't fail.
+    let detail = match within(Stage::Logout, t.command, session.logout()).await {
+        Ok(Ok(())) => "bye".to_string(),
+        Ok(Err(e)) => format!("ignored: {}", server_words(&e.to_string())),
+        Err(_) => "ignored: no answer".to_string(),
+    };
+    progress(ProbeEvent::Passed {
+        stage: Stage::Logout,
+        detail,
+        elapsed: started.elapsed(),
+    });
+
+    Ok(ProbeReport {
+        greeting: greeting_text,
+        capabilities: caps,
+        messages,
+        sasl_ir,
+    })
+}
+
+fn cap_string(c: &async_imap::imap_proto::Capability<'_>) -> String {
+    use async_imap::imap_proto::Capability;
+    match c {
+        Capability::Imap4rev1 => "IMAP4rev1".to_string(),
+        Capability::Auth(a) => format!("AUTH={a}"),
+        Capability::Atom(a) => a.to_string(),
+    }
+}
+
+fn auth_error(e: async_imap::error::Error, detail: Option<String>, oauth: bool) -> ProbeError {
+    match e {
+        async_imap::error::Error::No(s) | async_imap::error::Error::Bad(s) => {
+            ProbeError::AuthRejected {
+                server_text: server_words(&s),
+                detail,
+                oauth,
+            }
+        }
+        other => protocol(Stage::Authenticate, other),
+    }
+}
+
+/// Answers the server's continuation: the initial response once, then an empty line to any
+/// error challenge (Dovecot/Gmail send `+ <base64 JSON>`; Exchange answers `NO` directly).
+struct XOAuth2 {
+    raw: String,
+    sent: bool,
+    server_error: Option<String>,
+}
+
+impl XOAuth2 {
+    fn new(user: &str, token: &str) -> Self {
+        Self {
+            raw: xoauth2::raw(user, token),
+            sent: false,
+            server_error: None,
+        }
+    }
+}
+
+impl async_imap::Authenticator for &mut XOAuth2 {
+    type Response = Vec<u8>;
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        if self.sent {
+            self.server_error = Some(String::from_utf8_lossy(challenge).into_owned());
+            Vec::new()
+        } else {
+            self.sent = true;
+            self.raw.clone().into_bytes()
+        }
+    }
+}
+
+impl fmt::Debug for XOAuth2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("XOAuth2([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_words_are_extracted() {
+        assert_eq!(
+            server_words("no response: code: None, info: Some(\"AUTHENTICATE failed.\")"),
+            "AUTHENTICATE failed."
+        );
+        assert_eq!(server_words("plain"), "plain");
+    }
+
+    #[test]
+    fn pem_bundles_are_split() {
+        let two = b"x\n-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nBB\n-----END CERTIFICATE-----\n";
+        assert_eq!(pem_blocks(two).len(), 2);
+        assert!(pem_blocks(b"nothing").is_empty());
+    }
+}

@@ -1,0 +1,6 @@
+//! All network I/O: typed errors, timeouts, no terminal.
+
+pub mod browser;
+pub mod imap;
+pub mod oauth;
+pub mod xoauth2;
