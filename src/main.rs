@@ -6,10 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("inbound: cannot start the async runtime: {e}");
@@ -19,9 +16,7 @@ fn main() -> ExitCode {
     let code = match cli.command.take() {
         Some(command) => runtime.block_on(inbound::cli::run(cli, command)),
         None => {
-            eprintln!(
-                "inbound: the interactive app is not available in this build yet; see inbound --help"
-            );
+            eprintln!("inbound: the interactive app is not available in this build yet; see inbound --help");
             exit::USAGE
         }
     };

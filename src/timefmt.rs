@@ -8,9 +8,7 @@ pub fn local(t: Timestamp) -> String {
 }
 
 pub fn in_zone(t: Timestamp, tz: &TimeZone) -> String {
-    t.to_zoned(tz.clone())
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
+    t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 /// `41 min`, `2 h 5 min`, `3 d` — a duration for countdowns.

@@ -2,8 +2,8 @@
 
 use super::output::{self, ServerView};
 use super::{
-    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs,
-    TestArgs, TokenArgs, TokenFormat, exit,
+    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, TestArgs,
+    TokenArgs, TokenFormat, exit,
 };
 use crate::core::consent::{self, ConsentOptions};
 use crate::core::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
@@ -69,10 +69,9 @@ fn report(e: &Error) {
 
 fn code_for(e: &Error) -> u8 {
     match e {
-        Error::Invalid(_)
-        | Error::Exists { .. }
-        | Error::AppInUse { .. }
-        | Error::NotOAuth { .. } => exit::USAGE,
+        Error::Invalid(_) | Error::Exists { .. } | Error::AppInUse { .. } | Error::NotOAuth { .. } => {
+            exit::USAGE
+        }
         Error::NotFound { .. } => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) => exit::STORE,
@@ -231,13 +230,7 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
         }
         let file = store.load_tokens(&s.name)?;
         let app = config.app_of(s);
-        out.push(ServerView::new(
-            s,
-            app,
-            file.as_ref(),
-            &config.settings,
-            now,
-        ));
+        out.push(ServerView::new(s, app, file.as_ref(), &config.settings, now));
     }
     if let Some(names) = names
         && let Some(missing) = names.iter().find(|n| config.server(n).is_none())
@@ -280,11 +273,7 @@ fn show(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
     };
     let mut out = std::io::stdout().lock();
     if json {
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(v).unwrap_or_default()
-        );
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
     } else {
         let _ = write!(out, "{}", output::details(v));
     }
@@ -303,9 +292,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
         let _ = writeln!(out, "{}", consent.auth_url);
         let _ = out.flush();
     }
-    let requested = opts
-        .listen_port
-        .unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
+    let requested = opts.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
     if consent.listener.fell_back() {
         eprintln!(
             "Port {requested} is busy; listening on {} instead (any port works with the registered URL).",
@@ -382,12 +369,7 @@ fn progress_printer(name: &str, quiet: bool) -> impl FnMut(ProbeEvent) + Send + 
 
 async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
     let names: Vec<String> = if a.all {
-        store
-            .load()?
-            .servers
-            .iter()
-            .map(|s| s.name.clone())
-            .collect()
+        store.load()?.servers.iter().map(|s| s.name.clone()).collect()
     } else {
         a.name.into_iter().collect()
     };
@@ -413,10 +395,7 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         match r {
             Ok(report) => {
                 if !a.json {
-                    println!(
-                        "✔ {name}: Confirmed · INBOX has {} messages",
-                        report.messages
-                    );
+                    println!("✔ {name}: Confirmed · INBOX has {} messages", report.messages);
                 }
                 json.push(serde_json::json!({"server": name, "ok": true, "state": "Confirmed", "messages": report.messages}));
             }
@@ -437,10 +416,7 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         }
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     }
     Ok(worst)
 }
@@ -481,15 +457,14 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
     } else {
         a.name.into_iter().collect()
     };
-    let results: Vec<(String, Result<core_ops::tokens::Fresh, Error>)> =
-        futures_util::stream::iter(names)
-            .map(|name| async {
-                let r = fresh_token(store, &name, Policy::Force, Timestamp::now).await;
-                (name, r)
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+    let results: Vec<(String, Result<core_ops::tokens::Fresh, Error>)> = futures_util::stream::iter(names)
+        .map(|name| async {
+            let r = fresh_token(store, &name, Policy::Force, Timestamp::now).await;
+            (name, r)
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
     let (mut ok, mut failed) = (0, 0);
     let mut worst = exit::OK;
     let mut json = Vec::new();
@@ -528,10 +503,7 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
         }
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else if results.len() > 1 || results.is_empty() {
         println!("{ok} refreshed, {failed} failed");
     }
@@ -573,11 +545,7 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
             return Level::Unknown as u8;
         }
     };
-    let worst = views
-        .iter()
-        .map(|v| v.health.level)
-        .max()
-        .unwrap_or(Level::Ok);
+    let worst = views.iter().map(|v| v.health.level).max().unwrap_or(Level::Ok);
     if a.json {
         let healths: Vec<&health::Health> = views.iter().map(|v| &v.health).collect();
         println!(

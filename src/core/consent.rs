@@ -52,11 +52,7 @@ pub struct Connected {
 impl Connected {
     /// "Outlook token is valid" line for people.
     pub fn summary(&self) -> String {
-        let account = self
-            .tokens
-            .account
-            .as_deref()
-            .unwrap_or("(account not reported)");
+        let account = self.tokens.account.as_deref().unwrap_or("(account not reported)");
         format!(
             "Outlook token is valid: signed in as {account}, access token valid until {}",
             crate::timefmt::local(self.tokens.expires_at)
@@ -75,9 +71,7 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
         })?
         .clone();
     if server.auth != AuthKind::OAuth2 {
-        return Err(Error::NotOAuth {
-            server: name.into(),
-        });
+        return Err(Error::NotOAuth { server: name.into() });
     }
     let app = config
         .app_of(&server)
@@ -99,23 +93,17 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
     let state = oauth::new_state();
     let listener = Listener::bind(port, state.clone(), opts.bind)
         .await
-        .map_err(|e| {
-            Error::Io(format!(
-                "cannot start the sign-in listener on port {port}: {e}"
-            ))
-        })?;
+        .map_err(|e| Error::Io(format!("cannot start the sign-in listener on port {port}: {e}")))?;
     let redirect_uri = match &config.settings.public_url {
-        Some(base) => format!(
-            "{}{}",
-            base.trim_end_matches('/'),
-            crate::model::REDIRECT_PATH
-        ),
+        Some(base) => format!("{}{}", base.trim_end_matches('/'), crate::model::REDIRECT_PATH),
         None => listener.redirect_uri(),
     };
-    let request = oauth::authorization_request(&app, &redirect_uri, &server.username, state)
-        .map_err(|e| Error::OAuth {
-            server: name.into(),
-            source: e,
+    let request =
+        oauth::authorization_request(&app, &redirect_uri, &server.username, state).map_err(|e| {
+            Error::OAuth {
+                server: name.into(),
+                source: e,
+            }
         })?;
     let auth_url = request.url.clone();
     listener.set_start_target(&auth_url);

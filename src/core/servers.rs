@@ -2,9 +2,7 @@
 
 use super::{Error, Result};
 use crate::model::validate::{self, FieldError};
-use crate::model::{
-    AuthKind, AzureApp, Blocker, Config, DEFAULT_AUTHORITY, Server, ServerState, ServerType,
-};
+use crate::model::{AuthKind, AzureApp, Blocker, Config, DEFAULT_AUTHORITY, Server, ServerState, ServerType};
 use crate::secret::Secret;
 use crate::store::Store;
 use std::path::PathBuf;
@@ -62,14 +60,8 @@ pub fn validate_app(
     config: &Config,
 ) -> Result<AzureApp, Vec<FieldError>> {
     let errors = std::cell::RefCell::new(Vec::new());
-    let ok = |r: Result<String, FieldError>| {
-        r.map_err(|e| errors.borrow_mut().push(e))
-            .unwrap_or_default()
-    };
-    let name = input
-        .name
-        .clone()
-        .unwrap_or_else(|| default_name.to_string());
+    let ok = |r: Result<String, FieldError>| r.map_err(|e| errors.borrow_mut().push(e)).unwrap_or_default();
+    let name = input.name.clone().unwrap_or_else(|| default_name.to_string());
     let name = ok(validate::server_name(&name).map_err(|e| FieldError::new("App name", e.message)));
     let client_id = ok(validate::client_id(&input.client_id));
     let tenant = ok(validate::tenant(&input.tenant));
@@ -100,9 +92,7 @@ pub fn validate_app(
     if config.app(&name).is_some() {
         errors.push(FieldError::new(
             "App name",
-            format!(
-                "an Azure app named \"{name}\" already exists; pick it instead of typing it again"
-            ),
+            format!("an Azure app named \"{name}\" already exists; pick it instead of typing it again"),
         ));
     }
     if errors.is_empty() {
@@ -208,9 +198,7 @@ pub fn validate_server(
 /// Joins several field errors into one.
 pub fn join_errors(errors: Vec<FieldError>) -> Error {
     let mut it = errors.into_iter();
-    let first = it
-        .next()
-        .unwrap_or_else(|| FieldError::new("input", "invalid"));
+    let first = it.next().unwrap_or_else(|| FieldError::new("input", "invalid"));
     let rest: Vec<String> = it.map(|e| e.to_string()).collect();
     if rest.is_empty() {
         Error::Invalid(first)
@@ -298,27 +286,17 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
             if let Some(path) = ca
                 && !path.is_file()
             {
-                return Err(FieldError::new(
-                    "CA file",
-                    format!("{} is not a readable file", path.display()),
-                )
-                .into());
+                return Err(
+                    FieldError::new("CA file", format!("{} is not a readable file", path.display())).into(),
+                );
             }
             server.ca_file = ca.clone();
         }
         if server.auth == AuthKind::OAuth2 && server.app.is_none() {
-            return Err(FieldError::new(
-                "Azure app",
-                "OAuth2.0 needs an Azure app: pass --app APP",
-            )
-            .into());
+            return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app: pass --app APP").into());
         }
         if server.auth == AuthKind::Basic && server.password.is_none() {
-            return Err(FieldError::new(
-                "Password",
-                "Basic needs a password: pass --password-stdin",
-            )
-            .into());
+            return Err(FieldError::new("Password", "Basic needs a password: pass --password-stdin").into());
         }
         server.ssl = true;
         let moved = server.host != before.host
@@ -426,11 +404,7 @@ pub fn remove_server(store: &Store, name: &str) -> Result<()> {
 
 pub fn remove_app(store: &Store, name: &str) -> Result<()> {
     store.update(|config| {
-        let users: Vec<String> = config
-            .servers_using(name)
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let users: Vec<String> = config.servers_using(name).into_iter().map(String::from).collect();
         if !users.is_empty() {
             return Err(Error::AppInUse {
                 app: name.into(),

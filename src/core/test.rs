@@ -74,13 +74,7 @@ pub async fn test_server(
     }
 }
 
-fn record(
-    store: &Store,
-    name: &str,
-    ok: bool,
-    messages: Option<u32>,
-    summary: String,
-) -> Result<()> {
+fn record(store: &Store, name: &str, ok: bool, messages: Option<u32>, summary: String) -> Result<()> {
     store.update(|config| {
         // The server may have been removed meanwhile: nothing to record then.
         if let Some(s) = config.server_mut(name) {

@@ -160,15 +160,12 @@ pub async fn fresh_token(
             store.write_tokens(&file)?;
             drop(lock);
             tracing::warn!(server, error = %e, "token refresh failed");
-            if access_token_usable(&current, at) && (e.is_transient() || policy == Policy::WhenDue)
-            {
+            if access_token_usable(&current, at) && (e.is_transient() || policy == Policy::WhenDue) {
                 return Ok(Fresh {
                     tokens: current,
                     username: file.username,
                     refreshed: false,
-                    warning: Some(format!(
-                        "refresh failed ({e}); the current token is still valid"
-                    )),
+                    warning: Some(format!("refresh failed ({e}); the current token is still valid")),
                 });
             }
             match file.blocker {

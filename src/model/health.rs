@@ -69,9 +69,7 @@ impl TokenHealth {
         }
         match &file.tokens {
             None => TokenHealth::None,
-            Some(t) if access_token_usable(t, now) => TokenHealth::Valid {
-                until: t.expires_at,
-            },
+            Some(t) if access_token_usable(t, now) => TokenHealth::Valid { until: t.expires_at },
             Some(t) if t.refresh_token.is_some() => TokenHealth::Refreshable,
             Some(_) => TokenHealth::NeedsReconsent,
         }
@@ -84,9 +82,7 @@ impl TokenHealth {
             TokenHealth::None => "○",
             TokenHealth::Valid { .. } => "✔",
             TokenHealth::Refreshable => "↻",
-            TokenHealth::NeedsReconsent | TokenHealth::SecretExpired | TokenHealth::BadClient => {
-                "✖"
-            }
+            TokenHealth::NeedsReconsent | TokenHealth::SecretExpired | TokenHealth::BadClient => "✖",
         }
     }
 
@@ -166,20 +162,9 @@ fn days_between(from: Timestamp, to: Timestamp) -> i64 {
 }
 
 /// Computes the health of one server at `now`.
-pub fn assess(
-    server: &Server,
-    app: Option<&AzureApp>,
-    file: Option<&TokenFile>,
-    now: Timestamp,
-) -> Health {
+pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>, now: Timestamp) -> Health {
     let mut findings = Vec::new();
-    let mut push = |level, message: String, fix: String| {
-        findings.push(Finding {
-            level,
-            message,
-            fix,
-        })
-    };
+    let mut push = |level, message: String, fix: String| findings.push(Finding { level, message, fix });
     let name = &server.name;
 
     let token = if server.auth == AuthKind::Basic {
@@ -226,10 +211,7 @@ pub fn assess(
     if server.auth == AuthKind::OAuth2 && app.is_none() {
         push(
             Level::Critical,
-            format!(
-                "Azure app \"{}\" is missing",
-                server.app.as_deref().unwrap_or("")
-            ),
+            format!("Azure app \"{}\" is missing", server.app.as_deref().unwrap_or("")),
             format!("inbound edit \"{name}\" --app APP"),
         );
     }
@@ -276,17 +258,9 @@ pub fn assess(
                 fix,
             );
         } else if left <= SECRET_CRITICAL_DAYS {
-            push(
-                Level::Critical,
-                format!("client secret expires in {left} d"),
-                fix,
-            );
+            push(Level::Critical, format!("client secret expires in {left} d"), fix);
         } else if left <= SECRET_WARN_DAYS {
-            push(
-                Level::Warning,
-                format!("client secret expires in {left} d"),
-                fix,
-            );
+            push(Level::Warning, format!("client secret expires in {left} d"), fix);
         }
     }
 

@@ -84,10 +84,7 @@ pub fn client_id(value: &str) -> Result<String, FieldError> {
 /// paste around it (`https://login.microsoftonline.com/<t>/oauth2/v2.0/authorize`, braces).
 pub fn tenant(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Tenant";
-    let mut v = value
-        .trim()
-        .trim_matches(|c| c == '{' || c == '}')
-        .to_string();
+    let mut v = value.trim().trim_matches(|c| c == '{' || c == '}').to_string();
     if let Some(rest) = v.split_once("://").map(|(_, r)| r.to_string()) {
         // A pasted URL: the tenant is the first path segment after the host.
         let mut segs = rest.split('/').skip(1).filter(|s| !s.is_empty());
@@ -183,10 +180,7 @@ pub fn username(value: &str) -> Result<String, FieldError> {
 pub fn host(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Server Name";
     let v = value.trim();
-    let v = v
-        .split_once("://")
-        .map_or(v, |(_, r)| r)
-        .trim_end_matches('/');
+    let v = v.split_once("://").map_or(v, |(_, r)| r).trim_end_matches('/');
     if v.parse::<IpAddr>().is_ok() || is_dns_name(&v.to_ascii_lowercase()) {
         return Ok(v.to_ascii_lowercase());
     }
@@ -210,8 +204,8 @@ pub fn port(value: &str) -> Result<u16, FieldError> {
 pub fn authority(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Authority";
     let v = value.trim().trim_end_matches('/');
-    let url = url::Url::parse(v)
-        .map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
+    let url =
+        url::Url::parse(v).map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -240,8 +234,8 @@ pub fn date(field: &'static str, value: &str) -> Result<jiff::civil::Date, Field
 pub fn public_url(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Public URL";
     let v = value.trim().trim_end_matches('/');
-    let url = url::Url::parse(v)
-        .map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
+    let url =
+        url::Url::parse(v).map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
     if url.scheme() != "https" {
         return Err(FieldError::new(
             FIELD,
@@ -282,10 +276,8 @@ mod tests {
     #[test]
     fn tenant_strips_pasted_urls() {
         assert_eq!(
-            tenant(
-                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
-            )
-            .unwrap(),
+            tenant("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize")
+                .unwrap(),
             "contoso.onmicrosoft.com"
         );
         assert_eq!(
@@ -295,12 +287,7 @@ mod tests {
         assert_eq!(tenant("Organizations").unwrap(), "organizations");
         assert_eq!(tenant("common").unwrap(), "common");
         assert!(tenant("{tenant}").is_err());
-        assert!(
-            tenant("consumers")
-                .unwrap_err()
-                .message
-                .contains("personal")
-        );
+        assert!(tenant("consumers").unwrap_err().message.contains("personal"));
         assert!(
             tenant("not a tenant")
                 .unwrap_err()

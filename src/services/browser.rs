@@ -51,9 +51,7 @@ impl Situation {
         match (self.ssh, self.display) {
             (true, false) => Some("No browser here (SSH session, no display)."),
             (false, false) => Some("No browser here (no display)."),
-            (true, true) => {
-                Some("SSH session: a browser would open on the remote machine, not yours.")
-            }
+            (true, true) => Some("SSH session: a browser would open on the remote machine, not yours."),
             (false, true) => None,
         }
     }

@@ -233,11 +233,10 @@ pub fn tls_connector(ca_file: Option<&PathBuf>) -> ImapResult<native_tls::TlsCon
             });
         }
         for block in certs {
-            let cert =
-                native_tls::Certificate::from_pem(&block).map_err(|e| ProbeError::CaFile {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
+            let cert = native_tls::Certificate::from_pem(&block).map_err(|e| ProbeError::CaFile {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
             builder.add_root_certificate(cert);
         }
     }
@@ -285,10 +284,7 @@ pub async fn probe(
         message: e.to_string(),
     })?;
     let _ = tcp.set_nodelay(true);
-    let peer = tcp
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or(addr.clone());
+    let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or(addr.clone());
     progress(ProbeEvent::Passed {
         stage: Stage::Connect,
         detail: format!("{addr} ({peer})"),
@@ -355,9 +351,7 @@ where
         } => (
             outcome.information.as_deref().unwrap_or("").to_string(),
             match &outcome.code {
-                Some(ResponseCode::Capabilities(c)) => {
-                    Some(c.iter().map(cap_string).collect::<Vec<_>>())
-                }
+                Some(ResponseCode::Capabilities(c)) => Some(c.iter().map(cap_string).collect::<Vec<_>>()),
                 _ => None,
             },
         ),
@@ -408,11 +402,7 @@ where
         detail: format!(
             "{}{}",
             caps.join(" "),
-            if from_greeting {
-                " (from greeting)"
-            } else {
-                ""
-            }
+            if from_greeting { " (from greeting)" } else { "" }
         ),
         elapsed: started.elapsed(),
     });
@@ -533,13 +523,11 @@ fn cap_string(c: &async_imap::imap_proto::Capability<'_>) -> String {
 
 fn auth_error(e: async_imap::error::Error, detail: Option<String>, oauth: bool) -> ProbeError {
     match e {
-        async_imap::error::Error::No(s) | async_imap::error::Error::Bad(s) => {
-            ProbeError::AuthRejected {
-                server_text: server_words(&s),
-                detail,
-                oauth,
-            }
-        }
+        async_imap::error::Error::No(s) | async_imap::error::Error::Bad(s) => ProbeError::AuthRejected {
+            server_text: server_words(&s),
+            detail,
+            oauth,
+        },
         other => protocol(Stage::Authenticate, other),
     }
 }

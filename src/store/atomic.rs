@@ -71,10 +71,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<bool> {
     if dir.is_dir() {
         return Ok(false);
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
     Ok(true)
 }
@@ -92,10 +89,7 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        assert_eq!(
-            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         // no temp files left behind
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -106,10 +100,7 @@ mod tests {
         let p = dir.path().join("x.lock");
         let _g = LockGuard::exclusive(&p).unwrap();
         let other = LockGuard::open(&p).unwrap();
-        assert!(matches!(
-            other.try_lock(),
-            Err(std::fs::TryLockError::WouldBlock)
-        ));
+        assert!(matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
         assert!(matches!(
             other.try_lock_shared(),
             Err(std::fs::TryLockError::WouldBlock)
@@ -123,9 +114,6 @@ mod tests {
         let _a = LockGuard::shared(&p).unwrap();
         let _b = LockGuard::shared(&p).unwrap();
         let other = LockGuard::open(&p).unwrap();
-        assert!(matches!(
-            other.try_lock(),
-            Err(std::fs::TryLockError::WouldBlock)
-        ));
+        assert!(matches!(other.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
     }
 }

@@ -21,18 +21,12 @@ const TOKENS_DIR: &str = "tokens";
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error(
-        "cannot find a home directory for the store; pass --config-dir DIR or set INBOUND_CONFIG_DIR"
-    )]
+    #[error("cannot find a home directory for the store; pass --config-dir DIR or set INBOUND_CONFIG_DIR")]
     NoHome,
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path} is readable by other users (mode {mode:o}); it holds secrets. Run: {fix}")]
-    LooseMode {
-        path: PathBuf,
-        mode: u32,
-        fix: String,
-    },
+    LooseMode { path: PathBuf, mode: u32, fix: String },
     #[error(
         "{path} is damaged at line {line}, column {column}: {message}. It was left untouched; fix or restore it (a backup, or move it away to start over)"
     )]
@@ -122,11 +116,7 @@ impl Store {
         Ok(())
     }
 
-    fn read_json<T: DeserializeOwned>(
-        &self,
-        path: &Path,
-        supported: u32,
-    ) -> Result<Option<T>, StoreError> {
+    fn read_json<T: DeserializeOwned>(&self, path: &Path, supported: u32) -> Result<Option<T>, StoreError> {
         let bytes = match fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -156,8 +146,8 @@ impl Store {
     }
 
     fn write_json<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StoreError> {
-        let mut bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| StoreError::io(path, io::Error::other(e)))?;
+        let mut bytes =
+            serde_json::to_vec_pretty(value).map_err(|e| StoreError::io(path, io::Error::other(e)))?;
         bytes.push(b'\n');
         write_atomic(path, &bytes).map_err(|e| StoreError::io(path, e))
     }
@@ -338,10 +328,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("store");
         let store = Store::open(Some(dir.clone())).unwrap();
-        assert_eq!(
-            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
         assert_eq!(store.load().unwrap(), Config::default());
         store
             .update(|c| {
@@ -352,11 +339,7 @@ mod tests {
         let c = store.load().unwrap();
         assert_eq!(c.servers.len(), 1);
         assert_eq!(
-            fs::metadata(store.config_path())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
+            fs::metadata(store.config_path()).unwrap().permissions().mode() & 0o777,
             0o600
         );
     }
@@ -378,10 +361,7 @@ mod tests {
         fs::set_permissions(store.config_path(), fs::Permissions::from_mode(0o600)).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         let err = Store::open(Some(dir.clone())).unwrap_err().to_string();
-        assert!(
-            err.contains(&format!("chmod 700 '{}'", dir.display())),
-            "{err}"
-        );
+        assert!(err.contains(&format!("chmod 700 '{}'", dir.display())), "{err}");
     }
 
     #[test]
@@ -391,10 +371,7 @@ mod tests {
         let bad = b"{\"schema\": 1,\n \"servers\": [ oops ]}";
         atomic::write_atomic(&store.config_path(), bad).unwrap();
         let err = store.load().unwrap_err();
-        assert!(
-            matches!(err, StoreError::Corrupt { line: 2, .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, StoreError::Corrupt { line: 2, .. }), "{err:?}");
         let err = store
             .update(|c| {
                 c.servers.push(server("A"));
@@ -463,14 +440,7 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .unwrap();
-        assert_eq!(
-            store
-                .load_tokens("Support inbox")
-                .unwrap()
-                .unwrap()
-                .failures,
-            2
-        );
+        assert_eq!(store.load_tokens("Support inbox").unwrap().unwrap().failures, 2);
         store.rename_tokens("Support inbox", "Support").unwrap();
         assert!(store.load_tokens("Support inbox").unwrap().is_none());
         assert_eq!(store.load_tokens("Support").unwrap().unwrap().failures, 2);

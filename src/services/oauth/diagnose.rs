@@ -32,9 +32,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "App not found in this tenant: check Azure Client ID and Tenant (a single-tenant app works only in its own tenant)."
         }
         90002 => "Tenant not found: check the Directory (tenant) ID or domain.",
-        900023 => {
-            "The tenant value is malformed: paste the Directory (tenant) ID (a GUID) or your domain."
-        }
+        900023 => "The tenant value is malformed: paste the Directory (tenant) ID (a GUID) or your domain.",
         50020 => {
             "That account is not in this tenant: sign in with the mailbox's work account (or invite it as a guest)."
         }
@@ -42,9 +40,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
         53003 | 530035 | 53000 | 53001 => {
             "Blocked by Conditional Access or security defaults: an admin must allow this sign-in; give them the correlation ID."
         }
-        70008 | 700082 => {
-            "The refresh token expired (90 days without use) or was revoked: connect again."
-        }
+        70008 | 700082 => "The refresh token expired (90 days without use) or was revoked: connect again.",
         50173 | 70043 | 50078 | 50076 | 50079 => {
             "Microsoft wants a fresh interactive sign-in (password reset, revoked session, MFA or sign-in frequency): connect again."
         }
@@ -82,10 +78,7 @@ pub fn codes_in_text(text: &str) -> Vec<u64> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find("AADSTS") {
-        let digits: String = rest[i + 6..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
+        let digits: String = rest[i + 6..].chars().take_while(char::is_ascii_digit).collect();
         if let Ok(n) = digits.parse() {
             out.push(n);
         }
@@ -100,11 +93,7 @@ mod tests {
 
     #[test]
     fn known_codes_have_hints() {
-        assert!(
-            aadsts_hint(7000215)
-                .unwrap()
-                .contains("Value, not the Secret ID")
-        );
+        assert!(aadsts_hint(7000215).unwrap().contains("Value, not the Secret ID"));
         assert!(
             aadsts_hint(50011)
                 .unwrap()

@@ -77,11 +77,7 @@ impl Listener {
     /// Binds `port` on 127.0.0.1 (and ::1 when available); when the port is taken, falls back
     /// to a free one (see [`Listener::fell_back`]). `bind` overrides the addresses (public URL
     /// mode behind a reverse proxy).
-    pub async fn bind(
-        port: u16,
-        expected_state: String,
-        bind: Option<IpAddr>,
-    ) -> std::io::Result<Self> {
+    pub async fn bind(port: u16, expected_state: String, bind: Option<IpAddr>) -> std::io::Result<Self> {
         let primary = bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let (first, fell_back) = match TcpListener::bind((primary, port)).await {
             Ok(l) => (l, false),
@@ -98,10 +94,7 @@ impl Listener {
                 listeners.push(l);
             }
         }
-        let addrs = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect();
+        let addrs = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
         let (tx, rx) = mpsc::channel(4);
         let shared = Arc::new(Shared {
             expected_state,
@@ -188,17 +181,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, cancel: Cancell
     }
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    shared: Arc<Shared>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != Method::GET {
-        return Ok(page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "Nothing here.",
-            false,
-        ));
+        return Ok(page(StatusCode::NOT_FOUND, "Not found", "Nothing here.", false));
     }
     if req.uri().path() == START_PATH {
         let target = shared.start_target.lock().ok().and_then(|t| t.clone());
@@ -213,17 +198,11 @@ async fn handle(
         });
     }
     if req.uri().path() != REDIRECT_PATH {
-        return Ok(page(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "Nothing here.",
-            false,
-        ));
+        return Ok(page(StatusCode::NOT_FOUND, "Not found", "Nothing here.", false));
     }
-    let q: HashMap<String, String> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
+    let q: HashMap<String, String> = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
     if q.get("state").map(String::as_str) != Some(shared.expected_state.as_str()) {
         return Ok(page(
             StatusCode::BAD_REQUEST,
@@ -251,9 +230,8 @@ async fn handle(
     }
     if let Some(error) = q.get("error") {
         let description = q.get("error_description").cloned().unwrap_or_default();
-        let text = format!(
-            "Microsoft answered: {error}\n{description}\n\nReturn to the terminal for what to do."
-        );
+        let text =
+            format!("Microsoft answered: {error}\n{description}\n\nReturn to the terminal for what to do.");
         let _ = shared
             .tx
             .send(Callback::Denied {
@@ -261,21 +239,11 @@ async fn handle(
                 description,
             })
             .await;
-        return Ok(page(
-            StatusCode::OK,
-            "Sign-in was not completed",
-            &text,
-            false,
-        ));
+        return Ok(page(StatusCode::OK, "Sign-in was not completed", &text, false));
     }
     let code = q.get("code").cloned().unwrap_or_default();
     let (reply, wait) = oneshot::channel();
-    if shared
-        .tx
-        .send(Callback::Code { code, reply })
-        .await
-        .is_err()
-    {
+    if shared.tx.send(Callback::Code { code, reply }).await.is_err() {
         return Ok(page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Sign-in cancelled",
@@ -284,9 +252,7 @@ async fn handle(
         ));
     }
     Ok(match tokio::time::timeout(REPLY_TIMEOUT, wait).await {
-        Ok(Ok(Outcome::Success(text))) => {
-            page(StatusCode::OK, "Outlook token is valid", &text, true)
-        }
+        Ok(Ok(Outcome::Success(text))) => page(StatusCode::OK, "Outlook token is valid", &text, true),
         Ok(Ok(Outcome::Failure(text))) => page(StatusCode::OK, "Sign-in failed", &text, false),
         _ => page(
             StatusCode::OK,
@@ -321,10 +287,7 @@ fn page(status: StatusCode, title: &str, message: &str, ok: bool) -> Response<Fu
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
-    h.insert(
-        "referrer-policy",
-        header::HeaderValue::from_static("no-referrer"),
-    );
+    h.insert("referrer-policy", header::HeaderValue::from_static("no-referrer"));
     resp
 }
 

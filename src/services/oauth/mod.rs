@@ -9,14 +9,11 @@ pub mod listener;
 use crate::model::{AzureApp, Flow, TokenSet};
 use crate::secret::Secret;
 use jiff::{SignedDuration, Timestamp};
-use oauth2::basic::{
-    BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
-};
+use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ErrorResponse, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RefreshToken, RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse,
-    TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ErrorResponse, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -145,9 +142,7 @@ impl OAuthError {
         match self {
             OAuthError::Network(_) => true,
             OAuthError::Http { status, .. } => *status >= 500 || *status == 429,
-            OAuthError::Microsoft(e) => {
-                e.error == "temporarily_unavailable" || e.error == "server_error"
-            }
+            OAuthError::Microsoft(e) => e.error == "temporarily_unavailable" || e.error == "server_error",
             _ => false,
         }
     }
@@ -200,12 +195,11 @@ fn classify(e: TokenError) -> OAuthError {
             // A non-JSON body: usually an HTML error page from a proxy or a 5xx.
             let text = String::from_utf8_lossy(&body);
             let snippet: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-            let status =
-                if snippet.contains("503") || snippet.to_lowercase().contains("unavailable") {
-                    503
-                } else {
-                    502
-                };
+            let status = if snippet.contains("503") || snippet.to_lowercase().contains("unavailable") {
+                503
+            } else {
+                502
+            };
             OAuthError::Http {
                 status,
                 body: format!("{snippet} ({err})"),
@@ -213,10 +207,7 @@ fn classify(e: TokenError) -> OAuthError {
         }
         RequestTokenError::Other(s) => {
             // oauth2 reports unexpected HTTP statuses here ("Server returned empty error response" etc.).
-            OAuthError::Http {
-                status: 500,
-                body: s,
-            }
+            OAuthError::Http { status: 500, body: s }
         }
     }
 }
@@ -243,11 +234,7 @@ pub fn http_client() -> Result<oauth2::reqwest::Client, OAuthError> {
         .map_err(|e| OAuthError::Config(e.to_string()))
 }
 
-fn client(
-    app: &AzureApp,
-    redirect_uri: Option<&str>,
-    with_secret: bool,
-) -> Result<MsClient, OAuthError> {
+fn client(app: &AzureApp, redirect_uri: Option<&str>, with_secret: bool) -> Result<MsClient, OAuthError> {
     let bad = |e: oauth2::url::ParseError| OAuthError::Config(format!("bad endpoint URL: {e}"));
     let mut c = oauth2::Client::new(ClientId::new(app.client_id.clone()))
         .set_auth_uri(AuthUrl::new(app.authorize_url()).map_err(bad)?)
@@ -329,12 +316,7 @@ impl Grant {
     fn from_response(resp: &MsTokenResponse, requested_scope: &str) -> Result<Self, OAuthError> {
         let scope = resp.scopes().map_or_else(
             || requested_scope.to_string(),
-            |s| {
-                s.iter()
-                    .map(|x| x.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            },
+            |s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),
         );
         if !scope.contains("IMAP.AccessAsUser.All") {
             return Err(OAuthError::WrongScope(scope));
@@ -346,9 +328,7 @@ impl Grant {
             .and_then(|t| idtoken::account(t).ok());
         Ok(Self {
             access_token: Secret::new(resp.access_token().secret().clone()),
-            refresh_token: resp
-                .refresh_token()
-                .map(|r| Secret::new(r.secret().clone())),
+            refresh_token: resp.refresh_token().map(|r| Secret::new(r.secret().clone())),
             expires_in: resp.expires_in().unwrap_or(Duration::from_secs(3600)),
             scope,
             account,
@@ -357,12 +337,7 @@ impl Grant {
 
     /// The token set to store. `previous` keeps the consent time and account across refreshes
     /// and the old refresh token when the server did not rotate it.
-    pub fn into_token_set(
-        self,
-        now: Timestamp,
-        flow: Flow,
-        previous: Option<&TokenSet>,
-    ) -> TokenSet {
+    pub fn into_token_set(self, now: Timestamp, flow: Flow, previous: Option<&TokenSet>) -> TokenSet {
         let secs = i64::try_from(self.expires_in.as_secs()).unwrap_or(3600);
         TokenSet {
             access_token: self.access_token,
@@ -374,20 +349,14 @@ impl Grant {
             refreshed_at: now,
             consented_at: previous.map_or(now, |p| p.consented_at),
             scope: self.scope,
-            account: self
-                .account
-                .or_else(|| previous.and_then(|p| p.account.clone())),
+            account: self.account.or_else(|| previous.and_then(|p| p.account.clone())),
             flow,
         }
     }
 }
 
 /// Redeems an authorization code (once).
-pub async fn exchange_code(
-    app: &AzureApp,
-    request: AuthRequest,
-    code: &str,
-) -> Result<Grant, OAuthError> {
+pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> Result<Grant, OAuthError> {
     let c = client(app, Some(&request.redirect_uri), true)?;
     let http = http_client()?;
     let resp = c
@@ -404,11 +373,7 @@ pub async fn exchange_code(
 }
 
 /// Refreshes; a device-code grant is refreshed without the client secret (public client).
-pub async fn refresh(
-    app: &AzureApp,
-    refresh_token: &Secret,
-    flow: Flow,
-) -> Result<Grant, OAuthError> {
+pub async fn refresh(app: &AzureApp, refresh_token: &Secret, flow: Flow) -> Result<Grant, OAuthError> {
     let c = client(app, None, flow == Flow::AuthorizationCode)?;
     let http = http_client()?;
     let rt = RefreshToken::new(refresh_token.expose().to_string());
