@@ -20,5 +20,7 @@ fn main() -> ExitCode {
             exit::USAGE
         }
     };
+    // A stdin reader (paste-back) may still be blocked in read(); don't wait for it.
+    runtime.shutdown_background();
     ExitCode::from(code)
 }

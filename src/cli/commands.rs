@@ -281,6 +281,57 @@ fn show(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
 }
 
 async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
+    let cancel = CancellationToken::new();
+    let ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c.cancel();
+        }
+    });
+    let connected = if a.device_code {
+        consent::device_sign_in(
+            store,
+            &a.name,
+            &cancel,
+            |auth| {
+                println!("{}", auth.verification_uri);
+                let _ = std::io::stdout().flush();
+                eprintln!("\n    Code: {}\n", auth.user_code);
+                eprintln!(
+                    "Open {} on any device, enter the code, and sign in as the mailbox.",
+                    auth.verification_uri
+                );
+                eprintln!(
+                    "Waiting (the code expires in {}) …",
+                    crate::timefmt::span(auth.expires_in.try_into().unwrap_or(i64::MAX))
+                );
+            },
+            |ev| {
+                if let crate::services::oauth::device::PollEvent::SlowDown { interval } = ev {
+                    eprintln!(
+                        "Microsoft asked to poll more slowly (every {} s).",
+                        interval.as_secs()
+                    );
+                }
+            },
+        )
+        .await?
+    } else {
+        connect_with_listener(store, &a, cancel).await?
+    };
+    if let Some(m) = &connected.mismatch {
+        eprintln!("Warning: {m}");
+    }
+    println!("{}", connected.summary());
+    eprintln!("Next: inbound test \"{}\"", connected.server);
+    Ok(exit::OK)
+}
+
+async fn connect_with_listener(
+    store: &Store,
+    a: &ConnectArgs,
+    cancel: CancellationToken,
+) -> Result<consent::Connected, Error> {
     let opts = ConsentOptions {
         listen_port: a.listen_port,
         bind: None,
@@ -292,57 +343,61 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
         let _ = writeln!(out, "{}", consent.auth_url);
         let _ = out.flush();
     }
-    let requested = opts.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
+    let port = consent.port();
     if consent.listener.fell_back() {
+        let requested = a.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
         eprintln!(
-            "Port {requested} is busy; listening on {} instead (any port works with the registered URL).",
-            consent.port()
+            "Port {requested} is busy; listening on {port} instead (any port works with the registered URL)."
         );
     }
     eprintln!(
-        "Sign in as {} in your browser with the link above.",
+        "Sign in as {} with the link above (short link: http://localhost:{port}/start).",
         consent.server.username
     );
-    eprintln!(
-        "Waiting on http://localhost:{}/ for Microsoft's answer (short link: http://localhost:{}/start) …",
-        consent.port(),
-        consent.port()
-    );
     let situation = Situation::from_env();
-    if !a.no_browser {
+    if !a.no_browser && !a.paste {
         match situation.no_browser_reason() {
             None => {
                 if let Err(e) = crate::services::browser::open(&consent.auth_url) {
                     eprintln!("{e}; open the link yourself.");
                 }
             }
-            Some(reason) => {
-                eprintln!("{reason} Open the link on your own computer.");
-            }
+            Some(reason) => eprintln!("{reason} Open the link on your own computer."),
         }
     }
     if situation.ssh {
         eprintln!(
-            "From your computer, keep a tunnel open so the browser can reach this listener:\n  {}",
-            situation.tunnel_command(consent.port())
+            "Keep a tunnel open from your computer so its browser reaches this listener:\n  {}",
+            situation.tunnel_command(port)
         );
     }
-    let cancel = CancellationToken::new();
-    let ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            ctrl_c.cancel();
+    eprintln!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
+    eprintln!("Waiting for Microsoft's answer on port {port} …");
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(read_pastes(tx));
+    consent
+        .wait_any(store, Duration::from_secs(a.timeout), cancel, Some(rx), |msg| {
+            eprintln!("Pasted address not used: {msg}")
+        })
+        .await
+}
+
+/// Forwards what the user pastes on stdin, line by line and cumulatively (a URL wrapped by the
+/// terminal arrives in pieces); an empty line starts over.
+async fn read_pastes(tx: tokio::sync::mpsc::Sender<String>) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut buffer = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim().is_empty() {
+            buffer.clear();
+            continue;
         }
-    });
-    let connected = consent
-        .wait(store, Duration::from_secs(a.timeout), cancel)
-        .await?;
-    if let Some(m) = &connected.mismatch {
-        eprintln!("Warning: {m}");
+        buffer.push_str(&line);
+        if tx.send(buffer.clone()).await.is_err() {
+            break;
+        }
     }
-    println!("{}", connected.summary());
-    eprintln!("Next: inbound test \"{}\"", connected.server);
-    Ok(exit::OK)
 }
 
 fn progress_printer(name: &str, quiet: bool) -> impl FnMut(ProbeEvent) + Send + use<> {

@@ -173,6 +173,12 @@ pub struct ConnectArgs {
     /// Do not open a browser; print the sign-in URL as the first line of stdout and wait.
     #[arg(long)]
     pub no_browser: bool,
+    /// Like --no-browser, then read the address the browser ended on from stdin (paste-back).
+    #[arg(long, conflicts_with = "device_code")]
+    pub paste: bool,
+    /// Sign in with a device code instead (needs "Allow public client flows" on the app).
+    #[arg(long)]
+    pub device_code: bool,
     /// Port for the embedded listener (default 8400; a free one if taken).
     #[arg(long, value_name = "N")]
     pub listen_port: Option<u16>,

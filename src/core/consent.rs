@@ -1,14 +1,16 @@
 //! Browser consent through the embedded listener: bind, build the URL, wait for Microsoft's
 //! redirect, redeem the code once, store the tokens, then answer the browser.
 
+use super::paste::{self, Pasted};
 use super::{Error, Result, tokens};
 use crate::model::{AuthKind, AzureApp, DEFAULT_LISTEN_PORT, Flow, Server, TokenSet};
 use crate::services::oauth::listener::{Callback, Listener, Outcome};
-use crate::services::oauth::{self, AuthRequest, diagnose, idtoken};
+use crate::services::oauth::{self, AuthRequest, device, diagnose, idtoken};
 use crate::store::Store;
 use jiff::Timestamp;
 use std::net::IpAddr;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -124,36 +126,101 @@ impl Consent {
     /// Waits for the redirect (at most `timeout`, or until `cancel`), redeems the code, stores
     /// the tokens and answers the browser.
     pub async fn wait(
-        mut self,
+        self,
         store: &Store,
         timeout: Duration,
         cancel: CancellationToken,
     ) -> Result<Connected> {
+        self.wait_any(store, timeout, cancel, None, |_| {}).await
+    }
+
+    /// Like [`Consent::wait`], but also accepts addresses pasted by the user (paste-back);
+    /// whichever arrives first wins. A paste that cannot be used is reported through
+    /// `rejected` and the wait goes on.
+    pub async fn wait_any(
+        mut self,
+        store: &Store,
+        timeout: Duration,
+        cancel: CancellationToken,
+        mut pasted: Option<mpsc::Receiver<String>>,
+        mut rejected: impl FnMut(String),
+    ) -> Result<Connected> {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let callback = tokio::select! {
-            cb = self.listener.next() => cb.ok_or(Error::Cancelled)?,
-            () = &mut deadline => return Err(Error::Consent(no_answer_text(timeout))),
-            () = cancel.cancelled() => return Err(Error::Cancelled),
-        };
-        match callback {
-            Callback::Denied { error, description } => Err(denied(&error, &description)),
-            Callback::Code { code, reply } => {
-                let result = self.redeem(store, &code).await;
-                let _ = reply.send(match &result {
-                    Ok(c) => Outcome::Success(format!(
-                        "{}.\n{}You can close this tab and return to the terminal.",
-                        c.summary(),
-                        c.mismatch
-                            .as_ref()
-                            .map(|m| format!("Warning: {m}\n"))
-                            .unwrap_or_default()
-                    )),
-                    Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
-                });
-                self.listener.close();
-                result
+        loop {
+            let paste = async {
+                match pasted.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cb = self.listener.next() => {
+                    return match cb.ok_or(Error::Cancelled)? {
+                        Callback::Denied { error, description } => Err(denied(&error, &description)),
+                        Callback::Code { code, reply } => {
+                            let result = self.redeem(store, &code).await;
+                            let _ = reply.send(match &result {
+                                Ok(c) => Outcome::Success(format!(
+                                    "{}.\n{}You can close this tab and return to the terminal.",
+                                    c.summary(),
+                                    c.mismatch.as_ref().map(|m| format!("Warning: {m}\n")).unwrap_or_default()
+                                )),
+                                Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
+                            });
+                            self.listener.close();
+                            result
+                        }
+                    };
+                }
+                text = paste => match text {
+                    None => pasted = None,
+                    Some(text) => match self.check_pasted(&text) {
+                        Ok(code) => {
+                            self.listener.close();
+                            return self.redeem(store, &code).await;
+                        }
+                        Err(PasteProblem::Fatal(e)) => return Err(e),
+                        Err(PasteProblem::Retry(msg)) => rejected(msg),
+                    },
+                },
+                () = &mut deadline => return Err(Error::Consent(no_answer_text(timeout))),
+                () = cancel.cancelled() => return Err(Error::Cancelled),
             }
+        }
+    }
+
+    /// Validates a pasted address against this sign-in.
+    fn check_pasted(&self, text: &str) -> std::result::Result<String, PasteProblem> {
+        let expected = self
+            .request
+            .as_ref()
+            .map(|r| r.state.as_str())
+            .unwrap_or_default();
+        let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
+        match pasted.state() {
+            None => {
+                return Err(PasteProblem::Retry(
+                    "the address has no state=…; copy the whole address".into(),
+                ));
+            }
+            Some(s) if s != expected && expected.starts_with(s) => {
+                return Err(PasteProblem::Retry(
+                    "the address looks cut off; paste the rest of it".into(),
+                ));
+            }
+            Some(s) if s != expected => {
+                return Err(PasteProblem::Retry(
+                    "that address belongs to another sign-in attempt (state does not match); use the link shown now".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+        match pasted {
+            Pasted::Code { code, .. } => Ok(code),
+            Pasted::Error {
+                error, description, ..
+            } => Err(PasteProblem::Fatal(denied(&error, &description))),
         }
     }
 
@@ -193,6 +260,56 @@ pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connec
         tokens,
         mismatch,
     })
+}
+
+enum PasteProblem {
+    Retry(String),
+    Fatal(Error),
+}
+
+/// Device-code sign-in for a server; `on_code` gets the user code and URL to show.
+pub async fn device_sign_in(
+    store: &Store,
+    name: &str,
+    cancel: &CancellationToken,
+    on_code: impl FnOnce(&device::DeviceAuthorization),
+    on_event: impl FnMut(device::PollEvent),
+) -> Result<Connected> {
+    let config = store.load()?;
+    let server = config
+        .server(name)
+        .ok_or_else(|| Error::NotFound {
+            kind: "server",
+            name: name.into(),
+        })?
+        .clone();
+    if server.auth != AuthKind::OAuth2 {
+        return Err(Error::NotOAuth { server: name.into() });
+    }
+    let app = config
+        .app_of(&server)
+        .ok_or_else(|| Error::NotFound {
+            kind: "Azure app",
+            name: server.app.clone().unwrap_or_default(),
+        })?
+        .clone();
+    let auth = device::start(&app).await.map_err(|e| Error::OAuth {
+        server: name.into(),
+        source: e,
+    })?;
+    on_code(&auth);
+    let grant = device::poll(&app, &auth, cancel, on_event)
+        .await
+        .map_err(|e| match e {
+            device::DeviceError::Cancelled => Error::Cancelled,
+            other => Error::Device {
+                server: name.into(),
+                hint: other.hint(),
+                message: other.to_string(),
+            },
+        })?;
+    let tokens = grant.into_token_set(Timestamp::now(), Flow::DeviceCode, None);
+    finish(store, &server, tokens)
 }
 
 fn denied(error: &str, description: &str) -> Error {

@@ -1,6 +1,7 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
 pub mod consent;
+pub mod paste;
 pub mod servers;
 pub mod test;
 pub mod tokens;
@@ -38,6 +39,12 @@ pub enum Error {
     NotOAuth { server: String },
     #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
     Probe { server: String, source: ProbeError },
+    #[error("\"{server}\": device-code sign-in failed: {message}")]
+    Device {
+        server: String,
+        message: String,
+        hint: Option<String>,
+    },
     #[error("sign-in: {0}")]
     Consent(String),
     #[error("cancelled")]
@@ -66,6 +73,7 @@ impl Error {
                 }
             }),
             Error::Probe { source, .. } => Some(source.hint()),
+            Error::Device { hint, .. } => hint.clone(),
             _ => None,
         }
     }

@@ -312,3 +312,215 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         findings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Flow, LastTest, RecordedError, ServerType};
+    use crate::secret::Secret;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    const NOW: &str = "2026-11-28T12:00:00Z";
+
+    fn tokens(issued: &str, secs: i64) -> TokenSet {
+        let issued = t(issued);
+        TokenSet {
+            access_token: Secret::new("at"),
+            refresh_token: Some(Secret::new("rt")),
+            issued_at: issued,
+            expires_at: issued + SignedDuration::from_secs(secs),
+            refreshed_at: issued,
+            consented_at: issued,
+            scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
+            account: Some("a@contoso.com".into()),
+            flow: Flow::AuthorizationCode,
+        }
+    }
+
+    fn server(state: ServerState, test_ok: Option<bool>) -> Server {
+        Server {
+            name: "S".into(),
+            server_type: ServerType::Imap,
+            auth: AuthKind::OAuth2,
+            host: "outlook.office365.com".into(),
+            port: 993,
+            ssl: true,
+            username: "a@contoso.com".into(),
+            app: Some("app".into()),
+            password: None,
+            ca_file: None,
+            state,
+            last_test: test_ok.map(|ok| LastTest {
+                at: t(NOW),
+                ok,
+                messages: Some(1),
+                summary: "x".into(),
+            }),
+        }
+    }
+
+    fn app(expires: Option<&str>) -> AzureApp {
+        AzureApp {
+            name: "app".into(),
+            client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+            tenant: "contoso.com".into(),
+            secret: Some(Secret::new("v")),
+            secret_expires: expires.map(|d| d.parse().unwrap()),
+            authority: "https://login.microsoftonline.com".into(),
+        }
+    }
+
+    fn file(tokens: Option<TokenSet>, blocker: Option<Blocker>) -> TokenFile {
+        TokenFile {
+            tokens,
+            blocker,
+            ..TokenFile::new("S", "a@contoso.com")
+        }
+    }
+
+    #[test]
+    fn a_five_second_token_is_not_due_on_arrival() {
+        let tk = tokens(NOW, 5);
+        assert!(!needs_refresh(&tk, t(NOW)));
+        assert!(needs_refresh(&tk, t(NOW) + SignedDuration::from_secs(4)));
+        // an hour-long token is refreshed 5 minutes before expiry
+        let hour = tokens(NOW, 3600);
+        assert_eq!(refresh_due_at(&hour), t(NOW) + SignedDuration::from_secs(3300));
+    }
+
+    #[test]
+    fn healthy_confirmed_server_is_ok() {
+        let h = assess(
+            &server(ServerState::Confirmed, Some(true)),
+            Some(&app(Some("2027-06-01"))),
+            Some(&file(Some(tokens(NOW, 3600)), None)),
+            t(NOW),
+        );
+        assert_eq!(h.level, Level::Ok, "{:?}", h.findings);
+        assert!(matches!(h.token, TokenHealth::Valid { .. }));
+        assert_eq!(h.summary(), "healthy");
+    }
+
+    #[test]
+    fn unknown_secret_expiry_is_not_a_warning() {
+        let h = assess(
+            &server(ServerState::Confirmed, Some(true)),
+            Some(&app(None)),
+            Some(&file(Some(tokens(NOW, 3600)), None)),
+            t(NOW),
+        );
+        assert_eq!(h.level, Level::Ok);
+        assert_eq!(h.secret_days_left, None);
+    }
+
+    #[test]
+    fn secret_expiry_warns_at_30_and_is_critical_at_7_days() {
+        let f = file(Some(tokens(NOW, 3600)), None);
+        let s = server(ServerState::Confirmed, Some(true));
+        assert_eq!(
+            assess(&s, Some(&app(Some("2026-12-20"))), Some(&f), t(NOW)).level,
+            Level::Warning
+        );
+        assert_eq!(
+            assess(&s, Some(&app(Some("2026-12-03"))), Some(&f), t(NOW)).level,
+            Level::Critical
+        );
+        let expired = assess(&s, Some(&app(Some("2026-11-01"))), Some(&f), t(NOW));
+        assert_eq!(expired.level, Level::Critical);
+        assert_eq!(expired.secret_days_left, Some(-27));
+    }
+
+    #[test]
+    fn refused_refresh_is_never_green() {
+        let s = server(ServerState::Confirmed, Some(true));
+        let h = assess(
+            &s,
+            Some(&app(None)),
+            Some(&file(Some(tokens(NOW, 3600)), Some(Blocker::NeedsReconsent))),
+            t(NOW),
+        );
+        assert_eq!(h.token, TokenHealth::NeedsReconsent);
+        assert_eq!(h.level, Level::Critical);
+        assert!(h.findings[0].fix.contains("inbound connect"));
+        let h = assess(
+            &s,
+            Some(&app(None)),
+            Some(&file(Some(tokens(NOW, 3600)), Some(Blocker::SecretExpired))),
+            t(NOW),
+        );
+        assert_eq!(h.token, TokenHealth::SecretExpired);
+        assert_eq!(h.level, Level::Critical);
+    }
+
+    #[test]
+    fn reconsent_window_closing_warns() {
+        let s = server(ServerState::Confirmed, Some(true));
+        // refreshed 80 days ago, access token still "valid" for the test's sake
+        let mut tk = tokens("2026-09-09T12:00:00Z", 3600);
+        tk.expires_at = t(NOW) + SignedDuration::from_hours(1);
+        let h = assess(&s, Some(&app(None)), Some(&file(Some(tk), None)), t(NOW));
+        assert_eq!(h.level, Level::Warning, "{:?}", h.findings);
+        assert!(h.summary().contains("refresh token expires in"));
+    }
+
+    #[test]
+    fn failed_test_draft_and_transient_errors() {
+        let f = file(Some(tokens(NOW, 3600)), None);
+        assert_eq!(
+            assess(
+                &server(ServerState::Confirmed, Some(false)),
+                Some(&app(None)),
+                Some(&f),
+                t(NOW)
+            )
+            .level,
+            Level::Critical
+        );
+        assert_eq!(
+            assess(
+                &server(ServerState::Draft, None),
+                Some(&app(None)),
+                Some(&f),
+                t(NOW)
+            )
+            .level,
+            Level::Warning
+        );
+        let mut f2 = f.clone();
+        f2.last_error = Some(RecordedError {
+            at: t(NOW),
+            message: "HTTP 503".into(),
+            hint: None,
+            transient: true,
+        });
+        let h = assess(
+            &server(ServerState::Confirmed, Some(true)),
+            Some(&app(None)),
+            Some(&f2),
+            t(NOW),
+        );
+        assert_eq!(h.level, Level::Warning);
+        assert!(matches!(h.token, TokenHealth::Valid { .. }));
+        // expired access token with a refresh token: refreshable, not critical
+        let f3 = file(Some(tokens("2026-11-28T08:00:00Z", 3600)), None);
+        let h = assess(
+            &server(ServerState::Confirmed, Some(true)),
+            Some(&app(None)),
+            Some(&f3),
+            t(NOW),
+        );
+        assert_eq!(h.token, TokenHealth::Refreshable);
+        assert_eq!(h.level, Level::Ok);
+        // confirmed but never signed in
+        let h = assess(
+            &server(ServerState::Confirmed, Some(true)),
+            Some(&app(None)),
+            None,
+            t(NOW),
+        );
+        assert_eq!(h.level, Level::Critical);
+    }
+}

@@ -2,6 +2,7 @@
 //! authorization code + PKCE S256 + state, client_secret_post, refresh with rotation.
 //! Built on the `oauth2` crate; Microsoft's error JSON is kept whole.
 
+pub mod device;
 pub mod diagnose;
 pub mod idtoken;
 pub mod listener;
@@ -225,7 +226,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// The HTTP client: no redirects (token endpoints never redirect; following them invites SSRF),
 /// bounded timeouts.
-pub fn http_client() -> Result<oauth2::reqwest::Client, OAuthError> {
+pub(crate) fn http_client() -> Result<oauth2::reqwest::Client, OAuthError> {
     oauth2::reqwest::ClientBuilder::new()
         .redirect(oauth2::reqwest::redirect::Policy::none())
         .timeout(HTTP_TIMEOUT)
@@ -313,7 +314,7 @@ pub struct Grant {
 }
 
 impl Grant {
-    fn from_response(resp: &MsTokenResponse, requested_scope: &str) -> Result<Self, OAuthError> {
+    pub(crate) fn from_response(resp: &MsTokenResponse, requested_scope: &str) -> Result<Self, OAuthError> {
         let scope = resp.scopes().map_or_else(
             || requested_scope.to_string(),
             |s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),

@@ -1,0 +1,155 @@
+//! Device-code sign-in (microsoft-facts §7): for machines where no browser can reach the
+//! listener. Polling is written here rather than with `oauth2`'s device flow because the UI
+//! needs each poll's outcome (pending, slow down) as an event and must be able to cancel.
+//! A device-code token request carries **no** client secret (the app acts as a public client).
+
+use super::{Grant, MsError, MsTokenResponse, OAuthError, SCOPES, http_client};
+use crate::model::AzureApp;
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// Added to the interval on `slow_down` (RFC 8628 §3.5).
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeviceAuthorization {
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub expires_in: u64,
+    #[serde(default = "default_interval")]
+    pub interval: u64,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+fn default_interval() -> u64 {
+    5
+}
+
+/// Progress while polling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollEvent {
+    Pending,
+    SlowDown { interval: Duration },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("the sign-in was declined on the device-login page")]
+    Declined,
+    #[error("the code expired before sign-in finished; start again")]
+    Expired,
+    #[error("Microsoft did not recognise the device code; start again")]
+    BadCode,
+    #[error("cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+}
+
+impl DeviceError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DeviceError::OAuth(OAuthError::Microsoft(e)) if e.codes().iter().any(|c| matches!(c, 7000218 | 700025)) => Some(
+                "device-code sign-in needs the app registration's Authentication → Advanced settings → Allow public client flows = Yes (no client secret is sent on this path)".into(),
+            ),
+            DeviceError::OAuth(e) => e.hint(),
+            DeviceError::Declined => Some("start device-code sign-in again and choose Continue".into()),
+            _ => None,
+        }
+    }
+}
+
+async fn post(url: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), OAuthError> {
+    let http = http_client()?;
+    let resp = http
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| OAuthError::Network(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| OAuthError::Network(e.to_string()))?;
+    Ok((status, body.to_vec()))
+}
+
+fn error_from(status: u16, body: &[u8]) -> OAuthError {
+    match serde_json::from_slice::<MsError>(body) {
+        Ok(e) => OAuthError::Microsoft(Box::new(e)),
+        Err(_) => OAuthError::Http {
+            status,
+            body: String::from_utf8_lossy(body).chars().take(200).collect(),
+        },
+    }
+}
+
+/// Asks for a user code.
+pub async fn start(app: &AzureApp) -> Result<DeviceAuthorization, OAuthError> {
+    let scope = SCOPES.join(" ");
+    let (status, body) = post(
+        &app.devicecode_url(),
+        &[("client_id", &app.client_id), ("scope", &scope)],
+    )
+    .await?;
+    if status != 200 {
+        return Err(error_from(status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| OAuthError::Http {
+        status,
+        body: format!("unexpected devicecode answer: {e}"),
+    })
+}
+
+/// Polls until the user signs in, declines, the code expires or `cancel` fires.
+pub async fn poll(
+    app: &AzureApp,
+    auth: &DeviceAuthorization,
+    cancel: &CancellationToken,
+    mut on_event: impl FnMut(PollEvent),
+) -> Result<Grant, DeviceError> {
+    let mut interval = Duration::from_secs(auth.interval);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(auth.expires_in);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return Err(DeviceError::Cancelled),
+            () = tokio::time::sleep_until(deadline) => return Err(DeviceError::Expired),
+            () = tokio::time::sleep(interval) => {}
+        }
+        let form = [
+            ("grant_type", GRANT_TYPE),
+            ("client_id", app.client_id.as_str()),
+            ("device_code", auth.device_code.expose()),
+        ];
+        let (status, body) = post(&app.token_url(), &form).await?;
+        if status == 200 {
+            let resp: MsTokenResponse = serde_json::from_slice(&body).map_err(|e| OAuthError::Http {
+                status,
+                body: format!("unexpected token answer: {e}"),
+            })?;
+            return Ok(Grant::from_response(&resp, &SCOPES.join(" "))?);
+        }
+        let err = error_from(status, &body);
+        let code = match &err {
+            OAuthError::Microsoft(e) => e.error.clone(),
+            _ => String::new(),
+        };
+        match code.as_str() {
+            "authorization_pending" => on_event(PollEvent::Pending),
+            "slow_down" => {
+                interval += SLOW_DOWN_STEP;
+                on_event(PollEvent::SlowDown { interval });
+            }
+            "authorization_declined" | "access_denied" => return Err(DeviceError::Declined),
+            "expired_token" => return Err(DeviceError::Expired),
+            "bad_verification_code" => return Err(DeviceError::BadCode),
+            _ => return Err(DeviceError::OAuth(err)),
+        }
+    }
+}
