@@ -559,7 +559,7 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
-    } else if results.len() > 1 || results.is_empty() {
+    } else if a.all {
         println!("{ok} refreshed, {failed} failed");
     }
     Ok(worst)

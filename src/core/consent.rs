@@ -157,7 +157,10 @@ impl Consent {
             tokio::select! {
                 cb = self.listener.next() => {
                     return match cb.ok_or(Error::Cancelled)? {
-                        Callback::Denied { error, description } => Err(denied(&error, &description)),
+                        Callback::Denied { error, description } => {
+                            self.listener.shutdown().await;
+                            Err(denied(&error, &description))
+                        }
                         Callback::Code { code, reply } => {
                             let result = self.redeem(store, &code).await;
                             let _ = reply.send(match &result {
@@ -168,7 +171,7 @@ impl Consent {
                                 )),
                                 Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
                             });
-                            self.listener.close();
+                            self.listener.shutdown().await;
                             result
                         }
                     };

@@ -104,7 +104,6 @@ struct CodeGrant {
     client_id: String,
     redirect_uri: String,
     challenge: String,
-    scope: String,
     tenant: String,
     account: String,
     expires: Instant,
@@ -206,9 +205,7 @@ impl FakeIdp {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .expect("fake IdP: cannot bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("fake IdP: no local address");
+        let addr = listener.local_addr().expect("fake IdP: no local address");
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
         });
@@ -412,12 +409,12 @@ pub async fn play_browser(auth_url: &str) -> (u16, String) {
         .get(&location)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("browser: GET of the redirect {location} failed: {e}"));
+        .unwrap_or_else(|e| panic!("browser: GET of the redirect {location} failed: {}", chain(&e)));
     let status = response.status().as_u16();
     let body = response
         .text()
         .await
-        .unwrap_or_else(|e| panic!("browser: reading the page at {location} failed: {e}"));
+        .unwrap_or_else(|e| panic!("browser: reading the page at {location} failed: {}", chain(&e)));
     (status, body)
 }
 
@@ -439,7 +436,7 @@ pub async fn authorize_redirect(auth_url: &str) -> String {
         .get(auth_url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("browser: GET {auth_url} failed: {e}"));
+        .unwrap_or_else(|e| panic!("browser: GET {auth_url} failed: {}", chain(&e)));
     let status = response.status();
     let location = response
         .headers()
@@ -471,6 +468,18 @@ pub async fn authorize_redirect(auth_url: &str) -> String {
     location
 }
 
+/// An error with all its causes (reqwest's own message hides e.g. "connection refused").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// An HTTP client that, like a test browser, never follows redirects and never uses a proxy.
 fn browser_client() -> oauth2::reqwest::Client {
     oauth2::reqwest::Client::builder()
@@ -484,8 +493,8 @@ fn browser_client() -> oauth2::reqwest::Client {
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
-            // e.g. EMFILE; keep serving the other connections.
-            tokio::task::yield_now().await;
+            // e.g. EMFILE: back off briefly instead of spinning, keep serving the others.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let shared = Arc::clone(&shared);
@@ -499,16 +508,13 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => return Ok(text_response(400, &format!("cannot read request body: {e}"))),
     };
-    let request = Incoming_ {
+    let request = ReadRequest {
         method: parts.method,
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or_default().to_owned(),
@@ -520,7 +526,7 @@ async fn handle(
 }
 
 /// A fully read request.
-struct Incoming_ {
+struct ReadRequest {
     method: Method,
     path: String,
     query: String,
@@ -528,7 +534,7 @@ struct Incoming_ {
     body: Bytes,
 }
 
-impl Incoming_ {
+impl ReadRequest {
     fn query_pairs(&self) -> Vec<(String, String)> {
         url::form_urlencoded::parse(self.query.as_bytes())
             .into_owned()
@@ -572,10 +578,13 @@ fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// An error answer, as produced by the token and devicecode endpoints.
-type Answer = Result<Value, Response<Full<Bytes>>>;
+type Answer = Result<Value, ErrorResponse>;
+
+/// A boxed error response (keeps `Result`s small).
+type ErrorResponse = Box<Response<Full<Bytes>>>;
 
 impl State {
-    fn route(&mut self, req: &Incoming_) -> Response<Full<Bytes>> {
+    fn route(&mut self, req: &ReadRequest) -> Response<Full<Bytes>> {
         if req.path == "/introspect" {
             return match req.method {
                 Method::GET | Method::POST => self.introspect(req),
@@ -591,7 +600,7 @@ impl State {
             ("token", &Method::POST) => self.token(tenant, req),
             ("devicecode", &Method::POST) => match self.devicecode(tenant, req) {
                 Ok(v) => json_response(200, &v),
-                Err(resp) => resp,
+                Err(resp) => *resp,
             },
             ("authorize" | "token" | "devicecode", _) => text_response(405, "method not allowed"),
             _ => text_response(404, "not found"),
@@ -610,7 +619,7 @@ impl State {
 
     // ---- authorize -------------------------------------------------------------------
 
-    fn authorize(&mut self, tenant: &str, req: &Incoming_) -> Response<Full<Bytes>> {
+    fn authorize(&mut self, tenant: &str, req: &ReadRequest) -> Response<Full<Bytes>> {
         self.authorize_requests += 1;
         let params = req.query_pairs();
         self.last_authorize_params = params.clone();
@@ -695,7 +704,6 @@ impl State {
                 client_id,
                 redirect_uri,
                 challenge,
-                scope,
                 tenant: tenant.to_owned(),
                 account: self.account.clone(),
                 expires: Instant::now() + CODE_LIFETIME,
@@ -715,7 +723,7 @@ impl State {
 
     // ---- token -----------------------------------------------------------------------
 
-    fn token(&mut self, tenant: &str, req: &Incoming_) -> Response<Full<Bytes>> {
+    fn token(&mut self, tenant: &str, req: &ReadRequest) -> Response<Full<Bytes>> {
         self.token_requests += 1;
         let form = req.form_pairs();
         self.last_token_form = form.clone();
@@ -732,20 +740,18 @@ impl State {
                     error,
                     codes,
                     description,
-                } => ms_error(status, &error, &codes, &description),
+                } => *ms_error(status, &error, &codes, &description),
                 TokenFailure::Raw { status, body } => raw_response(status, body),
             };
         }
         if let Some(msg) = self.tenant_error(tenant) {
-            return ms_error(400, "invalid_tenant", &[90002], &msg);
+            return *ms_error(400, "invalid_tenant", &[90002], &msg);
         }
         let basic = req.basic_auth();
         let answer = match grant_type.as_str() {
             "authorization_code" => self.grant_code(tenant, &form, basic),
             "refresh_token" => self.grant_refresh(tenant, &form, basic),
-            "urn:ietf:params:oauth:grant-type:device_code" => {
-                self.grant_device(tenant, &form, basic)
-            }
+            "urn:ietf:params:oauth:grant-type:device_code" => self.grant_device(tenant, &form, basic),
             "" => Err(missing_parameter("grant_type")),
             other => Err(ms_error(
                 400,
@@ -756,7 +762,7 @@ impl State {
         };
         match answer {
             Ok(v) => json_response(200, &v),
-            Err(resp) => resp,
+            Err(resp) => *resp,
         }
     }
 
@@ -767,7 +773,7 @@ impl State {
         form: &[(String, String)],
         basic: Option<(String, String)>,
         public: bool,
-    ) -> Result<String, Response<Full<Bytes>>> {
+    ) -> Result<String, ErrorResponse> {
         let (basic_id, basic_secret) = basic.unzip();
         let body_secret = get(form, "client_secret").map(str::to_owned);
         let client_id = get(form, "client_id")
@@ -897,7 +903,6 @@ impl State {
         }
         grant.used = true;
         let account = grant.account.clone();
-        let _requested_scope = grant.scope.clone();
         Ok(self.issue_tokens(tenant, &client_id, &account, false))
     }
 
@@ -967,10 +972,7 @@ impl State {
             return Err(device_error("expired_token"));
         }
         let account = grant.account.clone();
-        let answer = self
-            .device_script
-            .pop_front()
-            .unwrap_or_else(|| "ok".to_owned());
+        let answer = self.device_script.pop_front().unwrap_or_else(|| "ok".to_owned());
         if answer != "ok" {
             return Err(device_error(&answer));
         }
@@ -982,7 +984,7 @@ impl State {
 
     // ---- devicecode ------------------------------------------------------------------
 
-    fn devicecode(&mut self, tenant: &str, req: &Incoming_) -> Answer {
+    fn devicecode(&mut self, tenant: &str, req: &ReadRequest) -> Answer {
         self.device_code_requests += 1;
         let form = req.form_pairs();
         if let Some(msg) = self.tenant_error(tenant) {
@@ -1041,7 +1043,7 @@ impl State {
 
     // ---- introspection ---------------------------------------------------------------
 
-    fn introspect(&mut self, req: &Incoming_) -> Response<Full<Bytes>> {
+    fn introspect(&mut self, req: &ReadRequest) -> Response<Full<Bytes>> {
         self.introspection_requests += 1;
         let form = req.form_pairs();
         let query = req.query_pairs();
@@ -1073,13 +1075,7 @@ impl State {
 
     // ---- minting ---------------------------------------------------------------------
 
-    fn insert_access_token(
-        &mut self,
-        account: &str,
-        client_id: &str,
-        scope: &str,
-        lifetime: u64,
-    ) -> String {
+    fn insert_access_token(&mut self, account: &str, client_id: &str, scope: &str, lifetime: u64) -> String {
         let token = random_token("EwBfakeAT.", 64);
         let now = unix_now();
         self.access_tokens.insert(
@@ -1168,9 +1164,7 @@ fn pkce_challenge(verifier: &str) -> String {
 fn looks_like_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn capitalize(s: &str) -> String {
@@ -1229,15 +1223,13 @@ fn unix_now() -> u64 {
 }
 
 fn ms_timestamp() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%d %H:%M:%SZ")
-        .to_string()
+    jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%SZ").to_string()
 }
 
 // ---- responses -------------------------------------------------------------------------
 
 /// Microsoft's token-endpoint error JSON.
-fn ms_error(status: u16, error: &str, codes: &[u64], message: &str) -> Response<Full<Bytes>> {
+fn ms_error(status: u16, error: &str, codes: &[u64], message: &str) -> ErrorResponse {
     let trace_id = random_uuid();
     let correlation_id = random_uuid();
     let timestamp = ms_timestamp();
@@ -1258,14 +1250,14 @@ fn ms_error(status: u16, error: &str, codes: &[u64], message: &str) -> Response<
     if let Some(code) = codes.first() {
         body["error_uri"] = json!(format!("https://login.microsoftonline.com/error?code={code}"));
     }
-    json_response(status, &body)
+    Box::new(json_response(status, &body))
 }
 
-fn invalid_grant(codes: &[u64], message: &str) -> Response<Full<Bytes>> {
+fn invalid_grant(codes: &[u64], message: &str) -> ErrorResponse {
     ms_error(400, "invalid_grant", codes, message)
 }
 
-fn missing_parameter(name: &str) -> Response<Full<Bytes>> {
+fn missing_parameter(name: &str) -> ErrorResponse {
     ms_error(
         400,
         "invalid_request",
@@ -1275,7 +1267,7 @@ fn missing_parameter(name: &str) -> Response<Full<Bytes>> {
 }
 
 /// Device-flow poll errors (HTTP 400).
-fn device_error(error: &str) -> Response<Full<Bytes>> {
+fn device_error(error: &str) -> ErrorResponse {
     let (codes, message): (&[u64], &str) = match error {
         "authorization_pending" => (
             &[70016],

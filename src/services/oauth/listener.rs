@@ -21,12 +21,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 const PAGE: &str = include_str!("../../../assets/callback.html");
 pub const START_PATH: &str = "/start";
 /// How long the browser waits for the token exchange before it gets a page anyway.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a closing listener waits for pages still being written.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What arrived from the browser.
 #[derive(Debug)]
@@ -63,6 +66,7 @@ pub struct Listener {
     rx: mpsc::Receiver<Callback>,
     shared: Arc<Shared>,
     cancel: CancellationToken,
+    tracker: TaskTracker,
 }
 
 impl std::fmt::Debug for Listener {
@@ -103,17 +107,11 @@ impl Listener {
             tx,
         });
         let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
         for l in listeners {
-            tokio::spawn(accept_loop(l, shared.clone(), cancel.clone()));
+            tokio::spawn(accept_loop(l, shared.clone(), cancel.clone(), tracker.clone()));
         }
-        Ok(Self {
-            port,
-            fell_back,
-            addrs,
-            rx,
-            shared,
-            cancel,
-        })
+        Ok(Self { port, fell_back, addrs, rx, shared, cancel, tracker })
     }
 
     pub fn port(&self) -> u16 {
@@ -146,6 +144,14 @@ impl Listener {
         self.rx.recv().await
     }
 
+    /// Stops accepting and lets the pages being answered reach their browsers (bounded).
+    pub async fn shutdown(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, self.tracker.wait()).await;
+    }
+
+    /// Stops at once.
     pub fn close(&self) {
         self.cancel.cancel();
     }
@@ -157,7 +163,7 @@ impl Drop for Listener {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, cancel: CancellationToken) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, cancel: CancellationToken, tracker: TaskTracker) {
     loop {
         let stream = tokio::select! {
             () = cancel.cancelled() => break,
@@ -168,14 +174,21 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, cancel: Cancell
         };
         let shared = shared.clone();
         let cancel = cancel.clone();
-        tokio::spawn(async move {
+        tracker.spawn(async move {
             let svc = service_fn(move |req| handle(req, shared.clone()));
             let conn = http1::Builder::new()
                 .keep_alive(false)
                 .serve_connection(TokioIo::new(stream), svc);
+            let mut conn = std::pin::pin!(conn);
             tokio::select! {
-                () = cancel.cancelled() => {}
-                _ = tokio::time::timeout(CONNECTION_TIMEOUT, conn) => {}
+                _ = conn.as_mut() => {}
+                () = cancel.cancelled() => {
+                    // Let an answer in flight (the result page) reach the browser; idle
+                    // connections (browser preconnects) end at once.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn).await;
+                }
+                () = tokio::time::sleep(CONNECTION_TIMEOUT) => {}
             }
         });
     }

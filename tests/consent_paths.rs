@@ -1,0 +1,182 @@
+//! Consent without a reachable listener: paste-back and device code, through the binary.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, authorize_redirect};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const NAME: &str = "Support inbox";
+const USER: &str = "alice@example.com";
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    idp: FakeIdp,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let idp = FakeIdp::start().await;
+        idp.set_account(USER);
+        idp.set_device_interval(0);
+        let env = Env { dir: tempfile::tempdir().unwrap(), idp };
+        let authority = env.idp.authority();
+        let out = env
+            .run(
+                &[
+                    "add", NAME, "--username", USER, "--client-id", DEFAULT_CLIENT_ID, "--tenant", "contoso.com",
+                    "--secret-stdin", "--authority", &authority,
+                ],
+                Some(DEFAULT_CLIENT_SECRET),
+            )
+            .await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        env
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_inbound"));
+        c.arg("--config-dir").arg(self.config_dir()).args(args);
+        c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").kill_on_drop(true);
+        c.env("SSH_CONNECTION", "203.0.113.5 50000 192.0.2.10 22").env("USER", "admin");
+        c
+    }
+
+    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut c = self.cmd(args);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).await.unwrap();
+        }
+        drop(input);
+        child.wait_with_output().await.unwrap()
+    }
+}
+
+/// Starts `connect --paste`; the test "pastes" with `paste(location)`.
+async fn paste_flow(env: &Env, paste: impl FnOnce(String) -> Vec<String>) -> (Output, String) {
+    let mut c = env.cmd(&["connect", NAME, "--paste", "--listen-port", "0", "--timeout", "30"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).await.unwrap();
+    // The browser ends on the redirect address, which the user copies (the listener is not
+    // reachable from their machine, so we never GET it).
+    let location = authorize_redirect(url.trim()).await;
+    for chunk in paste(location) {
+        stdin.write_all(chunk.as_bytes()).await.unwrap();
+    }
+    stdin.flush().await.unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    (out, rest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paste_back_of_the_full_address_completes_consent() {
+    let env = Env::new().await;
+    let (out, rest) = paste_flow(&env, |loc| vec![format!("{loc}\n")]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(rest.contains("Outlook token is valid: signed in as alice@example.com"), "{rest}");
+    let err = text(&out.stderr);
+    assert!(err.contains("ssh -N -L"), "tunnel line offered: {err}");
+    assert!(err.contains("admin@192.0.2.10"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paste_back_tolerates_wrapping_and_a_missing_scheme() {
+    let env = Env::new().await;
+    let (out, rest) = paste_flow(&env, |loc| {
+        let no_scheme = loc.trim_start_matches("http://").to_string();
+        let (a, b) = no_scheme.split_at(no_scheme.len() / 2);
+        vec![format!("  {a}\n"), format!("{b}  \n")]
+    })
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(rest.contains("Outlook token is valid"), "{rest}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_a_wrong_state_are_explained_and_the_wait_goes_on() {
+    let env = Env::new().await;
+    let (out, _) = paste_flow(&env, |loc| {
+        let wrong = loc.replace("state=", "state=zz");
+        vec!["hello\n\n".into(), format!("{wrong}\n\n"), format!("{loc}\n")]
+    })
+    .await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("it should contain ?code="), "{err}");
+    assert!(err.contains("belongs to another sign-in attempt"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_error_address_is_explained() {
+    let env = Env::new().await;
+    env.idp.fail_next_authorize("access_denied", "AADSTS65004: User declined to consent.");
+    let (out, _) = paste_flow(&env, |loc| vec![format!("{loc}\n")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Microsoft answered access_denied: AADSTS65004"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_pending_then_success_without_a_client_secret() {
+    let env = Env::new().await;
+    env.idp.script_device_poll(&["authorization_pending", "slow_down", "authorization_pending", "ok"]);
+    let out = env.run(&["connect", NAME, "--device-code"], None).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().next(), Some("https://microsoft.com/devicelogin"));
+    assert!(err.contains("Code: "), "{err}");
+    assert!(err.contains("poll more slowly"), "{err}");
+    assert!(stdout.contains("Outlook token is valid"));
+    let form = env.idp.last_token_form();
+    assert!(form.iter().all(|(k, _)| k != "client_secret"), "device-code token request must carry no secret: {form:?}");
+    // Refreshing a device-code token also omits the secret.
+    let r = env.run(&["refresh", NAME], None).await;
+    assert!(r.status.success(), "{}{}", text(&r.stdout), text(&r.stderr));
+    assert!(env.idp.last_token_form().iter().all(|(k, _)| k != "client_secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_declined_and_expired() {
+    let env = Env::new().await;
+    env.idp.script_device_poll(&["authorization_declined"]);
+    let out = env.run(&["connect", NAME, "--device-code"], None).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("declined"), "{}", text(&out.stderr));
+    env.idp.script_device_poll(&["expired_token"]);
+    let out = env.run(&["connect", NAME, "--device-code"], None).await;
+    assert!(text(&out.stderr).contains("expired"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_on_a_confidential_app_explains_public_client_flows() {
+    let env = Env::new().await;
+    env.idp.fail_next_token(
+        400,
+        "invalid_client",
+        &[7000218],
+        "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
+    let out = env.run(&["connect", NAME, "--device-code"], None).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Allow public client flows = Yes"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,27 @@
+//! Shared harness for the integration tests (`mod support;` in each test file).
+//!
+//! * [`fake_idp`]: a local fake of Microsoft's Entra v2.0 endpoints plus token introspection.
+//! * [`dovecot`]: a real Dovecot 2.3 (imaps on 127.0.0.1) that validates bearer tokens against
+//!   the fake IdP.
+//! * [`imap`]: a tiny raw IMAP-over-TLS client for checking servers from tests.
+//!
+//! Each test file uses only part of this, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod dovecot;
+pub mod fake_idp;
+pub mod imap;
+
+use std::path::PathBuf;
+
+/// `tests/fixtures/` of this crate.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+}
+
+/// A file under `tests/fixtures/tls/` (`ca.pem`, `other-ca.pem`, `server.pem`, ...).
+pub fn tls_fixture(name: &str) -> PathBuf {
+    fixtures_dir().join("tls").join(name)
+}
