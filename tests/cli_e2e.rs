@@ -1,26 +1,22 @@
 //! End to end through the real binary: add → connect (the test plays the browser against the
 //! fake identity provider) → test against a real Dovecot → Confirmed → token → that token logs
 //! in to Dovecot. Plus Basic auth, refresh rotation, failures and the log-leak guard.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod support;
 
 use inbound::services::imap::{Credentials, ProbeSettings, Timeouts, probe};
-use inbound::store::Store;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Output, Stdio};
+use support::cli::{Cli, text};
 use support::dovecot::{BASIC_PASSWORD, BASIC_USER, Dovecot, INBOX_MESSAGES, OAUTH_USER};
-use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, play_browser};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use support::fake_idp::{DEFAULT_CLIENT_SECRET, FakeIdp};
+use support::imap::ImapClient;
 
 const NAME: &str = "Support inbox";
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_inbound")
-}
-
 struct Env {
-    dir: tempfile::TempDir,
+    cli: Cli,
     idp: FakeIdp,
     dovecot: Dovecot,
 }
@@ -30,106 +26,35 @@ impl Env {
         let idp = FakeIdp::start().await;
         idp.set_account(OAUTH_USER);
         let dovecot = Dovecot::start(&idp.introspection_url())?;
-        Some(Env { dir: tempfile::tempdir().unwrap(), idp, dovecot })
-    }
-
-    fn config_dir(&self) -> PathBuf {
-        self.dir.path().join("store")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.arg("--config-dir").arg(self.config_dir()).args(args);
-        c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").env_remove("SSH_CONNECTION");
-        c.kill_on_drop(true);
-        c
+        Some(Env {
+            cli: Cli::new(),
+            idp,
+            dovecot,
+        })
     }
 
     async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).await.unwrap();
-        }
-        drop(input);
-        child.wait_with_output().await.unwrap()
+        self.cli.run(args, stdin).await
     }
 
     async fn add_oauth(&self, name: &str) {
         let port = self.dovecot.port.to_string();
-        let authority = self.idp.authority();
         let ca = self.dovecot.ca_file.display().to_string();
-        let out = self
-            .run(
-                &[
-                    "add", name, "--username", OAUTH_USER, "--client-id", DEFAULT_CLIENT_ID, "--tenant",
-                    "contoso.onmicrosoft.com", "--secret-stdin", "--secret-expires", "2099-05-01",
-                    "--authority", &authority, "--host", "127.0.0.1", "--port", &port, "--ca-file", &ca,
-                ],
-                Some(&format!("{DEFAULT_CLIENT_SECRET}\n")),
-            )
-            .await;
-        assert!(out.status.success(), "add failed: {}", text(&out.stderr));
+        let extra = [
+            "--secret-expires",
+            "2099-05-01",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--ca-file",
+            &ca,
+        ];
+        self.cli.add_oauth(&self.idp, name, OAUTH_USER, &extra).await;
     }
 
-    /// `connect --no-browser`: reads the URL from the first stdout line, plays the browser.
     async fn connect(&self, name: &str) -> (Output, u16, String) {
-        let mut c = self.cmd(&["connect", name, "--no-browser", "--listen-port", "0", "--timeout", "60"]);
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).await.unwrap();
-        assert!(first.starts_with(&self.idp.authority()), "first stdout line is not the URL: {first:?}");
-        let url = first.trim().to_string();
-        let browser = tokio::spawn(async move { play_browser(&url).await });
-        let (status, page) = match browser.await {
-            Ok(r) => r,
-            Err(e) => {
-                let out = child.wait_with_output().await.unwrap();
-                panic!("browser failed ({e}); connect said: {}", text(&out.stderr));
-            }
-        };
-        let mut rest = String::new();
-        stdout.read_to_string(&mut rest).await.unwrap();
-        let mut out = child.wait_with_output().await.unwrap();
-        out.stdout = format!("{first}{rest}").into_bytes();
-        (out, status, page)
-    }
-
-    fn store(&self) -> Store {
-        Store::open(Some(self.config_dir())).unwrap()
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-async fn imap_login_with_xoauth2_line(port: u16, ca: &Path, xoauth2: &str) -> String {
-    let pem = std::fs::read(ca).unwrap();
-    let connector = tokio_native_tls::native_tls::TlsConnector::builder()
-        .add_root_certificate(tokio_native_tls::native_tls::Certificate::from_pem(&pem).unwrap())
-        .build()
-        .unwrap();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let tls = tokio_native_tls::TlsConnector::from(connector).connect("localhost", tcp).await.unwrap();
-    let (r, mut w) = tokio::io::split(tls);
-    let mut r = BufReader::new(r);
-    let mut line = String::new();
-    r.read_line(&mut line).await.unwrap();
-    assert!(line.starts_with("* OK"), "{line}");
-    w.write_all(format!("a1 AUTHENTICATE XOAUTH2 {xoauth2}\r\n").as_bytes()).await.unwrap();
-    loop {
-        line.clear();
-        r.read_line(&mut line).await.unwrap();
-        if line.starts_with("+") {
-            w.write_all(b"\r\n").await.unwrap();
-        } else if line.starts_with("a1 ") {
-            return line.trim().to_string();
-        }
+        self.cli.connect(name).await
     }
 }
 
@@ -150,14 +75,37 @@ async fn add_connect_test_confirm_token_end_to_end() {
     assert_eq!(status, 200);
     assert!(page.contains("Outlook token is valid"), "{page}");
     let stdout = text(&out.stdout);
-    assert!(stdout.lines().nth(1).unwrap().starts_with("Outlook token is valid: signed in as alice@example.com"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("Outlook token is valid: signed in as alice@example.com"),
+        "{stdout}"
+    );
 
     let test = env.run(&["test", NAME], None).await;
-    assert!(test.status.success(), "test failed: {}{}", text(&test.stdout), text(&test.stderr));
+    assert!(
+        test.status.success(),
+        "test failed: {}{}",
+        text(&test.stdout),
+        text(&test.stderr)
+    );
     assert!(text(&test.stdout).contains(&format!("Confirmed · INBOX has {INBOX_MESSAGES} messages")));
     let stages = text(&test.stderr);
-    for stage in ["connect", "TLS", "greeting", "capabilities", "authenticate", "INBOX", "logout"] {
-        assert!(stages.contains(&format!("✔ {stage}")), "missing stage {stage}: {stages}");
+    for stage in [
+        "connect",
+        "TLS",
+        "greeting",
+        "capabilities",
+        "authenticate",
+        "INBOX",
+        "logout",
+    ] {
+        assert!(
+            stages.contains(&format!("✔ {stage}")),
+            "missing stage {stage}: {stages}"
+        );
     }
 
     let list = env.run(&["list", "--json"], None).await;
@@ -178,13 +126,20 @@ async fn add_connect_test_confirm_token_end_to_end() {
         ca_file: Some(env.dovecot.ca_file.clone()),
         timeouts: Timeouts::default(),
     };
-    let creds = Credentials::XOAuth2 { user: OAUTH_USER.into(), access_token: inbound::secret::Secret::new(token) };
-    assert_eq!(probe(&settings, &creds, |_| {}).await.unwrap().messages, INBOX_MESSAGES);
+    let creds = Credentials::XOAuth2 {
+        user: OAUTH_USER.into(),
+        access_token: inbound::secret::Secret::new(token),
+    };
+    assert_eq!(
+        probe(&settings, &creds, |_| {}).await.unwrap().messages,
+        INBOX_MESSAGES
+    );
 
     // The xoauth2 format, used verbatim in AUTHENTICATE XOAUTH2 (credential-helper recipe).
     let x = env.run(&["token", NAME, "--format", "xoauth2"], None).await;
-    let line = imap_login_with_xoauth2_line(env.dovecot.port, &env.dovecot.ca_file, text(&x.stdout).trim()).await;
-    assert!(line.starts_with("a1 OK"), "{line}");
+    let mut imap = ImapClient::connect(env.dovecot.port, &env.dovecot.ca_file).await;
+    let reply = imap.authenticate("XOAUTH2", text(&x.stdout).trim()).await;
+    assert!(reply.is_ok(), "{reply:?}");
     // No network for a valid token: nothing reached the token endpoint since connect.
     assert_eq!(env.idp.refresh_requests(), 0);
 }
@@ -197,7 +152,12 @@ async fn refresh_saves_the_rotated_refresh_token() {
     let before = env.run(&["token", NAME], None).await;
     for round in 1..=3 {
         let r = env.run(&["refresh", NAME], None).await;
-        assert!(r.status.success(), "refresh {round}: {}{}", text(&r.stdout), text(&r.stderr));
+        assert!(
+            r.status.success(),
+            "refresh {round}: {}{}",
+            text(&r.stdout),
+            text(&r.stderr)
+        );
     }
     // The fake rejects every refresh token but the newest, so three successes prove rotation.
     assert_eq!(env.idp.refresh_requests(), 3);
@@ -205,7 +165,11 @@ async fn refresh_saves_the_rotated_refresh_token() {
     assert_ne!(before.stdout, after.stdout);
     // refresh --all with a summary
     let all = env.run(&["refresh", "--all"], None).await;
-    assert!(text(&all.stdout).contains("1 refreshed, 0 failed"), "{}", text(&all.stdout));
+    assert!(
+        text(&all.stdout).contains("1 refreshed, 0 failed"),
+        "{}",
+        text(&all.stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,8 +180,19 @@ async fn basic_auth_against_dovecot() {
     let add = env
         .run(
             &[
-                "add", "Bob", "--auth", "basic", "--username", BASIC_USER, "--password-stdin", "--host", "127.0.0.1",
-                "--port", &port, "--ca-file", &ca,
+                "add",
+                "Bob",
+                "--auth",
+                "basic",
+                "--username",
+                BASIC_USER,
+                "--password-stdin",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--ca-file",
+                &ca,
             ],
             Some(BASIC_PASSWORD),
         )
@@ -231,7 +206,21 @@ async fn basic_auth_against_dovecot() {
     // A wrong password: refused at the authenticate stage, exit 1, state unchanged.
     let add = env
         .run(
-            &["add", "Bad", "--auth", "basic", "--username", BASIC_USER, "--password-stdin", "--host", "127.0.0.1", "--port", &port, "--ca-file", &ca],
+            &[
+                "add",
+                "Bad",
+                "--auth",
+                "basic",
+                "--username",
+                BASIC_USER,
+                "--password-stdin",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--ca-file",
+                &ca,
+            ],
             Some("wrong"),
         )
         .await;
@@ -257,7 +246,9 @@ async fn an_untrusted_certificate_fails_at_tls_with_a_hint() {
     } else {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/other-ca.pem")
     };
-    let e = env.run(&["edit", NAME, "--ca-file", &other.display().to_string()], None).await;
+    let e = env
+        .run(&["edit", NAME, "--ca-file", &other.display().to_string()], None)
+        .await;
     assert!(e.status.success(), "{}", text(&e.stderr));
     let t = env.run(&["test", NAME], None).await;
     assert_eq!(t.status.code(), Some(1));
@@ -271,14 +262,21 @@ async fn the_bearer_token_never_reaches_the_log_even_at_trace_level() {
     let Some(env) = Env::start().await else { return };
     env.add_oauth(NAME).await;
     assert!(env.connect(NAME).await.0.status.success());
-    let mut c = env.cmd(&["test", NAME]);
-    c.env("RUST_LOG", "trace").stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut c = env.cli.cmd(&["test", NAME]);
+    c.env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let out = c.output().await.unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let token = text(&env.run(&["token", NAME], None).await.stdout).trim().to_string();
+    let token = text(&env.run(&["token", NAME], None).await.stdout)
+        .trim()
+        .to_string();
     let xoauth2 = inbound::services::xoauth2::encode(OAUTH_USER, &token);
-    let log = std::fs::read_to_string(env.store().log_dir().join("inbound.log")).unwrap();
-    assert!(log.contains("TRACE") || log.contains("DEBUG"), "trace logging was not on");
+    let log = std::fs::read_to_string(env.cli.store().log_dir().join("inbound.log")).unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "trace logging was not on"
+    );
     assert!(!log.contains(&token), "access token in the log");
     assert!(!log.contains(&xoauth2), "XOAUTH2 line in the log");
     assert!(!log.contains(DEFAULT_CLIENT_SECRET), "client secret in the log");

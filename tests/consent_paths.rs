@@ -1,22 +1,19 @@
 //! Consent without a reachable listener: paste-back and device code, through the binary.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Output, Stdio};
-use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, authorize_redirect};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use support::cli::{Cli, text};
+
+use std::process::Output;
+use support::fake_idp::{FakeIdp, authorize_redirect};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NAME: &str = "Support inbox";
 const USER: &str = "alice@example.com";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 struct Env {
-    dir: tempfile::TempDir,
+    cli: Cli,
     idp: FakeIdp,
 }
 
@@ -25,55 +22,24 @@ impl Env {
         let idp = FakeIdp::start().await;
         idp.set_account(USER);
         idp.set_device_interval(0);
-        let env = Env { dir: tempfile::tempdir().unwrap(), idp };
-        let authority = env.idp.authority();
-        let out = env
-            .run(
-                &[
-                    "add", NAME, "--username", USER, "--client-id", DEFAULT_CLIENT_ID, "--tenant", "contoso.com",
-                    "--secret-stdin", "--authority", &authority,
-                ],
-                Some(DEFAULT_CLIENT_SECRET),
-            )
-            .await;
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        env
-    }
-
-    fn config_dir(&self) -> PathBuf {
-        self.dir.path().join("store")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_inbound"));
-        c.arg("--config-dir").arg(self.config_dir()).args(args);
-        c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").kill_on_drop(true);
-        c.env("SSH_CONNECTION", "203.0.113.5 50000 192.0.2.10 22").env("USER", "admin");
-        c
+        let mut cli = Cli::new();
+        cli.env = vec![
+            ("SSH_CONNECTION".into(), "203.0.113.5 50000 192.0.2.10 22".into()),
+            ("USER".into(), "admin".into()),
+        ];
+        cli.add_oauth(&idp, NAME, USER, &[]).await;
+        Env { cli, idp }
     }
 
     async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).await.unwrap();
-        }
-        drop(input);
-        child.wait_with_output().await.unwrap()
+        self.cli.run(args, stdin).await
     }
 }
 
 /// Starts `connect --paste`; the test "pastes" with `paste(location)`.
 async fn paste_flow(env: &Env, paste: impl FnOnce(String) -> Vec<String>) -> (Output, String) {
-    let mut c = env.cmd(&["connect", NAME, "--paste", "--listen-port", "0", "--timeout", "30"]);
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
+    let (mut child, mut stdout, url) = env.cli.start_connect(NAME, &["--paste"]).await;
     let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut url = String::new();
-    stdout.read_line(&mut url).await.unwrap();
     // The browser ends on the redirect address, which the user copies (the listener is not
     // reachable from their machine, so we never GET it).
     let location = authorize_redirect(url.trim()).await;
@@ -93,7 +59,10 @@ async fn paste_back_of_the_full_address_completes_consent() {
     let env = Env::new().await;
     let (out, rest) = paste_flow(&env, |loc| vec![format!("{loc}\n")]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(rest.contains("Outlook token is valid: signed in as alice@example.com"), "{rest}");
+    assert!(
+        rest.contains("Outlook token is valid: signed in as alice@example.com"),
+        "{rest}"
+    );
     let err = text(&out.stderr);
     assert!(err.contains("ssh -N -L"), "tunnel line offered: {err}");
     assert!(err.contains("admin@192.0.2.10"), "{err}");
@@ -129,16 +98,26 @@ async fn garbage_and_a_wrong_state_are_explained_and_the_wait_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pasted_error_address_is_explained() {
     let env = Env::new().await;
-    env.idp.fail_next_authorize("access_denied", "AADSTS65004: User declined to consent.");
+    env.idp
+        .fail_next_authorize("access_denied", "AADSTS65004: User declined to consent.");
     let (out, _) = paste_flow(&env, |loc| vec![format!("{loc}\n")]).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("Microsoft answered access_denied: AADSTS65004"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Microsoft answered access_denied: AADSTS65004"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_pending_then_success_without_a_client_secret() {
     let env = Env::new().await;
-    env.idp.script_device_poll(&["authorization_pending", "slow_down", "authorization_pending", "ok"]);
+    env.idp.script_device_poll(&[
+        "authorization_pending",
+        "slow_down",
+        "authorization_pending",
+        "ok",
+    ]);
     let out = env.run(&["connect", NAME, "--device-code"], None).await;
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -148,11 +127,19 @@ async fn device_code_pending_then_success_without_a_client_secret() {
     assert!(err.contains("poll more slowly"), "{err}");
     assert!(stdout.contains("Outlook token is valid"));
     let form = env.idp.last_token_form();
-    assert!(form.iter().all(|(k, _)| k != "client_secret"), "device-code token request must carry no secret: {form:?}");
+    assert!(
+        form.iter().all(|(k, _)| k != "client_secret"),
+        "device-code token request must carry no secret: {form:?}"
+    );
     // Refreshing a device-code token also omits the secret.
     let r = env.run(&["refresh", NAME], None).await;
     assert!(r.status.success(), "{}{}", text(&r.stdout), text(&r.stderr));
-    assert!(env.idp.last_token_form().iter().all(|(k, _)| k != "client_secret"));
+    assert!(
+        env.idp
+            .last_token_form()
+            .iter()
+            .all(|(k, _)| k != "client_secret")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,5 +165,9 @@ async fn device_code_on_a_confidential_app_explains_public_client_flows() {
     );
     let out = env.run(&["connect", NAME, "--device-code"], None).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("Allow public client flows = Yes"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Allow public client flows = Yes"),
+        "{}",
+        text(&out.stderr)
+    );
 }

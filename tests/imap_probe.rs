@@ -1,5 +1,6 @@
 //! The IMAP probe against scripted servers on loopback (plain TCP; TLS is covered by the
 //! Dovecot tests): Exchange's behaviours, timeouts and the exact lines we send.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use inbound::secret::Secret;
 use inbound::services::imap::{Credentials, ProbeError, ProbeEvent, ProbeSettings, Stage, Timeouts, probe};
@@ -33,7 +34,10 @@ async fn scripted(script: Vec<Step>) -> (u16, Arc<Mutex<Vec<String>>>) {
                     let mut line = String::new();
                     r.read_line(&mut line).await.unwrap();
                     log.lock().unwrap().push(line.trim_end().to_string());
-                    assert!(line.starts_with(prefix), "expected {prefix:?}, client sent {line:?}");
+                    assert!(
+                        line.starts_with(prefix),
+                        "expected {prefix:?}, client sent {line:?}"
+                    );
                 }
                 Step::Hang => std::future::pending::<()>().await,
             }
@@ -58,7 +62,10 @@ fn settings(port: u16) -> ProbeSettings {
 }
 
 fn oauth() -> Credentials {
-    Credentials::XOAuth2 { user: "support@contoso.com".into(), access_token: Secret::new("tok") }
+    Credentials::XOAuth2 {
+        user: "support@contoso.com".into(),
+        access_token: Secret::new("tok"),
+    }
 }
 
 const EXCHANGE_GREETING: &str = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBOADIAUABS]\r\n";
@@ -75,13 +82,19 @@ async fn exchange_success_uses_sasl_ir_on_one_line() {
         Step::Expect(IR),
         Step::Send("A0002 OK AUTHENTICATE completed.\r\n"),
         Step::Expect("A0003 EXAMINE \"INBOX\""),
-        Step::Send("* 1204 EXISTS\r\n* 0 RECENT\r\n* FLAGS (\\Seen)\r\nA0003 OK [READ-ONLY] EXAMINE completed.\r\n"),
+        Step::Send(
+            "* 1204 EXISTS\r\n* 0 RECENT\r\n* FLAGS (\\Seen)\r\nA0003 OK [READ-ONLY] EXAMINE completed.\r\n",
+        ),
         Step::Expect("A0004 LOGOUT"),
-        Step::Send("* BYE Microsoft Exchange Server IMAP4 server signing off.\r\nA0004 OK LOGOUT completed.\r\n"),
+        Step::Send(
+            "* BYE Microsoft Exchange Server IMAP4 server signing off.\r\nA0004 OK LOGOUT completed.\r\n",
+        ),
     ])
     .await;
     let mut events = Vec::new();
-    let report = probe(&settings(port), &oauth(), |e| events.push(e)).await.unwrap();
+    let report = probe(&settings(port), &oauth(), |e| events.push(e))
+        .await
+        .unwrap();
     assert_eq!(report.messages, 1204);
     assert!(report.sasl_ir);
     let passed: Vec<Stage> = events
@@ -93,9 +106,20 @@ async fn exchange_success_uses_sasl_ir_on_one_line() {
         .collect();
     assert_eq!(
         passed,
-        [Stage::Connect, Stage::Greeting, Stage::Capabilities, Stage::Authenticate, Stage::Inbox, Stage::Logout]
+        [
+            Stage::Connect,
+            Stage::Greeting,
+            Stage::Capabilities,
+            Stage::Authenticate,
+            Stage::Inbox,
+            Stage::Logout
+        ]
     );
-    assert_eq!(seen.lock().unwrap()[1], IR, "one line, no continuation round trip");
+    assert_eq!(
+        seen.lock().unwrap()[1],
+        IR,
+        "one line, no continuation round trip"
+    );
 }
 
 #[tokio::test]
@@ -111,7 +135,11 @@ async fn exchange_plain_no_is_an_auth_rejection_with_the_checklist() {
     .await;
     let err = probe(&settings(port), &oauth(), |_| {}).await.unwrap_err();
     match &err {
-        ProbeError::AuthRejected { server_text, detail, oauth } => {
+        ProbeError::AuthRejected {
+            server_text,
+            detail,
+            oauth,
+        } => {
             assert_eq!(server_text, "AUTHENTICATE failed.");
             assert!(detail.is_none());
             assert!(oauth);
@@ -136,10 +164,19 @@ async fn a_json_challenge_is_answered_with_an_empty_line_and_kept() {
     ])
     .await;
     let err = probe(&settings(port), &oauth(), |_| {}).await.unwrap_err();
-    let ProbeError::AuthRejected { detail, server_text, .. } = err else { panic!("{err:?}") };
+    let ProbeError::AuthRejected {
+        detail, server_text, ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(detail.as_deref(), Some("{\"status\":\"401\"}"));
     assert!(server_text.contains("Authentication failed"));
-    assert_eq!(seen.lock().unwrap()[0], "A0001 AUTHENTICATE XOAUTH2", "no CAPABILITY: it came with the greeting");
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        "A0001 AUTHENTICATE XOAUTH2",
+        "no CAPABILITY: it came with the greeting"
+    );
     assert_eq!(seen.lock().unwrap()[2], "", "empty answer to the error challenge");
 }
 
@@ -163,7 +200,16 @@ async fn authenticated_but_not_connected_is_explained() {
 async fn a_silent_server_times_out_at_the_greeting() {
     let (port, _) = scripted(vec![Step::Hang]).await;
     let err = probe(&settings(port), &oauth(), |_| {}).await.unwrap_err();
-    assert!(matches!(err, ProbeError::Timeout { stage: Stage::Greeting, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ProbeError::Timeout {
+                stage: Stage::Greeting,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -177,20 +223,55 @@ async fn a_server_that_hangs_after_authenticate_times_out_there() {
     ])
     .await;
     let err = probe(&settings(port), &oauth(), |_| {}).await.unwrap_err();
-    assert!(matches!(err, ProbeError::Timeout { stage: Stage::Inbox, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ProbeError::Timeout {
+                stage: Stage::Inbox,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn missing_xoauth2_and_logindisabled() {
-    let (port, _) = scripted(vec![Step::Send("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")]).await;
+    let (port, _) = scripted(vec![Step::Send(
+        "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n",
+    )])
+    .await;
     let err = probe(&settings(port), &oauth(), |_| {}).await.unwrap_err();
-    assert!(matches!(err, ProbeError::MechanismMissing { mechanism: "XOAUTH2", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ProbeError::MechanismMissing {
+                mechanism: "XOAUTH2",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
-    let (port, _) =
-        scripted(vec![Step::Send("* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 LOGINDISABLED] ready\r\n")]).await;
-    let basic = Credentials::Login { user: "u@x.com".into(), password: Secret::new("p") };
+    let (port, _) = scripted(vec![Step::Send(
+        "* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 LOGINDISABLED] ready\r\n",
+    )])
+    .await;
+    let basic = Credentials::Login {
+        user: "u@x.com".into(),
+        password: Secret::new("p"),
+    };
     let err = probe(&settings(port), &basic, |_| {}).await.unwrap_err();
-    assert!(matches!(err, ProbeError::MechanismMissing { mechanism: "LOGIN", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ProbeError::MechanismMissing {
+                mechanism: "LOGIN",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.hint().contains("OAuth2.0"));
 }
 
@@ -200,7 +281,12 @@ async fn not_imap_and_refused_connections() {
     let err = probe(&settings(port), &oauth(), |_| {}).await.unwrap_err();
     assert_eq!(err.stage(), Stage::Greeting, "{err:?}");
 
-    let free = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let free = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let err = probe(&settings(free), &oauth(), |_| {}).await.unwrap_err();
     assert!(matches!(err, ProbeError::Connect { .. }), "{err:?}");
     assert!(err.hint().contains("outlook.office365.com"));

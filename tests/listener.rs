@@ -1,4 +1,5 @@
 //! The embedded listener on real loopback sockets.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use inbound::services::oauth::listener::{Callback, Listener, Outcome};
 use std::time::Duration;
@@ -14,7 +15,10 @@ fn http() -> oauth2::reqwest::Client {
 async fn get(url: &str) -> (u16, String, Option<String>) {
     let r = http().get(url).send().await.unwrap();
     let status = r.status().as_u16();
-    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    let loc = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
     (status, r.text().await.unwrap(), loc)
 }
 
@@ -30,19 +34,35 @@ async fn stray_requests_get_404_and_the_listener_keeps_waiting() {
     let base = format!("http://127.0.0.1:{}", l.port());
     assert_eq!(get(&format!("{base}/favicon.ico")).await.0, 404);
     assert_eq!(get(&format!("{base}/")).await.0, 404);
-    assert_eq!(get(&format!("{base}/microsoft_outlook/confirmX?code=a&state={STATE}")).await.0, 404);
+    assert_eq!(
+        get(&format!("{base}/microsoft_outlook/confirmX?code=a&state={STATE}"))
+            .await
+            .0,
+        404
+    );
     // wrong state: 400, nothing delivered
     let (status, body, _) = get(&format!("{base}/microsoft_outlook/confirm?code=abc&state=evil")).await;
     assert_eq!(status, 400);
     assert!(body.contains("state mismatch"));
     // no code: 400
-    assert_eq!(get(&format!("{base}/microsoft_outlook/confirm?state={STATE}")).await.0, 400);
+    assert_eq!(
+        get(&format!("{base}/microsoft_outlook/confirm?state={STATE}"))
+            .await
+            .0,
+        400
+    );
     // the right one is still accepted afterwards
     let url = format!("{base}/microsoft_outlook/confirm?code=M.C5_ab%2Fc&state={STATE}");
     let browser = tokio::spawn(async move { get(&url).await });
-    let Some(Callback::Code { code, reply }) = l.next().await else { panic!("expected a code") };
+    let Some(Callback::Code { code, reply }) = l.next().await else {
+        panic!("expected a code")
+    };
     assert_eq!(code, "M.C5_ab/c");
-    reply.send(Outcome::Success("Outlook token is valid: signed in as a@b.c".into())).unwrap();
+    reply
+        .send(Outcome::Success(
+            "Outlook token is valid: signed in as a@b.c".into(),
+        ))
+        .unwrap();
     let (status, body, _) = browser.await.unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("Outlook token is valid"), "{body}");
@@ -51,11 +71,18 @@ async fn stray_requests_get_404_and_the_listener_keeps_waiting() {
 #[tokio::test]
 async fn the_browser_page_waits_for_the_exchange_result() {
     let mut l = bind().await;
-    let url = format!("http://127.0.0.1:{}/microsoft_outlook/confirm?code=c1&state={STATE}", l.port());
+    let url = format!(
+        "http://127.0.0.1:{}/microsoft_outlook/confirm?code=c1&state={STATE}",
+        l.port()
+    );
     let browser = tokio::spawn(async move { get(&url).await });
-    let Some(Callback::Code { reply, .. }) = l.next().await else { panic!() };
+    let Some(Callback::Code { reply, .. }) = l.next().await else {
+        panic!()
+    };
     assert!(!browser.is_finished());
-    reply.send(Outcome::Failure("Microsoft refused: invalid_grant <b>".into())).unwrap();
+    reply
+        .send(Outcome::Failure("Microsoft refused: invalid_grant <b>".into()))
+        .unwrap();
     let (status, body, _) = browser.await.unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("Sign-in failed"));
@@ -65,10 +92,15 @@ async fn the_browser_page_waits_for_the_exchange_result() {
 #[tokio::test]
 async fn a_code_is_delivered_once_even_if_the_browser_reloads() {
     let mut l = bind().await;
-    let url = format!("http://127.0.0.1:{}/microsoft_outlook/confirm?code=c1&state={STATE}", l.port());
+    let url = format!(
+        "http://127.0.0.1:{}/microsoft_outlook/confirm?code=c1&state={STATE}",
+        l.port()
+    );
     let u1 = url.clone();
     let first = tokio::spawn(async move { get(&u1).await });
-    let Some(Callback::Code { reply, .. }) = l.next().await else { panic!() };
+    let Some(Callback::Code { reply, .. }) = l.next().await else {
+        panic!()
+    };
     // a reload while the exchange runs
     let (status, body, _) = get(&url).await;
     assert_eq!(status, 409);
@@ -76,7 +108,11 @@ async fn a_code_is_delivered_once_even_if_the_browser_reloads() {
     reply.send(Outcome::Success("ok".into())).unwrap();
     assert_eq!(first.await.unwrap().0, 200);
     // nothing else was delivered
-    assert!(tokio::time::timeout(Duration::from_millis(50), l.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), l.next())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -90,7 +126,9 @@ async fn microsoft_errors_are_shown_and_returned() {
     assert_eq!(status, 200);
     assert!(body.contains("access_denied"));
     assert!(body.contains("&lt;script&gt;"));
-    let Some(Callback::Denied { error, description }) = l.next().await else { panic!() };
+    let Some(Callback::Denied { error, description }) = l.next().await else {
+        panic!()
+    };
     assert_eq!(error, "access_denied");
     assert!(description.starts_with("AADSTS65004: User declined"));
 }
@@ -114,7 +152,10 @@ async fn a_busy_port_falls_back_to_a_free_one() {
     assert!(second.fell_back());
     assert_ne!(second.port(), first.port());
     assert!(!first.fell_back());
-    assert_eq!(second.redirect_uri(), format!("http://localhost:{}/microsoft_outlook/confirm", second.port()));
+    assert_eq!(
+        second.redirect_uri(),
+        format!("http://localhost:{}/microsoft_outlook/confirm", second.port())
+    );
 }
 
 #[tokio::test]

@@ -1,88 +1,62 @@
 //! Token lifecycle through the binary against the fake identity provider (no IMAP needed):
 //! consent errors, single-flight refresh across processes, transient vs fatal failures,
 //! `check` verdicts and secret rotation.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 mod support;
+
+use support::cli::{Cli, text};
 
 use inbound::store::Store;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, authorize_redirect, play_browser};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use support::fake_idp::{DEFAULT_CLIENT_ID, FakeIdp, authorize_redirect, play_browser};
+use tokio::io::{AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 const NAME: &str = "Support inbox";
 const USER: &str = "alice@example.com";
 
 struct Env {
-    dir: tempfile::TempDir,
+    cli: Cli,
     idp: FakeIdp,
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 impl Env {
     async fn new() -> Env {
         let idp = FakeIdp::start().await;
         idp.set_account(USER);
-        let env = Env { dir: tempfile::tempdir().unwrap(), idp };
-        let authority = env.idp.authority();
-        let out = env
-            .run(
-                &[
-                    "add", NAME, "--username", USER, "--client-id", DEFAULT_CLIENT_ID, "--tenant", "contoso.com",
-                    "--secret-stdin", "--authority", &authority, "--host", "127.0.0.1", "--port", "1",
-                ],
-                Some(DEFAULT_CLIENT_SECRET),
-            )
+        let cli = Cli::new();
+        cli.add_oauth(&idp, NAME, USER, &["--host", "127.0.0.1", "--port", "1"])
             .await;
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        env
-    }
-
-    fn config_dir(&self) -> PathBuf {
-        self.dir.path().join("store")
+        Env { cli, idp }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_inbound"));
-        c.arg("--config-dir").arg(self.config_dir()).args(args);
-        c.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY").env_remove("SSH_CONNECTION").kill_on_drop(true);
-        c
+        self.cli.cmd(args)
     }
 
     async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).await.unwrap();
-        }
-        drop(input);
-        child.wait_with_output().await.unwrap()
+        self.cli.run(args, stdin).await
     }
 
-    /// Starts `connect --no-browser`, returns the child and the URL.
-    async fn start_connect(&self) -> (tokio::process::Child, BufReader<tokio::process::ChildStdout>, String) {
-        let mut c = self.cmd(&["connect", NAME, "--no-browser", "--listen-port", "0", "--timeout", "30"]);
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut url = String::new();
-        stdout.read_line(&mut url).await.unwrap();
-        (child, stdout, url.trim().to_string())
+    fn config_dir(&self) -> PathBuf {
+        self.cli.config_dir()
+    }
+
+    async fn start_connect(
+        &self,
+    ) -> (
+        tokio::process::Child,
+        BufReader<tokio::process::ChildStdout>,
+        String,
+    ) {
+        self.cli.start_connect(NAME, &["--no-browser"]).await
     }
 
     async fn connect(&self) {
-        let (child, mut stdout, url) = self.start_connect().await;
-        let (status, page) = play_browser(&url).await;
+        let (out, status, page) = self.cli.connect(NAME).await;
         assert_eq!(status, 200, "{page}");
-        let mut rest = String::new();
-        stdout.read_to_string(&mut rest).await.unwrap();
-        let out = child.wait_with_output().await.unwrap();
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
 
@@ -115,8 +89,15 @@ async fn twenty_processes_on_an_expired_token_make_one_refresh() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         tokens.push(text(&out.stdout).trim().to_string());
     }
-    assert_eq!(env.idp.refresh_requests(), 1, "exactly one refresh reaches the token endpoint");
-    assert!(tokens.iter().all(|t| t == &tokens[0]), "all 20 print the same token");
+    assert_eq!(
+        env.idp.refresh_requests(),
+        1,
+        "exactly one refresh reaches the token endpoint"
+    );
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]),
+        "all 20 print the same token"
+    );
     assert!(env.idp.is_valid_access_token(&tokens[0]));
 }
 
@@ -130,7 +111,10 @@ async fn token_formats() {
     let token = v["access_token"].as_str().unwrap();
     assert_eq!(v["xoauth2"], inbound::services::xoauth2::encode(USER, token));
     let x = env.run(&["token", NAME, "--format", "xoauth2"], None).await;
-    assert_eq!(text(&x.stdout).trim(), inbound::services::xoauth2::encode(USER, token));
+    assert_eq!(
+        text(&x.stdout).trim(),
+        inbound::services::xoauth2::encode(USER, token)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,11 +124,13 @@ async fn transient_failure_keeps_every_token() {
     let store = Store::open(Some(env.config_dir())).unwrap();
     let before = std::fs::read(store.tokens_path(NAME)).unwrap();
     let token_before = env.run(&["token", NAME], None).await.stdout;
-    env.idp.fail_next_token_raw(503, "<html>Service Unavailable</html>");
+    env.idp
+        .fail_next_token_raw(503, "<html>Service Unavailable</html>");
     let r = env.run(&["refresh", NAME], None).await;
     assert_eq!(r.status.code(), Some(1));
     assert!(text(&r.stdout).contains("still valid"), "{}", text(&r.stdout));
-    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(store.tokens_path(NAME)).unwrap()).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.tokens_path(NAME)).unwrap()).unwrap();
     let old: serde_json::Value = serde_json::from_slice(&before).unwrap();
     assert_eq!(file["tokens"], old["tokens"], "tokens kept");
     assert!(file.get("blocker").is_none());
@@ -177,7 +163,11 @@ async fn refused_refresh_needs_reconsent_and_check_says_critical() {
     env.idp.revoke_all_refresh_tokens();
     let r = env.run(&["refresh", NAME], None).await;
     assert_eq!(r.status.code(), Some(5), "{}{}", text(&r.stdout), text(&r.stderr));
-    assert!(text(&r.stdout).contains("needs re-consent"), "{}", text(&r.stdout));
+    assert!(
+        text(&r.stdout).contains("needs re-consent"),
+        "{}",
+        text(&r.stdout)
+    );
     // A still-valid access token keeps being served, with a warning.
     let t = env.run(&["token", NAME], None).await;
     assert!(t.status.success());
@@ -188,7 +178,11 @@ async fn refused_refresh_needs_reconsent_and_check_says_critical() {
     assert_eq!(v["status"], "CRITICAL");
     assert_eq!(v["servers"][0]["token"]["state"], "needs_reconsent");
     let plain = env.run(&["check"], None).await;
-    assert!(text(&plain.stdout).starts_with("CRITICAL - 1 servers, 1 need attention"), "{}", text(&plain.stdout));
+    assert!(
+        text(&plain.stdout).starts_with("CRITICAL - 1 servers, 1 need attention"),
+        "{}",
+        text(&plain.stdout)
+    );
     assert!(text(&plain.stdout).contains("inbound connect \"Support inbox\""));
     // Re-consent fixes it.
     env.connect().await;
@@ -200,30 +194,54 @@ async fn refused_refresh_needs_reconsent_and_check_says_critical() {
 async fn expired_secret_then_rotation_recovers() {
     let env = Env::new().await;
     env.connect().await;
-    env.idp.fail_next_token(401, "invalid_client", &[7000222], "AADSTS7000222: The provided client secret keys for app are expired.");
+    env.idp.fail_next_token(
+        401,
+        "invalid_client",
+        &[7000222],
+        "AADSTS7000222: The provided client secret keys for app are expired.",
+    );
     let r = env.run(&["refresh", NAME], None).await;
     assert_eq!(r.status.code(), Some(5));
     let show = env.run(&["show", NAME, "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(v["health"]["token"]["state"], "secret_expired");
     // rotate: a new secret, no re-consent
-    env.idp.set_client(DEFAULT_CLIENT_ID, "new~Secret.Value_9876543210-zyxwvutsrqpo");
+    env.idp
+        .set_client(DEFAULT_CLIENT_ID, "new~Secret.Value_9876543210-zyxwvutsrqpo");
     let e = env
         .run(
-            &["edit", "--app", NAME, "--secret-stdin", "--secret-expires", "2099-01-01"],
+            &[
+                "edit",
+                "--app",
+                NAME,
+                "--secret-stdin",
+                "--secret-expires",
+                "2099-01-01",
+            ],
             Some("new~Secret.Value_9876543210-zyxwvutsrqpo"),
         )
         .await;
     assert!(e.status.success(), "{}", text(&e.stderr));
     let r = env.run(&["refresh", NAME], None).await;
     assert!(r.status.success(), "{}{}", text(&r.stdout), text(&r.stderr));
-    assert_eq!(env.idp.last_token_form().iter().find(|(k, _)| k == "client_secret").unwrap().1, "new~Secret.Value_9876543210-zyxwvutsrqpo");
+    assert_eq!(
+        env.idp
+            .last_token_form()
+            .iter()
+            .find(|(k, _)| k == "client_secret")
+            .unwrap()
+            .1,
+        "new~Secret.Value_9876543210-zyxwvutsrqpo"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consent_denied_in_the_browser_is_explained() {
     let env = Env::new().await;
-    env.idp.fail_next_authorize("access_denied", "AADSTS65004: User declined to consent to access the app.");
+    env.idp.fail_next_authorize(
+        "access_denied",
+        "AADSTS65004: User declined to consent to access the app.",
+    );
     let (child, _stdout, url) = env.start_connect().await;
     let (status, page) = play_browser(&url).await;
     assert_eq!(status, 200);
@@ -231,7 +249,10 @@ async fn consent_denied_in_the_browser_is_explained() {
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("Microsoft answered access_denied: AADSTS65004"), "{err}");
+    assert!(
+        err.contains("Microsoft answered access_denied: AADSTS65004"),
+        "{err}"
+    );
     assert!(err.contains("connect again and accept"), "{err}");
 }
 
@@ -241,7 +262,17 @@ async fn secret_id_pasted_instead_of_value_is_caught() {
     // At input time:
     let out = env
         .run(
-            &["add", "X", "--username", USER, "--client-id", DEFAULT_CLIENT_ID, "--tenant", "contoso.com", "--secret-stdin"],
+            &[
+                "add",
+                "X",
+                "--username",
+                USER,
+                "--client-id",
+                DEFAULT_CLIENT_ID,
+                "--tenant",
+                "contoso.com",
+                "--secret-stdin",
+            ],
             Some("0f8fad5b-d9cb-469f-a165-70867728950e"),
         )
         .await;
@@ -254,7 +285,11 @@ async fn secret_id_pasted_instead_of_value_is_caught() {
     assert!(page.contains("Sign-in failed"), "{page}");
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("not the Secret ID"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not the Secret ID"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,9 +316,24 @@ async fn a_damaged_store_is_reported_and_left_alone() {
     inbound::store::atomic::write_atomic(&store.config_path(), damaged).unwrap();
     let out = env.run(&["list"], None).await;
     assert_eq!(out.status.code(), Some(4));
-    assert!(text(&out.stderr).contains("is damaged at line"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is damaged at line"),
+        "{}",
+        text(&out.stderr)
+    );
     let add = env
-        .run(&["add", "Y", "--auth", "basic", "--username", USER, "--password-stdin"], Some("pw"))
+        .run(
+            &[
+                "add",
+                "Y",
+                "--auth",
+                "basic",
+                "--username",
+                USER,
+                "--password-stdin",
+            ],
+            Some("pw"),
+        )
         .await;
     assert_eq!(add.status.code(), Some(4));
     assert_eq!(std::fs::read(store.config_path()).unwrap(), damaged);

@@ -3,7 +3,7 @@
 
 use super::paste::{self, Pasted};
 use super::{Error, Result, tokens};
-use crate::model::{AuthKind, AzureApp, DEFAULT_LISTEN_PORT, Flow, Server, TokenSet};
+use crate::model::{AzureApp, DEFAULT_LISTEN_PORT, Flow, Server, TokenSet};
 use crate::services::oauth::listener::{Callback, Listener, Outcome};
 use crate::services::oauth::{self, AuthRequest, device, diagnose, idtoken};
 use crate::store::Store;
@@ -65,23 +65,7 @@ impl Connected {
 /// Binds the listener and prepares the authorization URL.
 pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
     let config = store.load()?;
-    let server = config
-        .server(name)
-        .ok_or_else(|| Error::NotFound {
-            kind: "server",
-            name: name.into(),
-        })?
-        .clone();
-    if server.auth != AuthKind::OAuth2 {
-        return Err(Error::NotOAuth { server: name.into() });
-    }
-    let app = config
-        .app_of(&server)
-        .ok_or_else(|| Error::NotFound {
-            kind: "Azure app",
-            name: server.app.clone().unwrap_or_default(),
-        })?
-        .clone();
+    let (server, app) = super::oauth_target(&config, name)?;
     if app.secret.is_none() {
         return Err(Error::Consent(format!(
             "app \"{}\" has no client secret; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin)",
@@ -279,23 +263,7 @@ pub async fn device_sign_in(
     on_event: impl FnMut(device::PollEvent),
 ) -> Result<Connected> {
     let config = store.load()?;
-    let server = config
-        .server(name)
-        .ok_or_else(|| Error::NotFound {
-            kind: "server",
-            name: name.into(),
-        })?
-        .clone();
-    if server.auth != AuthKind::OAuth2 {
-        return Err(Error::NotOAuth { server: name.into() });
-    }
-    let app = config
-        .app_of(&server)
-        .ok_or_else(|| Error::NotFound {
-            kind: "Azure app",
-            name: server.app.clone().unwrap_or_default(),
-        })?
-        .clone();
+    let (server, app) = super::oauth_target(&config, name)?;
     let auth = device::start(&app).await.map_err(|e| Error::OAuth {
         server: name.into(),
         source: e,

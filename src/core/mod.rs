@@ -6,8 +6,8 @@ pub mod servers;
 pub mod test;
 pub mod tokens;
 
-use crate::model::Blocker;
 use crate::model::validate::FieldError;
+use crate::model::{AuthKind, AzureApp, Blocker, Config, Server};
 use crate::services::imap::ProbeError;
 use crate::services::oauth::OAuthError;
 use crate::store::StoreError;
@@ -80,3 +80,24 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A stored server by name.
+pub fn server_named(config: &Config, name: &str) -> Result<Server> {
+    config.server(name).cloned().ok_or_else(|| Error::NotFound {
+        kind: "server",
+        name: name.into(),
+    })
+}
+
+/// An OAuth2 server together with its Azure app.
+pub fn oauth_target(config: &Config, name: &str) -> Result<(Server, AzureApp)> {
+    let server = server_named(config, name)?;
+    if server.auth != AuthKind::OAuth2 {
+        return Err(Error::NotOAuth { server: name.into() });
+    }
+    let app = config.app_of(&server).cloned().ok_or_else(|| Error::NotFound {
+        kind: "Azure app",
+        name: server.app.clone().unwrap_or_default(),
+    })?;
+    Ok((server, app))
+}

@@ -16,13 +16,7 @@ pub async fn test_server(
     progress: impl FnMut(ProbeEvent) + Send,
 ) -> Result<ProbeReport> {
     let config = store.load()?;
-    let server = config
-        .server(name)
-        .ok_or_else(|| Error::NotFound {
-            kind: "server",
-            name: name.into(),
-        })?
-        .clone();
+    let server = super::server_named(&config, name)?;
     let creds = match server.auth {
         AuthKind::OAuth2 => {
             // Refreshes first when the token is expired or about to be.

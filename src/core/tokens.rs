@@ -7,7 +7,7 @@
 
 use super::{Error, Result};
 use crate::model::health::{access_token_usable, needs_refresh};
-use crate::model::{AuthKind, RecordedError, TokenFile, TokenSet};
+use crate::model::{RecordedError, TokenFile, TokenSet};
 use crate::services::oauth::{self, OAuthError};
 use crate::store::Store;
 use jiff::Timestamp;
@@ -61,25 +61,7 @@ pub async fn fresh_token(
     }
 
     let config = store.load()?;
-    let srv = config
-        .server(server)
-        .ok_or_else(|| Error::NotFound {
-            kind: "server",
-            name: server.into(),
-        })?
-        .clone();
-    if srv.auth != AuthKind::OAuth2 {
-        return Err(Error::NotOAuth {
-            server: server.into(),
-        });
-    }
-    let app = config
-        .app_of(&srv)
-        .ok_or_else(|| Error::NotFound {
-            kind: "Azure app",
-            name: srv.app.clone().unwrap_or_default(),
-        })?
-        .clone();
+    let (srv, app) = super::oauth_target(&config, server)?;
 
     // The exclusive lock blocks while another process refreshes; do the wait off the runtime.
     let lock = {

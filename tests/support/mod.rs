@@ -8,6 +8,7 @@
 //! Each test file uses only part of this, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod dovecot;
 pub mod fake_idp;
 pub mod imap;
