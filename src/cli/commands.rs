@@ -2,7 +2,7 @@
 
 use super::output::{self, ServerView};
 use super::{
-    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, TestArgs,
+    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, SettingsArgs, TestArgs,
     TokenArgs, TokenFormat, exit,
 };
 use crate::core::consent::{self, ConsentOptions};
@@ -50,6 +50,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Refresh(a) => refresh(&store, a).await,
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
+        Command::Settings(a) => settings(&store, a),
     };
     match result {
         Ok(code) => code,
@@ -332,7 +333,9 @@ async fn connect_with_listener(
     a: &ConnectArgs,
     cancel: CancellationToken,
 ) -> Result<consent::Connected, Error> {
+    let public_url = a.public_url.as_deref().map(crate::model::validate::public_url).transpose()?;
     let opts = ConsentOptions {
+        public_url,
         listen_port: a.listen_port,
         bind: None,
     };
@@ -635,6 +638,39 @@ fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
     if let Some(app) = a.app {
         servers::remove_app(store, &app)?;
         eprintln!("Removed Azure app \"{app}\".");
+    }
+    Ok(exit::OK)
+}
+
+fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
+    let public_url = a.public_url.as_deref().map(crate::model::validate::public_url).transpose()?;
+    let settings = store.update(|c| {
+        if let Some(p) = a.listen_port {
+            c.settings.listen_port = Some(p);
+        }
+        if let Some(u) = public_url {
+            c.settings.public_url = Some(u);
+        }
+        if a.no_public_url {
+            c.settings.public_url = None;
+            c.settings.listen_address = None;
+        }
+        if let Some(addr) = a.listen_address {
+            c.settings.listen_address = Some(addr);
+        }
+        Ok::<_, Error>(c.settings.clone())
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&settings).unwrap_or_default());
+    } else {
+        let port = settings.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
+        println!("listen port     {port}");
+        println!(
+            "listen address  {}",
+            settings.listen_address.map_or_else(|| "127.0.0.1 and ::1 (loopback)".to_string(), |a| a.to_string())
+        );
+        println!("public URL      {}", settings.public_url.as_deref().unwrap_or("(none: local redirect)"));
+        println!("redirect URL    {}  (register under Authentication → Web)", crate::model::registered_redirect_uri(&settings));
     }
     Ok(exit::OK)
 }

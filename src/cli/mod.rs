@@ -65,6 +65,27 @@ pub enum Command {
     Check(CheckArgs),
     /// Remove a server and its tokens, or with --app, an unused Azure app.
     Remove(RemoveArgs),
+    /// Show or change global settings (listener port, public URL mode).
+    Settings(SettingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Default port of the sign-in listener.
+    #[arg(long, value_name = "N")]
+    pub listen_port: Option<u16>,
+    /// Public base URL (https) whose /microsoft_outlook/confirm a reverse proxy forwards to the
+    /// listener, e.g. https://demo.tasksuite.com.
+    #[arg(long, value_name = "URL", conflicts_with = "no_public_url")]
+    pub public_url: Option<String>,
+    /// Back to the local http://localhost redirect.
+    #[arg(long)]
+    pub no_public_url: bool,
+    /// Address the listener binds in public URL mode (e.g. 127.0.0.1 behind a local proxy).
+    #[arg(long, value_name = "ADDR")]
+    pub listen_address: Option<std::net::IpAddr>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -182,6 +203,9 @@ pub struct ConnectArgs {
     /// Port for the embedded listener (default 8400; a free one if taken).
     #[arg(long, value_name = "N")]
     pub listen_port: Option<u16>,
+    /// Use this public base URL for the redirect (reverse proxy in front of the listener).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Give up after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub timeout: u64,

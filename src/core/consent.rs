@@ -19,8 +19,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub struct ConsentOptions {
     /// Listener port; else the stored setting; else [`DEFAULT_LISTEN_PORT`].
     pub listen_port: Option<u16>,
-    /// Address to bind instead of loopback (public URL mode behind a proxy).
+    /// Address to bind instead of loopback (public URL mode behind a proxy); else the setting.
     pub bind: Option<IpAddr>,
+    /// Public base URL for the redirect (e.g. `https://demo.tasksuite.com`); else the setting.
+    pub public_url: Option<String>,
 }
 
 /// A sign-in waiting for the browser.
@@ -77,10 +79,13 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
         .or(config.settings.listen_port)
         .unwrap_or(DEFAULT_LISTEN_PORT);
     let state = oauth::new_state();
-    let listener = Listener::bind(port, state.clone(), opts.bind)
+    let bind = opts.bind.or(config.settings.listen_address);
+    let listener = Listener::bind(port, state.clone(), bind)
         .await
         .map_err(|e| Error::Io(format!("cannot start the sign-in listener on port {port}: {e}")))?;
-    let redirect_uri = match &config.settings.public_url {
+    // Behind a reverse proxy the browser comes back through the public URL, which forwards
+    // /microsoft_outlook/confirm to this listener; state and PKCE still protect the code.
+    let redirect_uri = match opts.public_url.as_ref().or(config.settings.public_url.as_ref()) {
         Some(base) => format!("{}{}", base.trim_end_matches('/'), crate::model::REDIRECT_PATH),
         None => listener.redirect_uri(),
     };

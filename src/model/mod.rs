@@ -83,6 +83,9 @@ pub struct Settings {
     /// Public base URL (e.g. `https://demo.tasksuite.com`) when the listener sits behind a proxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Address the listener binds in public URL mode (default: loopback only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_address: Option<std::net::IpAddr>,
 }
 
 /// An app registration in Entra ID.

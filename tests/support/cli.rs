@@ -95,7 +95,10 @@ impl Cli {
 
     /// Starts `connect NAME <args…>` and returns it with the first stdout line (the URL).
     pub async fn start_connect(&self, name: &str, args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
-        let mut all = vec!["connect", name, "--listen-port", "0", "--timeout", "60"];
+        let mut all = vec!["connect", name, "--timeout", "60"];
+        if !args.contains(&"--listen-port") {
+            all.extend_from_slice(&["--listen-port", "0"]);
+        }
         all.extend_from_slice(args);
         let mut c = self.cmd(&all);
         c.stdin(Stdio::piped())
