@@ -175,29 +175,59 @@ async fn device_code_on_a_confidential_app_explains_public_client_flows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_url_mode_behind_a_reverse_proxy() {
     let env = Env::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     let s = env
-        .run(&["settings", "--public-url", "https://demo.tasksuite.com/", "--listen-address", "127.0.0.1"], None)
+        .run(
+            &[
+                "settings",
+                "--public-url",
+                "https://demo.tasksuite.com/",
+                "--listen-address",
+                "127.0.0.1",
+            ],
+            None,
+        )
         .await;
     assert!(s.status.success(), "{}", text(&s.stderr));
     assert!(text(&s.stdout).contains("https://demo.tasksuite.com/microsoft_outlook/confirm"));
     let show = env.run(&["show", NAME, "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
-    assert_eq!(v["redirect_url"], "https://demo.tasksuite.com/microsoft_outlook/confirm");
+    assert_eq!(
+        v["redirect_url"],
+        "https://demo.tasksuite.com/microsoft_outlook/confirm"
+    );
 
-    let (mut child, mut stdout, url) = env.cli.start_connect(NAME, &["--no-browser", "--listen-port", &port]).await;
+    let (mut child, mut stdout, url) = env
+        .cli
+        .start_connect(NAME, &["--no-browser", "--listen-port", &port])
+        .await;
     drop(child.stdin.take());
     let location = authorize_redirect(&url).await;
-    assert!(location.starts_with("https://demo.tasksuite.com/microsoft_outlook/confirm?code="), "{location}");
+    assert!(
+        location.starts_with("https://demo.tasksuite.com/microsoft_outlook/confirm?code="),
+        "{location}"
+    );
     // The proxy forwards the path and query to the listener.
     let forwarded = location.replace("https://demo.tasksuite.com", &format!("http://127.0.0.1:{port}"));
-    let page = oauth2::reqwest::get(&forwarded).await.unwrap().text().await.unwrap();
+    let page = oauth2::reqwest::get(&forwarded)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Outlook token is valid"), "{page}");
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).await.unwrap();
     assert!(child.wait_with_output().await.unwrap().status.success());
     // A bad public URL is refused with the reason.
-    let bad = env.run(&["settings", "--public-url", "http://demo.tasksuite.com"], None).await;
+    let bad = env
+        .run(&["settings", "--public-url", "http://demo.tasksuite.com"], None)
+        .await;
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("https://"));
 }

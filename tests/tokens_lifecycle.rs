@@ -340,3 +340,40 @@ async fn a_damaged_store_is_reported_and_left_alone() {
     let check = env.run(&["check"], None).await;
     assert_eq!(check.status.code(), Some(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_as_another_account_is_reported() {
+    let env = Env::new().await;
+    env.idp.set_account("bob@example.com");
+    let (out, status, _) = env.cli.connect(NAME).await;
+    assert_eq!(status, 200);
+    assert!(out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Warning: you signed in as bob@example.com but Username is alice@example.com"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_from_the_browser_times_out_with_advice() {
+    let env = Env::new().await;
+    let out = env
+        .run(
+            &[
+                "connect",
+                NAME,
+                "--no-browser",
+                "--listen-port",
+                "0",
+                "--timeout",
+                "1",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no answer from the browser within 1 s"), "{err}");
+    assert!(err.contains("AADSTS50011"), "{err}");
+}

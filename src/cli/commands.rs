@@ -2,8 +2,8 @@
 
 use super::output::{self, ServerView};
 use super::{
-    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, SettingsArgs, TestArgs,
-    TokenArgs, TokenFormat, exit,
+    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, SettingsArgs,
+    TestArgs, TokenArgs, TokenFormat, exit,
 };
 use crate::core::consent::{self, ConsentOptions};
 use crate::core::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
@@ -333,7 +333,11 @@ async fn connect_with_listener(
     a: &ConnectArgs,
     cancel: CancellationToken,
 ) -> Result<consent::Connected, Error> {
-    let public_url = a.public_url.as_deref().map(crate::model::validate::public_url).transpose()?;
+    let public_url = a
+        .public_url
+        .as_deref()
+        .map(crate::model::validate::public_url)
+        .transpose()?;
     let opts = ConsentOptions {
         public_url,
         listen_port: a.listen_port,
@@ -643,7 +647,11 @@ fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
 }
 
 fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
-    let public_url = a.public_url.as_deref().map(crate::model::validate::public_url).transpose()?;
+    let public_url = a
+        .public_url
+        .as_deref()
+        .map(crate::model::validate::public_url)
+        .transpose()?;
     let settings = store.update(|c| {
         if let Some(p) = a.listen_port {
             c.settings.listen_port = Some(p);
@@ -667,10 +675,18 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         println!("listen port     {port}");
         println!(
             "listen address  {}",
-            settings.listen_address.map_or_else(|| "127.0.0.1 and ::1 (loopback)".to_string(), |a| a.to_string())
+            settings
+                .listen_address
+                .map_or_else(|| "127.0.0.1 and ::1 (loopback)".to_string(), |a| a.to_string())
         );
-        println!("public URL      {}", settings.public_url.as_deref().unwrap_or("(none: local redirect)"));
-        println!("redirect URL    {}  (register under Authentication → Web)", crate::model::registered_redirect_uri(&settings));
+        println!(
+            "public URL      {}",
+            settings.public_url.as_deref().unwrap_or("(none: local redirect)")
+        );
+        println!(
+            "redirect URL    {}  (register under Authentication → Web)",
+            crate::model::registered_redirect_uri(&settings)
+        );
     }
     Ok(exit::OK)
 }
