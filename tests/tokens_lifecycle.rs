@@ -377,3 +377,29 @@ async fn no_answer_from_the_browser_times_out_with_advice() {
     assert!(err.contains("no answer from the browser within 1 s"), "{err}");
     assert!(err.contains("AADSTS50011"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_transient_failure_mail_programs_are_not_a_refresh_storm() {
+    let env = Env::new().await;
+    env.connect().await;
+    // Make the token due for refresh but still valid for a minute.
+    let store = env.cli.store();
+    let path = store.tokens_path(NAME);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let now = jiff::Timestamp::now();
+    v["tokens"]["issued_at"] = (now - jiff::SignedDuration::from_mins(59)).to_string().into();
+    v["tokens"]["expires_at"] = (now + jiff::SignedDuration::from_mins(1)).to_string().into();
+    inbound::store::atomic::write_atomic(&path, &serde_json::to_vec(&v).unwrap()).unwrap();
+
+    env.idp.fail_next_token_raw(503, "Service Unavailable");
+    let first = env.run(&["token", NAME], None).await;
+    assert!(first.status.success(), "still-valid token served: {}", text(&first.stderr));
+    assert_eq!(env.idp.token_requests(), 2, "consent + one failed refresh");
+    for _ in 0..3 {
+        assert!(env.run(&["token", NAME], None).await.status.success());
+    }
+    assert_eq!(env.idp.token_requests(), 2, "backing off: no new refresh attempts");
+    // An explicit refresh ignores the back-off and recovers.
+    assert!(env.run(&["refresh", NAME], None).await.status.success());
+    assert_eq!(env.idp.refresh_requests(), 2);
+}

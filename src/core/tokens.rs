@@ -110,6 +110,14 @@ pub async fn fresh_token(
             message,
         });
     }
+    // Microsoft or the network failed recently: don't hammer it on every mail program start
+    // while the current token still works.
+    if policy == Policy::WhenDue
+        && access_token_usable(&current, at)
+        && backoff_until(&file).is_some_and(|retry_at| at < retry_at)
+    {
+        return Ok(Fresh { tokens: current, username: file.username, refreshed: false, warning: None });
+    }
     let Some(refresh_token) = current.refresh_token.clone() else {
         return Err(Error::NotSignedIn {
             server: server.into(),
@@ -163,6 +171,16 @@ pub async fn fresh_token(
             }
         }
     }
+}
+
+/// After `n` consecutive transient failures, wait 30 s · 2^(n-1), at most 15 minutes.
+pub fn backoff_until(file: &TokenFile) -> Option<Timestamp> {
+    let err = file.last_error.as_ref().filter(|e| e.transient)?;
+    if file.failures == 0 {
+        return None;
+    }
+    let secs = (30_i64 << file.failures.saturating_sub(1).min(10)).min(900);
+    Some(err.at + jiff::SignedDuration::from_secs(secs))
 }
 
 fn record_failure(file: &mut TokenFile, e: &OAuthError, at: Timestamp) {
