@@ -21,17 +21,24 @@ pub fn filter() -> EnvFilter {
     f
 }
 
-/// Starts logging to `<dir>/inbound.log`; keep the guard alive for the program's life.
-/// Logging is best effort: when the directory cannot be created we run without a log.
-pub fn init(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+/// Starts logging to `<dir>/inbound.log`. Logging is best effort: when the directory cannot
+/// be created we run without a log. Writes are synchronous (few and small), which spares
+/// short commands like `inbound token` a writer thread; the returned value is kept for API
+/// stability and may be dropped.
+pub fn init(dir: &Path) -> Option<LogGuard> {
     crate::store::atomic::create_private_dir(dir).ok()?;
     let appender = tracing_appender::rolling::never(dir, "inbound.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()
-        .with_writer(writer)
+        .with_writer(appender)
         .with_ansi(false)
         .with_env_filter(filter())
         .try_init()
         .ok()?;
-    Some(guard)
+    Some(LogGuard { path: dir.join("inbound.log") })
+}
+
+/// Where the log is written.
+#[derive(Debug, Clone)]
+pub struct LogGuard {
+    pub path: std::path::PathBuf,
 }
