@@ -34,7 +34,9 @@ pub fn init(dir: &Path) -> Option<LogGuard> {
         .with_env_filter(filter())
         .try_init()
         .ok()?;
-    Some(LogGuard { path: dir.join("inbound.log") })
+    Some(LogGuard {
+        path: dir.join("inbound.log"),
+    })
 }
 
 /// Where the log is written.

@@ -6,7 +6,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Commands are short and I/O bound: one thread starts fastest (`inbound token` is called
+    // by mail programs on every connection). The interactive app gets worker threads.
+    let mut builder = if cli.command.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("inbound: cannot start the async runtime: {e}");

@@ -393,12 +393,20 @@ async fn after_a_transient_failure_mail_programs_are_not_a_refresh_storm() {
 
     env.idp.fail_next_token_raw(503, "Service Unavailable");
     let first = env.run(&["token", NAME], None).await;
-    assert!(first.status.success(), "still-valid token served: {}", text(&first.stderr));
+    assert!(
+        first.status.success(),
+        "still-valid token served: {}",
+        text(&first.stderr)
+    );
     assert_eq!(env.idp.token_requests(), 2, "consent + one failed refresh");
     for _ in 0..3 {
         assert!(env.run(&["token", NAME], None).await.status.success());
     }
-    assert_eq!(env.idp.token_requests(), 2, "backing off: no new refresh attempts");
+    assert_eq!(
+        env.idp.token_requests(),
+        2,
+        "backing off: no new refresh attempts"
+    );
     // An explicit refresh ignores the back-off and recovers.
     assert!(env.run(&["refresh", NAME], None).await.status.success());
     assert_eq!(env.idp.refresh_requests(), 2);

@@ -116,7 +116,12 @@ pub async fn fresh_token(
         && access_token_usable(&current, at)
         && backoff_until(&file).is_some_and(|retry_at| at < retry_at)
     {
-        return Ok(Fresh { tokens: current, username: file.username, refreshed: false, warning: None });
+        return Ok(Fresh {
+            tokens: current,
+            username: file.username,
+            refreshed: false,
+            warning: None,
+        });
     }
     let Some(refresh_token) = current.refresh_token.clone() else {
         return Err(Error::NotSignedIn {

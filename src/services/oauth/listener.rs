@@ -111,7 +111,15 @@ impl Listener {
         for l in listeners {
             tokio::spawn(accept_loop(l, shared.clone(), cancel.clone(), tracker.clone()));
         }
-        Ok(Self { port, fell_back, addrs, rx, shared, cancel, tracker })
+        Ok(Self {
+            port,
+            fell_back,
+            addrs,
+            rx,
+            shared,
+            cancel,
+            tracker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -163,7 +171,12 @@ impl Drop for Listener {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, cancel: CancellationToken, tracker: TaskTracker) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
     loop {
         let stream = tokio::select! {
             () = cancel.cancelled() => break,
