@@ -10,3 +10,4 @@ pub mod secret;
 pub mod services;
 pub mod store;
 pub mod timefmt;
+pub mod tui;

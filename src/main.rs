@@ -22,10 +22,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command.take() {
         Some(command) => runtime.block_on(inbound::cli::run(cli, command)),
-        None => {
-            eprintln!("inbound: the interactive app is not available in this build yet; see inbound --help");
-            exit::USAGE
-        }
+        None => runtime.block_on(inbound::tui::main(cli.config_dir.take())),
     };
     // A stdin reader (paste-back) may still be blocked in read(); don't wait for it.
     runtime.shutdown_background();

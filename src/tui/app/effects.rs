@@ -1,0 +1,284 @@
+//! The effects runner: each `Cmd` becomes a tokio task that reports back with `Msg`s tagged
+//! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
+
+use crate::core::consent::{self, ConsentOptions};
+use crate::core::servers::{add_server, edit_app, edit_server, remove_server, validate_server};
+use crate::core::tokens::{Policy, fresh_token};
+use crate::core::{Error, test};
+use crate::services::browser;
+use crate::services::imap::{ProbeEvent, Timeouts};
+use crate::store::Store;
+use crate::tui::state::cmd::{Cmd, SaveRequest};
+use crate::tui::state::msg::{
+    ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, RunId, SaveError, Snapshot, TokenView,
+};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+/// Runs commands; the headless tests put a recorder in its place.
+pub trait Effects {
+    fn run(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>);
+}
+
+/// Reads the configuration and every server's token file.
+pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
+    let config = store.load().map_err(|e| e.to_string())?;
+    let mut tokens = BTreeMap::new();
+    for s in &config.servers {
+        if let Some(f) = store.load_tokens(&s.name).map_err(|e| e.to_string())? {
+            tokens.insert(s.name.clone(), f);
+        }
+    }
+    Ok(Snapshot { config, tokens })
+}
+
+fn failure(e: &Error) -> Failure {
+    Failure::new(e.to_string(), e.hint())
+}
+
+/// Writes text to the clipboard (OSC 52 in production).
+type Clipboard = Box<dyn FnMut(&str) -> std::io::Result<()> + Send>;
+
+/// The real runner, on the store.
+pub struct StoreEffects {
+    store: Store,
+    cancels: HashMap<RunId, CancellationToken>,
+    pastes: HashMap<RunId, mpsc::Sender<String>>,
+    clipboard: Clipboard,
+}
+
+impl StoreEffects {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            cancels: HashMap::new(),
+            pastes: HashMap::new(),
+            clipboard: Box::new(super::clipboard::send),
+        }
+    }
+
+    /// Replaces the clipboard writer (tests).
+    pub fn with_clipboard(mut self, f: impl FnMut(&str) -> std::io::Result<()> + Send + 'static) -> Self {
+        self.clipboard = Box::new(f);
+        self
+    }
+
+    fn token(&mut self, run: RunId) -> CancellationToken {
+        // Forget finished runs so the map stays small.
+        self.cancels.retain(|_, t| !t.is_cancelled());
+        let t = CancellationToken::new();
+        self.cancels.insert(run, t.clone());
+        t
+    }
+
+    fn reload(&self, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Loaded(snapshot(&store)));
+        });
+    }
+
+    fn save(&self, run: RunId, request: SaveRequest, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = save(&store, request);
+            if result.is_ok() {
+                let _ = tx.send(Msg::Loaded(snapshot(&store)));
+            }
+            let _ = tx.send(Msg::Saved { run, result });
+        });
+    }
+
+    fn connect(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        let cancel = self.token(run);
+        let (paste_tx, paste_rx) = mpsc::channel(4);
+        self.pastes.retain(|_, p| !p.is_closed());
+        self.pastes.insert(run, paste_tx);
+        tokio::spawn(async move {
+            let send = |event| {
+                let _ = tx.send(Msg::Consent { run, event });
+            };
+            let opts = ConsentOptions::default();
+            let begun = tokio::select! {
+                r = consent::begin(&store, &server, &opts) => r,
+                () = cancel.cancelled() => return send(ConsentEvent::Cancelled),
+            };
+            let c = match begun {
+                Ok(c) => c,
+                Err(e) => return send(ConsentEvent::Failed(failure(&e))),
+            };
+            let timeout = consent::DEFAULT_TIMEOUT;
+            let secs = i64::try_from(timeout.as_secs()).unwrap_or(300);
+            send(ConsentEvent::Ready {
+                auth_url: c.auth_url.clone(),
+                port: c.port(),
+                deadline: Timestamp::now() + SignedDuration::from_secs(secs),
+            });
+            let tx2 = tx.clone();
+            let rejected = move |note: String| {
+                let _ = tx2.send(Msg::Consent {
+                    run,
+                    event: ConsentEvent::PasteRejected(note),
+                });
+            };
+            let result = c
+                .wait_any(&store, timeout, cancel.clone(), Some(paste_rx), rejected)
+                .await;
+            cancel.cancel();
+            send(match result {
+                Ok(done) => ConsentEvent::Connected(TokenView {
+                    account: done.tokens.account.clone(),
+                    username: done.username.clone(),
+                    scope: done.tokens.scope.clone(),
+                    expires_at: done.tokens.expires_at,
+                    mismatch: done.mismatch.clone(),
+                }),
+                Err(Error::Cancelled) => ConsentEvent::Cancelled,
+                Err(e) => ConsentEvent::Failed(failure(&e)),
+            });
+        });
+    }
+
+    fn test(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        let cancel = self.token(run);
+        tokio::spawn(async move {
+            let progress_tx = tx.clone();
+            let progress = move |ev: ProbeEvent| {
+                let event = match ev {
+                    ProbeEvent::Started(stage) => ProbeUpdate::Started(stage),
+                    ProbeEvent::Passed {
+                        stage,
+                        detail,
+                        elapsed,
+                    } => ProbeUpdate::Passed {
+                        stage,
+                        detail,
+                        elapsed,
+                    },
+                };
+                let _ = progress_tx.send(Msg::Probe { run, event });
+            };
+            let result = tokio::select! {
+                r = test::test_server(&store, &server, Timeouts::default(), progress) => r,
+                () = cancel.cancelled() => return,
+            };
+            cancel.cancel();
+            let outcome = match result {
+                Ok(report) => Ok(report.messages),
+                Err(Error::Probe { source, .. }) => Err(ProbeFailure {
+                    stage: Some(source.stage()),
+                    message: source.to_string(),
+                    hint: Some(source.hint()),
+                }),
+                Err(e) => Err(ProbeFailure {
+                    stage: None,
+                    message: e.to_string(),
+                    hint: e.hint(),
+                }),
+            };
+            let _ = tx.send(Msg::Probe {
+                run,
+                event: ProbeUpdate::Finished(outcome),
+            });
+        });
+    }
+
+    fn refresh(&self, run: RunId, server: String, force: bool, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let policy = if force { Policy::Force } else { Policy::WhenDue };
+            let result = match fresh_token(&store, &server, policy, Timestamp::now).await {
+                Ok(f) => match f.warning {
+                    Some(w) => Err(Failure::new(w, None)),
+                    None => Ok(()),
+                },
+                Err(e) => Err(failure(&e)),
+            };
+            let _ = tx.send(Msg::Refreshed { run, server, result });
+        });
+    }
+}
+
+fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
+    let other = |e: Error| match e {
+        Error::Invalid(f) => SaveError::Fields(vec![f]),
+        e => SaveError::Other(e.to_string()),
+    };
+    match request {
+        SaveRequest::Add(input) => {
+            let config = store.load().map_err(|e| SaveError::Other(e.to_string()))?;
+            validate_server(&input, &config).map_err(SaveError::Fields)?;
+            add_server(store, &input).map(|s| s.name).map_err(other)
+        }
+        SaveRequest::Edit { name, patch, app } => {
+            if let Some((app, p)) = app {
+                edit_app(store, &app, &p).map_err(other)?;
+            }
+            edit_server(store, &name, &patch).map(|s| s.name).map_err(other)
+        }
+    }
+}
+
+impl Effects for StoreEffects {
+    fn run(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
+        match cmd {
+            Cmd::Reload => self.reload(tx),
+            Cmd::Save { run, request } => self.save(run, request, tx),
+            Cmd::Delete { run, name } => {
+                let store = self.store.clone();
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = remove_server(&store, &name).map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Deleted { run, name, result });
+                });
+            }
+            Cmd::Connect { run, server } => self.connect(run, server, tx),
+            Cmd::PasteAddress { run, text } => {
+                if let Some(p) = self.pastes.get(&run) {
+                    let _ = p.try_send(text);
+                }
+            }
+            Cmd::OpenBrowser { run, url } => {
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = browser::open(&url);
+                    let _ = tx.send(Msg::Consent {
+                        run,
+                        event: ConsentEvent::Browser(result),
+                    });
+                });
+            }
+            Cmd::Cancel(run) => {
+                if let Some(t) = self.cancels.remove(&run) {
+                    t.cancel();
+                }
+                self.pastes.remove(&run);
+            }
+            Cmd::Test { run, server } => self.test(run, server, tx),
+            Cmd::Refresh { run, server, force } => self.refresh(run, server, force, tx),
+            Cmd::Copy { text } => {
+                if let Err(e) = (self.clipboard)(&text) {
+                    tracing::warn!(error = %e, "could not write the OSC 52 sequence");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for StoreEffects {
+    /// Leaving stops every sign-in and test (listeners free their ports).
+    fn drop(&mut self) {
+        for t in self.cancels.values() {
+            t.cancel();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The runtime: owns the terminal and the channel, draws when something changed, feeds
+//! messages to `update` and hands the resulting commands to the effects runner.
+
+pub mod clipboard;
+pub mod effects;
+pub mod input;
+
+use crate::tui::state::Model;
+use crate::tui::state::msg::Msg;
+use crate::tui::ui;
+use effects::Effects;
+use futures_util::{Stream, StreamExt};
+use jiff::Timestamp;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::Event;
+use std::io;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+pub struct App<E: Effects> {
+    pub model: Model,
+    effects: E,
+    tx: UnboundedSender<Msg>,
+    rx: UnboundedReceiver<Msg>,
+    clock: Box<dyn Fn() -> Timestamp + Send>,
+}
+
+impl<E: Effects> App<E> {
+    pub fn new(model: Model, effects: E) -> Self {
+        let (tx, rx) = unbounded_channel();
+        Self {
+            model,
+            effects,
+            tx,
+            rx,
+            clock: Box::new(Timestamp::now),
+        }
+    }
+
+    /// Replaces the clock (tests keep time still).
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Where background work and signal handlers send their messages.
+    pub fn sender(&self) -> UnboundedSender<Msg> {
+        self.tx.clone()
+    }
+
+    pub fn effects(&self) -> &E {
+        &self.effects
+    }
+
+    /// One message through `update`, its commands to the runner.
+    pub fn dispatch(&mut self, msg: Msg) {
+        if !matches!(msg, Msg::Tick(_)) {
+            tracing::debug!(msg = msg.kind(), "update");
+        }
+        for cmd in self.model.update(msg) {
+            tracing::debug!(?cmd, "effect");
+            self.effects.run(cmd, &self.tx);
+        }
+    }
+
+    /// The loop: draw when dirty, wait for input, a background result or the next tick.
+    /// Ends when the model says quit, or when the event stream ends.
+    pub async fn run<B, S>(&mut self, terminal: &mut Terminal<B>, mut events: S) -> io::Result<()>
+    where
+        B: Backend,
+        S: Stream<Item = io::Result<Event>> + Unpin,
+    {
+        self.dispatch(Msg::Tick((self.clock)()));
+        let mut dirty = true;
+        while !self.model.quit {
+            if dirty {
+                terminal
+                    .draw(|f| ui::render(&self.model, f))
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                dirty = false;
+            }
+            let wake = self.model.next_wake();
+            let msg = tokio::select! {
+                biased;
+                Some(msg) = self.rx.recv() => msg,
+                ev = events.next() => match ev {
+                    Some(Ok(ev)) => match input::to_msg(&self.model, &ev) {
+                        Some(m) => m,
+                        None => continue,
+                    },
+                    Some(Err(e)) => return Err(e),
+                    None => Msg::Signal("end of input"),
+                },
+                () = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {
+                    Msg::Tick((self.clock)())
+                }
+            };
+            self.dispatch(msg);
+            dirty = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! The interactive face (`inbound` with no arguments): a ratatui app over the same core as
+//! the CLI. Elm-style: `state` (Model, pure update, Msg/Cmd, key table), `ui` (pure render),
+//! `app` (the loop and the effects runner that calls the core).
+
+pub mod app;
+pub mod state;
+pub mod terminal;
+#[doc(hidden)]
+pub mod testing;
+pub mod ui;
+
+use crate::cli::exit;
+use crate::services::browser::Situation;
+use crate::store::Store;
+use app::App;
+use app::effects::{StoreEffects, snapshot};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use state::msg::Msg;
+use state::{Env, Model};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Printed instead of starting when stdin or stdout is not a terminal.
+pub fn non_tty_message() -> String {
+    "inbound: the interactive app needs a terminal (stdin and stdout are not both a TTY).\n\
+     Use the commands instead, for example:\n\
+     \x20 inbound list                 servers, state and token health\n\
+     \x20 inbound add NAME --username … --client-id … --tenant … --secret-stdin\n\
+     \x20 inbound connect NAME --no-browser\n\
+     \x20 inbound test NAME\n\
+     See inbound --help."
+        .to_string()
+}
+
+/// True when `NO_COLOR` asks for no colour (set and not empty).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Entry from `main`: checks the terminal, opens the store, runs the app; returns the exit code.
+pub async fn main(config_dir: Option<PathBuf>) -> u8 {
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!("{}", non_tty_message());
+        return exit::USAGE;
+    }
+    match Store::open(config_dir) {
+        Ok(store) => run(store).await,
+        Err(e) => {
+            eprintln!("inbound: {e}");
+            exit::STORE
+        }
+    }
+}
+
+/// Runs the app on `store` (the caller checked that a terminal is there).
+pub async fn run(store: Store) -> u8 {
+    let log = crate::logging::init(&store.log_dir());
+    // Read before taking the terminal, so a damaged store prints a plain error.
+    let data = match snapshot(&store) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("inbound: {e}");
+            return exit::STORE;
+        }
+    };
+    let env = Env {
+        situation: Situation::from_env(),
+        log_path: match &log {
+            Some(guard) => guard.path.display().to_string(),
+            None => "(no log: the log directory cannot be created)".to_string(),
+        },
+        color: !no_color(),
+        hyperlinks: true,
+    };
+    let model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
+    tracing::info!("interactive app started");
+    let signals = match Signals::register() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("inbound: cannot listen for signals: {e}");
+            return exit::FAILED;
+        }
+    };
+    terminal::install_panic_hook();
+    let (guard, mut term) = match terminal::TerminalGuard::enter() {
+        Ok(t) => t,
+        Err(e) => {
+            terminal::restore();
+            eprintln!("inbound: cannot use the terminal: {e}");
+            return exit::FAILED;
+        }
+    };
+    let mut app = App::new(model, StoreEffects::new(store));
+    let signals = tokio::spawn(signals.forward(app.sender()));
+    let events = ratatui::crossterm::event::EventStream::new();
+    let result = app.run(&mut term, events).await;
+    signals.abort();
+    let interrupted = app.model.interrupted;
+    drop(app);
+    drop(guard);
+    tracing::info!("interactive app stopped");
+    match result {
+        Ok(()) if interrupted => exit::INTERRUPTED,
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("inbound: {e}");
+            exit::FAILED
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP (SSH dropped) and SIGINT end the app through the normal path, so the
+/// terminal is restored. Registered before the first frame, so no signal finds the default
+/// action (which would leave the terminal raw).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn forward(mut self, tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
+        let name = tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "leaving on signal");
+        let _ = tx.send(Msg::Signal(name));
+    }
+}

@@ -1,0 +1,80 @@
+//! Tokens of listed OAuth2 servers are refreshed ahead of expiry while the app is open.
+
+use super::cmd::Cmd;
+use super::msg::{Failure, RunId};
+use super::{Model, Tone};
+use crate::model::AuthKind;
+use crate::model::health::needs_refresh;
+use jiff::SignedDuration;
+
+/// Back-off after a failed background refresh: 1 min × consecutive failures, at most 15 min.
+fn backoff(failures: u32) -> SignedDuration {
+    SignedDuration::from_mins(i64::from(failures.clamp(1, 15)))
+}
+
+impl Model {
+    /// Starts a refresh for every OAuth2 server whose token is due (and not blocked).
+    pub(crate) fn schedule_refreshes(&mut self) -> Vec<Cmd> {
+        let due: Vec<String> = self
+            .servers()
+            .iter()
+            .filter(|s| s.auth == AuthKind::OAuth2)
+            .filter(|s| !self.refreshing.contains_key(&s.name))
+            .filter(|s| self.retry_at.get(&s.name).is_none_or(|t| *t <= self.now))
+            .filter(|s| {
+                self.data.tokens.get(&s.name).is_some_and(|f| {
+                    f.blocker.is_none()
+                        && f.tokens
+                            .as_ref()
+                            .is_some_and(|t| t.refresh_token.is_some() && needs_refresh(t, self.now))
+                })
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        due.into_iter()
+            .map(|server| {
+                let run = self.run_id();
+                self.refreshing.insert(server.clone(), run);
+                Cmd::Refresh {
+                    run,
+                    server,
+                    force: false,
+                }
+            })
+            .collect()
+    }
+
+    pub(crate) fn on_refreshed(&mut self, run: RunId, server: &str, result: Result<(), Failure>) -> Vec<Cmd> {
+        if self.refreshing.get(server) != Some(&run) {
+            return Vec::new();
+        }
+        self.refreshing.remove(server);
+        let manual = self.manual_refresh == Some(run);
+        if manual {
+            self.manual_refresh = None;
+        }
+        match result {
+            Ok(()) => {
+                self.retry_at.remove(server);
+                if manual {
+                    self.say(Tone::Ok, format!("Token of \"{server}\" refreshed."));
+                }
+            }
+            Err(f) => {
+                let failures = self
+                    .data
+                    .tokens
+                    .get(server)
+                    .map_or(1, |t| t.failures.saturating_add(1));
+                self.retry_at
+                    .insert(server.to_string(), self.now + backoff(failures));
+                let hint = f.hint.map(|h| format!(" — {h}")).unwrap_or_default();
+                self.say(
+                    Tone::Error,
+                    format!("Refresh of \"{server}\" failed: {}{hint}", f.message),
+                );
+            }
+        }
+        vec![Cmd::Reload]
+    }
+}

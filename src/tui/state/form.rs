@@ -1,0 +1,516 @@
+//! The server form (wizard step 4, and `e` on a server): the seed's fields and labels,
+//! validation on leaving a field and on submit.
+
+use super::cmd::SaveRequest;
+use crate::core::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
+use crate::model::validate::{self, FieldError};
+use crate::model::{AuthKind, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
+use crate::secret::Secret;
+use ratatui::crossterm::event::{Event, KeyEvent};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::{Input, InputRequest};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FieldId {
+    Name,
+    ServerType,
+    Auth,
+    Host,
+    Port,
+    Ssl,
+    Username,
+    App,
+    Secret,
+    ClientId,
+    Tenant,
+    Expires,
+    Authority,
+    Password,
+    CaFile,
+}
+
+impl FieldId {
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldId::Name => "Name",
+            FieldId::ServerType => "Server Type",
+            FieldId::Auth => "Authentication",
+            FieldId::Host => "Server Name",
+            FieldId::Port => "Port",
+            FieldId::Ssl => "SSL/TLS",
+            FieldId::Username => "Username",
+            FieldId::App => "Azure app",
+            FieldId::Secret => "Secret",
+            FieldId::ClientId => "Azure Client ID",
+            FieldId::Tenant => "Tenant",
+            FieldId::Expires => "Secret expires",
+            FieldId::Authority => "Authority",
+            FieldId::Password => "Password",
+            FieldId::CaFile => "CA file",
+        }
+    }
+
+    /// Fields shown but not editable.
+    pub fn locked(self) -> bool {
+        matches!(self, FieldId::ServerType | FieldId::Ssl)
+    }
+
+    pub fn is_choice(self) -> bool {
+        matches!(self, FieldId::Auth | FieldId::App)
+    }
+
+    pub fn is_secret(self) -> bool {
+        matches!(self, FieldId::Secret | FieldId::Password)
+    }
+
+    /// The field a core validation error belongs to.
+    pub fn from_core(field: &str) -> Option<FieldId> {
+        Some(match field {
+            "Name" | "App name" => FieldId::Name,
+            "Server Name" => FieldId::Host,
+            "Port" => FieldId::Port,
+            "Username" => FieldId::Username,
+            "Azure app" => FieldId::App,
+            "Azure Client ID" => FieldId::ClientId,
+            "Tenant" => FieldId::Tenant,
+            "Secret" => FieldId::Secret,
+            "Secret expires" => FieldId::Expires,
+            "Authority" => FieldId::Authority,
+            "Password" => FieldId::Password,
+            "CA file" => FieldId::CaFile,
+            _ => return None,
+        })
+    }
+}
+
+const TEXT_FIELDS: [FieldId; 11] = [
+    FieldId::Name,
+    FieldId::Host,
+    FieldId::Port,
+    FieldId::Username,
+    FieldId::Secret,
+    FieldId::ClientId,
+    FieldId::Tenant,
+    FieldId::Expires,
+    FieldId::Authority,
+    FieldId::Password,
+    FieldId::CaFile,
+];
+
+#[derive(Debug, Clone)]
+pub struct Form {
+    /// `Some(original name)` when editing a stored server.
+    pub editing: Option<String>,
+    /// The app the edited server used when the form opened.
+    pub original_app: Option<String>,
+    pub auth: AuthKind,
+    /// `None`: a new app typed here; `Some(name)`: a stored app.
+    pub app: Option<String>,
+    /// Names of the stored apps (the choices).
+    pub apps: Vec<String>,
+    pub inputs: BTreeMap<FieldId, Input>,
+    pub focus: FieldId,
+    pub errors: BTreeMap<FieldId, String>,
+    /// Errors that belong to no visible field.
+    pub general: Option<String>,
+    /// The focused secret is shown in clear (re-masked on leaving the field).
+    pub reveal: bool,
+    /// Originals of the edited server's app, to send only what changed.
+    original_values: BTreeMap<FieldId, String>,
+}
+
+impl Form {
+    pub fn new(config: &Config) -> Self {
+        let mut inputs: BTreeMap<FieldId, Input> =
+            TEXT_FIELDS.iter().map(|f| (*f, Input::default())).collect();
+        inputs.insert(FieldId::Host, Input::new(DEFAULT_HOST.into()));
+        inputs.insert(FieldId::Port, Input::new(DEFAULT_PORT.to_string()));
+        inputs.insert(FieldId::Authority, Input::new(DEFAULT_AUTHORITY.into()));
+        Self {
+            editing: None,
+            original_app: None,
+            auth: AuthKind::OAuth2,
+            app: None,
+            apps: config.apps.iter().map(|a| a.name.clone()).collect(),
+            inputs,
+            focus: FieldId::Name,
+            errors: BTreeMap::new(),
+            general: None,
+            reveal: false,
+            original_values: BTreeMap::new(),
+        }
+    }
+
+    /// A form filled from a stored server (secrets left empty: empty keeps them).
+    pub fn edit(config: &Config, name: &str) -> Option<Self> {
+        let server = config.server(name)?;
+        let mut form = Self::new(config);
+        form.editing = Some(server.name.clone());
+        form.original_app = server.app.clone();
+        form.auth = server.auth;
+        form.app = server.app.clone().or_else(|| form.apps.first().cloned());
+        let mut set = |f: FieldId, v: String| {
+            form.original_values.insert(f, v.clone());
+            form.inputs.insert(f, Input::new(v));
+        };
+        set(FieldId::Name, server.name.clone());
+        set(FieldId::Host, server.host.clone());
+        set(FieldId::Port, server.port.to_string());
+        set(FieldId::Username, server.username.clone());
+        set(
+            FieldId::CaFile,
+            server
+                .ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        );
+        if let Some(app) = config.app_of(server) {
+            set(FieldId::ClientId, app.client_id.clone());
+            set(FieldId::Tenant, app.tenant.clone());
+            set(FieldId::Authority, app.authority.clone());
+            set(
+                FieldId::Expires,
+                app.secret_expires.map(|d| d.to_string()).unwrap_or_default(),
+            );
+        }
+        Some(form)
+    }
+
+    pub fn value(&self, f: FieldId) -> &str {
+        self.inputs.get(&f).map_or("", Input::value)
+    }
+
+    pub fn set_value(&mut self, f: FieldId, v: &str) {
+        self.inputs.insert(f, Input::new(v.to_string()));
+    }
+
+    /// True when the app's own fields (client ID, tenant, secret …) are shown.
+    pub fn shows_app_fields(&self) -> bool {
+        self.auth == AuthKind::OAuth2
+            && match &self.app {
+                None => self.editing.is_none(),
+                Some(a) => self.editing.is_some() && self.original_app.as_ref() == Some(a),
+            }
+    }
+
+    pub fn visible(&self) -> Vec<FieldId> {
+        use FieldId as F;
+        let mut v = vec![
+            F::Name,
+            F::ServerType,
+            F::Auth,
+            F::Host,
+            F::Port,
+            F::Ssl,
+            F::Username,
+        ];
+        match self.auth {
+            AuthKind::OAuth2 => {
+                if !self.apps.is_empty() {
+                    v.push(F::App);
+                }
+                if self.shows_app_fields() {
+                    v.extend([F::Secret, F::ClientId, F::Tenant]);
+                    if self.editing.is_some() {
+                        v.push(F::Expires);
+                    }
+                    v.push(F::Authority);
+                }
+            }
+            AuthKind::Basic => v.push(F::Password),
+        }
+        v.push(F::CaFile);
+        v
+    }
+
+    fn focusable(&self) -> Vec<FieldId> {
+        self.visible().into_iter().filter(|f| !f.locked()).collect()
+    }
+
+    /// True when the focused field takes typed text.
+    pub fn focus_is_text(&self) -> bool {
+        !self.focus.is_choice()
+    }
+
+    fn move_focus(&mut self, delta: isize, config: &Config) {
+        self.blur(config);
+        let order = self.focusable();
+        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let n = order.len() as isize;
+        let next = (at as isize + delta).rem_euclid(n.max(1)) as usize;
+        if let Some(f) = order.get(next) {
+            self.focus = *f;
+        }
+    }
+
+    pub fn next(&mut self, config: &Config) {
+        self.move_focus(1, config);
+    }
+
+    pub fn prev(&mut self, config: &Config) {
+        self.move_focus(-1, config);
+    }
+
+    /// Leaving a field: validate it, re-mask secrets.
+    fn blur(&mut self, config: &Config) {
+        self.reveal = false;
+        match self.check(self.focus, config) {
+            Some(msg) => {
+                self.errors.insert(self.focus, msg);
+            }
+            None => {
+                self.errors.remove(&self.focus);
+            }
+        }
+    }
+
+    /// ←/→: change a choice, or move the cursor in a text field.
+    pub fn step_choice(&mut self, delta: isize) {
+        match self.focus {
+            FieldId::Auth => {
+                self.auth = match self.auth {
+                    AuthKind::OAuth2 => AuthKind::Basic,
+                    AuthKind::Basic => AuthKind::OAuth2,
+                };
+            }
+            FieldId::App => {
+                let mut choices: Vec<Option<String>> = Vec::new();
+                if self.editing.is_none() {
+                    choices.push(None);
+                }
+                choices.extend(self.apps.iter().cloned().map(Some));
+                let at = choices.iter().position(|c| *c == self.app).unwrap_or(0) as isize;
+                let n = choices.len() as isize;
+                if n > 0 {
+                    self.app = choices[(at + delta).rem_euclid(n) as usize].clone();
+                }
+                self.errors.remove(&FieldId::App);
+            }
+            f => {
+                let req = if delta < 0 {
+                    InputRequest::GoToPrevChar
+                } else {
+                    InputRequest::GoToNextChar
+                };
+                if let Some(i) = self.inputs.get_mut(&f) {
+                    i.handle(req);
+                }
+            }
+        }
+    }
+
+    pub fn key(&mut self, key: KeyEvent) {
+        if let Some(i) = self.inputs.get_mut(&self.focus) {
+            i.handle_event(&Event::Key(key));
+        }
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        if let Some(i) = self.inputs.get_mut(&self.focus) {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                i.handle(InputRequest::InsertChar(c));
+            }
+        }
+    }
+
+    /// The one-field check run when leaving `f`.
+    fn check(&self, f: FieldId, config: &Config) -> Option<String> {
+        let v = self.value(f);
+        let err = |r: Result<(), FieldError>| r.err().map(|e| e.message);
+        match f {
+            FieldId::Name => match validate::server_name(v) {
+                Err(e) => Some(e.message),
+                Ok(n) if config.server(&n).is_some() && self.editing.as_deref() != Some(n.as_str()) => {
+                    Some(format!("a server named \"{n}\" already exists"))
+                }
+                Ok(_) => None,
+            },
+            FieldId::Host => err(validate::host(v).map(drop)),
+            FieldId::Port => err(validate::port(v).map(drop)),
+            FieldId::Username => err(validate::username(v).map(drop)),
+            FieldId::ClientId => err(validate::client_id(v).map(drop)),
+            FieldId::Tenant => err(validate::tenant(v).map(drop)),
+            FieldId::Secret if v.is_empty() && self.editing.is_some() => None,
+            FieldId::Secret => err(validate::secret(v).map(drop)),
+            FieldId::Authority => err(validate::authority(v).map(drop)),
+            FieldId::Expires if v.trim().is_empty() => None,
+            FieldId::Expires => err(validate::date("Secret expires", v).map(drop)),
+            FieldId::Password if v.is_empty() && self.editing.is_some() => None,
+            FieldId::Password if v.is_empty() => Some("enter the mailbox password".into()),
+            _ => None,
+        }
+    }
+
+    /// Applies errors from the core (or from the save) and focuses the first bad field.
+    pub fn show_errors(&mut self, errors: Vec<FieldError>) {
+        self.errors.clear();
+        self.general = None;
+        let visible = self.visible();
+        let mut general = Vec::new();
+        for e in errors {
+            match FieldId::from_core(e.field).filter(|f| visible.contains(f)) {
+                Some(f) => {
+                    self.errors.entry(f).or_insert(e.message);
+                }
+                None => general.push(e.to_string()),
+            }
+        }
+        if !general.is_empty() {
+            self.general = Some(general.join("; "));
+        }
+        if let Some(first) = visible.iter().find(|f| self.errors.contains_key(f)) {
+            self.focus = *first;
+        }
+        self.reveal = false;
+    }
+
+    /// Submit: validates everything; on success the request to save.
+    pub fn submit(&mut self, config: &Config, secret_expires: &str) -> Option<SaveRequest> {
+        self.blur(config);
+        let result = match &self.editing {
+            None => self.add_request(config, secret_expires),
+            Some(name) => self.edit_request(config, name.clone()),
+        };
+        match result {
+            Ok(req) => {
+                self.errors.clear();
+                self.general = None;
+                Some(req)
+            }
+            Err(errors) => {
+                self.show_errors(errors);
+                None
+            }
+        }
+    }
+
+    fn ca_file(&self) -> Option<PathBuf> {
+        let v = self.value(FieldId::CaFile).trim();
+        (!v.is_empty()).then(|| PathBuf::from(v))
+    }
+
+    fn add_request(&self, config: &Config, secret_expires: &str) -> Result<SaveRequest, Vec<FieldError>> {
+        let app = match (self.auth, &self.app) {
+            (AuthKind::Basic, _) => None,
+            (AuthKind::OAuth2, Some(a)) => Some(AppChoice::Existing(a.clone())),
+            (AuthKind::OAuth2, None) => Some(AppChoice::New(AppInput {
+                name: None,
+                client_id: self.value(FieldId::ClientId).to_string(),
+                tenant: self.value(FieldId::Tenant).to_string(),
+                secret: Some(Secret::new(self.value(FieldId::Secret))).filter(|s: &Secret| !s.is_empty()),
+                secret_expires: Some(secret_expires.to_string()).filter(|s| !s.trim().is_empty()),
+                authority: Some(self.value(FieldId::Authority).to_string()),
+            })),
+        };
+        let mut input = ServerInput {
+            name: self.value(FieldId::Name).to_string(),
+            auth: self.auth,
+            host: self.value(FieldId::Host).to_string(),
+            port: self.value(FieldId::Port).to_string(),
+            username: self.value(FieldId::Username).to_string(),
+            app,
+            password: (self.auth == AuthKind::Basic).then(|| Secret::new(self.value(FieldId::Password))),
+            // Checked when saving (reading the file is I/O, and `update` stays pure).
+            ca_file: None,
+        };
+        validate_server(&input, config)?;
+        input.ca_file = self.ca_file();
+        Ok(SaveRequest::Add(Box::new(input)))
+    }
+
+    fn edit_request(&self, config: &Config, name: String) -> Result<SaveRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for f in self.visible() {
+            if let Some(msg) = self.check(f, config) {
+                errors.push(FieldError::new(f.label(), msg));
+            }
+        }
+        if self.auth == AuthKind::OAuth2 && self.app.is_none() {
+            errors.push(FieldError::new(
+                "Azure app",
+                "OAuth2.0 needs an Azure app: add one with a new server (n) first",
+            ));
+        }
+        if self.auth == AuthKind::Basic
+            && self.value(FieldId::Password).is_empty()
+            && config.server(&name).is_some_and(|s| s.password.is_none())
+        {
+            errors.push(FieldError::new("Password", "enter the mailbox password"));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let new_name = self.value(FieldId::Name).trim().to_string();
+        let password = self.value(FieldId::Password);
+        let patch = ServerPatch {
+            rename: (new_name != name).then_some(new_name),
+            host: Some(self.value(FieldId::Host).to_string()),
+            port: Some(self.value(FieldId::Port).to_string()),
+            username: Some(self.value(FieldId::Username).to_string()),
+            app: if self.auth == AuthKind::OAuth2 {
+                self.app.clone()
+            } else {
+                None
+            },
+            auth: Some(self.auth),
+            password: (self.auth == AuthKind::Basic && !password.is_empty()).then(|| Secret::new(password)),
+            ca_file: Some(self.ca_file()),
+        };
+        let app = match (&self.app, self.shows_app_fields()) {
+            (Some(app), true) => {
+                let changed = |f: FieldId| {
+                    let v = self.value(f).trim();
+                    (self.original_values.get(&f).map(String::as_str) != Some(v) && !v.is_empty())
+                        .then(|| v.to_string())
+                };
+                let secret = self.value(FieldId::Secret);
+                let p = AppPatch {
+                    client_id: changed(FieldId::ClientId),
+                    tenant: changed(FieldId::Tenant),
+                    secret: (!secret.is_empty()).then(|| Secret::new(secret)),
+                    secret_expires: changed(FieldId::Expires),
+                    authority: changed(FieldId::Authority),
+                };
+                let any = p.client_id.is_some()
+                    || p.tenant.is_some()
+                    || p.secret.is_some()
+                    || p.secret_expires.is_some()
+                    || p.authority.is_some();
+                any.then(|| (app.clone(), Box::new(p)))
+            }
+            _ => None,
+        };
+        Ok(SaveRequest::Edit {
+            name,
+            patch: Box::new(patch),
+            app,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_hides_azure_fields_and_asks_for_a_password() {
+        let mut f = Form::new(&Config::default());
+        assert!(f.visible().contains(&FieldId::ClientId));
+        f.focus = FieldId::Auth;
+        f.step_choice(1);
+        assert_eq!(f.auth, AuthKind::Basic);
+        let v = f.visible();
+        assert!(!v.contains(&FieldId::ClientId) && !v.contains(&FieldId::Secret));
+        assert!(v.contains(&FieldId::Password));
+    }
+
+    #[test]
+    fn core_fields_map_to_form_fields() {
+        assert_eq!(FieldId::from_core("Server Name"), Some(FieldId::Host));
+        assert_eq!(FieldId::from_core("Azure Client ID"), Some(FieldId::ClientId));
+        assert_eq!(FieldId::from_core("nonsense"), None);
+    }
+}

@@ -1,0 +1,411 @@
+//! The one key table: dispatch, the hint bar and the help popup all read it.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    CloseHelp,
+    Up,
+    Down,
+    /// Enter on a list or a guide page.
+    Open,
+    /// Esc: one step back, cancel, close.
+    Back,
+    New,
+    Edit,
+    Connect,
+    Test,
+    Refresh,
+    Copy,
+    Delete,
+    Reveal,
+    NextField,
+    PrevField,
+    /// ← on a choice field (moves the cursor in a text field).
+    Left,
+    /// → on a choice field.
+    Right,
+    Submit,
+    OpenBrowser,
+    Yes,
+    No,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ctx {
+    Global,
+    Review,
+    /// Wizard steps 1 and 3 (reading pages).
+    Guide,
+    /// Wizard step 2 (a text field: printable keys are typed).
+    GuideText,
+    Form,
+    Connect,
+    Token,
+    Test,
+    Help,
+    Confirm,
+}
+
+impl Ctx {
+    /// True where printable keys go into a text field (so `?` and `q` stay typeable).
+    pub fn is_text(self) -> bool {
+        matches!(self, Ctx::GuideText | Ctx::Form)
+    }
+}
+
+/// A key with modifiers; for characters, Shift is ignored (it is part of the character).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    pub const fn ch(c: char) -> Self {
+        Self {
+            code: KeyCode::Char(c),
+            mods: KeyModifiers::NONE,
+        }
+    }
+    pub const fn ctrl(c: char) -> Self {
+        Self {
+            code: KeyCode::Char(c),
+            mods: KeyModifiers::CONTROL,
+        }
+    }
+    pub const fn code(code: KeyCode) -> Self {
+        Self {
+            code,
+            mods: KeyModifiers::NONE,
+        }
+    }
+
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        let mods = match ev.code {
+            KeyCode::Char(_) | KeyCode::BackTab => ev.modifiers - KeyModifiers::SHIFT,
+            _ => ev.modifiers,
+        };
+        self.code == ev.code && self.mods == mods
+    }
+
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            other => format!("{other:?}"),
+        };
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{}", base.to_uppercase())
+        } else {
+            base
+        }
+    }
+}
+
+pub struct KeyBinding {
+    pub ctx: Ctx,
+    pub keys: &'static [Key],
+    pub action: Action,
+    pub desc: &'static str,
+    /// Shown in the hint bar (everything is in the help popup).
+    pub hint: bool,
+    /// Overrides the key label in the hint bar (e.g. "↑↓" for a pair).
+    pub hint_label: Option<&'static str>,
+}
+
+impl KeyBinding {
+    pub fn label(&self) -> String {
+        self.keys.iter().map(Key::label).collect::<Vec<_>>().join("/")
+    }
+    pub fn short_label(&self) -> String {
+        match self.hint_label {
+            Some(l) => l.to_string(),
+            None => self.keys.first().map(Key::label).unwrap_or_default(),
+        }
+    }
+}
+
+const fn b(ctx: Ctx, keys: &'static [Key], action: Action, desc: &'static str, hint: bool) -> KeyBinding {
+    KeyBinding {
+        ctx,
+        keys,
+        action,
+        desc,
+        hint,
+        hint_label: None,
+    }
+}
+
+const fn pair(
+    ctx: Ctx,
+    keys: &'static [Key],
+    action: Action,
+    desc: &'static str,
+    label: &'static str,
+) -> KeyBinding {
+    KeyBinding {
+        ctx,
+        keys,
+        action,
+        desc,
+        hint: true,
+        hint_label: Some(label),
+    }
+}
+
+use Action as A;
+use Ctx as C;
+
+const UP: &[Key] = &[Key::code(KeyCode::Up), Key::ch('k')];
+const DOWN: &[Key] = &[Key::code(KeyCode::Down), Key::ch('j')];
+const ENTER: &[Key] = &[Key::code(KeyCode::Enter)];
+const ESC: &[Key] = &[Key::code(KeyCode::Esc)];
+const QUIT: &[Key] = &[Key::ch('q')];
+const HELP: &[Key] = &[Key::ch('?')];
+
+/// Every binding. Resolution walks the contexts of the moment in order (popup first, then the
+/// screen, then Global) and takes the first match.
+pub static KEYMAP: &[KeyBinding] = &[
+    // Popups consume keys first.
+    b(
+        C::Help,
+        &[
+            Key::code(KeyCode::Esc),
+            Key::ch('?'),
+            Key::ch('q'),
+            Key::code(KeyCode::F(1)),
+        ],
+        A::CloseHelp,
+        "close help",
+        true,
+    ),
+    b(C::Help, UP, A::Up, "scroll up", false),
+    b(C::Help, DOWN, A::Down, "scroll down", false),
+    b(C::Confirm, &[Key::ch('y')], A::Yes, "yes", true),
+    b(
+        C::Confirm,
+        &[Key::ch('n'), Key::code(KeyCode::Esc)],
+        A::No,
+        "no",
+        true,
+    ),
+    // The server list and details.
+    b(C::Review, UP, A::Up, "previous server", false),
+    b(C::Review, DOWN, A::Down, "next server", false),
+    b(C::Review, ENTER, A::Open, "show details (narrow terminal)", false),
+    b(
+        C::Review,
+        ESC,
+        A::Back,
+        "back to the list (narrow terminal)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('n')],
+        A::New,
+        "new (wizard for a new server)",
+        true,
+    ),
+    b(C::Review, &[Key::ch('e')], A::Edit, "edit", true),
+    b(
+        C::Review,
+        &[Key::ch('c')],
+        A::Connect,
+        "connect (sign in; also re-connect)",
+        true,
+    ),
+    b(C::Review, &[Key::ch('t')], A::Test, "test (Test & Confirm)", true),
+    b(
+        C::Review,
+        &[Key::ch('r')],
+        A::Refresh,
+        "refresh (the token, now)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy URL (the redirect URL, via OSC 52)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('s')],
+        A::Reveal,
+        "show secret (toggle; hidden again when leaving)",
+        false,
+    ),
+    b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
+    b(C::Review, HELP, A::Help, "help", true),
+    b(C::Review, QUIT, A::Quit, "quit", false),
+    // Wizard reading pages (steps 1 and 3).
+    b(C::Guide, ENTER, A::Open, "next (step)", true),
+    b(C::Guide, ESC, A::Back, "back (previous step)", true),
+    b(
+        C::Guide,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy (the URL shown, via OSC 52)",
+        true,
+    ),
+    b(C::Guide, HELP, A::Help, "help", true),
+    b(C::Guide, QUIT, A::Quit, "quit", false),
+    // Wizard step 2: a date field.
+    b(C::GuideText, ENTER, A::Open, "next (step)", true),
+    b(C::GuideText, ESC, A::Back, "back (previous step)", true),
+    // The server form.
+    b(
+        C::Form,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
+        A::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        C::Form,
+        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
+        A::PrevField,
+        "previous field",
+        false,
+    ),
+    pair(
+        C::Form,
+        &[Key::code(KeyCode::Left)],
+        A::Left,
+        "choice (previous; on Authentication, Azure app)",
+        "←→",
+    ),
+    b(
+        C::Form,
+        &[Key::code(KeyCode::Right)],
+        A::Right,
+        "next choice",
+        false,
+    ),
+    b(
+        C::Form,
+        &[Key::ctrl('r')],
+        A::Reveal,
+        "show secret (toggle)",
+        true,
+    ),
+    b(C::Form, ENTER, A::Submit, "save (validates first)", true),
+    b(C::Form, ESC, A::Back, "back (previous step)", true),
+    // Connect (sign-in).
+    b(
+        C::Connect,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy link (the sign-in link, via OSC 52)",
+        true,
+    ),
+    b(C::Connect, &[Key::ch('o')], A::OpenBrowser, "open browser", true),
+    b(
+        C::Connect,
+        &[Key::code(KeyCode::Enter), Key::ch('c')],
+        A::Connect,
+        "connect (or try again)",
+        true,
+    ),
+    b(
+        C::Connect,
+        ESC,
+        A::Back,
+        "cancel (stops the listener, frees the port)",
+        true,
+    ),
+    b(C::Connect, HELP, A::Help, "help", true),
+    b(C::Connect, QUIT, A::Quit, "quit", false),
+    // Token valid.
+    b(
+        C::Token,
+        &[Key::code(KeyCode::Enter), Key::ch('t')],
+        A::Test,
+        "test (Test & Confirm)",
+        true,
+    ),
+    b(C::Token, &[Key::ch('c')], A::Connect, "re-connect", true),
+    b(C::Token, ESC, A::Back, "back", true),
+    b(C::Token, HELP, A::Help, "help", true),
+    b(C::Token, QUIT, A::Quit, "quit", false),
+    // Test & Confirm.
+    b(C::Test, ENTER, A::Open, "done", true),
+    b(C::Test, &[Key::ch('t'), Key::ch('r')], A::Test, "retry", true),
+    b(C::Test, &[Key::ch('e')], A::Edit, "edit", true),
+    b(C::Test, &[Key::ch('c')], A::Connect, "re-connect", true),
+    b(C::Test, ESC, A::Back, "back (cancels a running test)", true),
+    b(C::Test, HELP, A::Help, "help", true),
+    b(C::Test, QUIT, A::Quit, "quit", false),
+    // Everywhere.
+    b(
+        C::Global,
+        &[Key::code(KeyCode::F(1))],
+        A::Help,
+        "help (works in text fields too)",
+        false,
+    ),
+    b(C::Global, &[Key::ctrl('c')], A::Quit, "quit", false),
+];
+
+/// The action for `key` in `ctxs` (first context first).
+pub fn resolve(ctxs: &[Ctx], key: &KeyEvent) -> Option<Action> {
+    ctxs.iter().find_map(|ctx| {
+        KEYMAP
+            .iter()
+            .filter(|b| b.ctx == *ctx)
+            .find(|b| b.keys.iter().any(|k| k.matches(key)))
+            .map(|b| b.action)
+    })
+}
+
+/// Every binding of `ctxs`, in table order per context.
+pub fn bindings(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
+    ctxs.iter()
+        .flat_map(|ctx| KEYMAP.iter().filter(move |b| b.ctx == *ctx))
+        .collect()
+}
+
+/// The hint bar's bindings.
+pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
+    bindings(ctxs).into_iter().filter(|b| b.hint).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_mark_is_typeable_in_forms() {
+        let q = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT);
+        assert_eq!(resolve(&[Ctx::Form, Ctx::Global], &q), None);
+        assert_eq!(resolve(&[Ctx::Review, Ctx::Global], &q), Some(Action::Help));
+        let f1 = KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE);
+        assert_eq!(resolve(&[Ctx::Form, Ctx::Global], &f1), Some(Action::Help));
+    }
+
+    #[test]
+    fn text_contexts_bind_no_printable_key() {
+        for b in KEYMAP.iter().filter(|b| b.ctx.is_text()) {
+            for k in b.keys {
+                let printable = matches!(k.code, KeyCode::Char(_)) && k.mods.is_empty();
+                assert!(!printable, "{} binds a printable key", b.desc);
+            }
+        }
+    }
+}

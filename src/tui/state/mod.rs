@@ -1,0 +1,365 @@
+//! The Model (plain data) and the pure `update(Msg) -> Vec<Cmd>`. No I/O, no terminal, no
+//! clock: time arrives in `Msg::Tick`.
+
+pub mod background;
+pub mod check;
+pub mod cmd;
+pub mod connect;
+pub mod flow;
+pub mod form;
+pub mod keymap;
+pub mod msg;
+pub mod review;
+pub mod wizard;
+
+use crate::model::health::{Health, assess};
+use crate::model::{AuthKind, Server};
+use crate::services::browser::Situation;
+use cmd::Cmd;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use keymap::{Action, Ctx};
+use msg::{Msg, RunId, Snapshot};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use wizard::{Step, Wizard};
+
+/// Facts about where the app runs, fixed at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Env {
+    pub situation: Situation,
+    /// Where the log file is (shown in help).
+    pub log_path: String,
+    /// False under NO_COLOR.
+    pub color: bool,
+    /// Emit OSC 8 hyperlinks (off in snapshots).
+    pub hyperlinks: bool,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self {
+            situation: Situation {
+                ssh: false,
+                display: false,
+                ssh_target: None,
+            },
+            log_path: String::new(),
+            color: true,
+            hyperlinks: false,
+        }
+    }
+}
+
+/// In a narrow terminal only one pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Main,
+}
+
+#[derive(Debug, Clone)]
+pub enum Screen {
+    Review,
+    Wizard(Box<Wizard>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    ConfirmDelete(String),
+    ConfirmQuit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub now: Timestamp,
+    pub tz: TimeZone,
+    pub env: Env,
+    pub data: Snapshot,
+    pub selected: usize,
+    pub pane: Pane,
+    pub screen: Screen,
+    /// A new-server wizard left at step 1 (resumed by `n`).
+    pub draft: Option<Box<Wizard>>,
+    pub popup: Option<Popup>,
+    pub help_scroll: u16,
+    pub status: Option<Status>,
+    /// The selected server's secret is shown in clear.
+    pub reveal: bool,
+    pub next_run: RunId,
+    /// Token refreshes in flight, by server.
+    pub refreshing: BTreeMap<String, RunId>,
+    /// The refresh the user asked for with `r`.
+    pub manual_refresh: Option<RunId>,
+    /// After a failed background refresh: not before.
+    pub retry_at: BTreeMap<String, Timestamp>,
+    pub deleting: Option<RunId>,
+    /// Spinner frame, advanced by ticks.
+    pub frame: u64,
+    pub quit: bool,
+    /// Quit because of a signal or the end of input.
+    pub interrupted: bool,
+}
+
+impl Model {
+    pub fn new(data: Snapshot, now: Timestamp, tz: TimeZone, env: Env) -> Self {
+        Self {
+            now,
+            tz,
+            env,
+            data,
+            selected: 0,
+            pane: Pane::List,
+            screen: Screen::Review,
+            draft: None,
+            popup: None,
+            help_scroll: 0,
+            status: None,
+            reveal: false,
+            next_run: 1,
+            refreshing: BTreeMap::new(),
+            manual_refresh: None,
+            retry_at: BTreeMap::new(),
+            deleting: None,
+            frame: 0,
+            quit: false,
+            interrupted: false,
+        }
+    }
+
+    pub fn servers(&self) -> &[Server] {
+        &self.data.config.servers
+    }
+
+    pub fn selected_server(&self) -> Option<&Server> {
+        self.servers().get(self.selected)
+    }
+
+    pub fn health(&self, server: &Server) -> Health {
+        let config = &self.data.config;
+        assess(
+            server,
+            config.app_of(server),
+            self.data.tokens.get(&server.name),
+            self.now,
+        )
+    }
+
+    pub fn wizard(&self) -> Option<&Wizard> {
+        match &self.screen {
+            Screen::Wizard(w) => Some(w),
+            Screen::Review => None,
+        }
+    }
+
+    pub(crate) fn wizard_mut(&mut self) -> Option<&mut Wizard> {
+        match &mut self.screen {
+            Screen::Wizard(w) => Some(w),
+            Screen::Review => None,
+        }
+    }
+
+    pub(crate) fn run_id(&mut self) -> RunId {
+        let r = self.next_run;
+        self.next_run += 1;
+        r
+    }
+
+    pub(crate) fn say(&mut self, tone: Tone, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            tone,
+        });
+    }
+
+    /// The context of the screen under any popup.
+    pub fn screen_ctx(&self) -> Ctx {
+        match self.wizard().map(|w| w.step) {
+            None => Ctx::Review,
+            Some(Step::Register | Step::Permissions) => Ctx::Guide,
+            Some(Step::Secret) => Ctx::GuideText,
+            Some(Step::Form) => Ctx::Form,
+            Some(Step::Connect) => Ctx::Connect,
+            Some(Step::Token) => Ctx::Token,
+            Some(Step::Test) => Ctx::Test,
+        }
+    }
+
+    /// Contexts for key resolution, first match wins.
+    pub fn contexts(&self) -> Vec<Ctx> {
+        match self.popup {
+            Some(Popup::Help) => vec![Ctx::Help, Ctx::Global],
+            Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
+            None => vec![self.screen_ctx(), Ctx::Global],
+        }
+    }
+
+    /// True when unbound keys are typed into a field.
+    pub fn text_focused(&self) -> bool {
+        if self.popup.is_some() {
+            return false;
+        }
+        match self.wizard() {
+            Some(w) if w.step == Step::Secret => true,
+            Some(w) if w.step == Step::Form => w.form.focus_is_text(),
+            _ => false,
+        }
+    }
+
+    /// Work the user started that quitting would interrupt.
+    pub fn work_running(&self) -> bool {
+        self.wizard().is_some_and(Wizard::busy) || self.deleting.is_some()
+    }
+
+    /// Something on screen moves (spinner): tick fast.
+    pub fn animating(&self) -> bool {
+        self.work_running() || !self.refreshing.is_empty()
+    }
+
+    /// How long the runtime may sleep before the next `Tick`: fast while something animates,
+    /// else until the next minute (countdowns) or the next refresh due; `None` when nothing
+    /// on screen depends on the clock.
+    pub fn next_wake(&self) -> Option<Duration> {
+        if self.animating() {
+            return Some(Duration::from_millis(100));
+        }
+        let mut wake: Option<Timestamp> = None;
+        let mut earlier = |t: Timestamp| {
+            if wake.is_none_or(|w| t < w) {
+                wake = Some(t);
+            }
+        };
+        for s in self.servers().iter().filter(|s| s.auth == AuthKind::OAuth2) {
+            if let Some(t) = self.data.tokens.get(&s.name).and_then(|f| f.tokens.as_ref()) {
+                earlier(crate::model::health::refresh_due_at(t));
+                let secs = self.now.as_second();
+                earlier(Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap_or(self.now));
+            }
+        }
+        for t in self.retry_at.values() {
+            earlier(*t);
+        }
+        let secs = wake?.duration_since(self.now).as_secs_f64();
+        Some(Duration::from_secs_f64(secs.clamp(1.0, 3600.0)))
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        match msg {
+            Msg::Tick(now) => {
+                self.now = now;
+                self.frame = self.frame.wrapping_add(1);
+                self.schedule_refreshes()
+            }
+            Msg::Resize => Vec::new(),
+            Msg::Signal(_) => {
+                self.interrupted = true;
+                self.quit_now()
+            }
+            Msg::Loaded(Ok(data)) => {
+                self.data = data;
+                self.selected = self.selected.min(self.servers().len().saturating_sub(1));
+                self.schedule_refreshes()
+            }
+            Msg::Loaded(Err(e)) => {
+                self.say(Tone::Error, format!("cannot read the store: {e}"));
+                Vec::new()
+            }
+            Msg::Action(a) => self.on_action(a),
+            Msg::Text(key) => {
+                if let Some(w) = self.wizard_mut() {
+                    flow::text(w, key);
+                }
+                Vec::new()
+            }
+            Msg::Paste(text) => self.on_paste(&text),
+            Msg::Saved { run, result } => self.on_saved(run, result),
+            Msg::Deleted { run, name, result } => self.on_deleted(run, &name, result),
+            Msg::Consent { run, event } => self.on_consent(run, event),
+            Msg::Probe { run, event } => self.on_probe(run, event),
+            Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
+        }
+    }
+
+    fn on_action(&mut self, action: Action) -> Vec<Cmd> {
+        match (&self.popup, action) {
+            (Some(Popup::ConfirmQuit), Action::Quit | Action::Yes) => return self.quit_now(),
+            (_, Action::Quit) => return self.ask_quit(),
+            (Some(Popup::Help), Action::CloseHelp | Action::Help) => {
+                self.popup = None;
+                return Vec::new();
+            }
+            (Some(Popup::Help), Action::Up) => {
+                self.help_scroll = self.help_scroll.saturating_sub(1);
+                return Vec::new();
+            }
+            (Some(Popup::Help), Action::Down) => {
+                self.help_scroll = self.help_scroll.saturating_add(1);
+                return Vec::new();
+            }
+            (Some(Popup::Help), _) => return Vec::new(),
+            (Some(Popup::ConfirmDelete(name)), Action::Yes) => {
+                let name = name.clone();
+                self.popup = None;
+                return self.delete(name);
+            }
+            (Some(_), Action::No) => {
+                self.popup = None;
+                return Vec::new();
+            }
+            (Some(_), _) => return Vec::new(),
+            (None, Action::Help) => {
+                self.popup = Some(Popup::Help);
+                self.help_scroll = 0;
+                return Vec::new();
+            }
+            (None, _) => {}
+        }
+        match self.screen {
+            Screen::Review => self.review_action(action),
+            Screen::Wizard(_) => self.wizard_action(action),
+        }
+    }
+
+    fn ask_quit(&mut self) -> Vec<Cmd> {
+        if self.work_running() {
+            self.popup = Some(Popup::ConfirmQuit);
+            Vec::new()
+        } else {
+            self.quit_now()
+        }
+    }
+
+    /// Leaves at once, stopping what runs (the listener's port is freed).
+    fn quit_now(&mut self) -> Vec<Cmd> {
+        self.quit = true;
+        self.popup = None;
+        let mut cmds = Vec::new();
+        if let Some(w) = self.wizard() {
+            cmds.extend(w.connect.run().map(Cmd::Cancel));
+            cmds.extend(w.check.run.map(Cmd::Cancel));
+        }
+        cmds
+    }
+
+    fn on_paste(&mut self, text: &str) -> Vec<Cmd> {
+        let Some(w) = self.wizard_mut() else {
+            return Vec::new();
+        };
+        flow::paste(w, text)
+    }
+}

@@ -1,0 +1,152 @@
+//! Messages: user intents (resolved through the key table) and results of background work,
+//! each result tagged with the run it answers.
+
+use super::keymap::Action;
+use crate::model::validate::FieldError;
+use crate::model::{Config, TokenFile};
+use crate::services::imap::Stage;
+use jiff::Timestamp;
+use ratatui::crossterm::event::KeyEvent;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Identifies one started piece of work; results of older runs are ignored.
+pub type RunId = u64;
+
+/// What the store holds, as last read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub config: Config,
+    /// Token files by server name.
+    pub tokens: BTreeMap<String, TokenFile>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// A key resolved through the key table for the current context.
+    Action(Action),
+    /// An unbound key while a text field has focus.
+    Text(KeyEvent),
+    /// Bracketed paste.
+    Paste(String),
+    Resize,
+    /// The clock moved (sent by the runtime while something animates or a countdown runs).
+    Tick(Timestamp),
+    /// SIGTERM / SIGHUP / SIGINT: leave at once.
+    Signal(&'static str),
+    Loaded(Result<Snapshot, String>),
+    Saved {
+        run: RunId,
+        result: Result<String, SaveError>,
+    },
+    Deleted {
+        run: RunId,
+        name: String,
+        result: Result<(), String>,
+    },
+    Consent {
+        run: RunId,
+        event: ConsentEvent,
+    },
+    Probe {
+        run: RunId,
+        event: ProbeUpdate,
+    },
+    Refreshed {
+        run: RunId,
+        server: String,
+        result: Result<(), Failure>,
+    },
+}
+
+impl Msg {
+    /// A name for the log that never carries typed or pasted text.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Action(_) => "action",
+            Msg::Text(_) => "text",
+            Msg::Paste(_) => "paste",
+            Msg::Resize => "resize",
+            Msg::Tick(_) => "tick",
+            Msg::Signal(_) => "signal",
+            Msg::Loaded(_) => "loaded",
+            Msg::Saved { .. } => "saved",
+            Msg::Deleted { .. } => "deleted",
+            Msg::Consent { .. } => "consent",
+            Msg::Probe { .. } => "probe",
+            Msg::Refreshed { .. } => "refreshed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveError {
+    /// Per-field problems (the form shows them inline).
+    Fields(Vec<FieldError>),
+    Other(String),
+}
+
+/// A failure with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>, hint: Option<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint,
+        }
+    }
+}
+
+/// Progress of a browser sign-in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConsentEvent {
+    /// The listener is bound and the authorization URL exists.
+    Ready {
+        auth_url: String,
+        port: u16,
+        deadline: Timestamp,
+    },
+    /// The browser was asked to open the URL (Ok says nothing about whether one appeared).
+    Browser(Result<(), String>),
+    /// A pasted address could not be used; the sign-in goes on.
+    PasteRejected(String),
+    Connected(TokenView),
+    Failed(Failure),
+    Cancelled,
+}
+
+/// What "Outlook token is valid" shows; no token text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenView {
+    pub account: Option<String>,
+    pub username: String,
+    pub scope: String,
+    pub expires_at: Timestamp,
+    pub mismatch: Option<String>,
+}
+
+/// Progress of Test & Confirm.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeUpdate {
+    Started(Stage),
+    Passed {
+        stage: Stage,
+        detail: String,
+        elapsed: Duration,
+    },
+    /// Ok: the INBOX message count.
+    Finished(Result<u32, ProbeFailure>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeFailure {
+    /// The IMAP stage that failed; `None` when it failed before connecting (e.g. the token).
+    pub stage: Option<Stage>,
+    pub message: String,
+    pub hint: Option<String>,
+}

@@ -1,0 +1,175 @@
+//! The server list and the details pane: selection and the actions on a stored server.
+
+use super::cmd::Cmd;
+use super::keymap::Action;
+use super::wizard::{Step, Wizard};
+use super::{Model, Pane, Popup, Screen, Tone};
+use crate::model::{AuthKind, registered_redirect_uri};
+
+impl Model {
+    pub(crate) fn review_action(&mut self, action: Action) -> Vec<Cmd> {
+        let count = self.servers().len();
+        let selected = self.selected_server().map(|s| (s.name.clone(), s.auth));
+        match action {
+            Action::Up => {
+                self.select(self.selected.saturating_sub(1));
+                Vec::new()
+            }
+            Action::Down => {
+                self.select((self.selected + 1).min(count.saturating_sub(1)));
+                Vec::new()
+            }
+            Action::Open if selected.is_some() => {
+                self.pane = Pane::Main;
+                Vec::new()
+            }
+            Action::Back => {
+                self.pane = Pane::List;
+                self.reveal = false;
+                Vec::new()
+            }
+            Action::New => {
+                let wizard = self
+                    .draft
+                    .take()
+                    .unwrap_or_else(|| Box::new(Wizard::new(&self.data.config)));
+                self.open(*wizard);
+                Vec::new()
+            }
+            Action::Copy => {
+                let url = registered_redirect_uri(&self.data.config.settings);
+                self.copy(url, "Redirect URL")
+            }
+            _ => match selected {
+                Some((name, auth)) => self.server_action(action, name, auth),
+                None => {
+                    if matches!(
+                        action,
+                        Action::Edit | Action::Connect | Action::Test | Action::Refresh | Action::Delete
+                    ) {
+                        self.say(Tone::Info, "No server yet: press n to add one.");
+                    }
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn server_action(&mut self, action: Action, name: String, auth: AuthKind) -> Vec<Cmd> {
+        match action {
+            Action::Edit => {
+                self.open(Wizard::for_server(&self.data.config, &name, Step::Form));
+                Vec::new()
+            }
+            Action::Connect if auth == AuthKind::Basic => {
+                self.say(
+                    Tone::Info,
+                    format!(
+                        "\"{name}\" uses Basic authentication: there is no sign-in; t tests the password."
+                    ),
+                );
+                Vec::new()
+            }
+            Action::Connect => {
+                self.open(Wizard::for_server(&self.data.config, &name, Step::Connect));
+                self.start_connect()
+            }
+            Action::Test => {
+                self.open(Wizard::for_server(&self.data.config, &name, Step::Test));
+                self.start_test()
+            }
+            Action::Refresh if auth == AuthKind::Basic => {
+                self.say(
+                    Tone::Info,
+                    format!("\"{name}\" uses Basic authentication: no token to refresh."),
+                );
+                Vec::new()
+            }
+            Action::Refresh => {
+                let signed_in = self.data.tokens.get(&name).is_some_and(|f| f.tokens.is_some());
+                if !signed_in {
+                    self.say(
+                        Tone::Warn,
+                        format!("\"{name}\" is not signed in yet: press c to connect."),
+                    );
+                    return Vec::new();
+                }
+                let run = self.run_id();
+                self.refreshing.insert(name.clone(), run);
+                self.manual_refresh = Some(run);
+                self.retry_at.remove(&name);
+                self.say(Tone::Info, format!("Refreshing the token of \"{name}\"…"));
+                vec![Cmd::Refresh {
+                    run,
+                    server: name,
+                    force: true,
+                }]
+            }
+            Action::Reveal => {
+                self.reveal = !self.reveal;
+                Vec::new()
+            }
+            Action::Delete => {
+                self.popup = Some(Popup::ConfirmDelete(name));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        if index != self.selected {
+            self.reveal = false;
+        }
+        self.selected = index;
+    }
+
+    pub(crate) fn select_name(&mut self, name: &str) {
+        if let Some(i) = self.servers().iter().position(|s| s.name == name) {
+            self.select(i);
+        }
+    }
+
+    /// Shows a wizard in the main pane (the secret is re-masked when leaving the details).
+    pub(crate) fn open(&mut self, wizard: Wizard) {
+        self.reveal = false;
+        self.pane = Pane::Main;
+        self.screen = Screen::Wizard(Box::new(wizard));
+    }
+
+    /// Sends `text` to the terminal's clipboard, and says honestly what happened.
+    pub(crate) fn copy(&mut self, text: String, what: &str) -> Vec<Cmd> {
+        self.say(
+            Tone::Ok,
+            format!("{what} sent to the terminal's clipboard (OSC 52); if nothing was copied, select it on screen."),
+        );
+        vec![Cmd::Copy { text }]
+    }
+
+    pub(crate) fn delete(&mut self, name: String) -> Vec<Cmd> {
+        let run = self.run_id();
+        self.deleting = Some(run);
+        self.say(Tone::Info, format!("Deleting \"{name}\"…"));
+        vec![Cmd::Delete { run, name }]
+    }
+
+    pub(crate) fn on_deleted(&mut self, run: u64, name: &str, result: Result<(), String>) -> Vec<Cmd> {
+        if self.deleting != Some(run) {
+            return Vec::new();
+        }
+        self.deleting = None;
+        match result {
+            Ok(()) => {
+                self.refreshing.remove(name);
+                self.retry_at.remove(name);
+                self.say(
+                    Tone::Ok,
+                    format!("Deleted \"{name}\" and its tokens (the Azure app stays)."),
+                );
+                self.pane = Pane::List;
+            }
+            Err(e) => self.say(Tone::Error, format!("Could not delete \"{name}\": {e}")),
+        }
+        vec![Cmd::Reload]
+    }
+}

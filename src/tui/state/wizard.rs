@@ -1,0 +1,119 @@
+//! The wizard's data: seven steps for a new server; the later steps (form, connect, token,
+//! test) also serve the actions on a stored server.
+
+use super::check::Check;
+use super::connect::Connect;
+use super::form::Form;
+use super::msg::{RunId, TokenView};
+use crate::model::Config;
+use tui_input::Input;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Register,
+    Secret,
+    Permissions,
+    Form,
+    Connect,
+    Token,
+    Test,
+}
+
+impl Step {
+    pub const ALL: [Step; 7] = [
+        Step::Register,
+        Step::Secret,
+        Step::Permissions,
+        Step::Form,
+        Step::Connect,
+        Step::Token,
+        Step::Test,
+    ];
+
+    pub fn number(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    /// Short name for the step bar.
+    pub fn short(self) -> &'static str {
+        match self {
+            Step::Register => "Register",
+            Step::Secret => "Secret",
+            Step::Permissions => "Permissions",
+            Step::Form => "Server",
+            Step::Connect => "Connect",
+            Step::Token => "Token",
+            Step::Test => "Test",
+        }
+    }
+
+    /// The step's heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Register => "Register the application in the Azure portal",
+            Step::Secret => "Create a client secret",
+            Step::Permissions => "Grant the IMAP permission",
+            Step::Form => "The incoming mail server",
+            Step::Connect => "Connect your Outlook account",
+            Step::Token => "Outlook token is valid",
+            Step::Test => "Test & Confirm",
+        }
+    }
+
+    pub fn prev(self) -> Option<Step> {
+        let i = self.number() - 1;
+        i.checked_sub(1).and_then(|p| Step::ALL.get(p).copied())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Wizard {
+    pub step: Step,
+    /// The full new-server wizard (with the step bar); false for an action on a stored server.
+    pub new: bool,
+    /// The stored server this wizard works on (set once saved).
+    pub server: Option<String>,
+    /// Step 2: when the client secret expires.
+    pub expires: Input,
+    pub expires_error: Option<String>,
+    pub form: Form,
+    pub save_run: Option<RunId>,
+    pub connect: Connect,
+    pub token: Option<TokenView>,
+    pub check: Check,
+}
+
+impl Wizard {
+    /// A fresh new-server wizard.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            step: Step::Register,
+            new: true,
+            server: None,
+            expires: Input::default(),
+            expires_error: None,
+            form: Form::new(config),
+            save_run: None,
+            connect: Connect::Idle,
+            token: None,
+            check: Check::default(),
+        }
+    }
+
+    /// A wizard opened on a stored server at `step`.
+    pub fn for_server(config: &Config, name: &str, step: Step) -> Self {
+        let mut w = Self::new(config);
+        w.new = false;
+        w.step = step;
+        w.server = Some(name.to_string());
+        if let Some(f) = Form::edit(config, name) {
+            w.form = f;
+        }
+        w
+    }
+
+    /// True while something of this wizard runs in the background.
+    pub fn busy(&self) -> bool {
+        self.save_run.is_some() || self.connect.run().is_some() || self.check.run.is_some()
+    }
+}

@@ -1,0 +1,167 @@
+//! Fixed data for tests and snapshots: a store snapshot with every badge, a fixed clock and
+//! time zone. Not used by the app itself.
+
+use crate::model::{
+    AuthKind, AzureApp, Blocker, Config, LastTest, Server, ServerState, ServerType, TokenFile, TokenSet,
+};
+use crate::secret::Secret;
+use crate::services::browser::Situation;
+use crate::tui::state::msg::Snapshot;
+use crate::tui::state::{Env, Model};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+pub const NOW: &str = "2026-11-28T12:00:00Z";
+pub const CLIENT_ID: &str = "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58";
+pub const SECRET: &str = "abc8Q~defghijklmnopqrstuvwxyz0123456789";
+
+pub fn now() -> Timestamp {
+    NOW.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn at(mins: i64) -> Timestamp {
+    now() + SignedDuration::from_mins(mins)
+}
+
+pub fn app(name: &str, expires: &str) -> AzureApp {
+    AzureApp {
+        name: name.into(),
+        client_id: CLIENT_ID.into(),
+        tenant: "contoso.com".into(),
+        secret: Some(Secret::new(SECRET)),
+        secret_expires: expires.parse().ok(),
+        authority: crate::model::DEFAULT_AUTHORITY.into(),
+    }
+}
+
+pub fn server(name: &str, auth: AuthKind, state: ServerState, username: &str, app: Option<&str>) -> Server {
+    Server {
+        name: name.into(),
+        server_type: ServerType::Imap,
+        auth,
+        host: crate::model::DEFAULT_HOST.into(),
+        port: crate::model::DEFAULT_PORT,
+        ssl: true,
+        username: username.into(),
+        app: app.map(String::from),
+        password: (auth == AuthKind::Basic).then(|| Secret::new("hunter2")),
+        ca_file: None,
+        state,
+        last_test: None,
+    }
+}
+
+pub fn tokens(server: &str, username: &str, expires_in_mins: i64, account: &str) -> TokenFile {
+    let mut f = TokenFile::new(server, username);
+    f.tokens = Some(TokenSet {
+        access_token: Secret::new("access-token-never-shown"),
+        refresh_token: Some(Secret::new("refresh-token-never-shown")),
+        issued_at: at(expires_in_mins - 60),
+        expires_at: at(expires_in_mins),
+        refreshed_at: at(expires_in_mins - 60),
+        consented_at: at(-24 * 60),
+        scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
+        account: Some(account.into()),
+        flow: crate::model::Flow::AuthorizationCode,
+    });
+    f
+}
+
+/// No servers at all.
+pub fn empty() -> Snapshot {
+    Snapshot::default()
+}
+
+/// One server of each kind: Confirmed + valid token, Draft never signed in, needs
+/// re-consent, expired but refreshable, Basic with a failed test.
+pub fn populated() -> Snapshot {
+    let mut config = Config::default();
+    config.apps.push(app("Contoso mail", "2027-05-01"));
+    config.apps.push(app("Old app", "2026-12-03"));
+    let mut support = server(
+        "Support inbox",
+        AuthKind::OAuth2,
+        ServerState::Confirmed,
+        "support@contoso.com",
+        Some("Contoso mail"),
+    );
+    support.last_test = Some(LastTest {
+        at: at(-118),
+        ok: true,
+        messages: Some(1204),
+        summary: "INBOX has 1204 messages".into(),
+    });
+    let sales = server(
+        "Sales",
+        AuthKind::OAuth2,
+        ServerState::Draft,
+        "sales@contoso.com",
+        Some("Contoso mail"),
+    );
+    let mut billing = server(
+        "Billing",
+        AuthKind::OAuth2,
+        ServerState::Confirmed,
+        "billing@contoso.com",
+        Some("Old app"),
+    );
+    billing.last_test = Some(LastTest {
+        at: at(-3 * 24 * 60),
+        ok: true,
+        messages: Some(12),
+        summary: "INBOX has 12 messages".into(),
+    });
+    let helpdesk = server(
+        "Helpdesk",
+        AuthKind::OAuth2,
+        ServerState::Confirmed,
+        "help@contoso.com",
+        Some("Contoso mail"),
+    );
+    let mut legacy = server(
+        "Legacy",
+        AuthKind::Basic,
+        ServerState::Draft,
+        "old@contoso.com",
+        None,
+    );
+    legacy.host = "imap.example.net".into();
+    legacy.last_test = Some(LastTest {
+        at: at(-30),
+        ok: false,
+        messages: None,
+        summary: "authenticate: the server refused the login: NO LOGIN failed".into(),
+    });
+    config.servers = vec![support, sales, billing, helpdesk, legacy];
+    let mut snap = Snapshot {
+        config,
+        ..Snapshot::default()
+    };
+    snap.tokens.insert(
+        "Support inbox".into(),
+        tokens("Support inbox", "support@contoso.com", 41, "support@contoso.com"),
+    );
+    let mut b = tokens("Billing", "billing@contoso.com", -600, "billing@contoso.com");
+    b.blocker = Some(Blocker::NeedsReconsent);
+    snap.tokens.insert("Billing".into(), b);
+    snap.tokens.insert(
+        "Helpdesk".into(),
+        tokens("Helpdesk", "help@contoso.com", -5, "help@contoso.com"),
+    );
+    snap
+}
+
+/// A model at the fixed time, UTC, no colour, no hyperlinks, no display.
+pub fn model(data: Snapshot) -> Model {
+    let env = Env {
+        situation: Situation {
+            ssh: false,
+            display: false,
+            ssh_target: None,
+        },
+        log_path: "/home/admin/.config/inbound/logs/inbound.log".into(),
+        color: false,
+        hyperlinks: false,
+    };
+    Model::new(data, now(), TimeZone::UTC, env)
+}

@@ -1,0 +1,116 @@
+//! Pure rendering: `render(&Model, &mut Frame)` draws only what is in the model.
+
+pub mod popups;
+pub mod screens;
+pub mod theme;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+use crate::model::health::Level;
+use crate::tui::state::keymap;
+use crate::tui::state::wizard::Step;
+use crate::tui::state::{Model, Pane, Popup, Screen};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use theme::Theme;
+
+/// Below this width only one pane shows at a time.
+pub const NARROW: u16 = 70;
+/// Width of the server list in the two-pane layout.
+pub const LIST_WIDTH: u16 = 26;
+
+pub fn render(model: &Model, f: &mut Frame) {
+    let theme = Theme::new(model.env.color);
+    let area = f.area();
+    let status_h = u16::from(model.status.is_some());
+    let [title, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(status_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    title_bar(model, &theme, title, f);
+    body_panes(model, &theme, body, f);
+    if let Some(s) = &model.status {
+        let text = widgets::text::truncate(&s.text, status.width.saturating_sub(1) as usize);
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(format!(" {text}"), theme.tone(s.tone)))),
+            status,
+        );
+    }
+    let bindings = keymap::hints(&model.contexts());
+    f.render_widget(
+        Paragraph::new(widgets::hints::hint_line(&bindings, &theme, hints.width)),
+        hints,
+    );
+    match &model.popup {
+        Some(Popup::Help) => popups::help::render(model, &theme, area, f.buffer_mut()),
+        Some(Popup::ConfirmDelete(name)) => popups::confirm::delete(name, &theme, area, f.buffer_mut()),
+        Some(Popup::ConfirmQuit) => popups::confirm::quit(&theme, area, f.buffer_mut()),
+        None => {}
+    }
+}
+
+fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
+    let servers = model.servers();
+    let attention = servers
+        .iter()
+        .filter(|s| model.health(s).level >= Level::Warning)
+        .count();
+    let mut right = match servers.len() {
+        1 => "1 server".to_string(),
+        n => format!("{n} servers"),
+    };
+    if attention > 0 {
+        right.push_str(&format!(
+            " · {attention} need{} attention",
+            if attention == 1 { "s" } else { "" }
+        ));
+    }
+    let mut left = " inbound · incoming mail servers";
+    if left.chars().count() + right.chars().count() + 2 > area.width as usize {
+        left = " inbound";
+    }
+    let pad = (area.width as usize).saturating_sub(left.chars().count() + right.chars().count() + 1);
+    let style = if attention > 0 { theme.warn() } else { theme.dim() };
+    let line = Line::from(vec![
+        Span::styled(left, theme.title()),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(right, style),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
+    let wizard = model.wizard();
+    // The sign-in link gets the whole width so it is never cut by a border.
+    let full = wizard.is_some_and(|w| w.step == Step::Connect);
+    if full {
+        main_pane(model, theme, area, f);
+        return;
+    }
+    if area.width < NARROW {
+        match (&model.screen, model.pane) {
+            (Screen::Review, Pane::List) => screens::list::render(model, theme, area, true, f.buffer_mut()),
+            _ => main_pane(model, theme, area, f),
+        }
+        return;
+    }
+    let [left, right] = Layout::horizontal([Constraint::Length(LIST_WIDTH), Constraint::Min(20)]).areas(area);
+    let list_focused = matches!(model.screen, Screen::Review);
+    screens::list::render(model, theme, left, list_focused, f.buffer_mut());
+    main_pane(model, theme, right, f);
+}
+
+fn main_pane(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
+    match model.wizard() {
+        None => screens::details::render(model, theme, area, f.buffer_mut()),
+        Some(w) => screens::wizard::render(model, w, theme, area, f),
+    }
+}

@@ -1,0 +1,60 @@
+//! Yes/no questions.
+
+use crate::tui::ui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+fn ask(
+    title: &str,
+    body: Vec<Line<'static>>,
+    yes: &str,
+    no: &str,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let mut lines = body;
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::styled("y", theme.key()),
+        Span::raw(format!(" {yes}    ")),
+        Span::styled("n", theme.key()),
+        Span::raw("/"),
+        Span::styled("Esc", theme.key()),
+        Span::raw(format!(" {no}")),
+    ]));
+    let rect = super::centered(area, 56, lines.len() as u16 + 4);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::new()
+                .borders(Borders::ALL)
+                .border_style(theme.warn())
+                .title(format!(" {title} ")),
+        )
+        .render(rect, buf);
+}
+
+pub fn delete(name: &str, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let body = vec![
+        Line::from(vec![
+            Span::raw("Delete "),
+            Span::styled(format!("\"{name}\""), theme.bold()),
+            Span::raw("?"),
+        ]),
+        Line::from("Its settings and tokens are removed."),
+        Line::from("The Azure app stays (other servers may use it)."),
+    ];
+    ask("Delete server", body, "delete", "keep", theme, area, buf);
+}
+
+pub fn quit(theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let body = vec![
+        Line::from("Work is still running (saving, sign-in or test)."),
+        Line::from("Quitting stops it; nothing stored is lost."),
+    ];
+    ask("Quit inbound?", body, "quit", "stay", theme, area, buf);
+}

@@ -1,0 +1,14 @@
+//! Popups drawn over the screen.
+
+pub mod confirm;
+pub mod help;
+
+use ratatui::layout::{Constraint, Rect};
+
+/// A centred rectangle of at most `w`×`h`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    area.centered(
+        Constraint::Length(w.min(area.width)),
+        Constraint::Length(h.min(area.height)),
+    )
+}

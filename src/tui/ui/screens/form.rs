@@ -1,0 +1,157 @@
+//! Wizard step 4 (and `e`): the server form with inline errors, scrolled to the focus.
+
+use crate::model::AuthKind;
+use crate::tui::state::Model;
+use crate::tui::state::form::{FieldId, Form};
+use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::text::para;
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+const LABEL: usize = 17;
+
+fn placeholder(form: &Form, f: FieldId) -> &'static str {
+    match f {
+        FieldId::Name => "e.g. Support inbox",
+        FieldId::Username => "e.g. support@contoso.com",
+        FieldId::Secret if form.editing.is_some() => "(unchanged; type to replace)",
+        FieldId::Secret => "the secret's Value, not its ID",
+        FieldId::Password if form.editing.is_some() => "(unchanged; type to replace)",
+        FieldId::Password => "the mailbox password",
+        FieldId::ClientId => "Application (client) ID",
+        FieldId::Tenant => "Directory (tenant) ID or domain",
+        FieldId::Expires => "YYYY-MM-DD (optional)",
+        FieldId::CaFile => "(optional) PEM file of a private CA",
+        _ => "",
+    }
+}
+
+pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Frame) {
+    let width = area.width as usize;
+    let value_w = width.saturating_sub(LABEL + 1).max(4);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut focus_span = (0usize, 0usize);
+    let mut cursor: Option<(usize, usize)> = None;
+    if let Some(g) = &form.general {
+        lines.extend(para(&format!("✖ {g}"), width, 0, theme.err()));
+    }
+    for field in form.visible() {
+        let focused = field == form.focus;
+        let start = lines.len();
+        let label_style = if focused { theme.accent() } else { theme.label() };
+        let marker = if focused { "▸" } else { " " };
+        let mut spans = vec![Span::styled(
+            format!("{marker}{:<w$}", field.label(), w = LABEL - 1),
+            label_style,
+        )];
+        match field {
+            FieldId::ServerType => spans.push(Span::styled("IMAP", theme.dim())),
+            FieldId::Ssl => spans.push(Span::styled(
+                if form.auth == AuthKind::OAuth2 {
+                    "✔ on (locked for OAuth2)"
+                } else {
+                    "✔ on (implicit TLS)"
+                },
+                theme.dim(),
+            )),
+            FieldId::Auth => spans.push(choice(form.auth.label(), focused, theme)),
+            FieldId::App => {
+                let label = form
+                    .app
+                    .clone()
+                    .unwrap_or_else(|| "new app (type it below)".into());
+                spans.push(choice(&label, focused, theme));
+            }
+            _ => {
+                let input = form.inputs.get(&field);
+                let value = input.map_or("", |i| i.value());
+                if value.is_empty() {
+                    spans.push(Span::styled(placeholder(form, field), theme.dim()));
+                    if focused {
+                        cursor = Some((LABEL, lines.len()));
+                    }
+                } else {
+                    let scroll = if focused {
+                        input.map_or(0, |i| i.visual_scroll(value_w))
+                    } else {
+                        0
+                    };
+                    let masked = field.is_secret() && !(focused && form.reveal);
+                    let shown: String = if masked {
+                        "•".repeat(value.chars().count().min(value_w))
+                    } else {
+                        value.chars().skip(scroll).take(value_w).collect()
+                    };
+                    spans.push(Span::styled(shown, theme.field(focused)));
+                    if field.is_secret() && focused {
+                        spans.push(Span::styled(
+                            if form.reveal {
+                                "  Ctrl-R hides"
+                            } else {
+                                "  Ctrl-R shows"
+                            },
+                            theme.dim(),
+                        ));
+                    }
+                    if focused {
+                        let c = input.map_or(0, |i| i.visual_cursor()).saturating_sub(scroll);
+                        cursor = Some((
+                            LABEL
+                                + if masked {
+                                    value.chars().count().min(value_w)
+                                } else {
+                                    c
+                                },
+                            lines.len(),
+                        ));
+                    }
+                }
+            }
+        }
+        lines.push(Line::from(spans));
+        if let Some(e) = form.errors.get(&field) {
+            lines.extend(para(&format!("✖ {e}"), width, LABEL, theme.err()));
+        }
+        if focused {
+            focus_span = (start, lines.len());
+        }
+    }
+    lines.push(Line::default());
+    let save = if form.editing.is_some() {
+        "Enter saves"
+    } else {
+        "Enter saves as a Draft"
+    };
+    lines.extend(para(
+        &format!("{save} · Tab next field · ←→ change a choice"),
+        width,
+        0,
+        theme.dim(),
+    ));
+
+    let height = area.height as usize;
+    let offset = focus_span.1.saturating_sub(height);
+    let offset = u16::try_from(offset.min(focus_span.0)).unwrap_or(0);
+    f.render_widget(Paragraph::new(lines).scroll((offset, 0)), area);
+    if let Some((x, y)) = cursor
+        && model.popup.is_none()
+        && let (Ok(x), Ok(y)) = (u16::try_from(x), u16::try_from(y))
+        && y >= offset
+        && y - offset < area.height
+    {
+        f.set_cursor_position(Position::new(
+            area.x + x.min(area.width.saturating_sub(1)),
+            area.y + (y - offset),
+        ));
+    }
+}
+
+fn choice(label: &str, focused: bool, theme: &Theme) -> Span<'static> {
+    if focused {
+        Span::styled(format!("‹ {label} ›"), theme.field(true))
+    } else {
+        Span::raw(format!("  {label}"))
+    }
+}

@@ -1,0 +1,89 @@
+//! Wizard step 6: the green "Outlook token is valid" pane.
+
+use crate::timefmt::{in_zone, relative};
+use crate::tui::state::Model;
+use crate::tui::state::wizard::Wizard;
+use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::text::{para, row};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+const LABEL: usize = 14;
+
+pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let width = area.width as usize;
+    let mut l: Vec<Line<'static>> = vec![Line::default()];
+    let Some(t) = &w.token else {
+        Paragraph::new(para("No token yet: Esc, then connect.", width, 0, theme.dim())).render(area, buf);
+        return;
+    };
+    let account = t
+        .account
+        .clone()
+        .unwrap_or_else(|| "(not reported by the provider)".into());
+    let account_style = if t.mismatch.is_some() {
+        theme.warn()
+    } else {
+        theme.ok()
+    };
+    l.extend(row(
+        "Signed in as",
+        theme.label(),
+        vec![Span::styled(account, account_style)],
+        LABEL,
+        width,
+    ));
+    l.extend(row(
+        "Username",
+        theme.label(),
+        vec![Span::raw(t.username.clone())],
+        LABEL,
+        width,
+    ));
+    if let Some(m) = &t.mismatch {
+        l.extend(para(&format!("⚠ {m}"), width, 2, theme.warn()));
+    }
+    let scopes = if t.scope.is_empty() {
+        "(not reported)".to_string()
+    } else {
+        t.scope.clone()
+    };
+    l.extend(row(
+        "Scopes",
+        theme.label(),
+        vec![Span::raw(scopes)],
+        LABEL,
+        width,
+    ));
+    l.extend(row(
+        "Valid until",
+        theme.label(),
+        vec![Span::styled(
+            format!(
+                "{} ({})",
+                in_zone(t.expires_at, &model.tz),
+                relative(t.expires_at, model.now)
+            ),
+            theme.ok(),
+        )],
+        LABEL,
+        width,
+    ));
+    l.extend(para(
+        "Refreshed automatically ahead of expiry.",
+        width,
+        LABEL,
+        theme.dim(),
+    ));
+    l.push(Line::default());
+    l.extend(para(
+        "Enter runs Test & Confirm · c re-connects (e.g. with another account)",
+        width,
+        0,
+        Style::new(),
+    ));
+    Paragraph::new(l).render(area, buf);
+}

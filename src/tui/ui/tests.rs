@@ -1,0 +1,392 @@
+//! One named snapshot per screen state, at 80×24 (and the busiest at 60×20). The model is
+//! driven through `update` with the same messages the app would see; time is fixed (UTC).
+
+use super::render;
+use crate::model::AuthKind;
+use crate::services::browser::Situation;
+use crate::services::imap::Stage;
+use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
+use crate::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
+use crate::tui::testing::{self, now};
+use jiff::SignedDuration;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::Duration;
+
+const AUTH_URL: &str = "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/authorize?response_type=code&client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58&state=Qk2v9x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2Flocalhost%3A8400%2Fmicrosoft_outlook%2Fconfirm&scope=https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All+offline_access+openid+email+profile&response_mode=query&prompt=select_account&login_hint=support%40contoso.com";
+
+fn snap(name: &str, model: &Model, w: u16, h: u16) {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(model, f)).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.add_filter(r"localhost:\d{2,5}", "localhost:[PORT]");
+    settings.bind(|| insta::assert_snapshot!(name, t.backend()));
+}
+
+fn send(m: &mut Model, msgs: impl IntoIterator<Item = Msg>) {
+    for msg in msgs {
+        m.update(msg);
+    }
+}
+
+fn act(m: &mut Model, actions: &[Action]) {
+    send(m, actions.iter().map(|a| Msg::Action(*a)));
+}
+
+fn typed(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        m.update(Msg::Text(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+}
+
+/// A new-server wizard on the form (step 4).
+fn at_form() -> Model {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::New, Action::Open]);
+    typed(&mut m, "2027-05-01");
+    act(&mut m, &[Action::Open, Action::Open]);
+    m
+}
+
+/// The form filled for a new OAuth2 server with a new app.
+fn filled_form() -> Model {
+    let mut m = at_form();
+    typed(&mut m, "Shared mailbox");
+    act(
+        &mut m,
+        &[
+            Action::NextField,
+            Action::NextField,
+            Action::NextField,
+            Action::NextField,
+        ],
+    );
+    typed(&mut m, "shared@contoso.com");
+    act(&mut m, &[Action::NextField, Action::NextField]);
+    typed(&mut m, testing::SECRET);
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, testing::CLIENT_ID);
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, "contoso.com");
+    m
+}
+
+/// The new wizard after saving "Support inbox" (already in the store): waiting for sign-in.
+fn connecting(situation: Situation) -> Model {
+    let mut m = filled_form();
+    m.env.situation = situation;
+    m.update(Msg::Action(Action::Submit));
+    let save_run = m.next_run - 1;
+    m.update(Msg::Saved {
+        run: save_run,
+        result: Ok("Support inbox".into()),
+    });
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Ready {
+            auth_url: AUTH_URL.into(),
+            port: 8400,
+            deadline: now() + SignedDuration::from_secs(252),
+        },
+    });
+    m
+}
+
+fn token_view(account: &str) -> TokenView {
+    TokenView {
+        account: Some(account.into()),
+        username: "support@contoso.com".into(),
+        scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
+        expires_at: now() + SignedDuration::from_mins(59),
+        mismatch: (account != "support@contoso.com").then(|| {
+            format!("you signed in as {account} but Username is support@contoso.com; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick support@contoso.com")
+        }),
+    }
+}
+
+fn token_valid(account: &str) -> Model {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    });
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Connected(token_view(account)),
+    });
+    m
+}
+
+fn testing_stages(finish: Option<Result<u32, ProbeFailure>>) -> Model {
+    let mut m = token_valid("support@contoso.com");
+    m.update(Msg::Action(Action::Test));
+    let run = m.next_run - 1;
+    let ms = Duration::from_millis;
+    let mut events = vec![
+        ProbeUpdate::Started(Stage::Connect),
+        ProbeUpdate::Passed {
+            stage: Stage::Connect,
+            detail: "outlook.office365.com:993".into(),
+            elapsed: ms(38),
+        },
+        ProbeUpdate::Started(Stage::Tls),
+        ProbeUpdate::Passed {
+            stage: Stage::Tls,
+            detail: "certificate ok".into(),
+            elapsed: ms(41),
+        },
+        ProbeUpdate::Started(Stage::Greeting),
+        ProbeUpdate::Passed {
+            stage: Stage::Greeting,
+            detail: "* OK The Microsoft Exchange IMAP4 service is ready.".into(),
+            elapsed: ms(3),
+        },
+        ProbeUpdate::Started(Stage::Capabilities),
+        ProbeUpdate::Passed {
+            stage: Stage::Capabilities,
+            detail: "AUTH=XOAUTH2 SASL-IR".into(),
+            elapsed: ms(12),
+        },
+        ProbeUpdate::Started(Stage::Authenticate),
+    ];
+    match finish {
+        None => {}
+        Some(Ok(n)) => events.extend([
+            ProbeUpdate::Passed {
+                stage: Stage::Authenticate,
+                detail: "XOAUTH2 as support@contoso.com".into(),
+                elapsed: ms(212),
+            },
+            ProbeUpdate::Started(Stage::Inbox),
+            ProbeUpdate::Passed {
+                stage: Stage::Inbox,
+                detail: format!("{n} messages"),
+                elapsed: ms(55),
+            },
+            ProbeUpdate::Started(Stage::Logout),
+            ProbeUpdate::Passed {
+                stage: Stage::Logout,
+                detail: "bye".into(),
+                elapsed: ms(4),
+            },
+            ProbeUpdate::Finished(Ok(n)),
+        ]),
+        Some(Err(f)) => events.push(ProbeUpdate::Finished(Err(f))),
+    }
+    send(&mut m, events.into_iter().map(|event| Msg::Probe { run, event }));
+    m
+}
+
+#[test]
+fn review_empty() {
+    snap("review_empty", &testing::model(testing::empty()), 80, 24);
+}
+
+#[test]
+fn review_populated_every_badge() {
+    snap("review_populated", &testing::model(testing::populated()), 80, 24);
+}
+
+#[test]
+fn review_secret_revealed() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Reveal]);
+    snap("review_secret_revealed", &m, 80, 24);
+    // Leaving the server masks it again.
+    act(&mut m, &[Action::Down, Action::Up]);
+    assert!(!m.reveal);
+}
+
+#[test]
+fn review_needs_reconsent_and_basic_failed() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Down, Action::Down]);
+    snap("review_needs_reconsent", &m, 80, 24);
+    act(&mut m, &[Action::Down, Action::Down]);
+    snap("review_basic_test_failed", &m, 80, 24);
+}
+
+#[test]
+fn review_narrow_one_pane_at_a_time() {
+    let mut m = testing::model(testing::populated());
+    snap("review_narrow_list", &m, 60, 20);
+    act(&mut m, &[Action::Open]);
+    snap("review_narrow_details", &m, 60, 20);
+}
+
+#[test]
+fn wizard_steps_1_to_3() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::New]);
+    snap("wizard_1_register", &m, 80, 24);
+    act(&mut m, &[Action::Open]);
+    typed(&mut m, "2027-05-01");
+    snap("wizard_2_secret", &m, 80, 24);
+    act(&mut m, &[Action::Open]);
+    snap("wizard_3_permissions", &m, 80, 24);
+}
+
+#[test]
+fn wizard_secret_expiry_invalid() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::New, Action::Open]);
+    typed(&mut m, "05/01/2027");
+    act(&mut m, &[Action::Open]);
+    snap("wizard_2_secret_invalid_date", &m, 80, 24);
+}
+
+#[test]
+fn wizard_step_3_with_admin_consent_link() {
+    let mut m = filled_form();
+    act(&mut m, &[Action::Back]);
+    snap("wizard_3_permissions_admin_link", &m, 80, 24);
+}
+
+#[test]
+fn wizard_form_states() {
+    let mut m = at_form();
+    snap("wizard_4_form_empty", &m, 80, 24);
+    act(&mut m, &[Action::Submit]);
+    snap("wizard_4_form_errors", &m, 80, 24);
+    let m = filled_form();
+    snap("wizard_4_form_filled", &m, 80, 24);
+}
+
+#[test]
+fn wizard_form_basic() {
+    let mut m = at_form();
+    act(&mut m, &[Action::NextField]);
+    act(&mut m, &[Action::Right]);
+    snap("wizard_4_form_basic", &m, 80, 24);
+}
+
+#[test]
+fn wizard_form_save_error_from_store() {
+    let mut m = filled_form();
+    m.update(Msg::Action(Action::Submit));
+    let run = m.next_run - 1;
+    m.update(Msg::Saved {
+        run,
+        result: Err(SaveError::Fields(vec![crate::model::validate::FieldError::new(
+            "CA file",
+            "/nope.pem is not a readable file",
+        )])),
+    });
+    snap("wizard_4_form_save_error", &m, 80, 24);
+}
+
+#[test]
+fn wizard_connect_waiting() {
+    let m = connecting(Situation {
+        ssh: false,
+        display: false,
+        ssh_target: None,
+    });
+    snap("wizard_5_connect_waiting", &m, 80, 24);
+    snap("wizard_5_connect_waiting_narrow", &m, 60, 20);
+}
+
+#[test]
+fn wizard_connect_over_ssh() {
+    let m = connecting(Situation {
+        ssh: true,
+        display: false,
+        ssh_target: Some("admin@mail01".into()),
+    });
+    snap("wizard_5_connect_ssh", &m, 80, 24);
+}
+
+#[test]
+fn wizard_connect_failed() {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    });
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure::new(
+            "sign-in: Microsoft answered invalid_client: AADSTS7000215: Invalid client secret provided.",
+            Some("paste the secret's Value, not its ID (Certificates & secrets)".into()),
+        )),
+    });
+    snap("wizard_5_connect_failed", &m, 80, 24);
+}
+
+#[test]
+fn wizard_token_valid_and_mismatch() {
+    snap(
+        "wizard_6_token_valid",
+        &token_valid("support@contoso.com"),
+        80,
+        24,
+    );
+    snap(
+        "wizard_6_token_mismatch",
+        &token_valid("admin@contoso.com"),
+        80,
+        24,
+    );
+}
+
+#[test]
+fn wizard_test_states() {
+    snap("wizard_7_test_running", &testing_stages(None), 80, 24);
+    let failed = testing_stages(Some(Err(ProbeFailure {
+        stage: Some(Stage::Authenticate),
+        message: "the server refused the login: AUTHENTICATE failed.".into(),
+        hint: Some(
+            "check that you signed in as the mailbox in Username and that IMAP is enabled for it".into(),
+        ),
+    })));
+    snap("wizard_7_test_failed", &failed, 80, 24);
+    snap("wizard_7_confirmed", &testing_stages(Some(Ok(1204))), 80, 24);
+}
+
+#[test]
+fn help_popups() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Help]);
+    snap("help_review", &m, 80, 24);
+    let mut m = at_form();
+    act(&mut m, &[Action::Help]);
+    snap("help_form", &m, 80, 24);
+}
+
+#[test]
+fn confirmations() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Delete]);
+    snap("confirm_delete", &m, 80, 24);
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: false,
+        ssh_target: None,
+    });
+    act(&mut m, &[Action::Quit]);
+    snap("confirm_quit", &m, 80, 24);
+}
+
+#[test]
+fn non_tty_message() {
+    insta::assert_snapshot!("non_tty_message", crate::tui::non_tty_message());
+}
+
+#[test]
+fn no_secret_or_token_in_any_frame() {
+    let mut m = testing::model(testing::populated());
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| render(&m, f)).unwrap();
+    let text = format!("{}", t.backend());
+    assert!(!text.contains(testing::SECRET) && !text.contains("access-token"));
+    act(&mut m, &[Action::Down, Action::Down, Action::Down, Action::Down]);
+    assert_eq!(m.selected_server().map(|s| s.auth), Some(AuthKind::Basic));
+    t.draw(|f| render(&m, f)).unwrap();
+    assert!(!format!("{}", t.backend()).contains("hunter2"));
+}

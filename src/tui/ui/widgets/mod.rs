@@ -1,0 +1,5 @@
+//! Small building blocks shared by the screens.
+
+pub mod hints;
+pub mod link;
+pub mod text;

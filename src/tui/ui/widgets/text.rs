@@ -1,0 +1,177 @@
+//! Text helpers: wrapping into lines, label/value rows, spinners.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+/// Display width in columns.
+pub fn cols(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+/// Greedy word wrap to `width` columns; words longer than a line are cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split(' ') {
+            let sep = usize::from(!line.is_empty());
+            if cols(&line) + sep + cols(word) <= width {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            let mut rest = word;
+            while cols(rest) > width {
+                let cut = cut_at(rest, width);
+                lines.push(rest[..cut].to_string());
+                rest = &rest[cut..];
+            }
+            line.push_str(rest);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Byte index where `s` reaches `width` columns.
+fn cut_at(s: &str, width: usize) -> usize {
+    let mut w = 0;
+    for (i, c) in s.char_indices() {
+        let mut b = [0u8; 4];
+        let cw = cols(c.encode_utf8(&mut b));
+        if w + cw > width {
+            return i.max(c.len_utf8());
+        }
+        w += cw;
+    }
+    s.len()
+}
+
+/// Splits `s` into pieces of at most `width` columns (for URLs, which have no spaces).
+pub fn chunks(s: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let cut = cut_at(rest, width.max(1));
+        out.push(rest[..cut].to_string());
+        rest = &rest[cut..];
+    }
+    out
+}
+
+/// Wrapped lines with a hanging indent, all in `style`.
+pub fn para(text: &str, width: usize, indent: usize, style: Style) -> Vec<Line<'static>> {
+    let pad = " ".repeat(indent);
+    wrap(text, width.saturating_sub(indent))
+        .into_iter()
+        .map(|l| Line::from(Span::styled(format!("{pad}{l}"), style)))
+        .collect()
+}
+
+/// A bullet with a hanging indent.
+pub fn bullet(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
+    wrap(text, width.saturating_sub(4))
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            Line::from(Span::styled(
+                format!("{}{l}", if i == 0 { "  • " } else { "    " }),
+                style,
+            ))
+        })
+        .collect()
+}
+
+/// `Label     value` with a fixed label column; a long value continues on indented lines
+/// (styles kept per word).
+pub fn row(
+    label: &str,
+    label_style: Style,
+    value: Vec<Span<'static>>,
+    label_width: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let avail = width.saturating_sub(label_width).max(8);
+    let mut out = Vec::new();
+    for (i, spans) in wrap_spans(value, avail).into_iter().enumerate() {
+        let l = if i == 0 { label } else { "" };
+        let mut line = vec![Span::styled(format!("{l:<label_width$}"), label_style)];
+        line.extend(spans);
+        out.push(Line::from(line));
+    }
+    out
+}
+
+/// Greedy wrap of styled spans to `width` columns.
+pub fn wrap_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Vec<Span<'static>>> {
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0usize;
+    for span in spans {
+        let style = span.style;
+        let text = span.content.into_owned();
+        let mut first = true;
+        for word in text.split(' ') {
+            let piece = if first {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            };
+            first = false;
+            let w = cols(&piece);
+            if used + w > width && used > 0 {
+                lines.push(Vec::new());
+                used = 0;
+                let trimmed = piece.trim_start().to_string();
+                for chunk in chunks(&trimmed, width) {
+                    if used > 0 {
+                        lines.push(Vec::new());
+                    }
+                    used = cols(&chunk);
+                    if let Some(l) = lines.last_mut() {
+                        l.push(Span::styled(chunk, style));
+                    }
+                }
+                continue;
+            }
+            used += w;
+            if let Some(l) = lines.last_mut() {
+                l.push(Span::styled(piece, style));
+            }
+        }
+    }
+    lines
+}
+
+/// Truncates to `width` columns with an ellipsis.
+pub fn truncate(s: &str, width: usize) -> String {
+    if cols(s) <= width {
+        return s.to_string();
+    }
+    let cut = cut_at(s, width.saturating_sub(1));
+    format!("{}…", &s[..cut])
+}
+
+pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn spinner(frame: u64) -> &'static str {
+    SPINNER[(frame % SPINNER.len() as u64) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_and_cuts() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(chunks("abcdefg", 3), ["abc", "def", "g"]);
+        assert_eq!(truncate("abcdef", 4), "abc…");
+    }
+}

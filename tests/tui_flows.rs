@@ -1,0 +1,608 @@
+//! Pure `update` tests for each TUI flow: feed messages, assert the model and the commands.
+//! No terminal, no tokio, no clock.
+
+use inbound::model::AuthKind;
+use inbound::services::browser::Situation;
+use inbound::services::imap::Stage;
+use inbound::tui::app::input::to_msg;
+use inbound::tui::state::check::{Outcome, StageState};
+use inbound::tui::state::cmd::{Cmd, SaveRequest};
+use inbound::tui::state::connect::{BrowserNote, Connect};
+use inbound::tui::state::form::FieldId;
+use inbound::tui::state::keymap::Action;
+use inbound::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
+use inbound::tui::state::wizard::Step;
+use inbound::tui::state::{Model, Popup, Screen};
+use inbound::tui::testing::{self, now};
+use jiff::SignedDuration;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use std::time::Duration;
+
+fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
+    m.update(Msg::Action(a))
+}
+
+fn typed(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        assert!(
+            m.update(Msg::Text(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+                .is_empty()
+        );
+    }
+}
+
+fn step(m: &Model) -> Option<Step> {
+    m.wizard().map(|w| w.step)
+}
+
+fn form_value(m: &Model, f: FieldId) -> String {
+    m.wizard()
+        .map(|w| w.form.value(f).to_string())
+        .unwrap_or_default()
+}
+
+/// New wizard on an empty store, at the form with everything typed.
+fn filled(m: &mut Model) {
+    act(m, Action::New);
+    act(m, Action::Open);
+    typed(m, "2027-05-01");
+    act(m, Action::Open);
+    act(m, Action::Open);
+    assert_eq!(step(m), Some(Step::Form));
+    typed(m, "Support inbox");
+    for _ in 0..4 {
+        act(m, Action::NextField);
+    }
+    typed(m, "support@contoso.com");
+    act(m, Action::NextField);
+    typed(m, testing::SECRET);
+    act(m, Action::NextField);
+    typed(m, testing::CLIENT_ID);
+    act(m, Action::NextField);
+    typed(m, "contoso.com");
+}
+
+/// Submits, then answers as the store would: reloaded data, then Saved.
+fn save(m: &mut Model) -> u64 {
+    let cmds = act(m, Action::Submit);
+    let [Cmd::Save { run, .. }] = cmds.as_slice() else {
+        panic!("expected one Save, got {cmds:?}");
+    };
+    let run = *run;
+    m.update(Msg::Loaded(Ok(testing::populated())));
+    let cmds = m.update(Msg::Saved {
+        run,
+        result: Ok("Support inbox".into()),
+    });
+    let [Cmd::Connect { run, server }] = cmds.as_slice() else {
+        panic!("expected Connect, got {cmds:?}");
+    };
+    assert_eq!(server, "Support inbox");
+    *run
+}
+
+fn ready(m: &mut Model, run: u64) -> Vec<Cmd> {
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Ready {
+            auth_url: "https://login.example/authorize?x=1".into(),
+            port: 8400,
+            deadline: now() + SignedDuration::from_secs(300),
+        },
+    })
+}
+
+fn view() -> TokenView {
+    TokenView {
+        account: Some("support@contoso.com".into()),
+        username: "support@contoso.com".into(),
+        scope: "IMAP.AccessAsUser.All".into(),
+        expires_at: now() + SignedDuration::from_mins(60),
+        mismatch: None,
+    }
+}
+
+#[test]
+fn wizard_forward_and_back_loses_nothing() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    for _ in 0..3 {
+        act(&mut m, Action::Back);
+    }
+    assert_eq!(step(&m), Some(Step::Register));
+    // Esc on step 1 leaves, keeping a draft; n resumes it.
+    act(&mut m, Action::Back);
+    assert!(matches!(m.screen, Screen::Review));
+    assert!(m.draft.is_some());
+    act(&mut m, Action::New);
+    assert_eq!(step(&m), Some(Step::Register));
+    for _ in 0..3 {
+        act(&mut m, Action::Open);
+    }
+    assert_eq!(step(&m), Some(Step::Form));
+    assert_eq!(form_value(&m, FieldId::Name), "Support inbox");
+    assert_eq!(form_value(&m, FieldId::Tenant), "contoso.com");
+    assert_eq!(
+        m.wizard().map(|w| w.expires.value().to_string()).as_deref(),
+        Some("2027-05-01")
+    );
+}
+
+#[test]
+fn expiry_date_is_checked_when_leaving_step_2() {
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    act(&mut m, Action::Open);
+    typed(&mut m, "01/05/2027");
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Secret));
+    assert!(m.wizard().and_then(|w| w.expires_error.clone()).is_some());
+}
+
+#[test]
+fn validation_on_blur_and_on_submit() {
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    for _ in 0..3 {
+        act(&mut m, Action::Open);
+    }
+    // Leaving an empty Name marks it.
+    act(&mut m, Action::NextField);
+    let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
+    assert!(errors(&m).contains_key(&FieldId::Name));
+    // A Secret ID (GUID) in the Secret field is refused with the Value hint.
+    for _ in 0..4 {
+        act(&mut m, Action::NextField);
+    }
+    assert_eq!(m.wizard().map(|w| w.form.focus), Some(FieldId::Secret));
+    typed(&mut m, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    act(&mut m, Action::NextField);
+    assert!(errors(&m)[&FieldId::Secret].contains("Secret ID"));
+    // Submit: nothing is saved and focus jumps to the first bad field.
+    let cmds = act(&mut m, Action::Submit);
+    assert!(cmds.is_empty());
+    assert_eq!(m.wizard().map(|w| w.form.focus), Some(FieldId::Name));
+    assert!(errors(&m).contains_key(&FieldId::Username));
+    assert!(errors(&m).contains_key(&FieldId::ClientId));
+}
+
+#[test]
+fn basic_hides_azure_fields_and_saves_without_an_app() {
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    for _ in 0..3 {
+        act(&mut m, Action::Open);
+    }
+    typed(&mut m, "Legacy");
+    act(&mut m, Action::NextField);
+    act(&mut m, Action::Right);
+    let visible = m.wizard().map(|w| w.form.visible()).unwrap_or_default();
+    assert!(visible.contains(&FieldId::Password) && !visible.contains(&FieldId::ClientId));
+    act(&mut m, Action::NextField);
+    act(&mut m, Action::NextField);
+    act(&mut m, Action::NextField);
+    typed(&mut m, "old@contoso.com");
+    act(&mut m, Action::NextField);
+    typed(&mut m, "hunter2");
+    let cmds = act(&mut m, Action::Submit);
+    let [
+        Cmd::Save {
+            request: SaveRequest::Add(input),
+            ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("expected Save, got {cmds:?}");
+    };
+    assert_eq!(input.auth, AuthKind::Basic);
+    assert!(input.app.is_none());
+    // Secrets never show in Debug (and so never in the log).
+    assert!(!format!("{cmds:?}").contains("hunter2"));
+}
+
+#[test]
+fn save_errors_from_the_store_go_to_their_fields() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let cmds = act(&mut m, Action::Submit);
+    let Some(Cmd::Save { run, request }) = cmds.into_iter().next() else {
+        panic!()
+    };
+    assert!(!format!("{request:?}").contains(testing::SECRET));
+    m.update(Msg::Saved {
+        run,
+        result: Err(SaveError::Fields(vec![
+            inbound::model::validate::FieldError::new("CA file", "/x is not a readable file"),
+        ])),
+    });
+    let w = m.wizard().unwrap();
+    assert_eq!(w.form.focus, FieldId::CaFile);
+    assert_eq!(w.step, Step::Form);
+}
+
+#[test]
+fn connect_success_then_test_success_ends_confirmed() {
+    let mut m = testing::model(testing::empty());
+    m.env.situation = Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    };
+    filled(&mut m);
+    let run = save(&mut m);
+    assert_eq!(step(&m), Some(Step::Connect));
+    // A display exists: the browser is opened.
+    let cmds = ready(&mut m, run);
+    assert!(matches!(cmds.as_slice(), [Cmd::OpenBrowser { .. }]));
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Browser(Ok(())),
+    });
+    assert!(matches!(
+        m.wizard().unwrap().connect,
+        Connect::Waiting {
+            browser: BrowserNote::Opened,
+            ..
+        }
+    ));
+    let cmds = m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Connected(view()),
+    });
+    assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
+    assert_eq!(step(&m), Some(Step::Token));
+    // Enter on the token pane runs Test & Confirm.
+    let cmds = act(&mut m, Action::Test);
+    let [Cmd::Test { run, server }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(server, "Support inbox");
+    let run = *run;
+    for event in [
+        ProbeUpdate::Started(Stage::Connect),
+        ProbeUpdate::Passed {
+            stage: Stage::Connect,
+            detail: "ok".into(),
+            elapsed: Duration::from_millis(3),
+        },
+        ProbeUpdate::Finished(Ok(3)),
+    ] {
+        m.update(Msg::Probe { run, event });
+    }
+    let w = m.wizard().unwrap();
+    assert_eq!(w.check.outcome, Outcome::Passed { messages: 3 });
+    assert!(matches!(w.check.stages[0].state, StageState::Passed { .. }));
+    // Done: back to the list with the server selected.
+    let cmds = act(&mut m, Action::Open);
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Reload)));
+    assert!(matches!(m.screen, Screen::Review));
+    assert_eq!(
+        m.selected_server().map(|s| s.name.as_str()),
+        Some("Support inbox")
+    );
+}
+
+#[test]
+fn no_display_means_no_browser() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = save(&mut m);
+    assert!(ready(&mut m, run).is_empty());
+    assert!(matches!(
+        m.wizard().unwrap().connect,
+        Connect::Waiting {
+            browser: BrowserNote::NotHere(_),
+            ..
+        }
+    ));
+    // o still tries on request.
+    assert!(matches!(
+        act(&mut m, Action::OpenBrowser).as_slice(),
+        [Cmd::OpenBrowser { .. }]
+    ));
+    // A pasted address goes to the sign-in that runs.
+    let cmds = m.update(Msg::Paste("http://localhost/x?code=a&state=b".into()));
+    assert!(matches!(cmds.as_slice(), [Cmd::PasteAddress { run: r, .. }] if *r == run));
+}
+
+#[test]
+fn connect_failure_offers_retry_with_a_new_run() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = save(&mut m);
+    ready(&mut m, run);
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure::new("AADSTS7000215", Some("hint".into()))),
+    });
+    assert!(matches!(m.wizard().unwrap().connect, Connect::Failed(_)));
+    let cmds = act(&mut m, Action::Connect);
+    let [Cmd::Connect { run: again, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_ne!(*again, run);
+}
+
+#[test]
+fn connect_cancel_frees_the_port_and_ignores_late_results() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = save(&mut m);
+    ready(&mut m, run);
+    let cmds = act(&mut m, Action::Back);
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(r)] if *r == run));
+    assert_eq!(m.wizard().unwrap().connect, Connect::Cancelled);
+    // The cancelled run answering late changes nothing.
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Connected(view()),
+    });
+    assert_eq!(step(&m), Some(Step::Connect));
+    // Esc again goes back to the form, now editing the saved server.
+    act(&mut m, Action::Back);
+    assert_eq!(step(&m), Some(Step::Form));
+    assert_eq!(m.wizard().unwrap().form.editing.as_deref(), Some("Support inbox"));
+}
+
+#[test]
+fn test_failure_marks_the_stage_and_offers_retry_edit_reconnect() {
+    let mut m = testing::model(testing::populated());
+    let cmds = act(&mut m, Action::Test);
+    let [Cmd::Test { run, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let run = *run;
+    m.update(Msg::Probe {
+        run,
+        event: ProbeUpdate::Started(Stage::Authenticate),
+    });
+    m.update(Msg::Probe {
+        run,
+        event: ProbeUpdate::Finished(Err(ProbeFailure {
+            stage: Some(Stage::Authenticate),
+            message: "the server refused the login: AUTHENTICATE failed.".into(),
+            hint: Some("check the account".into()),
+        })),
+    });
+    let w = m.wizard().unwrap();
+    assert_eq!(w.check.stages[0].state, StageState::Failed);
+    assert!(matches!(w.check.outcome, Outcome::Failed(_)));
+    // Retry starts a new run; the old run's late events are ignored.
+    let cmds = act(&mut m, Action::Test);
+    assert!(matches!(cmds.as_slice(), [Cmd::Test { run: r, .. }] if *r != run));
+    m.update(Msg::Probe {
+        run,
+        event: ProbeUpdate::Finished(Ok(1)),
+    });
+    assert_eq!(m.wizard().unwrap().check.outcome, Outcome::Running);
+    // Esc cancels the running test.
+    let cmds = act(&mut m, Action::Back);
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(_)]));
+    assert_eq!(m.wizard().unwrap().check.outcome, Outcome::Cancelled);
+    // e edits; c re-connects.
+    act(&mut m, Action::Edit);
+    assert_eq!(step(&m), Some(Step::Form));
+    assert_eq!(m.wizard().unwrap().form.editing.as_deref(), Some("Support inbox"));
+}
+
+#[test]
+fn reconnect_from_a_failed_test() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Test);
+    let run = m.next_run - 1;
+    m.update(Msg::Probe {
+        run,
+        event: ProbeUpdate::Finished(Err(ProbeFailure {
+            stage: None,
+            message: "x".into(),
+            hint: None,
+        })),
+    });
+    let cmds = act(&mut m, Action::Connect);
+    assert!(matches!(cmds.as_slice(), [Cmd::Connect { .. }]));
+    assert_eq!(step(&m), Some(Step::Connect));
+}
+
+#[test]
+fn delete_asks_naming_the_server() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Down);
+    act(&mut m, Action::Delete);
+    assert_eq!(m.popup, Some(Popup::ConfirmDelete("Sales".into())));
+    assert!(act(&mut m, Action::No).is_empty());
+    assert_eq!(m.popup, None);
+    act(&mut m, Action::Delete);
+    let cmds = act(&mut m, Action::Yes);
+    let [Cmd::Delete { run, name }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(name, "Sales");
+    // A stale answer is ignored; the right one reloads.
+    assert!(
+        m.update(Msg::Deleted {
+            run: run + 100,
+            name: "Sales".into(),
+            result: Ok(())
+        })
+        .is_empty()
+    );
+    let cmds = m.update(Msg::Deleted {
+        run: *run,
+        name: "Sales".into(),
+        result: Ok(()),
+    });
+    assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
+}
+
+#[test]
+fn stale_save_is_ignored() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let cmds = act(&mut m, Action::Submit);
+    let Some(Cmd::Save { run, .. }) = cmds.first() else {
+        panic!()
+    };
+    let cmds = m.update(Msg::Saved {
+        run: run + 7,
+        result: Ok("Support inbox".into()),
+    });
+    assert!(cmds.is_empty());
+    assert_eq!(step(&m), Some(Step::Form));
+    // While the save runs, Enter does not save twice.
+    assert!(act(&mut m, Action::Submit).is_empty());
+}
+
+#[test]
+fn quit_asks_only_when_work_runs() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Quit);
+    assert!(m.quit);
+
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Connect);
+    act(&mut m, Action::Quit);
+    assert_eq!(m.popup, Some(Popup::ConfirmQuit));
+    assert!(!m.quit);
+    let cmds = act(&mut m, Action::Yes);
+    assert!(m.quit);
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(_)]));
+}
+
+#[test]
+fn signals_quit_at_once() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Connect);
+    let cmds = m.update(Msg::Signal("SIGHUP"));
+    assert!(m.quit && m.interrupted);
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(_)]));
+}
+
+#[test]
+fn background_refresh_of_due_tokens() {
+    let mut m = testing::model(testing::populated());
+    // Helpdesk expired 5 min ago with a refresh token: due. Billing is blocked: never.
+    let cmds = m.update(Msg::Tick(now()));
+    let due: Vec<&str> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::Refresh {
+                server, force: false, ..
+            } => Some(server.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(due, ["Helpdesk"]);
+    let run = m.refreshing["Helpdesk"];
+    // In flight: not started twice.
+    assert!(m.update(Msg::Tick(now())).is_empty());
+    // A failure backs off and reloads (the list shows the recorded error without a key).
+    let cmds = m.update(Msg::Refreshed {
+        run,
+        server: "Helpdesk".into(),
+        result: Err(Failure::new("network down", None)),
+    });
+    assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
+    assert!(
+        m.update(Msg::Tick(now() + SignedDuration::from_secs(30)))
+            .is_empty()
+    );
+    let later = m.update(Msg::Tick(now() + SignedDuration::from_mins(2)));
+    assert!(matches!(later.as_slice(), [Cmd::Refresh { .. }]));
+    // Idle with nothing due: the runtime may sleep (no busy loop), but not forever.
+    let mut idle = testing::model(testing::empty());
+    assert_eq!(idle.next_wake(), None);
+    idle.update(Msg::Loaded(Ok(testing::populated())));
+    assert!(idle.next_wake().is_some_and(|d| d >= Duration::from_millis(100)));
+}
+
+#[test]
+fn manual_refresh_reports_success() {
+    let mut m = testing::model(testing::populated());
+    let cmds = act(&mut m, Action::Refresh);
+    let [Cmd::Refresh { run, force: true, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    m.update(Msg::Refreshed {
+        run: *run,
+        server: "Support inbox".into(),
+        result: Ok(()),
+    });
+    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("refreshed")));
+}
+
+#[test]
+fn copy_says_where_it_went() {
+    let mut m = testing::model(testing::populated());
+    let cmds = act(&mut m, Action::Copy);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Copy { text }] if text == "http://localhost/microsoft_outlook/confirm")
+    );
+    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("OSC 52")));
+}
+
+#[test]
+fn keys_resolve_through_the_table() {
+    let mut m = testing::model(testing::populated());
+    let key = |c: KeyCode, mods| Event::Key(KeyEvent::new(c, mods));
+    assert!(matches!(
+        to_msg(&m, &key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+        Some(Msg::Action(Action::Help))
+    ));
+    act(&mut m, Action::New);
+    for _ in 0..3 {
+        act(&mut m, Action::Open);
+    }
+    // In the form, '?' and 'q' are typed; F1 still opens help.
+    assert!(matches!(
+        to_msg(&m, &key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+        Some(Msg::Text(_))
+    ));
+    assert!(matches!(
+        to_msg(&m, &key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Some(Msg::Text(_))
+    ));
+    assert!(matches!(
+        to_msg(&m, &key(KeyCode::F(1), KeyModifiers::NONE)),
+        Some(Msg::Action(Action::Help))
+    ));
+    // Releases are ignored.
+    let mut release = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+    release.kind = ratatui::crossterm::event::KeyEventKind::Release;
+    assert!(to_msg(&m, &Event::Key(release)).is_none());
+}
+
+#[test]
+fn edit_of_a_stored_server_saves_a_patch() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Edit);
+    assert_eq!(step(&m), Some(Step::Form));
+    // Move to Server Name and change it.
+    for _ in 0..2 {
+        act(&mut m, Action::NextField);
+    }
+    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Host);
+    m.update(Msg::Text(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut m, "imap.contoso.com");
+    let cmds = act(&mut m, Action::Submit);
+    let [
+        Cmd::Save {
+            run,
+            request: SaveRequest::Edit { name, patch, app },
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(name, "Support inbox");
+    assert_eq!(patch.host.as_deref(), Some("imap.contoso.com"));
+    assert!(app.is_none(), "unchanged app fields are not sent");
+    let cmds = m.update(Msg::Saved {
+        run: *run,
+        result: Ok("Support inbox".into()),
+    });
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Reload)));
+    assert!(matches!(m.screen, Screen::Review));
+}
