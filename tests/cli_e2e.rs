@@ -53,6 +53,27 @@ impl Env {
         self.cli.add_oauth(&self.idp, name, OAUTH_USER, &extra).await;
     }
 
+    async fn add_basic(&self, name: &str, password: &str) -> Output {
+        let port = self.dovecot.port.to_string();
+        let ca = self.dovecot.ca_file.display().to_string();
+        let args = [
+            "add",
+            name,
+            "--auth",
+            "basic",
+            "--username",
+            BASIC_USER,
+            "--password-stdin",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--ca-file",
+            &ca,
+        ];
+        self.run(&args, Some(password)).await
+    }
+
     async fn connect(&self, name: &str) -> (Output, u16, String) {
         self.cli.connect(name).await
     }
@@ -175,28 +196,7 @@ async fn refresh_saves_the_rotated_refresh_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_against_dovecot() {
     let Some(env) = Env::start().await else { return };
-    let port = env.dovecot.port.to_string();
-    let ca = env.dovecot.ca_file.display().to_string();
-    let add = env
-        .run(
-            &[
-                "add",
-                "Bob",
-                "--auth",
-                "basic",
-                "--username",
-                BASIC_USER,
-                "--password-stdin",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--ca-file",
-                &ca,
-            ],
-            Some(BASIC_PASSWORD),
-        )
-        .await;
+    let add = env.add_basic("Bob", BASIC_PASSWORD).await;
     assert!(add.status.success(), "{}", text(&add.stderr));
     let t = env.run(&["test", "Bob"], None).await;
     assert!(t.status.success(), "{}{}", text(&t.stdout), text(&t.stderr));
@@ -204,26 +204,7 @@ async fn basic_auth_against_dovecot() {
     assert!(!text(&t.stdout).contains(BASIC_PASSWORD) && !text(&t.stderr).contains(BASIC_PASSWORD));
 
     // A wrong password: refused at the authenticate stage, exit 1, state unchanged.
-    let add = env
-        .run(
-            &[
-                "add",
-                "Bad",
-                "--auth",
-                "basic",
-                "--username",
-                BASIC_USER,
-                "--password-stdin",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--ca-file",
-                &ca,
-            ],
-            Some("wrong"),
-        )
-        .await;
+    let add = env.add_basic("Bad", "wrong").await;
     assert!(add.status.success());
     let t = env.run(&["test", "Bad", "--json"], None).await;
     assert_eq!(t.status.code(), Some(1));
