@@ -231,3 +231,18 @@ async fn public_url_mode_behind_a_reverse_proxy() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("https://"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_stops_at_expires_in() {
+    let env = Env::new().await;
+    env.idp.set_device_expires_in(1);
+    env.idp
+        .script_device_poll(&vec!["authorization_pending"; 100_000]);
+    let out = env.run(&["connect", NAME, "--device-code"], None).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the code expired"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -411,3 +411,44 @@ async fn after_a_transient_failure_mail_programs_are_not_a_refresh_storm() {
     assert!(env.run(&["refresh", NAME], None).await.status.success());
     assert_eq!(env.idp.refresh_requests(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_warns_about_a_secret_expiring_within_30_days() {
+    let env = Env::new().await;
+    env.connect().await;
+    env.cli
+        .store()
+        .update(|c| {
+            let s = c.server_mut(NAME).unwrap();
+            s.state = inbound::model::ServerState::Confirmed;
+            s.last_test = Some(inbound::model::LastTest {
+                at: jiff::Timestamp::now(),
+                ok: true,
+                messages: Some(3),
+                summary: "ok".into(),
+            });
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let in_20_days = today.checked_add(jiff::Span::new().days(20)).unwrap().to_string();
+    let e = env
+        .run(&["edit", "--app", NAME, "--secret-expires", &in_20_days], None)
+        .await;
+    assert!(e.status.success(), "{}", text(&e.stderr));
+    let check = env.run(&["check", "--json"], None).await;
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(v["status"], "WARNING");
+    assert_eq!(v["servers"][0]["secret_days_left"], 20);
+    assert!(
+        v["servers"][0]["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("client secret expires in 20 d")
+    );
+    let in_3_days = today.checked_add(jiff::Span::new().days(3)).unwrap().to_string();
+    env.run(&["edit", "--app", NAME, "--secret-expires", &in_3_days], None)
+        .await;
+    assert_eq!(env.run(&["check"], None).await.status.code(), Some(2));
+}

@@ -65,8 +65,35 @@ impl Situation {
     }
 }
 
+/// Browsers that run in the terminal (webbrowser runs them in the foreground on our TTY).
+const TEXT_BROWSERS: [&str; 7] = [
+    "lynx",
+    "w3m",
+    "links",
+    "links2",
+    "elinks",
+    "browsh",
+    "www-browser",
+];
+
+/// True when `$BROWSER` (a `:`-separated list) names a text-mode browser.
+pub fn is_text_browser(browser_var: Option<&str>) -> bool {
+    browser_var.is_some_and(|b| {
+        b.split(':').any(|cmd| {
+            let prog = cmd.split_whitespace().next().unwrap_or("");
+            TEXT_BROWSERS.contains(&prog.rsplit('/').next().unwrap_or(""))
+        })
+    })
+}
+
 /// Opens `url` in the default browser (caller checked [`Situation::no_browser_reason`]).
+/// Refuses a text-mode `$BROWSER`, which would take over the terminal.
 pub fn open(url: &str) -> Result<(), String> {
+    if is_text_browser(std::env::var("BROWSER").ok().as_deref()) {
+        return Err(
+            "$BROWSER is a text-mode browser, which would take over this terminal; not opened".into(),
+        );
+    }
     webbrowser::open(url).map_err(|e| format!("could not open a browser: {e}"))
 }
 
@@ -98,6 +125,14 @@ mod tests {
             s.tunnel_command(8400),
             "ssh -N -L 8400:localhost:8400 admin@192.0.2.10"
         );
+    }
+
+    #[test]
+    fn text_browsers_are_recognised() {
+        assert!(is_text_browser(Some("/usr/bin/w3m:firefox")));
+        assert!(is_text_browser(Some("lynx -accept_all_cookies %s")));
+        assert!(!is_text_browser(Some("firefox")));
+        assert!(!is_text_browser(None));
     }
 
     #[test]
