@@ -185,3 +185,25 @@ async fn listens_on_ipv6_loopback_too_when_available() {
         assert_eq!(status, 404);
     }
 }
+
+#[tokio::test]
+async fn a_flood_of_idle_connections_does_not_block_the_real_callback() {
+    let mut l = bind().await;
+    let port = l.port();
+    // 100 connections that never send a byte (slowloris).
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            idle.push(s);
+        }
+    }
+    // The real browser arrives while they are all still open.
+    let url = format!("http://127.0.0.1:{port}/microsoft_outlook/confirm?code=c&state={STATE}");
+    let browser = tokio::spawn(async move { get(&url).await });
+    let Some(Callback::Code { reply, .. }) = l.next().await else {
+        panic!()
+    };
+    reply.send(Outcome::Success("ok".into())).unwrap();
+    assert_eq!(browser.await.unwrap().0, 200);
+    drop(idle);
+}

@@ -182,7 +182,12 @@ async fn accept_loop(
             () = cancel.cancelled() => break,
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
-                Err(_) => continue,
+                Err(_) => {
+                    // Out of file descriptors under a connection flood: pause instead of spinning;
+                    // idle connections time out and free theirs.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
         };
         let shared = shared.clone();
