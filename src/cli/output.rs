@@ -184,7 +184,7 @@ pub fn details(v: &ServerView) -> String {
         let expiry = match (&a.secret_expires, v.health.secret_days_left) {
             (Some(d), Some(left)) if left >= 0 => format!("{d} ({left} d left)"),
             (Some(d), Some(left)) => format!("{d} (expired {} d ago)", -left),
-            _ => "unknown (record it: inbound edit --app APP --secret-expires YYYY-MM-DD)".into(),
+            _ => format!("unknown (record it: inbound edit --app \"{}\" --secret-expires YYYY-MM-DD)", a.name),
         };
         kv("Secret expires", &expiry);
         kv("Authority", &a.authority);
@@ -220,7 +220,7 @@ pub fn details(v: &ServerView) -> String {
                 t.summary
             ),
         ),
-        None => kv("Last test", "never (inbound test NAME)"),
+        None => kv("Last test", &format!("never (inbound test \"{}\")", v.name)),
     }
     for f in &v.health.findings {
         let _ = writeln!(o, "{:<16}{} → {}", f.level.label(), f.message, f.fix);
