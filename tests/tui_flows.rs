@@ -7,12 +7,13 @@ use inbound::services::imap::Stage;
 use inbound::tui::app::input::to_msg;
 use inbound::tui::state::check::{Outcome, StageState};
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
-use inbound::tui::state::connect::{BrowserNote, Connect};
+use inbound::tui::state::connect::{BrowserNote, Connect, Device, Poll};
 use inbound::tui::state::form::FieldId;
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
+use inbound::tui::state::rotate::RotateField;
 use inbound::tui::state::wizard::Step;
-use inbound::tui::state::{Model, Popup, Screen};
+use inbound::tui::state::{Model, Popup, Screen, Tone};
 use inbound::tui::testing::{self, now};
 use jiff::SignedDuration;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -605,4 +606,397 @@ fn edit_of_a_stored_server_saves_a_patch() {
     });
     assert!(cmds.iter().any(|c| matches!(c, Cmd::Reload)));
     assert!(matches!(m.screen, Screen::Review));
+}
+
+// ---- Consent without a browser: paste field, device code, first one wins ----
+
+/// A sign-in waiting over SSH (no display): returns the listener's run.
+fn waiting_over_ssh(m: &mut Model) -> u64 {
+    m.env.situation = Situation {
+        ssh: true,
+        display: false,
+        ssh_target: Some("admin@mail01".into()),
+    };
+    filled(m);
+    let run = save(m);
+    assert!(ready(m, run).is_empty(), "never a browser without a display");
+    run
+}
+
+fn key_msg(m: &Model, c: char) -> Option<Msg> {
+    to_msg(
+        m,
+        &Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
+#[test]
+fn paste_field_takes_typed_text_and_a_bad_paste_keeps_the_wait() {
+    let mut m = testing::model(testing::empty());
+    let run = waiting_over_ssh(&mut m);
+    // Not focused: letters are keys (d = device code), not text.
+    assert!(matches!(key_msg(&m, 'd'), Some(Msg::Action(Action::DeviceCode))));
+    act(&mut m, Action::NextField);
+    assert!(m.wizard().unwrap().paste.focused);
+    // Focused: every printable key is typed, even the bound ones.
+    for c in ['d', 'y', 'q', 'o', '?'] {
+        assert!(matches!(key_msg(&m, c), Some(Msg::Text(_))), "{c}");
+    }
+    let address = "http://localhost:8400/microsoft_outlook/confirm?code=SECRETCODE&state=cut";
+    typed(&mut m, address);
+    let cmds = act(&mut m, Action::Submit);
+    let [Cmd::PasteAddress { run: r, text }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(*r, run);
+    assert_eq!(text.expose(), address);
+    assert!(
+        !format!("{cmds:?}").contains("SECRETCODE"),
+        "the code stays out of Debug (and so out of the log)"
+    );
+    assert!(m.wizard().unwrap().paste.checking);
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::PasteRejected("the address looks cut off; paste the rest of it".into()),
+    });
+    let w = m.wizard().unwrap();
+    assert_eq!(
+        w.paste.error.as_deref(),
+        Some("the address looks cut off; paste the rest of it")
+    );
+    assert!(!w.paste.checking);
+    assert_eq!(w.connect.run(), Some(run), "the wait goes on");
+    // An empty field is refused locally, precisely.
+    let mut m2 = testing::model(testing::empty());
+    waiting_over_ssh(&mut m2);
+    act(&mut m2, Action::NextField);
+    assert!(act(&mut m2, Action::Submit).is_empty());
+    assert!(
+        m2.wizard()
+            .unwrap()
+            .paste
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("paste the whole address"))
+    );
+    // A bracketed paste replaces the field and is used at once.
+    let cmds = m.update(Msg::Paste(format!("{address}X\n")));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::PasteAddress { text, .. }] if text.expose() == format!("{address}X"))
+    );
+    // Esc leaves the field first; the next Esc cancels the sign-in.
+    assert!(act(&mut m, Action::NextField).is_empty());
+    assert!(!m.wizard().unwrap().paste.focused);
+    let cmds = act(&mut m, Action::Back);
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(r)] if *r == run));
+}
+
+#[test]
+fn device_code_runs_beside_the_listener_and_the_first_to_finish_wins() {
+    let mut m = testing::model(testing::empty());
+    let listener = waiting_over_ssh(&mut m);
+    let cmds = act(&mut m, Action::DeviceCode);
+    let [Cmd::DeviceSignIn { run: device, server }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let device = *device;
+    assert_eq!(server, "Support inbox");
+    assert_ne!(device, listener);
+    m.update(Msg::Consent {
+        run: device,
+        event: ConsentEvent::DeviceCode {
+            user_code: "FQK7TWXNL".into(),
+            uri: "https://microsoft.com/devicelogin".into(),
+            deadline: now() + SignedDuration::from_secs(900),
+            interval: 5,
+        },
+    });
+    m.update(Msg::Consent {
+        run: device,
+        event: ConsentEvent::DevicePoll(Poll::SlowDown { secs: 10 }),
+    });
+    let w = m.wizard().unwrap();
+    assert!(matches!(
+        &w.device,
+        Device::Code {
+            poll: Poll::SlowDown { secs: 10 },
+            interval: 10,
+            ..
+        }
+    ));
+    assert_eq!(w.connect.run(), Some(listener), "the listener keeps waiting");
+    assert!(m.animating(), "countdown and spinner tick");
+    // y copies the user code here.
+    assert!(matches!(act(&mut m, Action::Copy).as_slice(), [Cmd::Copy { text }] if text == "FQK7TWXNL"));
+    // Device code wins: the listener is cancelled (its port freed).
+    let cmds = m.update(Msg::Consent {
+        run: device,
+        event: ConsentEvent::Connected(view()),
+    });
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Cancel(r), Cmd::Reload] if *r == listener),
+        "{cmds:?}"
+    );
+    assert_eq!(step(&m), Some(Step::Token));
+    assert_eq!(m.wizard().unwrap().device, Device::Off);
+    // The listener's late "cancelled" changes nothing.
+    m.update(Msg::Consent {
+        run: listener,
+        event: ConsentEvent::Cancelled,
+    });
+    assert_eq!(step(&m), Some(Step::Token));
+}
+
+#[test]
+fn listener_wins_over_device_code_and_device_failures_stay_on_screen() {
+    let mut m = testing::model(testing::empty());
+    let listener = waiting_over_ssh(&mut m);
+    let device = started(act(&mut m, Action::DeviceCode));
+    // A failure of device code keeps the listener; the hint is shown.
+    m.update(Msg::Consent {
+        run: device,
+        event: ConsentEvent::Failed(Failure::new(
+            "AADSTS7000218",
+            Some("Allow public client flows = Yes".into()),
+        )),
+    });
+    assert!(
+        matches!(&m.wizard().unwrap().device, Device::Failed(f) if f.hint.as_deref() == Some("Allow public client flows = Yes"))
+    );
+    assert_eq!(m.wizard().unwrap().connect.run(), Some(listener));
+    // d again starts a new device run; Esc stops it and shows the link again.
+    let again = started(act(&mut m, Action::DeviceCode));
+    assert_ne!(again, device);
+    let cmds = act(&mut m, Action::Back);
+    assert!(matches!(cmds.as_slice(), [Cmd::Cancel(r)] if *r == again));
+    assert_eq!(m.wizard().unwrap().device, Device::Off);
+    assert_eq!(m.wizard().unwrap().connect.run(), Some(listener));
+    // Start it once more, then the listener (tunnel or paste) wins: device code is cancelled.
+    let third = started(act(&mut m, Action::DeviceCode));
+    let cmds = m.update(Msg::Consent {
+        run: listener,
+        event: ConsentEvent::Connected(view()),
+    });
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Cancel(r), Cmd::Reload] if *r == third),
+        "{cmds:?}"
+    );
+    assert_eq!(step(&m), Some(Step::Token));
+}
+
+#[test]
+fn esc_cancels_every_sign_in_path() {
+    let mut m = testing::model(testing::empty());
+    let listener = waiting_over_ssh(&mut m);
+    let device = started(act(&mut m, Action::DeviceCode));
+    // Back from the device view (device stopped), then Esc cancels the rest.
+    act(&mut m, Action::Back);
+    act(&mut m, Action::DeviceCode);
+    let again = m.next_run - 1;
+    let cmds = m.update(Msg::Action(Action::Quit));
+    assert!(cmds.is_empty(), "work runs: quit asks first");
+    m.update(Msg::Action(Action::No));
+    // Leaving the wizard cancels both the listener and device code.
+    m.popup = None;
+    let cmds = m.update(Msg::Signal("SIGTERM"));
+    let cancelled: Vec<u64> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::Cancel(r) => Some(*r),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        cancelled.contains(&listener) && cancelled.contains(&again),
+        "{cmds:?}"
+    );
+    assert!(!cancelled.contains(&device), "already stopped");
+}
+
+// ---- Secret rotation ----
+
+#[test]
+fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
+    let mut m = testing::model(testing::populated());
+    // s on the selected OAuth2 server (Support inbox, app "Contoso mail").
+    assert!(matches!(key_msg(&m, 's'), Some(Msg::Action(Action::Rotate))));
+    assert!(act(&mut m, Action::Rotate).is_empty());
+    assert_eq!(m.popup, Some(Popup::Rotate));
+    let r = m.rotation.as_ref().unwrap();
+    assert_eq!(r.app, "Contoso mail");
+    assert_eq!(r.users, ["Support inbox", "Sales", "Helpdesk"]);
+    // In the form, letters are typed.
+    assert!(matches!(key_msg(&m, 'q'), Some(Msg::Text(_))));
+    // A GUID is the Secret ID, not the Value; a past date is refused.
+    typed(&mut m, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    act(&mut m, Action::NextField);
+    typed(&mut m, "2026-01-01");
+    assert!(act(&mut m, Action::Submit).is_empty());
+    let r = m.rotation.as_ref().unwrap();
+    assert!(
+        r.secret_error
+            .as_deref()
+            .is_some_and(|e| e.contains("looks like the Secret ID; paste the Value"))
+    );
+    assert!(
+        r.expires_error
+            .as_deref()
+            .is_some_and(|e| e.contains("not in the future"))
+    );
+    assert!(
+        !format!("{:?}", m.rotation).contains("0f8fad5b"),
+        "Debug hides the secret"
+    );
+    // Fix both (Submit put the focus on the first bad field, the secret).
+    let r = m.rotation.as_deref_mut().unwrap();
+    assert_eq!(r.focus, RotateField::Secret);
+    r.secret = tui_input::Input::default();
+    r.expires = tui_input::Input::default();
+    typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(&mut m, Action::NextField);
+    typed(&mut m, "2027-11-01");
+    let cmds = act(&mut m, Action::Submit);
+    let [
+        Cmd::RotateSecret {
+            run,
+            app,
+            secret,
+            expires,
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(app, "Contoso mail");
+    assert_eq!(expires, "2027-11-01");
+    assert_eq!(secret.expose(), "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    assert!(!format!("{cmds:?}").contains("NEWSECRET"));
+    let run = *run;
+    // A stale answer is ignored.
+    assert!(
+        m.update(Msg::SecretSaved {
+            run: run + 99,
+            result: Ok(())
+        })
+        .is_empty()
+    );
+    // Saved: every signed-in server of the app is refreshed (Sales is not signed in).
+    let cmds = m.update(Msg::SecretSaved { run, result: Ok(()) });
+    assert_eq!(m.popup, None);
+    let refreshes: Vec<(u64, String)> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::Refresh {
+                run,
+                server,
+                force: true,
+            } => Some((*run, server.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refreshes.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(),
+        ["Support inbox", "Helpdesk"]
+    );
+    assert!(matches!(cmds.first(), Some(Cmd::Reload)));
+    m.update(Msg::Refreshed {
+        run: refreshes[0].0,
+        server: refreshes[0].1.clone(),
+        result: Ok(()),
+    });
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("refreshing 2 servers"))
+    );
+    m.update(Msg::Refreshed {
+        run: refreshes[1].0,
+        server: refreshes[1].1.clone(),
+        result: Err(Failure::new(
+            "AADSTS7000215: Invalid client secret provided.",
+            Some("paste the Value".into()),
+        )),
+    });
+    let status = m.status.clone().unwrap();
+    assert_eq!(
+        status.text,
+        "Saved the new secret of app \"Contoso mail\"; 1 server recovered; \"Helpdesk\" still fails: AADSTS7000215: Invalid client secret provided. — paste the Value; \"Sales\" is not signed in yet (c connects)."
+    );
+    assert_eq!(status.tone, Tone::Error);
+    assert!(m.rotation_report.is_none());
+}
+
+#[test]
+fn rotation_store_errors_stay_in_the_form_and_basic_has_none() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Rotate);
+    typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(&mut m, Action::NextField);
+    typed(&mut m, "2027-11-01");
+    let run = started(act(&mut m, Action::Submit));
+    m.update(Msg::SecretSaved {
+        run,
+        result: Err(SaveError::Other("the store is locked by another inbound".into())),
+    });
+    assert_eq!(m.popup, Some(Popup::Rotate));
+    assert_eq!(
+        m.rotation.as_ref().unwrap().general.as_deref(),
+        Some("the store is locked by another inbound")
+    );
+    // Esc closes without saving.
+    assert!(act(&mut m, Action::Back).is_empty());
+    assert_eq!(m.popup, None);
+    // Legacy is Basic: no secret to rotate.
+    for _ in 0..4 {
+        act(&mut m, Action::Down);
+    }
+    assert_eq!(m.selected_server().map(|s| s.auth), Some(AuthKind::Basic));
+    act(&mut m, Action::Rotate);
+    assert_eq!(m.popup, None);
+    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("Basic")));
+}
+
+#[test]
+fn rotation_with_nothing_to_refresh_says_so_at_once() {
+    let mut m = testing::model(testing::populated());
+    // Billing uses "Old app" and needs re-consent: a new secret does not fix that.
+    act(&mut m, Action::Down);
+    act(&mut m, Action::Down);
+    act(&mut m, Action::Rotate);
+    assert_eq!(m.rotation.as_ref().unwrap().users, ["Billing"]);
+    typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(&mut m, Action::NextField);
+    typed(&mut m, "2027-11-01");
+    let run = started(act(&mut m, Action::Submit));
+    let cmds = m.update(Msg::SecretSaved { run, result: Ok(()) });
+    assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
+    let status = m.status.clone().unwrap();
+    assert!(status.text.contains("0 servers recovered"), "{}", status.text);
+    assert!(
+        status.text.contains("\"Billing\" still needs re-consent"),
+        "{}",
+        status.text
+    );
+    assert_eq!(status.tone, Tone::Warn);
+}
+
+#[test]
+fn details_scroll_and_reveal_keys() {
+    let mut m = testing::model(testing::populated());
+    assert!(matches!(key_msg(&m, 'v'), Some(Msg::Action(Action::Reveal))));
+    act(&mut m, Action::ScrollDown);
+    assert_eq!(m.details_scroll, 5);
+    act(&mut m, Action::ScrollUp);
+    assert_eq!(m.details_scroll, 0);
+    act(&mut m, Action::ScrollDown);
+    act(&mut m, Action::Down);
+    assert_eq!(m.details_scroll, 0, "a new selection starts at the top");
+}
+
+/// The run of the one command that started work.
+fn started(cmds: Vec<Cmd>) -> u64 {
+    match cmds.as_slice() {
+        [Cmd::DeviceSignIn { run, .. } | Cmd::RotateSecret { run, .. }] => *run,
+        other => panic!("expected one start, got {other:?}"),
+    }
 }

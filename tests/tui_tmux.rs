@@ -11,8 +11,9 @@ use inbound::model::ServerState;
 use inbound::store::Store;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::cli::Cli;
 use support::dovecot::{Dovecot, OAUTH_USER};
-use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp};
+use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, authorize_redirect};
 use tokio::process::Command;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -312,4 +313,228 @@ async fn signals_restore_the_terminal() {
             .await;
         assert_eq!(alt.trim(), "0", "SIG{signal}: still on the alternate screen");
     }
+}
+
+// ---- Consent over SSH without a display: paste-back and device code, end to end ----
+
+const SSH_USER: &str = "alice@example.com";
+
+/// tmux is needed for these walks (Dovecot is not: they stop at "token valid").
+fn tmux_or_skip(what: &str) -> bool {
+    if have("tmux") {
+        return true;
+    }
+    assert!(
+        !required(),
+        "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
+    );
+    eprintln!("tmux not installed; skipping {what}");
+    false
+}
+
+/// A stored OAuth2 server at the fake IdP, and the app running in tmux as if over SSH with
+/// no display (and a `$BROWSER` that would fail loudly if it were ever started).
+async fn ssh_session(cli: &Cli, tmux: &Tmux, dir: &Path) {
+    let marker = dir.join("browser-was-started");
+    let browser = dir.join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .expect("write browser script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "walk",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "env",
+        "PS1=shell$ ",
+        "sh",
+    ])
+    .await;
+    tmux.wait_for("shell$", &String::new).await;
+    let command = format!(
+        "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_TTY -u SSH_CLIENT SSH_CONNECTION='203.0.113.5 50000 192.0.2.10 22' USER=admin BROWSER='{}' \
+         '{}' --config-dir '{}'; echo INBOUND_EXIT=$?",
+        browser.display(),
+        env!("CARGO_BIN_EXE_inbound"),
+        cli.config_dir().display()
+    );
+    tmux.text(&command).await;
+    tmux.keys(&["Enter"]).await;
+}
+
+/// The listener's port, read from the waiting screen (" listener 127.0.0.1:PORT ").
+fn listener_port(screen: &str) -> u16 {
+    screen
+        .split("listener 127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no listener port on screen:\n{screen}"))
+}
+
+/// What `http://localhost:PORT/start` redirects to: the authorization URL on screen.
+async fn start_target(port: u16) -> String {
+    let client = oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
+    let resp = client
+        .get(format!("http://127.0.0.1:{port}/start"))
+        .send()
+        .await
+        .expect("GET /start");
+    assert_eq!(resp.status().as_u16(), 302, "/start redirects");
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_string()
+}
+
+/// The three ways are on one screen, the tunnel line names the bound port, no browser ran.
+fn assert_three_paths(screen: &str, port: u16, dir: &Path) {
+    assert!(
+        screen.contains("No browser here (SSH session, no display)."),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("ssh -N -L {port}:localhost:{port} admin@192.0.2.10")),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("http://localhost:{port}/start")),
+        "{screen}"
+    );
+    assert!(screen.contains("or paste the address"), "{screen}");
+    assert!(screen.contains("d = device code"), "{screen}");
+    assert!(
+        !dir.join("browser-was-started").exists(),
+        "a browser was started without a display"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_consent_through_paste_back_in_tmux() {
+    if !tmux_or_skip("the SSH paste-back walk") {
+        return;
+    }
+    let idp = FakeIdp::start().await;
+    idp.set_account(SSH_USER);
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("inbound-paste-{}", std::process::id()),
+    };
+    let log = cli.config_dir().join("logs").join("inbound.log");
+    let context = || std::fs::read_to_string(&log).unwrap_or_default();
+    ssh_session(&cli, &tmux, dir.path()).await;
+    tmux.wait_for("Support inbox", &context).await;
+    tmux.keys(&["c"]).await;
+    let screen = tmux.wait_for("waiting for Microsoft", &context).await;
+    let port = listener_port(&screen);
+    assert_three_paths(&screen, port, dir.path());
+
+    // The authorization URL, as the short link gives it, is the one shown whole on screen.
+    let auth_url = start_target(port).await;
+    let shown: String = screen.lines().map(str::trim_end).collect();
+    assert!(
+        shown.contains(&auth_url),
+        "the link is on screen whole:\n{screen}"
+    );
+
+    // A wrong address: the error shows under the field, and the wait goes on.
+    tmux.keys(&["Tab"]).await;
+    tmux.text(&format!(
+        "http://localhost:{port}/microsoft_outlook/confirm?code=abc"
+    ))
+    .await;
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("✖ the address has no state=", &context).await;
+
+    // The address the browser would end on (never visited: the user copies it).
+    let location = authorize_redirect(&auth_url).await;
+    tmux.keys(&["C-u"]).await;
+    tmux.text(&location).await;
+    tmux.keys(&["Enter"]).await;
+    let token = tmux.wait_for("Outlook token is valid", &context).await;
+    assert!(token.contains(SSH_USER), "{token}");
+
+    // The listener is gone: its port is free again.
+    let freed = std::net::TcpListener::bind(("127.0.0.1", port));
+    assert!(freed.is_ok(), "port {port} still taken after sign-in");
+    drop(freed);
+
+    tmux.keys(&["q"]).await;
+    tmux.wait_for("INBOUND_EXIT=0", &context).await;
+    let tokens = cli
+        .store()
+        .load_tokens("Support inbox")
+        .expect("token file")
+        .and_then(|f| f.tokens)
+        .expect("tokens stored");
+    assert_eq!(tokens.flow, inbound::model::Flow::AuthorizationCode);
+    assert!(!dir.path().join("browser-was-started").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_consent_through_device_code_in_tmux() {
+    if !tmux_or_skip("the SSH device-code walk") {
+        return;
+    }
+    let idp = FakeIdp::start().await;
+    idp.set_account(SSH_USER);
+    idp.set_device_interval(0);
+    idp.script_device_poll(&["authorization_pending", "ok"]);
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("inbound-device-{}", std::process::id()),
+    };
+    let log = cli.config_dir().join("logs").join("inbound.log");
+    let context = || std::fs::read_to_string(&log).unwrap_or_default();
+    ssh_session(&cli, &tmux, dir.path()).await;
+    tmux.wait_for("Support inbox", &context).await;
+    tmux.keys(&["c"]).await;
+    let screen = tmux.wait_for("waiting for Microsoft", &context).await;
+    let port = listener_port(&screen);
+    assert_three_paths(&screen, port, dir.path());
+
+    // d: device code beside the listener; the fake answers pending, then ok.
+    tmux.keys(&["d"]).await;
+    let token = tmux.wait_for("Outlook token is valid", &context).await;
+    assert!(token.contains(SSH_USER), "{token}");
+    assert_eq!(idp.device_code_requests(), 1);
+    let form = idp.last_token_form();
+    assert!(
+        form.iter().all(|(k, _)| k != "client_secret"),
+        "device code sends no secret: {form:?}"
+    );
+    // Device code won: the listener was cancelled and its port is free.
+    let start = Instant::now();
+    while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < DEADLINE, "port {port} still taken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    tmux.keys(&["q"]).await;
+    tmux.wait_for("INBOUND_EXIT=0", &context).await;
+    let tokens = cli
+        .store()
+        .load_tokens("Support inbox")
+        .expect("token file")
+        .and_then(|f| f.tokens)
+        .expect("tokens stored");
+    assert_eq!(tokens.flow, inbound::model::Flow::DeviceCode);
 }

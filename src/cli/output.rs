@@ -184,7 +184,10 @@ pub fn details(v: &ServerView) -> String {
         let expiry = match (&a.secret_expires, v.health.secret_days_left) {
             (Some(d), Some(left)) if left >= 0 => format!("{d} ({left} d left)"),
             (Some(d), Some(left)) => format!("{d} (expired {} d ago)", -left),
-            _ => format!("unknown (record it: inbound edit --app \"{}\" --secret-expires YYYY-MM-DD)", a.name),
+            _ => format!(
+                "unknown (record it: inbound edit --app \"{}\" --secret-expires YYYY-MM-DD)",
+                a.name
+            ),
         };
         kv("Secret expires", &expiry);
         kv("Authority", &a.authority);

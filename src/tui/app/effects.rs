@@ -2,13 +2,16 @@
 //! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
 
 use crate::core::consent::{self, ConsentOptions};
-use crate::core::servers::{add_server, edit_app, edit_server, remove_server, validate_server};
+use crate::core::servers::{AppPatch, add_server, edit_app, edit_server, remove_server, validate_server};
 use crate::core::tokens::{Policy, fresh_token};
 use crate::core::{Error, test};
+use crate::secret::Secret;
 use crate::services::browser;
 use crate::services::imap::{ProbeEvent, Timeouts};
+use crate::services::oauth::device;
 use crate::store::Store;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
+use crate::tui::state::connect::Poll;
 use crate::tui::state::msg::{
     ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, RunId, SaveError, Snapshot, TokenView,
 };
@@ -131,17 +134,45 @@ impl StoreEffects {
                 .wait_any(&store, timeout, cancel.clone(), Some(paste_rx), rejected)
                 .await;
             cancel.cancel();
-            send(match result {
-                Ok(done) => ConsentEvent::Connected(TokenView {
-                    account: done.tokens.account.clone(),
-                    username: done.username.clone(),
-                    scope: done.tokens.scope.clone(),
-                    expires_at: done.tokens.expires_at,
-                    mismatch: done.mismatch.clone(),
-                }),
-                Err(Error::Cancelled) => ConsentEvent::Cancelled,
-                Err(e) => ConsentEvent::Failed(failure(&e)),
-            });
+            send(connected_or_failed(result));
+        });
+    }
+
+    /// Device-code sign-in; the code and each poll's outcome go to the screen.
+    fn device(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        let cancel = self.token(run);
+        tokio::spawn(async move {
+            let send = |tx: &UnboundedSender<Msg>, event| {
+                let _ = tx.send(Msg::Consent { run, event });
+            };
+            let code_tx = tx.clone();
+            let on_code = move |auth: &device::DeviceAuthorization| {
+                let secs = i64::try_from(auth.expires_in).unwrap_or(900);
+                send(
+                    &code_tx,
+                    ConsentEvent::DeviceCode {
+                        user_code: auth.user_code.clone(),
+                        uri: auth.verification_uri.clone(),
+                        deadline: Timestamp::now() + SignedDuration::from_secs(secs),
+                        interval: auth.interval,
+                    },
+                );
+            };
+            let poll_tx = tx.clone();
+            let on_event = move |ev: device::PollEvent| {
+                let poll = match ev {
+                    device::PollEvent::Pending => Poll::Pending,
+                    device::PollEvent::SlowDown { interval } => Poll::SlowDown {
+                        secs: interval.as_secs(),
+                    },
+                };
+                send(&poll_tx, ConsentEvent::DevicePoll(poll));
+            };
+            let result = consent::device_sign_in(&store, &server, &cancel, on_code, on_event).await;
+            cancel.cancel();
+            send(&tx, connected_or_failed(result));
         });
     }
 
@@ -208,6 +239,35 @@ impl StoreEffects {
     }
 }
 
+/// The end of a sign-in, for the screen.
+fn connected_or_failed(result: Result<consent::Connected, Error>) -> ConsentEvent {
+    match result {
+        Ok(done) => ConsentEvent::Connected(TokenView {
+            account: done.tokens.account.clone(),
+            username: done.username.clone(),
+            scope: done.tokens.scope.clone(),
+            expires_at: done.tokens.expires_at,
+            mismatch: done.mismatch.clone(),
+        }),
+        Err(Error::Cancelled) => ConsentEvent::Cancelled,
+        Err(e) => ConsentEvent::Failed(failure(&e)),
+    }
+}
+
+/// Stores a new client secret and its expiry for `app` (the core lifts the blockers a new
+/// secret fixes).
+fn rotate(store: &Store, app: &str, secret: Secret, expires: String) -> Result<(), SaveError> {
+    let patch = AppPatch {
+        secret: Some(secret),
+        secret_expires: Some(expires),
+        ..AppPatch::default()
+    };
+    edit_app(store, app, &patch).map(drop).map_err(|e| match e {
+        Error::Invalid(f) => SaveError::Fields(vec![f]),
+        e => SaveError::Other(e.to_string()),
+    })
+}
+
 fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
     let other = |e: Error| match e {
         Error::Invalid(f) => SaveError::Fields(vec![f]),
@@ -244,8 +304,25 @@ impl Effects for StoreEffects {
             Cmd::Connect { run, server } => self.connect(run, server, tx),
             Cmd::PasteAddress { run, text } => {
                 if let Some(p) = self.pastes.get(&run) {
-                    let _ = p.try_send(text);
+                    let _ = p.try_send(text.expose().to_string());
                 }
+            }
+            Cmd::DeviceSignIn { run, server } => self.device(run, server, tx),
+            Cmd::RotateSecret {
+                run,
+                app,
+                secret,
+                expires,
+            } => {
+                let store = self.store.clone();
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = rotate(&store, &app, secret, expires);
+                    if result.is_ok() {
+                        let _ = tx.send(Msg::Loaded(snapshot(&store)));
+                    }
+                    let _ = tx.send(Msg::SecretSaved { run, result });
+                });
             }
             Cmd::OpenBrowser { run, url } => {
                 let tx = tx.clone();

@@ -49,6 +49,14 @@ impl Model {
             return Vec::new();
         }
         self.refreshing.remove(server);
+        let rotation = self
+            .rotation_report
+            .as_ref()
+            .is_some_and(|r| r.pending.contains_key(&run));
+        if rotation {
+            self.rotation_refreshed(run, &result);
+            return vec![Cmd::Reload];
+        }
         let manual = self.manual_refresh == Some(run);
         if manual {
             self.manual_refresh = None;

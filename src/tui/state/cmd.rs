@@ -2,6 +2,7 @@
 
 use super::msg::RunId;
 use crate::core::servers::{AppPatch, ServerInput, ServerPatch};
+use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
 pub enum Cmd {
@@ -20,10 +21,23 @@ pub enum Cmd {
         run: RunId,
         server: String,
     },
-    /// An address pasted by the user for the sign-in `run` (paste-back).
+    /// An address pasted by the user for the sign-in `run` (paste-back). It carries an
+    /// authorization code, so it is a [`Secret`] (never in Debug or the log).
     PasteAddress {
         run: RunId,
-        text: String,
+        text: Secret,
+    },
+    /// Device-code sign-in for a server (runs alongside the listener of the same sign-in).
+    DeviceSignIn {
+        run: RunId,
+        server: String,
+    },
+    /// A new client secret (and its expiry, `YYYY-MM-DD`) for the Azure app `app`.
+    RotateSecret {
+        run: RunId,
+        app: String,
+        secret: Secret,
+        expires: String,
     },
     OpenBrowser {
         run: RunId,

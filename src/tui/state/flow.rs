@@ -2,7 +2,7 @@
 
 use super::check::{Check, Outcome};
 use super::cmd::Cmd;
-use super::connect::{BrowserNote, Connect};
+use super::connect::{BrowserNote, Connect, Device, PasteField, Poll};
 use super::form::Form;
 use super::keymap::Action;
 use super::msg::{ConsentEvent, ProbeUpdate, RunId, SaveError};
@@ -21,6 +21,9 @@ pub(crate) fn text(w: &mut Wizard, key: KeyEvent) {
             w.expires.handle_event(&Event::Key(key));
         }
         Step::Form => w.form.key(key),
+        Step::Connect if w.paste.focused => {
+            w.paste.input.handle_event(&Event::Key(key));
+        }
         _ => {}
     }
 }
@@ -34,16 +37,36 @@ pub(crate) fn paste(w: &mut Wizard, text: &str) -> Vec<Cmd> {
                 w.expires.handle(InputRequest::InsertChar(c));
             }
         }
-        (Step::Connect, Connect::Waiting { run, paste_note, .. }) => {
-            *paste_note = Some("checking the pasted address…".into());
-            return vec![Cmd::PasteAddress {
-                run: *run,
-                text: text.to_string(),
-            }];
+        (Step::Connect, Connect::Waiting { .. }) => {
+            // A paste replaces the field and is used at once.
+            let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+            w.paste.input = tui_input::Input::new(clean.trim().to_string());
+            return submit_paste(w);
         }
         _ => {}
     }
     Vec::new()
+}
+
+/// Hands the field's address to the sign-in; what is wrong with it comes back as
+/// `ConsentEvent::PasteRejected` and shows under the field.
+fn submit_paste(w: &mut Wizard) -> Vec<Cmd> {
+    let Connect::Waiting { run, .. } = w.connect else {
+        w.paste.error = Some("no sign-in is waiting: press Enter or c to start one".into());
+        return Vec::new();
+    };
+    if w.paste.input.value().trim().is_empty() {
+        w.paste.error = Some(
+            "paste the whole address from the browser's address bar (it starts with http://localhost)".into(),
+        );
+        return Vec::new();
+    }
+    w.paste.error = None;
+    w.paste.checking = true;
+    vec![Cmd::PasteAddress {
+        run,
+        text: w.paste.secret(),
+    }]
 }
 
 /// The admin consent URL when the form has a usable client ID and tenant.
@@ -210,8 +233,53 @@ impl Model {
         let Some(w) = self.wizard_mut() else {
             return Vec::new();
         };
+        // The paste-back field has the keys while focused.
+        if w.paste.focused {
+            match action {
+                Action::Submit => return submit_paste(w),
+                Action::NextField | Action::Back => w.paste.focused = false,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        if w.device.shown() {
+            return match action {
+                Action::Back => {
+                    let run = w.device.run();
+                    w.device = Device::Off;
+                    if run.is_some() {
+                        self.say(
+                            Tone::Info,
+                            "Device-code sign-in stopped; the link and the paste field still work.",
+                        );
+                    }
+                    run.map(Cmd::Cancel).into_iter().collect()
+                }
+                Action::DeviceCode if w.device.run().is_none() => self.start_device(),
+                Action::Copy => match &w.device {
+                    Device::Code { user_code, .. } => {
+                        let code = user_code.clone();
+                        self.copy(code, "Device code")
+                    }
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+        }
         match (action, &w.connect) {
             (Action::Connect, c) if c.run().is_none() => self.start_connect(),
+            (Action::NextField, Connect::Waiting { .. }) => {
+                w.paste.focused = true;
+                Vec::new()
+            }
+            (Action::NextField, _) => {
+                self.say(
+                    Tone::Info,
+                    "The paste field works while a sign-in waits: Enter or c starts one.",
+                );
+                Vec::new()
+            }
+            (Action::DeviceCode, _) => self.start_device(),
             (Action::Copy, Connect::Waiting { url, .. }) => {
                 let url = url.clone();
                 self.copy(url, "Sign-in link")
@@ -238,13 +306,15 @@ impl Model {
                 vec![cmd]
             }
             (Action::Back, c) if c.run().is_some() => {
-                let run = c.run();
+                let runs = w.sign_in_runs();
                 w.connect = Connect::Cancelled;
+                w.device = Device::Off;
+                w.paste = PasteField::default();
                 self.say(
                     Tone::Info,
                     "Sign-in cancelled; the listener's port is free again.",
                 );
-                run.map(Cmd::Cancel).into_iter().collect()
+                runs.into_iter().map(Cmd::Cancel).collect()
             }
             (Action::Back, _) if w.new => {
                 w.step = Step::Form;
@@ -254,6 +324,22 @@ impl Model {
             (Action::Back, _) => self.leave_wizard(),
             _ => Vec::new(),
         }
+    }
+
+    /// `d`: device-code sign-in, alongside the listener (the first to finish wins).
+    pub(crate) fn start_device(&mut self) -> Vec<Cmd> {
+        let run = self.run_id();
+        let Some(w) = self.wizard_mut() else {
+            return Vec::new();
+        };
+        let Some(server) = w.server.clone() else {
+            return Vec::new();
+        };
+        let mut cmds: Vec<Cmd> = w.device.run().map(Cmd::Cancel).into_iter().collect();
+        w.device = Device::Starting { run };
+        w.paste.focused = false;
+        cmds.push(Cmd::DeviceSignIn { run, server });
+        cmds
     }
 
     /// Shows step 5 and starts the sign-in.
@@ -274,6 +360,7 @@ impl Model {
         };
         let mut cmds: Vec<Cmd> = w.check.run.take().map(Cmd::Cancel).into_iter().collect();
         w.connect = Connect::Starting { run };
+        w.paste = PasteField::default();
         w.token = None;
         cmds.push(Cmd::Connect { run, server });
         cmds
@@ -281,9 +368,13 @@ impl Model {
 
     pub(crate) fn on_consent(&mut self, run: RunId, event: ConsentEvent) -> Vec<Cmd> {
         let no_browser = self.env.situation.no_browser_reason();
-        let Some(w) = self.wizard_mut().filter(|w| w.connect.run() == Some(run)) else {
+        let Some(w) = self.wizard_mut() else {
             return Vec::new();
         };
+        let from_device = w.device.run() == Some(run);
+        if !from_device && w.connect.run() != Some(run) {
+            return Vec::new();
+        }
         match event {
             ConsentEvent::Ready {
                 auth_url,
@@ -301,7 +392,6 @@ impl Model {
                     port,
                     deadline,
                     browser,
-                    paste_note: None,
                 };
                 if open {
                     return vec![Cmd::OpenBrowser { run, url: auth_url }];
@@ -316,13 +406,45 @@ impl Model {
                 }
             }
             ConsentEvent::PasteRejected(note) => {
-                if let Connect::Waiting { paste_note, .. } = &mut w.connect {
-                    *paste_note = Some(note);
+                w.paste.checking = false;
+                w.paste.error = Some(note);
+                w.paste.focused = true;
+            }
+            ConsentEvent::DeviceCode {
+                user_code,
+                uri,
+                deadline,
+                interval,
+            } => {
+                w.device = Device::Code {
+                    run,
+                    user_code,
+                    uri,
+                    deadline,
+                    interval,
+                    poll: Poll::Waiting,
+                };
+            }
+            ConsentEvent::DevicePoll(p) => {
+                if let Device::Code { poll, interval, .. } = &mut w.device {
+                    *poll = p;
+                    if let Poll::SlowDown { secs } = p {
+                        *interval = secs;
+                    }
                 }
             }
             ConsentEvent::Connected(view) => {
+                // The first path to finish wins: stop the others (frees the port).
+                let others: Vec<Cmd> = w
+                    .sign_in_runs()
+                    .into_iter()
+                    .filter(|r| *r != run)
+                    .map(Cmd::Cancel)
+                    .collect();
                 let warn = view.mismatch.is_some();
                 w.connect = Connect::Idle;
+                w.device = Device::Off;
+                w.paste = PasteField::default();
                 w.token = Some(view);
                 w.step = Step::Token;
                 if warn {
@@ -333,13 +455,24 @@ impl Model {
                 } else {
                     self.say(Tone::Ok, "Outlook token is valid.");
                 }
-                return vec![Cmd::Reload];
+                let mut cmds = others;
+                cmds.push(Cmd::Reload);
+                return cmds;
+            }
+            ConsentEvent::Failed(f) if from_device => {
+                w.device = Device::Failed(f);
+                self.say(Tone::Error, "Device-code sign-in failed (details above).");
             }
             ConsentEvent::Failed(f) => {
                 w.connect = Connect::Failed(f);
+                w.paste = PasteField::default();
+                if w.device.run().is_none() {
+                    w.device = Device::Off;
+                }
                 self.say(Tone::Error, "Sign-in failed (details above).");
                 return vec![Cmd::Reload];
             }
+            ConsentEvent::Cancelled if from_device => w.device = Device::Off,
             ConsentEvent::Cancelled => w.connect = Connect::Cancelled,
         }
         Vec::new()
@@ -431,7 +564,7 @@ impl Model {
         let screen = std::mem::replace(&mut self.screen, Screen::Review);
         let mut cmds = vec![Cmd::Reload];
         if let Screen::Wizard(w) = screen {
-            cmds.extend(w.connect.run().map(Cmd::Cancel));
+            cmds.extend(w.sign_in_runs().into_iter().map(Cmd::Cancel));
             cmds.extend(w.check.run.map(Cmd::Cancel));
             match &w.server {
                 Some(name) => self.select_name(name),

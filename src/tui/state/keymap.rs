@@ -30,6 +30,13 @@ pub enum Action {
     Right,
     Submit,
     OpenBrowser,
+    /// Start device-code sign-in.
+    DeviceCode,
+    /// Scroll the details pane.
+    ScrollUp,
+    ScrollDown,
+    /// Record a new client secret for the selected server's app.
+    Rotate,
     Yes,
     No,
 }
@@ -45,6 +52,12 @@ pub enum Ctx {
     GuideText,
     Form,
     Connect,
+    /// Step 5 with the paste-back field focused (printable keys are typed).
+    ConnectPaste,
+    /// Step 5 showing the device code.
+    Device,
+    /// The new-client-secret form (a popup with text fields).
+    Rotate,
     Token,
     Test,
     Help,
@@ -54,7 +67,7 @@ pub enum Ctx {
 impl Ctx {
     /// True where printable keys go into a text field (so `?` and `q` stay typeable).
     pub fn is_text(self) -> bool {
-        matches!(self, Ctx::GuideText | Ctx::Form)
+        matches!(self, Ctx::GuideText | Ctx::Form | Ctx::ConnectPaste | Ctx::Rotate)
     }
 }
 
@@ -195,6 +208,36 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Help, UP, A::Up, "scroll up", false),
     b(C::Help, DOWN, A::Down, "scroll down", false),
+    // The new-client-secret form.
+    b(
+        C::Rotate,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
+        A::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        C::Rotate,
+        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
+        A::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        C::Rotate,
+        &[Key::ctrl('r')],
+        A::Reveal,
+        "show secret (toggle)",
+        true,
+    ),
+    b(
+        C::Rotate,
+        ENTER,
+        A::Submit,
+        "save (then refreshes every server of the app)",
+        true,
+    ),
+    b(C::Rotate, ESC, A::Back, "cancel (nothing is saved)", true),
     b(C::Confirm, &[Key::ch('y')], A::Yes, "yes", true),
     b(
         C::Confirm,
@@ -247,8 +290,29 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(
         C::Review,
         &[Key::ch('s')],
+        A::Rotate,
+        "secret (new client secret + expiry for the app)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('v')],
         A::Reveal,
-        "show secret (toggle; hidden again when leaving)",
+        "view secret (toggle; hidden on leaving)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll the details down",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll the details up",
         false,
     ),
     b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
@@ -315,12 +379,18 @@ pub static KEYMAP: &[KeyBinding] = &[
         "copy link (the sign-in link, via OSC 52)",
         true,
     ),
-    b(C::Connect, &[Key::ch('o')], A::OpenBrowser, "open browser", true),
     b(
         C::Connect,
-        &[Key::code(KeyCode::Enter), Key::ch('c')],
-        A::Connect,
-        "connect (or try again)",
+        &[Key::code(KeyCode::Tab)],
+        A::NextField,
+        "paste (type or paste the address your browser ended on)",
+        true,
+    ),
+    b(
+        C::Connect,
+        &[Key::ch('d')],
+        A::DeviceCode,
+        "device code (sign in on any device; needs public client flows)",
         true,
     ),
     b(
@@ -330,8 +400,55 @@ pub static KEYMAP: &[KeyBinding] = &[
         "cancel (stops the listener, frees the port)",
         true,
     ),
+    b(C::Connect, &[Key::ch('o')], A::OpenBrowser, "open browser", true),
+    b(
+        C::Connect,
+        &[Key::code(KeyCode::Enter), Key::ch('c')],
+        A::Connect,
+        "connect (or try again)",
+        true,
+    ),
     b(C::Connect, HELP, A::Help, "help", true),
     b(C::Connect, QUIT, A::Quit, "quit", false),
+    // Step 5, the paste-back field focused.
+    b(
+        C::ConnectPaste,
+        ENTER,
+        A::Submit,
+        "use the address (the wait goes on if it is wrong)",
+        true,
+    ),
+    b(
+        C::ConnectPaste,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Esc)],
+        A::NextField,
+        "leave the field (the sign-in goes on)",
+        true,
+    ),
+    // Step 5, device code shown.
+    b(
+        C::Device,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy code (the user code, via OSC 52)",
+        true,
+    ),
+    b(
+        C::Device,
+        &[Key::ch('d')],
+        A::DeviceCode,
+        "device code again (after a failure)",
+        false,
+    ),
+    b(
+        C::Device,
+        ESC,
+        A::Back,
+        "back (stops device code; the link still works)",
+        true,
+    ),
+    b(C::Device, HELP, A::Help, "help", true),
+    b(C::Device, QUIT, A::Quit, "quit", false),
     // Token valid.
     b(
         C::Token,

@@ -10,6 +10,7 @@ pub mod form;
 pub mod keymap;
 pub mod msg;
 pub mod review;
+pub mod rotate;
 pub mod wizard;
 
 use crate::model::health::{Health, assess};
@@ -69,6 +70,8 @@ pub enum Popup {
     Help,
     ConfirmDelete(String),
     ConfirmQuit,
+    /// The new-client-secret form (its data is `Model::rotation`).
+    Rotate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +104,12 @@ pub struct Model {
     pub status: Option<Status>,
     /// The selected server's secret is shown in clear.
     pub reveal: bool,
+    /// Lines the details pane is scrolled down.
+    pub details_scroll: u16,
+    /// The new-client-secret form, while open.
+    pub rotation: Option<Box<rotate::Rotation>>,
+    /// The refreshes started by a saved secret rotation.
+    pub rotation_report: Option<rotate::RotationReport>,
     pub next_run: RunId,
     /// Token refreshes in flight, by server.
     pub refreshing: BTreeMap<String, RunId>,
@@ -131,6 +140,9 @@ impl Model {
             help_scroll: 0,
             status: None,
             reveal: false,
+            details_scroll: 0,
+            rotation: None,
+            rotation_report: None,
             next_run: 1,
             refreshing: BTreeMap::new(),
             manual_refresh: None,
@@ -194,7 +206,11 @@ impl Model {
             Some(Step::Register | Step::Permissions) => Ctx::Guide,
             Some(Step::Secret) => Ctx::GuideText,
             Some(Step::Form) => Ctx::Form,
-            Some(Step::Connect) => Ctx::Connect,
+            Some(Step::Connect) => match self.wizard() {
+                Some(w) if w.paste.focused => Ctx::ConnectPaste,
+                Some(w) if w.device.shown() => Ctx::Device,
+                _ => Ctx::Connect,
+            },
             Some(Step::Token) => Ctx::Token,
             Some(Step::Test) => Ctx::Test,
         }
@@ -205,25 +221,31 @@ impl Model {
         match self.popup {
             Some(Popup::Help) => vec![Ctx::Help, Ctx::Global],
             Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
+            Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
             None => vec![self.screen_ctx(), Ctx::Global],
         }
     }
 
     /// True when unbound keys are typed into a field.
     pub fn text_focused(&self) -> bool {
-        if self.popup.is_some() {
-            return false;
+        match self.popup {
+            Some(Popup::Rotate) => return true,
+            Some(_) => return false,
+            None => {}
         }
         match self.wizard() {
             Some(w) if w.step == Step::Secret => true,
             Some(w) if w.step == Step::Form => w.form.focus_is_text(),
+            Some(w) if w.step == Step::Connect => w.paste.focused,
             _ => false,
         }
     }
 
     /// Work the user started that quitting would interrupt.
     pub fn work_running(&self) -> bool {
-        self.wizard().is_some_and(Wizard::busy) || self.deleting.is_some()
+        self.wizard().is_some_and(Wizard::busy)
+            || self.deleting.is_some()
+            || self.rotation.as_ref().is_some_and(|r| r.save_run.is_some())
     }
 
     /// Something on screen moves (spinner): tick fast.
@@ -281,7 +303,13 @@ impl Model {
             }
             Msg::Action(a) => self.on_action(a),
             Msg::Text(key) => {
-                if let Some(w) = self.wizard_mut() {
+                if self.popup == Some(Popup::Rotate) {
+                    if let Some(r) = self.rotation.as_deref_mut() {
+                        r.key(key);
+                    }
+                } else if self.popup.is_none()
+                    && let Some(w) = self.wizard_mut()
+                {
                     flow::text(w, key);
                 }
                 Vec::new()
@@ -292,6 +320,7 @@ impl Model {
             Msg::Consent { run, event } => self.on_consent(run, event),
             Msg::Probe { run, event } => self.on_probe(run, event),
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
+            Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
         }
     }
 
@@ -317,6 +346,7 @@ impl Model {
                 self.popup = None;
                 return self.delete(name);
             }
+            (Some(Popup::Rotate), _) => return self.rotation_action(action),
             (Some(_), Action::No) => {
                 self.popup = None;
                 return Vec::new();
@@ -350,13 +380,22 @@ impl Model {
         self.popup = None;
         let mut cmds = Vec::new();
         if let Some(w) = self.wizard() {
-            cmds.extend(w.connect.run().map(Cmd::Cancel));
+            cmds.extend(w.sign_in_runs().into_iter().map(Cmd::Cancel));
             cmds.extend(w.check.run.map(Cmd::Cancel));
         }
         cmds
     }
 
     fn on_paste(&mut self, text: &str) -> Vec<Cmd> {
+        if self.popup == Some(Popup::Rotate) {
+            if let Some(r) = self.rotation.as_deref_mut() {
+                r.paste(text);
+            }
+            return Vec::new();
+        }
+        if self.popup.is_some() {
+            return Vec::new();
+        }
         let Some(w) = self.wizard_mut() else {
             return Vec::new();
         };

@@ -1,6 +1,7 @@
 //! Messages: user intents (resolved through the key table) and results of background work,
 //! each result tagged with the run it answers.
 
+use super::connect::Poll;
 use super::keymap::Action;
 use crate::model::validate::FieldError;
 use crate::model::{Config, TokenFile};
@@ -57,6 +58,11 @@ pub enum Msg {
         server: String,
         result: Result<(), Failure>,
     },
+    /// A new client secret for `app` was stored (or not).
+    SecretSaved {
+        run: RunId,
+        result: Result<(), SaveError>,
+    },
 }
 
 impl Msg {
@@ -75,6 +81,7 @@ impl Msg {
             Msg::Consent { .. } => "consent",
             Msg::Probe { .. } => "probe",
             Msg::Refreshed { .. } => "refreshed",
+            Msg::SecretSaved { .. } => "secret saved",
         }
     }
 }
@@ -115,6 +122,15 @@ pub enum ConsentEvent {
     Browser(Result<(), String>),
     /// A pasted address could not be used; the sign-in goes on.
     PasteRejected(String),
+    /// Device-code sign-in: the code to show and where to enter it.
+    DeviceCode {
+        user_code: String,
+        uri: String,
+        deadline: Timestamp,
+        interval: u64,
+    },
+    /// Device-code sign-in: what the last poll said.
+    DevicePoll(Poll),
     Connected(TokenView),
     Failed(Failure),
     Cancelled,

@@ -19,6 +19,14 @@ impl Model {
                 self.select((self.selected + 1).min(count.saturating_sub(1)));
                 Vec::new()
             }
+            Action::ScrollDown => {
+                self.details_scroll = self.details_scroll.saturating_add(5).min(60);
+                Vec::new()
+            }
+            Action::ScrollUp => {
+                self.details_scroll = self.details_scroll.saturating_sub(5);
+                Vec::new()
+            }
             Action::Open if selected.is_some() => {
                 self.pane = Pane::Main;
                 Vec::new()
@@ -45,7 +53,12 @@ impl Model {
                 None => {
                     if matches!(
                         action,
-                        Action::Edit | Action::Connect | Action::Test | Action::Refresh | Action::Delete
+                        Action::Edit
+                            | Action::Connect
+                            | Action::Test
+                            | Action::Refresh
+                            | Action::Delete
+                            | Action::Rotate
                     ) {
                         self.say(Tone::Info, "No server yet: press n to add one.");
                     }
@@ -113,6 +126,7 @@ impl Model {
                 self.popup = Some(Popup::ConfirmDelete(name));
                 Vec::new()
             }
+            Action::Rotate => self.open_rotation(&name, auth),
             _ => Vec::new(),
         }
     }
@@ -120,6 +134,7 @@ impl Model {
     fn select(&mut self, index: usize) {
         if index != self.selected {
             self.reveal = false;
+            self.details_scroll = 0;
         }
         self.selected = index;
     }

@@ -2,7 +2,7 @@
 //! test) also serve the actions on a stored server.
 
 use super::check::Check;
-use super::connect::Connect;
+use super::connect::{Connect, Device, PasteField};
 use super::form::Form;
 use super::msg::{RunId, TokenView};
 use crate::model::Config;
@@ -79,6 +79,10 @@ pub struct Wizard {
     pub form: Form,
     pub save_run: Option<RunId>,
     pub connect: Connect,
+    /// Device-code sign-in, alongside `connect`.
+    pub device: Device,
+    /// The paste-back field of step 5.
+    pub paste: PasteField,
     pub token: Option<TokenView>,
     pub check: Check,
 }
@@ -95,6 +99,8 @@ impl Wizard {
             form: Form::new(config),
             save_run: None,
             connect: Connect::Idle,
+            device: Device::Off,
+            paste: PasteField::default(),
             token: None,
             check: Check::default(),
         }
@@ -114,6 +120,27 @@ impl Wizard {
 
     /// True while something of this wizard runs in the background.
     pub fn busy(&self) -> bool {
-        self.save_run.is_some() || self.connect.run().is_some() || self.check.run.is_some()
+        !self.runs().is_empty()
+    }
+
+    /// Every run of this wizard still going (to cancel when leaving).
+    pub fn runs(&self) -> Vec<RunId> {
+        [
+            self.save_run,
+            self.connect.run(),
+            self.device.run(),
+            self.check.run,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The sign-in runs (listener and device code).
+    pub fn sign_in_runs(&self) -> Vec<RunId> {
+        [self.connect.run(), self.device.run()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }

@@ -53,6 +53,11 @@ pub fn render(model: &Model, f: &mut Frame) {
         Some(Popup::Help) => popups::help::render(model, &theme, area, f.buffer_mut()),
         Some(Popup::ConfirmDelete(name)) => popups::confirm::delete(name, &theme, area, f.buffer_mut()),
         Some(Popup::ConfirmQuit) => popups::confirm::quit(&theme, area, f.buffer_mut()),
+        Some(Popup::Rotate) => {
+            if let Some(r) = &model.rotation {
+                popups::rotate::render(r, &theme, area, f);
+            }
+        }
         None => {}
     }
 }

@@ -2,13 +2,16 @@
 //! driven through `update` with the same messages the app would see; time is fixed (UTC).
 
 use super::render;
-use crate::model::AuthKind;
+use crate::model::health::Level;
+use crate::model::{AuthKind, Blocker, RecordedError};
 use crate::services::browser::Situation;
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
+use crate::tui::state::connect::Poll;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
 use crate::tui::testing::{self, now};
+use crate::tui::ui::theme::Theme;
 use jiff::SignedDuration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -389,4 +392,206 @@ fn no_secret_or_token_in_any_frame() {
     assert_eq!(m.selected_server().map(|s| s.auth), Some(AuthKind::Basic));
     t.draw(|f| render(&m, f)).unwrap();
     assert!(!format!("{}", t.backend()).contains("hunter2"));
+}
+
+// ---- Consent without a browser: the three paths, the paste field, device code ----
+
+fn ssh() -> Situation {
+    Situation {
+        ssh: true,
+        display: false,
+        ssh_target: Some("admin@mail01".into()),
+    }
+}
+
+#[test]
+fn wizard_connect_paste_error_under_the_field() {
+    let mut m = connecting(ssh());
+    let run = m.next_run - 1;
+    act(&mut m, &[Action::NextField]);
+    typed(
+        &mut m,
+        "http://localhost:8400/microsoft_outlook/confirm?code=0.AXkA1b2&state=Qk2",
+    );
+    act(&mut m, &[Action::Submit]);
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::PasteRejected("the address looks cut off; paste the rest of it".into()),
+    });
+    snap("wizard_5_connect_paste_error", &m, 80, 24);
+}
+
+/// Step 5 with device code started from the SSH screen.
+fn device_code(poll: Option<Poll>) -> Model {
+    let mut m = connecting(ssh());
+    act(&mut m, &[Action::DeviceCode]);
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::DeviceCode {
+            user_code: "FQK7TWXNL".into(),
+            uri: "https://microsoft.com/devicelogin".into(),
+            deadline: now() + SignedDuration::from_secs(14 * 60 + 32),
+            interval: 5,
+        },
+    });
+    if let Some(p) = poll {
+        m.update(Msg::Consent {
+            run,
+            event: ConsentEvent::DevicePoll(p),
+        });
+    }
+    m
+}
+
+#[test]
+fn wizard_device_code_screens() {
+    snap("wizard_5_device_code", &device_code(Some(Poll::Pending)), 80, 24);
+    snap(
+        "wizard_5_device_code_slow_down",
+        &device_code(Some(Poll::SlowDown { secs: 10 })),
+        80,
+        24,
+    );
+    let mut m = device_code(None);
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure::new(
+            "device-code sign-in for \"Support inbox\": Microsoft answered invalid_client: AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            Some("device-code sign-in needs the app registration's Authentication → Advanced settings → Allow public client flows = Yes (no client secret is sent on this path)".into()),
+        )),
+    });
+    snap("wizard_5_device_code_failed", &m, 80, 24);
+}
+
+// ---- Health in the details, one snapshot per state ----
+
+fn select(m: &mut Model, name: &str) {
+    let i = m.servers().iter().position(|s| s.name == name).unwrap();
+    m.selected = i;
+}
+
+fn recorded(message: &str, hint: &str, transient: bool) -> Option<RecordedError> {
+    Some(RecordedError {
+        at: now() - SignedDuration::from_mins(7),
+        message: message.into(),
+        hint: Some(hint.into()),
+        transient,
+    })
+}
+
+fn health_of(name: &str, change: impl FnOnce(&mut crate::tui::state::msg::Snapshot)) -> Model {
+    let mut data = testing::populated();
+    change(&mut data);
+    let mut m = testing::model(data);
+    select(&mut m, name);
+    m
+}
+
+#[test]
+fn health_states_in_the_details() {
+    snap("health_healthy", &health_of("Support inbox", |_| {}), 80, 24);
+    let m = health_of("Support inbox", |d| {
+        d.config.apps[0].secret_expires = "2026-12-18".parse().ok();
+    });
+    snap("health_secret_expiring_20d", &m, 80, 24);
+    let m = health_of("Support inbox", |d| {
+        d.config.apps[0].secret_expires = "2026-11-20".parse().ok();
+        if let Some(f) = d.tokens.get_mut("Support inbox") {
+            f.blocker = Some(Blocker::SecretExpired);
+            f.last_error = recorded(
+                "invalid_client: AADSTS7000222: The provided client secret keys for app '2c7f5e1a-…' are expired.",
+                "the client secret expired: create a new one (Certificates & secrets) and record it with s",
+                false,
+            );
+        }
+    });
+    snap("health_secret_expired", &m, 80, 24);
+    let m = health_of("Billing", |d| {
+        if let Some(f) = d.tokens.get_mut("Billing") {
+            f.last_error = recorded(
+                "invalid_grant: AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.",
+                "the refresh token is dead: sign in again (c)",
+                false,
+            );
+        }
+    });
+    snap("health_needs_reconsent", &m, 80, 24);
+    let m = health_of("Support inbox", |d| {
+        if let Some(f) = d.tokens.get_mut("Support inbox") {
+            f.last_error = recorded(
+                "network: connection to login.microsoftonline.com timed out",
+                "a network problem, not a refusal: the refresh is retried with back-off",
+                true,
+            );
+            f.failures = 2;
+        }
+    });
+    snap("health_transient_error", &m, 80, 24);
+    snap("health_draft_never_tested", &health_of("Sales", |_| {}), 80, 24);
+    let m = health_of("Support inbox", |d| {
+        if let Some(t) = d.config.servers[0].last_test.as_mut() {
+            t.ok = false;
+            t.messages = None;
+            t.summary = "authenticate: the server refused the login: AUTHENTICATE failed.".into();
+        }
+    });
+    snap("health_last_test_failed", &m, 80, 24);
+    let m = health_of("Support inbox", |d| d.config.apps[0].secret_expires = None);
+    snap("health_secret_expiry_unknown", &m, 80, 24);
+}
+
+#[test]
+fn list_badges_never_green_when_refused_or_failed() {
+    let mut data = testing::populated();
+    // One more of each bad kind: secret expired, and a Confirmed OAuth2 server whose test failed.
+    let mut expired = data.config.servers[0].clone();
+    expired.name = "Expired secret".into();
+    let mut failed = data.config.servers[0].clone();
+    failed.name = "Test failed".into();
+    if let Some(t) = failed.last_test.as_mut() {
+        t.ok = false;
+        t.summary = "authenticate: AUTHENTICATE failed.".into();
+    }
+    data.config.servers.push(expired);
+    data.config.servers.push(failed);
+    let mut f = testing::tokens("Expired secret", "support@contoso.com", 30, "support@contoso.com");
+    f.blocker = Some(Blocker::SecretExpired);
+    data.tokens.insert("Expired secret".into(), f);
+    data.tokens.insert(
+        "Test failed".into(),
+        testing::tokens("Test failed", "support@contoso.com", 30, "support@contoso.com"),
+    );
+    let m = testing::model(data);
+    for s in m.servers() {
+        let h = m.health(s);
+        let refused = h.token.is_bad() || s.last_test.as_ref().is_some_and(|t| !t.ok);
+        if refused {
+            assert_eq!(h.level, Level::Critical, "{}", s.name);
+            let style = Theme::new(true).badge(s.state, h.level);
+            assert_ne!(style.fg, Some(ratatui::style::Color::Green), "{}", s.name);
+        }
+    }
+    snap("list_all_badges", &m, 80, 24);
+}
+
+// ---- Secret rotation ----
+
+#[test]
+fn rotate_secret_form() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Rotate]);
+    snap("rotate_form_empty", &m, 80, 24);
+    typed(&mut m, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, "2026-02-30");
+    act(&mut m, &[Action::Submit]);
+    let text = {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| render(&m, f)).unwrap();
+        format!("{}", t.backend())
+    };
+    assert!(!text.contains("0f8fad5b"), "the typed secret is masked");
+    snap("rotate_form_errors", &m, 80, 24);
 }

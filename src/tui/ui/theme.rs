@@ -98,6 +98,16 @@ impl Theme {
         }
     }
 
+    /// The list's state badge: green only for a Confirmed server whose health is OK (a
+    /// refused refresh or a failed test turns it red, whatever the stored state says).
+    pub fn badge(&self, s: ServerState, l: Level) -> Style {
+        match (s, l) {
+            (_, Level::Critical | Level::Unknown) => self.err(),
+            (ServerState::Confirmed, Level::Ok) => self.ok(),
+            _ => self.warn(),
+        }
+    }
+
     pub fn level(&self, l: Level) -> Style {
         match l {
             Level::Ok => self.ok(),
@@ -112,5 +122,14 @@ pub fn state_glyph(s: ServerState) -> &'static str {
     match s {
         ServerState::Confirmed => "●",
         ServerState::Draft => "○",
+    }
+}
+
+/// The glyph of a health level: the meaning without colour.
+pub fn level_glyph(l: Level) -> &'static str {
+    match l {
+        Level::Ok => "✔",
+        Level::Warning => "⚠",
+        Level::Critical | Level::Unknown => "✖",
     }
 }

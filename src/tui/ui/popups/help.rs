@@ -14,6 +14,9 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Guide | Ctx::GuideText => "wizard",
         Ctx::Form => "server form",
         Ctx::Connect => "sign-in",
+        Ctx::ConnectPaste => "sign-in, paste field",
+        Ctx::Device => "sign-in, device code",
+        Ctx::Rotate => "new client secret",
         Ctx::Token => "token",
         Ctx::Test => "Test & Confirm",
         Ctx::Global => "everywhere",
@@ -25,7 +28,13 @@ fn ctx_name(ctx: Ctx) -> &'static str {
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let ctx = model.screen_ctx();
     let mut lines = Vec::new();
-    for c in [ctx, Ctx::Global] {
+    let ctxs = match ctx {
+        Ctx::Connect | Ctx::ConnectPaste | Ctx::Device => {
+            vec![Ctx::Connect, Ctx::ConnectPaste, Ctx::Device, Ctx::Global]
+        }
+        c => vec![c, Ctx::Global],
+    };
+    for c in ctxs {
         lines.push(Line::from(Span::styled(
             format!("Keys: {}", ctx_name(c)),
             theme.bold(),

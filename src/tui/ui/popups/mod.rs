@@ -2,6 +2,7 @@
 
 pub mod confirm;
 pub mod help;
+pub mod rotate;
 
 use ratatui::layout::{Constraint, Rect};
 

@@ -1,24 +1,42 @@
-//! Wizard step 5: the sign-in link, shown whole across the full width, the listener's port
-//! and a countdown.
+//! Wizard step 5: the sign-in. The link is shown whole across the full width (OSC 8 when the
+//! terminal is real); below it the other ways to finish — over SSH the exact tunnel command
+//! for the bound port, the paste-back field, and device code (`d`), which has its own view.
 
 use crate::tui::state::Model;
-use crate::tui::state::connect::{BrowserNote, Connect};
+use crate::tui::state::connect::{BrowserNote, Connect, Device, PasteField, Poll};
 use crate::tui::state::wizard::Wizard;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::link;
-use crate::tui::ui::widgets::text::{para, spinner};
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
-use ratatui::style::Style;
+use crate::tui::ui::widgets::text::{cols, para, spinner};
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget};
+use ratatui::widgets::Paragraph;
 
-pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// Indent of the paste field's frame.
+const FIELD_X: usize = 4;
+
+fn countdown(deadline: Timestamp, now: Timestamp) -> String {
+    let left = deadline.duration_since(now).as_secs().max(0);
+    format!("{}:{:02}", left / 60, left % 60)
+}
+
+/// The public-client note (device code needs it; microsoft-facts §7).
+const PUBLIC_CLIENT: &str = "Device code needs the app registration's Authentication → Advanced settings → \"Allow public client flows\" = Yes (no client secret is sent). Conditional Access may block it.";
+
+pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
+    if w.device.shown() {
+        device(model, &w.device, theme, area, f);
+        return;
+    }
     let width = area.width as usize;
     let plain = Style::new();
     let mut top: Vec<Line<'static>> = Vec::new();
     let mut bottom: Vec<Line<'static>> = Vec::new();
     let mut url: Option<&str> = None;
+    let mut cursor: Option<(usize, usize)> = None;
     match &w.connect {
         Connect::Idle => {
             top.extend(para(
@@ -27,7 +45,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 1,
                 plain,
             ));
-            top.extend(para("Enter starts the sign-in · Esc back", width, 1, theme.dim()));
+            top.extend(para(
+                "Enter starts the sign-in · d device code · Esc back",
+                width,
+                1,
+                theme.dim(),
+            ));
         }
         Connect::Cancelled => {
             top.extend(para(
@@ -36,7 +59,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 1,
                 plain,
             ));
-            top.extend(para("Enter tries again · Esc back", width, 1, theme.dim()));
+            top.extend(para(
+                "Enter tries again · d device code · Esc back",
+                width,
+                1,
+                theme.dim(),
+            ));
         }
         Connect::Starting { .. } => {
             top.push(Line::from(format!(
@@ -51,7 +79,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
             }
             top.push(Line::default());
             top.extend(para(
-                "Enter or c tries again · Esc back (to the form)",
+                "Enter or c tries again · d device code (no browser needed here) · Esc back (to the form)",
                 width,
                 1,
                 theme.dim(),
@@ -62,60 +90,104 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
             port,
             deadline,
             browser,
-            paste_note,
             ..
         } => {
             url = Some(u);
-            let account = model
-                .wizard()
-                .and_then(|w| w.server.as_deref())
+            let account = w
+                .server
+                .as_deref()
                 .and_then(|n| model.data.config.server(n))
                 .map(|s| s.username.clone())
                 .unwrap_or_default();
+            let situation = &model.env.situation;
+            let remote = matches!(browser, BrowserNote::NotHere(_));
             let head = match browser {
                 BrowserNote::Opening => "Opening your browser…".to_string(),
                 BrowserNote::Opened => "Your browser should show Microsoft's sign-in.".to_string(),
                 BrowserNote::Failed(e) => format!("The browser did not open ({e})."),
-                BrowserNote::NotHere(reason) => (*reason).to_string(),
+                BrowserNote::NotHere(reason) if situation.ssh => {
+                    format!("{reason} Sign in from your own computer:")
+                }
+                BrowserNote::NotHere(reason) => format!("{reason} Sign in from another device:"),
             };
             top.extend(para(&head, width, 1, plain));
             top.extend(para(
-                &format!("Sign in as {account} and accept. The link (y copies it, o opens it):"),
+                &format!("1 Open this link (y copies it) and sign in as {account}:"),
                 width,
                 1,
                 plain,
             ));
-            let situation = &model.env.situation;
+            // "a) keep …" in the list of ways over SSH / without a display; "Keep …" otherwise.
+            let item = |tag: &str, text: &str| {
+                let text = if tag == "a)" {
+                    text.strip_prefix("or ").unwrap_or(text)
+                } else {
+                    text
+                };
+                if remote {
+                    format!("{tag} {text}")
+                } else {
+                    let mut c = text.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or_default()
+                }
+            };
             if situation.ssh {
                 bottom.extend(para(
-                    &format!(
-                        "From your own computer, keep a tunnel open (short link http://localhost:{port}/start):"
+                    &item(
+                        "a)",
+                        "keep this tunnel open from your computer; the sign-in then ends by itself:",
                     ),
                     width,
                     1,
                     plain,
                 ));
                 bottom.push(Line::from(Span::styled(
-                    format!("    {}", situation.tunnel_command(*port)),
+                    format!("      {}", situation.tunnel_command(*port)),
                     theme.accent(),
                 )));
+                bottom.extend(para(
+                    &format!("(through it, http://localhost:{port}/start opens the link above too)"),
+                    width,
+                    4,
+                    theme.dim(),
+                ));
             }
             bottom.extend(para(
-                "Or paste the address your browser ended on (\"can't be reached\" is fine).",
+                &item(
+                    if situation.ssh { "b)" } else { "a)" },
+                    "or paste the address your browser ended on (\"can't be reached\" is fine):",
+                ),
+                width,
+                1,
+                plain,
+            ));
+            let (line, x) = paste_field(&w.paste, *port, theme, width);
+            if w.paste.focused {
+                cursor = Some((x, bottom.len()));
+            }
+            bottom.push(line);
+            if w.paste.checking {
+                bottom.extend(para("checking the address…", width, FIELD_X + 1, theme.dim()));
+            }
+            if let Some(e) = &w.paste.error {
+                bottom.extend(para(&format!("✖ {e}"), width, FIELD_X + 1, theme.err()));
+            }
+            bottom.extend(para(
+                &item(
+                    if situation.ssh { "c)" } else { "b)" },
+                    "no browser anywhere? d = device code (needs \"Allow public client flows\").",
+                ),
                 width,
                 1,
                 theme.dim(),
             ));
-            if let Some(n) = paste_note {
-                bottom.extend(para(n, width, 1, theme.warn()));
-            }
-            let left = deadline.duration_since(model.now).as_secs().max(0);
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
-                    "waiting for Microsoft · listener 127.0.0.1:{port} · {}:{:02} left",
-                    left / 60,
-                    left % 60
+                    "waiting for Microsoft · listener 127.0.0.1:{port} · {} left · Esc cancels",
+                    countdown(*deadline, model.now)
                 )),
             ]));
         }
@@ -125,14 +197,14 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         height: top_h,
         ..area
     };
-    Paragraph::new(top).render(top_area, buf);
+    f.render_widget(Paragraph::new(top), top_area);
     let mut y = area.y + top_h;
     if let Some(u) = url {
         let h = link::height(u, area.width).min(area.bottom().saturating_sub(y));
         link::render(
             u,
             Rect { y, height: h, ..area },
-            buf,
+            f.buffer_mut(),
             theme.link(),
             model.env.hyperlinks,
         );
@@ -143,5 +215,183 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         height: area.bottom().saturating_sub(y),
         ..area
     };
-    Paragraph::new(bottom).render(rest, buf);
+    f.render_widget(Paragraph::new(bottom), rest);
+    if let Some((x, dy)) = cursor
+        && model.popup.is_none()
+        && let (Ok(x), Ok(dy)) = (u16::try_from(x), u16::try_from(dy))
+        && dy < rest.height
+    {
+        f.set_cursor_position(Position::new(
+            rest.x + x.min(rest.width.saturating_sub(1)),
+            rest.y + dy,
+        ));
+    }
+}
+
+/// `    ▏value▕`, scrolled to the cursor; returns the line and the cursor column.
+fn paste_field(p: &PasteField, port: u16, theme: &Theme, width: usize) -> (Line<'static>, usize) {
+    let inner = width.saturating_sub(FIELD_X + 2).max(4);
+    let value = p.input.value();
+    let frame = if p.focused { theme.accent() } else { theme.dim() };
+    let (text, style, cursor) = if value.is_empty() {
+        (
+            format!("Tab, then paste: http://localhost:{port}/microsoft_outlook/confirm?code=…"),
+            theme.dim(),
+            0,
+        )
+    } else {
+        let scroll = p.input.visual_scroll(inner);
+        let shown: String = value.chars().skip(scroll).take(inner).collect();
+        let c = p.input.visual_cursor().saturating_sub(scroll);
+        (shown, theme.field(p.focused), c)
+    };
+    let pad = inner.saturating_sub(cols(&text));
+    let text: String = text.chars().take(inner).collect();
+    let line = Line::from(vec![
+        Span::raw(" ".repeat(FIELD_X)),
+        Span::styled("▏", frame),
+        Span::styled(text, style),
+        Span::raw(" ".repeat(pad)),
+        Span::styled("▕", frame),
+    ]);
+    (line, FIELD_X + 1 + cursor)
+}
+
+/// The device-code view: the code large in a box, where to enter it, the poll status and the
+/// countdown, and what the app registration needs.
+fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
+    let width = area.width as usize;
+    let plain = Style::new();
+    let mut top: Vec<Line<'static>> = Vec::new();
+    let mut bottom: Vec<Line<'static>> = Vec::new();
+    let mut url: Option<&str> = None;
+    match d {
+        Device::Off => {}
+        Device::Starting { .. } => {
+            top.push(Line::from(format!(
+                " {} asking Microsoft for a device code…",
+                spinner(model.frame)
+            )));
+            top.push(Line::default());
+            top.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
+        }
+        Device::Failed(fail) => {
+            top.extend(para(
+                &format!("✖ Device-code sign-in failed: {}", fail.message),
+                width,
+                1,
+                theme.err(),
+            ));
+            if let Some(h) = &fail.hint {
+                top.extend(para(&format!("→ {h}"), width, 1, plain));
+            }
+            let told = fail.hint.as_deref().is_some_and(|h| h.contains("public client"));
+            if !told {
+                top.push(Line::default());
+                top.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
+            }
+            top.push(Line::default());
+            top.extend(para(
+                "d tries again · Esc back to the link (it still works)",
+                width,
+                1,
+                theme.dim(),
+            ));
+        }
+        Device::Code {
+            user_code,
+            uri,
+            deadline,
+            interval,
+            poll,
+            ..
+        } => {
+            url = Some(uri);
+            top.extend(para(
+                "Device-code sign-in: on any device with a browser (a phone will do), open",
+                width,
+                1,
+                plain,
+            ));
+            bottom.extend(para(
+                "and enter this code (y copies it), then sign in as the mailbox and accept:",
+                width,
+                1,
+                plain,
+            ));
+            bottom.extend(big_code(user_code, theme));
+            let status = match poll {
+                Poll::Waiting | Poll::Pending => {
+                    format!("waiting for you to sign in · checking every {interval} s")
+                }
+                Poll::SlowDown { secs } => format!("Microsoft asked to slow down: every {secs} s"),
+            };
+            bottom.push(Line::from(vec![
+                Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
+                Span::raw(format!(
+                    "{status} · code expires in {}",
+                    countdown(*deadline, model.now)
+                )),
+            ]));
+            bottom.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
+            bottom.extend(para(
+                "A tunnel keeps working meanwhile; whichever finishes first wins. Esc stops device code and shows the link and the paste field again.",
+                width,
+                1,
+                theme.dim(),
+            ));
+        }
+    }
+    let top_h = u16::try_from(top.len()).unwrap_or(u16::MAX).min(area.height);
+    f.render_widget(
+        Paragraph::new(top),
+        Rect {
+            height: top_h,
+            ..area
+        },
+    );
+    let mut y = area.y + top_h;
+    if let Some(u) = url {
+        let x = area.x + 3;
+        let w = area.width.saturating_sub(3);
+        let h = link::height(u, w).min(area.bottom().saturating_sub(y));
+        link::render(
+            u,
+            Rect {
+                x,
+                y,
+                width: w,
+                height: h,
+            },
+            f.buffer_mut(),
+            theme.link(),
+            model.env.hyperlinks,
+        );
+        y += h;
+    }
+    f.render_widget(
+        Paragraph::new(bottom),
+        Rect {
+            y,
+            height: area.bottom().saturating_sub(y),
+            ..area
+        },
+    );
+}
+
+/// The user code, spaced and bold in a double-ruled box, so it reads from across a desk.
+fn big_code(code: &str, theme: &Theme) -> Vec<Line<'static>> {
+    let spaced = code.chars().map(String::from).collect::<Vec<_>>().join("  ");
+    let inner = cols(&spaced) + 8;
+    let style = theme.accent();
+    let bold = theme.bold().add_modifier(Modifier::BOLD);
+    vec![
+        Line::from(Span::styled(format!("   ╔{}╗", "═".repeat(inner)), style)),
+        Line::from(vec![
+            Span::styled("   ║", style),
+            Span::styled(format!("    {spaced}    "), bold),
+            Span::styled("║", style),
+        ]),
+        Line::from(Span::styled(format!("   ╚{}╝", "═".repeat(inner)), style)),
+    ]
 }

@@ -1,14 +1,17 @@
 //! The right pane in review: everything about the selected server.
 
-use crate::model::health::{Level, TokenHealth};
+use crate::model::health::{
+    Health, RECONSENT_WARN_DAYS, SECRET_CRITICAL_DAYS, SECRET_WARN_DAYS, TokenHealth,
+};
 use crate::model::{AuthKind, DEFAULT_AUTHORITY, Server, registered_redirect_uri};
 use crate::services::oauth::idtoken;
 use crate::timefmt::{in_zone, relative};
 use crate::tui::state::Model;
-use crate::tui::ui::theme::{Theme, state_glyph};
-use crate::tui::ui::widgets::text::{para, row};
+use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
+use crate::tui::ui::widgets::text::{cols, para, row};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
@@ -24,8 +27,22 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .border_style(theme.border(false))
         .title(format!(" {} ", server.name));
     let inner = block.inner(area);
+    let all = lines(model, server, theme, inner.width as usize);
+    let total = u16::try_from(all.len()).unwrap_or(u16::MAX);
+    let max = total.saturating_sub(inner.height);
+    let scroll = model.details_scroll.min(max);
+    let block = if max > 0 {
+        let more = match (scroll > 0, scroll < max) {
+            (true, true) => " PgUp/PgDn more ",
+            (false, _) => " PgDn more ",
+            (true, false) => " PgUp back ",
+        };
+        block.title_bottom(Line::from(Span::styled(more, theme.dim())).right_aligned())
+    } else {
+        block
+    };
     block.render(area, buf);
-    Paragraph::new(lines(model, server, theme, inner.width as usize)).render(inner, buf);
+    Paragraph::new(all).scroll((scroll, 0)).render(inner, buf);
 }
 
 fn welcome(theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -54,7 +71,25 @@ fn welcome(theme: &Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(l).render(inner, buf);
 }
 
-fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+/// The key that fixes a finding here, from the CLI command in its fix.
+fn key_for(fix: &str) -> Option<&'static str> {
+    if fix.contains("--secret-stdin") {
+        Some("s")
+    } else if fix.contains("inbound connect") {
+        Some("c")
+    } else if fix.contains("inbound test") || fix.contains("--test") {
+        Some("t")
+    } else if fix.contains("inbound refresh") {
+        Some("r")
+    } else if fix.contains("inbound edit") {
+        Some("e")
+    } else {
+        None
+    }
+}
+
+/// Everything in the details pane, top to bottom (the pane scrolls when it is longer).
+pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let health = model.health(server);
     let config = &model.data.config;
     let app = config.app_of(server);
@@ -66,7 +101,7 @@ fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Lin
     // State and last test.
     let mut state = vec![Span::styled(
         format!("{} {}", state_glyph(server.state), server.state.label()),
-        theme.state(server.state),
+        theme.badge(server.state, health.level),
     )];
     match &server.last_test {
         Some(t) if t.ok => state.push(Span::raw(format!(
@@ -94,8 +129,8 @@ fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Lin
         ),
         TokenHealth::Refreshable => "expired; a refresh token is stored (r refreshes)".into(),
         TokenHealth::NeedsReconsent => "needs re-consent: Microsoft refused the refresh; press c".into(),
-        TokenHealth::SecretExpired => "client secret expired: create a new one, then e".into(),
-        TokenHealth::BadClient => "Microsoft refuses the app's credentials: check them (e)".into(),
+        TokenHealth::SecretExpired => "client secret expired: create a new one, then s".into(),
+        TokenHealth::BadClient => "Microsoft refuses the app's credentials: s or e".into(),
     };
     out.extend(r(
         "Token",
@@ -114,24 +149,19 @@ fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Lin
         }
         out.extend(r("Signed in", v));
     }
-    if let Some(t) = &server.last_test {
-        let (g, style) = if t.ok {
-            ("✔", theme.ok())
-        } else {
-            ("✖", theme.err())
-        };
-        out.extend(r(
-            "Last test",
-            vec![Span::styled(format!("{g} "), style), Span::raw(t.summary.clone())],
-        ));
-    }
+    // Health first (what needs doing), then the settings.
+    out.extend(health_section(model, server, &health, theme, width));
+    out.push(Line::from(Span::styled(
+        format!("─ Settings {}", "─".repeat(width.saturating_sub(11))),
+        theme.dim(),
+    )));
     out.extend(r(
         "Server",
         vec![Span::raw(format!(
             "{}:{}{}",
             server.host,
             server.port,
-            if server.ssl { " · SSL/TLS" } else { "" }
+            if server.ssl { " · SSL/TLS" } else { "" },
         ))],
     ));
     out.extend(r(
@@ -143,27 +173,9 @@ fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Lin
         (AuthKind::OAuth2, Some(app)) => {
             out.extend(r(
                 "Azure app",
-                vec![Span::raw(format!("{} ({})", app.name, app.short_client_id()))],
+                vec![Span::raw(format!("{} · tenant {}", app.name, app.tenant))],
             ));
             out.extend(r("Client ID", vec![Span::raw(app.client_id.clone())]));
-            out.extend(r("Tenant", vec![Span::raw(app.tenant.clone())]));
-            let mut secret = vec![Span::raw(match &app.secret {
-                None => "none stored".to_string(),
-                Some(s) if model.reveal => s.expose().to_string(),
-                Some(s) => s.masked(),
-            })];
-            if let Some(d) = app.secret_expires {
-                let left = health.secret_days_left.unwrap_or(0);
-                let style = if left <= 7 {
-                    theme.err()
-                } else if left <= 30 {
-                    theme.warn()
-                } else {
-                    ratatui::style::Style::new()
-                };
-                secret.push(Span::styled(format!(" · expires {d} ({left} d)"), style));
-            }
-            out.extend(r("Secret", secret));
             if app.authority != DEFAULT_AUTHORITY {
                 out.extend(r("Authority", vec![Span::raw(app.authority.clone())]));
             }
@@ -198,24 +210,137 @@ fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec<Lin
     if let Some(ca) = &server.ca_file {
         out.extend(r("CA file", vec![Span::raw(ca.display().to_string())]));
     }
-    // The findings, most serious first (the first of equals wins: the token before the rest).
-    let mut findings: Vec<_> = health
-        .findings
-        .iter()
-        .filter(|f| f.level >= Level::Warning)
-        .collect();
-    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-    if !findings.is_empty() {
-        out.push(Line::default());
+    out
+}
+
+/// The "Health" section: the level in words, the dates that matter, the last error with its
+/// diagnosis, and every finding with its fix (and the key that does it here).
+fn health_section(
+    model: &Model,
+    server: &Server,
+    health: &Health,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let tz = &model.tz;
+    let label = theme.label();
+    let r = |l: &str, v: Vec<Span<'static>>| row(l, label, v, LABEL, width);
+    let mut out = Vec::new();
+    let title = format!(
+        "─ Health: {} {} ",
+        level_glyph(health.level),
+        health.level.label()
+    );
+    let rule = "─".repeat(width.saturating_sub(cols(&title)));
+    out.push(Line::from(vec![
+        Span::styled(title, theme.level(health.level).add_modifier(Modifier::BOLD)),
+        Span::styled(rule, theme.dim()),
+    ]));
+    if server.auth == AuthKind::OAuth2 {
+        let refreshed = match health.last_refresh {
+            Some(t) => vec![Span::raw(format!(
+                "{} ({})",
+                in_zone(t, tz),
+                relative(t, model.now)
+            ))],
+            None => vec![Span::styled("never (not signed in)", theme.dim())],
+        };
+        out.extend(r("Refreshed", refreshed));
+        if health.token == TokenHealth::NeedsReconsent {
+            out.extend(r(
+                "Consent",
+                vec![Span::styled("re-consent needed now: press c", theme.err())],
+            ));
+        } else if let Some(by) = health.reconsent_by {
+            let left = by.duration_since(model.now).as_secs().div_euclid(86_400);
+            let style = if left < RECONSENT_WARN_DAYS {
+                theme.warn()
+            } else {
+                Style::new()
+            };
+            out.extend(r(
+                "Consent",
+                vec![Span::styled(
+                    format!(
+                        "re-consent by {} if unused ({left} d)",
+                        in_zone(by, tz).split(' ').next().unwrap_or_default()
+                    ),
+                    style,
+                )],
+            ));
+        }
+        if let Some(app) = model.data.config.app_of(server) {
+            let masked = match &app.secret {
+                None => "none stored".to_string(),
+                Some(s) if model.reveal => s.expose().to_string(),
+                Some(s) => s.masked(),
+            };
+            let mut v = vec![Span::raw(masked)];
+            match (health.secret_expires, health.secret_days_left) {
+                (Some(d), Some(left)) => {
+                    let style = if left <= SECRET_CRITICAL_DAYS {
+                        theme.err()
+                    } else if left <= SECRET_WARN_DAYS {
+                        theme.warn()
+                    } else {
+                        Style::new()
+                    };
+                    let when = if left < 0 {
+                        format!(" · expired {d} ({} d ago)", -left)
+                    } else {
+                        format!(" · expires {d} · {left} d left")
+                    };
+                    v.push(Span::styled(when, style));
+                }
+                _ => v.push(Span::styled(
+                    " · expiry unknown — press s to record it",
+                    theme.warn(),
+                )),
+            }
+            out.extend(r("Secret", v));
+        }
     }
-    for f in findings.into_iter().take(3) {
-        let g = if f.level == Level::Warning { "⚠" } else { "✖" };
+    let recorded = model
+        .data
+        .tokens
+        .get(&server.name)
+        .and_then(|f| f.last_error.as_ref());
+    match recorded {
+        Some(e) => {
+            out.extend(r(
+                "Error",
+                vec![Span::styled(
+                    format!("last {} · {}", in_zone(e.at, tz), e.message),
+                    theme.err(),
+                )],
+            ));
+            if let Some(h) = &e.hint {
+                out.extend(r("", vec![Span::raw(format!("→ {h}"))]));
+            }
+        }
+        None if server.auth == AuthKind::OAuth2 => {
+            out.extend(r("Error", vec![Span::styled("none recorded", theme.dim())]));
+        }
+        None => {}
+    }
+    // The findings, most serious first (the first of equals wins: the token before the rest).
+    let mut findings: Vec<_> = health.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    if findings.is_empty() {
+        out.extend(para("✔ nothing to do", width, 0, theme.ok()));
+    }
+    for f in findings {
         out.extend(para(
-            &format!("{g} {}", f.message),
+            &format!("{} {}", level_glyph(f.level), f.message),
             width,
             0,
             theme.level(f.level),
         ));
+        let fix = match key_for(&f.fix) {
+            Some(k) => format!("→ press {k} · {}", f.fix),
+            None => format!("→ {}", f.fix),
+        };
+        out.extend(para(&fix, width, 2, Style::new()));
     }
     out
 }

@@ -1,8 +1,9 @@
-//! The left pane: servers, two lines each: the name, then the state badge (glyph and word)
-//! and the token health glyph.
+//! The left pane: servers, two lines each: the name with the health level glyph at the right
+//! (✔ OK, ⚠ WARNING, ✖ CRITICAL), then the state badge (glyph and word, green only when the
+//! server is Confirmed *and* healthy) and the token health glyph.
 
 use crate::tui::state::Model;
-use crate::tui::ui::theme::{Theme, state_glyph};
+use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::truncate;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -41,12 +42,18 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
         let marker = if selected { "▶ " } else { "  " };
         let refreshing = model.refreshing.contains_key(&s.name);
         let glyph = if refreshing { "↻" } else { health.token.glyph() };
-        let name = format!("{marker}{}", truncate(&s.name, width.saturating_sub(2)));
-        let mut first = Line::from(format!("{name:<width$}"));
+        let name_w = width.saturating_sub(4);
+        let name = format!("{marker}{}", truncate(&s.name, name_w));
+        let name_w = name_w + 2;
+        let mut first = Line::from(vec![
+            Span::raw(format!("{name:<name_w$} ")),
+            Span::styled(level_glyph(health.level), theme.level(health.level)),
+            Span::raw(" "),
+        ]);
         let badge = format!("{} {}", state_glyph(s.state), s.state.label());
         let mut second = Line::from(vec![
             Span::raw("  "),
-            Span::styled(format!("{badge:<12}"), theme.state(s.state)),
+            Span::styled(format!("{badge:<12}"), theme.badge(s.state, health.level)),
             Span::styled(format!("token {glyph}"), theme.token(health.token)),
         ]);
         if selected && focused {

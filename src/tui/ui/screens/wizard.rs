@@ -50,7 +50,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             super::guide::render(model, w, theme, buf_area, f)
         }
         Step::Form => super::form::render(model, &w.form, theme, buf_area, f),
-        Step::Connect => super::connect::render(model, w, theme, buf_area, f.buffer_mut()),
+        Step::Connect => super::connect::render(model, w, theme, buf_area, f),
         Step::Token => super::token::render(model, w, theme, buf_area, f.buffer_mut()),
         Step::Test => super::test::render(model, w, theme, buf_area, f.buffer_mut()),
     }

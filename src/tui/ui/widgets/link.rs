@@ -27,6 +27,19 @@ pub fn render(url: &str, area: Rect, buf: &mut Buffer, style: Style, hyperlink: 
     }
 }
 
+/// The OSC 8 opener for `url` (control characters dropped, so a URL cannot end the sequence
+/// early). Written as is, also inside tmux (3.4+ carries hyperlinks natively; a DCS
+/// passthrough would need `allow-passthrough`).
+pub fn osc8_open(url: &str) -> String {
+    let clean: String = url.chars().filter(|c| !c.is_control()).collect();
+    format!("\x1b]8;;{clean}\x1b\\")
+}
+
+/// The OSC 8 closer.
+pub fn osc8_close() -> &'static str {
+    "\x1b]8;;\x1b\\"
+}
+
 /// Puts the OSC 8 opener into the first cell of the line and the closer into the last.
 fn decorate(url: &str, x: u16, y: u16, len: usize, buf: &mut Buffer) {
     let Ok(len) = u16::try_from(len) else { return };
@@ -34,8 +47,8 @@ fn decorate(url: &str, x: u16, y: u16, len: usize, buf: &mut Buffer) {
         return;
     }
     let one = NonZeroU16::MIN;
-    let open = format!("\x1b]8;;{url}\x1b\\");
-    let close = "\x1b]8;;\x1b\\";
+    let open = osc8_open(url);
+    let close = osc8_close();
     let last = x + len - 1;
     if let Some(cell) = buf.cell_mut((x, y)) {
         let sym = format!("{open}{}", cell.symbol());
