@@ -54,6 +54,24 @@ impl Env {
         self.cli.start_connect(NAME, &["--no-browser"]).await
     }
 
+    /// Records a passed test by hand (no IMAP here), so `check` sees a Confirmed server.
+    fn mark_confirmed(&self) {
+        self.cli
+            .store()
+            .update(|c| {
+                let s = c.server_mut(NAME).unwrap();
+                s.state = inbound::model::ServerState::Confirmed;
+                s.last_test = Some(inbound::model::LastTest {
+                    at: jiff::Timestamp::now(),
+                    ok: true,
+                    messages: Some(3),
+                    summary: "ok".into(),
+                });
+                Ok::<_, inbound::store::StoreError>(())
+            })
+            .unwrap();
+    }
+
     async fn connect(&self) {
         let (out, status, page) = self.cli.connect(NAME).await;
         assert_eq!(status, 200, "{page}");
@@ -143,21 +161,7 @@ async fn transient_failure_keeps_every_token() {
 async fn refused_refresh_needs_reconsent_and_check_says_critical() {
     let env = Env::new().await;
     env.connect().await;
-    // confirm the server by hand (no IMAP here) so check has a Confirmed server
-    Store::open(Some(env.config_dir()))
-        .unwrap()
-        .update(|c| {
-            let s = c.server_mut(NAME).unwrap();
-            s.state = inbound::model::ServerState::Confirmed;
-            s.last_test = Some(inbound::model::LastTest {
-                at: jiff::Timestamp::now(),
-                ok: true,
-                messages: Some(3),
-                summary: "ok".into(),
-            });
-            Ok::<_, inbound::store::StoreError>(())
-        })
-        .unwrap();
+    env.mark_confirmed();
     let ok = env.run(&["check"], None).await;
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
     env.idp.revoke_all_refresh_tokens();
@@ -416,20 +420,7 @@ async fn after_a_transient_failure_mail_programs_are_not_a_refresh_storm() {
 async fn check_warns_about_a_secret_expiring_within_30_days() {
     let env = Env::new().await;
     env.connect().await;
-    env.cli
-        .store()
-        .update(|c| {
-            let s = c.server_mut(NAME).unwrap();
-            s.state = inbound::model::ServerState::Confirmed;
-            s.last_test = Some(inbound::model::LastTest {
-                at: jiff::Timestamp::now(),
-                ok: true,
-                messages: Some(3),
-                summary: "ok".into(),
-            });
-            Ok::<_, inbound::store::StoreError>(())
-        })
-        .unwrap();
+    env.mark_confirmed();
     let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let in_20_days = today.checked_add(jiff::Span::new().days(20)).unwrap().to_string();
     let e = env

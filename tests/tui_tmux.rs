@@ -35,6 +35,24 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// An 80×24 session running a plain shell with a recognisable prompt.
+    async fn start_shell(&self) {
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "walk",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "env",
+            "PS1=shell$ ",
+            "sh",
+        ])
+        .await;
+    }
+
     async fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .arg("-L")
@@ -138,20 +156,7 @@ async fn wizard_walk_to_confirmed_in_tmux() {
         )
     };
 
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "walk",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "env",
-        "PS1=shell$ ",
-        "sh",
-    ])
-    .await;
+    tmux.start_shell().await;
     tmux.wait_for("shell$", &context).await;
     let command = format!(
         "env -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY -u WAYLAND_DISPLAY DISPLAY=:99 BROWSER='{browser}' \
@@ -344,20 +349,7 @@ async fn ssh_session(cli: &Cli, tmux: &Tmux, dir: &Path) {
     .expect("write browser script");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "walk",
-        "-x",
-        "80",
-        "-y",
-        "24",
-        "env",
-        "PS1=shell$ ",
-        "sh",
-    ])
-    .await;
+    tmux.start_shell().await;
     tmux.wait_for("shell$", &String::new).await;
     let command = format!(
         "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_TTY -u SSH_CLIENT SSH_CONNECTION='203.0.113.5 50000 192.0.2.10 22' USER=admin BROWSER='{}' \
