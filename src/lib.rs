@@ -6,6 +6,7 @@ pub mod cli;
 pub mod core;
 pub mod logging;
 pub mod model;
+pub mod sanitize;
 pub mod secret;
 pub mod services;
 pub mod store;

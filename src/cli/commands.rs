@@ -38,7 +38,10 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
             };
         }
     };
-    let _log = crate::logging::init(&store.log_dir());
+    // Best effort: a log we cannot write is said once on stderr, never fatal.
+    if let Some(w) = crate::logging::init(&store.log_dir()).warning() {
+        eprintln!("inbound: {w}");
+    }
     let result = match command {
         Command::Add(a) => add(&store, a),
         Command::Edit(a) => edit(&store, a),

@@ -49,8 +49,8 @@ pub fn parse(input: &str) -> Result<Pasted, String> {
     let state = q.get("state").cloned().filter(|s| !s.is_empty());
     if let Some(error) = q.get("error") {
         return Ok(Pasted::Error {
-            error: error.clone(),
-            description: q.get("error_description").cloned().unwrap_or_default(),
+            error: crate::sanitize::peer_text(error),
+            description: crate::sanitize::peer_text(q.get("error_description").map_or("", String::as_str)),
             state,
         });
     }

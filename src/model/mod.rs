@@ -226,6 +226,7 @@ pub struct LastTest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<u32>,
     /// One line: the failed stage and the server's words, or the success summary.
+    #[serde(deserialize_with = "crate::sanitize::serde_clean::string")]
     pub summary: String,
 }
 
@@ -254,7 +255,11 @@ pub struct TokenSet {
     #[serde(default)]
     pub scope: String,
     /// The signed-in account from the id_token (`preferred_username` or `email`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::sanitize::serde_clean::option"
+    )]
     pub account: Option<String>,
     #[serde(default)]
     pub flow: Flow,
@@ -276,8 +281,13 @@ pub enum Blocker {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecordedError {
     pub at: Timestamp,
+    #[serde(deserialize_with = "crate::sanitize::serde_clean::string")]
     pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::sanitize::serde_clean::option"
+    )]
     pub hint: Option<String>,
     /// Transient failures are retried; the others set a [`Blocker`].
     pub transient: bool,

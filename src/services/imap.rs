@@ -124,6 +124,8 @@ pub enum ProbeError {
     Connect { addr: String, message: String },
     #[error("TLS with {host} failed: {message}")]
     Tls { host: String, message: String },
+    #[error("{host}:{port} does not speak TLS (it answered, but not with a TLS handshake)")]
+    NotTls { host: String, port: u16 },
     #[error("CA file {path}: {message}")]
     CaFile { path: PathBuf, message: String },
     #[error("{stage} timed out after {} s: the server did not answer", secs.as_secs())]
@@ -153,7 +155,7 @@ impl ProbeError {
     pub fn stage(&self) -> Stage {
         match self {
             ProbeError::Connect { .. } => Stage::Connect,
-            ProbeError::Tls { .. } | ProbeError::CaFile { .. } => Stage::Tls,
+            ProbeError::Tls { .. } | ProbeError::NotTls { .. } | ProbeError::CaFile { .. } => Stage::Tls,
             ProbeError::Timeout { stage, .. }
             | ProbeError::ConnectionLost { stage }
             | ProbeError::Protocol { stage, .. } => *stage,
@@ -169,6 +171,7 @@ impl ProbeError {
         match self {
             ProbeError::Connect { .. } => "check Server Name and Port (Microsoft 365: outlook.office365.com, 993) and that this machine may reach it (firewall, proxy)".into(),
             ProbeError::Tls { .. } => "the server's certificate is not trusted: for a private CA set the server's CA file (--ca-file) or SSL_CERT_FILE; check that Server Name matches the certificate".into(),
+            ProbeError::NotTls { .. } => "this port does not speak TLS: IMAP over TLS is port 993 (143 is plain IMAP, which OAuth2 never uses); check Server Name and Port".into(),
             ProbeError::CaFile { .. } => "point --ca-file at a readable PEM file".into(),
             ProbeError::Timeout { .. } => "the server or the network is slow or blocking IMAP; try again, or check the port (993 is implicit TLS)".into(),
             ProbeError::ConnectionLost { .. } => "try again; if it repeats, the server may be throttling this client".into(),
@@ -204,16 +207,50 @@ fn protocol(stage: Stage, e: async_imap::error::Error) -> ProbeError {
     }
 }
 
-/// async-imap formats NO/BAD as `code: None, info: Some("AUTHENTICATE failed.")`; keep only
-/// the server's words.
+/// async-imap formats NO/BAD as `code: None, info: Some("AUTHENTICATE failed.")` or as
+/// `outcome: Outcome { code: None, information: Some("…") }` (Rust Debug text); keep only the
+/// server's words, cleaned.
 fn server_words(s: &str) -> String {
-    if let Some(start) = s.find("info: Some(\"") {
-        let rest = &s[start + 12..];
-        if let Some(end) = rest.rfind("\")") {
-            return rest[..end].replace("\\\"", "\"");
+    for marker in ["information: Some(\"", "info: Some(\""] {
+        if let Some(start) = s.find(marker) {
+            let rest = &s[start + marker.len()..];
+            let end = rest.find("\")").unwrap_or(rest.len());
+            return crate::sanitize::peer_text(&unescape_debug(&rest[..end]));
         }
     }
-    s.to_string()
+    if s.contains("code: ") || s.contains("information: None") || s.contains("info: None") {
+        // A NO/BAD without text: say so rather than print async-imap's structure.
+        return "(no text from the server)".to_string();
+    }
+    crate::sanitize::peer_text(s)
+}
+
+/// Undoes the escapes of Rust's `Debug` for strings (`\"`, `\\`, `\u{1b}` …) so that what
+/// the server said is shown as it said it (and then cleaned).
+fn unescape_debug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('0') => out.push('\0'),
+            Some('u') => {
+                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(c);
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
 }
 
 /// Builds the TLS connector: system roots (OpenSSL honours `SSL_CERT_FILE`), plus `ca_file`.
@@ -299,9 +336,19 @@ pub async fn probe(
     let connector = TlsConnector::from(tls_connector(settings.ca_file.as_ref())?);
     let tls = within(Stage::Tls, t.tls, connector.connect(&settings.host, tcp))
         .await?
-        .map_err(|e| ProbeError::Tls {
-            host: settings.host.clone(),
-            message: tls_message(&e),
+        .map_err(|e| {
+            let message = tls_message(&e);
+            if is_not_tls(&message) {
+                ProbeError::NotTls {
+                    host: settings.host.clone(),
+                    port: settings.port,
+                }
+            } else {
+                ProbeError::Tls {
+                    host: settings.host.clone(),
+                    message,
+                }
+            }
         })?;
     progress(ProbeEvent::Passed {
         stage: Stage::Tls,
@@ -312,12 +359,27 @@ pub async fn probe(
 }
 
 fn tls_message(e: &native_tls::Error) -> String {
-    let s = e.to_string();
+    // The message can quote certificate names the peer chose.
+    let s = crate::sanitize::peer_text(&e.to_string());
     if s.contains("certificate verify failed") {
         format!("certificate not trusted ({s})")
     } else {
         s
     }
+}
+
+/// OpenSSL's words when the peer answered the ClientHello with something that is not TLS
+/// (a plaintext IMAP greeting, an HTTP server).
+fn is_not_tls(message: &str) -> bool {
+    [
+        "wrong version number",
+        "packet length too long",
+        "unknown protocol",
+        "record layer failure",
+        "http request",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// The IMAP conversation over an established stream (public for scripted-server tests).
@@ -337,10 +399,7 @@ where
     let started = Instant::now();
     let greeting = within(Stage::Greeting, t.command, client.read_response())
         .await?
-        .map_err(|e| ProbeError::Protocol {
-            stage: Stage::Greeting,
-            message: e.to_string(),
-        })?
+        .map_err(|e| ProbeError::Greeting(greeting_failure(&e)))?
         .ok_or(ProbeError::ConnectionLost {
             stage: Stage::Greeting,
         })?;
@@ -349,7 +408,7 @@ where
             status: Status::Ok,
             outcome,
         } => (
-            outcome.information.as_deref().unwrap_or("").to_string(),
+            crate::sanitize::peer_text(outcome.information.as_deref().unwrap_or("")),
             match &outcome.code {
                 Some(ResponseCode::Capabilities(c)) => Some(c.iter().map(cap_string).collect::<Vec<_>>()),
                 _ => None,
@@ -361,10 +420,10 @@ where
         } => {
             return Err(ProbeError::Greeting(format!(
                 "BYE {}",
-                outcome.information.as_deref().unwrap_or("")
+                crate::sanitize::peer_text(outcome.information.as_deref().unwrap_or(""))
             )));
         }
-        other => return Err(ProbeError::Greeting(format!("{other:?}"))),
+        other => return Err(ProbeError::Greeting(response_words(other))),
     };
     progress(ProbeEvent::Passed {
         stage: Stage::Greeting,
@@ -516,8 +575,51 @@ fn cap_string(c: &async_imap::imap_proto::Capability<'_>) -> String {
     use async_imap::imap_proto::Capability;
     match c {
         Capability::Imap4rev1 => "IMAP4rev1".to_string(),
-        Capability::Auth(a) => format!("AUTH={a}"),
-        Capability::Atom(a) => a.to_string(),
+        Capability::Auth(a) => format!("AUTH={}", crate::sanitize::peer_text(a)),
+        Capability::Atom(a) => crate::sanitize::peer_text(a),
+    }
+}
+
+/// A greeting that is not `* OK`/`* BYE`, in words (never a Rust structure).
+fn response_words(r: &Response<'_>) -> String {
+    let status = |s: &Status| match s {
+        Status::Ok => "OK",
+        Status::No => "NO",
+        Status::Bad => "BAD",
+        Status::PreAuth => "PREAUTH",
+        Status::Bye => "BYE",
+    };
+    match r {
+        Response::Data { status: s, outcome } => format!(
+            "\"* {} {}\" instead of \"* OK\"",
+            status(s),
+            crate::sanitize::peer_text(outcome.information.as_deref().unwrap_or(""))
+        ),
+        Response::Done {
+            status: s, outcome, ..
+        } => format!(
+            "a tagged \"{} {}\" before any command",
+            status(s),
+            crate::sanitize::peer_text(outcome.information.as_deref().unwrap_or(""))
+        ),
+        Response::Continue { .. } => "a continuation request (\"+\") instead of \"* OK\"".to_string(),
+        _ => "an IMAP response other than \"* OK\"".to_string(),
+    }
+}
+
+/// Why the first line could not be read as IMAP, in words.
+fn greeting_failure(e: &std::io::Error) -> String {
+    match e.kind() {
+        // async-imap reports an unparsable line as InvalidData/Other with the raw bytes
+        // quoted; the bytes are the peer's and say nothing useful.
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::Other => {
+            "the first line is not an IMAP greeting".to_string()
+        }
+        std::io::ErrorKind::UnexpectedEof => "the server closed the connection mid-line".to_string(),
+        _ => format!(
+            "reading it failed: {}",
+            crate::sanitize::peer_text(&e.to_string())
+        ),
     }
 }
 
@@ -554,7 +656,7 @@ impl async_imap::Authenticator for &mut XOAuth2 {
     type Response = Vec<u8>;
     fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
         if self.sent {
-            self.server_error = Some(String::from_utf8_lossy(challenge).into_owned());
+            self.server_error = Some(crate::sanitize::peer_bytes(challenge));
             Vec::new()
         } else {
             self.sent = true;
@@ -580,6 +682,20 @@ mod tests {
             "AUTHENTICATE failed."
         );
         assert_eq!(server_words("plain"), "plain");
+        assert_eq!(
+            server_words(
+                "outcome: Outcome { tag: RequestId(\"A0002\"), code: None, information: Some(\"User is authenticated but not connected.\") }"
+            ),
+            "User is authenticated but not connected."
+        );
+        assert_eq!(
+            server_words("code: None, info: Some(\"x\\u{1b}[2J \\\"q\\\"\")"),
+            "x[2J \"q\""
+        );
+        assert_eq!(
+            server_words("code: None, info: None"),
+            "(no text from the server)"
+        );
     }
 
     #[test]

@@ -66,10 +66,7 @@ pub async fn run(store: Store) -> u8 {
     };
     let env = Env {
         situation: Situation::from_env(),
-        log_path: match &log {
-            Some(guard) => guard.path.display().to_string(),
-            None => "(no log: the log directory cannot be created)".to_string(),
-        },
+        log_path: log.describe(),
         color: !no_color(),
         hyperlinks: true,
     };

@@ -3,7 +3,8 @@
 //! needs each poll's outcome (pending, slow down) as an event and must be able to cancel.
 //! A device-code token request carries **no** client secret (the app acts as a public client).
 
-use super::{Grant, MsError, MsTokenResponse, OAuthError, SCOPES, http_client};
+use super::endpoint::{self, Answer};
+use super::{Grant, OAuthError, SCOPES};
 use crate::model::AzureApp;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -28,6 +29,22 @@ pub struct DeviceAuthorization {
 
 fn default_interval() -> u64 {
     5
+}
+
+impl DeviceAuthorization {
+    /// Cleans the peer's text and bounds its numbers: an interval of 0 would poll in a tight
+    /// loop, an absurd `expires_in` would wait for ever.
+    fn sanitized(self) -> Self {
+        use crate::sanitize::{peer_opt, peer_text};
+        Self {
+            device_code: self.device_code,
+            user_code: peer_text(&self.user_code),
+            verification_uri: peer_text(&self.verification_uri),
+            expires_in: self.expires_in.clamp(1, 3600),
+            interval: self.interval.clamp(1, 60),
+            message: peer_opt(self.message),
+        }
+    }
 }
 
 /// Progress while polling.
@@ -64,47 +81,27 @@ impl DeviceError {
     }
 }
 
-async fn post(url: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), OAuthError> {
-    let http = http_client()?;
-    let resp = http
-        .post(url)
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| OAuthError::Network(e.to_string()))?;
-    let status = resp.status().as_u16();
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| OAuthError::Network(e.to_string()))?;
-    Ok((status, body.to_vec()))
-}
-
-fn error_from(status: u16, body: &[u8]) -> OAuthError {
-    match serde_json::from_slice::<MsError>(body) {
-        Ok(e) => OAuthError::Microsoft(Box::new(e)),
-        Err(_) => OAuthError::Http {
-            status,
-            body: String::from_utf8_lossy(body).chars().take(200).collect(),
-        },
-    }
+fn error_from(answer: &Answer) -> OAuthError {
+    endpoint::error_from(answer)
 }
 
 /// Asks for a user code.
 pub async fn start(app: &AzureApp) -> Result<DeviceAuthorization, OAuthError> {
     let scope = SCOPES.join(" ");
-    let (status, body) = post(
+    let answer = endpoint::post_form(
         &app.devicecode_url(),
         &[("client_id", &app.client_id), ("scope", &scope)],
     )
     .await?;
-    if status != 200 {
-        return Err(error_from(status, &body));
+    if answer.status != 200 {
+        return Err(error_from(&answer));
     }
-    serde_json::from_slice(&body).map_err(|e| OAuthError::Http {
-        status,
-        body: format!("unexpected devicecode answer: {e}"),
-    })
+    let auth: DeviceAuthorization =
+        serde_json::from_slice(&answer.body).map_err(|e| OAuthError::BadAnswer {
+            status: answer.status,
+            problem: format!("a devicecode answer that does not parse ({e})"),
+        })?;
+    Ok(auth.sanitized())
 }
 
 /// Polls until the user signs in, declines, the code expires or `cancel` fires.
@@ -127,15 +124,15 @@ pub async fn poll(
             ("client_id", app.client_id.as_str()),
             ("device_code", auth.device_code.expose()),
         ];
-        let (status, body) = post(&app.token_url(), &form).await?;
-        if status == 200 {
-            let resp: MsTokenResponse = serde_json::from_slice(&body).map_err(|e| OAuthError::Http {
-                status,
-                body: format!("unexpected token answer: {e}"),
-            })?;
-            return Ok(Grant::from_response(&resp, &SCOPES.join(" "))?);
+        let answer = endpoint::post_form(&app.token_url(), &form).await?;
+        if answer.status == 200 {
+            return Ok(endpoint::grant_from(
+                &answer,
+                &SCOPES.join(" "),
+                Some("IMAP.AccessAsUser.All"),
+            )?);
         }
-        let err = error_from(status, &body);
+        let err = error_from(&answer);
         let code = match &err {
             OAuthError::Microsoft(e) => e.error.clone(),
             _ => String::new(),

@@ -260,7 +260,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
         ));
     }
     if let Some(error) = q.get("error") {
-        let description = q.get("error_description").cloned().unwrap_or_default();
+        // Whoever reaches the listener wrote these; they are shown in the terminal.
+        let error = &crate::sanitize::peer_text(error);
+        let description = crate::sanitize::peer_text(q.get("error_description").map_or("", String::as_str));
         let text =
             format!("Microsoft answered: {error}\n{description}\n\nReturn to the terminal for what to do.");
         let _ = shared

@@ -4,17 +4,17 @@
 
 pub mod device;
 pub mod diagnose;
+pub mod endpoint;
 pub mod idtoken;
 pub mod listener;
 
 use crate::model::{AzureApp, Flow, TokenSet};
 use crate::secret::Secret;
 use jiff::{SignedDuration, Timestamp};
-use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenResponse};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ErrorResponse, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, ErrorResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, StandardRevocableToken, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -26,16 +26,6 @@ pub const IMAP_SCOPE: &str = "https://outlook.office.com/IMAP.AccessAsUser.All";
 pub const SCOPES: [&str; 5] = [IMAP_SCOPE, "offline_access", "openid", "email", "profile"];
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct MsExtraFields {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ext_expires_in: Option<u64>,
-}
-impl ExtraTokenFields for MsExtraFields {}
-pub type MsTokenResponse = StandardTokenResponse<MsExtraFields, BasicTokenType>;
 
 /// Everything Microsoft sends on error (the stock type drops `error_codes` and the IDs).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -58,6 +48,24 @@ pub struct MsError {
 }
 
 impl MsError {
+    /// The same error with every field cleaned of control characters (it came from a peer).
+    pub fn sanitized(self) -> Self {
+        use crate::sanitize::{peer_opt, peer_text};
+        Self {
+            error: peer_text(&self.error),
+            // Kept multi-line (trace IDs follow the first line), so only controls go.
+            error_description: self
+                .error_description
+                .map(|d| d.lines().map(peer_text).collect::<Vec<_>>().join("\n")),
+            error_codes: self.error_codes,
+            timestamp: peer_opt(self.timestamp),
+            trace_id: peer_opt(self.trace_id),
+            correlation_id: peer_opt(self.correlation_id),
+            error_uri: peer_opt(self.error_uri),
+            suberror: peer_opt(self.suberror),
+        }
+    }
+
     /// The codes, from `error_codes` or else from the description's `AADSTSnnn`.
     pub fn codes(&self) -> Vec<u64> {
         if self.error_codes.is_empty() {
@@ -109,7 +117,7 @@ impl ErrorResponse for MsError {}
 
 type MsClient = oauth2::Client<
     MsError,
-    MsTokenResponse,
+    BasicTokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -127,6 +135,8 @@ pub enum OAuthError {
     Microsoft(Box<MsError>),
     #[error("the token endpoint answered HTTP {status}: {body}")]
     Http { status: u16, body: String },
+    #[error("the token endpoint answered HTTP {status} with {problem}; nothing was stored")]
+    BadAnswer { status: u16, problem: String },
     #[error("cannot reach the identity provider: {0}")]
     Network(String),
     #[error("configuration: {0}")]
@@ -141,7 +151,7 @@ impl OAuthError {
     /// Network trouble, timeouts, 5xx and `temporarily_unavailable`: retry later, keep tokens.
     pub fn is_transient(&self) -> bool {
         match self {
-            OAuthError::Network(_) => true,
+            OAuthError::Network(_) | OAuthError::BadAnswer { .. } => true,
             OAuthError::Http { status, .. } => *status >= 500 || *status == 429,
             OAuthError::Microsoft(e) => e.error == "temporarily_unavailable" || e.error == "server_error",
             _ => false,
@@ -179,6 +189,7 @@ impl OAuthError {
             }),
             OAuthError::Network(_) => Some("check this machine's network/proxy; tokens were kept and nothing is lost".into()),
             OAuthError::Http { .. } => Some("the identity provider had a problem; try again later, tokens were kept".into()),
+            OAuthError::BadAnswer { .. } => Some("the identity provider (or a proxy in between) sent no usable token; the stored tokens were kept; try again later, and check any proxy on the way".into()),
             OAuthError::WrongScope(_) => Some("under API permissions add Office 365 Exchange Online (or Microsoft Graph) → Delegated → IMAP.AccessAsUser.All, then connect again".into()),
             OAuthError::NoRefreshToken => Some("add the offline_access permission to the app, then connect again".into()),
             OAuthError::Config(_) => None,
@@ -186,34 +197,7 @@ impl OAuthError {
     }
 }
 
-type TokenError = RequestTokenError<oauth2::HttpClientError<oauth2::reqwest::Error>, MsError>;
-
-fn classify(e: TokenError) -> OAuthError {
-    match e {
-        RequestTokenError::ServerResponse(ms) => OAuthError::Microsoft(Box::new(ms)),
-        RequestTokenError::Request(inner) => OAuthError::Network(error_chain(&inner)),
-        RequestTokenError::Parse(err, body) => {
-            // A non-JSON body: usually an HTML error page from a proxy or a 5xx.
-            let text = String::from_utf8_lossy(&body);
-            let snippet: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-            let status = if snippet.contains("503") || snippet.to_lowercase().contains("unavailable") {
-                503
-            } else {
-                502
-            };
-            OAuthError::Http {
-                status,
-                body: format!("{snippet} ({err})"),
-            }
-        }
-        RequestTokenError::Other(s) => {
-            // oauth2 reports unexpected HTTP statuses here ("Server returned empty error response" etc.).
-            OAuthError::Http { status: 500, body: s }
-        }
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {
@@ -314,28 +298,6 @@ pub struct Grant {
 }
 
 impl Grant {
-    pub(crate) fn from_response(resp: &MsTokenResponse, requested_scope: &str) -> Result<Self, OAuthError> {
-        let scope = resp.scopes().map_or_else(
-            || requested_scope.to_string(),
-            |s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),
-        );
-        if !scope.contains("IMAP.AccessAsUser.All") {
-            return Err(OAuthError::WrongScope(scope));
-        }
-        let account = resp
-            .extra_fields()
-            .id_token
-            .as_deref()
-            .and_then(|t| idtoken::account(t).ok());
-        Ok(Self {
-            access_token: Secret::new(resp.access_token().secret().clone()),
-            refresh_token: resp.refresh_token().map(|r| Secret::new(r.secret().clone())),
-            expires_in: resp.expires_in().unwrap_or(Duration::from_secs(3600)),
-            scope,
-            account,
-        })
-    }
-
     /// The token set to store. `previous` keeps the consent time and account across refreshes
     /// and the old refresh token when the server did not rotate it.
     pub fn into_token_set(self, now: Timestamp, flow: Flow, previous: Option<&TokenSet>) -> TokenSet {
@@ -358,15 +320,18 @@ impl Grant {
 
 /// Redeems an authorization code (once).
 pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> Result<Grant, OAuthError> {
-    let c = client(app, Some(&request.redirect_uri), true)?;
-    let http = http_client()?;
-    let resp = c
-        .exchange_code(AuthorizationCode::new(code.to_string()))
-        .set_pkce_verifier(request.verifier)
-        .request_async(&http)
-        .await
-        .map_err(classify)?;
-    let grant = Grant::from_response(&resp, &SCOPES.join(" "))?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", app.client_id.as_str()),
+        ("code", code),
+        ("redirect_uri", request.redirect_uri.as_str()),
+        ("code_verifier", request.verifier.secret().as_str()),
+    ];
+    if let Some(secret) = &app.secret {
+        form.push(("client_secret", secret.expose()));
+    }
+    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    let grant = endpoint::grant_from(&answer, &SCOPES.join(" "), Some("IMAP.AccessAsUser.All"))?;
     if grant.refresh_token.is_none() {
         return Err(OAuthError::NoRefreshToken);
     }
@@ -375,17 +340,20 @@ pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> 
 
 /// Refreshes; a device-code grant is refreshed without the client secret (public client).
 pub async fn refresh(app: &AzureApp, refresh_token: &Secret, flow: Flow) -> Result<Grant, OAuthError> {
-    let c = client(app, None, flow == Flow::AuthorizationCode)?;
-    let http = http_client()?;
-    let rt = RefreshToken::new(refresh_token.expose().to_string());
-    let resp = c
-        .exchange_refresh_token(&rt)
-        .add_scope(Scope::new(IMAP_SCOPE.to_string()))
-        .add_scope(Scope::new("offline_access".to_string()))
-        .request_async(&http)
-        .await
-        .map_err(classify)?;
-    Grant::from_response(&resp, IMAP_SCOPE)
+    let scope = format!("{IMAP_SCOPE} offline_access");
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("client_id", app.client_id.as_str()),
+        ("refresh_token", refresh_token.expose()),
+        ("scope", scope.as_str()),
+    ];
+    if flow == Flow::AuthorizationCode
+        && let Some(secret) = &app.secret
+    {
+        form.push(("client_secret", secret.expose()));
+    }
+    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    endpoint::grant_from(&answer, IMAP_SCOPE, Some("IMAP.AccessAsUser.All"))
 }
 
 #[cfg(test)]
