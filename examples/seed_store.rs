@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         for i in 0..n {
             c.servers.push(Server {
+                id: inbound::model::new_server_id(),
                 name: format!("server-{i}"),
                 server_type: ServerType::Imap,
                 auth: AuthKind::OAuth2,
@@ -39,9 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok::<_, StoreError>(())
     })?;
-    for i in 0..n {
-        let name = format!("server-{i}");
-        let mut file = TokenFile::new(&name, &format!("mailbox{i}@contoso.com"));
+    for server in store.load()?.servers {
+        let i = server.name.trim_start_matches("server-");
+        let mut file = TokenFile::for_server(&server);
         file.tokens = Some(TokenSet {
             access_token: Secret::new(format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1200}")),
             refresh_token: Some(Secret::new(format!("0.AR{i:0>800}"))),
@@ -53,8 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             account: Some(format!("mailbox{i}@contoso.com")),
             flow: Flow::AuthorizationCode,
         });
-        let _lock = store.lock_tokens(&name, true)?;
-        store.write_tokens(&file)?;
+        let _lock = store.lock_tokens(&server, true)?;
+        store.write_tokens(&server, &file)?;
     }
     Ok(())
 }

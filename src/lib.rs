@@ -10,5 +10,6 @@ pub mod sanitize;
 pub mod secret;
 pub mod services;
 pub mod store;
+pub mod textwidth;
 pub mod timefmt;
 pub mod tui;

@@ -81,7 +81,7 @@ impl Env {
     /// Moves the stored access token's expiry into the past (as if time had passed).
     fn expire_stored_token(&self) {
         let store = Store::open(Some(self.config_dir())).unwrap();
-        let path = store.tokens_path(NAME);
+        let path = store.tokens_path(store.load().unwrap().server(NAME).unwrap());
         let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         v["tokens"]["issued_at"] = "2020-01-01T00:00:00Z".into();
         v["tokens"]["expires_at"] = "2020-01-01T01:00:00Z".into();
@@ -140,15 +140,17 @@ async fn transient_failure_keeps_every_token() {
     let env = Env::new().await;
     env.connect().await;
     let store = Store::open(Some(env.config_dir())).unwrap();
-    let before = std::fs::read(store.tokens_path(NAME)).unwrap();
+    let before = std::fs::read(store.tokens_path(store.load().unwrap().server(NAME).unwrap())).unwrap();
     let token_before = env.run(&["token", NAME], None).await.stdout;
     env.idp
         .fail_next_token_raw(503, "<html>Service Unavailable</html>");
     let r = env.run(&["refresh", NAME], None).await;
     assert_eq!(r.status.code(), Some(1));
     assert!(text(&r.stdout).contains("still valid"), "{}", text(&r.stdout));
-    let file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.tokens_path(NAME)).unwrap()).unwrap();
+    let file: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.tokens_path(store.load().unwrap().server(NAME).unwrap())).unwrap(),
+    )
+    .unwrap();
     let old: serde_json::Value = serde_json::from_slice(&before).unwrap();
     assert_eq!(file["tokens"], old["tokens"], "tokens kept");
     assert!(file.get("blocker").is_none());
@@ -388,7 +390,7 @@ async fn after_a_transient_failure_mail_programs_are_not_a_refresh_storm() {
     env.connect().await;
     // Make the token due for refresh but still valid for a minute.
     let store = env.cli.store();
-    let path = store.tokens_path(NAME);
+    let path = store.tokens_path(store.load().unwrap().server(NAME).unwrap());
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let now = jiff::Timestamp::now();
     v["tokens"]["issued_at"] = (now - jiff::SignedDuration::from_mins(59)).to_string().into();

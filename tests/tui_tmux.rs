@@ -471,7 +471,7 @@ async fn ssh_consent_through_paste_back_in_tmux() {
     tmux.wait_for("INBOUND_EXIT=0", &context).await;
     let tokens = cli
         .store()
-        .load_tokens("Support inbox")
+        .load_tokens(cli.store().load().unwrap().server("Support inbox").unwrap())
         .expect("token file")
         .and_then(|f| f.tokens)
         .expect("tokens stored");
@@ -524,7 +524,7 @@ async fn ssh_consent_through_device_code_in_tmux() {
     tmux.wait_for("INBOUND_EXIT=0", &context).await;
     let tokens = cli
         .store()
-        .load_tokens("Support inbox")
+        .load_tokens(cli.store().load().unwrap().server("Support inbox").unwrap())
         .expect("token file")
         .and_then(|f| f.tokens)
         .expect("tokens stored");

@@ -27,10 +27,13 @@ const CONCURRENCY: usize = 8;
 
 /// Runs a CLI command; returns the process exit code.
 pub async fn run(cli: Cli, command: Command) -> u8 {
-    let store = match Store::open(cli.config_dir.clone()) {
+    // A write that would exceed RLIMIT_FSIZE must fail with EFBIG (and leave no temp file),
+    // not kill the process by SIGXFSZ mid-write.
+    let _xfsz = crate::services::signals::ignore_file_size_limit();
+    let store = match Store::open_with(cli.config_dir.clone(), cli.allow_other_owner) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("inbound: {e}");
+            say!("inbound: {e}");
             return if matches!(command, Command::Check(_)) {
                 Level::Unknown as u8
             } else {
@@ -40,7 +43,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
     };
     // Best effort: a log we cannot write is said once on stderr, never fatal.
     if let Some(w) = crate::logging::init(&store.log_dir()).warning() {
-        eprintln!("inbound: {w}");
+        say!("inbound: {w}");
     }
     let result = match command {
         Command::Add(a) => add(&store, a),
@@ -65,9 +68,9 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
 }
 
 fn report(e: &Error) {
-    eprintln!("inbound: {e}");
+    say!("inbound: {e}");
     if let Some(h) = e.hint() {
-        eprintln!("  → {h}");
+        say!("  → {h}");
     }
 }
 
@@ -150,15 +153,15 @@ fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
     };
     let server = servers::add_server(store, &input)?;
     let config = store.load()?;
-    eprintln!("Added \"{}\" (Draft).", server.name);
+    say!("Added \"{}\" (Draft).", server.name);
     if server.auth == AuthKind::OAuth2 {
-        eprintln!(
+        say!(
             "Register this redirect URL under Authentication → Web in the Azure portal:\n  {}",
             crate::model::registered_redirect_uri(&config.settings)
         );
-        eprintln!("Then sign in: inbound connect \"{}\"", server.name);
+        say!("Then sign in: inbound connect \"{}\"", server.name);
     } else {
-        eprintln!("Then test it: inbound test \"{}\"", server.name);
+        say!("Then test it: inbound test \"{}\"", server.name);
     }
     Ok(exit::OK)
 }
@@ -181,11 +184,9 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         };
         let rotated = patch.secret.is_some();
         let app = servers::edit_app(store, &app, &patch)?;
-        eprintln!("Updated Azure app \"{}\".", app.name);
+        say!("Updated Azure app \"{}\".", app.name);
         if rotated {
-            eprintln!(
-                "New secret saved; servers using it recover on their next refresh (inbound refresh --all)."
-            );
+            say!("New secret saved; servers using it recover on their next refresh (inbound refresh --all).");
         }
         return Ok(exit::OK);
     };
@@ -220,7 +221,7 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         },
     };
     let server = servers::edit_server(store, &name, &patch)?;
-    eprintln!("Updated \"{}\" ({}).", server.name, server.state.label());
+    say!("Updated \"{}\" ({}).", server.name, server.state.label());
     Ok(exit::OK)
 }
 
@@ -232,7 +233,7 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
         if names.is_some_and(|n| !n.contains(&s.name)) {
             continue;
         }
-        let file = store.load_tokens(&s.name)?;
+        let file = store.load_tokens(s)?;
         let app = config.app_of(s);
         out.push(ServerView::new(s, app, file.as_ref(), &config.settings, now));
     }
@@ -298,21 +299,21 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
             &a.name,
             &cancel,
             |auth| {
-                println!("{}", auth.verification_uri);
+                out!("{}", auth.verification_uri);
                 let _ = std::io::stdout().flush();
-                eprintln!("\n    Code: {}\n", auth.user_code);
-                eprintln!(
+                say!("\n    Code: {}\n", auth.user_code);
+                say!(
                     "Open {} on any device, enter the code, and sign in as the mailbox.",
                     auth.verification_uri
                 );
-                eprintln!(
+                say!(
                     "Waiting (the code expires in {}) …",
                     crate::timefmt::span(auth.expires_in.try_into().unwrap_or(i64::MAX))
                 );
             },
             |ev| {
                 if let crate::services::oauth::device::PollEvent::SlowDown { interval } = ev {
-                    eprintln!(
+                    say!(
                         "Microsoft asked to poll more slowly (every {} s).",
                         interval.as_secs()
                     );
@@ -324,10 +325,10 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
         connect_with_listener(store, &a, cancel).await?
     };
     if let Some(m) = &connected.mismatch {
-        eprintln!("Warning: {m}");
+        say!("Warning: {m}");
     }
-    println!("{}", connected.summary());
-    eprintln!("Next: inbound test \"{}\"", connected.server);
+    out!("{}", connected.summary());
+    say!("Next: inbound test \"{}\"", connected.server);
     Ok(exit::OK)
 }
 
@@ -356,11 +357,11 @@ async fn connect_with_listener(
     let port = consent.port();
     if consent.listener.fell_back() {
         let requested = a.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
-        eprintln!(
+        say!(
             "Port {requested} is busy; listening on {port} instead (any port works with the registered URL)."
         );
     }
-    eprintln!(
+    say!(
         "Sign in as {} with the link above (short link: http://localhost:{port}/start).",
         consent.server.username
     );
@@ -369,25 +370,25 @@ async fn connect_with_listener(
         match situation.no_browser_reason() {
             None => {
                 if let Err(e) = crate::services::browser::open(&consent.auth_url) {
-                    eprintln!("{e}; open the link yourself.");
+                    say!("{e}; open the link yourself.");
                 }
             }
-            Some(reason) => eprintln!("{reason} Open the link on your own computer."),
+            Some(reason) => say!("{reason} Open the link on your own computer."),
         }
     }
     if situation.ssh {
-        eprintln!(
+        say!(
             "Keep a tunnel open from your computer so its browser reaches this listener:\n  {}",
             situation.tunnel_command(port)
         );
     }
-    eprintln!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
-    eprintln!("Waiting for Microsoft's answer on port {port} …");
+    say!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
+    say!("Waiting for Microsoft's answer on port {port} …");
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(read_pastes(tx));
     consent
         .wait_any(store, Duration::from_secs(a.timeout), cancel, Some(rx), |msg| {
-            eprintln!("Pasted address not used: {msg}")
+            say!("Pasted address not used: {msg}")
         })
         .await
 }
@@ -422,7 +423,7 @@ fn progress_printer(name: &str, quiet: bool) -> impl FnMut(ProbeEvent) + Send + 
             elapsed,
         } = ev
         {
-            eprintln!(
+            say!(
                 "  ✔ {:<13}{:<52}{:>6} ms   [{prefix}]",
                 stage.label(),
                 output::clip(&detail, 50),
@@ -460,16 +461,16 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         match r {
             Ok(report) => {
                 if !a.json {
-                    println!("✔ {name}: Confirmed · INBOX has {} messages", report.messages);
+                    out!("✔ {name}: Confirmed · INBOX has {} messages", report.messages);
                 }
                 json.push(serde_json::json!({"server": name, "ok": true, "state": "Confirmed", "messages": report.messages}));
             }
             Err(e) => {
                 worst = worst.max(code_for(e));
                 if !a.json {
-                    println!("✖ {name}: {e}");
+                    out!("✖ {name}: {e}");
                     if let Some(h) = e.hint() {
-                        println!("  → {h}");
+                        out!("  → {h}");
                     }
                 }
                 let stage = match e {
@@ -481,7 +482,7 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     }
     Ok(worst)
 }
@@ -489,7 +490,7 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
 async fn token(store: &Store, a: TokenArgs) -> Result<u8, Error> {
     let fresh = fresh_token(store, &a.name, Policy::WhenDue, Timestamp::now).await?;
     if let Some(w) = &fresh.warning {
-        eprintln!("inbound: warning: {w}");
+        say!("inbound: warning: {w}");
     }
     let token = fresh.tokens.access_token.expose();
     let text = match a.format {
@@ -505,8 +506,10 @@ async fn token(store: &Store, a: TokenArgs) -> Result<u8, Error> {
         .to_string(),
     };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}");
-    let _ = out.flush();
+    if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+        // The reader went away: it did not get the token, so this did not succeed.
+        return Ok(exit::FAILED);
+    }
     Ok(exit::OK)
 }
 
@@ -538,7 +541,7 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
             Ok(f) if f.warning.is_none() => {
                 ok += 1;
                 if !a.json {
-                    println!(
+                    out!(
                         "✔ {name}: refreshed, valid until {}",
                         crate::timefmt::local(f.tokens.expires_at)
                     );
@@ -550,7 +553,7 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
                 worst = worst.max(exit::FAILED);
                 let w = f.warning.clone().unwrap_or_default();
                 if !a.json {
-                    println!("! {name}: {w}");
+                    out!("! {name}: {w}");
                 }
                 json.push(serde_json::json!({"server": name, "ok": false, "error": w}));
             }
@@ -558,9 +561,9 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
                 failed += 1;
                 worst = worst.max(code_for(e));
                 if !a.json {
-                    println!("✖ {name}: {e}");
+                    out!("✖ {name}: {e}");
                     if let Some(h) = e.hint() {
-                        println!("  → {h}");
+                        out!("  → {h}");
                     }
                 }
                 json.push(serde_json::json!({"server": name, "ok": false, "error": e.to_string(), "hint": e.hint()}));
@@ -568,9 +571,9 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else if a.all {
-        println!("{ok} refreshed, {failed} failed");
+        out!("{ok} refreshed, {failed} failed");
     }
     Ok(worst)
 }
@@ -579,7 +582,7 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
     let config = match store.load() {
         Ok(c) => c,
         Err(e) => {
-            println!("UNKNOWN - store unreadable: {e}");
+            out!("UNKNOWN - store unreadable: {e}");
             return Level::Unknown as u8;
         }
     };
@@ -606,21 +609,21 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
     let views = match views(store, names) {
         Ok(v) => v,
         Err(e) => {
-            println!("UNKNOWN - {e}");
+            out!("UNKNOWN - {e}");
             return Level::Unknown as u8;
         }
     };
     let worst = views.iter().map(|v| v.health.level).max().unwrap_or(Level::Ok);
     if a.json {
         let healths: Vec<&health::Health> = views.iter().map(|v| &v.health).collect();
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({"status": worst, "servers": healths}))
                 .unwrap_or_default()
         );
     } else {
         let bad = views.iter().filter(|v| v.health.level != Level::Ok).count();
-        println!(
+        out!(
             "{} - {} servers, {} need attention",
             worst.label(),
             views.len(),
@@ -628,9 +631,9 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
         );
         for v in &views {
             let h = &v.health;
-            println!("{} {}: {}", h.level.label(), h.server, h.summary());
+            out!("{} {}: {}", h.level.label(), h.server, h.summary());
             for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
-                println!("    {} → {}", f.message, f.fix);
+                out!("    {} → {}", f.message, f.fix);
             }
         }
     }
@@ -640,11 +643,11 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
 fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
     if let Some(name) = a.name {
         servers::remove_server(store, &name)?;
-        eprintln!("Removed \"{name}\" and its tokens.");
+        say!("Removed \"{name}\" and its tokens.");
     }
     if let Some(app) = a.app {
         servers::remove_app(store, &app)?;
-        eprintln!("Removed Azure app \"{app}\".");
+        say!("Removed Azure app \"{app}\".");
     }
     Ok(exit::OK)
 }
@@ -672,21 +675,21 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         Ok::<_, Error>(c.settings.clone())
     })?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&settings).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&settings).unwrap_or_default());
     } else {
         let port = settings.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
-        println!("listen port     {port}");
-        println!(
+        out!("listen port     {port}");
+        out!(
             "listen address  {}",
             settings
                 .listen_address
                 .map_or_else(|| "127.0.0.1 and ::1 (loopback)".to_string(), |a| a.to_string())
         );
-        println!(
+        out!(
             "public URL      {}",
             settings.public_url.as_deref().unwrap_or("(none: local redirect)")
         );
-        println!(
+        out!(
             "redirect URL    {}  (register under Authentication → Web)",
             crate::model::registered_redirect_uri(&settings)
         );

@@ -1,6 +1,22 @@
 //! The scriptable face: clap definitions and dispatch. Every command calls the same core as
 //! the TUI; this module only parses, prints and picks exit codes.
 
+/// `println!`/`eprintln!` panic when the other end of a pipe is gone (`inbound list | head
+/// -1`, a mail program that stopped reading); a command must not. These write and ignore
+/// the error: there is no one left to tell.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod commands;
 mod output;
 
@@ -39,6 +55,10 @@ pub struct Cli {
     /// Where the store lives (default: the platform config dir, e.g. ~/.config/inbound).
     #[arg(long, global = true, env = "INBOUND_CONFIG_DIR", value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
+    /// Use a store that another user owns (e.g. root repairing a user's store); files keep
+    /// their owner. Without it such a store is refused.
+    #[arg(long, global = true, env = "INBOUND_ALLOW_OTHER_OWNER")]
+    pub allow_other_owner: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -2,10 +2,14 @@
 
 use crate::model::health::{self, Health, TokenHealth};
 use crate::model::{AzureApp, Server, Settings, TokenFile, registered_redirect_uri};
+use crate::textwidth::{cols, pad, truncate};
 use crate::timefmt;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::fmt::Write as _;
+
+/// Widest cell of the `list` table, in columns.
+const MAX_CELL: usize = 60;
 
 #[derive(Debug, Serialize)]
 pub struct AppView {
@@ -130,19 +134,20 @@ pub fn table(views: &[ServerView]) -> String {
         })
         .collect();
     let head = ["NAME", "STATE", "TOKEN", "USERNAME", "SERVER"];
-    let mut widths = head.map(|h| h.chars().count());
+    // A hand-edited store can hold very long values: cut cells, never the table.
+    let rows: Vec<[String; 5]> = rows
+        .into_iter()
+        .map(|r| r.map(|c| truncate(&c, MAX_CELL)))
+        .collect();
+    let mut widths = head.map(cols);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(cols(c));
         }
     }
     let mut out = String::new();
     let line = |cells: [&str; 5], out: &mut String| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
         let _ = writeln!(out, "{}", parts.join("  ").trim_end());
     };
     line(head, &mut out);
@@ -156,7 +161,7 @@ pub fn details(v: &ServerView) -> String {
     let now = Timestamp::now();
     let mut o = String::new();
     let mut kv = |k: &str, val: &str| {
-        let _ = writeln!(o, "{k:<16}{val}");
+        let _ = writeln!(o, "{}{val}", pad(k, 16));
     };
     kv("Name", &v.name);
     kv("State", v.state);
@@ -226,7 +231,7 @@ pub fn details(v: &ServerView) -> String {
         None => kv("Last test", &format!("never (inbound test \"{}\")", v.name)),
     }
     for f in &v.health.findings {
-        let _ = writeln!(o, "{:<16}{} → {}", f.level.label(), f.message, f.fix);
+        let _ = writeln!(o, "{}{} → {}", pad(f.level.label(), 16), f.message, f.fix);
     }
     o
 }

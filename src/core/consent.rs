@@ -235,7 +235,7 @@ impl Consent {
 
 /// Stores a fresh sign-in and checks the account.
 pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connected> {
-    tokens::store_consent(store, &server.name, &server.username, tokens.clone())?;
+    tokens::store_consent(store, server, tokens.clone())?;
     let mismatch = tokens
         .account
         .as_deref()

@@ -47,6 +47,18 @@ pub enum Error {
     },
     #[error("sign-in: {0}")]
     Consent(String),
+    #[error(
+        "\"{server}\" was removed or now names another mailbox while signing in; nothing was stored. Sign in again if it still needs tokens"
+    )]
+    Changed { server: String },
+    #[error(
+        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but saving the result failed: {source}. The server was not marked Confirmed; free space or fix the store, then test again"
+    )]
+    PassedUnsaved {
+        server: String,
+        messages: u32,
+        source: StoreError,
+    },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]

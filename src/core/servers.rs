@@ -160,25 +160,23 @@ pub fn validate_server(
             }
         },
         AuthKind::Basic => {
-            let pw = input.password.clone().filter(|p| !p.is_empty());
-            if pw.is_none() {
-                errors.push(FieldError::new("Password", "enter the mailbox password"));
-            }
+            let pw = validate::password(input.password.as_ref().map_or("", Secret::expose))
+                .map_err(|e| errors.push(e))
+                .ok()
+                .map(Secret::new);
             (None, None, pw)
         }
     };
     if let Some(ca) = &input.ca_file
-        && !ca.is_file()
+        && let Err(e) = validate::ca_file(ca)
     {
-        errors.push(FieldError::new(
-            "CA file",
-            format!("{} is not a readable file", ca.display()),
-        ));
+        errors.push(e);
     }
     if !errors.is_empty() {
         return Err(errors);
     }
     let server = Server {
+        id: crate::model::new_server_id(),
         name,
         server_type: ServerType::Imap,
         auth: input.auth,
@@ -238,7 +236,8 @@ pub struct ServerPatch {
 /// Edits a server. Changing where or as whom it connects returns it to Draft: the last test no
 /// longer proves anything.
 pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Server> {
-    let (old_name, server) = store.update(|config| {
+    // A rename touches only config.json: the token file is named by the server's id.
+    let (old_username, server) = store.update(|config| {
         let apps: Vec<String> = config.apps.iter().map(|a| a.name.clone()).collect();
         let new_name = match &patch.rename {
             Some(n) => {
@@ -280,17 +279,13 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
             server.app = Some(a.clone());
         }
         if let Some(p) = &patch.password {
-            server.password = Some(p.clone());
+            server.password = Some(Secret::new(validate::password(p.expose())?));
         }
         if let Some(ca) = &patch.ca_file {
-            if let Some(path) = ca
-                && !path.is_file()
-            {
-                return Err(
-                    FieldError::new("CA file", format!("{} is not a readable file", path.display())).into(),
-                );
-            }
-            server.ca_file = ca.clone();
+            server.ca_file = match ca {
+                Some(path) => Some(validate::ca_file(path)?),
+                None => None,
+            };
         }
         if server.auth == AuthKind::OAuth2 && server.app.is_none() {
             return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app: pass --app APP").into());
@@ -311,23 +306,12 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(n) = new_name {
             server.name = n;
         }
-        Ok((before.name, server.clone()))
+        Ok((before.username, server.clone()))
     })?;
-    if old_name != server.name {
-        store.rename_tokens(&old_name, &server.name)?;
-    }
-    if server.username
-        != store
-            .load_tokens(&server.name)?
-            .map(|f| f.username)
-            .unwrap_or_else(|| server.username.clone())
-    {
-        // Tokens belong to the old mailbox account: keep them (the account may still have
-        // access), but record the new username for `token --format xoauth2`.
-        store.update_tokens(&server.name, &server.username, |f| {
-            f.username = server.username.clone();
-            Ok::<_, Error>(())
-        })?;
+    if old_username != server.username {
+        // The tokens were minted for the old mailbox and are never served for the new one
+        // (the store checks); remove them now rather than keep a dead file.
+        store.remove_tokens(&server)?;
     }
     Ok(server)
 }
@@ -344,11 +328,11 @@ pub struct AppPatch {
 
 pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp> {
     let (app, users) = store.update(|config| {
-        let users: Vec<(String, String)> = config
+        let users: Vec<Server> = config
             .servers
             .iter()
             .filter(|s| s.app.as_deref() == Some(name))
-            .map(|s| (s.name.clone(), s.username.clone()))
+            .cloned()
             .collect();
         let app = config.app_mut(name).ok_or_else(|| Error::NotFound {
             kind: "Azure app",
@@ -372,8 +356,8 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
         Ok::<_, Error>((app.clone(), users))
     })?;
     if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() {
-        for (server, username) in users {
-            store.update_tokens(&server, &username, |f| {
+        for server in users {
+            store.update_tokens(&server, |f| {
                 if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {
                     f.blocker = None;
                     f.last_error = None;
@@ -386,6 +370,8 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
 }
 
 /// Removes a server and its tokens. The app stays (other servers may use it).
+/// Removing it from config.json is the commit point: its token file is then an orphan that
+/// no server can be served (ids are never reused), and the same write sweeps it away.
 pub fn remove_server(store: &Store, name: &str) -> Result<()> {
     store.update(|config| {
         let before = config.servers.len();
@@ -397,9 +383,7 @@ pub fn remove_server(store: &Store, name: &str) -> Result<()> {
             });
         }
         Ok(())
-    })?;
-    store.remove_tokens(name)?;
-    Ok(())
+    })
 }
 
 pub fn remove_app(store: &Store, name: &str) -> Result<()> {

@@ -49,13 +49,22 @@ pub async fn test_server(
     };
     match imap::probe(&settings, &creds, progress).await {
         Ok(report) => {
+            // A pass that cannot be saved (full disk) is still a pass: say both.
             record(
                 store,
                 name,
                 true,
                 Some(report.messages),
                 format!("INBOX has {} messages", report.messages),
-            )?;
+            )
+            .map_err(|e| match e {
+                Error::Store(source) => Error::PassedUnsaved {
+                    server: name.into(),
+                    messages: report.messages,
+                    source,
+                },
+                other => other,
+            })?;
             Ok(report)
         }
         Err(e) => {

@@ -7,7 +7,7 @@
 
 use super::{Error, Result};
 use crate::model::health::{access_token_usable, needs_refresh};
-use crate::model::{RecordedError, TokenFile, TokenSet};
+use crate::model::{RecordedError, Server, TokenFile, TokenSet};
 use crate::services::oauth::{self, OAuthError};
 use crate::store::Store;
 use jiff::Timestamp;
@@ -43,10 +43,13 @@ pub async fn fresh_token(
     policy: Policy,
     now: impl Fn() -> Timestamp,
 ) -> Result<Fresh> {
+    // The server's current id and mailbox decide which token file is its own.
+    let config = store.load()?;
+    let (srv, app) = super::oauth_target(&config, server)?;
     if policy == Policy::WhenDue {
         let hot = {
-            let _shared = store.lock_tokens(server, false)?;
-            store.read_tokens(server)?
+            let _shared = store.lock_tokens(&srv, false)?;
+            store.read_tokens(&srv)?
         };
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
             && let Some(t) = usable(file, now())
@@ -60,20 +63,17 @@ pub async fn fresh_token(
         }
     }
 
-    let config = store.load()?;
-    let (srv, app) = super::oauth_target(&config, server)?;
-
     // The exclusive lock blocks while another process refreshes; do the wait off the runtime.
     let lock = {
         let store = store.clone();
-        let name = server.to_string();
-        tokio::task::spawn_blocking(move || store.lock_tokens(&name, true))
+        let srv = srv.clone();
+        tokio::task::spawn_blocking(move || store.lock_tokens(&srv, true))
             .await
             .map_err(|e| Error::Io(e.to_string()))??
     };
     let mut file = store
-        .read_tokens(server)?
-        .unwrap_or_else(|| TokenFile::new(server, &srv.username));
+        .read_tokens(&srv)?
+        .unwrap_or_else(|| TokenFile::for_server(&srv));
     let Some(current) = file.tokens.clone() else {
         return Err(Error::NotSignedIn {
             server: server.into(),
@@ -138,9 +138,8 @@ pub async fn fresh_token(
             file.blocker = None;
             file.last_error = None;
             file.failures = 0;
-            file.username = srv.username.clone();
             // Written (atomically) before anyone sees the new access token.
-            store.write_tokens(&file)?;
+            store.write_tokens(&srv, &file)?;
             drop(lock);
             tracing::info!(server, "token refreshed");
             Ok(Fresh {
@@ -152,7 +151,7 @@ pub async fn fresh_token(
         }
         Err(e) => {
             record_failure(&mut file, &e, at);
-            store.write_tokens(&file)?;
+            store.write_tokens(&srv, &file)?;
             drop(lock);
             tracing::warn!(server, error = %e, "token refresh failed");
             if access_token_usable(&current, at) && (e.is_transient() || policy == Policy::WhenDue) {
@@ -203,10 +202,20 @@ fn record_failure(file: &mut TokenFile, e: &OAuthError, at: Timestamp) {
     }
 }
 
-/// Stores tokens from a fresh sign-in (consent or device code): clears any blocker.
-pub fn store_consent(store: &Store, server: &str, username: &str, tokens: TokenSet) -> Result<()> {
-    store.update_tokens(server, username, |f| {
-        f.username = username.to_string();
+/// Stores tokens from a fresh sign-in (consent or device code): clears any blocker. The
+/// server must still be the one signed in for (same id and mailbox; a rename is fine): a
+/// server removed or pointed at another mailbox meanwhile gets nothing.
+pub fn store_consent(store: &Store, signed_in_for: &Server, tokens: TokenSet) -> Result<()> {
+    let config = store.load()?;
+    let srv = config
+        .servers
+        .iter()
+        .find(|s| s.id == signed_in_for.id && s.username == signed_in_for.username)
+        .cloned()
+        .ok_or_else(|| Error::Changed {
+            server: signed_in_for.name.clone(),
+        })?;
+    store.update_tokens(&srv, |f| {
         f.tokens = Some(tokens);
         f.blocker = None;
         f.last_error = None;

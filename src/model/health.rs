@@ -342,6 +342,7 @@ mod tests {
 
     fn server(state: ServerState, test_ok: Option<bool>) -> Server {
         Server {
+            id: "0123456789abcdef0123456789abcdef".into(),
             name: "S".into(),
             server_type: ServerType::Imap,
             auth: AuthKind::OAuth2,

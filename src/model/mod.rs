@@ -188,6 +188,11 @@ impl ServerState {
 /// An incoming mail server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Server {
+    /// Stable identity, random and never reused: the server's token file is named by it and
+    /// carries it, so a rename keeps the tokens and a later server of the same name can never
+    /// inherit them. Empty only in stores written before ids existed (filled on the next write).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub name: String,
     #[serde(default)]
     pub server_type: ServerType,
@@ -215,6 +220,14 @@ pub struct Server {
 
 fn yes() -> bool {
     true
+}
+
+/// A new server id: 128 random bits in hex, so ids are never reused, not even across stores.
+pub fn new_server_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The outcome of the last Test & Confirm.
@@ -293,12 +306,17 @@ pub struct RecordedError {
     pub transient: bool,
 }
 
-/// The per-server token file (`tokens/<file>.json`).
+/// The per-server token file (`tokens/<server id>.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TokenFile {
     pub schema: u32,
-    /// The server's name, to detect a stale file after a rename.
+    /// The [`Server::id`] these tokens belong to; a file whose id is not the server's is
+    /// never served.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub server_id: String,
+    /// The server's name when last written (for people reading the file).
     pub server: String,
+    /// The mailbox the tokens were minted for; served only while the server still names it.
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenSet>,
@@ -312,9 +330,18 @@ pub struct TokenFile {
 }
 
 impl TokenFile {
+    /// An empty token file bound to `server` (its id, name and mailbox).
+    pub fn for_server(server: &Server) -> Self {
+        Self {
+            server_id: server.id.clone(),
+            ..Self::new(&server.name, &server.username)
+        }
+    }
+
     pub fn new(server: &str, username: &str) -> Self {
         Self {
             schema: TOKENS_SCHEMA,
+            server_id: String::new(),
             server: server.to_string(),
             username: username.to_string(),
             tokens: None,

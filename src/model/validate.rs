@@ -138,9 +138,29 @@ fn is_dns_name(v: &str) -> bool {
 }
 
 /// The client secret **Value**. A GUID is almost surely the Secret ID (AADSTS7000215).
+/// Longest client secret Value or password we accept (Entra's Values are 40 characters).
+pub const MAX_SECRET: usize = 1024;
+/// RFC 5321 §4.5.3.1: a path holds at most 256 octets with its angle brackets, so 254 for
+/// the address; the local part at most 64.
+pub const MAX_ADDRESS: usize = 254;
+pub const MAX_LOCAL_PART: usize = 64;
+/// Entra refuses redirect URIs longer than 256 characters (microsoft-facts §2).
+pub const MAX_REDIRECT_URI: usize = 256;
+pub const MAX_URL: usize = 2048;
+pub const MAX_PATH: usize = 4096;
+
 pub fn secret(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Secret";
     let v = value.trim();
+    if v.len() > MAX_SECRET {
+        return Err(FieldError::new(
+            FIELD,
+            format!(
+                "that is {} characters; a secret Value is about 40. Copy just the Value",
+                v.len()
+            ),
+        ));
+    }
     if v.is_empty() {
         return Err(FieldError::new(
             FIELD,
@@ -165,6 +185,14 @@ pub fn secret(value: &str) -> Result<String, FieldError> {
 pub fn username(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Username";
     let v = value.trim();
+    if v.len() > MAX_ADDRESS || v.split_once('@').is_some_and(|(l, _)| l.len() > MAX_LOCAL_PART) {
+        return Err(FieldError::new(
+            FIELD,
+            format!(
+                "a mail address has at most {MAX_ADDRESS} characters, {MAX_LOCAL_PART} before the @ (RFC 5321)"
+            ),
+        ));
+    }
     let valid = v.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && domain.contains('.') && is_dns_name(&domain.to_ascii_lowercase())
     }) && !v.chars().any(|c| c.is_whitespace() || c.is_control());
@@ -180,13 +208,19 @@ pub fn username(value: &str) -> Result<String, FieldError> {
 pub fn host(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Server Name";
     let v = value.trim();
+    if v.len() > MAX_URL {
+        return Err(FieldError::new(FIELD, "a host name has at most 253 characters"));
+    }
     let v = v.split_once("://").map_or(v, |(_, r)| r).trim_end_matches('/');
     if v.parse::<IpAddr>().is_ok() || is_dns_name(&v.to_ascii_lowercase()) {
         return Ok(v.to_ascii_lowercase());
     }
     Err(FieldError::new(
         FIELD,
-        format!("\"{v}\" is not a host name; for Microsoft 365 use outlook.office365.com"),
+        format!(
+            "\"{}\" is not a host name; for Microsoft 365 use outlook.office365.com",
+            crate::textwidth::truncate(v, 60)
+        ),
     ))
 }
 
@@ -204,6 +238,12 @@ pub fn port(value: &str) -> Result<u16, FieldError> {
 pub fn authority(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Authority";
     let v = value.trim().trim_end_matches('/');
+    if v.len() > MAX_URL {
+        return Err(FieldError::new(
+            FIELD,
+            format!("use at most {MAX_URL} characters"),
+        ));
+    }
     let url =
         url::Url::parse(v).map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
     let loopback = match url.host() {
@@ -222,6 +262,37 @@ pub fn authority(value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// A Basic password: present, bounded.
+pub fn password(value: &str) -> Result<String, FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::new("Password", "enter the mailbox password"));
+    }
+    if value.len() > MAX_SECRET {
+        return Err(FieldError::new(
+            "Password",
+            format!("use at most {MAX_SECRET} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A CA file: a readable regular file, with a path of sane length.
+pub fn ca_file(path: &std::path::Path) -> Result<std::path::PathBuf, FieldError> {
+    if path.as_os_str().len() > MAX_PATH {
+        return Err(FieldError::new(
+            "CA file",
+            format!("use a path of at most {MAX_PATH} bytes"),
+        ));
+    }
+    if !path.is_file() {
+        return Err(FieldError::new(
+            "CA file",
+            format!("{} is not a readable file", path.display()),
+        ));
+    }
+    Ok(path.to_path_buf())
+}
+
 /// `YYYY-MM-DD`.
 pub fn date(field: &'static str, value: &str) -> Result<jiff::civil::Date, FieldError> {
     value
@@ -234,6 +305,15 @@ pub fn date(field: &'static str, value: &str) -> Result<jiff::civil::Date, Field
 pub fn public_url(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Public URL";
     let v = value.trim().trim_end_matches('/');
+    if v.len() + crate::model::REDIRECT_PATH.len() > MAX_REDIRECT_URI {
+        return Err(FieldError::new(
+            FIELD,
+            format!(
+                "with {} added it would exceed the {MAX_REDIRECT_URI} characters Entra allows in a redirect URI",
+                crate::model::REDIRECT_PATH
+            ),
+        ));
+    }
     let url =
         url::Url::parse(v).map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
     if url.scheme() != "https" {
@@ -306,6 +386,21 @@ mod tests {
             "abc8Q~defghijklmnopqrstuvwxyz0123456789"
         );
         assert!(secret("a b").is_err());
+    }
+
+    #[test]
+    fn lengths_are_bounded() {
+        let long_local = format!("{}@contoso.com", "a".repeat(65));
+        assert!(username(&long_local).is_err());
+        assert!(username(&format!("a@{}.com", "b".repeat(70_000))).is_err());
+        assert!(username(&format!("{}@contoso.com", "a".repeat(64))).is_ok());
+        assert!(host(&"h".repeat(70_000)).is_err());
+        assert!(secret(&"s".repeat(MAX_SECRET + 1)).is_err());
+        assert!(password(&"p".repeat(MAX_SECRET + 1)).is_err());
+        assert!(authority(&format!("https://{}.com", "a".repeat(MAX_URL))).is_err());
+        assert!(public_url(&format!("https://{}.com", "a".repeat(240))).is_err());
+        assert!(server_name(&"n".repeat(65)).is_err());
+        assert!(ca_file(std::path::Path::new(&"/x".repeat(3000))).is_err());
     }
 
     #[test]

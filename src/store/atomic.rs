@@ -2,20 +2,60 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Temporary files are `.tmp-<target file name>.<random>`, so a sweep knows which lock
+/// guards each one.
+pub const TEMP_PREFIX: &str = ".tmp-";
 
 /// Writes `bytes` to `path` so that a reader sees either the old or the new content, never a
 /// mix, even across a crash or a full disk: temp file in the same directory (0600), fsync,
-/// rename over, fsync the directory. On failure the old file is untouched and the temp removed.
+/// rename over, fsync the directory. On failure the old file is untouched and the temp
+/// removed. A replaced file keeps its owner (root repairing a user's store).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    // tempfile creates the file with mode 0600 on Unix.
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    // tempfile creates the file with mode 0600 on Unix and removes it when dropped, so every
+    // error path below leaves nothing behind.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!("{TEMP_PREFIX}{name}."))
+        .tempfile_in(dir)?;
+    if let Ok(old) = fs::metadata(path)
+        && (old.uid() != tmp.as_file().metadata()?.uid() || old.gid() != tmp.as_file().metadata()?.gid())
+    {
+        std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()))?;
+    }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     File::open(dir)?.sync_all()
+}
+
+/// Removes temporary files for `target` left in `dir` by a process killed mid-write. The
+/// caller holds the lock that guards `target`, so no live writer owns them. Temp files of
+/// the older naming (`.tmp-XXXXXX`) go once they are an hour old. Best effort.
+pub fn sweep_temp_files(dir: &Path, target: &str) {
+    let ours = format!("{TEMP_PREFIX}{target}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let legacy = name.starts_with(TEMP_PREFIX) && !name[TEMP_PREFIX.len()..].contains('.');
+        let stale_legacy = legacy
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > Duration::from_secs(3600));
+        if name.starts_with(&ours) || stale_legacy {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// An advisory lock held on a dedicated lock file (never renamed, so it stays valid while the
@@ -28,13 +68,34 @@ pub struct LockGuard {
 
 impl LockGuard {
     fn open(path: &Path) -> io::Result<File> {
-        OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .open(path)
+            // A FIFO planted as a lock file must not block the open.
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::other(
+                "the lock file is not a regular file; move it away",
+            ));
+        }
+        Ok(file)
+    }
+
+    /// The exclusive lock if nobody holds the file locked now, without waiting.
+    pub fn try_exclusive(path: &Path) -> io::Result<Option<Self>> {
+        let file = Self::open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self {
+                file,
+                path: path.to_path_buf(),
+            })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 
     pub fn exclusive(path: &Path) -> io::Result<Self> {

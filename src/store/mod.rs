@@ -5,19 +5,22 @@
 
 pub mod atomic;
 
-use crate::model::{CONFIG_SCHEMA, Config, TOKENS_SCHEMA, TokenFile};
-use atomic::{LockGuard, create_private_dir, write_atomic};
+use crate::model::{CONFIG_SCHEMA, Config, Server, TOKENS_SCHEMA, TokenFile};
+use atomic::{LockGuard, TEMP_PREFIX, create_private_dir, sweep_temp_files, write_atomic};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub const CONFIG_FILE: &str = "config.json";
 const CONFIG_LOCK: &str = "config.lock";
 const TOKENS_DIR: &str = "tokens";
+/// Bounds on what we read: a store of 10,000 servers is a few MiB; anything larger is not ours.
+const MAX_CONFIG_BYTES: u64 = 64 << 20;
+const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -28,6 +31,18 @@ pub enum StoreError {
     #[error("{path} is readable by other users (mode {mode:o}); it holds secrets. Run: {fix}")]
     LooseMode { path: PathBuf, mode: u32, fix: String },
     #[error(
+        "{path} belongs to {owner}, but inbound runs as {me}; using it would leave files {me} owns in {owner}'s store. Run inbound as {owner} (e.g. sudo -u {owner} inbound …), or pass --allow-other-owner to use it anyway (files keep their owner)"
+    )]
+    OtherOwner {
+        path: PathBuf,
+        owner: String,
+        me: String,
+    },
+    #[error("{path} is not a regular file ({kind}); move it away, inbound will not read or replace it")]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{path} is {size} bytes, more than the {limit} a store file can be; it was left untouched")]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    #[error(
         "{path} is damaged at line {line}, column {column}: {message}. It was left untouched; fix or restore it (a backup, or move it away to start over)"
     )]
     Corrupt {
@@ -35,6 +50,16 @@ pub enum StoreError {
         line: usize,
         column: usize,
         message: String,
+    },
+    #[error(
+        "{path} has two or more {kind}s named \"{name}\" (lines {}). Nothing was changed; rename or remove all but one by hand",
+        lines.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    Duplicate {
+        path: PathBuf,
+        kind: &'static str,
+        name: String,
+        lines: Vec<usize>,
     },
     #[error(
         "{path} has schema version {found}, this inbound understands {supported}; use a newer inbound. The file was left untouched"
@@ -59,6 +84,9 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    /// Set by `--allow-other-owner`: use a store owned by another user (root fixing a user's
+    /// store); replaced files keep their owner.
+    allow_other_owner: bool,
 }
 
 impl Store {
@@ -67,20 +95,26 @@ impl Store {
         directories::ProjectDirs::from("", "", "inbound").map(|d| d.config_dir().to_path_buf())
     }
 
-    /// Opens (creating with 0700 when missing) and checks permissions.
+    /// Opens (creating with 0700 when missing) and checks owner and permissions.
     pub fn open(dir: Option<PathBuf>) -> Result<Self, StoreError> {
+        Self::open_with(dir, false)
+    }
+
+    /// As [`Store::open`]; `allow_other_owner` accepts a store that another user owns.
+    pub fn open_with(dir: Option<PathBuf>, allow_other_owner: bool) -> Result<Self, StoreError> {
         let dir = match dir {
             Some(d) => d,
             None => Self::default_dir().ok_or(StoreError::NoHome)?,
         };
         create_private_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        let store = Self { dir };
-        store.check_mode(&store.dir, true)?;
+        let store = Self {
+            dir,
+            allow_other_owner,
+        };
+        store.check_meta(&store.dir, true)?;
         let tokens = store.dir.join(TOKENS_DIR);
-        if create_private_dir(&tokens).map_err(|e| StoreError::io(&tokens, e))? {
-            // created just now with 0700
-        } else {
-            store.check_mode(&tokens, true)?;
+        if !create_private_dir(&tokens).map_err(|e| StoreError::io(&tokens, e))? {
+            store.check_meta(&tokens, true)?;
         }
         Ok(store)
     }
@@ -98,12 +132,35 @@ impl Store {
         self.dir.join("logs")
     }
 
-    fn check_mode(&self, path: &Path, is_dir: bool) -> Result<(), StoreError> {
+    fn tokens_dir(&self) -> PathBuf {
+        self.dir.join(TOKENS_DIR)
+    }
+
+    /// Owner and mode of a store file or directory (absent is fine).
+    fn check_meta(&self, path: &Path, is_dir: bool) -> Result<(), StoreError> {
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(StoreError::io(path, e)),
         };
+        self.check_owner_mode(path, &meta, is_dir)
+    }
+
+    fn check_owner_mode(&self, path: &Path, meta: &fs::Metadata, is_dir: bool) -> Result<(), StoreError> {
+        if is_dir && !meta.is_dir() {
+            return Err(StoreError::NotRegular {
+                path: path.to_path_buf(),
+                kind: file_kind(meta),
+            });
+        }
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me && !self.allow_other_owner {
+            return Err(StoreError::OtherOwner {
+                path: path.to_path_buf(),
+                owner: user_name(meta.uid()),
+                me: user_name(me),
+            });
+        }
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             let want = if is_dir { "700" } else { "600" };
@@ -116,22 +173,64 @@ impl Store {
         Ok(())
     }
 
-    fn read_json<T: DeserializeOwned>(&self, path: &Path, supported: u32) -> Result<Option<T>, StoreError> {
-        let bytes = match fs::read(path) {
-            Ok(b) => b,
+    /// Reads a whole store file: a regular file (a FIFO or device is refused without
+    /// blocking), ours, private, and of bounded size.
+    fn read_bytes(&self, path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let file = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::io(path, e)),
         };
-        self.check_mode(path, false)?;
+        let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
+        if !meta.is_file() {
+            return Err(StoreError::NotRegular {
+                path: path.to_path_buf(),
+                kind: file_kind(&meta),
+            });
+        }
+        self.check_owner_mode(path, &meta, false)?;
+        if meta.len() > limit {
+            return Err(StoreError::TooLarge {
+                path: path.to_path_buf(),
+                size: meta.len(),
+                limit,
+            });
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        // `take` bounds a file that grows while we read it.
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| StoreError::io(path, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(StoreError::TooLarge {
+                path: path.to_path_buf(),
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(Some(bytes))
+    }
+
+    fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8], supported: u32) -> Result<T, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
         };
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(corrupt)?;
-        let found = value
-            .get("schema")
+        #[derive(serde::Deserialize)]
+        struct Version {
+            #[serde(default)]
+            schema: Option<serde_json::Value>,
+        }
+        let version: Version = serde_json::from_slice(bytes).map_err(corrupt)?;
+        let found = version
+            .schema
+            .as_ref()
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0);
         if found != u64::from(supported) {
@@ -141,8 +240,17 @@ impl Store {
                 supported,
             });
         }
-        // Re-parse from bytes (not the Value) so positions in errors point into the file.
-        serde_json::from_slice(&bytes).map(Some).map_err(corrupt)
+        serde_json::from_slice(bytes).map_err(corrupt)
+    }
+
+    fn read_config(&self) -> Result<Config, StoreError> {
+        let path = self.config_path();
+        let Some(bytes) = self.read_bytes(&path, MAX_CONFIG_BYTES)? else {
+            return Ok(Config::default());
+        };
+        let config: Config = Self::parse_json(&path, &bytes, CONFIG_SCHEMA)?;
+        check_unique(&path, &bytes, &config)?;
+        Ok(config)
     }
 
     fn write_json<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StoreError> {
@@ -152,80 +260,153 @@ impl Store {
         write_atomic(path, &bytes).map_err(|e| StoreError::io(path, e))
     }
 
-    fn config_lock(&self, exclusive: bool) -> Result<LockGuard, StoreError> {
-        let p = self.dir.join(CONFIG_LOCK);
+    fn lock(&self, path: &Path, exclusive: bool) -> Result<LockGuard, StoreError> {
         let g = if exclusive {
-            LockGuard::exclusive(&p)
+            LockGuard::exclusive(path)
         } else {
-            LockGuard::shared(&p)
+            LockGuard::shared(path)
         };
-        g.map_err(|e| StoreError::io(&p, e))
+        g.map_err(|e| StoreError::io(path, e))
+    }
+
+    fn config_lock(&self, exclusive: bool) -> Result<LockGuard, StoreError> {
+        self.lock(&self.dir.join(CONFIG_LOCK), exclusive)
     }
 
     /// Reads the configuration (an empty one when none exists yet).
     pub fn load(&self) -> Result<Config, StoreError> {
         let _lock = self.config_lock(false)?;
-        Ok(self
-            .read_json(&self.config_path(), CONFIG_SCHEMA)?
-            .unwrap_or_default())
+        self.read_config()
     }
 
     /// Read-modify-write of the configuration under the exclusive lock. `f` sees the current
-    /// file (never a stale copy) and nothing is written when it fails.
+    /// file (never a stale copy) and nothing is written when it fails. Every write also gives
+    /// servers from older stores their id, and removes token files no server owns any more
+    /// and temporary files a killed process left.
     pub fn update<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut Config) -> Result<T, E>,
     ) -> Result<T, E> {
         let _lock = self.config_lock(true)?;
-        let mut config: Config = self
-            .read_json(&self.config_path(), CONFIG_SCHEMA)?
-            .unwrap_or_default();
+        let mut config = self.read_config()?;
         let before = config.clone();
         let out = f(&mut config)?;
         if config != before {
-            self.write_json(&self.config_path(), &config)?;
+            self.assign_ids(&mut config)?;
+            let path = self.config_path();
+            sweep_temp_files(&self.dir, CONFIG_FILE);
+            self.write_json(&path, &config)?;
+            self.sweep_tokens(&config);
         }
         Ok(out)
     }
 
-    /// The token file of a server: a readable slug plus a hash of the exact name.
-    pub fn tokens_path(&self, server: &str) -> PathBuf {
-        self.dir
-            .join(TOKENS_DIR)
-            .join(format!("{}.json", token_file_stem(server)))
+    /// Servers without an id (stores from before ids) get one; their tokens move to the
+    /// id-named file first, so a kill leaves at worst an orphan that the next write removes.
+    fn assign_ids(&self, config: &mut Config) -> Result<(), StoreError> {
+        for server in config.servers.iter_mut().filter(|s| s.id.is_empty()) {
+            let legacy = Server {
+                id: String::new(),
+                ..server.clone()
+            };
+            server.id = crate::model::new_server_id();
+            let _old = self.lock_tokens(&legacy, true)?;
+            if let Some(mut file) = self.read_tokens(&legacy)? {
+                let _new = self.lock_tokens(server, true)?;
+                file.server_id = server.id.clone();
+                self.write_json(&self.tokens_path(server), &file)?;
+            }
+        }
+        Ok(())
     }
 
-    fn tokens_lock_path(&self, server: &str) -> PathBuf {
-        self.dir
-            .join(TOKENS_DIR)
-            .join(format!("{}.lock", token_file_stem(server)))
-    }
-
-    pub fn lock_tokens(&self, server: &str, exclusive: bool) -> Result<LockGuard, StoreError> {
-        let p = self.tokens_lock_path(server);
-        let g = if exclusive {
-            LockGuard::exclusive(&p)
-        } else {
-            LockGuard::shared(&p)
+    /// Removes, under the config lock, token files of ids no server has and stale temporary
+    /// files. A file whose lock someone holds is being written: it is left for next time.
+    /// Best effort: a failure here never fails the write that triggered it.
+    fn sweep_tokens(&self, config: &Config) {
+        let live: std::collections::HashSet<&str> = config.servers.iter().map(|s| s.id.as_str()).collect();
+        let dir = self.tokens_dir();
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return;
         };
-        g.map_err(|e| StoreError::io(&p, e))
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let (stem, is_temp) = match name.strip_prefix(TEMP_PREFIX) {
+                Some(rest) => (rest.split('.').next().unwrap_or(""), true),
+                None => match name.strip_suffix(".json") {
+                    Some(stem) => (stem, false),
+                    None => match name.strip_suffix(".lock") {
+                        Some(stem) if !live.contains(stem) && !dir.join(format!("{stem}.json")).exists() => {
+                            let _ = fs::remove_file(entry.path());
+                            continue;
+                        }
+                        _ => continue,
+                    },
+                },
+            };
+            if !is_temp && live.contains(stem) {
+                continue;
+            }
+            let lock_path = dir.join(format!("{stem}.lock"));
+            let Ok(Some(_held)) = LockGuard::try_exclusive(&lock_path) else {
+                continue;
+            };
+            let _ = fs::remove_file(entry.path());
+        }
     }
 
-    /// Reads a server's token file; the caller holds its lock. A file left by a server with
-    /// another name (hash collision is practically impossible, but a stale file is not) is
-    /// treated as absent.
-    pub fn read_tokens(&self, server: &str) -> Result<Option<TokenFile>, StoreError> {
-        let file: Option<TokenFile> = self.read_json(&self.tokens_path(server), TOKENS_SCHEMA)?;
-        Ok(file.filter(|f| f.server == server))
+    /// The token file of a server: `tokens/<id>.json` (stores from before ids: a slug of the
+    /// name plus a hash of it).
+    pub fn tokens_path(&self, server: &Server) -> PathBuf {
+        self.tokens_dir().join(format!("{}.json", token_stem(server)))
     }
 
-    /// Writes a server's token file atomically; the caller holds its exclusive lock.
-    pub fn write_tokens(&self, file: &TokenFile) -> Result<(), StoreError> {
-        self.write_json(&self.tokens_path(&file.server), file)
+    fn tokens_lock_path(&self, server: &Server) -> PathBuf {
+        self.tokens_dir().join(format!("{}.lock", token_stem(server)))
+    }
+
+    pub fn lock_tokens(&self, server: &Server, exclusive: bool) -> Result<LockGuard, StoreError> {
+        self.lock(&self.tokens_lock_path(server), exclusive)
+    }
+
+    /// Reads a server's token file; the caller holds its lock. Served only when it is bound to
+    /// this very server (same id) and was minted for the mailbox the server names now:
+    /// anything else is treated as absent, never handed out.
+    pub fn read_tokens(&self, server: &Server) -> Result<Option<TokenFile>, StoreError> {
+        let path = self.tokens_path(server);
+        let Some(bytes) = self.read_bytes(&path, MAX_TOKEN_FILE_BYTES)? else {
+            return Ok(None);
+        };
+        let file: TokenFile = Self::parse_json(&path, &bytes, TOKENS_SCHEMA)?;
+        let bound = if server.id.is_empty() {
+            file.server_id.is_empty() && file.server == server.name
+        } else {
+            file.server_id == server.id
+        };
+        if !bound || file.username != server.username {
+            if bound {
+                tracing::warn!(server = %server.name, "stored tokens were minted for another mailbox; not served");
+            }
+            return Ok(None);
+        }
+        Ok(Some(file))
+    }
+
+    /// Writes a server's token file atomically, bound to the server; the caller holds its
+    /// exclusive lock.
+    pub fn write_tokens(&self, server: &Server, file: &TokenFile) -> Result<(), StoreError> {
+        let mut file = file.clone();
+        file.server_id = server.id.clone();
+        file.server = server.name.clone();
+        file.username = server.username.clone();
+        let path = self.tokens_path(server);
+        sweep_temp_files(&self.tokens_dir(), &format!("{}.json", token_stem(server)));
+        self.write_json(&path, &file)
     }
 
     /// Reads with a shared lock (for list/show).
-    pub fn load_tokens(&self, server: &str) -> Result<Option<TokenFile>, StoreError> {
+    pub fn load_tokens(&self, server: &Server) -> Result<Option<TokenFile>, StoreError> {
         let _lock = self.lock_tokens(server, false)?;
         self.read_tokens(server)
     }
@@ -233,49 +414,200 @@ impl Store {
     /// Read-modify-write of one token file under its exclusive lock.
     pub fn update_tokens<T, E: From<StoreError>>(
         &self,
-        server: &str,
-        username: &str,
+        server: &Server,
         f: impl FnOnce(&mut TokenFile) -> Result<T, E>,
     ) -> Result<T, E> {
         let _lock = self.lock_tokens(server, true)?;
         let mut file = self
             .read_tokens(server)?
-            .unwrap_or_else(|| TokenFile::new(server, username));
+            .unwrap_or_else(|| TokenFile::for_server(server));
         let before = file.clone();
         let out = f(&mut file)?;
         if file != before {
-            self.write_tokens(&file)?;
+            self.write_tokens(server, &file)?;
         }
         Ok(out)
     }
 
-    pub fn remove_tokens(&self, server: &str) -> Result<(), StoreError> {
+    /// Deletes a server's tokens (sign out, or the mailbox changed).
+    pub fn remove_tokens(&self, server: &Server) -> Result<(), StoreError> {
         let _lock = self.lock_tokens(server, true)?;
         let p = self.tokens_path(server);
         match fs::remove_file(&p) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::io(&p, e)),
-        }?;
-        let _ = fs::remove_file(self.tokens_lock_path(server));
-        Ok(())
-    }
-
-    /// Moves a server's tokens to its new name.
-    pub fn rename_tokens(&self, old: &str, new: &str) -> Result<(), StoreError> {
-        let Some(mut file) = self.load_tokens(old)? else {
-            return Ok(());
-        };
-        file.server = new.to_string();
-        {
-            let _lock = self.lock_tokens(new, true)?;
-            self.write_tokens(&file)?;
         }
-        self.remove_tokens(old)
     }
 }
 
+fn token_stem(server: &Server) -> String {
+    if server.id.is_empty() {
+        token_file_stem(&server.name)
+    } else {
+        server.id.clone()
+    }
+}
+
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a file"
+    }
+}
+
+/// `alice (uid 1000)`, from /etc/passwd when the uid is listed there.
+fn user_name(uid: u32) -> String {
+    let name = fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+        p.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            let id = f.nth(1)?;
+            (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+    });
+    match name {
+        Some(n) => format!("{n} (uid {uid})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+/// Refuses a configuration with two servers or two apps of one name (a hand edit): which one
+/// `edit` or `remove` meant cannot be known.
+fn check_unique(path: &Path, text: &[u8], config: &Config) -> Result<(), StoreError> {
+    use std::collections::HashMap;
+    fn dup(names: Vec<&str>) -> Option<&str> {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        names.into_iter().find(|n| {
+            let c = seen.entry(n).or_default();
+            *c += 1;
+            *c == 2
+        })
+    }
+    let checks: [(&'static str, &str, Vec<&str>); 3] = [
+        (
+            "server",
+            "servers",
+            config.servers.iter().map(|s| s.name.as_str()).collect(),
+        ),
+        (
+            "Azure app",
+            "apps",
+            config.apps.iter().map(|a| a.name.as_str()).collect(),
+        ),
+        (
+            "server id",
+            "servers",
+            config
+                .servers
+                .iter()
+                .map(|s| s.id.as_str())
+                .filter(|i| !i.is_empty())
+                .collect(),
+        ),
+    ];
+    for (kind, section, names) in checks {
+        if let Some(name) = dup(names) {
+            let key = if kind == "server id" { "id" } else { "name" };
+            return Err(StoreError::Duplicate {
+                path: path.to_path_buf(),
+                kind,
+                name: name.to_string(),
+                lines: lines_of(text, section, key, name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Line numbers of `"key": "value"` inside the top-level array `section` of a JSON text.
+fn lines_of(text: &[u8], section: &str, key: &str, value: &str) -> Vec<usize> {
+    let text = String::from_utf8_lossy(text);
+    let Ok(needle) = serde_json::to_string(value) else {
+        return Vec::new();
+    };
+    let key = format!("\"{key}\"");
+    let (start, end) = json_section(&text, section).unwrap_or((0, text.len()));
+    let mut lines = Vec::new();
+    let mut at = start;
+    while let Some(pos) = text[at..end].find(&key) {
+        let k = at + pos;
+        let after = text[k + key.len()..end].trim_start();
+        if let Some(rest) = after.strip_prefix(':')
+            && rest.trim_start().starts_with(&needle)
+        {
+            lines.push(text[..k].matches('\n').count() + 1);
+        }
+        at = k + key.len();
+    }
+    lines
+}
+
+/// The byte range of the value of a top-level key in a JSON object text.
+fn json_section(text: &str, key: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_str, mut esc) = (0i32, false, false);
+    let mut i = 0;
+    let mut pending_key: Option<(usize, usize)> = None;
+    let mut value_start: Option<usize> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+                if let Some((s, _)) = pending_key {
+                    pending_key = Some((s, i));
+                }
+            }
+        } else {
+            match b {
+                b'"' => {
+                    in_str = true;
+                    if depth == 1 && value_start.is_none() {
+                        pending_key = Some((i + 1, i + 1));
+                    }
+                }
+                b':' if depth == 1 => {
+                    if let Some((s, e)) = pending_key.take()
+                        && &text[s..e] == key
+                    {
+                        value_start = Some(i + 1);
+                    }
+                }
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => {
+                    depth -= 1;
+                    if depth == 1
+                        && let Some(s) = value_start
+                    {
+                        return Some((s, i + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// `support-inbox-1a2b3c4d5e6f`: readable, unique per exact name, safe on every filesystem.
+/// Names token files of stores written before server ids.
 pub fn token_file_stem(server: &str) -> String {
     let slug: String = server
         .chars()
@@ -308,6 +640,7 @@ mod tests {
 
     fn server(name: &str) -> Server {
         Server {
+            id: crate::model::new_server_id(),
             name: name.into(),
             server_type: Default::default(),
             auth: AuthKind::Basic,
@@ -429,22 +762,157 @@ mod tests {
     }
 
     #[test]
-    fn token_files_are_per_server_and_renamable() {
+    fn token_files_are_bound_to_the_server_id_and_mailbox() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(Some(tmp.path().join("s"))).unwrap();
-        assert_eq!(token_file_stem("Support inbox").split('-').count(), 3);
-        assert_ne!(token_file_stem("a/b"), token_file_stem("a b"));
+        let alice = server("A");
         store
-            .update_tokens("Support inbox", "s@example.com", |f| {
+            .update_tokens(&alice, |f| {
                 f.failures = 2;
                 Ok::<_, StoreError>(())
             })
             .unwrap();
-        assert_eq!(store.load_tokens("Support inbox").unwrap().unwrap().failures, 2);
-        store.rename_tokens("Support inbox", "Support").unwrap();
-        assert!(store.load_tokens("Support inbox").unwrap().is_none());
-        assert_eq!(store.load_tokens("Support").unwrap().unwrap().failures, 2);
-        store.remove_tokens("Support").unwrap();
-        assert!(store.load_tokens("Support").unwrap().is_none());
+        assert_eq!(store.load_tokens(&alice).unwrap().unwrap().failures, 2);
+        // Renamed: same id, same file.
+        let renamed = Server {
+            name: "B".into(),
+            ..alice.clone()
+        };
+        assert_eq!(store.load_tokens(&renamed).unwrap().unwrap().failures, 2);
+        // A new server of the old name has a new id: it never sees them.
+        assert!(store.load_tokens(&server("A")).unwrap().is_none());
+        // Nor does the same server once it names another mailbox.
+        let moved = Server {
+            username: "support@example.com".into(),
+            ..alice.clone()
+        };
+        assert!(store.load_tokens(&moved).unwrap().is_none());
+        // A file copied to another id's name is refused too.
+        let other = server("C");
+        fs::copy(store.tokens_path(&alice), store.tokens_path(&other)).unwrap();
+        assert!(store.load_tokens(&other).unwrap().is_none());
+        store.remove_tokens(&alice).unwrap();
+        assert!(store.load_tokens(&alice).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_write_sweeps_orphan_token_files_and_stale_temps() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let a = server("A");
+        let gone = server("Gone");
+        store
+            .update(|c| {
+                c.servers.push(a.clone());
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        for s in [&a, &gone] {
+            store
+                .update_tokens(s, |f| {
+                    f.failures = 1;
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        }
+        let tokens = store.tokens_dir();
+        let stale = [
+            tokens.join(format!(".tmp-{}.json.AbC123", a.id)),
+            tokens.join(format!(".tmp-{}.json.XyZ789", gone.id)),
+            store.dir().join(".tmp-config.json.q1w2e3"),
+        ];
+        for p in &stale {
+            fs::write(p, "{\"secret\": \"left by a kill\"}").unwrap();
+        }
+        store
+            .update(|c| {
+                c.settings.listen_port = Some(9000);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        for p in &stale {
+            assert!(!p.exists(), "{} was left", p.display());
+        }
+        assert!(!store.tokens_path(&gone).exists(), "orphan token file removed");
+        assert!(store.tokens_path(&a).exists(), "a live server keeps its tokens");
+    }
+
+    #[test]
+    fn servers_from_before_ids_get_one_and_keep_their_tokens() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let legacy = Server {
+            id: String::new(),
+            ..server("Old")
+        };
+        let mut config = Config::default();
+        config.servers.push(legacy.clone());
+        store.write_json(&store.config_path(), &config).unwrap();
+        {
+            let _l = store.lock_tokens(&legacy, true).unwrap();
+            let mut f = TokenFile::for_server(&legacy);
+            f.failures = 3;
+            store.write_tokens(&legacy, &f).unwrap();
+        }
+        assert_eq!(store.load_tokens(&legacy).unwrap().unwrap().failures, 3);
+        store
+            .update(|c| {
+                c.settings.listen_port = Some(9001);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let migrated = store.load().unwrap().servers.remove(0);
+        assert_eq!(migrated.id.len(), 32);
+        assert_eq!(store.load_tokens(&migrated).unwrap().unwrap().failures, 3);
+        assert!(!store.tokens_path(&legacy).exists(), "legacy file swept");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused_with_their_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let mut config = Config::default();
+        config.servers.push(server("A"));
+        config.servers.push(server("A"));
+        store.write_json(&store.config_path(), &config).unwrap();
+        let err = store.load().unwrap_err();
+        match &err {
+            StoreError::Duplicate {
+                kind, name, lines, ..
+            } => {
+                assert_eq!((*kind, name.as_str()), ("server", "A"));
+                assert_eq!(lines.len(), 2, "{err}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("lines "), "{err}");
+    }
+
+    #[test]
+    fn non_regular_and_oversized_files_are_refused_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(store.config_path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(matches!(store.load().unwrap_err(), StoreError::NotRegular { .. }));
+        fs::remove_file(store.config_path()).unwrap();
+        fs::create_dir(store.config_path()).unwrap();
+        assert!(matches!(store.load().unwrap_err(), StoreError::NotRegular { .. }));
+        fs::remove_dir(store.config_path()).unwrap();
+        let f = fs::File::create(store.config_path()).unwrap();
+        f.set_len(MAX_CONFIG_BYTES + 1).unwrap();
+        fs::set_permissions(store.config_path(), fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(store.load().unwrap_err(), StoreError::TooLarge { .. }));
+    }
+
+    #[test]
+    fn section_lines_are_found_in_the_right_array() {
+        let text =
+            "{\n\"apps\": [{\"name\": \"A\"}],\n\"servers\": [\n{\"name\": \"A\"},\n{\"name\": \"A\"}]}";
+        assert_eq!(lines_of(text.as_bytes(), "servers", "name", "A"), vec![4, 5]);
+        assert_eq!(lines_of(text.as_bytes(), "apps", "name", "A"), vec![2]);
     }
 }

@@ -39,12 +39,12 @@ fn no_color() -> bool {
 }
 
 /// Entry from `main`: checks the terminal, opens the store, runs the app; returns the exit code.
-pub async fn main(config_dir: Option<PathBuf>) -> u8 {
+pub async fn main(config_dir: Option<PathBuf>, allow_other_owner: bool) -> u8 {
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         eprintln!("{}", non_tty_message());
         return exit::USAGE;
     }
-    match Store::open(config_dir) {
+    match Store::open_with(config_dir, allow_other_owner) {
         Ok(store) => run(store).await,
         Err(e) => {
             eprintln!("inbound: {e}");
@@ -114,6 +114,8 @@ struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+    _xfsz: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -123,6 +125,9 @@ impl Signals {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
             int: signal(SignalKind::interrupt())?,
+            // SIGQUIT (Ctrl-\\) would otherwise end the process with the terminal raw.
+            quit: signal(SignalKind::quit())?,
+            _xfsz: crate::services::signals::ignore_file_size_limit(),
         })
     }
 
@@ -131,6 +136,7 @@ impl Signals {
             _ = self.term.recv() => "SIGTERM",
             _ = self.hup.recv() => "SIGHUP",
             _ = self.int.recv() => "SIGINT",
+            _ = self.quit.recv() => "SIGQUIT",
         };
         tracing::info!(signal = name, "leaving on signal");
         let _ = tx.send(Msg::Signal(name));

@@ -36,6 +36,7 @@ pub fn app(name: &str, expires: &str) -> AzureApp {
 
 pub fn server(name: &str, auth: AuthKind, state: ServerState, username: &str, app: Option<&str>) -> Server {
     Server {
+        id: crate::store::token_file_stem(name),
         name: name.into(),
         server_type: ServerType::Imap,
         auth,

@@ -85,11 +85,7 @@ fn shape(answer: &Answer) -> String {
 }
 
 fn short(s: &str) -> String {
-    if s.chars().count() > 80 {
-        format!("{}…", s.chars().take(80).collect::<String>())
-    } else {
-        s.to_string()
-    }
+    crate::textwidth::truncate(s, 80)
 }
 
 /// The error an answer other than 200 stands for: Microsoft's JSON when it is there, else

@@ -30,7 +30,7 @@ pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
     let config = store.load().map_err(|e| e.to_string())?;
     let mut tokens = BTreeMap::new();
     for s in &config.servers {
-        if let Some(f) = store.load_tokens(&s.name).map_err(|e| e.to_string())? {
+        if let Some(f) = store.load_tokens(s).map_err(|e| e.to_string())? {
             tokens.insert(s.name.clone(), f);
         }
     }

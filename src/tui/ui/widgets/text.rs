@@ -3,10 +3,8 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-/// Display width in columns.
-pub fn cols(s: &str) -> usize {
-    Span::raw(s).width()
-}
+use crate::textwidth::cut_at;
+pub use crate::textwidth::{cols, truncate};
 
 /// Greedy word wrap to `width` columns; words longer than a line are cut.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -37,20 +35,6 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
-}
-
-/// Byte index where `s` reaches `width` columns.
-fn cut_at(s: &str, width: usize) -> usize {
-    let mut w = 0;
-    for (i, c) in s.char_indices() {
-        let mut b = [0u8; 4];
-        let cw = cols(c.encode_utf8(&mut b));
-        if w + cw > width {
-            return i.max(c.len_utf8());
-        }
-        w += cw;
-    }
-    s.len()
 }
 
 /// Splits `s` into pieces of at most `width` columns (for URLs, which have no spaces).
@@ -146,15 +130,6 @@ pub fn wrap_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Vec<Span<'stat
         }
     }
     lines
-}
-
-/// Truncates to `width` columns with an ellipsis.
-pub fn truncate(s: &str, width: usize) -> String {
-    if cols(s) <= width {
-        return s.to_string();
-    }
-    let cut = cut_at(s, width.saturating_sub(1));
-    format!("{}…", &s[..cut])
 }
 
 pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
