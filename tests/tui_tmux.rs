@@ -272,7 +272,7 @@ async fn signals_restore_the_terminal() {
         .await;
     let shell_pid = shell_pid.trim().to_string();
     tmux.wait_for("shell$", &nothing).await;
-    for (i, signal) in ["TERM", "HUP"].into_iter().enumerate() {
+    for (i, signal) in ["TERM", "HUP", "QUIT"].into_iter().enumerate() {
         tmux.run(&["send-keys", "-t", "walk", "-l", "clear"]).await;
         tmux.keys(&["Enter"]).await;
         let command = format!(

@@ -440,16 +440,23 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         a.name.into_iter().collect()
     };
     let quiet = a.json || names.len() > 1;
+    let timeouts = match a.timeout {
+        Some(secs) => {
+            let d = Duration::from_secs(secs.clamp(1, 600));
+            Timeouts {
+                connect: d,
+                tls: d,
+                command: d,
+                authenticate: d,
+            }
+        }
+        None => Timeouts::default(),
+    };
     let results: Vec<(String, Result<crate::services::imap::ProbeReport, Error>)> =
         futures_util::stream::iter(names)
-            .map(|name| async {
-                let r = core_ops::test::test_server(
-                    store,
-                    &name,
-                    Timeouts::default(),
-                    progress_printer(&name, quiet),
-                )
-                .await;
+            .map(|name| async move {
+                let r =
+                    core_ops::test::test_server(store, &name, timeouts, progress_printer(&name, quiet)).await;
                 (name, r)
             })
             .buffered(CONCURRENCY)

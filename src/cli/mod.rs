@@ -238,8 +238,13 @@ pub struct TestArgs {
     /// Test every server, concurrently.
     #[arg(long)]
     pub all: bool,
+    /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Seconds each stage may wait for the server (default: 15 to connect, 20 per command,
+    /// 30 to authenticate).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -71,9 +71,13 @@ pub async fn fresh_token(
             .await
             .map_err(|e| Error::Io(e.to_string()))??
     };
-    let mut file = store
-        .read_tokens(&srv)?
-        .unwrap_or_else(|| TokenFile::for_server(&srv));
+    let mut file = match store.read_tokens(&srv)? {
+        Some(f) => f,
+        None => {
+            store.drop_unusable_tokens(&srv)?;
+            TokenFile::for_server(&srv)
+        }
+    };
     let Some(current) = file.tokens.clone() else {
         return Err(Error::NotSignedIn {
             server: server.into(),

@@ -393,6 +393,19 @@ impl Store {
         Ok(Some(file))
     }
 
+    /// Removes a file at this server's token path that is not usable by it (bound to another
+    /// id or minted for another mailbox); the caller holds the exclusive lock. Returns whether
+    /// one was removed.
+    pub fn drop_unusable_tokens(&self, server: &Server) -> Result<bool, StoreError> {
+        let path = self.tokens_path(server);
+        if !path.exists() || self.read_tokens(server)?.is_some() {
+            return Ok(false);
+        }
+        tracing::warn!(server = %server.name, "removed a token file that belongs to another server or mailbox");
+        fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        Ok(true)
+    }
+
     /// Writes a server's token file atomically, bound to the server; the caller holds its
     /// exclusive lock.
     pub fn write_tokens(&self, server: &Server, file: &TokenFile) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod dovecot;
 pub mod fake_idp;
+pub mod hostile;
 pub mod imap;
 
 use std::path::PathBuf;
