@@ -245,12 +245,10 @@ impl Store {
 
     fn read_config(&self) -> Result<Config, StoreError> {
         let path = self.config_path();
-        let Some(bytes) = self.read_bytes(&path, MAX_CONFIG_BYTES)? else {
-            return Ok(Config::default());
-        };
-        let config: Config = Self::parse_json(&path, &bytes, CONFIG_SCHEMA)?;
-        check_unique(&path, &bytes, &config)?;
-        Ok(config)
+        match self.read_bytes(&path, MAX_CONFIG_BYTES)? {
+            Some(bytes) => parse_config(&path, &bytes),
+            None => Ok(Config::default()),
+        }
     }
 
     fn write_json<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StoreError> {
@@ -452,6 +450,19 @@ impl Store {
             Err(e) => Err(StoreError::io(&p, e)),
         }
     }
+}
+
+/// Parses the bytes of a `config.json` (named `path` in errors): schema, JSON, unique names.
+/// Public for the property tests and fuzz targets.
+pub fn parse_config(path: &Path, bytes: &[u8]) -> Result<Config, StoreError> {
+    let config: Config = Store::parse_json(path, bytes, CONFIG_SCHEMA)?;
+    check_unique(path, bytes, &config)?;
+    Ok(config)
+}
+
+/// Parses the bytes of a token file (named `path` in errors). Public for the fuzz targets.
+pub fn parse_token_file(path: &Path, bytes: &[u8]) -> Result<TokenFile, StoreError> {
+    Store::parse_json(path, bytes, TOKENS_SCHEMA)
 }
 
 fn token_stem(server: &Server) -> String {
