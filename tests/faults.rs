@@ -735,3 +735,49 @@ async fn a_write_that_hits_the_file_size_limit_leaves_nothing_behind() {
         "no temp file with the secret"
     );
 }
+
+// 10. Test & Confirm passed, but the result cannot be saved: say both.
+
+#[tokio::test]
+async fn a_passed_test_that_cannot_be_saved_says_both() {
+    let idp = FakeIdp::start().await;
+    let Some(dovecot) = support::dovecot::Dovecot::start(&idp.introspection_url()) else {
+        return;
+    };
+    let cli = Cli::new();
+    let port = dovecot.port.to_string();
+    let ca = dovecot.ca_file.display().to_string();
+    let out = run(
+        &cli,
+        &[
+            "add",
+            "Bob",
+            "--auth",
+            "basic",
+            "--username",
+            support::dovecot::BASIC_USER,
+            "--password-stdin",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--ca-file",
+            &ca,
+        ],
+        Some(support::dovecot::BASIC_PASSWORD),
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let script = format!(
+        "ulimit -f 0; exec '{}' --config-dir '{}' test Bob",
+        env!("CARGO_BIN_EXE_inbound"),
+        cli.config_dir().display()
+    );
+    let out = tokio::process::Command::new("sh").arg("-c").arg(script).output().await.unwrap();
+    no_panic(&out, "test under ulimit -f 0");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("passed") && all.contains("saving the result failed"), "{all}");
+    let config = cli.store().load().unwrap();
+    assert_eq!(config.server("Bob").unwrap().state, inbound::model::ServerState::Draft);
+}

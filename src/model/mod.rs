@@ -135,11 +135,14 @@ impl AzureApp {
     }
     /// `2c7f…6a58`: enough to recognise a client ID at a glance.
     pub fn short_client_id(&self) -> String {
-        let id = &self.client_id;
-        if id.len() > 8 {
-            format!("{}…{}", &id[..4], &id[id.len() - 4..])
+        // By chars: a hand-edited store may hold anything, and a byte slice could panic.
+        let chars: Vec<char> = self.client_id.chars().collect();
+        if chars.len() > 8 {
+            let head: String = chars[..4].iter().collect();
+            let tail: String = chars[chars.len() - 4..].iter().collect();
+            format!("{head}…{tail}")
         } else {
-            id.clone()
+            self.client_id.clone()
         }
     }
 }
