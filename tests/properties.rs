@@ -114,5 +114,8 @@ proptest! {
 
 #[test]
 fn an_empty_config_is_the_default() {
-    assert_eq!(parse_config(Path::new("c"), br#"{"schema": 1}"#).unwrap(), Config::default());
+    assert_eq!(
+        parse_config(Path::new("c"), br#"{"schema": 1}"#).unwrap(),
+        Config::default()
+    );
 }

@@ -90,18 +90,23 @@ fn code_for(e: &Error) -> u8 {
 }
 
 fn read_secret(stdin: bool, file: Option<&Path>, what: &str) -> Result<Option<Secret>, Error> {
-    let text = if stdin {
-        let mut s = String::new();
+    // Bounded: a secret is short, and `--secret-file /dev/zero` must not fill memory. (A pipe
+    // is fine here: `--secret-file <(pass show …)` is how people keep it off the disk.)
+    const MAX: u64 = 64 * 1024;
+    let mut s = String::new();
+    if stdin {
         std::io::stdin()
+            .take(MAX)
             .read_to_string(&mut s)
             .map_err(|e| Error::Io(format!("reading the {what} from standard input: {e}")))?;
-        s
     } else if let Some(path) = file {
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::Io(format!("reading the {what} from {}: {e}", path.display())))?
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX).read_to_string(&mut s))
+            .map_err(|e| Error::Io(format!("reading the {what} from {}: {e}", path.display())))?;
     } else {
         return Ok(None);
-    };
+    }
+    let text = s;
     let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
     if trimmed.is_empty() {
         return Err(Error::Invalid(crate::model::validate::FieldError::new(
