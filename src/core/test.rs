@@ -4,7 +4,9 @@
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
 use crate::model::{AuthKind, LastTest, ServerState};
-use crate::services::imap::{self, Credentials, ProbeEvent, ProbeReport, ProbeSettings, Timeouts};
+use crate::services::imap::{
+    self, Credentials, ProbeError, ProbeEvent, ProbeReport, ProbeSettings, Timeouts,
+};
 use crate::store::Store;
 use jiff::Timestamp;
 
@@ -17,16 +19,19 @@ pub async fn test_server(
 ) -> Result<ProbeReport> {
     let config = store.load()?;
     let server = super::server_named(&config, name)?;
+    // The account the token belongs to, when it is not the mailbox (known from the id_token).
+    let mut signed_in = None;
     let creds = match server.auth {
         AuthKind::OAuth2 => {
             // Refreshes first when the token is expired or about to be.
-            let fresh = match fresh_token(store, name, Policy::WhenDue, Timestamp::now).await {
-                Ok(f) => f,
-                Err(e) => {
-                    record(store, name, false, None, format!("token: {e}"))?;
-                    return Err(e);
-                }
-            };
+            // No token means no IMAP attempt, so no test result: the token's own trouble is
+            // already in its file (blocker, last error) and health reports it from there.
+            let fresh = fresh_token(store, name, Policy::WhenDue, Timestamp::now).await?;
+            signed_in = fresh
+                .tokens
+                .account
+                .clone()
+                .filter(|a| !crate::services::oauth::idtoken::same_account(a, &server.username));
             Credentials::XOAuth2 {
                 user: server.username.clone(),
                 access_token: fresh.tokens.access_token,
@@ -68,6 +73,15 @@ pub async fn test_server(
             Ok(report)
         }
         Err(e) => {
+            // We know why a login was refused when the token is another account's: say so.
+            let e = match (e, signed_in) {
+                (ProbeError::AuthRejected { server_text, .. }, Some(account)) => ProbeError::WrongAccount {
+                    server_text,
+                    signed_in: account,
+                    mailbox: server.username.clone(),
+                },
+                (e, _) => e,
+            };
             record(store, name, false, None, format!("{}: {e}", e.stage()))?;
             Err(Error::Probe {
                 server: name.into(),

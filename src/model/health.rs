@@ -1,7 +1,7 @@
 //! Token health and the monitoring verdict of one server, computed from stored data and an
 //! injected clock (so tests never sleep).
 
-use super::{AuthKind, AzureApp, Blocker, Server, ServerState, TokenFile, TokenSet};
+use super::{AuthKind, AzureApp, Blocker, LastTest, Server, ServerState, TokenFile, TokenSet};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -276,11 +276,18 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         );
     }
 
-    // Test state.
+    // Test state. A failed test from before the last sign-in says nothing about now (its
+    // cause, e.g. the wrong account, may be gone): it no longer headlines.
+    let outdated = |t: &LastTest| tokens.is_some_and(|tk| tk.consented_at > t.at);
     match (&server.state, &server.last_test) {
-        (_, Some(t)) if !t.ok => push(
+        (_, Some(t)) if !t.ok && !outdated(t) => push(
             Level::Critical,
             format!("last test failed: {}", t.summary),
+            format!("inbound test \"{name}\""),
+        ),
+        (ServerState::Draft, Some(t)) if !t.ok => push(
+            Level::Warning,
+            "signed in again since the last failed test: test again".into(),
             format!("inbound test \"{name}\""),
         ),
         (ServerState::Draft, _) => push(
@@ -465,6 +472,30 @@ mod tests {
         let h = assess(&s, Some(&app(None)), Some(&file(Some(tk), None)), t(NOW));
         assert_eq!(h.level, Level::Warning, "{:?}", h.findings);
         assert!(h.summary().contains("refresh token expires in"));
+    }
+
+    #[test]
+    fn a_failed_test_from_before_the_last_sign_in_no_longer_headlines() {
+        // Tested (and failed) at NOW - 1 h, signed in again at NOW.
+        let mut srv = server(ServerState::Draft, Some(false));
+        if let Some(t) = srv.last_test.as_mut() {
+            t.at = t.at - SignedDuration::from_hours(1);
+        }
+        let f = file(Some(tokens(NOW, 3600)), None);
+        let h = assess(&srv, Some(&app(None)), Some(&f), t(NOW));
+        assert_eq!(h.level, Level::Warning, "{:?}", h.findings);
+        assert!(
+            h.findings
+                .iter()
+                .all(|f| !f.message.starts_with("last test failed"))
+        );
+        // Failed after the sign-in: still critical.
+        let srv = server(ServerState::Draft, Some(false));
+        let f = file(Some(tokens("2026-11-28T11:00:00Z", 7200)), None);
+        assert_eq!(
+            assess(&srv, Some(&app(None)), Some(&f), t(NOW)).level,
+            Level::Critical
+        );
     }
 
     #[test]

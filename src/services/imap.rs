@@ -147,6 +147,14 @@ pub enum ProbeError {
     },
     #[error("signed in, but the server refused access to the mailbox: {server_text}")]
     NotConnected { server_text: String },
+    #[error(
+        "the server refused the login ({server_text}): the token is {signed_in}'s, but Username is {mailbox}"
+    )]
+    WrongAccount {
+        server_text: String,
+        signed_in: String,
+        mailbox: String,
+    },
     #[error("{stage}: {message}")]
     Protocol { stage: Stage, message: String },
 }
@@ -161,7 +169,7 @@ impl ProbeError {
             | ProbeError::Protocol { stage, .. } => *stage,
             ProbeError::Greeting(_) => Stage::Greeting,
             ProbeError::MechanismMissing { .. } => Stage::Capabilities,
-            ProbeError::AuthRejected { .. } => Stage::Authenticate,
+            ProbeError::AuthRejected { .. } | ProbeError::WrongAccount { .. } => Stage::Authenticate,
             ProbeError::NotConnected { .. } => Stage::Inbox,
         }
     }
@@ -180,6 +188,7 @@ impl ProbeError {
             ProbeError::MechanismMissing { .. } => "the server forbids password logins (LOGINDISABLED): use OAuth2.0".into(),
             ProbeError::AuthRejected { oauth: true, .. } => "Microsoft gives no reason. Check, in order: you signed in as the mailbox in Username (or have FullAccess to it); IMAP is enabled for the mailbox (admin: Set-CASMailbox -Identity <mailbox> -ImapEnabled $true); the mailbox has an Exchange Online licence; then re-connect".into(),
             ProbeError::AuthRejected { .. } => "check Username and password; Microsoft 365 no longer accepts Basic authentication: use OAuth2.0".into(),
+            ProbeError::WrongAccount { signed_in, mailbox, .. } => format!("sign in again as {mailbox} (pick that account in the browser), or give {signed_in} FullAccess to the mailbox (admin: Add-MailboxPermission -Identity {mailbox} -User {signed_in} -AccessRights FullAccess)"),
             ProbeError::NotConnected { .. } => "the signed-in account has no access to this mailbox (wrong account picked in the browser, or no FullAccess on a shared mailbox); re-connect with the right account".into(),
             ProbeError::Protocol { .. } => "unexpected server answer; try again and report it if it repeats".into(),
         }
