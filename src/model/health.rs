@@ -479,7 +479,7 @@ mod tests {
         // Tested (and failed) at NOW - 1 h, signed in again at NOW.
         let mut srv = server(ServerState::Draft, Some(false));
         if let Some(t) = srv.last_test.as_mut() {
-            t.at = t.at - SignedDuration::from_hours(1);
+            t.at -= SignedDuration::from_hours(1);
         }
         let f = file(Some(tokens(NOW, 3600)), None);
         let h = assess(&srv, Some(&app(None)), Some(&f), t(NOW));
