@@ -27,6 +27,11 @@ const CONCURRENCY: usize = 8;
 
 /// Runs a CLI command; returns the process exit code.
 pub async fn run(cli: Cli, command: Command) -> u8 {
+    // The demo never opens the user's own store.
+    let command = match command {
+        Command::Demo(a) => return crate::demo::run(a).await,
+        other => other,
+    };
     let store = match Store::open(cli.config_dir.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -51,6 +56,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
         Command::Settings(a) => settings(&store, a),
+        Command::Demo(_) => return exit::USAGE,
     };
     match result {
         Ok(code) => code,

@@ -55,6 +55,11 @@ pub async fn main(config_dir: Option<PathBuf>) -> u8 {
 
 /// Runs the app on `store` (the caller checked that a terminal is there).
 pub async fn run(store: Store) -> u8 {
+    run_with(store, None).await
+}
+
+/// Like [`run`]; with `demo`, as `inbound demo` (DEMO header, prefilled wizard, sign-in key).
+pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     let log = crate::logging::init(&store.log_dir());
     // Read before taking the terminal, so a damaged store prints a plain error.
     let data = match snapshot(&store) {
@@ -72,6 +77,7 @@ pub async fn run(store: Store) -> u8 {
         },
         color: !no_color(),
         hyperlinks: true,
+        demo,
     };
     let model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
     tracing::info!("interactive app started");
