@@ -824,3 +824,6 @@ pub async fn serve(handler: Arc<dyn http::Handler>) -> std::io::Result<Running> 
     let task = tokio::spawn(http::serve(listener, handler));
     Ok(Running { addr, task })
 }
+
+#[cfg(test)]
+mod tests;
