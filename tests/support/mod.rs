@@ -12,6 +12,7 @@ pub mod cli;
 pub mod dovecot;
 pub mod fake_idp;
 pub mod imap;
+pub mod tmux;
 
 use std::path::PathBuf;
 
