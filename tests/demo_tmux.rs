@@ -144,7 +144,10 @@ async fn demo_walk_to_confirmed_without_a_display() {
     }
     let connect = tmux.wait_for("waiting for Microsoft", &context).await;
     assert!(connect.contains("No browser here (no display)."), "{connect}");
-    assert!(connect.contains("s signs in as support@contoso.com"), "{connect}");
+    assert!(
+        connect.contains("DEMO s signs in as support@contoso.com"),
+        "{connect}"
+    );
 
     // Everything the process listens on is loopback: stand-ins and the sign-in listener.
     let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).expect("children");

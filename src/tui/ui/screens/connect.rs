@@ -185,7 +185,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             ));
             if model.env.demo.is_some() {
                 bottom.push(demo_line(
-                    &format!("s signs in as {account} at the demo sign-in page, as a browser would"),
+                    &format!("s signs in as {account}, like a browser would"),
                     theme,
                 ));
             }
