@@ -40,12 +40,15 @@ fn client() -> Result<reqwest::Client, BrowserError> {
 
 /// Signs in at `auth_url` and visits the redirect, returning the listener's page.
 pub async fn sign_in(auth_url: &str) -> Result<Visit, BrowserError> {
-    let location = authorize_redirect(auth_url).await?;
-    let c = client()?;
-    let url = loopback(&location)?;
-    let resp = c.get(url).send().await.map_err(|e| http(&location, &e))?;
+    visit(&authorize_redirect(auth_url).await?).await
+}
+
+/// GETs `url` (no redirects followed): where a browser goes after a sign-in redirect.
+pub async fn visit(url: &str) -> Result<Visit, BrowserError> {
+    let target = loopback(url)?;
+    let resp = client()?.get(target).send().await.map_err(|e| http(url, &e))?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.map_err(|e| http(&location, &e))?;
+    let body = resp.text().await.map_err(|e| http(url, &e))?;
     Ok(Visit { status, body })
 }
 
