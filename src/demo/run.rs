@@ -20,7 +20,12 @@ pub async fn run(args: DemoArgs) -> u8 {
         );
         return exit::USAGE;
     }
-    let demo = match Demo::start(args.keep).await {
+    // Ctrl-C while the demo sets up drops the half-made demo, which removes its files.
+    let started = tokio::select! {
+        d = Demo::start(args.keep) => d,
+        _ = tokio::signal::ctrl_c() => return exit::INTERRUPTED,
+    };
+    let demo = match started {
         Ok(d) => d,
         Err(e) => {
             eprintln!("inbound demo: {e}");
