@@ -182,3 +182,41 @@ async fn demo_walk_to_confirmed_without_a_display() {
     assert_eq!(tree(&own), own_before, "the user's own store was touched");
     assert!(!marker.exists(), "a browser was started without a display");
 }
+
+/// An SSH drop (the terminal goes away, SIGHUP) also removes the temporary store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_store_is_removed_when_the_terminal_goes_away() {
+    if !have("tmux") {
+        assert!(
+            !required(),
+            "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
+        );
+        eprintln!("tmux not installed; skipping the demo hang-up test");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("inbound-demo-hup-{}", std::process::id()),
+    };
+    tmux.start_shell().await;
+    let nothing = String::new;
+    tmux.wait_for("shell$", &nothing).await;
+    tmux.text(&format!(
+        "env -u DISPLAY -u WAYLAND_DISPLAY TMPDIR='{}' '{}' demo",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_inbound")
+    ))
+    .await;
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("Sales (shared)", &nothing).await;
+    assert_eq!(std::fs::read_dir(dir.path()).expect("tmp").count(), 1);
+    tmux.run(&["kill-server"]).await;
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(dir.path()).expect("tmp").count() > 0 {
+        assert!(
+            start.elapsed() < support::tmux::DEADLINE,
+            "the demo's store is still there after the hang-up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

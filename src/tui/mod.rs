@@ -104,13 +104,20 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     signals.abort();
     let interrupted = app.model.interrupted;
     drop(app);
+    // ratatui's Drop reports a failure to show the cursor with eprintln!, which panics when
+    // the terminal is gone (SSH dropped) and would skip every clean-up after us; the guard's
+    // restore shows the cursor anyway.
+    std::mem::forget(term);
     drop(guard);
     tracing::info!("interactive app stopped");
     match result {
         Ok(()) if interrupted => exit::INTERRUPTED,
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("inbound: {e}");
+            // The terminal may be gone (SSH dropped): eprintln! would panic on EIO and skip
+            // the caller's clean-up.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "inbound: {e}");
             exit::FAILED
         }
     }
