@@ -169,7 +169,9 @@ fn first_words(page: &str) -> String {
                 in_tag = false;
                 out.push(' ');
             }
-            c if !in_tag => out.push(c),
+            // Page text goes to the screen: no control characters (escape sequences).
+            c if !in_tag && !c.is_control() => out.push(c),
+            _ if !in_tag => out.push(' '),
             _ => {}
         }
     }
