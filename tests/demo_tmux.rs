@@ -220,3 +220,66 @@ async fn demo_store_is_removed_when_the_terminal_goes_away() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// With a display the browser opens on the stand-in's sign-in page; the "user" presses
+/// "Sign in and accept" there (a scripted browser) and the app goes on to token valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_opens_the_browser_on_the_stand_ins_page_with_a_display() {
+    for tool in ["tmux", "curl"] {
+        if !have(tool) {
+            assert!(
+                !required(),
+                "{tool} is not installed, but INBOUND_REQUIRE_DOVECOT=1"
+            );
+            eprintln!("{tool} not installed; skipping the demo browser walk");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("page.html");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\n# Shows the page, then presses its button.\ncurl -sS --max-time 20 -o '{}' \"$1\" && curl -sS -L --max-time 20 -o /dev/null -d consent=accept \"$1\"\n",
+            page.display()
+        ),
+    )
+    .expect("browser");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let tmux = Tmux {
+        socket: format!("inbound-demo-browser-{}", std::process::id()),
+    };
+    tmux.start_shell().await;
+    let nothing = String::new;
+    tmux.wait_for("shell$", &nothing).await;
+    tmux.text(&format!(
+        "env -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY -u WAYLAND_DISPLAY DISPLAY=:99 BROWSER='{}' TMPDIR='{}' '{}' demo; echo DEMO_EXIT=$?",
+        browser.display(),
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_inbound")
+    ))
+    .await;
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("Sales (shared)", &nothing).await;
+    tmux.keys(&["n"]).await;
+    for heading in [
+        "Register the application",
+        "Create a client secret",
+        "Grant the IMAP permission",
+        "The incoming mail server",
+    ] {
+        tmux.wait_for(heading, &nothing).await;
+        tmux.keys(&["Enter"]).await;
+    }
+    let token = tmux.wait_for("Outlook token is valid", &nothing).await;
+    assert!(token.contains("support@contoso.com"), "{token}");
+    let shown = std::fs::read_to_string(&page).expect("the browser got the sign-in page");
+    assert!(shown.contains("Sign in and accept"), "{shown}");
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("● Confirmed · INBOX has 3 messages", &nothing)
+        .await;
+    tmux.keys(&["Enter", "q"]).await;
+    tmux.wait_for("DEMO_EXIT=0", &nothing).await;
+}
