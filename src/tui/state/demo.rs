@@ -1,5 +1,5 @@
 //! Demo mode (`inbound demo`): the values that prefill a new server's wizard so that Enter
-//! walks every step, and the account the demo sign-in key signs in as.
+//! walks every step.
 
 use super::form::FieldId;
 use super::wizard::Wizard;

@@ -85,7 +85,7 @@ fn demo_sign_in(m: &mut Model) -> Vec<Cmd> {
             uri: uri.clone(),
             user_code: user_code.clone(),
         },
-        (Device::Off, Connect::Waiting { run, url, .. }) => Cmd::DemoSignIn {
+        (_, Connect::Waiting { run, url, .. }) => Cmd::DemoSignIn {
             run: *run,
             url: url.clone(),
         },
