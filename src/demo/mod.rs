@@ -142,6 +142,8 @@ impl Demo {
                     )));
                 }
                 std::fs::create_dir_all(&dir).map_err(|e| io("cannot create", &dir, e))?;
+                // The store records the CA file's path: relative would depend on the cwd.
+                let dir = std::path::absolute(&dir).map_err(|e| io("cannot resolve", &dir, e))?;
                 Root::Kept(dir)
             }
             None => Root::Temp(

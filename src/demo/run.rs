@@ -41,7 +41,12 @@ pub async fn run(args: DemoArgs) -> u8 {
     // Stops the stand-ins and, unless kept, removes the store.
     drop(demo);
     if kept {
-        eprintln!("inbound demo: the demo store is kept in {}", root.display());
+        // Not eprintln!: after an SSH drop there is no terminal, and it would panic.
+        let _ = writeln!(
+            std::io::stderr(),
+            "inbound demo: the demo store is kept in {}",
+            root.display()
+        );
     }
     code
 }
