@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod core;
+pub mod demo;
 pub mod logging;
 pub mod model;
 pub mod sanitize;

@@ -8,7 +8,8 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Commands are short and I/O bound: one thread starts fastest (`inbound token` is called
     // by mail programs on every connection). The interactive app gets worker threads.
-    let mut builder = if cli.command.is_some() {
+    let interactive = matches!(cli.command, None | Some(inbound::cli::Command::Demo(_)));
+    let mut builder = if !interactive {
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()

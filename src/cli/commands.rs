@@ -27,6 +27,11 @@ const CONCURRENCY: usize = 8;
 
 /// Runs a CLI command; returns the process exit code.
 pub async fn run(cli: Cli, command: Command) -> u8 {
+    // The demo never opens the user's own store.
+    let command = match command {
+        Command::Demo(a) => return crate::demo::run(a).await,
+        other => other,
+    };
     // A write that would exceed RLIMIT_FSIZE must fail with EFBIG (and leave no temp file),
     // not kill the process by SIGXFSZ mid-write.
     let _xfsz = crate::services::signals::ignore_file_size_limit();
@@ -57,6 +62,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
         Command::Settings(a) => settings(&store, a),
+        Command::Demo(_) => return exit::USAGE,
     };
     match result {
         Ok(code) => code,

@@ -87,6 +87,21 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
+    /// Try the whole flow without a tenant: the app against stand-ins of Microsoft's sign-in
+    /// and IMAP servers on loopback, on a temporary store (your own store is not touched).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's store and CA file in DIR (new or empty) instead of a temporary
+    /// directory removed at exit.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// No app: start the stand-ins, print shell lines (INBOUND_CONFIG_DIR=…, the authority,
+    /// the IMAP port) for trying the commands against them, and run until Ctrl-C.
+    #[arg(long)]
+    pub print_env: bool,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,11 @@ pub async fn main(config_dir: Option<PathBuf>, allow_other_owner: bool) -> u8 {
 
 /// Runs the app on `store` (the caller checked that a terminal is there).
 pub async fn run(store: Store) -> u8 {
+    run_with(store, None).await
+}
+
+/// Like [`run`]; with `demo`, as `inbound demo` (DEMO header, prefilled wizard, sign-in key).
+pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     let log = crate::logging::init(&store.log_dir());
     // Read before taking the terminal, so a damaged store prints a plain error.
     let data = match snapshot(&store) {
@@ -69,6 +74,7 @@ pub async fn run(store: Store) -> u8 {
         log_path: log.describe(),
         color: !no_color(),
         hyperlinks: true,
+        demo,
     };
     let model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
     tracing::info!("interactive app started");
@@ -95,13 +101,20 @@ pub async fn run(store: Store) -> u8 {
     signals.abort();
     let interrupted = app.model.interrupted;
     drop(app);
+    // ratatui's Drop reports a failure to show the cursor with eprintln!, which panics when
+    // the terminal is gone (SSH dropped) and would skip every clean-up after us; the guard's
+    // restore shows the cursor anyway.
+    std::mem::forget(term);
     drop(guard);
     tracing::info!("interactive app stopped");
     match result {
         Ok(()) if interrupted => exit::INTERRUPTED,
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("inbound: {e}");
+            // The terminal may be gone (SSH dropped): eprintln! would panic on EIO and skip
+            // the caller's clean-up.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "inbound: {e}");
             exit::FAILED
         }
     }

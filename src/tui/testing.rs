@@ -163,6 +163,7 @@ pub fn model(data: Snapshot) -> Model {
         log_path: "/home/admin/.config/inbound/logs/inbound.log".into(),
         color: false,
         hyperlinks: false,
+        demo: None,
     };
     Model::new(data, now(), TimeZone::UTC, env)
 }

@@ -13,6 +13,7 @@ pub mod dovecot;
 pub mod fake_idp;
 pub mod hostile;
 pub mod imap;
+pub mod tmux;
 
 use std::path::PathBuf;
 

@@ -334,6 +334,26 @@ impl Effects for StoreEffects {
                     });
                 });
             }
+            Cmd::DemoSignIn { run, url } => {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    // Success shows through the listener (the sign-in completes there).
+                    if let Err(e) = crate::demo::browser::sign_in(&url).await {
+                        let _ = tx.send(Msg::Consent {
+                            run,
+                            event: ConsentEvent::Browser(Err(e.to_string())),
+                        });
+                    }
+                });
+            }
+            Cmd::DemoDeviceCode { run, uri, user_code } => {
+                tokio::spawn(async move {
+                    // Success shows through the device-code poll.
+                    if let Err(e) = crate::demo::browser::enter_device_code(&uri, &user_code).await {
+                        tracing::warn!(run, error = %e, "demo device-code sign-in failed");
+                    }
+                });
+            }
             Cmd::Cancel(run) => {
                 if let Some(t) = self.cancels.remove(&run) {
                     t.cancel();

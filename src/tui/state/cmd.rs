@@ -43,6 +43,17 @@ pub enum Cmd {
         run: RunId,
         url: String,
     },
+    /// Demo: sign in at the stand-in's page for `url`, as a browser would.
+    DemoSignIn {
+        run: RunId,
+        url: String,
+    },
+    /// Demo: enter the user code at the stand-in's device-code page.
+    DemoDeviceCode {
+        run: RunId,
+        uri: String,
+        user_code: String,
+    },
     /// Stop the work of `run` (frees the listener's port).
     Cancel(RunId),
     Test {

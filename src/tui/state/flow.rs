@@ -69,6 +69,35 @@ fn submit_paste(w: &mut Wizard) -> Vec<Cmd> {
     }]
 }
 
+/// `s` in the demo: the device code, or else the sign-in link, is used at the stand-in.
+fn demo_sign_in(m: &mut Model) -> Vec<Cmd> {
+    let Some(w) = m.wizard_mut() else {
+        return Vec::new();
+    };
+    let cmd = match (&w.device, &w.connect) {
+        (
+            Device::Code {
+                run, uri, user_code, ..
+            },
+            _,
+        ) => Cmd::DemoDeviceCode {
+            run: *run,
+            uri: uri.clone(),
+            user_code: user_code.clone(),
+        },
+        (_, Connect::Waiting { run, url, .. }) => Cmd::DemoSignIn {
+            run: *run,
+            url: url.clone(),
+        },
+        _ => {
+            m.say(Tone::Info, "Nothing to sign in to yet: Enter starts the sign-in.");
+            return Vec::new();
+        }
+    };
+    m.say(Tone::Info, "Signing in as the demo user…");
+    vec![cmd]
+}
+
 /// The admin consent URL when the form has a usable client ID and tenant.
 pub fn admin_consent_url(form: &Form) -> Option<String> {
     use super::form::FieldId;
@@ -230,6 +259,9 @@ impl Model {
     }
 
     fn connect_action(&mut self, action: Action) -> Vec<Cmd> {
+        if action == Action::DemoSignIn {
+            return demo_sign_in(self);
+        }
         let Some(w) = self.wizard_mut() else {
             return Vec::new();
         };

@@ -32,6 +32,8 @@ pub enum Action {
     OpenBrowser,
     /// Start device-code sign-in.
     DeviceCode,
+    /// Demo only: sign in at the stand-in as the demo user, the way a browser would.
+    DemoSignIn,
     /// Scroll the details pane.
     ScrollUp,
     ScrollDown,
@@ -56,6 +58,8 @@ pub enum Ctx {
     ConnectPaste,
     /// Step 5 showing the device code.
     Device,
+    /// Step 5 in `inbound demo` (before Connect or Device).
+    DemoConnect,
     /// The new-client-secret form (a popup with text fields).
     Rotate,
     Token,
@@ -410,6 +414,14 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Connect, HELP, A::Help, "help", true),
     b(C::Connect, QUIT, A::Quit, "quit", false),
+    // Step 5 in the demo.
+    b(
+        C::DemoConnect,
+        &[Key::ch('s')],
+        A::DemoSignIn,
+        "sign in as the demo user (a real request, as a browser would)",
+        true,
+    ),
     // Step 5, the paste-back field focused.
     b(
         C::ConnectPaste,

@@ -5,6 +5,7 @@ pub mod background;
 pub mod check;
 pub mod cmd;
 pub mod connect;
+pub mod demo;
 pub mod flow;
 pub mod form;
 pub mod keymap;
@@ -35,6 +36,8 @@ pub struct Env {
     pub color: bool,
     /// Emit OSC 8 hyperlinks (off in snapshots).
     pub hyperlinks: bool,
+    /// Running as `inbound demo` (DEMO in the header, prefilled wizard, sign-in key).
+    pub demo: Option<demo::Demo>,
 }
 
 impl Default for Env {
@@ -48,6 +51,7 @@ impl Default for Env {
             log_path: String::new(),
             color: true,
             hyperlinks: false,
+            demo: None,
         }
     }
 }
@@ -222,7 +226,13 @@ impl Model {
             Some(Popup::Help) => vec![Ctx::Help, Ctx::Global],
             Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
-            None => vec![self.screen_ctx(), Ctx::Global],
+            None => {
+                let screen = self.screen_ctx();
+                let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect | Ctx::Device);
+                let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
+                ctxs.extend([screen, Ctx::Global]);
+                ctxs
+            }
         }
     }
 

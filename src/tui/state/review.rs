@@ -37,10 +37,13 @@ impl Model {
                 Vec::new()
             }
             Action::New => {
-                let wizard = self
-                    .draft
-                    .take()
-                    .unwrap_or_else(|| Box::new(Wizard::new(&self.data.config)));
+                let wizard = self.draft.take().unwrap_or_else(|| {
+                    let mut w = Wizard::new(&self.data.config);
+                    if let Some(d) = &self.env.demo {
+                        d.prefill(&mut w);
+                    }
+                    Box::new(w)
+                });
                 self.open(*wizard);
                 Vec::new()
             }

@@ -78,13 +78,20 @@ fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
             if attention == 1 { "s" } else { "" }
         ));
     }
+    // In the demo every screen says so, before anything else.
+    let demo = if model.env.demo.is_some() { " DEMO " } else { "" };
     let mut left = " inbound · incoming mail servers";
-    if left.chars().count() + right.chars().count() + 2 > area.width as usize {
+    if demo.len() + left.chars().count() + right.chars().count() + 2 > area.width as usize {
         left = " inbound";
     }
-    let pad = (area.width as usize).saturating_sub(left.chars().count() + right.chars().count() + 1);
+    let used = demo.len() + left.chars().count() + right.chars().count() + 1;
+    let pad = (area.width as usize).saturating_sub(used);
     let style = if attention > 0 { theme.warn() } else { theme.dim() };
     let line = Line::from(vec![
+        Span::styled(
+            demo,
+            theme.warn().add_modifier(ratatui::style::Modifier::REVERSED),
+        ),
         Span::styled(left, theme.title()),
         Span::raw(" ".repeat(pad)),
         Span::styled(right, style),

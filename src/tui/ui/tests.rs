@@ -595,3 +595,5 @@ fn rotate_secret_form() {
     assert!(!text.contains("0f8fad5b"), "the typed secret is masked");
     snap("rotate_form_errors", &m, 80, 24);
 }
+
+mod demo;

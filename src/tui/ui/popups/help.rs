@@ -16,6 +16,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Connect => "sign-in",
         Ctx::ConnectPaste => "sign-in, paste field",
         Ctx::Device => "sign-in, device code",
+        Ctx::DemoConnect => "sign-in, demo",
         Ctx::Rotate => "new client secret",
         Ctx::Token => "token",
         Ctx::Test => "Test & Confirm",
@@ -30,7 +31,10 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = Vec::new();
     let ctxs = match ctx {
         Ctx::Connect | Ctx::ConnectPaste | Ctx::Device => {
-            vec![Ctx::Connect, Ctx::ConnectPaste, Ctx::Device, Ctx::Global]
+            let demo = model.env.demo.is_some().then_some(Ctx::DemoConnect);
+            demo.into_iter()
+                .chain([Ctx::Connect, Ctx::ConnectPaste, Ctx::Device, Ctx::Global])
+                .collect()
         }
         c => vec![c, Ctx::Global],
     };

@@ -183,6 +183,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 1,
                 theme.dim(),
             ));
+            if model.env.demo.is_some() {
+                bottom.push(demo_line(
+                    &format!("s signs in as {account}, like a browser would"),
+                    theme,
+                ));
+            }
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
@@ -320,6 +326,12 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
                 plain,
             ));
             bottom.extend(big_code(user_code, theme));
+            if model.env.demo.is_some() {
+                bottom.push(demo_line(
+                    "s enters the code at the demo sign-in page for you",
+                    theme,
+                ));
+            }
             let status = match poll {
                 Poll::Waiting | Poll::Pending => {
                     format!("waiting for you to sign in · checking every {interval} s")
@@ -377,6 +389,15 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             ..area
         },
     );
+}
+
+/// A line that only the demo shows, marked like its header.
+fn demo_line(text: &str, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::raw(" "),
+        Span::styled("DEMO", theme.warn().add_modifier(Modifier::REVERSED)),
+        Span::raw(format!(" {text}")),
+    ])
 }
 
 /// The user code, spaced and bold in a double-ruled box, so it reads from across a desk.

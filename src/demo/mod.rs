@@ -1,0 +1,177 @@
+//! `inbound demo`: the whole flow without a tenant. Stand-ins for the two far ends — a
+//! sign-in service shaped like Entra's v2.0 endpoints ([`entra`]) and an IMAP server over TLS
+//! ([`imap`]) with a certificate made at start-up ([`cert`]) — run inside the process on
+//! loopback ports; everything between them is the real product on a temporary store.
+
+pub mod browser;
+pub mod cert;
+pub mod entra;
+pub mod imap;
+mod run;
+mod seed;
+
+pub use run::run;
+
+use crate::store::Store;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// The demo's app registration (shaped like real ones; known only to the stand-in).
+pub const CLIENT_ID: &str = "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58";
+pub const CLIENT_SECRET: &str = "Dm8Q~demo.Secret.Value-only.for.the.stand-in";
+pub const TENANT: &str = "contoso.onmicrosoft.com";
+/// The account that signs in at the wizard's Connect step.
+pub const USER: &str = "support@contoso.com";
+/// A second account, whose seeded server is Confirmed and whose app's secret expires soon.
+pub const HELPDESK: &str = "helpdesk@contoso.com";
+/// A mailbox no demo account may open: its seeded server fails Test & Confirm.
+pub const SHARED: &str = "sales@contoso.com";
+/// The host the demo servers use (the certificate names it).
+pub const HOST: &str = "127.0.0.1";
+
+#[derive(Debug, Error)]
+pub enum DemoError {
+    #[error("cannot make the demo certificate: {0}")]
+    Cert(#[from] rcgen::Error),
+    #[error("cannot start the demo IMAP server: {0}")]
+    Imap(#[from] imap::ImapError),
+    #[error("{0}")]
+    Io(String),
+    #[error("setting up the demo servers: {0}")]
+    Seed(#[from] crate::core::Error),
+    #[error("setting up the demo servers: {0}")]
+    Browser(#[from] browser::BrowserError),
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> DemoError {
+    DemoError::Io(format!("{what} {}: {e}", path.display()))
+}
+
+/// The stand-ins, running until dropped.
+pub struct StandIns {
+    pub entra: entra::Shared,
+    pub idp: entra::Running,
+    pub imap: imap::DemoImap,
+    /// The PEM file that trusts the IMAP server's certificate.
+    pub ca_file: PathBuf,
+}
+
+impl StandIns {
+    /// Starts both on `127.0.0.1` (random ports) and writes the CA file into `dir`.
+    pub async fn start(dir: &Path) -> Result<Self, DemoError> {
+        let tls = cert::make()?;
+        let ca_file = dir.join("demo-ca.pem");
+        std::fs::write(&ca_file, &tls.ca_pem).map_err(|e| io("cannot write", &ca_file, e))?;
+        // The verification URI names the port, which exists only once bound: set it after.
+        let entra = entra::Shared::new(entra::Entra::new(entra::Settings {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            accounts: vec![USER.into(), HELPDESK.into()],
+            tenant: Some(TENANT.into()),
+            granted_scope: entra::GRANTED_SCOPE.into(),
+            access_lifetime: 3599,
+            device_interval: 2,
+            device_expires_in: 900,
+            verification_uri: String::new(),
+            sign_in_page: true,
+        }));
+        let idp = entra::serve(Arc::new(entra.clone()))
+            .await
+            .map_err(|e| DemoError::Io(format!("cannot start the demo sign-in service: {e}")))?;
+        entra.lock().settings.verification_uri = format!("{}{}", idp.authority(), entra::DEVICE_LOGIN_PATH);
+        let check_entra = entra.clone();
+        let check: imap::TokenCheck = Arc::new(move |token: &str| {
+            let e = check_entra.lock();
+            e.access_grant(token)
+                .filter(|g| g.live() && g.scope.contains(entra::IMAP_SCOPE))
+                .map(|g| g.account.clone())
+        });
+        let mailboxes = HashMap::from([(USER.to_string(), 3), (HELPDESK.to_string(), 12)]);
+        let imap = imap::DemoImap::start(&tls, mailboxes, check).await?;
+        Ok(Self {
+            entra,
+            idp,
+            imap,
+            ca_file,
+        })
+    }
+
+    pub fn authority(&self) -> String {
+        self.idp.authority()
+    }
+}
+
+/// Where the demo keeps its files: a temporary directory removed on drop, or `--keep DIR`.
+enum Root {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Root {
+    fn path(&self) -> &Path {
+        match self {
+            Root::Temp(t) => t.path(),
+            Root::Kept(p) => p,
+        }
+    }
+}
+
+/// A running demo: stand-ins, and a seeded store of its own.
+pub struct Demo {
+    pub stand_ins: StandIns,
+    pub store: Store,
+    pub store_dir: PathBuf,
+    root: Root,
+}
+
+impl Demo {
+    /// Starts the stand-ins and seeds a fresh store (in `keep`, which must be empty or
+    /// missing, else in a temporary directory).
+    pub async fn start(keep: Option<PathBuf>) -> Result<Self, DemoError> {
+        let root = match keep {
+            Some(dir) => {
+                let used = std::fs::read_dir(&dir)
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false);
+                if used {
+                    return Err(DemoError::Io(format!(
+                        "--keep {}: the directory is not empty; name a new or empty one",
+                        dir.display()
+                    )));
+                }
+                std::fs::create_dir_all(&dir).map_err(|e| io("cannot create", &dir, e))?;
+                // The store records the CA file's path: relative would depend on the cwd.
+                let dir = std::path::absolute(&dir).map_err(|e| io("cannot resolve", &dir, e))?;
+                Root::Kept(dir)
+            }
+            None => Root::Temp(
+                tempfile::Builder::new()
+                    .prefix("inbound-demo-")
+                    .tempdir()
+                    .map_err(|e| DemoError::Io(format!("cannot make a temporary directory: {e}")))?,
+            ),
+        };
+        let stand_ins = StandIns::start(root.path()).await?;
+        let store_dir = root.path().join("store");
+        let store = Store::open(Some(store_dir.clone())).map_err(|e| DemoError::Io(e.to_string()))?;
+        seed::seed(&store, &stand_ins).await?;
+        Ok(Self {
+            stand_ins,
+            store,
+            store_dir,
+            root,
+        })
+    }
+
+    /// The directory that holds everything (removed on drop unless kept).
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// True when `--keep` asked to leave the files.
+    pub fn kept(&self) -> bool {
+        matches!(self.root, Root::Kept(_))
+    }
+}

@@ -1,0 +1,132 @@
+//! The two faces of `inbound demo`: the app on the demo store, or (`--print-env`) shell lines
+//! for trying the commands against the stand-ins until Ctrl-C.
+
+use super::seed::{self, CONFIRMED, FAILING};
+use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, TENANT, USER};
+use crate::cli::{DemoArgs, exit};
+use crate::tui::state::demo::Demo as Prefill;
+use crate::tui::state::form::FieldId;
+use std::io::{IsTerminal, Write};
+
+/// The name the wizard proposes for the new server.
+pub const NEW_SERVER: &str = "Support inbox";
+
+pub async fn run(args: DemoArgs) -> u8 {
+    let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if !args.print_env && !tty {
+        eprintln!(
+            "inbound demo: the interactive app needs a terminal (stdin and stdout are not both a TTY).\n\
+             Without one, inbound demo --print-env starts the stand-ins for the commands."
+        );
+        return exit::USAGE;
+    }
+    // Ctrl-C while the demo sets up drops the half-made demo, which removes its files.
+    let started = tokio::select! {
+        d = Demo::start(args.keep) => d,
+        _ = tokio::signal::ctrl_c() => return exit::INTERRUPTED,
+    };
+    let demo = match started {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("inbound demo: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = if args.print_env {
+        print_env(&demo).await
+    } else {
+        crate::tui::run_with(demo.store.clone(), Some(prefill(&demo))).await
+    };
+    let (root, kept) = (demo.root().to_path_buf(), demo.kept());
+    // Stops the stand-ins and, unless kept, removes the store.
+    drop(demo);
+    if kept {
+        // Not eprintln!: after an SSH drop there is no terminal, and it would panic.
+        let _ = writeln!(
+            std::io::stderr(),
+            "inbound demo: the demo store is kept in {}",
+            root.display()
+        );
+    }
+    code
+}
+
+/// What the wizard starts with, so that Enter walks every step.
+fn prefill(demo: &Demo) -> Prefill {
+    let s = &demo.stand_ins;
+    Prefill {
+        secret_expires: seed::days_from_today(365),
+        fields: vec![
+            (FieldId::Name, NEW_SERVER.into()),
+            (FieldId::Host, HOST.into()),
+            (FieldId::Port, s.imap.port().to_string()),
+            (FieldId::Username, USER.into()),
+            (FieldId::Secret, CLIENT_SECRET.into()),
+            (FieldId::ClientId, CLIENT_ID.into()),
+            (FieldId::Tenant, TENANT.into()),
+            (FieldId::Authority, s.authority()),
+            (FieldId::CaFile, s.ca_file.display().to_string()),
+        ],
+    }
+}
+
+/// Single-quoted for sh.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+async fn print_env(demo: &Demo) -> u8 {
+    let s = &demo.stand_ins;
+    let lines = [
+        format!(
+            "export INBOUND_CONFIG_DIR={}",
+            quote(&demo.store_dir.display().to_string())
+        ),
+        format!("export INBOUND_DEMO_AUTHORITY={}", quote(&s.authority())),
+        format!("export INBOUND_DEMO_IMAP_PORT={}", s.imap.port()),
+        format!(
+            "export INBOUND_DEMO_CA_FILE={}",
+            quote(&s.ca_file.display().to_string())
+        ),
+        format!("export INBOUND_DEMO_CLIENT_ID={CLIENT_ID}"),
+        format!("export INBOUND_DEMO_TENANT={TENANT}"),
+        format!("export INBOUND_DEMO_SECRET={}", quote(CLIENT_SECRET)),
+        "# The stand-ins run until Ctrl-C; then this store is removed (unless --keep).".into(),
+        format!(
+            "# Seeded: \"{CONFIRMED}\" (Confirmed; its app's secret expires soon), \"{FAILING}\" (Test & Confirm fails)."
+        ),
+        "# Try: inbound list; inbound check; inbound token Helpdesk; inbound test \"Sales (shared)\"".into(),
+        format!(
+            "#   printf '%s' \"$INBOUND_DEMO_SECRET\" | inbound add Mine --username {USER} --client-id \"$INBOUND_DEMO_CLIENT_ID\" --tenant \"$INBOUND_DEMO_TENANT\" --secret-stdin --authority \"$INBOUND_DEMO_AUTHORITY\" --host {HOST} --port \"$INBOUND_DEMO_IMAP_PORT\" --ca-file \"$INBOUND_DEMO_CA_FILE\""
+        ),
+        "#   inbound connect Mine --no-browser | { read -r url; curl -sS -L -d consent=accept \"$url\"; }"
+            .into(),
+        "#   inbound test Mine".into(),
+    ];
+    let mut out = std::io::stdout().lock();
+    for l in lines {
+        if writeln!(out, "{l}").is_err() {
+            return exit::FAILED;
+        }
+    }
+    if out.flush().is_err() {
+        return exit::FAILED;
+    }
+    drop(out);
+    wait_for_interrupt().await;
+    exit::OK
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP.
+async fn wait_for_interrupt() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}

@@ -1,0 +1,38 @@
+//! Demo mode (`inbound demo`): the values that prefill a new server's wizard so that Enter
+//! walks every step.
+
+use super::form::FieldId;
+use super::wizard::Wizard;
+
+#[derive(Clone, PartialEq)]
+pub struct Demo {
+    /// Step 2's expiry date (`YYYY-MM-DD`).
+    pub secret_expires: String,
+    /// The form's fields.
+    pub fields: Vec<(FieldId, String)>,
+}
+
+impl Demo {
+    /// Fills a fresh wizard.
+    pub fn prefill(&self, w: &mut Wizard) {
+        w.expires = tui_input::Input::new(self.secret_expires.clone());
+        for (f, v) in &self.fields {
+            w.form.set_value(*f, v);
+        }
+    }
+}
+
+impl std::fmt::Debug for Demo {
+    /// The secret stays out of Debug, even the demo's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<(FieldId, &str)> = self
+            .fields
+            .iter()
+            .map(|(k, v)| (*k, if k.is_secret() { "[redacted]" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Demo")
+            .field("secret_expires", &self.secret_expires)
+            .field("fields", &fields)
+            .finish()
+    }
+}

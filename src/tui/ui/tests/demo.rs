@@ -1,0 +1,157 @@
+//! `inbound demo`: DEMO in the header of every screen, the wizard prefilled so that Enter
+//! walks it, and the sign-in key on the Connect step.
+
+use super::*;
+use crate::tui::state::cmd::Cmd;
+use crate::tui::state::demo::Demo;
+use crate::tui::state::form::FieldId;
+use crate::tui::state::keymap::{Ctx, resolve};
+
+const AUTHORITY: &str = "http://127.0.0.1:41234";
+
+fn demo() -> Demo {
+    Demo {
+        secret_expires: "2027-12-01".into(),
+        fields: vec![
+            (FieldId::Name, "Demo inbox".into()),
+            (FieldId::Host, "127.0.0.1".into()),
+            (FieldId::Port, "40993".into()),
+            (FieldId::Username, "support@contoso.com".into()),
+            (FieldId::Secret, testing::SECRET.into()),
+            (FieldId::ClientId, testing::CLIENT_ID.into()),
+            (FieldId::Tenant, "contoso.onmicrosoft.com".into()),
+            (FieldId::Authority, AUTHORITY.into()),
+            (FieldId::CaFile, "/tmp/inbound-demo-x/demo-ca.pem".into()),
+        ],
+    }
+}
+
+fn demo_model() -> Model {
+    let mut m = testing::model(testing::populated());
+    m.env.demo = Some(demo());
+    m
+}
+
+/// Enter on every guide page: the prefilled form.
+fn demo_form() -> Model {
+    let mut m = demo_model();
+    act(&mut m, &[Action::New, Action::Open, Action::Open, Action::Open]);
+    m
+}
+
+/// The prefilled form saved: the sign-in waits, with no display.
+fn demo_connecting() -> Model {
+    let mut m = demo_form();
+    let cmds = m.update(Msg::Action(Action::Submit));
+    assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
+    let save_run = m.next_run - 1;
+    m.update(Msg::Saved {
+        run: save_run,
+        result: Ok("Support inbox".into()),
+    });
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Ready {
+            auth_url: AUTH_URL.into(),
+            port: 8400,
+            deadline: now() + SignedDuration::from_secs(252),
+        },
+    });
+    m
+}
+
+#[test]
+fn demo_header_on_the_review() {
+    let m = demo_model();
+    snap("demo_review", &m, 80, 24);
+    snap("demo_review_narrow", &m, 60, 20);
+}
+
+#[test]
+fn demo_wizard_starts_prefilled() {
+    let mut m = demo_model();
+    act(&mut m, &[Action::New, Action::Open]);
+    snap("demo_wizard_2_secret_prefilled", &m, 80, 24);
+    let m = demo_form();
+    snap("demo_wizard_4_form_prefilled", &m, 80, 24);
+    // Without the demo nothing is prefilled.
+    let mut plain = testing::model(testing::populated());
+    act(
+        &mut plain,
+        &[Action::New, Action::Open, Action::Open, Action::Open],
+    );
+    assert_eq!(
+        plain.wizard().map(|w| w.form.value(FieldId::Authority)),
+        Some(crate::model::DEFAULT_AUTHORITY)
+    );
+    assert_eq!(
+        m.wizard().map(|w| w.form.value(FieldId::Authority)),
+        Some(AUTHORITY)
+    );
+}
+
+#[test]
+fn demo_sign_in_key_on_connect() {
+    let mut m = demo_connecting();
+    snap("demo_wizard_5_connect", &m, 80, 24);
+    let s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
+    assert_eq!(resolve(&m.contexts(), &s), Some(Action::DemoSignIn));
+    let run = m.next_run - 1;
+    let cmds = m.update(Msg::Action(Action::DemoSignIn));
+    match cmds.as_slice() {
+        [Cmd::DemoSignIn { run: r, url }] => {
+            assert_eq!(*r, run);
+            assert_eq!(url, AUTH_URL);
+        }
+        other => panic!("{other:?}"),
+    }
+    // In the paste field `s` is typed, not a key.
+    act(&mut m, &[Action::NextField]);
+    assert!(!m.contexts().contains(&Ctx::DemoConnect));
+    // Outside the demo the key does not exist.
+    let plain = connecting(Situation {
+        ssh: false,
+        display: false,
+        ssh_target: None,
+    });
+    assert_eq!(resolve(&plain.contexts(), &s), None);
+}
+
+#[test]
+fn demo_sign_in_key_enters_the_device_code() {
+    let mut m = demo_connecting();
+    act(&mut m, &[Action::DeviceCode]);
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::DeviceCode {
+            user_code: "FQKT-WXNL".into(),
+            uri: format!("{AUTHORITY}/devicelogin"),
+            deadline: now() + SignedDuration::from_secs(14 * 60 + 32),
+            interval: 2,
+        },
+    });
+    snap("demo_wizard_5_device_code", &m, 80, 24);
+    let cmds = m.update(Msg::Action(Action::DemoSignIn));
+    match cmds.as_slice() {
+        [
+            Cmd::DemoDeviceCode {
+                run: r,
+                uri,
+                user_code,
+            },
+        ] => {
+            assert_eq!(*r, run);
+            assert_eq!(uri, &format!("{AUTHORITY}/devicelogin"));
+            assert_eq!(user_code, "FQKT-WXNL");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn demo_secret_stays_out_of_debug() {
+    let text = format!("{:?}", demo_model().env);
+    assert!(!text.contains(testing::SECRET), "{text}");
+}

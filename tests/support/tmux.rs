@@ -1,0 +1,106 @@
+//! tmux for the end-to-end walks: one server on its own socket, an 80×24 shell, keys, and
+//! polling the pane for text with a deadline.
+
+use std::time::{Duration, Instant};
+use tokio::process::Command;
+
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn required() -> bool {
+    std::env::var("INBOUND_REQUIRE_DOVECOT").is_ok_and(|v| v == "1")
+}
+
+pub fn have(tool: &str) -> bool {
+    std::process::Command::new(tool)
+        .arg(if tool == "tmux" { "-V" } else { "--version" })
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// One tmux server on its own socket, killed on drop.
+pub struct Tmux {
+    pub socket: String,
+}
+
+impl Tmux {
+    /// An 80×24 session running a plain shell with a recognisable prompt; returns the
+    /// shell's pid (what it starts runs as its child).
+    pub async fn start_shell(&self) -> String {
+        self.run(&[
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_pid}",
+            "-s",
+            "walk",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "env",
+            "PS1=shell$ ",
+            "sh",
+        ])
+        .await
+        .trim()
+        .to_string()
+    }
+
+    pub async fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .await
+            .expect("tmux runs");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub async fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "walk"];
+        args.extend_from_slice(keys);
+        self.run(&args).await;
+    }
+
+    /// Types text literally.
+    pub async fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "walk", "-l", text]).await;
+    }
+
+    pub async fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "walk"]).await
+    }
+
+    /// Polls the pane until `needle` shows, within [`DEADLINE`].
+    pub async fn wait_for(&self, needle: &str, context: &dyn Fn() -> String) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen().await;
+            if screen.contains(needle) {
+                return screen;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!(
+                    "{needle:?} did not appear within {DEADLINE:?}. Screen:\n{screen}\n{}",
+                    context()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
