@@ -62,3 +62,69 @@ async fn a_refused_login_with_another_accounts_token_names_both_accounts() {
     assert!(!all.contains("gives no reason"), "{all}");
     assert!(all.contains("Add-MailboxPermission"), "{all}");
 }
+
+/// A port the user chose is never silently replaced: the message says which port and who
+/// holds it. `--any-port` allows the fallback; public URL mode never falls back.
+#[tokio::test]
+async fn a_chosen_listener_port_that_is_busy_is_not_replaced() {
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "A", OAUTH_USER, &["--host", "127.0.0.1", "--port", "1"])
+        .await;
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = cli.run(&["settings", "--listen-port", &port], None).await;
+    assert!(out.status.success());
+    let out = cli
+        .run(&["connect", "A", "--no-browser", "--timeout", "5"], None)
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("port {port}")) && err.contains("busy"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "names who holds it: {err}"
+    );
+    assert!(err.contains("settings"), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "no sign-in link for a listener that is not there"
+    );
+
+    // Allowed explicitly: a free port, and the output says so.
+    let (mut child, _stdout, url) = cli
+        .start_connect("A", &["--no-browser", "--listen-port", &port, "--any-port"])
+        .await;
+    assert!(url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A"), "{url}");
+    assert!(!url.contains(&format!("localhost%3A{port}%2F")), "{url}");
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+
+    // Behind a reverse proxy only the configured port would be reached.
+    let out = cli
+        .run(
+            &[
+                "settings",
+                "--public-url",
+                "https://mail.example.com",
+                "--listen-address",
+                "127.0.0.1",
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli
+        .run(
+            &["connect", "A", "--no-browser", "--timeout", "5", "--any-port"],
+            None,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("reverse proxy"), "{err}");
+    drop(busy);
+}

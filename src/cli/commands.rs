@@ -357,6 +357,7 @@ async fn connect_with_listener(
         public_url,
         listen_port: a.listen_port,
         bind: None,
+        allow_fallback: a.any_port,
     };
     let consent = consent::begin(store, &a.name, &opts).await?;
     {

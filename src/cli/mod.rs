@@ -235,9 +235,13 @@ pub struct ConnectArgs {
     /// Sign in with a device code instead (needs "Allow public client flows" on the app).
     #[arg(long)]
     pub device_code: bool,
-    /// Port for the embedded listener (default 8400; a free one if taken).
+    /// Port for the embedded listener (default 8400, replaced by a free one if taken; a port
+    /// you give here or in the settings is never replaced unless --any-port).
     #[arg(long, value_name = "N")]
     pub listen_port: Option<u16>,
+    /// When the chosen port is busy, listen on a free one instead (not in public URL mode).
+    #[arg(long)]
+    pub any_port: bool,
     /// Use this public base URL for the redirect (reverse proxy in front of the listener).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,

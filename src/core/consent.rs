@@ -23,6 +23,9 @@ pub struct ConsentOptions {
     pub bind: Option<IpAddr>,
     /// Public base URL for the redirect (e.g. `https://demo.tasksuite.com`); else the setting.
     pub public_url: Option<String>,
+    /// Let a port the user chose be replaced by a free one when it is busy. (The default port
+    /// is always replaced; in public URL mode nothing is, the proxy forwards to one port.)
+    pub allow_fallback: bool,
 }
 
 /// A sign-in waiting for the browser.
@@ -31,6 +34,8 @@ pub struct Consent {
     pub app: AzureApp,
     pub listener: Listener,
     pub auth_url: String,
+    /// The redirect URI as it must be registered in the portal (no port for localhost).
+    pub registered_redirect: String,
     request: Option<AuthRequest>,
 }
 
@@ -74,20 +79,47 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
             app.name, app.name
         )));
     }
-    let port = opts
-        .listen_port
-        .or(config.settings.listen_port)
-        .unwrap_or(DEFAULT_LISTEN_PORT);
+    let chosen = match (opts.listen_port, config.settings.listen_port) {
+        (Some(p), _) => Some((p, PortChoice::Flag)),
+        (None, Some(p)) => Some((p, PortChoice::Setting)),
+        (None, None) => None,
+    };
+    let port = chosen.map_or(DEFAULT_LISTEN_PORT, |(p, _)| p);
     let state = oauth::new_state();
     let bind = opts.bind.or(config.settings.listen_address);
-    let listener = Listener::bind(port, state.clone(), bind)
-        .await
-        .map_err(|e| Error::Io(format!("cannot start the sign-in listener on port {port}: {e}")))?;
+    let public = opts.public_url.as_ref().or(config.settings.public_url.as_ref());
+    // A port the user chose is never silently replaced, and behind a proxy no other port
+    // would be reached at all.
+    let exact = public.is_some() || (chosen.is_some() && !opts.allow_fallback);
+    let bound = if exact {
+        Listener::bind_exact(port, state.clone(), bind).await
+    } else {
+        Listener::bind(port, state.clone(), bind).await
+    };
+    let listener = bound.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            Error::PortBusy {
+                port,
+                chosen: match (public.is_some(), chosen) {
+                    (true, _) => PortChoice::PublicUrl,
+                    (false, Some((_, c))) => c,
+                    (false, None) => PortChoice::Flag,
+                },
+                holder: crate::services::ports::holder(port),
+            }
+        } else {
+            Error::Io(format!("cannot start the sign-in listener on port {port}: {e}"))
+        }
+    })?;
     // Behind a reverse proxy the browser comes back through the public URL, which forwards
     // /microsoft_outlook/confirm to this listener; state and PKCE still protect the code.
-    let redirect_uri = match opts.public_url.as_ref().or(config.settings.public_url.as_ref()) {
+    let redirect_uri = match public {
         Some(base) => format!("{}{}", base.trim_end_matches('/'), crate::model::REDIRECT_PATH),
         None => listener.redirect_uri(),
+    };
+    let registered_redirect = match public {
+        Some(_) => redirect_uri.clone(),
+        None => crate::model::registered_redirect_uri(&crate::model::Settings::default()),
     };
     let request =
         oauth::authorization_request(&app, &redirect_uri, &server.username, state).map_err(|e| {
@@ -103,6 +135,7 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
         app,
         listener,
         auth_url,
+        registered_redirect,
         request: Some(request),
     })
 }
@@ -176,7 +209,9 @@ impl Consent {
                         Err(PasteProblem::Retry(msg)) => rejected(msg),
                     },
                 },
-                () = &mut deadline => return Err(Error::Consent(no_answer_text(timeout))),
+                () = &mut deadline => {
+                    return Err(Error::Consent(no_answer_text(timeout, &self.registered_redirect)));
+                }
                 () = cancel.cancelled() => return Err(Error::Cancelled),
             }
         }
@@ -304,9 +339,20 @@ fn denied(error: &str, description: &str) -> Error {
     Error::Consent(text)
 }
 
-fn no_answer_text(timeout: Duration) -> String {
+fn no_answer_text(timeout: Duration, registered: &str) -> String {
     format!(
-        "no answer from the browser within {} s. If Microsoft's page showed AADSTS50011, register http://localhost/microsoft_outlook/confirm under Authentication → Web (changes take 3–5 minutes); over SSH use the tunnel or paste the address the browser ended on",
+        "no answer from the browser within {} s. If Microsoft's page showed AADSTS50011, register {registered} under Authentication → Web (changes take 3–5 minutes); over SSH use the tunnel or paste the address the browser ended on",
         timeout.as_secs()
     )
+}
+
+/// Who chose the listener port, for the message when it is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortChoice {
+    /// Given for this sign-in (`--listen-port`).
+    Flag,
+    /// The stored setting.
+    Setting,
+    /// Public URL mode: the reverse proxy forwards to this port.
+    PublicUrl,
 }

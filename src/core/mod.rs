@@ -59,6 +59,16 @@ pub enum Error {
         messages: u32,
         source: StoreError,
     },
+    #[error("port {port} for the sign-in listener is busy{}{}", holder.as_ref().map(|h| format!(" ({h} listens there)")).unwrap_or_default(), match chosen {
+        consent::PortChoice::PublicUrl => "; the reverse proxy forwards to this port, so no other port would do: stop the other program",
+        consent::PortChoice::Setting => "; it is the port in your settings, so it was not replaced: stop the other program, or choose another port in the settings",
+        consent::PortChoice::Flag => "; it was asked for explicitly, so it was not replaced: stop the other program, or choose another port",
+    })]
+    PortBusy {
+        port: u16,
+        chosen: consent::PortChoice,
+        holder: Option<String>,
+    },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]

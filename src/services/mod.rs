@@ -3,5 +3,6 @@
 pub mod browser;
 pub mod imap;
 pub mod oauth;
+pub mod ports;
 pub mod signals;
 pub mod xoauth2;

@@ -82,10 +82,29 @@ impl Listener {
     /// to a free one (see [`Listener::fell_back`]). `bind` overrides the addresses (public URL
     /// mode behind a reverse proxy).
     pub async fn bind(port: u16, expected_state: String, bind: Option<IpAddr>) -> std::io::Result<Self> {
+        Self::bind_with(port, expected_state, bind, true).await
+    }
+
+    /// Binds exactly `port`: a busy port is an `AddrInUse` error, never replaced (a port the
+    /// user chose, or the one a reverse proxy forwards to).
+    pub async fn bind_exact(
+        port: u16,
+        expected_state: String,
+        bind: Option<IpAddr>,
+    ) -> std::io::Result<Self> {
+        Self::bind_with(port, expected_state, bind, false).await
+    }
+
+    async fn bind_with(
+        port: u16,
+        expected_state: String,
+        bind: Option<IpAddr>,
+        fallback: bool,
+    ) -> std::io::Result<Self> {
         let primary = bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let (first, fell_back) = match TcpListener::bind((primary, port)).await {
             Ok(l) => (l, false),
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port != 0 => {
+            Err(e) if fallback && e.kind() == std::io::ErrorKind::AddrInUse && port != 0 => {
                 (TcpListener::bind((primary, 0)).await?, true)
             }
             Err(e) => return Err(e),
