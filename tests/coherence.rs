@@ -29,6 +29,12 @@ async fn a_test_before_sign_in_records_no_test_result() {
     let check = cli.run(&["check", "A"], None).await;
     let said = text(&check.stdout);
     assert!(!said.contains("last test failed"), "{said}");
+    // The log tells the story: the sign-in and the failed test, by stage.
+    let out = cli.run(&["test", "A", "--timeout", "2"], None).await;
+    assert_eq!(out.status.code(), Some(1));
+    let log = std::fs::read_to_string(cli.config_dir().join("logs/inbound.log")).unwrap();
+    assert!(log.contains("signed in, tokens stored"), "{log}");
+    assert!(log.contains("test: failed") && log.contains("stage=connect"), "{log}");
 }
 
 /// When the token is another account's, Test & Confirm says so, naming both.

@@ -259,9 +259,13 @@ impl Consent {
             .ok_or_else(|| Error::Consent("this sign-in was already used; start again".into()))?;
         let grant = oauth::exchange_code(&self.app, request, code)
             .await
-            .map_err(|e| Error::OAuth {
-                server: self.server.name.clone(),
-                source: e,
+            .map_err(|e| {
+                // The message carries the AADSTS code and Microsoft's trace/correlation IDs.
+                tracing::warn!(server = %self.server.name, error = %e, "sign-in: code redemption failed");
+                Error::OAuth {
+                    server: self.server.name.clone(),
+                    source: e,
+                }
             })?;
         let tokens = grant.into_token_set(Timestamp::now(), Flow::AuthorizationCode, None);
         finish(store, &self.server, tokens)
@@ -271,6 +275,13 @@ impl Consent {
 /// Stores a fresh sign-in and checks the account.
 pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connected> {
     tokens::store_consent(store, server, tokens.clone())?;
+    tracing::info!(
+        server = %server.name,
+        flow = ?tokens.flow,
+        account = tokens.account.as_deref().unwrap_or("?"),
+        expires = %tokens.expires_at,
+        "signed in, tokens stored"
+    );
     let mismatch = tokens
         .account
         .as_deref()
@@ -304,26 +315,34 @@ pub async fn device_sign_in(
 ) -> Result<Connected> {
     let config = store.load()?;
     let (server, app) = super::oauth_target(&config, name)?;
-    let auth = device::start(&app).await.map_err(|e| Error::OAuth {
-        server: name.into(),
-        source: e,
+    let auth = device::start(&app).await.map_err(|e| {
+        tracing::warn!(server = name, error = %e, "device code: start refused");
+        Error::OAuth {
+            server: name.into(),
+            source: e,
+        }
     })?;
+    tracing::info!(server = name, expires_in = auth.expires_in, "device code: waiting for sign-in");
     on_code(&auth);
     let grant = device::poll(&app, &auth, cancel, on_event)
         .await
-        .map_err(|e| match e {
-            device::DeviceError::Cancelled => Error::Cancelled,
-            other => Error::Device {
-                server: name.into(),
-                hint: other.hint(),
-                message: other.to_string(),
-            },
+        .map_err(|e| {
+            tracing::warn!(server = name, outcome = %e, "device code: sign-in did not finish");
+            match e {
+                device::DeviceError::Cancelled => Error::Cancelled,
+                other => Error::Device {
+                    server: name.into(),
+                    hint: other.hint(),
+                    message: other.to_string(),
+                },
+            }
         })?;
     let tokens = grant.into_token_set(Timestamp::now(), Flow::DeviceCode, None);
     finish(store, &server, tokens)
 }
 
 fn denied(error: &str, description: &str) -> Error {
+    tracing::warn!(error, description, "sign-in: Microsoft redirected with an error");
     let codes = diagnose::codes_in_text(description);
     let hint = codes.iter().find_map(|c| diagnose::aadsts_hint(*c));
     let first = description.lines().next().unwrap_or("").trim();

@@ -52,7 +52,19 @@ pub async fn test_server(
         ca_file: server.ca_file.clone(),
         timeouts,
     };
-    match imap::probe(&settings, &creds, progress).await {
+    let mut progress = progress;
+    let logged = |event: ProbeEvent| {
+        if let ProbeEvent::Passed { stage, detail, elapsed } = &event {
+            tracing::info!(server = name, %stage, detail = %detail, ms = elapsed.as_millis() as u64, "test: stage passed");
+        }
+        progress(event);
+    };
+    let outcome = imap::probe(&settings, &creds, logged).await;
+    match &outcome {
+        Ok(r) => tracing::info!(server = name, messages = r.messages, "test: confirmed"),
+        Err(e) => tracing::warn!(server = name, stage = %e.stage(), error = %e, "test: failed"),
+    }
+    match outcome {
         Ok(report) => {
             // A pass that cannot be saved (full disk) is still a pass: say both.
             record(
