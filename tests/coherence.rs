@@ -34,7 +34,10 @@ async fn a_test_before_sign_in_records_no_test_result() {
     assert_eq!(out.status.code(), Some(1));
     let log = std::fs::read_to_string(cli.config_dir().join("logs/inbound.log")).unwrap();
     assert!(log.contains("signed in, tokens stored"), "{log}");
-    assert!(log.contains("test: failed") && log.contains("stage=connect"), "{log}");
+    assert!(
+        log.contains("test: failed") && log.contains("stage=connect"),
+        "{log}"
+    );
 }
 
 /// When the token is another account's, Test & Confirm says so, naming both.

@@ -142,7 +142,7 @@ async fn wizard_walk_to_confirmed_in_tmux() {
 }
 
 /// SIGTERM and SIGHUP (an SSH drop) end the app through the normal path: the terminal leaves
-/// raw mode and the alternate screen, and the exit code says "interrupted" (130).
+/// raw mode and the alternate screen, and the exit code is 128 + the signal (143, 129, 131).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_restore_the_terminal() {
     if !have("tmux") {
@@ -203,7 +203,12 @@ async fn signals_restore_the_terminal() {
             .await
             .expect("kill runs");
         assert!(status.success(), "round {i}");
-        tmux.wait_for(&format!("SIG{signal}_EXIT=130"), &nothing).await;
+        let code = match signal {
+            "TERM" => 143,
+            "HUP" => 129,
+            _ => 131,
+        };
+        tmux.wait_for(&format!("SIG{signal}_EXIT={code}"), &nothing).await;
         // stty prints " icanon" (line editing back) or " -icanon" (still raw) on its own line.
         let start = Instant::now();
         let mode = loop {

@@ -34,6 +34,16 @@ pub mod exit {
     pub const STORE: u8 = 4;
     pub const NEEDS_YOU: u8 = 5;
     pub const INTERRUPTED: u8 = 130;
+
+    /// The shell's convention for a process ended by a signal: 128 + its number.
+    pub fn for_signal(name: &str) -> u8 {
+        match name {
+            "SIGHUP" => 129,
+            "SIGQUIT" => 131,
+            "SIGTERM" => 143,
+            _ => INTERRUPTED,
+        }
+    }
 }
 
 const EXIT_CODES: &str = "\
@@ -44,7 +54,7 @@ Exit codes:
   3  no such server or app
   4  the store cannot be used (damaged file, loose permissions)
   5  you are needed: sign in again (connect), replace the client secret, or finish setup
-130  interrupted
+130  interrupted (Ctrl-C); the app ended by SIGHUP 129, SIGQUIT 131, SIGTERM 143
 check uses the monitoring-plugin codes instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 Run without a command to open the interactive app.";

@@ -322,21 +322,23 @@ pub async fn device_sign_in(
             source: e,
         }
     })?;
-    tracing::info!(server = name, expires_in = auth.expires_in, "device code: waiting for sign-in");
+    tracing::info!(
+        server = name,
+        expires_in = auth.expires_in,
+        "device code: waiting for sign-in"
+    );
     on_code(&auth);
-    let grant = device::poll(&app, &auth, cancel, on_event)
-        .await
-        .map_err(|e| {
-            tracing::warn!(server = name, outcome = %e, "device code: sign-in did not finish");
-            match e {
-                device::DeviceError::Cancelled => Error::Cancelled,
-                other => Error::Device {
-                    server: name.into(),
-                    hint: other.hint(),
-                    message: other.to_string(),
-                },
-            }
-        })?;
+    let grant = device::poll(&app, &auth, cancel, on_event).await.map_err(|e| {
+        tracing::warn!(server = name, outcome = %e, "device code: sign-in did not finish");
+        match e {
+            device::DeviceError::Cancelled => Error::Cancelled,
+            other => Error::Device {
+                server: name.into(),
+                hint: other.hint(),
+                message: other.to_string(),
+            },
+        }
+    })?;
     let tokens = grant.into_token_set(Timestamp::now(), Flow::DeviceCode, None);
     finish(store, &server, tokens)
 }

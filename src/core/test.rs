@@ -54,7 +54,12 @@ pub async fn test_server(
     };
     let mut progress = progress;
     let logged = |event: ProbeEvent| {
-        if let ProbeEvent::Passed { stage, detail, elapsed } = &event {
+        if let ProbeEvent::Passed {
+            stage,
+            detail,
+            elapsed,
+        } = &event
+        {
             tracing::info!(server = name, %stage, detail = %detail, ms = elapsed.as_millis() as u64, "test: stage passed");
         }
         progress(event);

@@ -100,6 +100,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     let result = app.run(&mut term, events).await;
     signals.abort();
     let interrupted = app.model.interrupted;
+    let signal = app.model.signal;
     drop(app);
     // ratatui's Drop reports a failure to show the cursor with eprintln!, which panics when
     // the terminal is gone (SSH dropped) and would skip every clean-up after us; the guard's
@@ -108,7 +109,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     drop(guard);
     tracing::info!("interactive app stopped");
     match result {
-        Ok(()) if interrupted => exit::INTERRUPTED,
+        Ok(()) if interrupted => signal.map_or(exit::INTERRUPTED, exit::for_signal),
         Ok(()) => exit::OK,
         Err(e) => {
             // The terminal may be gone (SSH dropped): eprintln! would panic on EIO and skip

@@ -127,6 +127,8 @@ pub struct Model {
     pub quit: bool,
     /// Quit because of a signal or the end of input.
     pub interrupted: bool,
+    /// The signal that ended the app, if one did (the exit code is 128 + its number).
+    pub signal: Option<&'static str>,
 }
 
 impl Model {
@@ -155,6 +157,7 @@ impl Model {
             frame: 0,
             quit: false,
             interrupted: false,
+            signal: None,
         }
     }
 
@@ -298,8 +301,9 @@ impl Model {
                 self.schedule_refreshes()
             }
             Msg::Resize => Vec::new(),
-            Msg::Signal(_) => {
+            Msg::Signal(name) => {
                 self.interrupted = true;
+                self.signal = Some(name);
                 self.quit_now()
             }
             Msg::Loaded(Ok(data)) => {
