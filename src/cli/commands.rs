@@ -74,10 +74,42 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
 }
 
 fn report(e: &Error) {
-    say!("inbound: {e}");
+    match e {
+        // One line per field, each naming the flag that sets it.
+        Error::Invalid(fields) => {
+            for f in fields {
+                match flag_for(f.field) {
+                    Some(flag) => say!("inbound: {f} ({flag})"),
+                    None => say!("inbound: {f}"),
+                }
+            }
+        }
+        _ => say!("inbound: {e}"),
+    }
     if let Some(h) = e.hint() {
         say!("  → {h}");
     }
+}
+
+/// The command-line option that sets a field of the form (the TUI shows the field itself).
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "Name" => "the NAME argument, or --rename",
+        "Username" => "--username",
+        "Server Name" => "--host",
+        "Port" => "--port",
+        "Password" => "--password-stdin",
+        "CA file" => "--ca-file FILE",
+        "Azure Client ID" => "--client-id GUID, --tenant and --secret-stdin, or --app NAME for a stored app",
+        "Azure app" => "--app NAME",
+        "App name" => "--app NAME",
+        "Tenant" => "--tenant",
+        "Secret" => "--secret-stdin or --secret-file FILE",
+        "Secret expires" => "--secret-expires YYYY-MM-DD",
+        "Authority" => "--authority URL",
+        "Public URL" => "--public-url URL",
+        _ => return None,
+    })
 }
 
 fn code_for(e: &Error) -> u8 {
@@ -115,7 +147,7 @@ fn read_secret(stdin: bool, file: Option<&Path>, what: &str) -> Result<Option<Se
     let text = s;
     let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
     if trimmed.is_empty() {
-        return Err(Error::Invalid(crate::model::validate::FieldError::new(
+        return Err(Error::from(crate::model::validate::FieldError::new(
             "Secret",
             format!("the {what} read was empty"),
         )));
@@ -181,7 +213,7 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
     let secret = read_secret(a.secret_stdin, a.secret_file.as_deref(), "client secret")?;
     let Some(name) = a.name else {
         let Some(app) = a.app else {
-            return Err(Error::Invalid(crate::model::validate::FieldError::new(
+            return Err(Error::from(crate::model::validate::FieldError::new(
                 "edit",
                 "name a server (inbound edit NAME …) or an app (inbound edit --app APP …)",
             )));
@@ -207,7 +239,7 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         || a.authority.is_some()
         || a.secret_expires.is_some()
     {
-        return Err(Error::Invalid(crate::model::validate::FieldError::new(
+        return Err(Error::from(crate::model::validate::FieldError::new(
             "edit",
             "app settings belong to the app: inbound edit --app APP --secret-stdin …",
         )));
@@ -641,12 +673,20 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
                 .unwrap_or_default()
         );
     } else {
-        let bad = views.iter().filter(|v| v.health.level != Level::Ok).count();
+        let count = |l: Level| views.iter().filter(|v| v.health.level == l).count();
+        let bad = views.len() - count(Level::Ok);
+        // Nagios/Icinga: text, then perfdata after "|".
         out!(
-            "{} - {} servers, {} need attention",
+            "{} - {} server{}, {} need{} attention | ok={} warning={} critical={} unknown={}",
             worst.label(),
             views.len(),
-            bad
+            if views.len() == 1 { "" } else { "s" },
+            bad,
+            if bad == 1 { "s" } else { "" },
+            count(Level::Ok),
+            count(Level::Warning),
+            count(Level::Critical),
+            count(Level::Unknown)
         );
         for v in &views {
             let h = &v.health;

@@ -129,6 +129,7 @@ pub struct SettingsArgs {
     /// Address the listener binds in public URL mode (e.g. 127.0.0.1 behind a local proxy).
     #[arg(long, value_name = "ADDR")]
     pub listen_address: Option<std::net::IpAddr>,
+    /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
@@ -186,35 +187,49 @@ pub struct AddArgs {
 pub struct EditArgs {
     /// The server to change; omit it and give --app to change the app itself.
     pub name: Option<String>,
+    /// New name for the server (its tokens stay with it).
     #[arg(long)]
     pub rename: Option<String>,
+    /// The mailbox address; a new one drops the tokens (they were minted for the old one).
     #[arg(long)]
     pub username: Option<String>,
+    /// Server Name (IMAP host).
     #[arg(long)]
     pub host: Option<String>,
+    /// IMAP port (993 is IMAP over TLS).
     #[arg(long)]
     pub port: Option<String>,
+    /// Authentication: oauth2 or basic.
     #[arg(long, value_enum)]
     pub auth: Option<AuthArg>,
     /// With NAME: point the server at this app. Without NAME: the app to change.
     #[arg(long, value_name = "APP")]
     pub app: Option<String>,
+    /// Without NAME: the app's Application (client) ID.
     #[arg(long)]
     pub client_id: Option<String>,
+    /// Without NAME: the Directory (tenant) ID or a verified domain.
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Without NAME: read a new client secret Value from standard input (rotation).
     #[arg(long, conflicts_with = "secret_file")]
     pub secret_stdin: bool,
+    /// Without NAME: read a new client secret Value from a file.
     #[arg(long, value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
+    /// Without NAME: when the client secret expires (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub secret_expires: Option<String>,
+    /// Without NAME: the identity provider authority.
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
+    /// Extra CA certificate (PEM) to trust for this server.
     #[arg(long, value_name = "FILE", conflicts_with = "no_ca_file")]
     pub ca_file: Option<PathBuf>,
+    /// Trust only the system roots again.
     #[arg(long)]
     pub no_ca_file: bool,
+    /// Read a new password (Basic) from standard input.
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -229,6 +244,7 @@ pub struct JsonFlag {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     pub name: String,
+    /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
@@ -288,17 +304,22 @@ pub enum TokenFormat {
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
+    /// The server whose token to print.
     pub name: String,
+    /// What to print.
     #[arg(long, value_enum, default_value = "access")]
     pub format: TokenFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
+    /// The server to refresh.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub name: Option<String>,
+    /// Refresh every OAuth2 server, concurrently.
     #[arg(long)]
     pub all: bool,
+    /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
 }
@@ -307,6 +328,7 @@ pub struct RefreshArgs {
 pub struct CheckArgs {
     /// Servers to check (default: all).
     pub names: Vec<String>,
+    /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
     /// Also run Test & Confirm.

@@ -17,8 +17,9 @@ use thiserror::Error;
 pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Invalid(#[from] FieldError),
+    /// Every field that is wrong, not just the first (the form marks them all).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
     #[error("no {kind} named \"{name}\" (inbound list shows them)")]
     NotFound { kind: &'static str, name: String },
     #[error("a {kind} named \"{name}\" already exists; choose another name or edit it")]
@@ -98,6 +99,12 @@ impl Error {
             Error::Device { hint, .. } => hint.clone(),
             _ => None,
         }
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Invalid(vec![e])
     }
 }
 

@@ -193,25 +193,10 @@ pub fn validate_server(
     Ok((server, new_app))
 }
 
-/// Joins several field errors into one.
-pub fn join_errors(errors: Vec<FieldError>) -> Error {
-    let mut it = errors.into_iter();
-    let first = it.next().unwrap_or_else(|| FieldError::new("input", "invalid"));
-    let rest: Vec<String> = it.map(|e| e.to_string()).collect();
-    if rest.is_empty() {
-        Error::Invalid(first)
-    } else {
-        Error::Invalid(FieldError::new(
-            first.field,
-            format!("{}; also {}", first.message, rest.join("; ")),
-        ))
-    }
-}
-
 /// Adds a server (and its new app) as a Draft.
 pub fn add_server(store: &Store, input: &ServerInput) -> Result<Server> {
     store.update(|config| {
-        let (server, app) = validate_server(input, config).map_err(join_errors)?;
+        let (server, app) = validate_server(input, config).map_err(Error::Invalid)?;
         if let Some(app) = app {
             config.apps.push(app);
         }

@@ -263,14 +263,14 @@ fn rotate(store: &Store, app: &str, secret: Secret, expires: String) -> Result<(
         ..AppPatch::default()
     };
     edit_app(store, app, &patch).map(drop).map_err(|e| match e {
-        Error::Invalid(f) => SaveError::Fields(vec![f]),
+        Error::Invalid(f) => SaveError::Fields(f),
         e => SaveError::Other(e.to_string()),
     })
 }
 
 fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
     let other = |e: Error| match e {
-        Error::Invalid(f) => SaveError::Fields(vec![f]),
+        Error::Invalid(f) => SaveError::Fields(f),
         e => SaveError::Other(e.to_string()),
     };
     match request {
