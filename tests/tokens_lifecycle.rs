@@ -185,7 +185,8 @@ async fn refused_refresh_needs_reconsent_and_check_says_critical() {
     assert_eq!(v["servers"][0]["token"]["state"], "needs_reconsent");
     let plain = env.run(&["check"], None).await;
     assert!(
-        text(&plain.stdout).starts_with("CRITICAL - 1 servers, 1 need attention"),
+        text(&plain.stdout)
+            .starts_with("CRITICAL - 1 server, 1 needs attention | ok=0 warning=0 critical=1 unknown=0"),
         "{}",
         text(&plain.stdout)
     );
