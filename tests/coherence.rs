@@ -137,3 +137,34 @@ async fn a_chosen_listener_port_that_is_busy_is_not_replaced() {
     assert!(err.contains("reverse proxy"), "{err}");
     drop(busy);
 }
+
+/// Completions and the man page come from the clap definitions and cover every command.
+#[tokio::test]
+async fn completions_and_man_page_are_generated() {
+    let cli = Cli::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cli.run(&["completions", shell], None).await;
+        assert!(out.status.success(), "{shell}");
+        let script = text(&out.stdout);
+        for cmd in ["connect", "token", "check", "refresh"] {
+            assert!(script.contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    let bash = cli.run(&["completions", "bash"], None).await;
+    let path = cli.dir.path().join("inbound.bash");
+    std::fs::write(&path, &bash.stdout).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "bash completions do not parse");
+    let man = cli.run(&["man"], None).await;
+    assert!(man.status.success());
+    let page = text(&man.stdout);
+    assert!(
+        page.contains(".TH inbound 1") && page.contains("connect"),
+        "{page}"
+    );
+    assert!(!cli.config_dir().exists(), "generating docs touches no store");
+}

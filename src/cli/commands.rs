@@ -30,6 +30,9 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
     // The demo never opens the user's own store.
     let command = match command {
         Command::Demo(a) => return crate::demo::run(a).await,
+        // Generated from the clap definitions; no store needed.
+        Command::Completions(a) => return super::docs::completions(a.shell),
+        Command::Man => return super::docs::man(),
         other => other,
     };
     // A write that would exceed RLIMIT_FSIZE must fail with EFBIG (and leave no temp file),
@@ -62,7 +65,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
         Command::Settings(a) => settings(&store, a),
-        Command::Demo(_) => return exit::USAGE,
+        Command::Demo(_) | Command::Completions(_) | Command::Man => return exit::USAGE,
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,7 @@ macro_rules! say {
 }
 
 mod commands;
+mod docs;
 mod output;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -100,6 +101,18 @@ pub enum Command {
     /// Try the whole flow without a tenant: the app against stand-ins of Microsoft's sign-in
     /// and IMAP servers on loopback, on a temporary store (your own store is not touched).
     Demo(DemoArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to standard output: inbound man > inbound.1
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. bash (save as /etc/bash_completion.d/inbound), zsh (as _inbound on
+    /// $fpath) or fish (as ~/.config/fish/completions/inbound.fish).
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
