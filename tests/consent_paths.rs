@@ -143,6 +143,27 @@ async fn device_code_pending_then_success_without_a_client_secret() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_as_json_for_scripts() {
+    let env = Env::new().await;
+    env.idp.script_device_poll(&["authorization_pending", "ok"]);
+    let out = env.run(&["connect", NAME, "--device-code", "--json"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    let code: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(code["verification_uri"], "https://microsoft.com/devicelogin");
+    assert!(
+        code["user_code"].as_str().is_some_and(|c| !c.is_empty()),
+        "{code}"
+    );
+    assert!(code["expires_in"].as_u64().is_some() && code["interval"].as_u64().is_some());
+    let done: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(done["server"], NAME);
+    assert!(done["access_token_expires_at"].is_string(), "{done}");
+    assert!(lines.next().is_none(), "JSON only on stdout: {stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_declined_and_expired() {
     let env = Env::new().await;
     env.idp.script_device_poll(&["authorization_declined"]);

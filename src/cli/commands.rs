@@ -345,6 +345,19 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
             &a.name,
             &cancel,
             |auth| {
+                if a.json {
+                    out!(
+                        "{}",
+                        serde_json::json!({
+                            "verification_uri": auth.verification_uri,
+                            "user_code": auth.user_code,
+                            "expires_in": auth.expires_in,
+                            "interval": auth.interval,
+                        })
+                    );
+                    let _ = std::io::stdout().flush();
+                    return;
+                }
                 out!("{}", auth.verification_uri);
                 let _ = std::io::stdout().flush();
                 say!("\n    Code: {}\n", auth.user_code);
@@ -370,6 +383,18 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
     } else {
         connect_with_listener(store, &a, cancel).await?
     };
+    if a.json {
+        out!(
+            "{}",
+            serde_json::json!({
+                "server": connected.server,
+                "account": connected.tokens.account,
+                "access_token_expires_at": connected.tokens.expires_at.to_string(),
+                "mismatch": connected.mismatch,
+            })
+        );
+        return Ok(exit::OK);
+    }
     if let Some(m) = &connected.mismatch {
         say!("Warning: {m}");
     }

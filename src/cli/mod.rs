@@ -285,8 +285,12 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// Give up after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    #[arg(long, value_name = "SECS", default_value_t = crate::core::consent::DEFAULT_TIMEOUT.as_secs())]
     pub timeout: u64,
+    /// With --device-code: print the code as one JSON line (verification_uri, user_code,
+    /// expires_in, interval) and the result as JSON, for scripts that show the code elsewhere.
+    #[arg(long, requires = "device_code")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
