@@ -168,3 +168,39 @@ async fn completions_and_man_page_are_generated() {
     );
     assert!(!cli.config_dir().exists(), "generating docs touches no store");
 }
+
+/// One registration, one app record: the same client ID and tenant typed again reuse it;
+/// `apps` shows who uses each; removing the last user says the app is unused.
+#[tokio::test]
+async fn azure_apps_are_visible_and_not_duplicated() {
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "Support", "support@example.com", &["--host", "127.0.0.1"])
+        .await;
+    cli.add_oauth(&idp, "Sales", "sales@example.com", &["--host", "127.0.0.1"])
+        .await;
+    let config = cli.store().load().unwrap();
+    assert_eq!(config.apps.len(), 1, "{:?}", config.apps);
+    assert_eq!(config.servers_using(&config.apps[0].name).len(), 2);
+    let out = cli.run(&["apps"], None).await;
+    let table = text(&out.stdout);
+    assert!(table.contains("Support, Sales"), "{table}");
+    let out = cli.run(&["apps", "--json"], None).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["servers"].as_array().unwrap().len(), 2);
+    assert_eq!(json[0]["has_secret"], true);
+    assert!(!text(&out.stdout).contains(support::fake_idp::DEFAULT_CLIENT_SECRET));
+
+    let out = cli.run(&["remove", "Sales"], None).await;
+    assert!(
+        !text(&out.stderr).contains("used by no server"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["remove", "Support"], None).await;
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("used by no server") && err.contains("inbound remove --app"),
+        "{err}"
+    );
+}

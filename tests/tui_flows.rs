@@ -423,14 +423,14 @@ fn delete_asks_naming_the_server() {
         m.update(Msg::Deleted {
             run: run + 100,
             name: "Sales".into(),
-            result: Ok(())
+            result: Ok(inbound::core::servers::Removed { unused_app: None })
         })
         .is_empty()
     );
     let cmds = m.update(Msg::Deleted {
         run: *run,
         name: "Sales".into(),
-        result: Ok(()),
+        result: Ok(inbound::core::servers::Removed { unused_app: None }),
     });
     assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
 }

@@ -57,6 +57,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Add(a) => add(&store, a),
         Command::Edit(a) => edit(&store, a),
         Command::List(a) => list(&store, a.json),
+        Command::Apps(a) => apps(&store, a.json),
         Command::Show(a) => show(&store, &a.name, a.json),
         Command::Connect(a) => connect(&store, a).await,
         Command::Test(a) => test(&store, a).await,
@@ -294,6 +295,34 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
     Ok(out)
 }
 
+fn apps(store: &Store, json: bool) -> Result<u8, Error> {
+    let config = store.load()?;
+    if json {
+        let apps: Vec<serde_json::Value> = config
+            .apps
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "name": a.name,
+                    "client_id": a.client_id,
+                    "tenant": a.tenant,
+                    "authority": a.authority,
+                    "has_secret": a.secret.is_some(),
+                    "secret_expires": a.secret_expires.map(|d| d.to_string()),
+                    "servers": config.servers_using(&a.name),
+                })
+            })
+            .collect();
+        out!("{}", serde_json::to_string_pretty(&apps).unwrap_or_default());
+    } else if config.apps.is_empty() {
+        out!("No Azure apps yet; inbound add creates one with the first OAuth2 server.");
+    } else {
+        let table = output::apps_table(&config);
+        out!("{}", table.trim_end());
+    }
+    Ok(exit::OK)
+}
+
 fn list(store: &Store, json: bool) -> Result<u8, Error> {
     let views = views(store, None)?;
     let mut out = std::io::stdout().lock();
@@ -498,7 +527,7 @@ fn progress_printer(name: &str, quiet: bool) -> impl FnMut(ProbeEvent) + Send + 
             say!(
                 "  ✔ {:<13}{:<52}{:>6} ms   [{prefix}]",
                 stage.label(),
-                output::clip(&detail, 50),
+                crate::textwidth::truncate(&detail, 50),
                 elapsed.as_millis()
             );
         }
@@ -729,8 +758,13 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
 
 fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
     if let Some(name) = a.name {
-        servers::remove_server(store, &name)?;
+        let removed = servers::remove_server(store, &name)?;
         say!("Removed \"{name}\" and its tokens.");
+        if let Some(app) = removed.unused_app.filter(|u| a.app.as_deref() != Some(u)) {
+            say!(
+                "Azure app \"{app}\" is used by no server now; it stays stored with its secret. Remove it: inbound remove --app \"{app}\""
+            );
+        }
     }
     if let Some(app) = a.app {
         servers::remove_app(store, &app)?;

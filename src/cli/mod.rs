@@ -82,6 +82,8 @@ pub enum Command {
     Edit(EditArgs),
     /// List servers with state and token health.
     List(JsonFlag),
+    /// List Azure apps: client ID, tenant, secret expiry and the servers that use each.
+    Apps(JsonFlag),
     /// Show one server: settings (secrets masked), app, redirect URL, health, last test.
     Show(ShowArgs),
     /// Sign in with Microsoft (browser consent through the embedded listener) and store tokens.

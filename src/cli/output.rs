@@ -109,14 +109,49 @@ pub fn token_text(h: &Health, now: Timestamp) -> String {
     }
 }
 
-pub fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
+/// `inbound apps`: each Azure app, who uses it, and its secret's expiry.
+pub fn apps_table(config: &crate::model::Config) -> String {
+    let head = ["APP", "CLIENT ID", "TENANT", "SECRET EXPIRES", "SERVERS"];
+    let rows: Vec<[String; 5]> = config
+        .apps
+        .iter()
+        .map(|a| {
+            let users = config.servers_using(&a.name);
+            [
+                a.name.clone(),
+                a.short_client_id(),
+                a.tenant.clone(),
+                a.secret_expires.map_or_else(
+                    || {
+                        if a.secret.is_some() {
+                            "not recorded".into()
+                        } else {
+                            "no secret".into()
+                        }
+                    },
+                    |d| d.to_string(),
+                ),
+                if users.is_empty() {
+                    "(none: inbound remove --app NAME)".into()
+                } else {
+                    users.join(", ")
+                },
+            ]
+            .map(|c| truncate(&c, MAX_CELL))
+        })
+        .collect();
+    let mut widths = head.map(cols);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cols(c));
+        }
     }
+    let mut out = String::new();
+    for cells in std::iter::once(head.map(String::from)).chain(rows) {
+        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    }
+    out
 }
 
 pub fn table(views: &[ServerView]) -> String {

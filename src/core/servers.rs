@@ -109,6 +109,17 @@ pub fn validate_app(
     }
 }
 
+/// The stored app for the registration `input` names (client ID and tenant as normalised),
+/// if there is one.
+pub fn same_registration<'a>(input: &AppInput, config: &'a Config) -> Option<&'a AzureApp> {
+    let client_id = validate::client_id(&input.client_id).ok()?;
+    let tenant = validate::tenant(&input.tenant).ok()?;
+    config
+        .apps
+        .iter()
+        .find(|a| a.client_id.eq_ignore_ascii_case(&client_id) && a.tenant.eq_ignore_ascii_case(&tenant))
+}
+
 /// Checks every field, collecting all errors (the form shows them all at once).
 pub fn validate_server(
     input: &ServerInput,
@@ -143,6 +154,11 @@ pub fn validate_server(
                     ));
                 }
                 (Some(a.clone()), None, None)
+            }
+            // The same registration typed again (same client ID and tenant) is the stored app:
+            // one record, so a secret rotation reaches every server that uses it.
+            Some(AppChoice::New(app)) if let Some(same) = same_registration(app, config) => {
+                (Some(same.name.clone()), None, None)
             }
             Some(AppChoice::New(app)) => match validate_app(app, &name, config) {
                 Ok(app) => (Some(app.name.clone()), Some(app), None),
@@ -354,20 +370,29 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
     Ok(app)
 }
 
-/// Removes a server and its tokens. The app stays (other servers may use it).
-/// Removing it from config.json is the commit point: its token file is then an orphan that
-/// no server can be served (ids are never reused), and the same write sweeps it away.
-pub fn remove_server(store: &Store, name: &str) -> Result<()> {
+/// What removing a server left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// The server's Azure app, now used by no server (it stays, with its secret, until
+    /// removed on purpose).
+    pub unused_app: Option<String>,
+}
+
+/// Removes a server and its tokens. Its app stays; `Removed` says whether any server still
+/// uses it. Removing it from config.json is the commit point: its token file is then an
+/// orphan that no server can be served (ids are never reused), and the same write sweeps it.
+pub fn remove_server(store: &Store, name: &str) -> Result<Removed> {
     store.update(|config| {
-        let before = config.servers.len();
-        config.servers.retain(|s| s.name != name);
-        if config.servers.len() == before {
-            return Err(Error::NotFound {
+        let app = config
+            .server(name)
+            .map(|s| s.app.clone())
+            .ok_or_else(|| Error::NotFound {
                 kind: "server",
                 name: name.into(),
-            });
-        }
-        Ok(())
+            })?;
+        config.servers.retain(|s| s.name != name);
+        let unused_app = app.filter(|a| config.servers_using(a).is_empty());
+        Ok(Removed { unused_app })
     })
 }
 

@@ -76,6 +76,7 @@ fn quote(s: &str) -> String {
 }
 
 async fn print_env(demo: &Demo) -> u8 {
+    let interrupts = Interrupts::listen();
     let s = &demo.stand_ins;
     let lines = [
         format!(
@@ -113,20 +114,41 @@ async fn print_env(demo: &Demo) -> u8 {
         return exit::FAILED;
     }
     drop(out);
-    wait_for_interrupt().await;
+    interrupts.wait().await;
     exit::OK
 }
 
-/// Ctrl-C, SIGTERM or SIGHUP.
-async fn wait_for_interrupt() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+/// Ctrl-C, SIGTERM or SIGHUP. Listening starts when this is made, so a signal that arrives
+/// before `wait` (e.g. right after the shell lines were read) is not lost.
+struct Interrupts {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Self {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
+        }
+    }
+
+    async fn wait(mut self) {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = recv(&mut self.int) => {}
+            () = recv(&mut self.term) => {}
+            () = recv(&mut self.hup) => {}
+        }
     }
 }

@@ -43,7 +43,7 @@ pub enum Msg {
     Deleted {
         run: RunId,
         name: String,
-        result: Result<(), String>,
+        result: Result<crate::core::servers::Removed, String>,
     },
     Consent {
         run: RunId,

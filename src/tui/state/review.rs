@@ -171,19 +171,27 @@ impl Model {
         vec![Cmd::Delete { run, name }]
     }
 
-    pub(crate) fn on_deleted(&mut self, run: u64, name: &str, result: Result<(), String>) -> Vec<Cmd> {
+    pub(crate) fn on_deleted(
+        &mut self,
+        run: u64,
+        name: &str,
+        result: Result<crate::core::servers::Removed, String>,
+    ) -> Vec<Cmd> {
         if self.deleting != Some(run) {
             return Vec::new();
         }
         self.deleting = None;
         match result {
-            Ok(()) => {
+            Ok(removed) => {
                 self.refreshing.remove(name);
                 self.retry_at.remove(name);
-                self.say(
-                    Tone::Ok,
-                    format!("Deleted \"{name}\" and its tokens (the Azure app stays)."),
-                );
+                let text = match removed.unused_app {
+                    Some(app) => format!(
+                        "Deleted \"{name}\" and its tokens. Azure app \"{app}\" is used by no server now; it stays stored with its secret."
+                    ),
+                    None => format!("Deleted \"{name}\" and its tokens."),
+                };
+                self.say(Tone::Ok, text);
                 self.pane = Pane::List;
             }
             Err(e) => self.say(Tone::Error, format!("Could not delete \"{name}\": {e}")),

@@ -51,7 +51,14 @@ pub fn render(model: &Model, f: &mut Frame) {
     );
     match &model.popup {
         Some(Popup::Help) => popups::help::render(model, &theme, area, f.buffer_mut()),
-        Some(Popup::ConfirmDelete(name)) => popups::confirm::delete(name, &theme, area, f.buffer_mut()),
+        Some(Popup::ConfirmDelete(name)) => {
+            let config = &model.data.config;
+            let app = config.server(name).and_then(|s| s.app.clone());
+            let others = app
+                .as_deref()
+                .map_or(0, |a| config.servers_using(a).len().saturating_sub(1));
+            popups::confirm::delete(name, app.as_deref(), others, &theme, area, f.buffer_mut());
+        }
         Some(Popup::ConfirmQuit) => popups::confirm::quit(&theme, area, f.buffer_mut()),
         Some(Popup::Rotate) => {
             if let Some(r) = &model.rotation {

@@ -38,16 +38,24 @@ fn ask(
         .render(rect, buf);
 }
 
-pub fn delete(name: &str, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let body = vec![
+/// `app` is the server's Azure app and `others` how many other servers use it: the words say
+/// what really happens to it.
+pub fn delete(name: &str, app: Option<&str>, others: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let app_line = match (app, others) {
+        (None, _) => None,
+        (Some(a), 0) => Some(format!("App \"{a}\" stays; no other server uses it.")),
+        (Some(a), 1) => Some(format!("App \"{a}\" stays; 1 other server uses it.")),
+        (Some(a), n) => Some(format!("App \"{a}\" stays; {n} other servers use it.")),
+    };
+    let mut body = vec![
         Line::from(vec![
             Span::raw("Delete "),
             Span::styled(format!("\"{name}\""), theme.bold()),
             Span::raw("?"),
         ]),
         Line::from("Its settings and tokens are removed."),
-        Line::from("The Azure app stays (other servers may use it)."),
     ];
+    body.extend(app_line.map(Line::from));
     ask("Delete server", body, "delete", "keep", theme, area, buf);
 }
 
