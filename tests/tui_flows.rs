@@ -536,7 +536,7 @@ fn copy_says_where_it_went() {
     let mut m = testing::model(testing::populated());
     let cmds = act(&mut m, Action::Copy);
     assert!(
-        matches!(cmds.as_slice(), [Cmd::Copy { text }] if text == "http://localhost/microsoft_outlook/confirm")
+        matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost/microsoft_outlook/confirm")
     );
     assert!(m.status.as_ref().is_some_and(|s| s.text.contains("OSC 52")));
 }
@@ -727,7 +727,7 @@ fn device_code_runs_beside_the_listener_and_the_first_to_finish_wins() {
     assert_eq!(w.connect.run(), Some(listener), "the listener keeps waiting");
     assert!(m.animating(), "countdown and spinner tick");
     // y copies the user code here.
-    assert!(matches!(act(&mut m, Action::Copy).as_slice(), [Cmd::Copy { text }] if text == "FQK7TWXNL"));
+    assert!(matches!(act(&mut m, Action::Copy).as_slice(), [Cmd::Copy { text, .. }] if text == "FQK7TWXNL"));
     // Device code wins: the listener is cancelled (its port freed).
     let cmds = m.update(Msg::Consent {
         run: device,

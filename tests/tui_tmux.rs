@@ -441,3 +441,33 @@ async fn ssh_consent_through_device_code_in_tmux() {
         .expect("tokens stored");
     assert_eq!(tokens.flow, inbound::model::Flow::DeviceCode);
 }
+
+/// `y` inside tmux with tmux's default settings: the text reaches tmux's paste buffer (an
+/// application's OSC 52 would be dropped there), the status says where it went, and at exit
+/// it is printed to the scrollback as well.
+#[tokio::test]
+async fn copy_inside_tmux_reaches_the_tmux_buffer() {
+    if !tmux_or_skip("the tmux copy test") {
+        return;
+    }
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("inbound-copy-{}", std::process::id()),
+    };
+    let nothing = String::new;
+    ssh_session(&cli, &tmux, dir.path()).await;
+    tmux.wait_for("Support inbox", &nothing).await;
+    tmux.keys(&["y"]).await;
+    tmux.wait_for("paste buffer", &nothing).await;
+    let buffer = tmux.run(&["show-buffer"]).await;
+    assert_eq!(buffer.trim(), "http://localhost/microsoft_outlook/confirm");
+    tmux.keys(&["q"]).await;
+    let screen = tmux.wait_for("INBOUND_EXIT=0", &nothing).await;
+    assert!(
+        screen.contains("Redirect URL: http://localhost/microsoft_outlook/confirm"),
+        "printed at exit:\n{screen}"
+    );
+}

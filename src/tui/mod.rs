@@ -101,6 +101,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     signals.abort();
     let interrupted = app.model.interrupted;
     let signal = app.model.signal;
+    let copied = std::mem::take(&mut app.model.copied);
     drop(app);
     // ratatui's Drop reports a failure to show the cursor with eprintln!, which panics when
     // the terminal is gone (SSH dropped) and would skip every clean-up after us; the guard's
@@ -108,6 +109,16 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     std::mem::forget(term);
     drop(guard);
     tracing::info!("interactive app stopped");
+    // The copy that cannot fail: whatever was copied, now in the normal scrollback, whole.
+    if !copied.is_empty() {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "Copied in this session:");
+        for (what, text) in &copied {
+            let _ = writeln!(out, "  {what}: {text}");
+        }
+        let _ = out.flush();
+    }
     match result {
         Ok(()) if interrupted => signal.map_or(exit::INTERRUPTED, exit::for_signal),
         Ok(()) => exit::OK,

@@ -66,12 +66,64 @@ pub fn osc52(text: &str, mux: Mux) -> String {
     passthrough(&format!("\x1b]52;c;{b64}\x07"), mux)
 }
 
-/// Writes the sequence to the terminal (stdout), between frames.
-pub fn send(text: &str) -> std::io::Result<()> {
+/// How a copy was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Into tmux's paste buffer (`load-buffer -w` also forwards to the outer clipboard).
+    TmuxBuffer,
+    /// OSC 52 written to the terminal: it may or may not honour it; we cannot know.
+    Osc52,
+}
+
+/// How long tmux may take to take the buffer.
+const TMUX_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Copies `text`. Inside tmux, tmux's defaults (`set-clipboard external`, no passthrough)
+/// drop an application's OSC 52, so we ask tmux itself; elsewhere OSC 52 (wrapped for GNU
+/// screen), written between frames.
+pub fn send(text: &str) -> std::io::Result<Route> {
     let mux = Mux::detect(|k| std::env::var(k).ok());
+    if mux == Mux::Tmux {
+        match tmux_load_buffer(text) {
+            Ok(()) => return Ok(Route::TmuxBuffer),
+            Err(e) => tracing::warn!(error = %e, "tmux load-buffer failed; trying OSC 52"),
+        }
+    }
     let mut out = std::io::stdout();
     out.write_all(osc52(text, mux).as_bytes())?;
-    out.flush()
+    out.flush()?;
+    Ok(Route::Osc52)
+}
+
+fn tmux_load_buffer(text: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("tmux")
+        .args(["load-buffer", "-w", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(text.as_bytes())?;
+    }
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(format!(
+                    "tmux load-buffer exited with {status}"
+                )))
+            };
+        }
+        if started.elapsed() > TMUX_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other("tmux did not answer"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[cfg(test)]

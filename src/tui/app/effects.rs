@@ -41,8 +41,8 @@ fn failure(e: &Error) -> Failure {
     Failure::new(e.to_string(), e.hint())
 }
 
-/// Writes text to the clipboard (OSC 52 in production).
-type Clipboard = Box<dyn FnMut(&str) -> std::io::Result<()> + Send>;
+/// Puts text on the clipboard (tmux's buffer or OSC 52 in production) and says how.
+type Clipboard = Box<dyn FnMut(&str) -> std::io::Result<super::clipboard::Route> + Send>;
 
 /// The real runner, on the store.
 pub struct StoreEffects {
@@ -63,7 +63,10 @@ impl StoreEffects {
     }
 
     /// Replaces the clipboard writer (tests).
-    pub fn with_clipboard(mut self, f: impl FnMut(&str) -> std::io::Result<()> + Send + 'static) -> Self {
+    pub fn with_clipboard(
+        mut self,
+        f: impl FnMut(&str) -> std::io::Result<super::clipboard::Route> + Send + 'static,
+    ) -> Self {
         self.clipboard = Box::new(f);
         self
     }
@@ -362,10 +365,12 @@ impl Effects for StoreEffects {
             }
             Cmd::Test { run, server } => self.test(run, server, tx),
             Cmd::Refresh { run, server, force } => self.refresh(run, server, force, tx),
-            Cmd::Copy { text } => {
-                if let Err(e) = (self.clipboard)(&text) {
-                    tracing::warn!(error = %e, "could not write the OSC 52 sequence");
-                }
+            Cmd::Copy { text, what } => {
+                let result = (self.clipboard)(&text).map_err(|e| {
+                    tracing::warn!(error = %e, "copy failed");
+                    e.to_string()
+                });
+                let _ = tx.send(Msg::Copied { what, result });
             }
         }
     }

@@ -65,9 +65,11 @@ pub enum Cmd {
         server: String,
         force: bool,
     },
-    /// Put text on the clipboard through the terminal (OSC 52).
+    /// Put text on the clipboard: tmux's buffer inside tmux, else OSC 52 through the terminal.
+    /// `what` names it in the answer ([`Msg::Copied`](super::msg::Msg::Copied)).
     Copy {
         text: String,
+        what: String,
     },
 }
 

@@ -129,6 +129,9 @@ pub struct Model {
     pub interrupted: bool,
     /// The signal that ended the app, if one did (the exit code is 128 + its number).
     pub signal: Option<&'static str>,
+    /// What was copied this session (name, text): printed to the scrollback at exit, the copy
+    /// that cannot fail.
+    pub copied: Vec<(String, String)>,
 }
 
 impl Model {
@@ -158,6 +161,7 @@ impl Model {
             quit: false,
             interrupted: false,
             signal: None,
+            copied: Vec::new(),
         }
     }
 
@@ -330,6 +334,7 @@ impl Model {
             }
             Msg::Paste(text) => self.on_paste(&text),
             Msg::Saved { run, result } => self.on_saved(run, result),
+            Msg::Copied { what, result } => self.on_copied(&what, result),
             Msg::Deleted { run, name, result } => self.on_deleted(run, &name, result),
             Msg::Consent { run, event } => self.on_consent(run, event),
             Msg::Probe { run, event } => self.on_probe(run, event),

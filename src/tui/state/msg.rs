@@ -40,6 +40,11 @@ pub enum Msg {
         run: RunId,
         result: Result<String, SaveError>,
     },
+    /// How a copy went (the route says how sure we can be that it arrived).
+    Copied {
+        what: String,
+        result: Result<crate::tui::app::clipboard::Route, String>,
+    },
     Deleted {
         run: RunId,
         name: String,
@@ -78,6 +83,7 @@ impl Msg {
             Msg::Loaded(_) => "loaded",
             Msg::Saved { .. } => "saved",
             Msg::Deleted { .. } => "deleted",
+            Msg::Copied { .. } => "copied",
             Msg::Consent { .. } => "consent",
             Msg::Probe { .. } => "probe",
             Msg::Refreshed { .. } => "refreshed",

@@ -155,13 +155,37 @@ impl Model {
         self.screen = Screen::Wizard(Box::new(wizard));
     }
 
-    /// Sends `text` to the terminal's clipboard, and says honestly what happened.
+    /// Copies `text`; the answer ([`Self::on_copied`]) says honestly what happened. Whatever
+    /// the route, the text is also printed to the scrollback when the app ends.
     pub(crate) fn copy(&mut self, text: String, what: &str) -> Vec<Cmd> {
-        self.say(
-            Tone::Ok,
-            format!("{what} sent to the terminal's clipboard (OSC 52); if nothing was copied, select it on screen."),
-        );
-        vec![Cmd::Copy { text }]
+        if !self.copied.iter().any(|(_, t)| *t == text) {
+            self.copied.push((what.to_string(), text.clone()));
+        }
+        vec![Cmd::Copy {
+            text,
+            what: what.to_string(),
+        }]
+    }
+
+    pub(crate) fn on_copied(
+        &mut self,
+        what: &str,
+        result: Result<crate::tui::app::clipboard::Route, String>,
+    ) -> Vec<Cmd> {
+        use crate::tui::app::clipboard::Route;
+        let later = "it is also printed when you quit";
+        match result {
+            Ok(Route::TmuxBuffer) => self.say(
+                Tone::Ok,
+                format!("{what} copied to tmux's paste buffer (prefix ] pastes it; tmux passes it on to your terminal's clipboard if allowed); {later}."),
+            ),
+            Ok(Route::Osc52) => self.say(
+                Tone::Ok,
+                format!("{what} sent to the terminal's clipboard (OSC 52), which some terminals ignore; {later}, or select it on screen."),
+            ),
+            Err(e) => self.say(Tone::Warn, format!("Could not copy the {what}: {e}; {later}, or select it on screen.")),
+        }
+        Vec::new()
     }
 
     pub(crate) fn delete(&mut self, name: String) -> Vec<Cmd> {
