@@ -538,7 +538,35 @@ fn copy_says_where_it_went() {
     assert!(
         matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost/microsoft_outlook/confirm")
     );
-    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("OSC 52")));
+    use inbound::tui::app::clipboard::Route;
+    m.update(Msg::Copied {
+        what: "Redirect URL".into(),
+        result: Ok(Route::Osc52),
+    });
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("OSC 52") && s.text.contains("ignore"))
+    );
+    m.update(Msg::Copied {
+        what: "Redirect URL".into(),
+        result: Ok(Route::TmuxBuffer),
+    });
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("tmux's paste buffer"))
+    );
+    m.update(Msg::Copied {
+        what: "Redirect URL".into(),
+        result: Err("no terminal".into()),
+    });
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("Could not copy"))
+    );
+    assert_eq!(m.copied.len(), 1, "printed at exit, once");
 }
 
 #[test]
