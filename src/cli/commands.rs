@@ -470,7 +470,13 @@ async fn connect_with_listener(
     if !a.no_browser && !a.paste {
         match situation.no_browser_reason() {
             None => {
-                if let Err(e) = crate::services::browser::open(&consent.auth_url) {
+                // Off the runtime: opening waits a moment to see the browser fail, while the
+                // listener must keep accepting.
+                let url = consent.auth_url.clone();
+                let opened = tokio::task::spawn_blocking(move || crate::services::browser::open(&url))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                if let Err(e) = opened {
                     say!("{e}; open the link yourself.");
                 }
             }

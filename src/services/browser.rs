@@ -4,6 +4,8 @@
 //! in the background), and on a machine without a display it may run a text browser in our
 //! terminal. So we open only when a display exists and always show the URL as well.
 
+use std::time::Duration;
+
 /// What we know about where we run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Situation {
@@ -94,12 +96,57 @@ pub fn open(url: &str) -> Result<(), String> {
             "$BROWSER is a text-mode browser, which would take over this terminal; not opened".into(),
         );
     }
+    if let Some(cmd) = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()) {
+        return open_with(&cmd, url, Duration::from_millis(1500));
+    }
     webbrowser::open(url).map_err(|e| format!("could not open a browser: {e}"))
+}
+
+/// Runs `$BROWSER` (the first entry of a `:`-separated list; `%s` is the URL, else the URL is
+/// the last argument) and waits `grace` for it to fail. A browser that exits non-zero at once
+/// (`/bin/false`, a missing display) did not open; one still running, or done with 0, did.
+/// webbrowser's own `Ok` cannot say this: it does not wait.
+pub fn open_with(browser: &str, url: &str, grace: Duration) -> Result<(), String> {
+    let first = browser.split(':').next().unwrap_or("").trim();
+    let mut words = first.split_whitespace();
+    let program = words.next().ok_or("$BROWSER is empty")?;
+    let mut args: Vec<String> = words.map(|w| w.replace("%s", url)).collect();
+    if !first.contains("%s") {
+        args.push(url.to_string());
+    }
+    let mut child = std::process::Command::new(program)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("$BROWSER ({program}) could not be started: {e}"))?;
+    let started = std::time::Instant::now();
+    while started.elapsed() < grace {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("$BROWSER ({program}) failed ({status})")),
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("$BROWSER ({program}): {e}")),
+        }
+    }
+    // Still running: a browser window (or its launcher) is up. It is left to run.
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_browser_that_fails_at_once_did_not_open() {
+        let e = open_with("/bin/false", "http://x", Duration::from_secs(5)).unwrap_err();
+        assert!(e.contains("/bin/false") && e.contains("failed"), "{e}");
+        assert!(open_with("/bin/true", "http://x", Duration::from_secs(5)).is_ok());
+        assert!(open_with("/nonexistent/browser", "http://x", Duration::from_secs(1)).is_err());
+        // Still running after the grace time: taken as opened.
+        assert!(open_with("sleep 5 %s", "1", Duration::from_millis(50)).is_ok());
+    }
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

@@ -305,6 +305,26 @@ fn wizard_connect_over_ssh() {
 }
 
 #[test]
+fn wizard_connect_browser_failed_to_start() {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    });
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Browser(Err("$BROWSER (/bin/false) failed (exit status: 1)".into())),
+    });
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| render(&m, f)).unwrap();
+    let screen = format!("{}", t.backend());
+    assert!(!screen.contains("should show"), "{screen}");
+    assert!(screen.contains("paste"), "the other ways are offered:\n{screen}");
+    snap("wizard_5_connect_browser_failed", &m, 80, 24);
+}
+
+#[test]
 fn wizard_connect_failed() {
     let mut m = connecting(Situation {
         ssh: false,

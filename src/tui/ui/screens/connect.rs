@@ -100,11 +100,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 .map(|s| s.username.clone())
                 .unwrap_or_default();
             let situation = &model.env.situation;
-            let remote = matches!(browser, BrowserNote::NotHere(_));
+            // A browser that failed to start leaves the same ways as having none.
+            let remote = matches!(browser, BrowserNote::NotHere(_) | BrowserNote::Failed(_));
             let head = match browser {
                 BrowserNote::Opening => "Opening your browser…".to_string(),
                 BrowserNote::Opened => "Your browser should show Microsoft's sign-in.".to_string(),
-                BrowserNote::Failed(e) => format!("The browser did not open ({e})."),
+                BrowserNote::Failed(e) => format!("The browser did not open ({e}). Sign in another way:"),
                 BrowserNote::NotHere(reason) if situation.ssh => {
                     format!("{reason} Sign in from your own computer:")
                 }
