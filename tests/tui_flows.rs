@@ -405,6 +405,25 @@ fn reconnect_from_a_failed_test() {
 }
 
 #[test]
+fn esc_on_the_token_pane_returns_to_the_list() {
+    let mut m = testing::model(testing::populated());
+    let cmds = act(&mut m, Action::Connect);
+    assert!(matches!(cmds.as_slice(), [Cmd::Connect { .. }]));
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Connected(view()),
+    });
+    assert_eq!(step(&m), Some(Step::Token));
+    act(&mut m, Action::Back);
+    assert_eq!(step(&m), None, "left the wizard");
+    assert!(m.wizard().is_none());
+    // `d` now means delete, as the list's hint bar says.
+    act(&mut m, Action::Delete);
+    assert!(matches!(m.popup, Some(Popup::ConfirmDelete(_))));
+}
+
+#[test]
 fn delete_asks_naming_the_server() {
     let mut m = testing::model(testing::populated());
     act(&mut m, Action::Down);

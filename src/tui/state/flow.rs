@@ -127,13 +127,9 @@ impl Model {
             Step::Token => match action {
                 Action::Test => self.goto_test(),
                 Action::Connect => self.goto_connect(),
-                Action::Back => {
-                    if let Some(w) = self.wizard_mut() {
-                        w.step = Step::Connect;
-                        w.connect = Connect::Idle;
-                    }
-                    Vec::new()
-                }
+                // Signed in and saved: Esc goes back to the list the user came from, never
+                // to a bare Connect screen whose keys (d: device code) mean something else.
+                Action::Back => self.leave_wizard(),
                 _ => Vec::new(),
             },
             Step::Test => self.test_action(action),

@@ -470,7 +470,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         true,
     ),
     b(C::Token, &[Key::ch('c')], A::Connect, "re-connect", true),
-    b(C::Token, ESC, A::Back, "back", true),
+    b(C::Token, ESC, A::Back, "back to the list", true),
     b(C::Token, HELP, A::Help, "help", true),
     b(C::Token, QUIT, A::Quit, "quit", false),
     // Test & Confirm.
