@@ -405,6 +405,24 @@ fn reconnect_from_a_failed_test() {
 }
 
 #[test]
+fn a_wrong_secret_sends_esc_to_the_secret_field() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = save(&mut m);
+    ready(&mut m, run);
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure {
+            field: Some(FieldId::Secret),
+            ..Failure::new("AADSTS7000215: Invalid client secret provided.", None)
+        }),
+    });
+    act(&mut m, Action::Back);
+    assert_eq!(step(&m), Some(Step::Form));
+    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Secret, "not Name");
+}
+
+#[test]
 fn esc_on_the_token_pane_returns_to_the_list() {
     let mut m = testing::model(testing::populated());
     let cmds = act(&mut m, Action::Connect);

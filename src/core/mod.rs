@@ -85,6 +85,15 @@ fn blocker_text(b: Blocker) -> &'static str {
 }
 
 impl Error {
+    /// The app credential this error is about, if Microsoft named one (wrong secret, client
+    /// ID not in the tenant, unknown tenant).
+    pub fn credential_field(&self) -> Option<crate::services::oauth::CredentialField> {
+        match self {
+            Error::OAuth { source, .. } => source.credential_field(),
+            _ => None,
+        }
+    }
+
     /// What to do next, when there is something to say beyond the message.
     pub fn hint(&self) -> Option<String> {
         match self {

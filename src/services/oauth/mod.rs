@@ -115,6 +115,14 @@ impl fmt::Display for MsError {
 
 impl ErrorResponse for MsError {}
 
+/// The part of an app's credentials an error is about: the form goes there to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialField {
+    ClientId,
+    Tenant,
+    Secret,
+}
+
 type MsClient = oauth2::Client<
     MsError,
     BasicTokenResponse,
@@ -180,6 +188,19 @@ impl OAuthError {
             OAuthError::NoRefreshToken | OAuthError::WrongScope(_) => Some(Blocker::NeedsReconsent),
             _ => None,
         }
+    }
+
+    /// The app credential Microsoft says is wrong, when its answer names one.
+    pub fn credential_field(&self) -> Option<CredentialField> {
+        let OAuthError::Microsoft(e) = self else {
+            return None;
+        };
+        e.codes().into_iter().find_map(|c| match c {
+            7000215 | 7000222 => Some(CredentialField::Secret),
+            700016 => Some(CredentialField::ClientId),
+            90002 | 900023 => Some(CredentialField::Tenant),
+            _ => None,
+        })
     }
 
     pub fn hint(&self) -> Option<String> {

@@ -38,7 +38,16 @@ pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
 }
 
 fn failure(e: &Error) -> Failure {
-    Failure::new(e.to_string(), e.hint())
+    use crate::services::oauth::CredentialField;
+    use crate::tui::state::form::FieldId;
+    Failure {
+        field: e.credential_field().map(|f| match f {
+            CredentialField::ClientId => FieldId::ClientId,
+            CredentialField::Tenant => FieldId::Tenant,
+            CredentialField::Secret => FieldId::Secret,
+        }),
+        ..Failure::new(e.to_string(), e.hint())
+    }
 }
 
 /// Puts text on the clipboard (tmux's buffer or OSC 52 in production) and says how.

@@ -5,7 +5,7 @@ use super::cmd::Cmd;
 use super::connect::{BrowserNote, Connect, Device, PasteField, Poll};
 use super::form::Form;
 use super::keymap::Action;
-use super::msg::{ConsentEvent, ProbeUpdate, RunId, SaveError};
+use super::msg::{ConsentEvent, Failure, ProbeUpdate, RunId, SaveError};
 use super::wizard::{Step, Wizard};
 use super::{Model, Pane, Screen, Tone};
 use crate::model::validate;
@@ -345,6 +345,10 @@ impl Model {
                 runs.into_iter().map(Cmd::Cancel).collect()
             }
             (Action::Back, _) if w.new => {
+                // Back to the form, on the field Microsoft said is wrong when it said one.
+                if let Connect::Failed(Failure { field: Some(f), .. }) = &w.connect {
+                    w.form.focus = *f;
+                }
                 w.step = Step::Form;
                 w.connect = Connect::Idle;
                 Vec::new()

@@ -104,6 +104,8 @@ pub enum SaveError {
 pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
+    /// The form field the failure is about (a wrong secret, client ID or tenant).
+    pub field: Option<super::form::FieldId>,
 }
 
 impl Failure {
@@ -111,6 +113,7 @@ impl Failure {
         Self {
             message: message.into(),
             hint,
+            field: None,
         }
     }
 }

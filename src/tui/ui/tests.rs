@@ -334,10 +334,13 @@ fn wizard_connect_failed() {
     let run = m.next_run - 1;
     m.update(Msg::Consent {
         run,
-        event: ConsentEvent::Failed(Failure::new(
-            "sign-in: Microsoft answered invalid_client: AADSTS7000215: Invalid client secret provided.",
-            Some("paste the secret's Value, not its ID (Certificates & secrets)".into()),
-        )),
+        event: ConsentEvent::Failed(Failure {
+            field: Some(crate::tui::state::form::FieldId::Secret),
+            ..Failure::new(
+                "sign-in: Microsoft answered invalid_client: AADSTS7000215: Invalid client secret provided.",
+                Some("paste the secret's Value, not its ID (Certificates & secrets)".into()),
+            )
+        }),
     });
     snap("wizard_5_connect_failed", &m, 80, 24);
 }

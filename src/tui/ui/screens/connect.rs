@@ -78,12 +78,21 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 top.extend(para(&format!("→ {h}"), width, 1, plain));
             }
             top.push(Line::default());
-            top.extend(para(
-                "Enter or c tries again · d device code (no browser needed here) · Esc back (to the form)",
-                width,
-                1,
-                theme.dim(),
-            ));
+            let next = match (f.field, w.new) {
+                (Some(field), true) => format!(
+                    "Esc fixes the {} in the form (the cursor goes there) · Enter tries again unchanged",
+                    field.label()
+                ),
+                (_, true) => {
+                    "Enter or c tries again · d device code (no browser needed here) · Esc back to the form"
+                        .into()
+                }
+                (_, false) => {
+                    "Enter or c tries again · d device code (no browser needed here) · Esc back to the list"
+                        .into()
+                }
+            };
+            top.extend(para(&next, width, 1, theme.dim()));
         }
         Connect::Waiting {
             url: u,
