@@ -423,6 +423,36 @@ fn a_wrong_secret_sends_esc_to_the_secret_field() {
 }
 
 #[test]
+fn status_lines_never_outlive_their_truth() {
+    // Said on the review, gone in the wizard.
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::Edit);
+    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("press n")));
+    act(&mut m, Action::New);
+    assert!(m.status.is_none(), "{:?}", m.status);
+    // "Fields need attention" goes once no field is marked.
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    act(&mut m, Action::PrevField);
+    typed(&mut m, "x");
+    let cmds = act(&mut m, Action::Submit);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("need attention"))
+    );
+    m.update(Msg::Text(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+    act(&mut m, Action::NextField);
+    assert!(
+        m.wizard().unwrap().form.errors.is_empty(),
+        "{:?}",
+        m.wizard().unwrap().form.errors
+    );
+    assert!(m.status.is_none(), "{:?}", m.status);
+}
+
+#[test]
 fn esc_on_the_token_pane_returns_to_the_list() {
     let mut m = testing::model(testing::populated());
     let cmds = act(&mut m, Action::Connect);

@@ -208,7 +208,7 @@ impl Model {
                     self.say(Tone::Info, "Saving…");
                     return vec![Cmd::Save { run, request }];
                 }
-                self.say(Tone::Warn, "Some fields need attention (marked ✖).");
+                self.say_fields_need_attention();
             }
             _ => {}
         }
@@ -243,7 +243,7 @@ impl Model {
             }
             Err(SaveError::Fields(errors)) => {
                 w.form.show_errors(errors);
-                self.say(Tone::Warn, "Some fields need attention (marked ✖).");
+                self.say_fields_need_attention();
                 Vec::new()
             }
             Err(SaveError::Other(e)) => {

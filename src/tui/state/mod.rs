@@ -90,7 +90,17 @@ pub enum Tone {
 pub struct Status {
     pub text: String,
     pub tone: Tone,
+    /// The screen it belongs to (stamped after the update that said it, so a message said just
+    /// before a step change belongs to the new step); on another screen it is stale and goes,
+    /// unless it is a result (`Tone::Ok`).
+    pub screen: Option<ScreenKey>,
+    /// Goes as soon as the form has no errors left ("fields need attention").
+    pub until_fixed: bool,
 }
+
+/// Which screen a status line was said on: the review, or a wizard step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenKey(Option<Step>);
 
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -207,7 +217,35 @@ impl Model {
         self.status = Some(Status {
             text: text.into(),
             tone,
+            screen: None,
+            until_fixed: false,
         });
+    }
+
+    /// "Some fields need attention", which goes away once no field is marked.
+    pub(crate) fn say_fields_need_attention(&mut self) {
+        self.say(Tone::Warn, "Some fields need attention (marked ✖).");
+        if let Some(s) = self.status.as_mut() {
+            s.until_fixed = true;
+        }
+    }
+
+    /// Drops a status line that no longer tells the truth: said on another screen, or about
+    /// form errors that are all fixed.
+    fn settle_status(&mut self) {
+        let here = ScreenKey(self.wizard().map(|w| w.step));
+        let fixed = self.wizard().is_none_or(|w| w.form.errors.is_empty());
+        let Some(s) = self.status.as_mut() else { return };
+        match s.screen {
+            None => s.screen = Some(here),
+            // A result ("… is Confirmed") stays true on the next screen; instructions and
+            // warnings ("press n", "details above") belong to the screen they were said on.
+            Some(k) if k != here && s.tone != Tone::Ok => self.status = None,
+            Some(_) => {}
+        }
+        if self.status.as_ref().is_some_and(|s| s.until_fixed) && fixed {
+            self.status = None;
+        }
     }
 
     /// The context of the screen under any popup.
@@ -298,6 +336,12 @@ impl Model {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let cmds = self.apply(msg);
+        self.settle_status();
+        cmds
+    }
+
+    fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Tick(now) => {
                 self.now = now;

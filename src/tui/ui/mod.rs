@@ -59,7 +59,7 @@ pub fn render(model: &Model, f: &mut Frame) {
                 .map_or(0, |a| config.servers_using(a).len().saturating_sub(1));
             popups::confirm::delete(name, app.as_deref(), others, &theme, area, f.buffer_mut());
         }
-        Some(Popup::ConfirmQuit) => popups::confirm::quit(&theme, area, f.buffer_mut()),
+        Some(Popup::ConfirmQuit) => popups::confirm::quit(model.work_running(), &theme, area, f.buffer_mut()),
         Some(Popup::Rotate) => {
             if let Some(r) = &model.rotation {
                 popups::rotate::render(r, &theme, area, f);

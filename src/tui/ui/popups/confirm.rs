@@ -59,10 +59,18 @@ pub fn delete(name: &str, app: Option<&str>, others: usize, theme: &Theme, area:
     ask("Delete server", body, "delete", "keep", theme, area, buf);
 }
 
-pub fn quit(theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let body = vec![
-        Line::from("Work is still running (saving, sign-in or test)."),
-        Line::from("Quitting stops it; nothing stored is lost."),
-    ];
+/// `running`: whether work still runs now (it may have finished since the question).
+pub fn quit(running: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let body = if running {
+        vec![
+            Line::from("Work is still running (saving, sign-in or test)."),
+            Line::from("Quitting stops it; nothing stored is lost."),
+        ]
+    } else {
+        vec![
+            Line::from("The work that was running has finished."),
+            Line::from("Nothing is lost by quitting now."),
+        ]
+    };
     ask("Quit inbound?", body, "quit", "stay", theme, area, buf);
 }
