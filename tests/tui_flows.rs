@@ -1095,3 +1095,29 @@ fn started(cmds: Vec<Cmd>) -> u64 {
         other => panic!("expected one start, got {other:?}"),
     }
 }
+
+#[test]
+fn a_failed_sign_in_offers_only_keys_that_work() {
+    use inbound::tui::state::keymap::{self, Ctx};
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = save(&mut m);
+    ready(&mut m, run);
+    assert_eq!(m.screen_ctx(), Ctx::Connect);
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure::new("x", None)),
+    });
+    assert_eq!(m.screen_ctx(), Ctx::ConnectIdle);
+    let hints: Vec<String> = keymap::hints(&m.contexts())
+        .iter()
+        .map(|b| b.desc.to_string())
+        .collect();
+    assert!(
+        hints
+            .iter()
+            .all(|h| !h.contains("paste") && !h.contains("copy link")),
+        "{hints:?}"
+    );
+    assert!(act(&mut m, Action::NextField).is_empty());
+}

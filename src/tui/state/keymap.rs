@@ -54,6 +54,9 @@ pub enum Ctx {
     GuideText,
     Form,
     Connect,
+    /// Step 5 when no sign-in waits (not started, failed, cancelled): no link to copy, no
+    /// paste field, so no keys for them.
+    ConnectIdle,
     /// Step 5 with the paste-back field focused (printable keys are typed).
     ConnectPaste,
     /// Step 5 showing the device code.
@@ -414,6 +417,24 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Connect, HELP, A::Help, "help", true),
     b(C::Connect, QUIT, A::Quit, "quit", false),
+    // Connect with nothing waiting.
+    b(
+        C::ConnectIdle,
+        &[Key::code(KeyCode::Enter), Key::ch('c')],
+        A::Connect,
+        "try again",
+        true,
+    ),
+    b(
+        C::ConnectIdle,
+        &[Key::ch('d')],
+        A::DeviceCode,
+        "device code (sign in on any device; needs public client flows)",
+        true,
+    ),
+    b(C::ConnectIdle, ESC, A::Back, "back", true),
+    b(C::ConnectIdle, HELP, A::Help, "help", true),
+    b(C::ConnectIdle, QUIT, A::Quit, "quit", false),
     // Step 5 in the demo.
     b(
         C::DemoConnect,

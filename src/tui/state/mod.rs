@@ -258,6 +258,7 @@ impl Model {
             Some(Step::Connect) => match self.wizard() {
                 Some(w) if w.paste.focused => Ctx::ConnectPaste,
                 Some(w) if w.device.shown() => Ctx::Device,
+                Some(w) if !matches!(w.connect, connect::Connect::Waiting { .. }) => Ctx::ConnectIdle,
                 _ => Ctx::Connect,
             },
             Some(Step::Token) => Ctx::Token,
@@ -273,7 +274,8 @@ impl Model {
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
             None => {
                 let screen = self.screen_ctx();
-                let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect | Ctx::Device);
+                let demo = self.env.demo.is_some()
+                    && matches!(screen, Ctx::Connect | Ctx::ConnectIdle | Ctx::Device);
                 let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
                 ctxs.extend([screen, Ctx::Global]);
                 ctxs

@@ -14,6 +14,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Guide | Ctx::GuideText => "wizard",
         Ctx::Form => "server form",
         Ctx::Connect => "sign-in",
+        Ctx::ConnectIdle => "sign-in (not waiting)",
         Ctx::ConnectPaste => "sign-in, paste field",
         Ctx::Device => "sign-in, device code",
         Ctx::DemoConnect => "sign-in, demo",
@@ -30,6 +31,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let ctx = model.screen_ctx();
     let mut lines = Vec::new();
     let ctxs = match ctx {
+        Ctx::ConnectIdle => vec![Ctx::ConnectIdle, Ctx::Global],
         Ctx::Connect | Ctx::ConnectPaste | Ctx::Device => {
             let demo = model.env.demo.is_some().then_some(Ctx::DemoConnect);
             demo.into_iter()
