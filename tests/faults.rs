@@ -31,6 +31,41 @@ fn rounds() -> usize {
         .unwrap_or(100)
 }
 
+/// `add NAME --auth basic` for a loopback host that is never dialled.
+async fn add_basic(cli: &Cli, name: &str, password: &str) -> Output {
+    run(
+        cli,
+        &[
+            "add",
+            name,
+            "--auth",
+            "basic",
+            "--username",
+            "b@example.com",
+            "--password-stdin",
+            "--host",
+            "127.0.0.1",
+        ],
+        Some(password),
+    )
+    .await
+}
+
+/// Runs `inbound ARGS` with RLIMIT_FSIZE 0: every write to a file fails (a full disk).
+async fn with_no_file_space(cli: &Cli, args: &str) -> Output {
+    let script = format!(
+        "ulimit -f 0; exec '{}' --config-dir '{}' {args}",
+        env!("CARGO_BIN_EXE_inbound"),
+        cli.config_dir().display()
+    );
+    tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .await
+        .unwrap()
+}
+
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
@@ -541,22 +576,7 @@ async fn odd_store_files_are_refused_promptly() {
 async fn duplicate_names_in_a_hand_edited_store_are_refused() {
     let cli = Cli::new();
     for n in ["A", "B"] {
-        let out = run(
-            &cli,
-            &[
-                "add",
-                n,
-                "--auth",
-                "basic",
-                "--username",
-                "b@example.com",
-                "--password-stdin",
-                "--host",
-                "127.0.0.1",
-            ],
-            Some("pw"),
-        )
-        .await;
+        let out = add_basic(&cli, n, "pw").await;
         assert!(out.status.success());
     }
     let path = cli.config_dir().join("config.json");
@@ -603,22 +623,7 @@ async fn oversized_input_is_refused_and_oversized_stored_values_do_not_panic() {
     )
     .await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let out = run(
-        &cli,
-        &[
-            "add",
-            "X",
-            "--auth",
-            "basic",
-            "--username",
-            "b@example.com",
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-        ],
-        Some("pw"),
-    )
-    .await;
+    let out = add_basic(&cli, "X", "pw").await;
     assert!(out.status.success());
     let path = cli.config_dir().join("config.json");
     let edited = std::fs::read_to_string(&path)
@@ -645,22 +650,7 @@ async fn a_store_owned_by_someone_else_is_refused_unless_allowed() {
         return;
     }
     let cli = Cli::new();
-    let out = run(
-        &cli,
-        &[
-            "add",
-            "A",
-            "--auth",
-            "basic",
-            "--username",
-            "b@example.com",
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-        ],
-        Some("pw"),
-    )
-    .await;
+    let out = add_basic(&cli, "A", "pw").await;
     assert!(out.status.success());
     let dir = cli.config_dir();
     let chown = |p: &Path| std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
@@ -708,36 +698,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test]
 async fn a_write_that_hits_the_file_size_limit_leaves_nothing_behind() {
     let cli = Cli::new();
-    let out = run(
-        &cli,
-        &[
-            "add",
-            "A",
-            "--auth",
-            "basic",
-            "--username",
-            "b@example.com",
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-        ],
-        Some("secret-password-value"),
-    )
-    .await;
+    let out = add_basic(&cli, "A", "secret-password-value").await;
     assert!(out.status.success());
     let path = cli.config_dir().join("config.json");
     let before = std::fs::read(&path).unwrap();
-    let script = format!(
-        "ulimit -f 0; exec '{}' --config-dir '{}' edit A --host much-longer-host-name.example.com",
-        env!("CARGO_BIN_EXE_inbound"),
-        cli.config_dir().display()
-    );
-    let out = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .await
-        .unwrap();
+    let out = with_no_file_space(&cli, "edit A --host much-longer-host-name.example.com").await;
     no_panic(&out, "edit under ulimit -f");
     assert!(
         out.status.code().is_some(),
@@ -785,17 +750,7 @@ async fn a_passed_test_that_cannot_be_saved_says_both() {
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let script = format!(
-        "ulimit -f 0; exec '{}' --config-dir '{}' test Bob",
-        env!("CARGO_BIN_EXE_inbound"),
-        cli.config_dir().display()
-    );
-    let out = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .await
-        .unwrap();
+    let out = with_no_file_space(&cli, "test Bob").await;
     no_panic(&out, "test under ulimit -f 0");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{all}");

@@ -158,25 +158,7 @@ async fn signals_restore_the_terminal() {
         socket: format!("inbound-signal-{}", std::process::id()),
     };
     let nothing = String::new;
-    let shell_pid = tmux
-        .run(&[
-            "new-session",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_pid}",
-            "-s",
-            "walk",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "env",
-            "PS1=shell$ ",
-            "sh",
-        ])
-        .await;
-    let shell_pid = shell_pid.trim().to_string();
+    let shell_pid = tmux.start_shell().await;
     tmux.wait_for("shell$", &nothing).await;
     for (i, signal) in ["TERM", "HUP", "QUIT"].into_iter().enumerate() {
         tmux.run(&["send-keys", "-t", "walk", "-l", "clear"]).await;
