@@ -3,10 +3,14 @@
 
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
-use crate::model::{AuthKind, LastTest, ServerState};
+use crate::model::{AuthKind, Config, LastTest, ServerState};
 use crate::services::imap::{self, Credentials, ProbeEvent, ProbeReport, ProbeSettings, Timeouts};
 use crate::store::Store;
+use futures_util::StreamExt;
 use jiff::Timestamp;
+
+/// What to write into a server's last test (None: nothing, the server was never probed).
+type Outcome = Option<LastTest>;
 
 /// Runs Test & Confirm for one server; `progress` sees each stage as it happens.
 pub async fn test_server(
@@ -16,28 +20,79 @@ pub async fn test_server(
     progress: impl FnMut(ProbeEvent) + Send,
 ) -> Result<ProbeReport> {
     let config = store.load()?;
-    let server = super::server_named(&config, name)?;
+    let (result, outcome) = run(store, &config, name, timeouts, progress).await;
+    record(store, [(name, outcome)])?;
+    result
+}
+
+/// Test & Confirm for many servers, `jobs` at a time; results in the order of `names`. The
+/// store is read once and written once at the end: a write per server would hold the store's
+/// exclusive lock and fsync hundreds of times, one after another.
+pub async fn test_servers<P>(
+    store: &Store,
+    names: Vec<String>,
+    jobs: usize,
+    timeouts: Timeouts,
+    progress: impl Fn(&str) -> P,
+) -> Result<Vec<(String, Result<ProbeReport>)>>
+where
+    P: FnMut(ProbeEvent) + Send,
+{
+    let config = store.load()?;
+    let mut done: Vec<(usize, String, Result<ProbeReport>, Outcome)> =
+        futures_util::stream::iter(names.into_iter().enumerate())
+            .map(|(i, name)| {
+                let config = &config;
+                let p = progress(&name);
+                async move {
+                    let (result, outcome) = run(store, config, &name, timeouts, p).await;
+                    (i, name, result, outcome)
+                }
+            })
+            // Unordered: one server that times out must not hold back the start of the others.
+            .buffer_unordered(jobs.max(1))
+            .collect()
+            .await;
+    done.sort_by_key(|(i, ..)| *i);
+    record(
+        store,
+        done.iter_mut()
+            .map(|(_, name, _, outcome)| (name.as_str(), outcome.take())),
+    )?;
+    Ok(done.into_iter().map(|(_, name, r, _)| (name, r)).collect())
+}
+
+async fn run(
+    store: &Store,
+    config: &Config,
+    name: &str,
+    timeouts: Timeouts,
+    progress: impl FnMut(ProbeEvent) + Send,
+) -> (Result<ProbeReport>, Outcome) {
+    let server = match super::server_named(config, name) {
+        Ok(s) => s,
+        Err(e) => return (Err(e), None),
+    };
     let creds = match server.auth {
         AuthKind::OAuth2 => {
             // Refreshes first when the token is expired or about to be.
-            let fresh = match fresh_token(store, name, Policy::WhenDue, Timestamp::now).await {
-                Ok(f) => f,
+            match fresh_token(store, name, Policy::WhenDue, Timestamp::now).await {
+                Ok(fresh) => Credentials::XOAuth2 {
+                    user: server.username.clone(),
+                    access_token: fresh.tokens.access_token,
+                },
                 Err(e) => {
-                    record(store, name, false, None, format!("token: {e}"))?;
-                    return Err(e);
+                    let outcome = last_test(false, None, format!("token: {e}"));
+                    return (Err(e), outcome);
                 }
-            };
-            Credentials::XOAuth2 {
-                user: server.username.clone(),
-                access_token: fresh.tokens.access_token,
             }
         }
-        AuthKind::Basic => Credentials::Login {
-            user: server.username.clone(),
-            password: server
-                .password
-                .clone()
-                .ok_or_else(|| Error::Consent("no password stored".into()))?,
+        AuthKind::Basic => match server.password.clone() {
+            Some(password) => Credentials::Login {
+                user: server.username.clone(),
+                password,
+            },
+            None => return (Err(Error::Consent("no password stored".into())), None),
         },
     };
     let settings = ProbeSettings {
@@ -49,37 +104,46 @@ pub async fn test_server(
     };
     match imap::probe(&settings, &creds, progress).await {
         Ok(report) => {
-            record(
-                store,
-                name,
-                true,
-                Some(report.messages),
-                format!("INBOX has {} messages", report.messages),
-            )?;
-            Ok(report)
+            let summary = format!("INBOX has {} messages", report.messages);
+            let outcome = last_test(true, Some(report.messages), summary);
+            (Ok(report), outcome)
         }
         Err(e) => {
-            record(store, name, false, None, format!("{}: {e}", e.stage()))?;
-            Err(Error::Probe {
+            let outcome = last_test(false, None, format!("{}: {e}", e.stage()));
+            let err = Error::Probe {
                 server: name.into(),
                 source: e,
-            })
+            };
+            (Err(err), outcome)
         }
     }
 }
 
-fn record(store: &Store, name: &str, ok: bool, messages: Option<u32>, summary: String) -> Result<()> {
+fn last_test(ok: bool, messages: Option<u32>, summary: String) -> Outcome {
+    Some(LastTest {
+        at: Timestamp::now(),
+        ok,
+        messages,
+        summary,
+    })
+}
+
+fn record<'a>(store: &Store, outcomes: impl IntoIterator<Item = (&'a str, Outcome)>) -> Result<()> {
+    let outcomes: Vec<(&str, LastTest)> = outcomes
+        .into_iter()
+        .filter_map(|(name, o)| o.map(|o| (name, o)))
+        .collect();
+    if outcomes.is_empty() {
+        return Ok(());
+    }
     store.update(|config| {
-        // The server may have been removed meanwhile: nothing to record then.
-        if let Some(s) = config.server_mut(name) {
-            s.last_test = Some(LastTest {
-                at: Timestamp::now(),
-                ok,
-                messages,
-                summary,
-            });
-            if ok {
-                s.state = ServerState::Confirmed;
+        for (name, test) in outcomes {
+            // The server may have been removed meanwhile: nothing to record then.
+            if let Some(s) = config.server_mut(name) {
+                if test.ok {
+                    s.state = ServerState::Confirmed;
+                }
+                s.last_test = Some(test);
             }
         }
         Ok::<_, Error>(())

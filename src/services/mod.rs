@@ -3,4 +3,5 @@
 pub mod browser;
 pub mod imap;
 pub mod oauth;
+pub mod tls;
 pub mod xoauth2;

@@ -65,7 +65,7 @@ impl DeviceError {
 }
 
 async fn post(url: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), OAuthError> {
-    let http = http_client()?;
+    let http = http_client().await?;
     let resp = http
         .post(url)
         .form(form)

@@ -4,8 +4,11 @@
 
 pub mod device;
 pub mod diagnose;
+mod http;
 pub mod idtoken;
 pub mod listener;
+
+pub(crate) use http::http_client;
 
 use crate::model::{AzureApp, Flow, TokenSet};
 use crate::secret::Secret;
@@ -224,17 +227,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The HTTP client: no redirects (token endpoints never redirect; following them invites SSRF),
-/// bounded timeouts.
-pub(crate) fn http_client() -> Result<oauth2::reqwest::Client, OAuthError> {
-    oauth2::reqwest::ClientBuilder::new()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .build()
-        .map_err(|e| OAuthError::Config(e.to_string()))
-}
-
 fn client(app: &AzureApp, redirect_uri: Option<&str>, with_secret: bool) -> Result<MsClient, OAuthError> {
     let bad = |e: oauth2::url::ParseError| OAuthError::Config(format!("bad endpoint URL: {e}"));
     let mut c = oauth2::Client::new(ClientId::new(app.client_id.clone()))
@@ -359,7 +351,7 @@ impl Grant {
 /// Redeems an authorization code (once).
 pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> Result<Grant, OAuthError> {
     let c = client(app, Some(&request.redirect_uri), true)?;
-    let http = http_client()?;
+    let http = http_client().await?;
     let resp = c
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .set_pkce_verifier(request.verifier)
@@ -376,7 +368,7 @@ pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> 
 /// Refreshes; a device-code grant is refreshed without the client secret (public client).
 pub async fn refresh(app: &AzureApp, refresh_token: &Secret, flow: Flow) -> Result<Grant, OAuthError> {
     let c = client(app, None, flow == Flow::AuthorizationCode)?;
-    let http = http_client()?;
+    let http = http_client().await?;
     let rt = RefreshToken::new(refresh_token.expose().to_string());
     let resp = c
         .exchange_refresh_token(&rt)
