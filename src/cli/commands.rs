@@ -433,8 +433,6 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         a.name.into_iter().collect()
     };
     let quiet = a.json || names.len() > 1;
-    // The trust store loads while the store and tokens are read.
-    crate::services::tls::warm();
     let results =
         core_ops::test::test_servers(store, names, usize::from(a.jobs), Timeouts::default(), |name| {
             progress_printer(name, quiet)
@@ -581,7 +579,6 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
             .filter(|s| a.names.is_empty() || a.names.contains(&s.name))
             .map(|s| s.name.clone())
             .collect();
-        crate::services::tls::warm();
         // Failures show in the health below (each server's last test); a store that cannot be
         // written shows there too.
         let _ =

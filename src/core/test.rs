@@ -3,11 +3,13 @@
 
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
-use crate::model::{AuthKind, Config, LastTest, ServerState};
+use crate::model::{AuthKind, LastTest, Server, ServerState};
 use crate::services::imap::{self, Credentials, ProbeEvent, ProbeReport, ProbeSettings, Timeouts};
+use crate::services::tls;
 use crate::store::Store;
 use futures_util::StreamExt;
 use jiff::Timestamp;
+use std::collections::HashMap;
 
 /// What to write into a server's last test (None: nothing, the server was never probed).
 type Outcome = Option<LastTest>;
@@ -20,7 +22,9 @@ pub async fn test_server(
     progress: impl FnMut(ProbeEvent) + Send,
 ) -> Result<ProbeReport> {
     let config = store.load()?;
-    let (result, outcome) = run(store, &config, name, timeouts, progress).await;
+    let server = super::server_named(&config, name);
+    warm(server.iter());
+    let (result, outcome) = run(store, server, name, timeouts, progress).await;
     record(store, [(name, outcome)])?;
     result
 }
@@ -39,13 +43,22 @@ where
     P: FnMut(ProbeEvent) + Send,
 {
     let config = store.load()?;
+    let by_name: HashMap<&str, &Server> = config.servers.iter().map(|s| (s.name.as_str(), s)).collect();
+    warm(names.iter().filter_map(|n| by_name.get(n.as_str()).copied()));
     let mut done: Vec<(usize, String, Result<ProbeReport>, Outcome)> =
         futures_util::stream::iter(names.into_iter().enumerate())
             .map(|(i, name)| {
-                let config = &config;
+                let server =
+                    by_name
+                        .get(name.as_str())
+                        .map(|s| (*s).clone())
+                        .ok_or_else(|| Error::NotFound {
+                            kind: "server",
+                            name: name.clone(),
+                        });
                 let p = progress(&name);
                 async move {
-                    let (result, outcome) = run(store, config, &name, timeouts, p).await;
+                    let (result, outcome) = run(store, server, &name, timeouts, p).await;
                     (i, name, result, outcome)
                 }
             })
@@ -62,14 +75,27 @@ where
     Ok(done.into_iter().map(|(_, name, r, _)| (name, r)).collect())
 }
 
+/// The trust stores these servers need start loading while tokens are read.
+fn warm<'a>(servers: impl Iterator<Item = &'a Server>) {
+    let mut ca_files: Vec<Option<&std::path::Path>> = servers
+        .filter(|s| s.ssl || s.auth == AuthKind::OAuth2)
+        .map(|s| s.ca_file.as_deref())
+        .collect();
+    ca_files.sort();
+    ca_files.dedup();
+    for ca_file in ca_files {
+        tls::warm(ca_file);
+    }
+}
+
 async fn run(
     store: &Store,
-    config: &Config,
+    server: Result<Server>,
     name: &str,
     timeouts: Timeouts,
     progress: impl FnMut(ProbeEvent) + Send,
 ) -> (Result<ProbeReport>, Outcome) {
-    let server = match super::server_named(config, name) {
+    let server = match server {
         Ok(s) => s,
         Err(e) => return (Err(e), None),
     };

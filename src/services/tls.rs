@@ -57,12 +57,13 @@ pub async fn connector(ca_file: Option<&Path>) -> Result<native_tls::TlsConnecto
     .cloned()
 }
 
-/// Starts building the system connector in the background, so that it is ready by the time a
-/// TCP connection is.
-pub fn warm() {
+/// Starts building the connector for `ca_file` in the background, so that it is ready by the
+/// time a TCP connection is.
+pub fn warm(ca_file: Option<&Path>) {
     if tokio::runtime::Handle::try_current().is_ok() {
-        tokio::spawn(async {
-            let _ = connector(None).await;
+        let path = ca_file.map(Path::to_path_buf);
+        tokio::spawn(async move {
+            let _ = connector(path.as_deref()).await;
         });
     }
 }

@@ -13,7 +13,7 @@ use crate::cli::exit;
 use crate::services::browser::Situation;
 use crate::store::Store;
 use app::App;
-use app::effects::{StoreEffects, snapshot};
+use app::effects::{FIRST_TOKENS, StoreEffects, snapshot, snapshot_first};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use state::msg::Msg;
@@ -56,8 +56,9 @@ pub async fn main(config_dir: Option<PathBuf>) -> u8 {
 /// Runs the app on `store` (the caller checked that a terminal is there).
 pub async fn run(store: Store) -> u8 {
     let log = crate::logging::init(&store.log_dir());
-    // Read before taking the terminal, so a damaged store prints a plain error.
-    let data = match snapshot(&store) {
+    // Read before taking the terminal, so a damaged store prints a plain error. Only the first
+    // servers' token files (more than any screen shows): the rest follow in the background.
+    let data = match snapshot_first(&store, FIRST_TOKENS) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("inbound: {e}");
@@ -73,6 +74,7 @@ pub async fn run(store: Store) -> u8 {
         color: !no_color(),
         hyperlinks: true,
     };
+    let data_pending = data.pending > 0;
     let model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
     tracing::info!("interactive app started");
     let signals = match Signals::register() {
@@ -91,7 +93,14 @@ pub async fn run(store: Store) -> u8 {
             return exit::FAILED;
         }
     };
-    let mut app = App::new(model, StoreEffects::new(store));
+    let pending = data_pending;
+    let mut app = App::new(model, StoreEffects::new(store.clone()));
+    if pending {
+        let tx = app.sender();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Loaded(snapshot(&store)));
+        });
+    }
     let signals = tokio::spawn(signals.forward(app.sender()));
     let events = ratatui::crossterm::event::EventStream::new();
     let result = app.run(&mut term, events).await;

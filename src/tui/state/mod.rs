@@ -5,6 +5,7 @@ pub mod background;
 pub mod check;
 pub mod cmd;
 pub mod connect;
+pub mod derived;
 pub mod flow;
 pub mod form;
 pub mod keymap;
@@ -13,8 +14,8 @@ pub mod review;
 pub mod rotate;
 pub mod wizard;
 
+use crate::model::Server;
 use crate::model::health::{Health, assess};
-use crate::model::{AuthKind, Server};
 use crate::services::browser::Situation;
 use cmd::Cmd;
 use jiff::Timestamp;
@@ -123,11 +124,13 @@ pub struct Model {
     pub quit: bool,
     /// Quit because of a signal or the end of input.
     pub interrupted: bool,
+    /// Summaries over all servers, kept current by `update`.
+    pub derived: derived::Derived,
 }
 
 impl Model {
     pub fn new(data: Snapshot, now: Timestamp, tz: TimeZone, env: Env) -> Self {
-        Self {
+        let mut model = Self {
             now,
             tz,
             env,
@@ -151,7 +154,10 @@ impl Model {
             frame: 0,
             quit: false,
             interrupted: false,
-        }
+            derived: derived::Derived::default(),
+        };
+        model.rederive();
+        model
     }
 
     pub fn servers(&self) -> &[Server] {
@@ -266,12 +272,12 @@ impl Model {
                 wake = Some(t);
             }
         };
-        for s in self.servers().iter().filter(|s| s.auth == AuthKind::OAuth2) {
-            if let Some(t) = self.data.tokens.get(&s.name).and_then(|f| f.tokens.as_ref()) {
-                earlier(crate::model::health::refresh_due_at(t));
-                let secs = self.now.as_second();
-                earlier(Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap_or(self.now));
-            }
+        if let Some(t) = self.derived.earliest_due {
+            earlier(t);
+        }
+        if self.derived.any_tokens {
+            let secs = self.now.as_second();
+            earlier(Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap_or(self.now));
         }
         for t in self.retry_at.values() {
             earlier(*t);
@@ -285,6 +291,7 @@ impl Model {
             Msg::Tick(now) => {
                 self.now = now;
                 self.frame = self.frame.wrapping_add(1);
+                self.rederive_if_stale();
                 self.schedule_refreshes()
             }
             Msg::Resize => Vec::new(),
@@ -294,6 +301,7 @@ impl Model {
             }
             Msg::Loaded(Ok(data)) => {
                 self.data = data;
+                self.rederive();
                 self.selected = self.selected.min(self.servers().len().saturating_sub(1));
                 self.schedule_refreshes()
             }
