@@ -11,7 +11,7 @@ fn store_load(c: &mut Criterion) {
     let mut group = c.benchmark_group("store_load");
     for n in [1_000, 10_000] {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = seed::seed(dir.path(), n).expect("seed");
+        let store = seed::seed(&dir.path().join("store"), n).expect("seed");
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| black_box(store.load().expect("load")));
         });

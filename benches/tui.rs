@@ -26,13 +26,24 @@ fn first_frame(c: &mut Criterion) {
     let mut group = c.benchmark_group("first_frame");
     for n in [1_000, 10_000] {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = seed::seed(dir.path(), n).expect("seed");
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        let store = seed::seed(&dir.path().join("store"), n).expect("seed");
+        group.bench_with_input(BenchmarkId::new("first_tokens", n), &n, |b, _| {
             b.iter(|| {
                 let data = snapshot_first(&store, FIRST_TOKENS).expect("snapshot");
                 let m = model(data);
                 let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
                 terminal.draw(|f| inbound::tui::ui::render(&m, f)).expect("draw");
+                black_box(terminal.backend().buffer().area);
+            });
+        });
+        // The peer: every token file read and every health assessed before the first frame.
+        group.bench_with_input(BenchmarkId::new("all_tokens", n), &n, |b, _| {
+            b.iter(|| {
+                let m = model(snapshot(&store).expect("snapshot"));
+                let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+                terminal
+                    .draw(|f| inbound::tui::ui::render(&m, f))
+                    .expect("draw");
                 black_box(terminal.backend().buffer().area);
             });
         });
@@ -42,7 +53,7 @@ fn first_frame(c: &mut Criterion) {
 
 fn keypress(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = seed::seed(dir.path(), 10_000).expect("seed");
+    let store = seed::seed(&dir.path().join("store"), 10_000).expect("seed");
     let mut m = model(snapshot(&store).expect("snapshot"));
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     let mut down = true;
@@ -57,5 +68,22 @@ fn keypress(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, first_frame, keypress);
+/// The peer of a keypress: a clock tick into a new second, which assesses every server's
+/// health once (what each frame did before the summaries were kept).
+fn health_pass(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = seed::seed(&dir.path().join("store"), 10_000).expect("seed");
+    let mut m = model(snapshot(&store).expect("snapshot"));
+    let seconds = [m.now, m.now + jiff::SignedDuration::from_secs(1)];
+    let mut i = 0;
+    c.bench_function("tick_new_second/10000", |b| {
+        b.iter(|| {
+            // Two seconds in turn: every tick is a new second, and no token falls due.
+            i ^= 1;
+            black_box(m.update(Msg::Tick(seconds[i])));
+        });
+    });
+}
+
+criterion_group!(benches, first_frame, keypress, health_pass);
 criterion_main!(benches);
