@@ -11,7 +11,9 @@ rtt="${2:-50}"
 for tool in hyperfine python3 tmux; do
   command -v "$tool" >/dev/null || { echo "benches/run.sh needs $tool" >&2; exit 1; }
 done
-cargo build --release --quiet --bin inbound --example seed_store --example bench_env
+# The binary on its own: built together with the examples, it would get dev-dependency features.
+cargo build --release --quiet --bin inbound
+cargo build --release --quiet --example seed_store --example bench_env
 bin="$PWD/target/release/inbound"
 dir="$(mktemp -d)"
 env_pid=""
@@ -33,7 +35,7 @@ target/release/examples/seed_store "$dir/s1k" 1000
 target/release/examples/seed_store "$dir/s10k" 10000
 
 echo "== inbound token (1,000 servers stored) vs the Python floor"
-hf --warmup 10 --runs "$((runs * 5))" -N \
+hf --warmup 10 --runs "$((runs * 5))" \
   "$bin --config-dir $dir/s1k token server-500" \
   "python3 benches/py/token_floor.py $dir/s1k server-500"
 
@@ -61,6 +63,10 @@ echo "-- turns per connection (proxy count; the TCP handshake is one)"
 echo "inbound test:   $(turns $net test server-0)"
 echo "python imaplib: $(turns python3 benches/py/imap_floor.py)"
 
+echo "-- stages of one Test & Confirm (the TLS stage includes building the connector: this proxy"
+echo "   cannot delay the TCP handshake, so the build is not hidden behind it as on a real link)"
+$net test server-0 2>&1 | sed -n 's/^ *✔ \([a-zA-Z]*\) .* \([0-9]* ms\).*/   \1 \2/p' | tr '\n' ' '; echo
+
 echo "-- Test & Confirm of one server vs Python imaplib, RTT ${rtt} ms"
 hf --warmup 2 --runs "$runs" \
   "$net test server-0" \
@@ -71,6 +77,19 @@ hf --warmup 1 --runs "$(( runs < 10 ? runs : 10 ))" \
   "$net test server-0" \
   "$net test --all"
 echo "turns of test --all: $(turns $net test --all)"
+
+echo "== the server's floor: the same 200 servers with no added delay, by concurrency"
+kill "$env_pid"; wait "$env_pid" 2>/dev/null || true
+mkdir -p "$dir/net0"
+target/release/examples/bench_env "$dir/net0" 200 0 >"$dir/net0/env.log" 2>&1 &
+env_pid=$!
+for _ in $(seq 300); do [ -f "$dir/net0/env.sh" ] && break; sleep 0.1; done
+net0="$bin --config-dir $dir/net0/store"
+hf --warmup 1 --runs 5 \
+  "$net0 test server-0" \
+  "$net0 test --all --jobs 1" \
+  "$net0 test --all --jobs 8" \
+  "$net0 test --all"
 
 echo "== idle TUI: resident memory and CPU"
 for n in 1k 10k; do

@@ -1,5 +1,6 @@
 //! In-process store and protocol work: reading the configuration at 1,000 and 10,000
-//! servers, and the XOAUTH2 string.
+//! servers, the XOAUTH2 string, and building a TLS connector (what one probe paid before the
+//! connector was shared; now once per process, during the TCP connect).
 
 #[path = "support/seed.rs"]
 mod seed;
@@ -31,5 +32,14 @@ fn xoauth2(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, store_load, xoauth2);
+fn tls_connector(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tls_connector_build");
+    group.sample_size(20);
+    group.bench_function("system_roots", |b| {
+        b.iter(|| black_box(inbound::services::tls::tls_connector(None).expect("connector")));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, store_load, xoauth2, tls_connector);
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 //! IMAP Test & Confirm: connect → TLS → greeting → capabilities → AUTHENTICATE XOAUTH2 (or
-//! LOGIN) → EXAMINE INBOX → LOGOUT (sent, not awaited), with a timeout and a typed error per stage and progress
-//! reported as each stage finishes.
+//! LOGIN) → EXAMINE INBOX → LOGOUT (sent, not awaited), with a timeout and a typed error per
+//! stage and progress reported as each stage finishes.
 
 use crate::secret::Secret;
 use crate::services::{tls, xoauth2};
