@@ -78,6 +78,15 @@ hf --warmup 1 --runs "$(( runs < 10 ? runs : 10 ))" \
   "$net test --all"
 echo "turns of test --all: $(turns $net test --all)"
 
+echo "-- refresh --all over 200 servers of one app vs refreshing one (token endpoint behind the proxy)"
+hf --warmup 1 --runs "$(( runs < 10 ? runs : 10 ))" --output=null \
+  "$net refresh server-0" \
+  "$net refresh --all"
+: >"$dir/net/idp-turns.log"
+$net refresh --all >/dev/null
+sleep 0.5
+echo "connections to the token endpoint for one refresh --all: $(wc -l <"$dir/net/idp-turns.log")"
+
 echo "== the server's floor: the same 200 servers with no added delay, by concurrency"
 kill "$env_pid"; wait "$env_pid" 2>/dev/null || true
 mkdir -p "$dir/net0"

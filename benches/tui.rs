@@ -41,9 +41,7 @@ fn first_frame(c: &mut Criterion) {
             b.iter(|| {
                 let m = model(snapshot(&store).expect("snapshot"));
                 let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
-                terminal
-                    .draw(|f| inbound::tui::ui::render(&m, f))
-                    .expect("draw");
+                terminal.draw(|f| inbound::tui::ui::render(&m, f)).expect("draw");
                 black_box(terminal.backend().buffer().area);
             });
         });

@@ -35,6 +35,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 
+const TENANT: &str = "contoso.onmicrosoft.com";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: bench_env DIR N RTT_MS";
@@ -48,7 +50,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     idp.set_access_token_lifetime(6 * 3600);
     let dovecot = Dovecot::start(&idp.introspection_url()).ok_or("dovecot is not installed")?;
     let proxy_port = proxy::start(dovecot.port, rtt, dir.join("turns.log")).await?;
-    seed(&dir.join("store"), n, proxy_port, &dovecot.ca_file, &idp)?;
+    // The token endpoint gets the same delay; its log counts connections (one line each).
+    let idp_port = proxy::start(idp.addr().port(), rtt, dir.join("idp-turns.log")).await?;
+    let authority = format!("http://127.0.0.1:{idp_port}");
+    seed(
+        &dir.join("store"),
+        n,
+        proxy_port,
+        &dovecot.ca_file,
+        &idp,
+        &authority,
+    )?;
     let env = format!(
         "PROXY_PORT={proxy_port}\nDOVECOT_PORT={}\nCA_FILE={}\nIMAP_USER={OAUTH_USER}\nTOKEN={}\n",
         dovecot.port,
@@ -68,17 +80,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn seed(dir: &Path, n: usize, port: u16, ca: &Path, idp: &FakeIdp) -> Result<(), StoreError> {
+fn seed(
+    dir: &Path,
+    n: usize,
+    port: u16,
+    ca: &Path,
+    idp: &FakeIdp,
+    authority: &str,
+) -> Result<(), StoreError> {
     let store = Store::open(Some(dir.to_path_buf()))?;
     let now = Timestamp::now();
     store.update(|c| {
         c.apps.push(AzureApp {
             name: "bench".into(),
             client_id: DEFAULT_CLIENT_ID.into(),
-            tenant: "contoso.onmicrosoft.com".into(),
+            tenant: TENANT.into(),
             secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
             secret_expires: None,
-            authority: idp.authority(),
+            authority: authority.to_string(),
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -103,7 +122,7 @@ fn seed(dir: &Path, n: usize, port: u16, ca: &Path, idp: &FakeIdp) -> Result<(),
         let mut file = TokenFile::new(&name, OAUTH_USER);
         file.tokens = Some(TokenSet {
             access_token: Secret::new(idp.mint_access_token(OAUTH_USER)),
-            refresh_token: Some(Secret::new(format!("bench-refresh-{i}"))),
+            refresh_token: Some(Secret::new(idp.mint_refresh_token(OAUTH_USER, TENANT))),
             issued_at: now,
             expires_at: now + SignedDuration::from_hours(6),
             refreshed_at: now,

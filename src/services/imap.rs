@@ -13,6 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_native_tls::{TlsConnector, native_tls};
 
+pub use crate::services::tls::tls_connector;
+
 /// How long the close after LOGOUT may read the server's goodbye: enough for a nearby server,
 /// little next to a round trip to a far one.
 const LOGOUT_GRACE: Duration = Duration::from_millis(10);

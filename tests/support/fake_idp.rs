@@ -391,6 +391,22 @@ impl FakeIdp {
         st.insert_access_token(username, &client_id, &scope, lifetime)
     }
 
+    /// Issues a current refresh token for `username` at `tenant` without any HTTP flow (for
+    /// seeding many servers at once, e.g. the benchmark).
+    pub fn mint_refresh_token(&self, username: &str, tenant: &str) -> String {
+        let mut st = self.shared.lock();
+        let token = random_token("1.fakeRT.", 96);
+        let grant = RefreshGrant {
+            client_id: st.client_id.clone(),
+            account: username.to_owned(),
+            tenant: tenant.to_owned(),
+            public: false,
+            status: RefreshStatus::Current,
+        };
+        st.refresh_tokens.insert(token.clone(), grant);
+        token
+    }
+
     /// Scripts the answers to the next device-code polls: any of `authorization_pending`,
     /// `slow_down`, `authorization_declined`, `expired_token`, `bad_verification_code` or
     /// `ok`. Replaces any previous script; once it is used up every poll answers `ok`.
