@@ -1,61 +1,13 @@
 //! Writes a store with N OAuth2 servers and valid tokens, for benchmarks:
 //! `cargo run --release --example seed_store -- DIR N`.
 
-use inbound::model::{AuthKind, AzureApp, Flow, Server, ServerState, ServerType, TokenFile, TokenSet};
-use inbound::secret::Secret;
-use inbound::store::{Store, StoreError};
-use jiff::{SignedDuration, Timestamp};
+#[path = "../benches/support/seed.rs"]
+mod seed;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().ok_or("usage: seed_store DIR N")?;
     let n: usize = args.next().ok_or("usage: seed_store DIR N")?.parse()?;
-    let store = Store::open(Some(dir.into()))?;
-    let now = Timestamp::now();
-    store.update(|c| {
-        c.apps.push(AzureApp {
-            name: "bench".into(),
-            client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
-            tenant: "contoso.com".into(),
-            secret: Some(Secret::new("bench~secret")),
-            secret_expires: None,
-            authority: "https://login.microsoftonline.com".into(),
-        });
-        for i in 0..n {
-            c.servers.push(Server {
-                id: inbound::model::new_server_id(),
-                name: format!("server-{i}"),
-                server_type: ServerType::Imap,
-                auth: AuthKind::OAuth2,
-                host: "outlook.office365.com".into(),
-                port: 993,
-                ssl: true,
-                username: format!("mailbox{i}@contoso.com"),
-                app: Some("bench".into()),
-                password: None,
-                ca_file: None,
-                state: ServerState::Confirmed,
-                last_test: None,
-            });
-        }
-        Ok::<_, StoreError>(())
-    })?;
-    for server in store.load()?.servers {
-        let i = server.name.trim_start_matches("server-");
-        let mut file = TokenFile::for_server(&server);
-        file.tokens = Some(TokenSet {
-            access_token: Secret::new(format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1200}")),
-            refresh_token: Some(Secret::new(format!("0.AR{i:0>800}"))),
-            issued_at: now,
-            expires_at: now + SignedDuration::from_hours(2),
-            refreshed_at: now,
-            consented_at: now,
-            scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
-            account: Some(format!("mailbox{i}@contoso.com")),
-            flow: Flow::AuthorizationCode,
-        });
-        let _lock = store.lock_tokens(&server, true)?;
-        store.write_tokens(&server, &file)?;
-    }
+    seed::seed(std::path::Path::new(&dir), n)?;
     Ok(())
 }

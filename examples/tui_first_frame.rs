@@ -1,9 +1,10 @@
 //! Time to the TUI's first frame with a seeded store (PRODUCT §6: under 50 ms with 1,000
-//! servers): read the store, build the model, render one 80×24 frame.
+//! servers): read the store (the configuration and the first screens' token files, as the app
+//! does), build the model, render one 80×24 frame.
 //! `cargo run --release --example tui_first_frame -- DIR [RUNS]`.
 
 use inbound::store::Store;
-use inbound::tui::app::effects::snapshot;
+use inbound::tui::app::effects::{FIRST_TOKENS, snapshot_first};
 use inbound::tui::state::{Env, Model};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -18,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut total = 0.0;
     for _ in 0..runs {
         let start = Instant::now();
-        let data = snapshot(&store)?;
+        let data = snapshot_first(&store, FIRST_TOKENS)?;
         let model = Model::new(
             data,
             jiff::Timestamp::now(),

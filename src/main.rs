@@ -7,9 +7,13 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // Commands are short and I/O bound: one thread starts fastest (`inbound token` is called
-    // by mail programs on every connection). The interactive app gets worker threads.
-    let interactive = matches!(cli.command, None | Some(inbound::cli::Command::Demo(_)));
-    let mut builder = if !interactive {
+    // by mail programs on every connection). The interactive app, the demo and the commands that
+    // test or refresh many servers at once get worker threads.
+    let mut builder = if cli
+        .command
+        .as_ref()
+        .is_some_and(|c| !c.fans_out() && !matches!(c, inbound::cli::Command::Demo(_)))
+    {
         tokio::runtime::Builder::new_current_thread()
     } else {
         tokio::runtime::Builder::new_multi_thread()

@@ -193,6 +193,40 @@ async fn refresh_saves_the_rotated_refresh_token() {
     );
 }
 
+/// More servers than Dovecot's default sessions per user and IP (10), all at once: every one
+/// is Confirmed, and each result is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_all_runs_them_at_once_and_records_each() {
+    let Some(env) = Env::start().await else { return };
+    let names: Vec<String> = (1..=12).map(|i| format!("Inbox {i}")).collect();
+    for name in &names {
+        env.add_oauth(name).await;
+        assert!(env.connect(name).await.0.status.success());
+    }
+    let all = env.run(&["test", "--all", "--json"], None).await;
+    assert!(all.status.success(), "{}{}", text(&all.stdout), text(&all.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let servers: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["server"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers, names, "in the order of the store");
+    assert!(v.as_array().unwrap().iter().all(|r| r["ok"] == true), "{v}");
+    let list = env.run(&["list", "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    for s in v.as_array().unwrap() {
+        assert_eq!(s["state"], "Confirmed", "{s}");
+        assert_eq!(s["last_test"]["messages"], INBOX_MESSAGES, "{s}");
+    }
+    // --jobs lowers the concurrency; zero is refused.
+    let one = env.run(&["test", "--all", "--jobs", "1"], None).await;
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    let zero = env.run(&["test", "--all", "--jobs", "0"], None).await;
+    assert_eq!(zero.status.code(), Some(2), "{}", text(&zero.stderr));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_against_dovecot() {
     let Some(env) = Env::start().await else { return };

@@ -15,24 +15,53 @@ enum Step {
     Send(&'static str),
     Expect(&'static str),
     Hang,
+    /// Waits until the test says the probe has returned.
+    Release,
+    /// The client closes: end of stream, not a reset.
+    Eof,
+}
+
+/// What a scripted server saw.
+struct Served {
+    port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+    /// Client flights: runs of client lines, each sent after the server had spoken.
+    flights: Arc<Mutex<usize>>,
+    release: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<()>,
 }
 
 /// Serves one connection following `script`; records every line the client sent.
 async fn scripted(script: Vec<Step>) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let s = serve(script).await;
+    (s.port, s.seen)
+}
+
+async fn serve(script: Vec<Step>) -> Served {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
+    let flights = Arc::new(Mutex::new(0));
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (log, count) = (seen.clone(), flights.clone());
+    let done = tokio::spawn(async move {
+        let mut released = Some(released);
         let (stream, _) = listener.accept().await.unwrap();
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::new(r);
+        let mut spoke = false;
         for step in script {
             match step {
-                Step::Send(s) => w.write_all(s.as_bytes()).await.unwrap(),
+                Step::Send(s) => {
+                    w.write_all(s.as_bytes()).await.unwrap();
+                    spoke = true;
+                }
                 Step::Expect(prefix) => {
                     let mut line = String::new();
                     r.read_line(&mut line).await.unwrap();
+                    if std::mem::take(&mut spoke) {
+                        *count.lock().unwrap() += 1;
+                    }
                     log.lock().unwrap().push(line.trim_end().to_string());
                     assert!(
                         line.starts_with(prefix),
@@ -40,10 +69,24 @@ async fn scripted(script: Vec<Step>) -> (u16, Arc<Mutex<Vec<String>>>) {
                     );
                 }
                 Step::Hang => std::future::pending::<()>().await,
+                Step::Release => {
+                    let _ = released.take().unwrap().await;
+                }
+                Step::Eof => {
+                    let mut line = String::new();
+                    let n = r.read_line(&mut line).await.expect("a clean close, not a reset");
+                    assert_eq!((n, line.as_str()), (0, ""), "the client sent more after LOGOUT");
+                }
             }
         }
     });
-    (port, seen)
+    Served {
+        port,
+        seen,
+        flights,
+        release,
+        done,
+    }
 }
 
 fn settings(port: u16) -> ProbeSettings {
@@ -290,4 +333,74 @@ async fn not_imap_and_refused_connections() {
     let err = probe(&settings(free), &oauth(), |_| {}).await.unwrap_err();
     assert!(matches!(err, ProbeError::Connect { .. }), "{err:?}");
     assert!(err.hint().contains("outlook.office365.com"));
+}
+
+/// Dovecot style (capabilities in the greeting, SASL-IR): the client speaks three times,
+/// AUTHENTICATE, EXAMINE and LOGOUT, and waits for two answers. The LOGOUT answer is held back
+/// until the probe has returned, so a probe that waited for it would never return.
+#[tokio::test]
+async fn test_and_confirm_waits_for_two_answers_after_the_greeting() {
+    let server = serve(vec![
+        Step::Send("* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] ready\r\n"),
+        Step::Expect("A0001 AUTHENTICATE XOAUTH2 "),
+        Step::Send("A0001 OK AUTHENTICATE completed.\r\n"),
+        Step::Expect("A0002 EXAMINE \"INBOX\""),
+        Step::Send("* 3 EXISTS\r\nA0002 OK [READ-ONLY] EXAMINE completed.\r\n"),
+        Step::Expect("A0003 LOGOUT"),
+        Step::Eof,
+        Step::Release,
+    ])
+    .await;
+    let mut slow = settings(server.port);
+    slow.timeouts.command = Duration::from_secs(600);
+    // Not a speed check: a probe that waited for LOGOUT's answer would never return.
+    let report = tokio::time::timeout(Duration::from_secs(60), probe(&slow, &oauth(), |_| {}))
+        .await
+        .expect("the probe waited for the answer to LOGOUT")
+        .unwrap();
+    assert_eq!(report.messages, 3);
+    let _ = server.release.send(());
+    server.done.await.unwrap();
+    assert_eq!(
+        *server.flights.lock().unwrap(),
+        3,
+        "{:?}",
+        server.seen.lock().unwrap()
+    );
+}
+
+/// Exchange (no capabilities in the greeting): one CAPABILITY turn more, nothing else.
+#[tokio::test]
+async fn exchange_costs_one_capability_turn_more() {
+    let server = serve(vec![
+        Step::Send(EXCHANGE_GREETING),
+        Step::Expect("A0001 CAPABILITY"),
+        Step::Send(EXCHANGE_CAPS),
+        Step::Send("A0001 OK CAPABILITY completed.\r\n"),
+        Step::Expect(IR),
+        Step::Send("A0002 OK AUTHENTICATE completed.\r\n"),
+        Step::Expect("A0003 EXAMINE \"INBOX\""),
+        Step::Send("* 1204 EXISTS\r\nA0003 OK [READ-ONLY] EXAMINE completed.\r\n"),
+        Step::Expect("A0004 LOGOUT"),
+        Step::Eof,
+        Step::Release,
+        Step::Send("* BYE signing off.\r\nA0004 OK LOGOUT completed.\r\n"),
+    ])
+    .await;
+    let mut slow = settings(server.port);
+    slow.timeouts.command = Duration::from_secs(600);
+    // Not a speed check: a probe that waited for LOGOUT's answer would never return.
+    let report = tokio::time::timeout(Duration::from_secs(60), probe(&slow, &oauth(), |_| {}))
+        .await
+        .expect("the probe waited for the answer to LOGOUT")
+        .unwrap();
+    assert_eq!(report.messages, 1204);
+    let _ = server.release.send(());
+    server.done.await.unwrap();
+    assert_eq!(
+        *server.flights.lock().unwrap(),
+        4,
+        "{:?}",
+        server.seen.lock().unwrap()
+    );
 }

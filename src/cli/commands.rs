@@ -22,9 +22,6 @@ use std::path::Path;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// How many servers `--all` works on at once.
-const CONCURRENCY: usize = 8;
-
 /// Runs a CLI command; returns the process exit code.
 pub async fn run(cli: Cli, command: Command) -> u8 {
     // The demo never opens the user's own store.
@@ -559,16 +556,10 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         }
         None => Timeouts::default(),
     };
-    let results: Vec<(String, Result<crate::services::imap::ProbeReport, Error>)> =
-        futures_util::stream::iter(names)
-            .map(|name| async move {
-                let r =
-                    core_ops::test::test_server(store, &name, timeouts, progress_printer(&name, quiet)).await;
-                (name, r)
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+    let results = core_ops::test::test_servers(store, names, usize::from(a.jobs), timeouts, |name| {
+        progress_printer(name, quiet)
+    })
+    .await?;
     let mut worst = exit::OK;
     let mut json = Vec::new();
     for (name, r) in &results {
@@ -639,14 +630,19 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
     } else {
         a.name.into_iter().collect()
     };
-    let results: Vec<(String, Result<core_ops::tokens::Fresh, Error>)> = futures_util::stream::iter(names)
-        .map(|name| async {
-            let r = fresh_token(store, &name, Policy::Force, Timestamp::now).await;
-            (name, r)
-        })
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
+    let mut results: Vec<(usize, String, Result<core_ops::tokens::Fresh, Error>)> =
+        futures_util::stream::iter(names.into_iter().enumerate())
+            .map(|(i, name)| async move {
+                let r = fresh_token(store, &name, Policy::Force, Timestamp::now).await;
+                (i, name, r)
+            })
+            // Unordered: a slow server must not hold back the start of the others.
+            .buffer_unordered(usize::from(a.jobs))
+            .collect()
+            .await;
+    results.sort_by_key(|(i, ..)| *i);
+    let results: Vec<(String, Result<core_ops::tokens::Fresh, Error>)> =
+        results.into_iter().map(|(_, n, r)| (n, r)).collect();
     let (mut ok, mut failed) = (0, 0);
     let mut worst = exit::OK;
     let mut json = Vec::new();
@@ -707,13 +703,11 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
             .filter(|s| a.names.is_empty() || a.names.contains(&s.name))
             .map(|s| s.name.clone())
             .collect();
-        let _: Vec<_> = futures_util::stream::iter(names)
-            .map(|name| async move {
-                core_ops::test::test_server(store, &name, Timeouts::default(), |_| {}).await
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+        // Failures show in the health below (each server's last test); a store that cannot be
+        // written shows there too.
+        let _ =
+            core_ops::test::test_servers(store, names, usize::from(a.jobs), Timeouts::default(), |_| |_| {})
+                .await;
     }
     let names = if a.names.is_empty() {
         None

@@ -74,6 +74,10 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Servers worked on at once by `--all` and `check --test`: at a 50 ms round trip a Test &
+/// Confirm is mostly waiting, so ~100–200 in flight keep 200 servers near the time of one.
+pub const DEFAULT_JOBS: u16 = 128;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Add an incoming mail server (a Draft until Test & Confirm passes).
@@ -127,6 +131,19 @@ pub struct DemoArgs {
     /// the IMAP port) for trying the commands against them, and run until Ctrl-C.
     #[arg(long)]
     pub print_env: bool,
+}
+
+impl Command {
+    /// True for the commands that work on many servers at once: they get worker threads, so
+    /// TLS handshakes do not queue behind each other.
+    pub fn fans_out(&self) -> bool {
+        match self {
+            Command::Test(a) => a.all,
+            Command::Refresh(a) => a.all,
+            Command::Check(a) => a.test,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +326,9 @@ pub struct TestArgs {
     /// 30 to authenticate).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// How many servers to work on at once (default 128).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -341,6 +361,9 @@ pub struct RefreshArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// How many servers to work on at once (default 128).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +376,9 @@ pub struct CheckArgs {
     /// Also run Test & Confirm.
     #[arg(long)]
     pub test: bool,
+    /// How many servers to work on at once (default 128).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
 }
 
 #[derive(Debug, Args)]

@@ -53,12 +53,12 @@ pub enum Error {
     )]
     Changed { server: String },
     #[error(
-        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but saving the result failed: {source}. The server was not marked Confirmed; free space or fix the store, then test again"
+        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but saving the result failed: {reason}. The server was not marked Confirmed; free space or fix the store, then test again"
     )]
     PassedUnsaved {
         server: String,
         messages: u32,
-        source: StoreError,
+        reason: String,
     },
     #[error("port {port} for the sign-in listener is busy{}{}", holder.as_ref().map(|h| format!(" ({h} listens there)")).unwrap_or_default(), match chosen {
         consent::PortChoice::PublicUrl => "; the reverse proxy forwards to this port, so no other port would do: stop the other program",

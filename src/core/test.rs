@@ -3,12 +3,18 @@
 
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
-use crate::model::{AuthKind, LastTest, ServerState};
+use crate::model::{AuthKind, LastTest, Server, ServerState};
 use crate::services::imap::{
     self, Credentials, ProbeError, ProbeEvent, ProbeReport, ProbeSettings, Timeouts,
 };
+use crate::services::tls;
 use crate::store::Store;
+use futures_util::StreamExt;
 use jiff::Timestamp;
+use std::collections::HashMap;
+
+/// What to write into a server's last test (None: nothing, the server was never probed).
+type Outcome = Option<LastTest>;
 
 /// Runs Test & Confirm for one server; `progress` sees each stage as it happens.
 pub async fn test_server(
@@ -18,31 +24,138 @@ pub async fn test_server(
     progress: impl FnMut(ProbeEvent) + Send,
 ) -> Result<ProbeReport> {
     let config = store.load()?;
-    let server = super::server_named(&config, name)?;
+    let server = super::server_named(&config, name);
+    warm(server.iter());
+    let (result, outcome) = run(store, server, name, timeouts, progress).await;
+    match record(store, [(name, outcome)]) {
+        Ok(()) => result,
+        Err(e) => Err(unsaved(name, result, &e)),
+    }
+}
+
+/// Test & Confirm for many servers, `jobs` at a time; results in the order of `names`. The
+/// store is read once and written once at the end: a write per server would hold the store's
+/// exclusive lock and fsync hundreds of times, one after another.
+pub async fn test_servers<P>(
+    store: &Store,
+    names: Vec<String>,
+    jobs: usize,
+    timeouts: Timeouts,
+    progress: impl Fn(&str) -> P,
+) -> Result<Vec<(String, Result<ProbeReport>)>>
+where
+    P: FnMut(ProbeEvent) + Send,
+{
+    let config = store.load()?;
+    let by_name: HashMap<&str, &Server> = config.servers.iter().map(|s| (s.name.as_str(), s)).collect();
+    warm(names.iter().filter_map(|n| by_name.get(n.as_str()).copied()));
+    let mut done: Vec<(usize, String, Result<ProbeReport>, Outcome)> =
+        futures_util::stream::iter(names.into_iter().enumerate())
+            .map(|(i, name)| {
+                let server =
+                    by_name
+                        .get(name.as_str())
+                        .map(|s| (*s).clone())
+                        .ok_or_else(|| Error::NotFound {
+                            kind: "server",
+                            name: name.clone(),
+                        });
+                let p = progress(&name);
+                async move {
+                    let (result, outcome) = run(store, server, &name, timeouts, p).await;
+                    (i, name, result, outcome)
+                }
+            })
+            // Unordered: one server that times out must not hold back the start of the others.
+            .buffer_unordered(jobs.max(1))
+            .collect()
+            .await;
+    done.sort_by_key(|(i, ..)| *i);
+    let saved = record(
+        store,
+        done.iter_mut()
+            .map(|(_, name, _, outcome)| (name.as_str(), outcome.take())),
+    );
+    Ok(done
+        .into_iter()
+        .map(|(_, name, r, _)| {
+            let r = match &saved {
+                Ok(()) => r,
+                Err(e) => Err(unsaved(&name, r, e)),
+            };
+            (name, r)
+        })
+        .collect())
+}
+
+/// The result when recording it failed: a pass that cannot be saved (full disk) is still a
+/// pass, and the error says both; a failed test keeps its own error.
+fn unsaved(name: &str, result: Result<ProbeReport>, save: &Error) -> Error {
+    match result {
+        Ok(report) => Error::PassedUnsaved {
+            server: name.into(),
+            messages: report.messages,
+            reason: save.to_string(),
+        },
+        Err(e) => {
+            tracing::warn!(server = name, error = %save, "the failed test could not be recorded");
+            e
+        }
+    }
+}
+
+/// The trust stores these servers need start loading while tokens are read.
+fn warm<'a>(servers: impl Iterator<Item = &'a Server>) {
+    let mut ca_files: Vec<Option<&std::path::Path>> = servers
+        .filter(|s| s.ssl || s.auth == AuthKind::OAuth2)
+        .map(|s| s.ca_file.as_deref())
+        .collect();
+    ca_files.sort();
+    ca_files.dedup();
+    for ca_file in ca_files {
+        tls::warm(ca_file);
+    }
+}
+
+async fn run(
+    store: &Store,
+    server: Result<Server>,
+    name: &str,
+    timeouts: Timeouts,
+    mut progress: impl FnMut(ProbeEvent) + Send,
+) -> (Result<ProbeReport>, Outcome) {
+    let server = match server {
+        Ok(s) => s,
+        Err(e) => return (Err(e), None),
+    };
     // The account the token belongs to, when it is not the mailbox (known from the id_token).
     let mut signed_in = None;
     let creds = match server.auth {
         AuthKind::OAuth2 => {
-            // Refreshes first when the token is expired or about to be.
-            // No token means no IMAP attempt, so no test result: the token's own trouble is
-            // already in its file (blocker, last error) and health reports it from there.
-            let fresh = fresh_token(store, name, Policy::WhenDue, Timestamp::now).await?;
-            signed_in = fresh
-                .tokens
-                .account
-                .clone()
-                .filter(|a| !crate::services::oauth::idtoken::same_account(a, &server.username));
-            Credentials::XOAuth2 {
-                user: server.username.clone(),
-                access_token: fresh.tokens.access_token,
+            // Refreshes first when the token is expired or about to be. No token means no IMAP
+            // attempt, so no test result: the token's own trouble is already in its file
+            // (blocker, last error) and health reports it from there.
+            match fresh_token(store, name, Policy::WhenDue, Timestamp::now).await {
+                Ok(fresh) => {
+                    signed_in = fresh
+                        .tokens
+                        .account
+                        .clone()
+                        .filter(|a| !crate::services::oauth::idtoken::same_account(a, &server.username));
+                    Credentials::XOAuth2 {
+                        user: server.username.clone(),
+                        access_token: fresh.tokens.access_token,
+                    }
+                }
+                Err(e) => return (Err(e), None),
             }
         }
-        AuthKind::Basic => Credentials::Login {
-            user: server.username.clone(),
-            password: server
-                .password
-                .clone()
-                .ok_or_else(|| Error::Consent("no password stored".into()))?,
+        AuthKind::Basic => match server.password.clone() {
+            Some(password) => Credentials::Login {
+                user: server.username.clone(),
+                password,
+            },
+            None => return (Err(Error::Consent("no password stored".into())), None),
         },
     };
     let settings = ProbeSettings {
@@ -52,7 +165,6 @@ pub async fn test_server(
         ca_file: server.ca_file.clone(),
         timeouts,
     };
-    let mut progress = progress;
     let logged = |event: ProbeEvent| {
         if let ProbeEvent::Passed {
             stage,
@@ -60,36 +172,20 @@ pub async fn test_server(
             elapsed,
         } = &event
         {
-            tracing::info!(server = name, %stage, detail = %detail, ms = elapsed.as_millis() as u64, "test: stage passed");
+            let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+            tracing::info!(server = name, %stage, detail = %detail, ms, "test: stage passed");
         }
         progress(event);
     };
-    let outcome = imap::probe(&settings, &creds, logged).await;
-    match &outcome {
-        Ok(r) => tracing::info!(server = name, messages = r.messages, "test: confirmed"),
-        Err(e) => tracing::warn!(server = name, stage = %e.stage(), error = %e, "test: failed"),
-    }
-    match outcome {
+    match imap::probe(&settings, &creds, logged).await {
         Ok(report) => {
-            // A pass that cannot be saved (full disk) is still a pass: say both.
-            record(
-                store,
-                name,
-                true,
-                Some(report.messages),
-                format!("INBOX has {} messages", report.messages),
-            )
-            .map_err(|e| match e {
-                Error::Store(source) => Error::PassedUnsaved {
-                    server: name.into(),
-                    messages: report.messages,
-                    source,
-                },
-                other => other,
-            })?;
-            Ok(report)
+            tracing::info!(server = name, messages = report.messages, "test: confirmed");
+            let summary = format!("INBOX has {} messages", report.messages);
+            let outcome = last_test(true, Some(report.messages), summary);
+            (Ok(report), outcome)
         }
         Err(e) => {
+            tracing::warn!(server = name, stage = %e.stage(), error = %e, "test: failed");
             // We know why a login was refused when the token is another account's: say so.
             let e = match (e, signed_in) {
                 (ProbeError::AuthRejected { server_text, .. }, Some(account)) => ProbeError::WrongAccount {
@@ -99,27 +195,41 @@ pub async fn test_server(
                 },
                 (e, _) => e,
             };
-            record(store, name, false, None, format!("{}: {e}", e.stage()))?;
-            Err(Error::Probe {
+            let outcome = last_test(false, None, format!("{}: {e}", e.stage()));
+            let err = Error::Probe {
                 server: name.into(),
                 source: e,
-            })
+            };
+            (Err(err), outcome)
         }
     }
 }
 
-fn record(store: &Store, name: &str, ok: bool, messages: Option<u32>, summary: String) -> Result<()> {
+fn last_test(ok: bool, messages: Option<u32>, summary: String) -> Outcome {
+    Some(LastTest {
+        at: Timestamp::now(),
+        ok,
+        messages,
+        summary,
+    })
+}
+
+fn record<'a>(store: &Store, outcomes: impl IntoIterator<Item = (&'a str, Outcome)>) -> Result<()> {
+    let outcomes: Vec<(&str, LastTest)> = outcomes
+        .into_iter()
+        .filter_map(|(name, o)| o.map(|o| (name, o)))
+        .collect();
+    if outcomes.is_empty() {
+        return Ok(());
+    }
     store.update(|config| {
-        // The server may have been removed meanwhile: nothing to record then.
-        if let Some(s) = config.server_mut(name) {
-            s.last_test = Some(LastTest {
-                at: Timestamp::now(),
-                ok,
-                messages,
-                summary,
-            });
-            if ok {
-                s.state = ServerState::Confirmed;
+        for (name, test) in outcomes {
+            // The server may have been removed meanwhile: nothing to record then.
+            if let Some(s) = config.server_mut(name) {
+                if test.ok {
+                    s.state = ServerState::Confirmed;
+                }
+                s.last_test = Some(test);
             }
         }
         Ok::<_, Error>(())

@@ -1,17 +1,23 @@
 //! IMAP Test & Confirm: connect → TLS → greeting → capabilities → AUTHENTICATE XOAUTH2 (or
-//! LOGIN) → EXAMINE INBOX → LOGOUT, with a timeout and a typed error per stage and progress
-//! reported as each stage finishes.
+//! LOGIN) → EXAMINE INBOX → LOGOUT (sent, not awaited), with a timeout and a typed error per
+//! stage and progress reported as each stage finishes.
 
 use crate::secret::Secret;
-use crate::services::xoauth2;
+use crate::services::{tls, xoauth2};
 use async_imap::imap_proto::{Response, ResponseCode, Status};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_native_tls::{TlsConnector, native_tls};
+
+pub use crate::services::tls::tls_connector;
+
+/// How long the close after LOGOUT may read the server's goodbye: enough for a nearby server,
+/// little next to a round trip to a far one.
+const LOGOUT_GRACE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -262,53 +268,6 @@ fn unescape_debug(s: &str) -> String {
     out
 }
 
-/// Builds the TLS connector: system roots (OpenSSL honours `SSL_CERT_FILE`), plus `ca_file`.
-pub fn tls_connector(ca_file: Option<&PathBuf>) -> ImapResult<native_tls::TlsConnector> {
-    let mut builder = native_tls::TlsConnector::builder();
-    builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| ProbeError::CaFile {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let certs = pem_blocks(&pem);
-        if certs.is_empty() {
-            return Err(ProbeError::CaFile {
-                path: path.clone(),
-                message: "no PEM certificate found".into(),
-            });
-        }
-        for block in certs {
-            let cert = native_tls::Certificate::from_pem(&block).map_err(|e| ProbeError::CaFile {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            builder.add_root_certificate(cert);
-        }
-    }
-    builder.build().map_err(|e| ProbeError::Tls {
-        host: String::new(),
-        message: e.to_string(),
-    })
-}
-
-/// Splits a PEM bundle; `Certificate::from_pem` reads only the first certificate.
-fn pem_blocks(pem: &[u8]) -> Vec<Vec<u8>> {
-    const END: &str = "-----END CERTIFICATE-----";
-    let text = String::from_utf8_lossy(pem);
-    let mut out = Vec::new();
-    let mut rest = text.as_ref();
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let Some(end) = rest[start..].find(END) else {
-            break;
-        };
-        let stop = start + end + END.len();
-        out.push(rest.as_bytes()[start..stop].to_vec());
-        rest = &rest[stop..];
-    }
-    out
-}
-
 /// Runs the whole probe.
 pub async fn probe(
     settings: &ProbeSettings,
@@ -319,6 +278,11 @@ pub async fn probe(
     let addr = format!("{}:{}", settings.host, settings.port);
     progress(ProbeEvent::Started(Stage::Connect));
     let started = Instant::now();
+    // The connector (trust store) is built, or taken from the cache, while DNS and TCP run.
+    let setup = settings.tls.then(|| {
+        let ca_file = settings.ca_file.clone();
+        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await })
+    });
     let tcp = within(
         Stage::Connect,
         t.connect,
@@ -337,12 +301,16 @@ pub async fn probe(
         elapsed: started.elapsed(),
     });
 
-    if !settings.tls {
+    let Some(setup) = setup else {
         return session(tcp, settings, creds, &mut progress).await;
-    }
+    };
     progress(ProbeEvent::Started(Stage::Tls));
     let started = Instant::now();
-    let connector = TlsConnector::from(tls_connector(settings.ca_file.as_ref())?);
+    let connector = setup.await.map_err(|e| ProbeError::Tls {
+        host: settings.host.clone(),
+        message: e.to_string(),
+    })??;
+    let connector = TlsConnector::from(connector);
     let tls = within(Stage::Tls, t.tls, connector.connect(&settings.host, tcp))
         .await?
         .map_err(|e| {
@@ -560,12 +528,7 @@ where
 
     progress(ProbeEvent::Started(Stage::Logout));
     let started = Instant::now();
-    // A failed LOGOUT after a good EXAMINE does not make the mailbox unusable: report, don't fail.
-    let detail = match within(Stage::Logout, t.command, session.logout()).await {
-        Ok(Ok(())) => "bye".to_string(),
-        Ok(Err(e)) => format!("ignored: {}", server_words(&e.to_string())),
-        Err(_) => "ignored: no answer".to_string(),
-    };
+    let detail = logout(session).await;
     progress(ProbeEvent::Passed {
         stage: Stage::Logout,
         detail,
@@ -578,6 +541,30 @@ where
         messages,
         sasl_ir,
     })
+}
+
+/// Sends LOGOUT without waiting for its answer (the test is decided; waiting would cost a round
+/// trip), then closes without a reset: TLS close_notify, and whatever the server still sends is
+/// read for a moment rather than left unread in the socket at close.
+async fn logout<S>(mut session: async_imap::Session<S>) -> String
+where
+    S: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
+{
+    // A failed LOGOUT after a good EXAMINE does not make the mailbox unusable: report, don't fail.
+    if let Err(e) = session.run_command("LOGOUT").await {
+        return format!("ignored: {}", server_words(&e.to_string()));
+    }
+    let stream = session.get_mut();
+    let drained = tokio::time::timeout(LOGOUT_GRACE, async {
+        let _ = stream.shutdown().await;
+        let mut buf = [0u8; 1024];
+        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    match drained {
+        Ok(()) => "bye".to_string(),
+        Err(_) => "sent".to_string(),
+    }
 }
 
 fn cap_string(c: &async_imap::imap_proto::Capability<'_>) -> String {
@@ -705,12 +692,5 @@ mod tests {
             server_words("code: None, info: None"),
             "(no text from the server)"
         );
-    }
-
-    #[test]
-    fn pem_bundles_are_split() {
-        let two = b"x\n-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nBB\n-----END CERTIFICATE-----\n";
-        assert_eq!(pem_blocks(two).len(), 2);
-        assert!(pem_blocks(b"nothing").is_empty());
     }
 }

@@ -5,4 +5,5 @@ pub mod imap;
 pub mod oauth;
 pub mod ports;
 pub mod signals;
+pub mod tls;
 pub mod xoauth2;

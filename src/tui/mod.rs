@@ -13,7 +13,7 @@ use crate::cli::exit;
 use crate::services::browser::Situation;
 use crate::store::Store;
 use app::App;
-use app::effects::{StoreEffects, snapshot};
+use app::effects::{FIRST_TOKENS, StoreEffects, snapshot, snapshot_first};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use state::msg::Msg;
@@ -61,8 +61,9 @@ pub async fn run(store: Store) -> u8 {
 /// Like [`run`]; with `demo`, as `inbound demo` (DEMO header, prefilled wizard, sign-in key).
 pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     let log = crate::logging::init(&store.log_dir());
-    // Read before taking the terminal, so a damaged store prints a plain error.
-    let data = match snapshot(&store) {
+    // Read before taking the terminal, so a damaged store prints a plain error. Only the first
+    // servers' token files (more than any screen shows): the rest follow in the background.
+    let data = match snapshot_first(&store, FIRST_TOKENS) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("inbound: {e}");
@@ -76,6 +77,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
         hyperlinks: true,
         demo,
     };
+    let data_pending = data.pending > 0;
     let model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
     tracing::info!("interactive app started");
     let signals = match Signals::register() {
@@ -94,7 +96,14 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
             return exit::FAILED;
         }
     };
-    let mut app = App::new(model, StoreEffects::new(store));
+    let pending = data_pending;
+    let mut app = App::new(model, StoreEffects::new(store.clone()));
+    if pending {
+        let tx = app.sender();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Loaded(snapshot(&store)));
+        });
+    }
     let signals = tokio::spawn(signals.forward(app.sender()));
     let events = ratatui::crossterm::event::EventStream::new();
     let result = app.run(&mut term, events).await;

@@ -283,6 +283,12 @@ impl FakeIdp {
         self.entra().mint_access_token(username)
     }
 
+    /// Issues a current refresh token for `username` at `tenant` without any HTTP flow (for
+    /// seeding many servers at once, e.g. the benchmark).
+    pub fn mint_refresh_token(&self, username: &str, tenant: &str) -> String {
+        self.entra().mint_refresh_token(username, tenant)
+    }
+
     /// Scripts the answers to the next device-code polls: any of `authorization_pending`,
     /// `slow_down`, `authorization_declined`, `expired_token`, `bad_verification_code` or
     /// `ok`. Replaces any previous script; once it is used up every poll answers `ok`.

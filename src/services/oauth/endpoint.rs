@@ -27,7 +27,7 @@ pub struct Answer {
 
 /// POSTs `form` (application/x-www-form-urlencoded) and reads at most [`MAX_ANSWER`] bytes.
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> Result<Answer, OAuthError> {
-    let http = http_client()?;
+    let http = http_client().await?;
     let mut resp = http
         .post(url)
         .header("Accept", "application/json")

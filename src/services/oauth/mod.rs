@@ -5,8 +5,11 @@
 pub mod device;
 pub mod diagnose;
 pub mod endpoint;
+mod http;
 pub mod idtoken;
 pub mod listener;
+
+pub(crate) use http::http_client;
 
 use crate::model::{AzureApp, Flow, TokenSet};
 use crate::secret::Secret;
@@ -227,17 +230,6 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
-}
-
-/// The HTTP client: no redirects (token endpoints never redirect; following them invites SSRF),
-/// bounded timeouts.
-pub(crate) fn http_client() -> Result<oauth2::reqwest::Client, OAuthError> {
-    oauth2::reqwest::ClientBuilder::new()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .build()
-        .map_err(|e| OAuthError::Config(e.to_string()))
 }
 
 fn client(app: &AzureApp, redirect_uri: Option<&str>, with_secret: bool) -> Result<MsClient, OAuthError> {

@@ -25,16 +25,30 @@ pub trait Effects {
     fn run(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>);
 }
 
+/// Token files read before the first frame: more rows than a screen shows.
+pub const FIRST_TOKENS: usize = 200;
+
 /// Reads the configuration and every server's token file.
 pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
+    snapshot_first(store, usize::MAX)
+}
+
+/// The configuration and the token files of the first `first` servers only, so that the first
+/// frame does not wait for thousands of file reads; `pending` counts the rest.
+pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, String> {
     let config = store.load().map_err(|e| e.to_string())?;
     let mut tokens = BTreeMap::new();
-    for s in &config.servers {
+    for s in config.servers.iter().take(first) {
         if let Some(f) = store.load_tokens(s).map_err(|e| e.to_string())? {
             tokens.insert(s.name.clone(), f);
         }
     }
-    Ok(Snapshot { config, tokens })
+    let pending = config.servers.len().saturating_sub(first);
+    Ok(Snapshot {
+        config,
+        tokens,
+        pending,
+    })
 }
 
 fn failure(e: &Error) -> Failure {

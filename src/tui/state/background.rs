@@ -15,6 +15,10 @@ fn backoff(failures: u32) -> SignedDuration {
 impl Model {
     /// Starts a refresh for every OAuth2 server whose token is due (and not blocked).
     pub(crate) fn schedule_refreshes(&mut self) -> Vec<Cmd> {
+        // Nothing is due before the earliest due time: skip the pass over every server.
+        if self.derived.earliest_refresh.is_none_or(|t| self.now < t) {
+            return Vec::new();
+        }
         let due: Vec<String> = self
             .servers()
             .iter()

@@ -6,6 +6,7 @@ pub mod check;
 pub mod cmd;
 pub mod connect;
 pub mod demo;
+pub mod derived;
 pub mod flow;
 pub mod form;
 pub mod keymap;
@@ -14,8 +15,8 @@ pub mod review;
 pub mod rotate;
 pub mod wizard;
 
+use crate::model::Server;
 use crate::model::health::{Health, assess};
-use crate::model::{AuthKind, Server};
 use crate::services::browser::Situation;
 use cmd::Cmd;
 use jiff::Timestamp;
@@ -142,11 +143,13 @@ pub struct Model {
     /// What was copied this session (name, text): printed to the scrollback at exit, the copy
     /// that cannot fail.
     pub copied: Vec<(String, String)>,
+    /// Summaries over all servers, kept current by `update`.
+    pub derived: derived::Derived,
 }
 
 impl Model {
     pub fn new(data: Snapshot, now: Timestamp, tz: TimeZone, env: Env) -> Self {
-        Self {
+        let mut model = Self {
             now,
             tz,
             env,
@@ -172,7 +175,10 @@ impl Model {
             interrupted: false,
             signal: None,
             copied: Vec::new(),
-        }
+            derived: derived::Derived::default(),
+        };
+        model.rederive();
+        model
     }
 
     pub fn servers(&self) -> &[Server] {
@@ -323,12 +329,12 @@ impl Model {
                 wake = Some(t);
             }
         };
-        for s in self.servers().iter().filter(|s| s.auth == AuthKind::OAuth2) {
-            if let Some(t) = self.data.tokens.get(&s.name).and_then(|f| f.tokens.as_ref()) {
-                earlier(crate::model::health::refresh_due_at(t));
-                let secs = self.now.as_second();
-                earlier(Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap_or(self.now));
-            }
+        if let Some(t) = self.derived.earliest_due {
+            earlier(t);
+        }
+        if self.derived.any_tokens {
+            let secs = self.now.as_second();
+            earlier(Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap_or(self.now));
         }
         for t in self.retry_at.values() {
             earlier(*t);
@@ -348,6 +354,7 @@ impl Model {
             Msg::Tick(now) => {
                 self.now = now;
                 self.frame = self.frame.wrapping_add(1);
+                self.rederive_if_stale();
                 self.schedule_refreshes()
             }
             Msg::Resize => Vec::new(),
@@ -358,6 +365,7 @@ impl Model {
             }
             Msg::Loaded(Ok(data)) => {
                 self.data = data;
+                self.rederive();
                 self.selected = self.selected.min(self.servers().len().saturating_sub(1));
                 self.schedule_refreshes()
             }

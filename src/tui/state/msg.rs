@@ -20,6 +20,9 @@ pub struct Snapshot {
     pub config: Config,
     /// Token files by server name.
     pub tokens: BTreeMap<String, TokenFile>,
+    /// Token files of the last servers not read yet (the first frame reads only the first
+    /// ones; a full snapshot follows).
+    pub pending: usize,
 }
 
 #[derive(Debug, Clone)]

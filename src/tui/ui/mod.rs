@@ -8,7 +8,6 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-use crate::model::health::Level;
 use crate::tui::state::keymap;
 use crate::tui::state::wizard::Step;
 use crate::tui::state::{Model, Pane, Popup, Screen};
@@ -71,10 +70,7 @@ pub fn render(model: &Model, f: &mut Frame) {
 
 fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
     let servers = model.servers();
-    let attention = servers
-        .iter()
-        .filter(|s| model.health(s).level >= Level::Warning)
-        .count();
+    let attention = model.attention();
     let mut right = match servers.len() {
         1 => "1 server".to_string(),
         n => format!("{n} servers"),
