@@ -1,6 +1,7 @@
 //! Handing out fresh access tokens and refreshing them without ever losing one.
 //!
-//! Hot path (`inbound token` on a valid token): one shared lock, one small file, no network.
+//! Hot path (`inbound token` on a valid token): the config and one small file, no lock, no
+//! network.
 //! Slow path: exclusive lock on the server's token file, re-read (another process may have
 //! refreshed meanwhile: single-flight across processes), refresh, write the rotated refresh
 //! token atomically, and only then hand out the new access token.
@@ -47,10 +48,8 @@ pub async fn fresh_token(
     let config = store.load()?;
     let (srv, app) = super::oauth_target(&config, server)?;
     if policy == Policy::WhenDue {
-        let hot = {
-            let _shared = store.lock_tokens(&srv, false)?;
-            store.read_tokens(&srv)?
-        };
+        // No lock: files are replaced by rename, so this is the old file or the new one.
+        let hot = store.read_tokens(&srv)?;
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
             && let Some(t) = usable(file, now())
         {

@@ -215,32 +215,46 @@ impl Store {
         Ok(Some(bytes))
     }
 
-    fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8], supported: u32) -> Result<T, StoreError> {
+    /// Parses a store file once; only when that fails is the schema looked at, to tell a
+    /// newer file (unknown schema) from a damaged one.
+    fn parse_json<T: DeserializeOwned + Versioned>(
+        path: &Path,
+        bytes: &[u8],
+        supported: u32,
+    ) -> Result<T, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
         };
-        #[derive(serde::Deserialize)]
-        struct Version {
-            #[serde(default)]
-            schema: Option<serde_json::Value>,
+        let unknown = |found: u64| StoreError::UnknownSchema {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        };
+        match serde_json::from_slice::<T>(bytes) {
+            Ok(v) if v.schema() == supported => Ok(v),
+            Ok(v) => Err(unknown(u64::from(v.schema()))),
+            Err(e) => {
+                #[derive(serde::Deserialize)]
+                struct Version {
+                    #[serde(default)]
+                    schema: Option<serde_json::Value>,
+                }
+                match serde_json::from_slice::<Version>(bytes) {
+                    Ok(v) => {
+                        let found = v.schema.as_ref().and_then(serde_json::Value::as_u64).unwrap_or(0);
+                        if found == u64::from(supported) {
+                            Err(corrupt(e))
+                        } else {
+                            Err(unknown(found))
+                        }
+                    }
+                    Err(_) => Err(corrupt(e)),
+                }
+            }
         }
-        let version: Version = serde_json::from_slice(bytes).map_err(corrupt)?;
-        let found = version
-            .schema
-            .as_ref()
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
-        if found != u64::from(supported) {
-            return Err(StoreError::UnknownSchema {
-                path: path.to_path_buf(),
-                found,
-                supported,
-            });
-        }
-        serde_json::from_slice(bytes).map_err(corrupt)
     }
 
     fn read_config(&self) -> Result<Config, StoreError> {
@@ -416,9 +430,9 @@ impl Store {
         self.write_json(&path, &file)
     }
 
-    /// Reads with a shared lock (for list/show).
+    /// Reads without a lock (for list/show/check): every write replaces the file by rename,
+    /// so a reader sees the old file or the new one, never a mix; locks serialise writers.
     pub fn load_tokens(&self, server: &Server) -> Result<Option<TokenFile>, StoreError> {
-        let _lock = self.lock_tokens(server, false)?;
         self.read_tokens(server)
     }
 
@@ -449,6 +463,23 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::io(&p, e)),
         }
+    }
+}
+
+/// The schema version a store document carries.
+trait Versioned {
+    fn schema(&self) -> u32;
+}
+
+impl Versioned for Config {
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+}
+
+impl Versioned for TokenFile {
+    fn schema(&self) -> u32 {
+        self.schema
     }
 }
 
