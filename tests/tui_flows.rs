@@ -1121,3 +1121,16 @@ fn a_failed_sign_in_offers_only_keys_that_work() {
     );
     assert!(act(&mut m, Action::NextField).is_empty());
 }
+
+#[test]
+fn times_shown_in_seconds_tick_every_second() {
+    let mut m = testing::model(testing::populated());
+    // The selected server was just refreshed: "8 s ago" must move every second.
+    let name = m.selected_server().unwrap().name.clone();
+    let mut data = testing::populated();
+    if let Some(t) = data.tokens.get_mut(&name).and_then(|f| f.tokens.as_mut()) {
+        t.refreshed_at = now() - SignedDuration::from_secs(8);
+    }
+    m.update(Msg::Loaded(Ok(data)));
+    assert!(m.next_wake().unwrap() <= Duration::from_secs(1));
+}

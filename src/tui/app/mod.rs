@@ -96,6 +96,11 @@ impl<E: Effects> App<E> {
                     Msg::Tick((self.clock)())
                 }
             };
+            // Every message sees the present: a refresh that just finished must not read as
+            // "in 13 s" because the last tick was a minute ago.
+            if !matches!(msg, Msg::Tick(_)) {
+                self.dispatch(Msg::Tick((self.clock)()));
+            }
             self.dispatch(msg);
             dirty = true;
         }

@@ -185,6 +185,18 @@ impl Model {
         &self.data.config.servers
     }
 
+    /// True when the selected server's details show a time so near now that it is written in
+    /// seconds (countdowns, "just refreshed").
+    fn shows_seconds(&self) -> bool {
+        let Some(server) = self.selected_server() else {
+            return false;
+        };
+        let near = |t: Timestamp| t.duration_since(self.now).abs() < jiff::SignedDuration::from_secs(120);
+        let tokens = self.data.tokens.get(&server.name).and_then(|f| f.tokens.as_ref());
+        tokens.is_some_and(|t| near(t.expires_at) || near(t.refreshed_at) || near(t.issued_at))
+            || server.last_test.as_ref().is_some_and(|t| near(t.at))
+    }
+
     pub fn selected_server(&self) -> Option<&Server> {
         self.servers().get(self.selected)
     }
@@ -338,6 +350,10 @@ impl Model {
         }
         for t in self.retry_at.values() {
             earlier(*t);
+        }
+        // A time shown in seconds ("in 13 s", "8 s ago") must tick every second while shown.
+        if self.shows_seconds() {
+            earlier(self.now + jiff::SignedDuration::from_secs(1));
         }
         let secs = wake?.duration_since(self.now).as_secs_f64();
         Some(Duration::from_secs_f64(secs.clamp(1.0, 3600.0)))
