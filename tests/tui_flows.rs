@@ -1124,13 +1124,30 @@ fn a_failed_sign_in_offers_only_keys_that_work() {
 
 #[test]
 fn times_shown_in_seconds_tick_every_second() {
-    let mut m = testing::model(testing::populated());
-    // The selected server was just refreshed: "8 s ago" must move every second.
-    let name = m.selected_server().unwrap().name.clone();
-    let mut data = testing::populated();
-    if let Some(t) = data.tokens.get_mut(&name).and_then(|f| f.tokens.as_mut()) {
+    use inbound::model::{AuthKind, Config, ServerState};
+    // One server whose times are all far from now (NOW is on a minute boundary): the next
+    // wake is the next minute, not the next second.
+    let mut config = Config::default();
+    config.apps.push(testing::app("Contoso mail", "2027-05-01"));
+    config.servers.push(testing::server(
+        "Far",
+        AuthKind::OAuth2,
+        ServerState::Draft,
+        "far@contoso.com",
+        Some("Contoso mail"),
+    ));
+    let mut data = testing::empty();
+    data.config = config;
+    data.tokens.insert(
+        "Far".into(),
+        testing::tokens("Far", "far@contoso.com", 600, "far@contoso.com"),
+    );
+    let mut m = testing::model(data.clone());
+    assert_eq!(m.next_wake(), Some(Duration::from_secs(60)));
+    // Just refreshed: "8 s ago" must move every second.
+    if let Some(t) = data.tokens.get_mut("Far").and_then(|f| f.tokens.as_mut()) {
         t.refreshed_at = now() - SignedDuration::from_secs(8);
     }
     m.update(Msg::Loaded(Ok(data)));
-    assert!(m.next_wake().unwrap() <= Duration::from_secs(1));
+    assert_eq!(m.next_wake(), Some(Duration::from_secs(1)));
 }
