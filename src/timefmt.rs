@@ -31,10 +31,13 @@ pub fn span(secs: i64) -> String {
     if secs < 0 { format!("-{text}") } else { text }
 }
 
-/// `in 41 min` / `5 min ago`.
+/// `in 41 min` / `5 min ago` / `just now` (within a second either way: a clock a moment
+/// behind must not make a past event read as "in 0 s").
 pub fn relative(t: Timestamp, now: Timestamp) -> String {
     let secs = t.duration_since(now).as_secs();
-    if secs >= 0 {
+    if secs.abs() < 1 {
+        "just now".to_string()
+    } else if secs > 0 {
         format!("in {}", span(secs))
     } else {
         format!("{} ago", span(-secs))
@@ -44,6 +47,14 @@ pub fn relative(t: Timestamp, now: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_times_never_run_backwards_at_zero() {
+        let now: Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
+        assert_eq!(relative(now, now), "just now");
+        assert_eq!(relative(now - jiff::SignedDuration::from_secs(8), now), "8 s ago");
+        assert_eq!(relative(now + jiff::SignedDuration::from_secs(8), now), "in 8 s");
+    }
 
     #[test]
     fn spans() {
