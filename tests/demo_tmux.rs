@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use support::tmux::{Tmux, have, required};
+use support::tmux::{Tmux, have, required, tmux_or_skip};
 
 /// Name → contents of every file under `dir`.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -66,12 +66,7 @@ fn loopback(local: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_walk_to_confirmed_without_a_display() {
-    if !have("tmux") {
-        assert!(
-            !required(),
-            "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-        );
-        eprintln!("tmux not installed; skipping the demo walk");
+    if !tmux_or_skip("the demo walk") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -186,12 +181,7 @@ async fn demo_walk_to_confirmed_without_a_display() {
 /// An SSH drop (the terminal goes away, SIGHUP) also removes the temporary store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_store_is_removed_when_the_terminal_goes_away() {
-    if !have("tmux") {
-        assert!(
-            !required(),
-            "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-        );
-        eprintln!("tmux not installed; skipping the demo hang-up test");
+    if !tmux_or_skip("the demo hang-up test") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

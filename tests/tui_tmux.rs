@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use support::cli::Cli;
 use support::dovecot::{Dovecot, OAUTH_USER};
 use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, authorize_redirect};
-use support::tmux::{DEADLINE, Tmux, have, required};
+use support::tmux::{DEADLINE, Tmux, have, required, tmux_or_skip};
 use tokio::process::Command;
 
 fn write_browser(dir: &Path) -> String {
@@ -145,12 +145,7 @@ async fn wizard_walk_to_confirmed_in_tmux() {
 /// raw mode and the alternate screen, and the exit code is 128 + the signal (143, 129, 131).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_restore_the_terminal() {
-    if !have("tmux") {
-        assert!(
-            !required(),
-            "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-        );
-        eprintln!("tmux not installed; skipping the signal test");
+    if !tmux_or_skip("the signal test") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -216,19 +211,6 @@ async fn signals_restore_the_terminal() {
 // ---- Consent over SSH without a display: paste-back and device code, end to end ----
 
 const SSH_USER: &str = "alice@example.com";
-
-/// tmux is needed for these walks (Dovecot is not: they stop at "token valid").
-fn tmux_or_skip(what: &str) -> bool {
-    if have("tmux") {
-        return true;
-    }
-    assert!(
-        !required(),
-        "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-    );
-    eprintln!("tmux not installed; skipping {what}");
-    false
-}
 
 /// A stored OAuth2 server at the fake IdP, and the app running in tmux as if over SSH with
 /// no display (and a `$BROWSER` that would fail loudly if it were ever started).

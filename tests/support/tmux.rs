@@ -18,6 +18,19 @@ pub fn have(tool: &str) -> bool {
 }
 
 /// One tmux server on its own socket, killed on drop.
+/// True when tmux is here; otherwise says what is skipped (and fails when tests are required).
+pub fn tmux_or_skip(what: &str) -> bool {
+    if have("tmux") {
+        return true;
+    }
+    assert!(
+        !required(),
+        "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
+    );
+    eprintln!("tmux not installed; skipping {what}");
+    false
+}
+
 pub struct Tmux {
     pub socket: String,
 }
