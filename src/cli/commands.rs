@@ -109,6 +109,9 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "Secret expires" => "--secret-expires YYYY-MM-DD",
         "Authority" => "--authority URL",
         "Public URL" => "--public-url URL",
+        "Listen port" => "--listen-port N",
+        "Listen address" => "--listen-address ADDR",
+        "Sign-in timeout" => "--timeout SECS",
         _ => return None,
     })
 }
@@ -446,6 +449,10 @@ async fn connect_with_listener(
         allow_fallback: a.any_port,
     };
     let consent = consent::begin(store, &a.name, &opts).await?;
+    let timeout = match a.timeout {
+        Some(secs) => Duration::from_secs(secs),
+        None => store.load()?.settings.consent_timeout(),
+    };
     {
         // The URL is the first line of stdout, flushed, so a script can read it at once.
         let mut out = std::io::stdout().lock();
@@ -491,7 +498,7 @@ async fn connect_with_listener(
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(read_pastes(tx));
     consent
-        .wait_any(store, Duration::from_secs(a.timeout), cancel, Some(rx), |msg| {
+        .wait_any(store, timeout, cancel, Some(rx), |msg| {
             say!("Pasted address not used: {msg}")
         })
         .await
@@ -774,27 +781,27 @@ fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
 }
 
 fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
+    use crate::core::settings::{SettingsPatch, TIMEOUT_RANGE, update_settings};
     let public_url = a
         .public_url
         .as_deref()
         .map(crate::model::validate::public_url)
         .transpose()?;
-    let settings = store.update(|c| {
-        if let Some(p) = a.listen_port {
-            c.settings.listen_port = Some(p);
-        }
-        if let Some(u) = public_url {
-            c.settings.public_url = Some(u);
-        }
-        if a.no_public_url {
-            c.settings.public_url = None;
-            c.settings.listen_address = None;
-        }
-        if let Some(addr) = a.listen_address {
-            c.settings.listen_address = Some(addr);
-        }
-        Ok::<_, Error>(c.settings.clone())
-    })?;
+    if let Some(t) = a.timeout
+        && !TIMEOUT_RANGE.contains(&t)
+    {
+        return Err(Error::from(crate::model::validate::FieldError::new(
+            "Sign-in timeout",
+            format!("give seconds from {} to {}", TIMEOUT_RANGE.start(), TIMEOUT_RANGE.end()),
+        )));
+    }
+    let patch = SettingsPatch {
+        listen_port: a.listen_port.map(Some),
+        public_url: if a.no_public_url { Some(None) } else { public_url.map(Some) },
+        listen_address: if a.no_public_url { Some(None) } else { a.listen_address.map(Some) },
+        consent_timeout_secs: a.timeout.map(Some),
+    };
+    let settings = update_settings(store, &patch)?;
     if a.json {
         out!("{}", serde_json::to_string_pretty(&settings).unwrap_or_default());
     } else {
@@ -814,6 +821,7 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
             "redirect URL    {}  (register under Authentication → Web)",
             crate::model::registered_redirect_uri(&settings)
         );
+        out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
     }
     Ok(exit::OK)
 }

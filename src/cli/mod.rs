@@ -161,6 +161,9 @@ pub struct SettingsArgs {
     /// Address the listener binds in public URL mode (e.g. 127.0.0.1 behind a local proxy).
     #[arg(long, value_name = "ADDR")]
     pub listen_address: Option<std::net::IpAddr>,
+    /// How long a sign-in waits for the browser, in seconds (30 to 3600; default 300).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -303,9 +306,9 @@ pub struct ConnectArgs {
     /// Use this public base URL for the redirect (reverse proxy in front of the listener).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
-    /// Give up after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = crate::core::consent::DEFAULT_TIMEOUT.as_secs())]
-    pub timeout: u64,
+    /// Give up after this many seconds (default: the sign-in timeout setting, else 300).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
     /// With --device-code: print the code as one JSON line (verification_uri, user_code,
     /// expires_in, interval) and the result as JSON, for scripts that show the code elsewhere.
     #[arg(long, requires = "device_code")]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+pub const DEFAULT_TIMEOUT: Duration = crate::model::DEFAULT_CONSENT_TIMEOUT;
 
 #[derive(Debug, Clone, Default)]
 pub struct ConsentOptions {

@@ -3,6 +3,7 @@
 pub mod consent;
 pub mod paste;
 pub mod servers;
+pub mod settings;
 pub mod test;
 pub mod tokens;
 

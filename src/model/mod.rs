@@ -23,6 +23,8 @@ pub const REDIRECT_PATH: &str = "/microsoft_outlook/confirm";
 /// Default port of the embedded listener. Entra ignores the port of a `localhost` redirect URI,
 /// so any port works with the registered URL; a stable one makes the `ssh -L` line reusable.
 pub const DEFAULT_LISTEN_PORT: u16 = 8400;
+/// How long a sign-in waits for the browser unless the settings say otherwise.
+pub const DEFAULT_CONSENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The whole configuration document (`config.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,6 +88,17 @@ pub struct Settings {
     /// Address the listener binds in public URL mode (default: loopback only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_address: Option<std::net::IpAddr>,
+    /// How long a sign-in waits for the browser, in seconds (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_timeout_secs: Option<u64>,
+}
+
+impl Settings {
+    /// How long a sign-in waits for Microsoft's answer.
+    pub fn consent_timeout(&self) -> std::time::Duration {
+        self.consent_timeout_secs
+            .map_or(DEFAULT_CONSENT_TIMEOUT, std::time::Duration::from_secs)
+    }
 }
 
 /// An app registration in Entra ID.

@@ -142,7 +142,9 @@ impl StoreEffects {
                 Ok(c) => c,
                 Err(e) => return send(ConsentEvent::Failed(failure(&e))),
             };
-            let timeout = consent::DEFAULT_TIMEOUT;
+            let timeout = store
+                .load()
+                .map_or(consent::DEFAULT_TIMEOUT, |c| c.settings.consent_timeout());
             let secs = i64::try_from(timeout.as_secs()).unwrap_or(300);
             send(ConsentEvent::Ready {
                 auth_url: c.auth_url.clone(),

@@ -1,0 +1,169 @@
+//! Global settings (listener port and address, public URL, sign-in timeout): validated and
+//! written in one place for the CLI's `settings` and the app's settings popup.
+
+use super::{Error, Result};
+use crate::model::Settings;
+use crate::model::validate::{self, FieldError};
+use crate::store::Store;
+use std::net::IpAddr;
+
+/// Sign-in timeouts we accept: long enough to type a password, short enough that a forgotten
+/// listener goes away.
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 30..=3600;
+
+/// Changes; `None` leaves a setting alone, `Some(None)` returns it to its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsPatch {
+    pub listen_port: Option<Option<u16>>,
+    pub public_url: Option<Option<String>>,
+    pub listen_address: Option<Option<IpAddr>>,
+    pub consent_timeout_secs: Option<Option<u64>>,
+}
+
+/// The settings as typed in a form: every field, empty meaning "the default".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsText {
+    pub listen_port: String,
+    pub public_url: String,
+    pub listen_address: String,
+    pub consent_timeout_secs: String,
+}
+
+impl SettingsText {
+    /// The current settings, as a form shows them.
+    pub fn of(s: &Settings) -> Self {
+        Self {
+            listen_port: s.listen_port.map(|p| p.to_string()).unwrap_or_default(),
+            public_url: s.public_url.clone().unwrap_or_default(),
+            listen_address: s.listen_address.map(|a| a.to_string()).unwrap_or_default(),
+            consent_timeout_secs: s.consent_timeout_secs.map(|t| t.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Checks every field, collecting all errors.
+    pub fn parse(&self) -> Result<SettingsPatch, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let blank = |s: &str| s.trim().is_empty();
+        let listen_port = if blank(&self.listen_port) {
+            None
+        } else {
+            validate::port(&self.listen_port)
+                .map_err(|e| errors.push(FieldError::new("Listen port", e.message)))
+                .ok()
+        };
+        let public_url = if blank(&self.public_url) {
+            None
+        } else {
+            validate::public_url(&self.public_url).map_err(|e| errors.push(e)).ok()
+        };
+        let listen_address = if blank(&self.listen_address) {
+            None
+        } else {
+            self.listen_address
+                .trim()
+                .parse::<IpAddr>()
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        "Listen address",
+                        "enter an IP address, e.g. 127.0.0.1, or leave it empty for loopback",
+                    ))
+                })
+                .ok()
+        };
+        let consent_timeout_secs = if blank(&self.consent_timeout_secs) {
+            None
+        } else {
+            match self.consent_timeout_secs.trim().parse::<u64>() {
+                Ok(t) if TIMEOUT_RANGE.contains(&t) => Some(t),
+                _ => {
+                    errors.push(FieldError::new(
+                        "Sign-in timeout",
+                        format!(
+                            "enter seconds from {} to {}, or leave it empty for {}",
+                            TIMEOUT_RANGE.start(),
+                            TIMEOUT_RANGE.end(),
+                            super::consent::DEFAULT_TIMEOUT.as_secs()
+                        ),
+                    ));
+                    None
+                }
+            }
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(SettingsPatch {
+            listen_port: Some(listen_port),
+            public_url: Some(public_url),
+            listen_address: Some(listen_address),
+            consent_timeout_secs: Some(consent_timeout_secs),
+        })
+    }
+}
+
+/// Applies `patch` in one store transaction; returns the settings now in force.
+pub fn update_settings(store: &Store, patch: &SettingsPatch) -> Result<Settings> {
+    store.update(|c| {
+        let s = &mut c.settings;
+        if let Some(v) = patch.listen_port {
+            s.listen_port = v;
+        }
+        if let Some(v) = &patch.public_url {
+            s.public_url = v.clone();
+        }
+        if let Some(v) = patch.listen_address {
+            s.listen_address = v;
+        }
+        if let Some(v) = patch.consent_timeout_secs {
+            s.consent_timeout_secs = v;
+        }
+        // A listen address without a public URL would expose the listener for nothing.
+        if s.public_url.is_none() && s.listen_address.is_some_and(|a| !a.is_loopback()) {
+            return Err(Error::from(FieldError::new(
+                "Listen address",
+                "a non-loopback address is only for public URL mode: set the public URL too, or leave it empty",
+            )));
+        }
+        Ok::<_, Error>(c.settings.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_error_is_reported_and_blank_means_default() {
+        let bad = SettingsText {
+            listen_port: "70000".into(),
+            public_url: "http://x.example.com".into(),
+            listen_address: "nope".into(),
+            consent_timeout_secs: "5".into(),
+        };
+        let errors = bad.parse().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["Listen port", "Public URL", "Listen address", "Sign-in timeout"]);
+        let patch = SettingsText::default().parse().unwrap();
+        assert_eq!(patch.listen_port, Some(None));
+        assert_eq!(patch.consent_timeout_secs, Some(None));
+    }
+
+    #[test]
+    fn settings_round_trip_through_the_store() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let text = SettingsText {
+            listen_port: "18765".into(),
+            public_url: "https://mail.example.com".into(),
+            listen_address: "127.0.0.1".into(),
+            consent_timeout_secs: "600".into(),
+        };
+        let s = update_settings(&store, &text.parse().unwrap()).unwrap();
+        assert_eq!(SettingsText::of(&s), text);
+        let open = SettingsText {
+            listen_address: "0.0.0.0".into(),
+            ..SettingsText::default()
+        };
+        assert!(update_settings(&store, &open.parse().unwrap()).is_err(), "no public URL");
+    }
+}
