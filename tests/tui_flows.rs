@@ -1151,3 +1151,41 @@ fn times_shown_in_seconds_tick_every_second() {
     m.update(Msg::Loaded(Ok(data)));
     assert_eq!(m.next_wake(), Some(Duration::from_secs(1)));
 }
+
+#[test]
+fn settings_can_be_seen_and_changed_in_the_app() {
+    use inbound::tui::state::settings::FIELDS;
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Settings);
+    assert_eq!(m.popup, Some(Popup::Settings));
+    assert!(m.text_focused(), "typing goes into the field");
+    typed(&mut m, "99999");
+    assert!(act(&mut m, Action::Submit).is_empty(), "refused before any write");
+    let form = m.settings.as_deref().unwrap();
+    assert!(form.errors[0].is_some(), "{:?}", form.errors);
+    for _ in 0..5 {
+        m.update(Msg::Text(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+    }
+    typed(&mut m, "18765");
+    act(&mut m, Action::NextField);
+    act(&mut m, Action::NextField);
+    act(&mut m, Action::NextField);
+    assert_eq!(FIELDS[m.settings.as_deref().unwrap().focus], "Sign-in timeout");
+    typed(&mut m, "600");
+    let cmds = act(&mut m, Action::Submit);
+    let [Cmd::SaveSettings { run, patch }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(patch.listen_port, Some(Some(18765)));
+    assert_eq!(patch.consent_timeout_secs, Some(Some(600)));
+    m.update(Msg::SettingsSaved {
+        run: *run,
+        result: Ok(()),
+    });
+    assert_eq!(m.popup, None);
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("Settings saved"))
+    );
+}

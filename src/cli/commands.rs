@@ -792,13 +792,25 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
     {
         return Err(Error::from(crate::model::validate::FieldError::new(
             "Sign-in timeout",
-            format!("give seconds from {} to {}", TIMEOUT_RANGE.start(), TIMEOUT_RANGE.end()),
+            format!(
+                "give seconds from {} to {}",
+                TIMEOUT_RANGE.start(),
+                TIMEOUT_RANGE.end()
+            ),
         )));
     }
     let patch = SettingsPatch {
         listen_port: a.listen_port.map(Some),
-        public_url: if a.no_public_url { Some(None) } else { public_url.map(Some) },
-        listen_address: if a.no_public_url { Some(None) } else { a.listen_address.map(Some) },
+        public_url: if a.no_public_url {
+            Some(None)
+        } else {
+            public_url.map(Some)
+        },
+        listen_address: if a.no_public_url {
+            Some(None)
+        } else {
+            a.listen_address.map(Some)
+        },
         consent_timeout_secs: a.timeout.map(Some),
     };
     let settings = update_settings(store, &patch)?;

@@ -48,13 +48,23 @@ impl SettingsText {
             None
         } else {
             validate::port(&self.listen_port)
-                .map_err(|e| errors.push(FieldError::new("Listen port", e.message)))
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        "Listen port",
+                        format!(
+                            "enter a port from 1 to 65535, or leave it empty for {}",
+                            crate::model::DEFAULT_LISTEN_PORT
+                        ),
+                    ))
+                })
                 .ok()
         };
         let public_url = if blank(&self.public_url) {
             None
         } else {
-            validate::public_url(&self.public_url).map_err(|e| errors.push(e)).ok()
+            validate::public_url(&self.public_url)
+                .map_err(|e| errors.push(e))
+                .ok()
         };
         let listen_address = if blank(&self.listen_address) {
             None
@@ -142,7 +152,10 @@ mod tests {
         };
         let errors = bad.parse().unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["Listen port", "Public URL", "Listen address", "Sign-in timeout"]);
+        assert_eq!(
+            fields,
+            ["Listen port", "Public URL", "Listen address", "Sign-in timeout"]
+        );
         let patch = SettingsText::default().parse().unwrap();
         assert_eq!(patch.listen_port, Some(None));
         assert_eq!(patch.consent_timeout_secs, Some(None));
@@ -164,6 +177,9 @@ mod tests {
             listen_address: "0.0.0.0".into(),
             ..SettingsText::default()
         };
-        assert!(update_settings(&store, &open.parse().unwrap()).is_err(), "no public URL");
+        assert!(
+            update_settings(&store, &open.parse().unwrap()).is_err(),
+            "no public URL"
+        );
     }
 }

@@ -352,6 +352,22 @@ impl Effects for StoreEffects {
                     let _ = tx.send(Msg::SecretSaved { run, result });
                 });
             }
+            Cmd::SaveSettings { run, patch } => {
+                let store = self.store.clone();
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::core::settings::update_settings(&store, &patch)
+                        .map(drop)
+                        .map_err(|e| match e {
+                            Error::Invalid(f) => SaveError::Fields(f),
+                            e => SaveError::Other(e.to_string()),
+                        });
+                    if result.is_ok() {
+                        let _ = tx.send(Msg::Loaded(snapshot(&store)));
+                    }
+                    let _ = tx.send(Msg::SettingsSaved { run, result });
+                });
+            }
             Cmd::OpenBrowser { run, url } => {
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {

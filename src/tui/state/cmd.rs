@@ -65,6 +65,11 @@ pub enum Cmd {
         server: String,
         force: bool,
     },
+    /// Save the global settings (one store transaction, through the core).
+    SaveSettings {
+        run: RunId,
+        patch: crate::core::settings::SettingsPatch,
+    },
     /// Put text on the clipboard: tmux's buffer inside tmux, else OSC 52 through the terminal.
     /// `what` names it in the answer ([`Msg::Copied`](super::msg::Msg::Copied)).
     Copy {

@@ -6,6 +6,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    /// Open the settings popup.
+    Settings,
     Help,
     CloseHelp,
     Up,
@@ -65,6 +67,8 @@ pub enum Ctx {
     DemoConnect,
     /// The new-client-secret form (a popup with text fields).
     Rotate,
+    /// The settings popup (text fields).
+    Settings,
     Token,
     Test,
     Help,
@@ -74,7 +78,10 @@ pub enum Ctx {
 impl Ctx {
     /// True where printable keys go into a text field (so `?` and `q` stay typeable).
     pub fn is_text(self) -> bool {
-        matches!(self, Ctx::GuideText | Ctx::Form | Ctx::ConnectPaste | Ctx::Rotate)
+        matches!(
+            self,
+            Ctx::GuideText | Ctx::Form | Ctx::ConnectPaste | Ctx::Rotate | Ctx::Settings
+        )
     }
 }
 
@@ -245,6 +252,23 @@ pub static KEYMAP: &[KeyBinding] = &[
         true,
     ),
     b(C::Rotate, ESC, A::Back, "cancel (nothing is saved)", true),
+    // The settings form.
+    b(
+        C::Settings,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
+        A::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        C::Settings,
+        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
+        A::PrevField,
+        "previous field",
+        false,
+    ),
+    b(C::Settings, ENTER, A::Submit, "save", true),
+    b(C::Settings, ESC, A::Back, "cancel (nothing is saved)", true),
     b(C::Confirm, &[Key::ch('y')], A::Yes, "yes", true),
     b(
         C::Confirm,
@@ -293,6 +317,13 @@ pub static KEYMAP: &[KeyBinding] = &[
         A::Copy,
         "copy URL (the redirect URL, via OSC 52)",
         true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('g')],
+        A::Settings,
+        "settings (listener, public URL, sign-in wait)",
+        false,
     ),
     b(
         C::Review,

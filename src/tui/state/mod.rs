@@ -13,6 +13,7 @@ pub mod keymap;
 pub mod msg;
 pub mod review;
 pub mod rotate;
+pub mod settings;
 pub mod wizard;
 
 use crate::model::Server;
@@ -77,6 +78,8 @@ pub enum Popup {
     ConfirmQuit,
     /// The new-client-secret form (its data is `Model::rotation`).
     Rotate,
+    /// The settings form (its data is `Model::settings`).
+    Settings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +146,8 @@ pub struct Model {
     /// What was copied this session (name, text): printed to the scrollback at exit, the copy
     /// that cannot fail.
     pub copied: Vec<(String, String)>,
+    /// The settings popup's form, while it is open.
+    pub settings: Option<Box<settings::SettingsForm>>,
     /// Summaries over all servers, kept current by `update`.
     pub derived: derived::Derived,
 }
@@ -175,6 +180,7 @@ impl Model {
             interrupted: false,
             signal: None,
             copied: Vec::new(),
+            settings: None,
             derived: derived::Derived::default(),
         };
         model.rederive();
@@ -290,6 +296,7 @@ impl Model {
             Some(Popup::Help) => vec![Ctx::Help, Ctx::Global],
             Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
+            Some(Popup::Settings) => vec![Ctx::Settings, Ctx::Global],
             None => {
                 let screen = self.screen_ctx();
                 let demo = self.env.demo.is_some()
@@ -304,7 +311,7 @@ impl Model {
     /// True when unbound keys are typed into a field.
     pub fn text_focused(&self) -> bool {
         match self.popup {
-            Some(Popup::Rotate) => return true,
+            Some(Popup::Rotate | Popup::Settings) => return true,
             Some(_) => return false,
             None => {}
         }
@@ -395,6 +402,10 @@ impl Model {
                     if let Some(r) = self.rotation.as_deref_mut() {
                         r.key(key);
                     }
+                } else if self.popup == Some(Popup::Settings) {
+                    if let Some(s) = self.settings.as_deref_mut() {
+                        s.key(key);
+                    }
                 } else if self.popup.is_none()
                     && let Some(w) = self.wizard_mut()
                 {
@@ -410,6 +421,7 @@ impl Model {
             Msg::Probe { run, event } => self.on_probe(run, event),
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
+            Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
         }
     }
 
@@ -436,6 +448,7 @@ impl Model {
                 return self.delete(name);
             }
             (Some(Popup::Rotate), _) => return self.rotation_action(action),
+            (Some(Popup::Settings), _) => return self.settings_action(action),
             (Some(_), Action::No) => {
                 self.popup = None;
                 return Vec::new();
@@ -479,6 +492,12 @@ impl Model {
         if self.popup == Some(Popup::Rotate) {
             if let Some(r) = self.rotation.as_deref_mut() {
                 r.paste(text);
+            }
+            return Vec::new();
+        }
+        if self.popup == Some(Popup::Settings) {
+            if let Some(s) = self.settings.as_deref_mut() {
+                s.paste(text);
             }
             return Vec::new();
         }

@@ -67,6 +67,11 @@ pub enum Msg {
         result: Result<(), Failure>,
     },
     /// A new client secret for `app` was stored (or not).
+    /// The settings popup's save finished.
+    SettingsSaved {
+        run: RunId,
+        result: Result<(), SaveError>,
+    },
     SecretSaved {
         run: RunId,
         result: Result<(), SaveError>,
@@ -91,6 +96,7 @@ impl Msg {
             Msg::Probe { .. } => "probe",
             Msg::Refreshed { .. } => "refreshed",
             Msg::SecretSaved { .. } => "secret saved",
+            Msg::SettingsSaved { .. } => "settings saved",
         }
     }
 }

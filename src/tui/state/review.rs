@@ -51,6 +51,7 @@ impl Model {
                 let url = registered_redirect_uri(&self.data.config.settings);
                 self.copy(url, "Redirect URL")
             }
+            Action::Settings => self.open_settings(),
             _ => match selected {
                 Some((name, auth)) => self.server_action(action, name, auth),
                 None => {

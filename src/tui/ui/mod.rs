@@ -59,6 +59,11 @@ pub fn render(model: &Model, f: &mut Frame) {
             popups::confirm::delete(name, app.as_deref(), others, &theme, area, f.buffer_mut());
         }
         Some(Popup::ConfirmQuit) => popups::confirm::quit(model.work_running(), &theme, area, f.buffer_mut()),
+        Some(Popup::Settings) => {
+            if let Some(s) = &model.settings {
+                popups::settings::render(model, s, &theme, area, f);
+            }
+        }
         Some(Popup::Rotate) => {
             if let Some(r) = &model.rotation {
                 popups::rotate::render(r, &theme, area, f);

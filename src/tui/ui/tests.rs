@@ -305,6 +305,18 @@ fn wizard_connect_over_ssh() {
 }
 
 #[test]
+fn settings_popup() {
+    let mut m = testing::model(testing::populated());
+    m.update(Msg::Action(Action::Settings));
+    snap("settings_popup", &m, 80, 24);
+    for c in "abc".chars() {
+        m.update(Msg::Text(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+    }
+    m.update(Msg::Action(Action::Submit));
+    snap("settings_popup_error", &m, 80, 24);
+}
+
+#[test]
 fn wizard_connect_browser_failed_to_start() {
     let mut m = connecting(Situation {
         ssh: false,

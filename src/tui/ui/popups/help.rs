@@ -19,6 +19,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Device => "sign-in, device code",
         Ctx::DemoConnect => "sign-in, demo",
         Ctx::Rotate => "new client secret",
+        Ctx::Settings => "settings",
         Ctx::Token => "token",
         Ctx::Test => "Test & Confirm",
         Ctx::Global => "everywhere",

@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod help;
 pub mod rotate;
+pub mod settings;
 
 use ratatui::layout::{Constraint, Rect};
 

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use tui_input::Input;
 
-const LABEL: usize = 15;
+pub(super) const LABEL: usize = 15;
 
 pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
     let width: u16 = 70.min(area.width);
@@ -100,7 +100,7 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
     }
 }
 
-fn field_line(
+pub(super) fn field_line(
     label: &str,
     input: &Input,
     focused: bool,

@@ -1,0 +1,136 @@
+//! The settings popup (`g` on the review): listener port and address, public URL, sign-in
+//! timeout. The core checks and saves (`core::settings`, the same path as `inbound
+//! settings`); this holds the typed text and the errors.
+
+use super::cmd::Cmd;
+use super::keymap::Action;
+use super::msg::{RunId, SaveError};
+use super::{Model, Popup, Tone};
+use crate::core::settings::SettingsText;
+use ratatui::crossterm::event::{Event, KeyEvent};
+use tui_input::backend::crossterm::EventHandler;
+use tui_input::{Input, InputRequest};
+
+/// The fields in order, with the core's field names (errors come back by these).
+pub const FIELDS: [&str; 4] = ["Listen port", "Public URL", "Listen address", "Sign-in timeout"];
+
+#[derive(Debug, Clone)]
+pub struct SettingsForm {
+    pub inputs: [Input; 4],
+    pub focus: usize,
+    pub errors: [Option<String>; 4],
+    /// A store error that belongs to no field.
+    pub general: Option<String>,
+    pub save_run: Option<RunId>,
+}
+
+impl SettingsForm {
+    pub fn new(current: &SettingsText) -> Self {
+        let v = |s: &str| Input::new(s.to_string());
+        Self {
+            inputs: [
+                v(&current.listen_port),
+                v(&current.public_url),
+                v(&current.listen_address),
+                v(&current.consent_timeout_secs),
+            ],
+            focus: 0,
+            errors: Default::default(),
+            general: None,
+            save_run: None,
+        }
+    }
+
+    pub fn text(&self) -> SettingsText {
+        let v = |i: usize| self.inputs[i].value().to_string();
+        SettingsText {
+            listen_port: v(0),
+            public_url: v(1),
+            listen_address: v(2),
+            consent_timeout_secs: v(3),
+        }
+    }
+
+    pub fn key(&mut self, key: KeyEvent) {
+        self.inputs[self.focus].handle_event(&Event::Key(key));
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            self.inputs[self.focus].handle(InputRequest::InsertChar(c));
+        }
+    }
+
+    /// Puts each error under its field (by the core's field name).
+    pub fn show_errors(&mut self, errors: Vec<crate::model::validate::FieldError>) {
+        self.errors = Default::default();
+        self.general = None;
+        for e in errors {
+            match FIELDS.iter().position(|f| *f == e.field) {
+                Some(i) => self.errors[i] = Some(e.message),
+                None => self.general = Some(e.to_string()),
+            }
+        }
+        if let Some(i) = self.errors.iter().position(Option::is_some) {
+            self.focus = i;
+        }
+    }
+}
+
+impl Model {
+    /// `g`: the settings popup, filled with what is stored.
+    pub(crate) fn open_settings(&mut self) -> Vec<Cmd> {
+        let current = SettingsText::of(&self.data.config.settings);
+        self.settings = Some(Box::new(SettingsForm::new(&current)));
+        self.popup = Some(Popup::Settings);
+        Vec::new()
+    }
+
+    pub(crate) fn settings_action(&mut self, action: Action) -> Vec<Cmd> {
+        let run = self.run_id();
+        let Some(form) = self.settings.as_deref_mut() else {
+            self.popup = None;
+            return Vec::new();
+        };
+        match action {
+            Action::NextField | Action::Down => form.focus = (form.focus + 1) % FIELDS.len(),
+            Action::PrevField | Action::Up => form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len(),
+            Action::Back => {
+                self.popup = None;
+                self.settings = None;
+            }
+            Action::Submit if form.save_run.is_none() => match form.text().parse() {
+                Ok(patch) => {
+                    form.save_run = Some(run);
+                    return vec![Cmd::SaveSettings { run, patch }];
+                }
+                Err(errors) => {
+                    form.show_errors(errors);
+                    self.say_fields_need_attention();
+                }
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub(crate) fn on_settings_saved(&mut self, run: RunId, result: Result<(), SaveError>) -> Vec<Cmd> {
+        let Some(form) = self.settings.as_deref_mut().filter(|f| f.save_run == Some(run)) else {
+            return Vec::new();
+        };
+        form.save_run = None;
+        match result {
+            Ok(()) => {
+                self.popup = None;
+                self.settings = None;
+                self.say(Tone::Ok, "Settings saved; the next sign-in uses them.");
+            }
+            Err(SaveError::Fields(errors)) => {
+                form.show_errors(errors);
+                self.say_fields_need_attention();
+            }
+            Err(SaveError::Other(e)) => form.general = Some(e),
+        }
+        Vec::new()
+    }
+}

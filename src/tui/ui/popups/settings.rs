@@ -1,0 +1,81 @@
+//! The settings popup: listener port and address, public URL, sign-in timeout, each with its
+//! error under it, and the redirect URI these settings make.
+
+use super::rotate::{LABEL, field_line};
+use crate::model::{DEFAULT_CONSENT_TIMEOUT, DEFAULT_LISTEN_PORT, registered_redirect_uri};
+use crate::tui::state::Model;
+use crate::tui::state::settings::{FIELDS, SettingsForm};
+use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::text::para;
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mut Frame) {
+    let width: u16 = 72.min(area.width);
+    let inner_w = width.saturating_sub(2) as usize;
+    let value_w = inner_w.saturating_sub(LABEL + 1).max(4);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if let Some(g) = &s.general {
+        lines.extend(para(&format!("✖ {g}"), inner_w, 1, theme.err()));
+    }
+    let defaults = [
+        format!("{DEFAULT_LISTEN_PORT} (a free port when it is busy)"),
+        "none: the local http://localhost redirect".to_string(),
+        "127.0.0.1 and ::1 (loopback)".to_string(),
+        format!("{} s", DEFAULT_CONSENT_TIMEOUT.as_secs()),
+    ];
+    let mut cursor = None;
+    // FIELDS are the core's names (errors come back by them); these fit the label column.
+    let labels = ["Listen port", "Public URL", "Listen address", "Sign-in wait"];
+    debug_assert_eq!(labels.len(), FIELDS.len());
+    for (i, label) in labels.iter().enumerate() {
+        let focused = s.focus == i;
+        let (line, x) = field_line(label, &s.inputs[i], focused, false, &defaults[i], value_w, theme);
+        if focused {
+            cursor = Some((x, lines.len()));
+        }
+        lines.push(line);
+        if let Some(e) = &s.errors[i] {
+            lines.extend(para(&format!("✖ {e}"), inner_w, LABEL + 1, theme.err()));
+        }
+    }
+    lines.push(Line::default());
+    lines.extend(para(
+        &format!(
+            "Redirect URI to register (Web): {}",
+            registered_redirect_uri(&model.data.config.settings)
+        ),
+        inner_w,
+        1,
+        theme.dim(),
+    ));
+    let action = if s.save_run.is_some() {
+        "Saving…"
+    } else {
+        "Empty means the default · a public URL needs a reverse proxy forwarding /microsoft_outlook/confirm here"
+    };
+    lines.extend(para(action, inner_w, 1, theme.dim()));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = super::centered(area, width, height);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::new()
+                .borders(Borders::ALL)
+                .border_style(theme.accent())
+                .title(" Settings "),
+        ),
+        rect,
+    );
+    if let Some((x, y)) = cursor
+        && let (Ok(x), Ok(y)) = (u16::try_from(x), u16::try_from(y))
+        && y + 2 < rect.height
+    {
+        f.set_cursor_position(Position::new(
+            (rect.x + 1 + x).min(rect.right().saturating_sub(2)),
+            rect.y + 1 + y,
+        ));
+    }
+}
