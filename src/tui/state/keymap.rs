@@ -315,7 +315,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         C::Review,
         &[Key::ch('y')],
         A::Copy,
-        "copy URL (the redirect URL, via OSC 52)",
+        "copy URL (the redirect URL, to the clipboard)",
         true,
     ),
     b(
@@ -363,7 +363,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         C::Guide,
         &[Key::ch('y')],
         A::Copy,
-        "copy (the URL shown, via OSC 52)",
+        "copy (the URL shown, to the clipboard)",
         true,
     ),
     b(C::Guide, HELP, A::Help, "help", true),
@@ -414,7 +414,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         C::Connect,
         &[Key::ch('y')],
         A::Copy,
-        "copy link (the sign-in link, via OSC 52)",
+        "copy link (the sign-in link, to the clipboard)",
         true,
     ),
     b(
@@ -494,7 +494,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         C::Device,
         &[Key::ch('y')],
         A::Copy,
-        "copy code (the user code, via OSC 52)",
+        "copy code (the user code, to the clipboard)",
         true,
     ),
     b(

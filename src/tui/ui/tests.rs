@@ -305,6 +305,26 @@ fn wizard_connect_over_ssh() {
 }
 
 #[test]
+fn help_grows_with_the_terminal_and_says_when_it_scrolls() {
+    let mut m = testing::model(testing::populated());
+    m.update(Msg::Action(Action::Help));
+    let screen = |m: &Model, w: u16, h: u16| {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| render(m, f)).unwrap();
+        format!("{}", t.backend())
+    };
+    let small = screen(&m, 80, 24);
+    assert!(small.contains("more below"), "{small}");
+    let big = screen(&m, 140, 50);
+    assert!(!big.contains("more below") && big.contains("Log file"), "{big}");
+    for _ in 0..40 {
+        m.update(Msg::Action(Action::Down));
+    }
+    let end = screen(&m, 80, 24);
+    assert!(end.contains("more above") && end.contains("Log file"), "{end}");
+}
+
+#[test]
 fn settings_popup() {
     let mut m = testing::model(testing::populated());
     m.update(Msg::Action(Action::Settings));

@@ -67,16 +67,37 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         "Everything here is also a command: inbound --help",
         theme.dim(),
     )));
-    let rect = super::centered(area, 66, 22);
+    // As large as the terminal allows (a margin of 2), at most what the text needs; the title
+    // says when there is more below or above and how to scroll.
+    let width = area.width.saturating_sub(4).clamp(20, 100);
+    let inner = usize::from(width.saturating_sub(2));
+    let rows: usize = lines
+        .iter()
+        .map(|l| {
+            let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            crate::tui::ui::widgets::text::wrap(&text, inner).len()
+        })
+        .sum();
+    let needed = u16::try_from(rows).unwrap_or(u16::MAX);
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let height = needed.saturating_add(2).min(area.height.saturating_sub(2)).max(3);
+    let rect = super::centered(area, width, height);
+    let visible = height.saturating_sub(2);
+    let max_scroll = needed.saturating_sub(visible);
+    let scroll = model.help_scroll.min(max_scroll);
+    let more = match (scroll > 0, scroll < max_scroll) {
+        (false, false) => String::new(),
+        (false, true) => " · ↓ more below".into(),
+        (true, true) => " · ↑↓ scroll".into(),
+        (true, false) => " · ↑ more above".into(),
+    };
     Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((model.help_scroll, 0))
+    para.scroll((scroll, 0))
         .block(
             Block::new()
                 .borders(Borders::ALL)
                 .border_style(theme.accent())
-                .title(" Help · Esc closes "),
+                .title(format!(" Help · Esc closes{more} ")),
         )
         .render(rect, buf);
 }
