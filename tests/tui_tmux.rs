@@ -435,3 +435,37 @@ async fn copy_inside_tmux_reaches_the_tmux_buffer() {
         "printed at exit:\n{screen}"
     );
 }
+
+/// The SSH connect screen at 60×20: nothing is dropped silently; an indicator says what is
+/// below, and PgDn brings the paste field and device code into view.
+#[tokio::test]
+async fn ssh_connect_at_60x20_scrolls() {
+    if !tmux_or_skip("the 60x20 connect walk") {
+        return;
+    }
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("inbound-small-{}", std::process::id()),
+    };
+    let nothing = String::new;
+    ssh_session(&cli, &tmux, dir.path()).await;
+    tmux.wait_for("Support inbox", &nothing).await;
+    tmux.run(&["resize-window", "-t", "walk", "-x", "60", "-y", "20"])
+        .await;
+    tmux.keys(&["c"]).await;
+    let screen = tmux.wait_for("below · PgDn", &nothing).await;
+    assert!(screen.contains("? help"), "{screen}");
+    for _ in 0..6 {
+        tmux.keys(&["PageDown"]).await;
+    }
+    let screen = tmux.wait_for("device code (needs", &nothing).await;
+    assert!(screen.contains("Tab, then paste"), "{screen}");
+    // Separately: ESC then q at once reads as Alt-q.
+    tmux.keys(&["Escape"]).await;
+    tmux.wait_for("Sign-in cancelled", &nothing).await;
+    tmux.keys(&["q"]).await;
+    tmux.wait_for("INBOUND_EXIT=0", &nothing).await;
+}

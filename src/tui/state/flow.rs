@@ -270,6 +270,17 @@ impl Model {
             }
             return Vec::new();
         }
+        match action {
+            Action::ScrollDown => {
+                w.scroll = w.scroll.saturating_add(3).min(40);
+                return Vec::new();
+            }
+            Action::ScrollUp => {
+                w.scroll = w.scroll.saturating_sub(3);
+                return Vec::new();
+            }
+            _ => {}
+        }
         if w.device.shown() {
             return match action {
                 Action::Back => {

@@ -441,6 +441,20 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(C::Connect, &[Key::ch('o')], A::OpenBrowser, "open browser", true),
     b(
         C::Connect,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll down (a short terminal)",
+        false,
+    ),
+    b(
+        C::Connect,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll up (a short terminal)",
+        false,
+    ),
+    b(
+        C::Connect,
         &[Key::code(KeyCode::Enter), Key::ch('c')],
         A::Connect,
         "connect (or try again)",

@@ -85,6 +85,8 @@ pub struct Wizard {
     pub paste: PasteField,
     pub token: Option<TokenView>,
     pub check: Check,
+    /// Step 5 on a short terminal: how far the lower part (the ways to finish) is scrolled.
+    pub scroll: u16,
 }
 
 impl Wizard {
@@ -103,6 +105,7 @@ impl Wizard {
             paste: PasteField::default(),
             token: None,
             check: Check::default(),
+            scroll: 0,
         }
     }
 

@@ -305,6 +305,33 @@ fn wizard_connect_over_ssh() {
 }
 
 #[test]
+fn wizard_connect_over_ssh_at_60x20_scrolls_with_an_indicator() {
+    let mut m = connecting(Situation {
+        ssh: true,
+        display: false,
+        ssh_target: Some("admin@mail01".into()),
+    });
+    snap("wizard_5_connect_ssh_60x20", &m, 60, 20);
+    let screen = |m: &Model| {
+        let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+        t.draw(|f| render(m, f)).unwrap();
+        format!("{}", t.backend())
+    };
+    assert!(screen(&m).contains("more lines below"), "{}", screen(&m));
+    for _ in 0..5 {
+        m.update(Msg::Action(Action::ScrollDown));
+    }
+    let end = screen(&m);
+    assert!(
+        end.contains("Tab, then paste") && end.contains("device code"),
+        "{end}"
+    );
+    assert!(end.contains("above"), "{end}");
+    assert!(end.contains("? help"), "{end}");
+    snap("wizard_5_connect_ssh_60x20_scrolled", &m, 60, 20);
+}
+
+#[test]
 fn help_grows_with_the_terminal_and_says_when_it_scrolls() {
     let mut m = testing::model(testing::populated());
     m.update(Msg::Action(Action::Help));

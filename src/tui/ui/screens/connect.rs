@@ -214,11 +214,41 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
         ..area
     };
     f.render_widget(Paragraph::new(top), top_area);
+    // Below the top: the link, then the ways to finish. A terminal too short for all of it
+    // never drops lines silently: this part scrolls (PgDn/PgUp) and its last row says what
+    // is hidden.
     let mut y = area.y + top_h;
-    if let Some(u) = url {
-        let h = link::height(u, area.width).min(area.bottom().saturating_sub(y));
-        link::render(
+    let rows = usize::from(area.bottom().saturating_sub(y));
+    let url_h = url.map_or(0, |u| usize::from(link::height(u, area.width)));
+    let total = url_h + bottom.len();
+    let (skip, room, indicator) = if total > rows && rows >= 2 {
+        let room = rows - 1;
+        let max = total - room;
+        let skip = usize::from(w.scroll).min(max);
+        let more = match (skip > 0, skip < max) {
+            (true, true) => format!(" ▲▼ {skip} above, {} below · PgUp/PgDn scroll", max - skip),
+            (false, _) => {
+                let n = max - skip;
+                format!(
+                    " ▼ {n} more line{} below · PgDn scrolls",
+                    if n == 1 { "" } else { "s" }
+                )
+            }
+            (true, false) => format!(" ▲ {skip} above · PgUp scrolls"),
+        };
+        (skip, room, Some(more))
+    } else {
+        (0, rows, None)
+    };
+    let url_skip = skip.min(url_h);
+    let url_rows = (url_h - url_skip).min(room);
+    if let Some(u) = url
+        && url_rows > 0
+    {
+        let h = u16::try_from(url_rows).unwrap_or(u16::MAX);
+        link::render_from(
             u,
+            url_skip,
             Rect { y, height: h, ..area },
             f.buffer_mut(),
             theme.link(),
@@ -226,11 +256,28 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
         );
         y += h;
     }
+    let bottom_skip = skip.saturating_sub(url_h);
+    let bottom_room = room - url_rows;
+    let bottom: Vec<Line<'static>> = bottom.into_iter().skip(bottom_skip).take(bottom_room).collect();
+    let cursor = cursor
+        .and_then(|(x, dy)| dy.checked_sub(bottom_skip).map(|d| (x, d)))
+        .filter(|(_, d)| *d < bottom_room);
     let rest = Rect {
         y,
-        height: area.bottom().saturating_sub(y),
+        height: u16::try_from(bottom_room).unwrap_or(u16::MAX),
         ..area
     };
+    if let Some(more) = indicator {
+        let last = Rect {
+            y: area.bottom().saturating_sub(1),
+            height: 1,
+            ..area
+        };
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(more, theme.accent()))),
+            last,
+        );
+    }
     f.render_widget(Paragraph::new(bottom), rest);
     if let Some((x, dy)) = cursor
         && model.popup.is_none()

@@ -14,7 +14,12 @@ pub fn height(url: &str, width: u16) -> u16 {
 
 /// Draws `url` from the top-left of `area`, one chunk per line.
 pub fn render(url: &str, area: Rect, buf: &mut Buffer, style: Style, hyperlink: bool) {
-    for (i, chunk) in chunks(url, area.width as usize).iter().enumerate() {
+    render_from(url, 0, area, buf, style, hyperlink);
+}
+
+/// Like [`render`], without the first `skip` lines (a scrolled screen).
+pub fn render_from(url: &str, skip: usize, area: Rect, buf: &mut Buffer, style: Style, hyperlink: bool) {
+    for (i, chunk) in chunks(url, area.width as usize).iter().skip(skip).enumerate() {
         let Ok(dy) = u16::try_from(i) else { break };
         if dy >= area.height {
             break;
