@@ -261,6 +261,28 @@ fn wizard_form_states() {
 }
 
 #[test]
+fn an_unfocused_client_id_is_shown_whole_at_80_columns() {
+    let m = filled_form();
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| render(&m, f)).unwrap();
+    let screen = format!("{}", t.backend());
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Azure Client ID"))
+        .expect("the field is on screen");
+    let value = |l: &str| {
+        l.trim_matches(|c: char| c == '"' || c == '│' || c == ' ')
+            .rsplit(['│', ' '])
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let whole = format!("{}{}", value(lines[at]), value(lines[at + 1]));
+    assert_eq!(whole, testing::CLIENT_ID, "cut or lost:\n{screen}");
+}
+
+#[test]
 fn wizard_form_basic() {
     let mut m = at_form();
     act(&mut m, &[Action::NextField]);

@@ -39,6 +39,8 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
     }
     for field in form.visible() {
         let focused = field == form.focus;
+        // An unfocused value too long for its column goes on under it, never cut.
+        let mut continued: Vec<String> = Vec::new();
         let start = lines.len();
         let label_style = if focused { theme.accent() } else { theme.label() };
         let marker = if focused { "▸" } else { " " };
@@ -84,6 +86,10 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                     } else {
                         value.chars().skip(scroll).take(value_w).collect()
                     };
+                    if !focused && !masked && value.chars().count() > value_w {
+                        let rest: String = value.chars().skip(value_w).collect();
+                        continued = crate::tui::ui::widgets::text::chunks(&rest, value_w);
+                    }
                     spans.push(Span::styled(shown, theme.field(focused)));
                     if field.is_secret() && focused {
                         spans.push(Span::styled(
@@ -111,8 +117,15 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
             }
         }
         lines.push(Line::from(spans));
+        for more in continued {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(LABEL)),
+                Span::styled(more, theme.field(false)),
+            ]));
+        }
         if let Some(e) = form.errors.get(&field) {
-            lines.extend(para(&format!("✖ {e}"), width, LABEL, theme.err()));
+            // A no-break space: the mark never stands alone on a line.
+            lines.extend(para(&format!("✖\u{a0}{e}"), width, LABEL, theme.err()));
         }
         if focused {
             focus_span = (start, lines.len());
