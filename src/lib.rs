@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod core;
 pub mod demo;
+pub mod exit;
 pub mod logging;
 pub mod model;
 pub mod sanitize;

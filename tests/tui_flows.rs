@@ -1189,3 +1189,12 @@ fn settings_can_be_seen_and_changed_in_the_app() {
             .is_some_and(|s| s.text.contains("Settings saved"))
     );
 }
+
+#[test]
+fn debug_of_the_form_and_the_wizard_never_shows_a_secret() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let shown = format!("{:?} {:?}", m.wizard().unwrap().form, m.wizard().unwrap());
+    assert!(!shown.contains(testing::SECRET), "{shown}");
+    assert!(shown.contains("[redacted]"));
+}

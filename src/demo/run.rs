@@ -3,7 +3,8 @@
 
 use super::seed::{self, CONFIRMED, FAILING};
 use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, TENANT, USER};
-use crate::cli::{DemoArgs, exit};
+use crate::cli::DemoArgs;
+use crate::exit;
 use crate::tui::state::demo::Demo as Prefill;
 use crate::tui::state::form::FieldId;
 use std::io::{IsTerminal, Write};

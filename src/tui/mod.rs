@@ -9,7 +9,7 @@ pub mod terminal;
 pub mod testing;
 pub mod ui;
 
-use crate::cli::exit;
+use crate::exit;
 use crate::services::browser::Situation;
 use crate::store::Store;
 use app::App;

@@ -99,7 +99,8 @@ const TEXT_FIELDS: [FieldId; 11] = [
     FieldId::CaFile,
 ];
 
-#[derive(Debug, Clone)]
+/// The server form. `Debug` never shows the secret or the password (see the impl).
+#[derive(Clone)]
 pub struct Form {
     /// `Some(original name)` when editing a stored server.
     pub editing: Option<String>,
@@ -119,6 +120,25 @@ pub struct Form {
     pub reveal: bool,
     /// Originals of the edited server's app, to send only what changed.
     original_values: BTreeMap<FieldId, String>,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: BTreeMap<FieldId, &str> = self
+            .inputs
+            .iter()
+            .map(|(k, v)| (*k, if k.is_secret() { "[redacted]" } else { v.value() }))
+            .collect();
+        f.debug_struct("Form")
+            .field("editing", &self.editing)
+            .field("auth", &self.auth)
+            .field("app", &self.app)
+            .field("values", &values)
+            .field("focus", &self.focus)
+            .field("errors", &self.errors)
+            .field("general", &self.general)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Form {
