@@ -570,8 +570,21 @@ fn background_refresh_of_due_tokens() {
         result: Err(Failure::new("network down", None)),
     });
     assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
+    // The reload brings what the core recorded: one transient failure, whose back-off (the
+    // core's one policy, 30 s after the first) the app follows too.
+    let mut data = testing::populated();
+    if let Some(f) = data.tokens.get_mut("Helpdesk") {
+        f.failures = 1;
+        f.last_error = Some(inbound::model::RecordedError {
+            at: now(),
+            message: "network down".into(),
+            hint: None,
+            transient: true,
+        });
+    }
+    m.update(Msg::Loaded(Ok(data)));
     assert!(
-        m.update(Msg::Tick(now() + SignedDuration::from_secs(30)))
+        m.update(Msg::Tick(now() + SignedDuration::from_secs(10)))
             .is_empty()
     );
     let later = m.update(Msg::Tick(now() + SignedDuration::from_mins(2)));

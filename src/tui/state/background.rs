@@ -5,12 +5,6 @@ use super::msg::{Failure, RunId};
 use super::{Model, Tone};
 use crate::model::AuthKind;
 use crate::model::health::needs_refresh;
-use jiff::SignedDuration;
-
-/// Back-off after a failed background refresh: 1 min × consecutive failures, at most 15 min.
-fn backoff(failures: u32) -> SignedDuration {
-    SignedDuration::from_mins(i64::from(failures.clamp(1, 15)))
-}
 
 impl Model {
     /// Starts a refresh for every OAuth2 server whose token is due (and not blocked).
@@ -24,10 +18,10 @@ impl Model {
             .iter()
             .filter(|s| s.auth == AuthKind::OAuth2)
             .filter(|s| !self.refreshing.contains_key(&s.name))
-            .filter(|s| self.retry_at.get(&s.name).is_none_or(|t| *t <= self.now))
             .filter(|s| {
                 self.data.tokens.get(&s.name).is_some_and(|f| {
                     f.blocker.is_none()
+                        && crate::core::tokens::backoff_until(f).is_none_or(|t| t <= self.now)
                         && f.tokens
                             .as_ref()
                             .is_some_and(|t| t.refresh_token.is_some() && needs_refresh(t, self.now))
@@ -67,19 +61,13 @@ impl Model {
         }
         match result {
             Ok(()) => {
-                self.retry_at.remove(server);
                 if manual {
                     self.say(Tone::Ok, format!("Token of \"{server}\" refreshed."));
                 }
             }
             Err(f) => {
-                let failures = self
-                    .data
-                    .tokens
-                    .get(server)
-                    .map_or(1, |t| t.failures.saturating_add(1));
-                self.retry_at
-                    .insert(server.to_string(), self.now + backoff(failures));
+                // The core recorded the failure and its back-off in the token file; the
+                // reload below brings it here.
                 let hint = f.hint.map(|h| format!(" — {h}")).unwrap_or_default();
                 self.say(
                     Tone::Error,

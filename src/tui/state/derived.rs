@@ -44,7 +44,12 @@ impl Model {
             let Some(t) = file.tokens.as_ref() else {
                 continue;
             };
-            let due = refresh_due_at(t);
+            // After a failed refresh the core's back-off says when to try again (one policy,
+            // recorded in the token file): not before.
+            let due = match crate::core::tokens::backoff_until(file) {
+                Some(retry) => refresh_due_at(t).max(retry),
+                None => refresh_due_at(t),
+            };
             d.any_tokens = true;
             d.earliest_due = Some(d.earliest_due.map_or(due, |e| e.min(due)));
             if file.blocker.is_none() && t.refresh_token.is_some() {

@@ -133,8 +133,6 @@ pub struct Model {
     pub refreshing: BTreeMap<String, RunId>,
     /// The refresh the user asked for with `r`.
     pub manual_refresh: Option<RunId>,
-    /// After a failed background refresh: not before.
-    pub retry_at: BTreeMap<String, Timestamp>,
     pub deleting: Option<RunId>,
     /// Spinner frame, advanced by ticks.
     pub frame: u64,
@@ -173,7 +171,6 @@ impl Model {
             next_run: 1,
             refreshing: BTreeMap::new(),
             manual_refresh: None,
-            retry_at: BTreeMap::new(),
             deleting: None,
             frame: 0,
             quit: false,
@@ -354,9 +351,6 @@ impl Model {
         if self.derived.any_tokens {
             let secs = self.now.as_second();
             earlier(Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap_or(self.now));
-        }
-        for t in self.retry_at.values() {
-            earlier(*t);
         }
         // A time shown in seconds ("in 13 s", "8 s ago") must tick every second while shown.
         if self.shows_seconds() {

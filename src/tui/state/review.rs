@@ -114,7 +114,6 @@ impl Model {
                 let run = self.run_id();
                 self.refreshing.insert(name.clone(), run);
                 self.manual_refresh = Some(run);
-                self.retry_at.remove(&name);
                 self.say(Tone::Info, format!("Refreshing the token of \"{name}\"…"));
                 vec![Cmd::Refresh {
                     run,
@@ -209,7 +208,6 @@ impl Model {
         match result {
             Ok(removed) => {
                 self.refreshing.remove(name);
-                self.retry_at.remove(name);
                 let text = match removed.unused_app {
                     Some(app) => format!(
                         "Deleted \"{name}\" and its tokens. Azure app \"{app}\" is used by no server now; it stays stored with its secret."

@@ -307,7 +307,6 @@ impl Model {
             }
             let run = self.run_id();
             self.refreshing.insert(name.clone(), run);
-            self.retry_at.remove(&name);
             report.pending.insert(run, name.clone());
             cmds.push(Cmd::Refresh {
                 run,
