@@ -31,24 +31,26 @@ fn rounds() -> usize {
         .unwrap_or(100)
 }
 
+/// `add NAME --auth basic` for a loopback host, plus `extra` arguments.
+async fn add_basic_with(cli: &Cli, name: &str, password: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "add",
+        name,
+        "--auth",
+        "basic",
+        "--username",
+        "b@example.com",
+        "--password-stdin",
+        "--host",
+        "127.0.0.1",
+    ];
+    args.extend_from_slice(extra);
+    run(cli, &args, Some(password)).await
+}
+
 /// `add NAME --auth basic` for a loopback host that is never dialled.
 async fn add_basic(cli: &Cli, name: &str, password: &str) -> Output {
-    run(
-        cli,
-        &[
-            "add",
-            name,
-            "--auth",
-            "basic",
-            "--username",
-            "b@example.com",
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-        ],
-        Some(password),
-    )
-    .await
+    add_basic_with(cli, name, password, &[]).await
 }
 
 /// Runs `inbound ARGS` with RLIMIT_FSIZE 0: every write to a file fails (a full disk).
@@ -435,26 +437,7 @@ async fn unusable_token_answers_keep_the_stored_tokens() {
 async fn basic_server(cli: &Cli, name: &str, port: u16) {
     let port = port.to_string();
     let ca = support::tls_fixture("ca.pem").display().to_string();
-    let out = run(
-        cli,
-        &[
-            "add",
-            name,
-            "--auth",
-            "basic",
-            "--username",
-            "bob@example.com",
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-        ],
-        Some("pw"),
-    )
-    .await;
+    let out = add_basic_with(cli, name, "pw", &["--port", &port, "--ca-file", &ca]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 

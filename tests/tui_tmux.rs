@@ -406,6 +406,21 @@ async fn ssh_consent_through_device_code_in_tmux() {
     assert_eq!(tokens.flow, inbound::model::Flow::DeviceCode);
 }
 
+/// One OAuth2 server at the fake IdP, the app on its review screen in tmux as over SSH; the
+/// values returned must live as long as the test.
+async fn review_over_ssh(name: &str) -> (FakeIdp, Cli, tempfile::TempDir, Tmux) {
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux {
+        socket: format!("inbound-{name}-{}", std::process::id()),
+    };
+    ssh_session(&cli, &tmux, dir.path()).await;
+    tmux.wait_for("Support inbox", &String::new).await;
+    (idp, cli, dir, tmux)
+}
+
 /// `y` inside tmux with tmux's default settings: the text reaches tmux's paste buffer (an
 /// application's OSC 52 would be dropped there), the status says where it went, and at exit
 /// it is printed to the scrollback as well.
@@ -414,16 +429,8 @@ async fn copy_inside_tmux_reaches_the_tmux_buffer() {
     if !tmux_or_skip("the tmux copy test") {
         return;
     }
-    let idp = FakeIdp::start().await;
-    let cli = Cli::new();
-    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-copy-{}", std::process::id()),
-    };
+    let (_idp, _cli, _dir, tmux) = review_over_ssh("copy").await;
     let nothing = String::new;
-    ssh_session(&cli, &tmux, dir.path()).await;
-    tmux.wait_for("Support inbox", &nothing).await;
     tmux.keys(&["y"]).await;
     tmux.wait_for("paste buffer", &nothing).await;
     let buffer = tmux.run(&["show-buffer"]).await;
@@ -443,16 +450,8 @@ async fn ssh_connect_at_60x20_scrolls() {
     if !tmux_or_skip("the 60x20 connect walk") {
         return;
     }
-    let idp = FakeIdp::start().await;
-    let cli = Cli::new();
-    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-small-{}", std::process::id()),
-    };
+    let (_idp, _cli, _dir, tmux) = review_over_ssh("small").await;
     let nothing = String::new;
-    ssh_session(&cli, &tmux, dir.path()).await;
-    tmux.wait_for("Support inbox", &nothing).await;
     tmux.run(&["resize-window", "-t", "walk", "-x", "60", "-y", "20"])
         .await;
     tmux.keys(&["c"]).await;

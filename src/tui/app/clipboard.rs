@@ -78,24 +78,24 @@ pub enum Route {
 /// How long tmux may take to take the buffer.
 const TMUX_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Copies `text`. Inside tmux, tmux's defaults (`set-clipboard external`, no passthrough)
-/// drop an application's OSC 52, so we ask tmux itself; elsewhere OSC 52 (wrapped for GNU
-/// screen), written between frames.
+/// True inside tmux, whose defaults (`set-clipboard external`, no passthrough) drop an
+/// application's OSC 52: copies go through [`tmux_load_buffer`] there instead.
+pub fn in_tmux() -> bool {
+    Mux::detect(|k| std::env::var(k).ok()) == Mux::Tmux
+}
+
+/// Copies `text` by OSC 52 (wrapped for GNU screen), written to the terminal between frames.
 pub fn send(text: &str) -> std::io::Result<Route> {
     let mux = Mux::detect(|k| std::env::var(k).ok());
-    if mux == Mux::Tmux {
-        match tmux_load_buffer(text) {
-            Ok(()) => return Ok(Route::TmuxBuffer),
-            Err(e) => tracing::warn!(error = %e, "tmux load-buffer failed; trying OSC 52"),
-        }
-    }
     let mut out = std::io::stdout();
     out.write_all(osc52(text, mux).as_bytes())?;
     out.flush()?;
     Ok(Route::Osc52)
 }
 
-fn tmux_load_buffer(text: &str) -> std::io::Result<()> {
+/// Puts `text` into tmux's paste buffer (`-w` also hands it to the outer terminal's
+/// clipboard). Blocking, at most [`TMUX_DEADLINE`]: run it off the UI task.
+pub fn tmux_load_buffer(text: &str) -> std::io::Result<()> {
     use std::process::{Command, Stdio};
     let mut child = Command::new("tmux")
         .args(["load-buffer", "-w", "-"])

@@ -64,7 +64,7 @@ fn failure(e: &Error) -> Failure {
     }
 }
 
-/// Puts text on the clipboard (tmux's buffer or OSC 52 in production) and says how.
+/// Writes text to the terminal's clipboard (OSC 52 in production) and says how.
 type Clipboard = Box<dyn FnMut(&str) -> std::io::Result<super::clipboard::Route> + Send>;
 
 /// The real runner, on the store.
@@ -73,6 +73,8 @@ pub struct StoreEffects {
     cancels: HashMap<RunId, CancellationToken>,
     pastes: HashMap<RunId, mpsc::Sender<String>>,
     clipboard: Clipboard,
+    /// Inside tmux copies go through tmux itself, on a blocking thread.
+    tmux: bool,
 }
 
 impl StoreEffects {
@@ -82,6 +84,7 @@ impl StoreEffects {
             cancels: HashMap::new(),
             pastes: HashMap::new(),
             clipboard: Box::new(super::clipboard::send),
+            tmux: super::clipboard::in_tmux(),
         }
     }
 
@@ -91,6 +94,7 @@ impl StoreEffects {
         f: impl FnMut(&str) -> std::io::Result<super::clipboard::Route> + Send + 'static,
     ) -> Self {
         self.clipboard = Box::new(f);
+        self.tmux = false;
         self
     }
 
@@ -407,6 +411,20 @@ impl Effects for StoreEffects {
             Cmd::Test { run, server } => self.test(run, server, tx),
             Cmd::Refresh { run, server, force } => self.refresh(run, server, force, tx),
             Cmd::Copy { text, what } => {
+                if self.tmux {
+                    // Waits for the tmux process: off the UI task.
+                    let tx = tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let result = super::clipboard::tmux_load_buffer(&text)
+                            .map(|()| super::clipboard::Route::TmuxBuffer)
+                            .map_err(|e| {
+                                tracing::warn!(error = %e, "tmux load-buffer failed");
+                                format!("tmux did not take it ({e})")
+                            });
+                        let _ = tx.send(Msg::Copied { what, result });
+                    });
+                    return;
+                }
                 let result = (self.clipboard)(&text).map_err(|e| {
                     tracing::warn!(error = %e, "copy failed");
                     e.to_string()

@@ -4,9 +4,8 @@ use crate::tui::state::rotate::{RotateField, Rotation};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use tui_input::Input;
 
 pub(super) const LABEL: usize = 15;
@@ -77,27 +76,7 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
         )
     };
     lines.extend(para(&action, inner_w, 1, theme.dim()));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = super::centered(area, width, height);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).block(
-            Block::new()
-                .borders(Borders::ALL)
-                .border_style(theme.accent())
-                .title(" New client secret "),
-        ),
-        rect,
-    );
-    if let Some((x, y)) = cursor
-        && let (Ok(x), Ok(y)) = (u16::try_from(x), u16::try_from(y))
-        && y + 2 < rect.height
-    {
-        f.set_cursor_position(Position::new(
-            (rect.x + 1 + x).min(rect.right().saturating_sub(2)),
-            rect.y + 1 + y,
-        ));
-    }
+    super::form_frame(" New client secret ", lines, cursor, width, theme, area, f);
 }
 
 pub(super) fn field_line(

@@ -8,9 +8,8 @@ use crate::tui::state::settings::{FIELDS, SettingsForm};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mut Frame) {
     let width: u16 = 72.min(area.width);
@@ -57,25 +56,5 @@ pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mu
         "Empty means the default · a public URL needs a reverse proxy forwarding /microsoft_outlook/confirm here"
     };
     lines.extend(para(action, inner_w, 1, theme.dim()));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let rect = super::centered(area, width, height);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).block(
-            Block::new()
-                .borders(Borders::ALL)
-                .border_style(theme.accent())
-                .title(" Settings "),
-        ),
-        rect,
-    );
-    if let Some((x, y)) = cursor
-        && let (Ok(x), Ok(y)) = (u16::try_from(x), u16::try_from(y))
-        && y + 2 < rect.height
-    {
-        f.set_cursor_position(Position::new(
-            (rect.x + 1 + x).min(rect.right().saturating_sub(2)),
-            rect.y + 1 + y,
-        ));
-    }
+    super::form_frame(" Settings ", lines, cursor, width, theme, area, f);
 }
