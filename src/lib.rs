@@ -3,11 +3,11 @@
 //! One core ([`core`], [`store`], [`services`]) with two faces: the CLI ([`cli`]) and the TUI.
 
 pub mod cli;
-pub mod core;
 pub mod demo;
 pub mod exit;
 pub mod logging;
 pub mod model;
+pub mod ops;
 pub mod sanitize;
 pub mod secret;
 pub mod services;

@@ -2,9 +2,9 @@
 //! address the browser ended on) and device code (the code entered on the stand-in's page).
 //! And a demo's temporary files go away with it.
 
-use inbound::core::consent::{self, ConsentOptions};
 use inbound::demo::{Demo, browser};
 use inbound::model::Flow;
+use inbound::ops::consent::{self, ConsentOptions};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

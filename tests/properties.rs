@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use base64::Engine as _;
-use inbound::core::paste::{self, Pasted};
 use inbound::model::{AuthKind, Config, Server, ServerState, ServerType};
+use inbound::ops::paste::{self, Pasted};
 use inbound::secret::Secret;
 use inbound::services::oauth::idtoken;
 use inbound::store::{Store, StoreError, parse_config, parse_token_file};

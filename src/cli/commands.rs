@@ -5,12 +5,12 @@ use super::{
     AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, SettingsArgs,
     TestArgs, TokenArgs, TokenFormat, exit,
 };
-use crate::core::consent::{self, ConsentOptions};
-use crate::core::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
-use crate::core::tokens::{Policy, fresh_token};
-use crate::core::{self as core_ops, Error};
 use crate::model::AuthKind;
 use crate::model::health::{self, Level};
+use crate::ops::consent::{self, ConsentOptions};
+use crate::ops::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
+use crate::ops::tokens::{Policy, fresh_token};
+use crate::ops::{self as core_ops, Error};
 use crate::secret::Secret;
 use crate::services::browser::Situation;
 use crate::services::imap::{ProbeEvent, Timeouts};
@@ -781,7 +781,7 @@ fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
 }
 
 fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
-    use crate::core::settings::{SettingsPatch, TIMEOUT_RANGE, update_settings};
+    use crate::ops::settings::{SettingsPatch, TIMEOUT_RANGE, update_settings};
     let public_url = a
         .public_url
         .as_deref()

@@ -40,7 +40,7 @@ pub enum DemoError {
     #[error("{0}")]
     Io(String),
     #[error("setting up the demo servers: {0}")]
-    Seed(#[from] crate::core::Error),
+    Seed(#[from] crate::ops::Error),
     #[error("setting up the demo servers: {0}")]
     Browser(#[from] browser::BrowserError),
 }

@@ -4,10 +4,10 @@
 //! review before the wizard adds a third.
 
 use super::{DemoError, HELPDESK, HOST, SHARED, StandIns, browser};
-use crate::core::consent::{self, ConsentOptions};
-use crate::core::servers::{AppChoice, AppInput, ServerInput, add_server};
-use crate::core::test::test_server;
 use crate::model::AuthKind;
+use crate::ops::consent::{self, ConsentOptions};
+use crate::ops::servers::{AppChoice, AppInput, ServerInput, add_server};
+use crate::ops::test::test_server;
 use crate::secret::Secret;
 use crate::services::imap::Timeouts;
 use crate::store::Store;

@@ -1,10 +1,10 @@
 //! The effects runner: each `Cmd` becomes a tokio task that reports back with `Msg`s tagged
 //! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
 
-use crate::core::consent::{self, ConsentOptions};
-use crate::core::servers::{AppPatch, add_server, edit_app, edit_server, remove_server, validate_server};
-use crate::core::tokens::{Policy, fresh_token};
-use crate::core::{Error, test};
+use crate::ops::consent::{self, ConsentOptions};
+use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server, remove_server, validate_server};
+use crate::ops::tokens::{Policy, fresh_token};
+use crate::ops::{Error, test};
 use crate::secret::Secret;
 use crate::services::browser;
 use crate::services::imap::{ProbeEvent, Timeouts};
@@ -360,7 +360,7 @@ impl Effects for StoreEffects {
                 let store = self.store.clone();
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = crate::core::settings::update_settings(&store, &patch)
+                    let result = crate::ops::settings::update_settings(&store, &patch)
                         .map(drop)
                         .map_err(|e| match e {
                             Error::Invalid(f) => SaveError::Fields(f),

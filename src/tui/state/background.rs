@@ -21,7 +21,7 @@ impl Model {
             .filter(|s| {
                 self.data.tokens.get(&s.name).is_some_and(|f| {
                     f.blocker.is_none()
-                        && crate::core::tokens::backoff_until(f).is_none_or(|t| t <= self.now)
+                        && crate::ops::tokens::backoff_until(f).is_none_or(|t| t <= self.now)
                         && f.tokens
                             .as_ref()
                             .is_some_and(|t| t.refresh_token.is_some() && needs_refresh(t, self.now))

@@ -1,7 +1,7 @@
 //! Effects as data: what `update` asks the runtime to do.
 
 use super::msg::RunId;
-use crate::core::servers::{AppPatch, ServerInput, ServerPatch};
+use crate::ops::servers::{AppPatch, ServerInput, ServerPatch};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ pub enum Cmd {
     /// Save the global settings (one store transaction, through the core).
     SaveSettings {
         run: RunId,
-        patch: crate::core::settings::SettingsPatch,
+        patch: crate::ops::settings::SettingsPatch,
     },
     /// Put text on the clipboard: tmux's buffer inside tmux, else OSC 52 through the terminal.
     /// `what` names it in the answer ([`Msg::Copied`](super::msg::Msg::Copied)).

@@ -46,7 +46,7 @@ impl Model {
             };
             // After a failed refresh the core's back-off says when to try again (one policy,
             // recorded in the token file): not before.
-            let due = match crate::core::tokens::backoff_until(file) {
+            let due = match crate::ops::tokens::backoff_until(file) {
                 Some(retry) => refresh_due_at(t).max(retry),
                 None => refresh_due_at(t),
             };

@@ -2,9 +2,9 @@
 //! validation on leaving a field and on submit.
 
 use super::cmd::SaveRequest;
-use crate::core::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
 use crate::model::validate::{self, FieldError};
 use crate::model::{AuthKind, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
+use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
 use crate::secret::Secret;
 use ratatui::crossterm::event::{Event, KeyEvent};
 use std::collections::BTreeMap;

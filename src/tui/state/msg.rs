@@ -51,7 +51,7 @@ pub enum Msg {
     Deleted {
         run: RunId,
         name: String,
-        result: Result<crate::core::servers::Removed, String>,
+        result: Result<crate::ops::servers::Removed, String>,
     },
     Consent {
         run: RunId,

@@ -199,7 +199,7 @@ impl Model {
         &mut self,
         run: u64,
         name: &str,
-        result: Result<crate::core::servers::Removed, String>,
+        result: Result<crate::ops::servers::Removed, String>,
     ) -> Vec<Cmd> {
         if self.deleting != Some(run) {
             return Vec::new();

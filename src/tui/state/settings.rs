@@ -1,12 +1,12 @@
 //! The settings popup (`g` on the review): listener port and address, public URL, sign-in
-//! timeout. The core checks and saves (`core::settings`, the same path as `inbound
+//! timeout. The core checks and saves (`ops::settings`, the same path as `inbound
 //! settings`); this holds the typed text and the errors.
 
 use super::cmd::Cmd;
 use super::keymap::Action;
 use super::msg::{RunId, SaveError};
 use super::{Model, Popup, Tone};
-use crate::core::settings::SettingsText;
+use crate::ops::settings::SettingsText;
 use ratatui::crossterm::event::{Event, KeyEvent};
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
