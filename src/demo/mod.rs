@@ -76,6 +76,7 @@ impl StandIns {
             device_expires_in: 900,
             verification_uri: String::new(),
             sign_in_page: true,
+            app_roles: Vec::new(),
         }));
         let idp = entra::serve(Arc::new(entra.clone()))
             .await

@@ -103,6 +103,7 @@ impl FakeIdp {
             device_expires_in: 900,
             verification_uri: DEVICE_VERIFICATION_URI.to_owned(),
             sign_in_page: false,
+            app_roles: Vec::new(),
         }));
         let fake = Arc::new(Fake {
             knobs: Mutex::new(Knobs::default()),

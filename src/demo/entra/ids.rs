@@ -111,3 +111,39 @@ pub fn id_token(tenant: &str, client_id: &str, account: &str, lifetime: u64) -> 
         URL_SAFE_NO_PAD.encode(signature)
     )
 }
+
+/// A JWT-shaped app-only access token (Entra v1 access-token claims for a client-credentials
+/// grant) with a random signature: `aud` is the resource, `roles` the consented app roles.
+pub fn app_token(tenant: &str, client_id: &str, resource: &str, roles: &[String], lifetime: u64) -> String {
+    let tid = if looks_like_guid(tenant) {
+        tenant.to_ascii_lowercase()
+    } else {
+        DEFAULT_TENANT_ID.to_owned()
+    };
+    let now = unix_now();
+    let header = json!({"typ": "JWT", "alg": "RS256", "kid": "stand-in-key"});
+    let mut payload = json!({
+        "aud": resource,
+        "iss": format!("https://sts.windows.net/{tid}/"),
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "appid": client_id,
+        "idtyp": "app",
+        "oid": uuid_for(&format!("sp/{client_id}")),
+        "sub": uuid_for(&format!("sp/{client_id}")),
+        "tid": tid,
+        "ver": "1.0",
+    });
+    if !roles.is_empty() {
+        payload["roles"] = json!(roles);
+    }
+    let mut signature = [0u8; 64];
+    rand::thread_rng().fill_bytes(&mut signature);
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}

@@ -59,6 +59,9 @@ pub struct Settings {
     pub verification_uri: String,
     /// Show a sign-in page at authorize (else sign in at once, like an existing session).
     pub sign_in_page: bool,
+    /// Application permissions (app roles) an admin consented to for this app: the `roles`
+    /// claim of client-credentials tokens (e.g. `IMAP.AccessAsApp`).
+    pub app_roles: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {

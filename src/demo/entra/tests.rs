@@ -23,6 +23,7 @@ fn entra(sign_in_page: bool) -> Entra {
         device_expires_in: 900,
         verification_uri: "http://127.0.0.1:1/devicelogin".into(),
         sign_in_page,
+        app_roles: Vec::new(),
     })
 }
 
@@ -321,4 +322,44 @@ fn garbage_requests_get_answers_not_panics() {
             .as_u16();
         assert!((400..500).contains(&status), "{p}: {status}");
     }
+}
+
+#[test]
+fn client_credentials_want_dot_default_and_carry_the_consented_roles() {
+    let mut e = entra(false);
+    e.settings.app_roles = vec!["IMAP.AccessAsApp".into()];
+    let form = |scope: &'static str, secret: &'static str| {
+        request(
+            Method::POST,
+            &path("token"),
+            "",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "cid"),
+                ("client_secret", secret),
+                ("scope", scope),
+            ],
+        )
+    };
+    let (status, v) = json_of(e.route(&form(
+        "https://outlook.office365.com/IMAP.AccessAsApp",
+        "s3cret~value",
+    )));
+    assert_eq!(status, 400);
+    assert_eq!(v["error_codes"][0], 1002012);
+    let (status, v) = json_of(e.route(&form("https://outlook.office365.com/.default", "wrong")));
+    assert_eq!(status, 401);
+    assert_eq!(v["error_codes"][0], 7000215);
+    let (status, v) = json_of(e.route(&form("https://outlook.office365.com/.default", "s3cret~value")));
+    assert_eq!(status, 200, "{v}");
+    assert!(v.get("refresh_token").is_none() && v.get("id_token").is_none());
+    let token = v["access_token"].as_str().unwrap_or_default();
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], "https://outlook.office365.com");
+    assert_eq!(claims["roles"][0], "IMAP.AccessAsApp");
+    assert_eq!(claims["appid"], "cid");
 }

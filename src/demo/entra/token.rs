@@ -4,7 +4,7 @@
 use super::http::{
     self, ErrorResponse, HttpRequest, Response, get, invalid_grant, missing_parameter, ms_error,
 };
-use super::ids::{id_token, pkce_challenge, random_token, unix_now};
+use super::ids::{app_token, id_token, pkce_challenge, random_token, unix_now};
 use super::{AccessGrant, Answer, Entra, RefreshGrant, RefreshStatus};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ impl Entra {
             "authorization_code" => self.grant_code(tenant, &form, basic),
             "refresh_token" => self.grant_refresh(tenant, &form, basic),
             "urn:ietf:params:oauth:grant-type:device_code" => self.grant_device(tenant, &form, basic),
+            "client_credentials" => self.grant_client_credentials(tenant, &form, basic),
             "" => Err(missing_parameter("grant_type")),
             other => Err(ms_error(
                 400,
@@ -213,6 +214,57 @@ impl Entra {
         let account = grant.account.clone();
         let public = grant.public;
         Ok(self.issue_tokens(tenant, &client_id, &account, public))
+    }
+
+    /// The client-credentials grant (app-only): a confidential client asks for
+    /// `{resource}/.default` and gets a JWT-shaped access token whose `aud` is the resource and
+    /// whose `roles` are the application permissions an admin consented to. No refresh token,
+    /// no id_token (there is no user).
+    pub(super) fn grant_client_credentials(
+        &mut self,
+        tenant: &str,
+        form: &[(String, String)],
+        basic: Option<(String, String)>,
+    ) -> Answer {
+        let client_id = self.client_auth(tenant, form, basic, false)?;
+        let scope = get(form, "scope").ok_or_else(|| missing_parameter("scope"))?;
+        let Some(resource) = scope
+            .trim()
+            .strip_suffix("/.default")
+            .filter(|r| !r.contains(' '))
+        else {
+            return Err(ms_error(
+                400,
+                "invalid_scope",
+                &[1002012],
+                &format!(
+                    "AADSTS1002012: The provided value for scope {scope} is not valid. Client \
+                     credential flows must have a scope value with /.default suffixed to the \
+                     resource identifier (application ID URI)."
+                ),
+            ));
+        };
+        let lifetime = self.settings.access_lifetime;
+        let roles = self.settings.app_roles.clone();
+        let token = app_token(tenant, &client_id, resource, &roles, lifetime);
+        let now = unix_now();
+        self.access_tokens.insert(
+            token.clone(),
+            AccessGrant {
+                account: String::new(),
+                client_id: client_id.clone(),
+                scope: scope.to_owned(),
+                expires: Instant::now() + Duration::from_secs(lifetime),
+                exp_unix: now + lifetime,
+                iat_unix: now,
+            },
+        );
+        Ok(json!({
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": token,
+        }))
     }
 
     /// An access token this stand-in issued (live or not).

@@ -2,6 +2,7 @@
 //! authorization code + PKCE S256 + state, client_secret_post, refresh with rotation.
 //! Built on the `oauth2` crate; Microsoft's error JSON is kept whole.
 
+pub mod client_credentials;
 pub mod device;
 pub mod diagnose;
 pub mod endpoint;
