@@ -6,7 +6,7 @@ use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, TENANT, USER};
 use crate::cli::DemoArgs;
 use crate::exit;
 use crate::tui::state::demo::Demo as Prefill;
-use crate::tui::state::form::FieldId;
+use crate::tui::state::wizard::form::FieldId;
 use std::io::{IsTerminal, Write};
 
 /// The name the wizard proposes for the new server.

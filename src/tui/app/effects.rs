@@ -11,7 +11,7 @@ use crate::services::imap::{ProbeEvent, Timeouts};
 use crate::services::oauth::device;
 use crate::store::Store;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
-use crate::tui::state::connect::Poll;
+use crate::tui::state::wizard::connect::Poll;
 use crate::tui::state::msg::{
     ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, RunId, SaveError, Snapshot, TokenView,
 };
@@ -53,7 +53,7 @@ pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, String> {
 
 fn failure(e: &Error) -> Failure {
     use crate::services::oauth::CredentialField;
-    use crate::tui::state::form::FieldId;
+    use crate::tui::state::wizard::form::FieldId;
     Failure {
         field: e.credential_field().map(|f| match f {
             CredentialField::ClientId => FieldId::ClientId,

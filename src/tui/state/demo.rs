@@ -1,7 +1,7 @@
 //! Demo mode (`inbound demo`): the values that prefill a new server's wizard so that Enter
 //! walks every step.
 
-use super::form::FieldId;
+use super::wizard::form::FieldId;
 use super::wizard::Wizard;
 
 #[derive(Clone, PartialEq)]

@@ -1,9 +1,9 @@
 //! Wizard transitions: the guide pages, the form, connect, token, test.
 
-use super::check::{Check, Outcome};
+use super::wizard::test::{Check, Outcome};
 use super::cmd::Cmd;
-use super::connect::{BrowserNote, Connect, Device, PasteField, Poll};
-use super::form::Form;
+use super::wizard::connect::{BrowserNote, Connect, Device, PasteField, Poll};
+use super::wizard::form::Form;
 use super::keymap::Action;
 use super::msg::{ConsentEvent, Failure, ProbeUpdate, RunId, SaveError};
 use super::wizard::{Step, Wizard};
@@ -100,7 +100,7 @@ fn demo_sign_in(m: &mut Model) -> Vec<Cmd> {
 
 /// The admin consent URL when the form has a usable client ID and tenant.
 pub fn admin_consent_url(form: &Form) -> Option<String> {
-    use super::form::FieldId;
+    use super::wizard::form::FieldId;
     let client_id = validate::client_id(form.value(FieldId::ClientId)).ok()?;
     let tenant = validate::tenant(form.value(FieldId::Tenant)).ok()?;
     let authority = validate::authority(form.value(FieldId::Authority)).ok()?;

@@ -2,13 +2,10 @@
 //! clock: time arrives in `Msg::Tick`.
 
 pub mod background;
-pub mod check;
 pub mod cmd;
-pub mod connect;
 pub mod demo;
 pub mod derived;
 pub mod flow;
-pub mod form;
 pub mod keymap;
 pub mod msg;
 pub mod review;
@@ -279,7 +276,7 @@ impl Model {
             Some(Step::Connect) => match self.wizard() {
                 Some(w) if w.paste.focused => Ctx::ConnectPaste,
                 Some(w) if w.device.shown() => Ctx::Device,
-                Some(w) if !matches!(w.connect, connect::Connect::Waiting { .. }) => Ctx::ConnectIdle,
+                Some(w) if !matches!(w.connect, wizard::connect::Connect::Waiting { .. }) => Ctx::ConnectIdle,
                 _ => Ctx::Connect,
             },
             Some(Step::Token) => Ctx::Token,

@@ -1,7 +1,7 @@
 //! Messages: user intents (resolved through the key table) and results of background work,
 //! each result tagged with the run it answers.
 
-use super::connect::Poll;
+use super::wizard::connect::Poll;
 use super::keymap::Action;
 use crate::model::validate::FieldError;
 use crate::model::{Config, TokenFile};
@@ -114,7 +114,7 @@ pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
     /// The form field the failure is about (a wrong secret, client ID or tenant).
-    pub field: Option<super::form::FieldId>,
+    pub field: Option<super::wizard::form::FieldId>,
 }
 
 impl Failure {

@@ -7,7 +7,7 @@ use crate::model::{AuthKind, Blocker, RecordedError};
 use crate::services::browser::Situation;
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
-use crate::tui::state::connect::Poll;
+use crate::tui::state::wizard::connect::Poll;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
 use crate::tui::testing::{self, now};
@@ -416,7 +416,7 @@ fn wizard_connect_failed() {
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Failed(Failure {
-            field: Some(crate::tui::state::form::FieldId::Secret),
+            field: Some(crate::tui::state::wizard::form::FieldId::Secret),
             ..Failure::new(
                 "sign-in: Microsoft answered invalid_client: AADSTS7000215: Invalid client secret provided.",
                 Some("paste the secret's Value, not its ID (Certificates & secrets)".into()),

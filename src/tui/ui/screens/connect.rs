@@ -3,7 +3,7 @@
 //! for the bound port, the paste-back field, and device code (`d`), which has its own view.
 
 use crate::tui::state::Model;
-use crate::tui::state::connect::{BrowserNote, Connect, Device, PasteField, Poll};
+use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField, Poll};
 use crate::tui::state::wizard::Wizard;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::link;

@@ -2,7 +2,7 @@
 
 use crate::model::AuthKind;
 use crate::tui::state::Model;
-use crate::tui::state::form::{FieldId, Form};
+use crate::tui::state::wizard::form::{FieldId, Form};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;

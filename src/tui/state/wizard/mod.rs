@@ -1,10 +1,14 @@
 //! The wizard's data: seven steps for a new server; the later steps (form, connect, token,
 //! test) also serve the actions on a stored server.
 
-use super::check::Check;
-use super::connect::{Connect, Device, PasteField};
-use super::form::Form;
-use super::msg::{RunId, TokenView};
+pub mod connect;
+pub mod form;
+pub mod test;
+
+use test::Check;
+use connect::{Connect, Device, PasteField};
+use form::Form;
+use crate::tui::state::msg::{RunId, TokenView};
 use crate::model::Config;
 use tui_input::Input;
 

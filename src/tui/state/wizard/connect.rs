@@ -2,7 +2,7 @@
 //! listener (browser here, or a tunnel from the user's own computer), an address pasted back
 //! into the field, and — on `d` — device-code sign-in.
 
-use super::msg::{Failure, RunId};
+use crate::tui::state::msg::{Failure, RunId};
 use crate::secret::Secret;
 use jiff::Timestamp;
 use tui_input::Input;

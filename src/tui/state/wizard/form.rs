@@ -1,7 +1,7 @@
 //! The server form (wizard step 4, and `e` on a server): the seed's fields and labels,
 //! validation on leaving a field and on submit.
 
-use super::cmd::SaveRequest;
+use crate::tui::state::cmd::SaveRequest;
 use crate::model::validate::{self, FieldError};
 use crate::model::{AuthKind, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
 use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};

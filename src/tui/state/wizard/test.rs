@@ -1,6 +1,6 @@
 //! Step 7: Test & Confirm, stage by stage.
 
-use super::msg::{ProbeFailure, ProbeUpdate, RunId};
+use crate::tui::state::msg::{ProbeFailure, ProbeUpdate, RunId};
 use crate::services::imap::Stage;
 use std::time::Duration;
 
