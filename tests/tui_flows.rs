@@ -2,17 +2,20 @@
 //! No terminal, no tokio, no clock.
 
 use inbound::model::AuthKind;
+use inbound::ops::consent::Connected;
 use inbound::services::browser::Situation;
+use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;
+use inbound::services::oauth::device::PollEvent;
 use inbound::tui::app::input::to_msg;
-use inbound::tui::state::check::{Outcome, StageState};
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
-use inbound::tui::state::connect::{BrowserNote, Connect, Device, Poll};
-use inbound::tui::state::form::FieldId;
 use inbound::tui::state::keymap::Action;
-use inbound::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
+use inbound::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, SaveError, TestEvent};
 use inbound::tui::state::rotate::RotateField;
 use inbound::tui::state::wizard::Step;
+use inbound::tui::state::wizard::connect::{BrowserNote, Connect, Device};
+use inbound::tui::state::wizard::form::FieldId;
+use inbound::tui::state::wizard::test::{Outcome, StageState};
 use inbound::tui::state::{Model, Popup, Screen, Tone};
 use inbound::tui::testing::{self, now};
 use jiff::SignedDuration;
@@ -93,12 +96,21 @@ fn ready(m: &mut Model, run: u64) -> Vec<Cmd> {
     })
 }
 
-fn view() -> TokenView {
-    TokenView {
-        account: Some("support@contoso.com".into()),
+fn view() -> Connected {
+    Connected {
+        server: "Support".into(),
         username: "support@contoso.com".into(),
-        scope: "IMAP.AccessAsUser.All".into(),
-        expires_at: now() + SignedDuration::from_mins(60),
+        tokens: inbound::model::TokenSet {
+            access_token: inbound::secret::Secret::new("at"),
+            refresh_token: Some(inbound::secret::Secret::new("rt")),
+            issued_at: now(),
+            expires_at: now() + SignedDuration::from_mins(60),
+            refreshed_at: now(),
+            consented_at: now(),
+            scope: "IMAP.AccessAsUser.All".into(),
+            account: Some("support@contoso.com".into()),
+            flow: inbound::model::Flow::AuthorizationCode,
+        },
         mismatch: None,
     }
 }
@@ -260,15 +272,15 @@ fn connect_success_then_test_success_ends_confirmed() {
     assert_eq!(server, "Support inbox");
     let run = *run;
     for event in [
-        ProbeUpdate::Started(Stage::Connect),
-        ProbeUpdate::Passed {
+        TestEvent::Progress(ProbeEvent::Started(Stage::Connect)),
+        TestEvent::Progress(ProbeEvent::Passed {
             stage: Stage::Connect,
             detail: "ok".into(),
             elapsed: Duration::from_millis(3),
-        },
-        ProbeUpdate::Finished(Ok(3)),
+        }),
+        TestEvent::Finished(Ok(3)),
     ] {
-        m.update(Msg::Probe { run, event });
+        m.update(Msg::Test { run, event });
     }
     let w = m.wizard().unwrap();
     assert_eq!(w.check.outcome, Outcome::Passed { messages: 3 });
@@ -353,13 +365,13 @@ fn test_failure_marks_the_stage_and_offers_retry_edit_reconnect() {
         panic!("{cmds:?}")
     };
     let run = *run;
-    m.update(Msg::Probe {
+    m.update(Msg::Test {
         run,
-        event: ProbeUpdate::Started(Stage::Authenticate),
+        event: TestEvent::Progress(ProbeEvent::Started(Stage::Authenticate)),
     });
-    m.update(Msg::Probe {
+    m.update(Msg::Test {
         run,
-        event: ProbeUpdate::Finished(Err(ProbeFailure {
+        event: TestEvent::Finished(Err(ProbeFailure {
             stage: Some(Stage::Authenticate),
             message: "the server refused the login: AUTHENTICATE failed.".into(),
             hint: Some("check the account".into()),
@@ -371,9 +383,9 @@ fn test_failure_marks_the_stage_and_offers_retry_edit_reconnect() {
     // Retry starts a new run; the old run's late events are ignored.
     let cmds = act(&mut m, Action::Test);
     assert!(matches!(cmds.as_slice(), [Cmd::Test { run: r, .. }] if *r != run));
-    m.update(Msg::Probe {
+    m.update(Msg::Test {
         run,
-        event: ProbeUpdate::Finished(Ok(1)),
+        event: TestEvent::Finished(Ok(1)),
     });
     assert_eq!(m.wizard().unwrap().check.outcome, Outcome::Running);
     // Esc cancels the running test.
@@ -391,9 +403,9 @@ fn reconnect_from_a_failed_test() {
     let mut m = testing::model(testing::populated());
     act(&mut m, Action::Test);
     let run = m.next_run - 1;
-    m.update(Msg::Probe {
+    m.update(Msg::Test {
         run,
-        event: ProbeUpdate::Finished(Err(ProbeFailure {
+        event: TestEvent::Finished(Err(ProbeFailure {
             stage: None,
             message: "x".into(),
             hint: None,
@@ -821,13 +833,15 @@ fn device_code_runs_beside_the_listener_and_the_first_to_finish_wins() {
     });
     m.update(Msg::Consent {
         run: device,
-        event: ConsentEvent::DevicePoll(Poll::SlowDown { secs: 10 }),
+        event: ConsentEvent::DevicePoll(PollEvent::SlowDown {
+            interval: Duration::from_secs(10),
+        }),
     });
     let w = m.wizard().unwrap();
     assert!(matches!(
         &w.device,
         Device::Code {
-            poll: Poll::SlowDown { secs: 10 },
+            poll: Some(PollEvent::SlowDown { .. }),
             interval: 10,
             ..
         }

@@ -2,11 +2,13 @@
 //! recording effects runner that answers like the core would.
 
 use futures_util::stream;
+use inbound::ops::consent::Connected;
+use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;
 use inbound::tui::app::App;
 use inbound::tui::app::effects::Effects;
 use inbound::tui::state::cmd::Cmd;
-use inbound::tui::state::msg::{ConsentEvent, Msg, ProbeUpdate, TokenView};
+use inbound::tui::state::msg::{ConsentEvent, Msg, TestEvent};
 use inbound::tui::testing::{self, now};
 use jiff::SignedDuration;
 use ratatui::Terminal;
@@ -53,26 +55,35 @@ impl Effects for Recorder {
                 });
                 send(Msg::Consent {
                     run: *run,
-                    event: ConsentEvent::Connected(TokenView {
-                        account: Some("shared@contoso.com".into()),
+                    event: ConsentEvent::Connected(Connected {
+                        server: "Shared mailbox".into(),
                         username: "shared@contoso.com".into(),
-                        scope: "IMAP.AccessAsUser.All".into(),
-                        expires_at: now() + SignedDuration::from_mins(60),
+                        tokens: inbound::model::TokenSet {
+                            access_token: inbound::secret::Secret::new("at"),
+                            refresh_token: Some(inbound::secret::Secret::new("rt")),
+                            issued_at: now(),
+                            expires_at: now() + SignedDuration::from_mins(60),
+                            refreshed_at: now(),
+                            consented_at: now(),
+                            scope: "IMAP.AccessAsUser.All".into(),
+                            account: Some("shared@contoso.com".into()),
+                            flow: inbound::model::Flow::AuthorizationCode,
+                        },
                         mismatch: None,
                     }),
                 });
             }
             Cmd::Test { run, .. } => {
                 for event in [
-                    ProbeUpdate::Started(Stage::Connect),
-                    ProbeUpdate::Passed {
+                    TestEvent::Progress(ProbeEvent::Started(Stage::Connect)),
+                    TestEvent::Progress(ProbeEvent::Passed {
                         stage: Stage::Connect,
                         detail: "ok".into(),
                         elapsed: Duration::from_millis(1),
-                    },
-                    ProbeUpdate::Finished(Ok(3)),
+                    }),
+                    TestEvent::Finished(Ok(3)),
                 ] {
-                    send(Msg::Probe { run: *run, event });
+                    send(Msg::Test { run: *run, event });
                 }
             }
             _ => {}

@@ -49,7 +49,7 @@ impl std::fmt::Debug for Consent {
 }
 
 /// The result of a completed sign-in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Connected {
     pub server: String,
     pub username: String,

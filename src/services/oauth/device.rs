@@ -48,7 +48,7 @@ impl DeviceAuthorization {
 }
 
 /// Progress while polling.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PollEvent {
     Pending,
     SlowDown { interval: Duration },

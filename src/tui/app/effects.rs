@@ -11,9 +11,8 @@ use crate::services::imap::{ProbeEvent, Timeouts};
 use crate::services::oauth::device;
 use crate::store::Store;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
-use crate::tui::state::wizard::connect::Poll;
 use crate::tui::state::msg::{
-    ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, RunId, SaveError, Snapshot, TokenView,
+    ConsentEvent, Failure, Msg, ProbeFailure, RunId, SaveError, Snapshot, TestEvent,
 };
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, HashMap};
@@ -193,15 +192,7 @@ impl StoreEffects {
                 );
             };
             let poll_tx = tx.clone();
-            let on_event = move |ev: device::PollEvent| {
-                let poll = match ev {
-                    device::PollEvent::Pending => Poll::Pending,
-                    device::PollEvent::SlowDown { interval } => Poll::SlowDown {
-                        secs: interval.as_secs(),
-                    },
-                };
-                send(&poll_tx, ConsentEvent::DevicePoll(poll));
-            };
+            let on_event = move |ev: device::PollEvent| send(&poll_tx, ConsentEvent::DevicePoll(ev));
             let result = consent::device_sign_in(&store, &server, &cancel, on_code, on_event).await;
             cancel.cancel();
             send(&tx, connected_or_failed(result));
@@ -215,19 +206,10 @@ impl StoreEffects {
         tokio::spawn(async move {
             let progress_tx = tx.clone();
             let progress = move |ev: ProbeEvent| {
-                let event = match ev {
-                    ProbeEvent::Started(stage) => ProbeUpdate::Started(stage),
-                    ProbeEvent::Passed {
-                        stage,
-                        detail,
-                        elapsed,
-                    } => ProbeUpdate::Passed {
-                        stage,
-                        detail,
-                        elapsed,
-                    },
-                };
-                let _ = progress_tx.send(Msg::Probe { run, event });
+                let _ = progress_tx.send(Msg::Test {
+                    run,
+                    event: TestEvent::Progress(ev),
+                });
             };
             let result = tokio::select! {
                 r = test::test_server(&store, &server, Timeouts::default(), progress) => r,
@@ -247,9 +229,9 @@ impl StoreEffects {
                     hint: e.hint(),
                 }),
             };
-            let _ = tx.send(Msg::Probe {
+            let _ = tx.send(Msg::Test {
                 run,
-                event: ProbeUpdate::Finished(outcome),
+                event: TestEvent::Finished(outcome),
             });
         });
     }
@@ -274,13 +256,7 @@ impl StoreEffects {
 /// The end of a sign-in, for the screen.
 fn connected_or_failed(result: Result<consent::Connected, Error>) -> ConsentEvent {
     match result {
-        Ok(done) => ConsentEvent::Connected(TokenView {
-            account: done.tokens.account.clone(),
-            username: done.username.clone(),
-            scope: done.tokens.scope.clone(),
-            expires_at: done.tokens.expires_at,
-            mismatch: done.mismatch.clone(),
-        }),
+        Ok(done) => ConsentEvent::Connected(done),
         Err(Error::Cancelled) => ConsentEvent::Cancelled,
         Err(e) => ConsentEvent::Failed(failure(&e)),
     }

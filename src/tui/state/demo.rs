@@ -1,8 +1,8 @@
 //! Demo mode (`inbound demo`): the values that prefill a new server's wizard so that Enter
 //! walks every step.
 
-use super::wizard::form::FieldId;
 use super::wizard::Wizard;
+use super::wizard::form::FieldId;
 
 #[derive(Clone, PartialEq)]
 pub struct Demo {

@@ -5,7 +5,6 @@ pub mod background;
 pub mod cmd;
 pub mod demo;
 pub mod derived;
-pub mod flow;
 pub mod keymap;
 pub mod msg;
 pub mod review;
@@ -23,7 +22,7 @@ use keymap::{Action, Ctx};
 use msg::{Msg, RunId, Snapshot};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use wizard::{Step, Wizard};
+use wizard::{Effect, Step, StepCtx, StepEvent, Wizard};
 
 /// Facts about where the app runs, fixed at start.
 #[derive(Debug, Clone, PartialEq)]
@@ -218,13 +217,6 @@ impl Model {
         }
     }
 
-    pub(crate) fn wizard_mut(&mut self) -> Option<&mut Wizard> {
-        match &mut self.screen {
-            Screen::Wizard(w) => Some(w),
-            Screen::Review => None,
-        }
-    }
-
     pub(crate) fn run_id(&mut self) -> RunId {
         let r = self.next_run;
         self.next_run += 1;
@@ -397,19 +389,17 @@ impl Model {
                     if let Some(s) = self.settings.as_deref_mut() {
                         s.key(key);
                     }
-                } else if self.popup.is_none()
-                    && let Some(w) = self.wizard_mut()
-                {
-                    flow::text(w, key);
+                } else if self.popup.is_none() {
+                    return self.wizard_event(StepEvent::Text(key));
                 }
                 Vec::new()
             }
             Msg::Paste(text) => self.on_paste(&text),
-            Msg::Saved { run, result } => self.on_saved(run, result),
+            Msg::Saved { run, result } => self.wizard_event(StepEvent::Saved(run, result)),
             Msg::Copied { what, result } => self.on_copied(&what, result),
             Msg::Deleted { run, name, result } => self.on_deleted(run, &name, result),
-            Msg::Consent { run, event } => self.on_consent(run, event),
-            Msg::Probe { run, event } => self.on_probe(run, event),
+            Msg::Consent { run, event } => self.wizard_event(StepEvent::Consent(run, event)),
+            Msg::Test { run, event } => self.wizard_event(StepEvent::Test(run, event)),
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
@@ -454,7 +444,7 @@ impl Model {
         }
         match self.screen {
             Screen::Review => self.review_action(action),
-            Screen::Wizard(_) => self.wizard_action(action),
+            Screen::Wizard(_) => self.wizard_event(StepEvent::Action(action)),
         }
     }
 
@@ -495,9 +485,60 @@ impl Model {
         if self.popup.is_some() {
             return Vec::new();
         }
-        let Some(w) = self.wizard_mut() else {
+        self.wizard_event(StepEvent::Paste(text))
+    }
+
+    /// Hands an event to the wizard on screen and carries out what its step asks.
+    pub(crate) fn wizard_event(&mut self, event: StepEvent) -> Vec<Cmd> {
+        let no_browser = self.env.situation.no_browser_reason();
+        let Screen::Wizard(w) = &mut self.screen else {
             return Vec::new();
         };
-        flow::paste(w, text)
+        let mut ctx = StepCtx {
+            config: &self.data.config,
+            next_run: &mut self.next_run,
+            no_browser,
+        };
+        let effects = w.update(&mut ctx, event);
+        let mut cmds = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Cmd(c) => cmds.push(c),
+                Effect::Say(tone, text) => self.say(tone, text),
+                Effect::FieldsNeedAttention => self.say_fields_need_attention(),
+                Effect::Copy { text, what } => cmds.extend(self.copy(text, what)),
+                Effect::Select(name) => self.select_name(&name),
+                Effect::Leave => cmds.extend(self.leave_wizard()),
+                // Carried out by the wizard itself.
+                Effect::Enter(_) => {}
+            }
+        }
+        cmds
+    }
+
+    /// Shows a wizard and starts what its step starts (a sign-in, a test).
+    pub(crate) fn open_and_enter(&mut self, wizard: Wizard) -> Vec<Cmd> {
+        self.open(wizard);
+        self.wizard_event(StepEvent::Entered)
+    }
+
+    /// Back to the review screen; an unsaved new wizard is kept as a draft.
+    pub(crate) fn leave_wizard(&mut self) -> Vec<Cmd> {
+        let screen = std::mem::replace(&mut self.screen, Screen::Review);
+        let mut cmds = vec![Cmd::Reload];
+        if let Screen::Wizard(w) = screen {
+            cmds.extend(w.sign_in_runs().into_iter().map(Cmd::Cancel));
+            cmds.extend(w.check.run.map(Cmd::Cancel));
+            match &w.server {
+                Some(name) => self.select_name(name),
+                None if w.new => {
+                    self.draft = Some(w);
+                    self.say(Tone::Info, "The new server is kept as a draft: n continues.");
+                }
+                None => {}
+            }
+        }
+        self.pane = Pane::Main;
+        cmds
     }
 }

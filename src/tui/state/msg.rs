@@ -1,15 +1,15 @@
 //! Messages: user intents (resolved through the key table) and results of background work,
 //! each result tagged with the run it answers.
 
-use super::wizard::connect::Poll;
 use super::keymap::Action;
 use crate::model::validate::FieldError;
 use crate::model::{Config, TokenFile};
-use crate::services::imap::Stage;
+use crate::ops::consent::Connected;
+use crate::services::imap::{ProbeEvent, Stage};
+use crate::services::oauth::device::PollEvent;
 use jiff::Timestamp;
 use ratatui::crossterm::event::KeyEvent;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Identifies one started piece of work; results of older runs are ignored.
 pub type RunId = u64;
@@ -57,9 +57,10 @@ pub enum Msg {
         run: RunId,
         event: ConsentEvent,
     },
-    Probe {
+    /// Progress of Test & Confirm.
+    Test {
         run: RunId,
-        event: ProbeUpdate,
+        event: TestEvent,
     },
     Refreshed {
         run: RunId,
@@ -93,7 +94,7 @@ impl Msg {
             Msg::Deleted { .. } => "deleted",
             Msg::Copied { .. } => "copied",
             Msg::Consent { .. } => "consent",
-            Msg::Probe { .. } => "probe",
+            Msg::Test { .. } => "test",
             Msg::Refreshed { .. } => "refreshed",
             Msg::SecretSaved { .. } => "secret saved",
             Msg::SettingsSaved { .. } => "settings saved",
@@ -148,31 +149,17 @@ pub enum ConsentEvent {
         interval: u64,
     },
     /// Device-code sign-in: what the last poll said.
-    DevicePoll(Poll),
-    Connected(TokenView),
+    DevicePoll(PollEvent),
+    /// Signed in: the core's result (its tokens stay in `Secret`s).
+    Connected(Connected),
     Failed(Failure),
     Cancelled,
 }
 
-/// What "Outlook token is valid" shows; no token text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenView {
-    pub account: Option<String>,
-    pub username: String,
-    pub scope: String,
-    pub expires_at: Timestamp,
-    pub mismatch: Option<String>,
-}
-
-/// Progress of Test & Confirm.
+/// Progress of Test & Confirm: the core's stage events, then the outcome.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ProbeUpdate {
-    Started(Stage),
-    Passed {
-        stage: Stage,
-        detail: String,
-        elapsed: Duration,
-    },
+pub enum TestEvent {
+    Progress(ProbeEvent),
     /// Ok: the INBOX message count.
     Finished(Result<u32, ProbeFailure>),
 }

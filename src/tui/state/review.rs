@@ -88,13 +88,9 @@ impl Model {
                 Vec::new()
             }
             Action::Connect => {
-                self.open(Wizard::for_server(&self.data.config, &name, Step::Connect));
-                self.start_connect()
+                self.open_and_enter(Wizard::for_server(&self.data.config, &name, Step::Connect))
             }
-            Action::Test => {
-                self.open(Wizard::for_server(&self.data.config, &name, Step::Test));
-                self.start_test()
-            }
+            Action::Test => self.open_and_enter(Wizard::for_server(&self.data.config, &name, Step::Test)),
             Action::Refresh if auth == AuthKind::Basic => {
                 self.say(
                     Tone::Info,

@@ -4,12 +4,14 @@
 use super::render;
 use crate::model::health::Level;
 use crate::model::{AuthKind, Blocker, RecordedError};
+use crate::ops::consent::Connected;
 use crate::services::browser::Situation;
+use crate::services::imap::ProbeEvent;
 use crate::services::imap::Stage;
+use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
-use crate::tui::state::wizard::connect::Poll;
 use crate::tui::state::keymap::Action;
-use crate::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, ProbeUpdate, SaveError, TokenView};
+use crate::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, SaveError, TestEvent};
 use crate::tui::testing::{self, now};
 use crate::tui::ui::theme::Theme;
 use jiff::SignedDuration;
@@ -99,12 +101,21 @@ fn connecting(situation: Situation) -> Model {
     m
 }
 
-fn token_view(account: &str) -> TokenView {
-    TokenView {
-        account: Some(account.into()),
+fn token_view(account: &str) -> Connected {
+    Connected {
+        server: "Support".into(),
         username: "support@contoso.com".into(),
-        scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
-        expires_at: now() + SignedDuration::from_mins(59),
+        tokens: crate::model::TokenSet {
+            access_token: crate::secret::Secret::new("at"),
+            refresh_token: Some(crate::secret::Secret::new("rt")),
+            issued_at: now(),
+            expires_at: now() + SignedDuration::from_mins(59),
+            refreshed_at: now(),
+            consented_at: now(),
+            scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
+            account: Some(account.into()),
+            flow: crate::model::Flow::AuthorizationCode,
+        },
         mismatch: (account != "support@contoso.com").then(|| {
             format!("you signed in as {account} but Username is support@contoso.com; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick support@contoso.com")
         }),
@@ -131,57 +142,57 @@ fn testing_stages(finish: Option<Result<u32, ProbeFailure>>) -> Model {
     let run = m.next_run - 1;
     let ms = Duration::from_millis;
     let mut events = vec![
-        ProbeUpdate::Started(Stage::Connect),
-        ProbeUpdate::Passed {
+        TestEvent::Progress(ProbeEvent::Started(Stage::Connect)),
+        TestEvent::Progress(ProbeEvent::Passed {
             stage: Stage::Connect,
             detail: "outlook.office365.com:993".into(),
             elapsed: ms(38),
-        },
-        ProbeUpdate::Started(Stage::Tls),
-        ProbeUpdate::Passed {
+        }),
+        TestEvent::Progress(ProbeEvent::Started(Stage::Tls)),
+        TestEvent::Progress(ProbeEvent::Passed {
             stage: Stage::Tls,
             detail: "certificate ok".into(),
             elapsed: ms(41),
-        },
-        ProbeUpdate::Started(Stage::Greeting),
-        ProbeUpdate::Passed {
+        }),
+        TestEvent::Progress(ProbeEvent::Started(Stage::Greeting)),
+        TestEvent::Progress(ProbeEvent::Passed {
             stage: Stage::Greeting,
             detail: "* OK The Microsoft Exchange IMAP4 service is ready.".into(),
             elapsed: ms(3),
-        },
-        ProbeUpdate::Started(Stage::Capabilities),
-        ProbeUpdate::Passed {
+        }),
+        TestEvent::Progress(ProbeEvent::Started(Stage::Capabilities)),
+        TestEvent::Progress(ProbeEvent::Passed {
             stage: Stage::Capabilities,
             detail: "AUTH=XOAUTH2 SASL-IR".into(),
             elapsed: ms(12),
-        },
-        ProbeUpdate::Started(Stage::Authenticate),
+        }),
+        TestEvent::Progress(ProbeEvent::Started(Stage::Authenticate)),
     ];
     match finish {
         None => {}
         Some(Ok(n)) => events.extend([
-            ProbeUpdate::Passed {
+            TestEvent::Progress(ProbeEvent::Passed {
                 stage: Stage::Authenticate,
                 detail: "XOAUTH2 as support@contoso.com".into(),
                 elapsed: ms(212),
-            },
-            ProbeUpdate::Started(Stage::Inbox),
-            ProbeUpdate::Passed {
+            }),
+            TestEvent::Progress(ProbeEvent::Started(Stage::Inbox)),
+            TestEvent::Progress(ProbeEvent::Passed {
                 stage: Stage::Inbox,
                 detail: format!("{n} messages"),
                 elapsed: ms(55),
-            },
-            ProbeUpdate::Started(Stage::Logout),
-            ProbeUpdate::Passed {
+            }),
+            TestEvent::Progress(ProbeEvent::Started(Stage::Logout)),
+            TestEvent::Progress(ProbeEvent::Passed {
                 stage: Stage::Logout,
                 detail: "bye".into(),
                 elapsed: ms(4),
-            },
-            ProbeUpdate::Finished(Ok(n)),
+            }),
+            TestEvent::Finished(Ok(n)),
         ]),
-        Some(Err(f)) => events.push(ProbeUpdate::Finished(Err(f))),
+        Some(Err(f)) => events.push(TestEvent::Finished(Err(f))),
     }
-    send(&mut m, events.into_iter().map(|event| Msg::Probe { run, event }));
+    send(&mut m, events.into_iter().map(|event| Msg::Test { run, event }));
     m
 }
 
@@ -526,7 +537,7 @@ fn wizard_connect_paste_error_under_the_field() {
 }
 
 /// Step 5 with device code started from the SSH screen.
-fn device_code(poll: Option<Poll>) -> Model {
+fn device_code(poll: Option<PollEvent>) -> Model {
     let mut m = connecting(ssh());
     act(&mut m, &[Action::DeviceCode]);
     let run = m.next_run - 1;
@@ -550,10 +561,17 @@ fn device_code(poll: Option<Poll>) -> Model {
 
 #[test]
 fn wizard_device_code_screens() {
-    snap("wizard_5_device_code", &device_code(Some(Poll::Pending)), 80, 24);
+    snap(
+        "wizard_5_device_code",
+        &device_code(Some(PollEvent::Pending)),
+        80,
+        24,
+    );
     snap(
         "wizard_5_device_code_slow_down",
-        &device_code(Some(Poll::SlowDown { secs: 10 })),
+        &device_code(Some(PollEvent::SlowDown {
+            interval: Duration::from_secs(10),
+        })),
         80,
         24,
     );

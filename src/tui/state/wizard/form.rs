@@ -1,11 +1,15 @@
 //! The server form (wizard step 4, and `e` on a server): the seed's fields and labels,
 //! validation on leaving a field and on submit.
 
-use crate::tui::state::cmd::SaveRequest;
+use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::model::validate::{self, FieldError};
 use crate::model::{AuthKind, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
 use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
 use crate::secret::Secret;
+use crate::tui::state::Tone;
+use crate::tui::state::cmd::{Cmd, SaveRequest};
+use crate::tui::state::keymap::Action;
+use crate::tui::state::msg::{RunId, SaveError};
 use ratatui::crossterm::event::{Event, KeyEvent};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -508,6 +512,90 @@ impl Form {
             patch: Box::new(patch),
             app,
         })
+    }
+}
+
+/// Step 4's transitions (the form of a new server, or `e` on a stored one).
+pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+    let action = match event {
+        StepEvent::Text(key) => {
+            w.form.key(key);
+            return Vec::new();
+        }
+        StepEvent::Paste(text) => {
+            w.form.paste(text);
+            return Vec::new();
+        }
+        StepEvent::Action(a) => a,
+        _ => return Vec::new(),
+    };
+    match action {
+        Action::NextField => w.form.next(ctx.config),
+        Action::PrevField => w.form.prev(ctx.config),
+        Action::Left => w.form.step_choice(-1),
+        Action::Right => w.form.step_choice(1),
+        Action::Reveal => w.form.reveal = !w.form.reveal,
+        Action::Back if w.new => return vec![Effect::Enter(Step::Permissions)],
+        Action::Back => return vec![Effect::Leave],
+        Action::Submit if w.save_run.is_none() => {
+            let expires = w.expires.value().to_string();
+            return match w.form.submit(ctx.config, &expires) {
+                Some(request) => {
+                    let run = ctx.run_id();
+                    w.save_run = Some(run);
+                    vec![
+                        Effect::Say(Tone::Info, "Saving…".into()),
+                        Effect::Cmd(Cmd::Save { run, request }),
+                    ]
+                }
+                None => vec![Effect::FieldsNeedAttention],
+            };
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The save started by `update` finished.
+pub(super) fn on_saved(
+    w: &mut Wizard,
+    ctx: &mut StepCtx,
+    run: RunId,
+    result: Result<String, SaveError>,
+) -> Vec<Effect> {
+    if w.save_run != Some(run) {
+        return Vec::new();
+    }
+    w.save_run = None;
+    match result {
+        Ok(name) => {
+            w.server = Some(name.clone());
+            if let Some(f) = Form::edit(ctx.config, &name) {
+                w.form = f;
+            }
+            let server = ctx.config.server(&name);
+            let mut effects = vec![Effect::Select(name.clone())];
+            if !w.new {
+                let state = server.map_or("Draft", |s| s.state.label());
+                effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" ({state}).")));
+                effects.push(Effect::Leave);
+                return effects;
+            }
+            effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" as a Draft.")));
+            effects.push(Effect::Enter(match server.map_or(AuthKind::OAuth2, |s| s.auth) {
+                AuthKind::OAuth2 => Step::Connect,
+                AuthKind::Basic => Step::Test,
+            }));
+            effects
+        }
+        Err(SaveError::Fields(errors)) => {
+            w.form.show_errors(errors);
+            vec![Effect::FieldsNeedAttention]
+        }
+        Err(SaveError::Other(e)) => {
+            w.form.general = Some(e.clone());
+            vec![Effect::Say(Tone::Error, format!("Not saved: {e}"))]
+        }
     }
 }
 

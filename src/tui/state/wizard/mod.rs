@@ -1,16 +1,75 @@
-//! The wizard's data: seven steps for a new server; the later steps (form, connect, token,
-//! test) also serve the actions on a stored server.
+//! The wizard: seven steps for a new server; the later steps (form, connect, token, test)
+//! also serve the actions on a stored server. Each step's module owns its data and its
+//! transitions (`update` → effects as data, atuin's fsm shape); this module only dispatches
+//! and carries out navigation between steps.
 
 pub mod connect;
 pub mod form;
+pub mod guide;
 pub mod test;
+pub mod token;
 
-use test::Check;
+use crate::model::Config;
+use crate::ops::consent::Connected;
+use crate::tui::state::Tone;
+use crate::tui::state::cmd::Cmd;
+use crate::tui::state::keymap::Action;
+use crate::tui::state::msg::{ConsentEvent, RunId, SaveError, TestEvent};
 use connect::{Connect, Device, PasteField};
 use form::Form;
-use crate::tui::state::msg::{RunId, TokenView};
-use crate::model::Config;
+use ratatui::crossterm::event::KeyEvent;
+use std::collections::VecDeque;
+use test::TestRun;
 use tui_input::Input;
+
+/// What a step asks of the model once its own data is updated.
+#[derive(Debug)]
+pub enum Effect {
+    Cmd(Cmd),
+    Say(Tone, String),
+    /// "Some fields need attention": goes once no field is marked.
+    FieldsNeedAttention,
+    Copy {
+        text: String,
+        what: &'static str,
+    },
+    /// Show this step and do what entering it does (connect starts a sign-in, test a test).
+    Enter(Step),
+    /// Back to the review screen (the list).
+    Leave,
+    /// Select this server in the list.
+    Select(String),
+}
+
+/// What a step may read and use besides its own data.
+pub struct StepCtx<'a> {
+    pub config: &'a Config,
+    pub next_run: &'a mut RunId,
+    /// Why no browser can open here (SSH, no display), if so.
+    pub no_browser: Option<&'static str>,
+}
+
+impl StepCtx<'_> {
+    pub fn run_id(&mut self) -> RunId {
+        let r = *self.next_run;
+        *self.next_run += 1;
+        r
+    }
+}
+
+/// What reaches a wizard.
+#[derive(Debug)]
+pub enum StepEvent<'a> {
+    /// The wizard was opened on its current step (entering it).
+    Entered,
+    Action(Action),
+    /// An unbound key while a field has focus.
+    Text(KeyEvent),
+    Paste(&'a str),
+    Saved(RunId, Result<String, SaveError>),
+    Consent(RunId, ConsentEvent),
+    Test(RunId, TestEvent),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
@@ -87,8 +146,8 @@ pub struct Wizard {
     pub device: Device,
     /// The paste-back field of step 5.
     pub paste: PasteField,
-    pub token: Option<TokenView>,
-    pub check: Check,
+    pub token: Option<Connected>,
+    pub check: TestRun,
     /// Step 5 on a short terminal: how far the lower part (the ways to finish) is scrolled.
     pub scroll: u16,
 }
@@ -108,7 +167,7 @@ impl Wizard {
             device: Device::Off,
             paste: PasteField::default(),
             token: None,
-            check: Check::default(),
+            check: TestRun::default(),
             scroll: 0,
         }
     }
@@ -149,5 +208,46 @@ impl Wizard {
             .into_iter()
             .flatten()
             .collect()
+    }
+}
+
+impl Wizard {
+    /// Routes an event to the step it belongs to: keys to the step on screen, results to the
+    /// step that started the work. Then carries out `Effect::Enter`.
+    pub fn update(&mut self, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+        let first = match event {
+            StepEvent::Entered => self.enter(ctx),
+            StepEvent::Saved(run, result) => form::on_saved(self, ctx, run, result),
+            StepEvent::Consent(run, e) => connect::on_consent(self, ctx, run, e),
+            StepEvent::Test(run, e) => test::on_event(self, run, e),
+            event => match self.step {
+                Step::Register | Step::Secret | Step::Permissions => guide::update(self, ctx, event),
+                Step::Form => form::update(self, ctx, event),
+                Step::Connect => connect::update(self, ctx, event),
+                Step::Token => token::update(self, event),
+                Step::Test => test::update(self, ctx, event),
+            },
+        };
+        let mut pending: VecDeque<Effect> = first.into();
+        let mut out = Vec::new();
+        while let Some(effect) = pending.pop_front() {
+            match effect {
+                Effect::Enter(step) => {
+                    self.step = step;
+                    pending.extend(self.enter(ctx));
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
+    /// What showing the current step starts.
+    fn enter(&mut self, ctx: &mut StepCtx) -> Vec<Effect> {
+        match self.step {
+            Step::Connect => connect::start(self, ctx),
+            Step::Test => test::start(self, ctx),
+            _ => Vec::new(),
+        }
     }
 }

@@ -1,7 +1,14 @@
-//! Step 7: Test & Confirm, stage by stage.
+//! Step 7: Test & Confirm, stage by stage (`inbound test` in the CLI; `inbound check` is the
+//! monitoring summary, something else).
 
-use crate::tui::state::msg::{ProbeFailure, ProbeUpdate, RunId};
-use crate::services::imap::Stage;
+use super::form::Form;
+use super::{Effect, Step, StepCtx, StepEvent, Wizard};
+use crate::model::AuthKind;
+use crate::services::imap::{ProbeEvent, Stage};
+use crate::tui::state::Tone;
+use crate::tui::state::cmd::Cmd;
+use crate::tui::state::keymap::Action;
+use crate::tui::state::msg::{ProbeFailure, RunId, TestEvent};
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,13 +37,13 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Check {
+pub struct TestRun {
     pub run: Option<RunId>,
     pub stages: Vec<StageRow>,
     pub outcome: Outcome,
 }
 
-impl Check {
+impl TestRun {
     pub fn start(run: RunId) -> Self {
         Self {
             run: Some(run),
@@ -46,28 +53,28 @@ impl Check {
     }
 
     /// Applies one progress event of the current run.
-    pub fn apply(&mut self, event: ProbeUpdate) {
+    pub fn apply(&mut self, event: TestEvent) {
         match event {
-            ProbeUpdate::Started(stage) => self.stages.push(StageRow {
+            TestEvent::Progress(ProbeEvent::Started(stage)) => self.stages.push(StageRow {
                 stage,
                 state: StageState::Running,
             }),
-            ProbeUpdate::Passed {
+            TestEvent::Progress(ProbeEvent::Passed {
                 stage,
                 detail,
                 elapsed,
-            } => {
+            }) => {
                 let state = StageState::Passed { detail, elapsed };
                 match self.stages.iter_mut().rev().find(|r| r.stage == stage) {
                     Some(row) => row.state = state,
                     None => self.stages.push(StageRow { stage, state }),
                 }
             }
-            ProbeUpdate::Finished(Ok(messages)) => {
+            TestEvent::Finished(Ok(messages)) => {
                 self.run = None;
                 self.outcome = Outcome::Passed { messages };
             }
-            ProbeUpdate::Finished(Err(failure)) => {
+            TestEvent::Finished(Err(failure)) => {
                 self.run = None;
                 if let Some(stage) = failure.stage {
                     match self.stages.iter_mut().rev().find(|r| r.stage == stage) {
@@ -88,4 +95,75 @@ impl Check {
         self.stages.retain(|r| r.state != StageState::Running);
         self.outcome = Outcome::Cancelled;
     }
+}
+
+pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+    let StepEvent::Action(action) = event else {
+        return Vec::new();
+    };
+    let running = w.check.run;
+    match action {
+        Action::Open if matches!(w.check.outcome, Outcome::Passed { .. }) => vec![Effect::Leave],
+        Action::Test if running.is_none() => start(w, ctx),
+        Action::Edit if running.is_none() => {
+            if let Some(f) = w.server.as_deref().and_then(|n| Form::edit(ctx.config, n)) {
+                w.form = f;
+            }
+            vec![Effect::Enter(Step::Form)]
+        }
+        Action::Connect if running.is_none() => {
+            let oauth = w
+                .server
+                .as_deref()
+                .and_then(|n| ctx.config.server(n))
+                .is_some_and(|s| s.auth == AuthKind::OAuth2);
+            if oauth {
+                vec![Effect::Enter(Step::Connect)]
+            } else {
+                vec![Effect::Say(
+                    Tone::Info,
+                    "Basic authentication has no sign-in; edit the server to change the password.".into(),
+                )]
+            }
+        }
+        Action::Back => match running {
+            Some(run) => {
+                w.check.cancel();
+                vec![
+                    Effect::Say(Tone::Info, "Test cancelled.".into()),
+                    Effect::Cmd(Cmd::Cancel(run)),
+                ]
+            }
+            None => vec![Effect::Leave],
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Entering the step starts Test & Confirm.
+pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
+    let Some(server) = w.server.clone() else {
+        return Vec::new();
+    };
+    let run = ctx.run_id();
+    w.check = TestRun::start(run);
+    vec![Effect::Cmd(Cmd::Test { run, server })]
+}
+
+/// Progress of the test this step started.
+pub(super) fn on_event(w: &mut Wizard, run: RunId, event: TestEvent) -> Vec<Effect> {
+    if w.check.run != Some(run) {
+        return Vec::new();
+    }
+    let finished = matches!(event, TestEvent::Finished(_));
+    w.check.apply(event);
+    if !finished {
+        return Vec::new();
+    }
+    let server = w.server.clone().unwrap_or_default();
+    let said = match &w.check.outcome {
+        Outcome::Passed { .. } => Effect::Say(Tone::Ok, format!("\"{server}\" is Confirmed.")),
+        _ => Effect::Say(Tone::Error, format!("Test & Confirm of \"{server}\" failed.")),
+    };
+    vec![said, Effect::Cmd(Cmd::Reload)]
 }

@@ -2,9 +2,10 @@
 //! terminal is real); below it the other ways to finish — over SSH the exact tunnel command
 //! for the bound port, the paste-back field, and device code (`d`), which has its own view.
 
+use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
-use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField, Poll};
 use crate::tui::state::wizard::Wizard;
+use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::link;
 use crate::tui::ui::widgets::text::{cols, para, spinner};
@@ -390,10 +391,12 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
                 ));
             }
             let status = match poll {
-                Poll::Waiting | Poll::Pending => {
+                None | Some(PollEvent::Pending) => {
                     format!("waiting for you to sign in · checking every {interval} s")
                 }
-                Poll::SlowDown { secs } => format!("Microsoft asked to slow down: every {secs} s"),
+                Some(PollEvent::SlowDown { interval }) => {
+                    format!("Microsoft asked to slow down: every {} s", interval.as_secs())
+                }
             };
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),

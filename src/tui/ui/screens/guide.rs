@@ -2,7 +2,7 @@
 
 use crate::model::registered_redirect_uri;
 use crate::tui::state::Model;
-use crate::tui::state::flow::admin_consent_url;
+use crate::tui::state::wizard::guide::admin_consent_url;
 use crate::tui::state::wizard::{Step, Wizard};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::{bullet, chunks, para};

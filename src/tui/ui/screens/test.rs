@@ -2,8 +2,8 @@
 
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
-use crate::tui::state::wizard::test::{Outcome, StageState};
 use crate::tui::state::wizard::Wizard;
+use crate::tui::state::wizard::test::{Outcome, StageState};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::{para, spinner, truncate};
 use ratatui::buffer::Buffer;

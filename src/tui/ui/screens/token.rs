@@ -21,6 +21,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         return;
     };
     let account = t
+        .tokens
         .account
         .clone()
         .unwrap_or_else(|| "(not reported by the provider)".into());
@@ -46,10 +47,10 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
     if let Some(m) = &t.mismatch {
         l.extend(para(&format!("⚠ {m}"), width, 2, theme.warn()));
     }
-    let scopes = if t.scope.is_empty() {
+    let scopes = if t.tokens.scope.is_empty() {
         "(not reported)".to_string()
     } else {
-        t.scope.clone()
+        t.tokens.scope.clone()
     };
     l.extend(row(
         "Scopes",
@@ -64,8 +65,8 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         vec![Span::styled(
             format!(
                 "{} ({})",
-                in_zone(t.expires_at, &model.tz),
-                relative(t.expires_at, model.now)
+                in_zone(t.tokens.expires_at, &model.tz),
+                relative(t.tokens.expires_at, model.now)
             ),
             theme.ok(),
         )],

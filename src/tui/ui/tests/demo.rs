@@ -4,8 +4,8 @@
 use super::*;
 use crate::tui::state::cmd::Cmd;
 use crate::tui::state::demo::Demo;
-use crate::tui::state::wizard::form::FieldId;
 use crate::tui::state::keymap::{Ctx, resolve};
+use crate::tui::state::wizard::form::FieldId;
 
 const AUTHORITY: &str = "http://127.0.0.1:41234";
 
