@@ -1042,7 +1042,7 @@ fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
     let status = m.status.clone().unwrap();
     assert_eq!(
         status.text,
-        "Saved the new secret of app \"Contoso mail\"; 1 server recovered; \"Helpdesk\" still fails: AADSTS7000215: Invalid client secret provided. — paste the Value; \"Sales\" is not signed in yet (c connects)."
+        "Saved the new secret of app \"Contoso mail\"; 1 server recovered; \"Helpdesk\" still fails: AADSTS7000215: Invalid client secret provided. — paste the Value; \"Sales\" is not signed in yet (connect it from the list)."
     );
     assert_eq!(status.tone, Tone::Error);
     assert!(m.rotation_report.is_none());

@@ -756,7 +756,7 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
             let h = &v.health;
             out!("{} {}: {}", h.level.label(), h.server, h.summary());
             for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
-                out!("    {} → {}", f.message, f.fix);
+                out!("    {} → {}", f.message, f.fix.cli_text());
             }
         }
     }

@@ -266,7 +266,13 @@ pub fn details(v: &ServerView) -> String {
         None => kv("Last test", &format!("never (inbound test \"{}\")", v.name)),
     }
     for f in &v.health.findings {
-        let _ = writeln!(o, "{}{} → {}", pad(f.level.label(), 16), f.message, f.fix);
+        let _ = writeln!(
+            o,
+            "{}{} → {}",
+            pad(f.level.label(), 16),
+            f.message,
+            f.fix.cli_text()
+        );
     }
     o
 }

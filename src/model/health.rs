@@ -116,11 +116,115 @@ impl Level {
 }
 
 /// One finding with its fix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub level: Level,
     pub message: String,
-    pub fix: String,
+    pub fix: Fix,
+}
+
+/// What fixes a finding, as data: the CLI writes it as a command line ([`Fix::command`]),
+/// the app as the key that does it, both after the same words ([`Fix::advice`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fix {
+    /// Sign in again (interactive consent).
+    Connect { server: String },
+    /// Create a new client secret in the portal, then record it (and its expiry).
+    NewSecret { app: String },
+    /// Check the client ID and paste the secret Value again.
+    AppCredentials { app: String },
+    /// The server names an app that is not stored: choose one.
+    ChooseApp { server: String },
+    /// Use the refresh token (regularly, so it does not lapse).
+    Refresh { server: String, schedule: bool },
+    /// Run Test & Confirm.
+    Test { server: String },
+    /// Words only (e.g. Microsoft's hint for a transient failure).
+    Advice(String),
+}
+
+impl Fix {
+    /// What to do, in words, without any syntax of the CLI or keys of the app.
+    pub fn advice(&self) -> String {
+        match self {
+            Fix::Connect { .. } => "sign in again".into(),
+            Fix::NewSecret { .. } => {
+                "create a new secret in the portal (Certificates & secrets), then record it with its expiry"
+                    .into()
+            }
+            Fix::AppCredentials { .. } => "check the client ID and paste the secret Value again".into(),
+            Fix::ChooseApp { .. } => "choose a stored Azure app for the server".into(),
+            Fix::Refresh { schedule: true, .. } => "refresh the token (and schedule a daily refresh)".into(),
+            Fix::Refresh { .. } => "refresh the token".into(),
+            Fix::Test { .. } => "run Test & Confirm".into(),
+            Fix::Advice(text) => text.clone(),
+        }
+    }
+
+    /// The command line that does it, when one does.
+    pub fn command(&self) -> Option<String> {
+        Some(match self {
+            Fix::Connect { server } => format!("inbound connect \"{server}\""),
+            Fix::NewSecret { app } => {
+                format!("inbound edit --app \"{app}\" --secret-stdin --secret-expires YYYY-MM-DD")
+            }
+            Fix::AppCredentials { app } => format!("inbound edit --app \"{app}\" --secret-stdin"),
+            Fix::ChooseApp { server } => format!("inbound edit \"{server}\" --app APP"),
+            Fix::Refresh {
+                server,
+                schedule: true,
+            } => {
+                format!("inbound refresh \"{server}\" (schedule refresh --all daily)")
+            }
+            Fix::Refresh { server, .. } => format!("inbound refresh \"{server}\""),
+            Fix::Test { server } => format!("inbound test \"{server}\""),
+            Fix::Advice(_) => return None,
+        })
+    }
+
+    /// Words and command for people at a shell: "sign in again: inbound connect \"X\"".
+    pub fn cli_text(&self) -> String {
+        match self.command() {
+            Some(c) => format!("{}: {c}", self.advice()),
+            None => self.advice(),
+        }
+    }
+
+    /// A stable name for scripts (`--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fix::Connect { .. } => "connect",
+            Fix::NewSecret { .. } => "new_secret",
+            Fix::AppCredentials { .. } => "app_credentials",
+            Fix::ChooseApp { .. } => "choose_app",
+            Fix::Refresh { .. } => "refresh",
+            Fix::Test { .. } => "test",
+            Fix::Advice(_) => "advice",
+        }
+    }
+}
+
+/// `--json`: `{"level", "message", "fix": words + command, "fix_kind", "fix_command"}`.
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            level: Level,
+            message: &'a str,
+            fix: String,
+            fix_kind: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fix_command: Option<String>,
+        }
+        Out {
+            level: self.level,
+            message: &self.message,
+            fix: self.fix.cli_text(),
+            fix_kind: self.fix.kind(),
+            fix_command: self.fix.command(),
+        }
+        .serialize(s)
+    }
 }
 
 /// Everything `check`, `show` and the TUI say about a server's health.
@@ -164,7 +268,9 @@ fn days_between(from: Timestamp, to: Timestamp) -> i64 {
 /// Computes the health of one server at `now`.
 pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>, now: Timestamp) -> Health {
     let mut findings = Vec::new();
-    let mut push = |level, message: String, fix: String| findings.push(Finding { level, message, fix });
+    let mut push = |level, message: String, fix: Fix| findings.push(Finding { level, message, fix });
+    let server_name = || server.name.clone();
+    let app_name = || server.app.clone().unwrap_or_else(|| "APP".into());
     let name = &server.name;
 
     let token = if server.auth == AuthKind::Basic {
@@ -178,23 +284,19 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         TokenHealth::NeedsReconsent => push(
             Level::Critical,
             "needs re-consent: Microsoft refused the refresh token".into(),
-            format!("sign in again: inbound connect \"{name}\""),
+            Fix::Connect {
+                server: server_name(),
+            },
         ),
         TokenHealth::SecretExpired => push(
             Level::Critical,
             "client secret expired (AADSTS7000222)".into(),
-            format!(
-                "create a new secret in the portal (Certificates & secrets), then: inbound edit --app \"{}\" --secret-stdin --secret-expires YYYY-MM-DD",
-                server.app.as_deref().unwrap_or("APP")
-            ),
+            Fix::NewSecret { app: app_name() },
         ),
         TokenHealth::BadClient => push(
             Level::Critical,
             "Microsoft refused the app's credentials".into(),
-            format!(
-                "check the client ID and paste the secret Value again: inbound edit --app \"{}\" --secret-stdin",
-                server.app.as_deref().unwrap_or("APP")
-            ),
+            Fix::AppCredentials { app: app_name() },
         ),
         TokenHealth::None if server.auth == AuthKind::OAuth2 => push(
             if server.state == ServerState::Confirmed {
@@ -203,7 +305,9 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
                 Level::Warning
             },
             "not signed in yet".into(),
-            format!("inbound connect \"{name}\""),
+            Fix::Connect {
+                server: server_name(),
+            },
         ),
         _ => {}
     }
@@ -212,7 +316,9 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         push(
             Level::Critical,
             format!("Azure app \"{}\" is missing", server.app.as_deref().unwrap_or("")),
-            format!("inbound edit \"{name}\" --app APP"),
+            Fix::ChooseApp {
+                server: server_name(),
+            },
         );
     }
 
@@ -226,13 +332,18 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
             push(
                 Level::Critical,
                 "refresh token unused for 90 days: Microsoft will refuse it".into(),
-                format!("inbound connect \"{name}\""),
+                Fix::Connect {
+                    server: server_name(),
+                },
             );
         } else if left < RECONSENT_WARN_DAYS {
             push(
                 Level::Warning,
                 format!("refresh token expires in {left} d unless used"),
-                format!("inbound refresh \"{name}\" (schedule refresh --all daily)"),
+                Fix::Refresh {
+                    server: server_name(),
+                    schedule: true,
+                },
             );
         }
     }
@@ -247,10 +358,9 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         && token != TokenHealth::SecretExpired
         && let (Some(left), Some(app)) = (secret_days_left, app)
     {
-        let fix = format!(
-            "create a new secret in the portal, then: inbound edit --app \"{}\" --secret-stdin --secret-expires YYYY-MM-DD",
-            app.name
-        );
+        let fix = Fix::NewSecret {
+            app: app.name.clone(),
+        };
         if left < 0 {
             push(
                 Level::Critical,
@@ -258,7 +368,11 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
                 fix,
             );
         } else if left <= SECRET_CRITICAL_DAYS {
-            push(Level::Critical, format!("client secret expires in {left} d"), fix);
+            push(
+                Level::Critical,
+                format!("client secret expires in {left} d"),
+                fix.clone(),
+            );
         } else if left <= SECRET_WARN_DAYS {
             push(Level::Warning, format!("client secret expires in {left} d"), fix);
         }
@@ -270,9 +384,13 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         push(
             Level::Warning,
             format!("last refresh failed: {}", err.message),
-            err.hint
-                .clone()
-                .unwrap_or_else(|| format!("inbound refresh \"{name}\"")),
+            err.hint.clone().map_or_else(
+                || Fix::Refresh {
+                    server: server_name(),
+                    schedule: false,
+                },
+                Fix::Advice,
+            ),
         );
     }
 
@@ -283,22 +401,30 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         (_, Some(t)) if !t.ok && !outdated(t) => push(
             Level::Critical,
             format!("last test failed: {}", t.summary),
-            format!("inbound test \"{name}\""),
+            Fix::Test {
+                server: server_name(),
+            },
         ),
         (ServerState::Draft, Some(t)) if !t.ok => push(
             Level::Warning,
             "signed in again since the last failed test: test again".into(),
-            format!("inbound test \"{name}\""),
+            Fix::Test {
+                server: server_name(),
+            },
         ),
         (ServerState::Draft, _) => push(
             Level::Warning,
             "not confirmed yet (Draft)".into(),
-            format!("inbound test \"{name}\""),
+            Fix::Test {
+                server: server_name(),
+            },
         ),
         (ServerState::Confirmed, Some(t)) if days_between(t.at, now) > TEST_STALE_DAYS => push(
             Level::Warning,
             format!("last successful test is {} d old", days_between(t.at, now)),
-            format!("inbound check --test \"{name}\""),
+            Fix::Test {
+                server: server_name(),
+            },
         ),
         _ => {}
     }
@@ -452,7 +578,10 @@ mod tests {
         );
         assert_eq!(h.token, TokenHealth::NeedsReconsent);
         assert_eq!(h.level, Level::Critical);
-        assert!(h.findings[0].fix.contains("inbound connect"));
+        assert_eq!(
+            h.findings[0].fix.command().as_deref(),
+            Some("inbound connect \"S\"")
+        );
         let h = assess(
             &s,
             Some(&app(None)),

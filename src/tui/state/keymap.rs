@@ -133,6 +133,8 @@ impl Key {
             KeyCode::Left => "←".into(),
             KeyCode::Right => "→".into(),
             KeyCode::F(n) => format!("F{n}"),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
             other => format!("{other:?}"),
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
@@ -574,6 +576,35 @@ pub fn bindings(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     ctxs.iter()
         .flat_map(|ctx| KEYMAP.iter().filter(move |b| b.ctx == *ctx))
         .collect()
+}
+
+/// The key that does `action` in `ctxs` (first context first), as the hint bar writes it
+/// ("Enter", "y"); `None` where nothing binds it. Every sentence that names a key is built
+/// from this (gitui's `get_hint`), so prose cannot drift from dispatch.
+pub fn key_for(ctxs: &[Ctx], action: Action) -> Option<String> {
+    ctxs.iter().find_map(|ctx| {
+        KEYMAP
+            .iter()
+            .find(|b| b.ctx == *ctx && b.action == action)
+            .map(KeyBinding::short_label)
+    })
+}
+
+/// Marks, in a sentence, a key that its context does not bind (a test looks for it).
+pub const UNBOUND: &str = "‹unbound›";
+
+/// [`key_for`], or the [`UNBOUND`] mark: for sentences that must name a key.
+pub fn key_or_mark(ctxs: &[Ctx], action: Action) -> String {
+    key_for(ctxs, action).unwrap_or_else(|| format!("{UNBOUND}{action:?}"))
+}
+
+/// "Enter starts the sign-in · d device code": the items whose action `ctxs` binds.
+pub fn keys_line(ctxs: &[Ctx], items: &[(Action, &str)]) -> String {
+    items
+        .iter()
+        .filter_map(|(a, what)| key_for(ctxs, *a).map(|k| format!("{k} {what}")))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The hint bar's bindings.

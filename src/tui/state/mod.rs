@@ -276,6 +276,25 @@ impl Model {
         }
     }
 
+    /// The contexts of the screen itself (under any popup), for the sentences it shows.
+    pub fn screen_contexts(&self) -> Vec<Ctx> {
+        let screen = self.screen_ctx();
+        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect | Ctx::ConnectIdle | Ctx::Device);
+        let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
+        ctxs.extend([screen, Ctx::Global]);
+        ctxs
+    }
+
+    /// The key for `action` on the screen shown, if it binds one.
+    pub fn key(&self, action: Action) -> Option<String> {
+        keymap::key_for(&self.screen_contexts(), action)
+    }
+
+    /// "Enter starts the sign-in · d device code" for the screen shown.
+    pub fn keys_line(&self, items: &[(Action, &str)]) -> String {
+        keymap::keys_line(&self.screen_contexts(), items)
+    }
+
     /// Contexts for key resolution, first match wins.
     pub fn contexts(&self) -> Vec<Ctx> {
         match self.popup {
@@ -283,14 +302,7 @@ impl Model {
             Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
             Some(Popup::Settings) => vec![Ctx::Settings, Ctx::Global],
-            None => {
-                let screen = self.screen_ctx();
-                let demo = self.env.demo.is_some()
-                    && matches!(screen, Ctx::Connect | Ctx::ConnectIdle | Ctx::Device);
-                let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
-                ctxs.extend([screen, Ctx::Global]);
-                ctxs
-            }
+            None => self.screen_contexts(),
         }
     }
 
@@ -533,7 +545,11 @@ impl Model {
                 Some(name) => self.select_name(name),
                 None if w.new => {
                     self.draft = Some(w);
-                    self.say(Tone::Info, "The new server is kept as a draft: n continues.");
+                    let new = keymap::key_or_mark(&[Ctx::Review], Action::New);
+                    self.say(
+                        Tone::Info,
+                        format!("The new server is kept as a draft: {new} continues."),
+                    );
                 }
                 None => {}
             }

@@ -1,7 +1,7 @@
 //! The server list and the details pane: selection and the actions on a stored server.
 
 use super::cmd::Cmd;
-use super::keymap::Action;
+use super::keymap::{self, Action, Ctx};
 use super::wizard::{Step, Wizard};
 use super::{Model, Pane, Popup, Screen, Tone};
 use crate::model::{AuthKind, registered_redirect_uri};
@@ -64,7 +64,8 @@ impl Model {
                             | Action::Delete
                             | Action::Rotate
                     ) {
-                        self.say(Tone::Info, "No server yet: press n to add one.");
+                        let new = keymap::key_or_mark(&[Ctx::Review], Action::New);
+                        self.say(Tone::Info, format!("No server yet: press {new} to add one."));
                     }
                     Vec::new()
                 }
@@ -82,7 +83,8 @@ impl Model {
                 self.say(
                     Tone::Info,
                     format!(
-                        "\"{name}\" uses Basic authentication: there is no sign-in; t tests the password."
+                        "\"{name}\" uses Basic authentication: there is no sign-in; {} tests the password.",
+                        keymap::key_or_mark(&[Ctx::Review], Action::Test)
                     ),
                 );
                 Vec::new()
@@ -103,7 +105,10 @@ impl Model {
                 if !signed_in {
                     self.say(
                         Tone::Warn,
-                        format!("\"{name}\" is not signed in yet: press c to connect."),
+                        format!(
+                            "\"{name}\" is not signed in yet: press {} to connect.",
+                            keymap::key_or_mark(&[Ctx::Review], Action::Connect)
+                        ),
                     );
                     return Vec::new();
                 }

@@ -4,7 +4,7 @@
 //! server of the app is refreshed and the result summed up in one line.
 
 use super::cmd::Cmd;
-use super::keymap::Action;
+use super::keymap::{self, Action, Ctx};
 use super::msg::{Failure, RunId, SaveError};
 use super::{Model, Popup, Tone};
 use crate::model::validate;
@@ -177,7 +177,10 @@ impl Model {
         match (auth, app) {
             (AuthKind::Basic, _) => self.say(
                 Tone::Info,
-                format!("\"{name}\" uses Basic authentication: no client secret; e edits the password."),
+                format!(
+                    "\"{name}\" uses Basic authentication: no client secret; {} edits the password.",
+                    keymap::key_or_mark(&[Ctx::Review], Action::Edit)
+                ),
             ),
             (_, None) => self.say(
                 Tone::Warn,
@@ -296,7 +299,9 @@ impl Model {
                 .and_then(|f| f.tokens.as_ref())
                 .is_some_and(|t| t.refresh_token.is_some());
             if !signed_in {
-                report.skipped.push((name, "is not signed in yet (c connects)"));
+                report
+                    .skipped
+                    .push((name, "is not signed in yet (connect it from the list)"));
                 continue;
             }
             if file.is_some_and(|f| f.blocker == Some(Blocker::NeedsReconsent)) {

@@ -1,5 +1,6 @@
 //! Yes/no questions.
 
+use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::ui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -17,12 +18,17 @@ fn ask(
 ) {
     let mut lines = body;
     lines.push(Line::default());
+    let key = |a: Action| {
+        keymap::bindings(&[Ctx::Confirm])
+            .into_iter()
+            .find(|b| b.action == a)
+            .map(|b| b.label())
+            .unwrap_or_else(|| keymap::key_or_mark(&[Ctx::Confirm], a))
+    };
     lines.push(Line::from(vec![
-        Span::styled("y", theme.key()),
+        Span::styled(key(Action::Yes), theme.key()),
         Span::raw(format!(" {yes}    ")),
-        Span::styled("n", theme.key()),
-        Span::raw("/"),
-        Span::styled("Esc", theme.key()),
+        Span::styled(key(Action::No), theme.key()),
         Span::raw(format!(" {no}")),
     ]));
     let rect = super::centered(area, 56, lines.len() as u16 + 4);

@@ -97,7 +97,10 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Block::new()
                 .borders(Borders::ALL)
                 .border_style(theme.accent())
-                .title(format!(" Help · Esc closes{more} ")),
+                .title(format!(
+                    " Help · {}{more} ",
+                    keymap::keys_line(&[Ctx::Help], &[(keymap::Action::CloseHelp, "closes")])
+                )),
         )
         .render(rect, buf);
 }

@@ -1,5 +1,6 @@
 //! The new-client-secret form: Secret Value (masked) and its expiry, errors under each field.
 
+use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::state::rotate::{RotateField, Rotation};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::para;
@@ -67,12 +68,20 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
     let action = if r.save_run.is_some() {
         "Saving…".to_string()
     } else {
-        format!(
-            "Enter saves and refreshes the token of {} · Esc cancels · Ctrl-R shows the secret",
+        let saves = format!(
+            "saves and refreshes the token of {}",
             match r.users.len() {
                 1 => "its server".to_string(),
                 n => format!("all {n} servers"),
             }
+        );
+        keymap::keys_line(
+            &[Ctx::Rotate],
+            &[
+                (Action::Submit, &saves),
+                (Action::Back, "cancels"),
+                (Action::Reveal, "shows the secret"),
+            ],
         )
     };
     lines.extend(para(&action, inner_w, 1, theme.dim()));

@@ -4,6 +4,7 @@
 
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField};
 use crate::tui::ui::theme::Theme;
@@ -47,7 +48,11 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 plain,
             ));
             top.extend(para(
-                "Enter starts the sign-in · d device code · Esc back",
+                &model.keys_line(&[
+                    (Action::Connect, "starts the sign-in"),
+                    (Action::DeviceCode, "device code"),
+                    (Action::Back, "back"),
+                ]),
                 width,
                 1,
                 theme.dim(),
@@ -61,7 +66,11 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 plain,
             ));
             top.extend(para(
-                "Enter tries again · d device code · Esc back",
+                &model.keys_line(&[
+                    (Action::Connect, "tries again"),
+                    (Action::DeviceCode, "device code"),
+                    (Action::Back, "back"),
+                ]),
                 width,
                 1,
                 theme.dim(),
@@ -79,19 +88,24 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 top.extend(para(&format!("→ {h}"), width, 1, plain));
             }
             top.push(Line::default());
-            let next = match (f.field, w.new) {
-                (Some(field), true) => format!(
-                    "Esc fixes the {} in the form (the cursor goes there) · Enter tries again unchanged",
-                    field.label()
-                ),
-                (_, true) => {
-                    "Enter or c tries again · d device code (no browser needed here) · Esc back to the form"
-                        .into()
+            let fix = f
+                .field
+                .filter(|_| w.new)
+                .map(|field| format!("fixes the {} in the form (the cursor goes there)", field.label()));
+            let next = match (&fix, w.new) {
+                (Some(fix), _) => {
+                    model.keys_line(&[(Action::Back, fix), (Action::Connect, "tries again unchanged")])
                 }
-                (_, false) => {
-                    "Enter or c tries again · d device code (no browser needed here) · Esc back to the list"
-                        .into()
-                }
+                (None, true) => model.keys_line(&[
+                    (Action::Connect, "tries again"),
+                    (Action::DeviceCode, "device code (no browser needed here)"),
+                    (Action::Back, "back to the form"),
+                ]),
+                (None, false) => model.keys_line(&[
+                    (Action::Connect, "tries again"),
+                    (Action::DeviceCode, "device code (no browser needed here)"),
+                    (Action::Back, "back to the list"),
+                ]),
             };
             top.extend(para(&next, width, 1, theme.dim()));
         }
@@ -123,7 +137,13 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             };
             top.extend(para(&head, width, 1, plain));
             top.extend(para(
-                &format!("1 Open this link (y copies it) and sign in as {account}:"),
+                &format!(
+                    "1 Open this link{} and sign in as {account}:",
+                    model
+                        .key(Action::Copy)
+                        .map(|k| format!(" ({k} copies it)"))
+                        .unwrap_or_default()
+                ),
                 width,
                 1,
                 plain,
@@ -174,7 +194,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 1,
                 plain,
             ));
-            let (line, x) = paste_field(&w.paste, *port, theme, width);
+            let (line, x) = paste_field(&w.paste, *port, model.key(Action::NextField), theme, width);
             if w.paste.focused {
                 cursor = Some((x, bottom.len()));
             }
@@ -196,15 +216,22 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             ));
             if model.env.demo.is_some() {
                 bottom.push(demo_line(
-                    &format!("s signs in as {account}, like a browser would"),
+                    &model.keys_line(&[(
+                        Action::DemoSignIn,
+                        &format!("signs in as {account}, like a browser would"),
+                    )]),
                     theme,
                 ));
             }
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
-                    "waiting for Microsoft · listener 127.0.0.1:{port} · {} left · Esc cancels",
-                    countdown(*deadline, model.now)
+                    "waiting for Microsoft · listener 127.0.0.1:{port} · {} left{}",
+                    countdown(*deadline, model.now),
+                    model
+                        .key(Action::Back)
+                        .map(|k| format!(" · {k} cancels"))
+                        .unwrap_or_default()
                 )),
             ]));
         }
@@ -293,13 +320,24 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
 }
 
 /// `    ▏value▕`, scrolled to the cursor; returns the line and the cursor column.
-fn paste_field(p: &PasteField, port: u16, theme: &Theme, width: usize) -> (Line<'static>, usize) {
+fn paste_field(
+    p: &PasteField,
+    port: u16,
+    focus_key: Option<String>,
+    theme: &Theme,
+    width: usize,
+) -> (Line<'static>, usize) {
     let inner = width.saturating_sub(FIELD_X + 2).max(4);
     let value = p.input.value();
     let frame = if p.focused { theme.accent() } else { theme.dim() };
     let (text, style, cursor) = if value.is_empty() {
         (
-            format!("Tab, then paste: http://localhost:{port}/microsoft_outlook/confirm?code=…"),
+            match focus_key.filter(|_| !p.focused) {
+                Some(k) => {
+                    format!("{k}, then paste: http://localhost:{port}/microsoft_outlook/confirm?code=…")
+                }
+                None => format!("paste: http://localhost:{port}/microsoft_outlook/confirm?code=…"),
+            },
             theme.dim(),
             0,
         )
@@ -356,7 +394,10 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             }
             top.push(Line::default());
             top.extend(para(
-                "d tries again · Esc back to the link (it still works)",
+                &model.keys_line(&[
+                    (Action::DeviceCode, "tries again"),
+                    (Action::Back, "back to the link (it still works)"),
+                ]),
                 width,
                 1,
                 theme.dim(),
@@ -378,7 +419,13 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
                 plain,
             ));
             bottom.extend(para(
-                "and enter this code (y copies it), then sign in as the mailbox and accept:",
+                &format!(
+                    "and enter this code{}, then sign in as the mailbox and accept:",
+                    model
+                        .key(Action::Copy)
+                        .map(|k| format!(" ({k} copies it)"))
+                        .unwrap_or_default()
+                ),
                 width,
                 1,
                 plain,
@@ -386,7 +433,10 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             bottom.extend(big_code(user_code, theme));
             if model.env.demo.is_some() {
                 bottom.push(demo_line(
-                    "s enters the code at the demo sign-in page for you",
+                    &model.keys_line(&[(
+                        Action::DemoSignIn,
+                        "enters the code at the demo sign-in page for you",
+                    )]),
                     theme,
                 ));
             }
@@ -407,7 +457,15 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             ]));
             bottom.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
             bottom.extend(para(
-                "A tunnel keeps working meanwhile; whichever finishes first wins. Esc stops device code and shows the link and the paste field again.",
+                &format!(
+                    "A tunnel keeps working meanwhile; whichever finishes first wins.{}",
+                    model
+                        .key(Action::Back)
+                        .map(|k| format!(
+                            " {k} stops device code and shows the link and the paste field again."
+                        ))
+                        .unwrap_or_default()
+                ),
                 width,
                 1,
                 theme.dim(),

@@ -1,5 +1,6 @@
 //! The right pane in review: everything about the selected server.
 
+use crate::model::health::Fix;
 use crate::model::health::{
     Health, RECONSENT_WARN_DAYS, SECRET_CRITICAL_DAYS, SECRET_WARN_DAYS, TokenHealth,
 };
@@ -7,6 +8,7 @@ use crate::model::{AuthKind, DEFAULT_AUTHORITY, Server, registered_redirect_uri}
 use crate::services::oauth::idtoken;
 use crate::timefmt::{in_zone, relative};
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::{cols, para, row};
 use ratatui::buffer::Buffer;
@@ -19,7 +21,7 @@ const LABEL: usize = 10;
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let Some(server) = model.selected_server() else {
-        welcome(theme, area, buf);
+        welcome(model, theme, area, buf);
         return;
     };
     let block = Block::new()
@@ -32,10 +34,12 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let max = total.saturating_sub(inner.height);
     let scroll = model.details_scroll.min(max);
     let block = if max > 0 {
+        let up = model.key(Action::ScrollUp).unwrap_or_default();
+        let down = model.key(Action::ScrollDown).unwrap_or_default();
         let more = match (scroll > 0, scroll < max) {
-            (true, true) => " PgUp/PgDn more ",
-            (false, _) => " PgDn more ",
-            (true, false) => " PgUp back ",
+            (true, true) => format!(" {up}/{down} more "),
+            (false, _) => format!(" {down} more "),
+            (true, false) => format!(" {up} back "),
         };
         block.title_bottom(Line::from(Span::styled(more, theme.dim())).right_aligned())
     } else {
@@ -45,7 +49,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(all).scroll((scroll, 0)).render(inner, buf);
 }
 
-fn welcome(theme: &Theme, area: Rect, buf: &mut Buffer) {
+fn welcome(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border(false))
@@ -61,30 +65,33 @@ fn welcome(theme: &Theme, area: Rect, buf: &mut Buffer) {
     );
     l.push(Line::default());
     l.extend(para(
-        "Press n: a wizard walks you through the Azure portal (app registration, secret, permission), the server form, the sign-in, and Test & Confirm.",
+        &format!(
+            "Press {}: a wizard walks you through the Azure portal (app registration, secret, permission), the server form, the sign-in, and Test & Confirm.",
+            model.key(Action::New).unwrap_or_default()
+        ),
         w,
         0,
         ratatui::style::Style::new(),
     ));
     l.push(Line::default());
-    l.extend(para("? lists every key.", w, 0, theme.dim()));
+    l.extend(para(
+        &model.keys_line(&[(Action::Help, "lists every key.")]),
+        w,
+        0,
+        theme.dim(),
+    ));
     Paragraph::new(l).render(inner, buf);
 }
 
-/// The key that fixes a finding here, from the CLI command in its fix.
-fn key_for(fix: &str) -> Option<&'static str> {
-    if fix.contains("--secret-stdin") {
-        Some("s")
-    } else if fix.contains("inbound connect") {
-        Some("c")
-    } else if fix.contains("inbound test") || fix.contains("--test") {
-        Some("t")
-    } else if fix.contains("inbound refresh") {
-        Some("r")
-    } else if fix.contains("inbound edit") {
-        Some("e")
-    } else {
-        None
+/// The action of this screen that carries out a fix.
+fn action_for(fix: &Fix) -> Option<Action> {
+    match fix {
+        Fix::Connect { .. } => Some(Action::Connect),
+        Fix::NewSecret { .. } => Some(Action::Rotate),
+        Fix::AppCredentials { .. } | Fix::ChooseApp { .. } => Some(Action::Edit),
+        Fix::Refresh { .. } => Some(Action::Refresh),
+        Fix::Test { .. } => Some(Action::Test),
+        Fix::Advice(_) => None,
     }
 }
 
@@ -121,16 +128,36 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
     let refreshing = model.refreshing.contains_key(&server.name);
     let token_text = match health.token {
         TokenHealth::NotApplicable => "Basic authentication: no token".to_string(),
-        TokenHealth::None => "not signed in yet: press c to connect".into(),
+        TokenHealth::None => with_key(model, "not signed in yet", Action::Connect, "connects"),
         TokenHealth::Valid { until } => format!(
             "Outlook token is valid until {} ({})",
             in_zone(until, tz),
             relative(until, model.now)
         ),
-        TokenHealth::Refreshable => "expired; a refresh token is stored (r refreshes)".into(),
-        TokenHealth::NeedsReconsent => "needs re-consent: Microsoft refused the refresh; press c".into(),
-        TokenHealth::SecretExpired => "client secret expired: create a new one, then s".into(),
-        TokenHealth::BadClient => "Microsoft refuses the app's credentials: s or e".into(),
+        TokenHealth::Refreshable => with_key(
+            model,
+            "expired; a refresh token is stored",
+            Action::Refresh,
+            "refreshes",
+        ),
+        TokenHealth::NeedsReconsent => with_key(
+            model,
+            "needs re-consent: Microsoft refused the refresh",
+            Action::Connect,
+            "signs in again",
+        ),
+        TokenHealth::SecretExpired => with_key(
+            model,
+            "client secret expired: create a new one in the portal",
+            Action::Rotate,
+            "records it",
+        ),
+        TokenHealth::BadClient => with_key(
+            model,
+            "Microsoft refuses the app's credentials",
+            Action::Edit,
+            "edits them",
+        ),
     };
     out.extend(r(
         "Token",
@@ -249,7 +276,10 @@ fn health_section(
         if health.token == TokenHealth::NeedsReconsent {
             out.extend(r(
                 "Consent",
-                vec![Span::styled("re-consent needed now: press c", theme.err())],
+                vec![Span::styled(
+                    with_key(model, "re-consent needed now", Action::Connect, "signs in again"),
+                    theme.err(),
+                )],
             ));
         } else if let Some(by) = health.reconsent_by {
             let left = by.duration_since(model.now).as_secs().div_euclid(86_400);
@@ -293,7 +323,13 @@ fn health_section(
                     v.push(Span::styled(when, style));
                 }
                 _ => v.push(Span::styled(
-                    " · expiry unknown — press s to record it",
+                    format!(
+                        " · expiry unknown{}",
+                        model
+                            .key(Action::Rotate)
+                            .map(|k| format!(" — {k} records it"))
+                            .unwrap_or_default()
+                    ),
                     theme.warn(),
                 )),
             }
@@ -336,11 +372,22 @@ fn health_section(
             0,
             theme.level(f.level),
         ));
-        let fix = match key_for(&f.fix) {
-            Some(k) => format!("→ press {k} · {}", f.fix),
-            None => format!("→ {}", f.fix),
+        let key = action_for(&f.fix).and_then(|a| model.key(a));
+        let fix = match (key, f.fix.command()) {
+            (Some(k), _) => format!("→ {} (press {k})", f.fix.advice()),
+            // Only where no key does it, the command line (the Health section may show one).
+            (None, Some(c)) => format!("→ {} · or run: {c}", f.fix.advice()),
+            (None, None) => format!("→ {}", f.fix.advice()),
         };
         out.extend(para(&fix, width, 2, Style::new()));
     }
     out
+}
+
+/// "not signed in yet (c connects)", or just the words where the screen binds no such key.
+fn with_key(model: &Model, text: &str, action: Action, what: &str) -> String {
+    match model.key(action) {
+        Some(k) => format!("{text} ({k} {what})"),
+        None => text.to_string(),
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::model::AuthKind;
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::form::{FieldId, Form};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::para;
@@ -92,12 +93,9 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                     }
                     spans.push(Span::styled(shown, theme.field(focused)));
                     if field.is_secret() && focused {
+                        let what = if form.reveal { "hides" } else { "shows" };
                         spans.push(Span::styled(
-                            if form.reveal {
-                                "  Ctrl-R hides"
-                            } else {
-                                "  Ctrl-R shows"
-                            },
+                            format!("  {}", model.keys_line(&[(Action::Reveal, what)])),
                             theme.dim(),
                         ));
                     }
@@ -133,12 +131,16 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
     }
     lines.push(Line::default());
     let save = if form.editing.is_some() {
-        "Enter saves"
+        "saves"
     } else {
-        "Enter saves as a Draft"
+        "saves as a Draft"
     };
     lines.extend(para(
-        &format!("{save} · Tab next field · ←→ change a choice"),
+        &model.keys_line(&[
+            (Action::Submit, save),
+            (Action::NextField, "next field"),
+            (Action::Left, "change a choice"),
+        ]),
         width,
         0,
         theme.dim(),

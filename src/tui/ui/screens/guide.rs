@@ -2,6 +2,7 @@
 
 use crate::model::registered_redirect_uri;
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::guide::admin_consent_url;
 use crate::tui::state::wizard::{Step, Wizard};
 use crate::tui::ui::theme::Theme;
@@ -41,7 +42,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             l.extend(bullet("Register. On Overview note the Application (client) ID and the Directory (tenant) ID: the form asks for them.", width, plain));
             l.push(Line::default());
             l.extend(para(
-                "y copies the redirect URL · Enter next",
+                &model.keys_line(&[(Action::Copy, "copies the redirect URL"), (Action::Open, "next")]),
                 width,
                 0,
                 theme.dim(),
@@ -89,7 +90,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 Some(u) => url(&mut l, &u),
                 None => {
                     l.extend(para(
-                        "(the link appears here once the form has the client ID and tenant; Esc from the form comes back)",
+                        "(the link appears here once the form has the client ID and tenant; back from the form comes here)",
                         width,
                         2,
                         theme.dim(),
@@ -98,7 +99,10 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             }
             l.push(Line::default());
             l.extend(para(
-                "y copies the admin consent link · Enter next",
+                &model.keys_line(&[
+                    (Action::Copy, "copies the admin consent link"),
+                    (Action::Open, "next"),
+                ]),
                 width,
                 0,
                 theme.dim(),

@@ -3,6 +3,7 @@
 //! server is Confirmed *and* healthy) and the token health glyph.
 
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::truncate;
 use ratatui::buffer::Buffer;
@@ -24,7 +25,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
             Line::default(),
             Line::from(vec![
                 Span::raw(" Press "),
-                Span::styled("n", theme.key()),
+                Span::styled(model.key(Action::New).unwrap_or_default(), theme.key()),
                 Span::raw(" to set up"),
             ]),
             Line::from(" your first mailbox."),

@@ -2,6 +2,7 @@
 
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::test::{Outcome, StageState};
 use crate::tui::ui::theme::Theme;
@@ -47,9 +48,22 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         l.push(line);
     }
     match &w.check.outcome {
-        Outcome::NotRun => l.extend(para("t starts Test & Confirm.", width, 1, theme.dim())),
+        Outcome::NotRun => l.extend(para(
+            &model.keys_line(&[(Action::Test, "starts Test & Confirm.")]),
+            width,
+            1,
+            theme.dim(),
+        )),
         Outcome::Running => {}
-        Outcome::Cancelled => l.extend(para("Cancelled. t tries again · Esc back", width, 1, theme.dim())),
+        Outcome::Cancelled => l.extend(para(
+            &format!(
+                "Cancelled. {}",
+                model.keys_line(&[(Action::Test, "tries again"), (Action::Back, "back")])
+            ),
+            width,
+            1,
+            theme.dim(),
+        )),
         Outcome::Passed { messages } => {
             l.push(Line::default());
             l.push(Line::from(vec![
@@ -59,7 +73,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 ),
                 Span::raw(format!(" · INBOX has {messages} messages")),
             ]));
-            l.extend(para("Enter done", width, 1, theme.dim()));
+            l.extend(para(
+                &model.keys_line(&[(Action::Open, "done")]),
+                width,
+                1,
+                theme.dim(),
+            ));
         }
         Outcome::Failed(f) => {
             l.push(Line::default());
@@ -77,7 +96,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 l.extend(para(&format!("→ {h}"), width, 1, Style::new()));
             }
             l.extend(para(
-                "t retry · e edit · c re-connect · Esc back",
+                &model.keys_line(&[
+                    (Action::Test, "retry"),
+                    (Action::Edit, "edit"),
+                    (Action::Connect, "re-connect"),
+                    (Action::Back, "back"),
+                ]),
                 width,
                 1,
                 theme.dim(),

@@ -2,6 +2,7 @@
 
 use crate::timefmt::{in_zone, relative};
 use crate::tui::state::Model;
+use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::{para, row};
@@ -17,7 +18,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
     let width = area.width as usize;
     let mut l: Vec<Line<'static>> = vec![Line::default()];
     let Some(t) = &w.token else {
-        Paragraph::new(para("No token yet: Esc, then connect.", width, 0, theme.dim())).render(area, buf);
+        Paragraph::new(para("No token yet: connect first.", width, 0, theme.dim())).render(area, buf);
         return;
     };
     let account = t
@@ -81,7 +82,10 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
     ));
     l.push(Line::default());
     l.extend(para(
-        "Enter runs Test & Confirm · c re-connects (e.g. with another account)",
+        &model.keys_line(&[
+            (Action::Test, "runs Test & Confirm"),
+            (Action::Connect, "re-connects (e.g. with another account)"),
+        ]),
         width,
         0,
         Style::new(),
