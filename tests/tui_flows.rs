@@ -375,6 +375,7 @@ fn test_failure_marks_the_stage_and_offers_retry_edit_reconnect() {
             stage: Some(Stage::Authenticate),
             message: "the server refused the login: AUTHENTICATE failed.".into(),
             hint: Some("check the account".into()),
+            fix: None,
         })),
     });
     let w = m.wizard().unwrap();
@@ -409,6 +410,7 @@ fn reconnect_from_a_failed_test() {
             stage: None,
             message: "x".into(),
             hint: None,
+            fix: None,
         })),
     });
     let cmds = act(&mut m, Action::Connect);

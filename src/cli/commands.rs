@@ -87,9 +87,16 @@ fn report(e: &Error) {
         }
         _ => say!("inbound: {e}"),
     }
-    if let Some(h) = e.hint() {
-        say!("  → {h}");
+    for line in advice(e) {
+        say!("  → {line}");
     }
+}
+
+/// What to do about an error: the hint in words, then the command line that fixes it.
+fn advice(e: &Error) -> Vec<String> {
+    let mut lines: Vec<String> = e.hint().into_iter().collect();
+    lines.extend(e.fix().and_then(|f| f.command()).map(|c| format!("run: {c}")));
+    lines
 }
 
 /// The command-line option that sets a field of the form (the TUI shows the field itself).
@@ -581,15 +588,15 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
                 worst = worst.max(code_for(e));
                 if !a.json {
                     out!("✖ {name}: {e}");
-                    if let Some(h) = e.hint() {
-                        out!("  → {h}");
+                    for line in advice(e) {
+                        out!("  → {line}");
                     }
                 }
                 let stage = match e {
                     Error::Probe { source, .. } => Some(source.stage().label()),
                     _ => None,
                 };
-                json.push(serde_json::json!({"server": name, "ok": false, "stage": stage, "error": e.to_string(), "hint": e.hint()}));
+                json.push(serde_json::json!({"server": name, "ok": false, "stage": stage, "error": e.to_string(), "hint": e.hint(), "fix": e.fix().and_then(|f| f.command())}));
             }
         }
     }
@@ -679,11 +686,11 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
                 worst = worst.max(code_for(e));
                 if !a.json {
                     out!("✖ {name}: {e}");
-                    if let Some(h) = e.hint() {
-                        out!("  → {h}");
+                    for line in advice(e) {
+                        out!("  → {line}");
                     }
                 }
-                json.push(serde_json::json!({"server": name, "ok": false, "error": e.to_string(), "hint": e.hint()}));
+                json.push(serde_json::json!({"server": name, "ok": false, "error": e.to_string(), "hint": e.hint(), "fix": e.fix().and_then(|f| f.command())}));
             }
         }
     }

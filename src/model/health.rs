@@ -129,8 +129,9 @@ pub struct Finding {
 pub enum Fix {
     /// Sign in again (interactive consent).
     Connect { server: String },
-    /// Create a new client secret in the portal, then record it (and its expiry).
-    NewSecret { app: String },
+    /// Create a new client secret in the portal, then record it (and its expiry); the app's
+    /// name when known.
+    NewSecret { app: Option<String> },
     /// Check the client ID and paste the secret Value again.
     AppCredentials { app: String },
     /// The server names an app that is not stored: choose one.
@@ -139,6 +140,8 @@ pub enum Fix {
     Refresh { server: String, schedule: bool },
     /// Run Test & Confirm.
     Test { server: String },
+    /// Set the server's CA file (a private CA signed its certificate).
+    CaFile { server: String },
     /// Words only (e.g. Microsoft's hint for a transient failure).
     Advice(String),
 }
@@ -157,6 +160,9 @@ impl Fix {
             Fix::Refresh { schedule: true, .. } => "refresh the token (and schedule a daily refresh)".into(),
             Fix::Refresh { .. } => "refresh the token".into(),
             Fix::Test { .. } => "run Test & Confirm".into(),
+            Fix::CaFile { .. } => {
+                "set the server's CA file to the PEM file of the CA that signed its certificate".into()
+            }
             Fix::Advice(text) => text.clone(),
         }
     }
@@ -165,9 +171,11 @@ impl Fix {
     pub fn command(&self) -> Option<String> {
         Some(match self {
             Fix::Connect { server } => format!("inbound connect \"{server}\""),
-            Fix::NewSecret { app } => {
-                format!("inbound edit --app \"{app}\" --secret-stdin --secret-expires YYYY-MM-DD")
-            }
+            Fix::NewSecret { app } => format!(
+                "inbound edit --app {} --secret-stdin --secret-expires YYYY-MM-DD",
+                app.as_ref()
+                    .map_or_else(|| "APP".to_string(), |a| format!("\"{a}\""))
+            ),
             Fix::AppCredentials { app } => format!("inbound edit --app \"{app}\" --secret-stdin"),
             Fix::ChooseApp { server } => format!("inbound edit \"{server}\" --app APP"),
             Fix::Refresh {
@@ -178,6 +186,7 @@ impl Fix {
             }
             Fix::Refresh { server, .. } => format!("inbound refresh \"{server}\""),
             Fix::Test { server } => format!("inbound test \"{server}\""),
+            Fix::CaFile { server } => format!("inbound edit \"{server}\" --ca-file FILE"),
             Fix::Advice(_) => return None,
         })
     }
@@ -199,6 +208,7 @@ impl Fix {
             Fix::ChooseApp { .. } => "choose_app",
             Fix::Refresh { .. } => "refresh",
             Fix::Test { .. } => "test",
+            Fix::CaFile { .. } => "ca_file",
             Fix::Advice(_) => "advice",
         }
     }
@@ -291,7 +301,9 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         TokenHealth::SecretExpired => push(
             Level::Critical,
             "client secret expired (AADSTS7000222)".into(),
-            Fix::NewSecret { app: app_name() },
+            Fix::NewSecret {
+                app: server.app.clone(),
+            },
         ),
         TokenHealth::BadClient => push(
             Level::Critical,
@@ -359,7 +371,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         && let (Some(left), Some(app)) = (secret_days_left, app)
     {
         let fix = Fix::NewSecret {
-            app: app.name.clone(),
+            app: Some(app.name.clone()),
         };
         if left < 0 {
             push(

@@ -7,6 +7,7 @@ pub mod settings;
 pub mod test;
 pub mod tokens;
 
+use crate::model::health::Fix;
 use crate::model::validate::FieldError;
 use crate::model::{AuthKind, AzureApp, Blocker, Config, Server};
 use crate::services::imap::ProbeError;
@@ -35,7 +36,7 @@ pub enum Error {
         blocker: Blocker,
         message: String,
     },
-    #[error("\"{server}\" is not signed in yet: run inbound connect \"{server}\"")]
+    #[error("\"{server}\" is not signed in yet: connect it first")]
     NotSignedIn { server: String },
     #[error("\"{server}\" uses Basic authentication; tokens exist only for OAuth2.0")]
     NotOAuth { server: String },
@@ -95,18 +96,36 @@ impl Error {
         }
     }
 
-    /// What to do next, when there is something to say beyond the message.
+    /// What to do next, in words (no command syntax: the CLI adds [`Error::fix`]'s command
+    /// line, the app the key that does it).
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::OAuth { source, .. } => source.hint(),
-            Error::Blocked { server, blocker, .. } => Some(match blocker {
-                Blocker::NeedsReconsent => format!("inbound connect \"{server}\""),
-                Blocker::SecretExpired | Blocker::BadClient => {
-                    "create a new client secret in the portal, then: inbound edit --app APP --secret-stdin --secret-expires YYYY-MM-DD".to_string()
-                }
-            }),
+            Error::Blocked { .. } | Error::NotSignedIn { .. } => self.fix().map(|f| f.advice()),
             Error::Probe { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+
+    /// The action that fixes this, when one does.
+    pub fn fix(&self) -> Option<Fix> {
+        match self {
+            Error::NotSignedIn { server }
+            | Error::Blocked {
+                server,
+                blocker: Blocker::NeedsReconsent,
+                ..
+            } => Some(Fix::Connect {
+                server: server.clone(),
+            }),
+            Error::Blocked { .. } => Some(Fix::NewSecret { app: None }),
+            Error::Probe {
+                server,
+                source: ProbeError::Tls { .. } | ProbeError::CaFile { .. },
+            } => Some(Fix::CaFile {
+                server: server.clone(),
+            }),
             _ => None,
         }
     }

@@ -289,10 +289,10 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
             };
         }
         if server.auth == AuthKind::OAuth2 && server.app.is_none() {
-            return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app: pass --app APP").into());
+            return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app").into());
         }
         if server.auth == AuthKind::Basic && server.password.is_none() {
-            return Err(FieldError::new("Password", "Basic needs a password: pass --password-stdin").into());
+            return Err(FieldError::new("Password", "Basic needs a password").into());
         }
         server.ssl = true;
         let moved = server.host != before.host

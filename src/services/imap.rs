@@ -184,9 +184,9 @@ impl ProbeError {
     pub fn hint(&self) -> String {
         match self {
             ProbeError::Connect { .. } => "check Server Name and Port (Microsoft 365: outlook.office365.com, 993) and that this machine may reach it (firewall, proxy)".into(),
-            ProbeError::Tls { .. } => "the server's certificate is not trusted: for a private CA set the server's CA file (--ca-file) or SSL_CERT_FILE; check that Server Name matches the certificate".into(),
+            ProbeError::Tls { .. } => "the server's certificate is not trusted: for a private CA set the server's CA file (or SSL_CERT_FILE); check that Server Name matches the certificate".into(),
             ProbeError::NotTls { .. } => "this port does not speak TLS: IMAP over TLS is port 993 (143 is plain IMAP, which OAuth2 never uses); check Server Name and Port".into(),
-            ProbeError::CaFile { .. } => "point --ca-file at a readable PEM file".into(),
+            ProbeError::CaFile { .. } => "the server's CA file must be a readable PEM file".into(),
             ProbeError::Timeout { .. } => "the server or the network is slow or blocking IMAP; try again, or check the port (993 is implicit TLS)".into(),
             ProbeError::ConnectionLost { .. } => "try again; if it repeats, the server may be throttling this client".into(),
             ProbeError::Greeting(_) => "this port does not speak IMAP over TLS; use 993 with SSL/TLS on".into(),

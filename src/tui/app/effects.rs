@@ -59,6 +59,7 @@ fn failure(e: &Error) -> Failure {
             CredentialField::Tenant => FieldId::Tenant,
             CredentialField::Secret => FieldId::Secret,
         }),
+        fix: e.fix(),
         ..Failure::new(e.to_string(), e.hint())
     }
 }
@@ -218,16 +219,19 @@ impl StoreEffects {
             cancel.cancel();
             let outcome = match result {
                 Ok(report) => Ok(report.messages),
-                Err(Error::Probe { source, .. }) => Err(ProbeFailure {
-                    stage: Some(source.stage()),
-                    message: source.to_string(),
-                    hint: Some(source.hint()),
-                }),
-                Err(e) => Err(ProbeFailure {
-                    stage: None,
-                    message: e.to_string(),
-                    hint: e.hint(),
-                }),
+                Err(e) => {
+                    // The screen names the stage itself, so a probe error shows its own words.
+                    let (stage, message) = match &e {
+                        Error::Probe { source, .. } => (Some(source.stage()), source.to_string()),
+                        e => (None, e.to_string()),
+                    };
+                    Err(ProbeFailure {
+                        stage,
+                        message,
+                        hint: e.hint(),
+                        fix: e.fix(),
+                    })
+                }
             };
             let _ = tx.send(Msg::Test {
                 run,

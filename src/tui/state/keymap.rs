@@ -590,6 +590,19 @@ pub fn key_for(ctxs: &[Ctx], action: Action) -> Option<String> {
     })
 }
 
+/// The action that carries out a fix (the same on every screen that offers it).
+pub fn action_for_fix(fix: &crate::model::health::Fix) -> Option<Action> {
+    use crate::model::health::Fix;
+    match fix {
+        Fix::Connect { .. } => Some(Action::Connect),
+        Fix::NewSecret { .. } => Some(Action::Rotate),
+        Fix::AppCredentials { .. } | Fix::ChooseApp { .. } | Fix::CaFile { .. } => Some(Action::Edit),
+        Fix::Refresh { .. } => Some(Action::Refresh),
+        Fix::Test { .. } => Some(Action::Test),
+        Fix::Advice(_) => None,
+    }
+}
+
 /// Marks, in a sentence, a key that its context does not bind (a test looks for it).
 pub const UNBOUND: &str = "‹unbound›";
 

@@ -116,6 +116,8 @@ pub struct Failure {
     pub hint: Option<String>,
     /// The form field the failure is about (a wrong secret, client ID or tenant).
     pub field: Option<super::wizard::form::FieldId>,
+    /// What fixes it, when the core knows (the screen names the key that does it).
+    pub fix: Option<crate::model::health::Fix>,
 }
 
 impl Failure {
@@ -124,6 +126,7 @@ impl Failure {
             message: message.into(),
             hint,
             field: None,
+            fix: None,
         }
     }
 }
@@ -170,4 +173,6 @@ pub struct ProbeFailure {
     pub stage: Option<Stage>,
     pub message: String,
     pub hint: Option<String>,
+    /// What fixes it, when the core knows.
+    pub fix: Option<crate::model::health::Fix>,
 }

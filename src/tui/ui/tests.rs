@@ -462,6 +462,7 @@ fn wizard_test_states() {
         hint: Some(
             "check that you signed in as the mailbox in Username and that IMAP is enabled for it".into(),
         ),
+        fix: None,
     })));
     snap("wizard_7_test_failed", &failed, 80, 24);
     snap("wizard_7_confirmed", &testing_stages(Some(Ok(1204))), 80, 24);

@@ -4,7 +4,7 @@
 
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
-use crate::tui::state::keymap::Action;
+use crate::tui::state::keymap::{self, Action};
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField};
 use crate::tui::ui::theme::Theme;
@@ -85,7 +85,16 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
         Connect::Failed(f) => {
             top.extend(para(&format!("✖ {}", f.message), width, 1, theme.err()));
             if let Some(h) = &f.hint {
-                top.extend(para(&format!("→ {h}"), width, 1, plain));
+                let key = f
+                    .fix
+                    .as_ref()
+                    .and_then(keymap::action_for_fix)
+                    .and_then(|a| model.key(a));
+                let h = match key {
+                    Some(k) => format!("→ {h} (press {k})"),
+                    None => format!("→ {h}"),
+                };
+                top.extend(para(&h, width, 1, plain));
             }
             top.push(Line::default());
             let fix = f

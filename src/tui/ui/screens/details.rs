@@ -1,6 +1,5 @@
 //! The right pane in review: everything about the selected server.
 
-use crate::model::health::Fix;
 use crate::model::health::{
     Health, RECONSENT_WARN_DAYS, SECRET_CRITICAL_DAYS, SECRET_WARN_DAYS, TokenHealth,
 };
@@ -8,7 +7,7 @@ use crate::model::{AuthKind, DEFAULT_AUTHORITY, Server, registered_redirect_uri}
 use crate::services::oauth::idtoken;
 use crate::timefmt::{in_zone, relative};
 use crate::tui::state::Model;
-use crate::tui::state::keymap::Action;
+use crate::tui::state::keymap::{self, Action};
 use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::{cols, para, row};
 use ratatui::buffer::Buffer;
@@ -81,18 +80,6 @@ fn welcome(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         theme.dim(),
     ));
     Paragraph::new(l).render(inner, buf);
-}
-
-/// The action of this screen that carries out a fix.
-fn action_for(fix: &Fix) -> Option<Action> {
-    match fix {
-        Fix::Connect { .. } => Some(Action::Connect),
-        Fix::NewSecret { .. } => Some(Action::Rotate),
-        Fix::AppCredentials { .. } | Fix::ChooseApp { .. } => Some(Action::Edit),
-        Fix::Refresh { .. } => Some(Action::Refresh),
-        Fix::Test { .. } => Some(Action::Test),
-        Fix::Advice(_) => None,
-    }
 }
 
 /// Everything in the details pane, top to bottom (the pane scrolls when it is longer).
@@ -372,7 +359,7 @@ fn health_section(
             0,
             theme.level(f.level),
         ));
-        let key = action_for(&f.fix).and_then(|a| model.key(a));
+        let key = keymap::action_for_fix(&f.fix).and_then(|a| model.key(a));
         let fix = match (key, f.fix.command()) {
             (Some(k), _) => format!("→ {} (press {k})", f.fix.advice()),
             // Only where no key does it, the command line (the Health section may show one).

@@ -2,7 +2,7 @@
 
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
-use crate::tui::state::keymap::Action;
+use crate::tui::state::keymap::{self, Action};
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::test::{Outcome, StageState};
 use crate::tui::ui::theme::Theme;
@@ -93,7 +93,16 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 theme.err(),
             ));
             if let Some(h) = &f.hint {
-                l.extend(para(&format!("→ {h}"), width, 1, Style::new()));
+                let key = f
+                    .fix
+                    .as_ref()
+                    .and_then(keymap::action_for_fix)
+                    .and_then(|a| model.key(a));
+                let h = match key {
+                    Some(k) => format!("→ {h} (press {k})"),
+                    None => format!("→ {h}"),
+                };
+                l.extend(para(&h, width, 1, Style::new()));
             }
             l.extend(para(
                 &model.keys_line(&[
