@@ -54,7 +54,8 @@ fn lines(o: &ScriptOptions, step: Step) -> Vec<String> {
             )
             .replace("  --query", " --query");
             let mut v = vec![
-                "C=$(az ad app list --display-name \"$N\" --query '[0].appId' -o tsv)".into(),
+                // --display-name matches by prefix (Azure/azure-cli#23053); the filter is exact.
+                "C=$(az ad app list --filter \"displayName eq '$N'\" --query '[0].appId' -o tsv)".into(),
                 "if [ -z \"$C\" ]; then".into(),
                 create,
             ];
