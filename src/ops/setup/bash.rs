@@ -104,7 +104,8 @@ fn lines(o: &ScriptOptions, step: Step) -> Vec<String> {
             vec![format!(
                 "r pwsh -NoProfile -Command \"\\$ErrorActionPreference='Stop'; Connect-ExchangeOnline -ShowBanner:\\$false; \
 if (-not (Get-ServicePrincipal | Where-Object AppId -eq '$C')) {{ New-ServicePrincipal -AppId '$C' -ObjectId '$SP' -DisplayName '$N' }}; \
-foreach (\\$m in @({})) {{ Add-MailboxPermission -Identity \\$m -User '$SP' -AccessRights FullAccess }}\"",
+foreach (\\$m in @({})) {{ Add-MailboxPermission -Identity \\$m -User '$SP' -AccessRights FullAccess }}\" \
+|| {{ echo 'The Exchange step needs an Exchange administrator: ask one to run this script.' >&2; exit 1; }}",
                 mailboxes.join(",")
             )]
         }
