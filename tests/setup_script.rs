@@ -799,3 +799,53 @@ async fn a_setup_code_excludes_the_app_flags() {
         text(&out.stderr)
     );
 }
+
+/// On a terminal the pasted code is not echoed, a paste that arrives as two lines is joined,
+/// and echo is back afterwards.
+#[tokio::test]
+async fn on_a_terminal_the_code_is_read_unseen() {
+    if !support::tmux::tmux_or_skip("the setup-code terminal walk") {
+        return;
+    }
+    let cli = Cli::new();
+    let code = sample_code(&months_ahead(3));
+    let context = String::new;
+    for (name, pieces) in [
+        ("One", vec![code.as_str()]),
+        ("Two", vec![&code[..70], &code[70..]]),
+    ] {
+        let tmux = support::tmux::Tmux {
+            socket: format!("inbound-setup-{}-{name}", std::process::id()),
+        };
+        tmux.start_shell().await;
+        tmux.wait_for("shell$", &context).await;
+        // The status is printed through an octal escape so the typed command never matches it.
+        tmux.text(&format!(
+            "'{}' --config-dir '{}' add {name} --username s@contoso.com --setup-code -; printf 'EXIT\\072%s\\n' $?",
+            env!("CARGO_BIN_EXE_inbound"),
+            cli.config_dir().display()
+        ))
+        .await;
+        tmux.keys(&["Enter"]).await;
+        tmux.wait_for("Paste the setup code", &context).await;
+        for (i, piece) in pieces.iter().enumerate() {
+            tmux.text(piece).await;
+            tmux.keys(&["Enter"]).await;
+            if i + 1 < pieces.len() {
+                tmux.wait_for("not complete yet", &context).await;
+            }
+        }
+        let screen = tmux.wait_for("EXIT:", &context).await;
+        assert!(screen.contains("EXIT:0"), "{screen}");
+        assert!(screen.contains("from the setup code"), "{screen}");
+        assert!(
+            !screen.contains("inbound-setup:1:") && !screen.contains(SECRET),
+            "{screen}"
+        );
+        tmux.text("echo echo-is-back").await;
+        tmux.keys(&["Enter"]).await;
+        tmux.wait_for("$ echo echo-is-back", &context).await;
+    }
+    let config = cli.store().load().unwrap();
+    assert!(config.server("One").is_some() && config.server("Two").is_some());
+}

@@ -169,21 +169,27 @@ fn read_code(source: &std::path::Path) -> Result<SetupCode, SetupCodeError> {
 /// Reads a pasted code with echo off, line by line until it parses (a paste wrapped by the
 /// terminal arrives as several lines) or an empty line ends it.
 fn read_from_terminal() -> Result<SetupCode, SetupCodeError> {
-    say!("Paste the setup code and press Enter (it is not shown):");
+    // Echo goes off before the prompt shows, so nothing typed after the prompt is echoed.
     let _echo = super::tty::EchoOff::new();
+    say!("Paste the setup code and press Enter (it is not shown):");
     let mut text = Secret::new(String::new());
     let mut last = Err(SetupCodeError::Empty);
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        if line.trim().is_empty() && !text.is_empty() {
+        if line.trim().is_empty() {
+            if text.is_empty() {
+                continue;
+            }
             break;
         }
         text = Secret::new(format!("{}{line}\n", text.expose()));
         last = SetupCode::parse(text.expose());
-        if last.is_ok() || text.expose().len() as u64 > MAX_READ {
-            break;
+        match &last {
+            Err(e) if e.may_continue() && (text.expose().len() as u64) < MAX_READ => {
+                say!("(not complete yet: paste the rest, or press Enter to stop)");
+            }
+            _ => break,
         }
     }
-    say!("");
     last
 }

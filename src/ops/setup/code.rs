@@ -230,6 +230,14 @@ fn is_damage(e: &SetupCodeError) -> bool {
     )
 }
 
+impl SetupCodeError {
+    /// True when more pasted text could still complete the code (a paste arriving as
+    /// several lines), so a reader may wait for the next line.
+    pub fn may_continue(&self) -> bool {
+        is_damage(self) || matches!(self, SetupCodeError::Wrapped { .. })
+    }
+}
+
 fn decode(joined: &str) -> Result<SetupCode, SetupCodeError> {
     let rest = joined.strip_prefix(PREFIX).ok_or(SetupCodeError::NotACode)?;
     let mut parts = rest.splitn(3, ':');
