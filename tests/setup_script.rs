@@ -849,3 +849,72 @@ async fn on_a_terminal_the_code_is_read_unseen() {
     let config = cli.store().load().unwrap();
     assert!(config.server("One").is_some() && config.server("Two").is_some());
 }
+
+/// The same expiry rule for add and edit as for the setup code: not past, not beyond 24 months.
+#[tokio::test]
+async fn add_and_edit_refuse_an_impossible_secret_expiry() {
+    let cli = Cli::new();
+    let add = |expires: &'static str| {
+        let cli = &cli;
+        async move {
+            cli.run(
+                &[
+                    "add",
+                    "S",
+                    "--username",
+                    "s@contoso.com",
+                    "--client-id",
+                    CLIENT,
+                    "--tenant",
+                    TENANT,
+                    "--secret-stdin",
+                    "--secret-expires",
+                    expires,
+                ],
+                Some(SECRET),
+            )
+            .await
+        }
+    };
+    let out = add("2020-01-01").await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("2020-01-01 has passed") && err.contains("--secret-expires"),
+        "{err}"
+    );
+    let out = add("2099-01-01").await;
+    assert!(
+        text(&out.stderr).contains("more than 24 months"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(cli.store().load().unwrap().servers.is_empty());
+    let fine = months_ahead(24);
+    let out = cli
+        .run(
+            &[
+                "add",
+                "S",
+                "--username",
+                "s@contoso.com",
+                "--client-id",
+                CLIENT,
+                "--tenant",
+                TENANT,
+                "--secret-stdin",
+                "--secret-expires",
+                &fine,
+            ],
+            Some(SECRET),
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli
+        .run(&["edit", "--app", "S", "--secret-expires", "2020-01-01"], None)
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("has passed"), "{}", text(&out.stderr));
+    let app = cli.store().load().unwrap().app("S").unwrap().clone();
+    assert_eq!(app.secret_expires.map(|d| d.to_string()), Some(fine));
+}

@@ -10,12 +10,14 @@ pub const EXCHANGE_APP: &str = "00000002-0000-0ff1-ce00-000000000000";
 
 /// Delegated permissions (scope IDs) on Microsoft Graph, with their names.
 ///
-/// Microsoft's IMAP article ("Authenticate an IMAP, POP or SMTP connection using OAuth",
-/// learn.microsoft.com/exchange/client-developer/legacy-protocols/…) has the portal add
-/// IMAP.AccessAsUser.All under *Microsoft Graph → Delegated permissions*; 652390e4-… is that
-/// Graph permission (the ID microsoft-facts §9 lists). IDs from merill/graph-permissions-explorer
-/// `permission/{IMAP.AccessAsUser.All,offline_access,openid,email,profile}.md`, which lists
-/// Graph's published permissions.
+/// Microsoft's article "Authenticate an IMAP, POP or SMTP connection using OAuth"
+/// (learn.microsoft.com/exchange/client-developer/legacy-protocols/…) has the portal add
+/// IMAP.AccessAsUser.All under *Microsoft Graph → Delegated permissions*, then requests
+/// `https://outlook.office.com/IMAP.AccessAsUser.All`, as inbound does. 652390e4-… is that
+/// Graph permission: microsoft-facts §9 files it under Exchange Online, but Exchange Online's
+/// own delegated IMAP.AccessAsUser.All has another ID (195adc35-… in a public listing of that
+/// resource), so the ID is asked of Graph here. IDs from merill/graph-permissions-explorer
+/// `permission/{IMAP.AccessAsUser.All,offline_access,openid,email,profile}.md`.
 pub const DELEGATED: [(&str, &str); 5] = [
     ("IMAP.AccessAsUser.All", "652390e4-393a-48de-9484-05f9b1212954"),
     ("offline_access", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182"),
