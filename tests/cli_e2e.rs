@@ -40,9 +40,10 @@ impl Env {
     async fn add_oauth(&self, name: &str) {
         let port = self.dovecot.port.to_string();
         let ca = self.dovecot.ca_file.display().to_string();
+        let expires = support::months_ahead(6);
         let extra = [
             "--secret-expires",
-            "2099-05-01",
+            &expires,
             "--host",
             "127.0.0.1",
             "--port",

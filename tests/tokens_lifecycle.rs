@@ -215,6 +215,7 @@ async fn expired_secret_then_rotation_recovers() {
     // rotate: a new secret, no re-consent
     env.idp
         .set_client(DEFAULT_CLIENT_ID, "new~Secret.Value_9876543210-zyxwvutsrqpo");
+    let expires = support::months_ahead(12);
     let e = env
         .run(
             &[
@@ -223,7 +224,7 @@ async fn expired_secret_then_rotation_recovers() {
                 NAME,
                 "--secret-stdin",
                 "--secret-expires",
-                "2099-01-01",
+                &expires,
             ],
             Some("new~Secret.Value_9876543210-zyxwvutsrqpo"),
         )

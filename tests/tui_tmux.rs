@@ -80,7 +80,7 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     tmux.wait_for("Register the application", &context).await;
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("Create a client secret", &context).await;
-    tmux.text("2099-05-01").await;
+    tmux.text(&support::months_ahead(6)).await;
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("Grant the IMAP permission", &context).await;
     tmux.keys(&["Enter"]).await;

@@ -30,6 +30,8 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         // Generated from the clap definitions; no store needed.
         Command::Completions(a) => return super::docs::completions(a.shell),
         Command::Man => return super::docs::man(),
+        // Prints a script; the store is not needed.
+        Command::SetupScript(a) => return super::setup::script(&a),
         other => other,
     };
     // A write that would exceed RLIMIT_FSIZE must fail with EFBIG (and leave no temp file),
@@ -63,7 +65,9 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
         Command::Settings(a) => settings(&store, a),
-        Command::Demo(_) | Command::Completions(_) | Command::Man => return exit::USAGE,
+        Command::Demo(_) | Command::Completions(_) | Command::Man | Command::SetupScript(_) => {
+            return exit::USAGE;
+        }
     };
     match result {
         Ok(code) => code,
@@ -74,7 +78,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
     }
 }
 
-fn report(e: &Error) {
+pub(super) fn report(e: &Error) {
     match e {
         // One line per field, each naming the flag that sets it.
         Error::Invalid(fields) => {
@@ -119,11 +123,12 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "Listen port" => "--listen-port N",
         "Listen address" => "--listen-address ADDR",
         "Sign-in timeout" => "--timeout SECS",
+        "Setup code" => "--setup-code - or FILE",
         _ => return None,
     })
 }
 
-fn code_for(e: &Error) -> u8 {
+pub(super) fn code_for(e: &Error) -> u8 {
     match e {
         Error::Invalid(_) | Error::Exists { .. } | Error::AppInUse { .. } | Error::NotOAuth { .. } => {
             exit::USAGE
@@ -174,6 +179,9 @@ fn auth_kind(a: AuthArg) -> AuthKind {
 }
 
 fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
+    if a.setup_code.is_some() {
+        return super::setup::add_with_code(store, a);
+    }
     let auth = auth_kind(a.auth);
     let password = if a.password_stdin {
         read_secret(true, None, "password")?
@@ -193,6 +201,7 @@ fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
             secret,
             secret_expires: a.secret_expires.clone(),
             authority: a.authority.clone(),
+            public_client: false,
         }))
     };
     let input = ServerInput {

@@ -20,6 +20,8 @@ macro_rules! say {
 mod commands;
 mod docs;
 mod output;
+mod setup;
+mod tty;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -86,6 +88,9 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
+    /// Print a script for Azure Cloud Shell that registers the Azure app and ends by printing a
+    /// setup code for inbound add --setup-code (or save it: inbound setup-script > FILE).
+    SetupScript(SetupScriptArgs),
     /// Try the whole flow without a tenant: the app against stand-ins of Microsoft's sign-in
     /// and IMAP servers on loopback, on a temporary store (your own store is not touched).
     Demo(DemoArgs),
@@ -93,6 +98,48 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output: inbound man > inbound.1
     Man,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ShellArg {
+    /// Azure Cloud Shell's Bash, with the Azure CLI (az).
+    Bash,
+    /// Azure Cloud Shell's PowerShell, with the Microsoft Graph module.
+    Pwsh,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+In the Azure portal, open Cloud Shell (the >_ icon; it is already signed in), paste the script
+(or upload the file and run it), then copy its last line, the setup code, and import it:
+  inbound add \"Support inbox\" --username support@contoso.com --setup-code -
+The script reuses an app of the same name, grants admin consent when you are an admin (else it
+prints the link to send an admin), and shows the secret only inside the setup code.")]
+pub struct SetupScriptArgs {
+    /// The Cloud Shell flavour the script is for.
+    #[arg(long, value_enum, default_value = "bash")]
+    pub shell: ShellArg,
+    /// Display name of the app registration (an app of this name is reused).
+    #[arg(long, value_name = "NAME")]
+    pub app_name: Option<String>,
+    /// How many months the client secret lasts (default 12).
+    #[arg(long, value_name = "1-24", value_parser = clap::value_parser!(u8).range(1..=24))]
+    pub secret_months: Option<u8>,
+    /// Register a public client (Mobile and desktop, http://localhost, public client flows):
+    /// no secret at all; sign-in by PKCE or device code.
+    #[arg(long)]
+    pub public_client: bool,
+    /// Register <URL>/microsoft_outlook/confirm instead of http://localhost/… (a reverse proxy
+    /// in front of the listener; set the same with inbound settings --public-url).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// App-only access (client credentials, IMAP.AccessAsApp): no sign-in; the script also
+    /// registers the app in Exchange Online and gives it FullAccess to each --mailbox.
+    #[arg(long)]
+    pub app_only: bool,
+    /// A mailbox the app-only app may open (repeatable).
+    #[arg(long = "mailbox", value_name = "ADDR", requires = "app_only")]
+    pub mailboxes: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +245,11 @@ pub struct AddArgs {
     /// Read the password (Basic) from standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Take the app (tenant, client ID, secret and its expiry) from the setup code that
+    /// inbound setup-script's script printed: - reads it from standard input (not echoed on a
+    /// terminal), anything else is a file holding it.
+    #[arg(long, value_name = "-|FILE", conflicts_with_all = ["client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "password_stdin"])]
+    pub setup_code: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,7 @@ pub(super) async fn seed(store: &Store, s: &StandIns) -> Result<(), DemoError> {
         secret: Some(Secret::new(super::CLIENT_SECRET)),
         secret_expires: Some(expires),
         authority: Some(s.authority()),
+        public_client: false,
     });
     add_server(store, &server(CONFIRMED, HELPDESK, app))?;
     add_server(store, &server(FAILING, SHARED, AppChoice::Existing(APP.into())))?;

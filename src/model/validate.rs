@@ -301,6 +301,42 @@ pub fn date(field: &'static str, value: &str) -> Result<jiff::civil::Date, Field
         .map_err(|_| FieldError::new(field, "enter the date as YYYY-MM-DD, e.g. 2027-05-01"))
 }
 
+/// Entra client secrets last at most 24 months (microsoft-facts §9).
+pub const MAX_SECRET_MONTHS: i8 = 24;
+
+/// A client secret's expiry (`YYYY-MM-DD`) as of `today`: a date already past means the secret
+/// no longer works, and one more than [`MAX_SECRET_MONTHS`] ahead cannot be a real expiry
+/// (usually a typo in the year).
+pub fn secret_expiry(value: &str, today: jiff::civil::Date) -> Result<jiff::civil::Date, FieldError> {
+    const FIELD: &str = "Secret expires";
+    let d = date(FIELD, value)?;
+    if d < today {
+        return Err(FieldError::new(
+            FIELD,
+            format!(
+                "{d} has passed, so the secret has expired; create a new client secret (Certificates & secrets) and give its Expires date"
+            ),
+        ));
+    }
+    let limit = today
+        .checked_add(jiff::Span::new().months(MAX_SECRET_MONTHS))
+        .unwrap_or(jiff::civil::Date::MAX);
+    if d > limit {
+        return Err(FieldError::new(
+            FIELD,
+            format!(
+                "{d} is more than {MAX_SECRET_MONTHS} months ahead, longer than a client secret can last; copy the Expires date the portal shows"
+            ),
+        ));
+    }
+    Ok(d)
+}
+
+/// [`secret_expiry`] as of today's local date.
+pub fn secret_expiry_now(value: &str) -> Result<jiff::civil::Date, FieldError> {
+    secret_expiry(value, jiff::Zoned::now().date())
+}
+
 /// A public base URL for the redirect (https, no path beyond `/`).
 pub fn public_url(value: &str) -> Result<String, FieldError> {
     const FIELD: &str = "Public URL";
@@ -427,6 +463,25 @@ mod tests {
         assert!(authority("http://[::1]:9999").is_ok());
         assert!(authority("http://evil.example.com").is_err());
         assert!(authority("nonsense").is_err());
+    }
+
+    #[test]
+    fn secret_expiry_is_within_24_months() {
+        let today: jiff::civil::Date = "2026-12-01".parse().unwrap();
+        assert!(secret_expiry("2026-12-01", today).is_ok());
+        assert!(secret_expiry("2028-12-01", today).is_ok());
+        let past = secret_expiry("2020-01-01", today).unwrap_err();
+        assert_eq!(past.field, "Secret expires");
+        assert!(past.message.contains("has passed"), "{past}");
+        let far = secret_expiry("2028-12-02", today).unwrap_err();
+        assert!(far.message.contains("more than 24 months"), "{far}");
+        assert!(secret_expiry("2099-01-01", today).is_err());
+        assert!(
+            secret_expiry("01/05/2027", today)
+                .unwrap_err()
+                .message
+                .contains("YYYY-MM-DD")
+        );
     }
 
     #[test]

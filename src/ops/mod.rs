@@ -4,6 +4,7 @@ pub mod consent;
 pub mod paste;
 pub mod servers;
 pub mod settings;
+pub mod setup;
 pub mod test;
 pub mod tokens;
 

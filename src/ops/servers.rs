@@ -17,6 +17,9 @@ pub struct AppInput {
     pub secret: Option<Secret>,
     pub secret_expires: Option<String>,
     pub authority: Option<String>,
+    /// A public client ("Mobile and desktop applications", *Allow public client flows*): it
+    /// has no secret, and signs in with PKCE or a device code only.
+    pub public_client: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +69,15 @@ pub fn validate_app(
     let client_id = ok(validate::client_id(&input.client_id));
     let tenant = ok(validate::tenant(&input.tenant));
     let secret = match &input.secret {
+        Some(_) if input.public_client => {
+            errors.borrow_mut().push(FieldError::new(
+                "Secret",
+                "a public client has no secret; leave it out, or register a confidential (Web) app",
+            ));
+            None
+        }
         Some(s) => Some(Secret::new(ok(validate::secret(s.expose())))),
+        None if input.public_client => None,
         None => {
             errors
                 .borrow_mut()
@@ -83,7 +94,7 @@ pub fn validate_app(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(d) => validate::date("Secret expires", d)
+        Some(d) => validate::secret_expiry_now(d)
             .map_err(|e| errors.borrow_mut().push(e))
             .ok(),
         None => None,
@@ -349,7 +360,7 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
             app.secret = Some(Secret::new(validate::secret(s.expose())?));
         }
         if let Some(d) = &patch.secret_expires {
-            app.secret_expires = Some(validate::date("Secret expires", d)?);
+            app.secret_expires = Some(validate::secret_expiry_now(d)?);
         }
         if let Some(a) = &patch.authority {
             app.authority = validate::authority(a)?;

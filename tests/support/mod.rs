@@ -28,3 +28,13 @@ pub fn fixtures_dir() -> PathBuf {
 pub fn tls_fixture(name: &str) -> PathBuf {
     fixtures_dir().join("tls").join(name)
 }
+
+/// A secret expiry `months` ahead of today (`YYYY-MM-DD`): expiries are refused when past or
+/// more than 24 months ahead, so tests compute theirs instead of writing a fixed year.
+pub fn months_ahead(months: i8) -> String {
+    jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().months(months))
+        .expect("a date months ahead")
+        .to_string()
+}

@@ -427,6 +427,7 @@ impl Form {
                 secret: Some(Secret::new(self.value(FieldId::Secret))).filter(|s: &Secret| !s.is_empty()),
                 secret_expires: Some(secret_expires.to_string()).filter(|s| !s.trim().is_empty()),
                 authority: Some(self.value(FieldId::Authority).to_string()),
+                public_client: false,
             })),
         };
         let mut input = ServerInput {

@@ -1,0 +1,195 @@
+//! `inbound setup-script` and `inbound add --setup-code`: parsing, printing, exit codes.
+
+use super::commands::{code_for, report};
+use super::{AddArgs, SetupScriptArgs, ShellArg, exit};
+use crate::model::AuthKind;
+use crate::ops::Error;
+use crate::ops::servers::ServerInput;
+use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, SetupCodeError, Shell};
+use crate::secret::Secret;
+use crate::store::Store;
+use std::io::{BufRead, IsTerminal, Read};
+
+pub fn script(a: &SetupScriptArgs) -> u8 {
+    let shell = match a.shell {
+        ShellArg::Bash => Shell::Bash,
+        ShellArg::Pwsh => Shell::Pwsh,
+    };
+    let request = ScriptRequest {
+        app_name: a.app_name.clone(),
+        secret_months: a.secret_months,
+        public_client: a.public_client,
+        public_url: a.public_url.clone(),
+        app_only: a.app_only,
+        mailboxes: a.mailboxes.clone(),
+    };
+    let options = match ScriptOptions::new(shell, &request) {
+        Ok(o) => o,
+        Err(fields) => {
+            for f in fields {
+                say!("inbound: {f} ({})", flag_of(f.field));
+            }
+            return exit::USAGE;
+        }
+    };
+    out!("{}", setup::render(&options).trim_end());
+    if std::io::stdout().is_terminal() {
+        say!(
+            "Paste this into Azure Cloud Shell ({}), or save it: inbound setup-script > inbound-setup.{}",
+            if shell == Shell::Bash {
+                "Bash"
+            } else {
+                "PowerShell"
+            },
+            if shell == Shell::Bash { "sh" } else { "ps1" }
+        );
+    }
+    exit::OK
+}
+
+fn flag_of(field: &str) -> &'static str {
+    match field {
+        "App name" => "--app-name NAME",
+        "Secret months" => "--secret-months 1-24",
+        "Public client" => "--public-client",
+        "Public URL" => "--public-url URL",
+        "Mailbox" => "--mailbox ADDR",
+        _ => "inbound setup-script --help",
+    }
+}
+
+pub fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
+    let source = a.setup_code.clone().unwrap_or_default();
+    let code = match read_code(&source) {
+        Ok(code) => code,
+        Err(e) => return Ok(refuse(&e)),
+    };
+    if a.auth == super::AuthArg::Basic {
+        return Err(crate::model::validate::FieldError::new(
+            "Setup code",
+            "a setup code is for OAuth2.0; drop --auth basic",
+        )
+        .into());
+    }
+    let server = ServerInput {
+        name: a.name,
+        auth: AuthKind::OAuth2,
+        host: a.host,
+        port: a.port.to_string(),
+        username: a.username,
+        app: None,
+        password: None,
+        ca_file: a.ca_file,
+    };
+    let added = match setup::add_from_code(store, server, &code, a.app.clone(), a.authority.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            report(&e);
+            return Ok(code_for(&e));
+        }
+    };
+    let config = store.load()?;
+    let app = config.app_of(&added);
+    say!("Added \"{}\" (Draft) from the setup code.", added.name);
+    if let Some(app) = app {
+        say!(
+            "  app \"{}\" · client {} · tenant {}{}",
+            app.name,
+            app.short_client_id(),
+            app.tenant,
+            match app.secret_expires {
+                Some(d) => format!(" · secret expires {d}"),
+                None if code.public_client => " · public client (no secret)".to_string(),
+                None => String::new(),
+            }
+        );
+        if code.admin_consent {
+            say!("  admin consent: granted for the tenant by the script");
+        } else {
+            say!(
+                "  admin consent: not granted (the script was not run by an admin). Users of most tenants cannot consent to IMAP themselves; send an admin this link:\n    {}",
+                app.admin_consent_url()
+            );
+        }
+    }
+    if let Some(advice) = code.redirect_advice(&config.settings) {
+        say!("  redirect: {advice}");
+    }
+    say!("Then sign in: inbound connect \"{}\"", added.name);
+    Ok(exit::OK)
+}
+
+/// Says why a code was refused; the code itself is never shown.
+fn refuse(e: &SetupCodeError) -> u8 {
+    match e {
+        SetupCodeError::Invalid(fields) => {
+            for f in fields {
+                say!("inbound: setup code: {f}");
+            }
+            say!("  → run the setup script again (inbound setup-script) and copy its last line");
+        }
+        other => say!("inbound: {other} (--setup-code)"),
+    }
+    exit::USAGE
+}
+
+/// A code is a few hundred characters; the bound keeps `--setup-code /dev/zero` harmless.
+const MAX_READ: u64 = 64 * 1024;
+
+fn read_code(source: &std::path::Path) -> Result<SetupCode, SetupCodeError> {
+    let text = if source.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return read_from_terminal();
+        }
+        let mut s = String::new();
+        stdin
+            .lock()
+            .take(MAX_READ)
+            .read_to_string(&mut s)
+            .map_err(|_| SetupCodeError::Damaged("standard input is not text"))?;
+        s
+    } else {
+        let mut s = String::new();
+        std::fs::File::open(source)
+            .and_then(|f| f.take(MAX_READ).read_to_string(&mut s))
+            .map_err(|e| {
+                // An unreadable file is not damage; say which file and why.
+                SetupCodeError::Invalid(vec![crate::model::validate::FieldError::new(
+                    "Setup code",
+                    format!("cannot read {}: {e}", source.display()),
+                )])
+            })?;
+        s
+    };
+    let text = Secret::new(text);
+    SetupCode::parse(text.expose())
+}
+
+/// Reads a pasted code with echo off, line by line until it parses (a paste wrapped by the
+/// terminal arrives as several lines) or an empty line ends it.
+fn read_from_terminal() -> Result<SetupCode, SetupCodeError> {
+    // Echo goes off before the prompt shows, so nothing typed after the prompt is echoed.
+    let _echo = super::tty::EchoOff::new();
+    say!("Paste the setup code and press Enter (it is not shown):");
+    let mut text = Secret::new(String::new());
+    let mut last = Err(SetupCodeError::Empty);
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            if text.is_empty() {
+                continue;
+            }
+            break;
+        }
+        text = Secret::new(format!("{}{line}\n", text.expose()));
+        last = SetupCode::parse(text.expose());
+        match &last {
+            Err(e) if e.may_continue() && (text.expose().len() as u64) < MAX_READ => {
+                say!("(not complete yet: paste the rest, or press Enter to stop)");
+            }
+            _ => break,
+        }
+    }
+    last
+}
