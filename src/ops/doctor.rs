@@ -133,7 +133,7 @@ pub async fn diagnose(
                 }
             })
             .await;
-            credential_steps(&mut b, &list);
+            credential_steps(&mut b, &list, &app.tenant);
             preflight_list = Some(list);
         }
         _ => b.skip(
@@ -338,15 +338,14 @@ fn from_outcome(b: &mut Builder, step: Step, outcome: &Outcome, passed: String) 
     }
 }
 
-fn credential_steps(b: &mut Builder, list: &Checklist) {
+fn credential_steps(b: &mut Builder, list: &Checklist, tenant_typed: &str) {
     let unknown = Outcome::Unknown {
         why: "not checked".into(),
     };
     let tenant = list.get(CheckItem::Tenant).unwrap_or(&unknown);
     let tenant_detail = match (tenant, &list.tenant_id) {
-        (Outcome::Passed { detail }, Some(id)) => {
-            format!("{} (tenant ID {id})", detail.trim_end_matches(" found"))
-        }
+        (Outcome::Passed { .. }, Some(id)) if id.eq_ignore_ascii_case(tenant_typed) => format!("{id} found"),
+        (Outcome::Passed { .. }, Some(id)) => format!("{tenant_typed} = {id}"),
         (Outcome::Passed { detail }, None) => detail.clone(),
         _ => String::new(),
     };
@@ -415,5 +414,68 @@ async fn imap_steps(b: &mut Builder, store: &Store, name: &str, timeouts: Timeou
             b.push(Step::Connect, Status::Skipped, "not reached", None);
             b.push(Step::Login, Status::Failed, e.to_string(), fix);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ServerState, ServerType};
+
+    fn server(host: &str) -> Server {
+        Server {
+            id: "1".into(),
+            name: "S".into(),
+            server_type: ServerType::Imap,
+            auth: AuthKind::OAuth2,
+            host: host.into(),
+            port: 993,
+            ssl: true,
+            username: "a@contoso.com".into(),
+            app: Some("A".into()),
+            password: None,
+            ca_file: None,
+            state: ServerState::Draft,
+            last_test: None,
+        }
+    }
+
+    fn app(cloud: Cloud) -> AzureApp {
+        AzureApp {
+            name: "A".into(),
+            client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+            tenant: "contoso.com".into(),
+            secret: None,
+            secret_expires: None,
+            authority: cloud.authority().into(),
+        }
+    }
+
+    fn config(host: &str, app_: Option<AzureApp>) -> StepResult {
+        let mut b = Builder { steps: Vec::new() };
+        config_step(&mut b, &server(host), app_.as_ref());
+        b.steps.remove(0)
+    }
+
+    #[test]
+    fn a_cloud_mismatch_between_app_and_host_is_a_config_failure() {
+        let bad = config(Cloud::China.imap_host(), Some(app(Cloud::UsGov)));
+        assert_eq!(bad.status, Status::Failed);
+        assert!(bad.detail.contains("China (21Vianet)"), "{}", bad.detail);
+        assert!(bad.fix.unwrap().contains("--cloud usgov"));
+        // GCC High and DoD share one directory.
+        let ok = config(Cloud::UsGovDod.imap_host(), Some(app(Cloud::UsGov)));
+        assert_eq!(ok.status, Status::Passed, "{}", ok.detail);
+        assert!(ok.detail.contains("US Government (GCC High)"), "{}", ok.detail);
+    }
+
+    #[test]
+    fn a_missing_app_stops_the_chain() {
+        let mut b = Builder { steps: Vec::new() };
+        assert!(config_step(&mut b, &server("outlook.office365.com"), None));
+        assert_eq!(b.steps[0].status, Status::Failed);
+        assert!(b.steps[0].fix.as_deref().unwrap_or("").contains("--app APP"));
+        let report = finish("S", b, None);
+        assert_eq!(report.level, Level::Critical);
     }
 }
