@@ -166,3 +166,38 @@ pub async fn poll(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(error: &str, codes: Vec<u64>) -> OAuthError {
+        OAuthError::Microsoft(Box::new(super::super::MsError {
+            error: error.into(),
+            error_description: Some(
+                "AADSTS53003: Access has been blocked by Conditional Access policies.".into(),
+            ),
+            error_codes: codes,
+            timestamp: None,
+            trace_id: None,
+            correlation_id: Some("c0ffee".into()),
+            error_uri: None,
+            suberror: None,
+        }))
+    }
+
+    #[test]
+    fn conditional_access_while_polling_has_its_own_kind_and_advice() {
+        for code in [53003, 530035] {
+            let e = classify(ms("invalid_grant", vec![code]));
+            assert!(matches!(e, DeviceError::BlockedByPolicy(_)), "{e:?}");
+            assert!(e.to_string().contains("blocks device-code sign-in"), "{e}");
+            let hint = e.hint().unwrap_or_default();
+            assert!(hint.contains("ssh -N -L") && hint.contains("--paste"), "{hint}");
+        }
+        assert!(matches!(
+            classify(ms("invalid_client", vec![7000218])),
+            DeviceError::OAuth(_)
+        ));
+    }
+}
