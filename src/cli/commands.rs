@@ -336,6 +336,7 @@ fn apps(store: &Store, json: bool) -> Result<u8, Error> {
                     "client_id": a.client_id,
                     "tenant": a.tenant,
                     "authority": a.authority,
+                    "cloud": a.cloud().map(crate::model::Cloud::key),
                     "has_secret": a.secret.is_some(),
                     "secret_expires": a.secret_expires.map(|d| d.to_string()),
                     "servers": config.servers_using(&a.name),

@@ -190,16 +190,19 @@ fn tenant_failure(app: &AzureApp, e: &OAuthError) -> Outcome {
     let mut fix = hint
         .unwrap_or("check the Directory (tenant) ID or domain")
         .to_string();
-    // A national-cloud tenant is "not found" in the global directory and vice versa.
-    let others: Vec<&str> = Cloud::ALL
-        .into_iter()
-        .filter(|c| Some(*c) != app.cloud() && *c != Cloud::UsGovDod)
-        .map(Cloud::key)
-        .collect();
-    fix.push_str(&format!(
-        " If the tenant is in a national cloud, choose it: --cloud {}.",
-        others.join("|")
-    ));
+    // A national-cloud tenant is "not found" in the global directory and vice versa (only
+    // said for Microsoft's own authorities: another identity provider has no clouds).
+    if let Some(current) = app.cloud() {
+        let others: Vec<&str> = Cloud::ALL
+            .into_iter()
+            .filter(|c| !c.same_directory(current) && *c != Cloud::UsGovDod)
+            .map(Cloud::key)
+            .collect();
+        fix.push_str(&format!(
+            " If the tenant is in another cloud, choose it: --cloud {}.",
+            others.join("|")
+        ));
+    }
     Outcome::Failed {
         headline: "not found".into(),
         reason,
@@ -319,7 +322,92 @@ pub fn app_after_patch(store: &Store, name: &str, patch: &AppPatch) -> Result<Az
     Ok(app)
 }
 
+/// Validates a new server's input as adding it would, then runs the checks for the app it
+/// would use (`None` for Basic). For the form: call before saving, render
+/// [`Checklist::line`], move the cursor to [`Checklist::field_to_fix`] on a failure.
+pub async fn check_input(
+    store: &Store,
+    input: &ServerInput,
+    opts: &PreflightOptions,
+    progress: impl FnMut(Progress),
+) -> Result<Option<Checklist>> {
+    match app_for_input(store, input)? {
+        Some(app) => Ok(Some(run(&app, opts, progress).await)),
+        None => Ok(None),
+    }
+}
+
 /// Whether a patch touches what pre-flight proves.
 pub fn patch_changes_credentials(patch: &AppPatch) -> bool {
     patch.client_id.is_some() || patch.tenant.is_some() || patch.secret.is_some() || patch.authority.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(authority: &str) -> AzureApp {
+        AzureApp {
+            name: "a".into(),
+            client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+            tenant: "contoso.com".into(),
+            secret: None,
+            secret_expires: None,
+            authority: authority.into(),
+        }
+    }
+
+    fn unknown_tenant() -> OAuthError {
+        OAuthError::Microsoft(Box::new(MsError {
+            error: "invalid_tenant".into(),
+            error_description: Some("AADSTS90002: Tenant 'contoso.com' not found.".into()),
+            error_codes: vec![90002],
+            timestamp: None,
+            trace_id: None,
+            correlation_id: None,
+            error_uri: None,
+            suberror: None,
+        }))
+    }
+
+    #[test]
+    fn an_unknown_tenant_suggests_the_other_clouds() {
+        let fix = |authority: &str| match tenant_failure(&app(authority), &unknown_tenant()) {
+            Outcome::Failed { fix, field, .. } => {
+                assert_eq!(field, Some(CredentialField::Tenant));
+                fix
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(fix(Cloud::Global.authority()).ends_with("choose it: --cloud usgov|china."));
+        assert!(fix(Cloud::UsGov.authority()).ends_with("choose it: --cloud global|china."));
+        assert!(!fix("http://127.0.0.1:4000").contains("--cloud"));
+    }
+
+    #[test]
+    fn refusals_land_on_the_right_check() {
+        let refusal = |codes: Vec<u64>, error: &str| {
+            let mut list = Checklist::default();
+            let ms = MsError {
+                error: error.into(),
+                error_description: Some(format!("AADSTS{}: x", codes[0])),
+                error_codes: codes,
+                timestamp: None,
+                trace_id: None,
+                correlation_id: None,
+                error_uri: None,
+                suberror: None,
+            };
+            credentials_refused(&mut list, &ms);
+            list
+        };
+        let l = refusal(vec![7000222], "invalid_client");
+        assert!(matches!(l.get(CheckItem::App), Some(Outcome::Passed { .. })));
+        assert_eq!(l.field_to_fix(), Some(CredentialField::Secret));
+        assert!(l.line().contains("✖ secret expired"), "{}", l.line());
+        let l = refusal(vec![500011], "invalid_resource");
+        assert!(l.passed() && l.unanswered(), "{l:?}");
+        let l = refusal(vec![700016], "unauthorized_client");
+        assert_eq!(l.field_to_fix(), Some(CredentialField::ClientId));
+    }
 }
