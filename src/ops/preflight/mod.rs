@@ -80,8 +80,16 @@ where
                 Some(id) => format!("{} = {}", app.tenant, short_guid(id)),
                 None => format!("{} (any work account's tenant)", app.tenant),
             };
-            list.tenant_id = info.tenant_id;
-            list.set(CheckItem::Tenant, Outcome::Passed { detail });
+            list.tenant_id = info.tenant_id.clone();
+            match other_cloud(app, &info) {
+                Some(why) => list.set(
+                    CheckItem::Tenant,
+                    Outcome::Unknown {
+                        why: format!("{detail}, but {why}"),
+                    },
+                ),
+                None => list.set(CheckItem::Tenant, Outcome::Passed { detail }),
+            }
         }
         Err(OAuthError::Network(e)) => {
             let why = format!(
@@ -167,6 +175,26 @@ where
         }
     }
     list
+}
+
+/// A tenant of the US Government cloud found through the global authority (Entra answers
+/// discovery across clouds and says where the tenant lives in `cloud_instance_name`; this is
+/// observed behaviour, not documented, so it warns and never blocks).
+fn other_cloud(app: &AzureApp, info: &discovery::TenantInfo) -> Option<String> {
+    let instance = info.cloud_instance.as_deref()?.to_ascii_lowercase();
+    let cloud = app.cloud()?;
+    let host = url::Url::parse(cloud.authority()).ok()?.host_str()?.to_string();
+    if host.ends_with(&instance) {
+        return None;
+    }
+    let hint = if instance == "microsoftonline.us" {
+        " (choose --cloud usgov, or usgov-dod)".to_string()
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "Microsoft says this tenant lives in the {instance} cloud while the app signs in at {host}{hint}; if sign-in fails, choose the tenant's cloud"
+    ))
 }
 
 fn skip_rest(list: &mut Checklist, why: &str) {
@@ -382,6 +410,27 @@ mod tests {
         assert!(fix(Cloud::Global.authority()).ends_with("choose it: --cloud usgov|china."));
         assert!(fix(Cloud::UsGov.authority()).ends_with("choose it: --cloud global|china."));
         assert!(!fix("http://127.0.0.1:4000").contains("--cloud"));
+    }
+
+    #[test]
+    fn a_tenant_of_another_cloud_is_a_warning() {
+        let info = |instance: &str| discovery::TenantInfo {
+            tenant_id: None,
+            issuer: String::new(),
+            cloud_instance: Some(instance.into()),
+        };
+        let global = app(Cloud::Global.authority());
+        assert_eq!(other_cloud(&global, &info("microsoftonline.com")), None);
+        let why = other_cloud(&global, &info("microsoftonline.us")).unwrap_or_default();
+        assert!(why.contains("--cloud usgov"), "{why}");
+        assert_eq!(
+            other_cloud(&app(Cloud::UsGov.authority()), &info("microsoftonline.us")),
+            None
+        );
+        assert_eq!(
+            other_cloud(&app("http://127.0.0.1:1"), &info("microsoftonline.us")),
+            None
+        );
     }
 
     #[test]

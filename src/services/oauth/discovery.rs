@@ -17,6 +17,9 @@ pub struct TenantInfo {
     /// issuer is the template `…/{tenantid}/v2.0`.
     pub tenant_id: Option<String>,
     pub issuer: String,
+    /// Entra's `cloud_instance_name` (`microsoftonline.com`, `microsoftonline.us`, …): the
+    /// cloud the tenant lives in. Observed, not documented, so only ever used for a warning.
+    pub cloud_instance: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -25,6 +28,8 @@ struct Document {
     /// Present in every Entra document; its absence means this is no OpenID provider.
     #[serde(default)]
     token_endpoint: Option<String>,
+    #[serde(default)]
+    cloud_instance_name: Option<String>,
 }
 
 /// Fetches the tenant's discovery document.
@@ -51,6 +56,7 @@ fn interpret(answer: &endpoint::Answer) -> Result<TenantInfo, OAuthError> {
     Ok(TenantInfo {
         tenant_id: tenant_in(&issuer),
         issuer,
+        cloud_instance: crate::sanitize::peer_opt(doc.cloud_instance_name),
     })
 }
 
