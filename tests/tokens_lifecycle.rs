@@ -406,13 +406,17 @@ async fn after_a_transient_failure_mail_programs_are_not_a_refresh_storm() {
         "still-valid token served: {}",
         text(&first.stderr)
     );
-    assert_eq!(env.idp.token_requests(), 2, "consent + one failed refresh");
+    assert_eq!(
+        env.idp.token_requests(),
+        3,
+        "pre-flight at add + consent + one failed refresh"
+    );
     for _ in 0..3 {
         assert!(env.run(&["token", NAME], None).await.status.success());
     }
     assert_eq!(
         env.idp.token_requests(),
-        2,
+        3,
         "backing off: no new refresh attempts"
     );
     // An explicit refresh ignores the back-off and recovers.

@@ -2,8 +2,8 @@
 
 use super::output::{self, ServerView};
 use super::{
-    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, EditArgs, RefreshArgs, RemoveArgs, SettingsArgs,
-    TestArgs, TokenArgs, TokenFormat, exit,
+    AddArgs, AuthArg, CheckArgs, Cli, Command, ConnectArgs, DoctorArgs, EditArgs, RefreshArgs, RemoveArgs,
+    SettingsArgs, TestArgs, TokenArgs, TokenFormat, exit,
 };
 use crate::model::AuthKind;
 use crate::model::health::{self, Level};
@@ -41,7 +41,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Ok(s) => s,
         Err(e) => {
             say!("inbound: {e}");
-            return if matches!(command, Command::Check(_)) {
+            return if matches!(command, Command::Check(_) | Command::Doctor(_)) {
                 Level::Unknown as u8
             } else {
                 exit::STORE
@@ -53,8 +53,9 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         say!("inbound: {w}");
     }
     let result = match command {
-        Command::Add(a) => add(&store, a),
-        Command::Edit(a) => edit(&store, a),
+        Command::Add(a) => add(&store, a).await,
+        Command::Edit(a) => edit(&store, a).await,
+        Command::Doctor(a) => return doctor(&store, a).await,
         Command::List(a) => list(&store, a.json),
         Command::Apps(a) => apps(&store, a.json),
         Command::Show(a) => show(&store, &a.name, a.json),
@@ -94,6 +95,9 @@ pub(super) fn report(e: &Error) {
     for line in advice(e) {
         say!("  → {line}");
     }
+    if matches!(e, Error::Preflight(_)) {
+        say!("  (to save anyway, add --no-check)");
+    }
 }
 
 /// What to do about an error: the hint in words, then the command line that fixes it.
@@ -130,9 +134,11 @@ fn flag_for(field: &str) -> Option<&'static str> {
 
 pub(super) fn code_for(e: &Error) -> u8 {
     match e {
-        Error::Invalid(_) | Error::Exists { .. } | Error::AppInUse { .. } | Error::NotOAuth { .. } => {
-            exit::USAGE
-        }
+        Error::Invalid(_)
+        | Error::Exists { .. }
+        | Error::AppInUse { .. }
+        | Error::NotOAuth { .. }
+        | Error::Preflight(_) => exit::USAGE,
         Error::NotFound { .. } => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) => exit::STORE,
@@ -178,9 +184,9 @@ fn auth_kind(a: AuthArg) -> AuthKind {
     }
 }
 
-fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
+async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
     if a.setup_code.is_some() {
-        return super::setup::add_with_code(store, a);
+        return super::setup::add_with_code(store, a).await;
     }
     let auth = auth_kind(a.auth);
     let password = if a.password_stdin {
@@ -200,20 +206,36 @@ fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
             tenant: a.tenant.clone().unwrap_or_default(),
             secret,
             secret_expires: a.secret_expires.clone(),
-            authority: a.authority.clone(),
+            authority: a
+                .authority
+                .clone()
+                .or_else(|| a.cloud.map(|c| c.authority().to_string())),
             public_client: false,
         }))
     };
+    let host = a.host.clone().unwrap_or_else(|| {
+        a.cloud
+            .map_or(crate::model::DEFAULT_HOST, crate::model::Cloud::imap_host)
+            .to_string()
+    });
     let input = ServerInput {
         name: a.name,
         auth,
-        host: a.host,
+        host,
         port: a.port.to_string(),
         username: a.username,
         app,
         password,
         ca_file: a.ca_file,
     };
+    if !a.no_check
+        && let Some(app) = crate::ops::preflight::app_for_input(store, &input)?
+    {
+        let list = super::checks::preflight(&app, &Default::default()).await;
+        if !list.passed() {
+            return Err(Error::Preflight(Box::new(list)));
+        }
+    }
     let server = servers::add_server(store, &input)?;
     let config = store.load()?;
     say!("Added \"{}\" (Draft).", server.name);
@@ -229,7 +251,7 @@ fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
+async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
     let secret = read_secret(a.secret_stdin, a.secret_file.as_deref(), "client secret")?;
     let Some(name) = a.name else {
         let Some(app) = a.app else {
@@ -243,8 +265,15 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
             tenant: a.tenant,
             secret,
             secret_expires: a.secret_expires,
-            authority: a.authority,
+            authority: a.authority.or_else(|| a.cloud.map(|c| c.authority().to_string())),
         };
+        if !a.no_check && crate::ops::preflight::patch_changes_credentials(&patch) {
+            let changed = crate::ops::preflight::app_after_patch(store, &app, &patch)?;
+            let list = super::checks::preflight(&changed, &Default::default()).await;
+            if !list.passed() {
+                return Err(Error::Preflight(Box::new(list)));
+            }
+        }
         let rotated = patch.secret.is_some();
         let app = servers::edit_app(store, &app, &patch)?;
         say!("Updated Azure app \"{}\".", app.name);
@@ -271,7 +300,7 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
     };
     let patch = ServerPatch {
         rename: a.rename,
-        host: a.host,
+        host: a.host.or_else(|| a.cloud.map(|c| c.imap_host().to_string())),
         port: a.port,
         username: a.username,
         app: a.app,
@@ -323,6 +352,7 @@ fn apps(store: &Store, json: bool) -> Result<u8, Error> {
                     "client_id": a.client_id,
                     "tenant": a.tenant,
                     "authority": a.authority,
+                    "cloud": a.cloud().map(crate::model::Cloud::key),
                     "has_secret": a.secret.is_some(),
                     "secret_expires": a.secret_expires.map(|d| d.to_string()),
                     "servers": config.servers_using(&a.name),
@@ -777,6 +807,35 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
         }
     }
     worst as u8
+}
+
+async fn doctor(store: &Store, a: DoctorArgs) -> u8 {
+    let timeouts = match a.timeout {
+        Some(secs) => {
+            let d = Duration::from_secs(secs.clamp(1, 600));
+            Timeouts {
+                connect: d,
+                tls: d,
+                command: d,
+                authenticate: d,
+            }
+        }
+        None => Timeouts::default(),
+    };
+    match core_ops::doctor::diagnose(store, &a.name, timeouts, |_| {}).await {
+        Ok(report) => {
+            if a.json {
+                out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                super::checks::print_report(&report);
+            }
+            report.level as u8
+        }
+        Err(e) => {
+            report(&e);
+            Level::Unknown as u8
+        }
+    }
 }
 
 fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {

@@ -17,6 +17,7 @@ macro_rules! say {
     }};
 }
 
+mod checks;
 mod commands;
 mod docs;
 mod output;
@@ -86,6 +87,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Remove a server and its tokens, or with --app, an unused Azure app.
     Remove(RemoveArgs),
+    /// Diagnose one server step by step: config, tenant, app credentials, tokens, IMAP host and
+    /// TLS, login. Exit codes as for check.
+    Doctor(DoctorArgs),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
     /// Print a script for Azure Cloud Shell that registers the Azure app and ends by printing a
@@ -229,14 +233,19 @@ pub struct AddArgs {
     #[arg(long, value_name = "DATE")]
     pub secret_expires: Option<String>,
     /// Identity provider authority.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "cloud")]
     pub authority: Option<String>,
+    /// The tenant's cloud: global (worldwide, GCC), usgov (GCC High), usgov-dod or china
+    /// (21Vianet). Sets the sign-in authority and the IMAP host together.
+    #[arg(long, value_name = "CLOUD", value_parser = parse_cloud)]
+    pub cloud: Option<crate::model::Cloud>,
     /// Use a stored Azure app instead of --client-id/--tenant/--secret-*, or with them, the
     /// name for the new app (default: the server's name).
     #[arg(long, value_name = "APP")]
     pub app: Option<String>,
-    #[arg(long, default_value = crate::model::DEFAULT_HOST)]
-    pub host: String,
+    /// Server Name (IMAP host); default outlook.office365.com, or the --cloud's host.
+    #[arg(long)]
+    pub host: Option<String>,
     #[arg(long, default_value_t = crate::model::DEFAULT_PORT)]
     pub port: u16,
     /// Extra CA certificate (PEM) to trust for this server.
@@ -250,6 +259,30 @@ pub struct AddArgs {
     /// terminal), anything else is a file holding it.
     #[arg(long, value_name = "-|FILE", conflicts_with_all = ["client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "password_stdin"])]
     pub setup_code: Option<PathBuf>,
+    /// Save without the pre-flight check of tenant, client ID and secret.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+/// `--cloud`: the words of [`crate::model::Cloud::key`] (and a few aliases).
+fn parse_cloud(s: &str) -> Result<crate::model::Cloud, String> {
+    crate::model::Cloud::parse(s).ok_or_else(|| {
+        let keys: Vec<&str> = crate::model::Cloud::ALL.iter().map(|c| c.key()).collect();
+        format!("choose one of {}", keys.join(", "))
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The server to diagnose.
+    pub name: String,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds each IMAP stage may wait (default: 15 to connect, 20 per command, 30 to
+    /// authenticate).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -263,8 +296,12 @@ pub struct EditArgs {
     #[arg(long)]
     pub username: Option<String>,
     /// Server Name (IMAP host).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cloud")]
     pub host: Option<String>,
+    /// With NAME: the IMAP host of this cloud (global, usgov, usgov-dod, china). Without NAME:
+    /// the app's sign-in authority for it.
+    #[arg(long, value_name = "CLOUD", value_parser = parse_cloud)]
+    pub cloud: Option<crate::model::Cloud>,
     /// IMAP port (993 is IMAP over TLS).
     #[arg(long)]
     pub port: Option<String>,
@@ -290,8 +327,11 @@ pub struct EditArgs {
     #[arg(long, value_name = "DATE")]
     pub secret_expires: Option<String>,
     /// Without NAME: the identity provider authority.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "cloud")]
     pub authority: Option<String>,
+    /// Without NAME: save new credentials without the pre-flight check.
+    #[arg(long)]
+    pub no_check: bool,
     /// Extra CA certificate (PEM) to trust for this server.
     #[arg(long, value_name = "FILE", conflicts_with = "no_ca_file")]
     pub ca_file: Option<PathBuf>,

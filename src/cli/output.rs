@@ -17,6 +17,10 @@ pub struct AppView {
     pub client_id: String,
     pub tenant: String,
     pub authority: String,
+    /// The national cloud of the authority (`global`, `usgov`, `china`); absent for another
+    /// identity provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<&'static str>,
     /// Masked: never the value.
     pub secret: String,
     pub secret_expires: Option<String>,
@@ -73,6 +77,7 @@ impl ServerView {
                 client_id: a.client_id.clone(),
                 tenant: a.tenant.clone(),
                 authority: a.authority.clone(),
+                cloud: a.cloud().map(crate::model::Cloud::key),
                 secret: a
                     .secret
                     .as_ref()
@@ -231,6 +236,9 @@ pub fn details(v: &ServerView) -> String {
         };
         kv("Secret expires", &expiry);
         kv("Authority", &a.authority);
+        if let Some(c) = a.cloud.and_then(crate::model::Cloud::parse) {
+            kv("Cloud", c.label());
+        }
     }
     if let Some(r) = &v.redirect_url {
         kv("Redirect URL", r);

@@ -58,7 +58,7 @@ fn flag_of(field: &str) -> &'static str {
     }
 }
 
-pub fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
+pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     let source = a.setup_code.clone().unwrap_or_default();
     let code = match read_code(&source) {
         Ok(code) => code,
@@ -71,17 +71,46 @@ pub fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
         )
         .into());
     }
+    let authority = a
+        .authority
+        .clone()
+        .or_else(|| a.cloud.map(|c| c.authority().to_string()));
+    let host = a.host.clone().unwrap_or_else(|| {
+        a.cloud
+            .map_or(crate::model::DEFAULT_HOST, crate::model::Cloud::imap_host)
+            .to_string()
+    });
     let server = ServerInput {
         name: a.name,
         auth: AuthKind::OAuth2,
-        host: a.host,
+        host,
         port: a.port.to_string(),
         username: a.username,
         app: None,
         password: None,
         ca_file: a.ca_file,
     };
-    let added = match setup::add_from_code(store, server, &code, a.app.clone(), a.authority.clone()) {
+    if !a.no_check {
+        // The script made the app and secret moments ago: pre-flight waits out Microsoft's
+        // replication lag (700016 / 7000215 for up to a minute) and says so.
+        let probe = ServerInput {
+            app: Some(crate::ops::servers::AppChoice::New(
+                code.app_input(a.app.clone(), authority.clone()),
+            )),
+            ..server.clone()
+        };
+        if let Some(app) = crate::ops::preflight::app_for_input(store, &probe)? {
+            let opts = crate::ops::preflight::PreflightOptions {
+                just_created: true,
+                ..Default::default()
+            };
+            let list = super::checks::preflight(&app, &opts).await;
+            if !list.passed() {
+                return Err(Error::Preflight(Box::new(list)));
+            }
+        }
+    }
+    let added = match setup::add_from_code(store, server, &code, a.app.clone(), authority) {
         Ok(s) => s,
         Err(e) => {
             report(&e);

@@ -1,8 +1,11 @@
 //! The data the store keeps: Azure apps, incoming mail servers, their tokens and health.
 //! Plain data with serde; no I/O here.
 
+pub mod cloud;
 pub mod health;
 pub mod validate;
+
+pub use cloud::Cloud;
 
 use crate::secret::Secret;
 use jiff::Timestamp;
@@ -144,6 +147,18 @@ impl AzureApp {
             self.authority.trim_end_matches('/'),
             self.tenant,
             self.client_id
+        )
+    }
+    /// The national cloud of the authority; `None` for another identity provider.
+    pub fn cloud(&self) -> Option<Cloud> {
+        Cloud::of_authority(&self.authority)
+    }
+    /// `{authority}/{tenant}/v2.0/.well-known/openid-configuration` (microsoft-facts §1.1).
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/{}/v2.0/.well-known/openid-configuration",
+            self.authority.trim_end_matches('/'),
+            self.tenant
         )
     }
     /// `2c7f…6a58`: enough to recognise a client ID at a glance.

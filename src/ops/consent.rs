@@ -332,6 +332,11 @@ pub async fn device_sign_in(
         tracing::warn!(server = name, outcome = %e, "device code: sign-in did not finish");
         match e {
             device::DeviceError::Cancelled => Error::Cancelled,
+            blocked @ device::DeviceError::BlockedByPolicy(_) => Error::Device {
+                server: name.into(),
+                hint: Some(diagnose::device_code_blocked_hint(Some(name))),
+                message: blocked.to_string(),
+            },
             other => Error::Device {
                 server: name.into(),
                 hint: other.hint(),

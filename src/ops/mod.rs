@@ -1,7 +1,9 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
 pub mod consent;
+pub mod doctor;
 pub mod paste;
+pub mod preflight;
 pub mod servers;
 pub mod settings;
 pub mod setup;
@@ -73,10 +75,25 @@ pub enum Error {
         chosen: consent::PortChoice,
         holder: Option<String>,
     },
+    /// Pre-flight proved the credentials wrong; nothing was saved.
+    #[error("pre-flight: {}; nothing was saved", preflight_text(.0))]
+    Preflight(Box<preflight::Checklist>),
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
     Io(String),
+}
+
+fn preflight_text(list: &preflight::Checklist) -> String {
+    match list.failure() {
+        Some(c) => match &c.outcome {
+            preflight::Outcome::Failed { headline, reason, .. } => {
+                format!("{} {headline}: {reason}", c.item.label())
+            }
+            _ => list.line(),
+        },
+        None => list.line(),
+    }
 }
 
 fn blocker_text(b: Blocker) -> &'static str {
@@ -93,6 +110,7 @@ impl Error {
     pub fn credential_field(&self) -> Option<crate::services::oauth::CredentialField> {
         match self {
             Error::OAuth { source, .. } => source.credential_field(),
+            Error::Preflight(list) => list.field_to_fix(),
             _ => None,
         }
     }
@@ -105,6 +123,10 @@ impl Error {
             Error::Blocked { .. } | Error::NotSignedIn { .. } => self.fix().map(|f| f.advice()),
             Error::Probe { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
+            Error::Preflight(list) => list.failure().and_then(|c| match &c.outcome {
+                preflight::Outcome::Failed { fix, .. } => Some(fix.clone()),
+                _ => None,
+            }),
             _ => None,
         }
     }

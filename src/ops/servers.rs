@@ -338,6 +338,26 @@ pub struct AppPatch {
     pub authority: Option<String>,
 }
 
+/// Applies `patch` to `app`, validating each field it sets (nothing is saved here).
+pub fn apply_app_patch(app: &mut AzureApp, patch: &AppPatch) -> Result<()> {
+    if let Some(c) = &patch.client_id {
+        app.client_id = validate::client_id(c)?;
+    }
+    if let Some(t) = &patch.tenant {
+        app.tenant = validate::tenant(t)?;
+    }
+    if let Some(s) = &patch.secret {
+        app.secret = Some(Secret::new(validate::secret(s.expose())?));
+    }
+    if let Some(d) = &patch.secret_expires {
+        app.secret_expires = Some(validate::secret_expiry_now(d)?);
+    }
+    if let Some(a) = &patch.authority {
+        app.authority = validate::authority(a)?;
+    }
+    Ok(())
+}
+
 pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp> {
     let (app, users) = store.update(|config| {
         let users: Vec<Server> = config
@@ -350,21 +370,7 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
             kind: "Azure app",
             name: name.into(),
         })?;
-        if let Some(c) = &patch.client_id {
-            app.client_id = validate::client_id(c)?;
-        }
-        if let Some(t) = &patch.tenant {
-            app.tenant = validate::tenant(t)?;
-        }
-        if let Some(s) = &patch.secret {
-            app.secret = Some(Secret::new(validate::secret(s.expose())?));
-        }
-        if let Some(d) = &patch.secret_expires {
-            app.secret_expires = Some(validate::secret_expiry_now(d)?);
-        }
-        if let Some(a) = &patch.authority {
-            app.authority = validate::authority(a)?;
-        }
+        apply_app_patch(app, patch)?;
         Ok::<_, Error>((app.clone(), users))
     })?;
     if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() {

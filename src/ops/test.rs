@@ -33,6 +33,20 @@ pub async fn test_server(
     }
 }
 
+/// The same probe as Test & Confirm without recording anything (doctor diagnoses; only a
+/// test confirms).
+pub async fn probe_server(
+    store: &Store,
+    name: &str,
+    timeouts: Timeouts,
+    progress: impl FnMut(ProbeEvent) + Send,
+) -> Result<ProbeReport> {
+    let config = store.load()?;
+    let server = super::server_named(&config, name);
+    warm(server.iter());
+    run(store, server, name, timeouts, progress).await.0
+}
+
 /// Test & Confirm for many servers, `jobs` at a time; results in the order of `names`. The
 /// store is read once and written once at the end: a write per server would hold the store's
 /// exclusive lock and fsync hundreds of times, one after another.

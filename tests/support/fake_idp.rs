@@ -6,7 +6,7 @@
 //! * fault knobs: [`FakeIdp::fail_next_authorize`], [`FakeIdp::fail_next_token`],
 //!   [`FakeIdp::fail_next_token_raw`], scripted device-code polls
 //!   ([`FakeIdp::script_device_poll`]; once used up, polls are approved at once);
-//! * counters and the last requests seen;
+//! * counters (discovery included) and the last requests seen;
 //! * `POST /introspect` (also `GET ?token=` and `Authorization: Bearer`), RFC 7662-style
 //!   introspection for the test Dovecot's oauth2 passdb.
 //!
@@ -72,6 +72,7 @@ struct Knobs {
     refresh_requests: usize,
     device_code_requests: usize,
     introspection_requests: usize,
+    discovery_requests: usize,
     last_authorize_params: Vec<(String, String)>,
     last_token_form: Vec<(String, String)>,
     last_token_basic_auth: Option<(String, String)>,
@@ -242,6 +243,11 @@ impl FakeIdp {
         self.fake.knobs().device_code_requests
     }
 
+    /// How many requests reached the OpenID discovery document (`/{tenant}/v2.0/.well-known/…`).
+    pub fn discovery_requests(&self) -> usize {
+        self.fake.knobs().discovery_requests
+    }
+
     /// How many requests reached the introspection endpoint (e.g. from Dovecot).
     pub fn introspection_requests(&self) -> usize {
         self.fake.knobs().introspection_requests
@@ -308,6 +314,9 @@ impl Handler for Fake {
         }
         let mut knobs = self.knobs();
         let mut entra = self.entra.lock();
+        if entra::discovery::discovery_tenant(&req.path).is_some() {
+            knobs.discovery_requests += 1;
+        }
         match (entra::endpoint(&req.path), &req.method) {
             (Some((tenant, "authorize")), &Method::GET) => {
                 knobs.authorize_requests += 1;

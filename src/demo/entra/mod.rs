@@ -9,6 +9,8 @@
 //!   redeemed once), `refresh_token` (rotation: the previous refresh token stops working, so
 //!   a client that loses the rotated one finds out) and the device-code grant, with Entra's
 //!   error JSON.
+//! * `GET /{tenant}/v2.0/.well-known/openid-configuration`: OpenID discovery (the issuer
+//!   carries the tenant GUID; an unknown tenant gets AADSTS90002).
 //! * `POST /{tenant}/oauth2/v2.0/devicecode`, and the page at [`Settings::verification_uri`]
 //!   where a user code is entered (`GET /devicelogin` shows the form, `POST` signs in).
 //!
@@ -16,6 +18,7 @@
 
 mod authorize;
 mod device;
+pub mod discovery;
 pub mod http;
 pub mod ids;
 mod pages;
@@ -166,6 +169,12 @@ impl Entra {
             return match req.method {
                 Method::GET => pages::device_form(None),
                 Method::POST => self.device_login(req),
+                _ => http::text(405, "method not allowed"),
+            };
+        }
+        if let Some(tenant) = discovery::discovery_tenant(&req.path) {
+            return match req.method {
+                Method::GET => self.discovery(tenant, req),
                 _ => http::text(405, "method not allowed"),
             };
         }

@@ -363,3 +363,45 @@ fn client_credentials_want_dot_default_and_carry_the_consented_roles() {
     assert_eq!(claims["roles"][0], "IMAP.AccessAsApp");
     assert_eq!(claims["appid"], "cid");
 }
+
+#[test]
+fn discovery_resolves_the_tenant_or_answers_aadsts90002() {
+    let mut e = entra(false);
+    let get = |tenant: &str| {
+        request(
+            Method::GET,
+            &format!("/{tenant}/v2.0/.well-known/openid-configuration"),
+            "",
+            &[],
+        )
+    };
+    let (status, v) = json_of(e.route(&get(TENANT)));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["issuer"],
+        format!(
+            "https://login.microsoftonline.com/{}/v2.0",
+            ids::DEFAULT_TENANT_ID
+        )
+    );
+    assert!(
+        v["token_endpoint"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&format!("/{TENANT}/oauth2/v2.0/token"))
+    );
+    let (status, v) = json_of(e.route(&get("fabrikam.com")));
+    assert_eq!(status, 400);
+    assert_eq!(v["error"], "invalid_tenant");
+    assert_eq!(v["error_codes"][0], 90002);
+    let mut any = entra(false);
+    any.settings.tenant = None;
+    let guid = "6f1e2d3c-0000-4a4b-8c8d-0123456789ab";
+    let (_, v) = json_of(any.route(&get(guid)));
+    assert_eq!(
+        v["issuer"],
+        format!("https://login.microsoftonline.com/{guid}/v2.0")
+    );
+    let (_, v) = json_of(any.route(&get("organizations")));
+    assert_eq!(v["issuer"], "https://login.microsoftonline.com/{tenantid}/v2.0");
+}

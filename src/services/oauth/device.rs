@@ -62,6 +62,11 @@ pub enum DeviceError {
     Expired,
     #[error("Microsoft did not recognise the device code; start again")]
     BadCode,
+    /// AADSTS53003 (Conditional Access) or 530035 (security defaults) while polling: the
+    /// tenant blocks device-code sign-in (microsoft-facts §9: a Microsoft-managed policy does
+    /// so on tenants that have not used it lately). Only the browser paths are left.
+    #[error("the tenant's Conditional Access blocks device-code sign-in ({0})")]
+    BlockedByPolicy(Box<super::MsError>),
     #[error("cancelled")]
     Cancelled,
     #[error(transparent)]
@@ -74,6 +79,7 @@ impl DeviceError {
             DeviceError::OAuth(OAuthError::Microsoft(e)) if e.codes().iter().any(|c| matches!(c, 7000218 | 700025)) => Some(
                 "device-code sign-in needs the app registration's Authentication → Advanced settings → Allow public client flows = Yes (no client secret is sent on this path)".into(),
             ),
+            DeviceError::BlockedByPolicy(_) => Some(super::diagnose::device_code_blocked_hint(None)),
             DeviceError::OAuth(e) => e.hint(),
             DeviceError::Declined => Some("start device-code sign-in again and choose Continue".into()),
             _ => None,
@@ -83,6 +89,16 @@ impl DeviceError {
 
 fn error_from(answer: &Answer) -> OAuthError {
     endpoint::error_from(answer)
+}
+
+/// A poll error that means the tenant's policy forbids this path gets its own kind.
+fn classify(err: OAuthError) -> DeviceError {
+    match err {
+        OAuthError::Microsoft(e) if super::diagnose::blocks_device_code(&e.codes()) => {
+            DeviceError::BlockedByPolicy(e)
+        }
+        other => DeviceError::OAuth(other),
+    }
 }
 
 /// Asks for a user code.
@@ -146,7 +162,42 @@ pub async fn poll(
             "authorization_declined" | "access_denied" => return Err(DeviceError::Declined),
             "expired_token" => return Err(DeviceError::Expired),
             "bad_verification_code" => return Err(DeviceError::BadCode),
-            _ => return Err(DeviceError::OAuth(err)),
+            _ => return Err(classify(err)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(error: &str, codes: Vec<u64>) -> OAuthError {
+        OAuthError::Microsoft(Box::new(super::super::MsError {
+            error: error.into(),
+            error_description: Some(
+                "AADSTS53003: Access has been blocked by Conditional Access policies.".into(),
+            ),
+            error_codes: codes,
+            timestamp: None,
+            trace_id: None,
+            correlation_id: Some("c0ffee".into()),
+            error_uri: None,
+            suberror: None,
+        }))
+    }
+
+    #[test]
+    fn conditional_access_while_polling_has_its_own_kind_and_advice() {
+        for code in [53003, 530035] {
+            let e = classify(ms("invalid_grant", vec![code]));
+            assert!(matches!(e, DeviceError::BlockedByPolicy(_)), "{e:?}");
+            assert!(e.to_string().contains("blocks device-code sign-in"), "{e}");
+            let hint = e.hint().unwrap_or_default();
+            assert!(hint.contains("ssh -N -L") && hint.contains("--paste"), "{hint}");
+        }
+        assert!(matches!(
+            classify(ms("invalid_client", vec![7000218])),
+            DeviceError::OAuth(_)
+        ));
     }
 }

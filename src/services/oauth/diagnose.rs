@@ -63,6 +63,20 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
     })
 }
 
+/// What to do when the tenant blocks device-code sign-in: the two browser paths, which work
+/// over SSH too. `server` names the server in the commands (else `NAME`).
+pub fn device_code_blocked_hint(server: Option<&str>) -> String {
+    let name = server.map_or_else(|| "NAME".to_string(), |s| format!("\"{s}\""));
+    format!(
+        "this tenant's Conditional Access (or security defaults) blocks device-code sign-in, and only an admin can change that. Sign in with the browser instead: run inbound connect {name} and either keep a tunnel open from your own computer (ssh -N -L PORT:localhost:PORT this-host, with the port it prints) or paste the address your browser ended on (inbound connect {name} --paste). If device code must work, give an admin the correlation ID"
+    )
+}
+
+/// AADSTS53003 (BlockedByConditionalAccess) or 530035 (BlockedBySecurityDefaults).
+pub fn blocks_device_code(codes: &[u64]) -> bool {
+    codes.iter().any(|c| matches!(c, 53003 | 530035))
+}
+
 /// Refresh failures that need the user to sign in again.
 pub fn needs_reconsent(codes: &[u64]) -> bool {
     codes.iter().any(|c| {
@@ -102,6 +116,13 @@ mod tests {
         assert!(aadsts_hint(1).is_none());
         assert!(needs_reconsent(&[70000, 54005]));
         assert!(!needs_reconsent(&[7000222]));
+        assert!(blocks_device_code(&[53003]) && blocks_device_code(&[50000, 530035]));
+        assert!(!blocks_device_code(&[53000]));
+        let hint = device_code_blocked_hint(Some("Support"));
+        assert!(
+            hint.contains("ssh -N -L") && hint.contains("inbound connect \"Support\" --paste"),
+            "{hint}"
+        );
     }
 
     #[test]

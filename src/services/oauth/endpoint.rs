@@ -28,13 +28,29 @@ pub struct Answer {
 /// POSTs `form` (application/x-www-form-urlencoded) and reads at most [`MAX_ANSWER`] bytes.
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> Result<Answer, OAuthError> {
     let http = http_client().await?;
-    let mut resp = http
+    let resp = http
         .post(url)
         .header("Accept", "application/json")
         .form(form)
         .send()
         .await
         .map_err(|e| OAuthError::Network(peer_text(&super::error_chain(&e))))?;
+    read(resp).await
+}
+
+/// GETs a JSON document (OpenID discovery) and reads at most [`MAX_ANSWER`] bytes.
+pub async fn get_json(url: &str) -> Result<Answer, OAuthError> {
+    let http = http_client().await?;
+    let resp = http
+        .get(url)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| OAuthError::Network(peer_text(&super::error_chain(&e))))?;
+    read(resp).await
+}
+
+async fn read(mut resp: oauth2::reqwest::Response) -> Result<Answer, OAuthError> {
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
@@ -67,7 +83,7 @@ pub async fn post_form(url: &str, form: &[(&str, &str)]) -> Result<Answer, OAuth
 }
 
 /// What a body looks like, for messages about an answer that is not the JSON we expect.
-fn shape(answer: &Answer) -> String {
+pub(crate) fn shape(answer: &Answer) -> String {
     let text = String::from_utf8_lossy(&answer.body);
     let start = text.trim_start();
     if answer.body.is_empty() || start.is_empty() {

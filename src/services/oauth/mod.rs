@@ -5,6 +5,7 @@
 pub mod client_credentials;
 pub mod device;
 pub mod diagnose;
+pub mod discovery;
 pub mod endpoint;
 mod http;
 pub mod idtoken;
