@@ -51,6 +51,7 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
             account: Some(format!("mailbox{i}@contoso.com")),
             flow: Flow::AuthorizationCode,
+            principal_id: None,
         });
         let _lock = store.lock_tokens(&server, true)?;
         store.write_tokens(&server, &file)?;

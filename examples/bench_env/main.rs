@@ -130,6 +130,7 @@ fn seed(
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
             account: Some(OAUTH_USER.into()),
             flow: Flow::AuthorizationCode,
+            principal_id: None,
         });
         let _lock = store.lock_tokens(&server, true)?;
         store.write_tokens(&server, &file)?;

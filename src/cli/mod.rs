@@ -19,6 +19,7 @@ macro_rules! say {
 
 mod commands;
 mod docs;
+mod exchange;
 mod output;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -84,6 +85,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Remove a server and its tokens, or with --app, an unused Azure app.
     Remove(RemoveArgs),
+    /// App-only servers: the Exchange Online PowerShell lines (service principal, mailbox
+    /// permission) with this server's values filled in.
+    ExchangeSetup(ShowArgs),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
     /// Try the whole flow without a tenant: the app against stand-ins of Microsoft's sign-in
@@ -153,7 +157,12 @@ pub struct SettingsArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum AuthArg {
+    /// Delegated: a person signs in once (inbound connect).
     Oauth2,
+    /// App-only (client credentials): no sign-in; needs IMAP.AccessAsApp and Exchange's
+    /// service principal + mailbox permission (inbound exchange-setup NAME).
+    #[value(name = "oauth2-app")]
+    Oauth2App,
     Basic,
 }
 

@@ -95,6 +95,13 @@ impl ServerView {
 
 pub fn token_text(h: &Health, now: Timestamp) -> String {
     match h.token {
+        TokenHealth::None if h.app_only => "○ app-only · no token yet".into(),
+        TokenHealth::Valid { until } if h.app_only => format!(
+            "✔ app-only · token until {} ({})",
+            timefmt::local(until),
+            timefmt::relative(until, now)
+        ),
+        TokenHealth::Refreshable if h.app_only => "↻ app-only · expired, fetched again when needed".into(),
         TokenHealth::NotApplicable => "– (Basic)".into(),
         TokenHealth::None => "○ not signed in".into(),
         TokenHealth::Valid { until } => format!(

@@ -70,7 +70,10 @@ impl TokenHealth {
         match &file.tokens {
             None => TokenHealth::None,
             Some(t) if access_token_usable(t, now) => TokenHealth::Valid { until: t.expires_at },
-            Some(t) if t.refresh_token.is_some() => TokenHealth::Refreshable,
+            // App-only: a new token is one client-credentials request away.
+            Some(t) if t.refresh_token.is_some() || t.flow == super::Flow::ClientCredentials => {
+                TokenHealth::Refreshable
+            }
             Some(_) => TokenHealth::NeedsReconsent,
         }
     }
@@ -127,6 +130,8 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
     pub server: String,
+    /// App-only access (no user): the token line reads "app-only · token until …".
+    pub app_only: bool,
     pub state: ServerState,
     pub token: TokenHealth,
     pub level: Level,
@@ -196,6 +201,15 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
                 server.app.as_deref().unwrap_or("APP")
             ),
         ),
+        TokenHealth::None if server.auth == AuthKind::OAuth2App => push(
+            if server.state == ServerState::Confirmed {
+                Level::Critical
+            } else {
+                Level::Warning
+            },
+            "no app-only token yet".into(),
+            format!("inbound test \"{name}\" (fetches one with the app's credentials, then logs in)"),
+        ),
         TokenHealth::None if server.auth == AuthKind::OAuth2 => push(
             if server.state == ServerState::Confirmed {
                 Level::Critical
@@ -208,7 +222,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         _ => {}
     }
 
-    if server.auth == AuthKind::OAuth2 && app.is_none() {
+    if server.auth.is_oauth() && app.is_none() {
         push(
             Level::Critical,
             format!("Azure app \"{}\" is missing", server.app.as_deref().unwrap_or("")),
@@ -243,7 +257,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     let secret_days_left = secret_expires
         .and_then(|d| today.until(d).ok())
         .map(|span| i64::from(span.get_days()));
-    if server.auth == AuthKind::OAuth2
+    if server.auth.is_oauth()
         && token != TokenHealth::SecretExpired
         && let (Some(left), Some(app)) = (secret_days_left, app)
     {
@@ -306,6 +320,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     Health {
         server: name.clone(),
+        app_only: server.auth == AuthKind::OAuth2App,
         state: server.state,
         token,
         level,
@@ -344,6 +359,7 @@ mod tests {
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
             account: Some("a@contoso.com".into()),
             flow: Flow::AuthorizationCode,
+            principal_id: None,
         }
     }
 

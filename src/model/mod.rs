@@ -163,8 +163,13 @@ impl AzureApp {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
+    /// Delegated: a person signs in once; refresh tokens keep it going.
     #[default]
     OAuth2,
+    /// App-only (client credentials): no user, no refresh token; Exchange grants the app's
+    /// service principal the mailbox (microsoft-facts §3.2).
+    #[serde(rename = "oauth2_app")]
+    OAuth2App,
     Basic,
 }
 
@@ -173,8 +178,14 @@ impl AuthKind {
     pub fn label(self) -> &'static str {
         match self {
             AuthKind::OAuth2 => "OAuth2.0",
+            AuthKind::OAuth2App => "OAuth2.0 app-only",
             AuthKind::Basic => "Basic",
         }
+    }
+
+    /// Both OAuth2 kinds: an Azure app, XOAUTH2 with a bearer token, TLS forced on.
+    pub fn is_oauth(self) -> bool {
+        matches!(self, AuthKind::OAuth2 | AuthKind::OAuth2App)
     }
 }
 
@@ -266,6 +277,8 @@ pub enum Flow {
     #[default]
     AuthorizationCode,
     DeviceCode,
+    /// App-only: fetched again with the app's credentials, never refreshed.
+    ClientCredentials,
 }
 
 /// Tokens of one server (kept in its own file).
@@ -292,6 +305,14 @@ pub struct TokenSet {
     pub account: Option<String>,
     #[serde(default)]
     pub flow: Flow,
+    /// App-only: the `oid` claim, the Object ID of the app's service principal (enterprise
+    /// application) in the tenant, which `New-ServicePrincipal -ObjectId` needs.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::sanitize::serde_clean::option"
+    )]
+    pub principal_id: Option<String>,
 }
 
 /// Why a server's tokens can no longer be refreshed without the user.

@@ -1,6 +1,7 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
 pub mod consent;
+pub mod exchange;
 pub mod paste;
 pub mod servers;
 pub mod settings;
@@ -39,6 +40,10 @@ pub enum Error {
     NotSignedIn { server: String },
     #[error("\"{server}\" uses Basic authentication; tokens exist only for OAuth2.0")]
     NotOAuth { server: String },
+    #[error(
+        "\"{server}\" uses app-only access (OAuth2.0 app-only): there is no one to sign in; its tokens come from the app's own credentials"
+    )]
+    AppOnly { server: String },
     #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
     Probe { server: String, source: ProbeError },
     #[error("\"{server}\": device-code sign-in failed: {message}")]
@@ -107,6 +112,9 @@ impl Error {
             }),
             Error::Probe { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
+            Error::AppOnly { server } => Some(format!(
+                "get a token: inbound token \"{server}\" · test it: inbound test \"{server}\" · the Exchange side: inbound exchange-setup \"{server}\""
+            )),
             _ => None,
         }
     }
@@ -131,12 +139,21 @@ pub fn server_named(config: &Config, name: &str) -> Result<Server> {
 /// An OAuth2 server together with its Azure app.
 pub fn oauth_target(config: &Config, name: &str) -> Result<(Server, AzureApp)> {
     let server = server_named(config, name)?;
-    if server.auth != AuthKind::OAuth2 {
+    if !server.auth.is_oauth() {
         return Err(Error::NotOAuth { server: name.into() });
     }
     let app = config.app_of(&server).cloned().ok_or_else(|| Error::NotFound {
         kind: "Azure app",
         name: server.app.clone().unwrap_or_default(),
     })?;
+    Ok((server, app))
+}
+
+/// A server someone can sign in for: delegated OAuth2 only (app-only has no user).
+pub fn signin_target(config: &Config, name: &str) -> Result<(Server, AzureApp)> {
+    let (server, app) = oauth_target(config, name)?;
+    if server.auth == AuthKind::OAuth2App {
+        return Err(Error::AppOnly { server: name.into() });
+    }
     Ok((server, app))
 }

@@ -145,7 +145,7 @@ pub fn validate_server(
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
     let (app_name, new_app, password) = match input.auth {
-        AuthKind::OAuth2 => match &input.app {
+        AuthKind::OAuth2 | AuthKind::OAuth2App => match &input.app {
             Some(AppChoice::Existing(a)) => {
                 if config.app(a).is_none() {
                     errors.push(FieldError::new(
@@ -288,7 +288,7 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
                 None => None,
             };
         }
-        if server.auth == AuthKind::OAuth2 && server.app.is_none() {
+        if server.auth.is_oauth() && server.app.is_none() {
             return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app: pass --app APP").into());
         }
         if server.auth == AuthKind::Basic && server.password.is_none() {

@@ -64,6 +64,7 @@ pub fn tokens(server: &str, username: &str, expires_in_mins: i64, account: &str)
         scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
         account: Some(account.into()),
         flow: crate::model::Flow::AuthorizationCode,
+        principal_id: None,
     });
     f
 }

@@ -2,6 +2,7 @@
 //! authorization code + PKCE S256 + state, client_secret_post, refresh with rotation.
 //! Built on the `oauth2` crate; Microsoft's error JSON is kept whole.
 
+pub mod app_only;
 pub mod client_credentials;
 pub mod device;
 pub mod diagnose;
@@ -157,6 +158,9 @@ pub enum OAuthError {
     WrongScope(String),
     #[error("the token response has no refresh token (was offline_access granted?)")]
     NoRefreshToken,
+    /// An app-only token Exchange would refuse (wrong audience, no `IMAP.AccessAsApp`).
+    #[error("{0}")]
+    AppOnlyToken(app_only::AppTokenProblem),
 }
 
 impl OAuthError {
@@ -217,6 +221,8 @@ impl OAuthError {
             OAuthError::BadAnswer { .. } => Some("the identity provider (or a proxy in between) sent no usable token; the stored tokens were kept; try again later, and check any proxy on the way".into()),
             OAuthError::WrongScope(_) => Some("under API permissions add Office 365 Exchange Online (or Microsoft Graph) → Delegated → IMAP.AccessAsUser.All, then connect again".into()),
             OAuthError::NoRefreshToken => Some("add the offline_access permission to the app, then connect again".into()),
+            OAuthError::AppOnlyToken(app_only::AppTokenProblem::MissingRole { .. }) => Some(format!("the application permission or its admin consent is missing: in the portal open the app → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → {}, then Grant admin consent for the tenant (an admin); then try again", app_only::IMAP_APP_ROLE)),
+            OAuthError::AppOnlyToken(app_only::AppTokenProblem::WrongAudience(_)) => Some(format!("app-only IMAP needs a token for Exchange Online, requested with scope {}: check the authority (another identity provider or a proxy answered for another resource)", client_credentials::APP_ONLY_IMAP_SCOPE)),
             OAuthError::Config(_) => None,
         }
     }
@@ -328,6 +334,7 @@ impl Grant {
             scope: self.scope,
             account: self.account.or_else(|| previous.and_then(|p| p.account.clone())),
             flow,
+            principal_id: None,
         }
     }
 }

@@ -238,7 +238,8 @@ impl Model {
                 self.say(Tone::Ok, format!("Saved \"{name}\" as a Draft."));
                 match auth {
                     AuthKind::OAuth2 => self.goto_connect(),
-                    AuthKind::Basic => self.goto_test(),
+                    // App-only has nothing to sign in to: straight to Test & Confirm.
+                    AuthKind::OAuth2App | AuthKind::Basic => self.goto_test(),
                 }
             }
             Err(SaveError::Fields(errors)) => {
