@@ -102,9 +102,12 @@ struct RefreshGrant {
 /// An access token the stand-in issued.
 #[derive(Debug, Clone)]
 pub struct AccessGrant {
+    /// The signed-in account; empty for an app-only (client-credentials) token.
     pub account: String,
     pub client_id: String,
     pub scope: String,
+    /// App-only: the `roles` claim (consented application permissions).
+    pub roles: Vec<String>,
     pub expires: Instant,
     pub exp_unix: u64,
     pub iat_unix: u64,
