@@ -18,6 +18,7 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
             secret: Some(Secret::new("bench~secret")),
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
+            certificate: None,
         });
         for i in 0..n {
             c.servers.push(Server {

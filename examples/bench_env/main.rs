@@ -98,6 +98,7 @@ fn seed(
             secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
             secret_expires: None,
             authority: authority.to_string(),
+            certificate: None,
         });
         for i in 0..n {
             c.servers.push(Server {

@@ -63,6 +63,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
         Command::ExchangeSetup(a) => super::exchange::exchange_setup(&store, &a.name, a.json),
+        Command::Cert(c) => super::cert::run(&store, c),
         Command::Settings(a) => settings(&store, a),
         Command::Demo(_) | Command::Completions(_) | Command::Man => return exit::USAGE,
     };
@@ -109,6 +110,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "Secret" => "--secret-stdin or --secret-file FILE",
         "Secret expires" => "--secret-expires YYYY-MM-DD",
         "Authority" => "--authority URL",
+        "Certificate" => "--certificate FILE or --months N",
         "Public URL" => "--public-url URL",
         "Listen port" => "--listen-port N",
         "Listen address" => "--listen-address ADDR",

@@ -132,6 +132,8 @@ pub struct Health {
     pub server: String,
     /// App-only access (no user): the token line reads "app-only · token until …".
     pub app_only: bool,
+    /// The app signs with a certificate: `secret_expires` is the certificate's expiry.
+    pub certificate: bool,
     pub state: ServerState,
     pub token: TokenHealth,
     pub level: Level,
@@ -251,8 +253,13 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         }
     }
 
-    // Client secret expiry.
-    let secret_expires = app.and_then(|a| a.secret_expires);
+    // Credential expiry: the certificate's own date when the app signs with one (it is what
+    // token requests use), else the client secret's recorded date.
+    let certificate = app.and_then(|a| a.certificate.as_ref());
+    let secret_expires = match certificate {
+        Some(c) => Some(c.not_after.to_zoned(jiff::tz::TimeZone::UTC).date()),
+        None => app.and_then(|a| a.secret_expires),
+    };
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let secret_days_left = secret_expires
         .and_then(|d| today.until(d).ok())
@@ -261,20 +268,29 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         && token != TokenHealth::SecretExpired
         && let (Some(left), Some(app)) = (secret_days_left, app)
     {
-        let fix = format!(
-            "create a new secret in the portal, then: inbound edit --app \"{}\" --secret-stdin --secret-expires YYYY-MM-DD",
-            app.name
-        );
+        let (what, fix) = if certificate.is_some() {
+            (
+                "certificate",
+                format!(
+                    "make a new one and upload it (Certificates & secrets → Certificates): inbound cert new \"{}\"",
+                    app.name
+                ),
+            )
+        } else {
+            (
+                "client secret",
+                format!(
+                    "create a new secret in the portal, then: inbound edit --app \"{}\" --secret-stdin --secret-expires YYYY-MM-DD",
+                    app.name
+                ),
+            )
+        };
         if left < 0 {
-            push(
-                Level::Critical,
-                format!("client secret expired {} d ago", -left),
-                fix,
-            );
+            push(Level::Critical, format!("{what} expired {} d ago", -left), fix);
         } else if left <= SECRET_CRITICAL_DAYS {
-            push(Level::Critical, format!("client secret expires in {left} d"), fix);
+            push(Level::Critical, format!("{what} expires in {left} d"), fix);
         } else if left <= SECRET_WARN_DAYS {
-            push(Level::Warning, format!("client secret expires in {left} d"), fix);
+            push(Level::Warning, format!("{what} expires in {left} d"), fix);
         }
     }
 
@@ -321,6 +337,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     Health {
         server: name.clone(),
         app_only: server.auth == AuthKind::OAuth2App,
+        certificate: certificate.is_some(),
         state: server.state,
         token,
         level,
@@ -394,6 +411,7 @@ mod tests {
             secret: Some(Secret::new("v")),
             secret_expires: expires.map(|d| d.parse().unwrap()),
             authority: "https://login.microsoftonline.com".into(),
+            certificate: None,
         }
     }
 
@@ -455,6 +473,30 @@ mod tests {
         let expired = assess(&s, Some(&app(Some("2026-11-01"))), Some(&f), t(NOW));
         assert_eq!(expired.level, Level::Critical);
         assert_eq!(expired.secret_days_left, Some(-27));
+    }
+
+    #[test]
+    fn a_certificate_expiry_drives_the_warning_with_its_own_fix() {
+        let f = file(Some(tokens(NOW, 3600)), None);
+        let s = server(ServerState::Confirmed, Some(true));
+        let mut a = app(Some("2099-01-01"));
+        a.certificate = Some(crate::model::AppCertificate {
+            id: "c".into(),
+            thumbprint: "AB".into(),
+            x5t: "x".into(),
+            x5t_s256: "y".into(),
+            not_after: t("2026-12-10T00:00:00Z"),
+            key_file: None,
+        });
+        let h = assess(&s, Some(&a), Some(&f), t(NOW));
+        assert_eq!(h.level, Level::Warning, "{:?}", h.findings);
+        assert!(h.certificate);
+        assert!(
+            h.summary().starts_with("certificate expires in"),
+            "{}",
+            h.summary()
+        );
+        assert!(h.findings[0].fix.contains("inbound cert new"));
     }
 
     #[test]

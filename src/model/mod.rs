@@ -114,6 +114,27 @@ pub struct AzureApp {
     pub secret_expires: Option<Date>,
     #[serde(default = "default_authority")]
     pub authority: String,
+    /// A certificate credential: token requests send a client assertion signed with its key
+    /// instead of the secret (the key lives in the store's `certs/`, never in this file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<AppCertificate>,
+}
+
+/// The public facts of an app's certificate; the private key is a file in the store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppCertificate {
+    /// File stem under the store's `certs/` (`<id>.key.pem`, `<id>.crt.pem`).
+    pub id: String,
+    /// SHA-1 thumbprint in hex, as the portal lists it under Certificates.
+    pub thumbprint: String,
+    /// Base64url SHA-1 and SHA-256 thumbprints: the `x5t` and `x5t#S256` assertion headers.
+    pub x5t: String,
+    pub x5t_s256: String,
+    /// The certificate's own expiry (drives the health warnings).
+    pub not_after: Timestamp,
+    /// Where the key is, filled in when the store is read (not stored: the store may move).
+    #[serde(skip)]
+    pub key_file: Option<PathBuf>,
 }
 
 fn default_authority() -> String {

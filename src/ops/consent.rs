@@ -73,9 +73,9 @@ impl Connected {
 pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
     let config = store.load()?;
     let (server, app) = super::signin_target(&config, name)?;
-    if app.secret.is_none() {
+    if !crate::services::oauth::credential::has_credential(&app) {
         return Err(Error::Consent(format!(
-            "app \"{}\" has no client secret; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin)",
+            "app \"{}\" has no client secret or certificate; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin, or inbound cert new)",
             app.name, app.name
         )));
     }

@@ -178,6 +178,7 @@ pub fn rejected_advice(setup: &ExchangeSetup) -> String {
             secret: None,
             secret_expires: None,
             authority: String::new(),
+            certificate: None,
         },
         sp,
         &[],
@@ -212,6 +213,7 @@ mod tests {
             secret: None,
             secret_expires: None,
             authority: crate::model::DEFAULT_AUTHORITY.into(),
+            certificate: None,
         }
     }
 

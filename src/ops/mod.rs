@@ -1,5 +1,6 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
+pub mod cert;
 pub mod consent;
 pub mod exchange;
 pub mod paste;

@@ -103,6 +103,7 @@ pub fn validate_app(
             secret,
             secret_expires,
             authority,
+            certificate: None,
         })
     } else {
         Err(errors)

@@ -31,6 +31,7 @@ pub fn app(name: &str, expires: &str) -> AzureApp {
         secret: Some(Secret::new(SECRET)),
         secret_expires: expires.parse().ok(),
         authority: crate::model::DEFAULT_AUTHORITY.into(),
+        certificate: None,
     }
 }
 

@@ -71,6 +71,8 @@ struct Knobs {
     token_requests: usize,
     refresh_requests: usize,
     client_credentials_requests: usize,
+    client_secret_requests: usize,
+    client_assertion_requests: usize,
     device_code_requests: usize,
     introspection_requests: usize,
     last_authorize_params: Vec<(String, String)>,
@@ -105,6 +107,7 @@ impl FakeIdp {
             verification_uri: DEVICE_VERIFICATION_URI.to_owned(),
             sign_in_page: false,
             app_roles: Vec::new(),
+            certificates: Vec::new(),
         }));
         let fake = Arc::new(Fake {
             knobs: Mutex::new(Knobs::default()),
@@ -243,6 +246,24 @@ impl FakeIdp {
         self.fake.knobs().client_credentials_requests
     }
 
+    /// How many token requests carried a client secret (in the body or as HTTP Basic).
+    pub fn client_secret_requests(&self) -> usize {
+        self.fake.knobs().client_secret_requests
+    }
+
+    /// How many token requests authenticated with a client assertion (a certificate).
+    pub fn client_assertion_requests(&self) -> usize {
+        self.fake.knobs().client_assertion_requests
+    }
+
+    /// Registers a certificate (PEM) for the app, as uploading it under Certificates &
+    /// secrets does: client assertions signed with its key then authenticate the app. Wrong
+    /// assertions get Entra's errors (700027 signature/key, 700021 issuer, 700023 audience,
+    /// 700024 time range).
+    pub fn register_certificate(&self, pem: &str) {
+        self.entra().settings.certificates.push(pem.to_owned());
+    }
+
     /// The application permissions an admin consented to: the `roles` of app-only tokens
     /// minted from now on (default none; `IMAP.AccessAsApp` is what Exchange wants).
     pub fn set_app_roles(&self, roles: &[&str]) {
@@ -357,6 +378,12 @@ impl Handler for Fake {
                 }
                 if grant_type == "client_credentials" {
                     knobs.client_credentials_requests += 1;
+                }
+                if get(&form, "client_secret").is_some() || req.basic_auth().is_some() {
+                    knobs.client_secret_requests += 1;
+                }
+                if get(&form, "client_assertion").is_some() {
+                    knobs.client_assertion_requests += 1;
                 }
                 match knobs.token_failure.take() {
                     Some(TokenFailure::Json {

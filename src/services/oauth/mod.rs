@@ -4,6 +4,7 @@
 
 pub mod app_only;
 pub mod client_credentials;
+pub mod credential;
 pub mod device;
 pub mod diagnose;
 pub mod endpoint;
@@ -341,6 +342,8 @@ impl Grant {
 
 /// Redeems an authorization code (once).
 pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> Result<Grant, OAuthError> {
+    let token_url = app.token_url();
+    let auth = credential::client_auth(app, &token_url)?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("client_id", app.client_id.as_str()),
@@ -348,10 +351,8 @@ pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> 
         ("redirect_uri", request.redirect_uri.as_str()),
         ("code_verifier", request.verifier.secret().as_str()),
     ];
-    if let Some(secret) = &app.secret {
-        form.push(("client_secret", secret.expose()));
-    }
-    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    form.extend(auth.iter().map(|(k, v)| (*k, v.expose())));
+    let answer = endpoint::post_form(&token_url, &form).await?;
     let grant = endpoint::grant_from(&answer, &SCOPES.join(" "), Some("IMAP.AccessAsUser.All"))?;
     if grant.refresh_token.is_none() {
         return Err(OAuthError::NoRefreshToken);
@@ -368,12 +369,14 @@ pub async fn refresh(app: &AzureApp, refresh_token: &Secret, flow: Flow) -> Resu
         ("refresh_token", refresh_token.expose()),
         ("scope", scope.as_str()),
     ];
-    if flow == Flow::AuthorizationCode
-        && let Some(secret) = &app.secret
-    {
-        form.push(("client_secret", secret.expose()));
-    }
-    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    let token_url = app.token_url();
+    let auth = if flow == Flow::AuthorizationCode {
+        credential::client_auth(app, &token_url)?
+    } else {
+        Vec::new()
+    };
+    form.extend(auth.iter().map(|(k, v)| (*k, v.expose())));
+    let answer = endpoint::post_form(&token_url, &form).await?;
     endpoint::grant_from(&answer, IMAP_SCOPE, Some("IMAP.AccessAsUser.All"))
 }
 
@@ -389,6 +392,7 @@ mod tests {
             secret: Some(Secret::new("s3cret")),
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
+            certificate: None,
         }
     }
 
