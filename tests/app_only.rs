@@ -224,3 +224,41 @@ async fn twenty_concurrent_token_calls_make_one_token_request() {
     assert_eq!(env.idp.client_credentials_requests(), 1);
     assert!(env.idp.is_valid_access_token(&tokens[0]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_delegated_drops_the_app_only_token() {
+    let idp = FakeIdp::start().await;
+    idp.set_app_roles(&["IMAP.AccessAsApp"]);
+    let cli = Cli::new();
+    let authority = idp.authority();
+    let out = cli
+        .run(
+            &[
+                "add",
+                "Shared",
+                "--auth",
+                "oauth2-app",
+                "--username",
+                GRANTED,
+                "--client-id",
+                DEFAULT_CLIENT_ID,
+                "--tenant",
+                "contoso.onmicrosoft.com",
+                "--secret-stdin",
+                "--authority",
+                &authority,
+            ],
+            Some(DEFAULT_CLIENT_SECRET),
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let t = cli.run(&["token", "Shared"], None).await;
+    assert!(t.status.success(), "{}", text(&t.stderr));
+    let e = cli.run(&["edit", "Shared", "--auth", "oauth2"], None).await;
+    assert!(e.status.success(), "{}", text(&e.stderr));
+    // The app's token is not the (not yet signed-in) user's.
+    let t = cli.run(&["token", "Shared"], None).await;
+    assert_eq!(t.status.code(), Some(5), "{}", text(&t.stderr));
+    assert!(text(&t.stderr).contains("not signed in"), "{}", text(&t.stderr));
+    assert!(t.stdout.is_empty());
+}

@@ -195,6 +195,14 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
                 server.app.as_deref().unwrap_or("APP")
             ),
         ),
+        TokenHealth::BadClient if app.is_some_and(|a| a.certificate.is_some()) => push(
+            Level::Critical,
+            "Microsoft refused the app's certificate".into(),
+            format!(
+                "upload the certificate (inbound cert show \"{0}\") under Certificates & secrets → Certificates, or make a new one: inbound cert new \"{0}\"",
+                server.app.as_deref().unwrap_or("APP")
+            ),
+        ),
         TokenHealth::BadClient => push(
             Level::Critical,
             "Microsoft refused the app's credentials".into(),

@@ -239,7 +239,7 @@ pub struct ServerPatch {
 /// longer proves anything.
 pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Server> {
     // A rename touches only config.json: the token file is named by the server's id.
-    let (old_username, server) = store.update(|config| {
+    let (old, server) = store.update(|config| {
         let apps: Vec<String> = config.apps.iter().map(|a| a.name.clone()).collect();
         let new_name = match &patch.rename {
             Some(n) => {
@@ -308,9 +308,12 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(n) = new_name {
             server.name = n;
         }
-        Ok((before.username, server.clone()))
+        Ok(((before.username, before.auth), server.clone()))
     })?;
-    if old_username != server.username {
+    let (old_username, old_auth) = old;
+    // Tokens of the other kind are no use: a delegated token is not the app's, and an
+    // app-only token opens nothing as the signed-in user.
+    if old_username != server.username || old_auth != server.auth {
         // The tokens were minted for the old mailbox and are never served for the new one
         // (the store checks); remove them now rather than keep a dead file.
         store.remove_tokens(&server)?;

@@ -39,6 +39,11 @@ fn usable(file: &TokenFile, now: Timestamp) -> Option<&TokenSet> {
     file.tokens.as_ref().filter(|t| !needs_refresh(t, now))
 }
 
+/// A token minted the way this server authenticates (app-only tokens only for app-only).
+fn same_kind(tokens: &TokenSet, auth: AuthKind) -> bool {
+    (tokens.flow == Flow::ClientCredentials) == (auth == AuthKind::OAuth2App)
+}
+
 /// A valid access token for `server`, refreshing when due.
 pub async fn fresh_token(
     store: &Store,
@@ -53,7 +58,7 @@ pub async fn fresh_token(
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
-            && let Some(t) = usable(file, now())
+            && let Some(t) = usable(file, now()).filter(|t| same_kind(t, srv.auth))
         {
             return Ok(Fresh {
                 tokens: t.clone(),
@@ -81,7 +86,7 @@ pub async fn fresh_token(
     };
     let app_only = srv.auth == AuthKind::OAuth2App;
     // App-only has nothing to sign in to: with no token yet, the first one is fetched now.
-    let current = match (file.tokens.clone(), app_only) {
+    let current = match (file.tokens.clone().filter(|t| same_kind(t, srv.auth)), app_only) {
         (Some(t), _) => Some(t),
         (None, true) => None,
         (None, false) => {
