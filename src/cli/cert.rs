@@ -50,7 +50,7 @@ fn new(store: &Store, a: CertNewArgs) -> Result<u8, Error> {
         crate::timefmt::local(done.not_after)
     );
     say!(
-        "Upload it: App registrations → the app → Certificates & secrets → Certificates → Upload certificate (the lines above, saved as a .pem/.crt file), or in Azure Cloud Shell:"
+        "Upload it: App registrations → the app → Certificates & secrets → Certificates → Upload certificate (the lines above, saved as a .pem/.crt file), or with the Azure CLI where this file is (copy it to Cloud Shell first):"
     );
     say!(
         "  az ad app credential reset --id {} --cert @{} --append",
