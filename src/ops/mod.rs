@@ -107,8 +107,11 @@ impl Error {
             Error::OAuth { source, .. } => source.hint(),
             Error::Blocked { server, blocker, .. } => Some(match blocker {
                 Blocker::NeedsReconsent => format!("inbound connect \"{server}\""),
-                Blocker::SecretExpired | Blocker::BadClient => {
+                Blocker::SecretExpired => {
                     "create a new client secret in the portal, then: inbound edit --app APP --secret-stdin --secret-expires YYYY-MM-DD".to_string()
+                }
+                Blocker::BadClient => {
+                    "a secret: paste its Value again (inbound edit --app APP --secret-stdin --secret-expires YYYY-MM-DD); a certificate: upload it under Certificates & secrets → Certificates (inbound cert show APP prints it)".to_string()
                 }
             }),
             Error::Probe { source, .. } => Some(source.hint()),
