@@ -409,6 +409,7 @@ fn app(idp: &FakeIdp) -> AzureApp {
         secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
         secret_expires: None,
         authority: idp.authority(),
+        certificate: None,
     }
 }
 

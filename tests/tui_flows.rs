@@ -110,6 +110,7 @@ fn view() -> Connected {
             scope: "IMAP.AccessAsUser.All".into(),
             account: Some("support@contoso.com".into()),
             flow: inbound::model::Flow::AuthorizationCode,
+            principal_id: None,
         },
         mismatch: None,
     }

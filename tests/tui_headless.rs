@@ -68,6 +68,7 @@ impl Effects for Recorder {
                             scope: "IMAP.AccessAsUser.All".into(),
                             account: Some("shared@contoso.com".into()),
                             flow: inbound::model::Flow::AuthorizationCode,
+                            principal_id: None,
                         },
                         mismatch: None,
                     }),

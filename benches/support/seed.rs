@@ -18,6 +18,7 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
             secret: Some(Secret::new("bench~secret")),
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
+            certificate: None,
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -51,6 +52,7 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
             account: Some(format!("mailbox{i}@contoso.com")),
             flow: Flow::AuthorizationCode,
+            principal_id: None,
         });
         let _lock = store.lock_tokens(&server, true)?;
         store.write_tokens(&server, &file)?;

@@ -98,6 +98,7 @@ fn seed(
             secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
             secret_expires: None,
             authority: authority.to_string(),
+            certificate: None,
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -130,6 +131,7 @@ fn seed(
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
             account: Some(OAUTH_USER.into()),
             flow: Flow::AuthorizationCode,
+            principal_id: None,
         });
         let _lock = store.lock_tokens(&server, true)?;
         store.write_tokens(&server, &file)?;

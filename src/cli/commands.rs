@@ -65,6 +65,8 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Refresh(a) => refresh(&store, a).await,
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
+        Command::ExchangeSetup(a) => super::exchange::exchange_setup(&store, &a.name, a.json),
+        Command::Cert(c) => super::cert::run(&store, c),
         Command::Settings(a) => settings(&store, a),
         Command::Demo(_) | Command::Completions(_) | Command::Man | Command::SetupScript(_) => {
             return exit::USAGE;
@@ -123,6 +125,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "Secret" => "--secret-stdin or --secret-file FILE",
         "Secret expires" => "--secret-expires YYYY-MM-DD",
         "Authority" => "--authority URL",
+        "Certificate" => "--certificate FILE or --months N",
         "Public URL" => "--public-url URL",
         "Listen port" => "--listen-port N",
         "Listen address" => "--listen-address ADDR",
@@ -138,7 +141,8 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::Exists { .. }
         | Error::AppInUse { .. }
         | Error::NotOAuth { .. }
-        | Error::Preflight(_) => exit::USAGE,
+        | Error::Preflight(_)
+        | Error::AppOnly { .. } => exit::USAGE,
         Error::NotFound { .. } => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) => exit::STORE,
@@ -180,6 +184,7 @@ fn read_secret(stdin: bool, file: Option<&Path>, what: &str) -> Result<Option<Se
 fn auth_kind(a: AuthArg) -> AuthKind {
     match a {
         AuthArg::Oauth2 => AuthKind::OAuth2,
+        AuthArg::Oauth2App => AuthKind::OAuth2App,
         AuthArg::Basic => AuthKind::Basic,
     }
 }
@@ -239,7 +244,13 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
     let server = servers::add_server(store, &input)?;
     let config = store.load()?;
     say!("Added \"{}\" (Draft).", server.name);
-    if server.auth == AuthKind::OAuth2 {
+    if server.auth == AuthKind::OAuth2App {
+        say!(
+            "App-only: no sign-in. The app needs the application permission IMAP.AccessAsApp with admin consent, and Exchange needs its service principal and a mailbox permission:"
+        );
+        say!("  inbound exchange-setup \"{}\"", server.name);
+        say!("Then test it: inbound test \"{}\"", server.name);
+    } else if server.auth == AuthKind::OAuth2 {
         say!(
             "Register this redirect URL under Authentication → Web in the Azure portal:\n  {}",
             crate::model::registered_redirect_uri(&config.settings)
@@ -677,7 +688,7 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
         config
             .servers
             .iter()
-            .filter(|s| s.auth == AuthKind::OAuth2)
+            .filter(|s| s.auth.is_oauth())
             .map(|s| s.name.clone())
             .collect()
     } else {

@@ -17,9 +17,11 @@ macro_rules! say {
     }};
 }
 
+mod cert;
 mod checks;
 mod commands;
 mod docs;
+mod exchange;
 mod output;
 mod setup;
 mod tty;
@@ -90,6 +92,13 @@ pub enum Command {
     /// Diagnose one server step by step: config, tenant, app credentials, tokens, IMAP host and
     /// TLS, login. Exit codes as for check.
     Doctor(DoctorArgs),
+    /// App-only servers: the Exchange Online PowerShell lines (service principal, mailbox
+    /// permission) with this server's values filled in.
+    ExchangeSetup(ShowArgs),
+    /// Certificate credentials for an app, instead of a client secret (any lifetime you
+    /// choose; allowed where tenants forbid new secrets).
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
     /// Print a script for Azure Cloud Shell that registers the Azure app and ends by printing a
@@ -204,7 +213,12 @@ pub struct SettingsArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum AuthArg {
+    /// Delegated: a person signs in once (inbound connect).
     Oauth2,
+    /// App-only (client credentials): no sign-in; needs IMAP.AccessAsApp and Exchange's
+    /// service principal + mailbox permission (inbound exchange-setup NAME).
+    #[value(name = "oauth2-app")]
+    Oauth2App,
     Basic,
 }
 
@@ -456,6 +470,43 @@ pub struct CheckArgs {
     /// How many servers to work on at once (default 128).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Make an RSA key and a self-signed certificate for APP (or import one with
+    /// --certificate), keep the key in the store, and print the public certificate to upload
+    /// (App registrations → APP → Certificates & secrets → Certificates).
+    New(CertNewArgs),
+    /// Print APP's public certificate (PEM) again, with its thumbprint and expiry.
+    Show(CertShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertNewArgs {
+    /// The Azure app (an existing one, or a new one with --client-id and --tenant).
+    pub app: String,
+    /// Lifetime of the new certificate in months (1 to 120).
+    #[arg(long, value_name = "N", default_value_t = crate::ops::cert::DEFAULT_MONTHS, conflicts_with = "certificate")]
+    pub months: u32,
+    /// Import this PEM file holding the private key (unencrypted, RSA) and its certificate
+    /// instead of making a new pair.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// For a new app: the Application (client) ID.
+    #[arg(long, requires = "tenant")]
+    pub client_id: Option<String>,
+    /// For a new app: the Directory (tenant) ID or a verified domain.
+    #[arg(long, requires = "client_id")]
+    pub tenant: Option<String>,
+    /// For a new app: the identity provider authority.
+    #[arg(long, value_name = "URL")]
+    pub authority: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CertShowArgs {
+    pub app: String,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,15 @@ pub struct AppView {
     /// Masked: never the value.
     pub secret: String,
     pub secret_expires: Option<String>,
+    /// A certificate credential (used instead of the secret): its thumbprint and expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertView {
+    pub thumbprint: String,
+    pub expires: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +93,10 @@ impl ServerView {
                     .map(crate::secret::Secret::masked)
                     .unwrap_or_else(|| "(none)".into()),
                 secret_expires: a.secret_expires.map(|d| d.to_string()),
+                certificate: a.certificate.as_ref().map(|c| CertView {
+                    thumbprint: c.thumbprint.clone(),
+                    expires: c.not_after.to_string(),
+                }),
             }),
             redirect_url: (s.auth == crate::model::AuthKind::OAuth2)
                 .then(|| registered_redirect_uri(settings)),
@@ -100,6 +113,13 @@ impl ServerView {
 
 pub fn token_text(h: &Health, now: Timestamp) -> String {
     match h.token {
+        TokenHealth::None if h.app_only => "○ app-only · no token yet".into(),
+        TokenHealth::Valid { until } if h.app_only => format!(
+            "✔ app-only · token until {} ({})",
+            timefmt::local(until),
+            timefmt::relative(until, now)
+        ),
+        TokenHealth::Refreshable if h.app_only => "↻ app-only · expired, fetched again when needed".into(),
         TokenHealth::NotApplicable => "– (Basic)".into(),
         TokenHealth::None => "○ not signed in".into(),
         TokenHealth::Valid { until } => format!(
@@ -126,16 +146,22 @@ pub fn apps_table(config: &crate::model::Config) -> String {
                 a.name.clone(),
                 a.short_client_id(),
                 a.tenant.clone(),
-                a.secret_expires.map_or_else(
-                    || {
-                        if a.secret.is_some() {
-                            "not recorded".into()
-                        } else {
-                            "no secret".into()
-                        }
-                    },
-                    |d| d.to_string(),
-                ),
+                match &a.certificate {
+                    Some(c) => format!(
+                        "certificate {}",
+                        c.not_after.to_zoned(jiff::tz::TimeZone::UTC).date()
+                    ),
+                    None => a.secret_expires.map_or_else(
+                        || {
+                            if a.secret.is_some() {
+                                "not recorded".into()
+                            } else {
+                                "no secret".into()
+                            }
+                        },
+                        |d| d.to_string(),
+                    ),
+                },
                 if users.is_empty() {
                     "(none: inbound remove --app NAME)".into()
                 } else {
@@ -225,8 +251,20 @@ pub fn details(v: &ServerView) -> String {
         kv("Azure app", &a.name);
         kv("Azure Client ID", &a.client_id);
         kv("Tenant", &a.tenant);
+        if let Some(c) = &a.certificate {
+            let left = v
+                .health
+                .secret_days_left
+                .map(|d| format!(" ({d} d left)"))
+                .unwrap_or_default();
+            kv(
+                "Certificate",
+                &format!("{} · expires {}{left}", c.thumbprint, c.expires),
+            );
+        }
         kv("Secret", &a.secret);
         let expiry = match (&a.secret_expires, v.health.secret_days_left) {
+            _ if a.certificate.is_some() => "not used (the certificate signs the token requests)".to_string(),
             (Some(d), Some(left)) if left >= 0 => format!("{d} ({left} d left)"),
             (Some(d), Some(left)) => format!("{d} (expired {} d ago)", -left),
             _ => format!(

@@ -77,6 +77,7 @@ impl StandIns {
             verification_uri: String::new(),
             sign_in_page: true,
             app_roles: Vec::new(),
+            certificates: Vec::new(),
         }));
         let idp = entra::serve(Arc::new(entra.clone()))
             .await

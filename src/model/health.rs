@@ -70,7 +70,10 @@ impl TokenHealth {
         match &file.tokens {
             None => TokenHealth::None,
             Some(t) if access_token_usable(t, now) => TokenHealth::Valid { until: t.expires_at },
-            Some(t) if t.refresh_token.is_some() => TokenHealth::Refreshable,
+            // App-only: a new token is one client-credentials request away.
+            Some(t) if t.refresh_token.is_some() || t.flow == super::Flow::ClientCredentials => {
+                TokenHealth::Refreshable
+            }
             Some(_) => TokenHealth::NeedsReconsent,
         }
     }
@@ -132,6 +135,8 @@ pub enum Fix {
     /// Create a new client secret in the portal, then record it (and its expiry); the app's
     /// name when known.
     NewSecret { app: Option<String> },
+    /// Make a new certificate for the app and upload it.
+    NewCertificate { app: String },
     /// Check the client ID and paste the secret Value again.
     AppCredentials { app: String },
     /// The server names an app that is not stored: choose one.
@@ -155,6 +160,7 @@ impl Fix {
                 "create a new secret in the portal (Certificates & secrets), then record it with its expiry"
                     .into()
             }
+            Fix::NewCertificate { .. } => "upload the app's certificate under Certificates & secrets → Certificates, or make a new one and upload that".into(),
             Fix::AppCredentials { .. } => "check the client ID and paste the secret Value again".into(),
             Fix::ChooseApp { .. } => "choose a stored Azure app for the server".into(),
             Fix::Refresh { schedule: true, .. } => "refresh the token (and schedule a daily refresh)".into(),
@@ -176,6 +182,7 @@ impl Fix {
                 app.as_ref()
                     .map_or_else(|| "APP".to_string(), |a| format!("\"{a}\""))
             ),
+            Fix::NewCertificate { app } => format!("inbound cert new \"{app}\""),
             Fix::AppCredentials { app } => format!("inbound edit --app \"{app}\" --secret-stdin"),
             Fix::ChooseApp { server } => format!("inbound edit \"{server}\" --app APP"),
             Fix::Refresh {
@@ -204,6 +211,7 @@ impl Fix {
         match self {
             Fix::Connect { .. } => "connect",
             Fix::NewSecret { .. } => "new_secret",
+            Fix::NewCertificate { .. } => "new_certificate",
             Fix::AppCredentials { .. } => "app_credentials",
             Fix::ChooseApp { .. } => "choose_app",
             Fix::Refresh { .. } => "refresh",
@@ -241,6 +249,10 @@ impl Serialize for Finding {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {
     pub server: String,
+    /// App-only access (no user): the token line reads "app-only · token until …".
+    pub app_only: bool,
+    /// The app signs with a certificate: `secret_expires` is the certificate's expiry.
+    pub certificate: bool,
     pub state: ServerState,
     pub token: TokenHealth,
     pub level: Level,
@@ -305,10 +317,27 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
                 app: server.app.clone(),
             },
         ),
+        TokenHealth::BadClient if app.is_some_and(|a| a.certificate.is_some()) => push(
+            Level::Critical,
+            "Microsoft refused the app's certificate".into(),
+            // Uploading the stored one is the usual cure; a new one is the command's.
+            Fix::NewCertificate { app: app_name() },
+        ),
         TokenHealth::BadClient => push(
             Level::Critical,
             "Microsoft refused the app's credentials".into(),
             Fix::AppCredentials { app: app_name() },
+        ),
+        TokenHealth::None if server.auth == AuthKind::OAuth2App => push(
+            if server.state == ServerState::Confirmed {
+                Level::Critical
+            } else {
+                Level::Warning
+            },
+            "no app-only token yet".into(),
+            Fix::Test {
+                server: server_name(),
+            },
         ),
         TokenHealth::None if server.auth == AuthKind::OAuth2 => push(
             if server.state == ServerState::Confirmed {
@@ -324,7 +353,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         _ => {}
     }
 
-    if server.auth == AuthKind::OAuth2 && app.is_none() {
+    if server.auth.is_oauth() && app.is_none() {
         push(
             Level::Critical,
             format!("Azure app \"{}\" is missing", server.app.as_deref().unwrap_or("")),
@@ -360,33 +389,46 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         }
     }
 
-    // Client secret expiry.
-    let secret_expires = app.and_then(|a| a.secret_expires);
+    // Credential expiry: the certificate's own date when the app signs with one (it is what
+    // token requests use), else the client secret's recorded date.
+    let certificate = app.and_then(|a| a.certificate.as_ref());
+    let secret_expires = match certificate {
+        Some(c) => Some(c.not_after.to_zoned(jiff::tz::TimeZone::UTC).date()),
+        None => app.and_then(|a| a.secret_expires),
+    };
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let secret_days_left = secret_expires
         .and_then(|d| today.until(d).ok())
         .map(|span| i64::from(span.get_days()));
-    if server.auth == AuthKind::OAuth2
+    if server.auth.is_oauth()
         && token != TokenHealth::SecretExpired
         && let (Some(left), Some(app)) = (secret_days_left, app)
     {
-        let fix = Fix::NewSecret {
-            app: Some(app.name.clone()),
+        let (what, fix) = if certificate.is_some() {
+            (
+                "certificate",
+                Fix::NewCertificate {
+                    app: app.name.clone(),
+                },
+            )
+        } else {
+            (
+                "client secret",
+                Fix::NewSecret {
+                    app: Some(app.name.clone()),
+                },
+            )
         };
         if left < 0 {
-            push(
-                Level::Critical,
-                format!("client secret expired {} d ago", -left),
-                fix,
-            );
+            push(Level::Critical, format!("{what} expired {} d ago", -left), fix);
         } else if left <= SECRET_CRITICAL_DAYS {
             push(
                 Level::Critical,
-                format!("client secret expires in {left} d"),
+                format!("{what} expires in {left} d"),
                 fix.clone(),
             );
         } else if left <= SECRET_WARN_DAYS {
-            push(Level::Warning, format!("client secret expires in {left} d"), fix);
+            push(Level::Warning, format!("{what} expires in {left} d"), fix);
         }
     }
 
@@ -444,6 +486,8 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     Health {
         server: name.clone(),
+        app_only: server.auth == AuthKind::OAuth2App,
+        certificate: certificate.is_some(),
         state: server.state,
         token,
         level,
@@ -482,6 +526,7 @@ mod tests {
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
             account: Some("a@contoso.com".into()),
             flow: Flow::AuthorizationCode,
+            principal_id: None,
         }
     }
 
@@ -516,6 +561,7 @@ mod tests {
             secret: Some(Secret::new("v")),
             secret_expires: expires.map(|d| d.parse().unwrap()),
             authority: "https://login.microsoftonline.com".into(),
+            certificate: None,
         }
     }
 
@@ -577,6 +623,35 @@ mod tests {
         let expired = assess(&s, Some(&app(Some("2026-11-01"))), Some(&f), t(NOW));
         assert_eq!(expired.level, Level::Critical);
         assert_eq!(expired.secret_days_left, Some(-27));
+    }
+
+    #[test]
+    fn a_certificate_expiry_drives_the_warning_with_its_own_fix() {
+        let f = file(Some(tokens(NOW, 3600)), None);
+        let s = server(ServerState::Confirmed, Some(true));
+        let mut a = app(Some("2099-01-01"));
+        a.certificate = Some(crate::model::AppCertificate {
+            id: "c".into(),
+            thumbprint: "AB".into(),
+            x5t: "x".into(),
+            x5t_s256: "y".into(),
+            not_after: t("2026-12-10T00:00:00Z"),
+            key_file: None,
+        });
+        let h = assess(&s, Some(&a), Some(&f), t(NOW));
+        assert_eq!(h.level, Level::Warning, "{:?}", h.findings);
+        assert!(h.certificate);
+        assert!(
+            h.summary().starts_with("certificate expires in"),
+            "{}",
+            h.summary()
+        );
+        assert!(
+            h.findings[0]
+                .fix
+                .command()
+                .is_some_and(|c| c.contains("inbound cert new"))
+        );
     }
 
     #[test]

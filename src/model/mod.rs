@@ -117,6 +117,27 @@ pub struct AzureApp {
     pub secret_expires: Option<Date>,
     #[serde(default = "default_authority")]
     pub authority: String,
+    /// A certificate credential: token requests send a client assertion signed with its key
+    /// instead of the secret (the key lives in the store's `certs/`, never in this file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<AppCertificate>,
+}
+
+/// The public facts of an app's certificate; the private key is a file in the store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppCertificate {
+    /// File stem under the store's `certs/` (`<id>.key.pem`, `<id>.crt.pem`).
+    pub id: String,
+    /// SHA-1 thumbprint in hex, as the portal lists it under Certificates.
+    pub thumbprint: String,
+    /// Base64url SHA-1 and SHA-256 thumbprints: the `x5t` and `x5t#S256` assertion headers.
+    pub x5t: String,
+    pub x5t_s256: String,
+    /// The certificate's own expiry (drives the health warnings).
+    pub not_after: Timestamp,
+    /// Where the key is, filled in when the store is read (not stored: the store may move).
+    #[serde(skip)]
+    pub key_file: Option<PathBuf>,
 }
 
 fn default_authority() -> String {
@@ -178,8 +199,13 @@ impl AzureApp {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
+    /// Delegated: a person signs in once; refresh tokens keep it going.
     #[default]
     OAuth2,
+    /// App-only (client credentials): no user, no refresh token; Exchange grants the app's
+    /// service principal the mailbox (microsoft-facts §3.2).
+    #[serde(rename = "oauth2_app")]
+    OAuth2App,
     Basic,
 }
 
@@ -188,8 +214,14 @@ impl AuthKind {
     pub fn label(self) -> &'static str {
         match self {
             AuthKind::OAuth2 => "OAuth2.0",
+            AuthKind::OAuth2App => "OAuth2.0 app-only",
             AuthKind::Basic => "Basic",
         }
+    }
+
+    /// Both OAuth2 kinds: an Azure app, XOAUTH2 with a bearer token, TLS forced on.
+    pub fn is_oauth(self) -> bool {
+        matches!(self, AuthKind::OAuth2 | AuthKind::OAuth2App)
     }
 }
 
@@ -281,6 +313,8 @@ pub enum Flow {
     #[default]
     AuthorizationCode,
     DeviceCode,
+    /// App-only: fetched again with the app's credentials, never refreshed.
+    ClientCredentials,
 }
 
 /// Tokens of one server (kept in its own file).
@@ -307,6 +341,14 @@ pub struct TokenSet {
     pub account: Option<String>,
     #[serde(default)]
     pub flow: Flow,
+    /// App-only: the `oid` claim, the Object ID of the app's service principal (enterprise
+    /// application) in the tenant, which `New-ServicePrincipal -ObjectId` needs.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::sanitize::serde_clean::option"
+    )]
+    pub principal_id: Option<String>,
 }
 
 /// Why a server's tokens can no longer be refreshed without the user.

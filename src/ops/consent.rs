@@ -72,10 +72,10 @@ impl Connected {
 /// Binds the listener and prepares the authorization URL.
 pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
     let config = store.load()?;
-    let (server, app) = super::oauth_target(&config, name)?;
-    if app.secret.is_none() {
+    let (server, app) = super::signin_target(&config, name)?;
+    if !crate::services::oauth::credential::has_credential(&app) {
         return Err(Error::Consent(format!(
-            "app \"{}\" has no client secret; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin)",
+            "app \"{}\" has no client secret or certificate; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin, or inbound cert new)",
             app.name, app.name
         )));
     }
@@ -314,7 +314,7 @@ pub async fn device_sign_in(
     on_event: impl FnMut(device::PollEvent),
 ) -> Result<Connected> {
     let config = store.load()?;
-    let (server, app) = super::oauth_target(&config, name)?;
+    let (server, app) = super::signin_target(&config, name)?;
     let auth = device::start(&app).await.map_err(|e| {
         tracing::warn!(server = name, error = %e, "device code: start refused");
         Error::OAuth {

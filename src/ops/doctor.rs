@@ -125,7 +125,7 @@ pub async fn diagnose(
         return Ok(finish(name, b, None));
     }
     match (&server.auth, &app) {
-        (AuthKind::OAuth2, Some(app)) => {
+        (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(app)) => {
             on_step(Step::Tenant);
             let list = preflight::run(app, &PreflightOptions::default(), |p| {
                 if p == preflight::Progress::Checking(CheckItem::App) {
@@ -141,7 +141,7 @@ pub async fn diagnose(
             "Basic authentication signs in with a password",
         ),
     }
-    if server.auth == AuthKind::OAuth2 {
+    if server.auth.is_oauth() {
         on_step(Step::Token);
         match fresh_token(store, name, Policy::WhenDue, Timestamp::now).await {
             Ok(f) => {
@@ -227,7 +227,7 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
     );
     let mut fatal = false;
     match (server.auth, app) {
-        (AuthKind::OAuth2, None) => {
+        (AuthKind::OAuth2 | AuthKind::OAuth2App, None) => {
             fatal = true;
             problems.push((
                 format!(
@@ -240,7 +240,7 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
                 ),
             ));
         }
-        (AuthKind::OAuth2, Some(app)) => {
+        (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(app)) => {
             let before = problems.len();
             check(
                 &mut problems,
@@ -450,6 +450,7 @@ mod tests {
             secret: None,
             secret_expires: None,
             authority: cloud.authority().into(),
+            certificate: None,
         }
     }
 

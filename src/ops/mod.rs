@@ -1,7 +1,9 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
+pub mod cert;
 pub mod consent;
 pub mod doctor;
+pub mod exchange;
 pub mod paste;
 pub mod preflight;
 pub mod servers;
@@ -43,6 +45,10 @@ pub enum Error {
     NotSignedIn { server: String },
     #[error("\"{server}\" uses Basic authentication; tokens exist only for OAuth2.0")]
     NotOAuth { server: String },
+    #[error(
+        "\"{server}\" uses app-only access (OAuth2.0 app-only): there is no one to sign in; its tokens come from the app's own credentials"
+    )]
+    AppOnly { server: String },
     #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
     Probe { server: String, source: ProbeError },
     #[error("\"{server}\": device-code sign-in failed: {message}")]
@@ -120,6 +126,12 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::OAuth { source, .. } => source.hint(),
+            Error::Blocked {
+                blocker: Blocker::BadClient,
+                ..
+            } => Some(
+                "a secret: paste its Value again; a certificate: upload it under Certificates & secrets → Certificates".to_string(),
+            ),
             Error::Blocked { .. } | Error::NotSignedIn { .. } => self.fix().map(|f| f.advice()),
             Error::Probe { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
@@ -127,6 +139,10 @@ impl Error {
                 preflight::Outcome::Failed { fix, .. } => Some(fix.clone()),
                 _ => None,
             }),
+            // Only `inbound connect` meets this: the commands are the answer.
+            Error::AppOnly { server } => Some(format!(
+                "get a token: inbound token \"{server}\" · test it: inbound test \"{server}\" · the Exchange side: inbound exchange-setup \"{server}\""
+            )),
             _ => None,
         }
     }
@@ -142,6 +158,10 @@ impl Error {
             } => Some(Fix::Connect {
                 server: server.clone(),
             }),
+            Error::Blocked {
+                blocker: Blocker::BadClient,
+                ..
+            } => Some(Fix::AppCredentials { app: "APP".into() }),
             Error::Blocked { .. } => Some(Fix::NewSecret { app: None }),
             Error::Probe {
                 server,
@@ -173,12 +193,21 @@ pub fn server_named(config: &Config, name: &str) -> Result<Server> {
 /// An OAuth2 server together with its Azure app.
 pub fn oauth_target(config: &Config, name: &str) -> Result<(Server, AzureApp)> {
     let server = server_named(config, name)?;
-    if server.auth != AuthKind::OAuth2 {
+    if !server.auth.is_oauth() {
         return Err(Error::NotOAuth { server: name.into() });
     }
     let app = config.app_of(&server).cloned().ok_or_else(|| Error::NotFound {
         kind: "Azure app",
         name: server.app.clone().unwrap_or_default(),
     })?;
+    Ok((server, app))
+}
+
+/// A server someone can sign in for: delegated OAuth2 only (app-only has no user).
+pub fn signin_target(config: &Config, name: &str) -> Result<(Server, AzureApp)> {
+    let (server, app) = oauth_target(config, name)?;
+    if server.auth == AuthKind::OAuth2App {
+        return Err(Error::AppOnly { server: name.into() });
+    }
     Ok((server, app))
 }

@@ -114,6 +114,7 @@ pub fn validate_app(
             secret,
             secret_expires,
             authority,
+            certificate: None,
         })
     } else {
         Err(errors)
@@ -156,7 +157,7 @@ pub fn validate_server(
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
     let (app_name, new_app, password) = match input.auth {
-        AuthKind::OAuth2 => match &input.app {
+        AuthKind::OAuth2 | AuthKind::OAuth2App => match &input.app {
             Some(AppChoice::Existing(a)) => {
                 if config.app(a).is_none() {
                     errors.push(FieldError::new(
@@ -249,7 +250,7 @@ pub struct ServerPatch {
 /// longer proves anything.
 pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Server> {
     // A rename touches only config.json: the token file is named by the server's id.
-    let (old_username, server) = store.update(|config| {
+    let (old, server) = store.update(|config| {
         let apps: Vec<String> = config.apps.iter().map(|a| a.name.clone()).collect();
         let new_name = match &patch.rename {
             Some(n) => {
@@ -299,7 +300,7 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
                 None => None,
             };
         }
-        if server.auth == AuthKind::OAuth2 && server.app.is_none() {
+        if server.auth.is_oauth() && server.app.is_none() {
             return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app").into());
         }
         if server.auth == AuthKind::Basic && server.password.is_none() {
@@ -318,9 +319,12 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(n) = new_name {
             server.name = n;
         }
-        Ok((before.username, server.clone()))
+        Ok(((before.username, before.auth), server.clone()))
     })?;
-    if old_username != server.username {
+    let (old_username, old_auth) = old;
+    // Tokens of the other kind are no use: a delegated token is not the app's, and an
+    // app-only token opens nothing as the signed-in user.
+    if old_username != server.username || old_auth != server.auth {
         // The tokens were minted for the old mailbox and are never served for the new one
         // (the store checks); remove them now rather than keep a dead file.
         store.remove_tokens(&server)?;

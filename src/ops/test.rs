@@ -121,7 +121,7 @@ fn unsaved(name: &str, result: Result<ProbeReport>, save: &Error) -> Error {
 /// The trust stores these servers need start loading while tokens are read.
 fn warm<'a>(servers: impl Iterator<Item = &'a Server>) {
     let mut ca_files: Vec<Option<&std::path::Path>> = servers
-        .filter(|s| s.ssl || s.auth == AuthKind::OAuth2)
+        .filter(|s| s.ssl || s.auth.is_oauth())
         .map(|s| s.ca_file.as_deref())
         .collect();
     ca_files.sort();
@@ -145,7 +145,7 @@ async fn run(
     // The account the token belongs to, when it is not the mailbox (known from the id_token).
     let mut signed_in = None;
     let creds = match server.auth {
-        AuthKind::OAuth2 => {
+        AuthKind::OAuth2 | AuthKind::OAuth2App => {
             // Refreshes first when the token is expired or about to be. No token means no IMAP
             // attempt, so no test result: the token's own trouble is already in its file
             // (blocker, last error) and health reports it from there.
@@ -175,7 +175,7 @@ async fn run(
     let settings = ProbeSettings {
         host: server.host.clone(),
         port: server.port,
-        tls: server.ssl || server.auth == AuthKind::OAuth2,
+        tls: server.ssl || server.auth.is_oauth(),
         ca_file: server.ca_file.clone(),
         timeouts,
     };
@@ -207,6 +207,9 @@ async fn run(
                     signed_in: account,
                     mailbox: server.username.clone(),
                 },
+                (ProbeError::AuthRejected { server_text, .. }, _) if server.auth == AuthKind::OAuth2App => {
+                    app_only_rejected(store, name, &server.username, server_text)
+                }
                 (e, _) => e,
             };
             let outcome = last_test(false, None, format!("{}: {e}", e.stage()));
@@ -216,6 +219,22 @@ async fn run(
             };
             (Err(err), outcome)
         }
+    }
+}
+
+/// A refused app-only login: the token was valid (it passed its checks), so the Exchange side
+/// is missing; say which pieces, with the commands.
+fn app_only_rejected(store: &Store, name: &str, mailbox: &str, server_text: String) -> ProbeError {
+    let advice = match super::exchange::exchange_setup(store, name) {
+        Ok(setup) => super::exchange::rejected_advice(&setup),
+        Err(e) => format!(
+            "register the app's service principal in Exchange and give it FullAccess to {mailbox} (inbound exchange-setup \"{name}\"; reading the setup failed: {e})"
+        ),
+    };
+    ProbeError::AppOnlyRejected {
+        server_text,
+        mailbox: mailbox.into(),
+        advice,
     }
 }
 

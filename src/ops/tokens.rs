@@ -4,11 +4,13 @@
 //! network.
 //! Slow path: exclusive lock on the server's token file, re-read (another process may have
 //! refreshed meanwhile: single-flight across processes), refresh, write the rotated refresh
-//! token atomically, and only then hand out the new access token.
+//! token atomically, and only then hand out the new access token. App-only servers take the
+//! same two paths; their slow path asks for a new client-credentials token instead of
+//! refreshing, so 20 mail programs starting at once still make one token request.
 
 use super::{Error, Result};
 use crate::model::health::{access_token_usable, needs_refresh};
-use crate::model::{RecordedError, Server, TokenFile, TokenSet};
+use crate::model::{AuthKind, Flow, RecordedError, Server, TokenFile, TokenSet};
 use crate::services::oauth::{self, OAuthError};
 use crate::store::Store;
 use jiff::Timestamp;
@@ -37,6 +39,11 @@ fn usable(file: &TokenFile, now: Timestamp) -> Option<&TokenSet> {
     file.tokens.as_ref().filter(|t| !needs_refresh(t, now))
 }
 
+/// A token minted the way this server authenticates (app-only tokens only for app-only).
+fn same_kind(tokens: &TokenSet, auth: AuthKind) -> bool {
+    (tokens.flow == Flow::ClientCredentials) == (auth == AuthKind::OAuth2App)
+}
+
 /// A valid access token for `server`, refreshing when due.
 pub async fn fresh_token(
     store: &Store,
@@ -51,7 +58,7 @@ pub async fn fresh_token(
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
-            && let Some(t) = usable(file, now())
+            && let Some(t) = usable(file, now()).filter(|t| same_kind(t, srv.auth))
         {
             return Ok(Fresh {
                 tokens: t.clone(),
@@ -77,16 +84,26 @@ pub async fn fresh_token(
             TokenFile::for_server(&srv)
         }
     };
-    let Some(current) = file.tokens.clone() else {
-        return Err(Error::NotSignedIn {
-            server: server.into(),
-        });
+    let app_only = srv.auth == AuthKind::OAuth2App;
+    // App-only has nothing to sign in to: with no token yet, the first one is fetched now.
+    let current = match (file.tokens.clone().filter(|t| same_kind(t, srv.auth)), app_only) {
+        (Some(t), _) => Some(t),
+        (None, true) => None,
+        (None, false) => {
+            return Err(Error::NotSignedIn {
+                server: server.into(),
+            });
+        }
     };
     let at = now();
-    if policy == Policy::WhenDue && file.blocker.is_none() && !needs_refresh(&current, at) {
+    let live = |t: &Option<TokenSet>| t.as_ref().filter(|t| access_token_usable(t, at)).cloned();
+    if policy == Policy::WhenDue
+        && file.blocker.is_none()
+        && let Some(t) = current.as_ref().filter(|t| !needs_refresh(t, at))
+    {
         // Someone else refreshed while we waited for the lock.
         return Ok(Fresh {
-            tokens: current,
+            tokens: t.clone(),
             username: file.username,
             refreshed: false,
             warning: None,
@@ -97,9 +114,9 @@ pub async fn fresh_token(
             .last_error
             .as_ref()
             .map_or_else(|| "refresh refused".to_string(), |e| e.message.clone());
-        if access_token_usable(&current, at) && policy == Policy::WhenDue {
+        if let Some(t) = live(&current).filter(|_| policy == Policy::WhenDue) {
             return Ok(Fresh {
-                tokens: current,
+                tokens: t,
                 username: file.username,
                 refreshed: false,
                 warning: Some(format!(
@@ -116,27 +133,43 @@ pub async fn fresh_token(
     // Microsoft or the network failed recently: don't hammer it on every mail program start
     // while the current token still works.
     if policy == Policy::WhenDue
-        && access_token_usable(&current, at)
+        && let Some(t) = live(&current)
         && backoff_until(&file).is_some_and(|retry_at| at < retry_at)
     {
         return Ok(Fresh {
-            tokens: current,
+            tokens: t,
             username: file.username,
             refreshed: false,
             warning: None,
         });
     }
-    let Some(refresh_token) = current.refresh_token.clone() else {
-        return Err(Error::NotSignedIn {
-            server: server.into(),
-        });
-    };
 
-    let result = oauth::refresh(&app, &refresh_token, current.flow).await;
+    let result = match &current {
+        // App-only: a new token from the app's credentials, checked before it counts.
+        _ if app_only => oauth::app_only::imap_token(&app).await.map(|g| {
+            let mut tokens = g.grant.into_token_set(now(), Flow::ClientCredentials, None);
+            tokens.principal_id = g.principal_id;
+            tokens
+        }),
+        Some(t) => match t.refresh_token.clone() {
+            Some(rt) => oauth::refresh(&app, &rt, t.flow)
+                .await
+                .map(|grant| grant.into_token_set(now(), t.flow, Some(t))),
+            None => {
+                return Err(Error::NotSignedIn {
+                    server: server.into(),
+                });
+            }
+        },
+        None => {
+            return Err(Error::NotSignedIn {
+                server: server.into(),
+            });
+        }
+    };
     let at = now();
     match result {
-        Ok(grant) => {
-            let tokens = grant.into_token_set(at, current.flow, Some(&current));
+        Ok(tokens) => {
             file.tokens = Some(tokens.clone());
             file.blocker = None;
             file.last_error = None;
@@ -144,7 +177,7 @@ pub async fn fresh_token(
             // Written (atomically) before anyone sees the new access token.
             store.write_tokens(&srv, &file)?;
             drop(lock);
-            tracing::info!(server, "token refreshed");
+            tracing::info!(server, app_only, "token refreshed");
             Ok(Fresh {
                 tokens,
                 username: file.username,
@@ -157,9 +190,10 @@ pub async fn fresh_token(
             store.write_tokens(&srv, &file)?;
             drop(lock);
             tracing::warn!(server, error = %e, "token refresh failed");
-            if access_token_usable(&current, at) && (e.is_transient() || policy == Policy::WhenDue) {
+            let live = current.filter(|t| access_token_usable(t, at));
+            if let Some(t) = live.filter(|_| e.is_transient() || policy == Policy::WhenDue) {
                 return Ok(Fresh {
-                    tokens: current,
+                    tokens: t,
                     username: file.username,
                     refreshed: false,
                     warning: Some(format!("refresh failed ({e}); the current token is still valid")),

@@ -163,6 +163,14 @@ pub enum ProbeError {
     },
     #[error("{stage}: {message}")]
     Protocol { stage: Stage, message: String },
+    /// App-only: a valid token, and Exchange still refused the mailbox (the diagnosis, with
+    /// the Exchange commands, is in `advice`).
+    #[error("the server refused the app-only login to {mailbox} ({server_text})")]
+    AppOnlyRejected {
+        server_text: String,
+        mailbox: String,
+        advice: String,
+    },
 }
 
 impl ProbeError {
@@ -175,7 +183,9 @@ impl ProbeError {
             | ProbeError::Protocol { stage, .. } => *stage,
             ProbeError::Greeting(_) => Stage::Greeting,
             ProbeError::MechanismMissing { .. } => Stage::Capabilities,
-            ProbeError::AuthRejected { .. } | ProbeError::WrongAccount { .. } => Stage::Authenticate,
+            ProbeError::AuthRejected { .. }
+            | ProbeError::WrongAccount { .. }
+            | ProbeError::AppOnlyRejected { .. } => Stage::Authenticate,
             ProbeError::NotConnected { .. } => Stage::Inbox,
         }
     }
@@ -197,6 +207,7 @@ impl ProbeError {
             ProbeError::WrongAccount { signed_in, mailbox, .. } => format!("sign in again as {mailbox} (pick that account in the browser), or give {signed_in} FullAccess to the mailbox (admin: Add-MailboxPermission -Identity {mailbox} -User {signed_in} -AccessRights FullAccess)"),
             ProbeError::NotConnected { .. } => "the signed-in account has no access to this mailbox (wrong account picked in the browser, or no FullAccess on a shared mailbox); re-connect with the right account".into(),
             ProbeError::Protocol { .. } => "unexpected server answer; try again and report it if it repeats".into(),
+            ProbeError::AppOnlyRejected { advice, .. } => advice.clone(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! All network I/O: typed errors, timeouts, no terminal.
 
 pub mod browser;
+pub mod cert;
 pub mod imap;
 pub mod oauth;
 pub mod ports;

@@ -18,6 +18,8 @@ use thiserror::Error;
 pub const CONFIG_FILE: &str = "config.json";
 const CONFIG_LOCK: &str = "config.lock";
 const TOKENS_DIR: &str = "tokens";
+
+mod certs;
 /// Bounds on what we read: a store of 10,000 servers is a few MiB; anything larger is not ours.
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
 const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;
@@ -259,10 +261,12 @@ impl Store {
 
     fn read_config(&self) -> Result<Config, StoreError> {
         let path = self.config_path();
-        match self.read_bytes(&path, MAX_CONFIG_BYTES)? {
-            Some(bytes) => parse_config(&path, &bytes),
-            None => Ok(Config::default()),
-        }
+        let mut config = match self.read_bytes(&path, MAX_CONFIG_BYTES)? {
+            Some(bytes) => parse_config(&path, &bytes)?,
+            None => Config::default(),
+        };
+        self.locate_certificates(&mut config);
+        Ok(config)
     }
 
     fn write_json<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StoreError> {

@@ -31,6 +31,7 @@ pub fn app(name: &str, expires: &str) -> AzureApp {
         secret: Some(Secret::new(SECRET)),
         secret_expires: expires.parse().ok(),
         authority: crate::model::DEFAULT_AUTHORITY.into(),
+        certificate: None,
     }
 }
 
@@ -64,6 +65,7 @@ pub fn tokens(server: &str, username: &str, expires_in_mins: i64, account: &str)
         scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
         account: Some(account.into()),
         flow: crate::model::Flow::AuthorizationCode,
+        principal_id: None,
     });
     f
 }

@@ -81,6 +81,18 @@ impl Dovecot {
     /// is missing, unless `INBOUND_REQUIRE_DOVECOT=1`, in which case it panics. Panics (with
     /// the log tail) if Dovecot does not come up within 10 s.
     pub fn start(introspection_url: &str) -> Option<Dovecot> {
+        Self::start_with_app_mailboxes(introspection_url, &[])
+    }
+
+    /// Like [`Dovecot::start`], and also grants the app-only app each `(mailbox,
+    /// introspection URL)`: an XOAUTH2 login to such a mailbox is checked at its own URL
+    /// (e.g. [`super::fake_idp::FakeIdp::app_introspection_url`]) before the delegated passdb,
+    /// and the mailbox gets a Maildir with [`INBOX_MESSAGES`] messages. An app-only token for
+    /// any other mailbox is refused, as Exchange refuses one without a mailbox permission.
+    pub fn start_with_app_mailboxes(
+        introspection_url: &str,
+        app_mailboxes: &[(String, String)],
+    ) -> Option<Dovecot> {
         let Some(binary) = find_binary() else {
             if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
                 panic!("dovecot not installed, but {REQUIRE_ENV}=1");
@@ -93,7 +105,7 @@ impl Dovecot {
         };
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(&binary, introspection_url) {
+            match Self::try_start(&binary, introspection_url, app_mailboxes) {
                 Ok(dovecot) => return Some(dovecot),
                 Err(StartError::PortTaken(msg)) => last_error = msg,
                 Err(StartError::Fatal(msg)) => panic!("{msg}"),
@@ -102,7 +114,11 @@ impl Dovecot {
         panic!("dovecot could not bind a port after {START_ATTEMPTS} attempts:\n{last_error}");
     }
 
-    fn try_start(binary: &Path, introspection_url: &str) -> Result<Dovecot, StartError> {
+    fn try_start(
+        binary: &Path,
+        introspection_url: &str,
+        app_mailboxes: &[(String, String)],
+    ) -> Result<Dovecot, StartError> {
         let (dir, users) = make_dir();
         let root = dir.path().to_path_buf();
         let conf_dir = root.join("conf");
@@ -117,7 +133,21 @@ impl Dovecot {
         let stderr_file = root.join("dovecot.stderr");
         let port = free_port();
 
+        let mut app_passdbs = String::new();
+        for (i, (mailbox, url)) in app_mailboxes.iter().enumerate() {
+            let ext = conf_dir.join(format!("dovecot-oauth2-app-{i}.conf.ext"));
+            render(
+                "dovecot-oauth2.conf.ext.in",
+                &ext,
+                &[("INTROSPECTION_URL", url.clone())],
+            );
+            app_passdbs.push_str(&format!(
+                "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  username_filter = {mailbox}\n  args = {}\n}}\n",
+                path_str(&ext)
+            ));
+        }
         let vars: Vec<(&str, String)> = vec![
+            ("APP_PASSDBS", app_passdbs),
             ("PORT", port.to_string()),
             ("RUN_DIR", path_str(&run_dir)),
             ("STATE_DIR", path_str(&state_dir)),
@@ -149,7 +179,8 @@ impl Dovecot {
         }
 
         let mail_owner = users.root.then_some((users.mail_uid, users.mail_gid));
-        for user in [OAUTH_USER, BASIC_USER] {
+        let granted = app_mailboxes.iter().map(|(m, _)| m.as_str());
+        for user in [OAUTH_USER, BASIC_USER].into_iter().chain(granted) {
             seed_maildir(&home_root.join(user), user, mail_owner);
         }
 

@@ -70,6 +70,9 @@ struct Knobs {
     authorize_requests: usize,
     token_requests: usize,
     refresh_requests: usize,
+    client_credentials_requests: usize,
+    client_secret_requests: usize,
+    client_assertion_requests: usize,
     device_code_requests: usize,
     introspection_requests: usize,
     discovery_requests: usize,
@@ -105,6 +108,7 @@ impl FakeIdp {
             verification_uri: DEVICE_VERIFICATION_URI.to_owned(),
             sign_in_page: false,
             app_roles: Vec::new(),
+            certificates: Vec::new(),
         }));
         let fake = Arc::new(Fake {
             knobs: Mutex::new(Knobs::default()),
@@ -238,6 +242,42 @@ impl FakeIdp {
         self.fake.knobs().refresh_requests
     }
 
+    /// How many token requests used `grant_type=client_credentials` (app-only).
+    pub fn client_credentials_requests(&self) -> usize {
+        self.fake.knobs().client_credentials_requests
+    }
+
+    /// How many token requests carried a client secret (in the body or as HTTP Basic).
+    pub fn client_secret_requests(&self) -> usize {
+        self.fake.knobs().client_secret_requests
+    }
+
+    /// How many token requests authenticated with a client assertion (a certificate).
+    pub fn client_assertion_requests(&self) -> usize {
+        self.fake.knobs().client_assertion_requests
+    }
+
+    /// Registers a certificate (PEM) for the app, as uploading it under Certificates &
+    /// secrets does: client assertions signed with its key then authenticate the app. Wrong
+    /// assertions get Entra's errors (700027 signature/key, 700021 issuer, 700023 audience,
+    /// 700024 time range).
+    pub fn register_certificate(&self, pem: &str) {
+        self.entra().settings.certificates.push(pem.to_owned());
+    }
+
+    /// The application permissions an admin consented to: the `roles` of app-only tokens
+    /// minted from now on (default none; `IMAP.AccessAsApp` is what Exchange wants).
+    pub fn set_app_roles(&self, roles: &[&str]) {
+        self.entra().settings.app_roles = roles.iter().map(|r| (*r).to_owned()).collect();
+    }
+
+    /// The introspection endpoint of the test Dovecot's passdb for `mailbox` granted to the
+    /// app (`{authority}/introspect/app/{mailbox}`): it accepts only live app-only tokens
+    /// with `IMAP.AccessAsApp`, and answers with `mailbox` as the username.
+    pub fn app_introspection_url(&self, mailbox: &str) -> String {
+        format!("{}{APP_INTROSPECT}{mailbox}", self.authority())
+    }
+
     /// How many requests reached the devicecode endpoint.
     pub fn device_code_requests(&self) -> usize {
         self.fake.knobs().device_code_requests
@@ -304,9 +344,12 @@ impl FakeIdp {
     }
 }
 
+/// Where the per-mailbox app-only introspection lives (the mailbox follows).
+const APP_INTROSPECT: &str = "/introspect/app/";
+
 impl Handler for Fake {
     fn handle(&self, req: &HttpRequest) -> Response {
-        if req.path == "/introspect" {
+        if req.path == "/introspect" || req.path.starts_with(APP_INTROSPECT) {
             return match req.method {
                 Method::GET | Method::POST => self.introspect(req),
                 _ => http::text(405, "method not allowed"),
@@ -341,6 +384,15 @@ impl Handler for Fake {
                 let grant_type = get(&form, "grant_type").unwrap_or_default();
                 if grant_type == "refresh_token" {
                     knobs.refresh_requests += 1;
+                }
+                if grant_type == "client_credentials" {
+                    knobs.client_credentials_requests += 1;
+                }
+                if get(&form, "client_secret").is_some() || req.basic_auth().is_some() {
+                    knobs.client_secret_requests += 1;
+                }
+                if get(&form, "client_assertion").is_some() {
+                    knobs.client_assertion_requests += 1;
                 }
                 match knobs.token_failure.take() {
                     Some(TokenFailure::Json {
@@ -385,17 +437,27 @@ impl Fake {
             .as_deref()
             .and_then(|t| entra.access_grant(t))
             .filter(|g| g.live());
+        // Delegated tokens only at /introspect; at /introspect/app/{mailbox} only app-only
+        // tokens with the IMAP role, for the mailbox the Dovecot config granted (like
+        // Exchange: the role opens nothing without the mailbox permission).
+        let granted = req.path.strip_prefix(APP_INTROSPECT);
+        let grant = match granted {
+            Some(_) => {
+                grant.filter(|g| g.account.is_empty() && g.roles.iter().any(|r| r == "IMAP.AccessAsApp"))
+            }
+            None => grant.filter(|g| !g.account.is_empty()),
+        };
         let body = match grant {
             Some(g) => json!({
                 "active": true,
-                "username": g.account,
-                "email": g.account,
+                "username": granted.unwrap_or(&g.account),
+                "email": granted.unwrap_or(&g.account),
                 "scope": g.scope,
                 "client_id": g.client_id,
                 "token_type": "Bearer",
                 "exp": g.exp_unix,
                 "iat": g.iat_unix,
-                "sub": g.account,
+                "sub": granted.unwrap_or(&g.account),
             }),
             None => json!({ "active": false }),
         };

@@ -16,6 +16,7 @@
 //!
 //! Everything else is a 404. [`Entra`] is the state; [`serve`] runs it on a listener.
 
+mod assertion;
 mod authorize;
 mod device;
 pub mod discovery;
@@ -65,7 +66,13 @@ pub struct Settings {
     /// Application permissions (app roles) an admin consented to for this app: the `roles`
     /// claim of client-credentials tokens (e.g. `IMAP.AccessAsApp`).
     pub app_roles: Vec<String>,
+    /// Certificates (PEM) registered for the app: client assertions signed with their keys
+    /// authenticate it instead of the secret.
+    pub certificates: Vec<String>,
 }
+
+/// RFC 7523's client assertion type.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,9 +112,12 @@ struct RefreshGrant {
 /// An access token the stand-in issued.
 #[derive(Debug, Clone)]
 pub struct AccessGrant {
+    /// The signed-in account; empty for an app-only (client-credentials) token.
     pub account: String,
     pub client_id: String,
     pub scope: String,
+    /// App-only: the `roles` claim (consented application permissions).
+    pub roles: Vec<String>,
     pub expires: Instant,
     pub exp_unix: u64,
     pub iat_unix: u64,

@@ -24,6 +24,7 @@ fn entra(sign_in_page: bool) -> Entra {
         verification_uri: "http://127.0.0.1:1/devicelogin".into(),
         sign_in_page,
         app_roles: Vec::new(),
+        certificates: Vec::new(),
     })
 }
 

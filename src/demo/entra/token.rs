@@ -63,6 +63,9 @@ impl Entra {
                 ),
             ));
         }
+        if let Some(assertion) = get(form, "client_assertion") {
+            return self.assertion_auth(tenant, form, client_id, assertion, public, body_secret.is_some());
+        }
         let secret = match (body_secret, basic_secret) {
             (Some(_), Some(_)) => {
                 return Err(ms_error(
@@ -103,6 +106,47 @@ impl Entra {
                 ),
             )),
         }
+    }
+
+    /// Client authentication with a certificate: RFC 7523 client assertion.
+    fn assertion_auth(
+        &self,
+        tenant: &str,
+        form: &[(String, String)],
+        client_id: String,
+        assertion: &str,
+        public: bool,
+        with_secret: bool,
+    ) -> Result<String, ErrorResponse> {
+        if public {
+            return Err(ms_error(
+                400,
+                "invalid_client",
+                &[700025],
+                "AADSTS700025: Client is public so neither 'client_assertion' nor \
+                 'client_secret' should be presented.",
+            ));
+        }
+        if with_secret {
+            return Err(ms_error(
+                400,
+                "invalid_request",
+                &[9002313],
+                "AADSTS9002313: Invalid request. Request is malformed or invalid: more than \
+                 one client authentication method (client_secret and client_assertion).",
+            ));
+        }
+        if get(form, "client_assertion_type") != Some(super::JWT_BEARER) {
+            return Err(ms_error(
+                400,
+                "invalid_request",
+                &[9002313],
+                "AADSTS9002313: Invalid request. Request is malformed or invalid: \
+                 client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            ));
+        }
+        super::assertion::verify(assertion, &client_id, tenant, &self.settings.certificates)?;
+        Ok(client_id)
     }
 
     pub(super) fn grant_code(
@@ -254,6 +298,7 @@ impl Entra {
                 account: String::new(),
                 client_id: client_id.clone(),
                 scope: scope.to_owned(),
+                roles,
                 expires: Instant::now() + Duration::from_secs(lifetime),
                 exp_unix: now + lifetime,
                 iat_unix: now,
@@ -325,6 +370,7 @@ impl Entra {
                 account: account.to_owned(),
                 client_id: client_id.to_owned(),
                 scope: scope.to_owned(),
+                roles: Vec::new(),
                 expires: Instant::now() + Duration::from_secs(lifetime),
                 exp_unix: now + lifetime,
                 iat_unix: now,

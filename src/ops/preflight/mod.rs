@@ -22,7 +22,7 @@ pub use retry::{DEFAULT_BACKOFF, Wait, is_replication_lag};
 use super::servers::{self, AppChoice, AppPatch, ServerInput};
 use super::{Error, Result};
 use crate::model::validate::is_guid;
-use crate::model::{AuthKind, AzureApp, Cloud};
+use crate::model::{AzureApp, Cloud};
 use crate::services::oauth::client_credentials::{PREFLIGHT_SCOPE, client_credentials};
 use crate::services::oauth::{CredentialField, MsError, OAuthError, diagnose, discovery};
 use crate::store::Store;
@@ -114,7 +114,7 @@ where
             },
         ),
     }
-    if app.secret.is_none() {
+    if !crate::services::oauth::credential::has_credential(app) {
         list.set(
             CheckItem::App,
             Outcome::Skipped {
@@ -328,7 +328,7 @@ fn credentials_refused(list: &mut Checklist, ms: &MsError) {
 pub fn app_for_input(store: &Store, input: &ServerInput) -> Result<Option<AzureApp>> {
     let config = store.load()?;
     let (_, new_app) = servers::validate_server(input, &config).map_err(Error::Invalid)?;
-    if input.auth != AuthKind::OAuth2 {
+    if !input.auth.is_oauth() {
         return Ok(None);
     }
     Ok(match (new_app, &input.app) {
@@ -382,6 +382,7 @@ mod tests {
             secret: None,
             secret_expires: None,
             authority: authority.into(),
+            certificate: None,
         }
     }
 

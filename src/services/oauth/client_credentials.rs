@@ -12,19 +12,23 @@ pub const APP_ONLY_IMAP_SCOPE: &str = "https://outlook.office365.com/.default";
 /// whatever permissions it has, so an answer speaks only of the credentials.
 pub const PREFLIGHT_SCOPE: &str = "https://outlook.office.com/.default";
 
-/// Requests a token for `scope` (which must end in `/.default`) with the app's secret.
+/// Requests a token for `scope` (which must end in `/.default`) with the app's secret, or
+/// with a client assertion when the app has a certificate.
 pub async fn client_credentials(app: &AzureApp, scope: &str) -> Result<Grant, OAuthError> {
-    let Some(secret) = &app.secret else {
+    if !super::credential::has_credential(app) {
         return Err(OAuthError::Config(
-            "the client-credentials grant needs a client secret (this app has none)".into(),
+            "the client-credentials grant needs a client secret or a certificate (this app has neither)"
+                .into(),
         ));
-    };
-    let form = [
+    }
+    let token_url = app.token_url();
+    let auth = super::credential::client_auth(app, &token_url)?;
+    let mut form = vec![
         ("grant_type", "client_credentials"),
         ("client_id", app.client_id.as_str()),
-        ("client_secret", secret.expose()),
         ("scope", scope),
     ];
-    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    form.extend(auth.iter().map(|(k, v)| (*k, v.expose())));
+    let answer = endpoint::post_form(&token_url, &form).await?;
     endpoint::grant_from(&answer, scope, None)
 }

@@ -59,6 +59,13 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "The user is not assigned to this app: an admin assigns the user (Enterprise applications → Users and groups)."
         }
         700005 => "Code used against another tenant: keep the same Tenant for sign-in and token.",
+        700027 => {
+            "Microsoft does not know this certificate (or it was replaced): upload the app's certificate (inbound cert show APP prints it) under App registrations → the app → Certificates & secrets → Certificates, then try again."
+        }
+        700021 | 700023 => {
+            "The client assertion does not fit this app or tenant: check Azure Client ID and Tenant of the app."
+        }
+        700024 => "The client assertion is outside its time range: check this machine's clock (NTP).",
         _ => return None,
     })
 }

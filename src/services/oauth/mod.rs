@@ -2,7 +2,9 @@
 //! authorization code + PKCE S256 + state, client_secret_post, refresh with rotation.
 //! Built on the `oauth2` crate; Microsoft's error JSON is kept whole.
 
+pub mod app_only;
 pub mod client_credentials;
+pub mod credential;
 pub mod device;
 pub mod diagnose;
 pub mod discovery;
@@ -158,6 +160,9 @@ pub enum OAuthError {
     WrongScope(String),
     #[error("the token response has no refresh token (was offline_access granted?)")]
     NoRefreshToken,
+    /// An app-only token Exchange would refuse (wrong audience, no `IMAP.AccessAsApp`).
+    #[error("{0}")]
+    AppOnlyToken(app_only::AppTokenProblem),
 }
 
 impl OAuthError {
@@ -218,6 +223,8 @@ impl OAuthError {
             OAuthError::BadAnswer { .. } => Some("the identity provider (or a proxy in between) sent no usable token; the stored tokens were kept; try again later, and check any proxy on the way".into()),
             OAuthError::WrongScope(_) => Some("under API permissions add Office 365 Exchange Online (or Microsoft Graph) → Delegated → IMAP.AccessAsUser.All, then connect again".into()),
             OAuthError::NoRefreshToken => Some("add the offline_access permission to the app, then connect again".into()),
+            OAuthError::AppOnlyToken(app_only::AppTokenProblem::MissingRole { .. }) => Some(format!("the application permission or its admin consent is missing: in the portal open the app → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → {}, then Grant admin consent for the tenant (an admin); then try again", app_only::IMAP_APP_ROLE)),
+            OAuthError::AppOnlyToken(app_only::AppTokenProblem::WrongAudience(_)) => Some(format!("app-only IMAP needs a token for Exchange Online, requested with scope {}: check the authority (another identity provider or a proxy answered for another resource)", client_credentials::APP_ONLY_IMAP_SCOPE)),
             OAuthError::Config(_) => None,
         }
     }
@@ -329,12 +336,15 @@ impl Grant {
             scope: self.scope,
             account: self.account.or_else(|| previous.and_then(|p| p.account.clone())),
             flow,
+            principal_id: None,
         }
     }
 }
 
 /// Redeems an authorization code (once).
 pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> Result<Grant, OAuthError> {
+    let token_url = app.token_url();
+    let auth = credential::client_auth(app, &token_url)?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("client_id", app.client_id.as_str()),
@@ -342,10 +352,8 @@ pub async fn exchange_code(app: &AzureApp, request: AuthRequest, code: &str) -> 
         ("redirect_uri", request.redirect_uri.as_str()),
         ("code_verifier", request.verifier.secret().as_str()),
     ];
-    if let Some(secret) = &app.secret {
-        form.push(("client_secret", secret.expose()));
-    }
-    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    form.extend(auth.iter().map(|(k, v)| (*k, v.expose())));
+    let answer = endpoint::post_form(&token_url, &form).await?;
     let grant = endpoint::grant_from(&answer, &SCOPES.join(" "), Some("IMAP.AccessAsUser.All"))?;
     if grant.refresh_token.is_none() {
         return Err(OAuthError::NoRefreshToken);
@@ -362,12 +370,14 @@ pub async fn refresh(app: &AzureApp, refresh_token: &Secret, flow: Flow) -> Resu
         ("refresh_token", refresh_token.expose()),
         ("scope", scope.as_str()),
     ];
-    if flow == Flow::AuthorizationCode
-        && let Some(secret) = &app.secret
-    {
-        form.push(("client_secret", secret.expose()));
-    }
-    let answer = endpoint::post_form(&app.token_url(), &form).await?;
+    let token_url = app.token_url();
+    let auth = if flow == Flow::AuthorizationCode {
+        credential::client_auth(app, &token_url)?
+    } else {
+        Vec::new()
+    };
+    form.extend(auth.iter().map(|(k, v)| (*k, v.expose())));
+    let answer = endpoint::post_form(&token_url, &form).await?;
     endpoint::grant_from(&answer, IMAP_SCOPE, Some("IMAP.AccessAsUser.All"))
 }
 
@@ -383,6 +393,7 @@ mod tests {
             secret: Some(Secret::new("s3cret")),
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
+            certificate: None,
         }
     }
 

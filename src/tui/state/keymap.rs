@@ -599,7 +599,8 @@ pub fn action_for_fix(fix: &crate::model::health::Fix) -> Option<Action> {
         Fix::AppCredentials { .. } | Fix::ChooseApp { .. } | Fix::CaFile { .. } => Some(Action::Edit),
         Fix::Refresh { .. } => Some(Action::Refresh),
         Fix::Test { .. } => Some(Action::Test),
-        Fix::Advice(_) => None,
+        // Certificates are made at a shell (`inbound cert new`): no key does it.
+        Fix::NewCertificate { .. } | Fix::Advice(_) => None,
     }
 }
 

@@ -115,6 +115,7 @@ fn token_view(account: &str) -> Connected {
             scope: "https://outlook.office.com/IMAP.AccessAsUser.All openid profile email".into(),
             account: Some(account.into()),
             flow: crate::model::Flow::AuthorizationCode,
+            principal_id: None,
         },
         mismatch: (account != "support@contoso.com").then(|| {
             format!("you signed in as {account} but Username is support@contoso.com; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick support@contoso.com")

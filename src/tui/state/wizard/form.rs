@@ -232,7 +232,7 @@ impl Form {
             F::Username,
         ];
         match self.auth {
-            AuthKind::OAuth2 => {
+            AuthKind::OAuth2 | AuthKind::OAuth2App => {
                 if !self.apps.is_empty() {
                     v.push(F::App);
                 }
@@ -296,7 +296,7 @@ impl Form {
         match self.focus {
             FieldId::Auth => {
                 self.auth = match self.auth {
-                    AuthKind::OAuth2 => AuthKind::Basic,
+                    AuthKind::OAuth2 | AuthKind::OAuth2App => AuthKind::Basic,
                     AuthKind::Basic => AuthKind::OAuth2,
                 };
             }
@@ -419,8 +419,8 @@ impl Form {
     fn add_request(&self, config: &Config, secret_expires: &str) -> Result<SaveRequest, Vec<FieldError>> {
         let app = match (self.auth, &self.app) {
             (AuthKind::Basic, _) => None,
-            (AuthKind::OAuth2, Some(a)) => Some(AppChoice::Existing(a.clone())),
-            (AuthKind::OAuth2, None) => Some(AppChoice::New(AppInput {
+            (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(a)) => Some(AppChoice::Existing(a.clone())),
+            (AuthKind::OAuth2 | AuthKind::OAuth2App, None) => Some(AppChoice::New(AppInput {
                 name: None,
                 client_id: self.value(FieldId::ClientId).to_string(),
                 tenant: self.value(FieldId::Tenant).to_string(),
@@ -585,7 +585,8 @@ pub(super) fn on_saved(
             effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" as a Draft.")));
             effects.push(Effect::Enter(match server.map_or(AuthKind::OAuth2, |s| s.auth) {
                 AuthKind::OAuth2 => Step::Connect,
-                AuthKind::Basic => Step::Test,
+                // App-only has nothing to sign in to: straight to Test & Confirm.
+                AuthKind::OAuth2App | AuthKind::Basic => Step::Test,
             }));
             effects
         }

@@ -83,6 +83,7 @@ pub fn admin_consent_url(form: &Form) -> Option<String> {
         secret: None,
         secret_expires: None,
         authority,
+        certificate: None,
     };
     Some(app.admin_consent_url())
 }

@@ -184,7 +184,7 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
     ));
     out.extend(r("Username", vec![Span::raw(server.username.clone())]));
     match (server.auth, app) {
-        (AuthKind::OAuth2, Some(app)) => {
+        (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(app)) => {
             out.extend(r(
                 "Azure app",
                 vec![Span::raw(format!("{} · tenant {}", app.name, app.tenant))],
@@ -194,7 +194,7 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
                 out.extend(r("Authority", vec![Span::raw(app.authority.clone())]));
             }
         }
-        (AuthKind::OAuth2, None) => out.extend(r(
+        (AuthKind::OAuth2 | AuthKind::OAuth2App, None) => out.extend(r(
             "Azure app",
             vec![Span::styled(
                 format!("\"{}\" is missing", server.app.clone().unwrap_or_default()),

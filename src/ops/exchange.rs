@@ -1,0 +1,308 @@
+//! The Exchange side of app-only access, as data: the Exchange Online PowerShell lines an
+//! admin runs (with the real values) and why each is needed (microsoft-facts §3.2 steps 3–4).
+//! The TUI shows and copies them; the CLI prints them (`inbound exchange-setup NAME`) and the
+//! diagnosis of a refused app-only login quotes them.
+
+use super::{Error, Result};
+use crate::model::{AuthKind, AzureApp, Config, Server, ServerState};
+use crate::store::Store;
+use serde::Serialize;
+
+/// Stands for the service principal's Object ID until a token has told us.
+pub const PRINCIPAL_PLACEHOLDER: &str = "<enterprise-app-object-id>";
+
+/// One line to run, and in one line why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExchangeCommand {
+    pub line: String,
+    pub why: String,
+}
+
+/// What a server's app-only setup needs on the Exchange side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExchangeSetup {
+    pub server: String,
+    pub mailbox: String,
+    pub app: String,
+    pub client_id: String,
+    pub tenant: String,
+    /// The enterprise application's Object ID, known once a token was fetched.
+    pub principal_id: Option<String>,
+    /// True when another server of this app already passed Test & Confirm: the service
+    /// principal exists in Exchange, so this mailbox needs only its permission line.
+    pub only_mailbox_permission: bool,
+    /// The lines to run, in order.
+    pub commands: Vec<ExchangeCommand>,
+    /// Where to find a value shown as a placeholder.
+    pub notes: Vec<String>,
+}
+
+/// PowerShell single-quoted string: nothing inside expands; a quote is doubled.
+fn ps(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `Add-MailboxPermission` for one mailbox: all a mailbox added later needs.
+pub fn mailbox_permission(mailbox: &str, principal_id: Option<&str>) -> ExchangeCommand {
+    let sp = principal_id.unwrap_or(PRINCIPAL_PLACEHOLDER);
+    ExchangeCommand {
+        line: format!(
+            "Add-MailboxPermission -Identity {} -User {} -AccessRights FullAccess",
+            ps(mailbox),
+            ps(sp)
+        ),
+        why: format!("lets the app open {mailbox} (Exchange may take a few minutes to apply it)"),
+    }
+}
+
+/// Every line, from installing the module to the mailbox permissions.
+pub fn exchange_commands(
+    app: &AzureApp,
+    principal_id: Option<&str>,
+    mailboxes: &[&str],
+) -> Vec<ExchangeCommand> {
+    let sp = principal_id.unwrap_or(PRINCIPAL_PLACEHOLDER);
+    let mut out = vec![
+        ExchangeCommand {
+            line: "Install-Module -Name ExchangeOnlineManagement".into(),
+            why: "once per machine: Exchange Online PowerShell (Azure Cloud Shell has it already)".into(),
+        },
+        ExchangeCommand {
+            line: format!("Connect-ExchangeOnline -Organization {}", ps(&app.tenant)),
+            why: format!("sign in as an Exchange administrator of {}", app.tenant),
+        },
+        ExchangeCommand {
+            line: format!(
+                "New-ServicePrincipal -AppId {} -ObjectId {} -DisplayName {}",
+                ps(&app.client_id),
+                ps(sp),
+                ps(&app.name)
+            ),
+            why: "registers the app's service principal in Exchange (the Enterprise application's Object ID, not the App registration's)".into(),
+        },
+    ];
+    out.extend(mailboxes.iter().map(|m| mailbox_permission(m, principal_id)));
+    out
+}
+
+/// Where to find the Object ID while it is a placeholder.
+pub fn principal_note(app: &AzureApp, server: &str) -> String {
+    format!(
+        "{PRINCIPAL_PLACEHOLDER}: in the Azure portal, Microsoft Entra ID → Enterprise applications → \"{}\" (client ID {}) → Object ID. Not the Object ID on the App registrations Overview page: that one fails. inbound fills it in after the first token (inbound token \"{server}\").",
+        app.name, app.client_id
+    )
+}
+
+/// The service principal's Object ID, from the token file of any app-only server of `app`.
+pub fn principal_of(store: &Store, config: &Config, app: &str) -> Result<Option<String>> {
+    for s in config
+        .servers
+        .iter()
+        .filter(|s| s.auth == AuthKind::OAuth2App && s.app.as_deref() == Some(app))
+    {
+        if let Some(id) = store
+            .load_tokens(s)?
+            .and_then(|f| f.tokens)
+            .and_then(|t| t.principal_id)
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// The Exchange setup of one app-only server.
+pub fn exchange_setup(store: &Store, name: &str) -> Result<ExchangeSetup> {
+    let config = store.load()?;
+    let (server, app) = super::oauth_target(&config, name)?;
+    if server.auth != AuthKind::OAuth2App {
+        return Err(Error::Consent(format!(
+            "\"{name}\" signs in as a person (delegated OAuth2.0): Exchange needs no service principal for it. App-only servers are added with --auth oauth2-app"
+        )));
+    }
+    let principal_id = principal_of(store, &config, &app.name)?;
+    Ok(setup_for(&config, &server, &app, principal_id))
+}
+
+/// Builds the setup from what is known (pure: no store).
+pub fn setup_for(
+    config: &Config,
+    server: &Server,
+    app: &AzureApp,
+    principal_id: Option<String>,
+) -> ExchangeSetup {
+    let sibling_confirmed = config.servers.iter().any(|s| {
+        s.id != server.id
+            && s.auth == AuthKind::OAuth2App
+            && s.app.as_deref() == Some(app.name.as_str())
+            && s.state == ServerState::Confirmed
+    });
+    let commands = if sibling_confirmed {
+        vec![
+            ExchangeCommand {
+                line: format!("Connect-ExchangeOnline -Organization {}", ps(&app.tenant)),
+                why: format!("sign in as an Exchange administrator of {}", app.tenant),
+            },
+            mailbox_permission(&server.username, principal_id.as_deref()),
+        ]
+    } else {
+        exchange_commands(app, principal_id.as_deref(), &[server.username.as_str()])
+    };
+    let notes = if principal_id.is_none() {
+        vec![principal_note(app, &server.name)]
+    } else {
+        Vec::new()
+    };
+    ExchangeSetup {
+        server: server.name.clone(),
+        mailbox: server.username.clone(),
+        app: app.name.clone(),
+        client_id: app.client_id.clone(),
+        tenant: app.tenant.clone(),
+        principal_id,
+        only_mailbox_permission: sibling_confirmed,
+        commands,
+        notes,
+    }
+}
+
+/// The diagnosis of `NO AUTHENTICATE failed.` with a valid app-only token (microsoft-facts
+/// §4.4 row 5), most likely cause first, with the commands to run.
+pub fn rejected_advice(setup: &ExchangeSetup) -> String {
+    let sp = setup.principal_id.as_deref();
+    let new_sp = exchange_commands(
+        &AzureApp {
+            name: setup.app.clone(),
+            client_id: setup.client_id.clone(),
+            tenant: setup.tenant.clone(),
+            secret: None,
+            secret_expires: None,
+            authority: String::new(),
+            certificate: None,
+        },
+        sp,
+        &[],
+    )
+    .pop()
+    .map(|c| c.line)
+    .unwrap_or_default();
+    let permission = mailbox_permission(&setup.mailbox, sp).line;
+    let mut advice = format!(
+        "the app-only token is valid, so Exchange refused the mailbox itself. In order: (1) the app's service principal is not registered in Exchange (or with the App registration's Object ID instead of the Enterprise application's): {new_sp}; (2) the app has no permission on {mailbox}: {permission}; (3) Username is not the mailbox's primary address. A new mailbox permission can take several minutes to replicate: run the test again in a few minutes (inbound test \"{server}\"). All commands: inbound exchange-setup \"{server}\"",
+        mailbox = setup.mailbox,
+        server = setup.server,
+    );
+    if sp.is_none() {
+        advice.push_str(&format!(
+            ". {PRINCIPAL_PLACEHOLDER}: Enterprise applications → \"{}\" → Object ID",
+            setup.app
+        ));
+    }
+    advice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> AzureApp {
+        AzureApp {
+            name: "Contoso's mail".into(),
+            client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+            tenant: "contoso.com".into(),
+            secret: None,
+            secret_expires: None,
+            authority: crate::model::DEFAULT_AUTHORITY.into(),
+            certificate: None,
+        }
+    }
+
+    fn server(name: &str, mailbox: &str, state: ServerState) -> Server {
+        Server {
+            id: format!("id-{name}"),
+            name: name.into(),
+            server_type: crate::model::ServerType::Imap,
+            auth: AuthKind::OAuth2App,
+            host: crate::model::DEFAULT_HOST.into(),
+            port: 993,
+            ssl: true,
+            username: mailbox.into(),
+            app: Some("Contoso's mail".into()),
+            password: None,
+            ca_file: None,
+            state,
+            last_test: None,
+        }
+    }
+
+    #[test]
+    fn the_commands_carry_the_real_values() {
+        let lines: Vec<String> =
+            exchange_commands(&app(), Some("9f8e-oid"), &["a@contoso.com", "b@contoso.com"])
+                .into_iter()
+                .map(|c| c.line)
+                .collect();
+        assert_eq!(lines[1], "Connect-ExchangeOnline -Organization 'contoso.com'");
+        assert_eq!(
+            lines[2],
+            "New-ServicePrincipal -AppId '2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58' -ObjectId '9f8e-oid' -DisplayName 'Contoso''s mail'"
+        );
+        assert_eq!(
+            lines[3],
+            "Add-MailboxPermission -Identity 'a@contoso.com' -User '9f8e-oid' -AccessRights FullAccess"
+        );
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn unknown_object_id_is_a_placeholder_with_directions() {
+        let mut config = Config::default();
+        config.apps.push(app());
+        let s = server("Support", "support@contoso.com", ServerState::Draft);
+        config.servers.push(s.clone());
+        let setup = setup_for(&config, &s, &app(), None);
+        assert!(
+            setup
+                .commands
+                .iter()
+                .any(|c| c.line.contains(PRINCIPAL_PLACEHOLDER))
+        );
+        assert!(
+            setup.notes[0].contains("Enterprise applications"),
+            "{:?}",
+            setup.notes
+        );
+        assert!(!setup.only_mailbox_permission);
+        let advice = rejected_advice(&setup);
+        let sp = advice.find("New-ServicePrincipal").unwrap_or(usize::MAX);
+        let perm = advice.find("Add-MailboxPermission").unwrap_or(0);
+        assert!(sp < perm, "service principal first: {advice}");
+        assert!(advice.contains("minutes"), "{advice}");
+    }
+
+    #[test]
+    fn a_mailbox_added_later_gets_just_its_permission_line() {
+        let mut config = Config::default();
+        config.apps.push(app());
+        config
+            .servers
+            .push(server("Support", "support@contoso.com", ServerState::Confirmed));
+        let later = server("Sales", "sales@contoso.com", ServerState::Draft);
+        config.servers.push(later.clone());
+        let setup = setup_for(&config, &later, &app(), Some("oid-1".into()));
+        assert!(setup.only_mailbox_permission);
+        assert!(
+            setup
+                .commands
+                .iter()
+                .all(|c| !c.line.starts_with("New-ServicePrincipal"))
+        );
+        assert_eq!(
+            setup.commands.last().map(|c| c.line.as_str()),
+            Some(
+                "Add-MailboxPermission -Identity 'sales@contoso.com' -User 'oid-1' -AccessRights FullAccess"
+            )
+        );
+        assert!(setup.notes.is_empty());
+    }
+}

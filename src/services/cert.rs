@@ -1,0 +1,276 @@
+//! Certificate credentials with the `openssl` crate: a new RSA key and self-signed
+//! certificate, importing an existing pair, thumbprints, and the RFC 7523 client assertion
+//! Microsoft's "certificate credentials" article describes (header `alg`, `typ`, thumbprint;
+//! claims `aud` = the token endpoint, `iss` = `sub` = the client ID, `jti`, `nbf`, `iat`,
+//! `exp`). No crypto is done by hand here: keys, digests and signatures are OpenSSL's.
+
+use crate::secret::Secret;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+use openssl::asn1::{Asn1Integer, Asn1Time};
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::sign::Signer;
+use openssl::x509::{X509, X509NameBuilder};
+use thiserror::Error;
+
+/// RSA size Entra accepts for certificate credentials (2048 is the minimum it takes).
+const RSA_BITS: u32 = 2048;
+/// How long an assertion is good for: "short — 5-10 minutes after nbf at most".
+const ASSERTION_LIFETIME_SECS: i64 = 600;
+/// Longest lifetime `cert new` makes (the admin chooses; Entra does not cap certificates at
+/// 24 months as it does secrets).
+pub const MAX_MONTHS: u32 = 120;
+
+#[derive(Debug, Error)]
+pub enum CertError {
+    #[error("{0}")]
+    Input(String),
+    #[error("OpenSSL: {0}")]
+    Crypto(String),
+}
+
+fn crypto(e: openssl::error::ErrorStack) -> CertError {
+    CertError::Crypto(e.to_string())
+}
+
+/// A key pair and certificate ready to store.
+pub struct NewCertificate {
+    pub key_pem: Secret,
+    pub cert_pem: String,
+    pub info: CertInfo,
+}
+
+impl std::fmt::Debug for NewCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCertificate")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The public facts of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    /// SHA-1 of the DER in upper-case hex (what the portal lists).
+    pub thumbprint: String,
+    /// Base64url SHA-1 (`x5t`) and SHA-256 (`x5t#S256`) of the DER.
+    pub x5t: String,
+    pub x5t_s256: String,
+    pub not_after: Timestamp,
+}
+
+fn info_of(cert: &X509) -> Result<CertInfo, CertError> {
+    let sha1 = cert.digest(MessageDigest::sha1()).map_err(crypto)?;
+    let sha256 = cert.digest(MessageDigest::sha256()).map_err(crypto)?;
+    let epoch = Asn1Time::from_unix(0).map_err(crypto)?;
+    let diff = epoch.diff(cert.not_after()).map_err(crypto)?;
+    let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+    let not_after =
+        Timestamp::from_second(secs).map_err(|e| CertError::Input(format!("certificate expiry: {e}")))?;
+    Ok(CertInfo {
+        thumbprint: sha1.iter().map(|b| format!("{b:02X}")).collect(),
+        x5t: URL_SAFE_NO_PAD.encode(&*sha1),
+        x5t_s256: URL_SAFE_NO_PAD.encode(&*sha256),
+        not_after,
+    })
+}
+
+/// A new 2048-bit RSA key and a self-signed certificate for `common_name`, valid `months`.
+pub fn generate(common_name: &str, months: u32) -> Result<NewCertificate, CertError> {
+    if !(1..=MAX_MONTHS).contains(&months) {
+        return Err(CertError::Input(format!(
+            "--months must be 1 to {MAX_MONTHS} (got {months})"
+        )));
+    }
+    let rsa = Rsa::generate(RSA_BITS).map_err(crypto)?;
+    let key = PKey::from_rsa(rsa).map_err(crypto)?;
+    let mut name = X509NameBuilder::new().map_err(crypto)?;
+    name.append_entry_by_text("CN", common_name).map_err(crypto)?;
+    let name = name.build();
+    let mut b = X509::builder().map_err(crypto)?;
+    b.set_version(2).map_err(crypto)?;
+    let mut serial = BigNum::new().map_err(crypto)?;
+    serial.rand(128, MsbOption::MAYBE_ZERO, false).map_err(crypto)?;
+    let serial: Asn1Integer = serial.to_asn1_integer().map_err(crypto)?;
+    b.set_serial_number(&serial).map_err(crypto)?;
+    b.set_subject_name(&name).map_err(crypto)?;
+    b.set_issuer_name(&name).map_err(crypto)?;
+    b.set_pubkey(&key).map_err(crypto)?;
+    let now = Timestamp::now().as_second();
+    // A few minutes back, so a clock slightly behind ours does not see a future certificate.
+    let not_before = Asn1Time::from_unix(now - 300).map_err(crypto)?;
+    b.set_not_before(&not_before).map_err(crypto)?;
+    let days = months * 30 + months / 2;
+    let not_after = Asn1Time::days_from_now(days).map_err(crypto)?;
+    b.set_not_after(&not_after).map_err(crypto)?;
+    b.sign(&key, MessageDigest::sha256()).map_err(crypto)?;
+    let cert = b.build();
+    finish(&key, &cert)
+}
+
+fn finish(key: &PKey<Private>, cert: &X509) -> Result<NewCertificate, CertError> {
+    let key_pem = key.private_key_to_pem_pkcs8().map_err(crypto)?;
+    let key_pem = String::from_utf8(key_pem).map_err(|_| CertError::Crypto("key PEM is not text".into()))?;
+    let cert_pem = cert.to_pem().map_err(crypto)?;
+    let cert_pem =
+        String::from_utf8(cert_pem).map_err(|_| CertError::Crypto("certificate PEM is not text".into()))?;
+    Ok(NewCertificate {
+        key_pem: Secret::new(key_pem),
+        cert_pem,
+        info: info_of(cert)?,
+    })
+}
+
+/// An existing certificate and its RSA private key, from one PEM text holding both (e.g.
+/// `cat key.pem cert.pem`). The key must belong to the certificate.
+pub fn import(pem: &str) -> Result<NewCertificate, CertError> {
+    let cert = X509::from_pem(pem.as_bytes()).map_err(|_| {
+        CertError::Input("no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".into())
+    })?;
+    let key = PKey::private_key_from_pem(pem.as_bytes()).map_err(|_| {
+        CertError::Input(
+            "no unencrypted PEM private key in the file: put the key and the certificate in one file (cat key.pem cert.pem), without a passphrase".into(),
+        )
+    })?;
+    if key.rsa().is_err() {
+        return Err(CertError::Input(
+            "the key is not RSA: Microsoft's client assertions are signed with RSA (RS256)".into(),
+        ));
+    }
+    let public = cert.public_key().map_err(crypto)?;
+    if !key.public_eq(&public) {
+        return Err(CertError::Input(
+            "the private key does not belong to the certificate".into(),
+        ));
+    }
+    finish(&key, &cert)
+}
+
+/// The facts of a PEM certificate (no key needed).
+pub fn inspect(cert_pem: &str) -> Result<CertInfo, CertError> {
+    let cert =
+        X509::from_pem(cert_pem.as_bytes()).map_err(|_| CertError::Input("not a PEM certificate".into()))?;
+    info_of(&cert)
+}
+
+/// What a client assertion is for.
+pub struct AssertionFor<'a> {
+    pub client_id: &'a str,
+    /// The token endpoint URL the assertion is sent to (its `aud`).
+    pub token_url: &'a str,
+    pub x5t: &'a str,
+    pub x5t_s256: &'a str,
+}
+
+/// An RS256-signed client assertion. Both thumbprint headers are sent: the article's current
+/// revision names `x5t#S256` (SHA-256), earlier ones `x5t` (SHA-1); they name the same
+/// certificate, so either check passes.
+pub fn client_assertion(
+    key_pem: &Secret,
+    to: &AssertionFor<'_>,
+    now: Timestamp,
+) -> Result<Secret, CertError> {
+    let key = PKey::private_key_from_pem(key_pem.expose().as_bytes())
+        .map_err(|_| CertError::Input("the stored private key is not a PEM key".into()))?;
+    let header = serde_json::json!({
+        "alg": "RS256",
+        "typ": "JWT",
+        "x5t": to.x5t,
+        "x5t#S256": to.x5t_s256,
+    });
+    let now = now.as_second();
+    let claims = serde_json::json!({
+        "aud": to.token_url,
+        "iss": to.client_id,
+        "sub": to.client_id,
+        "jti": crate::services::oauth::new_state(),
+        "nbf": now,
+        "iat": now,
+        "exp": now + ASSERTION_LIFETIME_SECS,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(crypto)?;
+    signer.update(signing_input.as_bytes()).map_err(crypto)?;
+    let signature = signer.sign_to_vec().map_err(crypto)?;
+    Ok(Secret::new(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::sign::Verifier;
+
+    #[test]
+    fn a_new_certificate_signs_assertions_its_public_key_verifies() {
+        let c = generate("inbound test", 36).unwrap();
+        assert!(c.key_pem.expose().contains("PRIVATE KEY"));
+        assert!(c.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        let days = c.info.not_after.duration_since(Timestamp::now()).as_secs() / 86_400;
+        assert!((1085..=1100).contains(&days), "{days}");
+        assert_eq!(c.info.thumbprint.len(), 40);
+        assert!(!format!("{c:?}").contains("PRIVATE"));
+
+        let a = client_assertion(
+            &c.key_pem,
+            &AssertionFor {
+                client_id: "cid",
+                token_url: "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+                x5t: &c.info.x5t,
+                x5t_s256: &c.info.x5t_s256,
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+        let parts: Vec<&str> = a.expose().split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["x5t#S256"], c.info.x5t_s256);
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(claims["iss"], "cid");
+        assert_eq!(claims["sub"], "cid");
+        assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+        let cert = X509::from_pem(c.cert_pem.as_bytes()).unwrap();
+        let public = cert.public_key().unwrap();
+        let mut v = Verifier::new(MessageDigest::sha256(), &public).unwrap();
+        v.update(format!("{}.{}", parts[0], parts[1]).as_bytes()).unwrap();
+        assert!(v.verify(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap());
+    }
+
+    #[test]
+    fn import_wants_a_matching_key() {
+        let a = generate("a", 1).unwrap();
+        let b = generate("b", 1).unwrap();
+        let both = format!("{}{}", a.key_pem.expose(), a.cert_pem);
+        assert_eq!(import(&both).unwrap().info, a.info);
+        let mixed = format!("{}{}", b.key_pem.expose(), a.cert_pem);
+        assert!(
+            import(&mixed)
+                .unwrap_err()
+                .to_string()
+                .contains("does not belong")
+        );
+        assert!(
+            import(&a.cert_pem)
+                .unwrap_err()
+                .to_string()
+                .contains("private key")
+        );
+        assert!(import("junk").is_err());
+        assert!(generate("x", 0).is_err());
+        assert!(generate("x", MAX_MONTHS + 1).is_err());
+    }
+}
