@@ -18,6 +18,8 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
             secret: Some(Secret::new("bench~secret")),
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
+            public_client: false,
+            admin_consent_at: None,
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -29,6 +31,7 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
                 port: 993,
                 ssl: true,
                 username: format!("mailbox{i}@contoso.com"),
+                sign_in_as: None,
                 app: Some("bench".into()),
                 password: None,
                 ca_file: None,

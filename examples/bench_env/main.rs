@@ -98,6 +98,8 @@ fn seed(
             secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
             secret_expires: None,
             authority: authority.to_string(),
+            public_client: false,
+            admin_consent_at: None,
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -109,6 +111,7 @@ fn seed(
                 port,
                 ssl: true,
                 username: OAUTH_USER.into(),
+                sign_in_as: None,
                 app: Some("bench".into()),
                 password: None,
                 ca_file: Some(ca.to_path_buf()),

@@ -184,6 +184,13 @@ pub struct AddArgs {
     /// Identity provider authority.
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
+    /// The app is a public client (platform "Mobile and desktop applications", redirect
+    /// http://localhost, Allow public client flows = Yes): no secret at all.
+    #[arg(long, conflicts_with_all = ["secret_stdin", "secret_file", "secret_expires"])]
+    pub public_client: bool,
+    /// Shared mailbox: sign in as this delegate (who has FullAccess on --username).
+    #[arg(long, value_name = "ADDR")]
+    pub sign_in_as: Option<String>,
     /// Use a stored Azure app instead of --client-id/--tenant/--secret-*, or with them, the
     /// name for the new app (default: the server's name).
     #[arg(long, value_name = "APP")]
@@ -210,6 +217,13 @@ pub struct EditArgs {
     /// The mailbox address; a new one drops the tokens (they were minted for the old one).
     #[arg(long)]
     pub username: Option<String>,
+    /// Shared mailbox: sign in as this delegate (FullAccess on the mailbox); a new one drops
+    /// the tokens.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_sign_in_as")]
+    pub sign_in_as: Option<String>,
+    /// The mailbox signs in itself again (no delegate).
+    #[arg(long)]
+    pub no_sign_in_as: bool,
     /// Server Name (IMAP host).
     #[arg(long)]
     pub host: Option<String>,
@@ -278,6 +292,10 @@ pub struct ConnectArgs {
     /// Sign in with a device code instead (needs "Allow public client flows" on the app).
     #[arg(long)]
     pub device_code: bool,
+    /// You are an admin: first grant tenant-wide consent (the v2 admin consent page, answered
+    /// through the listener), then sign in. Use it when sign-in stops at "Need admin approval".
+    #[arg(long, conflicts_with = "device_code")]
+    pub admin_consent: bool,
     /// Port for the embedded listener (default 8400, replaced by a free one if taken; a port
     /// you give here or in the settings is never replaced unless --any-port).
     #[arg(long, value_name = "N")]

@@ -29,6 +29,7 @@ pub(super) async fn seed(store: &Store, s: &StandIns) -> Result<(), DemoError> {
         host: HOST.into(),
         port: s.imap.port().to_string(),
         username: user.into(),
+        sign_in_as: None,
         app: Some(app),
         password: None,
         ca_file: Some(s.ca_file.clone()),
@@ -40,6 +41,7 @@ pub(super) async fn seed(store: &Store, s: &StandIns) -> Result<(), DemoError> {
         secret: Some(Secret::new(super::CLIENT_SECRET)),
         secret_expires: Some(expires),
         authority: Some(s.authority()),
+        public_client: false,
     });
     add_server(store, &server(CONFIRMED, HELPDESK, app))?;
     add_server(store, &server(FAILING, SHARED, AppChoice::Existing(APP.into())))?;

@@ -357,6 +357,7 @@ mod tests {
             port: 993,
             ssl: true,
             username: "a@contoso.com".into(),
+            sign_in_as: None,
             app: Some("app".into()),
             password: None,
             ca_file: None,
@@ -378,6 +379,8 @@ mod tests {
             secret: Some(Secret::new("v")),
             secret_expires: expires.map(|d| d.parse().unwrap()),
             authority: "https://login.microsoftonline.com".into(),
+            public_client: false,
+            admin_consent_at: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
+pub mod admin_consent;
 pub mod consent;
 pub mod paste;
 pub mod servers;
@@ -49,6 +50,10 @@ pub enum Error {
     },
     #[error("sign-in: {0}")]
     Consent(String),
+    /// Sign-in stopped at "Need admin approval": a step to take, not a fault (most tenants
+    /// since late 2025 keep users from consenting to IMAP themselves; microsoft-facts §9).
+    #[error("{0}")]
+    NeedsAdminConsent(Box<admin_consent::AdminConsentNeeded>),
     #[error(
         "\"{server}\" was removed or now names another mailbox while signing in; nothing was stored. Sign in again if it still needs tokens"
     )]
@@ -107,6 +112,7 @@ impl Error {
             }),
             Error::Probe { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
+            Error::NeedsAdminConsent(n) => Some(n.routes()),
             _ => None,
         }
     }

@@ -17,6 +17,8 @@ pub struct AppInput {
     pub secret: Option<Secret>,
     pub secret_expires: Option<String>,
     pub authority: Option<String>,
+    /// A public client: no secret at all (code + PKCE and device code).
+    pub public_client: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct ServerInput {
     pub host: String,
     pub port: String,
     pub username: String,
+    /// Shared mailbox: the delegate who signs in (empty or `None`: the mailbox itself).
+    pub sign_in_as: Option<String>,
     pub app: Option<AppChoice>,
     pub password: Option<Secret>,
     pub ca_file: Option<PathBuf>,
@@ -47,6 +51,7 @@ impl Default for ServerInput {
             host: crate::model::DEFAULT_HOST.into(),
             port: crate::model::DEFAULT_PORT.to_string(),
             username: String::new(),
+            sign_in_as: None,
             app: None,
             password: None,
             ca_file: None,
@@ -66,7 +71,15 @@ pub fn validate_app(
     let client_id = ok(validate::client_id(&input.client_id));
     let tenant = ok(validate::tenant(&input.tenant));
     let secret = match &input.secret {
+        Some(_) if input.public_client => {
+            errors.borrow_mut().push(FieldError::new(
+                "Secret",
+                "a public client has no secret: leave the secret out, or register the app with a secret and drop the public-client choice",
+            ));
+            None
+        }
         Some(s) => Some(Secret::new(ok(validate::secret(s.expose())))),
+        None if input.public_client => None,
         None => {
             errors
                 .borrow_mut()
@@ -83,6 +96,13 @@ pub fn validate_app(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
+        Some(_) if input.public_client => {
+            errors.borrow_mut().push(FieldError::new(
+                "Secret expires",
+                "a public client has no secret, so nothing expires",
+            ));
+            None
+        }
         Some(d) => validate::date("Secret expires", d)
             .map_err(|e| errors.borrow_mut().push(e))
             .ok(),
@@ -103,6 +123,8 @@ pub fn validate_app(
             secret,
             secret_expires,
             authority,
+            public_client: input.public_client,
+            admin_consent_at: None,
         })
     } else {
         Err(errors)
@@ -144,6 +166,20 @@ pub fn validate_server(
     let username = validate::username(&input.username)
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
+    let sign_in_as = match input.sign_in_as.as_deref().map(str::trim) {
+        Some(a) if !a.is_empty() && input.auth == AuthKind::OAuth2 => sign_in_as(a, &username)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten(),
+        Some(a) if !a.is_empty() => {
+            errors.push(FieldError::new(
+                "Sign in as",
+                "only OAuth2.0 signs in as a delegate; Basic logs in with the mailbox's own password",
+            ));
+            None
+        }
+        _ => None,
+    };
     let (app_name, new_app, password) = match input.auth {
         AuthKind::OAuth2 => match &input.app {
             Some(AppChoice::Existing(a)) => {
@@ -200,6 +236,7 @@ pub fn validate_server(
         port,
         ssl: true,
         username,
+        sign_in_as,
         app: app_name,
         password,
         ca_file: input.ca_file.clone(),
@@ -207,6 +244,12 @@ pub fn validate_server(
         last_test: None,
     };
     Ok((server, new_app))
+}
+
+/// "Sign in as" checked as an address; the mailbox itself is no delegate (`None`).
+fn sign_in_as(value: &str, mailbox: &str) -> Result<Option<String>, FieldError> {
+    let a = validate::username(value).map_err(|e| FieldError::new("Sign in as", e.message))?;
+    Ok((!crate::services::oauth::idtoken::same_account(&a, mailbox)).then_some(a))
 }
 
 /// Adds a server (and its new app) as a Draft.
@@ -228,6 +271,8 @@ pub struct ServerPatch {
     pub host: Option<String>,
     pub port: Option<String>,
     pub username: Option<String>,
+    /// `Some(None)` clears "Sign in as" (the mailbox signs in itself again).
+    pub sign_in_as: Option<Option<String>>,
     pub app: Option<String>,
     pub auth: Option<AuthKind>,
     pub password: Option<Secret>,
@@ -270,6 +315,12 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(a) = &patch.auth {
             server.auth = *a;
         }
+        if let Some(d) = &patch.sign_in_as {
+            server.sign_in_as = match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => sign_in_as(d, &server.username)?,
+                None => None,
+            };
+        }
         if let Some(a) = &patch.app {
             if !apps.contains(a) {
                 return Err(Error::NotFound {
@@ -295,9 +346,13 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
             return Err(FieldError::new("Password", "Basic needs a password: pass --password-stdin").into());
         }
         server.ssl = true;
+        if server.auth == AuthKind::Basic {
+            server.sign_in_as = None;
+        }
         let moved = server.host != before.host
             || server.port != before.port
             || server.username != before.username
+            || server.sign_in_as != before.sign_in_as
             || server.app != before.app
             || server.auth != before.auth
             || server.password != before.password;
@@ -307,9 +362,10 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(n) = new_name {
             server.name = n;
         }
-        Ok((before.username, server.clone()))
+        Ok(((before.username, before.sign_in_as), server.clone()))
     })?;
-    if old_username != server.username {
+    // Tokens are the signed-in account's: another mailbox or another delegate needs new ones.
+    if old_username.0 != server.username || old_username.1 != server.sign_in_as {
         // The tokens were minted for the old mailbox and are never served for the new one
         // (the store checks); remove them now rather than keep a dead file.
         store.remove_tokens(&server)?;
@@ -346,6 +402,13 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
             app.tenant = validate::tenant(t)?;
         }
         if let Some(s) = &patch.secret {
+            if app.public_client {
+                return Err(FieldError::new(
+                    "Secret",
+                    "this app is a public client and sends no secret; to use a secret, add the app again without --public-client",
+                )
+                .into());
+            }
             app.secret = Some(Secret::new(validate::secret(s.expose())?));
         }
         if let Some(d) = &patch.secret_expires {

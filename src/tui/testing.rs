@@ -31,6 +31,8 @@ pub fn app(name: &str, expires: &str) -> AzureApp {
         secret: Some(Secret::new(SECRET)),
         secret_expires: expires.parse().ok(),
         authority: crate::model::DEFAULT_AUTHORITY.into(),
+        public_client: false,
+        admin_consent_at: None,
     }
 }
 
@@ -44,6 +46,7 @@ pub fn server(name: &str, auth: AuthKind, state: ServerState, username: &str, ap
         port: crate::model::DEFAULT_PORT,
         ssl: true,
         username: username.into(),
+        sign_in_as: None,
         app: app.map(String::from),
         password: (auth == AuthKind::Basic).then(|| Secret::new("hunter2")),
         ca_file: None,

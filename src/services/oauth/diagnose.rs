@@ -13,7 +13,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "The app wants a client secret: enter the secret Value; for device-code sign-in enable Authentication → Allow public client flows = Yes."
         }
         700025 | 90023 => {
-            "The app is registered as a public client: register the redirect URL under Web (not Mobile and desktop), or use device code without a secret."
+            "The app is registered as a public client: register the redirect URL under Web (not Mobile and desktop), or store the app without a secret (inbound add … --public-client)."
         }
         50011 => {
             "Redirect URI mismatch: add http://localhost/microsoft_outlook/confirm under Authentication → Web → Redirect URIs, then wait 3–5 minutes."
@@ -61,6 +61,11 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
         700005 => "Code used against another tenant: keep the same Tenant for sign-in and token.",
         _ => return None,
     })
+}
+
+/// "Need admin approval": the tenant lets no user consent to this app (microsoft-facts §9).
+pub fn needs_admin_consent(codes: &[u64]) -> bool {
+    codes.iter().any(|c| matches!(c, 65001 | 90094 | 90095))
 }
 
 /// Refresh failures that need the user to sign in again.

@@ -382,6 +382,8 @@ mod tests {
             secret: Some(Secret::new("s3cret")),
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
+            public_client: false,
+            admin_consent_at: None,
         }
     }
 

@@ -111,6 +111,8 @@ pub fn admin_consent_url(form: &Form) -> Option<String> {
         secret: None,
         secret_expires: None,
         authority,
+        public_client: false,
+        admin_consent_at: None,
     };
     Some(app.admin_consent_url())
 }

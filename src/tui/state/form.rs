@@ -423,6 +423,7 @@ impl Form {
                 secret: Some(Secret::new(self.value(FieldId::Secret))).filter(|s: &Secret| !s.is_empty()),
                 secret_expires: Some(secret_expires.to_string()).filter(|s| !s.trim().is_empty()),
                 authority: Some(self.value(FieldId::Authority).to_string()),
+                public_client: false,
             })),
         };
         let mut input = ServerInput {
@@ -431,6 +432,7 @@ impl Form {
             host: self.value(FieldId::Host).to_string(),
             port: self.value(FieldId::Port).to_string(),
             username: self.value(FieldId::Username).to_string(),
+            sign_in_as: None,
             app,
             password: (self.auth == AuthKind::Basic).then(|| Secret::new(self.value(FieldId::Password))),
             // Checked when saving (reading the file is I/O, and `update` stays pure).
@@ -470,6 +472,7 @@ impl Form {
             host: Some(self.value(FieldId::Host).to_string()),
             port: Some(self.value(FieldId::Port).to_string()),
             username: Some(self.value(FieldId::Username).to_string()),
+            sign_in_as: None,
             app: if self.auth == AuthKind::OAuth2 {
                 self.app.clone()
             } else {

@@ -1,0 +1,190 @@
+//! Admin consent: on most tenants since late 2025 users cannot consent to
+//! `IMAP.AccessAsUser.All` themselves (microsoft-facts §9), so a sign-in that stops at "Need
+//! admin approval" leads here. Two routes (§8): an admin grants it now through the v2 admin
+//! consent page, answered to the same listener with its own `state`; or the user sends the
+//! simple link to an admin. Either way the user sign-in is retried afterwards.
+
+use super::consent::{Bound, ConsentOptions, bind, denied};
+use super::{Error, Result};
+use crate::model::{AzureApp, Server};
+use crate::services::oauth::listener::{Callback, Listener};
+use crate::services::oauth::{self, diagnose};
+use crate::store::Store;
+use jiff::Timestamp;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Roles that may grant tenant-wide consent to IMAP (microsoft-facts §8, [MS-GRANTADMIN]).
+const ADMIN_ROLES: &str = "Cloud Application Administrator, Application Administrator or Privileged Role Administrator";
+
+/// A sign-in that needs an admin's approval first, with both ways forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConsentNeeded {
+    pub server: String,
+    pub app: String,
+    /// The simple link to send an admin (`{authority}/{tenant}/adminconsent?client_id=…`).
+    pub admin_link: String,
+    /// Microsoft's words (first line, cleaned), e.g. "AADSTS90094: …".
+    pub microsoft: String,
+}
+
+impl AdminConsentNeeded {
+    pub(crate) fn error(server: &Server, app: &AzureApp, microsoft: &str) -> Error {
+        Error::NeedsAdminConsent(Box::new(Self {
+            server: server.name.clone(),
+            app: app.name.clone(),
+            admin_link: app.admin_consent_url(),
+            microsoft: crate::sanitize::peer_text(microsoft),
+        }))
+    }
+
+    /// Both routes, for the CLI's hint line and the TUI's admin consent screen.
+    pub fn routes(&self) -> String {
+        format!(
+            "if you are an admin ({ADMIN_ROLES}), grant it for the organization: inbound connect \"{}\" --admin-consent (the sign-in follows at once). Otherwise send this link to your admin: {} (a page saying AADSTS500113 after accepting is harmless), then run inbound connect \"{}\" again",
+            self.server, self.admin_link, self.server
+        )
+    }
+}
+
+impl std::fmt::Display for AdminConsentNeeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "\"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves (most tenants now work this way), so an admin grants it once for the organization",
+            self.server, self.app
+        )?;
+        if !self.microsoft.is_empty() {
+            write!(f, " (Microsoft: {})", self.microsoft)?;
+        }
+        Ok(())
+    }
+}
+
+/// An admin consent waiting for the browser.
+pub struct AdminConsent {
+    pub server: Server,
+    pub app: AzureApp,
+    pub listener: Listener,
+    /// The v2 admin consent URL to open (copyable; show it whole).
+    pub url: String,
+    /// The redirect URI as it must be registered in the portal.
+    pub registered_redirect: String,
+}
+
+impl std::fmt::Debug for AdminConsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminConsent")
+            .field("server", &self.server.name)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a granted admin consent recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminGranted {
+    pub app: String,
+    pub at: Timestamp,
+    /// The tenant the browser reported: shown, never trusted for anything.
+    pub reported_tenant: String,
+}
+
+/// Binds the listener (with a `state` of its own) and builds the v2 admin consent URL for the
+/// app of server `name`.
+pub async fn begin_admin_consent(store: &Store, name: &str, opts: &ConsentOptions) -> Result<AdminConsent> {
+    let config = store.load()?;
+    let (server, app) = super::oauth_target(&config, name)?;
+    if app.tenant.eq_ignore_ascii_case("common") {
+        // Microsoft: the v2 admin consent endpoint must not be used with `common` (§8).
+        return Err(Error::Consent(format!(
+            "admin consent needs the tenant's ID or domain, not \"common\": inbound edit --app \"{}\" --tenant TENANT",
+            app.name
+        )));
+    }
+    let state = oauth::new_state();
+    let Bound {
+        listener,
+        redirect_uri,
+        registered_redirect,
+    } = bind(&config.settings, opts, state.clone()).await?;
+    let url = app.admin_consent_v2_url(&redirect_uri, &state);
+    listener.set_start_target(&url);
+    Ok(AdminConsent {
+        server,
+        app,
+        listener,
+        url,
+        registered_redirect,
+    })
+}
+
+impl AdminConsent {
+    pub fn port(&self) -> u16 {
+        self.listener.port()
+    }
+
+    /// Waits for the admin's answer (at most `timeout`, or until `cancel`) and records the
+    /// grant on the app.
+    pub async fn wait(mut self, store: &Store, timeout: Duration, cancel: CancellationToken) -> Result<AdminGranted> {
+        let answer = tokio::select! {
+            cb = self.listener.next() => cb.ok_or(Error::Cancelled)?,
+            () = tokio::time::sleep(timeout) => {
+                return Err(Error::Consent(super::consent::no_answer_text(
+                    timeout,
+                    &self.registered_redirect,
+                    self.app.public_client,
+                )));
+            }
+            () = cancel.cancelled() => return Err(Error::Cancelled),
+        };
+        self.listener.shutdown().await;
+        match answer {
+            Callback::AdminConsented { tenant } => {
+                let at = Timestamp::now();
+                record(store, &self.app.name, at)?;
+                tracing::info!(app = %self.app.name, reported_tenant = %tenant, "admin consent granted");
+                Ok(AdminGranted {
+                    app: self.app.name.clone(),
+                    at,
+                    reported_tenant: tenant,
+                })
+            }
+            Callback::Denied { error, description } => Err(self.refusal(&error, &description)),
+            Callback::Code { .. } => Err(Error::Consent(
+                "a sign-in code arrived where the admin consent answer was expected; run the admin consent again".into(),
+            )),
+        }
+    }
+
+    fn refusal(&self, error: &str, description: &str) -> Error {
+        tracing::warn!(app = %self.app.name, error, description, "admin consent refused");
+        let codes = diagnose::codes_in_text(description);
+        let first = description.lines().next().unwrap_or("").trim();
+        if codes.contains(&65004) {
+            Error::Consent(format!(
+                "the admin consent was cancelled ({first}); run it again and accept, or send this link to an admin: {}",
+                self.app.admin_consent_url()
+            ))
+        } else if diagnose::needs_admin_consent(&codes) {
+            Error::Consent(format!(
+                "the account that signed in cannot grant consent for the organization ({first}); sign in as a {ADMIN_ROLES}, or send this link to one: {}",
+                self.app.admin_consent_url()
+            ))
+        } else {
+            denied(error, description)
+        }
+    }
+}
+
+/// Records on the app that an admin granted consent at `at`.
+pub fn record(store: &Store, app: &str, at: Timestamp) -> Result<()> {
+    store.update(|config| {
+        let a = config.app_mut(app).ok_or_else(|| Error::NotFound {
+            kind: "Azure app",
+            name: app.into(),
+        })?;
+        a.admin_consent_at = Some(at);
+        Ok(())
+    })
+}
