@@ -218,7 +218,10 @@ fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
             );
         }
         if let Some(d) = &server.sign_in_as {
-            say!("{}", crate::ops::consent::shared_mailbox_note(d, &server.username));
+            say!(
+                "{}",
+                crate::ops::consent::shared_mailbox_note(d, &server.username)
+            );
         }
         say!(
             "Most tenants now need an admin to consent to IMAP once; if sign-in stops at \"Need admin approval\", an admin runs: inbound connect \"{}\" --admin-consent",

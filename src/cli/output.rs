@@ -20,6 +20,10 @@ pub struct AppView {
     /// Masked: never the value.
     pub secret: String,
     pub secret_expires: Option<String>,
+    /// A public client: no secret at all, so none to expire.
+    pub public_client: bool,
+    /// When an admin granted consent through inbound (unknown otherwise).
+    pub admin_consent_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +44,8 @@ pub struct ServerView {
     pub port: u16,
     pub ssl: bool,
     pub username: String,
+    /// Shared mailbox: the delegate who signs in.
+    pub sign_in_as: Option<String>,
     pub password: Option<String>,
     pub ca_file: Option<String>,
     pub app: Option<AppView>,
@@ -66,6 +72,7 @@ impl ServerView {
             port: s.port,
             ssl: s.ssl,
             username: s.username.clone(),
+            sign_in_as: s.sign_in_as.clone(),
             password: s.password.as_ref().map(crate::secret::Secret::masked),
             ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
             app: app.map(|a| AppView {
@@ -77,8 +84,16 @@ impl ServerView {
                     .secret
                     .as_ref()
                     .map(crate::secret::Secret::masked)
-                    .unwrap_or_else(|| "(none)".into()),
+                    .unwrap_or_else(|| {
+                        if a.public_client {
+                            "no secret (public client)".into()
+                        } else {
+                            "(none)".into()
+                        }
+                    }),
                 secret_expires: a.secret_expires.map(|d| d.to_string()),
+                public_client: a.public_client,
+                admin_consent_at: a.admin_consent_at.map(|t| t.to_string()),
             }),
             redirect_url: (s.auth == crate::model::AuthKind::OAuth2)
                 .then(|| registered_redirect_uri(settings)),
@@ -125,6 +140,8 @@ pub fn apps_table(config: &crate::model::Config) -> String {
                     || {
                         if a.secret.is_some() {
                             "not recorded".into()
+                        } else if a.public_client {
+                            "no secret (public client)".into()
                         } else {
                             "no secret".into()
                         }
@@ -210,6 +227,12 @@ pub fn details(v: &ServerView) -> String {
     kv("Port", &v.port.to_string());
     kv("SSL/TLS", if v.ssl { "on" } else { "off" });
     kv("Username", &v.username);
+    if let Some(d) = &v.sign_in_as {
+        kv(
+            "Sign in as",
+            &format!("{d} (delegate with FullAccess on {})", v.username),
+        );
+    }
     if let Some(p) = &v.password {
         kv("Password", p);
     }
@@ -222,6 +245,7 @@ pub fn details(v: &ServerView) -> String {
         kv("Tenant", &a.tenant);
         kv("Secret", &a.secret);
         let expiry = match (&a.secret_expires, v.health.secret_days_left) {
+            _ if a.public_client => "never (public client, no secret)".into(),
             (Some(d), Some(left)) if left >= 0 => format!("{d} ({left} d left)"),
             (Some(d), Some(left)) => format!("{d} (expired {} d ago)", -left),
             _ => format!(
@@ -230,6 +254,16 @@ pub fn details(v: &ServerView) -> String {
             ),
         };
         kv("Secret expires", &expiry);
+        kv(
+            "Admin consent",
+            &match v.health.admin_consent_at {
+                Some(t) => format!("granted {}", timefmt::local(t)),
+                None => format!(
+                    "unknown (if sign-in stops at \"Need admin approval\": inbound connect \"{}\" --admin-consent)",
+                    v.name
+                ),
+            },
+        );
         kv("Authority", &a.authority);
     }
     if let Some(r) = &v.redirect_url {

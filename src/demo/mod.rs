@@ -77,6 +77,9 @@ impl StandIns {
             verification_uri: String::new(),
             sign_in_page: true,
             app_roles: Vec::new(),
+            user_consent_allowed: true,
+            signed_in_user_is_admin: true,
+            public_client: false,
         }));
         let idp = entra::serve(Arc::new(entra.clone()))
             .await

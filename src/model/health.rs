@@ -142,6 +142,12 @@ pub struct Health {
     pub secret_days_left: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// When an admin granted tenant-wide consent (recorded by inbound; unknown otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_consent_at: Option<Timestamp>,
+    /// A public client: no secret, so no secret expiry to watch.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub public_client: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub findings: Vec<Finding>,
@@ -237,8 +243,8 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         }
     }
 
-    // Client secret expiry.
-    let secret_expires = app.and_then(|a| a.secret_expires);
+    // Client secret expiry (a public client has no secret to expire).
+    let secret_expires = app.filter(|a| !a.public_client).and_then(|a| a.secret_expires);
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let secret_days_left = secret_expires
         .and_then(|d| today.until(d).ok())
@@ -315,6 +321,8 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         secret_expires,
         secret_days_left,
         account: tokens.and_then(|t| t.account.clone()),
+        admin_consent_at: app.and_then(|a| a.admin_consent_at),
+        public_client: app.is_some_and(|a| a.public_client),
         last_error: last_error.map(|e| e.message.clone()),
         findings,
     }

@@ -15,7 +15,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Roles that may grant tenant-wide consent to IMAP (microsoft-facts §8, [MS-GRANTADMIN]).
-const ADMIN_ROLES: &str = "Cloud Application Administrator, Application Administrator or Privileged Role Administrator";
+const ADMIN_ROLES: &str =
+    "Cloud Application Administrator, Application Administrator or Privileged Role Administrator";
 
 /// A sign-in that needs an admin's approval first, with both ways forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +127,12 @@ impl AdminConsent {
 
     /// Waits for the admin's answer (at most `timeout`, or until `cancel`) and records the
     /// grant on the app.
-    pub async fn wait(mut self, store: &Store, timeout: Duration, cancel: CancellationToken) -> Result<AdminGranted> {
+    pub async fn wait(
+        mut self,
+        store: &Store,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Result<AdminGranted> {
         let answer = tokio::select! {
             cb = self.listener.next() => cb.ok_or(Error::Cancelled)?,
             () = tokio::time::sleep(timeout) => {

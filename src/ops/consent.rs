@@ -280,7 +280,12 @@ impl Consent {
             Pasted::Code { code, .. } => Ok(code),
             Pasted::Error {
                 error, description, ..
-            } => Err(PasteProblem::Fatal(refused(&self.server, &self.app, &error, &description))),
+            } => Err(PasteProblem::Fatal(refused(
+                &self.server,
+                &self.app,
+                &error,
+                &description,
+            ))),
         }
     }
 

@@ -24,6 +24,9 @@ fn entra(sign_in_page: bool) -> Entra {
         verification_uri: "http://127.0.0.1:1/devicelogin".into(),
         sign_in_page,
         app_roles: Vec::new(),
+        user_consent_allowed: true,
+        signed_in_user_is_admin: false,
+        public_client: false,
     })
 }
 
