@@ -194,3 +194,123 @@ pub fn record(store: &Store, app: &str, at: Timestamp) -> Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Config;
+    use crate::ops::servers::{AppChoice, AppInput, ServerInput, validate_server};
+
+    fn app() -> AzureApp {
+        AzureApp {
+            name: "Contoso mail".into(),
+            client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+            tenant: "contoso.com".into(),
+            secret: None,
+            secret_expires: None,
+            authority: "https://login.microsoftonline.com/".into(),
+            public_client: true,
+            admin_consent_at: None,
+        }
+    }
+
+    #[test]
+    fn the_v2_url_carries_every_parameter_encoded() {
+        let url = app().admin_consent_v2_url("http://localhost:8400/microsoft_outlook/confirm", "st");
+        let parsed = url::Url::parse(&url).unwrap();
+        assert_eq!(parsed.path(), "/contoso.com/v2.0/adminconsent");
+        let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(q["client_id"], "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58");
+        assert_eq!(q["scope"], crate::model::ADMIN_CONSENT_SCOPE);
+        assert_eq!(
+            q["redirect_uri"],
+            "http://localhost:8400/microsoft_outlook/confirm"
+        );
+        assert_eq!(q["state"], "st");
+        assert!(!url.contains(' '), "{url}");
+    }
+
+    #[test]
+    fn the_need_names_both_routes() {
+        let server = Server {
+            id: String::new(),
+            name: "Support".into(),
+            server_type: Default::default(),
+            auth: crate::model::AuthKind::OAuth2,
+            host: "h".into(),
+            port: 993,
+            ssl: true,
+            username: "s@contoso.com".into(),
+            sign_in_as: None,
+            app: Some("Contoso mail".into()),
+            password: None,
+            ca_file: None,
+            state: Default::default(),
+            last_test: None,
+        };
+        let Error::NeedsAdminConsent(n) =
+            AdminConsentNeeded::error(&server, &app(), "AADSTS90094: x\u{1b}[2J")
+        else {
+            panic!("not the admin consent step")
+        };
+        assert!(n.to_string().contains("needs admin approval") && n.to_string().contains("AADSTS90094"));
+        assert!(!n.microsoft.contains('\u{1b}'));
+        let routes = n.routes();
+        assert!(
+            routes.contains("inbound connect \"Support\" --admin-consent"),
+            "{routes}"
+        );
+        assert!(
+            routes.contains("https://login.microsoftonline.com/contoso.com/adminconsent?client_id=2c7f5e1a"),
+            "{routes}"
+        );
+        assert!(routes.contains("AADSTS500113"), "{routes}");
+    }
+
+    fn input(public: bool, secret: Option<&str>, sign_in_as: Option<&str>) -> ServerInput {
+        ServerInput {
+            name: "Shared".into(),
+            username: "shared@contoso.com".into(),
+            sign_in_as: sign_in_as.map(str::to_string),
+            app: Some(AppChoice::New(AppInput {
+                client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+                tenant: "contoso.com".into(),
+                secret: secret.map(crate::secret::Secret::new),
+                public_client: public,
+                ..AppInput::default()
+            })),
+            ..ServerInput::default()
+        }
+    }
+
+    #[test]
+    fn public_clients_and_delegates_are_validated() {
+        let config = Config::default();
+        let (server, app) = validate_server(&input(true, None, Some("Boss@Contoso.com")), &config).unwrap();
+        let app = app.unwrap();
+        assert!(app.public_client && app.secret.is_none());
+        assert_eq!(server.sign_in_as.as_deref(), Some("Boss@Contoso.com"));
+        assert_eq!(server.sign_in_account(), "Boss@Contoso.com");
+        // The mailbox itself is no delegate.
+        let (server, _) = validate_server(&input(true, None, Some("SHARED@contoso.com")), &config).unwrap();
+        assert_eq!(server.sign_in_as, None);
+        assert_eq!(server.sign_in_account(), "shared@contoso.com");
+        let errors = validate_server(
+            &input(
+                true,
+                Some("abc8Q~0123456789012345678901234567890123"),
+                Some("nope"),
+            ),
+            &config,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert!(
+            fields.contains(&"Secret") && fields.contains(&"Sign in as"),
+            "{errors:?}"
+        );
+        // A confidential app still needs its secret.
+        let errors = validate_server(&input(false, None, None), &config).unwrap_err();
+        assert!(errors.iter().any(|e| e.field == "Secret"), "{errors:?}");
+    }
+}
