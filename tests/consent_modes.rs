@@ -340,3 +340,40 @@ async fn sign_in_as_is_validated_and_can_be_cleared() {
     let show = text(&cli.run(&["show", NAME], None).await.stdout);
     assert!(!show.contains("Sign in as"), "{show}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_consent_and_sign_in_by_paste_back_over_ssh() {
+    use support::fake_idp::authorize_redirect;
+    use tokio::io::AsyncWriteExt;
+    let (mut cli, idp) = env().await;
+    cli.env = vec![("SSH_CONNECTION".into(), "203.0.113.5 50000 192.0.2.10 22".into())];
+    idp.set_user_consent_allowed(false);
+    idp.set_signed_in_user_is_admin(true);
+    let (mut child, mut stdout, admin_url) = cli.start_connect(NAME, &["--admin-consent", "--paste"]).await;
+    let mut stdin = child.stdin.take().unwrap();
+    // The admin consent answer pasted again during the sign-in is refused (its own state).
+    let answer = authorize_redirect(&admin_url).await;
+    assert!(answer.contains("admin_consent=True"), "{answer}");
+    stdin.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+    let mut sign_in = String::new();
+    stdout.read_line(&mut sign_in).await.unwrap();
+    let location = authorize_redirect(sign_in.trim()).await;
+    stdin
+        .write_all(format!("{answer}\n{location}\n").as_bytes())
+        .await
+        .unwrap();
+    stdin.flush().await.unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Admin consent granted"), "{err}");
+    assert!(
+        err.contains("belongs to another sign-in attempt"),
+        "the stale answer: {err}"
+    );
+    assert!(rest.contains("Outlook token is valid"), "{rest}");
+    assert!(idp.has_admin_consent(DEFAULT_CLIENT_ID));
+}

@@ -394,8 +394,14 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
             ctrl_c.cancel();
         }
     });
+    // One reader of stdin for the whole command: pastes go to the admin consent, then to the
+    // sign-in (a second reader could swallow a line the first one had started reading).
+    let (tx, mut pastes) = tokio::sync::mpsc::channel(4);
+    if !a.device_code {
+        tokio::spawn(read_pastes(tx));
+    }
     if a.admin_consent {
-        admin_consent(store, &a, cancel.clone()).await?;
+        admin_consent(store, &a, cancel.clone(), &mut pastes).await?;
     }
     let connected = if a.device_code {
         consent::device_sign_in(
@@ -439,7 +445,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
         )
         .await?
     } else {
-        connect_with_listener(store, &a, cancel).await?
+        connect_with_listener(store, &a, cancel, pastes).await?
     };
     if a.json {
         out!(
@@ -505,7 +511,12 @@ async fn offer_link(a: &ConnectArgs, url: &str, port: u16) {
 
 /// `connect --admin-consent`: the admin grants IMAP for the organization through the v2 admin
 /// consent page (its URL is a line of stdout, like the sign-in URL after it).
-async fn admin_consent(store: &Store, a: &ConnectArgs, cancel: CancellationToken) -> Result<(), Error> {
+async fn admin_consent(
+    store: &Store,
+    a: &ConnectArgs,
+    cancel: CancellationToken,
+    pastes: &mut tokio::sync::mpsc::Receiver<String>,
+) -> Result<(), Error> {
     let pending = consent::begin_admin_consent(store, &a.name, &consent_options(a)?).await?;
     let timeout = match a.timeout {
         Some(secs) => Duration::from_secs(secs),
@@ -521,8 +532,13 @@ async fn admin_consent(store: &Store, a: &ConnectArgs, cancel: CancellationToken
         "Admin consent: sign in with an admin account (Cloud Application Administrator, Application Administrator or Privileged Role Administrator) with the link above and accept for the organization (short link: http://localhost:{port}/start)."
     );
     offer_link(a, &pending.url, port).await;
+    say!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
     say!("Waiting for the admin consent answer on port {port} …");
-    let granted = pending.wait(store, timeout, cancel).await?;
+    let granted = pending
+        .wait_any(store, timeout, cancel, Some(pastes), |msg| {
+            say!("Pasted address not used: {msg}")
+        })
+        .await?;
     say!(
         "Admin consent granted for the organization ({}; tenant reported: {}). Now the sign-in:",
         crate::timefmt::local(granted.at),
@@ -539,6 +555,7 @@ async fn connect_with_listener(
     store: &Store,
     a: &ConnectArgs,
     cancel: CancellationToken,
+    pastes: tokio::sync::mpsc::Receiver<String>,
 ) -> Result<consent::Connected, Error> {
     let opts = consent_options(a)?;
     let consent = consent::begin(store, &a.name, &opts).await?;
@@ -570,10 +587,8 @@ async fn connect_with_listener(
     offer_link(a, &consent.auth_url, port).await;
     say!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
     say!("Waiting for Microsoft's answer on port {port} …");
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(read_pastes(tx));
     consent
-        .wait_any(store, timeout, cancel, Some(rx), |msg| {
+        .wait_any(store, timeout, cancel, Some(pastes), |msg| {
             say!("Pasted address not used: {msg}")
         })
         .await
@@ -589,6 +604,11 @@ async fn read_pastes(tx: tokio::sync::mpsc::Sender<String>) {
         if line.trim().is_empty() {
             buffer.clear();
             continue;
+        }
+        // A new address starts over (after the admin consent's, the sign-in's follows).
+        let start = line.trim_start();
+        if start.starts_with("http://") || start.starts_with("https://") {
+            buffer.clear();
         }
         buffer.push_str(&line);
         if tx.send(buffer.clone()).await.is_err() {

@@ -4,7 +4,8 @@
 //! consent page, answered to the same listener with its own `state`; or the user sends the
 //! simple link to an admin. Either way the user sign-in is retried afterwards.
 
-use super::consent::{Bound, ConsentOptions, bind, denied};
+use super::consent::{Bound, ConsentOptions, PasteProblem, bind, check_state, denied};
+use super::paste::{self, Pasted};
 use super::{Error, Result};
 use crate::model::{AzureApp, Server};
 use crate::services::oauth::listener::{Callback, Listener};
@@ -12,6 +13,7 @@ use crate::services::oauth::{self, diagnose};
 use crate::store::Store;
 use jiff::Timestamp;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Roles that may grant tenant-wide consent to IMAP (microsoft-facts §8, [MS-GRANTADMIN]).
@@ -71,6 +73,8 @@ pub struct AdminConsent {
     pub url: String,
     /// The redirect URI as it must be registered in the portal.
     pub registered_redirect: String,
+    /// This flow's own `state` (never the sign-in's).
+    state: String,
 }
 
 impl std::fmt::Debug for AdminConsent {
@@ -117,6 +121,7 @@ pub async fn begin_admin_consent(store: &Store, name: &str, opts: &ConsentOption
         listener,
         url,
         registered_redirect,
+        state,
     })
 }
 
@@ -128,21 +133,54 @@ impl AdminConsent {
     /// Waits for the admin's answer (at most `timeout`, or until `cancel`) and records the
     /// grant on the app.
     pub async fn wait(
-        mut self,
+        self,
         store: &Store,
         timeout: Duration,
         cancel: CancellationToken,
     ) -> Result<AdminGranted> {
-        let answer = tokio::select! {
-            cb = self.listener.next() => cb.ok_or(Error::Cancelled)?,
-            () = tokio::time::sleep(timeout) => {
-                return Err(Error::Consent(super::consent::no_answer_text(
-                    timeout,
-                    &self.registered_redirect,
-                    self.app.public_client,
-                )));
+        self.wait_any(store, timeout, cancel, None, |_| {}).await
+    }
+
+    /// Like [`AdminConsent::wait`], but also accepts the address the admin's browser ended on,
+    /// pasted by the user (over SSH without a tunnel); whichever arrives first wins. A paste
+    /// that cannot be used is reported through `rejected` and the wait goes on. The receiver
+    /// is borrowed: the user sign-in after this reads the same pastes.
+    pub async fn wait_any(
+        mut self,
+        store: &Store,
+        timeout: Duration,
+        cancel: CancellationToken,
+        mut pasted: Option<&mut mpsc::Receiver<String>>,
+        mut rejected: impl FnMut(String),
+    ) -> Result<AdminGranted> {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let answer = loop {
+            let paste = async {
+                match pasted.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                cb = self.listener.next() => break cb.ok_or(Error::Cancelled)?,
+                text = paste => match text {
+                    None => pasted = None,
+                    Some(text) => match self.check_pasted(&text) {
+                        Ok(answer) => break answer,
+                        Err(PasteProblem::Fatal(e)) => return Err(e),
+                        Err(PasteProblem::Retry(msg)) => rejected(msg),
+                    },
+                },
+                () = &mut deadline => {
+                    return Err(Error::Consent(super::consent::no_answer_text(
+                        timeout,
+                        &self.registered_redirect,
+                        self.app.public_client,
+                    )));
+                }
+                () = cancel.cancelled() => return Err(Error::Cancelled),
             }
-            () = cancel.cancelled() => return Err(Error::Cancelled),
         };
         self.listener.shutdown().await;
         match answer {
@@ -159,6 +197,21 @@ impl AdminConsent {
             Callback::Denied { error, description } => Err(self.refusal(&error, &description)),
             Callback::Code { .. } => Err(Error::Consent(
                 "a sign-in code arrived where the admin consent answer was expected; run the admin consent again".into(),
+            )),
+        }
+    }
+
+    /// A pasted address as if it had reached the listener.
+    fn check_pasted(&self, text: &str) -> std::result::Result<Callback, PasteProblem> {
+        let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
+        check_state(&pasted, &self.state)?;
+        match pasted {
+            Pasted::AdminConsented { tenant, .. } => Ok(Callback::AdminConsented { tenant }),
+            Pasted::Error {
+                error, description, ..
+            } => Ok(Callback::Denied { error, description }),
+            Pasted::Code { .. } => Err(PasteProblem::Retry(
+                "that is a sign-in address; paste the address the admin consent ended on (it has admin_consent=True)".into(),
             )),
         }
     }

@@ -258,26 +258,12 @@ impl Consent {
             .map(|r| r.state.as_str())
             .unwrap_or_default();
         let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
-        match pasted.state() {
-            None => {
-                return Err(PasteProblem::Retry(
-                    "the address has no state=…; copy the whole address".into(),
-                ));
-            }
-            Some(s) if s != expected && expected.starts_with(s) => {
-                return Err(PasteProblem::Retry(
-                    "the address looks cut off; paste the rest of it".into(),
-                ));
-            }
-            Some(s) if s != expected => {
-                return Err(PasteProblem::Retry(
-                    "that address belongs to another sign-in attempt (state does not match); use the link shown now".into(),
-                ));
-            }
-            Some(_) => {}
-        }
+        check_state(&pasted, expected)?;
         match pasted {
             Pasted::Code { code, .. } => Ok(code),
+            Pasted::AdminConsented { .. } => Err(PasteProblem::Retry(
+                "that is the admin consent's answer; paste the address the sign-in ended on".into(),
+            )),
             Pasted::Error {
                 error, description, ..
             } => Err(PasteProblem::Fatal(refused(
@@ -338,9 +324,26 @@ pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connec
     })
 }
 
-enum PasteProblem {
+pub(crate) enum PasteProblem {
     Retry(String),
     Fatal(Error),
+}
+
+/// A pasted answer belongs to this flow only with its exact `state`.
+pub(crate) fn check_state(pasted: &Pasted, expected: &str) -> std::result::Result<(), PasteProblem> {
+    match pasted.state() {
+        None => Err(PasteProblem::Retry(
+            "the address has no state=…; copy the whole address".into(),
+        )),
+        Some(s) if s != expected && expected.starts_with(s) => Err(PasteProblem::Retry(
+            "the address looks cut off; paste the rest of it".into(),
+        )),
+        Some(s) if s != expected => Err(PasteProblem::Retry(
+            "that address belongs to another sign-in attempt (state does not match); use the link shown now"
+                .into(),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Device-code sign-in for a server; `on_code` gets the user code and URL to show.
