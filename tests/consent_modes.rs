@@ -253,6 +253,16 @@ async fn public_client_with_a_secret_is_refused_before_and_by_microsoft() {
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains("AADSTS700025"), "{err}");
     assert!(err.contains("--public-client"), "the way out: {err}");
+    // Turned into a public client, the secret is gone and the sign-in works.
+    let out = cli.run(&["edit", "--app", NAME, "--public-client"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let apps = cli.run(&["apps", "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_slice(&apps.stdout).unwrap();
+    assert_eq!(v[0]["public_client"], true, "{v}");
+    assert_eq!(v[0]["has_secret"], false, "{v}");
+    let (out, _, _) = cli.connect(NAME).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(no_secret_in(&idp.last_token_form()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -249,6 +249,7 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
             secret,
             secret_expires: a.secret_expires,
             authority: a.authority,
+            public_client: a.public_client,
         };
         let rotated = patch.secret.is_some();
         let app = servers::edit_app(store, &app, &patch)?;
@@ -256,10 +257,16 @@ fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         if rotated {
             say!("New secret saved; servers using it recover on their next refresh (inbound refresh --all).");
         }
+        if a.public_client {
+            say!(
+                "Now a public client: its secret was deleted. In the portal register http://localhost/microsoft_outlook/confirm under Mobile and desktop applications (not Web) and set Allow public client flows = Yes; then sign in again (inbound connect NAME)."
+            );
+        }
         return Ok(exit::OK);
     };
     if a.client_id.is_some()
         || a.tenant.is_some()
+        || a.public_client
         || secret.is_some()
         || a.authority.is_some()
         || a.secret_expires.is_some()
@@ -334,6 +341,8 @@ fn apps(store: &Store, json: bool) -> Result<u8, Error> {
                     "tenant": a.tenant,
                     "authority": a.authority,
                     "has_secret": a.secret.is_some(),
+                    "public_client": a.public_client,
+                    "admin_consent_at": a.admin_consent_at.map(|t| t.to_string()),
                     "secret_expires": a.secret_expires.map(|d| d.to_string()),
                     "servers": config.servers_using(&a.name),
                 })
@@ -426,7 +435,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
                 let _ = std::io::stdout().flush();
                 say!("\n    Code: {}\n", auth.user_code);
                 say!(
-                    "Open {} on any device, enter the code, and sign in as the mailbox.",
+                    "Open {} on any device, enter the code, and sign in as the mailbox (for a shared mailbox: as its delegate).",
                     auth.verification_uri
                 );
                 say!(

@@ -254,6 +254,10 @@ pub struct EditArgs {
     /// Without NAME: the identity provider authority.
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
+    /// Without NAME: make the app a public client (Mobile and desktop redirect, Allow public
+    /// client flows = Yes); its stored secret is deleted.
+    #[arg(long, conflicts_with_all = ["secret_stdin", "secret_file", "secret_expires"])]
+    pub public_client: bool,
     /// Extra CA certificate (PEM) to trust for this server.
     #[arg(long, value_name = "FILE", conflicts_with = "no_ca_file")]
     pub ca_file: Option<PathBuf>,

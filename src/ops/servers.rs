@@ -381,6 +381,8 @@ pub struct AppPatch {
     pub secret: Option<Secret>,
     pub secret_expires: Option<String>,
     pub authority: Option<String>,
+    /// Make the app a public client: its secret and the secret's expiry are dropped.
+    pub public_client: bool,
 }
 
 pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp> {
@@ -401,6 +403,14 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
         if let Some(t) = &patch.tenant {
             app.tenant = validate::tenant(t)?;
         }
+        if patch.public_client {
+            if patch.secret.is_some() || patch.secret_expires.is_some() {
+                return Err(FieldError::new("Secret", "a public client has no secret: give either the secret or the public-client choice").into());
+            }
+            app.public_client = true;
+            app.secret = None;
+            app.secret_expires = None;
+        }
         if let Some(s) = &patch.secret {
             if app.public_client {
                 return Err(FieldError::new(
@@ -419,7 +429,7 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
         }
         Ok::<_, Error>((app.clone(), users))
     })?;
-    if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() {
+    if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() || patch.public_client {
         for server in users {
             store.update_tokens(&server, |f| {
                 if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {

@@ -496,6 +496,7 @@ impl Form {
                     secret: (!secret.is_empty()).then(|| Secret::new(secret)),
                     secret_expires: changed(FieldId::Expires),
                     authority: changed(FieldId::Authority),
+                    public_client: false,
                 };
                 let any = p.client_id.is_some()
                     || p.tenant.is_some()
