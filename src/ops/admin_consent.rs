@@ -41,11 +41,12 @@ impl AdminConsentNeeded {
         }))
     }
 
-    /// Both routes, for the CLI's hint line and the TUI's admin consent screen.
+    /// Both routes, for the CLI's hint and the TUI's admin consent screen. The link stands
+    /// alone on the last line, so it can be copied whole.
     pub fn routes(&self) -> String {
         format!(
-            "if you are an admin ({ADMIN_ROLES}), grant it for the organization: inbound connect \"{}\" --admin-consent (the sign-in follows at once). Otherwise send this link to your admin: {} (a page saying AADSTS500113 after accepting is harmless), then run inbound connect \"{}\" again",
-            self.server, self.admin_link, self.server
+            "either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect \"{}\" --admin-consent\n   or send this link to your admin, then connect again (a page saying AADSTS500113 after accepting is harmless):\n     {}",
+            self.server, self.admin_link
         )
     }
 }
