@@ -320,6 +320,12 @@ async fn a_shared_mailbox_opens_with_the_delegates_token_in_dovecot() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let t = cli.run(&["test", "Shared (no access)"], None).await;
     assert_eq!(t.status.code(), Some(1), "{}", text(&t.stdout));
+    let err = format!("{}{}", text(&t.stdout), text(&t.stderr));
+    assert!(
+        err.contains("may not open the shared mailbox shared@example.com")
+            && err.contains("Add-MailboxPermission -Identity shared@example.com -User carol@example.com -AccessRights FullAccess"),
+        "{err}"
+    );
 
     // Signing in as someone else is named with both the delegate and the mailbox.
     idp.set_accounts(&[OAUTH_USER]);
