@@ -393,3 +393,22 @@ async fn admin_consent_and_sign_in_by_paste_back_over_ssh() {
     assert!(rest.contains("Outlook token is valid"), "{rest}");
     assert!(idp.has_admin_consent(DEFAULT_CLIENT_ID));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_delegation_at_redemption_is_the_admin_consent_step_too() {
+    let (cli, idp) = env().await;
+    idp.fail_next_token(
+        400,
+        "invalid_grant",
+        &[65001],
+        "AADSTS65001: The user or administrator has not consented to use the application with ID '11111111-2222-3333-4444-555555555555'.",
+    );
+    let (out, status, page) = cli.connect(NAME).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("needs admin approval") && err.contains("AADSTS65001"), "{err}");
+    assert!(err.contains("--admin-consent"), "{err}");
+    // The browser is told the same, with the routes.
+    assert_eq!(status, 200);
+    assert!(page.contains("--admin-consent"), "{page}");
+}
