@@ -406,7 +406,10 @@ async fn no_delegation_at_redemption_is_the_admin_consent_step_too() {
     let (out, status, page) = cli.connect(NAME).await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(err.contains("needs admin approval") && err.contains("AADSTS65001"), "{err}");
+    assert!(
+        err.contains("needs admin approval") && err.contains("AADSTS65001"),
+        "{err}"
+    );
     assert!(err.contains("--admin-consent"), "{err}");
     // The browser is told the same, with the routes.
     assert_eq!(status, 200);

@@ -548,6 +548,9 @@ async fn admin_consent(
             say!("Pasted address not used: {msg}")
         })
         .await?;
+    if let Some(w) = &granted.warning {
+        say!("Warning: {w}");
+    }
     say!(
         "Admin consent granted for the organization ({}; tenant reported: {}). Now the sign-in:",
         crate::timefmt::local(granted.at),

@@ -94,6 +94,9 @@ pub struct AdminGranted {
     pub at: Timestamp,
     /// The tenant the browser reported: shown, never trusted for anything.
     pub reported_tenant: String,
+    /// Set when the reported tenant is visibly another organization than the app's (both
+    /// GUIDs, different): the admin may have signed in to the wrong directory.
+    pub warning: Option<String>,
 }
 
 /// Binds the listener (with a `state` of its own) and builds the v2 admin consent URL for the
@@ -189,10 +192,12 @@ impl AdminConsent {
                 let at = Timestamp::now();
                 record(store, &self.app.name, at)?;
                 tracing::info!(app = %self.app.name, reported_tenant = %tenant, "admin consent granted");
+                let warning = other_tenant(&self.app.tenant, &tenant);
                 Ok(AdminGranted {
                     app: self.app.name.clone(),
                     at,
                     reported_tenant: tenant,
+                    warning,
                 })
             }
             Callback::Denied { error, description } => Err(self.refusal(&error, &description)),
@@ -235,6 +240,16 @@ impl AdminConsent {
             denied(error, description)
         }
     }
+}
+
+/// A warning when the reported tenant is visibly not the app's (both GUIDs, different).
+fn other_tenant(app_tenant: &str, reported: &str) -> Option<String> {
+    use crate::model::validate::is_guid;
+    (is_guid(app_tenant) && is_guid(reported) && !reported.eq_ignore_ascii_case(app_tenant)).then(|| {
+        format!(
+            "the browser reported consent in tenant {reported}, but the app's tenant is {app_tenant}: if the sign-in still stops at \"Need admin approval\", the admin signed in to another organization"
+        )
+    })
 }
 
 /// Records on the app that an admin granted consent at `at`.
@@ -282,6 +297,17 @@ mod tests {
         );
         assert_eq!(q["state"], "st");
         assert!(!url.contains(' '), "{url}");
+    }
+
+    #[test]
+    fn another_organization_is_only_a_warning() {
+        let a = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+        let b = "bbbbbbbb-0000-cccc-1111-dddd2222eeee";
+        assert!(other_tenant(a, b).is_some_and(|w| w.contains(b) && w.contains(a)));
+        assert_eq!(other_tenant(a, &a.to_uppercase()), None);
+        // A domain cannot be compared with a GUID: nothing said.
+        assert_eq!(other_tenant("contoso.com", b), None);
+        assert_eq!(other_tenant(a, ""), None);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! It binds 127.0.0.1 and ::1 on one port, ignores stray requests (404), answers a wrong
 //! `state` with 400 and keeps waiting, accepts exactly one callback with the right state, and
 //! answers the browser only after the caller reports how the token exchange went. It also
-//! serves `/start`, a short link that redirects to the full authorization URL.
+//! serves `/start`, a short link that redirects to the full authorization URL. The same
+//! listener takes the v2 admin consent's answer (`admin_consent=True&tenant=…`, no code) for a
+//! flow with its own state.
 
 use crate::model::REDIRECT_PATH;
 use http_body_util::Full;
