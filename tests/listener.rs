@@ -207,3 +207,43 @@ async fn a_flood_of_idle_connections_does_not_block_the_real_callback() {
     assert_eq!(browser.await.unwrap().0, 200);
     drop(idle);
 }
+
+#[tokio::test]
+async fn admin_consent_answers_are_recognised_and_the_tenant_is_only_reported() {
+    let mut l = bind().await;
+    let base = format!("http://127.0.0.1:{}/microsoft_outlook/confirm", l.port());
+    // Another flow's state is refused as always.
+    let (status, _, _) = get(&format!("{base}?admin_consent=True&tenant=t&state=evil")).await;
+    assert_eq!(status, 400);
+    let (status, body, _) = get(&format!(
+        "{base}?admin_consent=True&tenant=aaaa%1b%5b2J&scope=x&state={STATE}"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Admin consent granted"), "{body}");
+    let Some(Callback::AdminConsented { tenant }) = l.next().await else {
+        panic!("expected an admin consent")
+    };
+    assert!(!tenant.contains('\u{1b}'), "peer text is cleaned: {tenant:?}");
+    // One answer per state.
+    let (status, _, _) = get(&format!("{base}?admin_consent=True&tenant=t&state={STATE}")).await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn an_admin_consent_error_is_a_refusal_not_a_grant() {
+    let mut l = bind().await;
+    let url = format!(
+        "http://127.0.0.1:{}/microsoft_outlook/confirm?admin_consent=True&error=consent_required&error_description=AADSTS65004%3A+declined&state={STATE}",
+        l.port()
+    );
+    let (status, _, _) = get(&url).await;
+    assert_eq!(status, 200);
+    match l.next().await {
+        Some(Callback::Denied { error, description }) => {
+            assert_eq!(error, "consent_required");
+            assert!(description.starts_with("AADSTS65004"), "{description}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -403,6 +403,8 @@ async fn device_code_blocked_by_conditional_access_points_to_the_browser_paths()
 
 fn app(idp: &FakeIdp) -> AzureApp {
     AzureApp {
+        public_client: false,
+        admin_consent_at: None,
         name: "a".into(),
         client_id: DEFAULT_CLIENT_ID.into(),
         tenant: TENANT.into(),

@@ -28,6 +28,7 @@ fn server_strategy() -> impl Strategy<Value = Server> {
             port,
             ssl: true,
             username,
+            sign_in_as: None,
             app: None,
             password: password.map(Secret::new),
             ca_file: None,

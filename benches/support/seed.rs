@@ -19,6 +19,8 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
             certificate: None,
+            public_client: false,
+            admin_consent_at: None,
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -30,6 +32,7 @@ pub fn seed(dir: &Path, n: usize) -> Result<Store, StoreError> {
                 port: 993,
                 ssl: true,
                 username: format!("mailbox{i}@contoso.com"),
+                sign_in_as: None,
                 app: Some("bench".into()),
                 password: None,
                 ca_file: None,

@@ -99,6 +99,8 @@ fn seed(
             secret_expires: None,
             authority: authority.to_string(),
             certificate: None,
+            public_client: false,
+            admin_consent_at: None,
         });
         for i in 0..n {
             c.servers.push(Server {
@@ -110,6 +112,7 @@ fn seed(
                 port,
                 ssl: true,
                 username: OAUTH_USER.into(),
+                sign_in_as: None,
                 app: Some("bench".into()),
                 password: None,
                 ca_file: Some(ca.to_path_buf()),

@@ -131,6 +131,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "Listen address" => "--listen-address ADDR",
         "Sign-in timeout" => "--timeout SECS",
         "Setup code" => "--setup-code - or FILE",
+        "Sign in as" => "--sign-in-as ADDR",
         _ => return None,
     })
 }
@@ -146,7 +147,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         Error::NotFound { .. } => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) => exit::STORE,
-        Error::Blocked { .. } | Error::NotSignedIn { .. } => exit::NEEDS_YOU,
+        Error::Blocked { .. } | Error::NotSignedIn { .. } | Error::NeedsAdminConsent(_) => exit::NEEDS_YOU,
         Error::OAuth { source, .. } if source.blocker().is_some() => exit::NEEDS_YOU,
         Error::Cancelled => exit::INTERRUPTED,
         _ => exit::FAILED,
@@ -202,7 +203,7 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
     let secret = read_secret(a.secret_stdin, a.secret_file.as_deref(), "client secret")?;
     let app = if auth == AuthKind::Basic {
         None
-    } else if a.client_id.is_none() && a.tenant.is_none() && secret.is_none() {
+    } else if a.client_id.is_none() && a.tenant.is_none() && secret.is_none() && !a.public_client {
         a.app.clone().map(AppChoice::Existing)
     } else {
         Some(AppChoice::New(AppInput {
@@ -215,7 +216,7 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
                 .authority
                 .clone()
                 .or_else(|| a.cloud.map(|c| c.authority().to_string())),
-            public_client: false,
+            public_client: a.public_client,
         }))
     };
     let host = a.host.clone().unwrap_or_else(|| {
@@ -229,6 +230,7 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
         host,
         port: a.port.to_string(),
         username: a.username,
+        sign_in_as: a.sign_in_as,
         app,
         password,
         ca_file: a.ca_file,
@@ -251,9 +253,27 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
         say!("  inbound exchange-setup \"{}\"", server.name);
         say!("Then test it: inbound test \"{}\"", server.name);
     } else if server.auth == AuthKind::OAuth2 {
+        let public = config.app_of(&server).is_some_and(|a| a.public_client);
+        if public {
+            say!(
+                "Public client (no secret stored): in the Azure portal add the platform Mobile and desktop applications with the custom redirect URI\n  {}\nand set Authentication → Allow public client flows = Yes. Do not register the same URI under Web too.",
+                crate::model::registered_redirect_uri(&config.settings)
+            );
+        } else {
+            say!(
+                "Register this redirect URL under Authentication → Web in the Azure portal:\n  {}",
+                crate::model::registered_redirect_uri(&config.settings)
+            );
+        }
+        if let Some(d) = &server.sign_in_as {
+            say!(
+                "{}",
+                crate::ops::consent::shared_mailbox_note(d, &server.username)
+            );
+        }
         say!(
-            "Register this redirect URL under Authentication → Web in the Azure portal:\n  {}",
-            crate::model::registered_redirect_uri(&config.settings)
+            "Most tenants now need an admin to consent to IMAP once; if sign-in stops at \"Need admin approval\", an admin runs: inbound connect \"{}\" --admin-consent",
+            server.name
         );
         say!("Then sign in: inbound connect \"{}\"", server.name);
     } else {
@@ -277,6 +297,7 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
             secret,
             secret_expires: a.secret_expires,
             authority: a.authority.or_else(|| a.cloud.map(|c| c.authority().to_string())),
+            public_client: a.public_client,
         };
         if !a.no_check && crate::ops::preflight::patch_changes_credentials(&patch) {
             let changed = crate::ops::preflight::app_after_patch(store, &app, &patch)?;
@@ -291,10 +312,16 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         if rotated {
             say!("New secret saved; servers using it recover on their next refresh (inbound refresh --all).");
         }
+        if a.public_client {
+            say!(
+                "Now a public client: its secret was deleted. In the portal register http://localhost/microsoft_outlook/confirm under Mobile and desktop applications (not Web) and set Allow public client flows = Yes; then sign in again (inbound connect NAME)."
+            );
+        }
         return Ok(exit::OK);
     };
     if a.client_id.is_some()
         || a.tenant.is_some()
+        || a.public_client
         || secret.is_some()
         || a.authority.is_some()
         || a.secret_expires.is_some()
@@ -314,6 +341,11 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         host: a.host.or_else(|| a.cloud.map(|c| c.imap_host().to_string())),
         port: a.port,
         username: a.username,
+        sign_in_as: if a.no_sign_in_as {
+            Some(None)
+        } else {
+            a.sign_in_as.map(Some)
+        },
         app: a.app,
         auth: a.auth.map(auth_kind),
         password,
@@ -365,6 +397,8 @@ fn apps(store: &Store, json: bool) -> Result<u8, Error> {
                     "authority": a.authority,
                     "cloud": a.cloud().map(crate::model::Cloud::key),
                     "has_secret": a.secret.is_some(),
+                    "public_client": a.public_client,
+                    "admin_consent_at": a.admin_consent_at.map(|t| t.to_string()),
                     "secret_expires": a.secret_expires.map(|d| d.to_string()),
                     "servers": config.servers_using(&a.name),
                 })
@@ -425,6 +459,15 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
             ctrl_c.cancel();
         }
     });
+    // One reader of stdin for the whole command: pastes go to the admin consent, then to the
+    // sign-in (a second reader could swallow a line the first one had started reading).
+    let (tx, mut pastes) = tokio::sync::mpsc::channel(4);
+    if !a.device_code {
+        tokio::spawn(read_pastes(tx));
+    }
+    if a.admin_consent {
+        admin_consent(store, &a, cancel.clone(), &mut pastes).await?;
+    }
     let connected = if a.device_code {
         consent::device_sign_in(
             store,
@@ -448,7 +491,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
                 let _ = std::io::stdout().flush();
                 say!("\n    Code: {}\n", auth.user_code);
                 say!(
-                    "Open {} on any device, enter the code, and sign in as the mailbox.",
+                    "Open {} on any device, enter the code, and sign in as the mailbox (for a shared mailbox: as its delegate).",
                     auth.verification_uri
                 );
                 say!(
@@ -467,7 +510,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
         )
         .await?
     } else {
-        connect_with_listener(store, &a, cancel).await?
+        connect_with_listener(store, &a, cancel, pastes).await?
     };
     if a.json {
         out!(
@@ -489,51 +532,30 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-async fn connect_with_listener(
-    store: &Store,
-    a: &ConnectArgs,
-    cancel: CancellationToken,
-) -> Result<consent::Connected, Error> {
+fn consent_options(a: &ConnectArgs) -> Result<ConsentOptions, Error> {
     let public_url = a
         .public_url
         .as_deref()
         .map(crate::model::validate::public_url)
         .transpose()?;
-    let opts = ConsentOptions {
+    Ok(ConsentOptions {
         public_url,
         listen_port: a.listen_port,
         bind: None,
         allow_fallback: a.any_port,
-    };
-    let consent = consent::begin(store, &a.name, &opts).await?;
-    let timeout = match a.timeout {
-        Some(secs) => Duration::from_secs(secs),
-        None => store.load()?.settings.consent_timeout(),
-    };
-    {
-        // The URL is the first line of stdout, flushed, so a script can read it at once.
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", consent.auth_url);
-        let _ = out.flush();
-    }
-    let port = consent.port();
-    if consent.listener.fell_back() {
-        let requested = a.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
-        say!(
-            "Port {requested} is busy; listening on {port} instead (any port works with the registered URL)."
-        );
-    }
-    say!(
-        "Sign in as {} with the link above (short link: http://localhost:{port}/start).",
-        consent.server.username
-    );
+    })
+}
+
+/// Opens `url` in a browser unless told not to or there is none; says how to reach the
+/// listener over SSH.
+async fn offer_link(a: &ConnectArgs, url: &str, port: u16) {
     let situation = Situation::from_env();
     if !a.no_browser && !a.paste {
         match situation.no_browser_reason() {
             None => {
                 // Off the runtime: opening waits a moment to see the browser fail, while the
                 // listener must keep accepting.
-                let url = consent.auth_url.clone();
+                let url = url.to_string();
                 let opened = tokio::task::spawn_blocking(move || crate::services::browser::open(&url))
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()));
@@ -550,12 +572,91 @@ async fn connect_with_listener(
             situation.tunnel_command(port)
         );
     }
+}
+
+/// `connect --admin-consent`: the admin grants IMAP for the organization through the v2 admin
+/// consent page (its URL is a line of stdout, like the sign-in URL after it).
+async fn admin_consent(
+    store: &Store,
+    a: &ConnectArgs,
+    cancel: CancellationToken,
+    pastes: &mut tokio::sync::mpsc::Receiver<String>,
+) -> Result<(), Error> {
+    let pending = consent::begin_admin_consent(store, &a.name, &consent_options(a)?).await?;
+    let timeout = match a.timeout {
+        Some(secs) => Duration::from_secs(secs),
+        None => store.load()?.settings.consent_timeout(),
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", pending.url);
+        let _ = out.flush();
+    }
+    let port = pending.port();
+    say!(
+        "Admin consent: sign in with an admin account (Cloud Application Administrator, Application Administrator or Privileged Role Administrator) with the link above and accept for the organization (short link: http://localhost:{port}/start)."
+    );
+    offer_link(a, &pending.url, port).await;
+    say!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
+    say!("Waiting for the admin consent answer on port {port} …");
+    let granted = pending
+        .wait_any(store, timeout, cancel, Some(pastes), |msg| {
+            say!("Pasted address not used: {msg}")
+        })
+        .await?;
+    if let Some(w) = &granted.warning {
+        say!("Warning: {w}");
+    }
+    say!(
+        "Admin consent granted for the organization ({}; tenant reported: {}). Now the sign-in:",
+        crate::timefmt::local(granted.at),
+        if granted.reported_tenant.is_empty() {
+            "none"
+        } else {
+            &granted.reported_tenant
+        }
+    );
+    Ok(())
+}
+
+async fn connect_with_listener(
+    store: &Store,
+    a: &ConnectArgs,
+    cancel: CancellationToken,
+    pastes: tokio::sync::mpsc::Receiver<String>,
+) -> Result<consent::Connected, Error> {
+    let opts = consent_options(a)?;
+    let consent = consent::begin(store, &a.name, &opts).await?;
+    let timeout = match a.timeout {
+        Some(secs) => Duration::from_secs(secs),
+        None => store.load()?.settings.consent_timeout(),
+    };
+    {
+        // The URL is a line of stdout (the first one unless --admin-consent printed its own),
+        // flushed, so a script can read it at once.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", consent.auth_url);
+        let _ = out.flush();
+    }
+    let port = consent.port();
+    if consent.listener.fell_back() {
+        let requested = a.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
+        say!(
+            "Port {requested} is busy; listening on {port} instead (any port works with the registered URL)."
+        );
+    }
+    say!(
+        "Sign in as {} with the link above (short link: http://localhost:{port}/start).",
+        consent.server.sign_in_account()
+    );
+    if let Some(d) = &consent.server.sign_in_as {
+        say!("{}", consent::shared_mailbox_note(d, &consent.server.username));
+    }
+    offer_link(a, &consent.auth_url, port).await;
     say!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
     say!("Waiting for Microsoft's answer on port {port} …");
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(read_pastes(tx));
     consent
-        .wait_any(store, timeout, cancel, Some(rx), |msg| {
+        .wait_any(store, timeout, cancel, Some(pastes), |msg| {
             say!("Pasted address not used: {msg}")
         })
         .await
@@ -571,6 +672,11 @@ async fn read_pastes(tx: tokio::sync::mpsc::Sender<String>) {
         if line.trim().is_empty() {
             buffer.clear();
             continue;
+        }
+        // A new address starts over (after the admin consent's, the sign-in's follows).
+        let start = line.trim_start();
+        if start.starts_with("http://") || start.starts_with("https://") {
+            buffer.clear();
         }
         buffer.push_str(&line);
         if tx.send(buffer.clone()).await.is_err() {

@@ -253,6 +253,13 @@ pub struct AddArgs {
     /// (21Vianet). Sets the sign-in authority and the IMAP host together.
     #[arg(long, value_name = "CLOUD", value_parser = parse_cloud)]
     pub cloud: Option<crate::model::Cloud>,
+    /// The app is a public client (platform "Mobile and desktop applications", redirect
+    /// http://localhost, Allow public client flows = Yes): no secret at all.
+    #[arg(long, conflicts_with_all = ["secret_stdin", "secret_file", "secret_expires"])]
+    pub public_client: bool,
+    /// Shared mailbox: sign in as this delegate (who has FullAccess on --username).
+    #[arg(long, value_name = "ADDR")]
+    pub sign_in_as: Option<String>,
     /// Use a stored Azure app instead of --client-id/--tenant/--secret-*, or with them, the
     /// name for the new app (default: the server's name).
     #[arg(long, value_name = "APP")]
@@ -309,6 +316,13 @@ pub struct EditArgs {
     /// The mailbox address; a new one drops the tokens (they were minted for the old one).
     #[arg(long)]
     pub username: Option<String>,
+    /// Shared mailbox: sign in as this delegate (FullAccess on the mailbox); a new one drops
+    /// the tokens.
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_sign_in_as")]
+    pub sign_in_as: Option<String>,
+    /// The mailbox signs in itself again (no delegate).
+    #[arg(long)]
+    pub no_sign_in_as: bool,
     /// Server Name (IMAP host).
     #[arg(long, conflicts_with = "cloud")]
     pub host: Option<String>,
@@ -346,6 +360,10 @@ pub struct EditArgs {
     /// Without NAME: save new credentials without the pre-flight check.
     #[arg(long)]
     pub no_check: bool,
+    /// Without NAME: make the app a public client (Mobile and desktop redirect, Allow public
+    /// client flows = Yes); its stored secret is deleted.
+    #[arg(long, conflicts_with_all = ["secret_stdin", "secret_file", "secret_expires"])]
+    pub public_client: bool,
     /// Extra CA certificate (PEM) to trust for this server.
     #[arg(long, value_name = "FILE", conflicts_with = "no_ca_file")]
     pub ca_file: Option<PathBuf>,
@@ -384,6 +402,10 @@ pub struct ConnectArgs {
     /// Sign in with a device code instead (needs "Allow public client flows" on the app).
     #[arg(long)]
     pub device_code: bool,
+    /// You are an admin: first grant tenant-wide consent (the v2 admin consent page, answered
+    /// through the listener), then sign in. Use it when sign-in stops at "Need admin approval".
+    #[arg(long, conflicts_with = "device_code")]
+    pub admin_consent: bool,
     /// Port for the embedded listener (default 8400, replaced by a free one if taken; a port
     /// you give here or in the settings is never replaced unless --any-port).
     #[arg(long, value_name = "N")]

@@ -24,6 +24,10 @@ pub struct AppView {
     /// Masked: never the value.
     pub secret: String,
     pub secret_expires: Option<String>,
+    /// A public client: no secret at all, so none to expire.
+    pub public_client: bool,
+    /// When an admin granted consent through inbound (unknown otherwise).
+    pub admin_consent_at: Option<String>,
     /// A certificate credential (used instead of the secret): its thumbprint and expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertView>,
@@ -53,6 +57,8 @@ pub struct ServerView {
     pub port: u16,
     pub ssl: bool,
     pub username: String,
+    /// Shared mailbox: the delegate who signs in.
+    pub sign_in_as: Option<String>,
     pub password: Option<String>,
     pub ca_file: Option<String>,
     pub app: Option<AppView>,
@@ -79,6 +85,7 @@ impl ServerView {
             port: s.port,
             ssl: s.ssl,
             username: s.username.clone(),
+            sign_in_as: s.sign_in_as.clone(),
             password: s.password.as_ref().map(crate::secret::Secret::masked),
             ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
             app: app.map(|a| AppView {
@@ -91,12 +98,20 @@ impl ServerView {
                     .secret
                     .as_ref()
                     .map(crate::secret::Secret::masked)
-                    .unwrap_or_else(|| "(none)".into()),
+                    .unwrap_or_else(|| {
+                        if a.public_client {
+                            "no secret (public client)".into()
+                        } else {
+                            "(none)".into()
+                        }
+                    }),
                 secret_expires: a.secret_expires.map(|d| d.to_string()),
                 certificate: a.certificate.as_ref().map(|c| CertView {
                     thumbprint: c.thumbprint.clone(),
                     expires: c.not_after.to_string(),
                 }),
+                public_client: a.public_client,
+                admin_consent_at: a.admin_consent_at.map(|t| t.to_string()),
             }),
             redirect_url: (s.auth == crate::model::AuthKind::OAuth2)
                 .then(|| registered_redirect_uri(settings)),
@@ -155,6 +170,8 @@ pub fn apps_table(config: &crate::model::Config) -> String {
                         || {
                             if a.secret.is_some() {
                                 "not recorded".into()
+                            } else if a.public_client {
+                                "no secret (public client)".into()
                             } else {
                                 "no secret".into()
                             }
@@ -241,6 +258,12 @@ pub fn details(v: &ServerView) -> String {
     kv("Port", &v.port.to_string());
     kv("SSL/TLS", if v.ssl { "on" } else { "off" });
     kv("Username", &v.username);
+    if let Some(d) = &v.sign_in_as {
+        kv(
+            "Sign in as",
+            &format!("{d} (delegate with FullAccess on {})", v.username),
+        );
+    }
     if let Some(p) = &v.password {
         kv("Password", p);
     }
@@ -265,6 +288,7 @@ pub fn details(v: &ServerView) -> String {
         kv("Secret", &a.secret);
         let expiry = match (&a.secret_expires, v.health.secret_days_left) {
             _ if a.certificate.is_some() => "not used (the certificate signs the token requests)".to_string(),
+            _ if a.public_client => "never (public client, no secret)".into(),
             (Some(d), Some(left)) if left >= 0 => format!("{d} ({left} d left)"),
             (Some(d), Some(left)) => format!("{d} (expired {} d ago)", -left),
             _ => format!(
@@ -273,6 +297,16 @@ pub fn details(v: &ServerView) -> String {
             ),
         };
         kv("Secret expires", &expiry);
+        kv(
+            "Admin consent",
+            &match v.health.admin_consent_at {
+                Some(t) => format!("granted {}", timefmt::local(t)),
+                None => format!(
+                    "unknown (if sign-in stops at \"Need admin approval\": inbound connect \"{}\" --admin-consent)",
+                    v.name
+                ),
+            },
+        );
         kv("Authority", &a.authority);
         if let Some(c) = a.cloud.and_then(crate::model::Cloud::parse) {
             kv("Cloud", c.label());

@@ -81,6 +81,7 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
             .to_string()
     });
     let server = ServerInput {
+        sign_in_as: a.sign_in_as.clone(),
         name: a.name,
         auth: AuthKind::OAuth2,
         host,

@@ -78,6 +78,9 @@ impl StandIns {
             sign_in_page: true,
             app_roles: Vec::new(),
             certificates: Vec::new(),
+            user_consent_allowed: true,
+            signed_in_user_is_admin: true,
+            public_client: false,
         }));
         let idp = entra::serve(Arc::new(entra.clone()))
             .await

@@ -29,6 +29,7 @@ pub(super) async fn seed(store: &Store, s: &StandIns) -> Result<(), DemoError> {
         host: HOST.into(),
         port: s.imap.port().to_string(),
         username: user.into(),
+        sign_in_as: None,
         app: Some(app),
         password: None,
         ca_file: Some(s.ca_file.clone()),

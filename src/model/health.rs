@@ -268,6 +268,12 @@ pub struct Health {
     pub secret_days_left: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// When an admin granted tenant-wide consent (recorded by inbound; unknown otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_consent_at: Option<Timestamp>,
+    /// A public client: no secret, so no secret expiry to watch.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub public_client: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub findings: Vec<Finding>,
@@ -390,11 +396,12 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     }
 
     // Credential expiry: the certificate's own date when the app signs with one (it is what
-    // token requests use), else the client secret's recorded date.
+    // token requests use), else the client secret's recorded date (a public client has no
+    // secret to expire).
     let certificate = app.and_then(|a| a.certificate.as_ref());
     let secret_expires = match certificate {
         Some(c) => Some(c.not_after.to_zoned(jiff::tz::TimeZone::UTC).date()),
-        None => app.and_then(|a| a.secret_expires),
+        None => app.filter(|a| !a.public_client).and_then(|a| a.secret_expires),
     };
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let secret_days_left = secret_expires
@@ -497,6 +504,8 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
         secret_expires,
         secret_days_left,
         account: tokens.and_then(|t| t.account.clone()),
+        admin_consent_at: app.and_then(|a| a.admin_consent_at),
+        public_client: app.is_some_and(|a| a.public_client),
         last_error: last_error.map(|e| e.message.clone()),
         findings,
     }
@@ -540,6 +549,7 @@ mod tests {
             port: 993,
             ssl: true,
             username: "a@contoso.com".into(),
+            sign_in_as: None,
             app: Some("app".into()),
             password: None,
             ca_file: None,
@@ -562,6 +572,8 @@ mod tests {
             secret_expires: expires.map(|d| d.parse().unwrap()),
             authority: "https://login.microsoftonline.com".into(),
             certificate: None,
+            public_client: false,
+            admin_consent_at: None,
         }
     }
 

@@ -26,6 +26,9 @@ pub const REDIRECT_PATH: &str = "/microsoft_outlook/confirm";
 /// Default port of the embedded listener. Entra ignores the port of a `localhost` redirect URI,
 /// so any port works with the registered URL; a stable one makes the `ssh -L` line reusable.
 pub const DEFAULT_LISTEN_PORT: u16 = 8400;
+/// What the v2 admin consent asks an admin to grant for every user (microsoft-facts §8).
+pub const ADMIN_CONSENT_SCOPE: &str =
+    "https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid email profile";
 /// How long a sign-in waits for the browser unless the settings say otherwise.
 pub const DEFAULT_CONSENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -121,6 +124,14 @@ pub struct AzureApp {
     /// instead of the secret (the key lives in the store's `certs/`, never in this file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<AppCertificate>,
+    /// A public client ("Mobile and desktop applications", redirect `http://localhost`, *Allow
+    /// public client flows*): code + PKCE and device code with no secret at all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public_client: bool,
+    /// When an admin granted tenant-wide consent through inbound (v2 admin consent answered
+    /// `admin_consent=True`); `None` is "unknown", not "refused".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_consent_at: Option<Timestamp>,
 }
 
 /// The public facts of an app's certificate; the private key is a file in the store.
@@ -161,7 +172,22 @@ impl AzureApp {
     pub fn devicecode_url(&self) -> String {
         self.endpoint("devicecode")
     }
-    /// The admin consent URL for this tenant (microsoft-facts §8).
+    /// The v2 admin consent URL (microsoft-facts §8) for the delegated IMAP scopes, answered
+    /// to `redirect_uri` with `admin_consent=True&tenant=…&state=…` or an error.
+    pub fn admin_consent_v2_url(&self, redirect_uri: &str, state: &str) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("scope", ADMIN_CONSENT_SCOPE)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", state)
+            .finish();
+        format!(
+            "{}/{}/v2.0/adminconsent?{query}",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
+    /// The simple admin consent URL for this tenant (microsoft-facts §8), to send an admin.
     pub fn admin_consent_url(&self) -> String {
         format!(
             "{}/{}/adminconsent?client_id={}",
@@ -266,6 +292,10 @@ pub struct Server {
     #[serde(default = "yes")]
     pub ssl: bool,
     pub username: String,
+    /// Shared mailbox: the delegate (with FullAccess on `username`) who signs in. XOAUTH2's
+    /// `user=` stays the mailbox; the sign-in hint and the account check use this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_as: Option<String>,
     /// The Azure app (by name) for OAuth2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
@@ -283,6 +313,13 @@ pub struct Server {
 
 fn yes() -> bool {
     true
+}
+
+impl Server {
+    /// The account that signs in: "Sign in as" for a shared mailbox, else the mailbox itself.
+    pub fn sign_in_account(&self) -> &str {
+        self.sign_in_as.as_deref().unwrap_or(&self.username)
+    }
 }
 
 /// A new server id: 128 random bits in hex, so ids are never reused, not even across stores.

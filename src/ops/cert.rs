@@ -80,6 +80,8 @@ pub fn install_certificate(
             (false, Some(n)) => {
                 let name = validate::server_name(app_name).map_err(|e| FieldError::new("App name", e.message))?;
                 config.apps.push(AzureApp {
+                    public_client: false,
+                    admin_consent_at: None,
                     name,
                     client_id: validate::client_id(&n.client_id)?,
                     tenant: validate::tenant(&n.tenant)?,

@@ -1,11 +1,12 @@
 //! Browser consent through the embedded listener: bind, build the URL, wait for Microsoft's
 //! redirect, redeem the code once, store the tokens, then answer the browser.
 
+pub use super::admin_consent::{AdminConsent, AdminConsentNeeded, AdminGranted, begin_admin_consent};
 use super::paste::{self, Pasted};
 use super::{Error, Result, tokens};
 use crate::model::{AzureApp, DEFAULT_LISTEN_PORT, Flow, Server, TokenSet};
 use crate::services::oauth::listener::{Callback, Listener, Outcome};
-use crate::services::oauth::{self, AuthRequest, device, diagnose, idtoken};
+use crate::services::oauth::{self, AuthRequest, OAuthError, device, diagnose, idtoken};
 use crate::store::Store;
 use jiff::Timestamp;
 use std::net::IpAddr;
@@ -69,32 +70,36 @@ impl Connected {
     }
 }
 
-/// Binds the listener and prepares the authorization URL.
-pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
-    let config = store.load()?;
-    let (server, app) = super::signin_target(&config, name)?;
-    if !crate::services::oauth::credential::has_credential(&app) {
-        return Err(Error::Consent(format!(
-            "app \"{}\" has no client secret or certificate; browser sign-in with a Web redirect needs one (inbound edit --app \"{}\" --secret-stdin, or inbound cert new)",
-            app.name, app.name
-        )));
-    }
-    let chosen = match (opts.listen_port, config.settings.listen_port) {
+/// A bound listener and the redirect URIs that go with it.
+pub(crate) struct Bound {
+    pub listener: Listener,
+    /// What the request sends (`http://localhost:PORT/…`, or the public URL's).
+    pub redirect_uri: String,
+    /// What the portal must hold (no port for localhost).
+    pub registered_redirect: String,
+}
+
+/// Binds the sign-in listener for `state` as the options and settings say.
+pub(crate) async fn bind(
+    settings: &crate::model::Settings,
+    opts: &ConsentOptions,
+    state: String,
+) -> Result<Bound> {
+    let chosen = match (opts.listen_port, settings.listen_port) {
         (Some(p), _) => Some((p, PortChoice::Flag)),
         (None, Some(p)) => Some((p, PortChoice::Setting)),
         (None, None) => None,
     };
     let port = chosen.map_or(DEFAULT_LISTEN_PORT, |(p, _)| p);
-    let state = oauth::new_state();
-    let bind = opts.bind.or(config.settings.listen_address);
-    let public = opts.public_url.as_ref().or(config.settings.public_url.as_ref());
+    let bind = opts.bind.or(settings.listen_address);
+    let public = opts.public_url.as_ref().or(settings.public_url.as_ref());
     // A port the user chose is never silently replaced, and behind a proxy no other port
     // would be reached at all.
     let exact = public.is_some() || (chosen.is_some() && !opts.allow_fallback);
     let bound = if exact {
-        Listener::bind_exact(port, state.clone(), bind).await
+        Listener::bind_exact(port, state, bind).await
     } else {
-        Listener::bind(port, state.clone(), bind).await
+        Listener::bind(port, state, bind).await
     };
     let listener = bound.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -121,12 +126,33 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
         Some(_) => redirect_uri.clone(),
         None => crate::model::registered_redirect_uri(&crate::model::Settings::default()),
     };
-    let request =
-        oauth::authorization_request(&app, &redirect_uri, &server.username, state).map_err(|e| {
-            Error::OAuth {
-                server: name.into(),
-                source: e,
-            }
+    Ok(Bound {
+        listener,
+        redirect_uri,
+        registered_redirect,
+    })
+}
+
+/// Binds the listener and prepares the authorization URL.
+pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
+    let config = store.load()?;
+    let (server, app) = super::signin_target(&config, name)?;
+    if !crate::services::oauth::credential::has_credential(&app) && !app.public_client {
+        return Err(Error::NoCredential {
+            app: app.name.clone(),
+        });
+    }
+    let state = oauth::new_state();
+    let Bound {
+        listener,
+        redirect_uri,
+        registered_redirect,
+    } = bind(&config.settings, opts, state.clone()).await?;
+    // A shared mailbox is opened by its delegate: the hint names who signs in.
+    let request = oauth::authorization_request(&app, &redirect_uri, server.sign_in_account(), state)
+        .map_err(|e| Error::OAuth {
+            server: name.into(),
+            source: e,
         })?;
     let auth_url = request.url.clone();
     listener.set_start_target(&auth_url);
@@ -181,7 +207,13 @@ impl Consent {
                     return match cb.ok_or(Error::Cancelled)? {
                         Callback::Denied { error, description } => {
                             self.listener.shutdown().await;
-                            Err(denied(&error, &description))
+                            Err(refused(&self.server, &self.app, &error, &description))
+                        }
+                        Callback::AdminConsented { .. } => {
+                            // An admin consent answer with this sign-in's state cannot come
+                            // from Microsoft (each flow has its own state): refuse it.
+                            self.listener.shutdown().await;
+                            Err(Error::Consent("an admin consent answer arrived where a sign-in was expected; connect again".into()))
                         }
                         Callback::Code { code, reply } => {
                             let result = self.redeem(store, &code).await;
@@ -210,7 +242,7 @@ impl Consent {
                     },
                 },
                 () = &mut deadline => {
-                    return Err(Error::Consent(no_answer_text(timeout, &self.registered_redirect)));
+                    return Err(Error::Consent(no_answer_text(timeout, &self.registered_redirect, self.app.public_client)));
                 }
                 () = cancel.cancelled() => return Err(Error::Cancelled),
             }
@@ -225,29 +257,20 @@ impl Consent {
             .map(|r| r.state.as_str())
             .unwrap_or_default();
         let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
-        match pasted.state() {
-            None => {
-                return Err(PasteProblem::Retry(
-                    "the address has no state=…; copy the whole address".into(),
-                ));
-            }
-            Some(s) if s != expected && expected.starts_with(s) => {
-                return Err(PasteProblem::Retry(
-                    "the address looks cut off; paste the rest of it".into(),
-                ));
-            }
-            Some(s) if s != expected => {
-                return Err(PasteProblem::Retry(
-                    "that address belongs to another sign-in attempt (state does not match); use the link shown now".into(),
-                ));
-            }
-            Some(_) => {}
-        }
+        check_state(&pasted, expected)?;
         match pasted {
             Pasted::Code { code, .. } => Ok(code),
+            Pasted::AdminConsented { .. } => Err(PasteProblem::Retry(
+                "that is the admin consent's answer; paste the address the sign-in ended on".into(),
+            )),
             Pasted::Error {
                 error, description, ..
-            } => Err(PasteProblem::Fatal(denied(&error, &description))),
+            } => Err(PasteProblem::Fatal(refused(
+                &self.server,
+                &self.app,
+                &error,
+                &description,
+            ))),
         }
     }
 
@@ -262,9 +285,14 @@ impl Consent {
             .map_err(|e| {
                 // The message carries the AADSTS code and Microsoft's trace/correlation IDs.
                 tracing::warn!(server = %self.server.name, error = %e, "sign-in: code redemption failed");
-                Error::OAuth {
-                    server: self.server.name.clone(),
-                    source: e,
+                match &e {
+                    OAuthError::Microsoft(ms) if diagnose::needs_admin_consent(&ms.codes()) => {
+                        AdminConsentNeeded::error(&self.server, &self.app, &ms.short_description())
+                    }
+                    _ => Error::OAuth {
+                        server: self.server.name.clone(),
+                        source: e,
+                    },
                 }
             })?;
         let tokens = grant.into_token_set(Timestamp::now(), Flow::AuthorizationCode, None);
@@ -285,13 +313,8 @@ pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connec
     let mismatch = tokens
         .account
         .as_deref()
-        .filter(|a| !idtoken::same_account(a, &server.username))
-        .map(|a| {
-            format!(
-                "you signed in as {a} but Username is {}; IMAP will fail unless {a} has FullAccess to that mailbox. Re-connect and pick {}",
-                server.username, server.username
-            )
-        });
+        .filter(|a| !idtoken::same_account(a, server.sign_in_account()))
+        .map(|a| mismatch_text(a, server));
     Ok(Connected {
         server: server.name.clone(),
         username: server.username.clone(),
@@ -300,9 +323,26 @@ pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connec
     })
 }
 
-enum PasteProblem {
+pub(crate) enum PasteProblem {
     Retry(String),
     Fatal(Error),
+}
+
+/// A pasted answer belongs to this flow only with its exact `state`.
+pub(crate) fn check_state(pasted: &Pasted, expected: &str) -> std::result::Result<(), PasteProblem> {
+    match pasted.state() {
+        None => Err(PasteProblem::Retry(
+            "the address has no state=…; copy the whole address".into(),
+        )),
+        Some(s) if s != expected && expected.starts_with(s) => Err(PasteProblem::Retry(
+            "the address looks cut off; paste the rest of it".into(),
+        )),
+        Some(s) if s != expected => Err(PasteProblem::Retry(
+            "that address belongs to another sign-in attempt (state does not match); use the link shown now"
+                .into(),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Device-code sign-in for a server; `on_code` gets the user code and URL to show.
@@ -348,7 +388,39 @@ pub async fn device_sign_in(
     finish(store, &server, tokens)
 }
 
-fn denied(error: &str, description: &str) -> Error {
+/// "You signed in as X but …", naming the mailbox and, for a shared one, the delegate.
+fn mismatch_text(account: &str, server: &Server) -> String {
+    match &server.sign_in_as {
+        Some(delegate) => format!(
+            "you signed in as {account} but Sign in as is {delegate} (the delegate for the shared mailbox {}); IMAP will fail unless {account} has FullAccess to {}. Re-connect and pick {delegate}",
+            server.username, server.username
+        ),
+        None => format!(
+            "you signed in as {account} but Username is {}; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick {}, or, if {account} is a delegate of a shared mailbox, set Sign in as (inbound edit \"{}\" --sign-in-as {account})",
+            server.username, server.username, server.name
+        ),
+    }
+}
+
+/// What a delegate of a shared mailbox needs, in one line for the form and the CLI.
+pub fn shared_mailbox_note(delegate: &str, mailbox: &str) -> String {
+    format!(
+        "Shared mailbox: {delegate} signs in and opens {mailbox}. The delegate needs FullAccess on the mailbox; an Exchange admin grants it with: Add-MailboxPermission -Identity {mailbox} -User {delegate} -AccessRights FullAccess"
+    )
+}
+
+/// A refusal redirected back from Microsoft: "Need admin approval" becomes the admin consent
+/// step, everything else an explained error.
+pub(crate) fn refused(server: &Server, app: &AzureApp, error: &str, description: &str) -> Error {
+    if diagnose::needs_admin_consent(&diagnose::codes_in_text(description)) {
+        tracing::warn!(server = %server.name, error, description, "sign-in: the tenant needs admin consent");
+        let first = description.lines().next().unwrap_or("").trim();
+        return AdminConsentNeeded::error(server, app, first);
+    }
+    denied(error, description)
+}
+
+pub(crate) fn denied(error: &str, description: &str) -> Error {
     tracing::warn!(error, description, "sign-in: Microsoft redirected with an error");
     let codes = diagnose::codes_in_text(description);
     let hint = codes.iter().find_map(|c| diagnose::aadsts_hint(*c));
@@ -365,9 +437,14 @@ fn denied(error: &str, description: &str) -> Error {
     Error::Consent(text)
 }
 
-fn no_answer_text(timeout: Duration, registered: &str) -> String {
+pub(crate) fn no_answer_text(timeout: Duration, registered: &str, public_client: bool) -> String {
+    let platform = if public_client {
+        "Mobile and desktop applications"
+    } else {
+        "Web"
+    };
     format!(
-        "no answer from the browser within {} s. If Microsoft's page showed AADSTS50011, register {registered} under Authentication → Web (changes take 3–5 minutes); over SSH use the tunnel or paste the address the browser ended on",
+        "no answer from the browser within {} s. If Microsoft's page showed AADSTS50011, register {registered} under Authentication → {platform} (changes take 3–5 minutes); if it said \"Need admin approval\", an admin grants consent first (connect --admin-consent); over SSH use the tunnel or paste the address the browser ended on",
         timeout.as_secs()
     )
 }

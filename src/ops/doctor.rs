@@ -426,6 +426,7 @@ mod tests {
 
     fn server(host: &str) -> Server {
         Server {
+            sign_in_as: None,
             id: "1".into(),
             name: "S".into(),
             server_type: ServerType::Imap,
@@ -444,6 +445,8 @@ mod tests {
 
     fn app(cloud: Cloud) -> AzureApp {
         AzureApp {
+            public_client: false,
+            admin_consent_at: None,
             name: "A".into(),
             client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
             tenant: "contoso.com".into(),

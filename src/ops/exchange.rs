@@ -172,6 +172,8 @@ pub fn rejected_advice(setup: &ExchangeSetup) -> String {
     let sp = setup.principal_id.as_deref();
     let new_sp = exchange_commands(
         &AzureApp {
+            public_client: false,
+            admin_consent_at: None,
             name: setup.app.clone(),
             client_id: setup.client_id.clone(),
             tenant: setup.tenant.clone(),
@@ -207,6 +209,8 @@ mod tests {
 
     fn app() -> AzureApp {
         AzureApp {
+            public_client: false,
+            admin_consent_at: None,
             name: "Contoso's mail".into(),
             client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
             tenant: "contoso.com".into(),
@@ -219,6 +223,7 @@ mod tests {
 
     fn server(name: &str, mailbox: &str, state: ServerState) -> Server {
         Server {
+            sign_in_as: None,
             id: format!("id-{name}"),
             name: name.into(),
             server_type: crate::model::ServerType::Imap,

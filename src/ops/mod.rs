@@ -1,5 +1,6 @@
 //! The operations both faces (CLI and TUI) call. No terminal I/O here.
 
+pub mod admin_consent;
 pub mod cert;
 pub mod consent;
 pub mod doctor;
@@ -59,6 +60,14 @@ pub enum Error {
     },
     #[error("sign-in: {0}")]
     Consent(String),
+    #[error(
+        "app \"{app}\" has no client secret or certificate, and it is not a public client: a browser sign-in with a Web redirect needs one of them"
+    )]
+    NoCredential { app: String },
+    /// Sign-in stopped at "Need admin approval": a step to take, not a fault (most tenants
+    /// since late 2025 keep users from consenting to IMAP themselves; microsoft-facts §9).
+    #[error("{0}")]
+    NeedsAdminConsent(Box<admin_consent::AdminConsentNeeded>),
     #[error(
         "\"{server}\" was removed or now names another mailbox while signing in; nothing was stored. Sign in again if it still needs tokens"
     )]
@@ -143,6 +152,7 @@ impl Error {
             Error::AppOnly { server } => Some(format!(
                 "get a token: inbound token \"{server}\" · test it: inbound test \"{server}\" · the Exchange side: inbound exchange-setup \"{server}\""
             )),
+            Error::NeedsAdminConsent(n) => Some(n.routes()),
             _ => None,
         }
     }
@@ -163,6 +173,7 @@ impl Error {
                 ..
             } => Some(Fix::AppCredentials { app: "APP".into() }),
             Error::Blocked { .. } => Some(Fix::NewSecret { app: None }),
+            Error::NoCredential { app } => Some(Fix::AppCredentials { app: app.clone() }),
             Error::Probe {
                 server,
                 source: ProbeError::Tls { .. } | ProbeError::CaFile { .. },

@@ -15,12 +15,20 @@ pub enum Pasted {
         description: String,
         state: Option<String>,
     },
+    /// The v2 admin consent's success answer (`admin_consent=True&tenant=…`, no error). The
+    /// tenant is for display only.
+    AdminConsented {
+        tenant: String,
+        state: Option<String>,
+    },
 }
 
 impl Pasted {
     pub fn state(&self) -> Option<&str> {
         match self {
-            Pasted::Code { state, .. } | Pasted::Error { state, .. } => state.as_deref(),
+            Pasted::Code { state, .. }
+            | Pasted::Error { state, .. }
+            | Pasted::AdminConsented { state, .. } => state.as_deref(),
         }
     }
 }
@@ -34,7 +42,12 @@ pub fn parse(input: &str) -> Result<Pasted, String> {
     }
     let query = match compact.split_once('?') {
         Some((_, q)) => q,
-        None if compact.contains("code=") || compact.contains("error=") => compact.as_str(),
+        None if compact.contains("code=")
+            || compact.contains("error=")
+            || compact.contains("admin_consent=") =>
+        {
+            compact.as_str()
+        }
         None => {
             return Err(
                 "that is not the address the browser ended on: it should contain ?code=… (copy it from the address bar after signing in)"
@@ -59,6 +72,15 @@ pub fn parse(input: &str) -> Result<Pasted, String> {
             code: code.clone(),
             state,
         }),
+        None if q
+            .get("admin_consent")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")) =>
+        {
+            Ok(Pasted::AdminConsented {
+                tenant: crate::sanitize::peer_text(q.get("tenant").map_or("", String::as_str)),
+                state,
+            })
+        }
         None => Err(
             "the address has no code= value; sign in again and copy the address the browser ends on".into(),
         ),
@@ -118,6 +140,24 @@ mod tests {
                 state: Some("s".into())
             }
         );
+    }
+
+    #[test]
+    fn admin_consent_answers() {
+        assert_eq!(
+            parse("localhost:8400/microsoft_outlook/confirm?admin_consent=True&tenant=t-1&scope=x&state=s")
+                .unwrap(),
+            Pasted::AdminConsented {
+                tenant: "t-1".into(),
+                state: Some("s".into())
+            }
+        );
+        // Microsoft sends admin_consent=True on refusals too: the error wins.
+        assert!(matches!(
+            parse("?admin_consent=True&error=consent_required&error_description=AADSTS65004&state=s")
+                .unwrap(),
+            Pasted::Error { .. }
+        ));
     }
 
     #[test]

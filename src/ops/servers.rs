@@ -37,6 +37,8 @@ pub struct ServerInput {
     pub host: String,
     pub port: String,
     pub username: String,
+    /// Shared mailbox: the delegate who signs in (empty or `None`: the mailbox itself).
+    pub sign_in_as: Option<String>,
     pub app: Option<AppChoice>,
     pub password: Option<Secret>,
     pub ca_file: Option<PathBuf>,
@@ -50,6 +52,7 @@ impl Default for ServerInput {
             host: crate::model::DEFAULT_HOST.into(),
             port: crate::model::DEFAULT_PORT.to_string(),
             username: String::new(),
+            sign_in_as: None,
             app: None,
             password: None,
             ca_file: None,
@@ -72,7 +75,7 @@ pub fn validate_app(
         Some(_) if input.public_client => {
             errors.borrow_mut().push(FieldError::new(
                 "Secret",
-                "a public client has no secret; leave it out, or register a confidential (Web) app",
+                "a public client has no secret: leave the secret out, or register the app with a secret and drop the public-client choice",
             ));
             None
         }
@@ -94,6 +97,13 @@ pub fn validate_app(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
+        Some(_) if input.public_client => {
+            errors.borrow_mut().push(FieldError::new(
+                "Secret expires",
+                "a public client has no secret, so nothing expires",
+            ));
+            None
+        }
         Some(d) => validate::secret_expiry_now(d)
             .map_err(|e| errors.borrow_mut().push(e))
             .ok(),
@@ -115,6 +125,8 @@ pub fn validate_app(
             secret_expires,
             authority,
             certificate: None,
+            public_client: input.public_client,
+            admin_consent_at: None,
         })
     } else {
         Err(errors)
@@ -156,6 +168,20 @@ pub fn validate_server(
     let username = validate::username(&input.username)
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
+    let sign_in_as = match input.sign_in_as.as_deref().map(str::trim) {
+        Some(a) if !a.is_empty() && input.auth == AuthKind::OAuth2 => sign_in_as(a, &username)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten(),
+        Some(a) if !a.is_empty() => {
+            errors.push(FieldError::new(
+                "Sign in as",
+                "only OAuth2.0 signs in as a delegate; Basic logs in with the mailbox's own password",
+            ));
+            None
+        }
+        _ => None,
+    };
     let (app_name, new_app, password) = match input.auth {
         AuthKind::OAuth2 | AuthKind::OAuth2App => match &input.app {
             Some(AppChoice::Existing(a)) => {
@@ -212,6 +238,7 @@ pub fn validate_server(
         port,
         ssl: true,
         username,
+        sign_in_as,
         app: app_name,
         password,
         ca_file: input.ca_file.clone(),
@@ -219,6 +246,12 @@ pub fn validate_server(
         last_test: None,
     };
     Ok((server, new_app))
+}
+
+/// "Sign in as" checked as an address; the mailbox itself is no delegate (`None`).
+fn sign_in_as(value: &str, mailbox: &str) -> Result<Option<String>, FieldError> {
+    let a = validate::username(value).map_err(|e| FieldError::new("Sign in as", e.message))?;
+    Ok((!crate::services::oauth::idtoken::same_account(&a, mailbox)).then_some(a))
 }
 
 /// Adds a server (and its new app) as a Draft.
@@ -240,6 +273,8 @@ pub struct ServerPatch {
     pub host: Option<String>,
     pub port: Option<String>,
     pub username: Option<String>,
+    /// `Some(None)` clears "Sign in as" (the mailbox signs in itself again).
+    pub sign_in_as: Option<Option<String>>,
     pub app: Option<String>,
     pub auth: Option<AuthKind>,
     pub password: Option<Secret>,
@@ -282,6 +317,12 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(a) = &patch.auth {
             server.auth = *a;
         }
+        if let Some(d) = &patch.sign_in_as {
+            server.sign_in_as = match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => sign_in_as(d, &server.username)?,
+                None => None,
+            };
+        }
         if let Some(a) = &patch.app {
             if !apps.contains(a) {
                 return Err(Error::NotFound {
@@ -307,9 +348,13 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
             return Err(FieldError::new("Password", "Basic needs a password").into());
         }
         server.ssl = true;
+        if server.auth == AuthKind::Basic {
+            server.sign_in_as = None;
+        }
         let moved = server.host != before.host
             || server.port != before.port
             || server.username != before.username
+            || server.sign_in_as != before.sign_in_as
             || server.app != before.app
             || server.auth != before.auth
             || server.password != before.password;
@@ -319,12 +364,13 @@ pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Ser
         if let Some(n) = new_name {
             server.name = n;
         }
-        Ok(((before.username, before.auth), server.clone()))
+        Ok(((before.username, before.auth, before.sign_in_as), server.clone()))
     })?;
-    let (old_username, old_auth) = old;
-    // Tokens of the other kind are no use: a delegated token is not the app's, and an
-    // app-only token opens nothing as the signed-in user.
-    if old_username != server.username || old_auth != server.auth {
+    let (old_username, old_auth, old_sign_in_as) = old;
+    // Tokens are the signed-in account's: another mailbox or delegate needs new ones, and
+    // tokens of the other kind are no use (a delegated token is not the app's, and an
+    // app-only token opens nothing as the signed-in user).
+    if old_username != server.username || old_auth != server.auth || old_sign_in_as != server.sign_in_as {
         // The tokens were minted for the old mailbox and are never served for the new one
         // (the store checks); remove them now rather than keep a dead file.
         store.remove_tokens(&server)?;
@@ -340,6 +386,8 @@ pub struct AppPatch {
     pub secret: Option<Secret>,
     pub secret_expires: Option<String>,
     pub authority: Option<String>,
+    /// Make the app a public client: its secret and the secret's expiry are dropped.
+    pub public_client: bool,
 }
 
 /// Applies `patch` to `app`, validating each field it sets (nothing is saved here).
@@ -350,7 +398,26 @@ pub fn apply_app_patch(app: &mut AzureApp, patch: &AppPatch) -> Result<()> {
     if let Some(t) = &patch.tenant {
         app.tenant = validate::tenant(t)?;
     }
+    if patch.public_client {
+        if patch.secret.is_some() || patch.secret_expires.is_some() {
+            return Err(FieldError::new(
+                "Secret",
+                "a public client has no secret: give either the secret or the public-client choice",
+            )
+            .into());
+        }
+        app.public_client = true;
+        app.secret = None;
+        app.secret_expires = None;
+    }
     if let Some(s) = &patch.secret {
+        if app.public_client {
+            return Err(FieldError::new(
+                "Secret",
+                "this app is a public client and sends no secret; to use a secret, add the app again without the public-client choice",
+            )
+            .into());
+        }
         app.secret = Some(Secret::new(validate::secret(s.expose())?));
     }
     if let Some(d) = &patch.secret_expires {
@@ -377,7 +444,7 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
         apply_app_patch(app, patch)?;
         Ok::<_, Error>((app.clone(), users))
     })?;
-    if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() {
+    if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() || patch.public_client {
         for server in users {
             store.update_tokens(&server, |f| {
                 if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {

@@ -202,6 +202,18 @@ async fn run(
             tracing::warn!(server = name, stage = %e.stage(), error = %e, "test: failed");
             // We know why a login was refused when the token is another account's: say so.
             let e = match (e, signed_in) {
+                (ProbeError::AuthRejected { server_text, .. }, Some(account))
+                    if server
+                        .sign_in_as
+                        .as_deref()
+                        .is_some_and(|d| crate::services::oauth::idtoken::same_account(d, &account)) =>
+                {
+                    ProbeError::DelegateRefused {
+                        server_text,
+                        delegate: account,
+                        mailbox: server.username.clone(),
+                    }
+                }
                 (ProbeError::AuthRejected { server_text, .. }, Some(account)) => ProbeError::WrongAccount {
                     server_text,
                     signed_in: account,

@@ -161,6 +161,15 @@ pub enum ProbeError {
         signed_in: String,
         mailbox: String,
     },
+    /// A shared mailbox refused its configured delegate ("Sign in as").
+    #[error(
+        "the server refused the login ({server_text}): {delegate} signed in as configured, but may not open the shared mailbox {mailbox}"
+    )]
+    DelegateRefused {
+        server_text: String,
+        delegate: String,
+        mailbox: String,
+    },
     #[error("{stage}: {message}")]
     Protocol { stage: Stage, message: String },
     /// App-only: a valid token, and Exchange still refused the mailbox (the diagnosis, with
@@ -185,7 +194,8 @@ impl ProbeError {
             ProbeError::MechanismMissing { .. } => Stage::Capabilities,
             ProbeError::AuthRejected { .. }
             | ProbeError::WrongAccount { .. }
-            | ProbeError::AppOnlyRejected { .. } => Stage::Authenticate,
+            | ProbeError::AppOnlyRejected { .. }
+            | ProbeError::DelegateRefused { .. } => Stage::Authenticate,
             ProbeError::NotConnected { .. } => Stage::Inbox,
         }
     }
@@ -205,6 +215,7 @@ impl ProbeError {
             ProbeError::AuthRejected { oauth: true, .. } => "Microsoft gives no reason. Check, in order: you signed in as the mailbox in Username (or have FullAccess to it); IMAP is enabled for the mailbox (admin: Set-CASMailbox -Identity <mailbox> -ImapEnabled $true); the mailbox has an Exchange Online licence; then re-connect".into(),
             ProbeError::AuthRejected { .. } => "check Username and password; Microsoft 365 no longer accepts Basic authentication: use OAuth2.0".into(),
             ProbeError::WrongAccount { signed_in, mailbox, .. } => format!("sign in again as {mailbox} (pick that account in the browser), or give {signed_in} FullAccess to the mailbox (admin: Add-MailboxPermission -Identity {mailbox} -User {signed_in} -AccessRights FullAccess)"),
+            ProbeError::DelegateRefused { delegate, mailbox, .. } => format!("the delegate needs FullAccess on the shared mailbox: an Exchange admin runs Add-MailboxPermission -Identity {mailbox} -User {delegate} -AccessRights FullAccess; check too that IMAP is enabled for the mailbox (Set-CASMailbox -Identity {mailbox} -ImapEnabled $true)"),
             ProbeError::NotConnected { .. } => "the signed-in account has no access to this mailbox (wrong account picked in the browser, or no FullAccess on a shared mailbox); re-connect with the right account".into(),
             ProbeError::Protocol { .. } => "unexpected server answer; try again and report it if it repeats".into(),
             ProbeError::AppOnlyRejected { advice, .. } => advice.clone(),

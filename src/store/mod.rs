@@ -707,6 +707,7 @@ mod tests {
             port: 993,
             ssl: true,
             username: "u@example.com".into(),
+            sign_in_as: None,
             app: None,
             password: None,
             ca_file: None,

@@ -32,6 +32,8 @@ pub fn app(name: &str, expires: &str) -> AzureApp {
         secret_expires: expires.parse().ok(),
         authority: crate::model::DEFAULT_AUTHORITY.into(),
         certificate: None,
+        public_client: false,
+        admin_consent_at: None,
     }
 }
 
@@ -45,6 +47,7 @@ pub fn server(name: &str, auth: AuthKind, state: ServerState, username: &str, ap
         port: crate::model::DEFAULT_PORT,
         ssl: true,
         username: username.into(),
+        sign_in_as: None,
         app: app.map(String::from),
         password: (auth == AuthKind::Basic).then(|| Secret::new("hunter2")),
         ca_file: None,

@@ -30,6 +30,9 @@ use tokio_native_tls::native_tls;
 
 /// The user whose password is an OAuth2 bearer token (XOAUTH2 / OAUTHBEARER).
 pub const OAUTH_USER: &str = "alice@example.com";
+/// A shared mailbox with a seeded INBOX: no one signs in as it; a delegate with FullAccess
+/// (see `FakeIdp::grant_full_access`) opens it with their own token.
+pub const SHARED_MAILBOX: &str = "shared@example.com";
 /// The user with a classic password (LOGIN / PLAIN).
 pub const BASIC_USER: &str = "bob@example.com";
 /// [`BASIC_USER`]'s password.
@@ -162,6 +165,10 @@ impl Dovecot {
             ("SSL_CERT", path_str(&super::tls_fixture("server.pem"))),
             ("SSL_KEY", path_str(&super::tls_fixture("server-key.pem"))),
             ("OAUTH2_EXT", path_str(&conf_dir.join("dovecot-oauth2.conf.ext"))),
+            (
+                "OAUTH2_DELEGATE_EXT",
+                path_str(&conf_dir.join("dovecot-oauth2-delegate.conf.ext")),
+            ),
             ("PASSWD_FILE", path_str(&conf_dir.join("users"))),
             ("INTROSPECTION_URL", introspection_url.to_owned()),
             ("BASIC_USER", BASIC_USER.to_owned()),
@@ -173,6 +180,11 @@ impl Dovecot {
             &conf_dir.join("dovecot-oauth2.conf.ext"),
             &vars,
         );
+        render(
+            "dovecot-oauth2-delegate.conf.ext.in",
+            &conf_dir.join("dovecot-oauth2-delegate.conf.ext"),
+            &vars,
+        );
         render("users.in", &conf_dir.join("users"), &vars);
         if !users.root {
             render("nonroot.conf.in", &conf_dir.join("nonroot.conf"), &vars);
@@ -180,7 +192,10 @@ impl Dovecot {
 
         let mail_owner = users.root.then_some((users.mail_uid, users.mail_gid));
         let granted = app_mailboxes.iter().map(|(m, _)| m.as_str());
-        for user in [OAUTH_USER, BASIC_USER].into_iter().chain(granted) {
+        for user in [OAUTH_USER, BASIC_USER, SHARED_MAILBOX]
+            .into_iter()
+            .chain(granted)
+        {
             seed_maildir(&home_root.join(user), user, mail_owner);
         }
 

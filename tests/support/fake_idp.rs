@@ -6,7 +6,10 @@
 //! * fault knobs: [`FakeIdp::fail_next_authorize`], [`FakeIdp::fail_next_token`],
 //!   [`FakeIdp::fail_next_token_raw`], scripted device-code polls
 //!   ([`FakeIdp::script_device_poll`]; once used up, polls are approved at once);
-//! * counters (discovery included) and the last requests seen;
+//! * counters and the last requests seen;
+//! * admin consent knobs ([`FakeIdp::set_user_consent_allowed`],
+//!   [`FakeIdp::set_signed_in_user_is_admin`], [`FakeIdp::cancel_next_admin_consent`]) and a
+//!   public client ([`FakeIdp::set_public_client`]);
 //! * `POST /introspect` (also `GET ?token=` and `Authorization: Bearer`), RFC 7662-style
 //!   introspection for the test Dovecot's oauth2 passdb.
 //!
@@ -67,6 +70,11 @@ struct Knobs {
     authorize_failure: Option<(String, String)>,
     token_failure: Option<TokenFailure>,
     device_script: VecDeque<String>,
+    cancel_admin_consent: bool,
+    admin_consent_requests: usize,
+    last_admin_consent_params: Vec<(String, String)>,
+    /// delegate → mailbox it has FullAccess on (introspection's `delegate_for`).
+    full_access: Vec<(String, String)>,
     authorize_requests: usize,
     token_requests: usize,
     refresh_requests: usize,
@@ -109,6 +117,9 @@ impl FakeIdp {
             sign_in_page: false,
             app_roles: Vec::new(),
             certificates: Vec::new(),
+            user_consent_allowed: true,
+            signed_in_user_is_admin: false,
+            public_client: false,
         }));
         let fake = Arc::new(Fake {
             knobs: Mutex::new(Knobs::default()),
@@ -171,6 +182,59 @@ impl FakeIdp {
     /// `email`, and the introspection `username` (default [`DEFAULT_ACCOUNT`]).
     pub fn set_account(&self, username: &str) {
         self.entra().settings.accounts = vec![username.to_owned()];
+    }
+
+    /// Several accounts can sign in; the one named by `login_hint` does (else the first).
+    pub fn set_accounts(&self, accounts: &[&str]) {
+        self.entra().settings.accounts = accounts.iter().map(|a| (*a).to_owned()).collect();
+    }
+
+    /// The tenant's user-consent policy (default: users may consent). When false, authorize
+    /// redirects with `error=access_denied` AADSTS90094 until an admin consented.
+    pub fn set_user_consent_allowed(&self, allowed: bool) {
+        self.entra().settings.user_consent_allowed = allowed;
+    }
+
+    /// Whether the account at the admin consent endpoints may grant consent (default false:
+    /// a non-admin gets `error=access_denied` AADSTS90094).
+    pub fn set_signed_in_user_is_admin(&self, admin: bool) {
+        self.entra().settings.signed_in_user_is_admin = admin;
+    }
+
+    /// The registration is a public client (default false): code redemption with a secret
+    /// gets AADSTS700025.
+    pub fn set_public_client(&self, public: bool) {
+        self.entra().settings.public_client = public;
+    }
+
+    /// The next admin consent is cancelled by the admin (`error=consent_required` AADSTS65004).
+    pub fn cancel_next_admin_consent(&self) {
+        self.fake.knobs().cancel_admin_consent = true;
+    }
+
+    /// Whether an admin consented for `client_id`.
+    pub fn has_admin_consent(&self, client_id: &str) -> bool {
+        self.entra().has_admin_consent(client_id)
+    }
+
+    /// How many requests reached the admin consent endpoints.
+    pub fn admin_consent_requests(&self) -> usize {
+        self.fake.knobs().admin_consent_requests
+    }
+
+    /// The query parameters of the last admin consent request.
+    pub fn last_admin_consent_params(&self) -> Vec<(String, String)> {
+        self.fake.knobs().last_admin_consent_params.clone()
+    }
+
+    /// Exchange's FullAccess, as the test Dovecot sees it: introspection of `delegate`'s tokens
+    /// names `mailbox` in `delegate_for`, which Dovecot's second oauth2 passdb accepts as the
+    /// login user.
+    pub fn grant_full_access(&self, delegate: &str, mailbox: &str) {
+        self.fake
+            .knobs()
+            .full_access
+            .push((delegate.to_ascii_lowercase(), mailbox.to_owned()));
     }
 
     /// Only this `{tenant}` path segment is accepted from now on; others get AADSTS90002.
@@ -360,6 +424,18 @@ impl Handler for Fake {
         if entra::discovery::discovery_tenant(&req.path).is_some() {
             knobs.discovery_requests += 1;
         }
+        if let Some((tenant, v2)) = entra::admin_consent_endpoint(&req.path) {
+            knobs.admin_consent_requests += 1;
+            let params = req.query_pairs();
+            knobs.last_admin_consent_params = params.clone();
+            if req.method == Method::GET && knobs.cancel_admin_consent {
+                knobs.cancel_admin_consent = false;
+                return match entra.check_admin_consent(tenant, v2, &params) {
+                    Ok(r) => entra.answer_admin_consent(r, false),
+                    Err(page) => *page,
+                };
+            }
+        }
         match (entra::endpoint(&req.path), &req.method) {
             (Some((tenant, "authorize")), &Method::GET) => {
                 knobs.authorize_requests += 1;
@@ -432,6 +508,7 @@ impl Fake {
             .or_else(|| get(&query, "token"))
             .map(str::to_owned)
             .or_else(|| req.authorization("Bearer"));
+        let full_access = self.knobs().full_access.clone();
         let entra = self.entra.lock();
         let grant = token
             .as_deref()
@@ -461,6 +538,17 @@ impl Fake {
             }),
             None => json!({ "active": false }),
         };
+        let mut body = body;
+        // The mailbox a delegate has FullAccess on; for anyone else their own, so that the
+        // test Dovecot's delegate passdb refuses exactly as the first one does (a missing
+        // field would be an internal failure there, not a refusal).
+        if let Some(g) = grant {
+            let mailbox = full_access
+                .iter()
+                .find(|(d, _)| d.eq_ignore_ascii_case(&g.account))
+                .map_or_else(|| g.account.clone(), |(_, m)| m.clone());
+            body["delegate_for"] = json!(mailbox);
+        }
         http::json(200, &body)
     }
 }
@@ -501,8 +589,8 @@ pub async fn authorize_redirect(auth_url: &str) -> String {
     let pairs: Vec<(String, String)> = target.query_pairs().into_owned().collect();
     let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
     let state = pairs.iter().find(|(k, _)| k == "state").map(|(_, v)| v);
-    if !has("code") && !has("error") {
-        panic!("browser: redirect {location} carries neither code nor error");
+    if !has("code") && !has("error") && !has("admin_consent") {
+        panic!("browser: redirect {location} carries neither code, error nor admin_consent");
     }
     if state != sent_state.as_ref() {
         panic!("browser: redirect {location} does not echo state {sent_state:?}");

@@ -14,8 +14,14 @@
 //! * `POST /{tenant}/oauth2/v2.0/devicecode`, and the page at [`Settings::verification_uri`]
 //!   where a user code is entered (`GET /devicelogin` shows the form, `POST` signs in).
 //!
+//! * `GET /{tenant}/v2.0/adminconsent` and the simple `GET /{tenant}/adminconsent`: tenant-wide
+//!   admin consent (granted, cancelled, or refused for a non-admin); with
+//!   [`Settings::user_consent_allowed`] off, authorize stops at "Need admin approval" until an
+//!   admin consented for the client.
+//!
 //! Everything else is a 404. [`Entra`] is the state; [`serve`] runs it on a listener.
 
+mod admin_consent;
 mod assertion;
 mod authorize;
 mod device;
@@ -28,7 +34,7 @@ mod token;
 use http::{ErrorResponse, HttpRequest, Response, get};
 use hyper::Method;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -69,6 +75,15 @@ pub struct Settings {
     /// Certificates (PEM) registered for the app: client assertions signed with their keys
     /// authenticate it instead of the secret.
     pub certificates: Vec<String>,
+    /// The tenant's user-consent policy lets users consent to IMAP themselves (the old
+    /// default). When false, authorize refuses until an admin consented for the client, as
+    /// Microsoft's "recommended" policy, the default since late 2025, does (microsoft-facts §9).
+    pub user_consent_allowed: bool,
+    /// The account that signs in at the admin consent endpoints may grant tenant-wide consent.
+    pub signed_in_user_is_admin: bool,
+    /// The registration is a public client ("Mobile and desktop" redirect, public client flows
+    /// allowed): code redemption must carry no secret (AADSTS700025 if it does).
+    pub public_client: bool,
 }
 
 /// RFC 7523's client assertion type.
@@ -160,6 +175,8 @@ pub struct Entra {
     refresh_tokens: HashMap<String, RefreshGrant>,
     access_tokens: HashMap<String, AccessGrant>,
     device_codes: HashMap<String, DeviceGrant>,
+    /// Client IDs an admin consented to for the whole tenant.
+    admin_consented: HashSet<String>,
 }
 
 impl Entra {
@@ -170,6 +187,7 @@ impl Entra {
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
             device_codes: HashMap::new(),
+            admin_consented: HashSet::new(),
         }
     }
 
@@ -188,17 +206,26 @@ impl Entra {
                 _ => http::text(405, "method not allowed"),
             };
         }
+        if let Some((tenant, v2)) = admin_consent_endpoint(&req.path) {
+            return self.admin_consent(tenant, v2, req);
+        }
         let Some((tenant, endpoint)) = endpoint(&req.path) else {
             return http::text(404, "not found");
         };
         match (endpoint, &req.method) {
             ("authorize", &Method::GET) => match self.check_authorize(tenant, &req.query_pairs()) {
+                Ok(a) if self.needs_admin_consent(&a.client_id) => {
+                    admin_consent::approval_required(a, self.settings.sign_in_page)
+                }
                 Ok(a) if self.settings.sign_in_page => pages::sign_in(&a, &self.account_for(&a.login_hint)),
                 Ok(a) => self.approve(a),
                 Err(resp) => *resp,
             },
             ("authorize", &Method::POST) => match self.check_authorize(tenant, &req.query_pairs()) {
                 Ok(a) => match get(&req.form_pairs(), "consent") {
+                    Some(_) if self.needs_admin_consent(&a.client_id) => {
+                        admin_consent::approval_required(a, false)
+                    }
                     Some("accept") => self.approve(a),
                     _ => deny(
                         a,
@@ -244,6 +271,16 @@ pub fn endpoint(path: &str) -> Option<(&str, &str)> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         [tenant, "oauth2", "v2.0", endpoint] => Some((tenant, endpoint)),
+        _ => None,
+    }
+}
+
+/// `/{tenant}/v2.0/adminconsent` (true) or `/{tenant}/adminconsent` (false).
+pub fn admin_consent_endpoint(path: &str) -> Option<(&str, bool)> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [tenant, "v2.0", "adminconsent"] => Some((tenant, true)),
+        [tenant, "adminconsent"] => Some((tenant, false)),
         _ => None,
     }
 }

@@ -25,6 +25,9 @@ fn entra(sign_in_page: bool) -> Entra {
         sign_in_page,
         app_roles: Vec::new(),
         certificates: Vec::new(),
+        user_consent_allowed: true,
+        signed_in_user_is_admin: false,
+        public_client: false,
     })
 }
 
@@ -405,4 +408,185 @@ fn discovery_resolves_the_tenant_or_answers_aadsts90002() {
     );
     let (_, v) = json_of(any.route(&get("organizations")));
     assert_eq!(v["issuer"], "https://login.microsoftonline.com/{tenantid}/v2.0");
+}
+
+fn admin_query(extra: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.extend_pairs([
+        ("client_id", "cid"),
+        ("redirect_uri", REDIRECT),
+        ("scope", crate::model::ADMIN_CONSENT_SCOPE),
+        ("state", "adm1n"),
+    ]);
+    q.extend_pairs(extra);
+    q.finish()
+}
+
+fn admin_path() -> String {
+    format!("/{TENANT}/v2.0/adminconsent")
+}
+
+#[test]
+fn a_locked_tenant_needs_admin_consent_then_users_sign_in() {
+    let mut e = entra(false);
+    e.settings.user_consent_allowed = false;
+    let resp = e.route(&request(
+        Method::GET,
+        &path("authorize"),
+        &authorize_query(&[]),
+        &[],
+    ));
+    let to = location(&resp);
+    assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
+    assert!(
+        param(&to, "error_description")
+            .unwrap()
+            .starts_with("AADSTS90094")
+    );
+    assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
+    // The page's form cannot get around it either.
+    let resp = e.route(&request(
+        Method::POST,
+        &path("authorize"),
+        &authorize_query(&[]),
+        &[("consent", "accept")],
+    ));
+    assert_eq!(param(&location(&resp), "error").as_deref(), Some("access_denied"));
+    // A non-admin at the v2 endpoint: refused, nothing granted.
+    let resp = e.route(&request(Method::GET, &admin_path(), &admin_query(&[]), &[]));
+    let to = location(&resp);
+    assert!(to.as_str().starts_with(REDIRECT));
+    assert_eq!(param(&to, "admin_consent").as_deref(), Some("True"));
+    assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
+    assert!(!e.has_admin_consent("cid"));
+    // An admin grants; the tenant comes back as a GUID, with the scope and state.
+    e.settings.signed_in_user_is_admin = true;
+    let resp = e.route(&request(Method::GET, &admin_path(), &admin_query(&[]), &[]));
+    let to = location(&resp);
+    assert_eq!(param(&to, "admin_consent").as_deref(), Some("True"));
+    assert_eq!(
+        param(&to, "tenant").as_deref(),
+        Some(super::ids::DEFAULT_TENANT_ID)
+    );
+    assert_eq!(param(&to, "state").as_deref(), Some("adm1n"));
+    assert_eq!(
+        param(&to, "scope").as_deref(),
+        Some(crate::model::ADMIN_CONSENT_SCOPE)
+    );
+    assert!(param(&to, "error").is_none());
+    assert!(e.has_admin_consent("cid"));
+    assert!(
+        param(
+            &location(&e.route(&request(
+                Method::GET,
+                &path("authorize"),
+                &authorize_query(&[]),
+                &[]
+            ))),
+            "code"
+        )
+        .is_some()
+    );
+}
+
+#[test]
+fn the_admin_consent_page_accepts_or_cancels() {
+    let mut e = entra(true);
+    e.settings.signed_in_user_is_admin = true;
+    let (status, page) = body(e.route(&request(Method::GET, &admin_path(), &admin_query(&[]), &[])));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Accept for your organization") && page.contains("method=\"post\""),
+        "{page}"
+    );
+    let resp = e.route(&request(
+        Method::POST,
+        &admin_path(),
+        &admin_query(&[]),
+        &[("consent", "cancel")],
+    ));
+    let to = location(&resp);
+    assert_eq!(param(&to, "error").as_deref(), Some("consent_required"));
+    assert!(
+        param(&to, "error_description")
+            .unwrap()
+            .starts_with("AADSTS65004")
+    );
+    assert!(!e.has_admin_consent("cid"));
+    let resp = e.route(&request(
+        Method::POST,
+        &admin_path(),
+        &admin_query(&[]),
+        &[("consent", "accept")],
+    ));
+    assert!(param(&location(&resp), "tenant").is_some());
+    assert!(e.has_admin_consent("cid"));
+}
+
+#[test]
+fn admin_consent_requests_are_checked_and_the_simple_link_ends_on_a_page() {
+    let mut e = entra(false);
+    e.settings.signed_in_user_is_admin = true;
+    e.settings.tenant = None;
+    let page_of = |e: &mut Entra, path: &str, q: &str| body(e.route(&request(Method::GET, path, q, &[])));
+    let (status, page) = page_of(&mut e, "/common/v2.0/adminconsent", &admin_query(&[]));
+    assert_eq!(status, 400);
+    assert!(page.contains("common"), "{page}");
+    let (status, page) = page_of(&mut e, &admin_path(), "client_id=cid&scope=x&state=s");
+    assert_eq!(status, 400);
+    assert!(page.contains("AADSTS900144"), "{page}");
+    let (_, page) = page_of(
+        &mut e,
+        &admin_path(),
+        &admin_query(&[]).replace("client_id=cid", "client_id=nope"),
+    );
+    assert!(page.contains("AADSTS700016"), "{page}");
+    assert!(!e.has_admin_consent("cid"));
+    // The link to send an admin: no redirect, so Microsoft's harmless AADSTS500113 page.
+    let (status, page) = page_of(&mut e, &format!("/{TENANT}/adminconsent"), "client_id=cid");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Permissions granted") && page.contains("AADSTS500113"),
+        "{page}"
+    );
+    assert!(e.has_admin_consent("cid"));
+}
+
+#[test]
+fn a_public_client_redeems_without_a_secret_and_refuses_one() {
+    let mut e = entra(true);
+    e.settings.public_client = true;
+    let c = code(&mut e, None);
+    let (status, v) = redeem(&mut e, &c, VERIFIER);
+    assert_eq!(status, 400);
+    assert_eq!(v["error_codes"][0], 700025);
+    let c = code(&mut e, None);
+    let (status, v) = json_of(e.route(&request(
+        Method::POST,
+        &path("token"),
+        "",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "cid"),
+            ("code", &c),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )));
+    assert_eq!(status, 200, "{v}");
+    // Its refresh token is a public one too.
+    let rt = v["refresh_token"].as_str().unwrap().to_owned();
+    let (status, v) = json_of(e.route(&request(
+        Method::POST,
+        &path("token"),
+        "",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "cid"),
+            ("refresh_token", &rt),
+            ("client_secret", "s3cret~value"),
+        ],
+    )));
+    assert_eq!(status, 400);
+    assert_eq!(v["error_codes"][0], 700025);
 }

@@ -155,7 +155,10 @@ impl Entra {
         form: &[(String, String)],
         basic: Option<(String, String)>,
     ) -> Answer {
-        let client_id = self.client_auth(tenant, form, basic, false)?;
+        // A public client's redirect URI ("Mobile and desktop") makes the redemption public:
+        // no secret allowed (AADSTS700025); a Web one needs it (AADSTS7000218).
+        let public = self.settings.public_client;
+        let client_id = self.client_auth(tenant, form, basic, public)?;
         let code = get(form, "code").ok_or_else(|| missing_parameter("code"))?;
         let Some(grant) = self.codes.get_mut(code) else {
             return Err(invalid_grant(
@@ -216,7 +219,7 @@ impl Entra {
         }
         grant.used = true;
         let account = grant.account.clone();
-        Ok(self.issue_tokens(tenant, &client_id, &account, false))
+        Ok(self.issue_tokens(tenant, &client_id, &account, public))
     }
 
     pub(super) fn grant_refresh(

@@ -376,6 +376,8 @@ mod tests {
 
     fn app(authority: &str) -> AzureApp {
         AzureApp {
+            public_client: false,
+            admin_consent_at: None,
             name: "a".into(),
             client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
             tenant: "contoso.com".into(),

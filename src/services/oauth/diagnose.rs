@@ -13,7 +13,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "The app wants a client secret: enter the secret Value; for device-code sign-in enable Authentication → Allow public client flows = Yes."
         }
         700025 | 90023 => {
-            "The app is registered as a public client: register the redirect URL under Web (not Mobile and desktop), or use device code without a secret."
+            "The app is registered as a public client: register the redirect URL under Web (not Mobile and desktop), or store the app without a secret (inbound add … --public-client)."
         }
         50011 => {
             "Redirect URI mismatch: add http://localhost/microsoft_outlook/confirm under Authentication → Web → Redirect URIs, then wait 3–5 minutes."
@@ -82,6 +82,11 @@ pub fn device_code_blocked_hint(server: Option<&str>) -> String {
 /// AADSTS53003 (BlockedByConditionalAccess) or 530035 (BlockedBySecurityDefaults).
 pub fn blocks_device_code(codes: &[u64]) -> bool {
     codes.iter().any(|c| matches!(c, 53003 | 530035))
+}
+
+/// "Need admin approval": the tenant lets no user consent to this app (microsoft-facts §9).
+pub fn needs_admin_consent(codes: &[u64]) -> bool {
+    codes.iter().any(|c| matches!(c, 65001 | 90094 | 90095))
 }
 
 /// Refresh failures that need the user to sign in again.

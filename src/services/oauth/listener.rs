@@ -3,7 +3,9 @@
 //! It binds 127.0.0.1 and ::1 on one port, ignores stray requests (404), answers a wrong
 //! `state` with 400 and keeps waiting, accepts exactly one callback with the right state, and
 //! answers the browser only after the caller reports how the token exchange went. It also
-//! serves `/start`, a short link that redirects to the full authorization URL.
+//! serves `/start`, a short link that redirects to the full authorization URL. The same
+//! listener takes the v2 admin consent's answer (`admin_consent=True&tenant=…`, no code) for a
+//! flow with its own state.
 
 use crate::model::REDIRECT_PATH;
 use http_body_util::Full;
@@ -42,6 +44,9 @@ pub enum Callback {
     },
     /// Microsoft redirected with `error=` (the user cancelled, consent refused, …).
     Denied { error: String, description: String },
+    /// The v2 admin consent answered `admin_consent=True&tenant=…` with no error. `tenant` is
+    /// what the browser said, for display only: it authorizes nothing.
+    AdminConsented { tenant: String },
 }
 
 /// What the browser is told once the exchange is done.
@@ -128,7 +133,9 @@ impl Listener {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         for l in listeners {
-            tokio::spawn(accept_loop(l, shared.clone(), cancel.clone(), tracker.clone()));
+            // Tracked, so that after `shutdown` the port is free again (the admin consent
+            // and the sign-in after it bind the same port one after the other).
+            tracker.spawn(accept_loop(l, shared.clone(), cancel.clone(), tracker.clone()));
         }
         Ok(Self {
             port,
@@ -261,7 +268,12 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
             false,
         ));
     }
-    if !q.contains_key("error") && q.get("code").is_none_or(String::is_empty) {
+    // An admin consent answer carries `admin_consent=True` instead of a code (and, on error,
+    // also `error=`, handled below like any other refusal).
+    let admin_consented = q
+        .get("admin_consent")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if !q.contains_key("error") && !admin_consented && q.get("code").is_none_or(String::is_empty) {
         return Ok(page(
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -292,6 +304,16 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<
             })
             .await;
         return Ok(page(StatusCode::OK, "Sign-in was not completed", &text, false));
+    }
+    if admin_consented && q.get("code").is_none_or(String::is_empty) {
+        let tenant = crate::sanitize::peer_text(q.get("tenant").map_or("", String::as_str));
+        let _ = shared.tx.send(Callback::AdminConsented { tenant }).await;
+        return Ok(page(
+            StatusCode::OK,
+            "Admin consent granted",
+            "The permissions were granted for the organization. Return to the terminal: the sign-in continues there.",
+            true,
+        ));
     }
     let code = q.get("code").cloned().unwrap_or_default();
     let (reply, wait) = oneshot::channel();

@@ -394,6 +394,8 @@ mod tests {
             secret_expires: None,
             authority: "https://login.microsoftonline.com".into(),
             certificate: None,
+            public_client: false,
+            admin_consent_at: None,
         }
     }
 

@@ -436,6 +436,7 @@ impl Form {
             host: self.value(FieldId::Host).to_string(),
             port: self.value(FieldId::Port).to_string(),
             username: self.value(FieldId::Username).to_string(),
+            sign_in_as: None,
             app,
             password: (self.auth == AuthKind::Basic).then(|| Secret::new(self.value(FieldId::Password))),
             // Checked when saving (reading the file is I/O, and `update` stays pure).
@@ -475,6 +476,7 @@ impl Form {
             host: Some(self.value(FieldId::Host).to_string()),
             port: Some(self.value(FieldId::Port).to_string()),
             username: Some(self.value(FieldId::Username).to_string()),
+            sign_in_as: None,
             app: if self.auth == AuthKind::OAuth2 {
                 self.app.clone()
             } else {
@@ -498,6 +500,7 @@ impl Form {
                     secret: (!secret.is_empty()).then(|| Secret::new(secret)),
                     secret_expires: changed(FieldId::Expires),
                     authority: changed(FieldId::Authority),
+                    public_client: false,
                 };
                 let any = p.client_id.is_some()
                     || p.tenant.is_some()

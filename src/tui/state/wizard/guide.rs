@@ -77,6 +77,8 @@ pub fn admin_consent_url(form: &Form) -> Option<String> {
     let tenant = validate::tenant(form.value(FieldId::Tenant)).ok()?;
     let authority = validate::authority(form.value(FieldId::Authority)).ok()?;
     let app = AzureApp {
+        public_client: false,
+        admin_consent_at: None,
         name: String::new(),
         client_id,
         tenant,
