@@ -6,35 +6,19 @@ use ratatui::text::{Line, Span};
 use crate::textwidth::cut_at;
 pub use crate::textwidth::{cols, truncate};
 
-/// Greedy word wrap to `width` columns; words longer than a line are cut.
+/// Greedy word wrap to `width` columns (display width); words longer than a line are cut.
+/// Only ASCII spaces break, so a no-break space keeps a mark with its word.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines = Vec::new();
-    for para in text.split('\n') {
-        let mut line = String::new();
-        for word in para.split(' ') {
-            let sep = usize::from(!line.is_empty());
-            if cols(&line) + sep + cols(word) <= width {
-                if sep == 1 {
-                    line.push(' ');
-                }
-                line.push_str(word);
-                continue;
-            }
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            let mut rest = word;
-            while cols(rest) > width {
-                let cut = cut_at(rest, width);
-                lines.push(rest[..cut].to_string());
-                rest = &rest[cut..];
-            }
-            line.push_str(rest);
-        }
-        lines.push(line);
-    }
-    lines
+    use textwrap::{Options, WordSeparator, WordSplitter, WrapAlgorithm};
+    let options = Options::new(width.max(1))
+        .wrap_algorithm(WrapAlgorithm::FirstFit)
+        .word_separator(WordSeparator::AsciiSpace)
+        .word_splitter(WordSplitter::NoHyphenation)
+        .break_words(true);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(std::borrow::Cow::into_owned)
+        .collect()
 }
 
 /// Splits `s` into pieces of at most `width` columns (for URLs, which have no spaces).
