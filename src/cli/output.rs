@@ -126,27 +126,22 @@ impl ServerView {
     }
 }
 
+/// The token line of `show`: the model's glyph, then the words.
 pub fn token_text(h: &Health, now: Timestamp) -> String {
-    match h.token {
-        TokenHealth::None if h.app_only => "○ app-only · no token yet".into(),
-        TokenHealth::Valid { until } if h.app_only => format!(
-            "✔ app-only · token until {} ({})",
-            timefmt::local(until),
-            timefmt::relative(until, now)
-        ),
-        TokenHealth::Refreshable if h.app_only => "↻ app-only · expired, fetched again when needed".into(),
-        TokenHealth::NotApplicable => "– (Basic)".into(),
-        TokenHealth::None => "○ not signed in".into(),
-        TokenHealth::Valid { until } => format!(
-            "✔ valid until {} ({})",
-            timefmt::local(until),
-            timefmt::relative(until, now)
-        ),
-        TokenHealth::Refreshable => "↻ expired, refreshable".into(),
-        TokenHealth::NeedsReconsent => "✖ needs re-consent".into(),
-        TokenHealth::SecretExpired => "✖ secret expired".into(),
-        TokenHealth::BadClient => "✖ app credentials refused".into(),
-    }
+    let until = |t: Timestamp| format!("{} ({})", timefmt::local(t), timefmt::relative(t, now));
+    let words = match h.token {
+        TokenHealth::None if h.app_only => "app-only · no token yet".into(),
+        TokenHealth::Valid { until: t } if h.app_only => format!("app-only · token until {}", until(t)),
+        TokenHealth::Refreshable if h.app_only => "app-only · expired, fetched again when needed".into(),
+        TokenHealth::NotApplicable => "(Basic)".into(),
+        TokenHealth::None => "not signed in".into(),
+        TokenHealth::Valid { until: t } => format!("valid until {}", until(t)),
+        TokenHealth::Refreshable => "expired, refreshable".into(),
+        TokenHealth::NeedsReconsent => "needs re-consent".into(),
+        TokenHealth::SecretExpired => "secret expired".into(),
+        TokenHealth::BadClient => "app credentials refused".into(),
+    };
+    format!("{} {words}", h.token.glyph())
 }
 
 /// `inbound apps`: each Azure app, who uses it, and its secret's expiry.

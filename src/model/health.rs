@@ -108,6 +108,17 @@ pub enum Level {
 }
 
 impl Level {
+    /// The glyph of a level, the same in the app and at the shell: the meaning without colour.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Level::Ok => "✔",
+            Level::Warning => "⚠",
+            Level::Critical | Level::Unknown => "✖",
+        }
+    }
+}
+
+impl Level {
     pub fn label(self) -> &'static str {
         match self {
             Level::Ok => "OK",

@@ -266,6 +266,14 @@ pub enum ServerState {
 }
 
 impl ServerState {
+    /// The glyph of a state (colour is never the only signal).
+    pub fn glyph(self) -> &'static str {
+        match self {
+            ServerState::Confirmed => "●",
+            ServerState::Draft => "○",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ServerState::Draft => "Draft",

@@ -119,17 +119,10 @@ impl Theme {
 
 /// The glyph of a server state (colour is never the only signal).
 pub fn state_glyph(s: ServerState) -> &'static str {
-    match s {
-        ServerState::Confirmed => "●",
-        ServerState::Draft => "○",
-    }
+    s.glyph()
 }
 
 /// The glyph of a health level: the meaning without colour.
 pub fn level_glyph(l: Level) -> &'static str {
-    match l {
-        Level::Ok => "✔",
-        Level::Warning => "⚠",
-        Level::Critical | Level::Unknown => "✖",
-    }
+    l.glyph()
 }
