@@ -280,6 +280,10 @@ pub struct AddArgs {
     /// terminal), anything else is a file holding it.
     #[arg(long, value_name = "-|FILE", conflicts_with_all = ["client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "password_stdin"])]
     pub setup_code: Option<PathBuf>,
+    /// With --setup-code: how long, in seconds, to wait out Microsoft's replication of an app
+    /// or secret made moments ago (AADSTS700016 / 7000215 retried with back-off); 0 does not wait.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "setup_code")]
+    pub replication_wait: u64,
     /// Save without the pre-flight check of tenant, client ID and secret.
     #[arg(long)]
     pub no_check: bool,

@@ -101,10 +101,9 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
             ..server.clone()
         };
         if let Some(app) = crate::ops::preflight::app_for_input(store, &probe)? {
-            let opts = crate::ops::preflight::PreflightOptions {
-                just_created: true,
-                ..Default::default()
-            };
+            let opts = crate::ops::preflight::PreflightOptions::just_created_within(
+                std::time::Duration::from_secs(a.replication_wait),
+            );
             let list = super::checks::preflight(&app, &opts).await;
             if !list.passed() {
                 return Err(Error::Preflight(Box::new(list)));

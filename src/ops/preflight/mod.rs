@@ -38,6 +38,25 @@ pub struct PreflightOptions {
     pub backoff: Vec<Duration>,
 }
 
+impl PreflightOptions {
+    /// Just after a setup code: retry for at most `total` (the default back-off, cut short).
+    pub fn just_created_within(total: Duration) -> Self {
+        let mut used = Duration::ZERO;
+        let backoff = DEFAULT_BACKOFF
+            .iter()
+            .copied()
+            .take_while(|d| {
+                used += *d;
+                used <= total
+            })
+            .collect();
+        Self {
+            just_created: true,
+            backoff,
+        }
+    }
+}
+
 impl Default for PreflightOptions {
     fn default() -> Self {
         Self {
@@ -461,5 +480,26 @@ mod tests {
         assert!(l.passed() && l.unanswered(), "{l:?}");
         let l = refusal(vec![700016], "unauthorized_client");
         assert_eq!(l.field_to_fix(), Some(CredentialField::ClientId));
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn the_replication_wait_cuts_the_back_off_short() {
+        let total = |o: PreflightOptions| o.backoff.iter().sum::<Duration>();
+        assert!(
+            PreflightOptions::just_created_within(Duration::ZERO)
+                .backoff
+                .is_empty()
+        );
+        assert_eq!(
+            total(PreflightOptions::just_created_within(Duration::from_secs(60))),
+            DEFAULT_BACKOFF.iter().sum::<Duration>()
+        );
+        let short = PreflightOptions::just_created_within(Duration::from_secs(10));
+        assert!(short.just_created && total(short) <= Duration::from_secs(10));
     }
 }

@@ -1,0 +1,115 @@
+//! The Cloud Shell path end to end through the binary: the setup code the script prints →
+//! `inbound add --setup-code -` (pre-flighted) → `connect` → `test` → Confirmed, with no ID
+//! typed; and a code whose secret Microsoft refuses is caught before any browser opens.
+
+mod support;
+
+use inbound::ops::setup::code::SetupCode;
+use inbound::secret::Secret;
+use support::cli::{Cli, text};
+use support::dovecot::{Dovecot, OAUTH_USER};
+use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp};
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+
+fn code(secret: &str) -> String {
+    SetupCode {
+        tenant: TENANT.into(),
+        client_id: DEFAULT_CLIENT_ID.into(),
+        secret: Some(Secret::new(secret)),
+        secret_expires: support::months_ahead(12).parse().ok(),
+        redirect_uri: Some("http://localhost/microsoft_outlook/confirm".into()),
+        public_client: false,
+        admin_consent: true,
+        app_only: false,
+        mailboxes: Vec::new(),
+    }
+    .encode()
+    .expose()
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_code_goes_to_confirmed_without_typing_an_id() {
+    let idp = FakeIdp::start().await;
+    idp.set_account(OAUTH_USER);
+    let Some(dovecot) = Dovecot::start(&idp.introspection_url()) else {
+        return;
+    };
+    let cli = Cli::new();
+    let (port, ca, authority) = (
+        dovecot.port.to_string(),
+        dovecot.ca_file.display().to_string(),
+        idp.authority(),
+    );
+    let add = [
+        "add",
+        "Support",
+        "--username",
+        OAUTH_USER,
+        "--setup-code",
+        "-",
+        "--authority",
+        &authority,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--ca-file",
+        &ca,
+    ];
+    let out = cli
+        .run(&add, Some(&format!("{}\n", code(DEFAULT_CLIENT_SECRET))))
+        .await;
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("✔ app found") && said.contains("✔ secret accepted"),
+        "pre-flight: {said}"
+    );
+    assert!(!said.contains(DEFAULT_CLIENT_SECRET) && !text(&out.stdout).contains(DEFAULT_CLIENT_SECRET));
+    let app = cli.store().load().unwrap().apps[0].clone();
+    assert_eq!(app.client_id, DEFAULT_CLIENT_ID);
+    assert_eq!(app.tenant, TENANT);
+
+    let (out, status, page) = cli.connect("Support").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(out.status.success(), "connect: {}", text(&out.stderr));
+    let t = cli.run(&["test", "Support"], None).await;
+    assert!(t.status.success(), "test: {}{}", text(&t.stdout), text(&t.stderr));
+    let server = cli.store().load().unwrap().servers[0].clone();
+    assert_eq!(server.state, inbound::model::ServerState::Confirmed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_secret_in_a_setup_code_is_caught_before_any_browser() {
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    let authority = idp.authority();
+    let add = [
+        "add",
+        "Support",
+        "--username",
+        OAUTH_USER,
+        "--setup-code",
+        "-",
+        "--authority",
+        &authority,
+        "--replication-wait",
+        "0",
+    ];
+    // A Secret ID pasted where the Value belongs: a GUID-shaped secret Microsoft refuses.
+    let out = cli
+        .run(
+            &add,
+            Some(&format!("{}\n", code("fake~Wrong.Value_0123456789-abcdefghijkl"))),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("7000215"), "{}", text(&out.stderr));
+    assert_eq!(idp.authorize_requests(), 0, "no browser was sent anywhere");
+    assert!(
+        cli.store().load().unwrap().servers.is_empty(),
+        "nothing was saved"
+    );
+}
