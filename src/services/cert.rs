@@ -12,8 +12,8 @@ use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
-use openssl::sign::Signer;
+use openssl::rsa::{Padding, Rsa};
+use openssl::sign::{RsaPssSaltlen, Signer};
 use openssl::x509::{X509, X509NameBuilder};
 use thiserror::Error;
 
@@ -138,7 +138,7 @@ pub fn import(pem: &str) -> Result<NewCertificate, CertError> {
     })?;
     if key.rsa().is_err() {
         return Err(CertError::Input(
-            "the key is not RSA: Microsoft's client assertions are signed with RSA (RS256)".into(),
+            "the key is not RSA: Microsoft's client assertions are signed with RSA (PS256)".into(),
         ));
     }
     let public = cert.public_key().map_err(crypto)?;
@@ -166,9 +166,10 @@ pub struct AssertionFor<'a> {
     pub x5t_s256: &'a str,
 }
 
-/// An RS256-signed client assertion. Both thumbprint headers are sent: the article's current
-/// revision names `x5t#S256` (SHA-256), earlier ones `x5t` (SHA-1); they name the same
-/// certificate, so either check passes.
+/// A PS256-signed client assertion (RSA-PSS, SHA-256, salt of the digest's length): Microsoft's
+/// current "certificate credentials" article asks for `alg` PS256 and the `x5t#S256` (SHA-256)
+/// thumbprint; earlier revisions named RS256 and `x5t` (SHA-1). Both thumbprint headers are
+/// sent: they name the same certificate, so either check passes.
 pub fn client_assertion(
     key_pem: &Secret,
     to: &AssertionFor<'_>,
@@ -177,7 +178,7 @@ pub fn client_assertion(
     let key = PKey::private_key_from_pem(key_pem.expose().as_bytes())
         .map_err(|_| CertError::Input("the stored private key is not a PEM key".into()))?;
     let header = serde_json::json!({
-        "alg": "RS256",
+        "alg": "PS256",
         "typ": "JWT",
         "x5t": to.x5t,
         "x5t#S256": to.x5t_s256,
@@ -198,6 +199,10 @@ pub fn client_assertion(
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(crypto)?;
+    signer.set_rsa_padding(Padding::PKCS1_PSS).map_err(crypto)?;
+    signer
+        .set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
+        .map_err(crypto)?;
     signer.update(signing_input.as_bytes()).map_err(crypto)?;
     let signature = signer.sign_to_vec().map_err(crypto)?;
     Ok(Secret::new(format!(
@@ -236,7 +241,7 @@ mod tests {
         assert_eq!(parts.len(), 3);
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["alg"], "PS256");
         assert_eq!(header["x5t#S256"], c.info.x5t_s256);
         let claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
@@ -246,6 +251,8 @@ mod tests {
         let cert = X509::from_pem(c.cert_pem.as_bytes()).unwrap();
         let public = cert.public_key().unwrap();
         let mut v = Verifier::new(MessageDigest::sha256(), &public).unwrap();
+        v.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+        v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH).unwrap();
         v.update(format!("{}.{}", parts[0], parts[1]).as_bytes()).unwrap();
         assert!(v.verify(&URL_SAFE_NO_PAD.decode(parts[2]).unwrap()).unwrap());
     }
