@@ -15,6 +15,7 @@ use inbound::tui::state::rotate::RotateField;
 use inbound::tui::state::wizard::Step;
 use inbound::tui::state::wizard::connect::{BrowserNote, Connect, Device};
 use inbound::tui::state::wizard::form::FieldId;
+use inbound::tui::state::wizard::guide::Page;
 use inbound::tui::state::wizard::test::{Outcome, StageState};
 use inbound::tui::state::{Model, Popup, Screen, Tone};
 use inbound::tui::testing::{self, now};
@@ -45,10 +46,26 @@ fn form_value(m: &Model, f: FieldId) -> String {
         .unwrap_or_default()
 }
 
-/// New wizard on an empty store, at the form with everything typed.
-fn filled(m: &mut Model) {
+/// A new wizard on step 1 of the portal path (the choice answered "step by step").
+fn new_portal(m: &mut Model) {
     act(m, Action::New);
+    act(m, Action::Right);
     act(m, Action::Open);
+}
+
+/// A new wizard on the portal path, Enter through steps 1–3 to the form.
+fn to_form(m: &mut Model) {
+    new_portal(m);
+    for _ in 0..3 {
+        act(m, Action::Open);
+    }
+}
+
+/// New wizard on an empty store, at the form with everything typed (the expiry on step 2).
+fn filled(m: &mut Model) {
+    new_portal(m);
+    act(m, Action::Open);
+    act(m, Action::NextField);
     typed(m, "2027-05-01");
     act(m, Action::Open);
     act(m, Action::Open);
@@ -124,42 +141,43 @@ fn wizard_forward_and_back_loses_nothing() {
         act(&mut m, Action::Back);
     }
     assert_eq!(step(&m), Some(Step::Register));
-    // Esc on step 1 leaves, keeping a draft; n resumes it.
+    // Esc on the portal page goes back to the choice; Esc there leaves, keeping a draft;
+    // n resumes it.
+    act(&mut m, Action::Back);
+    assert_eq!(m.wizard().map(|w| w.guide.page), Some(Page::Choose));
     act(&mut m, Action::Back);
     assert!(matches!(m.screen, Screen::Review));
     assert!(m.draft.is_some());
     act(&mut m, Action::New);
     assert_eq!(step(&m), Some(Step::Register));
-    for _ in 0..3 {
+    for _ in 0..4 {
         act(&mut m, Action::Open);
     }
     assert_eq!(step(&m), Some(Step::Form));
     assert_eq!(form_value(&m, FieldId::Name), "Support inbox");
     assert_eq!(form_value(&m, FieldId::Tenant), "contoso.com");
-    assert_eq!(
-        m.wizard().map(|w| w.expires.value().to_string()).as_deref(),
-        Some("2027-05-01")
-    );
+    assert_eq!(form_value(&m, FieldId::Expires), "2027-05-01");
 }
 
 #[test]
 fn expiry_date_is_checked_when_leaving_step_2() {
     let mut m = testing::model(testing::empty());
-    act(&mut m, Action::New);
+    new_portal(&mut m);
     act(&mut m, Action::Open);
+    act(&mut m, Action::NextField);
     typed(&mut m, "01/05/2027");
     act(&mut m, Action::Open);
     assert_eq!(step(&m), Some(Step::Secret));
-    assert!(m.wizard().and_then(|w| w.expires_error.clone()).is_some());
+    assert!(
+        m.wizard()
+            .is_some_and(|w| w.form.errors.contains_key(&FieldId::Expires))
+    );
 }
 
 #[test]
 fn validation_on_blur_and_on_submit() {
     let mut m = testing::model(testing::empty());
-    act(&mut m, Action::New);
-    for _ in 0..3 {
-        act(&mut m, Action::Open);
-    }
+    to_form(&mut m);
     // Leaving an empty Name marks it.
     act(&mut m, Action::NextField);
     let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
@@ -183,10 +201,7 @@ fn validation_on_blur_and_on_submit() {
 #[test]
 fn basic_hides_azure_fields_and_saves_without_an_app() {
     let mut m = testing::model(testing::empty());
-    act(&mut m, Action::New);
-    for _ in 0..3 {
-        act(&mut m, Action::Open);
-    }
+    to_form(&mut m);
     typed(&mut m, "Legacy");
     act(&mut m, Action::NextField);
     act(&mut m, Action::Right);
@@ -201,7 +216,7 @@ fn basic_hides_azure_fields_and_saves_without_an_app() {
     let cmds = act(&mut m, Action::Submit);
     let [
         Cmd::Save {
-            request: SaveRequest::Add(input),
+            request: SaveRequest::Add { input, .. },
             ..
         },
     ] = cmds.as_slice()
@@ -672,10 +687,7 @@ fn keys_resolve_through_the_table() {
         to_msg(&m, &key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
         Some(Msg::Action(Action::Help))
     ));
-    act(&mut m, Action::New);
-    for _ in 0..3 {
-        act(&mut m, Action::Open);
-    }
+    to_form(&mut m);
     // In the form, '?' and 'q' are typed; F1 still opens help.
     assert!(matches!(
         to_msg(&m, &key(KeyCode::Char('?'), KeyModifiers::SHIFT)),
@@ -975,7 +987,7 @@ fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
     // Fix both (Submit put the focus on the first bad field, the secret).
     let r = m.rotation.as_deref_mut().unwrap();
     assert_eq!(r.focus, RotateField::Secret);
-    r.secret = tui_input::Input::default();
+    r.secret = inbound::tui::state::secret_input::SecretInput::default();
     r.expires = tui_input::Input::default();
     typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
     act(&mut m, Action::NextField);
@@ -1226,5 +1238,254 @@ fn debug_of_the_form_and_the_wizard_never_shows_a_secret() {
     filled(&mut m);
     let shown = format!("{:?} {:?}", m.wizard().unwrap().form, m.wizard().unwrap());
     assert!(!shown.contains(testing::SECRET), "{shown}");
-    assert!(shown.contains("[redacted]"));
+    assert!(shown.contains("SecretInput { len: "), "{shown}");
+    // A setup code half typed into step 1's field, a rotation's new secret.
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    act(&mut m, Action::Open);
+    act(&mut m, Action::NextField);
+    typed(&mut m, "inbound-setup:1:c2VjcmV0LXZhbHVl");
+    let shown = format!("{:?}", m.wizard().unwrap());
+    assert!(!shown.contains("c2VjcmV0LXZhbHVl"), "{shown}");
+    let mut r = inbound::tui::state::rotate::Rotation::new("Contoso mail", Vec::new());
+    r.paste(testing::SECRET);
+    let shown = format!("{r:?}");
+    assert!(!shown.contains(testing::SECRET), "{shown}");
+}
+
+/// A setup code as the script prints it, with a secret expiring in six months.
+fn setup_code(public_client: bool, admin_consent: bool) -> String {
+    let expires = jiff::Zoned::now()
+        .date()
+        .checked_add(jiff::Span::new().months(6))
+        .ok();
+    inbound::ops::setup::SetupCode {
+        tenant: "contoso.onmicrosoft.com".into(),
+        client_id: testing::CLIENT_ID.into(),
+        secret: (!public_client).then(|| inbound::secret::Secret::new(testing::SECRET)),
+        secret_expires: expires.filter(|_| !public_client),
+        redirect_uri: (!public_client).then(|| "http://localhost/microsoft_outlook/confirm".into()),
+        public_client,
+        admin_consent,
+        app_only: false,
+        mailboxes: Vec::new(),
+    }
+    .encode()
+    .expose()
+    .to_string()
+}
+
+fn script_error(m: &Model) -> Option<String> {
+    m.wizard().and_then(|w| w.script.error.clone())
+}
+
+#[test]
+fn script_path_bad_code_then_good_code_fills_the_form() {
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    assert_eq!(m.wizard().map(|w| w.guide.page), Some(Page::Choose));
+    // The script is the default answer: Enter shows it; one key copies it whole.
+    act(&mut m, Action::Open);
+    assert_eq!(m.wizard().map(|w| w.guide.page), Some(Page::Script));
+    let cmds = act(&mut m, Action::Copy);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Copy { text, what }]
+            if text.starts_with("#!/usr/bin/env bash") && text.contains("az ad app") && what == "Setup script"),
+        "{cmds:?}"
+    );
+    // ←/→ switches to the PowerShell variant.
+    act(&mut m, Action::Right);
+    let cmds = act(&mut m, Action::Copy);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text.contains("Connect-MgGraph")),
+        "{cmds:?}"
+    );
+    // Not a code; then a code cut short: precise messages, nothing filled.
+    m.update(Msg::Paste("hello".into()));
+    assert!(script_error(&m).is_some_and(|e| e.contains("not a setup code")));
+    let good = setup_code(false, false);
+    m.update(Msg::Paste(good[..good.len() - 3].to_string()));
+    assert!(
+        script_error(&m).is_some_and(|e| e.contains("cut short")),
+        "{:?}",
+        script_error(&m)
+    );
+    assert_eq!(step(&m), Some(Step::Register));
+    // Damaged in the middle.
+    let damaged = good.replacen(":1:", ":1:x", 1);
+    m.update(Msg::Paste(damaged));
+    assert!(
+        script_error(&m).is_some_and(|e| e.contains("checksum")),
+        "{:?}",
+        script_error(&m)
+    );
+    // Wrapped by the terminal onto two lines: rejoined.
+    let (a, b) = good.split_at(40);
+    m.update(Msg::Paste(format!("{a}\n{b}")));
+    assert_eq!(step(&m), Some(Step::Form));
+    assert_eq!(form_value(&m, FieldId::ClientId), testing::CLIENT_ID);
+    assert_eq!(form_value(&m, FieldId::Tenant), "contoso.onmicrosoft.com");
+    assert_eq!(form_value(&m, FieldId::Secret), testing::SECRET);
+    assert!(!form_value(&m, FieldId::Expires).is_empty());
+    let w = m.wizard().unwrap();
+    assert!(w.script.code.is_empty(), "the code is not kept");
+    assert!(
+        w.form
+            .note
+            .as_ref()
+            .is_some_and(|n| n.contains("not granted") && n.contains("Esc")),
+        "{:?}",
+        w.form.note
+    );
+    // The save says the app was just created (pre-flight waits out replication).
+    typed(&mut m, "Support inbox");
+    for _ in 0..4 {
+        act(&mut m, Action::NextField);
+    }
+    typed(&mut m, "support@contoso.com");
+    let cmds = act(&mut m, Action::Submit);
+    let [
+        Cmd::Save {
+            request: SaveRequest::Add { input, just_created },
+            ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("expected Save, got {cmds:?}");
+    };
+    assert!(*just_created);
+    let Some(inbound::ops::servers::AppChoice::New(app)) = &input.app else {
+        panic!("expected a new app: {input:?}");
+    };
+    assert_eq!(app.client_id, testing::CLIENT_ID);
+    assert!(!app.public_client && app.secret.is_some());
+}
+
+#[test]
+fn script_path_public_client_code_with_consent() {
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    act(&mut m, Action::Down);
+    act(&mut m, Action::Right);
+    act(&mut m, Action::Open);
+    m.update(Msg::Paste(setup_code(true, true)));
+    assert_eq!(step(&m), Some(Step::Form));
+    let w = m.wizard().unwrap();
+    assert!(w.form.public_client);
+    assert!(
+        w.form
+            .note
+            .as_ref()
+            .is_some_and(|n| n.contains("granted admin consent"))
+    );
+    let v = w.form.visible();
+    assert!(!v.contains(&FieldId::Secret) && !v.contains(&FieldId::Expires));
+}
+
+#[test]
+fn manual_path_values_land_in_the_form() {
+    let mut m = testing::model(testing::empty());
+    new_portal(&mut m);
+    // Step 1's copy key copies the redirect URL (nothing else).
+    let cmds = act(&mut m, Action::Copy);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Copy { text, what }]
+            if text == "http://localhost/microsoft_outlook/confirm" && what == "Redirect URL"),
+        "{cmds:?}"
+    );
+    typed(&mut m, testing::CLIENT_ID);
+    act(&mut m, Action::NextField);
+    typed(&mut m, "contoso.com");
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Secret));
+    typed(&mut m, testing::SECRET);
+    act(&mut m, Action::NextField);
+    typed(&mut m, "2027-05-01");
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Permissions));
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Form));
+    assert_eq!(form_value(&m, FieldId::ClientId), testing::CLIENT_ID);
+    assert_eq!(form_value(&m, FieldId::Tenant), "contoso.com");
+    assert_eq!(form_value(&m, FieldId::Secret), testing::SECRET);
+    assert_eq!(form_value(&m, FieldId::Expires), "2027-05-01");
+    let v = m.wizard().map(|w| w.form.visible()).unwrap_or_default();
+    assert!(v.contains(&FieldId::Secret) && v.contains(&FieldId::Expires));
+}
+
+#[test]
+fn step_2_refuses_a_secret_id_and_impossible_expiry_dates() {
+    let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
+    let mut m = testing::model(testing::empty());
+    new_portal(&mut m);
+    act(&mut m, Action::Open);
+    typed(&mut m, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Secret));
+    assert!(errors(&m)[&FieldId::Secret].contains("Secret ID"));
+    // Fixed: the Value.
+    for _ in 0..36 {
+        m.update(Msg::Text(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+    }
+    typed(&mut m, testing::SECRET);
+    act(&mut m, Action::NextField);
+    assert!(!errors(&m).contains_key(&FieldId::Secret));
+    for (date, why) in [("2020-01-01", "has passed"), ("2099-01-01", "24 months")] {
+        typed(&mut m, date);
+        act(&mut m, Action::Open);
+        assert_eq!(step(&m), Some(Step::Secret), "{date} accepted");
+        assert!(errors(&m)[&FieldId::Expires].contains(why), "{:?}", errors(&m));
+        for _ in 0..10 {
+            m.update(Msg::Text(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+        }
+    }
+    typed(&mut m, "2027-05-01");
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Permissions));
+}
+
+#[test]
+fn public_client_skips_the_secret_step() {
+    let mut m = testing::model(testing::empty());
+    act(&mut m, Action::New);
+    act(&mut m, Action::Right);
+    act(&mut m, Action::Down);
+    act(&mut m, Action::Right);
+    act(&mut m, Action::Open);
+    // Registered under "Mobile and desktop applications" with http://localhost.
+    let cmds = act(&mut m, Action::Copy);
+    assert!(matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost"));
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Permissions));
+    act(&mut m, Action::Back);
+    assert_eq!(step(&m), Some(Step::Register));
+    act(&mut m, Action::Open);
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Form));
+    let v = m.wizard().map(|w| w.form.visible()).unwrap_or_default();
+    assert!(!v.contains(&FieldId::Secret) && !v.contains(&FieldId::Expires));
+    typed(&mut m, "Support inbox");
+    for _ in 0..4 {
+        act(&mut m, Action::NextField);
+    }
+    typed(&mut m, "support@contoso.com");
+    act(&mut m, Action::NextField);
+    typed(&mut m, testing::CLIENT_ID);
+    act(&mut m, Action::NextField);
+    typed(&mut m, "contoso.com");
+    let cmds = act(&mut m, Action::Submit);
+    let [
+        Cmd::Save {
+            request: SaveRequest::Add { input, just_created },
+            ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("expected Save, got {cmds:?}");
+    };
+    assert!(!*just_created);
+    let Some(inbound::ops::servers::AppChoice::New(app)) = &input.app else {
+        panic!("expected a new app: {input:?}");
+    };
+    assert!(app.public_client && app.secret.is_none() && app.secret_expires.is_none());
 }

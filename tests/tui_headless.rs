@@ -103,7 +103,14 @@ fn text(s: &str) -> Vec<std::io::Result<Event>> {
 
 #[tokio::test]
 async fn wizard_to_confirmed_then_quit() {
-    let mut script = vec![key(KeyCode::Char('n')), key(KeyCode::Enter)];
+    // Step 1: "step by step in the portal", then Enter through Register to the secret step.
+    let mut script = vec![
+        key(KeyCode::Char('n')),
+        key(KeyCode::Right),
+        key(KeyCode::Enter),
+        key(KeyCode::Enter),
+        key(KeyCode::Tab),
+    ];
     script.extend(text("2027-05-01"));
     script.extend([key(KeyCode::Enter), key(KeyCode::Enter)]);
     script.extend(text("Shared mailbox"));

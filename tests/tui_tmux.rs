@@ -77,9 +77,17 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     tmux.wait_for("No servers yet.", &context).await;
     // Wizard steps 1–3.
     tmux.keys(&["n"]).await;
-    tmux.wait_for("Register the application", &context).await;
+    tmux.wait_for("How do you want to register", &context).await;
+    tmux.keys(&["Right", "Enter"]).await;
+    // Each value is typed on the step that shows where to find it.
+    tmux.wait_for("Application (client) ID", &context).await;
+    tmux.text(DEFAULT_CLIENT_ID).await;
+    tmux.keys(&["Tab"]).await;
+    tmux.text("contoso.onmicrosoft.com").await;
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("Create a client secret", &context).await;
+    tmux.text(DEFAULT_CLIENT_SECRET).await;
+    tmux.keys(&["Tab"]).await;
     tmux.text(&support::months_ahead(6)).await;
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("Grant the IMAP permission", &context).await;
@@ -97,13 +105,8 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     tmux.text(&port).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(OAUTH_USER).await;
-    tmux.keys(&["Tab"]).await;
-    tmux.text(DEFAULT_CLIENT_SECRET).await;
-    tmux.keys(&["Tab"]).await;
-    tmux.text(DEFAULT_CLIENT_ID).await;
-    tmux.keys(&["Tab"]).await;
-    tmux.text("contoso.onmicrosoft.com").await;
-    tmux.keys(&["Tab", "C-u"]).await;
+    // Secret, client ID, tenant and expiry are filled from steps 1–2.
+    tmux.keys(&["Tab", "Tab", "Tab", "Tab", "Tab", "C-u"]).await;
     tmux.text(&authority).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(&ca).await;

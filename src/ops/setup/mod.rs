@@ -10,7 +10,7 @@ mod pwsh;
 mod steps;
 
 pub use code::{SetupCode, SetupCodeError};
-pub use steps::{ScriptOptions, ScriptRequest, Shell, Step, steps};
+pub use steps::{PUBLIC_CLIENT_REDIRECT, ScriptOptions, ScriptRequest, Shell, Step, steps};
 
 /// The script for `options` in its shell.
 pub fn render(options: &ScriptOptions) -> String {

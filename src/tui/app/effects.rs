@@ -286,7 +286,8 @@ fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
         e => SaveError::Other(e.to_string()),
     };
     match request {
-        SaveRequest::Add(input) => {
+        // `just_created` is for the save's pre-flight (PreflightOptions::just_created).
+        SaveRequest::Add { input, .. } => {
             let config = store.load().map_err(|e| SaveError::Other(e.to_string()))?;
             validate_server(&input, &config).map_err(SaveError::Fields)?;
             add_server(store, &input).map(|s| s.name).map_err(other)

@@ -80,7 +80,12 @@ pub enum Cmd {
 
 #[derive(Debug, Clone)]
 pub enum SaveRequest {
-    Add(Box<ServerInput>),
+    Add {
+        input: Box<ServerInput>,
+        /// The app was created moments ago (setup script): pre-flight should retry through
+        /// Entra's replication lag (`PreflightOptions { just_created: true }`).
+        just_created: bool,
+    },
     Edit {
         name: String,
         patch: Box<ServerPatch>,

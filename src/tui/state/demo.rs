@@ -3,19 +3,23 @@
 
 use super::wizard::Wizard;
 use super::wizard::form::FieldId;
+use super::wizard::guide::{Page, Path};
 
 #[derive(Clone, PartialEq)]
 pub struct Demo {
-    /// Step 2's expiry date (`YYYY-MM-DD`).
+    /// The secret's expiry date (`YYYY-MM-DD`), typed on step 2.
     pub secret_expires: String,
     /// The form's fields.
     pub fields: Vec<(FieldId, String)>,
 }
 
 impl Demo {
-    /// Fills a fresh wizard.
+    /// Fills a fresh wizard. The demo's app is a stand-in, so the wizard opens on the portal
+    /// path with its fields filled (no Cloud Shell to run a script in).
     pub fn prefill(&self, w: &mut Wizard) {
-        w.expires = tui_input::Input::new(self.secret_expires.clone());
+        w.guide.page = Page::Portal;
+        w.guide.path = Path::Portal;
+        w.form.set_value(FieldId::Expires, &self.secret_expires);
         for (f, v) in &self.fields {
             w.form.set_value(*f, v);
         }

@@ -50,10 +50,18 @@ pub enum Action {
 pub enum Ctx {
     Global,
     Review,
-    /// Wizard steps 1 and 3 (reading pages).
+    /// Wizard step 3 (a reading page).
     Guide,
-    /// Wizard step 2 (a text field: printable keys are typed).
+    /// Wizard step 1's first page: how to register the app, with a secret or without.
+    GuideChoose,
+    /// Wizard step 1 in the portal: client ID and tenant fields (printable keys are typed).
+    GuideRegister,
+    /// Wizard step 2: the secret Value and its expiry (printable keys are typed).
     GuideText,
+    /// Wizard step 1 with the Cloud Shell setup script shown.
+    Script,
+    /// Step 1's setup-code field focused (printable keys are typed).
+    ScriptCode,
     Form,
     Connect,
     /// Step 5 when no sign-in waits (not started, failed, cancelled): no link to copy, no
@@ -80,7 +88,13 @@ impl Ctx {
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Ctx::GuideText | Ctx::Form | Ctx::ConnectPaste | Ctx::Rotate | Ctx::Settings
+            Ctx::GuideRegister
+                | Ctx::GuideText
+                | Ctx::ScriptCode
+                | Ctx::Form
+                | Ctx::ConnectPaste
+                | Ctx::Rotate
+                | Ctx::Settings
         )
     }
 }
@@ -358,7 +372,107 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
     b(C::Review, HELP, A::Help, "help", true),
     b(C::Review, QUIT, A::Quit, "quit", false),
-    // Wizard reading pages (steps 1 and 3).
+    // Wizard step 1: the two questions.
+    pair(
+        C::GuideChoose,
+        &[Key::code(KeyCode::Up), Key::code(KeyCode::Down)],
+        A::Down,
+        "other question",
+        "↑↓",
+    ),
+    pair(
+        C::GuideChoose,
+        &[Key::code(KeyCode::Left), Key::code(KeyCode::Right)],
+        A::Right,
+        "change the answer",
+        "←→",
+    ),
+    b(
+        C::GuideChoose,
+        ENTER,
+        A::Open,
+        "continue (with these answers)",
+        true,
+    ),
+    b(C::GuideChoose, ESC, A::Back, "back (to the list)", true),
+    b(C::GuideChoose, HELP, A::Help, "help", true),
+    b(C::GuideChoose, QUIT, A::Quit, "quit", false),
+    // Wizard step 1 with the setup script.
+    b(
+        C::Script,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy (the whole script, to the clipboard)",
+        true,
+    ),
+    b(
+        C::Script,
+        &[Key::code(KeyCode::Tab)],
+        A::NextField,
+        "setup code (type or paste the script's last line)",
+        true,
+    ),
+    b(C::Script, ENTER, A::Submit, "use the setup code", false),
+    pair(
+        C::Script,
+        &[Key::code(KeyCode::Left), Key::code(KeyCode::Right)],
+        A::Right,
+        "bash / PowerShell (switch the script)",
+        "←→",
+    ),
+    b(C::Script, UP, A::Up, "scroll the script up", false),
+    b(C::Script, DOWN, A::Down, "scroll the script down", false),
+    b(
+        C::Script,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll the script up a page",
+        false,
+    ),
+    b(
+        C::Script,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll the script down a page",
+        false,
+    ),
+    b(C::Script, ESC, A::Back, "back (to the choice)", true),
+    b(C::Script, HELP, A::Help, "help", true),
+    b(C::Script, QUIT, A::Quit, "quit", false),
+    // Step 1's setup-code field focused.
+    b(C::ScriptCode, ENTER, A::Submit, "use the setup code", true),
+    b(
+        C::ScriptCode,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Esc)],
+        A::NextField,
+        "leave the field",
+        true,
+    ),
+    // Wizard step 1 in the portal: the client ID and tenant fields.
+    b(
+        C::GuideRegister,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
+        A::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        C::GuideRegister,
+        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
+        A::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        C::GuideRegister,
+        &[Key::ctrl('y')],
+        A::Copy,
+        "copy (the redirect URL, to the clipboard)",
+        true,
+    ),
+    b(C::GuideRegister, ENTER, A::Open, "next (step)", true),
+    b(C::GuideRegister, ESC, A::Back, "back (to the choice)", true),
+    // Wizard step 3.
     b(C::Guide, ENTER, A::Open, "next (step)", true),
     b(C::Guide, ESC, A::Back, "back (previous step)", true),
     b(
@@ -370,7 +484,28 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Guide, HELP, A::Help, "help", true),
     b(C::Guide, QUIT, A::Quit, "quit", false),
-    // Wizard step 2: a date field.
+    // Wizard step 2: the secret Value and its expiry.
+    b(
+        C::GuideText,
+        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
+        A::NextField,
+        "next field",
+        true,
+    ),
+    b(
+        C::GuideText,
+        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
+        A::PrevField,
+        "previous field",
+        false,
+    ),
+    b(
+        C::GuideText,
+        &[Key::ctrl('r')],
+        A::Reveal,
+        "show secret (toggle)",
+        true,
+    ),
     b(C::GuideText, ENTER, A::Open, "next (step)", true),
     b(C::GuideText, ESC, A::Back, "back (previous step)", true),
     // The server form.

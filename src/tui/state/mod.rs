@@ -9,6 +9,7 @@ pub mod keymap;
 pub mod msg;
 pub mod review;
 pub mod rotate;
+pub mod secret_input;
 pub mod settings;
 pub mod wizard;
 
@@ -22,6 +23,7 @@ use keymap::{Action, Ctx};
 use msg::{Msg, RunId, Snapshot};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use wizard::guide::Page;
 use wizard::{Effect, Step, StepCtx, StepEvent, Wizard};
 
 /// Facts about where the app runs, fixed at start.
@@ -262,7 +264,13 @@ impl Model {
     pub fn screen_ctx(&self) -> Ctx {
         match self.wizard().map(|w| w.step) {
             None => Ctx::Review,
-            Some(Step::Register | Step::Permissions) => Ctx::Guide,
+            Some(Step::Register) => match self.wizard().map(|w| (w.guide.page, w.script.focused)) {
+                Some((Page::Choose, _)) => Ctx::GuideChoose,
+                Some((Page::Script, true)) => Ctx::ScriptCode,
+                Some((Page::Script, false)) => Ctx::Script,
+                _ => Ctx::GuideRegister,
+            },
+            Some(Step::Permissions) => Ctx::Guide,
             Some(Step::Secret) => Ctx::GuideText,
             Some(Step::Form) => Ctx::Form,
             Some(Step::Connect) => match self.wizard() {
@@ -314,7 +322,8 @@ impl Model {
             None => {}
         }
         match self.wizard() {
-            Some(w) if w.step == Step::Secret => true,
+            Some(w) if w.step == Step::Register && w.guide.page == Page::Script => w.script.focused,
+            Some(w) if matches!(w.step, Step::Register | Step::Secret) => w.guide.typing(w.step),
             Some(w) if w.step == Step::Form => w.form.focus_is_text(),
             Some(w) if w.step == Step::Connect => w.paste.focused,
             _ => false,
@@ -510,6 +519,7 @@ impl Model {
             config: &self.data.config,
             next_run: &mut self.next_run,
             no_browser,
+            today: self.now.to_zoned(self.tz.clone()).date(),
         };
         let effects = w.update(&mut ctx, event);
         let mut cmds = Vec::new();

@@ -6,6 +6,7 @@
 use super::cmd::Cmd;
 use super::keymap::{self, Action, Ctx};
 use super::msg::{Failure, RunId, SaveError};
+use super::secret_input::SecretInput;
 use super::{Model, Popup, Tone};
 use crate::model::validate;
 use crate::model::{AuthKind, Blocker};
@@ -28,7 +29,7 @@ pub struct Rotation {
     pub app: String,
     /// Servers that use the app.
     pub users: Vec<String>,
-    pub secret: Input,
+    pub secret: SecretInput,
     pub expires: Input,
     pub focus: RotateField,
     /// The secret is shown in clear (Ctrl-R).
@@ -45,7 +46,7 @@ impl std::fmt::Debug for Rotation {
         f.debug_struct("Rotation")
             .field("app", &self.app)
             .field("users", &self.users)
-            .field("secret", &"[redacted]")
+            .field("secret", &self.secret)
             .field("expires", &self.expires.value())
             .field("focus", &self.focus)
             .field("secret_error", &self.secret_error)
@@ -61,7 +62,7 @@ impl Rotation {
         Self {
             app: app.to_string(),
             users,
-            secret: Input::default(),
+            secret: SecretInput::default(),
             expires: Input::default(),
             focus: RotateField::Secret,
             reveal: false,
@@ -72,21 +73,23 @@ impl Rotation {
         }
     }
 
-    fn input(&mut self) -> &mut Input {
+    pub fn key(&mut self, key: KeyEvent) {
         match self.focus {
-            RotateField::Secret => &mut self.secret,
-            RotateField::Expires => &mut self.expires,
+            RotateField::Secret => self.secret.key(key),
+            RotateField::Expires => {
+                self.expires.handle_event(&Event::Key(key));
+            }
         }
     }
 
-    pub fn key(&mut self, key: KeyEvent) {
-        self.input().handle_event(&Event::Key(key));
-    }
-
     pub fn paste(&mut self, text: &str) {
-        let input = self.input();
-        for c in text.chars().filter(|c| !c.is_control()) {
-            input.handle(InputRequest::InsertChar(c));
+        match self.focus {
+            RotateField::Secret => self.secret.paste(text),
+            RotateField::Expires => {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    self.expires.handle(InputRequest::InsertChar(c));
+                }
+            }
         }
     }
 

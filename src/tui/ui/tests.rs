@@ -47,10 +47,17 @@ fn typed(m: &mut Model, text: &str) {
     }
 }
 
-/// A new-server wizard on the form (step 4).
-fn at_form() -> Model {
+/// A new-server wizard on the portal path, on step 1's fields.
+fn at_portal() -> Model {
     let mut m = testing::model(testing::populated());
-    act(&mut m, &[Action::New, Action::Open]);
+    act(&mut m, &[Action::New, Action::Right, Action::Open]);
+    m
+}
+
+/// A new-server wizard on the form (step 4), the expiry typed on step 2.
+fn at_form() -> Model {
+    let mut m = at_portal();
+    act(&mut m, &[Action::Open, Action::NextField]);
     typed(&mut m, "2027-05-01");
     act(&mut m, &[Action::Open, Action::Open]);
     m
@@ -238,8 +245,18 @@ fn review_narrow_one_pane_at_a_time() {
 fn wizard_steps_1_to_3() {
     let mut m = testing::model(testing::populated());
     act(&mut m, &[Action::New]);
+    snap("wizard_1_choose", &m, 80, 24);
+    act(&mut m, &[Action::Right, Action::Down, Action::Right]);
+    snap("wizard_1_choose_portal_public", &m, 80, 24);
+    let mut m = at_portal();
     snap("wizard_1_register", &m, 80, 24);
+    typed(&mut m, testing::CLIENT_ID);
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, "contoso.com");
+    snap("wizard_1_register_filled", &m, 80, 24);
     act(&mut m, &[Action::Open]);
+    typed(&mut m, testing::SECRET);
+    act(&mut m, &[Action::NextField]);
     typed(&mut m, "2027-05-01");
     snap("wizard_2_secret", &m, 80, 24);
     act(&mut m, &[Action::Open]);
@@ -247,12 +264,75 @@ fn wizard_steps_1_to_3() {
 }
 
 #[test]
-fn wizard_secret_expiry_invalid() {
+fn wizard_public_client_register() {
     let mut m = testing::model(testing::populated());
-    act(&mut m, &[Action::New, Action::Open]);
+    act(
+        &mut m,
+        &[
+            Action::New,
+            Action::Right,
+            Action::Down,
+            Action::Right,
+            Action::Open,
+        ],
+    );
+    snap("wizard_1_register_public_client", &m, 80, 24);
+}
+
+#[test]
+fn wizard_secret_expiry_invalid() {
+    let mut m = at_portal();
+    act(&mut m, &[Action::Open, Action::NextField]);
     typed(&mut m, "05/01/2027");
     act(&mut m, &[Action::Open]);
     snap("wizard_2_secret_invalid_date", &m, 80, 24);
+}
+
+#[test]
+fn wizard_secret_id_and_past_expiry_refused() {
+    let mut m = at_portal();
+    act(&mut m, &[Action::Open]);
+    typed(&mut m, "8f0e7b2a-1c3d-4e5f-9a8b-7c6d5e4f3a2b");
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, "2020-01-01");
+    act(&mut m, &[Action::Open]);
+    snap("wizard_2_secret_id_and_past_expiry", &m, 80, 24);
+}
+
+/// A setup code as the script prints it.
+fn setup_code(admin_consent: bool) -> String {
+    crate::ops::setup::SetupCode {
+        tenant: "contoso.onmicrosoft.com".into(),
+        client_id: testing::CLIENT_ID.into(),
+        secret: Some(crate::secret::Secret::new(testing::SECRET)),
+        secret_expires: "2027-05-01".parse().ok(),
+        redirect_uri: Some(crate::model::registered_redirect_uri(&Default::default())),
+        public_client: false,
+        admin_consent,
+        app_only: false,
+        mailboxes: Vec::new(),
+    }
+    .encode()
+    .expose()
+    .to_string()
+}
+
+#[test]
+fn wizard_script_path() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::New, Action::Open]);
+    snap("wizard_1_script", &m, 80, 24);
+    snap("wizard_1_script_60x20", &m, 60, 20);
+    act(&mut m, &[Action::Right, Action::ScrollDown]);
+    snap("wizard_1_script_pwsh_scrolled", &m, 80, 24);
+    act(&mut m, &[Action::Left, Action::NextField]);
+    typed(&mut m, "inbound-setup:1:abc");
+    act(&mut m, &[Action::Submit]);
+    snap("wizard_1_script_bad_code", &m, 80, 24);
+    snap("wizard_1_script_bad_code_60x20", &m, 60, 20);
+    let code = setup_code(false);
+    m.update(Msg::Paste(code));
+    snap("wizard_4_form_from_setup_code", &m, 80, 24);
 }
 
 #[test]

@@ -9,10 +9,8 @@ use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
+use crate::tui::state::secret_input::SecretInput;
 use jiff::Timestamp;
-use ratatui::crossterm::event::Event;
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BrowserNote {
@@ -91,7 +89,7 @@ impl Device {
 /// The paste-back field: the address the browser ended on.
 #[derive(Clone, Default)]
 pub struct PasteField {
-    pub input: Input,
+    pub input: SecretInput,
     /// Typed keys go into the field (Tab toggles).
     pub focused: bool,
     /// The core is checking the last submitted address.
@@ -103,7 +101,7 @@ pub struct PasteField {
 impl PasteField {
     /// The field's text for the core, kept out of logs.
     pub fn secret(&self) -> Secret {
-        Secret::new(self.input.value().trim())
+        self.input.secret()
     }
 }
 
@@ -111,7 +109,7 @@ impl std::fmt::Debug for PasteField {
     /// The address carries an authorization code: never in Debug.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasteField")
-            .field("len", &self.input.value().len())
+            .field("input", &self.input)
             .field("focused", &self.focused)
             .field("checking", &self.checking)
             .field("error", &self.error)
@@ -122,13 +120,13 @@ impl std::fmt::Debug for PasteField {
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
     match event {
         StepEvent::Text(key) if w.paste.focused => {
-            w.paste.input.handle_event(&Event::Key(key));
+            w.paste.input.key(key);
             Vec::new()
         }
         StepEvent::Paste(text) if matches!(w.connect, Connect::Waiting { .. }) => {
             // A paste replaces the field and is used at once.
             let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-            w.paste.input = Input::new(clean.trim().to_string());
+            w.paste.input = SecretInput::new(clean.trim());
             submit_paste(w)
         }
         StepEvent::Action(action) => action_of(w, ctx, action),

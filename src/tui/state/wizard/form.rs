@@ -10,6 +10,7 @@ use crate::tui::state::Tone;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{RunId, SaveError};
+use crate::tui::state::secret_input::{FieldText, SecretInput};
 use ratatui::crossterm::event::{Event, KeyEvent};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -89,19 +90,20 @@ impl FieldId {
     }
 }
 
-const TEXT_FIELDS: [FieldId; 11] = [
+const TEXT_FIELDS: [FieldId; 9] = [
     FieldId::Name,
     FieldId::Host,
     FieldId::Port,
     FieldId::Username,
-    FieldId::Secret,
     FieldId::ClientId,
     FieldId::Tenant,
     FieldId::Expires,
     FieldId::Authority,
-    FieldId::Password,
     FieldId::CaFile,
 ];
+
+/// The fields that hold a secret ([`FieldId::is_secret`]): kept in [`SecretInput`]s.
+const SECRET_FIELDS: [FieldId; 2] = [FieldId::Secret, FieldId::Password];
 
 /// The server form. `Debug` never shows the secret or the password (see the impl).
 #[derive(Clone)]
@@ -116,28 +118,35 @@ pub struct Form {
     /// Names of the stored apps (the choices).
     pub apps: Vec<String>,
     pub inputs: BTreeMap<FieldId, Input>,
+    /// The secret fields (Secret, Password): their `Debug` shows no value.
+    pub secrets: BTreeMap<FieldId, SecretInput>,
     pub focus: FieldId,
     pub errors: BTreeMap<FieldId, String>,
     /// Errors that belong to no visible field.
     pub general: Option<String>,
+    /// Where the values came from (e.g. a setup code), shown above the fields.
+    pub note: Option<String>,
     /// The focused secret is shown in clear (re-masked on leaving the field).
     pub reveal: bool,
+    /// A public client (no secret: the app signs in with PKCE / device code only).
+    pub public_client: bool,
+    /// The app was created moments ago (by the setup script): the save's pre-flight waits
+    /// out Entra's replication lag.
+    pub just_created: bool,
     /// Originals of the edited server's app, to send only what changed.
     original_values: BTreeMap<FieldId, String>,
 }
 
 impl std::fmt::Debug for Form {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let values: BTreeMap<FieldId, &str> = self
-            .inputs
-            .iter()
-            .map(|(k, v)| (*k, if k.is_secret() { "[redacted]" } else { v.value() }))
-            .collect();
+        let values: BTreeMap<FieldId, &str> = self.inputs.iter().map(|(k, v)| (*k, v.value())).collect();
         f.debug_struct("Form")
             .field("editing", &self.editing)
             .field("auth", &self.auth)
             .field("app", &self.app)
+            .field("public_client", &self.public_client)
             .field("values", &values)
+            .field("secrets", &self.secrets)
             .field("focus", &self.focus)
             .field("errors", &self.errors)
             .field("general", &self.general)
@@ -159,10 +168,17 @@ impl Form {
             app: None,
             apps: config.apps.iter().map(|a| a.name.clone()).collect(),
             inputs,
+            secrets: SECRET_FIELDS
+                .iter()
+                .map(|f| (*f, SecretInput::default()))
+                .collect(),
             focus: FieldId::Name,
             errors: BTreeMap::new(),
             general: None,
+            note: None,
             reveal: false,
+            public_client: false,
+            just_created: false,
             original_values: BTreeMap::new(),
         }
     }
@@ -174,6 +190,7 @@ impl Form {
         form.editing = Some(server.name.clone());
         form.original_app = server.app.clone();
         form.auth = server.auth;
+        form.public_client = config.app_of(server).is_some_and(|a| a.public_client);
         form.app = server.app.clone().or_else(|| form.apps.first().cloned());
         let mut set = |f: FieldId, v: String| {
             form.original_values.insert(f, v.clone());
@@ -204,11 +221,46 @@ impl Form {
     }
 
     pub fn value(&self, f: FieldId) -> &str {
-        self.inputs.get(&f).map_or("", Input::value)
+        match self.secrets.get(&f) {
+            Some(s) => s.value(),
+            None => self.inputs.get(&f).map_or("", Input::value),
+        }
     }
 
     pub fn set_value(&mut self, f: FieldId, v: &str) {
-        self.inputs.insert(f, Input::new(v.to_string()));
+        if f.is_secret() {
+            self.secrets.insert(f, SecretInput::new(v));
+        } else {
+            self.inputs.insert(f, Input::new(v.to_string()));
+        }
+    }
+
+    /// The field's text for a widget (cursor, scroll), plain or secret.
+    pub fn field_text(&self, f: FieldId) -> Option<&dyn FieldText> {
+        match self.secrets.get(&f) {
+            Some(s) => Some(s),
+            None => self.inputs.get(&f).map(|i| i as &dyn FieldText),
+        }
+    }
+
+    /// Types `key` into field `f` (a step of the guide edits the form's fields in place).
+    pub fn key_into(&mut self, f: FieldId, key: KeyEvent) {
+        if let Some(s) = self.secrets.get_mut(&f) {
+            s.key(key);
+        } else if let Some(i) = self.inputs.get_mut(&f) {
+            i.handle_event(&Event::Key(key));
+        }
+    }
+
+    /// Pastes `text` into field `f` (line breaks dropped).
+    pub fn paste_into(&mut self, f: FieldId, text: &str) {
+        if let Some(s) = self.secrets.get_mut(&f) {
+            s.paste(text);
+        } else if let Some(i) = self.inputs.get_mut(&f) {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                i.handle(InputRequest::InsertChar(c));
+            }
+        }
     }
 
     /// True when the app's own fields (client ID, tenant, secret …) are shown.
@@ -237,8 +289,12 @@ impl Form {
                     v.push(F::App);
                 }
                 if self.shows_app_fields() {
-                    v.extend([F::Secret, F::ClientId, F::Tenant]);
-                    if self.editing.is_some() {
+                    // A public client has no secret, so nothing that expires.
+                    if !self.public_client {
+                        v.push(F::Secret);
+                    }
+                    v.extend([F::ClientId, F::Tenant]);
+                    if !self.public_client {
                         v.push(F::Expires);
                     }
                     v.push(F::Authority);
@@ -319,7 +375,9 @@ impl Form {
                 } else {
                     InputRequest::GoToNextChar
                 };
-                if let Some(i) = self.inputs.get_mut(&f) {
+                if let Some(s) = self.secrets.get_mut(&f) {
+                    s.handle(req);
+                } else if let Some(i) = self.inputs.get_mut(&f) {
                     i.handle(req);
                 }
             }
@@ -327,21 +385,15 @@ impl Form {
     }
 
     pub fn key(&mut self, key: KeyEvent) {
-        if let Some(i) = self.inputs.get_mut(&self.focus) {
-            i.handle_event(&Event::Key(key));
-        }
+        self.key_into(self.focus, key);
     }
 
     pub fn paste(&mut self, text: &str) {
-        if let Some(i) = self.inputs.get_mut(&self.focus) {
-            for c in text.chars().filter(|c| !c.is_control()) {
-                i.handle(InputRequest::InsertChar(c));
-            }
-        }
+        self.paste_into(self.focus, text);
     }
 
     /// The one-field check run when leaving `f`.
-    fn check(&self, f: FieldId, config: &Config) -> Option<String> {
+    pub fn check(&self, f: FieldId, config: &Config) -> Option<String> {
         let v = self.value(f);
         let err = |r: Result<(), FieldError>| r.err().map(|e| e.message);
         match f {
@@ -392,10 +444,10 @@ impl Form {
     }
 
     /// Submit: validates everything; on success the request to save.
-    pub fn submit(&mut self, config: &Config, secret_expires: &str) -> Option<SaveRequest> {
+    pub fn submit(&mut self, config: &Config) -> Option<SaveRequest> {
         self.blur(config);
         let result = match &self.editing {
-            None => self.add_request(config, secret_expires),
+            None => self.add_request(config),
             Some(name) => self.edit_request(config, name.clone()),
         };
         match result {
@@ -416,7 +468,12 @@ impl Form {
         (!v.is_empty()).then(|| PathBuf::from(v))
     }
 
-    fn add_request(&self, config: &Config, secret_expires: &str) -> Result<SaveRequest, Vec<FieldError>> {
+    fn add_request(&self, config: &Config) -> Result<SaveRequest, Vec<FieldError>> {
+        let secret_expires = if self.public_client {
+            ""
+        } else {
+            self.value(FieldId::Expires)
+        };
         let app = match (self.auth, &self.app) {
             (AuthKind::Basic, _) => None,
             (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(a)) => Some(AppChoice::Existing(a.clone())),
@@ -424,10 +481,11 @@ impl Form {
                 name: None,
                 client_id: self.value(FieldId::ClientId).to_string(),
                 tenant: self.value(FieldId::Tenant).to_string(),
-                secret: Some(Secret::new(self.value(FieldId::Secret))).filter(|s: &Secret| !s.is_empty()),
+                secret: Some(Secret::new(self.value(FieldId::Secret)))
+                    .filter(|s: &Secret| !s.is_empty() && !self.public_client),
                 secret_expires: Some(secret_expires.to_string()).filter(|s| !s.trim().is_empty()),
                 authority: Some(self.value(FieldId::Authority).to_string()),
-                public_client: false,
+                public_client: self.public_client,
             })),
         };
         let mut input = ServerInput {
@@ -444,7 +502,10 @@ impl Form {
         };
         validate_server(&input, config)?;
         input.ca_file = self.ca_file();
-        Ok(SaveRequest::Add(Box::new(input)))
+        Ok(SaveRequest::Add {
+            input: Box::new(input),
+            just_created: self.just_created,
+        })
     }
 
     fn edit_request(&self, config: &Config, name: String) -> Result<SaveRequest, Vec<FieldError>> {
@@ -542,8 +603,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
         Action::Back if w.new => return vec![Effect::Enter(Step::Permissions)],
         Action::Back => return vec![Effect::Leave],
         Action::Submit if w.save_run.is_none() => {
-            let expires = w.expires.value().to_string();
-            return match w.form.submit(ctx.config, &expires) {
+            return match w.form.submit(ctx.config) {
                 Some(request) => {
                     let run = ctx.run_id();
                     w.save_run = Some(run);

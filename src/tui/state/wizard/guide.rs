@@ -1,27 +1,97 @@
-//! Steps 1–3: the Azure portal guide (register, secret, permissions). Step 2 holds the
-//! secret's expiry date.
+//! Steps 1–3: the Azure side. Step 1 starts with two questions (the setup script in Cloud
+//! Shell or the portal step by step; a client secret or a public client). On the portal path
+//! each value is typed on the step that shows where to find it — client ID and tenant on
+//! "Register", the secret Value and its expiry on "Secret" — straight into the form's fields
+//! (`w.form`), so step 4 shows them filled and nothing is juggled through the clipboard.
 
 use super::form::{FieldId, Form};
-use super::{Effect, Step, StepCtx, StepEvent, Wizard};
+use super::{Effect, Step, StepCtx, StepEvent, Wizard, script};
 use crate::model::validate;
 use crate::model::{AzureApp, registered_redirect_uri};
+use crate::ops::setup::PUBLIC_CLIENT_REDIRECT;
 use crate::tui::state::Tone;
 use crate::tui::state::keymap::Action;
-use ratatui::crossterm::event::Event;
-use tui_input::InputRequest;
-use tui_input::backend::crossterm::EventHandler;
+
+/// How the app gets registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// The setup script in Azure Cloud Shell (recommended).
+    Script,
+    /// Step by step in the portal.
+    Portal,
+}
+
+/// What step 1 shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The two questions.
+    Choose,
+    /// The setup script and the setup-code field ([`script`]).
+    Script,
+    /// The portal's registration steps with the client ID and tenant fields.
+    Portal,
+}
+
+/// The question focused on the choice page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question {
+    Path,
+    /// With a client secret or without (public client); the answer is `w.form.public_client`.
+    Credential,
+}
+
+#[derive(Debug, Clone)]
+pub struct Guide {
+    pub page: Page,
+    pub path: Path,
+    pub question: Question,
+    /// The focused field on "Register" (client ID, tenant) or "Secret" (secret, expiry).
+    pub focus: FieldId,
+}
+
+impl Default for Guide {
+    fn default() -> Self {
+        Self {
+            page: Page::Choose,
+            path: Path::Script,
+            question: Question::Path,
+            focus: FieldId::ClientId,
+        }
+    }
+}
+
+/// The form fields a guide step holds.
+pub fn fields_of(step: Step) -> &'static [FieldId] {
+    match step {
+        Step::Register => &[FieldId::ClientId, FieldId::Tenant],
+        Step::Secret => &[FieldId::Secret, FieldId::Expires],
+        _ => &[],
+    }
+}
+
+impl Guide {
+    /// True when typed keys go into a field of this step.
+    pub fn typing(&self, step: Step) -> bool {
+        match step {
+            Step::Register => self.page == Page::Portal,
+            Step::Secret => true,
+            _ => false,
+        }
+    }
+}
 
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+    if w.step == Step::Register && w.guide.page == Page::Script {
+        return script::update(w, ctx, event);
+    }
     match event {
         StepEvent::Action(action) => action_of(w, ctx, action),
-        StepEvent::Text(key) if w.step == Step::Secret => {
-            w.expires.handle_event(&Event::Key(key));
+        StepEvent::Text(key) if w.guide.typing(w.step) => {
+            w.form.key_into(w.guide.focus, key);
             Vec::new()
         }
-        StepEvent::Paste(text) if w.step == Step::Secret => {
-            for c in text.chars().filter(|c| !c.is_control()) {
-                w.expires.handle(InputRequest::InsertChar(c));
-            }
+        StepEvent::Paste(text) if w.guide.typing(w.step) => {
+            w.form.paste_into(w.guide.focus, text);
             Vec::new()
         }
         _ => Vec::new(),
@@ -29,45 +99,154 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
 }
 
 fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
+    if w.step == Step::Register && w.guide.page == Page::Choose {
+        return choose(w, action);
+    }
     let step = w.step;
     match action {
+        Action::NextField | Action::PrevField if w.guide.typing(step) => {
+            let fields = fields_of(step);
+            check(w, ctx, w.guide.focus);
+            w.form.reveal = false;
+            let at = fields.iter().position(|f| *f == w.guide.focus).unwrap_or(0);
+            let n = fields.len().max(1);
+            let next = if action == Action::NextField {
+                (at + 1) % n
+            } else {
+                (at + n - 1) % n
+            };
+            w.guide.focus = fields.get(next).copied().unwrap_or(FieldId::ClientId);
+            Vec::new()
+        }
+        Action::Reveal if step == Step::Secret => {
+            w.form.reveal = !w.form.reveal;
+            Vec::new()
+        }
         Action::Open => {
-            if step == Step::Secret {
-                let v = w.expires.value().trim().to_string();
-                if !v.is_empty()
-                    && let Err(e) = validate::date("Secret expires", &v)
-                {
-                    w.expires_error = Some(e.message);
-                    return Vec::new();
-                }
-                w.expires_error = None;
+            let bad: Vec<FieldId> = fields_of(step)
+                .iter()
+                .copied()
+                .filter(|f| !check(w, ctx, *f))
+                .collect();
+            if let Some(first) = bad.first() {
+                w.guide.focus = *first;
+                return Vec::new();
             }
+            w.form.reveal = false;
             let next = match step {
+                Step::Register if w.form.public_client => Step::Permissions,
                 Step::Register => Step::Secret,
                 Step::Secret => Step::Permissions,
                 _ => Step::Form,
             };
+            w.guide.focus = fields_of(next).first().copied().unwrap_or(FieldId::ClientId);
             vec![Effect::Enter(next)]
         }
-        Action::Back => match step.prev() {
-            Some(p) => vec![Effect::Enter(p)],
-            None => vec![Effect::Leave],
-        },
-        Action::Copy if step == Step::Register => vec![Effect::Copy {
-            text: registered_redirect_uri(&ctx.config.settings),
-            what: "Redirect URL",
-        }],
-        Action::Copy => match admin_consent_url(&w.form) {
+        Action::Back => {
+            w.form.reveal = false;
+            let prev = match step {
+                Step::Register => {
+                    w.guide.page = Page::Choose;
+                    return Vec::new();
+                }
+                Step::Permissions if w.guide.path == Path::Script || w.form.public_client => Step::Register,
+                Step::Permissions => Step::Secret,
+                _ => Step::Register,
+            };
+            w.guide.focus = fields_of(prev).first().copied().unwrap_or(FieldId::ClientId);
+            vec![Effect::Enter(prev)]
+        }
+        Action::Copy if step == Step::Register => vec![redirect_copy(w, ctx)],
+        Action::Copy if step == Step::Permissions => match admin_consent_url(&w.form) {
             Some(text) => vec![Effect::Copy {
                 text,
                 what: "Admin consent URL",
             }],
             None => vec![Effect::Say(
                 Tone::Warn,
-                "The admin consent URL needs the client ID and tenant: fill them in on the next step, then come back.".into(),
+                "The admin consent URL needs the client ID and tenant: enter them on the Register step (or the form), then come back.".into(),
             )],
         },
         _ => Vec::new(),
+    }
+}
+
+/// The choice page: ↑/↓ picks the question, ←/→ the answer, Enter goes on.
+fn choose(w: &mut Wizard, action: Action) -> Vec<Effect> {
+    let g = &mut w.guide;
+    match action {
+        Action::Up | Action::Down => {
+            g.question = match g.question {
+                Question::Path => Question::Credential,
+                Question::Credential => Question::Path,
+            };
+        }
+        Action::Left | Action::Right => match g.question {
+            Question::Path => {
+                g.path = match g.path {
+                    Path::Script => Path::Portal,
+                    Path::Portal => Path::Script,
+                };
+            }
+            Question::Credential => {
+                w.form.public_client = !w.form.public_client;
+                w.form.errors.remove(&FieldId::Secret);
+                w.form.errors.remove(&FieldId::Expires);
+            }
+        },
+        Action::Open => {
+            g.page = match g.path {
+                Path::Script => Page::Script,
+                Path::Portal => Page::Portal,
+            };
+            g.focus = FieldId::ClientId;
+        }
+        Action::Back => return vec![Effect::Leave],
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// The redirect URI to register: the Web one, or `http://localhost` for a public client.
+pub fn redirect_to_register(w: &Wizard, settings: &crate::model::Settings) -> String {
+    if w.form.public_client {
+        PUBLIC_CLIENT_REDIRECT.to_string()
+    } else {
+        registered_redirect_uri(settings)
+    }
+}
+
+fn redirect_copy(w: &Wizard, ctx: &StepCtx) -> Effect {
+    Effect::Copy {
+        text: redirect_to_register(w, &ctx.config.settings),
+        what: "Redirect URL",
+    }
+}
+
+/// Checks one guide field (an empty one is left for the form to ask); the reason goes under
+/// it. True when it may be left.
+fn check(w: &mut Wizard, ctx: &StepCtx, f: FieldId) -> bool {
+    let v = w.form.value(f).trim().to_string();
+    let result = if v.is_empty() {
+        Ok(())
+    } else {
+        match f {
+            FieldId::ClientId => validate::client_id(&v).map(drop),
+            FieldId::Tenant => validate::tenant(&v).map(drop),
+            FieldId::Secret => validate::secret(&v).map(drop),
+            FieldId::Expires => validate::secret_expiry(&v, ctx.today).map(drop),
+            _ => Ok(()),
+        }
+    };
+    match result {
+        Ok(()) => {
+            w.form.errors.remove(&f);
+            true
+        }
+        Err(e) => {
+            w.form.errors.insert(f, e.message);
+            false
+        }
     }
 }
 
@@ -77,7 +256,7 @@ pub fn admin_consent_url(form: &Form) -> Option<String> {
     let tenant = validate::tenant(form.value(FieldId::Tenant)).ok()?;
     let authority = validate::authority(form.value(FieldId::Authority)).ok()?;
     let app = AzureApp {
-        public_client: false,
+        public_client: form.public_client,
         admin_consent_at: None,
         name: String::new(),
         client_id,

@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod form;
 pub mod guide;
+pub mod script;
 pub mod test;
 pub mod token;
 
@@ -17,10 +18,11 @@ use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, RunId, SaveError, TestEvent};
 use connect::{Connect, Device, PasteField};
 use form::Form;
+use guide::Guide;
 use ratatui::crossterm::event::KeyEvent;
+use script::ScriptPane;
 use std::collections::VecDeque;
 use test::TestRun;
-use tui_input::Input;
 
 /// What a step asks of the model once its own data is updated.
 #[derive(Debug)]
@@ -47,6 +49,8 @@ pub struct StepCtx<'a> {
     pub next_run: &'a mut RunId,
     /// Why no browser can open here (SSH, no display), if so.
     pub no_browser: Option<&'static str>,
+    /// Today's local date (a secret's expiry is checked against it).
+    pub today: jiff::civil::Date,
 }
 
 impl StepCtx<'_> {
@@ -136,9 +140,10 @@ pub struct Wizard {
     pub new: bool,
     /// The stored server this wizard works on (set once saved).
     pub server: Option<String>,
-    /// Step 2: when the client secret expires.
-    pub expires: Input,
-    pub expires_error: Option<String>,
+    /// Steps 1–3: the choice and which field is focused (the values live in `form`).
+    pub guide: Guide,
+    /// Step 1 on the script path.
+    pub script: ScriptPane,
     pub form: Form,
     pub save_run: Option<RunId>,
     pub connect: Connect,
@@ -159,8 +164,8 @@ impl Wizard {
             step: Step::Register,
             new: true,
             server: None,
-            expires: Input::default(),
-            expires_error: None,
+            guide: Guide::default(),
+            script: ScriptPane::default(),
             form: Form::new(config),
             save_run: None,
             connect: Connect::Idle,

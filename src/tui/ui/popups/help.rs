@@ -11,7 +11,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 fn ctx_name(ctx: Ctx) -> &'static str {
     match ctx {
         Ctx::Review => "server list",
-        Ctx::Guide | Ctx::GuideText => "wizard",
+        Ctx::Guide | Ctx::GuideChoose | Ctx::GuideRegister | Ctx::GuideText => "wizard",
+        Ctx::Script => "setup script",
+        Ctx::ScriptCode => "setup script, code field",
         Ctx::Form => "server form",
         Ctx::Connect => "sign-in",
         Ctx::ConnectIdle => "sign-in (not waiting)",

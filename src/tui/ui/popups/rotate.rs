@@ -2,12 +2,12 @@
 
 use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::state::rotate::{RotateField, Rotation};
+use crate::tui::state::secret_input::FieldText;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use tui_input::Input;
 
 pub(super) const LABEL: usize = 15;
 
@@ -41,7 +41,7 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
         (
             RotateField::Secret,
             "Secret Value",
-            &r.secret,
+            &r.secret as &dyn FieldText,
             &r.secret_error,
             "the Value column, e.g. abc8Q~…",
         ),
@@ -90,7 +90,7 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
 
 pub(super) fn field_line(
     label: &str,
-    input: &Input,
+    input: &dyn FieldText,
     focused: bool,
     masked: bool,
     placeholder: &str,
@@ -103,7 +103,7 @@ pub(super) fn field_line(
         format!("{marker}{label:<w$}", w = LABEL),
         label_style,
     )];
-    let value = input.value();
+    let value = input.text();
     let x;
     if value.is_empty() {
         spans.push(Span::styled(placeholder.to_string(), theme.dim()));
@@ -113,10 +113,10 @@ pub(super) fn field_line(
         spans.push(Span::styled("•".repeat(n), theme.field(focused)));
         x = LABEL + 1 + n;
     } else {
-        let scroll = input.visual_scroll(value_w);
+        let scroll = input.scroll(value_w);
         let shown: String = value.chars().skip(scroll).take(value_w).collect();
         spans.push(Span::styled(shown, theme.field(focused)));
-        x = LABEL + 1 + input.visual_cursor().saturating_sub(scroll);
+        x = LABEL + 1 + input.cursor().saturating_sub(scroll);
     }
     (Line::from(spans), x)
 }

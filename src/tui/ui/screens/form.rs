@@ -35,6 +35,9 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut focus_span = (0usize, 0usize);
     let mut cursor: Option<(usize, usize)> = None;
+    if let Some(n) = &form.note {
+        lines.extend(para(&format!("✔ {n}"), width, 0, theme.ok()));
+    }
     if let Some(g) = &form.general {
         lines.extend(para(&format!("✖ {g}"), width, 0, theme.err()));
     }
@@ -68,8 +71,8 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                 spans.push(choice(&label, focused, theme));
             }
             _ => {
-                let input = form.inputs.get(&field);
-                let value = input.map_or("", |i| i.value());
+                let input = form.field_text(field);
+                let value = input.map_or("", |i| i.text());
                 if value.is_empty() {
                     spans.push(Span::styled(placeholder(form, field), theme.dim()));
                     if focused {
@@ -77,7 +80,7 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                     }
                 } else {
                     let scroll = if focused {
-                        input.map_or(0, |i| i.visual_scroll(value_w))
+                        input.map_or(0, |i| i.scroll(value_w))
                     } else {
                         0
                     };
@@ -100,7 +103,7 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                         ));
                     }
                     if focused {
-                        let c = input.map_or(0, |i| i.visual_cursor()).saturating_sub(scroll);
+                        let c = input.map_or(0, |i| i.cursor()).saturating_sub(scroll);
                         cursor = Some((
                             LABEL
                                 + if masked {

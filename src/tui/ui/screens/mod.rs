@@ -5,6 +5,7 @@ pub mod details;
 pub mod form;
 pub mod guide;
 pub mod list;
+pub mod script;
 pub mod test;
 pub mod token;
 pub mod wizard;

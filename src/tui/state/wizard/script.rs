@@ -1,0 +1,208 @@
+//! Step 1 on the script path: the setup script for Azure Cloud Shell (rendered by the core,
+//! `ops::setup`), copied with one key, and the field that takes the setup code the script
+//! prints last. A good code fills the form's app fields and goes on to the form; the parsed
+//! code is dropped right after (it holds the client secret).
+
+use super::form::FieldId;
+use super::guide::Page;
+use super::{Effect, Step, StepCtx, StepEvent, Wizard};
+use crate::model::{Settings, registered_redirect_uri};
+use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, SetupCodeError, Shell};
+use crate::tui::state::Tone;
+use crate::tui::state::keymap::{self, Action, Ctx};
+use crate::tui::state::secret_input::SecretInput;
+
+#[derive(Debug, Clone, Default)]
+pub struct ScriptPane {
+    /// The PowerShell variant instead of bash.
+    pub pwsh: bool,
+    /// How far the script is scrolled (lines).
+    pub scroll: u16,
+    /// The pasted setup code (a secret: masked, never in Debug).
+    pub code: SecretInput,
+    /// Typed keys go into the code field.
+    pub focused: bool,
+    /// Why the last code was refused (shown under the field).
+    pub error: Option<String>,
+    /// The last code looked cut off or wrapped: the next paste is added to it.
+    continuing: bool,
+}
+
+impl ScriptPane {
+    pub fn shell(&self) -> Shell {
+        if self.pwsh { Shell::Pwsh } else { Shell::Bash }
+    }
+}
+
+/// The script for these settings and the public-client choice, or why there is none (the
+/// settings' public URL is not one Entra accepts).
+pub fn text(settings: &Settings, public_client: bool, shell: Shell) -> Result<String, String> {
+    let request = ScriptRequest {
+        public_client,
+        // A public client registers http://localhost, never the Web redirect.
+        public_url: settings.public_url.clone().filter(|_| !public_client),
+        ..ScriptRequest::default()
+    };
+    ScriptOptions::new(shell, &request)
+        .map(|o| setup::render(&o))
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+}
+
+pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+    match event {
+        StepEvent::Text(key) if w.script.focused => {
+            w.script.code.key(key);
+            Vec::new()
+        }
+        StepEvent::Paste(text) => {
+            // A bracketed paste is used at once. After a code that looked cut off, the paste
+            // may be its rest: a whole code on its own wins, else the two joined are tried.
+            let s = &mut w.script;
+            let mut alone = SecretInput::default();
+            alone.paste_lines(text);
+            let joined_ok = s.continuing && {
+                let mut joined = s.code.clone();
+                joined.paste_lines("\n");
+                joined.paste_lines(text);
+                let ok = SetupCode::parse(alone.value()).is_err()
+                    && SetupCode::parse(joined.value()).is_ok_and(|c| !c.app_only);
+                if ok {
+                    s.code = joined;
+                }
+                ok
+            };
+            if !joined_ok {
+                s.code = alone;
+            }
+            submit(w, ctx)
+        }
+        StepEvent::Action(action) => action_of(w, ctx, action),
+        _ => Vec::new(),
+    }
+}
+
+fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
+    if w.script.focused {
+        match action {
+            Action::Submit => return submit(w, ctx),
+            Action::NextField | Action::Back => w.script.focused = false,
+            _ => {}
+        }
+        return Vec::new();
+    }
+    let s = &mut w.script;
+    match action {
+        Action::Copy => {
+            return match text(&ctx.config.settings, w.form.public_client, s.shell()) {
+                Ok(text) => vec![Effect::Copy {
+                    text,
+                    what: "Setup script",
+                }],
+                Err(e) => vec![Effect::Say(Tone::Error, format!("No script: {e}"))],
+            };
+        }
+        Action::Left | Action::Right => {
+            s.pwsh = !s.pwsh;
+            s.scroll = 0;
+        }
+        Action::Up => s.scroll = s.scroll.saturating_sub(1),
+        Action::Down => s.scroll = s.scroll.saturating_add(1),
+        Action::ScrollUp => s.scroll = s.scroll.saturating_sub(10),
+        Action::ScrollDown => s.scroll = s.scroll.saturating_add(10),
+        Action::NextField => s.focused = true,
+        Action::Submit => return submit(w, ctx),
+        Action::Back => {
+            *s = ScriptPane::default();
+            w.guide.page = Page::Choose;
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn submit(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
+    let parsed = SetupCode::parse(w.script.code.value()).and_then(|c| {
+        if c.app_only {
+            Err(SetupCodeError::AppOnlyUnsupported)
+        } else {
+            Ok(c)
+        }
+    });
+    match parsed {
+        Err(e) => {
+            w.script.continuing = e.may_continue();
+            w.script.error = Some(e.to_string());
+            w.script.focused = true;
+            Vec::new()
+        }
+        Ok(code) => {
+            let said = fill(w, &code, &ctx.config.settings);
+            w.script = ScriptPane {
+                pwsh: w.script.pwsh,
+                ..ScriptPane::default()
+            };
+            vec![said, Effect::Enter(Step::Form)]
+        }
+    }
+}
+
+/// Puts the code's app into the form and says what was filled.
+fn fill(w: &mut Wizard, code: &SetupCode, settings: &Settings) -> Effect {
+    let f = &mut w.form;
+    f.set_value(FieldId::ClientId, &code.client_id);
+    f.set_value(FieldId::Tenant, &code.tenant);
+    f.set_value(FieldId::Secret, code.secret.as_ref().map_or("", |s| s.expose()));
+    f.set_value(
+        FieldId::Expires,
+        &code.secret_expires.map(|d| d.to_string()).unwrap_or_default(),
+    );
+    f.public_client = code.public_client;
+    f.just_created = true;
+    f.app = None;
+    f.focus = FieldId::Name;
+    for field in [
+        FieldId::ClientId,
+        FieldId::Tenant,
+        FieldId::Secret,
+        FieldId::Expires,
+    ] {
+        f.errors.remove(&field);
+    }
+    let what = match code.secret_expires {
+        Some(d) if code.secret.is_some() => {
+            format!("client ID, tenant, secret (expires {d})")
+        }
+        _ => "client ID and tenant (a public client: no secret)".to_string(),
+    };
+    let back = keymap::key_or_mark(&[Ctx::Form], Action::Back);
+    let consent = if code.admin_consent {
+        "The script granted admin consent for the organization.".to_string()
+    } else {
+        format!(
+            "Admin consent was not granted: most tenants need an admin to consent once ({back} shows the link)."
+        )
+    };
+    f.note = Some(format!("From the setup code: {what}. {consent}"));
+    let mut text = "Filled from the setup code: add the name and the mailbox.".to_string();
+    let mut tone = Tone::Ok;
+    if let Some(registered) = &code.redirect_uri {
+        let used = registered_redirect_uri(settings);
+        if *registered != used {
+            let g = keymap::key_or_mark(&[Ctx::Review], Action::Settings);
+            if let Some(n) = f.note.as_mut() {
+                n.push_str(&format!(
+                    " But the app is registered for {registered} and inbound signs in at {used}: set the public URL in the settings ({g} on the server list) to match."
+                ));
+            }
+            text = "Filled from the setup code, but its redirect URI differs (see above the fields).".into();
+            tone = Tone::Warn;
+        }
+    }
+    Effect::Say(tone, text)
+}
