@@ -10,7 +10,9 @@ use inbound::services::oauth::device::PollEvent;
 use inbound::tui::app::input::to_msg;
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
 use inbound::tui::state::keymap::Action;
-use inbound::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, SaveError, TestEvent};
+use inbound::tui::state::msg::{
+    ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, SaveError, TestEvent,
+};
 use inbound::tui::state::rotate::RotateField;
 use inbound::tui::state::wizard::Step;
 use inbound::tui::state::wizard::connect::{BrowserNote, Connect, Device};
@@ -58,6 +60,8 @@ fn filled(m: &mut Model) {
         act(m, Action::NextField);
     }
     typed(m, "support@contoso.com");
+    // Past "Sign in as" (optional) to the secret.
+    act(m, Action::NextField);
     act(m, Action::NextField);
     typed(m, testing::SECRET);
     act(m, Action::NextField);
@@ -66,9 +70,21 @@ fn filled(m: &mut Model) {
     typed(m, "contoso.com");
 }
 
+/// Submits; a pre-flight is answered "all passed", so the save follows.
+fn submit(m: &mut Model) -> Vec<Cmd> {
+    let cmds = act(m, Action::Submit);
+    match cmds.as_slice() {
+        [Cmd::Preflight { run, .. }] => m.update(Msg::Preflight {
+            run: *run,
+            event: PreflightEvent::Done(Ok(Some(testing::checklist_passed()))),
+        }),
+        _ => cmds,
+    }
+}
+
 /// Submits, then answers as the store would: reloaded data, then Saved.
 fn save(m: &mut Model) -> u64 {
-    let cmds = act(m, Action::Submit);
+    let cmds = submit(m);
     let [Cmd::Save { run, .. }] = cmds.as_slice() else {
         panic!("expected one Save, got {cmds:?}");
     };
@@ -165,7 +181,7 @@ fn validation_on_blur_and_on_submit() {
     let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
     assert!(errors(&m).contains_key(&FieldId::Name));
     // A Secret ID (GUID) in the Secret field is refused with the Value hint.
-    for _ in 0..4 {
+    for _ in 0..5 {
         act(&mut m, Action::NextField);
     }
     assert_eq!(m.wizard().map(|w| w.form.focus), Some(FieldId::Secret));
@@ -218,7 +234,7 @@ fn basic_hides_azure_fields_and_saves_without_an_app() {
 fn save_errors_from_the_store_go_to_their_fields() {
     let mut m = testing::model(testing::empty());
     filled(&mut m);
-    let cmds = act(&mut m, Action::Submit);
+    let cmds = submit(&mut m);
     let Some(Cmd::Save { run, request }) = cmds.into_iter().next() else {
         panic!()
     };
@@ -521,7 +537,7 @@ fn delete_asks_naming_the_server() {
 fn stale_save_is_ignored() {
     let mut m = testing::model(testing::empty());
     filled(&mut m);
-    let cmds = act(&mut m, Action::Submit);
+    let cmds = submit(&mut m);
     let Some(Cmd::Save { run, .. }) = cmds.first() else {
         panic!()
     };

@@ -97,13 +97,13 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     tmux.text(&port).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(OAUTH_USER).await;
-    tmux.keys(&["Tab"]).await;
+    tmux.keys(&["Tab", "Tab"]).await; // past "Sign in as" (optional)
     tmux.text(DEFAULT_CLIENT_SECRET).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(DEFAULT_CLIENT_ID).await;
     tmux.keys(&["Tab"]).await;
     tmux.text("contoso.onmicrosoft.com").await;
-    tmux.keys(&["Tab", "C-u"]).await;
+    tmux.keys(&["Tab", "Tab", "C-u"]).await; // past Cloud (stays Global)
     tmux.text(&authority).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(&ca).await;

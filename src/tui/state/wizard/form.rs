@@ -1,11 +1,13 @@
 //! The server form (wizard step 4, and `e` on a server): the seed's fields and labels,
 //! validation on leaving a field and on submit.
 
+use super::preflight::{self, Preflight};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::model::validate::{self, FieldError};
-use crate::model::{AuthKind, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
+use crate::model::{AuthKind, Cloud, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
 use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
 use crate::secret::Secret;
+use crate::services::oauth::CredentialField;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
 use crate::tui::state::keymap::Action;
@@ -25,11 +27,15 @@ pub enum FieldId {
     Port,
     Ssl,
     Username,
+    /// The delegate who signs in to a shared mailbox (optional, OAuth2.0).
+    SignInAs,
     App,
     Secret,
     ClientId,
     Tenant,
     Expires,
+    /// National cloud: a choice that sets Authority and Server Name together.
+    Cloud,
     Authority,
     Password,
     CaFile,
@@ -45,6 +51,8 @@ impl FieldId {
             FieldId::Port => "Port",
             FieldId::Ssl => "SSL/TLS",
             FieldId::Username => "Username",
+            FieldId::SignInAs => "Sign in as",
+            FieldId::Cloud => "Cloud",
             FieldId::App => "Azure app",
             FieldId::Secret => "Secret",
             FieldId::ClientId => "Azure Client ID",
@@ -62,7 +70,16 @@ impl FieldId {
     }
 
     pub fn is_choice(self) -> bool {
-        matches!(self, FieldId::Auth | FieldId::App)
+        matches!(self, FieldId::Auth | FieldId::App | FieldId::Cloud)
+    }
+
+    /// The field a credential the core names (pre-flight, a refused sign-in) is typed in.
+    pub fn from_credential(f: CredentialField) -> FieldId {
+        match f {
+            CredentialField::ClientId => FieldId::ClientId,
+            CredentialField::Tenant => FieldId::Tenant,
+            CredentialField::Secret => FieldId::Secret,
+        }
     }
 
     pub fn is_secret(self) -> bool {
@@ -76,6 +93,7 @@ impl FieldId {
             "Server Name" => FieldId::Host,
             "Port" => FieldId::Port,
             "Username" => FieldId::Username,
+            "Sign in as" => FieldId::SignInAs,
             "Azure app" => FieldId::App,
             "Azure Client ID" => FieldId::ClientId,
             "Tenant" => FieldId::Tenant,
@@ -89,11 +107,12 @@ impl FieldId {
     }
 }
 
-const TEXT_FIELDS: [FieldId; 11] = [
+const TEXT_FIELDS: [FieldId; 12] = [
     FieldId::Name,
     FieldId::Host,
     FieldId::Port,
     FieldId::Username,
+    FieldId::SignInAs,
     FieldId::Secret,
     FieldId::ClientId,
     FieldId::Tenant,
@@ -124,6 +143,12 @@ pub struct Form {
     pub reveal: bool,
     /// Originals of the edited server's app, to send only what changed.
     original_values: BTreeMap<FieldId, String>,
+    /// The cloud chosen (sets Authority and Server Name while they hold its defaults).
+    pub cloud: Cloud,
+    /// The app or secret was created moments ago (a setup code): pre-flight waits out
+    /// Microsoft's replication lag.
+    pub just_created: bool,
+    pub preflight: Preflight,
 }
 
 impl std::fmt::Debug for Form {
@@ -141,6 +166,8 @@ impl std::fmt::Debug for Form {
             .field("focus", &self.focus)
             .field("errors", &self.errors)
             .field("general", &self.general)
+            .field("cloud", &self.cloud)
+            .field("preflight", &self.preflight)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +191,9 @@ impl Form {
             general: None,
             reveal: false,
             original_values: BTreeMap::new(),
+            cloud: Cloud::Global,
+            just_created: false,
+            preflight: Preflight::Idle,
         }
     }
 
@@ -183,6 +213,7 @@ impl Form {
         set(FieldId::Host, server.host.clone());
         set(FieldId::Port, server.port.to_string());
         set(FieldId::Username, server.username.clone());
+        set(FieldId::SignInAs, server.sign_in_as.clone().unwrap_or_default());
         set(
             FieldId::CaFile,
             server
@@ -200,7 +231,39 @@ impl Form {
                 app.secret_expires.map(|d| d.to_string()).unwrap_or_default(),
             );
         }
+        // The IMAP host tells GCC High from DoD (one authority serves both).
+        let by_authority = config
+            .app_of(server)
+            .and_then(|a| Cloud::of_authority(&a.authority));
+        form.cloud = Cloud::of_imap_host(&server.host)
+            .or(by_authority)
+            .unwrap_or_default();
         Some(form)
+    }
+
+    /// Another cloud: Server Name and Authority follow when they still hold the previous
+    /// cloud's defaults (a value typed by hand is never overwritten).
+    fn set_cloud(&mut self, cloud: Cloud) {
+        let before = self.cloud;
+        self.cloud = cloud;
+        let host = self
+            .value(FieldId::Host)
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if host.is_empty() || host == before.imap_host() {
+            self.set_value(FieldId::Host, cloud.imap_host());
+            self.errors.remove(&FieldId::Host);
+        }
+        let authority = self
+            .value(FieldId::Authority)
+            .trim()
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        if authority.is_empty() || authority == before.authority() {
+            self.set_value(FieldId::Authority, cloud.authority());
+            self.errors.remove(&FieldId::Authority);
+        }
     }
 
     pub fn value(&self, f: FieldId) -> &str {
@@ -233,14 +296,22 @@ impl Form {
         ];
         match self.auth {
             AuthKind::OAuth2 | AuthKind::OAuth2App => {
+                // App-only has no signed-in user, so no delegate either.
+                if self.auth == AuthKind::OAuth2 {
+                    v.push(F::SignInAs);
+                }
                 if !self.apps.is_empty() {
                     v.push(F::App);
                 }
-                if self.shows_app_fields() {
+                let app_fields = self.shows_app_fields();
+                if app_fields {
                     v.extend([F::Secret, F::ClientId, F::Tenant]);
                     if self.editing.is_some() {
                         v.push(F::Expires);
                     }
+                }
+                v.push(F::Cloud);
+                if app_fields {
                     v.push(F::Authority);
                 }
             }
@@ -313,6 +384,14 @@ impl Form {
                 }
                 self.errors.remove(&FieldId::App);
             }
+            FieldId::Cloud => {
+                let all = Cloud::ALL;
+                let at = all.iter().position(|c| *c == self.cloud).unwrap_or(0) as isize;
+                let n = all.len() as isize;
+                if let Some(c) = all.get((at + delta).rem_euclid(n) as usize) {
+                    self.set_cloud(*c);
+                }
+            }
             f => {
                 let req = if delta < 0 {
                     InputRequest::GoToPrevChar
@@ -355,6 +434,8 @@ impl Form {
             FieldId::Host => err(validate::host(v).map(drop)),
             FieldId::Port => err(validate::port(v).map(drop)),
             FieldId::Username => err(validate::username(v).map(drop)),
+            FieldId::SignInAs if v.trim().is_empty() => None,
+            FieldId::SignInAs => err(validate::username(v).map(drop)),
             FieldId::ClientId => err(validate::client_id(v).map(drop)),
             FieldId::Tenant => err(validate::tenant(v).map(drop)),
             FieldId::Secret if v.is_empty() && self.editing.is_some() => None,
@@ -411,6 +492,12 @@ impl Form {
         }
     }
 
+    /// "Sign in as" for the core: only OAuth2.0 has a delegate.
+    fn sign_in_as(&self) -> Option<String> {
+        let v = self.value(FieldId::SignInAs).trim();
+        (self.auth == AuthKind::OAuth2 && !v.is_empty()).then(|| v.to_string())
+    }
+
     fn ca_file(&self) -> Option<PathBuf> {
         let v = self.value(FieldId::CaFile).trim();
         (!v.is_empty()).then(|| PathBuf::from(v))
@@ -436,7 +523,7 @@ impl Form {
             host: self.value(FieldId::Host).to_string(),
             port: self.value(FieldId::Port).to_string(),
             username: self.value(FieldId::Username).to_string(),
-            sign_in_as: None,
+            sign_in_as: self.sign_in_as(),
             app,
             password: (self.auth == AuthKind::Basic).then(|| Secret::new(self.value(FieldId::Password))),
             // Checked when saving (reading the file is I/O, and `update` stays pure).
@@ -476,7 +563,8 @@ impl Form {
             host: Some(self.value(FieldId::Host).to_string()),
             port: Some(self.value(FieldId::Port).to_string()),
             username: Some(self.value(FieldId::Username).to_string()),
-            sign_in_as: None,
+            // Empty clears a delegate; Basic and app-only have none.
+            sign_in_as: Some(self.sign_in_as()),
             app: if self.auth == AuthKind::OAuth2 {
                 self.app.clone()
             } else {
@@ -539,18 +627,26 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
         Action::Left => w.form.step_choice(-1),
         Action::Right => w.form.step_choice(1),
         Action::Reveal => w.form.reveal = !w.form.reveal,
+        Action::Back if w.form.preflight.run().is_some() => {
+            // Esc while Microsoft is asked: stop asking, stay on the form.
+            let run = w.form.preflight.run();
+            w.form.preflight = Preflight::Idle;
+            let mut effects: Vec<Effect> = run.map(|r| Effect::Cmd(Cmd::Cancel(r))).into_iter().collect();
+            effects.push(Effect::Say(
+                Tone::Info,
+                "Check stopped; nothing was saved.".into(),
+            ));
+            return effects;
+        }
         Action::Back if w.new => return vec![Effect::Enter(Step::Permissions)],
         Action::Back => return vec![Effect::Leave],
-        Action::Submit if w.save_run.is_none() => {
+        Action::Submit if w.save_run.is_none() && w.form.preflight.run().is_none() => {
             let expires = w.expires.value().to_string();
             return match w.form.submit(ctx.config, &expires) {
+                Some(request) if preflight::needed(&request) => preflight::start(w, ctx, request),
                 Some(request) => {
-                    let run = ctx.run_id();
-                    w.save_run = Some(run);
-                    vec![
-                        Effect::Say(Tone::Info, "Saving…".into()),
-                        Effect::Cmd(Cmd::Save { run, request }),
-                    ]
+                    w.form.preflight = Preflight::Idle;
+                    save(w, ctx, request, true)
                 }
                 None => vec![Effect::FieldsNeedAttention],
             };
@@ -558,6 +654,19 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
         _ => {}
     }
     Vec::new()
+}
+
+/// Saves `request` (after pre-flight allowed it); `say` announces it (not when a warning
+/// should stay on the status line).
+pub(super) fn save(w: &mut Wizard, ctx: &mut StepCtx, request: SaveRequest, say: bool) -> Vec<Effect> {
+    let run = ctx.run_id();
+    w.save_run = Some(run);
+    let mut effects = Vec::new();
+    if say {
+        effects.push(Effect::Say(Tone::Info, "Saving…".into()));
+    }
+    effects.push(Effect::Cmd(Cmd::Save { run, request }));
+    effects
 }
 
 /// The save started by `update` finished.
@@ -571,6 +680,19 @@ pub(super) fn on_saved(
         return Vec::new();
     }
     w.save_run = None;
+    // Said with the result: the form (and its checklist) is rebuilt below.
+    let unchecked = match &w.form.preflight {
+        Preflight::Done(list) if list.unanswered() => {
+            " The credentials were not checked; the sign-in checks them."
+        }
+        Preflight::Warned(_) => " The credentials were not checked; the sign-in checks them.",
+        _ => "",
+    };
+    let tone = if unchecked.is_empty() {
+        Tone::Ok
+    } else {
+        Tone::Warn
+    };
     match result {
         Ok(name) => {
             w.server = Some(name.clone());
@@ -581,11 +703,17 @@ pub(super) fn on_saved(
             let mut effects = vec![Effect::Select(name.clone())];
             if !w.new {
                 let state = server.map_or("Draft", |s| s.state.label());
-                effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" ({state}).")));
+                effects.push(Effect::Say(
+                    tone,
+                    format!("Saved \"{name}\" ({state}).{unchecked}"),
+                ));
                 effects.push(Effect::Leave);
                 return effects;
             }
-            effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" as a Draft.")));
+            effects.push(Effect::Say(
+                tone,
+                format!("Saved \"{name}\" as a Draft.{unchecked}"),
+            ));
             effects.push(Effect::Enter(match server.map_or(AuthKind::OAuth2, |s| s.auth) {
                 AuthKind::OAuth2 => Step::Connect,
                 // App-only has nothing to sign in to: straight to Test & Confirm.

@@ -29,6 +29,10 @@ fn countdown(deadline: Timestamp, now: Timestamp) -> String {
 const PUBLIC_CLIENT: &str = "Device code needs the app registration's Authentication → Advanced settings → \"Allow public client flows\" = Yes (no client secret is sent). Conditional Access may block it.";
 
 pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
+    if let Some(admin) = &w.admin {
+        super::admin::render(model, w, admin, theme, area, f);
+        return;
+    }
     if w.device.shown() {
         device(model, &w.device, theme, area, f);
         return;
