@@ -88,6 +88,13 @@ fn failure(e: &Error) -> Failure {
             CredentialField::Secret => FieldId::Secret,
         }),
         fix: e.fix(),
+        device_blocked: matches!(
+            e,
+            Error::Device {
+                blocked_by_policy: true,
+                ..
+            }
+        ),
         ..Failure::new(e.to_string(), e.hint())
     }
 }

@@ -831,3 +831,26 @@ fn wizard_admin_consent_states() {
     });
     snap("wizard_5_admin_consent_not_an_admin", &m, 80, 24);
 }
+
+#[test]
+fn wizard_device_code_blocked_by_conditional_access() {
+    let mut m = device_code(None);
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure {
+            device_blocked: true,
+            ..Failure::new(
+                "\"Support inbox\": device-code sign-in failed: AADSTS53003: Access has been blocked by Conditional Access policies.",
+                Some(crate::services::oauth::diagnose::device_code_blocked_hint(Some("Support inbox"))),
+            )
+        }),
+    });
+    snap("wizard_5_device_code_blocked", &m, 80, 24);
+    // Back to the link: the sign-in still waits there.
+    act(&mut m, &[Action::Back]);
+    assert!(matches!(
+        m.wizard().map(|w| &w.connect),
+        Some(crate::tui::state::wizard::connect::Connect::Waiting { .. })
+    ));
+}
