@@ -35,6 +35,8 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
     let plain = Style::new();
     let mut top: Vec<Line<'static>> = Vec::new();
     let mut bottom: Vec<Line<'static>> = Vec::new();
+    // The paste field's cursor: (column, line of `bottom`).
+    let mut cursor: Option<(usize, usize)> = None;
     let url: &str;
     match &admin.route {
         AdminRoute::Choose | AdminRoute::Starting { .. } => {
@@ -166,8 +168,20 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
                     .key(Action::NextField)
                     .map(|k| format!("{k}, then paste: http://localhost:{port}/…?admin_consent=True…"))
                     .unwrap_or_default(),
-                v => v.chars().take(width.saturating_sub(6)).collect(),
+                v => {
+                    let inner = width.saturating_sub(6).max(4);
+                    let scroll = w.paste.input.visual_scroll(inner);
+                    v.chars().skip(scroll).take(inner).collect()
+                }
             };
+            if w.paste.focused {
+                let inner = width.saturating_sub(6).max(4);
+                let scroll = w.paste.input.visual_scroll(inner);
+                cursor = Some((
+                    5 + w.paste.input.visual_cursor().saturating_sub(scroll),
+                    bottom.len(),
+                ));
+            }
             let frame = if w.paste.focused {
                 theme.accent()
             } else {
@@ -228,4 +242,14 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
         ..area
     };
     f.render_widget(Paragraph::new(bottom), rest);
+    if let Some((x, dy)) = cursor
+        && model.popup.is_none()
+        && let (Ok(x), Ok(dy)) = (u16::try_from(x), u16::try_from(dy))
+        && dy < rest.height
+    {
+        f.set_cursor_position(ratatui::layout::Position::new(
+            rest.x + x.min(rest.width.saturating_sub(1)),
+            rest.y + dy,
+        ));
+    }
 }
