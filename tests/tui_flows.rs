@@ -10,7 +10,9 @@ use inbound::services::oauth::device::PollEvent;
 use inbound::tui::app::input::to_msg;
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
 use inbound::tui::state::keymap::Action;
-use inbound::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, SaveError, TestEvent};
+use inbound::tui::state::msg::{
+    ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, SaveError, TestEvent,
+};
 use inbound::tui::state::rotate::RotateField;
 use inbound::tui::state::wizard::Step;
 use inbound::tui::state::wizard::connect::{BrowserNote, Connect, Device};
@@ -75,6 +77,8 @@ fn filled(m: &mut Model) {
         act(m, Action::NextField);
     }
     typed(m, "support@contoso.com");
+    // Past "Sign in as" (optional) to the secret.
+    act(m, Action::NextField);
     act(m, Action::NextField);
     typed(m, testing::SECRET);
     act(m, Action::NextField);
@@ -83,9 +87,21 @@ fn filled(m: &mut Model) {
     typed(m, "contoso.com");
 }
 
+/// Submits; a pre-flight is answered "all passed", so the save follows.
+fn submit(m: &mut Model) -> Vec<Cmd> {
+    let cmds = act(m, Action::Submit);
+    match cmds.as_slice() {
+        [Cmd::Preflight { run, .. }] => m.update(Msg::Preflight {
+            run: *run,
+            event: PreflightEvent::Done(Ok(Some(testing::checklist_passed()))),
+        }),
+        _ => cmds,
+    }
+}
+
 /// Submits, then answers as the store would: reloaded data, then Saved.
 fn save(m: &mut Model) -> u64 {
-    let cmds = act(m, Action::Submit);
+    let cmds = submit(m);
     let [Cmd::Save { run, .. }] = cmds.as_slice() else {
         panic!("expected one Save, got {cmds:?}");
     };
@@ -183,7 +199,7 @@ fn validation_on_blur_and_on_submit() {
     let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
     assert!(errors(&m).contains_key(&FieldId::Name));
     // A Secret ID (GUID) in the Secret field is refused with the Value hint.
-    for _ in 0..4 {
+    for _ in 0..5 {
         act(&mut m, Action::NextField);
     }
     assert_eq!(m.wizard().map(|w| w.form.focus), Some(FieldId::Secret));
@@ -233,7 +249,7 @@ fn basic_hides_azure_fields_and_saves_without_an_app() {
 fn save_errors_from_the_store_go_to_their_fields() {
     let mut m = testing::model(testing::empty());
     filled(&mut m);
-    let cmds = act(&mut m, Action::Submit);
+    let cmds = submit(&mut m);
     let Some(Cmd::Save { run, request }) = cmds.into_iter().next() else {
         panic!()
     };
@@ -536,7 +552,7 @@ fn delete_asks_naming_the_server() {
 fn stale_save_is_ignored() {
     let mut m = testing::model(testing::empty());
     filled(&mut m);
-    let cmds = act(&mut m, Action::Submit);
+    let cmds = submit(&mut m);
     let Some(Cmd::Save { run, .. }) = cmds.first() else {
         panic!()
     };
@@ -1343,7 +1359,7 @@ fn script_path_bad_code_then_good_code_fills_the_form() {
         act(&mut m, Action::NextField);
     }
     typed(&mut m, "support@contoso.com");
-    let cmds = act(&mut m, Action::Submit);
+    let cmds = submit(&mut m);
     let [
         Cmd::Save {
             request: SaveRequest::Add { input, just_created },
@@ -1469,11 +1485,13 @@ fn public_client_skips_the_secret_step() {
         act(&mut m, Action::NextField);
     }
     typed(&mut m, "support@contoso.com");
+    // Past "Sign in as" (optional) to the client ID.
+    act(&mut m, Action::NextField);
     act(&mut m, Action::NextField);
     typed(&mut m, testing::CLIENT_ID);
     act(&mut m, Action::NextField);
     typed(&mut m, "contoso.com");
-    let cmds = act(&mut m, Action::Submit);
+    let cmds = submit(&mut m);
     let [
         Cmd::Save {
             request: SaveRequest::Add { input, just_created },
@@ -1488,4 +1506,345 @@ fn public_client_skips_the_secret_step() {
         panic!("expected a new app: {input:?}");
     };
     assert!(app.public_client && app.secret.is_none() && app.secret_expires.is_none());
+}
+
+// ---- Pre-flight in the form's save ----
+
+fn preflight_run(cmds: &[Cmd]) -> u64 {
+    let [
+        Cmd::Preflight {
+            run, just_created, ..
+        },
+    ] = cmds
+    else {
+        panic!("expected one Preflight, got {cmds:?}");
+    };
+    assert!(!just_created, "a typed app was not just created");
+    *run
+}
+
+fn preflight_done(m: &mut Model, run: u64, list: inbound::ops::preflight::Checklist) -> Vec<Cmd> {
+    m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Done(Ok(Some(list))),
+    })
+}
+
+#[test]
+fn a_refused_secret_blocks_the_save_and_puts_the_cursor_on_it() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    assert!(m.work_running(), "quitting now would interrupt the check");
+    // Enter again while Microsoft is asked does nothing.
+    assert!(act(&mut m, Action::Submit).is_empty());
+    let cmds = preflight_done(&mut m, run, testing::checklist_secret_id());
+    assert!(cmds.is_empty(), "nothing saved: {cmds:?}");
+    let w = m.wizard().unwrap();
+    assert_eq!(w.form.focus, FieldId::Secret);
+    assert_eq!(step(&m), Some(Step::Form));
+    assert!(m.status.as_ref().is_some_and(|s| s.tone == Tone::Error));
+    // Fixed, Enter checks again (a new run).
+    let again = preflight_run(&act(&mut m, Action::Submit));
+    assert_ne!(again, run);
+    let cmds = preflight_done(&mut m, again, testing::checklist_passed());
+    assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn offline_pre_flight_warns_and_saves() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    let cmds = preflight_done(&mut m, run, testing::checklist_offline());
+    let [Cmd::Save { run: save_run, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert!(m.status.as_ref().is_some_and(|s| s.tone == Tone::Warn));
+    // The warning is said again with the result (the form is left).
+    m.update(Msg::Loaded(Ok(testing::populated())));
+    m.update(Msg::Saved {
+        run: *save_run,
+        result: Ok("Support inbox".into()),
+    });
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.tone == Tone::Warn && s.text.contains("not checked")),
+        "{:?}",
+        m.status
+    );
+    // A pre-flight that could not run at all warns and saves too.
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    let cmds = m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Done(Err(SaveError::Other(
+            "Microsoft did not answer within 30 s".into(),
+        ))),
+    });
+    assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn replication_lag_is_shown_while_waiting_and_esc_stops_the_check() {
+    use inbound::tui::state::wizard::preflight::Preflight;
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    let wait = inbound::ops::preflight::Wait {
+        attempt: 1,
+        retry_in: Duration::from_secs(8),
+    };
+    assert!(
+        m.update(Msg::Preflight {
+            run,
+            event: PreflightEvent::Waiting(wait.message()),
+        })
+        .is_empty()
+    );
+    let Preflight::Running { waiting, .. } = &m.wizard().unwrap().form.preflight else {
+        panic!()
+    };
+    assert!(waiting.as_deref().is_some_and(|w| w.contains("retrying in 8 s")));
+    let cmds = act(&mut m, Action::Back);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Cancel(r)] if *r == run),
+        "{cmds:?}"
+    );
+    assert_eq!(step(&m), Some(Step::Form), "Esc stops the check, not the form");
+    // A late answer of the stopped run is ignored.
+    assert!(preflight_done(&mut m, run, testing::checklist_passed()).is_empty());
+}
+
+#[test]
+fn editing_credentials_runs_pre_flight_and_other_edits_do_not() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Edit);
+    for _ in 0..20 {
+        if m.wizard().unwrap().form.focus == FieldId::Secret {
+            break;
+        }
+        act(&mut m, Action::NextField);
+    }
+    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Secret);
+    typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    let cmds = act(&mut m, Action::Submit);
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [Cmd::Preflight {
+                request: SaveRequest::Edit { app: Some(_), .. },
+                ..
+            }]
+        ),
+        "{cmds:?}"
+    );
+    // Only the port changed: saved straight away.
+    let mut m = testing::model(testing::populated());
+    act(&mut m, Action::Edit);
+    for _ in 0..2 {
+        act(&mut m, Action::NextField);
+    }
+    let cmds = submit(&mut m);
+    assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
+}
+
+// ---- Sign in as and Cloud ----
+
+#[test]
+fn sign_in_as_and_cloud_reach_the_request() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    // Tenant → (Secret expires) → Cloud: US Government sets Server Name and Authority together.
+    act(&mut m, Action::NextField);
+    act(&mut m, Action::NextField);
+    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Cloud);
+    act(&mut m, Action::Right);
+    assert_eq!(form_value(&m, FieldId::Host), "outlook.office365.us");
+    assert_eq!(
+        form_value(&m, FieldId::Authority),
+        "https://login.microsoftonline.us"
+    );
+    // DoD: one authority for both US Government clouds, another IMAP host.
+    act(&mut m, Action::Right);
+    assert_eq!(form_value(&m, FieldId::Host), "outlook-dod.office365.us");
+    // Back over Secret expires, Tenant, Client ID and Secret to Sign in as.
+    for _ in 0..5 {
+        act(&mut m, Action::PrevField);
+    }
+    assert_eq!(m.wizard().unwrap().form.focus, FieldId::SignInAs);
+    typed(&mut m, "delegate@contoso.com");
+    let cmds = submit(&mut m);
+    let [
+        Cmd::Save {
+            request: SaveRequest::Add { input, .. },
+            ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(input.sign_in_as.as_deref(), Some("delegate@contoso.com"));
+    assert_eq!(input.host, "outlook-dod.office365.us");
+}
+
+#[test]
+fn a_hand_typed_server_name_survives_a_cloud_change() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    for _ in 0..20 {
+        if m.wizard().unwrap().form.focus == FieldId::Host {
+            break;
+        }
+        act(&mut m, Action::PrevField);
+    }
+    m.update(Msg::Text(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut m, "imap.contoso.com");
+    for _ in 0..20 {
+        if m.wizard().unwrap().form.focus == FieldId::Cloud {
+            break;
+        }
+        act(&mut m, Action::NextField);
+    }
+    act(&mut m, Action::Left);
+    assert_eq!(form_value(&m, FieldId::Host), "imap.contoso.com");
+    assert_eq!(
+        form_value(&m, FieldId::Authority),
+        "https://login.partner.microsoftonline.cn",
+        "the authority still held Global's default"
+    );
+}
+
+// ---- Admin consent ----
+
+fn need() -> inbound::ops::consent::AdminConsentNeeded {
+    inbound::ops::consent::AdminConsentNeeded {
+        server: "Support inbox".into(),
+        app: "Contoso mail".into(),
+        admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=x".into(),
+        microsoft: "AADSTS90094: Admin consent is required".into(),
+    }
+}
+
+/// A new server whose sign-in stopped at "Need admin approval".
+fn needs_admin(m: &mut Model) -> u64 {
+    filled(m);
+    let run = save(m);
+    ready(m, run);
+    let cmds = m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::NeedsAdminConsent(Box::new(need())),
+    });
+    assert!(cmds.iter().all(|c| matches!(c, Cmd::Cancel(_))), "{cmds:?}");
+    run
+}
+
+#[test]
+fn needs_admin_consent_opens_the_admin_screen_with_both_routes() {
+    use inbound::tui::state::keymap::Ctx;
+    let mut m = testing::model(testing::empty());
+    let signin = needs_admin(&mut m);
+    assert_eq!(m.screen_ctx(), Ctx::AdminConsent);
+    assert!(!m.work_running(), "the sign-in ended");
+    // Send the link: copied whole.
+    assert!(matches!(
+        act(&mut m, Action::Copy).as_slice(),
+        [Cmd::Copy { text, .. }] if text == &need().admin_link
+    ));
+    // I am an admin: the admin consent runs through our listener.
+    let cmds = act(&mut m, Action::GrantAdmin);
+    let [Cmd::AdminConsent { run, server }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let run = *run;
+    assert_eq!(server, "Support inbox");
+    assert_ne!(run, signin);
+    ready(&mut m, run);
+    assert_eq!(m.screen_ctx(), Ctx::AdminWaiting);
+    let cmds = act(&mut m, Action::OpenBrowser);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::OpenBrowser { run: r, .. }] if *r == run),
+        "{cmds:?}"
+    );
+    // A pasted address goes to the admin consent run.
+    let cmds = m.update(Msg::Paste(
+        "http://localhost:8400/microsoft_outlook/confirm?admin_consent=True&tenant=t&state=s".into(),
+    ));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::PasteAddress { run: r, .. }] if *r == run),
+        "{cmds:?}"
+    );
+    // Not an admin: said, and both routes stay.
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure::new(
+            "the account that signed in cannot grant consent",
+            None,
+        )),
+    });
+    assert_eq!(m.screen_ctx(), Ctx::AdminConsent);
+    let admin = m.wizard().unwrap().admin.clone().unwrap();
+    assert!(admin.failure.is_some_and(|f| f.message.contains("cannot grant")));
+    // Again, granted this time: the user sign-in starts again by itself.
+    let cmds = act(&mut m, Action::GrantAdmin);
+    let [Cmd::AdminConsent { run: again, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let again = *again;
+    ready(&mut m, again);
+    let cmds = m.update(Msg::Consent {
+        run: again,
+        event: ConsentEvent::AdminGranted(inbound::ops::consent::AdminGranted {
+            app: "Contoso mail".into(),
+            at: now(),
+            reported_tenant: "contoso.com".into(),
+            warning: None,
+        }),
+    });
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Reload)), "{cmds:?}");
+    let Some(Cmd::Connect {
+        run: signin_again,
+        server,
+    }) = cmds.iter().find(|c| matches!(c, Cmd::Connect { .. }))
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(server, "Support inbox");
+    assert!(m.wizard().unwrap().admin.is_none());
+    assert_eq!(m.wizard().unwrap().connect.run(), Some(*signin_again));
+    assert!(m.status.as_ref().is_some_and(|s| s.tone == Tone::Ok));
+}
+
+#[test]
+fn esc_on_the_admin_page_cancels_it_and_keeps_both_routes() {
+    use inbound::tui::state::keymap::Ctx;
+    let mut m = testing::model(testing::empty());
+    needs_admin(&mut m);
+    let cmds = act(&mut m, Action::GrantAdmin);
+    let [Cmd::AdminConsent { run, .. }] = cmds.as_slice() else {
+        panic!()
+    };
+    let run = *run;
+    ready(&mut m, run);
+    let cmds = act(&mut m, Action::Back);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Cancel(r)] if *r == run),
+        "{cmds:?}"
+    );
+    assert_eq!(m.screen_ctx(), Ctx::AdminConsent);
+    // The cancelled run's late answer changes nothing.
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Cancelled,
+    });
+    assert_eq!(m.screen_ctx(), Ctx::AdminConsent);
+    // Sign in again (after the admin granted it through the link).
+    let cmds = act(&mut m, Action::Connect);
+    assert!(matches!(cmds.as_slice(), [Cmd::Connect { .. }]), "{cmds:?}");
+    assert!(m.wizard().unwrap().admin.is_none());
 }

@@ -118,8 +118,8 @@ async fn wizard_to_confirmed_then_quit() {
         script.push(key(KeyCode::Tab));
     }
     script.extend(text("shared@contoso.com"));
-    // Azure app: pick the stored "Contoso mail" instead of retyping it.
-    script.extend([key(KeyCode::Tab), key(KeyCode::Right)]);
+    // Past "Sign in as" to Azure app: pick the stored "Contoso mail" instead of retyping it.
+    script.extend([key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Right)]);
     script.extend([
         key(KeyCode::Enter),        // save → connect → token valid
         key(KeyCode::Enter),        // Test & Confirm → Confirmed

@@ -105,8 +105,10 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     tmux.text(&port).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(OAUTH_USER).await;
-    // Secret, client ID, tenant and expiry are filled from steps 1–2.
-    tmux.keys(&["Tab", "Tab", "Tab", "Tab", "Tab", "C-u"]).await;
+    // Secret, client ID, tenant and expiry are filled from steps 1–2; past "Sign in as"
+    // (optional) and Cloud (stays Global) to Authority.
+    tmux.keys(&["Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "Tab", "C-u"])
+        .await;
     tmux.text(&authority).await;
     tmux.keys(&["Tab"]).await;
     tmux.text(&ca).await;

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Roles that may grant tenant-wide consent to IMAP (microsoft-facts §8, [MS-GRANTADMIN]).
-const ADMIN_ROLES: &str =
+pub const ADMIN_ROLES: &str =
     "Cloud Application Administrator, Application Administrator or Privileged Role Administrator";
 
 /// A sign-in that needs an admin's approval first, with both ways forward.

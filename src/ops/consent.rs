@@ -376,11 +376,13 @@ pub async fn device_sign_in(
                 server: name.into(),
                 hint: Some(diagnose::device_code_blocked_hint(Some(name))),
                 message: blocked.to_string(),
+                blocked_by_policy: true,
             },
             other => Error::Device {
                 server: name.into(),
                 hint: other.hint(),
                 message: other.to_string(),
+                blocked_by_policy: false,
             },
         }
     })?;

@@ -57,6 +57,9 @@ pub enum Error {
         server: String,
         message: String,
         hint: Option<String>,
+        /// Conditional Access (AADSTS53003/530035) blocks device code in this tenant: only the
+        /// browser paths can sign in (the TUI says so with its own keys).
+        blocked_by_policy: bool,
     },
     #[error("sign-in: {0}")]
     Consent(String),

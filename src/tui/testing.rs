@@ -172,3 +172,54 @@ pub fn model(data: Snapshot) -> Model {
     };
     Model::new(data, now(), TimeZone::UTC, env)
 }
+
+/// Pre-flight answers for tests: every check passed.
+pub fn checklist_passed() -> crate::ops::preflight::Checklist {
+    use crate::ops::preflight::{Check, CheckItem, Checklist, Outcome};
+    let pass = |item, detail: &str| Check {
+        item,
+        outcome: Outcome::Passed {
+            detail: detail.into(),
+        },
+    };
+    Checklist {
+        checks: vec![
+            pass(CheckItem::Tenant, "contoso.com = 6f1e…"),
+            pass(CheckItem::App, "found"),
+            pass(CheckItem::Secret, "accepted"),
+        ],
+        tenant_id: Some("6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".into()),
+    }
+}
+
+/// Pre-flight: the Secret ID was pasted instead of its Value (AADSTS7000215).
+pub fn checklist_secret_id() -> crate::ops::preflight::Checklist {
+    use crate::ops::preflight::{CheckItem, Outcome};
+    use crate::services::oauth::CredentialField;
+    let mut list = checklist_passed();
+    if let Some(c) = list.checks.iter_mut().find(|c| c.item == CheckItem::Secret) {
+        c.outcome = Outcome::Failed {
+            headline: "refused".into(),
+            reason: "AADSTS7000215: Invalid client secret provided.".into(),
+            fix: "paste the secret's Value (shown once, when it was created), not its Secret ID".into(),
+            field: Some(CredentialField::Secret),
+        };
+    }
+    list
+}
+
+/// Pre-flight offline: nothing answered.
+pub fn checklist_offline() -> crate::ops::preflight::Checklist {
+    use crate::ops::preflight::{Check, CheckItem, Checklist, Outcome};
+    let why = "login.microsoftonline.com did not answer (offline?); sign-in will check again";
+    Checklist {
+        checks: [CheckItem::Tenant, CheckItem::App, CheckItem::Secret]
+            .into_iter()
+            .map(|item| Check {
+                item,
+                outcome: Outcome::Unknown { why: why.into() },
+            })
+            .collect(),
+        tenant_id: None,
+    }
+}

@@ -2,6 +2,7 @@
 //! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
 
 use crate::ops::consent::{self, ConsentOptions};
+use crate::ops::preflight::{self, Checklist, PreflightOptions, Progress};
 use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server, remove_server, validate_server};
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{Error, test};
@@ -12,7 +13,7 @@ use crate::services::oauth::device;
 use crate::store::Store;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
 use crate::tui::state::msg::{
-    ConsentEvent, Failure, Msg, ProbeFailure, RunId, SaveError, Snapshot, TestEvent,
+    ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, RunId, SaveError, Snapshot, TestEvent,
 };
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +51,33 @@ pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, String> {
     })
 }
 
+/// Pre-flight without setup-code lag has three quick requests; a network that does not answer
+/// must not hold the form: past this it is "unknown" (a warning, the save goes on).
+const PREFLIGHT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// With replication lag waited out (the back-off sums to about a minute).
+const PREFLIGHT_LAG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(100);
+
+/// Runs pre-flight for what `request` would store: a new server's input, or the app as an
+/// edit would leave it (only when the edit touches credentials).
+async fn preflight(
+    store: &Store,
+    request: &SaveRequest,
+    opts: &PreflightOptions,
+    progress: impl FnMut(Progress),
+) -> Result<Option<Checklist>, Error> {
+    match request {
+        SaveRequest::Add { input, .. } => preflight::check_input(store, input, opts, progress).await,
+        SaveRequest::Edit {
+            app: Some((app, patch)),
+            ..
+        } if preflight::patch_changes_credentials(patch) => {
+            let app = preflight::app_after_patch(store, app, patch)?;
+            Ok(Some(preflight::run(&app, opts, progress).await))
+        }
+        SaveRequest::Edit { .. } => Ok(None),
+    }
+}
+
 fn failure(e: &Error) -> Failure {
     use crate::services::oauth::CredentialField;
     use crate::tui::state::wizard::form::FieldId;
@@ -60,6 +88,13 @@ fn failure(e: &Error) -> Failure {
             CredentialField::Secret => FieldId::Secret,
         }),
         fix: e.fix(),
+        device_blocked: matches!(
+            e,
+            Error::Device {
+                blocked_by_policy: true,
+                ..
+            }
+        ),
         ..Failure::new(e.to_string(), e.hint())
     }
 }
@@ -126,6 +161,98 @@ impl StoreEffects {
         });
     }
 
+    fn preflight(&mut self, run: RunId, request: SaveRequest, just_created: bool, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        let cancel = self.token(run);
+        tokio::spawn(async move {
+            let opts = PreflightOptions {
+                just_created,
+                ..PreflightOptions::default()
+            };
+            let progress_tx = tx.clone();
+            let progress = move |p: Progress| {
+                let event = match p {
+                    Progress::Checking(item) => PreflightEvent::Checking(item),
+                    Progress::Waiting(wait) => PreflightEvent::Waiting(wait.message()),
+                };
+                let _ = progress_tx.send(Msg::Preflight { run, event });
+            };
+            let limit = if just_created {
+                PREFLIGHT_LAG_TIMEOUT
+            } else {
+                PREFLIGHT_TIMEOUT
+            };
+            let result = tokio::select! {
+                r = tokio::time::timeout(limit, preflight(&store, &request, &opts, progress)) => r,
+                () = cancel.cancelled() => return,
+            };
+            cancel.cancel();
+            let result = match result {
+                Ok(Ok(list)) => Ok(list),
+                Ok(Err(Error::Invalid(f))) => Err(SaveError::Fields(f)),
+                Ok(Err(e)) => Err(SaveError::Other(e.to_string())),
+                Err(_) => Err(SaveError::Other(format!(
+                    "Microsoft did not answer within {} s",
+                    limit.as_secs()
+                ))),
+            };
+            let _ = tx.send(Msg::Preflight {
+                run,
+                event: PreflightEvent::Done(result),
+            });
+        });
+    }
+
+    /// Admin consent: the v2 URL through our listener with its own state; pastes accepted.
+    fn admin_consent(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
+        let store = self.store.clone();
+        let tx = tx.clone();
+        let cancel = self.token(run);
+        let (paste_tx, mut paste_rx) = mpsc::channel(4);
+        self.pastes.retain(|_, p| !p.is_closed());
+        self.pastes.insert(run, paste_tx);
+        tokio::spawn(async move {
+            let send = |event| {
+                let _ = tx.send(Msg::Consent { run, event });
+            };
+            let opts = ConsentOptions::default();
+            let begun = tokio::select! {
+                r = consent::begin_admin_consent(&store, &server, &opts) => r,
+                () = cancel.cancelled() => return send(ConsentEvent::Cancelled),
+            };
+            let c = match begun {
+                Ok(c) => c,
+                Err(e) => return send(ConsentEvent::Failed(failure(&e))),
+            };
+            let timeout = store
+                .load()
+                .map_or(consent::DEFAULT_TIMEOUT, |c| c.settings.consent_timeout());
+            let secs = i64::try_from(timeout.as_secs()).unwrap_or(300);
+            send(ConsentEvent::Ready {
+                auth_url: c.url.clone(),
+                port: c.port(),
+                deadline: Timestamp::now() + SignedDuration::from_secs(secs),
+            });
+            let tx2 = tx.clone();
+            let rejected = move |note: String| {
+                let _ = tx2.send(Msg::Consent {
+                    run,
+                    event: ConsentEvent::PasteRejected(note),
+                });
+            };
+            let result = c
+                .wait_any(&store, timeout, cancel.clone(), Some(&mut paste_rx), rejected)
+                .await;
+            cancel.cancel();
+            send(match result {
+                Ok(granted) => ConsentEvent::AdminGranted(granted),
+                Err(Error::Cancelled) => ConsentEvent::Cancelled,
+                Err(e) => ConsentEvent::Failed(failure(&e)),
+            });
+        });
+    }
+
     fn connect(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
         let store = self.store.clone();
         let tx = tx.clone();
@@ -144,7 +271,7 @@ impl StoreEffects {
             };
             let c = match begun {
                 Ok(c) => c,
-                Err(e) => return send(ConsentEvent::Failed(failure(&e))),
+                Err(e) => return send(connected_or_failed(Err(e))),
             };
             let timeout = store
                 .load()
@@ -262,6 +389,7 @@ fn connected_or_failed(result: Result<consent::Connected, Error>) -> ConsentEven
     match result {
         Ok(done) => ConsentEvent::Connected(done),
         Err(Error::Cancelled) => ConsentEvent::Cancelled,
+        Err(Error::NeedsAdminConsent(need)) => ConsentEvent::NeedsAdminConsent(need),
         Err(e) => ConsentEvent::Failed(failure(&e)),
     }
 }
@@ -305,6 +433,12 @@ impl Effects for StoreEffects {
     fn run(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
         match cmd {
             Cmd::Reload => self.reload(tx),
+            Cmd::Preflight {
+                run,
+                request,
+                just_created,
+            } => self.preflight(run, request, just_created, tx),
+            Cmd::AdminConsent { run, server } => self.admin_consent(run, server, tx),
             Cmd::Save { run, request } => self.save(run, request, tx),
             Cmd::Delete { run, name } => {
                 let store = self.store.clone();

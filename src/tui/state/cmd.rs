@@ -8,6 +8,14 @@ use crate::secret::Secret;
 pub enum Cmd {
     /// Re-read the store; answers with `Msg::Loaded`.
     Reload,
+    /// Pre-flight: prove the credentials `request` would store, before saving it (answers
+    /// with `Msg::Preflight`). `just_created`: the app or secret was made moments ago (a
+    /// setup code), so replication lag is waited out.
+    Preflight {
+        run: RunId,
+        request: SaveRequest,
+        just_created: bool,
+    },
     Save {
         run: RunId,
         request: SaveRequest,
@@ -26,6 +34,13 @@ pub enum Cmd {
     PasteAddress {
         run: RunId,
         text: Secret,
+    },
+    /// Admin consent for the app of a server through the embedded listener (its own `state`);
+    /// answers with `Msg::Consent` (`Ready`, then `AdminGranted` or `Failed`). Pastes go
+    /// through [`Cmd::PasteAddress`] with this run.
+    AdminConsent {
+        run: RunId,
+        server: String,
     },
     /// Device-code sign-in for a server (runs alongside the listener of the same sign-in).
     DeviceSignIn {

@@ -34,6 +34,8 @@ pub enum Action {
     OpenBrowser,
     /// Start device-code sign-in.
     DeviceCode,
+    /// Admin consent screen: "I am an admin: grant for the organization".
+    GrantAdmin,
     /// Demo only: sign in at the stand-in as the demo user, the way a browser would.
     DemoSignIn,
     /// Scroll the details pane.
@@ -71,6 +73,10 @@ pub enum Ctx {
     ConnectPaste,
     /// Step 5 showing the device code.
     Device,
+    /// Step 5's admin consent screen, both routes offered.
+    AdminConsent,
+    /// Step 5's admin consent page open, waiting for the admin's answer.
+    AdminWaiting,
     /// Step 5 in `inbound demo` (before Connect or Device).
     DemoConnect,
     /// The new-client-secret form (a popup with text fields).
@@ -664,6 +670,62 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Device, HELP, A::Help, "help", true),
     b(C::Device, QUIT, A::Quit, "quit", false),
+    // Step 5, admin consent needed.
+    b(
+        C::AdminConsent,
+        &[Key::ch('a')],
+        A::GrantAdmin,
+        "admin (I am an admin: grant for the organization)",
+        true,
+    ),
+    b(
+        C::AdminConsent,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy link (to send to your admin)",
+        true,
+    ),
+    b(
+        C::AdminConsent,
+        &[Key::code(KeyCode::Enter), Key::ch('c')],
+        A::Connect,
+        "sign in again (once an admin granted it)",
+        true,
+    ),
+    b(C::AdminConsent, ESC, A::Back, "back", true),
+    b(C::AdminConsent, HELP, A::Help, "help", true),
+    b(C::AdminConsent, QUIT, A::Quit, "quit", false),
+    // Step 5, the admin consent page waiting.
+    b(
+        C::AdminWaiting,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy link (the admin consent page, to the clipboard)",
+        true,
+    ),
+    b(
+        C::AdminWaiting,
+        &[Key::ch('o')],
+        A::OpenBrowser,
+        "open browser",
+        true,
+    ),
+    b(
+        C::AdminWaiting,
+        &[Key::code(KeyCode::Tab)],
+        A::NextField,
+        "paste (the address the admin's browser ended on)",
+        true,
+    ),
+    b(
+        C::AdminWaiting,
+        ESC,
+        A::Back,
+        "cancel (stops the listener; both ways stay open)",
+        true,
+    ),
+    b(C::AdminWaiting, HELP, A::Help, "help", true),
+    b(C::AdminWaiting, QUIT, A::Quit, "quit", false),
     // Token valid.
     b(
         C::Token,

@@ -275,6 +275,14 @@ impl Model {
             Some(Step::Form) => Ctx::Form,
             Some(Step::Connect) => match self.wizard() {
                 Some(w) if w.paste.focused => Ctx::ConnectPaste,
+                Some(w)
+                    if w.admin
+                        .as_ref()
+                        .is_some_and(|a| matches!(a.route, wizard::admin::AdminRoute::Waiting { .. })) =>
+                {
+                    Ctx::AdminWaiting
+                }
+                Some(w) if w.admin.is_some() => Ctx::AdminConsent,
                 Some(w) if w.device.shown() => Ctx::Device,
                 Some(w) if !matches!(w.connect, wizard::connect::Connect::Waiting { .. }) => Ctx::ConnectIdle,
                 _ => Ctx::Connect,
@@ -420,6 +428,7 @@ impl Model {
             Msg::Copied { what, result } => self.on_copied(&what, result),
             Msg::Deleted { run, name, result } => self.on_deleted(run, &name, result),
             Msg::Consent { run, event } => self.wizard_event(StepEvent::Consent(run, event)),
+            Msg::Preflight { run, event } => self.wizard_event(StepEvent::Preflight(run, event)),
             Msg::Test { run, event } => self.wizard_event(StepEvent::Test(run, event)),
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),

@@ -57,6 +57,11 @@ pub enum Msg {
         run: RunId,
         event: ConsentEvent,
     },
+    /// Progress and result of the form's pre-flight.
+    Preflight {
+        run: RunId,
+        event: PreflightEvent,
+    },
     /// Progress of Test & Confirm.
     Test {
         run: RunId,
@@ -94,6 +99,7 @@ impl Msg {
             Msg::Deleted { .. } => "deleted",
             Msg::Copied { .. } => "copied",
             Msg::Consent { .. } => "consent",
+            Msg::Preflight { .. } => "preflight",
             Msg::Test { .. } => "test",
             Msg::Refreshed { .. } => "refreshed",
             Msg::SecretSaved { .. } => "secret saved",
@@ -118,6 +124,9 @@ pub struct Failure {
     pub field: Option<super::wizard::form::FieldId>,
     /// What fixes it, when the core knows (the screen names the key that does it).
     pub fix: Option<crate::model::health::Fix>,
+    /// Device code is blocked by the tenant's Conditional Access: the screen points to the
+    /// browser paths with its own keys (the core's hint is worded for the CLI).
+    pub device_blocked: bool,
 }
 
 impl Failure {
@@ -127,6 +136,7 @@ impl Failure {
             hint,
             field: None,
             fix: None,
+            device_blocked: false,
         }
     }
 }
@@ -157,6 +167,21 @@ pub enum ConsentEvent {
     Connected(Connected),
     Failed(Failure),
     Cancelled,
+    /// The sign-in stopped at "Need admin approval": the admin consent screen.
+    NeedsAdminConsent(Box<crate::ops::consent::AdminConsentNeeded>),
+    /// The admin consent run ended granted (the core recorded it on the app).
+    AdminGranted(crate::ops::consent::AdminGranted),
+}
+
+/// Progress of the form's pre-flight.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreflightEvent {
+    Checking(crate::ops::preflight::CheckItem),
+    /// Replication lag: the sentence to show while waiting.
+    Waiting(String),
+    /// `Ok(None)`: nothing to prove (Basic). An error that is not about fields is a warning:
+    /// pre-flight never blocks a save it could not answer.
+    Done(Result<Option<crate::ops::preflight::Checklist>, SaveError>),
 }
 
 /// Progress of Test & Confirm: the core's stage events, then the outcome.

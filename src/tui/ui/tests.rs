@@ -11,7 +11,9 @@ use crate::services::imap::Stage;
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
-use crate::tui::state::msg::{ConsentEvent, Failure, Msg, ProbeFailure, SaveError, TestEvent};
+use crate::tui::state::msg::{
+    ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, SaveError, TestEvent,
+};
 use crate::tui::testing::{self, now};
 use crate::tui::ui::theme::Theme;
 use jiff::SignedDuration;
@@ -77,7 +79,8 @@ fn filled_form() -> Model {
         ],
     );
     typed(&mut m, "shared@contoso.com");
-    act(&mut m, &[Action::NextField, Action::NextField]);
+    // Past "Sign in as" and the app choice to the secret.
+    act(&mut m, &[Action::NextField, Action::NextField, Action::NextField]);
     typed(&mut m, testing::SECRET);
     act(&mut m, &[Action::NextField]);
     typed(&mut m, testing::CLIENT_ID);
@@ -87,10 +90,20 @@ fn filled_form() -> Model {
 }
 
 /// The new wizard after saving "Support inbox" (already in the store): waiting for sign-in.
+/// Enter on the form, with the pre-flight answered `list`.
+fn submit_checked(m: &mut Model, list: crate::ops::preflight::Checklist) {
+    m.update(Msg::Action(Action::Submit));
+    let run = m.next_run - 1;
+    m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Done(Ok(Some(list))),
+    });
+}
+
 fn connecting(situation: Situation) -> Model {
     let mut m = filled_form();
     m.env.situation = situation;
-    m.update(Msg::Action(Action::Submit));
+    submit_checked(&mut m, testing::checklist_passed());
     let save_run = m.next_run - 1;
     m.update(Msg::Saved {
         run: save_run,
@@ -385,7 +398,7 @@ fn wizard_form_basic() {
 #[test]
 fn wizard_form_save_error_from_store() {
     let mut m = filled_form();
-    m.update(Msg::Action(Action::Submit));
+    submit_checked(&mut m, testing::checklist_passed());
     let run = m.next_run - 1;
     m.update(Msg::Saved {
         run,
@@ -801,3 +814,124 @@ fn rotate_secret_form() {
 }
 
 mod demo;
+
+#[test]
+fn wizard_form_preflight_states() {
+    let mut m = filled_form();
+    submit_checked(&mut m, testing::checklist_passed());
+    snap("wizard_4_preflight_passed", &m, 80, 24);
+    let mut m = filled_form();
+    submit_checked(&mut m, testing::checklist_secret_id());
+    snap("wizard_4_preflight_secret_id_pasted", &m, 80, 24);
+    let mut m = filled_form();
+    if let crate::tui::state::Screen::Wizard(w) = &mut m.screen {
+        w.form.just_created = true;
+    }
+    m.update(Msg::Action(Action::Submit));
+    let run = m.next_run - 1;
+    let wait = crate::ops::preflight::Wait {
+        attempt: 1,
+        retry_in: Duration::from_secs(8),
+    };
+    m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Waiting(wait.message()),
+    });
+    snap("wizard_4_preflight_waiting_for_replication", &m, 80, 24);
+}
+
+#[test]
+fn wizard_form_sign_in_as_and_cloud() {
+    let mut m = filled_form();
+    // From Tenant, past Secret expires: Cloud, then US Government (Server Name and Authority
+    // follow).
+    act(&mut m, &[Action::NextField, Action::NextField, Action::Right]);
+    snap("wizard_4_form_cloud_us_government", &m, 80, 24);
+    act(&mut m, &[Action::PrevField; 6]);
+    typed(&mut m, "delegate@contoso.com");
+    snap("wizard_4_form_sign_in_as", &m, 80, 24);
+}
+
+fn admin_need() -> crate::ops::consent::AdminConsentNeeded {
+    crate::ops::consent::AdminConsentNeeded {
+        server: "Support inbox".into(),
+        app: "Contoso mail".into(),
+        admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+        microsoft: "AADSTS90094: Admin consent is required for the permissions requested by this application.".into(),
+    }
+}
+
+const ADMIN_URL: &str = "https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58&scope=https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All&redirect_uri=http%3A%2F%2Flocalhost%3A8400%2Fmicrosoft_outlook%2Fconfirm&state=Zr81aQ";
+
+/// The sign-in stopped at "Need admin approval".
+fn admin_consent() -> Model {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    });
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::NeedsAdminConsent(Box::new(admin_need())),
+    });
+    m
+}
+
+#[test]
+fn wizard_admin_consent_states() {
+    let mut m = admin_consent();
+    snap("wizard_5_admin_consent", &m, 80, 24);
+    snap("wizard_5_admin_consent_60x20", &m, 60, 20);
+    act(&mut m, &[Action::GrantAdmin]);
+    let run = m.next_run - 1;
+    send(
+        &mut m,
+        [
+            Msg::Consent {
+                run,
+                event: ConsentEvent::Ready {
+                    auth_url: ADMIN_URL.into(),
+                    port: 8400,
+                    deadline: now() + SignedDuration::from_secs(252),
+                },
+            },
+            Msg::Consent {
+                run,
+                event: ConsentEvent::Browser(Ok(())),
+            },
+        ],
+    );
+    snap("wizard_5_admin_consent_waiting", &m, 80, 24);
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure::new(
+            "the account that signed in cannot grant consent for the organization (AADSTS90094: …); sign in as a Cloud Application Administrator, Application Administrator or Privileged Role Administrator, or send this link to one",
+            None,
+        )),
+    });
+    snap("wizard_5_admin_consent_not_an_admin", &m, 80, 24);
+}
+
+#[test]
+fn wizard_device_code_blocked_by_conditional_access() {
+    let mut m = device_code(None);
+    let run = m.next_run - 1;
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::Failed(Failure {
+            device_blocked: true,
+            ..Failure::new(
+                "\"Support inbox\": device-code sign-in failed: AADSTS53003: Access has been blocked by Conditional Access policies.",
+                Some(crate::services::oauth::diagnose::device_code_blocked_hint(Some("Support inbox"))),
+            )
+        }),
+    });
+    snap("wizard_5_device_code_blocked", &m, 80, 24);
+    // Back to the link: the sign-in still waits there.
+    act(&mut m, &[Action::Back]);
+    assert!(matches!(
+        m.wizard().map(|w| &w.connect),
+        Some(crate::tui::state::wizard::connect::Connect::Waiting { .. })
+    ));
+}

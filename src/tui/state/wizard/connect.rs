@@ -118,6 +118,9 @@ impl std::fmt::Debug for PasteField {
 }
 
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+    if w.admin.is_some() {
+        return super::admin::update(w, ctx, event);
+    }
     match event {
         StepEvent::Text(key) if w.paste.focused => {
             w.paste.input.key(key);
@@ -335,6 +338,9 @@ pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
 
 /// Progress of the sign-in runs of this step.
 pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: ConsentEvent) -> Vec<Effect> {
+    if w.admin.as_ref().and_then(|a| a.route.run()) == Some(run) {
+        return super::admin::on_event(w, ctx, run, event);
+    }
     let from_device = w.device.run() == Some(run);
     if !from_device && w.connect.run() != Some(run) {
         return Vec::new();
@@ -439,6 +445,9 @@ pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: C
                 Effect::Cmd(Cmd::Reload),
             ];
         }
+        ConsentEvent::NeedsAdminConsent(need) => return super::admin::open(w, *need),
+        // Only an admin consent run is granted (routed above).
+        ConsentEvent::AdminGranted(_) => {}
         ConsentEvent::Cancelled if from_device => w.device = Device::Off,
         ConsentEvent::Cancelled => w.connect = Connect::Cancelled,
     }

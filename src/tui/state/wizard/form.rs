@@ -1,11 +1,13 @@
 //! The server form (wizard step 4, and `e` on a server): the seed's fields and labels,
 //! validation on leaving a field and on submit.
 
+use super::preflight::{self, Preflight};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::model::validate::{self, FieldError};
-use crate::model::{AuthKind, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
+use crate::model::{AuthKind, Cloud, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
 use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
 use crate::secret::Secret;
+use crate::services::oauth::CredentialField;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
 use crate::tui::state::keymap::Action;
@@ -26,11 +28,15 @@ pub enum FieldId {
     Port,
     Ssl,
     Username,
+    /// The delegate who signs in to a shared mailbox (optional, OAuth2.0).
+    SignInAs,
     App,
     Secret,
     ClientId,
     Tenant,
     Expires,
+    /// National cloud: a choice that sets Authority and Server Name together.
+    Cloud,
     Authority,
     Password,
     CaFile,
@@ -46,6 +52,8 @@ impl FieldId {
             FieldId::Port => "Port",
             FieldId::Ssl => "SSL/TLS",
             FieldId::Username => "Username",
+            FieldId::SignInAs => "Sign in as",
+            FieldId::Cloud => "Cloud",
             FieldId::App => "Azure app",
             FieldId::Secret => "Secret",
             FieldId::ClientId => "Azure Client ID",
@@ -63,7 +71,16 @@ impl FieldId {
     }
 
     pub fn is_choice(self) -> bool {
-        matches!(self, FieldId::Auth | FieldId::App)
+        matches!(self, FieldId::Auth | FieldId::App | FieldId::Cloud)
+    }
+
+    /// The field a credential the core names (pre-flight, a refused sign-in) is typed in.
+    pub fn from_credential(f: CredentialField) -> FieldId {
+        match f {
+            CredentialField::ClientId => FieldId::ClientId,
+            CredentialField::Tenant => FieldId::Tenant,
+            CredentialField::Secret => FieldId::Secret,
+        }
     }
 
     pub fn is_secret(self) -> bool {
@@ -77,6 +94,7 @@ impl FieldId {
             "Server Name" => FieldId::Host,
             "Port" => FieldId::Port,
             "Username" => FieldId::Username,
+            "Sign in as" => FieldId::SignInAs,
             "Azure app" => FieldId::App,
             "Azure Client ID" => FieldId::ClientId,
             "Tenant" => FieldId::Tenant,
@@ -90,11 +108,12 @@ impl FieldId {
     }
 }
 
-const TEXT_FIELDS: [FieldId; 9] = [
+const TEXT_FIELDS: [FieldId; 10] = [
     FieldId::Name,
     FieldId::Host,
     FieldId::Port,
     FieldId::Username,
+    FieldId::SignInAs,
     FieldId::ClientId,
     FieldId::Tenant,
     FieldId::Expires,
@@ -135,6 +154,9 @@ pub struct Form {
     pub just_created: bool,
     /// Originals of the edited server's app, to send only what changed.
     original_values: BTreeMap<FieldId, String>,
+    /// The cloud chosen (sets Authority and Server Name while they hold its defaults).
+    pub cloud: Cloud,
+    pub preflight: Preflight,
 }
 
 impl std::fmt::Debug for Form {
@@ -150,6 +172,8 @@ impl std::fmt::Debug for Form {
             .field("focus", &self.focus)
             .field("errors", &self.errors)
             .field("general", &self.general)
+            .field("cloud", &self.cloud)
+            .field("preflight", &self.preflight)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +204,8 @@ impl Form {
             public_client: false,
             just_created: false,
             original_values: BTreeMap::new(),
+            cloud: Cloud::Global,
+            preflight: Preflight::Idle,
         }
     }
 
@@ -200,6 +226,7 @@ impl Form {
         set(FieldId::Host, server.host.clone());
         set(FieldId::Port, server.port.to_string());
         set(FieldId::Username, server.username.clone());
+        set(FieldId::SignInAs, server.sign_in_as.clone().unwrap_or_default());
         set(
             FieldId::CaFile,
             server
@@ -217,7 +244,39 @@ impl Form {
                 app.secret_expires.map(|d| d.to_string()).unwrap_or_default(),
             );
         }
+        // The IMAP host tells GCC High from DoD (one authority serves both).
+        let by_authority = config
+            .app_of(server)
+            .and_then(|a| Cloud::of_authority(&a.authority));
+        form.cloud = Cloud::of_imap_host(&server.host)
+            .or(by_authority)
+            .unwrap_or_default();
         Some(form)
+    }
+
+    /// Another cloud: Server Name and Authority follow when they still hold the previous
+    /// cloud's defaults (a value typed by hand is never overwritten).
+    fn set_cloud(&mut self, cloud: Cloud) {
+        let before = self.cloud;
+        self.cloud = cloud;
+        let host = self
+            .value(FieldId::Host)
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if host.is_empty() || host == before.imap_host() {
+            self.set_value(FieldId::Host, cloud.imap_host());
+            self.errors.remove(&FieldId::Host);
+        }
+        let authority = self
+            .value(FieldId::Authority)
+            .trim()
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        if authority.is_empty() || authority == before.authority() {
+            self.set_value(FieldId::Authority, cloud.authority());
+            self.errors.remove(&FieldId::Authority);
+        }
     }
 
     pub fn value(&self, f: FieldId) -> &str {
@@ -285,10 +344,15 @@ impl Form {
         ];
         match self.auth {
             AuthKind::OAuth2 | AuthKind::OAuth2App => {
+                // App-only has no signed-in user, so no delegate either.
+                if self.auth == AuthKind::OAuth2 {
+                    v.push(F::SignInAs);
+                }
                 if !self.apps.is_empty() {
                     v.push(F::App);
                 }
-                if self.shows_app_fields() {
+                let app_fields = self.shows_app_fields();
+                if app_fields {
                     // A public client has no secret, so nothing that expires.
                     if !self.public_client {
                         v.push(F::Secret);
@@ -297,6 +361,9 @@ impl Form {
                     if !self.public_client {
                         v.push(F::Expires);
                     }
+                }
+                v.push(F::Cloud);
+                if app_fields {
                     v.push(F::Authority);
                 }
             }
@@ -369,6 +436,14 @@ impl Form {
                 }
                 self.errors.remove(&FieldId::App);
             }
+            FieldId::Cloud => {
+                let all = Cloud::ALL;
+                let at = all.iter().position(|c| *c == self.cloud).unwrap_or(0) as isize;
+                let n = all.len() as isize;
+                if let Some(c) = all.get((at + delta).rem_euclid(n) as usize) {
+                    self.set_cloud(*c);
+                }
+            }
             f => {
                 let req = if delta < 0 {
                     InputRequest::GoToPrevChar
@@ -407,6 +482,8 @@ impl Form {
             FieldId::Host => err(validate::host(v).map(drop)),
             FieldId::Port => err(validate::port(v).map(drop)),
             FieldId::Username => err(validate::username(v).map(drop)),
+            FieldId::SignInAs if v.trim().is_empty() => None,
+            FieldId::SignInAs => err(validate::username(v).map(drop)),
             FieldId::ClientId => err(validate::client_id(v).map(drop)),
             FieldId::Tenant => err(validate::tenant(v).map(drop)),
             FieldId::Secret if v.is_empty() && self.editing.is_some() => None,
@@ -463,6 +540,12 @@ impl Form {
         }
     }
 
+    /// "Sign in as" for the core: only OAuth2.0 has a delegate.
+    fn sign_in_as(&self) -> Option<String> {
+        let v = self.value(FieldId::SignInAs).trim();
+        (self.auth == AuthKind::OAuth2 && !v.is_empty()).then(|| v.to_string())
+    }
+
     fn ca_file(&self) -> Option<PathBuf> {
         let v = self.value(FieldId::CaFile).trim();
         (!v.is_empty()).then(|| PathBuf::from(v))
@@ -494,7 +577,7 @@ impl Form {
             host: self.value(FieldId::Host).to_string(),
             port: self.value(FieldId::Port).to_string(),
             username: self.value(FieldId::Username).to_string(),
-            sign_in_as: None,
+            sign_in_as: self.sign_in_as(),
             app,
             password: (self.auth == AuthKind::Basic).then(|| Secret::new(self.value(FieldId::Password))),
             // Checked when saving (reading the file is I/O, and `update` stays pure).
@@ -537,7 +620,8 @@ impl Form {
             host: Some(self.value(FieldId::Host).to_string()),
             port: Some(self.value(FieldId::Port).to_string()),
             username: Some(self.value(FieldId::Username).to_string()),
-            sign_in_as: None,
+            // Empty clears a delegate; Basic and app-only have none.
+            sign_in_as: Some(self.sign_in_as()),
             app: if self.auth == AuthKind::OAuth2 {
                 self.app.clone()
             } else {
@@ -600,17 +684,25 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
         Action::Left => w.form.step_choice(-1),
         Action::Right => w.form.step_choice(1),
         Action::Reveal => w.form.reveal = !w.form.reveal,
+        Action::Back if w.form.preflight.run().is_some() => {
+            // Esc while Microsoft is asked: stop asking, stay on the form.
+            let run = w.form.preflight.run();
+            w.form.preflight = Preflight::Idle;
+            let mut effects: Vec<Effect> = run.map(|r| Effect::Cmd(Cmd::Cancel(r))).into_iter().collect();
+            effects.push(Effect::Say(
+                Tone::Info,
+                "Check stopped; nothing was saved.".into(),
+            ));
+            return effects;
+        }
         Action::Back if w.new => return vec![Effect::Enter(Step::Permissions)],
         Action::Back => return vec![Effect::Leave],
-        Action::Submit if w.save_run.is_none() => {
+        Action::Submit if w.save_run.is_none() && w.form.preflight.run().is_none() => {
             return match w.form.submit(ctx.config) {
+                Some(request) if preflight::needed(&request) => preflight::start(w, ctx, request),
                 Some(request) => {
-                    let run = ctx.run_id();
-                    w.save_run = Some(run);
-                    vec![
-                        Effect::Say(Tone::Info, "Saving…".into()),
-                        Effect::Cmd(Cmd::Save { run, request }),
-                    ]
+                    w.form.preflight = Preflight::Idle;
+                    save(w, ctx, request, true)
                 }
                 None => vec![Effect::FieldsNeedAttention],
             };
@@ -618,6 +710,19 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
         _ => {}
     }
     Vec::new()
+}
+
+/// Saves `request` (after pre-flight allowed it); `say` announces it (not when a warning
+/// should stay on the status line).
+pub(super) fn save(w: &mut Wizard, ctx: &mut StepCtx, request: SaveRequest, say: bool) -> Vec<Effect> {
+    let run = ctx.run_id();
+    w.save_run = Some(run);
+    let mut effects = Vec::new();
+    if say {
+        effects.push(Effect::Say(Tone::Info, "Saving…".into()));
+    }
+    effects.push(Effect::Cmd(Cmd::Save { run, request }));
+    effects
 }
 
 /// The save started by `update` finished.
@@ -631,6 +736,19 @@ pub(super) fn on_saved(
         return Vec::new();
     }
     w.save_run = None;
+    // Said with the result: the form (and its checklist) is rebuilt below.
+    let unchecked = match &w.form.preflight {
+        Preflight::Done(list) if list.unanswered() => {
+            " The credentials were not checked; the sign-in checks them."
+        }
+        Preflight::Warned(_) => " The credentials were not checked; the sign-in checks them.",
+        _ => "",
+    };
+    let tone = if unchecked.is_empty() {
+        Tone::Ok
+    } else {
+        Tone::Warn
+    };
     match result {
         Ok(name) => {
             w.server = Some(name.clone());
@@ -641,11 +759,17 @@ pub(super) fn on_saved(
             let mut effects = vec![Effect::Select(name.clone())];
             if !w.new {
                 let state = server.map_or("Draft", |s| s.state.label());
-                effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" ({state}).")));
+                effects.push(Effect::Say(
+                    tone,
+                    format!("Saved \"{name}\" ({state}).{unchecked}"),
+                ));
                 effects.push(Effect::Leave);
                 return effects;
             }
-            effects.push(Effect::Say(Tone::Ok, format!("Saved \"{name}\" as a Draft.")));
+            effects.push(Effect::Say(
+                tone,
+                format!("Saved \"{name}\" as a Draft.{unchecked}"),
+            ));
             effects.push(Effect::Enter(match server.map_or(AuthKind::OAuth2, |s| s.auth) {
                 AuthKind::OAuth2 => Step::Connect,
                 // App-only has nothing to sign in to: straight to Test & Confirm.

@@ -3,9 +3,11 @@
 //! transitions (`update` → effects as data, atuin's fsm shape); this module only dispatches
 //! and carries out navigation between steps.
 
+pub mod admin;
 pub mod connect;
 pub mod form;
 pub mod guide;
+pub mod preflight;
 pub mod script;
 pub mod test;
 pub mod token;
@@ -15,7 +17,7 @@ use crate::ops::consent::Connected;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
 use crate::tui::state::keymap::Action;
-use crate::tui::state::msg::{ConsentEvent, RunId, SaveError, TestEvent};
+use crate::tui::state::msg::{ConsentEvent, PreflightEvent, RunId, SaveError, TestEvent};
 use connect::{Connect, Device, PasteField};
 use form::Form;
 use guide::Guide;
@@ -71,6 +73,7 @@ pub enum StepEvent<'a> {
     Text(KeyEvent),
     Paste(&'a str),
     Saved(RunId, Result<String, SaveError>),
+    Preflight(RunId, PreflightEvent),
     Consent(RunId, ConsentEvent),
     Test(RunId, TestEvent),
 }
@@ -151,6 +154,8 @@ pub struct Wizard {
     pub device: Device,
     /// The paste-back field of step 5.
     pub paste: PasteField,
+    /// Step 5's admin consent screen, when the sign-in needs an admin's approval.
+    pub admin: Option<admin::Admin>,
     pub token: Option<Connected>,
     pub check: TestRun,
     /// Step 5 on a short terminal: how far the lower part (the ways to finish) is scrolled.
@@ -171,6 +176,7 @@ impl Wizard {
             connect: Connect::Idle,
             device: Device::Off,
             paste: PasteField::default(),
+            admin: None,
             token: None,
             check: TestRun::default(),
             scroll: 0,
@@ -198,8 +204,10 @@ impl Wizard {
     pub fn runs(&self) -> Vec<RunId> {
         [
             self.save_run,
+            self.form.preflight.run(),
             self.connect.run(),
             self.device.run(),
+            self.admin.as_ref().and_then(|a| a.route.run()),
             self.check.run,
         ]
         .into_iter()
@@ -223,6 +231,7 @@ impl Wizard {
         let first = match event {
             StepEvent::Entered => self.enter(ctx),
             StepEvent::Saved(run, result) => form::on_saved(self, ctx, run, result),
+            StepEvent::Preflight(run, e) => preflight::on_event(self, ctx, run, e),
             StepEvent::Consent(run, e) => connect::on_consent(self, ctx, run, e),
             StepEvent::Test(run, e) => test::on_event(self, run, e),
             event => match self.step {

@@ -19,6 +19,8 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::ConnectIdle => "sign-in (not waiting)",
         Ctx::ConnectPaste => "sign-in, paste field",
         Ctx::Device => "sign-in, device code",
+        Ctx::AdminConsent => "admin consent",
+        Ctx::AdminWaiting => "admin consent, waiting",
         Ctx::DemoConnect => "sign-in, demo",
         Ctx::Rotate => "new client secret",
         Ctx::Settings => "settings",

@@ -29,6 +29,10 @@ fn countdown(deadline: Timestamp, now: Timestamp) -> String {
 const PUBLIC_CLIENT: &str = "Device code needs the app registration's Authentication → Advanced settings → \"Allow public client flows\" = Yes (no client secret is sent). Conditional Access may block it.";
 
 pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
+    if let Some(admin) = &w.admin {
+        super::admin::render(model, w, admin, theme, area, f);
+        return;
+    }
     if w.device.shown() {
         device(model, &w.device, theme, area, f);
         return;
@@ -393,24 +397,34 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
                 1,
                 theme.err(),
             ));
-            if let Some(h) = &fail.hint {
+            if fail.device_blocked {
+                // The core's hint names CLI commands; here the same ways are keys.
+                top.extend(para(
+                    &format!(
+                        "→ This tenant's Conditional Access blocks device-code sign-in; only an admin can change that. Sign in with the link instead ({}): open it here, through a tunnel from your own computer, or paste the address your browser ended on.",
+                        model.keys_line(&[(Action::Back, "goes back to it")])
+                    ),
+                    width,
+                    1,
+                    plain,
+                ));
+            } else if let Some(h) = &fail.hint {
                 top.extend(para(&format!("→ {h}"), width, 1, plain));
             }
-            let told = fail.hint.as_deref().is_some_and(|h| h.contains("public client"));
+            let told =
+                fail.device_blocked || fail.hint.as_deref().is_some_and(|h| h.contains("public client"));
             if !told {
                 top.push(Line::default());
                 top.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
             }
             top.push(Line::default());
-            top.extend(para(
-                &model.keys_line(&[
-                    (Action::DeviceCode, "tries again"),
-                    (Action::Back, "back to the link (it still works)"),
-                ]),
-                width,
-                1,
-                theme.dim(),
-            ));
+            // Blocked by policy, trying again cannot help.
+            let retry = (!fail.device_blocked).then_some((Action::DeviceCode, "tries again"));
+            let keys: Vec<(Action, &str)> = retry
+                .into_iter()
+                .chain([(Action::Back, "back to the link (it still works)")])
+                .collect();
+            top.extend(para(&model.keys_line(&keys), width, 1, theme.dim()));
         }
         Device::Code {
             user_code,

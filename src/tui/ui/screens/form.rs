@@ -17,6 +17,7 @@ fn placeholder(form: &Form, f: FieldId) -> &'static str {
     match f {
         FieldId::Name => "e.g. Support inbox",
         FieldId::Username => "e.g. support@contoso.com",
+        FieldId::SignInAs => "(optional) for a shared mailbox",
         FieldId::Secret if form.editing.is_some() => "(unchanged; type to replace)",
         FieldId::Secret => "the secret's Value, not its ID",
         FieldId::Password if form.editing.is_some() => "(unchanged; type to replace)",
@@ -31,6 +32,27 @@ fn placeholder(form: &Form, f: FieldId) -> &'static str {
 
 pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Frame) {
     let width = area.width as usize;
+    // The pre-flight result stays in view under the fields, whichever field has the cursor.
+    let checklist = super::preflight::lines(&form.preflight, model.frame, theme, width);
+    let area = if checklist.is_empty() {
+        area
+    } else {
+        let h = u16::try_from(checklist.len() + 1)
+            .unwrap_or(u16::MAX)
+            .min(area.height / 2);
+        let below = Rect {
+            y: area.bottom() - h,
+            height: h,
+            ..area
+        };
+        let mut shown = vec![Line::default()];
+        shown.extend(checklist);
+        f.render_widget(Paragraph::new(shown), below);
+        Rect {
+            height: area.height - h,
+            ..area
+        }
+    };
     let value_w = width.saturating_sub(LABEL + 1).max(4);
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut focus_span = (0usize, 0usize);
@@ -63,6 +85,7 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                 theme.dim(),
             )),
             FieldId::Auth => spans.push(choice(form.auth.label(), focused, theme)),
+            FieldId::Cloud => spans.push(choice(form.cloud.label(), focused, theme)),
             FieldId::App => {
                 let label = form
                     .app
@@ -124,6 +147,9 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                 Span::styled(more, theme.field(false)),
             ]));
         }
+        if field == FieldId::SignInAs && focused {
+            lines.extend(para(&sign_in_as_note(form), width, 2, theme.dim()));
+        }
         if let Some(e) = form.errors.get(&field) {
             // A no-break space: the mark never stands alone on a line.
             lines.extend(para(&format!("✖\u{a0}{e}"), width, LABEL, theme.err()));
@@ -163,6 +189,18 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
             area.x + x.min(area.width.saturating_sub(1)),
             area.y + (y - offset),
         ));
+    }
+}
+
+/// Under "Sign in as": what a delegate is, and what it needs once one is typed.
+fn sign_in_as_note(form: &Form) -> String {
+    let delegate = form.value(FieldId::SignInAs).trim();
+    let mailbox = form.value(FieldId::Username).trim();
+    if delegate.is_empty() || mailbox.is_empty() {
+        "For a shared mailbox: Username is the mailbox; the delegate who has FullAccess on it signs in here."
+            .into()
+    } else {
+        crate::ops::consent::shared_mailbox_note(delegate, mailbox)
     }
 }
 

@@ -1,10 +1,12 @@
 //! One module per screen.
 
+pub mod admin;
 pub mod connect;
 pub mod details;
 pub mod form;
 pub mod guide;
 pub mod list;
+pub mod preflight;
 pub mod script;
 pub mod test;
 pub mod token;

@@ -43,6 +43,14 @@ fn demo_form() -> Model {
 fn demo_connecting() -> Model {
     let mut m = demo_form();
     let cmds = m.update(Msg::Action(Action::Submit));
+    // The stand-in's app is new to the store: pre-flight first, answered "passed".
+    let [Cmd::Preflight { run, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    let cmds = m.update(Msg::Preflight {
+        run: *run,
+        event: crate::tui::state::msg::PreflightEvent::Done(Ok(Some(testing::checklist_passed()))),
+    });
     assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
     let save_run = m.next_run - 1;
     m.update(Msg::Saved {

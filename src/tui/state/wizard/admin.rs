@@ -1,0 +1,268 @@
+//! Step 5's admin consent screen: a sign-in that stopped at "Need admin approval" (most
+//! tenants since late 2025: users cannot consent to IMAP themselves) shows two routes. An admin
+//! grants it here (the v2 admin consent page through our listener, with its own state; paste-back
+//! works as for the sign-in), and the user sign-in starts again at once; or the user sends the
+//! simple link to an admin and signs in again afterwards.
+
+use super::connect::{self, BrowserNote};
+use super::{Effect, StepCtx, StepEvent, Wizard};
+use crate::ops::consent::AdminConsentNeeded;
+use crate::tui::state::Tone;
+use crate::tui::state::cmd::Cmd;
+use crate::tui::state::keymap::Action;
+use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
+use crate::tui::state::secret_input::SecretInput;
+use jiff::Timestamp;
+
+/// Where the "I am an admin" route is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdminRoute {
+    /// Both routes offered.
+    Choose,
+    /// Binding the listener for the admin consent.
+    Starting { run: RunId },
+    /// The admin consent page waits for the admin's answer.
+    Waiting {
+        run: RunId,
+        url: String,
+        port: u16,
+        deadline: Timestamp,
+        browser: BrowserNote,
+    },
+}
+
+impl AdminRoute {
+    pub fn run(&self) -> Option<RunId> {
+        match self {
+            AdminRoute::Choose => None,
+            AdminRoute::Starting { run } | AdminRoute::Waiting { run, .. } => Some(*run),
+        }
+    }
+}
+
+/// The admin consent screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admin {
+    pub need: AdminConsentNeeded,
+    pub route: AdminRoute,
+    /// Why the last admin route ended without a grant (cancelled, not an admin, …).
+    pub failure: Option<Failure>,
+}
+
+impl Admin {
+    pub fn new(need: AdminConsentNeeded) -> Self {
+        Self {
+            need,
+            route: AdminRoute::Choose,
+            failure: None,
+        }
+    }
+}
+
+/// The sign-in said "needs admin approval": stop the other paths and show both routes.
+pub(super) fn open(w: &mut Wizard, need: AdminConsentNeeded) -> Vec<Effect> {
+    let mut effects: Vec<Effect> = w
+        .sign_in_runs()
+        .into_iter()
+        .map(|r| Effect::Cmd(Cmd::Cancel(r)))
+        .collect();
+    w.connect = connect::Connect::Idle;
+    w.device = connect::Device::Off;
+    w.paste = connect::PasteField::default();
+    w.admin = Some(Admin::new(need));
+    effects.push(Effect::Say(
+        Tone::Warn,
+        "An admin must approve this app first: two ways above.".into(),
+    ));
+    effects
+}
+
+pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
+    match event {
+        StepEvent::Text(key) if w.paste.focused => {
+            w.paste.input.key(key);
+            Vec::new()
+        }
+        StepEvent::Paste(text) if waiting_run(w).is_some() => {
+            let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+            w.paste.input = SecretInput::new(clean.trim().to_string());
+            submit_paste(w)
+        }
+        StepEvent::Action(action) => action_of(w, ctx, action),
+        _ => Vec::new(),
+    }
+}
+
+fn waiting_run(w: &Wizard) -> Option<RunId> {
+    match w.admin.as_ref().map(|a| &a.route) {
+        Some(AdminRoute::Waiting { run, .. }) => Some(*run),
+        _ => None,
+    }
+}
+
+fn submit_paste(w: &mut Wizard) -> Vec<Effect> {
+    let Some(run) = waiting_run(w) else {
+        return Vec::new();
+    };
+    if w.paste.input.value().trim().is_empty() {
+        w.paste.error = Some(
+            "paste the whole address from the browser's address bar (it starts with http://localhost)".into(),
+        );
+        return Vec::new();
+    }
+    w.paste.error = None;
+    w.paste.checking = true;
+    vec![Effect::Cmd(Cmd::PasteAddress {
+        run,
+        text: w.paste.secret(),
+    })]
+}
+
+fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
+    if w.paste.focused {
+        match action {
+            Action::Submit => return submit_paste(w),
+            Action::NextField | Action::Back => w.paste.focused = false,
+            _ => {}
+        }
+        return Vec::new();
+    }
+    let Some(admin) = w.admin.as_mut() else {
+        return Vec::new();
+    };
+    match (action, &mut admin.route) {
+        (Action::GrantAdmin, AdminRoute::Choose) => {
+            let run = ctx.run_id();
+            admin.route = AdminRoute::Starting { run };
+            admin.failure = None;
+            let server = admin.need.server.clone();
+            w.paste = connect::PasteField::default();
+            vec![Effect::Cmd(Cmd::AdminConsent { run, server })]
+        }
+        (Action::Copy, AdminRoute::Choose) => vec![Effect::Copy {
+            text: admin.need.admin_link.clone(),
+            what: "Admin consent link",
+        }],
+        (Action::Copy, AdminRoute::Waiting { url, .. }) => vec![Effect::Copy {
+            text: url.clone(),
+            what: "Admin consent link",
+        }],
+        (
+            Action::OpenBrowser,
+            AdminRoute::Waiting {
+                run, url, browser, ..
+            },
+        ) => {
+            *browser = BrowserNote::Opening;
+            vec![Effect::Cmd(Cmd::OpenBrowser {
+                run: *run,
+                url: url.clone(),
+            })]
+        }
+        (Action::NextField, AdminRoute::Waiting { .. }) => {
+            w.paste.focused = true;
+            Vec::new()
+        }
+        (Action::Back, AdminRoute::Starting { run } | AdminRoute::Waiting { run, .. }) => {
+            let run = *run;
+            admin.route = AdminRoute::Choose;
+            w.paste = connect::PasteField::default();
+            vec![
+                Effect::Cmd(Cmd::Cancel(run)),
+                Effect::Say(
+                    Tone::Info,
+                    "Admin consent stopped; both ways are still open.".into(),
+                ),
+            ]
+        }
+        // After the admin granted it elsewhere (the link sent), or to try once more.
+        (Action::Connect, AdminRoute::Choose) => {
+            w.admin = None;
+            connect::start(w, ctx)
+        }
+        (Action::Back, AdminRoute::Choose) => {
+            w.admin = None;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Progress of the admin consent run.
+pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: ConsentEvent) -> Vec<Effect> {
+    let Some(admin) = w.admin.as_mut().filter(|a| a.route.run() == Some(run)) else {
+        return Vec::new();
+    };
+    match event {
+        ConsentEvent::Ready {
+            auth_url,
+            port,
+            deadline,
+        } => {
+            let browser = match ctx.no_browser {
+                None => BrowserNote::Opening,
+                Some(reason) => BrowserNote::NotHere(reason),
+            };
+            let open = browser == BrowserNote::Opening;
+            admin.route = AdminRoute::Waiting {
+                run,
+                url: auth_url.clone(),
+                port,
+                deadline,
+                browser,
+            };
+            if open {
+                return vec![Effect::Cmd(Cmd::OpenBrowser { run, url: auth_url })];
+            }
+        }
+        ConsentEvent::Browser(result) => {
+            if let AdminRoute::Waiting { browser, .. } = &mut admin.route {
+                *browser = match result {
+                    Ok(()) => BrowserNote::Opened,
+                    Err(e) => BrowserNote::Failed(e),
+                };
+            }
+        }
+        ConsentEvent::PasteRejected(note) => {
+            w.paste.checking = false;
+            w.paste.error = Some(note);
+            w.paste.focused = true;
+        }
+        ConsentEvent::AdminGranted(granted) => {
+            w.admin = None;
+            w.paste = connect::PasteField::default();
+            let mut effects = vec![match granted.warning {
+                Some(warning) => Effect::Say(
+                    Tone::Warn,
+                    format!(
+                        "Admin consent recorded, but {}; signing in again…",
+                        crate::sanitize::peer_text(&warning)
+                    ),
+                ),
+                None => Effect::Say(
+                    Tone::Ok,
+                    "Admin consent granted for the organization; signing in again…".into(),
+                ),
+            }];
+            effects.push(Effect::Cmd(Cmd::Reload));
+            effects.extend(connect::start(w, ctx));
+            return effects;
+        }
+        ConsentEvent::Failed(f) => {
+            admin.route = AdminRoute::Choose;
+            admin.failure = Some(f);
+            w.paste = connect::PasteField::default();
+            return vec![Effect::Say(
+                Tone::Error,
+                "Admin consent was not granted (details above); both ways are still open.".into(),
+            )];
+        }
+        ConsentEvent::Cancelled => {
+            admin.route = AdminRoute::Choose;
+            w.paste = connect::PasteField::default();
+        }
+        // A sign-in's events never come from this run.
+        _ => {}
+    }
+    Vec::new()
+}
