@@ -189,7 +189,7 @@ fn basic_hides_azure_fields_and_saves_without_an_app() {
     }
     typed(&mut m, "Legacy");
     act(&mut m, Action::NextField);
-    act(&mut m, Action::Right);
+    act(&mut m, Action::Left);
     let visible = m.wizard().map(|w| w.form.visible()).unwrap_or_default();
     assert!(visible.contains(&FieldId::Password) && !visible.contains(&FieldId::ClientId));
     act(&mut m, Action::NextField);

@@ -272,6 +272,7 @@ impl Model {
                 _ => Ctx::Connect,
             },
             Some(Step::Token) => Ctx::Token,
+            Some(Step::Exchange) => Ctx::Exchange,
             Some(Step::Test) => Ctx::Test,
         }
     }
@@ -508,6 +509,7 @@ impl Model {
         };
         let mut ctx = StepCtx {
             config: &self.data.config,
+            tokens: &self.data.tokens,
             next_run: &mut self.next_run,
             no_browser,
         };

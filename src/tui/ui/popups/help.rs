@@ -21,6 +21,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Rotate => "new client secret",
         Ctx::Settings => "settings",
         Ctx::Token => "token",
+        Ctx::Exchange => "Exchange commands",
         Ctx::Test => "Test & Confirm",
         Ctx::Global => "everywhere",
         Ctx::Help => "help",

@@ -2,6 +2,7 @@
 
 pub mod connect;
 pub mod details;
+pub mod exchange;
 pub mod form;
 pub mod guide;
 pub mod list;

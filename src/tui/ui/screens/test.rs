@@ -1,10 +1,13 @@
 //! Wizard step 7: Test & Confirm, stage by stage, ending in Confirmed or the failed stage.
 
+use crate::model::AuthKind;
+use crate::model::health::Fix;
+use crate::ops::exchange::{ExchangeSetup, REJECTED_LEAD, REPLICATION_NOTE, rejected_causes};
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::{self, Action};
-use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::test::{Outcome, StageState};
+use crate::tui::state::wizard::{Wizard, exchange};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::{para, spinner, truncate};
 use ratatui::buffer::Buffer;
@@ -92,7 +95,15 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 1,
                 theme.err(),
             ));
-            if let Some(h) = &f.hint {
+            let exchange = matches!(f.fix, Some(Fix::ExchangeSetup { .. }));
+            let setup = w
+                .server
+                .as_deref()
+                .filter(|_| exchange)
+                .and_then(|n| exchange::setup(&model.data.config, &model.data.tokens, n).ok());
+            if let Some(setup) = setup {
+                l.extend(rejected(model, &setup, theme, width));
+            } else if let Some(h) = &f.hint {
                 let key = f
                     .fix
                     .as_ref()
@@ -104,20 +115,57 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 };
                 l.extend(para(&h, width, 1, Style::new()));
             }
-            l.extend(para(
-                &model.keys_line(&[
+            let app_only = server.is_some_and(|s| s.auth == AuthKind::OAuth2App);
+            let keys: &[(Action, &str)] = if app_only {
+                &[
+                    (Action::Exchange, "Exchange commands"),
+                    (Action::Test, "retry"),
+                    (Action::Edit, "edit"),
+                    (Action::Back, "back"),
+                ]
+            } else {
+                &[
                     (Action::Test, "retry"),
                     (Action::Edit, "edit"),
                     (Action::Connect, "re-connect"),
                     (Action::Back, "back"),
-                ]),
-                width,
-                1,
-                theme.dim(),
-            ));
+                ]
+            };
+            l.extend(para(&model.keys_line(keys), width, 1, theme.dim()));
         }
     }
     Paragraph::new(l).render(area, buf);
+}
+
+/// A refused app-only login: the likely causes in order, each with the command that fixes
+/// it (the Exchange step shows them all, to copy), and why a retry may pass later.
+fn rejected(model: &Model, setup: &ExchangeSetup, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut l = para(&format!("→ {REJECTED_LEAD}. In order:"), width, 1, Style::new());
+    for (i, c) in rejected_causes(setup).iter().enumerate() {
+        let cmdlet = c
+            .line
+            .as_deref()
+            .and_then(|line| line.split(' ').next())
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default();
+        l.extend(para(
+            &format!("{}. {}{cmdlet}", i + 1, c.what),
+            width,
+            3,
+            Style::new(),
+        ));
+    }
+    let retry = model
+        .key(Action::Test)
+        .map(|k| format!("{k} retries in a few minutes"))
+        .unwrap_or_else(|| "retry in a few minutes".into());
+    l.extend(para(
+        &format!("{REPLICATION_NOTE}: {retry}."),
+        width,
+        1,
+        theme.warn(),
+    ));
+    l
 }
 
 fn stage_label(s: Stage) -> &'static str {
