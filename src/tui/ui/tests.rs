@@ -720,4 +720,5 @@ fn rotate_secret_form() {
     snap("rotate_form_errors", &m, 80, 24);
 }
 
+mod app_only;
 mod demo;

@@ -42,6 +42,7 @@ pub fn block(setup: &ExchangeSetup) -> String {
 /// Entering the step reads the setup afresh (a token fetched since fills in the Object ID).
 pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
     w.exchange = w.server.as_deref().map(|n| setup(ctx.config, ctx.tokens, n));
+    w.scroll = 0;
     Vec::new()
 }
 
@@ -58,6 +59,14 @@ pub(super) fn update(w: &mut Wizard, _ctx: &mut StepCtx, event: StepEvent) -> Ve
             _ => Vec::new(),
         },
         Action::Open => vec![Effect::Enter(Step::Test)],
+        Action::ScrollDown => {
+            w.scroll = w.scroll.saturating_add(3).min(60);
+            Vec::new()
+        }
+        Action::ScrollUp => {
+            w.scroll = w.scroll.saturating_sub(3);
+            Vec::new()
+        }
         // The server is saved: back is the list, as after a sign-in.
         Action::Back => vec![Effect::Leave],
         _ => Vec::new(),

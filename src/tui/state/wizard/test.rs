@@ -132,6 +132,14 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
                 "Exchange commands are for app-only servers; this one does not use app-only access.".into(),
             )],
         },
+        Action::ScrollDown => {
+            w.scroll = w.scroll.saturating_add(3).min(60);
+            Vec::new()
+        }
+        Action::ScrollUp => {
+            w.scroll = w.scroll.saturating_sub(3);
+            Vec::new()
+        }
         Action::Back => match running {
             Some(run) => {
                 w.check.cancel();
@@ -160,6 +168,7 @@ pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
     };
     let run = ctx.run_id();
     w.check = TestRun::start(run);
+    w.scroll = 0;
     vec![Effect::Cmd(Cmd::Test { run, server })]
 }
 

@@ -319,13 +319,14 @@ fn health_section(
         if let Some(app) = model.data.config.app_of(server) {
             // A certificate signs the token requests: its thumbprint and expiry, not the secret.
             let masked = match (&app.certificate, &app.secret) {
-                (Some(c), _) => format!("thumbprint {}", c.thumbprint),
+                (Some(c), _) => c.thumbprint.clone(),
                 (None, None) => "none stored".to_string(),
                 (None, Some(s)) if model.reveal => s.expose().to_string(),
                 (None, Some(s)) => s.masked(),
             };
+            // "Certificate" is wider than the label column.
             let label = if app.certificate.is_some() {
-                "Certificate"
+                "Cert"
             } else {
                 "Secret"
             };

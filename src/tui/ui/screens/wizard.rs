@@ -14,7 +14,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
         (Some(name), false) => format!(" {name} "),
         (None, false) => " Server ".to_string(),
     };
-    let borders = if w.step == Step::Connect {
+    let borders = if matches!(w.step, Step::Connect | Step::Exchange) {
         Borders::TOP
     } else {
         Borders::ALL
