@@ -75,6 +75,8 @@ pub enum Ctx {
     /// The Exchange step of an app-only server (commands to copy).
     Exchange,
     Test,
+    /// Test & Confirm of an app-only server: no sign-in, the Exchange step instead.
+    TestAppOnly,
     Help,
     Confirm,
 }
@@ -583,13 +585,6 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(C::Test, &[Key::ch('t'), Key::ch('r')], A::Test, "retry", true),
     b(C::Test, &[Key::ch('e')], A::Edit, "edit", true),
     b(C::Test, &[Key::ch('c')], A::Connect, "re-connect", true),
-    b(
-        C::Test,
-        &[Key::ch('x')],
-        A::Exchange,
-        "Exchange commands (app-only)",
-        false,
-    ),
     b(C::Test, ESC, A::Back, "back (cancels a running test)", true),
     b(
         C::Test,
@@ -607,6 +602,46 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Test, HELP, A::Help, "help", true),
     b(C::Test, QUIT, A::Quit, "quit", false),
+    // Test & Confirm of an app-only server.
+    b(C::TestAppOnly, ENTER, A::Open, "done", true),
+    b(
+        C::TestAppOnly,
+        &[Key::ch('t'), Key::ch('r')],
+        A::Test,
+        "retry",
+        true,
+    ),
+    b(C::TestAppOnly, &[Key::ch('e')], A::Edit, "edit", true),
+    b(
+        C::TestAppOnly,
+        &[Key::ch('x')],
+        A::Exchange,
+        "Exchange commands",
+        true,
+    ),
+    b(
+        C::TestAppOnly,
+        ESC,
+        A::Back,
+        "back (cancels a running test)",
+        true,
+    ),
+    b(
+        C::TestAppOnly,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll down (a short terminal)",
+        false,
+    ),
+    b(
+        C::TestAppOnly,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll up (a short terminal)",
+        false,
+    ),
+    b(C::TestAppOnly, HELP, A::Help, "help", true),
+    b(C::TestAppOnly, QUIT, A::Quit, "quit", false),
     // Everywhere.
     b(
         C::Global,

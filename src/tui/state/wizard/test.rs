@@ -117,7 +117,10 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
                 Tone::Info,
                 format!(
                     "App-only access has no sign-in: the app's own credentials get the token. {}",
-                    keymap::keys_line(&[Ctx::Test], &[(Action::Exchange, "shows the Exchange commands")])
+                    keymap::keys_line(
+                        &[Ctx::TestAppOnly],
+                        &[(Action::Exchange, "shows the Exchange commands")]
+                    )
                 ),
             )],
             _ => vec![Effect::Say(

@@ -22,7 +22,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Settings => "settings",
         Ctx::Token => "token",
         Ctx::Exchange => "Exchange commands",
-        Ctx::Test => "Test & Confirm",
+        Ctx::Test | Ctx::TestAppOnly => "Test & Confirm",
         Ctx::Global => "everywhere",
         Ctx::Help => "help",
         Ctx::Confirm => "question",
