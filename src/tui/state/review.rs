@@ -111,7 +111,7 @@ impl Model {
                 self.say(
                     Tone::Info,
                     format!(
-                        "\"{name}\" signs in as a person ({}): Exchange commands are for app-only servers.",
+                        "\"{name}\" uses {}, not app-only access: the Exchange commands are for app-only servers.",
                         auth.label()
                     ),
                 );

@@ -21,7 +21,7 @@ pub fn setup(
     let (server, app) = crate::ops::oauth_target(config, name).map_err(|e| e.to_string())?;
     if server.auth != AuthKind::OAuth2App {
         return Err(format!(
-            "\"{name}\" signs in as a person ({}): Exchange needs no service principal for it.",
+            "\"{name}\" uses {}, not app-only access: Exchange needs no service principal for it.",
             server.auth.label()
         ));
     }
