@@ -158,6 +158,8 @@ pub enum Fix {
     Test { server: String },
     /// Set the server's CA file (a private CA signed its certificate).
     CaFile { server: String },
+    /// App-only: register the app's service principal in Exchange and give it the mailbox.
+    ExchangeSetup { server: String },
     /// Words only (e.g. Microsoft's hint for a transient failure).
     Advice(String),
 }
@@ -179,6 +181,9 @@ impl Fix {
             Fix::Test { .. } => "run Test & Confirm".into(),
             Fix::CaFile { .. } => {
                 "set the server's CA file to the PEM file of the CA that signed its certificate".into()
+            }
+            Fix::ExchangeSetup { .. } => {
+                "run the Exchange Online commands that register the app and give it the mailbox".into()
             }
             Fix::Advice(text) => text.clone(),
         }
@@ -205,6 +210,7 @@ impl Fix {
             Fix::Refresh { server, .. } => format!("inbound refresh \"{server}\""),
             Fix::Test { server } => format!("inbound test \"{server}\""),
             Fix::CaFile { server } => format!("inbound edit \"{server}\" --ca-file FILE"),
+            Fix::ExchangeSetup { server } => format!("inbound exchange-setup \"{server}\""),
             Fix::Advice(_) => return None,
         })
     }
@@ -228,6 +234,7 @@ impl Fix {
             Fix::Refresh { .. } => "refresh",
             Fix::Test { .. } => "test",
             Fix::CaFile { .. } => "ca_file",
+            Fix::ExchangeSetup { .. } => "exchange_setup",
             Fix::Advice(_) => "advice",
         }
     }

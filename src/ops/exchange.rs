@@ -85,11 +85,18 @@ pub fn exchange_commands(
     out
 }
 
+/// Where to find the Object ID while it is a placeholder, in words only.
+pub fn principal_where(app: &str, client_id: &str) -> String {
+    format!(
+        "{PRINCIPAL_PLACEHOLDER}: in the Azure portal, Microsoft Entra ID → Enterprise applications → \"{app}\" (client ID {client_id}) → Object ID. Not the Object ID on the App registrations Overview page: that one fails."
+    )
+}
+
 /// Where to find the Object ID while it is a placeholder.
 pub fn principal_note(app: &AzureApp, server: &str) -> String {
     format!(
-        "{PRINCIPAL_PLACEHOLDER}: in the Azure portal, Microsoft Entra ID → Enterprise applications → \"{}\" (client ID {}) → Object ID. Not the Object ID on the App registrations Overview page: that one fails. inbound fills it in after the first token (inbound token \"{server}\").",
-        app.name, app.client_id
+        "{} inbound fills it in after the first token (inbound token \"{server}\").",
+        principal_where(&app.name, &app.client_id)
     )
 }
 
@@ -166,9 +173,22 @@ pub fn setup_for(
     }
 }
 
-/// The diagnosis of `NO AUTHENTICATE failed.` with a valid app-only token (microsoft-facts
-/// §4.4 row 5), most likely cause first, with the commands to run.
-pub fn rejected_advice(setup: &ExchangeSetup) -> String {
+/// The first words of the diagnosis of a refused app-only login.
+pub const REJECTED_LEAD: &str = "the app-only token is valid, so Exchange refused the mailbox itself";
+
+/// Why a retry may pass without any change.
+pub const REPLICATION_NOTE: &str = "A new mailbox permission can take several minutes to replicate";
+
+/// One likely cause of a refused app-only login, and the line that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedCause {
+    pub what: String,
+    pub line: Option<String>,
+}
+
+/// The causes of `NO AUTHENTICATE failed.` with a valid app-only token (microsoft-facts §4.4
+/// row 5), most likely first; as data so the CLI and the app each add their own way to act.
+pub fn rejected_causes(setup: &ExchangeSetup) -> Vec<RejectedCause> {
     let sp = setup.principal_id.as_deref();
     let new_sp = exchange_commands(
         &AzureApp {
@@ -186,21 +206,60 @@ pub fn rejected_advice(setup: &ExchangeSetup) -> String {
         &[],
     )
     .pop()
-    .map(|c| c.line)
-    .unwrap_or_default();
-    let permission = mailbox_permission(&setup.mailbox, sp).line;
+    .map(|c| c.line);
+    vec![
+        RejectedCause {
+            what: "the app's service principal is not registered in Exchange (or with the App registration's Object ID instead of the Enterprise application's)".into(),
+            line: new_sp,
+        },
+        RejectedCause {
+            what: format!("the app has no permission on {}", setup.mailbox),
+            line: Some(mailbox_permission(&setup.mailbox, sp).line),
+        },
+        RejectedCause {
+            what: "Username is not the mailbox's primary address".into(),
+            line: None,
+        },
+    ]
+}
+
+/// The diagnosis of `NO AUTHENTICATE failed.` with a valid app-only token, in one paragraph
+/// for people at a shell, with the commands to run.
+pub fn rejected_advice(setup: &ExchangeSetup) -> String {
+    let causes: Vec<String> = rejected_causes(setup)
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match &c.line {
+            Some(line) => format!("({}) {}: {line}", i + 1, c.what),
+            None => format!("({}) {}", i + 1, c.what),
+        })
+        .collect();
     let mut advice = format!(
-        "the app-only token is valid, so Exchange refused the mailbox itself. In order: (1) the app's service principal is not registered in Exchange (or with the App registration's Object ID instead of the Enterprise application's): {new_sp}; (2) the app has no permission on {mailbox}: {permission}; (3) Username is not the mailbox's primary address. A new mailbox permission can take several minutes to replicate: run the test again in a few minutes (inbound test \"{server}\"). All commands: inbound exchange-setup \"{server}\"",
-        mailbox = setup.mailbox,
+        "{REJECTED_LEAD}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test \"{server}\"). All commands: inbound exchange-setup \"{server}\"",
+        causes.join("; "),
         server = setup.server,
     );
-    if sp.is_none() {
+    if setup.principal_id.is_none() {
         advice.push_str(&format!(
             ". {PRINCIPAL_PLACEHOLDER}: Enterprise applications → \"{}\" → Object ID",
             setup.app
         ));
     }
     advice
+}
+
+/// The service principal's Object ID among token files already read (pure: the app's
+/// snapshot holds them), from any app-only server of `app`.
+pub fn principal_among<'a>(
+    config: &Config,
+    app: &str,
+    tokens: impl Fn(&Server) -> Option<&'a crate::model::TokenFile>,
+) -> Option<String> {
+    config
+        .servers
+        .iter()
+        .filter(|s| s.auth == AuthKind::OAuth2App && s.app.as_deref() == Some(app))
+        .find_map(|s| tokens(s)?.tokens.as_ref()?.principal_id.clone())
 }
 
 #[cfg(test)]

@@ -179,6 +179,12 @@ impl Error {
             Error::NoCredential { app } => Some(Fix::AppCredentials { app: app.clone() }),
             Error::Probe {
                 server,
+                source: ProbeError::AppOnlyRejected { .. },
+            } => Some(Fix::ExchangeSetup {
+                server: server.clone(),
+            }),
+            Error::Probe {
+                server,
                 source: ProbeError::Tls { .. } | ProbeError::CaFile { .. },
             } => Some(Fix::CaFile {
                 server: server.clone(),

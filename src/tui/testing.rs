@@ -223,3 +223,80 @@ pub fn checklist_offline() -> crate::ops::preflight::Checklist {
         tenant_id: None,
     }
 }
+
+/// The Object ID of the app-only fixture's enterprise application (from its token).
+pub const PRINCIPAL_ID: &str = "6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34";
+
+/// An app-only token, as client credentials give it: no refresh token, no account.
+pub fn app_only_tokens(server: &str, username: &str, expires_in_mins: i64) -> TokenFile {
+    let mut f = TokenFile::new(server, username);
+    f.tokens = Some(TokenSet {
+        access_token: Secret::new("access-token-never-shown"),
+        refresh_token: None,
+        issued_at: at(expires_in_mins - 60),
+        expires_at: at(expires_in_mins),
+        refreshed_at: at(expires_in_mins - 60),
+        consented_at: at(expires_in_mins - 60),
+        scope: "https://outlook.office365.com/.default".into(),
+        account: None,
+        flow: crate::model::Flow::ClientCredentials,
+        principal_id: Some(PRINCIPAL_ID.into()),
+    });
+    f
+}
+
+/// App-only servers: "Archive" (app "Robot", a secret, no token yet, no other server of its
+/// app), "Shared robot" (app "Mail robot", a certificate, Confirmed, a token) and "Later box"
+/// (a Draft of the same app, added later).
+pub fn app_only() -> Snapshot {
+    let mut config = Config::default();
+    config.apps.push(app("Robot", "2027-05-01"));
+    let mut cert_app = app("Mail robot", "");
+    cert_app.secret = None;
+    cert_app.certificate = Some(crate::model::AppCertificate {
+        id: "mail-robot".into(),
+        thumbprint: "3F2A9C0B7D41E6F58A2B9C0D1E2F3A4B5C6D7E8F".into(),
+        x5t: String::new(),
+        x5t_s256: String::new(),
+        not_after: at(200 * 24 * 60),
+        key_file: None,
+    });
+    config.apps.push(cert_app);
+    let archive = server(
+        "Archive",
+        AuthKind::OAuth2App,
+        ServerState::Draft,
+        "archive@contoso.com",
+        Some("Robot"),
+    );
+    let mut shared = server(
+        "Shared robot",
+        AuthKind::OAuth2App,
+        ServerState::Confirmed,
+        "shared@contoso.com",
+        Some("Mail robot"),
+    );
+    shared.last_test = Some(LastTest {
+        at: at(-30),
+        ok: true,
+        messages: Some(87),
+        summary: "INBOX has 87 messages".into(),
+    });
+    let later = server(
+        "Later box",
+        AuthKind::OAuth2App,
+        ServerState::Draft,
+        "later@contoso.com",
+        Some("Mail robot"),
+    );
+    config.servers = vec![archive, shared, later];
+    let mut snap = Snapshot {
+        config,
+        ..Snapshot::default()
+    };
+    snap.tokens.insert(
+        "Shared robot".into(),
+        app_only_tokens("Shared robot", "shared@contoso.com", 50),
+    );
+    snap
+}

@@ -43,6 +43,8 @@ pub enum Action {
     ScrollDown,
     /// Record a new client secret for the selected server's app.
     Rotate,
+    /// App-only: show the Exchange Online commands (the wizard's Exchange step).
+    Exchange,
     Yes,
     No,
 }
@@ -84,7 +86,11 @@ pub enum Ctx {
     /// The settings popup (text fields).
     Settings,
     Token,
+    /// The Exchange step of an app-only server (commands to copy).
+    Exchange,
     Test,
+    /// Test & Confirm of an app-only server: no sign-in, the Exchange step instead.
+    TestAppOnly,
     Help,
     Confirm,
 }
@@ -373,6 +379,13 @@ pub static KEYMAP: &[KeyBinding] = &[
         &[Key::code(KeyCode::PageUp)],
         A::ScrollUp,
         "scroll the details up",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('x')],
+        A::Exchange,
+        "Exchange commands (app-only)",
         false,
     ),
     b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
@@ -738,14 +751,94 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(C::Token, ESC, A::Back, "back to the list", true),
     b(C::Token, HELP, A::Help, "help", true),
     b(C::Token, QUIT, A::Quit, "quit", false),
+    // The Exchange step (app-only).
+    b(
+        C::Exchange,
+        &[Key::ch('y')],
+        A::Copy,
+        "copy all (one block to paste into PowerShell)",
+        true,
+    ),
+    b(C::Exchange, ENTER, A::Open, "next (Test & Confirm)", true),
+    b(
+        C::Exchange,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll down (a short terminal)",
+        false,
+    ),
+    b(
+        C::Exchange,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll up (a short terminal)",
+        false,
+    ),
+    b(C::Exchange, ESC, A::Back, "back", true),
+    b(C::Exchange, HELP, A::Help, "help", true),
+    b(C::Exchange, QUIT, A::Quit, "quit", false),
     // Test & Confirm.
     b(C::Test, ENTER, A::Open, "done", true),
     b(C::Test, &[Key::ch('t'), Key::ch('r')], A::Test, "retry", true),
     b(C::Test, &[Key::ch('e')], A::Edit, "edit", true),
     b(C::Test, &[Key::ch('c')], A::Connect, "re-connect", true),
     b(C::Test, ESC, A::Back, "back (cancels a running test)", true),
+    b(
+        C::Test,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll down (a short terminal)",
+        false,
+    ),
+    b(
+        C::Test,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll up (a short terminal)",
+        false,
+    ),
     b(C::Test, HELP, A::Help, "help", true),
     b(C::Test, QUIT, A::Quit, "quit", false),
+    // Test & Confirm of an app-only server.
+    b(C::TestAppOnly, ENTER, A::Open, "done", true),
+    b(
+        C::TestAppOnly,
+        &[Key::ch('t'), Key::ch('r')],
+        A::Test,
+        "retry",
+        true,
+    ),
+    b(C::TestAppOnly, &[Key::ch('e')], A::Edit, "edit", true),
+    b(
+        C::TestAppOnly,
+        &[Key::ch('x')],
+        A::Exchange,
+        "Exchange commands",
+        true,
+    ),
+    b(
+        C::TestAppOnly,
+        ESC,
+        A::Back,
+        "back (cancels a running test)",
+        true,
+    ),
+    b(
+        C::TestAppOnly,
+        &[Key::code(KeyCode::PageDown)],
+        A::ScrollDown,
+        "scroll down (a short terminal)",
+        false,
+    ),
+    b(
+        C::TestAppOnly,
+        &[Key::code(KeyCode::PageUp)],
+        A::ScrollUp,
+        "scroll up (a short terminal)",
+        false,
+    ),
+    b(C::TestAppOnly, HELP, A::Help, "help", true),
+    b(C::TestAppOnly, QUIT, A::Quit, "quit", false),
     // Everywhere.
     b(
         C::Global,
@@ -796,6 +889,7 @@ pub fn action_for_fix(fix: &crate::model::health::Fix) -> Option<Action> {
         Fix::AppCredentials { .. } | Fix::ChooseApp { .. } | Fix::CaFile { .. } => Some(Action::Edit),
         Fix::Refresh { .. } => Some(Action::Refresh),
         Fix::Test { .. } => Some(Action::Test),
+        Fix::ExchangeSetup { .. } => Some(Action::Exchange),
         // Certificates are made at a shell (`inbound cert new`): no key does it.
         Fix::NewCertificate { .. } | Fix::Advice(_) => None,
     }

@@ -288,8 +288,18 @@ impl Model {
                 _ => Ctx::Connect,
             },
             Some(Step::Token) => Ctx::Token,
+            Some(Step::Exchange) => Ctx::Exchange,
+            Some(Step::Test) if self.wizard_app_only() => Ctx::TestAppOnly,
             Some(Step::Test) => Ctx::Test,
         }
+    }
+
+    /// True when the wizard on screen works on a stored app-only server.
+    fn wizard_app_only(&self) -> bool {
+        self.wizard()
+            .and_then(|w| w.server.as_deref())
+            .and_then(|n| self.data.config.server(n))
+            .is_some_and(|s| s.auth == crate::model::AuthKind::OAuth2App)
     }
 
     /// The contexts of the screen itself (under any popup), for the sentences it shows.
@@ -526,6 +536,7 @@ impl Model {
         };
         let mut ctx = StepCtx {
             config: &self.data.config,
+            tokens: &self.data.tokens,
             next_run: &mut self.next_run,
             no_browser,
             today: self.now.to_zoned(self.tz.clone()).date(),

@@ -63,6 +63,7 @@ impl Model {
                             | Action::Refresh
                             | Action::Delete
                             | Action::Rotate
+                            | Action::Exchange
                     ) {
                         let new = keymap::key_or_mark(&[Ctx::Review], Action::New);
                         self.say(Tone::Info, format!("No server yet: press {new} to add one."));
@@ -89,6 +90,33 @@ impl Model {
                 );
                 Vec::new()
             }
+            Action::Connect if auth == AuthKind::OAuth2App => {
+                let keys = keymap::keys_line(
+                    &[Ctx::Review],
+                    &[
+                        (Action::Exchange, "shows the Exchange commands"),
+                        (Action::Test, "tests"),
+                    ],
+                );
+                self.say(
+                    Tone::Info,
+                    format!("\"{name}\" uses app-only access: there is no sign-in; the app's own credentials get its token. {keys}."),
+                );
+                Vec::new()
+            }
+            Action::Exchange if auth == AuthKind::OAuth2App => {
+                self.open_and_enter(Wizard::for_server(&self.data.config, &name, Step::Exchange))
+            }
+            Action::Exchange => {
+                self.say(
+                    Tone::Info,
+                    format!(
+                        "\"{name}\" uses {}, not app-only access: the Exchange commands are for app-only servers.",
+                        auth.label()
+                    ),
+                );
+                Vec::new()
+            }
             Action::Connect => {
                 self.open_and_enter(Wizard::for_server(&self.data.config, &name, Step::Connect))
             }
@@ -102,7 +130,9 @@ impl Model {
             }
             Action::Refresh => {
                 let signed_in = self.data.tokens.get(&name).is_some_and(|f| f.tokens.is_some());
-                if !signed_in {
+                // App-only needs nobody signed in: a refresh fetches a token from the app's
+                // own credentials.
+                if !signed_in && auth != AuthKind::OAuth2App {
                     self.say(
                         Tone::Warn,
                         format!(

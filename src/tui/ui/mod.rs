@@ -109,8 +109,9 @@ fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
 
 fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
     let wizard = model.wizard();
-    // The sign-in link gets the whole width so it is never cut by a border.
-    let full = wizard.is_some_and(|w| w.step == Step::Connect);
+    // The sign-in link and the Exchange commands get the whole width so they are never cut
+    // by a border (and select cleanly with the mouse).
+    let full = wizard.is_some_and(|w| matches!(w.step, Step::Connect | Step::Exchange));
     if full {
         main_pane(model, theme, area, f);
         return;

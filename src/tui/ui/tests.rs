@@ -391,7 +391,7 @@ fn an_unfocused_client_id_is_shown_whole_at_80_columns() {
 fn wizard_form_basic() {
     let mut m = at_form();
     act(&mut m, &[Action::NextField]);
-    act(&mut m, &[Action::Right]);
+    act(&mut m, &[Action::Left]);
     snap("wizard_4_form_basic", &m, 80, 24);
 }
 
@@ -813,6 +813,7 @@ fn rotate_secret_form() {
     snap("rotate_form_errors", &m, 80, 24);
 }
 
+mod app_only;
 mod demo;
 
 #[test]

@@ -324,7 +324,7 @@ impl Form {
 
     /// True when the app's own fields (client ID, tenant, secret …) are shown.
     pub fn shows_app_fields(&self) -> bool {
-        self.auth == AuthKind::OAuth2
+        self.auth.is_oauth()
             && match &self.app {
                 None => self.editing.is_none(),
                 Some(a) => self.editing.is_some() && self.original_app.as_ref() == Some(a),
@@ -418,10 +418,9 @@ impl Form {
     pub fn step_choice(&mut self, delta: isize) {
         match self.focus {
             FieldId::Auth => {
-                self.auth = match self.auth {
-                    AuthKind::OAuth2 | AuthKind::OAuth2App => AuthKind::Basic,
-                    AuthKind::Basic => AuthKind::OAuth2,
-                };
+                const ORDER: [AuthKind; 3] = [AuthKind::OAuth2, AuthKind::OAuth2App, AuthKind::Basic];
+                let at = ORDER.iter().position(|a| *a == self.auth).unwrap_or(0) as isize;
+                self.auth = ORDER[(at + delta).rem_euclid(ORDER.len() as isize) as usize];
             }
             FieldId::App => {
                 let mut choices: Vec<Option<String>> = Vec::new();
@@ -598,7 +597,7 @@ impl Form {
                 errors.push(FieldError::new(f.label(), msg));
             }
         }
-        if self.auth == AuthKind::OAuth2 && self.app.is_none() {
+        if self.auth.is_oauth() && self.app.is_none() {
             errors.push(FieldError::new(
                 "Azure app",
                 "OAuth2.0 needs an Azure app: add one with a new server (n) first",
@@ -622,7 +621,7 @@ impl Form {
             username: Some(self.value(FieldId::Username).to_string()),
             // Empty clears a delegate; Basic and app-only have none.
             sign_in_as: Some(self.sign_in_as()),
-            app: if self.auth == AuthKind::OAuth2 {
+            app: if self.auth.is_oauth() {
                 self.app.clone()
             } else {
                 None
@@ -772,8 +771,9 @@ pub(super) fn on_saved(
             ));
             effects.push(Effect::Enter(match server.map_or(AuthKind::OAuth2, |s| s.auth) {
                 AuthKind::OAuth2 => Step::Connect,
-                // App-only has nothing to sign in to: straight to Test & Confirm.
-                AuthKind::OAuth2App | AuthKind::Basic => Step::Test,
+                // App-only has nothing to sign in to: the Exchange side comes instead.
+                AuthKind::OAuth2App => Step::Exchange,
+                AuthKind::Basic => Step::Test,
             }));
             effects
         }
@@ -797,7 +797,7 @@ mod tests {
         let mut f = Form::new(&Config::default());
         assert!(f.visible().contains(&FieldId::ClientId));
         f.focus = FieldId::Auth;
-        f.step_choice(1);
+        f.step_choice(-1);
         assert_eq!(f.auth, AuthKind::Basic);
         let v = f.visible();
         assert!(!v.contains(&FieldId::ClientId) && !v.contains(&FieldId::Secret));

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod connect;
+pub mod exchange;
 pub mod form;
 pub mod guide;
 pub mod preflight;
@@ -12,7 +13,7 @@ pub mod script;
 pub mod test;
 pub mod token;
 
-use crate::model::Config;
+use crate::model::{AuthKind, Config, TokenFile};
 use crate::ops::consent::Connected;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
@@ -23,7 +24,7 @@ use form::Form;
 use guide::Guide;
 use ratatui::crossterm::event::KeyEvent;
 use script::ScriptPane;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use test::TestRun;
 
 /// What a step asks of the model once its own data is updated.
@@ -48,6 +49,8 @@ pub enum Effect {
 /// What a step may read and use besides its own data.
 pub struct StepCtx<'a> {
     pub config: &'a Config,
+    /// Token files by server name, as last read (the Exchange step reads the Object ID).
+    pub tokens: &'a BTreeMap<String, TokenFile>,
     pub next_run: &'a mut RunId,
     /// Why no browser can open here (SSH, no display), if so.
     pub no_browser: Option<&'static str>,
@@ -84,6 +87,8 @@ pub enum Step {
     Secret,
     Permissions,
     Form,
+    /// App-only: the Exchange Online commands (instead of Connect and Token).
+    Exchange,
     Connect,
     Token,
     Test,
@@ -100,8 +105,31 @@ impl Step {
         Step::Test,
     ];
 
+    /// The steps of an app-only server: nobody signs in, the Exchange side is set up instead.
+    pub const APP_ONLY: [Step; 6] = [
+        Step::Register,
+        Step::Secret,
+        Step::Permissions,
+        Step::Form,
+        Step::Exchange,
+        Step::Test,
+    ];
+
+    /// The steps of a server of this kind of authentication.
+    pub fn flow(auth: AuthKind) -> &'static [Step] {
+        match auth {
+            AuthKind::OAuth2App => &Step::APP_ONLY,
+            AuthKind::OAuth2 | AuthKind::Basic => &Step::ALL,
+        }
+    }
+
+    /// The step's number in the delegated flow (steps 1–4 are the same in every flow).
     pub fn number(self) -> usize {
-        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+        self.number_in(&Step::ALL)
+    }
+
+    pub fn number_in(self, flow: &[Step]) -> usize {
+        flow.iter().position(|s| *s == self).unwrap_or(0) + 1
     }
 
     /// Short name for the step bar.
@@ -111,6 +139,7 @@ impl Step {
             Step::Secret => "Secret",
             Step::Permissions => "Permissions",
             Step::Form => "Server",
+            Step::Exchange => "Exchange",
             Step::Connect => "Connect",
             Step::Token => "Token",
             Step::Test => "Test",
@@ -124,6 +153,7 @@ impl Step {
             Step::Secret => "Create a client secret",
             Step::Permissions => "Grant the IMAP permission",
             Step::Form => "The incoming mail server",
+            Step::Exchange => "Give the app the mailbox in Exchange Online",
             Step::Connect => "Connect your Outlook account",
             Step::Token => "Outlook token is valid",
             Step::Test => "Test & Confirm",
@@ -158,6 +188,8 @@ pub struct Wizard {
     pub admin: Option<admin::Admin>,
     pub token: Option<Connected>,
     pub check: TestRun,
+    /// The Exchange step's commands (app-only), read when the step is entered.
+    pub exchange: Option<Result<crate::ops::exchange::ExchangeSetup, String>>,
     /// Step 5 on a short terminal: how far the lower part (the ways to finish) is scrolled.
     pub scroll: u16,
 }
@@ -179,6 +211,7 @@ impl Wizard {
             admin: None,
             token: None,
             check: TestRun::default(),
+            exchange: None,
             scroll: 0,
         }
     }
@@ -193,6 +226,16 @@ impl Wizard {
             w.form = f;
         }
         w
+    }
+
+    /// The steps this wizard walks through (its step bar).
+    pub fn flow(&self) -> &'static [Step] {
+        Step::flow(self.form.auth)
+    }
+
+    /// The current step's number in [`Self::flow`].
+    pub fn number(&self) -> usize {
+        self.step.number_in(self.flow())
     }
 
     /// True while something of this wizard runs in the background.
@@ -238,6 +281,7 @@ impl Wizard {
                 Step::Register | Step::Secret | Step::Permissions => guide::update(self, ctx, event),
                 Step::Form => form::update(self, ctx, event),
                 Step::Connect => connect::update(self, ctx, event),
+                Step::Exchange => exchange::update(self, ctx, event),
                 Step::Token => token::update(self, event),
                 Step::Test => test::update(self, ctx, event),
             },
@@ -261,6 +305,7 @@ impl Wizard {
         match self.step {
             Step::Connect => connect::start(self, ctx),
             Step::Test => test::start(self, ctx),
+            Step::Exchange => exchange::start(self, ctx),
             _ => Vec::new(),
         }
     }

@@ -7,7 +7,7 @@ use crate::model::AuthKind;
 use crate::services::imap::{ProbeEvent, Stage};
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
-use crate::tui::state::keymap::Action;
+use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::state::msg::{ProbeFailure, RunId, TestEvent};
 use std::time::Duration;
 
@@ -111,20 +111,37 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             }
             vec![Effect::Enter(Step::Form)]
         }
-        Action::Connect if running.is_none() => {
-            let oauth = w
-                .server
-                .as_deref()
-                .and_then(|n| ctx.config.server(n))
-                .is_some_and(|s| s.auth == AuthKind::OAuth2);
-            if oauth {
-                vec![Effect::Enter(Step::Connect)]
-            } else {
-                vec![Effect::Say(
-                    Tone::Info,
-                    "Basic authentication has no sign-in; edit the server to change the password.".into(),
-                )]
-            }
+        Action::Connect if running.is_none() => match auth_of(w, ctx) {
+            Some(AuthKind::OAuth2) => vec![Effect::Enter(Step::Connect)],
+            Some(AuthKind::OAuth2App) => vec![Effect::Say(
+                Tone::Info,
+                format!(
+                    "App-only access has no sign-in: the app's own credentials get the token. {}",
+                    keymap::keys_line(
+                        &[Ctx::TestAppOnly],
+                        &[(Action::Exchange, "shows the Exchange commands")]
+                    )
+                ),
+            )],
+            _ => vec![Effect::Say(
+                Tone::Info,
+                "Basic authentication has no sign-in; edit the server to change the password.".into(),
+            )],
+        },
+        Action::Exchange if running.is_none() => match auth_of(w, ctx) {
+            Some(AuthKind::OAuth2App) => vec![Effect::Enter(Step::Exchange)],
+            _ => vec![Effect::Say(
+                Tone::Info,
+                "Exchange commands are for app-only servers; this one does not use app-only access.".into(),
+            )],
+        },
+        Action::ScrollDown => {
+            w.scroll = w.scroll.saturating_add(3).min(60);
+            Vec::new()
+        }
+        Action::ScrollUp => {
+            w.scroll = w.scroll.saturating_sub(3);
+            Vec::new()
         }
         Action::Back => match running {
             Some(run) => {
@@ -140,6 +157,13 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
     }
 }
 
+fn auth_of(w: &Wizard, ctx: &StepCtx) -> Option<AuthKind> {
+    w.server
+        .as_deref()
+        .and_then(|n| ctx.config.server(n))
+        .map(|s| s.auth)
+}
+
 /// Entering the step starts Test & Confirm.
 pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
     let Some(server) = w.server.clone() else {
@@ -147,6 +171,7 @@ pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
     };
     let run = ctx.run_id();
     w.check = TestRun::start(run);
+    w.scroll = 0;
     vec![Effect::Cmd(Cmd::Test { run, server })]
 }
 

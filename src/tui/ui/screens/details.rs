@@ -114,6 +114,21 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
     // Token.
     let refreshing = model.refreshing.contains_key(&server.name);
     let token_text = match health.token {
+        // App-only: no person, so no sign-in and no re-consent; the app fetches its token.
+        TokenHealth::None if health.app_only => {
+            with_key(model, "app-only · no token yet", Action::Refresh, "fetches one")
+        }
+        TokenHealth::Valid { until } if health.app_only => format!(
+            "app-only · token until {} ({})",
+            in_zone(until, tz),
+            relative(until, model.now)
+        ),
+        TokenHealth::Refreshable if health.app_only => with_key(
+            model,
+            "app-only · token expired",
+            Action::Refresh,
+            "fetches a new one",
+        ),
         TokenHealth::NotApplicable => "Basic authentication: no token".to_string(),
         TokenHealth::None => with_key(model, "not signed in yet", Action::Connect, "connects"),
         TokenHealth::Valid { until } => format!(
@@ -250,17 +265,32 @@ fn health_section(
         Span::styled(title, theme.level(health.level).add_modifier(Modifier::BOLD)),
         Span::styled(rule, theme.dim()),
     ]));
-    if server.auth == AuthKind::OAuth2 {
+    if server.auth.is_oauth() {
+        let never = if health.app_only {
+            "never (no token yet)"
+        } else {
+            "never (not signed in)"
+        };
         let refreshed = match health.last_refresh {
             Some(t) => vec![Span::raw(format!(
                 "{} ({})",
                 in_zone(t, tz),
                 relative(t, model.now)
             ))],
-            None => vec![Span::styled("never (not signed in)", theme.dim())],
+            None => vec![Span::styled(never, theme.dim())],
         };
         out.extend(r("Refreshed", refreshed));
-        if health.token == TokenHealth::NeedsReconsent {
+        if health.app_only {
+            out.extend(r(
+                "Exchange",
+                vec![Span::raw(with_key(
+                    model,
+                    "service principal + mailbox permission",
+                    Action::Exchange,
+                    "shows the commands",
+                ))],
+            ));
+        } else if health.token == TokenHealth::NeedsReconsent {
             out.extend(r(
                 "Consent",
                 vec![Span::styled(
@@ -287,10 +317,18 @@ fn health_section(
             ));
         }
         if let Some(app) = model.data.config.app_of(server) {
-            let masked = match &app.secret {
-                None => "none stored".to_string(),
-                Some(s) if model.reveal => s.expose().to_string(),
-                Some(s) => s.masked(),
+            // A certificate signs the token requests: its thumbprint and expiry, not the secret.
+            let masked = match (&app.certificate, &app.secret) {
+                (Some(c), _) => c.thumbprint.clone(),
+                (None, None) => "none stored".to_string(),
+                (None, Some(s)) if model.reveal => s.expose().to_string(),
+                (None, Some(s)) => s.masked(),
+            };
+            // "Certificate" is wider than the label column.
+            let label = if app.certificate.is_some() {
+                "Cert"
+            } else {
+                "Secret"
             };
             let mut v = vec![Span::raw(masked)];
             match (health.secret_expires, health.secret_days_left) {
@@ -320,7 +358,7 @@ fn health_section(
                     theme.warn(),
                 )),
             }
-            out.extend(r("Secret", v));
+            out.extend(r(label, v));
         }
     }
     let recorded = model
@@ -341,7 +379,7 @@ fn health_section(
                 out.extend(r("", vec![Span::raw(format!("→ {h}"))]));
             }
         }
-        None if server.auth == AuthKind::OAuth2 => {
+        None if server.auth.is_oauth() => {
             out.extend(r("Error", vec![Span::styled("none recorded", theme.dim())]));
         }
         None => {}

@@ -77,7 +77,7 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
         match field {
             FieldId::ServerType => spans.push(Span::styled("IMAP", theme.dim())),
             FieldId::Ssl => spans.push(Span::styled(
-                if form.auth == AuthKind::OAuth2 {
+                if form.auth.is_oauth() {
                     "✔ on (locked for OAuth2)"
                 } else {
                     "✔ on (implicit TLS)"
@@ -141,6 +141,10 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
             }
         }
         lines.push(Line::from(spans));
+        // Under the choice while it is being made (the form stays short otherwise).
+        if field == FieldId::Auth && focused {
+            lines.extend(para(trade_off(form.auth), width, LABEL, theme.dim()));
+        }
         for more in continued {
             lines.push(Line::from(vec![
                 Span::raw(" ".repeat(LABEL)),
@@ -201,6 +205,17 @@ fn sign_in_as_note(form: &Form) -> String {
             .into()
     } else {
         crate::ops::consent::shared_mailbox_note(delegate, mailbox)
+    }
+}
+
+/// What choosing this kind of authentication means, in one line.
+fn trade_off(auth: AuthKind) -> &'static str {
+    match auth {
+        AuthKind::OAuth2 => "a person signs in once; their refresh token keeps it going",
+        AuthKind::OAuth2App => {
+            "no user signs in, nothing expires with a person; needs an Exchange admin once"
+        }
+        AuthKind::Basic => "a password (Microsoft 365 no longer accepts it)",
     }
 }
 

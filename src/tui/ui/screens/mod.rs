@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod connect;
 pub mod details;
+pub mod exchange;
 pub mod form;
 pub mod guide;
 pub mod list;

@@ -1,17 +1,20 @@
 //! Wizard step 7: Test & Confirm, stage by stage, ending in Confirmed or the failed stage.
 
+use crate::model::AuthKind;
+use crate::model::health::Fix;
+use crate::ops::exchange::{ExchangeSetup, REJECTED_LEAD, REPLICATION_NOTE, rejected_causes};
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::{self, Action};
-use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::test::{Outcome, StageState};
+use crate::tui::state::wizard::{Wizard, exchange};
 use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::pinned;
 use crate::tui::ui::widgets::text::{para, spinner, truncate};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget};
 
 pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let width = area.width as usize;
@@ -26,8 +29,31 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         ));
     }
     l.push(Line::default());
+    let mut keys: Vec<(Action, &str)> = Vec::new();
     let detail_w = width.saturating_sub(3 + 13 + 9 + 1);
+    // A refused app-only login needs the room for its causes: the stages that passed take
+    // one line.
+    let exchange_side = matches!(
+        &w.check.outcome,
+        Outcome::Failed(f) if matches!(f.fix, Some(Fix::ExchangeSetup { .. }))
+    );
+    let passed: Vec<&str> = w
+        .check
+        .stages
+        .iter()
+        .filter(|r| matches!(r.state, StageState::Passed { .. }))
+        .map(|r| stage_label(r.stage))
+        .collect();
+    if exchange_side && !passed.is_empty() {
+        l.push(Line::from(vec![
+            Span::styled(" ✔ ", theme.ok()),
+            Span::raw(passed.join(" · ")),
+        ]));
+    }
     for r in &w.check.stages {
+        if exchange_side && matches!(r.state, StageState::Passed { .. }) {
+            continue;
+        }
         let label = format!("{:<13}", stage_label(r.stage));
         let line = match &r.state {
             StageState::Running => Line::from(vec![
@@ -92,7 +118,14 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 1,
                 theme.err(),
             ));
-            if let Some(h) = &f.hint {
+            let setup = w
+                .server
+                .as_deref()
+                .filter(|_| exchange_side)
+                .and_then(|n| exchange::setup(&model.data.config, &model.data.tokens, n).ok());
+            if let Some(setup) = setup {
+                l.extend(rejected(model, &setup, theme, width));
+            } else if let Some(h) = &f.hint {
                 let key = f
                     .fix
                     .as_ref()
@@ -104,20 +137,70 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 };
                 l.extend(para(&h, width, 1, Style::new()));
             }
-            l.extend(para(
-                &model.keys_line(&[
+            let app_only = server.is_some_and(|s| s.auth == AuthKind::OAuth2App);
+            keys = if app_only {
+                vec![
+                    (Action::Exchange, "Exchange commands"),
+                    (Action::Test, "retry"),
+                    (Action::Edit, "edit"),
+                    (Action::Back, "back"),
+                ]
+            } else {
+                vec![
                     (Action::Test, "retry"),
                     (Action::Edit, "edit"),
                     (Action::Connect, "re-connect"),
                     (Action::Back, "back"),
-                ]),
-                width,
-                1,
-                theme.dim(),
-            ));
+                ]
+            };
         }
     }
-    Paragraph::new(l).render(area, buf);
+    // The failure's keys stay in sight when its advice is longer than the screen.
+    let keys_line = |more: bool, back: bool| {
+        let mut items = keys.clone();
+        if more {
+            items.push((Action::ScrollDown, "more"));
+        }
+        if back {
+            items.push((Action::ScrollUp, "back up"));
+        }
+        if items.is_empty() {
+            return Vec::new();
+        }
+        para(&model.keys_line(&items), width, 1, theme.dim())
+    };
+    pinned::render(l, keys_line, w.scroll, area, buf);
+}
+
+/// A refused app-only login: the likely causes in order, each with the command that fixes
+/// it (the Exchange step shows them all, to copy), and why a retry may pass later.
+fn rejected(model: &Model, setup: &ExchangeSetup, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut l = para(&format!("→ {REJECTED_LEAD}. In order:"), width, 1, Style::new());
+    for (i, c) in rejected_causes(setup).iter().enumerate() {
+        let cmdlet = c
+            .line
+            .as_deref()
+            .and_then(|line| line.split(' ').next())
+            .map(|name| format!(" ({name})"))
+            .unwrap_or_default();
+        l.extend(para(
+            &format!("{}. {}{cmdlet}", i + 1, c.what),
+            width,
+            3,
+            Style::new(),
+        ));
+    }
+    let retry = model
+        .key(Action::Test)
+        .map(|k| format!("{k} retries in a few minutes"))
+        .unwrap_or_else(|| "retry in a few minutes".into());
+    l.extend(para(
+        &format!("{REPLICATION_NOTE}: {retry}."),
+        width,
+        1,
+        theme.warn(),
+    ));
+    l
 }
 
 fn stage_label(s: Stage) -> &'static str {

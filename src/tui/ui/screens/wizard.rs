@@ -10,11 +10,11 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
     let title = match (&w.server, w.new) {
-        (_, true) => format!(" New server · {}/7 ", w.step.number()),
+        (_, true) => format!(" New server · {}/{} ", w.number(), w.flow().len()),
         (Some(name), false) => format!(" {name} "),
         (None, false) => " Server ".to_string(),
     };
-    let borders = if w.step == Step::Connect {
+    let borders = if matches!(w.step, Step::Connect | Step::Exchange) {
         Borders::TOP
     } else {
         Borders::ALL
@@ -33,7 +33,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     ])
     .areas(inner);
     if w.new {
-        f.render_widget(Paragraph::new(step_bar(w.step, theme, bar.width)), bar);
+        f.render_widget(Paragraph::new(step_bar(w.flow(), w.step, theme, bar.width)), bar);
     }
     let head = if w.step == Step::Token {
         Span::styled(
@@ -41,7 +41,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             theme.ok().add_modifier(ratatui::style::Modifier::BOLD),
         )
     } else {
-        Span::styled(format!("{}. {}", w.step.number(), w.step.title()), theme.title())
+        Span::styled(format!("{}. {}", w.number(), w.step.title()), theme.title())
     };
     f.render_widget(Paragraph::new(Line::from(head)), heading);
     let buf_area = body;
@@ -51,13 +51,14 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
         }
         Step::Form => super::form::render(model, &w.form, theme, buf_area, f),
         Step::Connect => super::connect::render(model, w, theme, buf_area, f),
+        Step::Exchange => super::exchange::render(model, w, theme, buf_area, f.buffer_mut()),
         Step::Token => super::token::render(model, w, theme, buf_area, f.buffer_mut()),
         Step::Test => super::test::render(model, w, theme, buf_area, f.buffer_mut()),
     }
 }
 
 /// `✔ Register  ✔ Secret  ▶ Permissions  · Server …`, or numbers only when narrow.
-pub fn step_bar(current: Step, theme: &Theme, width: u16) -> Line<'static> {
+pub fn step_bar(flow: &[Step], current: Step, theme: &Theme, width: u16) -> Line<'static> {
     let item = |s: Step, label: String| {
         let (g, style) = if s < current {
             ("✔", theme.ok())
@@ -68,22 +69,18 @@ pub fn step_bar(current: Step, theme: &Theme, width: u16) -> Line<'static> {
         };
         Span::styled(format!("{g} {label}  "), style)
     };
-    let full: Vec<Span> = Step::ALL
-        .iter()
-        .map(|s| item(*s, s.short().to_string()))
-        .collect();
+    let full: Vec<Span> = flow.iter().map(|s| item(*s, s.short().to_string())).collect();
     let len: usize = full.iter().map(|s| s.width()).sum();
     if len <= width as usize {
         return Line::from(full);
     }
     Line::from(
-        Step::ALL
-            .iter()
+        flow.iter()
             .map(|s| {
                 let label = if *s == current {
                     s.short().to_string()
                 } else {
-                    s.number().to_string()
+                    s.number_in(flow).to_string()
                 };
                 item(*s, label)
             })

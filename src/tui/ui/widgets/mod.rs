@@ -2,4 +2,5 @@
 
 pub mod hints;
 pub mod link;
+pub mod pinned;
 pub mod text;
