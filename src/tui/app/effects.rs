@@ -2,7 +2,9 @@
 //! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
 
 use crate::ops::consent::{self, ConsentOptions};
-use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server, remove_server, validate_server};
+use crate::ops::servers::{
+    AppPatch, add_server, edit_app, edit_server_and_app, remove_server, validate_server,
+};
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{Error, test};
 use crate::secret::Secret;
@@ -292,10 +294,11 @@ fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
             add_server(store, &input).map(|s| s.name).map_err(other)
         }
         SaveRequest::Edit { name, patch, app } => {
-            if let Some((app, p)) = app {
-                edit_app(store, &app, &p).map_err(other)?;
-            }
-            edit_server(store, &name, &patch).map(|s| s.name).map_err(other)
+            // One store write: a failure in either part leaves both as they were.
+            let app = app.as_ref().map(|(a, p)| (a.as_str(), &**p));
+            edit_server_and_app(store, &name, &patch, app)
+                .map(|s| s.name)
+                .map_err(other)
         }
     }
 }
