@@ -9,6 +9,7 @@ use crate::model::AuthKind;
 use crate::model::health::{self, Level};
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
+use crate::ops::snapshot::Snapshot;
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{self as core_ops, Error};
 use crate::secret::Secret;
@@ -360,18 +361,11 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
+/// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
+/// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let config = store.load()?;
-    let now = Timestamp::now();
-    let mut out = Vec::new();
-    for s in &config.servers {
-        if names.is_some_and(|n| !n.contains(&s.name)) {
-            continue;
-        }
-        let file = store.load_tokens(s)?;
-        let app = config.app_of(s);
-        out.push(ServerView::new(s, app, file.as_ref(), &config.settings, now));
-    }
+    let snapshot = Snapshot::load(store)?;
+    let config = &snapshot.config;
     if let Some(names) = names
         && let Some(missing) = names.iter().find(|n| config.server(n).is_none())
     {
@@ -380,7 +374,13 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
             name: missing.clone(),
         });
     }
-    Ok(out)
+    let now = Timestamp::now();
+    Ok(config
+        .servers
+        .iter()
+        .filter(|s| names.is_none_or(|n| n.contains(&s.name)))
+        .map(|s| ServerView::new(&snapshot, s, now))
+        .collect())
 }
 
 fn apps(store: &Store, json: bool) -> Result<u8, Error> {

@@ -1,7 +1,8 @@
 //! What `list` and `show` print: a view of a server without secrets.
 
-use crate::model::health::{self, Health, TokenHealth};
-use crate::model::{AzureApp, Server, Settings, TokenFile, registered_redirect_uri};
+use crate::model::health::{Health, TokenHealth};
+use crate::model::{Server, registered_redirect_uri};
+use crate::ops::snapshot::Snapshot;
 use crate::textwidth::{cols, pad, truncate};
 use crate::timefmt;
 use jiff::Timestamp;
@@ -68,14 +69,11 @@ pub struct ServerView {
 }
 
 impl ServerView {
-    pub fn new(
-        s: &Server,
-        app: Option<&AzureApp>,
-        file: Option<&TokenFile>,
-        settings: &Settings,
-        now: Timestamp,
-    ) -> Self {
-        let health = health::assess(s, app, file, now);
+    /// Server `s` of `snapshot`, with its health at `now` (as the app judges it).
+    pub fn new(snapshot: &Snapshot, s: &Server, now: Timestamp) -> Self {
+        let health = snapshot.health(s, now);
+        let app = snapshot.config.app_of(s);
+        let settings = &snapshot.config.settings;
         Self {
             name: s.name.clone(),
             server_type: "IMAP",

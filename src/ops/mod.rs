@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod servers;
 pub mod settings;
 pub mod setup;
+pub mod snapshot;
 pub mod test;
 pub mod tokens;
 

@@ -17,7 +17,7 @@ use crate::tui::state::msg::{
     ConsentEvent, Failure, Msg, ProbeFailure, RunId, SaveError, Snapshot, TestEvent,
 };
 use jiff::{SignedDuration, Timestamp};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -29,27 +29,15 @@ pub trait Effects {
 /// Token files read before the first frame: more rows than a screen shows.
 pub const FIRST_TOKENS: usize = 200;
 
-/// Reads the configuration and every server's token file.
+/// Reads the configuration and every server's token file (the core's [`Snapshot::load`]).
 pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
-    snapshot_first(store, usize::MAX)
+    Snapshot::load(store).map_err(|e| e.to_string())
 }
 
-/// The configuration and the token files of the first `first` servers only, so that the first
-/// frame does not wait for thousands of file reads; `pending` counts the rest.
+/// The configuration and the token files of the first `first` servers only (the core's
+/// [`Snapshot::load_first`]); `pending` counts the rest.
 pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, String> {
-    let config = store.load().map_err(|e| e.to_string())?;
-    let mut tokens = BTreeMap::new();
-    for s in config.servers.iter().take(first) {
-        if let Some(f) = store.load_tokens(s).map_err(|e| e.to_string())? {
-            tokens.insert(s.name.clone(), f);
-        }
-    }
-    let pending = config.servers.len().saturating_sub(first);
-    Ok(Snapshot {
-        config,
-        tokens,
-        pending,
-    })
+    Snapshot::load_first(store, first).map_err(|e| e.to_string())
 }
 
 fn failure(e: &Error) -> Failure {
