@@ -147,6 +147,12 @@ pub enum Fix {
     Test { server: String },
     /// Set the server's CA file (a private CA signed its certificate).
     CaFile { server: String },
+    /// Give the app its tenant's ID or verified domain (not `common`).
+    Tenant { app: String },
+    /// Store the mailbox's password (Basic).
+    Password { server: String },
+    /// An admin grants consent for the organization, then the sign-in follows.
+    AdminConsent { server: String },
     /// Words only (e.g. Microsoft's hint for a transient failure).
     Advice(String),
 }
@@ -169,6 +175,9 @@ impl Fix {
             Fix::CaFile { .. } => {
                 "set the server's CA file to the PEM file of the CA that signed its certificate".into()
             }
+            Fix::Tenant { .. } => "give the app its Directory (tenant) ID or a verified domain".into(),
+            Fix::Password { .. } => "store the mailbox's password".into(),
+            Fix::AdminConsent { .. } => "an admin grants consent for the organization, then signs in".into(),
             Fix::Advice(text) => text.clone(),
         }
     }
@@ -194,6 +203,9 @@ impl Fix {
             Fix::Refresh { server, .. } => format!("inbound refresh \"{server}\""),
             Fix::Test { server } => format!("inbound test \"{server}\""),
             Fix::CaFile { server } => format!("inbound edit \"{server}\" --ca-file FILE"),
+            Fix::Tenant { app } => format!("inbound edit --app \"{app}\" --tenant TENANT"),
+            Fix::Password { server } => format!("inbound edit \"{server}\" --password-stdin"),
+            Fix::AdminConsent { server } => format!("inbound connect \"{server}\" --admin-consent"),
             Fix::Advice(_) => return None,
         })
     }
@@ -217,6 +229,9 @@ impl Fix {
             Fix::Refresh { .. } => "refresh",
             Fix::Test { .. } => "test",
             Fix::CaFile { .. } => "ca_file",
+            Fix::Tenant { .. } => "tenant",
+            Fix::Password { .. } => "password",
+            Fix::AdminConsent { .. } => "admin_consent",
             Fix::Advice(_) => "advice",
         }
     }

@@ -18,6 +18,7 @@ use crate::tui::state::msg::{
 };
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -30,14 +31,14 @@ pub trait Effects {
 pub const FIRST_TOKENS: usize = 200;
 
 /// Reads the configuration and every server's token file (the core's [`Snapshot::load`]).
-pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
-    Snapshot::load(store).map_err(|e| e.to_string())
+pub fn snapshot(store: &Store) -> Result<Snapshot, Arc<Error>> {
+    Snapshot::load(store).map_err(Arc::new)
 }
 
 /// The configuration and the token files of the first `first` servers only (the core's
 /// [`Snapshot::load_first`]); `pending` counts the rest.
-pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, String> {
-    Snapshot::load_first(store, first).map_err(|e| e.to_string())
+pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, Error> {
+    Snapshot::load_first(store, first)
 }
 
 fn failure(e: &Error) -> Failure {
@@ -300,7 +301,7 @@ impl Effects for StoreEffects {
                 let store = self.store.clone();
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = remove_server(&store, &name).map_err(|e| e.to_string());
+                    let result = remove_server(&store, &name).map_err(Arc::new);
                     let _ = tx.send(Msg::Deleted { run, name, result });
                 });
             }

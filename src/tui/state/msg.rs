@@ -8,6 +8,7 @@ use crate::services::imap::{ProbeEvent, Stage};
 use crate::services::oauth::device::PollEvent;
 use jiff::Timestamp;
 use ratatui::crossterm::event::KeyEvent;
+use std::sync::Arc;
 
 /// Identifies one started piece of work; results of older runs are ignored.
 pub type RunId = u64;
@@ -28,7 +29,8 @@ pub enum Msg {
     Tick(Timestamp),
     /// SIGTERM / SIGHUP / SIGINT: leave at once.
     Signal(&'static str),
-    Loaded(Result<Snapshot, String>),
+    /// The store as read, or the core's error (shared: a `Msg` is cloned).
+    Loaded(Result<Snapshot, Arc<crate::ops::Error>>),
     Saved {
         run: RunId,
         result: Result<String, SaveError>,
@@ -41,7 +43,7 @@ pub enum Msg {
     Deleted {
         run: RunId,
         name: String,
-        result: Result<crate::ops::servers::Removed, String>,
+        result: Result<crate::ops::servers::Removed, Arc<crate::ops::Error>>,
     },
     Consent {
         run: RunId,
