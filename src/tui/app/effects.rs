@@ -2,9 +2,7 @@
 //! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
 
 use crate::ops::consent::{self, ConsentOptions};
-use crate::ops::servers::{
-    AppPatch, add_server, edit_app, edit_server_and_app, remove_server, validate_server,
-};
+use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server_and_app, remove_server};
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{Error, test};
 use crate::secret::Secret;
@@ -277,11 +275,8 @@ fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
         e => SaveError::Other(e.to_string()),
     };
     match request {
-        SaveRequest::Add(input) => {
-            let config = store.load().map_err(|e| SaveError::Other(e.to_string()))?;
-            validate_server(&input, &config).map_err(SaveError::Fields)?;
-            add_server(store, &input).map(|s| s.name).map_err(other)
-        }
+        // The core validates (every field error at once) inside the store write.
+        SaveRequest::Add(input) => add_server(store, &input).map(|s| s.name).map_err(other),
         SaveRequest::Edit { name, patch, app } => {
             // One store write: a failure in either part leaves both as they were.
             let app = app.as_ref().map(|(a, p)| (a.as_str(), &**p));
