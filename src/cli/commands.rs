@@ -9,6 +9,7 @@ use crate::model::AuthKind;
 use crate::model::health::{self, Level};
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
+use crate::ops::snapshot::Snapshot;
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{self as core_ops, Error};
 use crate::secret::Secret;
@@ -360,18 +361,11 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
+/// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
+/// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let config = store.load()?;
-    let now = Timestamp::now();
-    let mut out = Vec::new();
-    for s in &config.servers {
-        if names.is_some_and(|n| !n.contains(&s.name)) {
-            continue;
-        }
-        let file = store.load_tokens(s)?;
-        let app = config.app_of(s);
-        out.push(ServerView::new(s, app, file.as_ref(), &config.settings, now));
-    }
+    let snapshot = Snapshot::load(store)?;
+    let config = &snapshot.config;
     if let Some(names) = names
         && let Some(missing) = names.iter().find(|n| config.server(n).is_none())
     {
@@ -380,31 +374,24 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
             name: missing.clone(),
         });
     }
-    Ok(out)
+    let now = Timestamp::now();
+    Ok(config
+        .servers
+        .iter()
+        .filter(|s| names.is_none_or(|n| n.contains(&s.name)))
+        .map(|s| ServerView::new(&snapshot, s, now))
+        .collect())
 }
 
 fn apps(store: &Store, json: bool) -> Result<u8, Error> {
     let config = store.load()?;
     if json {
-        let apps: Vec<serde_json::Value> = config
+        let apps: Vec<output::AppRow> = config
             .apps
             .iter()
-            .map(|a| {
-                serde_json::json!({
-                    "name": a.name,
-                    "client_id": a.client_id,
-                    "tenant": a.tenant,
-                    "authority": a.authority,
-                    "cloud": a.cloud().map(crate::model::Cloud::key),
-                    "has_secret": a.secret.is_some(),
-                    "public_client": a.public_client,
-                    "admin_consent_at": a.admin_consent_at.map(|t| t.to_string()),
-                    "secret_expires": a.secret_expires.map(|d| d.to_string()),
-                    "servers": config.servers_using(&a.name),
-                })
-            })
+            .map(|a| output::AppRow::new(a, &config))
             .collect();
-        out!("{}", serde_json::to_string_pretty(&apps).unwrap_or_default());
+        out!("{}", output::pretty(&apps));
     } else if config.apps.is_empty() {
         out!("No Azure apps yet; inbound add creates one with the first OAuth2 server.");
     } else {
@@ -418,11 +405,7 @@ fn list(store: &Store, json: bool) -> Result<u8, Error> {
     let views = views(store, None)?;
     let mut out = std::io::stdout().lock();
     if json {
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&views).unwrap_or_default()
-        );
+        let _ = writeln!(out, "{}", output::pretty(&views));
     } else if views.is_empty() {
         let _ = writeln!(
             out,
@@ -444,7 +427,7 @@ fn show(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
     };
     let mut out = std::io::stdout().lock();
     if json {
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        let _ = writeln!(out, "{}", output::pretty(v));
     } else {
         let _ = write!(out, "{}", output::details(v));
     }
@@ -477,11 +460,11 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
                 if a.json {
                     out!(
                         "{}",
-                        serde_json::json!({
-                            "verification_uri": auth.verification_uri,
-                            "user_code": auth.user_code,
-                            "expires_in": auth.expires_in,
-                            "interval": auth.interval,
+                        output::line(&output::DeviceCodeJson {
+                            verification_uri: &auth.verification_uri,
+                            user_code: &auth.user_code,
+                            expires_in: auth.expires_in,
+                            interval: auth.interval,
                         })
                     );
                     let _ = std::io::stdout().flush();
@@ -515,11 +498,11 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
     if a.json {
         out!(
             "{}",
-            serde_json::json!({
-                "server": connected.server,
-                "account": connected.tokens.account,
-                "access_token_expires_at": connected.tokens.expires_at.to_string(),
-                "mismatch": connected.mismatch,
+            output::line(&output::ConnectedJson {
+                server: &connected.server,
+                account: connected.tokens.account.as_deref(),
+                access_token_expires_at: connected.tokens.expires_at.to_string(),
+                mismatch: connected.mismatch.as_deref(),
             })
         );
         return Ok(exit::OK);
@@ -738,7 +721,12 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
                 if !a.json {
                     out!("✔ {name}: Confirmed · INBOX has {} messages", report.messages);
                 }
-                json.push(serde_json::json!({"server": name, "ok": true, "state": "Confirmed", "messages": report.messages}));
+                json.push(output::TestRow::Passed {
+                    server: name.clone(),
+                    ok: true,
+                    state: crate::model::ServerState::Confirmed.label(),
+                    messages: report.messages,
+                });
             }
             Err(e) => {
                 worst = worst.max(code_for(e));
@@ -752,12 +740,17 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
                     Error::Probe { source, .. } => Some(source.stage().label()),
                     _ => None,
                 };
-                json.push(serde_json::json!({"server": name, "ok": false, "stage": stage, "error": e.to_string(), "hint": e.hint(), "fix": e.fix().and_then(|f| f.command())}));
+                json.push(output::TestRow::Failed {
+                    server: name.clone(),
+                    ok: false,
+                    stage,
+                    error: output::ErrorFields::new(e),
+                });
             }
         }
     }
     if a.json {
-        out!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        out!("{}", output::pretty(&json));
     }
     Ok(worst)
 }
@@ -771,14 +764,13 @@ async fn token(store: &Store, a: TokenArgs) -> Result<u8, Error> {
     let text = match a.format {
         TokenFormat::Access => token.to_string(),
         TokenFormat::Xoauth2 => crate::services::xoauth2::encode(&fresh.username, token),
-        TokenFormat::Json => serde_json::json!({
-            "server": a.name,
-            "username": fresh.username,
-            "access_token": token,
-            "expires_at": fresh.tokens.expires_at.to_string(),
-            "xoauth2": crate::services::xoauth2::encode(&fresh.username, token),
-        })
-        .to_string(),
+        TokenFormat::Json => output::line(&output::TokenJson {
+            server: &a.name,
+            username: &fresh.username,
+            access_token: token,
+            expires_at: fresh.tokens.expires_at.to_string(),
+            xoauth2: crate::services::xoauth2::encode(&fresh.username, token),
+        }),
     };
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
@@ -826,7 +818,11 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
                         crate::timefmt::local(f.tokens.expires_at)
                     );
                 }
-                json.push(serde_json::json!({"server": name, "ok": true, "expires_at": f.tokens.expires_at.to_string()}));
+                json.push(output::RefreshRow::Refreshed {
+                    server: name.clone(),
+                    ok: true,
+                    expires_at: f.tokens.expires_at.to_string(),
+                });
             }
             Ok(f) => {
                 failed += 1;
@@ -835,7 +831,11 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
                 if !a.json {
                     out!("! {name}: {w}");
                 }
-                json.push(serde_json::json!({"server": name, "ok": false, "error": w}));
+                json.push(output::RefreshRow::Warning {
+                    server: name.clone(),
+                    ok: false,
+                    error: w,
+                });
             }
             Err(e) => {
                 failed += 1;
@@ -846,12 +846,16 @@ async fn refresh(store: &Store, a: RefreshArgs) -> Result<u8, Error> {
                         out!("  → {line}");
                     }
                 }
-                json.push(serde_json::json!({"server": name, "ok": false, "error": e.to_string(), "hint": e.hint(), "fix": e.fix().and_then(|f| f.command())}));
+                json.push(output::RefreshRow::Failed {
+                    server: name.clone(),
+                    ok: false,
+                    error: output::ErrorFields::new(e),
+                });
             }
         }
     }
     if a.json {
-        out!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        out!("{}", output::pretty(&json));
     } else if a.all {
         out!("{ok} refreshed, {failed} failed");
     }
@@ -896,8 +900,10 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
         let healths: Vec<&health::Health> = views.iter().map(|v| &v.health).collect();
         out!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"status": worst, "servers": healths}))
-                .unwrap_or_default()
+            output::pretty(&output::CheckJson {
+                status: worst,
+                servers: healths
+            })
         );
     } else {
         let count = |l: Level| views.iter().filter(|v| v.health.level == l).count();
@@ -942,7 +948,7 @@ async fn doctor(store: &Store, a: DoctorArgs) -> u8 {
     match core_ops::doctor::diagnose(store, &a.name, timeouts, |_| {}).await {
         Ok(report) => {
             if a.json {
-                out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                out!("{}", output::pretty(&report));
             } else {
                 super::checks::print_report(&report);
             }
@@ -1007,7 +1013,7 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
     };
     let settings = update_settings(store, &patch)?;
     if a.json {
-        out!("{}", serde_json::to_string_pretty(&settings).unwrap_or_default());
+        out!("{}", output::pretty(&settings));
     } else {
         let port = settings.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
         out!("listen port     {port}");

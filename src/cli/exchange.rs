@@ -8,7 +8,7 @@ use crate::store::Store;
 pub fn exchange_setup(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
     let setup = exchange::exchange_setup(store, name)?;
     if json {
-        out!("{}", serde_json::to_string_pretty(&setup).unwrap_or_default());
+        out!("{}", super::output::pretty(&setup));
         return Ok(exit::OK);
     }
     say!(

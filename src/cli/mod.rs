@@ -206,7 +206,7 @@ pub struct SettingsArgs {
     /// How long a sign-in waits for the browser, in seconds (30 to 3600; default 300).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
-    /// Machine-readable output.
+    /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -301,7 +301,7 @@ fn parse_cloud(s: &str) -> Result<crate::model::Cloud, String> {
 pub struct DoctorArgs {
     /// The server to diagnose.
     pub name: String,
-    /// Machine-readable output.
+    /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// Seconds each IMAP stage may wait (default: 15 to connect, 20 per command, 30 to
@@ -381,7 +381,7 @@ pub struct EditArgs {
 
 #[derive(Debug, Args)]
 pub struct JsonFlag {
-    /// Machine-readable output.
+    /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -389,7 +389,7 @@ pub struct JsonFlag {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     pub name: String,
-    /// Machine-readable output.
+    /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -424,7 +424,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
     /// With --device-code: print the code as one JSON line (verification_uri, user_code,
-    /// expires_in, interval) and the result as JSON, for scripts that show the code elsewhere.
+    /// expires_in, interval) and the result as JSON, for scripts that show the code elsewhere
+    /// (fields documented in docs/json.md).
     #[arg(long, requires = "device_code")]
     pub json: bool,
 }
@@ -436,7 +437,7 @@ pub struct TestArgs {
     /// Test every server, concurrently.
     #[arg(long)]
     pub all: bool,
-    /// Output as JSON.
+    /// Output as JSON (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// Seconds each stage may wait for the server (default: 15 to connect, 20 per command,
@@ -454,7 +455,7 @@ pub enum TokenFormat {
     Access,
     /// The base64 SASL XOAUTH2 string.
     Xoauth2,
-    /// JSON with token, username, expiry.
+    /// JSON with token, username, expiry (fields documented in docs/json.md).
     Json,
 }
 
@@ -475,7 +476,7 @@ pub struct RefreshArgs {
     /// Refresh every OAuth2 server, concurrently.
     #[arg(long)]
     pub all: bool,
-    /// Machine-readable output.
+    /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// How many servers to work on at once (default 128).
@@ -487,7 +488,7 @@ pub struct RefreshArgs {
 pub struct CheckArgs {
     /// Servers to check (default: all).
     pub names: Vec<String>,
-    /// Machine-readable output.
+    /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
     /// Also run Test & Confirm.

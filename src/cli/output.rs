@@ -1,7 +1,8 @@
 //! What `list` and `show` print: a view of a server without secrets.
 
 use crate::model::health::{self, Health, TokenHealth};
-use crate::model::{AzureApp, Server, Settings, TokenFile, registered_redirect_uri};
+use crate::model::{Server, registered_redirect_uri};
+use crate::ops::snapshot::Snapshot;
 use crate::textwidth::{cols, pad, truncate};
 use crate::timefmt;
 use jiff::Timestamp;
@@ -68,14 +69,11 @@ pub struct ServerView {
 }
 
 impl ServerView {
-    pub fn new(
-        s: &Server,
-        app: Option<&AzureApp>,
-        file: Option<&TokenFile>,
-        settings: &Settings,
-        now: Timestamp,
-    ) -> Self {
-        let health = health::assess(s, app, file, now);
+    /// Server `s` of `snapshot`, with its health at `now` (as the app judges it).
+    pub fn new(snapshot: &Snapshot, s: &Server, now: Timestamp) -> Self {
+        let health = snapshot.health(s, now);
+        let app = snapshot.config.app_of(s);
+        let settings = &snapshot.config.settings;
         Self {
             name: s.name.clone(),
             server_type: "IMAP",
@@ -350,4 +348,146 @@ pub fn details(v: &ServerView) -> String {
         );
     }
     o
+}
+
+// What `--json` prints: each command's rows as structs, so the fields are the schema
+// documented in docs/json.md (and kept by a test against it).
+
+/// `inbound apps --json`: one Azure app (the secret itself never appears).
+#[derive(Debug, Serialize)]
+pub struct AppRow {
+    pub name: String,
+    pub client_id: String,
+    pub tenant: String,
+    pub authority: String,
+    pub cloud: Option<&'static str>,
+    pub has_secret: bool,
+    pub public_client: bool,
+    pub admin_consent_at: Option<String>,
+    pub secret_expires: Option<String>,
+    /// The servers that use it.
+    pub servers: Vec<String>,
+}
+
+impl AppRow {
+    pub fn new(a: &crate::model::AzureApp, config: &crate::model::Config) -> Self {
+        Self {
+            name: a.name.clone(),
+            client_id: a.client_id.clone(),
+            tenant: a.tenant.clone(),
+            authority: a.authority.clone(),
+            cloud: a.cloud().map(crate::model::Cloud::key),
+            has_secret: a.secret.is_some(),
+            public_client: a.public_client,
+            admin_consent_at: a.admin_consent_at.map(|t| t.to_string()),
+            secret_expires: a.secret_expires.map(|d| d.to_string()),
+            servers: config
+                .servers_using(&a.name)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+/// A failure as `--json` rows carry it: the message, what to do, and the command that fixes it.
+#[derive(Debug, Serialize)]
+pub struct ErrorFields {
+    pub error: String,
+    pub hint: Option<String>,
+    pub fix: Option<String>,
+}
+
+impl ErrorFields {
+    pub fn new(e: &crate::ops::Error) -> Self {
+        Self {
+            error: e.to_string(),
+            hint: e.hint(),
+            fix: e.fix().and_then(|f| f.command()),
+        }
+    }
+}
+
+/// `inbound test --json`: one server's Test & Confirm.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum TestRow {
+    Passed {
+        server: String,
+        ok: bool,
+        state: &'static str,
+        messages: u32,
+    },
+    Failed {
+        server: String,
+        ok: bool,
+        /// The IMAP stage that failed; null when it failed before connecting.
+        stage: Option<&'static str>,
+        #[serde(flatten)]
+        error: ErrorFields,
+    },
+}
+
+/// `inbound refresh --json`: one server's refresh.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RefreshRow {
+    Refreshed {
+        server: String,
+        ok: bool,
+        expires_at: String,
+    },
+    /// Microsoft answered, but the token could not be kept (e.g. the store is full).
+    Warning { server: String, ok: bool, error: String },
+    Failed {
+        server: String,
+        ok: bool,
+        #[serde(flatten)]
+        error: ErrorFields,
+    },
+}
+
+/// `inbound token NAME --format json`.
+#[derive(Serialize)]
+pub struct TokenJson<'a> {
+    pub server: &'a str,
+    pub username: &'a str,
+    pub access_token: &'a str,
+    pub expires_at: String,
+    pub xoauth2: String,
+}
+
+/// `inbound check --json`.
+#[derive(Debug, Serialize)]
+pub struct CheckJson<'a> {
+    pub status: health::Level,
+    pub servers: Vec<&'a Health>,
+}
+
+/// `inbound connect NAME --device-code --json`, first line: the code to show.
+#[derive(Debug, Serialize)]
+pub struct DeviceCodeJson<'a> {
+    pub verification_uri: &'a str,
+    pub user_code: &'a str,
+    pub expires_in: u64,
+    pub interval: u64,
+}
+
+/// `inbound connect NAME --device-code --json`, last line: who signed in.
+#[derive(Debug, Serialize)]
+pub struct ConnectedJson<'a> {
+    pub server: &'a str,
+    pub account: Option<&'a str>,
+    pub access_token_expires_at: String,
+    pub mismatch: Option<&'a str>,
+}
+
+/// Pretty JSON of a value, or nothing (these structs cannot fail to serialize).
+pub fn pretty<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// One-line JSON (for line-by-line readers).
+pub fn line<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }

@@ -160,6 +160,12 @@ pub enum Fix {
     CaFile { server: String },
     /// App-only: register the app's service principal in Exchange and give it the mailbox.
     ExchangeSetup { server: String },
+    /// Give the app its tenant's ID or verified domain (not `common`).
+    Tenant { app: String },
+    /// Store the mailbox's password (Basic).
+    Password { server: String },
+    /// An admin grants consent for the organization, then the sign-in follows.
+    AdminConsent { server: String },
     /// Words only (e.g. Microsoft's hint for a transient failure).
     Advice(String),
 }
@@ -185,6 +191,9 @@ impl Fix {
             Fix::ExchangeSetup { .. } => {
                 "run the Exchange Online commands that register the app and give it the mailbox".into()
             }
+            Fix::Tenant { .. } => "give the app its Directory (tenant) ID or a verified domain".into(),
+            Fix::Password { .. } => "store the mailbox's password".into(),
+            Fix::AdminConsent { .. } => "an admin grants consent for the organization, then signs in".into(),
             Fix::Advice(text) => text.clone(),
         }
     }
@@ -211,6 +220,9 @@ impl Fix {
             Fix::Test { server } => format!("inbound test \"{server}\""),
             Fix::CaFile { server } => format!("inbound edit \"{server}\" --ca-file FILE"),
             Fix::ExchangeSetup { server } => format!("inbound exchange-setup \"{server}\""),
+            Fix::Tenant { app } => format!("inbound edit --app \"{app}\" --tenant TENANT"),
+            Fix::Password { server } => format!("inbound edit \"{server}\" --password-stdin"),
+            Fix::AdminConsent { server } => format!("inbound connect \"{server}\" --admin-consent"),
             Fix::Advice(_) => return None,
         })
     }
@@ -235,6 +247,9 @@ impl Fix {
             Fix::Test { .. } => "test",
             Fix::CaFile { .. } => "ca_file",
             Fix::ExchangeSetup { .. } => "exchange_setup",
+            Fix::Tenant { .. } => "tenant",
+            Fix::Password { .. } => "password",
+            Fix::AdminConsent { .. } => "admin_consent",
             Fix::Advice(_) => "advice",
         }
     }

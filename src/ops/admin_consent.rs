@@ -106,10 +106,7 @@ pub async fn begin_admin_consent(store: &Store, name: &str, opts: &ConsentOption
     let (server, app) = super::oauth_target(&config, name)?;
     if app.tenant.eq_ignore_ascii_case("common") {
         // Microsoft: the v2 admin consent endpoint must not be used with `common` (§8).
-        return Err(Error::Consent(format!(
-            "admin consent needs the tenant's ID or domain, not \"common\": inbound edit --app \"{}\" --tenant TENANT",
-            app.name
-        )));
+        return Err(Error::CommonTenant { app: app.name });
     }
     let state = oauth::new_state();
     let Bound {
@@ -177,11 +174,12 @@ impl AdminConsent {
                     },
                 },
                 () = &mut deadline => {
-                    return Err(Error::Consent(super::consent::no_answer_text(
+                    return Err(Error::NoAnswer {
                         timeout,
-                        &self.registered_redirect,
-                        self.app.public_client,
-                    )));
+                        registered: self.registered_redirect.clone(),
+                        public_client: self.app.public_client,
+                        server: self.server.name.clone(),
+                    });
                 }
                 () = cancel.cancelled() => return Err(Error::Cancelled),
             }
@@ -201,9 +199,10 @@ impl AdminConsent {
                 })
             }
             Callback::Denied { error, description } => Err(self.refusal(&error, &description)),
-            Callback::Code { .. } => Err(Error::Consent(
-                "a sign-in code arrived where the admin consent answer was expected; run the admin consent again".into(),
-            )),
+            Callback::Code { .. } => Err(Error::WrongAnswer {
+                server: self.server.name.clone(),
+                expected: super::Flow::AdminConsent,
+            }),
         }
     }
 
@@ -226,16 +225,15 @@ impl AdminConsent {
         tracing::warn!(app = %self.app.name, error, description, "admin consent refused");
         let codes = diagnose::codes_in_text(description);
         let first = description.lines().next().unwrap_or("").trim();
+        let refused = |reason| Error::AdminRefused {
+            reason,
+            detail: first.to_string(),
+            link: self.app.admin_consent_url(),
+        };
         if codes.contains(&65004) {
-            Error::Consent(format!(
-                "the admin consent was cancelled ({first}); run it again and accept, or send this link to an admin: {}",
-                self.app.admin_consent_url()
-            ))
+            refused(super::AdminRefusal::Cancelled)
         } else if diagnose::needs_admin_consent(&codes) {
-            Error::Consent(format!(
-                "the account that signed in cannot grant consent for the organization ({first}); sign in as a {ADMIN_ROLES}, or send this link to one: {}",
-                self.app.admin_consent_url()
-            ))
+            refused(super::AdminRefusal::NotAdmin)
         } else {
             denied(error, description)
         }

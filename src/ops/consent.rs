@@ -213,7 +213,7 @@ impl Consent {
                             // An admin consent answer with this sign-in's state cannot come
                             // from Microsoft (each flow has its own state): refuse it.
                             self.listener.shutdown().await;
-                            Err(Error::Consent("an admin consent answer arrived where a sign-in was expected; connect again".into()))
+                            Err(Error::WrongAnswer { server: self.server.name.clone(), expected: super::Flow::SignIn })
                         }
                         Callback::Code { code, reply } => {
                             let result = self.redeem(store, &code).await;
@@ -242,7 +242,12 @@ impl Consent {
                     },
                 },
                 () = &mut deadline => {
-                    return Err(Error::Consent(no_answer_text(timeout, &self.registered_redirect, self.app.public_client)));
+                    return Err(Error::NoAnswer {
+                        timeout,
+                        registered: self.registered_redirect.clone(),
+                        public_client: self.app.public_client,
+                        server: self.server.name.clone(),
+                    });
                 }
                 () = cancel.cancelled() => return Err(Error::Cancelled),
             }
@@ -276,10 +281,9 @@ impl Consent {
 
     /// Redeems a code (from the listener or pasted by the user) exactly once.
     pub async fn redeem(&mut self, store: &Store, code: &str) -> Result<Connected> {
-        let request = self
-            .request
-            .take()
-            .ok_or_else(|| Error::Consent("this sign-in was already used; start again".into()))?;
+        let request = self.request.take().ok_or_else(|| Error::SignInUsed {
+            server: self.server.name.clone(),
+        })?;
         let grant = oauth::exchange_code(&self.app, request, code)
             .await
             .map_err(|e| {
@@ -425,30 +429,14 @@ pub(crate) fn refused(server: &Server, app: &AzureApp, error: &str, description:
 pub(crate) fn denied(error: &str, description: &str) -> Error {
     tracing::warn!(error, description, "sign-in: Microsoft redirected with an error");
     let codes = diagnose::codes_in_text(description);
-    let hint = codes.iter().find_map(|c| diagnose::aadsts_hint(*c));
-    let first = description.lines().next().unwrap_or("").trim();
-    let mut text = format!("Microsoft answered {error}");
-    if !first.is_empty() {
-        text.push_str(&format!(": {first}"));
+    Error::Refused {
+        error: error.to_string(),
+        description: description.to_string(),
+        hint: codes
+            .iter()
+            .find_map(|c| diagnose::aadsts_hint(*c))
+            .map(str::to_string),
     }
-    if let Some(h) = hint {
-        text.push_str(&format!(". {h}"));
-    } else if error == "access_denied" {
-        text.push_str(". The sign-in was cancelled or consent refused: connect again and accept");
-    }
-    Error::Consent(text)
-}
-
-pub(crate) fn no_answer_text(timeout: Duration, registered: &str, public_client: bool) -> String {
-    let platform = if public_client {
-        "Mobile and desktop applications"
-    } else {
-        "Web"
-    };
-    format!(
-        "no answer from the browser within {} s. If Microsoft's page showed AADSTS50011, register {registered} under Authentication → {platform} (changes take 3–5 minutes); if it said \"Need admin approval\", an admin grants consent first (connect --admin-consent); over SSH use the tunnel or paste the address the browser ended on",
-        timeout.as_secs()
-    )
 }
 
 /// Who chose the listener port, for the message when it is busy.

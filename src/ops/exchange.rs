@@ -123,9 +123,7 @@ pub fn exchange_setup(store: &Store, name: &str) -> Result<ExchangeSetup> {
     let config = store.load()?;
     let (server, app) = super::oauth_target(&config, name)?;
     if server.auth != AuthKind::OAuth2App {
-        return Err(Error::Consent(format!(
-            "\"{name}\" signs in as a person (delegated OAuth2.0): Exchange needs no service principal for it. App-only servers are added with --auth oauth2-app"
-        )));
+        return Err(Error::NotAppOnly { server: name.into() });
     }
     let principal_id = principal_of(store, &config, &app.name)?;
     Ok(setup_for(&config, &server, &app, principal_id))

@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod servers;
 pub mod settings;
 pub mod setup;
+pub mod snapshot;
 pub mod test;
 pub mod tokens;
 
@@ -61,8 +62,54 @@ pub enum Error {
         /// browser paths can sign in (the TUI says so with its own keys).
         blocked_by_policy: bool,
     },
-    #[error("sign-in: {0}")]
-    Consent(String),
+    /// Microsoft redirected back with an error (consent refused, a wrong redirect …).
+    #[error("sign-in: Microsoft answered {error}{}", if first_line(description).is_empty() { String::new() } else { format!(": {}", first_line(description)) })]
+    Refused {
+        error: String,
+        description: String,
+        /// What the AADSTS code means for us, when we know it.
+        hint: Option<String>,
+    },
+    /// The browser never came back to the listener.
+    #[error("sign-in: no answer from the browser within {} s", timeout.as_secs())]
+    NoAnswer {
+        timeout: std::time::Duration,
+        /// The redirect URI as it must be registered.
+        registered: String,
+        public_client: bool,
+        /// The server signing in (for the admin consent that may be missing).
+        server: String,
+    },
+    /// An answer of the other flow arrived on this flow's listener (it cannot come from
+    /// Microsoft: each flow has its own `state`).
+    #[error("sign-in: {}", match expected {
+        Flow::SignIn => "an admin consent answer arrived where a sign-in was expected",
+        Flow::AdminConsent => "a sign-in code arrived where the admin consent answer was expected",
+    })]
+    WrongAnswer { server: String, expected: Flow },
+    /// A sign-in's code is redeemed once; this one was.
+    #[error("sign-in: this sign-in was already used")]
+    SignInUsed { server: String },
+    #[error("admin consent needs the tenant's ID or domain, not \"common\" (app \"{app}\")")]
+    CommonTenant { app: String },
+    /// The admin consent page answered with a refusal we can explain.
+    #[error("sign-in: {}", match reason {
+        AdminRefusal::Cancelled => format!("the admin consent was cancelled ({detail})"),
+        AdminRefusal::NotAdmin => format!("the account that signed in cannot grant consent for the organization ({detail})"),
+    })]
+    AdminRefused {
+        reason: AdminRefusal,
+        /// Microsoft's first line (with its AADSTS code).
+        detail: String,
+        /// The link to send an admin.
+        link: String,
+    },
+    #[error(
+        "\"{server}\" signs in as a person (delegated OAuth2.0): Exchange needs no service principal for it"
+    )]
+    NotAppOnly { server: String },
+    #[error("\"{server}\" uses Basic authentication but has no password stored")]
+    NoPassword { server: String },
     #[error(
         "app \"{app}\" has no client secret or certificate, and it is not a public client: a browser sign-in with a Web redirect needs one of them"
     )]
@@ -100,6 +147,26 @@ pub enum Error {
     Cancelled,
     #[error("{0}")]
     Io(String),
+}
+
+/// Which flow a listener was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    SignIn,
+    AdminConsent,
+}
+
+/// Why the admin consent page said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRefusal {
+    /// AADSTS65004: the admin declined or closed the page.
+    Cancelled,
+    /// The account that signed in holds no role that may grant consent.
+    NotAdmin,
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
 }
 
 fn preflight_text(list: &preflight::Checklist) -> String {
@@ -156,6 +223,49 @@ impl Error {
                 "get a token: inbound token \"{server}\" · test it: inbound test \"{server}\" · the Exchange side: inbound exchange-setup \"{server}\""
             )),
             Error::NeedsAdminConsent(n) => Some(n.routes()),
+            Error::Refused { error, hint, .. } => hint.clone().or_else(|| {
+                (error == "access_denied")
+                    .then(|| "the sign-in was cancelled or consent refused: connect again and accept".to_string())
+            }),
+            Error::NoAnswer {
+                registered,
+                public_client,
+                ..
+            } => Some(format!(
+                "if Microsoft's page showed AADSTS50011, register {registered} under Authentication → {} (changes take 3–5 minutes); if it said \"Need admin approval\", an admin grants consent first; over SSH use the tunnel or paste the address the browser ended on",
+                if *public_client {
+                    "Mobile and desktop applications"
+                } else {
+                    "Web"
+                }
+            )),
+            Error::WrongAnswer {
+                expected: Flow::SignIn,
+                ..
+            }
+            | Error::SignInUsed { .. } => Some("start the sign-in again".into()),
+            Error::WrongAnswer {
+                expected: Flow::AdminConsent,
+                ..
+            } => Some("run the admin consent again".into()),
+            Error::CommonTenant { .. } => self.fix().map(|f| f.advice()),
+            Error::AdminRefused {
+                reason: AdminRefusal::Cancelled,
+                link,
+                ..
+            } => Some(format!("run it again and accept, or send this link to an admin: {link}")),
+            Error::AdminRefused {
+                reason: AdminRefusal::NotAdmin,
+                link,
+                ..
+            } => Some(format!(
+                "sign in as a {}, or send this link to one: {link}",
+                admin_consent::ADMIN_ROLES
+            )),
+            Error::NotAppOnly { .. } => Some(
+                "only app-only servers (OAuth2.0 app-only: the app's own credentials, no sign-in) need the Exchange setup".into(),
+            ),
+            Error::NoPassword { .. } => Some("Basic logs in with the mailbox's password: store it".into()),
             _ => None,
         }
     }
@@ -177,6 +287,23 @@ impl Error {
             } => Some(Fix::AppCredentials { app: "APP".into() }),
             Error::Blocked { .. } => Some(Fix::NewSecret { app: None }),
             Error::NoCredential { app } => Some(Fix::AppCredentials { app: app.clone() }),
+            Error::WrongAnswer {
+                server,
+                expected: Flow::SignIn,
+            }
+            | Error::SignInUsed { server } => Some(Fix::Connect {
+                server: server.clone(),
+            }),
+            Error::WrongAnswer {
+                server,
+                expected: Flow::AdminConsent,
+            } => Some(Fix::AdminConsent {
+                server: server.clone(),
+            }),
+            Error::CommonTenant { app } => Some(Fix::Tenant { app: app.clone() }),
+            Error::NoPassword { server } => Some(Fix::Password {
+                server: server.clone(),
+            }),
             Error::Probe {
                 server,
                 source: ProbeError::AppOnlyRejected { .. },
@@ -230,4 +357,62 @@ pub fn signin_target(config: &Config, name: &str) -> Result<(Server, AzureApp)> 
         return Err(Error::AppOnly { server: name.into() });
     }
     Ok((server, app))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sign-in errors that once were one `Consent(String)`: words in the message and the
+    /// hint (the TUI shows both), a command only in `fix()`.
+    #[test]
+    fn sign_in_errors_keep_commands_in_their_fix() {
+        let server = || "S".to_string();
+        let errors = [
+            Error::Refused {
+                error: "access_denied".into(),
+                description: "AADSTS65004: declined\nTrace ID: x".into(),
+                hint: None,
+            },
+            Error::NoAnswer {
+                timeout: std::time::Duration::from_secs(1),
+                registered: "http://localhost/microsoft_outlook/confirm".into(),
+                public_client: false,
+                server: server(),
+            },
+            Error::WrongAnswer {
+                server: server(),
+                expected: Flow::SignIn,
+            },
+            Error::WrongAnswer {
+                server: server(),
+                expected: Flow::AdminConsent,
+            },
+            Error::SignInUsed { server: server() },
+            Error::CommonTenant { app: "A".into() },
+            Error::AdminRefused {
+                reason: AdminRefusal::NotAdmin,
+                detail: "AADSTS90094".into(),
+                link: "https://login.example/adminconsent".into(),
+            },
+            Error::NotAppOnly { server: server() },
+            Error::NoPassword { server: server() },
+        ];
+        for e in &errors {
+            let words = format!("{e} {}", e.hint().unwrap_or_default());
+            assert!(!words.contains("inbound ") && !words.contains("--"), "{words}");
+        }
+        assert_eq!(
+            errors[0].to_string(),
+            "sign-in: Microsoft answered access_denied: AADSTS65004: declined"
+        );
+        assert_eq!(
+            errors[5].fix().and_then(|f| f.command()).as_deref(),
+            Some("inbound edit --app \"A\" --tenant TENANT")
+        );
+        assert_eq!(
+            errors[3].fix().and_then(|f| f.command()).as_deref(),
+            Some("inbound connect \"S\" --admin-consent")
+        );
+    }
 }

@@ -281,101 +281,209 @@ pub struct ServerPatch {
     pub ca_file: Option<Option<PathBuf>>,
 }
 
-/// Edits a server. Changing where or as whom it connects returns it to Draft: the last test no
-/// longer proves anything.
-pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Server> {
-    // A rename touches only config.json: the token file is named by the server's id.
-    let (old, server) = store.update(|config| {
-        let apps: Vec<String> = config.apps.iter().map(|a| a.name.clone()).collect();
-        let new_name = match &patch.rename {
-            Some(n) => {
-                let n = validate::server_name(n)?;
-                if n != name && config.server(&n).is_some() {
-                    return Err(Error::Exists {
-                        kind: "server",
-                        name: n,
-                    });
-                }
-                Some(n)
-            }
+/// Field errors gathered while checking a patch: every wrong field, not only the first.
+#[derive(Default)]
+struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// The value when the check passed; the error is kept for the end otherwise.
+    fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+    fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+    fn into_result(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self.0))
+        }
+    }
+}
+
+/// A server as it was and as a patch left it.
+#[derive(Debug, Clone)]
+pub struct ServerEdit {
+    pub before: Server,
+    pub after: Server,
+}
+
+impl ServerEdit {
+    /// The tokens were minted for another mailbox, delegate or kind of access: no use now.
+    pub fn drops_tokens(&self) -> bool {
+        self.before.username != self.after.username
+            || self.before.auth != self.after.auth
+            || self.before.sign_in_as != self.after.sign_in_as
+    }
+}
+
+/// Applies `patch` to the server `name` in `config` (nothing is saved here). Every field error
+/// is reported at once (`Error::Invalid`); on any error `config` is left as it was. Changing
+/// where or as whom it connects returns it to Draft: the last test no longer proves anything.
+pub fn patch_server(config: &mut Config, name: &str, patch: &ServerPatch) -> Result<ServerEdit> {
+    let before = server_of(config, name)?.clone();
+    let mut fields = Fields::default();
+    let mut server = before.clone();
+    let new_name = patch
+        .rename
+        .as_ref()
+        .and_then(|n| fields.check(validate::server_name(n)));
+    if let Some(h) = &patch.host
+        && let Some(h) = fields.check(validate::host(h))
+    {
+        server.host = h;
+    }
+    if let Some(p) = &patch.port
+        && let Some(p) = fields.check(validate::port(p))
+    {
+        server.port = p;
+    }
+    if let Some(u) = &patch.username
+        && let Some(u) = fields.check(validate::username(u))
+    {
+        server.username = u;
+    }
+    if let Some(a) = &patch.auth {
+        server.auth = *a;
+    }
+    if let Some(d) = &patch.sign_in_as {
+        server.sign_in_as = match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => fields.check(sign_in_as(d, &server.username)).flatten(),
             None => None,
         };
-        let server = config.server_mut(name).ok_or_else(|| Error::NotFound {
+    }
+    if let Some(a) = &patch.app {
+        server.app = Some(a.clone());
+    }
+    if let Some(p) = &patch.password
+        && let Some(p) = fields.check(validate::password(p.expose()))
+    {
+        server.password = Some(Secret::new(p));
+    }
+    if let Some(ca) = &patch.ca_file {
+        server.ca_file = match ca {
+            Some(path) => fields.check(validate::ca_file(path)),
+            None => None,
+        };
+    }
+    if server.auth.is_oauth() && server.app.is_none() {
+        fields.push(FieldError::new("Azure app", "OAuth2.0 needs an Azure app"));
+    }
+    if server.auth == AuthKind::Basic && server.password.is_none() {
+        fields.push(FieldError::new("Password", "Basic needs a password"));
+    }
+    fields.into_result()?;
+    if let Some(n) = &new_name
+        && n != name
+        && config.server(n).is_some()
+    {
+        return Err(Error::Exists {
             kind: "server",
-            name: name.into(),
-        })?;
-        let before = server.clone();
-        if let Some(h) = &patch.host {
-            server.host = validate::host(h)?;
-        }
-        if let Some(p) = &patch.port {
-            server.port = validate::port(p)?;
-        }
-        if let Some(u) = &patch.username {
-            server.username = validate::username(u)?;
-        }
-        if let Some(a) = &patch.auth {
-            server.auth = *a;
-        }
-        if let Some(d) = &patch.sign_in_as {
-            server.sign_in_as = match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-                Some(d) => sign_in_as(d, &server.username)?,
-                None => None,
-            };
-        }
-        if let Some(a) = &patch.app {
-            if !apps.contains(a) {
-                return Err(Error::NotFound {
-                    kind: "Azure app",
-                    name: a.clone(),
-                });
+            name: n.clone(),
+        });
+    }
+    if let Some(a) = &patch.app
+        && config.app(a).is_none()
+    {
+        return Err(Error::NotFound {
+            kind: "Azure app",
+            name: a.clone(),
+        });
+    }
+    server.ssl = true;
+    if server.auth == AuthKind::Basic {
+        server.sign_in_as = None;
+    }
+    let moved = server.host != before.host
+        || server.port != before.port
+        || server.username != before.username
+        || server.sign_in_as != before.sign_in_as
+        || server.app != before.app
+        || server.auth != before.auth
+        || server.password != before.password;
+    if moved {
+        server.state = ServerState::Draft;
+    }
+    if let Some(n) = new_name {
+        server.name = n;
+    }
+    // A rename touches only config.json: the token file is named by the server's id.
+    if let Some(slot) = config.server_mut(name) {
+        *slot = server.clone();
+    }
+    Ok(ServerEdit {
+        before,
+        after: server,
+    })
+}
+
+fn server_of<'a>(config: &'a Config, name: &str) -> Result<&'a Server> {
+    config.server(name).ok_or_else(|| Error::NotFound {
+        kind: "server",
+        name: name.into(),
+    })
+}
+
+/// Edits a server (see [`patch_server`]); its tokens go when they no longer fit.
+pub fn edit_server(store: &Store, name: &str, patch: &ServerPatch) -> Result<Server> {
+    edit_server_and_app(store, name, patch, None)
+}
+
+/// Edits a server and, in the same store write, an Azure app (the TUI's form changes both):
+/// either both changes are saved or neither. Field errors of both come back together.
+pub fn edit_server_and_app(
+    store: &Store,
+    name: &str,
+    patch: &ServerPatch,
+    app: Option<(&str, &AppPatch)>,
+) -> Result<Server> {
+    let (edit, users) = store.update(|config| {
+        let mut fields = Vec::new();
+        let mut users = Vec::new();
+        let mut patched_app = None;
+        if let Some((app_name, p)) = app {
+            let mut changed = config.app(app_name).cloned().ok_or_else(|| Error::NotFound {
+                kind: "Azure app",
+                name: app_name.into(),
+            })?;
+            match apply_app_patch(&mut changed, p) {
+                Ok(()) => patched_app = Some(changed),
+                Err(Error::Invalid(f)) => fields.extend(f),
+                Err(e) => return Err(e),
             }
-            server.app = Some(a.clone());
+            if p.changes_credentials() {
+                users = app_users(config, app_name);
+            }
         }
-        if let Some(p) = &patch.password {
-            server.password = Some(Secret::new(validate::password(p.expose())?));
+        // The server part runs even when the app part has field errors, so the form shows
+        // all of them; the app is written back only when both parts passed.
+        let edit = match patch_server(config, name, patch) {
+            Ok(edit) => Some(edit),
+            Err(Error::Invalid(f)) => {
+                fields.extend(f);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        if !fields.is_empty() {
+            return Err(Error::Invalid(fields));
         }
-        if let Some(ca) = &patch.ca_file {
-            server.ca_file = match ca {
-                Some(path) => Some(validate::ca_file(path)?),
-                None => None,
-            };
+        let edit = edit.ok_or(Error::Invalid(Vec::new()))?;
+        if let Some(changed) = patched_app
+            && let Some(slot) = config.app_mut(&changed.name)
+        {
+            *slot = changed;
         }
-        if server.auth.is_oauth() && server.app.is_none() {
-            return Err(FieldError::new("Azure app", "OAuth2.0 needs an Azure app").into());
-        }
-        if server.auth == AuthKind::Basic && server.password.is_none() {
-            return Err(FieldError::new("Password", "Basic needs a password").into());
-        }
-        server.ssl = true;
-        if server.auth == AuthKind::Basic {
-            server.sign_in_as = None;
-        }
-        let moved = server.host != before.host
-            || server.port != before.port
-            || server.username != before.username
-            || server.sign_in_as != before.sign_in_as
-            || server.app != before.app
-            || server.auth != before.auth
-            || server.password != before.password;
-        if moved {
-            server.state = ServerState::Draft;
-        }
-        if let Some(n) = new_name {
-            server.name = n;
-        }
-        Ok(((before.username, before.auth, before.sign_in_as), server.clone()))
+        Ok::<_, Error>((edit, users))
     })?;
-    let (old_username, old_auth, old_sign_in_as) = old;
-    // Tokens are the signed-in account's: another mailbox or delegate needs new ones, and
-    // tokens of the other kind are no use (a delegated token is not the app's, and an
-    // app-only token opens nothing as the signed-in user).
-    if old_username != server.username || old_auth != server.auth || old_sign_in_as != server.sign_in_as {
+    if edit.drops_tokens() {
         // The tokens were minted for the old mailbox and are never served for the new one
         // (the store checks); remove them now rather than keep a dead file.
-        store.remove_tokens(&server)?;
+        store.remove_tokens(&edit.after)?;
     }
-    Ok(server)
+    lift_credential_blockers(store, &users)?;
+    Ok(edit.after)
 }
 
 /// Changes to an app; a new secret clears the secret-related blockers of every server using it.
@@ -390,53 +498,96 @@ pub struct AppPatch {
     pub public_client: bool,
 }
 
-/// Applies `patch` to `app`, validating each field it sets (nothing is saved here).
-pub fn apply_app_patch(app: &mut AzureApp, patch: &AppPatch) -> Result<()> {
-    if let Some(c) = &patch.client_id {
-        app.client_id = validate::client_id(c)?;
+impl AppPatch {
+    /// True when the patch changes what Microsoft checks (so its refusals may be over).
+    pub fn changes_credentials(&self) -> bool {
+        self.secret.is_some() || self.client_id.is_some() || self.tenant.is_some() || self.public_client
     }
-    if let Some(t) = &patch.tenant {
-        app.tenant = validate::tenant(t)?;
+}
+
+/// Applies `patch` to `app`, validating each field it sets (nothing is saved here). Every
+/// field error is reported at once (`Error::Invalid`); on any error `app` is left as it was.
+pub fn apply_app_patch(app: &mut AzureApp, patch: &AppPatch) -> Result<()> {
+    let mut fields = Fields::default();
+    let mut changed = app.clone();
+    if let Some(c) = &patch.client_id
+        && let Some(c) = fields.check(validate::client_id(c))
+    {
+        changed.client_id = c;
+    }
+    if let Some(t) = &patch.tenant
+        && let Some(t) = fields.check(validate::tenant(t))
+    {
+        changed.tenant = t;
     }
     if patch.public_client {
         if patch.secret.is_some() || patch.secret_expires.is_some() {
-            return Err(FieldError::new(
+            fields.push(FieldError::new(
                 "Secret",
                 "a public client has no secret: give either the secret or the public-client choice",
-            )
-            .into());
+            ));
+        } else {
+            changed.public_client = true;
+            changed.secret = None;
+            changed.secret_expires = None;
         }
-        app.public_client = true;
-        app.secret = None;
-        app.secret_expires = None;
     }
     if let Some(s) = &patch.secret {
         if app.public_client {
-            return Err(FieldError::new(
+            fields.push(FieldError::new(
                 "Secret",
                 "this app is a public client and sends no secret; to use a secret, add the app again without the public-client choice",
-            )
-            .into());
+            ));
+        } else if let Some(s) = fields.check(validate::secret(s.expose())) {
+            changed.secret = Some(Secret::new(s));
         }
-        app.secret = Some(Secret::new(validate::secret(s.expose())?));
     }
-    if let Some(d) = &patch.secret_expires {
-        app.secret_expires = Some(validate::secret_expiry_now(d)?);
+    if let Some(d) = &patch.secret_expires
+        && let Some(d) = fields.check(validate::secret_expiry_now(d))
+    {
+        changed.secret_expires = Some(d);
     }
-    if let Some(a) = &patch.authority {
-        app.authority = validate::authority(a)?;
+    if let Some(a) = &patch.authority
+        && let Some(a) = fields.check(validate::authority(a))
+    {
+        changed.authority = a;
+    }
+    fields.into_result()?;
+    *app = changed;
+    Ok(())
+}
+
+fn app_users(config: &Config, app: &str) -> Vec<Server> {
+    config
+        .servers
+        .iter()
+        .filter(|s| s.app.as_deref() == Some(app))
+        .cloned()
+        .collect()
+}
+
+/// New credentials may fix what Microsoft refused: the servers lose those blockers (the next
+/// refresh tells).
+fn lift_credential_blockers(store: &Store, users: &[Server]) -> Result<()> {
+    for server in users {
+        store.update_tokens(server, |f| {
+            if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {
+                f.blocker = None;
+                f.last_error = None;
+            }
+            Ok::<_, Error>(())
+        })?;
     }
     Ok(())
 }
 
 pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp> {
     let (app, users) = store.update(|config| {
-        let users: Vec<Server> = config
-            .servers
-            .iter()
-            .filter(|s| s.app.as_deref() == Some(name))
-            .cloned()
-            .collect();
+        let users = if patch.changes_credentials() {
+            app_users(config, name)
+        } else {
+            Vec::new()
+        };
         let app = config.app_mut(name).ok_or_else(|| Error::NotFound {
             kind: "Azure app",
             name: name.into(),
@@ -444,17 +595,7 @@ pub fn edit_app(store: &Store, name: &str, patch: &AppPatch) -> Result<AzureApp>
         apply_app_patch(app, patch)?;
         Ok::<_, Error>((app.clone(), users))
     })?;
-    if patch.secret.is_some() || patch.client_id.is_some() || patch.tenant.is_some() || patch.public_client {
-        for server in users {
-            store.update_tokens(&server, |f| {
-                if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {
-                    f.blocker = None;
-                    f.last_error = None;
-                }
-                Ok::<_, Error>(())
-            })?;
-        }
-    }
+    lift_credential_blockers(store, &users)?;
     Ok(app)
 }
 
@@ -503,4 +644,134 @@ pub fn remove_app(store: &Store, name: &str) -> Result<()> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT: &str = "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58";
+    const SECRET: &str = "Xy8Q~abcdefghijklmnopqrstuvwxyz0123456789";
+
+    fn store_with_server() -> (tempfile::TempDir, Store) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let input = ServerInput {
+            name: "Support".into(),
+            username: "support@contoso.com".into(),
+            app: Some(AppChoice::New(AppInput {
+                name: Some("Contoso".into()),
+                client_id: CLIENT.into(),
+                tenant: "contoso.com".into(),
+                secret: Some(Secret::new(SECRET)),
+                ..AppInput::default()
+            })),
+            ..ServerInput::default()
+        };
+        add_server(&store, &input).unwrap();
+        (tmp, store)
+    }
+
+    fn fields(e: Error) -> Vec<&'static str> {
+        match e {
+            Error::Invalid(f) => f.iter().map(|f| f.field).collect(),
+            e => panic!("not field errors: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_server_part_leaves_the_app_unchanged_too() {
+        let (_tmp, store) = store_with_server();
+        let before = store.load().unwrap();
+        let app = AppPatch {
+            tenant: Some("fabrikam.com".into()),
+            ..AppPatch::default()
+        };
+        let patch = ServerPatch {
+            host: Some("not a host!".into()),
+            ..ServerPatch::default()
+        };
+        let e = edit_server_and_app(&store, "Support", &patch, Some(("Contoso", &app))).unwrap_err();
+        assert_eq!(fields(e), ["Server Name"]);
+        assert_eq!(store.load().unwrap(), before, "nothing was written");
+        // A server part that fails otherwise (an unknown app) stops it too.
+        let patch = ServerPatch {
+            app: Some("No such app".into()),
+            ..ServerPatch::default()
+        };
+        let e = edit_server_and_app(&store, "Support", &patch, Some(("Contoso", &app))).unwrap_err();
+        assert!(matches!(e, Error::NotFound { .. }), "{e}");
+        assert_eq!(store.load().unwrap(), before);
+    }
+
+    #[test]
+    fn server_and_app_are_saved_together() {
+        let (_tmp, store) = store_with_server();
+        let app = AppPatch {
+            tenant: Some("fabrikam.com".into()),
+            ..AppPatch::default()
+        };
+        let patch = ServerPatch {
+            host: Some("imap.fabrikam.com".into()),
+            ..ServerPatch::default()
+        };
+        let s = edit_server_and_app(&store, "Support", &patch, Some(("Contoso", &app))).unwrap();
+        assert_eq!(s.host, "imap.fabrikam.com");
+        let config = store.load().unwrap();
+        assert_eq!(config.app("Contoso").unwrap().tenant, "fabrikam.com");
+        assert_eq!(config.server("Support").unwrap().host, "imap.fabrikam.com");
+    }
+
+    #[test]
+    fn every_field_error_of_both_parts_comes_back() {
+        let (_tmp, store) = store_with_server();
+        let before = store.load().unwrap();
+        let app = AppPatch {
+            client_id: Some("nope".into()),
+            authority: Some("ftp://x".into()),
+            ..AppPatch::default()
+        };
+        let patch = ServerPatch {
+            host: Some("not a host!".into()),
+            port: Some("port".into()),
+            username: Some("no at sign".into()),
+            ..ServerPatch::default()
+        };
+        let e = edit_server_and_app(&store, "Support", &patch, Some(("Contoso", &app))).unwrap_err();
+        assert_eq!(
+            fields(e),
+            ["Azure Client ID", "Authority", "Server Name", "Port", "Username"]
+        );
+        assert_eq!(store.load().unwrap(), before);
+    }
+
+    #[test]
+    fn edit_server_collects_all_field_errors() {
+        let (_tmp, store) = store_with_server();
+        let patch = ServerPatch {
+            rename: Some(String::new()),
+            port: Some("0".into()),
+            auth: Some(AuthKind::Basic),
+            ..ServerPatch::default()
+        };
+        let e = edit_server(&store, "Support", &patch).unwrap_err();
+        assert_eq!(fields(e), ["Name", "Port", "Password"]);
+    }
+
+    #[test]
+    fn apply_app_patch_collects_all_and_changes_nothing_on_error() {
+        let (_tmp, store) = store_with_server();
+        let mut app = store.load().unwrap().app("Contoso").unwrap().clone();
+        let before = app.clone();
+        let patch = AppPatch {
+            client_id: Some("nope".into()),
+            tenant: Some("not a tenant!".into()),
+            secret: Some(Secret::new(SECRET)),
+            public_client: true,
+            ..AppPatch::default()
+        };
+        let e = apply_app_patch(&mut app, &patch).unwrap_err();
+        assert_eq!(fields(e), ["Azure Client ID", "Tenant", "Secret"]);
+        assert_eq!(app, before);
+    }
 }

@@ -169,7 +169,14 @@ async fn run(
                 user: server.username.clone(),
                 password,
             },
-            None => return (Err(Error::Consent("no password stored".into())), None),
+            None => {
+                return (
+                    Err(Error::NoPassword {
+                        server: server.name.clone(),
+                    }),
+                    None,
+                );
+            }
         },
     };
     let settings = ProbeSettings {

@@ -717,6 +717,27 @@ mod tests {
     }
 
     #[test]
+    fn an_update_that_fails_writes_nothing_of_what_it_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("store"))).unwrap();
+        store
+            .update(|c| {
+                c.servers.push(server("A"));
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let bytes = fs::read(store.config_path()).unwrap();
+        // Two changes in one closure (as an edit of app and server is): the second fails.
+        let r = store.update(|c| {
+            c.servers[0].host = "changed.example.com".into();
+            c.servers.push(server("B"));
+            Err::<(), _>(StoreError::NoHome)
+        });
+        assert!(r.is_err());
+        assert_eq!(fs::read(store.config_path()).unwrap(), bytes);
+    }
+
+    #[test]
     fn creates_private_dirs_and_round_trips() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("store");

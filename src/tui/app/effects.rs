@@ -3,7 +3,7 @@
 
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::preflight::{self, Checklist, PreflightOptions, Progress};
-use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server, remove_server, validate_server};
+use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server_and_app, remove_server};
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{Error, test};
 use crate::secret::Secret;
@@ -16,7 +16,8 @@ use crate::tui::state::msg::{
     ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, RunId, SaveError, Snapshot, TestEvent,
 };
 use jiff::{SignedDuration, Timestamp};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
@@ -28,27 +29,15 @@ pub trait Effects {
 /// Token files read before the first frame: more rows than a screen shows.
 pub const FIRST_TOKENS: usize = 200;
 
-/// Reads the configuration and every server's token file.
-pub fn snapshot(store: &Store) -> Result<Snapshot, String> {
-    snapshot_first(store, usize::MAX)
+/// Reads the configuration and every server's token file (the core's [`Snapshot::load`]).
+pub fn snapshot(store: &Store) -> Result<Snapshot, Arc<Error>> {
+    Snapshot::load(store).map_err(Arc::new)
 }
 
-/// The configuration and the token files of the first `first` servers only, so that the first
-/// frame does not wait for thousands of file reads; `pending` counts the rest.
-pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, String> {
-    let config = store.load().map_err(|e| e.to_string())?;
-    let mut tokens = BTreeMap::new();
-    for s in config.servers.iter().take(first) {
-        if let Some(f) = store.load_tokens(s).map_err(|e| e.to_string())? {
-            tokens.insert(s.name.clone(), f);
-        }
-    }
-    let pending = config.servers.len().saturating_sub(first);
-    Ok(Snapshot {
-        config,
-        tokens,
-        pending,
-    })
+/// The configuration and the token files of the first `first` servers only (the core's
+/// [`Snapshot::load_first`]); `pending` counts the rest.
+pub fn snapshot_first(store: &Store, first: usize) -> Result<Snapshot, Error> {
+    Snapshot::load_first(store, first)
 }
 
 /// Pre-flight without setup-code lag has three quick requests; a network that does not answer
@@ -414,17 +403,15 @@ fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
         e => SaveError::Other(e.to_string()),
     };
     match request {
+        // The core validates (every field error at once) inside the store write;
         // `just_created` is for the save's pre-flight (PreflightOptions::just_created).
-        SaveRequest::Add { input, .. } => {
-            let config = store.load().map_err(|e| SaveError::Other(e.to_string()))?;
-            validate_server(&input, &config).map_err(SaveError::Fields)?;
-            add_server(store, &input).map(|s| s.name).map_err(other)
-        }
+        SaveRequest::Add { input, .. } => add_server(store, &input).map(|s| s.name).map_err(other),
         SaveRequest::Edit { name, patch, app } => {
-            if let Some((app, p)) = app {
-                edit_app(store, &app, &p).map_err(other)?;
-            }
-            edit_server(store, &name, &patch).map(|s| s.name).map_err(other)
+            // One store write: a failure in either part leaves both as they were.
+            let app = app.as_ref().map(|(a, p)| (a.as_str(), &**p));
+            edit_server_and_app(store, &name, &patch, app)
+                .map(|s| s.name)
+                .map_err(other)
         }
     }
 }
@@ -444,7 +431,7 @@ impl Effects for StoreEffects {
                 let store = self.store.clone();
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = remove_server(&store, &name).map_err(|e| e.to_string());
+                    let result = remove_server(&store, &name).map_err(Arc::new);
                     let _ = tx.send(Msg::Deleted { run, name, result });
                 });
             }

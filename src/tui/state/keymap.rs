@@ -886,12 +886,17 @@ pub fn action_for_fix(fix: &crate::model::health::Fix) -> Option<Action> {
     match fix {
         Fix::Connect { .. } => Some(Action::Connect),
         Fix::NewSecret { .. } => Some(Action::Rotate),
-        Fix::AppCredentials { .. } | Fix::ChooseApp { .. } | Fix::CaFile { .. } => Some(Action::Edit),
+        Fix::AppCredentials { .. }
+        | Fix::ChooseApp { .. }
+        | Fix::CaFile { .. }
+        | Fix::Tenant { .. }
+        | Fix::Password { .. } => Some(Action::Edit),
         Fix::Refresh { .. } => Some(Action::Refresh),
         Fix::Test { .. } => Some(Action::Test),
         Fix::ExchangeSetup { .. } => Some(Action::Exchange),
         // Certificates are made at a shell (`inbound cert new`): no key does it.
-        Fix::NewCertificate { .. } | Fix::Advice(_) => None,
+        // Admin consent is a step of the sign-in, reached from there.
+        Fix::NewCertificate { .. } | Fix::AdminConsent { .. } | Fix::Advice(_) => None,
     }
 }
 

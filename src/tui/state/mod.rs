@@ -14,7 +14,7 @@ pub mod settings;
 pub mod wizard;
 
 use crate::model::Server;
-use crate::model::health::{Health, assess};
+use crate::model::health::Health;
 use crate::services::browser::Situation;
 use cmd::Cmd;
 use jiff::Timestamp;
@@ -203,13 +203,7 @@ impl Model {
     }
 
     pub fn health(&self, server: &Server) -> Health {
-        let config = &self.data.config;
-        assess(
-            server,
-            config.app_of(server),
-            self.data.tokens.get(&server.name),
-            self.now,
-        )
+        self.data.health(server, self.now)
     }
 
     pub fn wizard(&self) -> Option<&Wizard> {

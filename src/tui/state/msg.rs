@@ -3,27 +3,18 @@
 
 use super::keymap::Action;
 use crate::model::validate::FieldError;
-use crate::model::{Config, TokenFile};
 use crate::ops::consent::Connected;
 use crate::services::imap::{ProbeEvent, Stage};
 use crate::services::oauth::device::PollEvent;
 use jiff::Timestamp;
 use ratatui::crossterm::event::KeyEvent;
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Identifies one started piece of work; results of older runs are ignored.
 pub type RunId = u64;
 
-/// What the store holds, as last read.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Snapshot {
-    pub config: Config,
-    /// Token files by server name.
-    pub tokens: BTreeMap<String, TokenFile>,
-    /// Token files of the last servers not read yet (the first frame reads only the first
-    /// ones; a full snapshot follows).
-    pub pending: usize,
-}
+/// The store's read model lives in the core (both faces read through it).
+pub use crate::ops::snapshot::Snapshot;
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -38,7 +29,8 @@ pub enum Msg {
     Tick(Timestamp),
     /// SIGTERM / SIGHUP / SIGINT: leave at once.
     Signal(&'static str),
-    Loaded(Result<Snapshot, String>),
+    /// The store as read, or the core's error (shared: a `Msg` is cloned).
+    Loaded(Result<Snapshot, Arc<crate::ops::Error>>),
     Saved {
         run: RunId,
         result: Result<String, SaveError>,
@@ -51,7 +43,7 @@ pub enum Msg {
     Deleted {
         run: RunId,
         name: String,
-        result: Result<crate::ops::servers::Removed, String>,
+        result: Result<crate::ops::servers::Removed, Arc<crate::ops::Error>>,
     },
     Consent {
         run: RunId,

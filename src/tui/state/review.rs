@@ -230,7 +230,7 @@ impl Model {
         &mut self,
         run: u64,
         name: &str,
-        result: Result<crate::ops::servers::Removed, String>,
+        result: Result<crate::ops::servers::Removed, std::sync::Arc<crate::ops::Error>>,
     ) -> Vec<Cmd> {
         if self.deleting != Some(run) {
             return Vec::new();

@@ -1,0 +1,113 @@
+//! One read model of the store: the configuration with every server's token file. The TUI
+//! draws from it, and `inbound list` / `show` / `check` print from it, so both faces judge a
+//! server's health from the same data in the same way.
+
+use super::Result;
+use crate::model::health::{Health, assess};
+use crate::model::{Config, Server, TokenFile};
+use crate::store::Store;
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+/// What the store holds, as last read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub config: Config,
+    /// Token files by server name.
+    pub tokens: BTreeMap<String, TokenFile>,
+    /// Token files of the last servers not read yet (the first frame reads only the first
+    /// ones; a full snapshot follows).
+    pub pending: usize,
+}
+
+impl Snapshot {
+    /// Reads the configuration and every server's token file.
+    pub fn load(store: &Store) -> Result<Self> {
+        Self::load_first(store, usize::MAX)
+    }
+
+    /// The configuration and the token files of the first `first` servers only, so that a
+    /// first frame does not wait for thousands of file reads; `pending` counts the rest.
+    pub fn load_first(store: &Store, first: usize) -> Result<Self> {
+        let config = store.load()?;
+        let mut tokens = BTreeMap::new();
+        for s in config.servers.iter().take(first) {
+            if let Some(f) = store.load_tokens(s)? {
+                tokens.insert(s.name.clone(), f);
+            }
+        }
+        let pending = config.servers.len().saturating_sub(first);
+        Ok(Self {
+            config,
+            tokens,
+            pending,
+        })
+    }
+
+    /// The token file of the server named `name`, if it has one (and it was read).
+    pub fn tokens_of(&self, name: &str) -> Option<&TokenFile> {
+        self.tokens.get(name)
+    }
+
+    /// The health of `server` at `now`, from its app and token file as read.
+    pub fn health(&self, server: &Server, now: Timestamp) -> Health {
+        assess(
+            server,
+            self.config.app_of(server),
+            self.tokens_of(&server.name),
+            now,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuthKind, ServerState};
+
+    fn server(name: &str) -> Server {
+        Server {
+            id: crate::model::new_server_id(),
+            name: name.into(),
+            server_type: Default::default(),
+            auth: AuthKind::OAuth2,
+            host: "h.example.com".into(),
+            port: 993,
+            ssl: true,
+            username: "u@example.com".into(),
+            sign_in_as: None,
+            app: Some("App".into()),
+            password: None,
+            ca_file: None,
+            state: ServerState::Draft,
+            last_test: None,
+        }
+    }
+
+    #[test]
+    fn reads_the_first_token_files_and_counts_the_rest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        store
+            .update(|c| {
+                c.servers.extend(["A", "B", "C"].map(server));
+                Ok::<_, crate::store::StoreError>(())
+            })
+            .unwrap();
+        let config = store.load().unwrap();
+        for s in &config.servers {
+            store
+                .update_tokens(s, |f| {
+                    f.failures = 1;
+                    Ok::<_, crate::store::StoreError>(())
+                })
+                .unwrap();
+        }
+        let all = Snapshot::load(&store).unwrap();
+        assert_eq!((all.tokens.len(), all.pending), (3, 0));
+        let first = Snapshot::load_first(&store, 1).unwrap();
+        assert_eq!((first.tokens.len(), first.pending), (1, 2));
+        let a = &all.config.servers[0];
+        assert_eq!(all.health(a, Timestamp::now()).server, "A");
+    }
+}
