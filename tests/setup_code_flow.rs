@@ -113,3 +113,79 @@ async fn a_refused_secret_in_a_setup_code_is_caught_before_any_browser() {
         "nothing was saved"
     );
 }
+
+/// An app-only code (`setup-script --app-only --mailbox …`) makes an app-only server for a
+/// mailbox it granted, which reaches Confirmed with no sign-in; another mailbox is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_only_setup_code_makes_an_app_only_server() {
+    const GRANTED: &str = "archive@example.com";
+    let idp = FakeIdp::start().await;
+    idp.set_app_roles(&["IMAP.AccessAsApp"]);
+    let grants = [(GRANTED.to_string(), idp.app_introspection_url(GRANTED))];
+    let Some(dovecot) = Dovecot::start_with_app_mailboxes(&idp.introspection_url(), &grants) else {
+        return;
+    };
+    let code = SetupCode {
+        tenant: TENANT.into(),
+        client_id: DEFAULT_CLIENT_ID.into(),
+        secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
+        secret_expires: support::months_ahead(12).parse().ok(),
+        redirect_uri: None,
+        public_client: false,
+        admin_consent: true,
+        app_only: true,
+        mailboxes: vec![GRANTED.into()],
+    }
+    .encode()
+    .expose()
+    .to_string();
+    let cli = Cli::new();
+    let (port, ca, authority) = (
+        dovecot.port.to_string(),
+        dovecot.ca_file.display().to_string(),
+        idp.authority(),
+    );
+    let add = |name: &'static str, mailbox: &'static str| {
+        vec![
+            "add".to_string(),
+            name.into(),
+            "--username".into(),
+            mailbox.into(),
+            "--setup-code".into(),
+            "-".into(),
+            "--authority".into(),
+            authority.clone(),
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.clone(),
+            "--ca-file".into(),
+            ca.clone(),
+        ]
+    };
+    let args = add("Other", "other@example.com");
+    let refused = cli
+        .run(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            Some(&format!("{code}\n")),
+        )
+        .await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("not among the mailboxes"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let args = add("Archive", GRANTED);
+    let out = cli
+        .run(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            Some(&format!("{code}\n")),
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = cli.store().load().unwrap().servers[0].clone();
+    assert_eq!(server.auth, inbound::model::AuthKind::OAuth2App);
+    let t = cli.run(&["test", "Archive"], None).await;
+    assert!(t.status.success(), "test: {}{}", text(&t.stdout), text(&t.stderr));
+}

@@ -96,10 +96,6 @@ pub enum SetupCodeError {
     MissingField(&'static str),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
-    #[error(
-        "this setup code is for app-only access (client credentials), which this inbound cannot store yet; run inbound setup-script without --app-only"
-    )]
-    AppOnlyUnsupported,
     #[error("{username} is not among the mailboxes this app-only code grants ({})", granted.join(", "))]
     MailboxNotGranted { username: String, granted: Vec<String> },
 }
@@ -194,8 +190,10 @@ impl SetupCode {
                     granted: self.mailboxes.clone(),
                 });
             }
-            // The store has no app-only servers yet (AuthKind has no such kind).
-            return Err(SetupCodeError::AppOnlyUnsupported);
+            server.auth = crate::model::AuthKind::OAuth2App;
+            server.sign_in_as = None;
+            server.app = Some(AppChoice::New(self.app_input(app_name, authority)));
+            return Ok(server);
         }
         server.auth = crate::model::AuthKind::OAuth2;
         server.app = Some(AppChoice::New(self.app_input(app_name, authority)));

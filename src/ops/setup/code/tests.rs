@@ -198,12 +198,11 @@ fn public_client_and_app_only_codes() {
         parsed.server_input(server("other@contoso.com"), None, None),
         Err(SetupCodeError::MailboxNotGranted { .. })
     ));
-    assert_eq!(
-        parsed
-            .server_input(server("Support@contoso.com"), None, None)
-            .unwrap_err(),
-        SetupCodeError::AppOnlyUnsupported
-    );
+    let granted = parsed
+        .server_input(server("Support@contoso.com"), None, None)
+        .unwrap();
+    assert_eq!(granted.auth, crate::model::AuthKind::OAuth2App);
+    assert!(matches!(granted.app, Some(AppChoice::New(_))));
 }
 
 #[test]

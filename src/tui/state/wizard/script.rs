@@ -7,7 +7,7 @@ use super::form::FieldId;
 use super::guide::Page;
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::model::{Settings, registered_redirect_uri};
-use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, SetupCodeError, Shell};
+use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, Shell};
 use crate::tui::state::Tone;
 use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::state::secret_input::SecretInput;
@@ -127,13 +127,7 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
 }
 
 fn submit(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
-    let parsed = SetupCode::parse(w.script.code.value()).and_then(|c| {
-        if c.app_only {
-            Err(SetupCodeError::AppOnlyUnsupported)
-        } else {
-            Ok(c)
-        }
-    });
+    let parsed = SetupCode::parse(w.script.code.value());
     match parsed {
         Err(e) => {
             w.script.continuing = e.may_continue();
@@ -164,6 +158,13 @@ fn fill(w: &mut Wizard, code: &SetupCode, settings: &Settings) -> Effect {
     );
     f.public_client = code.public_client;
     f.just_created = true;
+    if code.app_only {
+        // No user signs in: the code names the mailboxes the script gave the app.
+        f.auth = crate::model::AuthKind::OAuth2App;
+        if let [only] = code.mailboxes.as_slice() {
+            f.set_value(FieldId::Username, only);
+        }
+    }
     f.app = None;
     f.focus = FieldId::Name;
     for field in [
@@ -174,6 +175,14 @@ fn fill(w: &mut Wizard, code: &SetupCode, settings: &Settings) -> Effect {
     ] {
         f.errors.remove(&field);
     }
+    let granted = if code.app_only {
+        format!(
+            " App-only: the script gave the app {}.",
+            code.mailboxes.join(", ")
+        )
+    } else {
+        String::new()
+    };
     let what = match code.secret_expires {
         Some(d) if code.secret.is_some() => {
             format!("client ID, tenant, secret (expires {d})")
@@ -188,7 +197,7 @@ fn fill(w: &mut Wizard, code: &SetupCode, settings: &Settings) -> Effect {
             "Admin consent was not granted: most tenants need an admin to consent once ({back} shows the link)."
         )
     };
-    f.note = Some(format!("From the setup code: {what}. {consent}"));
+    f.note = Some(format!("From the setup code: {what}. {consent}{granted}"));
     let mut text = "Filled from the setup code: add the name and the mailbox.".to_string();
     let mut tone = Tone::Ok;
     if let Some(registered) = &code.redirect_uri {
