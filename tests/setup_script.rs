@@ -917,6 +917,7 @@ async fn add_and_edit_refuse_an_impossible_secret_expiry() {
                 "--secret-stdin",
                 "--secret-expires",
                 &fine,
+                "--no-check",
             ],
             Some(SECRET),
         )
