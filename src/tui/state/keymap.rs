@@ -845,7 +845,8 @@ pub static KEYMAP: &[KeyBinding] = &[
         &[Key::code(KeyCode::F(1))],
         A::Help,
         "help (works in text fields too)",
-        false,
+        // In the hint bar wherever the screen's own `?` is not (text fields type it).
+        true,
     ),
     b(C::Global, &[Key::ctrl('c')], A::Quit, "quit", false),
 ];
@@ -918,8 +919,23 @@ pub fn keys_line(ctxs: &[Ctx], items: &[(Action, &str)]) -> String {
 }
 
 /// The hint bar's bindings.
+/// The hint bar's bindings: one per action, the first context's (so help shows once, as `?`
+/// where the screen binds it and as F1 in text fields).
 pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
-    bindings(ctxs).into_iter().filter(|b| b.hint).collect()
+    // A popup takes every key but its own: the global F1 does not open help over it.
+    let popup = ctxs
+        .iter()
+        .any(|c| matches!(c, Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings));
+    let mut seen = Vec::new();
+    bindings(ctxs)
+        .into_iter()
+        .filter(|b| b.hint && !(popup && b.ctx == Ctx::Global && b.action == Action::Help))
+        .filter(|b| {
+            let first = !seen.contains(&b.action);
+            seen.push(b.action);
+            first
+        })
+        .collect()
 }
 
 #[cfg(test)]
