@@ -257,7 +257,10 @@ fn save_errors_from_the_store_go_to_their_fields() {
     m.update(Msg::Saved {
         run,
         result: Err(SaveError::Fields(vec![
-            inbound::model::validate::FieldError::new("CA file", "/x is not a readable file"),
+            inbound::model::validate::FieldError::new(
+                inbound::model::validate::Field::CaFile,
+                "/x is not a readable file",
+            ),
         ])),
     });
     let w = m.wizard().unwrap();
@@ -1228,7 +1231,10 @@ fn settings_can_be_seen_and_changed_in_the_app() {
     act(&mut m, Action::NextField);
     act(&mut m, Action::NextField);
     act(&mut m, Action::NextField);
-    assert_eq!(FIELDS[m.settings.as_deref().unwrap().focus], "Sign-in timeout");
+    assert_eq!(
+        FIELDS[m.settings.as_deref().unwrap().focus],
+        inbound::model::validate::Field::Timeout
+    );
     typed(&mut m, "600");
     let cmds = act(&mut m, Action::Submit);
     let [Cmd::SaveSettings { run, patch }] = cmds.as_slice() else {

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::model::AuthKind;
 use crate::model::health::{self, Level};
+use crate::model::validate::Field;
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
 use crate::ops::snapshot::Snapshot;
@@ -111,28 +112,28 @@ fn advice(e: &Error) -> Vec<String> {
 }
 
 /// The command-line option that sets a field of the form (the TUI shows the field itself).
-fn flag_for(field: &str) -> Option<&'static str> {
+fn flag_for(field: Field) -> Option<&'static str> {
     Some(match field {
-        "Name" => "the NAME argument, or --rename",
-        "Username" => "--username",
-        "Server Name" => "--host",
-        "Port" => "--port",
-        "Password" => "--password-stdin",
-        "CA file" => "--ca-file FILE",
-        "Azure Client ID" => "--client-id GUID, --tenant and --secret-stdin, or --app NAME for a stored app",
-        "Azure app" => "--app NAME",
-        "App name" => "--app NAME",
-        "Tenant" => "--tenant",
-        "Secret" => "--secret-stdin or --secret-file FILE",
-        "Secret expires" => "--secret-expires YYYY-MM-DD",
-        "Authority" => "--authority URL",
-        "Certificate" => "--certificate FILE or --months N",
-        "Public URL" => "--public-url URL",
-        "Listen port" => "--listen-port N",
-        "Listen address" => "--listen-address ADDR",
-        "Sign-in timeout" => "--timeout SECS",
-        "Setup code" => "--setup-code - or FILE",
-        "Sign in as" => "--sign-in-as ADDR",
+        Field::Name => "the NAME argument, or --rename",
+        Field::Username => "--username",
+        Field::Host => "--host",
+        Field::Port => "--port",
+        Field::Password => "--password-stdin",
+        Field::CaFile => "--ca-file FILE",
+        Field::ClientId => "--client-id GUID, --tenant and --secret-stdin, or --app NAME for a stored app",
+        Field::AzureApp => "--app NAME",
+        Field::AppName => "--app NAME",
+        Field::Tenant => "--tenant",
+        Field::Secret => "--secret-stdin or --secret-file FILE",
+        Field::SecretExpires => "--secret-expires YYYY-MM-DD",
+        Field::Authority => "--authority URL",
+        Field::Certificate => "--certificate FILE or --months N",
+        Field::PublicUrl => "--public-url URL",
+        Field::ListenPort => "--listen-port N",
+        Field::ListenAddress => "--listen-address ADDR",
+        Field::Timeout => "--timeout SECS",
+        Field::SetupCode => "--setup-code - or FILE",
+        Field::SignInAs => "--sign-in-as ADDR",
         _ => return None,
     })
 }
@@ -176,7 +177,7 @@ fn read_secret(stdin: bool, file: Option<&Path>, what: &str) -> Result<Option<Se
     let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
     if trimmed.is_empty() {
         return Err(Error::from(crate::model::validate::FieldError::new(
-            "Secret",
+            crate::model::validate::Field::Secret,
             format!("the {what} read was empty"),
         )));
     }
@@ -288,7 +289,7 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
     let Some(name) = a.name else {
         let Some(app) = a.app else {
             return Err(Error::from(crate::model::validate::FieldError::new(
-                "edit",
+                crate::model::validate::Field::Target,
                 "name a server (inbound edit NAME …) or an app (inbound edit --app APP …)",
             )));
         };
@@ -328,7 +329,7 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         || a.secret_expires.is_some()
     {
         return Err(Error::from(crate::model::validate::FieldError::new(
-            "edit",
+            crate::model::validate::Field::Target,
             "app settings belong to the app: inbound edit --app APP --secret-stdin …",
         )));
     }
@@ -989,7 +990,7 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         && !TIMEOUT_RANGE.contains(&t)
     {
         return Err(Error::from(crate::model::validate::FieldError::new(
-            "Sign-in timeout",
+            crate::model::validate::Field::Timeout,
             format!(
                 "give seconds from {} to {}",
                 TIMEOUT_RANGE.start(),

@@ -3,6 +3,7 @@
 use super::commands::{code_for, report};
 use super::{AddArgs, SetupScriptArgs, ShellArg, exit};
 use crate::model::AuthKind;
+use crate::model::validate::Field;
 use crate::ops::Error;
 use crate::ops::servers::ServerInput;
 use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, SetupCodeError, Shell};
@@ -47,13 +48,13 @@ pub fn script(a: &SetupScriptArgs) -> u8 {
     exit::OK
 }
 
-fn flag_of(field: &str) -> &'static str {
+fn flag_of(field: Field) -> &'static str {
     match field {
-        "App name" => "--app-name NAME",
-        "Secret months" => "--secret-months 1-24",
-        "Public client" => "--public-client",
-        "Public URL" => "--public-url URL",
-        "Mailbox" => "--mailbox ADDR",
+        Field::AppName => "--app-name NAME",
+        Field::SecretMonths => "--secret-months 1-24",
+        Field::PublicClient => "--public-client",
+        Field::PublicUrl => "--public-url URL",
+        Field::Mailbox => "--mailbox ADDR",
         _ => "inbound setup-script --help",
     }
 }
@@ -66,7 +67,7 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     };
     if a.auth == super::AuthArg::Basic {
         return Err(crate::model::validate::FieldError::new(
-            "Setup code",
+            crate::model::validate::Field::SetupCode,
             "a setup code is for OAuth2.0; drop --auth basic",
         )
         .into());
@@ -185,7 +186,7 @@ fn read_code(source: &std::path::Path) -> Result<SetupCode, SetupCodeError> {
             .map_err(|e| {
                 // An unreadable file is not damage; say which file and why.
                 SetupCodeError::Invalid(vec![crate::model::validate::FieldError::new(
-                    "Setup code",
+                    crate::model::validate::Field::SetupCode,
                     format!("cannot read {}: {e}", source.display()),
                 )])
             })?;

@@ -4,16 +4,92 @@
 use std::net::IpAddr;
 use thiserror::Error;
 
+/// The inputs the core checks. An error names one of these, never its words: the CLI maps it to
+/// its flag, the app to its form field, and both show [`Field::label`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Name,
+    Username,
+    SignInAs,
+    Host,
+    Port,
+    AzureApp,
+    AppName,
+    ClientId,
+    Tenant,
+    Secret,
+    SecretExpires,
+    SecretMonths,
+    Authority,
+    Password,
+    CaFile,
+    Mailbox,
+    SetupCode,
+    Certificate,
+    PublicClient,
+    RedirectUri,
+    ListenPort,
+    PublicUrl,
+    ListenAddress,
+    Timeout,
+    Target,
+}
+
+impl Field {
+    /// The seed's label of the field (what the form and messages call it).
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Name => "Name",
+            Field::Username => "Username",
+            Field::SignInAs => "Sign in as",
+            Field::Host => "Server Name",
+            Field::Port => "Port",
+            Field::AzureApp => "Azure app",
+            Field::AppName => "App name",
+            Field::ClientId => "Azure Client ID",
+            Field::Tenant => "Tenant",
+            Field::Secret => "Secret",
+            Field::SecretExpires => "Secret expires",
+            Field::SecretMonths => "Secret months",
+            Field::Authority => "Authority",
+            Field::Password => "Password",
+            Field::CaFile => "CA file",
+            Field::Mailbox => "Mailbox",
+            Field::SetupCode => "Setup code",
+            Field::Certificate => "Certificate",
+            Field::PublicClient => "Public client",
+            Field::RedirectUri => "Redirect URI",
+            Field::ListenPort => "Listen port",
+            Field::PublicUrl => "Public URL",
+            Field::ListenAddress => "Listen address",
+            Field::Timeout => "Sign-in timeout",
+            Field::Target => "server or app",
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
 /// A field that failed validation, with what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{field}: {message}")]
 pub struct FieldError {
-    pub field: &'static str,
+    pub field: Field,
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: Field, message: impl Into<String>) -> Self {
         Self {
             field,
             message: message.into(),
@@ -36,22 +112,22 @@ pub fn server_name(name: &str) -> Result<String, FieldError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(FieldError::new(
-            "Name",
+            Field::Name,
             "enter a name for this server, e.g. \"Support inbox\"",
         ));
     }
     if name.chars().count() > 64 {
-        return Err(FieldError::new("Name", "use at most 64 characters"));
+        return Err(FieldError::new(Field::Name, "use at most 64 characters"));
     }
     if name.chars().any(char::is_control) {
         return Err(FieldError::new(
-            "Name",
+            Field::Name,
             "remove control characters (tabs, line breaks)",
         ));
     }
     if name.starts_with('-') {
         return Err(FieldError::new(
-            "Name",
+            Field::Name,
             "a name may not start with '-' (it would look like an option)",
         ));
     }
@@ -65,13 +141,13 @@ pub fn client_id(value: &str) -> Result<String, FieldError> {
         .to_ascii_lowercase();
     if v.is_empty() {
         return Err(FieldError::new(
-            "Azure Client ID",
+            Field::ClientId,
             "paste the \"Application (client) ID\" from the app's Overview page",
         ));
     }
     if !is_guid(&v) {
         return Err(FieldError::new(
-            "Azure Client ID",
+            Field::ClientId,
             format!(
                 "\"{v}\" is not a GUID; copy \"Application (client) ID\" (like 2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58) from the app's Overview page"
             ),
@@ -83,7 +159,7 @@ pub fn client_id(value: &str) -> Result<String, FieldError> {
 /// Accepts a tenant GUID, a verified domain, `organizations` or `common`; strips what people
 /// paste around it (`https://login.microsoftonline.com/<t>/oauth2/v2.0/authorize`, braces).
 pub fn tenant(value: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "Tenant";
+    const FIELD: crate::model::validate::Field = Field::Tenant;
     let mut v = value.trim().trim_matches(|c| c == '{' || c == '}').to_string();
     if let Some(rest) = v.split_once("://").map(|(_, r)| r.to_string()) {
         // A pasted URL: the tenant is the first path segment after the host.
@@ -150,7 +226,7 @@ pub const MAX_URL: usize = 2048;
 pub const MAX_PATH: usize = 4096;
 
 pub fn secret(value: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "Secret";
+    const FIELD: crate::model::validate::Field = Field::Secret;
     let v = value.trim();
     if v.len() > MAX_SECRET {
         return Err(FieldError::new(
@@ -183,7 +259,7 @@ pub fn secret(value: &str) -> Result<String, FieldError> {
 }
 
 pub fn username(value: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "Username";
+    const FIELD: crate::model::validate::Field = Field::Username;
     let v = value.trim();
     if v.len() > MAX_ADDRESS || v.split_once('@').is_some_and(|(l, _)| l.len() > MAX_LOCAL_PART) {
         return Err(FieldError::new(
@@ -206,7 +282,7 @@ pub fn username(value: &str) -> Result<String, FieldError> {
 }
 
 pub fn host(value: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "Server Name";
+    const FIELD: crate::model::validate::Field = Field::Host;
     let v = value.trim();
     if v.len() > MAX_URL {
         return Err(FieldError::new(FIELD, "a host name has at most 253 characters"));
@@ -228,7 +304,7 @@ pub fn port(value: &str) -> Result<u16, FieldError> {
     match value.trim().parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
         _ => Err(FieldError::new(
-            "Port",
+            Field::Port,
             "enter a port from 1 to 65535 (IMAP over SSL/TLS is 993)",
         )),
     }
@@ -236,7 +312,7 @@ pub fn port(value: &str) -> Result<u16, FieldError> {
 
 /// `https://…`, or `http://` only for a loopback host (local test identity providers).
 pub fn authority(value: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "Authority";
+    const FIELD: crate::model::validate::Field = Field::Authority;
     let v = value.trim().trim_end_matches('/');
     if v.len() > MAX_URL {
         return Err(FieldError::new(
@@ -265,11 +341,11 @@ pub fn authority(value: &str) -> Result<String, FieldError> {
 /// A Basic password: present, bounded.
 pub fn password(value: &str) -> Result<String, FieldError> {
     if value.is_empty() {
-        return Err(FieldError::new("Password", "enter the mailbox password"));
+        return Err(FieldError::new(Field::Password, "enter the mailbox password"));
     }
     if value.len() > MAX_SECRET {
         return Err(FieldError::new(
-            "Password",
+            Field::Password,
             format!("use at most {MAX_SECRET} characters"),
         ));
     }
@@ -280,13 +356,13 @@ pub fn password(value: &str) -> Result<String, FieldError> {
 pub fn ca_file(path: &std::path::Path) -> Result<std::path::PathBuf, FieldError> {
     if path.as_os_str().len() > MAX_PATH {
         return Err(FieldError::new(
-            "CA file",
+            Field::CaFile,
             format!("use a path of at most {MAX_PATH} bytes"),
         ));
     }
     if !path.is_file() {
         return Err(FieldError::new(
-            "CA file",
+            Field::CaFile,
             format!("{} is not a readable file", path.display()),
         ));
     }
@@ -294,7 +370,7 @@ pub fn ca_file(path: &std::path::Path) -> Result<std::path::PathBuf, FieldError>
 }
 
 /// `YYYY-MM-DD`.
-pub fn date(field: &'static str, value: &str) -> Result<jiff::civil::Date, FieldError> {
+pub fn date(field: Field, value: &str) -> Result<jiff::civil::Date, FieldError> {
     value
         .trim()
         .parse::<jiff::civil::Date>()
@@ -308,7 +384,7 @@ pub const MAX_SECRET_MONTHS: i8 = 24;
 /// no longer works, and one more than [`MAX_SECRET_MONTHS`] ahead cannot be a real expiry
 /// (usually a typo in the year).
 pub fn secret_expiry(value: &str, today: jiff::civil::Date) -> Result<jiff::civil::Date, FieldError> {
-    const FIELD: &str = "Secret expires";
+    const FIELD: crate::model::validate::Field = Field::SecretExpires;
     let d = date(FIELD, value)?;
     if d < today {
         return Err(FieldError::new(
@@ -339,7 +415,7 @@ pub fn secret_expiry_now(value: &str) -> Result<jiff::civil::Date, FieldError> {
 
 /// A public base URL for the redirect (https, no path beyond `/`).
 pub fn public_url(value: &str) -> Result<String, FieldError> {
-    const FIELD: &str = "Public URL";
+    const FIELD: crate::model::validate::Field = Field::PublicUrl;
     let v = value.trim().trim_end_matches('/');
     if v.len() + crate::model::REDIRECT_PATH.len() > MAX_REDIRECT_URI {
         return Err(FieldError::new(
@@ -385,7 +461,7 @@ mod tests {
             "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58"
         );
         let e = client_id("my-app").unwrap_err();
-        assert_eq!(e.field, "Azure Client ID");
+        assert_eq!(e.field, Field::ClientId);
         assert!(e.message.contains("not a GUID"));
     }
 
@@ -471,7 +547,7 @@ mod tests {
         assert!(secret_expiry("2026-12-01", today).is_ok());
         assert!(secret_expiry("2028-12-01", today).is_ok());
         let past = secret_expiry("2020-01-01", today).unwrap_err();
-        assert_eq!(past.field, "Secret expires");
+        assert_eq!(past.field, Field::SecretExpires);
         assert!(past.message.contains("has passed"), "{past}");
         let far = secret_expiry("2028-12-02", today).unwrap_err();
         assert!(far.message.contains("more than 24 months"), "{far}");
@@ -487,10 +563,10 @@ mod tests {
     #[test]
     fn dates_and_public_url() {
         assert_eq!(
-            date("Secret expires", "2027-05-01").unwrap().to_string(),
+            date(Field::SecretExpires, "2027-05-01").unwrap().to_string(),
             "2027-05-01"
         );
-        assert!(date("Secret expires", "05/01/2027").is_err());
+        assert!(date(Field::SecretExpires, "05/01/2027").is_err());
         assert_eq!(
             public_url("https://demo.tasksuite.com/").unwrap(),
             "https://demo.tasksuite.com"

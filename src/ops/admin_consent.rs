@@ -385,11 +385,17 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert!(
-            fields.contains(&"Secret") && fields.contains(&"Sign in as"),
+            fields.contains(&crate::model::validate::Field::Secret)
+                && fields.contains(&crate::model::validate::Field::SignInAs),
             "{errors:?}"
         );
         // A confidential app still needs its secret.
         let errors = validate_server(&input(false, None, None), &config).unwrap_err();
-        assert!(errors.iter().any(|e| e.field == "Secret"), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == crate::model::validate::Field::Secret),
+            "{errors:?}"
+        );
     }
 }

@@ -49,7 +49,7 @@ fn made(source: &CertSource, app_name: &str) -> Result<NewCertificate> {
         CertSource::Import(pem) => cert::import(pem.expose()),
     };
     r.map_err(|e| match e {
-        cert::CertError::Input(m) => FieldError::new("Certificate", m).into(),
+        cert::CertError::Input(m) => FieldError::new(crate::model::validate::Field::Certificate, m).into(),
         other => Error::Io(other.to_string()),
     })
 }
@@ -78,7 +78,7 @@ pub fn install_certificate(
         let created = match (config.app(app_name).is_some(), new_app) {
             (true, _) => false,
             (false, Some(n)) => {
-                let name = validate::server_name(app_name).map_err(|e| FieldError::new("App name", e.message))?;
+                let name = validate::server_name(app_name).map_err(|e| FieldError::new(crate::model::validate::Field::AppName, e.message))?;
                 config.apps.push(AzureApp {
                     public_client: false,
                     admin_consent_at: None,
@@ -94,7 +94,7 @@ pub fn install_certificate(
             }
             (false, None) => {
                 return Err(FieldError::new(
-                    "Azure app",
+                    crate::model::validate::Field::AzureApp,
                     format!("no Azure app named \"{app_name}\": give its --client-id and --tenant to create it with this certificate"),
                 )
                 .into());
@@ -142,7 +142,7 @@ pub fn certificate_of(store: &Store, app_name: &str) -> Result<(AppCertificate, 
     })?;
     let c = app.certificate.clone().ok_or_else(|| {
         Error::from(FieldError::new(
-            "Certificate",
+            crate::model::validate::Field::Certificate,
             format!("app \"{app_name}\" has no certificate: inbound cert new \"{app_name}\""),
         ))
     })?;

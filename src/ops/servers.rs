@@ -68,13 +68,14 @@ pub fn validate_app(
     let errors = std::cell::RefCell::new(Vec::new());
     let ok = |r: Result<String, FieldError>| r.map_err(|e| errors.borrow_mut().push(e)).unwrap_or_default();
     let name = input.name.clone().unwrap_or_else(|| default_name.to_string());
-    let name = ok(validate::server_name(&name).map_err(|e| FieldError::new("App name", e.message)));
+    let name = ok(validate::server_name(&name)
+        .map_err(|e| FieldError::new(crate::model::validate::Field::AppName, e.message)));
     let client_id = ok(validate::client_id(&input.client_id));
     let tenant = ok(validate::tenant(&input.tenant));
     let secret = match &input.secret {
         Some(_) if input.public_client => {
             errors.borrow_mut().push(FieldError::new(
-                "Secret",
+                crate::model::validate::Field::Secret,
                 "a public client has no secret: leave the secret out, or register the app with a secret and drop the public-client choice",
             ));
             None
@@ -82,9 +83,10 @@ pub fn validate_app(
         Some(s) => Some(Secret::new(ok(validate::secret(s.expose())))),
         None if input.public_client => None,
         None => {
-            errors
-                .borrow_mut()
-                .push(FieldError::new("Secret", "paste the client secret's Value"));
+            errors.borrow_mut().push(FieldError::new(
+                crate::model::validate::Field::Secret,
+                "paste the client secret's Value",
+            ));
             None
         }
     };
@@ -99,7 +101,7 @@ pub fn validate_app(
     {
         Some(_) if input.public_client => {
             errors.borrow_mut().push(FieldError::new(
-                "Secret expires",
+                crate::model::validate::Field::SecretExpires,
                 "a public client has no secret, so nothing expires",
             ));
             None
@@ -112,7 +114,7 @@ pub fn validate_app(
     let mut errors = errors.into_inner();
     if config.app(&name).is_some() {
         errors.push(FieldError::new(
-            "App name",
+            crate::model::validate::Field::AppName,
             format!("an Azure app named \"{name}\" already exists; pick it instead of typing it again"),
         ));
     }
@@ -155,7 +157,7 @@ pub fn validate_server(
         .unwrap_or_default();
     if !name.is_empty() && config.server(&name).is_some() {
         errors.push(FieldError::new(
-            "Name",
+            crate::model::validate::Field::Name,
             format!("a server named \"{name}\" already exists"),
         ));
     }
@@ -175,7 +177,7 @@ pub fn validate_server(
             .flatten(),
         Some(a) if !a.is_empty() => {
             errors.push(FieldError::new(
-                "Sign in as",
+                crate::model::validate::Field::SignInAs,
                 "only OAuth2.0 signs in as a delegate; Basic logs in with the mailbox's own password",
             ));
             None
@@ -187,7 +189,7 @@ pub fn validate_server(
             Some(AppChoice::Existing(a)) => {
                 if config.app(a).is_none() {
                     errors.push(FieldError::new(
-                        "Azure app",
+                        crate::model::validate::Field::AzureApp,
                         format!("no Azure app named \"{a}\""),
                     ));
                 }
@@ -207,7 +209,7 @@ pub fn validate_server(
             },
             None => {
                 errors.push(FieldError::new(
-                    "Azure Client ID",
+                    crate::model::validate::Field::ClientId,
                     "give the app's client ID, tenant and secret, or pick an existing app",
                 ));
                 (None, None, None)
@@ -250,7 +252,8 @@ pub fn validate_server(
 
 /// "Sign in as" checked as an address; the mailbox itself is no delegate (`None`).
 fn sign_in_as(value: &str, mailbox: &str) -> Result<Option<String>, FieldError> {
-    let a = validate::username(value).map_err(|e| FieldError::new("Sign in as", e.message))?;
+    let a = validate::username(value)
+        .map_err(|e| FieldError::new(crate::model::validate::Field::SignInAs, e.message))?;
     Ok((!crate::services::oauth::idtoken::same_account(&a, mailbox)).then_some(a))
 }
 
@@ -368,10 +371,16 @@ pub fn patch_server(config: &mut Config, name: &str, patch: &ServerPatch) -> Res
         };
     }
     if server.auth.is_oauth() && server.app.is_none() {
-        fields.push(FieldError::new("Azure app", "OAuth2.0 needs an Azure app"));
+        fields.push(FieldError::new(
+            crate::model::validate::Field::AzureApp,
+            "OAuth2.0 needs an Azure app",
+        ));
     }
     if server.auth == AuthKind::Basic && server.password.is_none() {
-        fields.push(FieldError::new("Password", "Basic needs a password"));
+        fields.push(FieldError::new(
+            crate::model::validate::Field::Password,
+            "Basic needs a password",
+        ));
     }
     fields.into_result()?;
     if let Some(n) = &new_name
@@ -523,7 +532,7 @@ pub fn apply_app_patch(app: &mut AzureApp, patch: &AppPatch) -> Result<()> {
     if patch.public_client {
         if patch.secret.is_some() || patch.secret_expires.is_some() {
             fields.push(FieldError::new(
-                "Secret",
+                crate::model::validate::Field::Secret,
                 "a public client has no secret: give either the secret or the public-client choice",
             ));
         } else {
@@ -535,7 +544,7 @@ pub fn apply_app_patch(app: &mut AzureApp, patch: &AppPatch) -> Result<()> {
     if let Some(s) = &patch.secret {
         if app.public_client {
             fields.push(FieldError::new(
-                "Secret",
+                crate::model::validate::Field::Secret,
                 "this app is a public client and sends no secret; to use a secret, add the app again without the public-client choice",
             ));
         } else if let Some(s) = fields.check(validate::secret(s.expose())) {
@@ -674,7 +683,7 @@ mod tests {
 
     fn fields(e: Error) -> Vec<&'static str> {
         match e {
-            Error::Invalid(f) => f.iter().map(|f| f.field).collect(),
+            Error::Invalid(f) => f.iter().map(|f| f.field.label()).collect(),
             e => panic!("not field errors: {e}"),
         }
     }

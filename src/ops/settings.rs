@@ -50,7 +50,7 @@ impl SettingsText {
             validate::port(&self.listen_port)
                 .map_err(|_| {
                     errors.push(FieldError::new(
-                        "Listen port",
+                        crate::model::validate::Field::ListenPort,
                         format!(
                             "enter a port from 1 to 65535, or leave it empty for {}",
                             crate::model::DEFAULT_LISTEN_PORT
@@ -74,7 +74,7 @@ impl SettingsText {
                 .parse::<IpAddr>()
                 .map_err(|_| {
                     errors.push(FieldError::new(
-                        "Listen address",
+                        crate::model::validate::Field::ListenAddress,
                         "enter an IP address, e.g. 127.0.0.1, or leave it empty for loopback",
                     ))
                 })
@@ -87,7 +87,7 @@ impl SettingsText {
                 Ok(t) if TIMEOUT_RANGE.contains(&t) => Some(t),
                 _ => {
                     errors.push(FieldError::new(
-                        "Sign-in timeout",
+                        crate::model::validate::Field::Timeout,
                         format!(
                             "enter seconds from {} to {}, or leave it empty for {}",
                             TIMEOUT_RANGE.start(),
@@ -130,7 +130,7 @@ pub fn update_settings(store: &Store, patch: &SettingsPatch) -> Result<Settings>
         // A listen address without a public URL would expose the listener for nothing.
         if s.public_url.is_none() && s.listen_address.is_some_and(|a| !a.is_loopback()) {
             return Err(Error::from(FieldError::new(
-                "Listen address",
+                crate::model::validate::Field::ListenAddress,
                 "a non-loopback address is only for public URL mode: set the public URL too, or leave it empty",
             )));
         }
@@ -151,7 +151,7 @@ mod tests {
             consent_timeout_secs: "5".into(),
         };
         let errors = bad.parse().unwrap_err();
-        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.label()).collect();
         assert_eq!(
             fields,
             ["Listen port", "Public URL", "Listen address", "Sign-in timeout"]

@@ -104,7 +104,10 @@ impl From<SetupCodeError> for crate::ops::Error {
     fn from(e: SetupCodeError) -> Self {
         match e {
             SetupCodeError::Invalid(fields) => crate::ops::Error::Invalid(fields),
-            other => crate::ops::Error::Invalid(vec![FieldError::new("Setup code", other.to_string())]),
+            other => crate::ops::Error::Invalid(vec![FieldError::new(
+                crate::model::validate::Field::SetupCode,
+                other.to_string(),
+            )]),
         }
     }
 }
@@ -322,7 +325,7 @@ fn fields(p: Payload) -> Result<SetupCode, SetupCodeError> {
     for m in &p.mailboxes {
         match validate::username(m) {
             Ok(m) => mailboxes.push(m),
-            Err(e) => errors.push(FieldError::new("Mailbox", e.message)),
+            Err(e) => errors.push(FieldError::new(crate::model::validate::Field::Mailbox, e.message)),
         }
     }
     if !errors.is_empty() {
@@ -348,7 +351,7 @@ fn redirect_ok(r: &str) -> Result<(), FieldError> {
         Some("http://localhost") => Ok(()),
         Some(b) if validate::public_url(b).is_ok() => Ok(()),
         _ => Err(FieldError::new(
-            "Redirect URI",
+            crate::model::validate::Field::RedirectUri,
             format!(
                 "the code's redirect URI is not http://localhost{} or https://<your host>{}; run the setup script again",
                 crate::model::REDIRECT_PATH,

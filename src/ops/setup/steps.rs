@@ -96,31 +96,31 @@ impl ScriptOptions {
         let secret_months = r.secret_months.unwrap_or(DEFAULT_SECRET_MONTHS);
         if !(1..=validate::MAX_SECRET_MONTHS.unsigned_abs()).contains(&secret_months) {
             errors.push(FieldError::new(
-                "Secret months",
+                crate::model::validate::Field::SecretMonths,
                 "a client secret lasts 1 to 24 months",
             ));
         }
         if r.public_client && r.app_only {
             errors.push(FieldError::new(
-                "Public client",
+                crate::model::validate::Field::PublicClient,
                 "app-only access needs a client secret; drop --public-client or --app-only",
             ));
         }
         if r.public_client && r.secret_months.is_some() {
             errors.push(FieldError::new(
-                "Secret months",
+                crate::model::validate::Field::SecretMonths,
                 "a public client has no secret; drop --secret-months",
             ));
         }
         if r.app_only && r.mailboxes.is_empty() {
             errors.push(FieldError::new(
-                "Mailbox",
+                crate::model::validate::Field::Mailbox,
                 "app-only access is granted per mailbox: add --mailbox ADDR (repeatable)",
             ));
         }
         if !r.app_only && !r.mailboxes.is_empty() {
             errors.push(FieldError::new(
-                "Mailbox",
+                crate::model::validate::Field::Mailbox,
                 "--mailbox grants app-only access; use it with --app-only",
             ));
         }
@@ -135,7 +135,7 @@ impl ScriptOptions {
         let redirect_uri = match &r.public_url {
             Some(_) if r.public_client || r.app_only => {
                 errors.push(FieldError::new(
-                    "Public URL",
+                    crate::model::validate::Field::PublicUrl,
                     "--public-url sets the Web redirect, which public clients and app-only apps do not use",
                 ));
                 None
@@ -170,7 +170,7 @@ fn app_name_ok(name: &str) -> Result<(), FieldError> {
     let plain = |c: char| c.is_ascii_alphanumeric() || " ._()-".contains(c);
     if name.is_empty() || name.len() > 120 || !name.chars().all(plain) {
         return Err(FieldError::new(
-            "App name",
+            crate::model::validate::Field::AppName,
             "use 1 to 120 letters, digits, spaces and . _ ( ) -",
         ));
     }
@@ -178,13 +178,14 @@ fn app_name_ok(name: &str) -> Result<(), FieldError> {
 }
 
 fn mailbox_ok(value: &str) -> Result<String, FieldError> {
-    let m = validate::username(value).map_err(|e| FieldError::new("Mailbox", e.message))?;
+    let m = validate::username(value)
+        .map_err(|e| FieldError::new(crate::model::validate::Field::Mailbox, e.message))?;
     if !m
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._+-@".contains(c))
     {
         return Err(FieldError::new(
-            "Mailbox",
+            crate::model::validate::Field::Mailbox,
             format!("\"{m}\": give the mailbox's plain address (letters, digits and . _ + - @)"),
         ));
     }
@@ -347,7 +348,7 @@ mod tests {
             },
         )
         .unwrap_err();
-        let fields: Vec<_> = e.iter().map(|f| f.field).collect();
+        let fields: Vec<_> = e.iter().map(|f| f.field.label()).collect();
         for f in [
             "App name",
             "Secret months",

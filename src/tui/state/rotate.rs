@@ -114,7 +114,7 @@ impl Rotation {
                 self.expires_error = if v.is_empty() {
                     Some("enter the Expires date the portal shows next to the new secret (YYYY-MM-DD)".into())
                 } else {
-                    match validate::date("Expires", v) {
+                    match validate::date(crate::model::validate::Field::SecretExpires, v) {
                         Err(e) => Some(e.message),
                         Ok(d) if d <= today => Some(format!(
                             "{d} is not in the future: the secret would already be expired; check the Expires column"
@@ -264,7 +264,7 @@ impl Model {
         match result {
             Err(SaveError::Fields(errors)) => {
                 for e in errors {
-                    if e.field.contains("xpire") {
+                    if e.field == crate::model::validate::Field::SecretExpires {
                         r.expires_error = Some(e.message);
                     } else {
                         r.secret_error = Some(e.message);

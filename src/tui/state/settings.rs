@@ -12,7 +12,12 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 /// The fields in order, with the core's field names (errors come back by these).
-pub const FIELDS: [&str; 4] = ["Listen port", "Public URL", "Listen address", "Sign-in timeout"];
+pub const FIELDS: [crate::model::validate::Field; 4] = [
+    crate::model::validate::Field::ListenPort,
+    crate::model::validate::Field::PublicUrl,
+    crate::model::validate::Field::ListenAddress,
+    crate::model::validate::Field::Timeout,
+];
 
 #[derive(Debug, Clone)]
 pub struct SettingsForm {

@@ -403,7 +403,7 @@ fn wizard_form_save_error_from_store() {
     m.update(Msg::Saved {
         run,
         result: Err(SaveError::Fields(vec![crate::model::validate::FieldError::new(
-            "CA file",
+            crate::model::validate::Field::CaFile,
             "/nope.pem is not a readable file",
         )])),
     });

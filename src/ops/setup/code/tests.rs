@@ -148,7 +148,7 @@ fn fields_are_validated_all_at_once() {
     let SetupCodeError::Invalid(fields) = SetupCode::parse(&wrap(json)).unwrap_err() else {
         panic!("expected field errors");
     };
-    let names: Vec<_> = fields.iter().map(|f| f.field).collect();
+    let names: Vec<_> = fields.iter().map(|f| f.field.label()).collect();
     assert_eq!(
         names,
         [

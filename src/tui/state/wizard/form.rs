@@ -3,6 +3,7 @@
 
 use super::preflight::{self, Preflight};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
+use crate::model::validate::Field;
 use crate::model::validate::{self, FieldError};
 use crate::model::{AuthKind, Cloud, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
 use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
@@ -88,21 +89,41 @@ impl FieldId {
     }
 
     /// The field a core validation error belongs to.
-    pub fn from_core(field: &str) -> Option<FieldId> {
+    /// The core's field this form field sets (choices that cannot be wrong have none).
+    pub fn core_field(self) -> Option<Field> {
+        Some(match self {
+            FieldId::Name => Field::Name,
+            FieldId::Host => Field::Host,
+            FieldId::Port => Field::Port,
+            FieldId::Username => Field::Username,
+            FieldId::SignInAs => Field::SignInAs,
+            FieldId::App => Field::AzureApp,
+            FieldId::ClientId => Field::ClientId,
+            FieldId::Tenant => Field::Tenant,
+            FieldId::Secret => Field::Secret,
+            FieldId::Expires => Field::SecretExpires,
+            FieldId::Authority => Field::Authority,
+            FieldId::Password => Field::Password,
+            FieldId::CaFile => Field::CaFile,
+            _ => return None,
+        })
+    }
+
+    pub fn from_core(field: Field) -> Option<FieldId> {
         Some(match field {
-            "Name" | "App name" => FieldId::Name,
-            "Server Name" => FieldId::Host,
-            "Port" => FieldId::Port,
-            "Username" => FieldId::Username,
-            "Sign in as" => FieldId::SignInAs,
-            "Azure app" => FieldId::App,
-            "Azure Client ID" => FieldId::ClientId,
-            "Tenant" => FieldId::Tenant,
-            "Secret" => FieldId::Secret,
-            "Secret expires" => FieldId::Expires,
-            "Authority" => FieldId::Authority,
-            "Password" => FieldId::Password,
-            "CA file" => FieldId::CaFile,
+            Field::Name | Field::AppName => FieldId::Name,
+            Field::Host => FieldId::Host,
+            Field::Port => FieldId::Port,
+            Field::Username => FieldId::Username,
+            Field::SignInAs => FieldId::SignInAs,
+            Field::AzureApp => FieldId::App,
+            Field::ClientId => FieldId::ClientId,
+            Field::Tenant => FieldId::Tenant,
+            Field::Secret => FieldId::Secret,
+            Field::SecretExpires => FieldId::Expires,
+            Field::Authority => FieldId::Authority,
+            Field::Password => FieldId::Password,
+            Field::CaFile => FieldId::CaFile,
             _ => return None,
         })
     }
@@ -489,7 +510,9 @@ impl Form {
             FieldId::Secret => err(validate::secret(v).map(drop)),
             FieldId::Authority => err(validate::authority(v).map(drop)),
             FieldId::Expires if v.trim().is_empty() => None,
-            FieldId::Expires => err(validate::date("Secret expires", v).map(drop)),
+            FieldId::Expires => {
+                err(validate::date(crate::model::validate::Field::SecretExpires, v).map(drop))
+            }
             FieldId::Password if v.is_empty() && self.editing.is_some() => None,
             FieldId::Password if v.is_empty() => Some("enter the mailbox password".into()),
             _ => None,
@@ -593,13 +616,13 @@ impl Form {
     fn edit_request(&self, config: &Config, name: String) -> Result<SaveRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         for f in self.visible() {
-            if let Some(msg) = self.check(f, config) {
-                errors.push(FieldError::new(f.label(), msg));
+            if let (Some(msg), Some(field)) = (self.check(f, config), f.core_field()) {
+                errors.push(FieldError::new(field, msg));
             }
         }
         if self.auth.is_oauth() && self.app.is_none() {
             errors.push(FieldError::new(
-                "Azure app",
+                crate::model::validate::Field::AzureApp,
                 "OAuth2.0 needs an Azure app: add one with a new server (n) first",
             ));
         }
@@ -607,7 +630,10 @@ impl Form {
             && self.value(FieldId::Password).is_empty()
             && config.server(&name).is_some_and(|s| s.password.is_none())
         {
-            errors.push(FieldError::new("Password", "enter the mailbox password"));
+            errors.push(FieldError::new(
+                crate::model::validate::Field::Password,
+                "enter the mailbox password",
+            ));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -806,8 +832,8 @@ mod tests {
 
     #[test]
     fn core_fields_map_to_form_fields() {
-        assert_eq!(FieldId::from_core("Server Name"), Some(FieldId::Host));
-        assert_eq!(FieldId::from_core("Azure Client ID"), Some(FieldId::ClientId));
-        assert_eq!(FieldId::from_core("nonsense"), None);
+        assert_eq!(FieldId::from_core(Field::Host), Some(FieldId::Host));
+        assert_eq!(FieldId::from_core(Field::ClientId), Some(FieldId::ClientId));
+        assert_eq!(FieldId::from_core(Field::Mailbox), None);
     }
 }
