@@ -401,6 +401,36 @@ async fn device_code_blocked_by_conditional_access_points_to_the_browser_paths()
     );
 }
 
+/// "Need admin approval" while polling a device code leads to the admin step, as on the
+/// browser paths (both routes named), not to a bare failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_needing_admin_approval_names_the_admin_routes() {
+    let env = Env::new().await;
+    env.idp.set_account(USER);
+    env.idp.set_device_interval(0);
+    assert!(
+        env.add(DEFAULT_CLIENT_ID, TENANT, DEFAULT_CLIENT_SECRET, &[])
+            .await
+            .status
+            .success()
+    );
+    env.idp.fail_next_token(
+        400,
+        "invalid_grant",
+        &[65001],
+        "AADSTS65001: The user or administrator has not consented to use the application.",
+    );
+    let out = env.cli.run(&["connect", NAME, "--device-code"], None).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "you are needed: {err}");
+    assert!(err.contains("needs admin approval"), "{err}");
+    assert!(err.contains("--admin-consent"), "the admin route: {err}");
+    assert!(
+        err.contains("/adminconsent?client_id="),
+        "the link to send: {err}"
+    );
+}
+
 fn app(idp: &FakeIdp) -> AzureApp {
     AzureApp {
         public_client: false,

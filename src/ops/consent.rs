@@ -376,6 +376,12 @@ pub async fn device_sign_in(
         tracing::warn!(server = name, outcome = %e, "device code: sign-in did not finish");
         match e {
             device::DeviceError::Cancelled => Error::Cancelled,
+            // "Need admin approval" on this path too: the admin step, not a dead end.
+            device::DeviceError::OAuth(OAuthError::Microsoft(ms))
+                if diagnose::needs_admin_consent(&ms.codes()) =>
+            {
+                AdminConsentNeeded::error(&server, &app, &ms.short_description())
+            }
             blocked @ device::DeviceError::BlockedByPolicy(_) => Error::Device {
                 server: name.into(),
                 hint: Some(diagnose::device_code_blocked_hint(Some(name))),
