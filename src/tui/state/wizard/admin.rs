@@ -199,10 +199,7 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
             port,
             deadline,
         } => {
-            let browser = match ctx.no_browser {
-                None => BrowserNote::Opening,
-                Some(reason) => BrowserNote::NotHere(reason),
-            };
+            let browser = connect::first_note(ctx);
             let open = browser == BrowserNote::Opening;
             admin.route = AdminRoute::Waiting {
                 run,
@@ -217,17 +214,10 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
         }
         ConsentEvent::Browser(result) => {
             if let AdminRoute::Waiting { browser, .. } = &mut admin.route {
-                *browser = match result {
-                    Ok(()) => BrowserNote::Opened,
-                    Err(e) => BrowserNote::Failed(e),
-                };
+                *browser = BrowserNote::after(result);
             }
         }
-        ConsentEvent::PasteRejected(note) => {
-            w.paste.checking = false;
-            w.paste.error = Some(note);
-            w.paste.focused = true;
-        }
+        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::AdminGranted(granted) => {
             w.admin = None;
             w.paste = connect::PasteField::default();

@@ -41,6 +41,24 @@ pub enum Connect {
     Failed(Failure),
 }
 
+impl BrowserNote {
+    /// What the launch said (Ok says nothing about whether a window appeared).
+    pub fn after(result: Result<(), String>) -> Self {
+        match result {
+            Ok(()) => BrowserNote::Opened,
+            Err(e) => BrowserNote::Failed(e),
+        }
+    }
+}
+
+/// The note a new listening sign-in starts with: opening, or why no browser can open here.
+pub(super) fn first_note(ctx: &StepCtx) -> BrowserNote {
+    match ctx.no_browser {
+        None => BrowserNote::Opening,
+        Some(reason) => BrowserNote::NotHere(reason),
+    }
+}
+
 impl Connect {
     /// The run of a sign-in in progress.
     pub fn run(&self) -> Option<RunId> {
@@ -99,6 +117,13 @@ pub struct PasteField {
 }
 
 impl PasteField {
+    /// The core could not use the pasted address: say why under the field, keep it focused.
+    pub fn rejected(&mut self, note: String) {
+        self.checking = false;
+        self.error = Some(note);
+        self.focused = true;
+    }
+
     /// The field's text for the core, kept out of logs.
     pub fn secret(&self) -> Secret {
         self.input.secret()
@@ -351,10 +376,7 @@ pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: C
             port,
             deadline,
         } => {
-            let browser = match ctx.no_browser {
-                None => BrowserNote::Opening,
-                Some(reason) => BrowserNote::NotHere(reason),
-            };
+            let browser = first_note(ctx);
             let open = browser == BrowserNote::Opening;
             w.connect = Connect::Waiting {
                 run,
@@ -369,17 +391,10 @@ pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: C
         }
         ConsentEvent::Browser(result) => {
             if let Connect::Waiting { browser, .. } = &mut w.connect {
-                *browser = match result {
-                    Ok(()) => BrowserNote::Opened,
-                    Err(e) => BrowserNote::Failed(e),
-                };
+                *browser = BrowserNote::after(result);
             }
         }
-        ConsentEvent::PasteRejected(note) => {
-            w.paste.checking = false;
-            w.paste.error = Some(note);
-            w.paste.focused = true;
-        }
+        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::DeviceCode {
             user_code,
             uri,
