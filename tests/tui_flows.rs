@@ -1092,7 +1092,9 @@ fn rotation_store_errors_stay_in_the_form_and_basic_has_none() {
     let run = started(act(&mut m, Action::Submit));
     m.update(Msg::SecretSaved {
         run,
-        result: Err(SaveError::Other("the store is locked by another inbound".into())),
+        result: Err(SaveError::Core(std::sync::Arc::new(inbound::ops::Error::Io(
+            "the store is locked by another inbound".into(),
+        )))),
     });
     assert_eq!(m.popup, Some(Popup::Rotate));
     assert_eq!(
@@ -1586,9 +1588,7 @@ fn offline_pre_flight_warns_and_saves() {
     let run = preflight_run(&act(&mut m, Action::Submit));
     let cmds = m.update(Msg::Preflight {
         run,
-        event: PreflightEvent::Done(Err(SaveError::Other(
-            "Microsoft did not answer within 30 s".into(),
-        ))),
+        event: PreflightEvent::Done(Err(SaveError::TimedOut { secs: 30 })),
     });
     assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
 }

@@ -542,7 +542,7 @@ async fn offer_link(a: &ConnectArgs, url: &str, port: u16) {
                 let url = url.to_string();
                 let opened = tokio::task::spawn_blocking(move || crate::services::browser::open(&url))
                     .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+                    .unwrap_or_else(|e| Err(crate::services::browser::BrowserError::Launcher(e.to_string())));
                 if let Err(e) = opened {
                     say!("{e}; open the link yourself.");
                 }

@@ -88,28 +88,41 @@ pub fn is_text_browser(browser_var: Option<&str>) -> bool {
     })
 }
 
+/// Why no browser opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrowserError {
+    #[error("$BROWSER is a text-mode browser, which would take over this terminal; not opened")]
+    TextMode,
+    #[error("$BROWSER is empty")]
+    Empty,
+    #[error("$BROWSER ({program}) could not be started: {reason}")]
+    NotStarted { program: String, reason: String },
+    #[error("$BROWSER ({program}) failed ({status})")]
+    Failed { program: String, status: String },
+    #[error("could not open a browser: {0}")]
+    Launcher(String),
+}
+
 /// Opens `url` in the default browser (caller checked [`Situation::no_browser_reason`]).
 /// Refuses a text-mode `$BROWSER`, which would take over the terminal.
-pub fn open(url: &str) -> Result<(), String> {
+pub fn open(url: &str) -> Result<(), BrowserError> {
     if is_text_browser(std::env::var("BROWSER").ok().as_deref()) {
-        return Err(
-            "$BROWSER is a text-mode browser, which would take over this terminal; not opened".into(),
-        );
+        return Err(BrowserError::TextMode);
     }
     if let Some(cmd) = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()) {
         return open_with(&cmd, url, Duration::from_millis(1500));
     }
-    webbrowser::open(url).map_err(|e| format!("could not open a browser: {e}"))
+    webbrowser::open(url).map_err(|e| BrowserError::Launcher(e.to_string()))
 }
 
 /// Runs `$BROWSER` (the first entry of a `:`-separated list; `%s` is the URL, else the URL is
 /// the last argument) and waits `grace` for it to fail. A browser that exits non-zero at once
 /// (`/bin/false`, a missing display) did not open; one still running, or done with 0, did.
 /// webbrowser's own `Ok` cannot say this: it does not wait.
-pub fn open_with(browser: &str, url: &str, grace: Duration) -> Result<(), String> {
+pub fn open_with(browser: &str, url: &str, grace: Duration) -> Result<(), BrowserError> {
     let first = browser.split(':').next().unwrap_or("").trim();
     let mut words = first.split_whitespace();
-    let program = words.next().ok_or("$BROWSER is empty")?;
+    let program = words.next().ok_or(BrowserError::Empty)?;
     let mut args: Vec<String> = words.map(|w| w.replace("%s", url)).collect();
     if !first.contains("%s") {
         args.push(url.to_string());
@@ -120,14 +133,27 @@ pub fn open_with(browser: &str, url: &str, grace: Duration) -> Result<(), String
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("$BROWSER ({program}) could not be started: {e}"))?;
+        .map_err(|e| BrowserError::NotStarted {
+            program: program.into(),
+            reason: e.to_string(),
+        })?;
     let started = std::time::Instant::now();
     while started.elapsed() < grace {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(format!("$BROWSER ({program}) failed ({status})")),
+            Ok(Some(status)) => {
+                return Err(BrowserError::Failed {
+                    program: program.into(),
+                    status: status.to_string(),
+                });
+            }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("$BROWSER ({program}): {e}")),
+            Err(e) => {
+                return Err(BrowserError::Failed {
+                    program: program.into(),
+                    status: e.to_string(),
+                });
+            }
         }
     }
     // Still running: a browser window (or its launcher) is up. It is left to run.
@@ -140,7 +166,9 @@ mod tests {
 
     #[test]
     fn a_browser_that_fails_at_once_did_not_open() {
-        let e = open_with("/bin/false", "http://x", Duration::from_secs(5)).unwrap_err();
+        let e = open_with("/bin/false", "http://x", Duration::from_secs(5))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/bin/false") && e.contains("failed"), "{e}");
         assert!(open_with("/bin/true", "http://x", Duration::from_secs(5)).is_ok());
         assert!(open_with("/nonexistent/browser", "http://x", Duration::from_secs(1)).is_err());

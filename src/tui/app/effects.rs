@@ -179,12 +179,10 @@ impl StoreEffects {
             cancel.cancel();
             let result = match result {
                 Ok(Ok(list)) => Ok(list),
-                Ok(Err(Error::Invalid(f))) => Err(SaveError::Fields(f)),
-                Ok(Err(e)) => Err(SaveError::Other(e.to_string())),
-                Err(_) => Err(SaveError::Other(format!(
-                    "Microsoft did not answer within {} s",
-                    limit.as_secs()
-                ))),
+                Ok(Err(e)) => Err(SaveError::from_core(e)),
+                Err(_) => Err(SaveError::TimedOut {
+                    secs: limit.as_secs(),
+                }),
             };
             let _ = tx.send(Msg::Preflight {
                 run,
@@ -391,17 +389,13 @@ fn rotate(store: &Store, app: &str, secret: Secret, expires: String) -> Result<(
         secret_expires: Some(expires),
         ..AppPatch::default()
     };
-    edit_app(store, app, &patch).map(drop).map_err(|e| match e {
-        Error::Invalid(f) => SaveError::Fields(f),
-        e => SaveError::Other(e.to_string()),
-    })
+    edit_app(store, app, &patch)
+        .map(drop)
+        .map_err(SaveError::from_core)
 }
 
 fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
-    let other = |e: Error| match e {
-        Error::Invalid(f) => SaveError::Fields(f),
-        e => SaveError::Other(e.to_string()),
-    };
+    let other = SaveError::from_core;
     match request {
         // The core validates (every field error at once) inside the store write;
         // `just_created` is for the save's pre-flight (PreflightOptions::just_created).
@@ -464,10 +458,7 @@ impl Effects for StoreEffects {
                 tokio::task::spawn_blocking(move || {
                     let result = crate::ops::settings::update_settings(&store, &patch)
                         .map(drop)
-                        .map_err(|e| match e {
-                            Error::Invalid(f) => SaveError::Fields(f),
-                            e => SaveError::Other(e.to_string()),
-                        });
+                        .map_err(SaveError::from_core);
                     if result.is_ok() {
                         let _ = tx.send(Msg::Loaded(snapshot(&store)));
                     }
@@ -491,7 +482,9 @@ impl Effects for StoreEffects {
                     if let Err(e) = crate::demo::browser::sign_in(&url).await {
                         let _ = tx.send(Msg::Consent {
                             run,
-                            event: ConsentEvent::Browser(Err(e.to_string())),
+                            event: ConsentEvent::Browser(Err(
+                                crate::services::browser::BrowserError::Launcher(e.to_string()),
+                            )),
                         });
                     }
                 });

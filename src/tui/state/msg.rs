@@ -100,11 +100,49 @@ impl Msg {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum SaveError {
     /// Per-field problems (the form shows them inline).
     Fields(Vec<FieldError>),
-    Other(String),
+    /// The core refused for another reason (its error kept whole, source and all).
+    Core(Arc<crate::ops::Error>),
+    /// No answer within this many seconds.
+    TimedOut { secs: u64 },
+}
+
+impl SaveError {
+    /// The core's error: field problems go under their fields, the rest is said whole.
+    pub fn from_core(e: crate::ops::Error) -> Self {
+        match e {
+            crate::ops::Error::Invalid(fields) => SaveError::Fields(fields),
+            e => SaveError::Core(Arc::new(e)),
+        }
+    }
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaveError::Fields(fields) => {
+                let all: Vec<String> = fields.iter().map(ToString::to_string).collect();
+                f.write_str(&all.join("; "))
+            }
+            SaveError::Core(e) => write!(f, "{e}"),
+            SaveError::TimedOut { secs } => write!(f, "Microsoft did not answer within {secs} s"),
+        }
+    }
+}
+
+/// Equal when they say the same (the core's errors are not comparable themselves).
+impl PartialEq for SaveError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (SaveError::Fields(a), SaveError::Fields(b)) => a == b,
+            (SaveError::TimedOut { secs: a }, SaveError::TimedOut { secs: b }) => a == b,
+            (SaveError::Core(a), SaveError::Core(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
 }
 
 /// A failure with what to do about it.
@@ -143,7 +181,7 @@ pub enum ConsentEvent {
         deadline: Timestamp,
     },
     /// The browser was asked to open the URL (Ok says nothing about whether one appeared).
-    Browser(Result<(), String>),
+    Browser(Result<(), crate::services::browser::BrowserError>),
     /// A pasted address could not be used; the sign-in goes on.
     PasteRejected(String),
     /// Device-code sign-in: the code to show and where to enter it.

@@ -276,8 +276,8 @@ impl Model {
                 );
                 return Vec::new();
             }
-            Err(SaveError::Other(e)) => {
-                r.general = Some(e.clone());
+            Err(e) => {
+                r.general = Some(e.to_string());
                 self.say(Tone::Error, format!("Not saved: {e}"));
                 return Vec::new();
             }

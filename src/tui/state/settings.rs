@@ -134,7 +134,7 @@ impl Model {
                 form.show_errors(errors);
                 self.say_fields_need_attention();
             }
-            Err(SaveError::Other(e)) => form.general = Some(e),
+            Err(e) => form.general = Some(e.to_string()),
         }
         Vec::new()
     }

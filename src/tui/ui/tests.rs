@@ -500,7 +500,10 @@ fn wizard_connect_browser_failed_to_start() {
     let run = m.next_run - 1;
     m.update(Msg::Consent {
         run,
-        event: ConsentEvent::Browser(Err("$BROWSER (/bin/false) failed (exit status: 1)".into())),
+        event: ConsentEvent::Browser(Err(crate::services::browser::BrowserError::Failed {
+            program: "/bin/false".into(),
+            status: "exit status: 1".into(),
+        })),
     });
     let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
     t.draw(|f| render(&m, f)).unwrap();

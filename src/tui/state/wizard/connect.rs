@@ -43,10 +43,10 @@ pub enum Connect {
 
 impl BrowserNote {
     /// What the launch said (Ok says nothing about whether a window appeared).
-    pub fn after(result: Result<(), String>) -> Self {
+    pub fn after(result: Result<(), crate::services::browser::BrowserError>) -> Self {
         match result {
             Ok(()) => BrowserNote::Opened,
-            Err(e) => BrowserNote::Failed(e),
+            Err(e) => BrowserNote::Failed(e.to_string()),
         }
     }
 }

@@ -807,8 +807,8 @@ pub(super) fn on_saved(
             w.form.show_errors(errors);
             vec![Effect::FieldsNeedAttention]
         }
-        Err(SaveError::Other(e)) => {
-            w.form.general = Some(e.clone());
+        Err(e) => {
+            w.form.general = Some(e.to_string());
             vec![Effect::Say(Tone::Error, format!("Not saved: {e}"))]
         }
     }

@@ -138,8 +138,8 @@ fn finish(
             w.form.show_errors(errors);
             vec![Effect::FieldsNeedAttention]
         }
-        Err(SaveError::Other(e)) => {
-            let e = crate::sanitize::peer_text(&e);
+        Err(e) => {
+            let e = crate::sanitize::peer_text(&e.to_string());
             w.form.preflight = Preflight::Warned(e.clone());
             let mut effects = vec![Effect::Say(
                 Tone::Warn,
