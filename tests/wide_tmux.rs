@@ -8,6 +8,23 @@ use support::tmux::{Tmux, tmux_or_skip};
 
 const COLS: usize = 140;
 
+/// The screen once its hint bar is drawn (a capture can land mid-frame), within the deadline.
+async fn settled(tmux: &Tmux, screen: String) -> String {
+    let start = std::time::Instant::now();
+    let mut screen = screen;
+    loop {
+        let hints = screen.lines().last().unwrap_or_default().to_string();
+        if hints.contains("? help") || hints.contains("F1 help") {
+            return screen;
+        }
+        if start.elapsed() > support::tmux::DEADLINE {
+            return screen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        screen = tmux.screen().await;
+    }
+}
+
 /// What every screen of the walk must satisfy.
 fn honest(screen: &str) {
     assert!(
@@ -49,6 +66,7 @@ async fn the_demo_walks_to_confirmed_at_140_by_40() {
     .await;
     tmux.keys(&["Enter"]).await;
     let review = tmux.wait_for("Sales (shared)", &nothing).await;
+    let review = settled(&tmux, review).await;
     honest(&review);
     assert_eq!(review.lines().count(), 40, "{review}");
     // Both panes side by side at this width: the list and the selected server's health.
@@ -65,6 +83,7 @@ async fn the_demo_walks_to_confirmed_at_140_by_40() {
         "The incoming mail server",
     ] {
         let screen = tmux.wait_for(heading, &nothing).await;
+        let screen = settled(&tmux, screen).await;
         honest(&screen);
         // The step bar names every step at this width.
         for step in [
@@ -84,15 +103,18 @@ async fn the_demo_walks_to_confirmed_at_140_by_40() {
         tmux.keys(&["Enter"]).await;
     }
     let connect = tmux.wait_for("waiting for Microsoft", &nothing).await;
+    let connect = settled(&tmux, connect).await;
     honest(&connect);
     assert!(connect.contains("No browser here (no display)."), "{connect}");
     tmux.keys(&["s"]).await;
     let token = tmux.wait_for("Outlook token is valid", &nothing).await;
+    let token = settled(&tmux, token).await;
     honest(&token);
     tmux.keys(&["Enter"]).await;
     let confirmed = tmux
         .wait_for("● Confirmed · INBOX has 3 messages", &nothing)
         .await;
+    let confirmed = settled(&tmux, confirmed).await;
     honest(&confirmed);
     for stage in [
         "connect",
