@@ -688,7 +688,9 @@ fn copy_says_where_it_went() {
     );
     m.update(Msg::Copied {
         what: "Redirect URL".into(),
-        result: Err("no terminal".into()),
+        result: Err(inbound::tui::app::clipboard::CopyError::Terminal(
+            std::sync::Arc::new(std::io::Error::other("no terminal")),
+        )),
     });
     assert!(
         m.status

@@ -79,6 +79,15 @@ pub enum Route {
 const TMUX_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// True inside tmux, whose defaults (`set-clipboard external`, no passthrough) drop an
+/// Why a copy did not go out (the io error kept whole).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CopyError {
+    #[error("tmux did not take it ({0})")]
+    Tmux(std::sync::Arc<std::io::Error>),
+    #[error("{0}")]
+    Terminal(std::sync::Arc<std::io::Error>),
+}
+
 /// application's OSC 52: copies go through [`tmux_load_buffer`] there instead.
 pub fn in_tmux() -> bool {
     Mux::detect(|k| std::env::var(k).ok()) == Mux::Tmux

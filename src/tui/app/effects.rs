@@ -514,7 +514,7 @@ impl Effects for StoreEffects {
                             .map(|()| super::clipboard::Route::TmuxBuffer)
                             .map_err(|e| {
                                 tracing::warn!(error = %e, "tmux load-buffer failed");
-                                format!("tmux did not take it ({e})")
+                                super::clipboard::CopyError::Tmux(std::sync::Arc::new(e))
                             });
                         let _ = tx.send(Msg::Copied { what, result });
                     });
@@ -522,7 +522,7 @@ impl Effects for StoreEffects {
                 }
                 let result = (self.clipboard)(&text).map_err(|e| {
                     tracing::warn!(error = %e, "copy failed");
-                    e.to_string()
+                    super::clipboard::CopyError::Terminal(std::sync::Arc::new(e))
                 });
                 let _ = tx.send(Msg::Copied { what, result });
             }

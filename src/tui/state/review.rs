@@ -201,7 +201,7 @@ impl Model {
     pub(crate) fn on_copied(
         &mut self,
         what: &str,
-        result: Result<crate::tui::app::clipboard::Route, String>,
+        result: Result<crate::tui::app::clipboard::Route, crate::tui::app::clipboard::CopyError>,
     ) -> Vec<Cmd> {
         use crate::tui::app::clipboard::Route;
         let later = "it is also printed when you quit";

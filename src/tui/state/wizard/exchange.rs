@@ -17,13 +17,12 @@ pub fn setup(
     config: &Config,
     tokens: &BTreeMap<String, TokenFile>,
     name: &str,
-) -> Result<ExchangeSetup, String> {
-    let (server, app) = crate::ops::oauth_target(config, name).map_err(|e| e.to_string())?;
+) -> Result<ExchangeSetup, std::sync::Arc<crate::ops::Error>> {
+    let (server, app) = crate::ops::oauth_target(config, name).map_err(std::sync::Arc::new)?;
     if server.auth != AuthKind::OAuth2App {
-        return Err(format!(
-            "\"{name}\" uses {}, not app-only access: Exchange needs no service principal for it.",
-            server.auth.label()
-        ));
+        return Err(std::sync::Arc::new(crate::ops::Error::NotAppOnly {
+            server: name.to_string(),
+        }));
     }
     let principal = principal_among(config, &app.name, |s| tokens.get(&s.name));
     Ok(setup_for(config, &server, &app, principal))

@@ -189,7 +189,7 @@ pub struct Wizard {
     pub token: Option<Connected>,
     pub check: TestRun,
     /// The Exchange step's commands (app-only), read when the step is entered.
-    pub exchange: Option<Result<crate::ops::exchange::ExchangeSetup, String>>,
+    pub exchange: Option<Result<crate::ops::exchange::ExchangeSetup, std::sync::Arc<crate::ops::Error>>>,
     /// Step 5 on a short terminal: how far the lower part (the ways to finish) is scrolled.
     pub scroll: u16,
 }

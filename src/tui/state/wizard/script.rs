@@ -36,22 +36,27 @@ impl ScriptPane {
 
 /// The script for these settings and the public-client choice, or why there is none (the
 /// settings' public URL is not one Entra accepts).
-pub fn text(settings: &Settings, public_client: bool, shell: Shell) -> Result<String, String> {
+pub fn text(
+    settings: &Settings,
+    public_client: bool,
+    shell: Shell,
+) -> Result<String, Vec<crate::model::validate::FieldError>> {
     let request = ScriptRequest {
         public_client,
         // A public client registers http://localhost, never the Web redirect.
         public_url: settings.public_url.clone().filter(|_| !public_client),
         ..ScriptRequest::default()
     };
-    ScriptOptions::new(shell, &request)
-        .map(|o| setup::render(&o))
-        .map_err(|errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+    ScriptOptions::new(shell, &request).map(|o| setup::render(&o))
+}
+
+/// The field errors that stand in the way of a script, said in one line.
+pub fn why_none(errors: &[crate::model::validate::FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
@@ -104,7 +109,7 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
                     text,
                     what: "Setup script",
                 }],
-                Err(e) => vec![Effect::Say(Tone::Error, format!("No script: {e}"))],
+                Err(e) => vec![Effect::Say(Tone::Error, format!("No script: {}", why_none(&e)))],
             };
         }
         Action::Left | Action::Right => {

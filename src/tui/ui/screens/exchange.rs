@@ -20,7 +20,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
     let setup = match &w.exchange {
         Some(Ok(s)) => s,
         Some(Err(e)) => {
-            Paragraph::new(para(e, width, 1, theme.err())).render(area, buf);
+            Paragraph::new(para(&e.to_string(), width, 1, theme.err())).render(area, buf);
             return;
         }
         None => return,

@@ -86,7 +86,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 .map(|c| Line::styled(c, theme.dim()))
                 .collect(),
             Err(e) => para(
-                &format!("✖ No script for these settings: {e}"),
+                &format!("✖ No script for these settings: {}", script::why_none(&e)),
                 usize::from(inner.width),
                 0,
                 theme.err(),
