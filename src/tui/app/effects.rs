@@ -212,24 +212,16 @@ impl StoreEffects {
                 Ok(c) => c,
                 Err(e) => return send(ConsentEvent::Failed(failure(&e))),
             };
-            let timeout = store
-                .load()
-                .map_or(consent::DEFAULT_TIMEOUT, |c| c.settings.consent_timeout());
-            let secs = i64::try_from(timeout.as_secs()).unwrap_or(300);
-            send(ConsentEvent::Ready {
-                auth_url: c.url.clone(),
-                port: c.port(),
-                deadline: Timestamp::now() + SignedDuration::from_secs(secs),
-            });
-            let tx2 = tx.clone();
-            let rejected = move |note: String| {
-                let _ = tx2.send(Msg::Consent {
-                    run,
-                    event: ConsentEvent::PasteRejected(note),
-                });
-            };
+            let (timeout, ready) = ready(&store, c.url.clone(), c.port());
+            send(ready);
             let result = c
-                .wait_any(&store, timeout, cancel.clone(), Some(&mut paste_rx), rejected)
+                .wait_any(
+                    &store,
+                    timeout,
+                    cancel.clone(),
+                    Some(&mut paste_rx),
+                    rejecter(&tx, run),
+                )
                 .await;
             cancel.cancel();
             send(match result {
@@ -260,24 +252,16 @@ impl StoreEffects {
                 Ok(c) => c,
                 Err(e) => return send(connected_or_failed(Err(e))),
             };
-            let timeout = store
-                .load()
-                .map_or(consent::DEFAULT_TIMEOUT, |c| c.settings.consent_timeout());
-            let secs = i64::try_from(timeout.as_secs()).unwrap_or(300);
-            send(ConsentEvent::Ready {
-                auth_url: c.auth_url.clone(),
-                port: c.port(),
-                deadline: Timestamp::now() + SignedDuration::from_secs(secs),
-            });
-            let tx2 = tx.clone();
-            let rejected = move |note: String| {
-                let _ = tx2.send(Msg::Consent {
-                    run,
-                    event: ConsentEvent::PasteRejected(note),
-                });
-            };
+            let (timeout, ready) = ready(&store, c.auth_url.clone(), c.port());
+            send(ready);
             let result = c
-                .wait_any(&store, timeout, cancel.clone(), Some(paste_rx), rejected)
+                .wait_any(
+                    &store,
+                    timeout,
+                    cancel.clone(),
+                    Some(paste_rx),
+                    rejecter(&tx, run),
+                )
                 .await;
             cancel.cancel();
             send(connected_or_failed(result));
@@ -367,6 +351,32 @@ impl StoreEffects {
                 Err(e) => Err(failure(&e)),
             };
             let _ = tx.send(Msg::Refreshed { run, server, result });
+        });
+    }
+}
+
+/// How long a listening sign-in waits (the settings'), and the event that shows its link and
+/// deadline.
+fn ready(store: &Store, auth_url: String, port: u16) -> (std::time::Duration, ConsentEvent) {
+    let timeout = store
+        .load()
+        .map_or(consent::DEFAULT_TIMEOUT, |c| c.settings.consent_timeout());
+    let secs = i64::try_from(timeout.as_secs()).unwrap_or(300);
+    let event = ConsentEvent::Ready {
+        auth_url,
+        port,
+        deadline: Timestamp::now() + SignedDuration::from_secs(secs),
+    };
+    (timeout, event)
+}
+
+/// Tells the screen why a pasted address could not be used (the wait goes on).
+fn rejecter(tx: &UnboundedSender<Msg>, run: RunId) -> impl FnMut(String) + use<> {
+    let tx = tx.clone();
+    move |note: String| {
+        let _ = tx.send(Msg::Consent {
+            run,
+            event: ConsentEvent::PasteRejected(note),
         });
     }
 }
