@@ -1,11 +1,22 @@
 //! Thin binary: parse, then hand over to the CLI or the TUI.
 
-use clap::Parser;
+use clap::Parser as _;
 use inbound::cli::{Cli, exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version as clap prints them; an error quotes what was typed, so it goes
+        // through the same cleaning as every other line (no escapes reach the terminal).
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            use std::io::Write as _;
+            let text = e.render().to_string();
+            let _ = write!(std::io::stderr(), "{}", inbound::sanitize::terminal(&text));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(exit::USAGE));
+        }
+    };
     // Commands are short and I/O bound: one thread starts fastest (`inbound token` is called
     // by mail programs on every connection). The interactive app, the demo and the commands that
     // test or refresh many servers at once get worker threads.

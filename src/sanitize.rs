@@ -2,6 +2,11 @@
 //! certificate) is untrusted: it could carry terminal escape sequences that retitle the
 //! window, clear the screen or fake output. Every such text passes through [`peer_text`]
 //! before it is stored or shown, in the CLI and the TUI alike.
+//!
+//! Values we did not make ourselves but only show (a hand-edited `config.json`, a typed or
+//! refused value, a setup code's fields) pass through the functions below at the last step:
+//! [`terminal`] in the CLI's `out!`/`say!`, [`json`] in every `--json` output, [`screen`] over
+//! the app's whole frame, and [`echo`] where a refused value is quoted back.
 
 /// Longest peer text we keep; beyond it a server is rambling or hostile.
 pub const MAX_PEER_TEXT: usize = 2048;
@@ -39,10 +44,96 @@ pub fn peer_opt(s: Option<String>) -> Option<String> {
     s.map(|s| peer_text(&s))
 }
 
-/// Bidi embeddings/overrides/isolates and zero-width marks: they reorder or hide text on
-/// screen ("Trojan Source"), so a peer could make a message read as something else.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+/// Bidi embeddings/overrides/isolates/marks and zero-width characters: they reorder or hide
+/// text on screen ("Trojan Source"), so a peer could make a message read as something else.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// A character no value of ours may hold: a control character (C0, DEL, C1, ESC among them) or
+/// an invisible bidi/zero-width one. Validation refuses these ([`crate::model::validate`]).
+pub fn is_hostile(c: char) -> bool {
+    c.is_control() || is_invisible_format(c)
+}
+
+/// What a hostile character is shown as: visible, so that a value is not silently changed
+/// into another that reads the same.
+pub const REPLACEMENT: char = '\u{FFFD}';
+
+/// Text for the terminal (the CLI's every line): line breaks and tabs stay, every other
+/// control or invisible character becomes [`REPLACEMENT`]. Borrowed when there is none.
+pub fn terminal(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && c != '\t' && is_hostile(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| {
+            if c != '\n' && c != '\t' && is_hostile(c) {
+                REPLACEMENT
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Longest part of a refused or unknown value quoted back to the user, in characters.
+pub const MAX_ECHO: usize = 64;
+
+/// A value quoted back in a message (a refused input, an unknown name): on one line, hostile
+/// characters made visible, and cut to [`MAX_ECHO`] characters with "…".
+pub fn echo(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(MAX_ECHO)
+        .map(|c| if is_hostile(c) { REPLACEMENT } else { c })
+        .collect();
+    if s.chars().nth(MAX_ECHO).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// JSON for output: serde_json escapes C0 controls and quotes; this also escapes DEL, C1
+/// controls and invisible bidi characters as `\uXXXX`, so `--json` piped to a terminal
+/// (`jq`-less, or `cat`) cannot carry them. They occur only inside strings, where `\u`
+/// escapes mean the same character, so the JSON's value is unchanged.
+pub fn json(s: String) -> String {
+    if !s.chars().any(is_hostile) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_hostile(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One cell of the app's screen: invisible bidi characters and C1 controls (never drawn by
+/// the app on purpose) removed. ESC stays: ratatui drops it from text, and the only ESC a
+/// cell holds is one the link widget put there (OSC 8 hyperlinks).
+pub fn screen_symbol(symbol: &str) -> Option<String> {
+    let bad = |c: char| is_invisible_format(c) || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{7f}';
+    if !symbol.chars().any(bad) {
+        return None;
+    }
+    let kept: String = symbol.chars().filter(|c| !bad(*c)).collect();
+    Some(if kept.is_empty() { " ".into() } else { kept })
 }
 
 /// Serde helper: a stored string field that once came from a peer is cleaned as it is read,
@@ -75,6 +166,40 @@ mod tests {
     fn line_breaks_become_single_spaces_and_bidi_is_dropped() {
         assert_eq!(peer_text("a\r\n\r\nb\tc"), "a b c");
         assert_eq!(peer_text("abc\u{202E}fed"), "abcfed");
+    }
+
+    #[test]
+    fn shown_values_make_hostile_characters_visible() {
+        let hostile = "Sup\u{1b}]0;x\u{7}port\u{9b}2J\u{202E}gnp.exe\u{2066}\u{61c}";
+        let t = terminal(hostile);
+        assert!(!t.chars().any(is_hostile), "{t:?}");
+        assert!(t.contains(REPLACEMENT));
+        assert_eq!(terminal("a\n\tb"), "a\n\tb");
+        assert!(matches!(terminal("plain"), std::borrow::Cow::Borrowed(_)));
+        let e = echo(&format!("{}\u{202E}", "x".repeat(9000)));
+        assert_eq!(e.chars().count(), MAX_ECHO + 1);
+        assert!(e.ends_with('…'));
+        assert_eq!(echo("a\nb"), "a\u{FFFD}b");
+    }
+
+    #[test]
+    fn json_escapes_c1_del_and_bidi() {
+        let v = serde_json::json!({ "name": "a\u{9b}b\u{202E}c\u{7f}\u{1b}" });
+        let out = json(serde_json::to_string(&v).unwrap());
+        assert!(!out.chars().any(is_hostile), "{out}");
+        assert!(
+            out.contains("\\u009b") && out.contains("\\u202e") && out.contains("\\u007f"),
+            "{out}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn screen_cells_lose_bidi_but_keep_links() {
+        assert_eq!(screen_symbol("\u{202E}").as_deref(), Some(" "));
+        assert_eq!(screen_symbol("a\u{2067}").as_deref(), Some("a"));
+        assert_eq!(screen_symbol("\x1b]8;;http://x/\x1b\\h"), None);
     }
 
     #[test]

@@ -3,17 +3,20 @@
 
 /// `println!`/`eprintln!` panic when the other end of a pipe is gone (`inbound list | head
 /// -1`, a mail program that stopped reading); a command must not. These write and ignore
-/// the error: there is no one left to tell.
+/// the error: there is no one left to tell. Every line passes [`crate::sanitize::terminal`]:
+/// a value from a hand-edited store or a refused input cannot bring escapes to the terminal.
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stdout(), "{}", $crate::sanitize::terminal(&line));
     }};
 }
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", $crate::sanitize::terminal(&line));
     }};
 }
 

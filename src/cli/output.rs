@@ -484,10 +484,10 @@ pub struct ConnectedJson<'a> {
 
 /// Pretty JSON of a value, or nothing (these structs cannot fail to serialize).
 pub fn pretty<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
+    crate::sanitize::json(serde_json::to_string_pretty(value).unwrap_or_default())
 }
 
 /// One-line JSON (for line-by-line readers).
 pub fn line<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+    crate::sanitize::json(serde_json::to_string(value).unwrap_or_default())
 }

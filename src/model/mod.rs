@@ -3,6 +3,7 @@
 
 pub mod cloud;
 pub mod health;
+pub mod quote;
 pub mod validate;
 
 pub use cloud::Cloud;

@@ -97,6 +97,53 @@ impl FieldError {
     }
 }
 
+/// Refuses a value holding a control character (C0, DEL, C1: ESC among them) or an invisible
+/// bidi or zero-width character (U+202E and its kin): no field of ours needs one, and on a
+/// terminal they rewrite or reorder what is shown. Refused, never silently removed or
+/// percent-encoded, so what is stored is what was typed.
+pub fn plain_text(field: Field, value: &str) -> Result<(), FieldError> {
+    match value.chars().find(|c| crate::sanitize::is_hostile(*c)) {
+        None => Ok(()),
+        Some(c) => Err(FieldError::new(
+            field,
+            format!(
+                "remove the control or invisible character (U+{:04X}: an escape code, a line break or a bidirectional mark); type or copy the value again",
+                u32::from(c)
+            ),
+        )),
+    }
+}
+
+/// A URL we print into scripts and send to Microsoft: [`plain_text`], and no quote of any
+/// kind (the five PowerShell takes as a single quote, `"`, a backtick), backslash, angle
+/// bracket or white space. A URL never needs one unencoded; refused rather than encoded.
+pub fn url_text(field: Field, value: &str) -> Result<(), FieldError> {
+    plain_text(field, value)?;
+    let odd = |c: char| {
+        crate::model::quote::is_powershell_quote(c)
+            || matches!(
+                c,
+                '"' | '`' | '\\' | '<' | '>' | '\u{201C}' | '\u{201D}' | '\u{201E}'
+            )
+            || c.is_whitespace()
+    };
+    match value.chars().find(|c| odd(*c)) {
+        None => Ok(()),
+        Some(c) => Err(FieldError::new(
+            field,
+            format!(
+                "a URL has no quotes, backslashes, angle brackets or spaces (this one has U+{:04X}); give the address as the browser shows it",
+                u32::from(c)
+            ),
+        )),
+    }
+}
+
+/// A value quoted back in a message: see [`crate::sanitize::echo`].
+fn echo(value: &str) -> String {
+    crate::sanitize::echo(value)
+}
+
 /// True for the 8-4-4-4-12 hex shape of a GUID.
 pub fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -119,12 +166,7 @@ pub fn server_name(name: &str) -> Result<String, FieldError> {
     if name.chars().count() > 64 {
         return Err(FieldError::new(Field::Name, "use at most 64 characters"));
     }
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            Field::Name,
-            "remove control characters (tabs, line breaks)",
-        ));
-    }
+    plain_text(Field::Name, name)?;
     if name.starts_with('-') {
         return Err(FieldError::new(
             Field::Name,
@@ -135,6 +177,7 @@ pub fn server_name(name: &str) -> Result<String, FieldError> {
 }
 
 pub fn client_id(value: &str) -> Result<String, FieldError> {
+    plain_text(Field::ClientId, value.trim())?;
     let v = value
         .trim()
         .trim_matches(|c| c == '{' || c == '}')
@@ -149,7 +192,8 @@ pub fn client_id(value: &str) -> Result<String, FieldError> {
         return Err(FieldError::new(
             Field::ClientId,
             format!(
-                "\"{v}\" is not a GUID; copy \"Application (client) ID\" (like 2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58) from the app's Overview page"
+                "\"{}\" is not a GUID; copy \"Application (client) ID\" (like 2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58) from the app's Overview page",
+                echo(&v)
             ),
         ));
     }
@@ -160,6 +204,7 @@ pub fn client_id(value: &str) -> Result<String, FieldError> {
 /// paste around it (`https://login.microsoftonline.com/<t>/oauth2/v2.0/authorize`, braces).
 pub fn tenant(value: &str) -> Result<String, FieldError> {
     const FIELD: crate::model::validate::Field = Field::Tenant;
+    plain_text(FIELD, value.trim())?;
     let mut v = value.trim().trim_matches(|c| c == '{' || c == '}').to_string();
     if let Some(rest) = v.split_once("://").map(|(_, r)| r.to_string()) {
         // A pasted URL: the tenant is the first path segment after the host.
@@ -196,7 +241,8 @@ pub fn tenant(value: &str) -> Result<String, FieldError> {
     Err(FieldError::new(
         FIELD,
         format!(
-            "\"{v}\" is neither a tenant ID (GUID) nor a domain (contoso.onmicrosoft.com); Microsoft would answer AADSTS900023"
+            "\"{}\" is neither a tenant ID (GUID) nor a domain (contoso.onmicrosoft.com); Microsoft would answer AADSTS900023",
+            echo(&v)
         ),
     ))
 }
@@ -249,10 +295,12 @@ pub fn secret(value: &str) -> Result<String, FieldError> {
             "this looks like the Secret ID; paste the Value (shown only right after the secret is created; if lost, create a new secret)",
         ));
     }
-    if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if v.chars()
+        .any(|c| c.is_whitespace() || crate::sanitize::is_hostile(c))
+    {
         return Err(FieldError::new(
             FIELD,
-            "the secret Value has no spaces or line breaks; copy it again",
+            "the secret Value has no spaces, line breaks or invisible characters; copy it again",
         ));
     }
     Ok(v.to_string())
@@ -261,6 +309,7 @@ pub fn secret(value: &str) -> Result<String, FieldError> {
 pub fn username(value: &str) -> Result<String, FieldError> {
     const FIELD: crate::model::validate::Field = Field::Username;
     let v = value.trim();
+    plain_text(FIELD, v)?;
     if v.len() > MAX_ADDRESS || v.split_once('@').is_some_and(|(l, _)| l.len() > MAX_LOCAL_PART) {
         return Err(FieldError::new(
             FIELD,
@@ -284,6 +333,7 @@ pub fn username(value: &str) -> Result<String, FieldError> {
 pub fn host(value: &str) -> Result<String, FieldError> {
     const FIELD: crate::model::validate::Field = Field::Host;
     let v = value.trim();
+    plain_text(FIELD, v)?;
     if v.len() > MAX_URL {
         return Err(FieldError::new(FIELD, "a host name has at most 253 characters"));
     }
@@ -295,7 +345,7 @@ pub fn host(value: &str) -> Result<String, FieldError> {
         FIELD,
         format!(
             "\"{}\" is not a host name; for Microsoft 365 use outlook.office365.com",
-            crate::textwidth::truncate(v, 60)
+            echo(v)
         ),
     ))
 }
@@ -314,14 +364,15 @@ pub fn port(value: &str) -> Result<u16, FieldError> {
 pub fn authority(value: &str) -> Result<String, FieldError> {
     const FIELD: crate::model::validate::Field = Field::Authority;
     let v = value.trim().trim_end_matches('/');
+    url_text(FIELD, v)?;
     if v.len() > MAX_URL {
         return Err(FieldError::new(
             FIELD,
             format!("use at most {MAX_URL} characters"),
         ));
     }
-    let url =
-        url::Url::parse(v).map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
+    let url = url::Url::parse(v)
+        .map_err(|e| FieldError::new(FIELD, format!("\"{}\" is not a URL ({e})", echo(v))))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -360,10 +411,11 @@ pub fn ca_file(path: &std::path::Path) -> Result<std::path::PathBuf, FieldError>
             format!("use a path of at most {MAX_PATH} bytes"),
         ));
     }
+    plain_text(Field::CaFile, &path.to_string_lossy())?;
     if !path.is_file() {
         return Err(FieldError::new(
             Field::CaFile,
-            format!("{} is not a readable file", path.display()),
+            format!("{} is not a readable file", echo(&path.to_string_lossy())),
         ));
     }
     Ok(path.to_path_buf())
@@ -417,6 +469,7 @@ pub fn secret_expiry_now(value: &str) -> Result<jiff::civil::Date, FieldError> {
 pub fn public_url(value: &str) -> Result<String, FieldError> {
     const FIELD: crate::model::validate::Field = Field::PublicUrl;
     let v = value.trim().trim_end_matches('/');
+    url_text(FIELD, v)?;
     if v.len() + crate::model::REDIRECT_PATH.len() > MAX_REDIRECT_URI {
         return Err(FieldError::new(
             FIELD,
@@ -426,8 +479,8 @@ pub fn public_url(value: &str) -> Result<String, FieldError> {
             ),
         ));
     }
-    let url =
-        url::Url::parse(v).map_err(|e| FieldError::new(FIELD, format!("\"{v}\" is not a URL ({e})")))?;
+    let url = url::Url::parse(v)
+        .map_err(|e| FieldError::new(FIELD, format!("\"{}\" is not a URL ({e})", echo(v))))?;
     if url.scheme() != "https" {
         return Err(FieldError::new(
             FIELD,

@@ -4,6 +4,7 @@
 //! diagnosis of a refused app-only login quotes them.
 
 use super::{Error, Result};
+use crate::model::validate;
 use crate::model::{AuthKind, AzureApp, Config, Server, ServerState};
 use crate::store::Store;
 use serde::Serialize;
@@ -37,9 +38,38 @@ pub struct ExchangeSetup {
     pub notes: Vec<String>,
 }
 
-/// PowerShell single-quoted string: nothing inside expands; a quote is doubled.
+/// PowerShell single-quoted string: see [`crate::model::quote::powershell`].
 fn ps(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    crate::model::quote::powershell(s)
+}
+
+/// The values that go into the lines, each checked where it comes from: IDs are GUIDs, the
+/// tenant a GUID or domain, the mailbox an address. A hand-edited store or token file (or an
+/// odd token) cannot put anything else into a line an admin pastes into PowerShell.
+fn check_values(server: &Server, app: &AzureApp, principal_id: Option<&str>) -> Result<()> {
+    let unsafe_value = |what: &'static str, message: String| Error::UnsafeValue {
+        server: server.name.clone(),
+        what,
+        message,
+    };
+    validate::client_id(&app.client_id).map_err(|e| unsafe_value("the app's client ID", e.message))?;
+    validate::tenant(&app.tenant).map_err(|e| unsafe_value("the app's tenant", e.message))?;
+    validate::username(&server.username).map_err(|e| unsafe_value("the mailbox", e.message))?;
+    validate::plain_text(validate::Field::AppName, &app.name)
+        .map_err(|e| unsafe_value("the app's name", e.message))?;
+    if let Some(id) = principal_id
+        && !validate::is_guid(id)
+    {
+        return Err(unsafe_value(
+            "the service principal's Object ID",
+            format!(
+                "the token file names \"{}\", which is not a GUID; fetch a new token (inbound token {}) or take the Object ID from Enterprise applications",
+                crate::sanitize::echo(id),
+                crate::model::quote::arg(&server.name)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `Add-MailboxPermission` for one mailbox: all a mailbox added later needs.
@@ -95,8 +125,9 @@ pub fn principal_where(app: &str, client_id: &str) -> String {
 /// Where to find the Object ID while it is a placeholder.
 pub fn principal_note(app: &AzureApp, server: &str) -> String {
     format!(
-        "{} inbound fills it in after the first token (inbound token \"{server}\").",
-        principal_where(&app.name, &app.client_id)
+        "{} inbound fills it in after the first token (inbound token {}).",
+        principal_where(&app.name, &app.client_id),
+        crate::model::quote::arg(server)
     )
 }
 
@@ -126,16 +157,18 @@ pub fn exchange_setup(store: &Store, name: &str) -> Result<ExchangeSetup> {
         return Err(Error::NotAppOnly { server: name.into() });
     }
     let principal_id = principal_of(store, &config, &app.name)?;
-    Ok(setup_for(&config, &server, &app, principal_id))
+    setup_for(&config, &server, &app, principal_id)
 }
 
-/// Builds the setup from what is known (pure: no store).
+/// Builds the setup from what is known (pure: no store); refuses values that are not what
+/// they claim to be (see [`check_values`]).
 pub fn setup_for(
     config: &Config,
     server: &Server,
     app: &AzureApp,
     principal_id: Option<String>,
-) -> ExchangeSetup {
+) -> Result<ExchangeSetup> {
+    check_values(server, app, principal_id.as_deref())?;
     let sibling_confirmed = config.servers.iter().any(|s| {
         s.id != server.id
             && s.auth == AuthKind::OAuth2App
@@ -158,7 +191,7 @@ pub fn setup_for(
     } else {
         Vec::new()
     };
-    ExchangeSetup {
+    Ok(ExchangeSetup {
         server: server.name.clone(),
         mailbox: server.username.clone(),
         app: app.name.clone(),
@@ -168,7 +201,7 @@ pub fn setup_for(
         only_mailbox_permission: sibling_confirmed,
         commands,
         notes,
-    }
+    })
 }
 
 /// The first words of the diagnosis of a refused app-only login.
@@ -233,9 +266,9 @@ pub fn rejected_advice(setup: &ExchangeSetup) -> String {
         })
         .collect();
     let mut advice = format!(
-        "{REJECTED_LEAD}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test \"{server}\"). All commands: inbound exchange-setup \"{server}\"",
+        "{REJECTED_LEAD}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test {server}). All commands: inbound exchange-setup {server}",
         causes.join("; "),
-        server = setup.server,
+        server = crate::model::quote::arg(&setup.server),
     );
     if setup.principal_id.is_none() {
         advice.push_str(&format!(
@@ -261,8 +294,13 @@ pub fn principal_among<'a>(
 }
 
 #[cfg(test)]
+mod hostile_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    const OID: &str = "6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34";
 
     fn app() -> AzureApp {
         AzureApp {
@@ -299,19 +337,18 @@ mod tests {
 
     #[test]
     fn the_commands_carry_the_real_values() {
-        let lines: Vec<String> =
-            exchange_commands(&app(), Some("9f8e-oid"), &["a@contoso.com", "b@contoso.com"])
-                .into_iter()
-                .map(|c| c.line)
-                .collect();
+        let lines: Vec<String> = exchange_commands(&app(), Some(OID), &["a@contoso.com", "b@contoso.com"])
+            .into_iter()
+            .map(|c| c.line)
+            .collect();
         assert_eq!(lines[1], "Connect-ExchangeOnline -Organization 'contoso.com'");
         assert_eq!(
             lines[2],
-            "New-ServicePrincipal -AppId '2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58' -ObjectId '9f8e-oid' -DisplayName 'Contoso''s mail'"
+            "New-ServicePrincipal -AppId '2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58' -ObjectId '6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34' -DisplayName 'Contoso''s mail'"
         );
         assert_eq!(
             lines[3],
-            "Add-MailboxPermission -Identity 'a@contoso.com' -User '9f8e-oid' -AccessRights FullAccess"
+            "Add-MailboxPermission -Identity 'a@contoso.com' -User '6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34' -AccessRights FullAccess"
         );
         assert_eq!(lines.len(), 5);
     }
@@ -322,7 +359,7 @@ mod tests {
         config.apps.push(app());
         let s = server("Support", "support@contoso.com", ServerState::Draft);
         config.servers.push(s.clone());
-        let setup = setup_for(&config, &s, &app(), None);
+        let setup = setup_for(&config, &s, &app(), None).unwrap();
         assert!(
             setup
                 .commands
@@ -351,7 +388,7 @@ mod tests {
             .push(server("Support", "support@contoso.com", ServerState::Confirmed));
         let later = server("Sales", "sales@contoso.com", ServerState::Draft);
         config.servers.push(later.clone());
-        let setup = setup_for(&config, &later, &app(), Some("oid-1".into()));
+        let setup = setup_for(&config, &later, &app(), Some(OID.into())).unwrap();
         assert!(setup.only_mailbox_permission);
         assert!(
             setup
@@ -362,7 +399,7 @@ mod tests {
         assert_eq!(
             setup.commands.last().map(|c| c.line.as_str()),
             Some(
-                "Add-MailboxPermission -Identity 'sales@contoso.com' -User 'oid-1' -AccessRights FullAccess"
+                "Add-MailboxPermission -Identity 'sales@contoso.com' -User '6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34' -AccessRights FullAccess"
             )
         );
         assert!(setup.notes.is_empty());

@@ -29,9 +29,15 @@ pub enum Error {
     /// Every field that is wrong, not just the first (the form marks them all).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
-    #[error("no {kind} named \"{name}\" (inbound list shows them)")]
+    #[error(
+        "no {kind} named \"{}\" (inbound list shows them)",
+        crate::sanitize::echo(name)
+    )]
     NotFound { kind: &'static str, name: String },
-    #[error("a {kind} named \"{name}\" already exists; choose another name or edit it")]
+    #[error(
+        "a {kind} named \"{}\" already exists; choose another name or edit it",
+        crate::sanitize::echo(name)
+    )]
     Exists { kind: &'static str, name: String },
     #[error("Azure app \"{app}\" is used by {}; remove or re-point those servers first", servers.join(", "))]
     AppInUse { app: String, servers: Vec<String> },
@@ -143,6 +149,14 @@ pub enum Error {
     /// Pre-flight proved the credentials wrong; nothing was saved.
     #[error("pre-flight: {}; nothing was saved", preflight_text(.0))]
     Preflight(Box<preflight::Checklist>),
+    /// A stored value (a hand-edited store or token file) that is not what it should be, so it
+    /// is not put into a command line for someone to paste.
+    #[error("\"{server}\": {what} cannot go into the commands to paste: {message}")]
+    UnsafeValue {
+        server: String,
+        what: &'static str,
+        message: String,
+    },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]

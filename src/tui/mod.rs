@@ -47,7 +47,7 @@ pub async fn main(config_dir: Option<PathBuf>, allow_other_owner: bool) -> u8 {
     match Store::open_with(config_dir, allow_other_owner) {
         Ok(store) => run(store).await,
         Err(e) => {
-            eprintln!("inbound: {e}");
+            eprintln!("inbound: {}", crate::sanitize::terminal(&e.to_string()));
             exit::STORE
         }
     }
@@ -66,7 +66,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     let data = match snapshot_first(&store, FIRST_TOKENS) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("inbound: {e}");
+            eprintln!("inbound: {}", crate::sanitize::terminal(&e.to_string()));
             return exit::STORE;
         }
     };
@@ -124,7 +124,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "Copied in this session:");
         for (what, text) in &copied {
-            let _ = writeln!(out, "  {what}: {text}");
+            let _ = writeln!(out, "  {what}: {}", crate::sanitize::terminal(text));
         }
         let _ = out.flush();
     }
@@ -135,7 +135,11 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
             // The terminal may be gone (SSH dropped): eprintln! would panic on EIO and skip
             // the caller's clean-up.
             use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "inbound: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "inbound: {}",
+                crate::sanitize::terminal(&e.to_string())
+            );
             exit::FAILED
         }
     }

@@ -73,6 +73,10 @@ pub enum SetupCodeError {
     #[error("this is not a setup code; the setup script's last line is one, and it starts with {PREFIX}")]
     NotACode,
     #[error(
+        "that is {0} bytes, too long for a setup code (a few hundred characters, at most {MAX_LEN} bytes); copy just the setup script's last line"
+    )]
+    TooLong(usize),
+    #[error(
         "the setup code is cut short (its end is missing); copy the whole line, up to its last character"
     )]
     Truncated,
@@ -132,7 +136,7 @@ impl SetupCode {
             return Err(SetupCodeError::Empty);
         }
         if text.len() > MAX_LEN {
-            return Err(SetupCodeError::NotACode);
+            return Err(SetupCodeError::TooLong(text.len()));
         }
         // Whatever was copied before the prefix (a prompt, the script's heading) is not the code.
         let start = text.find(PREFIX).ok_or(SetupCodeError::NotACode)?;
@@ -189,7 +193,7 @@ impl SetupCode {
             let username = server.username.trim();
             if !self.mailboxes.iter().any(|m| m.eq_ignore_ascii_case(username)) {
                 return Err(SetupCodeError::MailboxNotGranted {
-                    username: username.to_string(),
+                    username: crate::sanitize::echo(username),
                     granted: self.mailboxes.clone(),
                 });
             }

@@ -62,6 +62,9 @@ pub enum AppTokenProblem {
     /// No `IMAP.AccessAsApp` in `roles`: the application permission or its admin consent is
     /// missing.
     MissingRole { roles: Vec<String> },
+    /// The `oid` claim is not an Object ID (a GUID). Entra's always is; anything else is not
+    /// put into the Exchange commands we print (it could end their quoting).
+    BadObjectId(String),
 }
 
 impl std::fmt::Display for AppTokenProblem {
@@ -80,6 +83,11 @@ impl std::fmt::Display for AppTokenProblem {
                 "the app-only token's roles ({}) do not include {IMAP_APP_ROLE}",
                 roles.join(", ")
             ),
+            AppTokenProblem::BadObjectId(oid) => write!(
+                f,
+                "the app-only token's service principal Object ID (oid claim) \"{}\" is not a GUID, so inbound does not use it",
+                crate::sanitize::echo(oid)
+            ),
         }
     }
 }
@@ -89,7 +97,7 @@ fn is_exchange(aud: &str) -> bool {
     EXCHANGE_AUDIENCES.iter().any(|a| a.eq_ignore_ascii_case(aud))
 }
 
-/// Checks audience, then role.
+/// Checks audience, then role, then that the Object ID is one.
 pub fn check(claims: &AppClaims) -> Result<(), AppTokenProblem> {
     if let Some(aud) = &claims.aud
         && !is_exchange(aud)
@@ -100,6 +108,11 @@ pub fn check(claims: &AppClaims) -> Result<(), AppTokenProblem> {
         return Err(AppTokenProblem::MissingRole {
             roles: claims.roles.clone(),
         });
+    }
+    if let Some(oid) = claims.oid.as_deref().filter(|o| !o.is_empty())
+        && !crate::model::validate::is_guid(oid)
+    {
+        return Err(AppTokenProblem::BadObjectId(oid.to_string()));
     }
     Ok(())
 }
@@ -143,11 +156,11 @@ mod tests {
             "00000002-0000-0ff1-ce00-000000000000",
         ] {
             let c = claims(&jwt(&format!(
-                r#"{{"aud":"{aud}","roles":["POP.AccessAsApp","IMAP.AccessAsApp"],"oid":"o-1"}}"#
+                r#"{{"aud":"{aud}","roles":["POP.AccessAsApp","IMAP.AccessAsApp"],"oid":"6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34"}}"#
             )))
             .unwrap();
             assert_eq!(check(&c), Ok(()), "{aud}");
-            assert_eq!(c.oid.as_deref(), Some("o-1"));
+            assert_eq!(c.oid.as_deref(), Some("6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34"));
         }
     }
 
@@ -177,5 +190,19 @@ mod tests {
         let c = claims(&jwt(r#"{"aud":"x\u001b[2J","roles":["a\u0007"]}"#)).unwrap();
         assert!(!c.aud.unwrap_or_default().contains('\u{1b}'));
         assert!(!c.roles[0].contains('\u{7}'));
+    }
+
+    #[test]
+    fn an_object_id_that_is_no_guid_is_refused() {
+        let hostile = "x\u{2019}; Remove-Mailbox -Identity ceo@contoso.com -Confirm:$false; \u{2018}y";
+        let payload = serde_json::json!({
+            "aud": "https://outlook.office365.com",
+            "roles": ["IMAP.AccessAsApp"],
+            "oid": hostile,
+        });
+        let c = claims(&jwt(&payload.to_string())).unwrap();
+        let e = check(&c).unwrap_err();
+        assert!(matches!(e, AppTokenProblem::BadObjectId(_)), "{e:?}");
+        assert!(e.to_string().contains("not a GUID"), "{e}");
     }
 }

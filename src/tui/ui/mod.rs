@@ -71,6 +71,17 @@ pub fn render(model: &Model, f: &mut Frame) {
         }
         None => {}
     }
+    clean_screen(f.buffer_mut());
+}
+
+/// The last pass over every frame: whatever a screen drew (a name from a hand-edited store,
+/// a typed value, a peer's words), no cell may carry a bidi override or a C1 control.
+fn clean_screen(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if let Some(clean) = crate::sanitize::screen_symbol(cell.symbol()) {
+            cell.set_symbol(&clean);
+        }
+    }
 }
 
 fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {

@@ -25,7 +25,7 @@ pub fn setup(
         }));
     }
     let principal = principal_among(config, &app.name, |s| tokens.get(&s.name));
-    Ok(setup_for(config, &server, &app, principal))
+    setup_for(config, &server, &app, principal).map_err(std::sync::Arc::new)
 }
 
 /// The lines as one block to paste into PowerShell: each reason as a comment above its line.
