@@ -7,6 +7,7 @@ use super::{
 };
 use crate::model::AuthKind;
 use crate::model::health::{self, Level};
+use crate::model::quote::arg;
 use crate::model::validate::Field;
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::servers::{self, AppChoice, AppInput, AppPatch, ServerInput, ServerPatch};
@@ -167,9 +168,18 @@ fn read_secret(stdin: bool, file: Option<&Path>, what: &str) -> Result<Option<Se
             .read_to_string(&mut s)
             .map_err(|e| Error::Io(format!("reading the {what} from standard input: {e}")))?;
     } else if let Some(path) = file {
+        crate::model::validate::not_a_setup_code(
+            crate::model::validate::Field::Secret,
+            &path.to_string_lossy(),
+        )?;
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX).read_to_string(&mut s))
-            .map_err(|e| Error::Io(format!("reading the {what} from {}: {e}", path.display())))?;
+            .map_err(|e| {
+                Error::Io(format!(
+                    "reading the {what} from {}: {e}",
+                    crate::sanitize::echo(&path.to_string_lossy())
+                ))
+            })?;
     } else {
         return Ok(None);
     }
@@ -252,8 +262,8 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
         say!(
             "App-only: no sign-in. The app needs the application permission IMAP.AccessAsApp with admin consent, and Exchange needs its service principal and a mailbox permission:"
         );
-        say!("  inbound exchange-setup \"{}\"", server.name);
-        say!("Then test it: inbound test \"{}\"", server.name);
+        say!("  inbound exchange-setup {}", arg(&server.name));
+        say!("Then test it: inbound test {}", arg(&server.name));
     } else if server.auth == AuthKind::OAuth2 {
         let public = config.app_of(&server).is_some_and(|a| a.public_client);
         if public {
@@ -274,12 +284,12 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
             );
         }
         say!(
-            "Most tenants now need an admin to consent to IMAP once; if sign-in stops at \"Need admin approval\", an admin runs: inbound connect \"{}\" --admin-consent",
-            server.name
+            "Most tenants now need an admin to consent to IMAP once; if sign-in stops at \"Need admin approval\", an admin runs: inbound connect {} --admin-consent",
+            arg(&server.name)
         );
-        say!("Then sign in: inbound connect \"{}\"", server.name);
+        say!("Then sign in: inbound connect {}", arg(&server.name));
     } else {
-        say!("Then test it: inbound test \"{}\"", server.name);
+        say!("Then test it: inbound test {}", arg(&server.name));
     }
     Ok(exit::OK)
 }
@@ -512,7 +522,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
         say!("Warning: {m}");
     }
     out!("{}", connected.summary());
-    say!("Next: inbound test \"{}\"", connected.server);
+    say!("Next: inbound test {}", arg(&connected.server));
     Ok(exit::OK)
 }
 

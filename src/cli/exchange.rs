@@ -31,6 +31,6 @@ pub fn exchange_setup(store: &Store, name: &str, json: bool) -> Result<u8, Error
     for n in &setup.notes {
         say!("Note: {n}");
     }
-    say!("Then: inbound test \"{}\"", setup.server);
+    say!("Then: inbound test {}", crate::model::quote::arg(&setup.server));
     Ok(exit::OK)
 }

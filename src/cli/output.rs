@@ -295,8 +295,8 @@ pub fn details(v: &ServerView) -> String {
             &match v.health.admin_consent_at {
                 Some(t) => format!("granted {}", timefmt::local(t)),
                 None => format!(
-                    "unknown (if sign-in stops at \"Need admin approval\": inbound connect \"{}\" --admin-consent)",
-                    v.name
+                    "unknown (if sign-in stops at \"Need admin approval\": inbound connect {} --admin-consent)",
+                    crate::model::quote::arg(&v.name)
                 ),
             },
         );
@@ -336,7 +336,10 @@ pub fn details(v: &ServerView) -> String {
                 t.summary
             ),
         ),
-        None => kv("Last test", &format!("never (inbound test \"{}\")", v.name)),
+        None => kv(
+            "Last test",
+            &format!("never (inbound test {})", crate::model::quote::arg(&v.name)),
+        ),
     }
     for f in &v.health.findings {
         let _ = writeln!(

@@ -145,7 +145,10 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     if let Some(advice) = code.redirect_advice(&config.settings) {
         say!("  redirect: {advice}");
     }
-    say!("Then sign in: inbound connect \"{}\"", added.name);
+    say!(
+        "Then sign in: inbound connect {}",
+        crate::model::quote::arg(&added.name)
+    );
     Ok(exit::OK)
 }
 
@@ -167,6 +170,9 @@ fn refuse(e: &SetupCodeError) -> u8 {
 const MAX_READ: u64 = 64 * 1024;
 
 fn read_code(source: &std::path::Path) -> Result<SetupCode, SetupCodeError> {
+    // The code itself where its file was expected: refused unseen, with how to pass it.
+    crate::model::validate::not_a_setup_code(Field::SetupCode, &source.to_string_lossy())
+        .map_err(|e| SetupCodeError::Invalid(vec![e]))?;
     let text = if source.as_os_str() == "-" {
         let stdin = std::io::stdin();
         if stdin.is_terminal() {
@@ -187,7 +193,10 @@ fn read_code(source: &std::path::Path) -> Result<SetupCode, SetupCodeError> {
                 // An unreadable file is not damage; say which file and why.
                 SetupCodeError::Invalid(vec![crate::model::validate::FieldError::new(
                     crate::model::validate::Field::SetupCode,
-                    format!("cannot read {}: {e}", source.display()),
+                    format!(
+                        "cannot read {}: {e}",
+                        crate::sanitize::echo(&source.to_string_lossy())
+                    ),
                 )])
             })?;
         s

@@ -198,31 +198,32 @@ impl Fix {
         }
     }
 
-    /// The command line that does it, when one does.
+    /// The command line that does it, when one does; names are quoted for the shell
+    /// ([`crate::model::quote::arg`]).
     pub fn command(&self) -> Option<String> {
+        use crate::model::quote::arg;
         Some(match self {
-            Fix::Connect { server } => format!("inbound connect \"{server}\""),
+            Fix::Connect { server } => format!("inbound connect {}", arg(server)),
             Fix::NewSecret { app } => format!(
                 "inbound edit --app {} --secret-stdin --secret-expires YYYY-MM-DD",
-                app.as_ref()
-                    .map_or_else(|| "APP".to_string(), |a| format!("\"{a}\""))
+                app.as_deref().map_or_else(|| "APP".to_string(), arg)
             ),
-            Fix::NewCertificate { app } => format!("inbound cert new \"{app}\""),
-            Fix::AppCredentials { app } => format!("inbound edit --app \"{app}\" --secret-stdin"),
-            Fix::ChooseApp { server } => format!("inbound edit \"{server}\" --app APP"),
+            Fix::NewCertificate { app } => format!("inbound cert new {}", arg(app)),
+            Fix::AppCredentials { app } => format!("inbound edit --app {} --secret-stdin", arg(app)),
+            Fix::ChooseApp { server } => format!("inbound edit {} --app APP", arg(server)),
             Fix::Refresh {
                 server,
                 schedule: true,
             } => {
-                format!("inbound refresh \"{server}\" (schedule refresh --all daily)")
+                format!("inbound refresh {} (schedule refresh --all daily)", arg(server))
             }
-            Fix::Refresh { server, .. } => format!("inbound refresh \"{server}\""),
-            Fix::Test { server } => format!("inbound test \"{server}\""),
-            Fix::CaFile { server } => format!("inbound edit \"{server}\" --ca-file FILE"),
-            Fix::ExchangeSetup { server } => format!("inbound exchange-setup \"{server}\""),
-            Fix::Tenant { app } => format!("inbound edit --app \"{app}\" --tenant TENANT"),
-            Fix::Password { server } => format!("inbound edit \"{server}\" --password-stdin"),
-            Fix::AdminConsent { server } => format!("inbound connect \"{server}\" --admin-consent"),
+            Fix::Refresh { server, .. } => format!("inbound refresh {}", arg(server)),
+            Fix::Test { server } => format!("inbound test {}", arg(server)),
+            Fix::CaFile { server } => format!("inbound edit {} --ca-file FILE", arg(server)),
+            Fix::ExchangeSetup { server } => format!("inbound exchange-setup {}", arg(server)),
+            Fix::Tenant { app } => format!("inbound edit --app {} --tenant TENANT", arg(app)),
+            Fix::Password { server } => format!("inbound edit {} --password-stdin", arg(server)),
+            Fix::AdminConsent { server } => format!("inbound connect {} --admin-consent", arg(server)),
             Fix::Advice(_) => return None,
         })
     }

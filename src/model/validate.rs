@@ -102,6 +102,7 @@ impl FieldError {
 /// terminal they rewrite or reorder what is shown. Refused, never silently removed or
 /// percent-encoded, so what is stored is what was typed.
 pub fn plain_text(field: Field, value: &str) -> Result<(), FieldError> {
+    not_a_setup_code(field, value)?;
     match value.chars().find(|c| crate::sanitize::is_hostile(*c)) {
         None => Ok(()),
         Some(c) => Err(FieldError::new(
@@ -112,6 +113,32 @@ pub fn plain_text(field: Field, value: &str) -> Result<(), FieldError> {
             ),
         )),
     }
+}
+
+/// The prefix every setup code starts with (`inbound-setup:1:…`).
+pub const SETUP_CODE_PREFIX: &str = "inbound-setup:";
+
+/// True when `value` may be a setup code (or most of one): it names the prefix, or it is a
+/// long run of base64url with no path separator. Such a value holds a client secret, so it
+/// is never quoted back.
+pub fn looks_like_setup_code(value: &str) -> bool {
+    let v = value.trim();
+    v.to_ascii_lowercase().contains(SETUP_CODE_PREFIX)
+        || (v.len() >= 80
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':')))
+}
+
+/// Refuses a setup code given where a path or another value was expected, without showing
+/// it, and says how to pass it.
+pub fn not_a_setup_code(field: Field, value: &str) -> Result<(), FieldError> {
+    if looks_like_setup_code(value) {
+        return Err(FieldError::new(
+            field,
+            "this looks like a setup code, which holds a secret, so it is not shown here. Give it to --setup-code: --setup-code - and paste it when asked (or pipe it in), or save it in a file and give --setup-code FILE",
+        ));
+    }
+    Ok(())
 }
 
 /// A URL we print into scripts and send to Microsoft: [`plain_text`], and no quote of any
@@ -274,6 +301,7 @@ pub const MAX_PATH: usize = 4096;
 pub fn secret(value: &str) -> Result<String, FieldError> {
     const FIELD: crate::model::validate::Field = Field::Secret;
     let v = value.trim();
+    not_a_setup_code(FIELD, v)?;
     if v.len() > MAX_SECRET {
         return Err(FieldError::new(
             FIELD,
@@ -327,7 +355,25 @@ pub fn username(value: &str) -> Result<String, FieldError> {
             "enter the mailbox address, e.g. support@contoso.com",
         ));
     }
+    if let Some((local, _)) = v.split_once('@')
+        && !is_dot_string(local)
+    {
+        return Err(FieldError::new(
+            FIELD,
+            "before the @ a mail address has letters, digits, dots (not first, last or two in a row) and ! # $ % & ' * + - / = ? ^ _ ` { | } ~ only (RFC 5321); type a typographic quote like \u{2019} as '",
+        ));
+    }
     Ok(v.to_string())
+}
+
+/// RFC 5321's Dot-string: atoms of `atext` joined by single dots. (A quoted local part is
+/// legal too, but no Exchange Online mailbox has one.)
+fn is_dot_string(local: &str) -> bool {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    !local.is_empty()
+        && local
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(atext))
 }
 
 pub fn host(value: &str) -> Result<String, FieldError> {
@@ -573,6 +619,11 @@ mod tests {
         assert!(username("support@contoso.com").is_ok());
         assert!(username("support").is_err());
         assert!(username("a@b").is_err());
+        assert!(username("o'brien@contoso.com").is_ok());
+        assert!(username("o\u{2019}brien@contoso.com").is_err());
+        assert!(username(".a@contoso.com").is_err());
+        assert!(username("a..b@contoso.com").is_err());
+        assert!(username("a\u{202E}b@contoso.com").is_err());
         assert_eq!(
             host("imaps://Outlook.Office365.com/").unwrap(),
             "outlook.office365.com"

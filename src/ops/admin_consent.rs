@@ -45,8 +45,9 @@ impl AdminConsentNeeded {
     /// alone on the last line, so it can be copied whole.
     pub fn routes(&self) -> String {
         format!(
-            "either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect \"{}\" --admin-consent\n   or send this link to your admin, then connect again (a page saying AADSTS500113 after accepting is harmless):\n     {}",
-            self.server, self.admin_link
+            "either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect {} --admin-consent\n   or send this link to your admin, then connect again (a page saying AADSTS500113 after accepting is harmless):\n     {}",
+            crate::model::quote::arg(&self.server),
+            self.admin_link
         )
     }
 }

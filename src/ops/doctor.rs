@@ -8,6 +8,7 @@ use super::test::probe_server;
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
 use crate::model::health::Level;
+use crate::model::quote::arg;
 use crate::model::validate;
 use crate::model::{AuthKind, AzureApp, Cloud, Server};
 use crate::services::imap::{ProbeEvent, Stage, Timeouts};
@@ -218,12 +219,12 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
     check(
         &mut problems,
         validate::host(&server.host),
-        "inbound edit NAME --host HOST",
+        &format!("inbound edit {} --host HOST", arg(&server.name)),
     );
     check(
         &mut problems,
         validate::username(&server.username),
-        "inbound edit NAME --username ADDRESS",
+        &format!("inbound edit {} --username ADDRESS", arg(&server.name)),
     );
     let mut fatal = false;
     match (server.auth, app) {
@@ -235,8 +236,8 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
                     server.app.as_deref().unwrap_or("(none)")
                 ),
                 format!(
-                    "point the server at a stored app: inbound edit \"{}\" --app APP (inbound apps lists them)",
-                    server.name
+                    "point the server at a stored app: inbound edit {} --app APP (inbound apps lists them)",
+                    arg(&server.name)
                 ),
             ));
         }
@@ -245,17 +246,17 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
             check(
                 &mut problems,
                 validate::client_id(&app.client_id),
-                "inbound edit --app APP --client-id GUID",
+                &format!("inbound edit --app {} --client-id GUID", arg(&app.name)),
             );
             check(
                 &mut problems,
                 validate::tenant(&app.tenant),
-                "inbound edit --app APP --tenant TENANT",
+                &format!("inbound edit --app {} --tenant TENANT", arg(&app.name)),
             );
             check(
                 &mut problems,
                 validate::authority(&app.authority),
-                "inbound edit --app APP --cloud CLOUD",
+                &format!("inbound edit --app {} --cloud CLOUD", arg(&app.name)),
             );
             fatal = problems.len() > before;
             if let (Some(a), Some(h)) = (app.cloud(), Cloud::of_imap_host(&server.host))
@@ -269,10 +270,10 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
                         h.label()
                     ),
                     format!(
-                        "choose one cloud: inbound edit \"{}\" --cloud {} (or inbound edit --app {} --cloud {})",
-                        server.name,
+                        "choose one cloud: inbound edit {} --cloud {} (or inbound edit --app {} --cloud {})",
+                        arg(&server.name),
                         a.key(),
-                        app.name,
+                        arg(&app.name),
                         h.key()
                     ),
                 ));
@@ -282,7 +283,7 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
             {
                 problems.push((
                     format!("the client secret expired on {d}"),
-                    "create a new secret (Certificates & secrets), then: inbound edit --app APP --secret-stdin --secret-expires YYYY-MM-DD".into(),
+                    format!("create a new secret (Certificates & secrets), then: inbound edit --app {} --secret-stdin --secret-expires YYYY-MM-DD", arg(&app.name)),
                 ));
             }
         }
@@ -290,7 +291,7 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
             if server.password.is_none() {
                 problems.push((
                     "no password stored".into(),
-                    "inbound edit NAME --password-stdin".into(),
+                    format!("inbound edit {} --password-stdin", arg(&server.name)),
                 ));
             }
         }
@@ -380,8 +381,9 @@ async fn imap_steps(b: &mut Builder, store: &Store, name: &str, timeouts: Timeou
                 Step::Login,
                 Status::Passed,
                 format!(
-                    "INBOX has {} messages (inbound test \"{name}\" marks it Confirmed)",
-                    report.messages
+                    "INBOX has {} messages (inbound test {} marks it Confirmed)",
+                    report.messages,
+                    arg(name)
                 ),
                 None,
             );

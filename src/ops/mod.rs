@@ -46,6 +46,8 @@ pub enum Error {
     #[error("\"{server}\" {}: {message}", blocker_text(*blocker))]
     Blocked {
         server: String,
+        /// The server's Azure app, so the fix names it.
+        app: String,
         blocker: Blocker,
         message: String,
     },
@@ -234,7 +236,8 @@ impl Error {
             }),
             // Only `inbound connect` meets this: the commands are the answer.
             Error::AppOnly { server } => Some(format!(
-                "get a token: inbound token \"{server}\" · test it: inbound test \"{server}\" · the Exchange side: inbound exchange-setup \"{server}\""
+                "get a token: inbound token {server} · test it: inbound test {server} · the Exchange side: inbound exchange-setup {server}",
+                server = crate::model::quote::arg(server)
             )),
             Error::NeedsAdminConsent(n) => Some(n.routes()),
             Error::Refused { error, hint, .. } => hint.clone().or_else(|| {
@@ -297,9 +300,12 @@ impl Error {
             }),
             Error::Blocked {
                 blocker: Blocker::BadClient,
+                app,
                 ..
-            } => Some(Fix::AppCredentials { app: "APP".into() }),
-            Error::Blocked { .. } => Some(Fix::NewSecret { app: None }),
+            } => Some(Fix::AppCredentials { app: app.clone() }),
+            Error::Blocked { app, .. } => Some(Fix::NewSecret {
+                app: Some(app.clone()),
+            }),
             Error::NoCredential { app } => Some(Fix::AppCredentials { app: app.clone() }),
             Error::WrongAnswer {
                 server,

@@ -126,6 +126,7 @@ pub async fn fresh_token(
         }
         return Err(Error::Blocked {
             server: server.into(),
+            app: app.name.clone(),
             blocker,
             message,
         });
@@ -202,6 +203,7 @@ pub async fn fresh_token(
             match file.blocker {
                 Some(blocker) => Err(Error::Blocked {
                     server: server.into(),
+                    app: app.name.clone(),
                     blocker,
                     message: e.to_string(),
                 }),

@@ -85,7 +85,7 @@ fn a_hostile_object_id_never_reaches_a_line() {
 #[test]
 fn typographic_quotes_in_names_and_mailboxes_stay_inside_their_strings() {
     let name = "O\u{2019}Brien\u{2018}s mail \u{201A}\u{201B}'";
-    let mailbox = "o\u{2019}brien@contoso.com";
+    let mailbox = "o'brien@contoso.com";
     let mut config = Config::default();
     config.apps.push(app(name));
     let s = server(mailbox, name);
@@ -133,6 +133,9 @@ fn hand_edited_values_that_are_not_ids_are_refused() {
     assert!(setup_for(&config, &s, &bad, None).is_err());
     let evil = server("a@contoso.com\u{1b}[2J", "Mail");
     assert!(setup_for(&config, &evil, &app("Mail"), None).is_err());
+    // Not an RFC 5321 address (a typographic quote), so not a mailbox for a line.
+    let typographic = server("o\u{2019}brien@contoso.com", "Mail");
+    assert!(setup_for(&config, &typographic, &app("Mail"), None).is_err());
     let mut tenant = app("Mail");
     tenant.tenant = "contoso.com'; Remove-Mailbox x; '".into();
     assert!(setup_for(&config, &s, &tenant, None).is_err());

@@ -1,6 +1,8 @@
 //! The steps as a bash script for Azure Cloud Shell, with the Azure CLI (`az`), `jq`,
 //! `base64` and `sha256sum`, all of which Cloud Shell has.
 
+use crate::model::quote::{posix, powershell};
+
 use super::steps::{
     DELEGATED, EXCHANGE_APP, GRAPH_APP, IMAP_ACCESS_AS_APP, PUBLIC_CLIENT_REDIRECT, SECRET_NAME,
     ScriptOptions, Step, TRIES, TRY_WAIT_SECS, consent_link,
@@ -14,10 +16,10 @@ pub fn render(o: &ScriptOptions, steps: &[Step]) -> String {
             env!("CARGO_PKG_VERSION")
         ),
         "set -euo pipefail".to_string(),
-        format!("N='{}'", o.app_name),
+        format!("N={}", posix(&o.app_name)),
     ];
     if let Some(r) = &o.redirect_uri {
-        out.push(format!("R='{r}'"));
+        out.push(format!("R={}", posix(r)));
     }
     // Steps right after creating an app can fail until it has replicated.
     let tries: Vec<String> = (1..=TRIES).map(|i| i.to_string()).collect();
@@ -100,7 +102,10 @@ fn lines(o: &ScriptOptions, step: Step) -> Vec<String> {
             ),
         ],
         Step::Exchange => {
-            let mailboxes: Vec<String> = o.mailboxes.iter().map(|m| format!("'{m}'")).collect();
+            // PowerShell strings inside bash's double quotes: the mailboxes are plain addresses
+            // (letters, digits and . _ + - @, checked by ScriptOptions), so nothing in them is
+            // special to bash there either.
+            let mailboxes: Vec<String> = o.mailboxes.iter().map(|m| powershell(m)).collect();
             vec![format!(
                 "r pwsh -NoProfile -Command \"\\$ErrorActionPreference='Stop'; Connect-ExchangeOnline -ShowBanner:\\$false; \
 if (-not (Get-ServicePrincipal | Where-Object AppId -eq '$C')) {{ New-ServicePrincipal -AppId '$C' -ObjectId '$SP' -DisplayName '$N' }}; \

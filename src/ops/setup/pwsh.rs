@@ -1,6 +1,8 @@
 //! The steps as a PowerShell script for Azure Cloud Shell, with the Microsoft Graph module
 //! (and ExchangeOnlineManagement for app-only); .NET computes the code's base64url and checksum.
 
+use crate::model::quote::powershell;
+
 use super::steps::{
     DELEGATED, EXCHANGE_APP, GRAPH_APP, IMAP_ACCESS_AS_APP, PUBLIC_CLIENT_REDIRECT, SECRET_NAME,
     ScriptOptions, Step, TRIES, TRY_WAIT_SECS, consent_link,
@@ -13,10 +15,10 @@ pub fn render(o: &ScriptOptions, steps: &[Step]) -> String {
             env!("CARGO_PKG_VERSION")
         ),
         "$ErrorActionPreference = 'Stop'".to_string(),
-        format!("$N = '{}'", o.app_name),
+        format!("$N = {}", powershell(&o.app_name)),
     ];
     if let Some(r) = &o.redirect_uri {
-        out.push(format!("$R = '{r}'"));
+        out.push(format!("$R = {}", powershell(r)));
     }
     // Steps right after creating an app can fail until it has replicated.
     out.push(format!(
@@ -116,7 +118,7 @@ else {{ R {{ New-MgOauth2PermissionGrant -ClientId $SP.Id -ConsentType AllPrinci
             ),
         ],
         Step::Exchange => {
-            let mailboxes: Vec<String> = o.mailboxes.iter().map(|m| format!("'{m}'")).collect();
+            let mailboxes: Vec<String> = o.mailboxes.iter().map(|m| powershell(m)).collect();
             vec![
                 "Connect-ExchangeOnline -ShowBanner:$false".into(),
                 "if (-not (Get-ServicePrincipal | Where-Object AppId -eq $C)) { R { New-ServicePrincipal -AppId $C -ObjectId $SP.Id -DisplayName $N } | Out-Null }".into(),
@@ -135,7 +137,7 @@ else {{ R {{ New-MgOauth2PermissionGrant -ClientId $SP.Id -ConsentType AllPrinci
             if o.redirect_uri.is_some() {
                 fields.push("redirect_uri = $R".into());
             }
-            let mailboxes: Vec<String> = o.mailboxes.iter().map(|m| format!("'{m}'")).collect();
+            let mailboxes: Vec<String> = o.mailboxes.iter().map(|m| powershell(m)).collect();
             fields.push(format!("public_client = ${}", o.public_client));
             fields.push("admin_consent = $A".into());
             fields.push(format!("app_only = ${}", o.app_only));
