@@ -107,12 +107,14 @@ pub fn echo(s: &str) -> String {
 /// (`jq`-less, or `cat`) cannot carry them. They occur only inside strings, where `\u`
 /// escapes mean the same character, so the JSON's value is unchanged.
 pub fn json(s: String) -> String {
-    if !s.chars().any(is_hostile) {
+    // Raw white space is the layout of pretty JSON (inside strings serde_json escapes it).
+    let escape = |c: char| is_hostile(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !s.chars().any(escape) {
         return s;
     }
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
-        if is_hostile(c) {
+        if escape(c) {
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 out.push_str(&format!("\\u{u:04x}"));
@@ -185,8 +187,8 @@ mod tests {
     #[test]
     fn json_escapes_c1_del_and_bidi() {
         let v = serde_json::json!({ "name": "a\u{9b}b\u{202E}c\u{7f}\u{1b}" });
-        let out = json(serde_json::to_string(&v).unwrap());
-        assert!(!out.chars().any(is_hostile), "{out}");
+        let out = json(serde_json::to_string_pretty(&v).unwrap());
+        assert!(!out.chars().any(|c| is_hostile(c) && c != '\n'), "{out}");
         assert!(
             out.contains("\\u009b") && out.contains("\\u202e") && out.contains("\\u007f"),
             "{out}"

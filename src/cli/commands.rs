@@ -423,7 +423,7 @@ fn list(store: &Store, json: bool) -> Result<u8, Error> {
             "No servers yet. Add one: inbound add NAME --username U --client-id C --tenant T --secret-stdin"
         );
     } else {
-        let _ = write!(out, "{}", output::table(&views));
+        let _ = write!(out, "{}", crate::sanitize::terminal(&output::table(&views)));
     }
     Ok(exit::OK)
 }
@@ -440,7 +440,7 @@ fn show(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
     if json {
         let _ = writeln!(out, "{}", output::pretty(v));
     } else {
-        let _ = write!(out, "{}", output::details(v));
+        let _ = write!(out, "{}", crate::sanitize::terminal(&output::details(v)));
     }
     Ok(exit::OK)
 }

@@ -142,6 +142,12 @@ pub fn token_text(h: &Health, now: Timestamp) -> String {
     format!("{} {words}", h.token.glyph())
 }
 
+/// A table cell: hostile characters made visible before the width is measured (so the
+/// columns stay aligned), and cut.
+fn cell(c: &str) -> String {
+    truncate(&crate::sanitize::terminal(c), MAX_CELL)
+}
+
 /// `inbound apps`: each Azure app, who uses it, and its secret's expiry.
 pub fn apps_table(config: &crate::model::Config) -> String {
     let head = ["APP", "CLIENT ID", "TENANT", "SECRET EXPIRES", "SERVERS"];
@@ -178,7 +184,7 @@ pub fn apps_table(config: &crate::model::Config) -> String {
                     users.join(", ")
                 },
             ]
-            .map(|c| truncate(&c, MAX_CELL))
+            .map(|c| cell(&c))
         })
         .collect();
     let mut widths = head.map(cols);
@@ -211,10 +217,7 @@ pub fn table(views: &[ServerView]) -> String {
         .collect();
     let head = ["NAME", "STATE", "TOKEN", "USERNAME", "SERVER"];
     // A hand-edited store can hold very long values: cut cells, never the table.
-    let rows: Vec<[String; 5]> = rows
-        .into_iter()
-        .map(|r| r.map(|c| truncate(&c, MAX_CELL)))
-        .collect();
+    let rows: Vec<[String; 5]> = rows.into_iter().map(|r| r.map(|c| cell(&c))).collect();
     let mut widths = head.map(cols);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {

@@ -47,6 +47,7 @@ fn ps(s: &str) -> String {
 /// tenant a GUID or domain, the mailbox an address. A hand-edited store or token file (or an
 /// odd token) cannot put anything else into a line an admin pastes into PowerShell.
 fn check_values(server: &Server, app: &AzureApp, principal_id: Option<&str>) -> Result<()> {
+    // `_id` is not quoted back: it may be a command (a hostile `oid` claim).
     let unsafe_value = |what: &'static str, message: String| Error::UnsafeValue {
         server: server.name.clone(),
         what,
@@ -63,8 +64,7 @@ fn check_values(server: &Server, app: &AzureApp, principal_id: Option<&str>) -> 
         return Err(unsafe_value(
             "the service principal's Object ID",
             format!(
-                "the token file names \"{}\", which is not a GUID; fetch a new token (inbound token {}) or take the Object ID from Enterprise applications",
-                crate::sanitize::echo(id),
+                "the token file names one that is not a GUID (not shown: it could be a command); fetch a new token (inbound token {}) or take the Object ID from Enterprise applications",
                 crate::model::quote::arg(&server.name)
             ),
         ));

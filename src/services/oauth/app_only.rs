@@ -64,7 +64,7 @@ pub enum AppTokenProblem {
     MissingRole { roles: Vec<String> },
     /// The `oid` claim is not an Object ID (a GUID). Entra's always is; anything else is not
     /// put into the Exchange commands we print (it could end their quoting).
-    BadObjectId(String),
+    BadObjectId,
 }
 
 impl std::fmt::Display for AppTokenProblem {
@@ -83,10 +83,9 @@ impl std::fmt::Display for AppTokenProblem {
                 "the app-only token's roles ({}) do not include {IMAP_APP_ROLE}",
                 roles.join(", ")
             ),
-            AppTokenProblem::BadObjectId(oid) => write!(
+            AppTokenProblem::BadObjectId => write!(
                 f,
-                "the app-only token's service principal Object ID (oid claim) \"{}\" is not a GUID, so inbound does not use it",
-                crate::sanitize::echo(oid)
+                "the app-only token's service principal Object ID (oid claim) is not a GUID, so inbound neither uses nor shows it"
             ),
         }
     }
@@ -112,7 +111,7 @@ pub fn check(claims: &AppClaims) -> Result<(), AppTokenProblem> {
     if let Some(oid) = claims.oid.as_deref().filter(|o| !o.is_empty())
         && !crate::model::validate::is_guid(oid)
     {
-        return Err(AppTokenProblem::BadObjectId(oid.to_string()));
+        return Err(AppTokenProblem::BadObjectId);
     }
     Ok(())
 }
@@ -202,7 +201,7 @@ mod tests {
         });
         let c = claims(&jwt(&payload.to_string())).unwrap();
         let e = check(&c).unwrap_err();
-        assert!(matches!(e, AppTokenProblem::BadObjectId(_)), "{e:?}");
+        assert!(matches!(e, AppTokenProblem::BadObjectId), "{e:?}");
         assert!(e.to_string().contains("not a GUID"), "{e}");
     }
 }

@@ -224,7 +224,7 @@ impl OAuthError {
             OAuthError::WrongScope(_) => Some("under API permissions add Office 365 Exchange Online (or Microsoft Graph) → Delegated → IMAP.AccessAsUser.All, then connect again".into()),
             OAuthError::NoRefreshToken => Some("add the offline_access permission to the app, then connect again".into()),
             OAuthError::AppOnlyToken(app_only::AppTokenProblem::MissingRole { .. }) => Some(format!("the application permission or its admin consent is missing: in the portal open the app → API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → {}, then Grant admin consent for the tenant (an admin); then try again", app_only::IMAP_APP_ROLE)),
-            OAuthError::AppOnlyToken(app_only::AppTokenProblem::BadObjectId(_)) => Some("Microsoft Entra ID names the service principal by a GUID: check the authority (another identity provider or a proxy answered); no Exchange command is printed with this value".into()),
+            OAuthError::AppOnlyToken(app_only::AppTokenProblem::BadObjectId) => Some("Microsoft Entra ID names the service principal by a GUID: check the authority (another identity provider or a proxy answered); no Exchange command is printed with this value".into()),
             OAuthError::AppOnlyToken(app_only::AppTokenProblem::WrongAudience(_)) => Some(format!("app-only IMAP needs a token for Exchange Online, requested with scope {}: check the authority (another identity provider or a proxy answered for another resource)", client_credentials::APP_ONLY_IMAP_SCOPE)),
             OAuthError::Config(_) => None,
         }
