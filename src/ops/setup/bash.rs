@@ -144,3 +144,35 @@ foreach (\\$m in @({})) {{ Add-MailboxPermission -Identity \\$m -User '$SP' -Acc
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::steps::{ScriptOptions, Shell, steps};
+    use super::render;
+
+    /// Even values that validation would refuse come out of the script's variables intact:
+    /// the quoting, not only the validation, keeps them from running.
+    #[test]
+    fn hostile_values_stay_inside_their_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("injected");
+        let url = format!("https://x.example/';touch {};'$(touch {})", marker.display(), marker.display());
+        let o = ScriptOptions {
+            shell: Shell::Bash,
+            app_name: "it's $(touch x)".into(),
+            secret_months: 12,
+            public_client: false,
+            redirect_uri: Some(url.clone()),
+            app_only: false,
+            mailboxes: Vec::new(),
+        };
+        let script = render(&o, &steps(&o));
+        // The variables, then print them instead of calling Azure.
+        let head: Vec<&str> = script.lines().take_while(|l| !l.starts_with("r()")).collect();
+        let probe = format!("{}\nprintf '%s\\n' \"$N\" \"$R\"", head.join("\n"));
+        let out = std::process::Command::new("bash").arg("-c").arg(&probe).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("it's $(touch x)\n{url}\n"));
+        assert!(!marker.exists());
+    }
+}

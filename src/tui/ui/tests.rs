@@ -607,6 +607,29 @@ fn no_secret_or_token_in_any_frame() {
     assert!(!format!("{}", t.backend()).contains("hunter2"));
 }
 
+#[test]
+fn no_escape_or_bidi_character_from_a_hand_edited_store_reaches_a_cell() {
+    let mut data = testing::populated();
+    let hostile = "A\u{1b}]0;x\u{7}\u{9b}2J\u{202E}gnp.exe\u{2066}\u{61c}";
+    for s in &mut data.config.servers {
+        s.name = format!("{}{hostile}", s.name);
+        s.username = format!("u{hostile}@contoso.com");
+        s.host = format!("imap{hostile}");
+    }
+    for a in &mut data.config.apps {
+        a.tenant = format!("contoso{hostile}");
+    }
+    let m = testing::model(data);
+    let mut t = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    t.draw(|f| render(&m, f)).unwrap();
+    let bad = |c: char| {
+        c.is_control() || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    for cell in &t.backend().buffer().content {
+        assert!(!cell.symbol().chars().any(bad), "a cell holds {:?}", cell.symbol());
+    }
+}
+
 // ---- Consent without a browser: the three paths, the paste field, device code ----
 
 fn ssh() -> Situation {

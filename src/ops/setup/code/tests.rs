@@ -227,3 +227,40 @@ fn redirect_advice() {
             .contains("--public-url https://mail.contoso.com")
     );
 }
+
+#[test]
+fn hostile_fields_are_refused_and_quoted_back_clean_and_short() {
+    let hostile = "\u{1b}]0;x\u{7}\u{9b}2J\u{202E}";
+    let cases = [
+        format!(r#""tenant":"contoso{hostile}.com","client_id":"2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58""#),
+        format!(r#""tenant":"contoso.com","client_id":"{}{hostile}""#, "x".repeat(9 * 1024)),
+        format!(
+            r#""tenant":"contoso.com","client_id":"2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58","redirect_uri":"https://x.example/{hostile}/microsoft_outlook/confirm""#
+        ),
+        r#""tenant":"contoso.com","client_id":"2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58","redirect_uri":"https://x.example/';touch x;'/microsoft_outlook/confirm""#.to_string(),
+    ];
+    for fields in cases {
+        let json = format!(
+            r#"{{{fields},"secret":"{SECRET}","secret_expires":"{}","public_client":false,"admin_consent":true}}"#,
+            in_months(3)
+        );
+        // The long client ID makes the code itself long; the bound is on the pasted text.
+        let Err(e) = SetupCode::parse(&wrap(&json)) else {
+            panic!("accepted: {fields}");
+        };
+        let text = e.to_string();
+        assert!(
+            !text.chars().any(crate::sanitize::is_hostile),
+            "raw control or bidi character in {text:?}"
+        );
+        assert!(text.len() < 1024, "{} bytes: {text}", text.len());
+    }
+}
+
+#[test]
+fn a_code_over_the_limit_is_called_too_long() {
+    let long = format!("{}{}", sample().encode().expose(), "A".repeat(MAX_LEN));
+    let e = SetupCode::parse(&long).unwrap_err();
+    assert!(matches!(e, SetupCodeError::TooLong(_)), "{e:?}");
+    assert!(e.to_string().contains("too long"), "{e}");
+}
