@@ -535,6 +535,10 @@ async fn hints_name_the_app_and_quote_names_for_the_shell() {
     assert!(!out.status.success());
     assert!(!err.contains("--app APP"), "{err}");
     assert!(err.contains("--app \"Contoso mail\""), "{err}");
+    let out = cli.run(&["edit", server, "--client-id", CLIENT], None).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--app \"Contoso mail\""), "{err}");
     let out = cli.run(&["check", server], None).await;
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(

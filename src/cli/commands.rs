@@ -338,9 +338,15 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
         || a.authority.is_some()
         || a.secret_expires.is_some()
     {
+        // Name the server's own app in the command when there is one.
+        let app = store
+            .load()
+            .ok()
+            .and_then(|c| c.server(&name).and_then(|s| s.app.clone()))
+            .map_or_else(|| "APP".to_string(), |a| arg(&a));
         return Err(Error::from(crate::model::validate::FieldError::new(
             crate::model::validate::Field::Target,
-            "app settings belong to the app: inbound edit --app APP --secret-stdin …",
+            format!("app settings belong to the app: inbound edit --app {app} --secret-stdin …"),
         )));
     }
     let password = if a.password_stdin {

@@ -155,6 +155,13 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
 /// Says why a code was refused; the code itself is never shown.
 fn refuse(e: &SetupCodeError) -> u8 {
     match e {
+        // What --setup-code named could not be read (or was a code itself): about the
+        // option, not the code's content.
+        SetupCodeError::Invalid(fields) if fields.iter().all(|f| f.field == Field::SetupCode) => {
+            for f in fields {
+                say!("inbound: {f} (--setup-code)");
+            }
+        }
         SetupCodeError::Invalid(fields) => {
             for f in fields {
                 say!("inbound: setup code: {f}");

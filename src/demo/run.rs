@@ -73,7 +73,7 @@ fn prefill(demo: &Demo) -> Prefill {
 
 /// Single-quoted for sh.
 fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+    crate::model::quote::posix(s)
 }
 
 async fn print_env(demo: &Demo) -> u8 {

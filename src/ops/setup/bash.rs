@@ -156,7 +156,11 @@ mod tests {
     fn hostile_values_stay_inside_their_quotes() {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("injected");
-        let url = format!("https://x.example/';touch {};'$(touch {})", marker.display(), marker.display());
+        let url = format!(
+            "https://x.example/';touch {};'$(touch {})",
+            marker.display(),
+            marker.display()
+        );
         let o = ScriptOptions {
             shell: Shell::Bash,
             app_name: "it's $(touch x)".into(),
@@ -170,9 +174,16 @@ mod tests {
         // The variables, then print them instead of calling Azure.
         let head: Vec<&str> = script.lines().take_while(|l| !l.starts_with("r()")).collect();
         let probe = format!("{}\nprintf '%s\\n' \"$N\" \"$R\"", head.join("\n"));
-        let out = std::process::Command::new("bash").arg("-c").arg(&probe).output().unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&probe)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("it's $(touch x)\n{url}\n"));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("it's $(touch x)\n{url}\n")
+        );
         assert!(!marker.exists());
     }
 }

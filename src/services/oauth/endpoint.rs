@@ -134,14 +134,17 @@ struct RawToken {
     id_token: Option<Value>,
 }
 
-/// A usable token string: present, a string, not blank, no spaces or control characters,
-/// of a sane length.
+/// A usable token string: present, a string, not blank, no spaces, control or invisible bidi
+/// characters (`inbound token` prints it as it is), of a sane length.
 fn token_field(v: Option<&Value>, name: &str) -> Result<Option<String>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(format!("an empty {name}")),
         Some(Value::String(s)) if s.len() > MAX_TOKEN => Err(format!("a {name} of {} bytes", s.len())),
-        Some(Value::String(s)) if s.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+        Some(Value::String(s))
+            if s.chars()
+                .any(|c| c.is_whitespace() || crate::sanitize::is_hostile(c)) =>
+        {
             Err(format!("a {name} with spaces or control characters"))
         }
         Some(Value::String(s)) => Ok(Some(s.clone())),

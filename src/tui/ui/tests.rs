@@ -623,10 +623,15 @@ fn no_escape_or_bidi_character_from_a_hand_edited_store_reaches_a_cell() {
     let mut t = Terminal::new(TestBackend::new(120, 30)).unwrap();
     t.draw(|f| render(&m, f)).unwrap();
     let bad = |c: char| {
-        c.is_control() || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        c.is_control()
+            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     for cell in &t.backend().buffer().content {
-        assert!(!cell.symbol().chars().any(bad), "a cell holds {:?}", cell.symbol());
+        assert!(
+            !cell.symbol().chars().any(bad),
+            "a cell holds {:?}",
+            cell.symbol()
+        );
     }
 }
 
