@@ -999,9 +999,20 @@ async fn doctor(store: &Store, a: DoctorArgs) -> u8 {
 }
 
 fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
+    // The server is gone either way; a token file left behind is a failure to report.
+    let mut code = exit::OK;
     if let Some(name) = a.name {
         let removed = servers::remove_server(store, &name)?;
-        say!("Removed \"{name}\" and its tokens.");
+        match &removed.tokens_left {
+            None => say!("Removed \"{name}\" and its tokens."),
+            Some((path, why)) => {
+                code = exit::FAILED;
+                say!(
+                    "Removed \"{name}\", but its token file {} could not be deleted ({why}); delete it by hand (the next write to a writable store also removes it).",
+                    path.display()
+                );
+            }
+        }
         if let Some(app) = removed.unused_app.filter(|u| a.app.as_deref() != Some(u)) {
             say!(
                 "Azure app \"{app}\" is used by no server now; it stays stored with its secret. Remove it: inbound remove --app \"{app}\""
@@ -1012,7 +1023,7 @@ fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
         servers::remove_app(store, &app)?;
         say!("Removed Azure app \"{app}\".");
     }
-    Ok(exit::OK)
+    Ok(code)
 }
 
 fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
