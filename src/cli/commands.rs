@@ -43,7 +43,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
     // an existing store and never creates anything (a mistyped --config-dir is an error, not
     // a new empty store that reports OK).
     let opened = if creates_store(&command) {
-        Store::open_with(cli.config_dir.clone(), cli.allow_other_owner)
+        Store::open_deferred(cli.config_dir.clone(), cli.allow_other_owner)
     } else {
         Store::open_existing(cli.config_dir.clone(), cli.allow_other_owner)
     };

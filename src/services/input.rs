@@ -47,7 +47,7 @@ pub enum InputError {
     #[error("{name} is a directory; give the file inside it")]
     Directory { name: String },
     #[error(
-        "{name} is a pipe with nothing writing to it: start the program that writes it first (e.g. --secret-file <(pass show …)), or give a regular file"
+        "{name} is a pipe with nothing writing to it: start the program that writes it first (in bash, e.g. <(pass show …)), or give a regular file"
     )]
     NoWriter { name: String },
     #[error("{name} gave nothing within {} s; nothing was read", wait.as_secs())]

@@ -178,6 +178,34 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the store for a command that may write its first record (`add`, `cert new`,
+    /// `settings` with a change): an existing store is checked as [`Store::open_existing`]
+    /// does, a missing one is created only by the first write, so a command refused before
+    /// it writes leaves nothing behind.
+    pub fn open_deferred(dir: Option<PathBuf>, allow_other_owner: bool) -> Result<Self, StoreError> {
+        let dir = match dir {
+            Some(d) => d,
+            None => Self::default_dir().ok_or(StoreError::NoHome)?,
+        };
+        let store = Self {
+            dir,
+            allow_other_owner,
+        };
+        store.check_meta(&store.dir, true)?;
+        store.check_meta(&store.tokens_dir(), true)?;
+        Ok(store)
+    }
+
+    /// Creates the store's directories (0700) when a write finds them missing.
+    fn ensure_dirs(&self) -> Result<(), StoreError> {
+        for dir in [&self.dir, &self.tokens_dir()] {
+            if create_private_dir(dir).map_err(|e| StoreError::write(dir, e))? {
+                self.check_meta(dir, true)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether this process may write the store (false on a read-only mount, or a store whose
     /// modes forbid it).
     pub fn is_writable(&self) -> bool {
@@ -334,6 +362,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Config) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.ensure_dirs()?;
         let _lock = self.config_lock(true)?;
         let mut config = self.read_config()?;
         let before = config.clone();
