@@ -3,8 +3,15 @@
 use super::{CertCommand, CertNewArgs, exit};
 use crate::ops::Error;
 use crate::ops::cert::{self, CertSource, NewApp};
+use crate::services::input;
 use crate::store::Store;
-use std::io::Read as _;
+
+fn invalid(message: String) -> Error {
+    Error::from(crate::model::validate::FieldError::new(
+        crate::model::validate::Field::Certificate,
+        message,
+    ))
+}
 
 pub fn run(store: &Store, command: CertCommand) -> Result<u8, Error> {
     match command {
@@ -25,11 +32,17 @@ pub fn run(store: &Store, command: CertCommand) -> Result<u8, Error> {
 fn new(store: &Store, a: CertNewArgs) -> Result<u8, Error> {
     let source = match &a.certificate {
         Some(path) => {
-            // Bounded: a PEM pair is a few KiB.
-            let mut text = String::new();
-            std::fs::File::open(path)
-                .and_then(|f| f.take(64 * 1024).read_to_string(&mut text))
-                .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
+            // Bounded (a PEM pair is a few KiB), and never waited on for good: a FIFO is
+            // read with a deadline, one nobody writes to is refused at once.
+            let bytes = input::read_all(
+                input::Source::Path(path),
+                64 * 1024,
+                "a key and certificate",
+                input::PIPE_WAIT,
+            )
+            .map_err(|e| invalid(e.to_string()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| invalid(format!("{} is not PEM text", path.display())))?;
             CertSource::Import(crate::secret::Secret::new(text))
         }
         None => CertSource::New { months: a.months },

@@ -20,7 +20,7 @@ use crate::services::imap::{ProbeEvent, Timeouts};
 use crate::store::{Store, StoreError};
 use futures_util::StreamExt;
 use jiff::Timestamp;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -40,19 +40,38 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
     // A write that would exceed RLIMIT_FSIZE must fail with EFBIG (and leave no temp file),
     // not kill the process by SIGXFSZ mid-write.
     let _xfsz = crate::services::signals::ignore_file_size_limit();
-    let store = match Store::open_with(cli.config_dir.clone(), cli.allow_other_owner) {
+    // Only a command that may make the first record creates a store; every other one needs
+    // an existing store and never creates anything (a mistyped --config-dir is an error, not
+    // a new empty store that reports OK).
+    let opened = if creates_store(&command) {
+        Store::open_deferred(cli.config_dir.clone(), cli.allow_other_owner)
+    } else {
+        Store::open_existing(cli.config_dir.clone(), cli.allow_other_owner)
+    };
+    let store = match opened {
         Ok(s) => s,
         Err(e) => {
-            say!("inbound: {e}");
-            return if matches!(command, Command::Check(_) | Command::Doctor(_)) {
+            let monitoring = matches!(command, Command::Check(_) | Command::Doctor(_));
+            if matches!(command, Command::Check(_)) {
+                // Monitoring reads the first line of stdout.
+                out!("UNKNOWN - {e}");
+            } else {
+                say!("inbound: {e}");
+            }
+            return if monitoring {
                 Level::Unknown as u8
+            } else if matches!(e, StoreError::NoStore { .. }) {
+                exit::NOT_FOUND
             } else {
                 exit::STORE
             };
         }
     };
-    // Best effort: a log we cannot write is said once on stderr, never fatal.
-    if let Some(w) = crate::logging::init(&store.log_dir()).warning() {
+    // Best effort: a log we cannot write is said once on stderr, never fatal. A read-only
+    // store has no log, and says nothing about it (it is read-only on purpose).
+    if store.is_writable()
+        && let Some(w) = crate::logging::init(&store.log_dir()).warning()
+    {
         say!("inbound: {w}");
     }
     let result = match command {
@@ -81,6 +100,15 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
             report(&e);
             code_for(&e)
         }
+    }
+}
+
+/// True for the commands that may write the first record of a store (and so may create it).
+fn creates_store(command: &Command) -> bool {
+    match command {
+        Command::Add(_) | Command::Cert(super::CertCommand::New(_)) => true,
+        Command::Settings(a) => a.changes_something(),
+        _ => false,
     }
 }
 
@@ -147,7 +175,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::NotOAuth { .. }
         | Error::Preflight(_)
         | Error::AppOnly { .. } => exit::USAGE,
-        Error::NotFound { .. } => exit::NOT_FOUND,
+        Error::NotFound { .. } | Error::Store(StoreError::NoStore { .. }) => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) => exit::STORE,
         Error::Blocked { .. } | Error::NotSignedIn { .. } | Error::NeedsAdminConsent(_) => exit::NEEDS_YOU,
@@ -158,31 +186,34 @@ pub(super) fn code_for(e: &Error) -> u8 {
 }
 
 fn read_secret(stdin: bool, file: Option<&Path>, what: &str) -> Result<Option<Secret>, Error> {
-    // Bounded: a secret is short, and `--secret-file /dev/zero` must not fill memory. (A pipe
-    // is fine here: `--secret-file <(pass show …)` is how people keep it off the disk.)
+    use crate::services::input::{self, Source};
+    // Bounded: a secret is short, and `--secret-file /dev/zero` must not fill memory. A pipe
+    // is fine (`--secret-file <(pass show …)` keeps it off the disk) but is waited on for a
+    // bounded time only, and one with nothing writing to it is refused at once.
     const MAX: u64 = 64 * 1024;
-    let mut s = String::new();
-    if stdin {
-        std::io::stdin()
-            .take(MAX)
-            .read_to_string(&mut s)
-            .map_err(|e| Error::Io(format!("reading the {what} from standard input: {e}")))?;
+    let source = if stdin {
+        Source::Stdin
     } else if let Some(path) = file {
         crate::model::validate::not_a_setup_code(
             crate::model::validate::Field::Secret,
             &path.to_string_lossy(),
         )?;
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX).read_to_string(&mut s))
-            .map_err(|e| {
-                Error::Io(format!(
-                    "reading the {what} from {}: {e}",
-                    crate::sanitize::echo(&path.to_string_lossy())
-                ))
-            })?;
+        Source::Path(path)
     } else {
         return Ok(None);
-    }
+    };
+    let bytes = input::read_all(source, MAX, "a secret", input::PIPE_WAIT).map_err(|e| {
+        Error::from(crate::model::validate::FieldError::new(
+            crate::model::validate::Field::Secret,
+            format!("reading the {what}: {e}"),
+        ))
+    })?;
+    let s = String::from_utf8(bytes).map_err(|_| {
+        Error::from(crate::model::validate::FieldError::new(
+            crate::model::validate::Field::Secret,
+            format!("the {what} read is not text"),
+        ))
+    })?;
     let text = s;
     let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
     if trimmed.is_empty() {
@@ -979,9 +1010,20 @@ async fn doctor(store: &Store, a: DoctorArgs) -> u8 {
 }
 
 fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
+    // The server is gone either way; a token file left behind is a failure to report.
+    let mut code = exit::OK;
     if let Some(name) = a.name {
         let removed = servers::remove_server(store, &name)?;
-        say!("Removed \"{name}\" and its tokens.");
+        match &removed.tokens_left {
+            None => say!("Removed \"{name}\" and its tokens."),
+            Some((path, why)) => {
+                code = exit::FAILED;
+                say!(
+                    "Removed \"{name}\", but its token file {} could not be deleted ({why}); delete it by hand (the next write to a writable store also removes it).",
+                    path.display()
+                );
+            }
+        }
         if let Some(app) = removed.unused_app.filter(|u| a.app.as_deref() != Some(u)) {
             say!(
                 "Azure app \"{app}\" is used by no server now; it stays stored with its secret. Remove it: inbound remove --app \"{app}\""
@@ -992,7 +1034,7 @@ fn remove(store: &Store, a: RemoveArgs) -> Result<u8, Error> {
         servers::remove_app(store, &app)?;
         say!("Removed Azure app \"{app}\".");
     }
-    Ok(exit::OK)
+    Ok(code)
 }
 
 fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
@@ -1014,6 +1056,12 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
             ),
         )));
     }
+    if !a.changes_something() {
+        // Only shown: read without the write lock, so a read-only store shows its settings.
+        let settings = store.load()?.settings;
+        print_settings(&settings, a.json);
+        return Ok(exit::OK);
+    }
     let patch = SettingsPatch {
         listen_port: a.listen_port.map(Some),
         public_url: if a.no_public_url {
@@ -1029,8 +1077,13 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         consent_timeout_secs: a.timeout.map(Some),
     };
     let settings = update_settings(store, &patch)?;
-    if a.json {
-        out!("{}", output::pretty(&settings));
+    print_settings(&settings, a.json);
+    Ok(exit::OK)
+}
+
+fn print_settings(settings: &crate::model::Settings, json: bool) {
+    if json {
+        out!("{}", output::pretty(settings));
     } else {
         let port = settings.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
         out!("listen port     {port}");
@@ -1050,5 +1103,4 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         );
         out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
     }
-    Ok(exit::OK)
 }

@@ -214,6 +214,17 @@ pub struct SettingsArgs {
     pub json: bool,
 }
 
+impl SettingsArgs {
+    /// False when the command only shows the settings.
+    pub fn changes_something(&self) -> bool {
+        self.listen_port.is_some()
+            || self.public_url.is_some()
+            || self.no_public_url
+            || self.listen_address.is_some()
+            || self.timeout.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum AuthArg {
     /// Delegated: a person signs in once (inbound connect).

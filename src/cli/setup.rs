@@ -9,7 +9,7 @@ use crate::ops::servers::ServerInput;
 use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, SetupCodeError, Shell};
 use crate::secret::Secret;
 use crate::store::Store;
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::{BufRead, IsTerminal};
 
 pub fn script(a: &SetupScriptArgs) -> u8 {
     let shell = match a.shell {
@@ -177,37 +177,27 @@ fn refuse(e: &SetupCodeError) -> u8 {
 const MAX_READ: u64 = 64 * 1024;
 
 fn read_code(source: &std::path::Path) -> Result<SetupCode, SetupCodeError> {
+    use crate::services::input::{self, Source};
     // The code itself where its file was expected: refused unseen, with how to pass it.
     crate::model::validate::not_a_setup_code(Field::SetupCode, &source.to_string_lossy())
         .map_err(|e| SetupCodeError::Invalid(vec![e]))?;
-    let text = if source.as_os_str() == "-" {
-        let stdin = std::io::stdin();
-        if stdin.is_terminal() {
+    let from = if source.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
             return read_from_terminal();
         }
-        let mut s = String::new();
-        stdin
-            .lock()
-            .take(MAX_READ)
-            .read_to_string(&mut s)
-            .map_err(|_| SetupCodeError::Damaged("standard input is not text"))?;
-        s
+        Source::Stdin
     } else {
-        let mut s = String::new();
-        std::fs::File::open(source)
-            .and_then(|f| f.take(MAX_READ).read_to_string(&mut s))
-            .map_err(|e| {
-                // An unreadable file is not damage; say which file and why.
-                SetupCodeError::Invalid(vec![crate::model::validate::FieldError::new(
-                    crate::model::validate::Field::SetupCode,
-                    format!(
-                        "cannot read {}: {e}",
-                        crate::sanitize::echo(&source.to_string_lossy())
-                    ),
-                )])
-            })?;
-        s
+        Source::Path(source)
     };
+    // Bounded, and never waited on for good (a FIFO nobody writes to is refused at once).
+    let bytes = input::read_all(from, MAX_READ, "a setup code", input::PIPE_WAIT).map_err(|e| {
+        // An unreadable file is not damage; say which file and why.
+        SetupCodeError::Invalid(vec![crate::model::validate::FieldError::new(
+            crate::model::validate::Field::SetupCode,
+            e.to_string(),
+        )])
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| SetupCodeError::Damaged("the setup code is not text"))?;
     let text = Secret::new(text);
     SetupCode::parse(text.expose())
 }

@@ -146,7 +146,13 @@ impl Demo {
                         dir.display()
                     )));
                 }
-                std::fs::create_dir_all(&dir).map_err(|e| io("cannot create", &dir, e))?;
+                // Private like any store: it holds the demo's secrets and tokens.
+                crate::store::atomic::create_private_dir(&dir).map_err(|e| io("cannot create", &dir, e))?;
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                        .map_err(|e| io("cannot make private", &dir, e))?;
+                }
                 // The store records the CA file's path: relative would depend on the cwd.
                 let dir = std::path::absolute(&dir).map_err(|e| io("cannot resolve", &dir, e))?;
                 Root::Kept(dir)

@@ -13,6 +13,8 @@ use std::io::{IsTerminal, Write};
 pub const NEW_SERVER: &str = "Support inbox";
 
 pub async fn run(args: DemoArgs) -> u8 {
+    // Taken first: the process that started us, whose end ends `--print-env`.
+    let parent = rustix::process::getppid();
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.print_env && !tty {
         eprintln!(
@@ -34,7 +36,7 @@ pub async fn run(args: DemoArgs) -> u8 {
         }
     };
     let code = if args.print_env {
-        print_env(&demo).await
+        print_env(&demo, parent).await
     } else {
         crate::tui::run_with(demo.store.clone(), Some(prefill(&demo))).await
     };
@@ -76,7 +78,7 @@ fn quote(s: &str) -> String {
     crate::model::quote::posix(s)
 }
 
-async fn print_env(demo: &Demo) -> u8 {
+async fn print_env(demo: &Demo, parent: Option<rustix::process::Pid>) -> u8 {
     let interrupts = Interrupts::listen();
     let s = &demo.stand_ins;
     let lines = [
@@ -93,7 +95,7 @@ async fn print_env(demo: &Demo) -> u8 {
         format!("export INBOUND_DEMO_CLIENT_ID={CLIENT_ID}"),
         format!("export INBOUND_DEMO_TENANT={TENANT}"),
         format!("export INBOUND_DEMO_SECRET={}", quote(CLIENT_SECRET)),
-        "# The stand-ins run until Ctrl-C; then this store is removed (unless --keep).".into(),
+        "# The stand-ins run until Ctrl-C or until the process that started them ends; then this store is removed (unless --keep).".into(),
         format!(
             "# Seeded: \"{CONFIRMED}\" (Confirmed; its app's secret expires soon), \"{FAILING}\" (Test & Confirm fails)."
         ),
@@ -115,8 +117,49 @@ async fn print_env(demo: &Demo) -> u8 {
         return exit::FAILED;
     }
     drop(out);
-    interrupts.wait().await;
+    // Without a terminal no hangup comes when the caller goes away: watch the caller itself,
+    // so the listeners and the temporary store never outlive it.
+    tokio::select! {
+        () = interrupts.wait() => {}
+        () = parent_gone(parent) => {}
+    }
     exit::OK
+}
+
+/// Resolves when the process `parent` has ended (we were re-parented): a pidfd becomes
+/// readable when its process exits, watched by a thread of its own (tokio registers a raw
+/// descriptor only through `unsafe`); kernels before 5.3 have no pidfd, and are asked once a
+/// second instead.
+async fn parent_gone(parent: Option<rustix::process::Pid>) {
+    use rustix::event::{PollFd, PollFlags, poll};
+    use rustix::process::{PidfdFlags, getppid, pidfd_open};
+    let Some(parent) = parent else {
+        // No parent to watch (started by the kernel itself): only signals end us.
+        return std::future::pending().await;
+    };
+    let ended = move || getppid() != Some(parent);
+    if let Ok(fd) = pidfd_open(parent, PidfdFlags::empty()) {
+        // It may have ended before the pidfd was opened: re-check after opening.
+        if ended() {
+            return;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let watcher = std::thread::Builder::new()
+            .name("demo-parent".into())
+            .spawn(move || {
+                let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+                while !matches!(poll(&mut fds, None), Ok(n) if n > 0) {}
+                let _ = tx.send(());
+            });
+        if watcher.is_ok() {
+            let _ = rx.await;
+            return;
+        }
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    while !ended() {
+        tick.tick().await;
+    }
 }
 
 /// Ctrl-C, SIGTERM or SIGHUP. Listening starts when this is made, so a signal that arrives

@@ -54,18 +54,58 @@ fn made(source: &CertSource, app_name: &str) -> Result<NewCertificate> {
     })
 }
 
+/// The app record `new_app` describes, validated (name, client ID, tenant, authority).
+fn new_app_record(app_name: &str, n: &NewApp) -> Result<AzureApp> {
+    let name = validate::server_name(app_name)
+        .map_err(|e| FieldError::new(crate::model::validate::Field::AppName, e.message))?;
+    Ok(AzureApp {
+        public_client: false,
+        admin_consent_at: None,
+        name,
+        client_id: validate::client_id(&n.client_id)?,
+        tenant: validate::tenant(&n.tenant)?,
+        secret: None,
+        secret_expires: None,
+        authority: validate::authority(n.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY))?,
+        certificate: None,
+    })
+}
+
+/// The app to create, when `app_name` is not stored: `Ok(None)` when it is, an error when it
+/// is not and `new_app` does not describe a valid one.
+fn app_to_create(
+    config: &crate::model::Config,
+    app_name: &str,
+    new_app: Option<&NewApp>,
+) -> Result<Option<AzureApp>> {
+    match (config.app(app_name).is_some(), new_app) {
+        (true, _) => Ok(None),
+        (false, Some(n)) => new_app_record(app_name, n).map(Some),
+        (false, None) => Err(FieldError::new(
+            crate::model::validate::Field::AzureApp,
+            format!("no Azure app named \"{app_name}\": give its --client-id and --tenant to create it with this certificate"),
+        )
+        .into()),
+    }
+}
+
 /// Installs a certificate for app `app_name` (creating the app from `new_app` when given
 /// and no such app exists). Servers that were blocked on the old credential recover.
+///
+/// Everything the user gave is checked before a key is made, so a refusal leaves nothing;
+/// the key is written in the same store transaction that makes the app reference it, and
+/// that transaction's sweep removes the key it replaces.
 pub fn install_certificate(
     store: &Store,
     app_name: &str,
     source: &CertSource,
     new_app: Option<&NewApp>,
 ) -> Result<Installed> {
+    // Checked first, outside the lock: the app, or what creates it.
+    app_to_create(&store.load()?, app_name, new_app)?;
     // Key generation takes a moment: done before any lock is taken.
     let made = made(source, app_name)?;
     let id = crate::model::new_server_id();
-    store.write_certificate(&id, &made.key_pem, &made.cert_pem)?;
     let record = AppCertificate {
         id: id.clone(),
         thumbprint: made.info.thumbprint.clone(),
@@ -74,31 +114,14 @@ pub fn install_certificate(
         not_after: made.info.not_after,
         key_file: Some(store.certificate_key_path(&id)),
     };
-    let (app, created_app, users) = store.update(|config| {
-        let created = match (config.app(app_name).is_some(), new_app) {
-            (true, _) => false,
-            (false, Some(n)) => {
-                let name = validate::server_name(app_name).map_err(|e| FieldError::new(crate::model::validate::Field::AppName, e.message))?;
-                config.apps.push(AzureApp {
-                    public_client: false,
-                    admin_consent_at: None,
-                    name,
-                    client_id: validate::client_id(&n.client_id)?,
-                    tenant: validate::tenant(&n.tenant)?,
-                    secret: None,
-                    secret_expires: None,
-                    authority: validate::authority(n.authority.as_deref().unwrap_or(DEFAULT_AUTHORITY))?,
-                    certificate: None,
-                });
+    let committed = store.update(|config| {
+        // Again under the lock: the store may have changed while the key was made.
+        let created = match app_to_create(config, app_name, new_app)? {
+            Some(app) => {
+                config.apps.push(app);
                 true
             }
-            (false, None) => {
-                return Err(FieldError::new(
-                    crate::model::validate::Field::AzureApp,
-                    format!("no Azure app named \"{app_name}\": give its --client-id and --tenant to create it with this certificate"),
-                )
-                .into());
-            }
+            None => false,
         };
         let users: Vec<crate::model::Server> = config
             .servers
@@ -111,8 +134,19 @@ pub fn install_certificate(
             name: app_name.into(),
         })?;
         app.certificate = Some(record.clone());
-        Ok::<_, Error>((app.clone(), created, users))
-    })?;
+        let app = app.clone();
+        // Last, so that nothing after it in this closure can fail.
+        store.write_certificate(&id, &made.key_pem, &made.cert_pem)?;
+        Ok::<_, Error>((app, created, users))
+    });
+    let (app, created_app, users) = match committed {
+        Ok(v) => v,
+        Err(e) => {
+            // Not referenced by any app: nothing may keep it.
+            store.discard_certificate(&id);
+            return Err(e);
+        }
+    };
     for server in users {
         store.update_tokens(&server, |f| {
             if matches!(f.blocker, Some(Blocker::SecretExpired | Blocker::BadClient)) {

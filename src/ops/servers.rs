@@ -614,23 +614,35 @@ pub struct Removed {
     /// The server's Azure app, now used by no server (it stays, with its secret, until
     /// removed on purpose).
     pub unused_app: Option<String>,
+    /// The token file that could not be deleted, and why (an unwritable `tokens/`): the
+    /// server is gone, but its tokens are still on disk until a write that can removes them.
+    pub tokens_left: Option<(std::path::PathBuf, String)>,
 }
 
-/// Removes a server and its tokens. Its app stays; `Removed` says whether any server still
-/// uses it. Removing it from config.json is the commit point: its token file is then an
-/// orphan that no server can be served (ids are never reused), and the same write sweeps it.
+/// Removes the server named `name`, then its token file. The store write is the commit; the
+/// token file is deleted after it, and if that fails the caller is told which file stayed.
 pub fn remove_server(store: &Store, name: &str) -> Result<Removed> {
-    store.update(|config| {
-        let app = config
-            .server(name)
-            .map(|s| s.app.clone())
-            .ok_or_else(|| Error::NotFound {
-                kind: "server",
-                name: name.into(),
-            })?;
+    let (server, unused_app) = store.update(|config| {
+        let server = config.server(name).cloned().ok_or_else(|| Error::NotFound {
+            kind: "server",
+            name: name.into(),
+        })?;
         config.servers.retain(|s| s.name != name);
-        let unused_app = app.filter(|a| config.servers_using(a).is_empty());
-        Ok(Removed { unused_app })
+        let unused_app = server.app.clone().filter(|a| config.servers_using(a).is_empty());
+        Ok::<_, Error>((server, unused_app))
+    })?;
+    let path = store.tokens_path(&server);
+    let tokens_left = match store.remove_tokens(&server) {
+        Ok(()) if !path.exists() => None,
+        Ok(()) => Some((path, "it is still there".to_string())),
+        Err(
+            crate::store::StoreError::ReadOnly { source, .. } | crate::store::StoreError::Io { source, .. },
+        ) => Some((path, source.to_string())),
+        Err(e) => Some((path, e.to_string())),
+    };
+    Ok(Removed {
+        unused_app,
+        tokens_left,
     })
 }
 

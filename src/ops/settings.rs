@@ -113,6 +113,17 @@ impl SettingsText {
 
 /// Applies `patch` in one store transaction; returns the settings now in force.
 pub fn update_settings(store: &Store, patch: &SettingsPatch) -> Result<Settings> {
+    // Port 0 means "any free port" to the kernel: as a setting, a redirect URL nobody can
+    // register. (The form's text is refused by `validate::port` too.)
+    if patch.listen_port == Some(Some(0)) {
+        return Err(Error::from(FieldError::new(
+            crate::model::validate::Field::ListenPort,
+            format!(
+                "0 is not a port to listen on: give one from 1 to 65535 (default {})",
+                crate::model::DEFAULT_LISTEN_PORT
+            ),
+        )));
+    }
     store.update(|c| {
         let s = &mut c.settings;
         if let Some(v) = patch.listen_port {
@@ -159,6 +170,19 @@ mod tests {
         let patch = SettingsText::default().parse().unwrap();
         assert_eq!(patch.listen_port, Some(None));
         assert_eq!(patch.consent_timeout_secs, Some(None));
+    }
+
+    #[test]
+    fn port_zero_is_refused_and_nothing_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let patch = SettingsPatch {
+            listen_port: Some(Some(0)),
+            ..SettingsPatch::default()
+        };
+        let err = update_settings(&store, &patch).unwrap_err().to_string();
+        assert!(err.contains("1 to 65535"), "{err}");
+        assert!(!store.config_path().exists());
     }
 
     #[test]

@@ -70,12 +70,39 @@ pub async fn fresh_token(
     }
 
     // The exclusive lock blocks while another process refreshes; do the wait off the runtime.
-    let lock = {
+    let locked = {
         let store = store.clone();
         let srv = srv.clone();
         tokio::task::spawn_blocking(move || store.lock_tokens(&srv, true))
             .await
-            .map_err(|e| Error::Io(e.to_string()))??
+            .map_err(|e| Error::Io(e.to_string()))?
+    };
+    let lock = match locked {
+        Ok(lock) => lock,
+        // A read-only store cannot keep a refreshed token (nor its rotated refresh token):
+        // serve the stored one while it is still valid, else say why there is none.
+        Err(e) if e.is_read_only() && policy == Policy::WhenDue => {
+            let at = now();
+            let file = store.read_tokens(&srv)?;
+            if let Some(file) = file
+                && let Some(t) = file
+                    .tokens
+                    .as_ref()
+                    .filter(|t| same_kind(t, srv.auth) && access_token_usable(t, at))
+            {
+                return Ok(Fresh {
+                    tokens: t.clone(),
+                    username: file.username.clone(),
+                    refreshed: false,
+                    warning: Some(format!(
+                        "the store is read-only, so the token was not refreshed; it is still valid until {}",
+                        crate::timefmt::local(t.expires_at)
+                    )),
+                });
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
     };
     let mut file = match store.read_tokens(&srv)? {
         Some(f) => f,

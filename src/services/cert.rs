@@ -63,14 +63,18 @@ pub struct CertInfo {
     pub not_after: Timestamp,
 }
 
+/// An ASN.1 time as a timestamp.
+fn timestamp_of(t: &openssl::asn1::Asn1TimeRef) -> Result<Timestamp, CertError> {
+    let epoch = Asn1Time::from_unix(0).map_err(crypto)?;
+    let diff = epoch.diff(t).map_err(crypto)?;
+    let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+    Timestamp::from_second(secs).map_err(|e| CertError::Input(format!("certificate date: {e}")))
+}
+
 fn info_of(cert: &X509) -> Result<CertInfo, CertError> {
     let sha1 = cert.digest(MessageDigest::sha1()).map_err(crypto)?;
     let sha256 = cert.digest(MessageDigest::sha256()).map_err(crypto)?;
-    let epoch = Asn1Time::from_unix(0).map_err(crypto)?;
-    let diff = epoch.diff(cert.not_after()).map_err(crypto)?;
-    let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
-    let not_after =
-        Timestamp::from_second(secs).map_err(|e| CertError::Input(format!("certificate expiry: {e}")))?;
+    let not_after = timestamp_of(cert.not_after())?;
     Ok(CertInfo {
         thumbprint: sha1.iter().map(|b| format!("{b:02X}")).collect(),
         x5t: URL_SAFE_NO_PAD.encode(&*sha1),
@@ -125,17 +129,62 @@ fn finish(key: &PKey<Private>, cert: &X509) -> Result<NewCertificate, CertError>
     })
 }
 
+/// What to do with a key that has a passphrase.
+const DECRYPT_FIRST: &str = "the private key is encrypted (it has a passphrase), and inbound never asks for one nor stores a key it decrypted for you. Decrypt it first: openssl pkey -in key.pem -out plain.pem, then put it beside the certificate (cat plain.pem cert.pem > both.pem), import both.pem and delete plain.pem and both.pem";
+
+/// Parses a PEM private key without ever letting OpenSSL prompt for a passphrase on the
+/// terminal: the passphrase callback refuses, so an encrypted key is an error that says how
+/// to decrypt it first.
+fn private_key(pem: &[u8]) -> Result<PKey<Private>, CertError> {
+    let asked = std::cell::Cell::new(false);
+    let key = PKey::private_key_from_pem_callback(pem, |_passphrase| {
+        asked.set(true);
+        // No passphrase: OpenSSL then fails to decrypt instead of reading the terminal.
+        Ok(0)
+    });
+    match key {
+        Ok(key) if !asked.get() => Ok(key),
+        // An empty passphrase that happened to work still means the key was encrypted.
+        _ if asked.get() => Err(CertError::Input(DECRYPT_FIRST.into())),
+        _ => Err(CertError::Input(
+            "no PEM private key in the file: put the key and the certificate in one file (cat key.pem cert.pem)".into(),
+        )),
+    }
+}
+
+/// Refuses a certificate outside its validity period now: Entra refuses it, and installing it
+/// would replace the app's working credential with one that cannot sign in.
+fn check_validity(cert: &X509, now: Timestamp) -> Result<(), CertError> {
+    let not_before = timestamp_of(cert.not_before())?;
+    let not_after = timestamp_of(cert.not_after())?;
+    let day = |t: Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
+    if not_after <= now {
+        return Err(CertError::Input(format!(
+            "the certificate expired on {}; Microsoft refuses an expired certificate and the app's current credential was kept. Import a current one, or make a new one (cert new without --certificate)",
+            day(not_after)
+        )));
+    }
+    if not_before > now {
+        return Err(CertError::Input(format!(
+            "the certificate is not valid before {}; Microsoft refuses it until then and the app's current credential was kept. Check this machine's clock, or import it once it is valid",
+            day(not_before)
+        )));
+    }
+    Ok(())
+}
+
 /// An existing certificate and its RSA private key, from one PEM text holding both (e.g.
-/// `cat key.pem cert.pem`). The key must belong to the certificate.
+/// `cat key.pem cert.pem`). The key must belong to the certificate, the certificate must be
+/// valid now, and an encrypted key is refused (never prompted for).
 pub fn import(pem: &str) -> Result<NewCertificate, CertError> {
+    import_at(pem, Timestamp::now())
+}
+
+fn import_at(pem: &str, now: Timestamp) -> Result<NewCertificate, CertError> {
     let cert = X509::from_pem(pem.as_bytes()).map_err(|_| {
         CertError::Input("no PEM certificate (-----BEGIN CERTIFICATE-----) in the file".into())
     })?;
-    let key = PKey::private_key_from_pem(pem.as_bytes()).map_err(|_| {
-        CertError::Input(
-            "no unencrypted PEM private key in the file: put the key and the certificate in one file (cat key.pem cert.pem), without a passphrase".into(),
-        )
-    })?;
+    let key = private_key(pem.as_bytes())?;
     if key.rsa().is_err() {
         return Err(CertError::Input(
             "the key is not RSA: Microsoft's client assertions are signed with RSA (PS256)".into(),
@@ -144,9 +193,10 @@ pub fn import(pem: &str) -> Result<NewCertificate, CertError> {
     let public = cert.public_key().map_err(crypto)?;
     if !key.public_eq(&public) {
         return Err(CertError::Input(
-            "the private key does not belong to the certificate".into(),
+            "the private key does not belong to the certificate (their public keys differ): put the certificate's own key beside it; the app's current credential was kept".into(),
         ));
     }
+    check_validity(&cert, now)?;
     finish(&key, &cert)
 }
 
@@ -175,8 +225,10 @@ pub fn client_assertion(
     to: &AssertionFor<'_>,
     now: Timestamp,
 ) -> Result<Secret, CertError> {
-    let key = PKey::private_key_from_pem(key_pem.expose().as_bytes())
-        .map_err(|_| CertError::Input("the stored private key is not a PEM key".into()))?;
+    let key = private_key(key_pem.expose().as_bytes()).map_err(|e| match e {
+        CertError::Input(m) if m == DECRYPT_FIRST => CertError::Input(format!("the stored key: {m}")),
+        _ => CertError::Input("the stored private key is not a PEM key".into()),
+    })?;
     let header = serde_json::json!({
         "alg": "PS256",
         "typ": "JWT",

@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod cert;
 pub mod imap;
+pub mod input;
 pub mod oauth;
 pub mod ports;
 pub mod signals;

@@ -30,15 +30,25 @@ pub enum StoreError {
     NoHome,
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error(
+        "no store at {path} (nothing was created): check --config-dir or INBOUND_CONFIG_DIR; a store is made by inbound add, inbound cert new or inbound settings with a change"
+    )]
+    NoStore { path: PathBuf },
+    #[error(
+        "the store is read-only: {path} cannot be written ({source}). Reading commands (list, show, apps, check, token while its token is valid) still work; to change anything, run where the store is writable"
+    )]
+    ReadOnly { path: PathBuf, source: io::Error },
     #[error("{path} is readable by other users (mode {mode:o}); it holds secrets. Run: {fix}")]
     LooseMode { path: PathBuf, mode: u32, fix: String },
     #[error(
-        "{path} belongs to {owner}, but inbound runs as {me}; using it would leave files {me} owns in {owner}'s store. Run inbound as {owner} (e.g. sudo -u {owner} inbound …), or pass --allow-other-owner to use it anyway (files keep their owner)"
+        "{path} belongs to {owner}, but inbound runs as {me}; using it would leave files {me} owns in {owner}'s store. Run it as its owner: {rerun}\nor pass --allow-other-owner to use it anyway (files keep their owner)"
     )]
     OtherOwner {
         path: PathBuf,
         owner: String,
         me: String,
+        /// The command line that was run, as the owner: `sudo -u alice inbound list`.
+        rerun: String,
     },
     #[error("{path} is not a regular file ({kind}); move it away, inbound will not read or replace it")]
     NotRegular { path: PathBuf, kind: &'static str },
@@ -80,6 +90,29 @@ impl StoreError {
             source,
         }
     }
+
+    /// A failed write, create, lock or remove: a read-only mount (EROFS) or a store we may
+    /// read but not write (EACCES, EPERM) is named as such, so the user knows reads still work.
+    pub(crate) fn write(path: &Path, source: io::Error) -> Self {
+        if is_read_only(&source) {
+            StoreError::ReadOnly {
+                path: path.to_path_buf(),
+                source,
+            }
+        } else {
+            Self::io(path, source)
+        }
+    }
+
+    /// True when this is the store refusing writes (see [`StoreError::write`]).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, StoreError::ReadOnly { .. })
+    }
+}
+
+/// EROFS, EACCES or EPERM: the file system or the modes refuse the write.
+fn is_read_only(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EROFS | libc::EACCES | libc::EPERM))
 }
 
 /// The store in one directory.
@@ -108,17 +141,75 @@ impl Store {
             Some(d) => d,
             None => Self::default_dir().ok_or(StoreError::NoHome)?,
         };
-        create_private_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        create_private_dir(&dir).map_err(|e| StoreError::write(&dir, e))?;
         let store = Self {
             dir,
             allow_other_owner,
         };
         store.check_meta(&store.dir, true)?;
         let tokens = store.dir.join(TOKENS_DIR);
-        if !create_private_dir(&tokens).map_err(|e| StoreError::io(&tokens, e))? {
+        if !create_private_dir(&tokens).map_err(|e| StoreError::write(&tokens, e))? {
             store.check_meta(&tokens, true)?;
         }
         Ok(store)
+    }
+
+    /// Opens a store that exists (its `config.json` does) without creating anything: for the
+    /// commands that only read, so a mistyped `--config-dir` is an error, never a new empty
+    /// store that monitoring would report as healthy. A read-only store opens fine.
+    pub fn open_existing(dir: Option<PathBuf>, allow_other_owner: bool) -> Result<Self, StoreError> {
+        let dir = match dir {
+            Some(d) => d,
+            None => Self::default_dir().ok_or(StoreError::NoHome)?,
+        };
+        let store = Self {
+            dir,
+            allow_other_owner,
+        };
+        match fs::metadata(store.config_path()) {
+            Ok(_) => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+                return Err(StoreError::NoStore { path: store.dir });
+            }
+            Err(e) => return Err(StoreError::io(&store.config_path(), e)),
+        }
+        store.check_meta(&store.dir, true)?;
+        store.check_meta(&store.tokens_dir(), true)?;
+        Ok(store)
+    }
+
+    /// Opens the store for a command that may write its first record (`add`, `cert new`,
+    /// `settings` with a change): an existing store is checked as [`Store::open_existing`]
+    /// does, a missing one is created only by the first write, so a command refused before
+    /// it writes leaves nothing behind.
+    pub fn open_deferred(dir: Option<PathBuf>, allow_other_owner: bool) -> Result<Self, StoreError> {
+        let dir = match dir {
+            Some(d) => d,
+            None => Self::default_dir().ok_or(StoreError::NoHome)?,
+        };
+        let store = Self {
+            dir,
+            allow_other_owner,
+        };
+        store.check_meta(&store.dir, true)?;
+        store.check_meta(&store.tokens_dir(), true)?;
+        Ok(store)
+    }
+
+    /// Creates the store's directories (0700) when a write finds them missing.
+    fn ensure_dirs(&self) -> Result<(), StoreError> {
+        for dir in [&self.dir, &self.tokens_dir()] {
+            if create_private_dir(dir).map_err(|e| StoreError::write(dir, e))? {
+                self.check_meta(dir, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this process may write the store (false on a read-only mount, or a store whose
+    /// modes forbid it).
+    pub fn is_writable(&self) -> bool {
+        rustix::fs::access(&self.dir, rustix::fs::Access::WRITE_OK).is_ok()
     }
 
     pub fn dir(&self) -> &Path {
@@ -161,6 +252,7 @@ impl Store {
                 path: path.to_path_buf(),
                 owner: user_name(meta.uid()),
                 me: user_name(me),
+                rerun: rerun_as(meta.uid()),
             });
         }
         let mode = meta.permissions().mode() & 0o777;
@@ -178,43 +270,7 @@ impl Store {
     /// Reads a whole store file: a regular file (a FIFO or device is refused without
     /// blocking), ours, private, and of bounded size.
     fn read_bytes(&self, path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let file = match fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::io(path, e)),
-        };
-        let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
-        if !meta.is_file() {
-            return Err(StoreError::NotRegular {
-                path: path.to_path_buf(),
-                kind: file_kind(&meta),
-            });
-        }
-        self.check_owner_mode(path, &meta, false)?;
-        if meta.len() > limit {
-            return Err(StoreError::TooLarge {
-                path: path.to_path_buf(),
-                size: meta.len(),
-                limit,
-            });
-        }
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        // `take` bounds a file that grows while we read it.
-        file.take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| StoreError::io(path, e))?;
-        if bytes.len() as u64 > limit {
-            return Err(StoreError::TooLarge {
-                path: path.to_path_buf(),
-                size: bytes.len() as u64,
-                limit,
-            });
-        }
-        Ok(Some(bytes))
+        read_regular(path, limit, |meta| self.check_owner_mode(path, meta, false))
     }
 
     /// Parses a store file once; only when that fails is the schema looked at, to tell a
@@ -273,25 +329,28 @@ impl Store {
         let mut bytes =
             serde_json::to_vec_pretty(value).map_err(|e| StoreError::io(path, io::Error::other(e)))?;
         bytes.push(b'\n');
-        write_atomic(path, &bytes).map_err(|e| StoreError::io(path, e))
+        write_atomic(path, &bytes).map_err(|e| StoreError::write(path, e))
     }
 
+    /// Locks are taken only to write (the lock file is created on first use), so a failure to
+    /// open one on a read-only store is that store refusing writes.
     fn lock(&self, path: &Path, exclusive: bool) -> Result<LockGuard, StoreError> {
         let g = if exclusive {
             LockGuard::exclusive(path)
         } else {
             LockGuard::shared(path)
         };
-        g.map_err(|e| StoreError::io(path, e))
+        g.map_err(|e| StoreError::write(path, e))
     }
 
     fn config_lock(&self, exclusive: bool) -> Result<LockGuard, StoreError> {
         self.lock(&self.dir.join(CONFIG_LOCK), exclusive)
     }
 
-    /// Reads the configuration (an empty one when none exists yet).
+    /// Reads the configuration (an empty one when none exists yet). No lock: every write
+    /// replaces the file by rename, so this sees the old file or the new one, never a mix;
+    /// and a read-only store (a snapshot, a secret mounted into a container) serves reads.
     pub fn load(&self) -> Result<Config, StoreError> {
-        let _lock = self.config_lock(false)?;
         self.read_config()
     }
 
@@ -303,6 +362,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Config) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.ensure_dirs()?;
         let _lock = self.config_lock(true)?;
         let mut config = self.read_config()?;
         let before = config.clone();
@@ -313,6 +373,7 @@ impl Store {
             sweep_temp_files(&self.dir, CONFIG_FILE);
             self.write_json(&path, &config)?;
             self.sweep_tokens(&config);
+            self.sweep_certificates(&config);
         }
         Ok(out)
     }
@@ -418,7 +479,7 @@ impl Store {
             return Ok(false);
         }
         tracing::warn!(server = %server.name, "removed a token file that belongs to another server or mailbox");
-        fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        fs::remove_file(&path).map_err(|e| StoreError::write(&path, e))?;
         Ok(true)
     }
 
@@ -465,9 +526,72 @@ impl Store {
         match fs::remove_file(&p) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io(&p, e)),
+            Err(e) => Err(StoreError::write(&p, e)),
         }
     }
+}
+
+/// Reads a private file of the store that a service opens by path (a certificate's key):
+/// like every store file, a regular file (a FIFO in its place is refused at once, never
+/// waited on), not readable by others, and at most `limit` bytes. `None` when absent.
+pub fn read_private_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    read_regular(path, limit, |meta| {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StoreError::LooseMode {
+                path: path.to_path_buf(),
+                mode,
+                fix: format!("chmod 600 '{}'", path.display()),
+            });
+        }
+        Ok(())
+    })
+}
+
+/// Opens `path` with O_NONBLOCK (so a FIFO cannot block the open), checks with fstat that it
+/// is a regular file, runs `check` on it, and reads at most `limit` bytes.
+fn read_regular(
+    path: &Path,
+    limit: u64,
+    check: impl FnOnce(&fs::Metadata) -> Result<(), StoreError>,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| StoreError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(StoreError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&meta),
+        });
+    }
+    check(&meta)?;
+    if meta.len() > limit {
+        return Err(StoreError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // `take` bounds a file that grows while we read it.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(StoreError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(Some(bytes))
 }
 
 /// The schema version a store document carries.
@@ -526,19 +650,51 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
     }
 }
 
-/// `alice (uid 1000)`, from /etc/passwd when the uid is listed there.
-fn user_name(uid: u32) -> String {
-    let name = fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+/// The login name of `uid`, from /etc/passwd when the uid is listed there.
+fn login_of(uid: u32) -> Option<String> {
+    fs::read_to_string("/etc/passwd").ok().and_then(|p| {
         p.lines().find_map(|l| {
             let mut f = l.split(':');
             let name = f.next()?;
             let id = f.nth(1)?;
             (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
         })
-    });
-    match name {
+    })
+}
+
+/// `alice (uid 1000)`, or `uid 1000` when the uid has no name.
+fn user_name(uid: u32) -> String {
+    match login_of(uid) {
         Some(n) => format!("{n} (uid {uid})"),
         None => format!("uid {uid}"),
+    }
+}
+
+/// The command this process runs, run as `uid` instead: `sudo -u alice inbound list`
+/// (`sudo -u '#1000' …` for a uid without a name), each word quoted for the shell.
+fn rerun_as(uid: u32) -> String {
+    let user = login_of(uid).unwrap_or_else(|| format!("#{uid}"));
+    let mut words = vec!["sudo".to_string(), "-u".to_string(), shell_word(&user)];
+    words.push("inbound".into());
+    words.extend(std::env::args().skip(1).map(|a| shell_word(&a)));
+    words.join(" ")
+}
+
+/// One word for a POSIX shell: bare when it is plainly safe, else single-quoted. Control
+/// and bidi characters are shown as `?` so the message cannot drive the terminal.
+fn shell_word(s: &str) -> String {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let s: String = s.chars().map(|c| if hostile(c) { '?' } else { c }).collect();
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 

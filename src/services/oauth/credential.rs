@@ -6,8 +6,6 @@ use super::OAuthError;
 use crate::model::AzureApp;
 use crate::secret::Secret;
 use crate::services::cert::{self, AssertionFor};
-use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt as _;
 
 /// RFC 7523's client assertion type.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -54,22 +52,14 @@ fn read_key(app: &AzureApp) -> Result<Secret, OAuthError> {
         .as_ref()
         .and_then(|c| c.key_file.clone())
         .ok_or_else(|| missing("is not known".into()))?;
-    let file = std::fs::File::open(&path)
-        .map_err(|e| missing(format!("cannot be read ({}: {e})", path.display())))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| missing(format!("cannot be read ({e})")))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(OAuthError::Config(format!(
-            "{} is readable by other users (mode {mode:o}); it is a private key. Run: chmod 600 {}",
-            path.display(),
-            path.display()
-        )));
+    // A store file like any other: regular (a FIFO here must not hang `token`), private,
+    // bounded.
+    match crate::store::read_private_file(&path, MAX_KEY) {
+        Ok(Some(bytes)) => Ok(Secret::new(String::from_utf8_lossy(&bytes).into_owned())),
+        Ok(None) => Err(missing(format!("is missing ({})", path.display()))),
+        Err(e @ crate::store::StoreError::LooseMode { .. }) => {
+            Err(OAuthError::Config(format!("{e} (it is a private key)")))
+        }
+        Err(e) => Err(missing(format!("cannot be used ({e})"))),
     }
-    let mut text = String::new();
-    file.take(MAX_KEY)
-        .read_to_string(&mut text)
-        .map_err(|e| missing(format!("cannot be read ({e})")))?;
-    Ok(Secret::new(text))
 }

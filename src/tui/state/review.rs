@@ -239,13 +239,24 @@ impl Model {
         match result {
             Ok(removed) => {
                 self.refreshing.remove(name);
-                let text = match removed.unused_app {
-                    Some(app) => format!(
-                        "Deleted \"{name}\" and its tokens. Azure app \"{app}\" is used by no server now; it stays stored with its secret."
-                    ),
+                let mut text = match &removed.tokens_left {
                     None => format!("Deleted \"{name}\" and its tokens."),
+                    Some((path, why)) => format!(
+                        "Deleted \"{name}\", but its token file {} could not be deleted ({why}); delete it by hand.",
+                        path.display()
+                    ),
                 };
-                self.say(Tone::Ok, text);
+                if let Some(app) = removed.unused_app {
+                    text.push_str(&format!(
+                        " Azure app \"{app}\" is used by no server now; it stays stored with its secret."
+                    ));
+                }
+                let tone = if removed.tokens_left.is_some() {
+                    Tone::Error
+                } else {
+                    Tone::Ok
+                };
+                self.say(tone, text);
                 self.pane = Pane::List;
             }
             Err(e) => self.say(Tone::Error, format!("Could not delete \"{name}\": {e}")),
