@@ -60,8 +60,12 @@ async fn need_admin_approval_is_a_step_with_both_routes() {
     assert_eq!(status, 200, "{page}");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "you are needed: {err}");
-    assert!(err.contains("needs admin approval"), "{err}");
-    assert!(err.contains("AADSTS90094"), "Microsoft's words kept: {err}");
+    // Entra brings "Return to the application" back as a declined consent (AADSTS65004,
+    // error_subcode=cancel): both ways forward are offered, never a dead end.
+    assert!(err.contains("declined"), "{err}");
+    assert!(err.contains("Need admin approval"), "{err}");
+    assert!(err.contains("connect again and accept"), "{err}");
+    assert!(err.contains("AADSTS65004"), "Microsoft's words kept: {err}");
     assert!(
         err.contains(&format!("inbound connect \"{NAME}\" --admin-consent")),
         "the admin route: {err}"
@@ -163,6 +167,10 @@ async fn a_public_client_signs_in_and_refreshes_without_any_secret() {
     idp.set_account(OAUTH_USER);
     idp.set_public_client(true);
     let cli = Cli::new();
+    // The app is registered exactly as the setup scripts register a public client (Entra
+    // ignores the loopback port but compares the path), and `add` names the same URI.
+    let registered = public_client_redirect_of_scripts(&cli).await;
+    idp.set_redirect_uris(&[&registered]);
     let authority = idp.authority();
     let add = [
         "add",
@@ -181,6 +189,7 @@ async fn a_public_client_signs_in_and_refreshes_without_any_secret() {
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("Mobile and desktop applications"), "{err}");
+    assert!(err.contains(&format!("\n  {registered}\n")), "{err}");
     let (out, status, page) = cli.connect(NAME).await;
     assert_eq!(status, 200, "{page}");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -416,4 +425,26 @@ async fn no_delegation_at_redemption_is_the_admin_consent_step_too() {
     // The browser is told the same, with the routes.
     assert_eq!(status, 200);
     assert!(page.contains("--admin-consent"), "{page}");
+}
+
+/// The public client redirect URI both setup scripts register (they must agree).
+async fn public_client_redirect_of_scripts(cli: &Cli) -> String {
+    let bash = cli.run(&["setup-script", "--public-client"], None).await;
+    let bash = text(&bash.stdout);
+    let uri = bash
+        .split("--public-client-redirect-uris ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no public client redirect in the script: {bash}"))
+        .trim_matches(['\'', '"'])
+        .to_string();
+    let pwsh = cli
+        .run(&["setup-script", "--public-client", "--shell", "pwsh"], None)
+        .await;
+    let pwsh = text(&pwsh.stdout);
+    assert!(
+        pwsh.contains(&format!("RedirectUris = @('{uri}')")),
+        "the PowerShell script registers another URI than bash ({uri}): {pwsh}"
+    );
+    uri
 }

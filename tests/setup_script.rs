@@ -460,7 +460,7 @@ async fn a_public_client_makes_no_secret() {
             "--sign-in-audience",
             "AzureADMyOrg",
             "--public-client-redirect-uris",
-            "http://localhost",
+            "http://localhost/microsoft_outlook/confirm",
             "--is-fallback-public-client",
             "true",
             "--query",

@@ -1478,9 +1478,11 @@ fn public_client_skips_the_secret_step() {
     act(&mut m, Action::Down);
     act(&mut m, Action::Right);
     act(&mut m, Action::Open);
-    // Registered under "Mobile and desktop applications" with http://localhost.
+    // Registered under "Mobile and desktop applications" with the path `connect` sends.
     let cmds = act(&mut m, Action::Copy);
-    assert!(matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost"));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost/microsoft_outlook/confirm")
+    );
     act(&mut m, Action::Open);
     assert_eq!(step(&m), Some(Step::Permissions));
     act(&mut m, Action::Back);
@@ -1736,6 +1738,7 @@ fn need() -> inbound::ops::consent::AdminConsentNeeded {
         app: "Contoso mail".into(),
         admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=x".into(),
         microsoft: "AADSTS90094: Admin consent is required".into(),
+        declined: false,
     }
 }
 

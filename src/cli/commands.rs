@@ -102,6 +102,9 @@ pub(super) fn report(e: &Error) {
     if matches!(e, Error::Preflight(_)) {
         say!("  (to save anyway, add --no-check)");
     }
+    if matches!(e, Error::Unverified(_)) {
+        say!("  (to save it unchecked, add --no-check)");
+    }
 }
 
 /// What to do about an error: the hint in words, then the command line that fixes it.
@@ -301,15 +304,13 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
             authority: a.authority.or_else(|| a.cloud.map(|c| c.authority().to_string())),
             public_client: a.public_client,
         };
-        if !a.no_check && crate::ops::preflight::patch_changes_credentials(&patch) {
-            let changed = crate::ops::preflight::app_after_patch(store, &app, &patch)?;
-            let list = super::checks::preflight(&changed, &Default::default()).await;
-            if !list.passed() {
-                return Err(Error::Preflight(Box::new(list)));
-            }
-        }
+        let proof = if a.no_check {
+            crate::ops::credentials::Proof::Skip
+        } else {
+            crate::ops::credentials::Proof::Required
+        };
         let rotated = patch.secret.is_some();
-        let app = servers::edit_app(store, &app, &patch)?;
+        let app = super::checks::replace_credentials(store, &app, &patch, proof).await?;
         say!("Updated Azure app \"{}\".", app.name);
         if rotated {
             say!("New secret saved; servers using it recover on their next refresh (inbound refresh --all).");

@@ -23,6 +23,11 @@ pub const DEFAULT_PORT: u16 = 993;
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 /// The callback path Microsoft redirects to; registered as `http://localhost` + this path.
 pub const REDIRECT_PATH: &str = "/microsoft_outlook/confirm";
+/// The loopback redirect URI to register, for a Web app and a public client ("Mobile and
+/// desktop applications") alike: Entra ignores the port of a `localhost` redirect but compares
+/// its path (microsoft-facts §2), and the listener answers on [`REDIRECT_PATH`], so the path
+/// must be registered too (a bare `http://localhost` fails with AADSTS50011).
+pub const LOOPBACK_REDIRECT_URI: &str = "http://localhost/microsoft_outlook/confirm";
 /// Default port of the embedded listener. Entra ignores the port of a `localhost` redirect URI,
 /// so any port works with the registered URL; a stable one makes the `ssh -L` line reusable.
 pub const DEFAULT_LISTEN_PORT: u16 = 8400;
@@ -124,7 +129,7 @@ pub struct AzureApp {
     /// instead of the secret (the key lives in the store's `certs/`, never in this file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<AppCertificate>,
-    /// A public client ("Mobile and desktop applications", redirect `http://localhost`, *Allow
+    /// A public client ("Mobile and desktop applications", redirect [`LOOPBACK_REDIRECT_URI`], *Allow
     /// public client flows*): code + PKCE and device code with no secret at all.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public_client: bool,
@@ -475,6 +480,6 @@ impl TokenFile {
 pub fn registered_redirect_uri(settings: &Settings) -> String {
     match &settings.public_url {
         Some(base) => format!("{}{REDIRECT_PATH}", base.trim_end_matches('/')),
-        None => format!("http://localhost{REDIRECT_PATH}"),
+        None => LOOPBACK_REDIRECT_URI.to_string(),
     }
 }

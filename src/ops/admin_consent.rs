@@ -29,23 +29,45 @@ pub struct AdminConsentNeeded {
     pub admin_link: String,
     /// Microsoft's words (first line, cleaned), e.g. "AADSTS90094: …".
     pub microsoft: String,
+    /// Microsoft said only that consent was declined (AADSTS65004). Entra answers so both when
+    /// the user pressed Cancel and when they left "Need admin approval" by "Return to the
+    /// application", so both ways forward are offered: accept, or the admin's.
+    pub declined: bool,
 }
 
 impl AdminConsentNeeded {
     pub(crate) fn error(server: &Server, app: &AzureApp, microsoft: &str) -> Error {
-        Error::NeedsAdminConsent(Box::new(Self {
+        Error::NeedsAdminConsent(Box::new(Self::new(server, app, microsoft, false)))
+    }
+
+    /// A declined consent (AADSTS65004): maybe a Cancel, maybe "Need admin approval".
+    pub(crate) fn declined(server: &Server, app: &AzureApp, microsoft: &str) -> Error {
+        Error::NeedsAdminConsent(Box::new(Self::new(server, app, microsoft, true)))
+    }
+
+    fn new(server: &Server, app: &AzureApp, microsoft: &str, declined: bool) -> Self {
+        Self {
             server: server.name.clone(),
             app: app.name.clone(),
             admin_link: app.admin_consent_url(),
             microsoft: crate::sanitize::peer_text(microsoft),
-        }))
+            declined,
+        }
     }
 
     /// Both routes, for the CLI's hint and the TUI's admin consent screen. The link stands
     /// alone on the last line, so it can be copied whole.
     pub fn routes(&self) -> String {
+        let again = if self.declined {
+            format!(
+                "if you pressed Cancel, connect again and accept (inbound connect \"{}\"); or, if Microsoft said \"Need admin approval\", an admin must grant it:\n   ",
+                self.server
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect \"{}\" --admin-consent\n   or send this link to your admin, then connect again (a page saying AADSTS500113 after accepting is harmless):\n     {}",
+            "{again}either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect \"{}\" --admin-consent\n   or send this link to your admin, then connect again (a page saying AADSTS500113 after accepting is harmless):\n     {}",
             self.server, self.admin_link
         )
     }
@@ -53,11 +75,19 @@ impl AdminConsentNeeded {
 
 impl std::fmt::Display for AdminConsentNeeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "\"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves (most tenants now work this way), so an admin grants it once for the organization",
-            self.server, self.app
-        )?;
+        if self.declined {
+            write!(
+                f,
+                "\"{}\": consent to IMAP for app \"{}\" was declined in the browser: either Cancel was pressed, or Microsoft said \"Need admin approval\" (most tenants now let only an admin consent, once for the organization)",
+                self.server, self.app
+            )?;
+        } else {
+            write!(
+                f,
+                "\"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves (most tenants now work this way), so an admin grants it once for the organization",
+                self.server, self.app
+            )?;
+        }
         if !self.microsoft.is_empty() {
             write!(f, " (Microsoft: {})", self.microsoft)?;
         }

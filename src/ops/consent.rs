@@ -424,10 +424,17 @@ pub fn shared_mailbox_note(delegate: &str, mailbox: &str) -> String {
 /// A refusal redirected back from Microsoft: "Need admin approval" becomes the admin consent
 /// step, everything else an explained error.
 pub(crate) fn refused(server: &Server, app: &AzureApp, error: &str, description: &str) -> Error {
-    if diagnose::needs_admin_consent(&diagnose::codes_in_text(description)) {
+    let codes = diagnose::codes_in_text(description);
+    let first = description.lines().next().unwrap_or("").trim();
+    if diagnose::needs_admin_consent(&codes) {
         tracing::warn!(server = %server.name, error, description, "sign-in: the tenant needs admin consent");
-        let first = description.lines().next().unwrap_or("").trim();
         return AdminConsentNeeded::error(server, app, first);
+    }
+    // "Return to the application" from "Need admin approval" comes back as a declined consent
+    // (access_denied, subcode cancel, AADSTS65004): never a dead end, the admin route too.
+    if codes.contains(&65004) {
+        tracing::warn!(server = %server.name, error, description, "sign-in: consent declined");
+        return AdminConsentNeeded::declined(server, app, first);
     }
     denied(error, description)
 }

@@ -862,6 +862,7 @@ fn admin_need() -> crate::ops::consent::AdminConsentNeeded {
         app: "Contoso mail".into(),
         admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
         microsoft: "AADSTS90094: Admin consent is required for the permissions requested by this application.".into(),
+        declined: false,
     }
 }
 

@@ -46,15 +46,23 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
             let height = usize::from(area.height);
             let link_h = usize::from(link::height(url, area.width));
             let need = &admin.need;
-            let head = para(
-                &format!(
+            let head_text = if need.declined {
+                // Microsoft's answer cannot tell a Cancel from "Need admin approval".
+                let again = model
+                    .key(Action::Connect)
+                    .map(|k| format!("{k} signs in again (accept this time)"))
+                    .unwrap_or_else(|| "sign in again and accept".into());
+                format!(
+                    "⚠ Consent for \"{}\" was declined. If you pressed Cancel, {again}; if Microsoft said \"Need admin approval\", an admin grants it once for the organization:",
+                    need.server
+                )
+            } else {
+                format!(
                     "⚠ \"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves, so an admin grants it once for the organization.",
                     need.server, need.app
-                ),
-                width,
-                1,
-                theme.warn(),
-            );
+                )
+            };
+            let head = para(&head_text, width, 1, theme.warn());
             let microsoft = if need.microsoft.is_empty() {
                 Vec::new()
             } else {
