@@ -973,6 +973,117 @@ fn esc_cancels_every_sign_in_path() {
 
 // ---- Secret rotation ----
 
+/// The rotation form filled with a well-formed secret and a future expiry, then submitted.
+fn rotation_submitted(m: &mut Model) -> u64 {
+    act(m, Action::Rotate);
+    typed(m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(m, Action::NextField);
+    typed(m, "2027-11-01");
+    match act(m, Action::Submit).as_slice() {
+        [Cmd::RotateSecret {
+            run,
+            unchecked: false,
+            ..
+        }] => *run,
+        other => panic!("the new secret goes to the check first: {other:?}"),
+    }
+}
+
+fn preflight_error(item: inbound::ops::preflight::CheckItem, outcome: inbound::ops::preflight::Outcome) -> SaveError {
+    let mut list = inbound::ops::preflight::Checklist::default();
+    list.set(item, outcome);
+    let e = match item {
+        inbound::ops::preflight::CheckItem::Secret if list.passed() => inbound::ops::Error::Unverified(Box::new(list)),
+        _ => inbound::ops::Error::Preflight(Box::new(list)),
+    };
+    SaveError::Core(std::sync::Arc::new(e))
+}
+
+#[test]
+fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
+    use inbound::ops::preflight::{CheckItem, Outcome as Check};
+    let mut m = testing::model(testing::populated());
+    // Refused (a mistyped Value): nothing reloads or refreshes, the reason is under the field.
+    let run = rotation_submitted(&mut m);
+    let refused = preflight_error(
+        CheckItem::Secret,
+        Check::Failed {
+            headline: "refused".into(),
+            reason: "AADSTS7000215: Invalid client secret provided.".into(),
+            fix: "paste the secret's Value".into(),
+            field: None,
+        },
+    );
+    let cmds = m.update(Msg::SecretSaved {
+        run,
+        result: Err(refused),
+    });
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(m.popup, Some(Popup::Rotate));
+    let r = m.rotation.as_ref().unwrap();
+    assert!(
+        r.secret_error.as_deref().is_some_and(|e| e.contains("AADSTS7000215")),
+        "{r:?}"
+    );
+    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("the old one stays")));
+
+    // Offline: say so and ask; "no" keeps the old secret, "yes" saves unchecked.
+    let mut m = testing::model(testing::populated());
+    let run = rotation_submitted(&mut m);
+    let offline = preflight_error(
+        CheckItem::Secret,
+        Check::Unknown {
+            why: "could not reach https://login.microsoftonline.com (dns error)".into(),
+        },
+    );
+    let cmds = m.update(Msg::SecretSaved {
+        run,
+        result: Err(offline.clone()),
+    });
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(m.popup, Some(Popup::ConfirmUnchecked));
+    assert!(
+        m.rotation
+            .as_ref()
+            .and_then(|r| r.unverified.as_deref())
+            .is_some_and(|w| w.contains("could not reach")),
+    );
+    assert!(matches!(key_msg(&m, 'n'), Some(Msg::Action(Action::No))));
+    assert!(act(&mut m, Action::No).is_empty());
+    assert_eq!(m.popup, Some(Popup::Rotate), "back to the form, nothing saved");
+    // Submitted again, still offline, and this time saved unchecked.
+    let run = match act(&mut m, Action::Submit).as_slice() {
+        [Cmd::RotateSecret {
+            run,
+            unchecked: false,
+            ..
+        }] => *run,
+        other => panic!("{other:?}"),
+    };
+    m.update(Msg::SecretSaved {
+        run,
+        result: Err(offline),
+    });
+    assert!(matches!(key_msg(&m, 'y'), Some(Msg::Action(Action::Yes))));
+    let cmds = act(&mut m, Action::Yes);
+    let [Cmd::RotateSecret {
+        run,
+        unchecked: true,
+        secret,
+        ..
+    }] = cmds.as_slice()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(secret.expose(), "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    let cmds = m.update(Msg::SecretSaved {
+        run: *run,
+        result: Ok(()),
+    });
+    assert!(matches!(cmds.first(), Some(Cmd::Reload)), "{cmds:?}");
+    assert_eq!(m.popup, None);
+}
+
 #[test]
 fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
     let mut m = testing::model(testing::populated());
@@ -1020,6 +1131,7 @@ fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
             app,
             secret,
             expires,
+            unchecked: false,
         },
     ] = cmds.as_slice()
     else {

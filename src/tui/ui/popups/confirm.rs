@@ -80,3 +80,18 @@ pub fn quit(running: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
     };
     ask("Quit inbound?", body, "quit", "stay", theme, area, buf);
 }
+
+/// Microsoft could not check a new secret: save it anyway, or keep the old one?
+pub fn unchecked(app: &str, why: &str, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let body = vec![
+        Line::from(vec![
+            Span::raw("The new secret of app "),
+            Span::styled(format!("\"{app}\""), theme.bold()),
+            Span::raw(" could not be checked:"),
+        ]),
+        Line::from(crate::sanitize::peer_text(why)),
+        Line::from("The old secret stays until you choose."),
+        Line::from("Save the new one unchecked? (a mistyped one stops every server of the app)"),
+    ];
+    ask("Save unchecked?", body, "save unchecked", "keep the old one", theme, area, buf);
+}
