@@ -19,6 +19,20 @@ pub async fn preflight(app: &AzureApp, opts: &PreflightOptions) -> Checklist {
     list
 }
 
+/// Pre-flight for credentials that replace stored ones (a renewal by `add`): like
+/// [`preflight`], but no answer from Microsoft refuses (the core's [`credentials::judge`]).
+pub async fn preflight_replacing(app: &AzureApp, opts: &PreflightOptions) -> Result<Checklist, Error> {
+    say!("Checking the new credentials with Microsoft before they replace the stored ones (skip with --no-check) …");
+    let list = preflight::run(app, opts, |p| {
+        if let Progress::Waiting(w) = p {
+            say!("  {}", w.message());
+        }
+    })
+    .await;
+    print_checks(&list);
+    credentials::judge(list)
+}
+
 /// New credentials for stored app `app`, checked with Microsoft before they replace the old
 /// ones (the core's [`credentials::replace`], which the app's secret rotation calls too).
 pub async fn replace_credentials(

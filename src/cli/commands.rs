@@ -240,17 +240,26 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
         password,
         ca_file: a.ca_file,
     };
+    // The same registration with a new secret renews the stored app (never dropped silently).
+    let renewing = servers::renews(&input, &store.load()?);
     if !a.no_check
         && let Some(app) = crate::ops::preflight::app_for_input(store, &input)?
     {
-        let list = super::checks::preflight(&app, &Default::default()).await;
-        if !list.passed() {
-            return Err(Error::Preflight(Box::new(list)));
+        if renewing.is_some() {
+            super::checks::preflight_replacing(&app, &Default::default()).await?;
+        } else {
+            let list = super::checks::preflight(&app, &Default::default()).await;
+            if !list.passed() {
+                return Err(Error::Preflight(Box::new(list)));
+            }
         }
     }
     let server = servers::add_server(store, &input)?;
     let config = store.load()?;
     say!("Added \"{}\" (Draft).", server.name);
+    if let Some((app, users)) = &renewing {
+        say!("{}", renewal_note(app, users, &server.name, a.no_check));
+    }
     if server.auth == AuthKind::OAuth2App {
         say!(
             "App-only: no sign-in. The app needs the application permission IMAP.AccessAsApp with admin consent, and Exchange needs its service principal and a mailbox permission:"
@@ -1036,4 +1045,22 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
     }
     Ok(exit::OK)
+}
+
+/// "Renewed the secret of app X; Y and Z use it too." after an `add` that renewed a stored app.
+pub(super) fn renewal_note(app: &str, users: &[String], added: &str, unchecked: bool) -> String {
+    let others: Vec<String> = users
+        .iter()
+        .filter(|u| u.as_str() != added)
+        .map(|u| format!("\"{u}\""))
+        .collect();
+    let mut text = format!(
+        "This registration is stored as app \"{app}\": its secret and expiry were renewed with the ones given{}",
+        if unchecked { " (unchecked: --no-check)" } else { "" }
+    );
+    if !others.is_empty() {
+        text.push_str(&format!("; also used by {}, which use the new secret from their next refresh", others.join(", ")));
+    }
+    text.push('.');
+    text
 }
