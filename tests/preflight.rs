@@ -250,9 +250,15 @@ async fn offline_a_rotated_secret_is_refused_and_the_old_one_kept() {
         .await;
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("could not be checked") && err.contains("could not reach"), "{err}");
+    assert!(
+        err.contains("could not be checked") && err.contains("could not reach"),
+        "{err}"
+    );
     assert!(err.contains("the old ones stay"), "{err}");
-    assert!(err.contains("--no-check"), "names the way to save unchecked: {err}");
+    assert!(
+        err.contains("--no-check"),
+        "names the way to save unchecked: {err}"
+    );
     assert_eq!(stored().as_deref(), Some(DEFAULT_CLIENT_SECRET));
     let out = env
         .cli

@@ -51,24 +51,54 @@ async fn a_new_secret_for_a_stored_registration_renews_the_app_once_checked() {
     idp.set_tenant(TENANT);
     let cli = Cli::new();
     let (old_expiry, new_expiry) = (in_days(30), in_days(400));
-    let first = add(&cli, &idp, "Support", "support@example.com", DEFAULT_CLIENT_SECRET, &["--secret-expires", &old_expiry]).await;
+    let first = add(
+        &cli,
+        &idp,
+        "Support",
+        "support@example.com",
+        DEFAULT_CLIENT_SECRET,
+        &["--secret-expires", &old_expiry],
+    )
+    .await;
     assert!(first.status.success(), "{}", text(&first.stderr));
 
     // The portal (or a re-run Cloud Shell script) made a new secret; the old one is gone.
     idp.set_client(DEFAULT_CLIENT_ID, RENEWED);
-    let out = add(&cli, &idp, "Sales", "sales@example.com", RENEWED, &["--secret-expires", &new_expiry]).await;
+    let out = add(
+        &cli,
+        &idp,
+        "Sales",
+        "sales@example.com",
+        RENEWED,
+        &["--secret-expires", &new_expiry],
+    )
+    .await;
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("✔ secret accepted"), "the new secret was the one checked: {err}");
+    assert!(
+        err.contains("✔ secret accepted"),
+        "the new secret was the one checked: {err}"
+    );
     assert!(err.contains("renewed"), "{err}");
-    assert!(err.contains("\"Support\""), "names the other server that uses it: {err}");
+    assert!(
+        err.contains("\"Support\""),
+        "names the other server that uses it: {err}"
+    );
     let stored = apps(&cli);
     assert_eq!(stored.len(), 1, "one app for one registration");
     assert_eq!(stored[0].secret.as_ref().unwrap().expose(), RENEWED);
     assert_eq!(stored[0].secret_expires.unwrap().to_string(), new_expiry);
 
     // A mistyped secret for the same registration is refused, and the stored one stays.
-    let out = add(&cli, &idp, "Billing", "billing@example.com", "typo~Secret.Value_0123456789-abcdefgh", &[]).await;
+    let out = add(
+        &cli,
+        &idp,
+        "Billing",
+        "billing@example.com",
+        "typo~Secret.Value_0123456789-abcdefgh",
+        &[],
+    )
+    .await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("secret refused"), "{err}");
@@ -97,7 +127,10 @@ async fn a_new_secret_for_a_stored_registration_renews_the_app_once_checked() {
         .await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--app"), "names --app to reuse the app as it is: {err}");
+    assert!(
+        err.contains("--app"),
+        "names --app to reuse the app as it is: {err}"
+    );
     assert!(err.contains("authority"), "{err}");
     assert!(cli.store().load().unwrap().server("Other").is_none());
 
@@ -114,7 +147,15 @@ async fn offline_a_renewal_is_refused_unless_saved_unchecked() {
     let idp = FakeIdp::start().await;
     idp.set_tenant(TENANT);
     let cli = Cli::new();
-    let first = add(&cli, &idp, "Support", "support@example.com", DEFAULT_CLIENT_SECRET, &[]).await;
+    let first = add(
+        &cli,
+        &idp,
+        "Support",
+        "support@example.com",
+        DEFAULT_CLIENT_SECRET,
+        &[],
+    )
+    .await;
     assert!(first.status.success(), "{}", text(&first.stderr));
     // The stored app's authority stops answering (the same authority must be given to renew).
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -152,11 +193,84 @@ async fn offline_a_renewal_is_refused_unless_saved_unchecked() {
     let out = run(&[]).await;
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("could not be checked") && err.contains("--no-check"), "{err}");
-    assert_eq!(apps(&cli)[0].secret.as_ref().unwrap().expose(), DEFAULT_CLIENT_SECRET);
+    assert!(
+        err.contains("could not be checked") && err.contains("--no-check"),
+        "{err}"
+    );
+    assert_eq!(
+        apps(&cli)[0].secret.as_ref().unwrap().expose(),
+        DEFAULT_CLIENT_SECRET
+    );
     let out = run(&["--no-check"]).await;
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("renewed") && err.contains("unchecked"), "{err}");
     assert_eq!(apps(&cli)[0].secret.as_ref().unwrap().expose(), RENEWED);
+}
+
+/// The setup code a re-run Cloud Shell script prints: the same app, a new secret.
+fn setup_code(secret: &str, expires: &str) -> String {
+    inbound::ops::setup::code::SetupCode {
+        tenant: TENANT.into(),
+        client_id: DEFAULT_CLIENT_ID.into(),
+        secret: Some(inbound::secret::Secret::new(secret)),
+        secret_expires: expires.parse().ok(),
+        redirect_uri: Some("http://localhost/microsoft_outlook/confirm".into()),
+        public_client: false,
+        admin_consent: true,
+        app_only: false,
+        mailboxes: Vec::new(),
+    }
+    .encode()
+    .expose()
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setup_code_for_a_stored_registration_renews_its_secret_and_expiry() {
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    let authority = idp.authority();
+    let (old_expiry, new_expiry) = (in_days(10), in_days(360));
+    let with_code = |name: &'static str, user: &'static str| {
+        [
+            "add",
+            name,
+            "--username",
+            user,
+            "--setup-code",
+            "-",
+            "--authority",
+            authority.as_str(),
+            "--replication-wait",
+            "0",
+        ]
+    };
+    let out = cli
+        .run(
+            &with_code("Support", "support@example.com"),
+            Some(&format!("{}\n", setup_code(DEFAULT_CLIENT_SECRET, &old_expiry))),
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The script ran again: the app is reused, a new secret added (the old one expires soon).
+    idp.set_client(DEFAULT_CLIENT_ID, RENEWED);
+    let out = cli
+        .run(
+            &with_code("Sales", "sales@example.com"),
+            Some(&format!("{}\n", setup_code(RENEWED, &new_expiry))),
+        )
+        .await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("✔ secret accepted") && err.contains("renewed"),
+        "{err}"
+    );
+    assert!(err.contains("\"Support\""), "{err}");
+    let stored = apps(&cli);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].secret.as_ref().unwrap().expose(), RENEWED);
+    assert_eq!(stored[0].secret_expires.unwrap().to_string(), new_expiry);
+    assert!(!err.contains(RENEWED), "the secret is never shown");
 }

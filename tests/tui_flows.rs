@@ -980,20 +980,27 @@ fn rotation_submitted(m: &mut Model) -> u64 {
     act(m, Action::NextField);
     typed(m, "2027-11-01");
     match act(m, Action::Submit).as_slice() {
-        [Cmd::RotateSecret {
-            run,
-            unchecked: false,
-            ..
-        }] => *run,
+        [
+            Cmd::RotateSecret {
+                run,
+                unchecked: false,
+                ..
+            },
+        ] => *run,
         other => panic!("the new secret goes to the check first: {other:?}"),
     }
 }
 
-fn preflight_error(item: inbound::ops::preflight::CheckItem, outcome: inbound::ops::preflight::Outcome) -> SaveError {
+fn preflight_error(
+    item: inbound::ops::preflight::CheckItem,
+    outcome: inbound::ops::preflight::Outcome,
+) -> SaveError {
     let mut list = inbound::ops::preflight::Checklist::default();
     list.set(item, outcome);
     let e = match item {
-        inbound::ops::preflight::CheckItem::Secret if list.passed() => inbound::ops::Error::Unverified(Box::new(list)),
+        inbound::ops::preflight::CheckItem::Secret if list.passed() => {
+            inbound::ops::Error::Unverified(Box::new(list))
+        }
         _ => inbound::ops::Error::Preflight(Box::new(list)),
     };
     SaveError::Core(std::sync::Arc::new(e))
@@ -1022,10 +1029,16 @@ fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
     assert_eq!(m.popup, Some(Popup::Rotate));
     let r = m.rotation.as_ref().unwrap();
     assert!(
-        r.secret_error.as_deref().is_some_and(|e| e.contains("AADSTS7000215")),
+        r.secret_error
+            .as_deref()
+            .is_some_and(|e| e.contains("AADSTS7000215")),
         "{r:?}"
     );
-    assert!(m.status.as_ref().is_some_and(|s| s.text.contains("the old one stays")));
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("the old one stays"))
+    );
 
     // Offline: say so and ask; "no" keeps the old secret, "yes" saves unchecked.
     let mut m = testing::model(testing::populated());
@@ -1053,11 +1066,13 @@ fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
     assert_eq!(m.popup, Some(Popup::Rotate), "back to the form, nothing saved");
     // Submitted again, still offline, and this time saved unchecked.
     let run = match act(&mut m, Action::Submit).as_slice() {
-        [Cmd::RotateSecret {
-            run,
-            unchecked: false,
-            ..
-        }] => *run,
+        [
+            Cmd::RotateSecret {
+                run,
+                unchecked: false,
+                ..
+            },
+        ] => *run,
         other => panic!("{other:?}"),
     };
     m.update(Msg::SecretSaved {
@@ -1066,12 +1081,14 @@ fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
     });
     assert!(matches!(key_msg(&m, 'y'), Some(Msg::Action(Action::Yes))));
     let cmds = act(&mut m, Action::Yes);
-    let [Cmd::RotateSecret {
-        run,
-        unchecked: true,
-        secret,
-        ..
-    }] = cmds.as_slice()
+    let [
+        Cmd::RotateSecret {
+            run,
+            unchecked: true,
+            secret,
+            ..
+        },
+    ] = cmds.as_slice()
     else {
         panic!("{cmds:?}")
     };

@@ -22,7 +22,9 @@ pub async fn preflight(app: &AzureApp, opts: &PreflightOptions) -> Checklist {
 /// Pre-flight for credentials that replace stored ones (a renewal by `add`): like
 /// [`preflight`], but no answer from Microsoft refuses (the core's [`credentials::judge`]).
 pub async fn preflight_replacing(app: &AzureApp, opts: &PreflightOptions) -> Result<Checklist, Error> {
-    say!("Checking the new credentials with Microsoft before they replace the stored ones (skip with --no-check) …");
+    say!(
+        "Checking the new credentials with Microsoft before they replace the stored ones (skip with --no-check) …"
+    );
     let list = preflight::run(app, opts, |p| {
         if let Progress::Waiting(w) = p {
             say!("  {}", w.message());

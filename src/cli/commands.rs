@@ -1059,7 +1059,10 @@ pub(super) fn renewal_note(app: &str, users: &[String], added: &str, unchecked: 
         if unchecked { " (unchecked: --no-check)" } else { "" }
     );
     if !others.is_empty() {
-        text.push_str(&format!("; also used by {}, which use the new secret from their next refresh", others.join(", ")));
+        text.push_str(&format!(
+            "; also used by {}, which use the new secret from their next refresh",
+            others.join(", ")
+        ));
     }
     text.push('.');
     text

@@ -128,7 +128,10 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     let app = config.app_of(&added);
     say!("Added \"{}\" (Draft) from the setup code.", added.name);
     if let Some((app, users)) = &renewing {
-        say!("  {}", super::commands::renewal_note(app, users, &added.name, a.no_check));
+        say!(
+            "  {}",
+            super::commands::renewal_note(app, users, &added.name, a.no_check)
+        );
     }
     if let Some(app) = app {
         say!(

@@ -167,7 +167,11 @@ pub fn renewal(input: &AppInput, stored: &AzureApp) -> Result<Option<AppPatch>, 
             "as a confidential client (with a secret or certificate), not a public client".into()
         }));
     }
-    if let Some(authority) = input.authority.as_deref().map(str::trim).filter(|a| !a.is_empty())
+    if let Some(authority) = input
+        .authority
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
         && !authority
             .trim_end_matches('/')
             .eq_ignore_ascii_case(stored.authority.trim_end_matches('/'))
@@ -177,11 +181,17 @@ pub fn renewal(input: &AppInput, stored: &AzureApp) -> Result<Option<AppPatch>, 
             stored.authority
         )));
     }
-    let typed_expiry = input.secret_expires.as_deref().map(str::trim).filter(|d| !d.is_empty());
-    let new_secret = input
-        .secret
-        .as_ref()
-        .filter(|s| stored.secret.as_ref().is_none_or(|old| old.expose() != s.expose().trim()));
+    let typed_expiry = input
+        .secret_expires
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let new_secret = input.secret.as_ref().filter(|s| {
+        stored
+            .secret
+            .as_ref()
+            .is_none_or(|old| old.expose() != s.expose().trim())
+    });
     let patch = match (new_secret, typed_expiry) {
         (Some(secret), expiry) => AppPatch {
             secret: Some(secret.clone()),
@@ -206,7 +216,10 @@ pub fn renews(input: &ServerInput, config: &Config) -> Option<(String, Vec<Strin
     renewal(typed, same).ok().flatten()?;
     Some((
         same.name.clone(),
-        app_users(config, &same.name).into_iter().map(|s| s.name).collect(),
+        app_users(config, &same.name)
+            .into_iter()
+            .map(|s| s.name)
+            .collect(),
     ))
 }
 
@@ -281,7 +294,10 @@ pub fn validate_server(
                                 (None, None, None)
                             }
                             Err(e) => {
-                                errors.push(FieldError::new(crate::model::validate::Field::Secret, e.to_string()));
+                                errors.push(FieldError::new(
+                                    crate::model::validate::Field::Secret,
+                                    e.to_string(),
+                                ));
                                 (None, None, None)
                             }
                         }

@@ -395,7 +395,13 @@ fn connected_or_failed(result: Result<consent::Connected, Error>) -> ConsentEven
 /// secret fixes).
 /// The core's [`credentials::replace`]: the new secret is proven with Microsoft before it
 /// replaces the old one (as the CLI's `edit --app --secret-stdin`), unless `unchecked`.
-async fn rotate(store: &Store, app: &str, secret: Secret, expires: String, unchecked: bool) -> Result<(), SaveError> {
+async fn rotate(
+    store: &Store,
+    app: &str,
+    secret: Secret,
+    expires: String,
+    unchecked: bool,
+) -> Result<(), SaveError> {
     use crate::ops::credentials::{self, Proof};
     let patch = AppPatch {
         secret: Some(secret),

@@ -315,8 +315,8 @@ impl Model {
                 return Vec::new();
             }
             // Microsoft could not be asked: say so and ask whether to save unchecked.
-            Err(e) if unverified(&e) => {
-                r.unverified = Some(e.to_string());
+            Err(e) if unverified(&e).is_some() => {
+                r.unverified = unverified(&e);
                 self.popup = Some(Popup::ConfirmUnchecked);
                 self.say(
                     Tone::Warn,
@@ -328,7 +328,10 @@ impl Model {
             Err(SaveError::Core(e)) if matches!(*e, crate::ops::Error::Preflight(_)) => {
                 r.secret_error = Some(e.to_string());
                 r.focus = RotateField::Secret;
-                self.say(Tone::Error, "Not saved: Microsoft refused the new secret; the old one stays.");
+                self.say(
+                    Tone::Error,
+                    "Not saved: Microsoft refused the new secret; the old one stays.",
+                );
                 return Vec::new();
             }
             Err(e) => {
@@ -414,11 +417,22 @@ impl Model {
     }
 }
 
-/// No answer from Microsoft (offline, or past the time limit): not a refusal.
-fn unverified(e: &SaveError) -> bool {
+/// No answer from Microsoft (offline, or past the time limit), not a refusal: why.
+fn unverified(e: &SaveError) -> Option<String> {
     match e {
-        SaveError::TimedOut { .. } => true,
-        SaveError::Core(e) => matches!(**e, crate::ops::Error::Unverified(_)),
-        SaveError::Fields(_) => false,
+        SaveError::TimedOut { .. } => Some(e.to_string()),
+        SaveError::Core(core) => match &**core {
+            crate::ops::Error::Unverified(list) => Some(
+                list.checks
+                    .iter()
+                    .find_map(|c| match &c.outcome {
+                        crate::ops::preflight::Outcome::Unknown { why } => Some(why.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| e.to_string()),
+            ),
+            _ => None,
+        },
+        SaveError::Fields(_) => None,
     }
 }

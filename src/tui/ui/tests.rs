@@ -816,6 +816,32 @@ fn rotate_secret_form() {
     snap("rotate_form_errors", &m, 80, 24);
 }
 
+/// Microsoft could not check the new secret: the question, with the old secret kept.
+#[test]
+fn rotate_secret_offline_asks_before_saving_unchecked() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Rotate]);
+    typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, "2027-11-01");
+    act(&mut m, &[Action::Submit]);
+    let run = m.next_run - 1;
+    let mut list = crate::ops::preflight::Checklist::default();
+    list.set(
+        crate::ops::preflight::CheckItem::Secret,
+        crate::ops::preflight::Outcome::Unknown {
+            why: "could not reach https://login.microsoftonline.com (dns error)".into(),
+        },
+    );
+    m.update(Msg::SecretSaved {
+        run,
+        result: Err(crate::tui::state::msg::SaveError::Core(std::sync::Arc::new(
+            crate::ops::Error::Unverified(Box::new(list)),
+        ))),
+    });
+    snap("rotate_offline_save_unchecked", &m, 80, 24);
+}
+
 mod app_only;
 mod demo;
 
@@ -881,6 +907,26 @@ fn admin_consent() -> Model {
         event: ConsentEvent::NeedsAdminConsent(Box::new(admin_need())),
     });
     m
+}
+
+/// "Return to the application" from "Need admin approval" comes back as a declined consent:
+/// both ways forward.
+#[test]
+fn wizard_admin_consent_after_a_declined_consent() {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    });
+    let run = m.next_run - 1;
+    let mut need = admin_need();
+    need.declined = true;
+    need.microsoft = "AADSTS65004: User declined to consent to access the app.".into();
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::NeedsAdminConsent(Box::new(need)),
+    });
+    snap("wizard_5_admin_consent_declined", &m, 80, 24);
 }
 
 #[test]
