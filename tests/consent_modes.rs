@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use support::cli::{Cli, text};
 use support::dovecot::{Dovecot, INBOX_MESSAGES, OAUTH_USER, SHARED_MAILBOX};
 use support::fake_idp::{DEFAULT_CLIENT_ID, FakeIdp, play_browser};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 const NAME: &str = "Support inbox";
 const TENANT: &str = "contoso.onmicrosoft.com";
@@ -70,13 +70,46 @@ async fn need_admin_approval_is_a_step_with_both_routes() {
         err.contains(&format!("inbound connect \"{NAME}\" --admin-consent")),
         "the admin route: {err}"
     );
-    let link = format!(
-        "{}/{TENANT}/adminconsent?client_id={DEFAULT_CLIENT_ID}",
+    let link_start = format!(
+        "{}/{TENANT}/v2.0/adminconsent?client_id={DEFAULT_CLIENT_ID}",
         idp.authority()
     );
-    assert!(err.contains(&link), "the link to send an admin: {err}");
-    assert!(err.contains("AADSTS500113") && err.contains("harmless"), "{err}");
+    let link = err
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&link_start))
+        .unwrap_or_else(|| panic!("the link to send an admin, on a line of its own: {err}"))
+        .to_string();
+    assert!(err.contains("admin_consent=True"), "what comes back: {err}");
     assert_eq!(idp.token_requests(), before, "nothing to redeem");
+
+    // The admin opens the link elsewhere and accepts; the address their browser ends on
+    // comes back (the link carries no state: it outlives any run), is pasted into
+    // `connect --admin-consent`, recorded, and the sign-in follows.
+    idp.set_signed_in_user_is_admin(true);
+    let answer = support::fake_idp::authorize_redirect(&link).await;
+    assert!(
+        answer.starts_with("http://localhost/microsoft_outlook/confirm?admin_consent=True"),
+        "{answer}"
+    );
+    let (mut child, mut stdout, _admin_url) = cli.start_connect(NAME, &["--admin-consent", "--paste"]).await;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+    let mut sign_in = String::new();
+    stdout.read_line(&mut sign_in).await.unwrap();
+    let location = support::fake_idp::authorize_redirect(sign_in.trim()).await;
+    stdin.write_all(format!("{location}\n").as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Admin consent granted"), "{err}");
+    let show = cli.run(&["show", NAME, "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert!(v["app"]["admin_consent_at"].is_string(), "show records it: {v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,7 +404,6 @@ async fn sign_in_as_is_validated_and_can_be_cleared() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_consent_and_sign_in_by_paste_back_over_ssh() {
     use support::fake_idp::authorize_redirect;
-    use tokio::io::AsyncWriteExt;
     let (mut cli, idp) = env().await;
     cli.env = vec![("SSH_CONNECTION".into(), "203.0.113.5 50000 192.0.2.10 22".into())];
     idp.set_user_consent_allowed(false);

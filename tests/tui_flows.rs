@@ -1726,6 +1726,28 @@ fn offline_pre_flight_warns_and_saves() {
     assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
 }
 
+/// The form renews a stored app (same registration, new secret) and Microsoft could not be
+/// asked: nothing is saved, the stored secret stays.
+#[test]
+fn an_unchecked_renewal_of_a_stored_app_is_not_saved() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    let e = inbound::ops::Error::Unverified(Box::new(testing::checklist_offline()));
+    let cmds = m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Done(Err(SaveError::Core(std::sync::Arc::new(e)))),
+    });
+    assert!(cmds.is_empty(), "nothing saved: {cmds:?}");
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.tone == Tone::Warn && s.text.contains("Not saved")),
+        "{:?}",
+        m.status
+    );
+}
+
 #[test]
 fn replication_lag_is_shown_while_waiting_and_esc_stops_the_check() {
     use inbound::tui::state::wizard::preflight::Preflight;

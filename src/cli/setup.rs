@@ -149,8 +149,9 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
             say!("  admin consent: granted for the tenant by the script");
         } else {
             say!(
-                "  admin consent: not granted (the script was not run by an admin). Users of most tenants cannot consent to IMAP themselves; send an admin this link:\n    {}",
-                app.admin_consent_url()
+                "  admin consent: not granted (the script was not run by an admin). Users of most tenants cannot consent to IMAP themselves; send an admin this link:\n    {}\n  then paste the address their browser ends on (admin_consent=True) into: inbound connect \"{}\" --admin-consent",
+                app.admin_consent_link(&crate::model::registered_redirect_uri(&config.settings)),
+                added.name
             );
         }
     }

@@ -192,7 +192,28 @@ impl AzureApp {
             self.tenant
         )
     }
-    /// The simple admin consent URL for this tenant (microsoft-facts §8), to send an admin.
+    /// The admin consent link to send an admin: the v2 form (microsoft-facts §8) without a
+    /// `state`, whose answer (`admin_consent=True&tenant=…`) comes back to the registered
+    /// redirect URI, so the address the admin's browser ends on can be pasted into `connect
+    /// --admin-consent` and recorded. The simple form, which answers with a page only, for
+    /// `common` (the v2 endpoint refuses it).
+    pub fn admin_consent_link(&self, registered_redirect: &str) -> String {
+        if self.tenant.eq_ignore_ascii_case("common") {
+            return self.admin_consent_url();
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("scope", ADMIN_CONSENT_SCOPE)
+            .append_pair("redirect_uri", registered_redirect)
+            .finish();
+        format!(
+            "{}/{}/v2.0/adminconsent?{query}",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
+    /// The simple admin consent URL for this tenant (microsoft-facts §8): the portal's
+    /// "Grant admin consent" prompt; its answer is a page, nothing comes back.
     pub fn admin_consent_url(&self) -> String {
         format!(
             "{}/{}/adminconsent?client_id={}",

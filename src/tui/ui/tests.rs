@@ -886,7 +886,8 @@ fn admin_need() -> crate::ops::consent::AdminConsentNeeded {
     crate::ops::consent::AdminConsentNeeded {
         server: "Support inbox".into(),
         app: "Contoso mail".into(),
-        admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+        // As the core makes it (AzureApp::admin_consent_link with the registered redirect).
+        admin_link: "https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58&scope=https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All+offline_access+openid+email+profile&redirect_uri=http%3A%2F%2Flocalhost%2Fmicrosoft_outlook%2Fconfirm".into(),
         microsoft: "AADSTS90094: Admin consent is required for the permissions requested by this application.".into(),
         declined: false,
     }

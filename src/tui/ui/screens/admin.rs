@@ -96,12 +96,13 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
                 1,
                 plain,
             );
-            let after = para(
-                "After accepting, a page saying AADSTS500113 is harmless. Then sign in again.",
-                width,
-                1,
-                theme.dim(),
+            let after_text = format!(
+                "After accepting, the admin's browser ends on an address with admin_consent=True: {}, paste it to record the grant; or sign in again.",
+                model
+                    .key(Action::GrantAdmin)
+                    .map_or_else(|| "start the admin route".to_string(), |k| format!("press {k}"))
             );
+            let after = para(&after_text, width, 1, theme.dim());
             let keys = para(
                 &model.keys_line(&[(Action::Connect, "signs in again"), (Action::Back, "back")]),
                 width,
