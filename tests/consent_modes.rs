@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use support::cli::{Cli, text};
 use support::dovecot::{Dovecot, INBOX_MESSAGES, OAUTH_USER, SHARED_MAILBOX};
 use support::fake_idp::{DEFAULT_CLIENT_ID, FakeIdp, play_browser};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 const NAME: &str = "Support inbox";
 const TENANT: &str = "contoso.onmicrosoft.com";
@@ -60,19 +60,56 @@ async fn need_admin_approval_is_a_step_with_both_routes() {
     assert_eq!(status, 200, "{page}");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "you are needed: {err}");
-    assert!(err.contains("needs admin approval"), "{err}");
-    assert!(err.contains("AADSTS90094"), "Microsoft's words kept: {err}");
+    // Entra brings "Return to the application" back as a declined consent (AADSTS65004,
+    // error_subcode=cancel): both ways forward are offered, never a dead end.
+    assert!(err.contains("declined"), "{err}");
+    assert!(err.contains("Need admin approval"), "{err}");
+    assert!(err.contains("connect again and accept"), "{err}");
+    assert!(err.contains("AADSTS65004"), "Microsoft's words kept: {err}");
     assert!(
         err.contains(&format!("inbound connect \"{NAME}\" --admin-consent")),
         "the admin route: {err}"
     );
-    let link = format!(
-        "{}/{TENANT}/adminconsent?client_id={DEFAULT_CLIENT_ID}",
+    let link_start = format!(
+        "{}/{TENANT}/v2.0/adminconsent?client_id={DEFAULT_CLIENT_ID}",
         idp.authority()
     );
-    assert!(err.contains(&link), "the link to send an admin: {err}");
-    assert!(err.contains("AADSTS500113") && err.contains("harmless"), "{err}");
+    let link = err
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&link_start))
+        .unwrap_or_else(|| panic!("the link to send an admin, on a line of its own: {err}"))
+        .to_string();
+    assert!(err.contains("admin_consent=True"), "what comes back: {err}");
     assert_eq!(idp.token_requests(), before, "nothing to redeem");
+
+    // The admin opens the link elsewhere and accepts; the address their browser ends on
+    // comes back (the link carries no state: it outlives any run), is pasted into
+    // `connect --admin-consent`, recorded, and the sign-in follows.
+    idp.set_signed_in_user_is_admin(true);
+    let answer = support::fake_idp::authorize_redirect(&link).await;
+    assert!(
+        answer.starts_with("http://localhost/microsoft_outlook/confirm?admin_consent=True"),
+        "{answer}"
+    );
+    let (mut child, mut stdout, _admin_url) = cli.start_connect(NAME, &["--admin-consent", "--paste"]).await;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+    let mut sign_in = String::new();
+    stdout.read_line(&mut sign_in).await.unwrap();
+    let location = support::fake_idp::authorize_redirect(sign_in.trim()).await;
+    stdin.write_all(format!("{location}\n").as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Admin consent granted"), "{err}");
+    let show = cli.run(&["show", NAME, "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert!(v["app"]["admin_consent_at"].is_string(), "show records it: {v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,6 +200,10 @@ async fn a_public_client_signs_in_and_refreshes_without_any_secret() {
     idp.set_account(OAUTH_USER);
     idp.set_public_client(true);
     let cli = Cli::new();
+    // The app is registered exactly as the setup scripts register a public client (Entra
+    // ignores the loopback port but compares the path), and `add` names the same URI.
+    let registered = public_client_redirect_of_scripts(&cli).await;
+    idp.set_redirect_uris(&[&registered]);
     let authority = idp.authority();
     let add = [
         "add",
@@ -181,6 +222,7 @@ async fn a_public_client_signs_in_and_refreshes_without_any_secret() {
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("Mobile and desktop applications"), "{err}");
+    assert!(err.contains(&format!("\n  {registered}\n")), "{err}");
     let (out, status, page) = cli.connect(NAME).await;
     assert_eq!(status, 200, "{page}");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -362,7 +404,6 @@ async fn sign_in_as_is_validated_and_can_be_cleared() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_consent_and_sign_in_by_paste_back_over_ssh() {
     use support::fake_idp::authorize_redirect;
-    use tokio::io::AsyncWriteExt;
     let (mut cli, idp) = env().await;
     cli.env = vec![("SSH_CONNECTION".into(), "203.0.113.5 50000 192.0.2.10 22".into())];
     idp.set_user_consent_allowed(false);
@@ -416,4 +457,26 @@ async fn no_delegation_at_redemption_is_the_admin_consent_step_too() {
     // The browser is told the same, with the routes.
     assert_eq!(status, 200);
     assert!(page.contains("--admin-consent"), "{page}");
+}
+
+/// The public client redirect URI both setup scripts register (they must agree).
+async fn public_client_redirect_of_scripts(cli: &Cli) -> String {
+    let bash = cli.run(&["setup-script", "--public-client"], None).await;
+    let bash = text(&bash.stdout);
+    let uri = bash
+        .split("--public-client-redirect-uris ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no public client redirect in the script: {bash}"))
+        .trim_matches(['\'', '"'])
+        .to_string();
+    let pwsh = cli
+        .run(&["setup-script", "--public-client", "--shell", "pwsh"], None)
+        .await;
+    let pwsh = text(&pwsh.stdout);
+    assert!(
+        pwsh.contains(&format!("RedirectUris = @('{uri}')")),
+        "the PowerShell script registers another URI than bash ({uri}): {pwsh}"
+    );
+    uri
 }

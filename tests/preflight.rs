@@ -214,6 +214,63 @@ async fn offline_warns_and_still_saves() {
     assert!(err.contains("Added \"Support inbox\""), "{err}");
 }
 
+/// Offline, a new secret does not replace the stored one unless the person says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_a_rotated_secret_is_refused_and_the_old_one_kept() {
+    let env = Env::new().await;
+    assert!(
+        env.add(DEFAULT_CLIENT_ID, TENANT, DEFAULT_CLIENT_SECRET, &[])
+            .await
+            .status
+            .success()
+    );
+    // The authority becomes a loopback port nobody listens on: connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let offline = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    env.cli
+        .store()
+        .update(|config| {
+            config.apps[0].authority = offline;
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let stored = || {
+        env.cli
+            .store()
+            .load()
+            .unwrap()
+            .app(NAME)
+            .and_then(|a| a.secret.clone())
+            .map(|s| s.expose().to_string())
+    };
+    let out = env
+        .cli
+        .run(&["edit", "--app", NAME, "--secret-stdin"], Some("typo~value\n"))
+        .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("could not be checked") && err.contains("could not reach"),
+        "{err}"
+    );
+    assert!(err.contains("the old ones stay"), "{err}");
+    assert!(
+        err.contains("--no-check"),
+        "names the way to save unchecked: {err}"
+    );
+    assert_eq!(stored().as_deref(), Some(DEFAULT_CLIENT_SECRET));
+    let out = env
+        .cli
+        .run(
+            &["edit", "--app", NAME, "--secret-stdin", "--no-check"],
+            Some("typo~value\n"),
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stored().as_deref(), Some("typo~value"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_secret_is_checked_before_it_replaces_the_old_one() {
     let env = Env::new().await;

@@ -438,7 +438,14 @@ async fn an_app_of_the_same_name_is_reused_and_a_non_admin_gets_the_link() {
     let err = text(&out.stderr);
     assert!(out.status.success(), "import failed: {err}");
     assert!(err.contains("admin consent: not granted"), "{err}");
-    assert!(err.contains(&link), "the import repeats the link: {err}");
+    // The import's link brings the admin's answer back (to the registered redirect URI).
+    let returning =
+        format!("https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?client_id={CLIENT}");
+    assert!(err.contains(&returning), "the import gives the link: {err}");
+    assert!(
+        err.contains("--admin-consent"),
+        "and where to paste its answer: {err}"
+    );
 }
 
 #[tokio::test]
@@ -460,7 +467,7 @@ async fn a_public_client_makes_no_secret() {
             "--sign-in-audience",
             "AzureADMyOrg",
             "--public-client-redirect-uris",
-            "http://localhost",
+            "http://localhost/microsoft_outlook/confirm",
             "--is-fallback-public-client",
             "true",
             "--query",

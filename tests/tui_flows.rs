@@ -973,6 +973,134 @@ fn esc_cancels_every_sign_in_path() {
 
 // ---- Secret rotation ----
 
+/// The rotation form filled with a well-formed secret and a future expiry, then submitted.
+fn rotation_submitted(m: &mut Model) -> u64 {
+    act(m, Action::Rotate);
+    typed(m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(m, Action::NextField);
+    typed(m, "2027-11-01");
+    match act(m, Action::Submit).as_slice() {
+        [
+            Cmd::RotateSecret {
+                run,
+                unchecked: false,
+                ..
+            },
+        ] => *run,
+        other => panic!("the new secret goes to the check first: {other:?}"),
+    }
+}
+
+fn preflight_error(
+    item: inbound::ops::preflight::CheckItem,
+    outcome: inbound::ops::preflight::Outcome,
+) -> SaveError {
+    let mut list = inbound::ops::preflight::Checklist::default();
+    list.set(item, outcome);
+    let e = match item {
+        inbound::ops::preflight::CheckItem::Secret if list.passed() => {
+            inbound::ops::Error::Unverified(Box::new(list))
+        }
+        _ => inbound::ops::Error::Preflight(Box::new(list)),
+    };
+    SaveError::Core(std::sync::Arc::new(e))
+}
+
+#[test]
+fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
+    use inbound::ops::preflight::{CheckItem, Outcome as Check};
+    let mut m = testing::model(testing::populated());
+    // Refused (a mistyped Value): nothing reloads or refreshes, the reason is under the field.
+    let run = rotation_submitted(&mut m);
+    let refused = preflight_error(
+        CheckItem::Secret,
+        Check::Failed {
+            headline: "refused".into(),
+            reason: "AADSTS7000215: Invalid client secret provided.".into(),
+            fix: "paste the secret's Value".into(),
+            field: None,
+        },
+    );
+    let cmds = m.update(Msg::SecretSaved {
+        run,
+        result: Err(refused),
+    });
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(m.popup, Some(Popup::Rotate));
+    let r = m.rotation.as_ref().unwrap();
+    assert!(
+        r.secret_error
+            .as_deref()
+            .is_some_and(|e| e.contains("AADSTS7000215")),
+        "{r:?}"
+    );
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("the old one stays"))
+    );
+
+    // Offline: say so and ask; "no" keeps the old secret, "yes" saves unchecked.
+    let mut m = testing::model(testing::populated());
+    let run = rotation_submitted(&mut m);
+    let offline = preflight_error(
+        CheckItem::Secret,
+        Check::Unknown {
+            why: "could not reach https://login.microsoftonline.com (dns error)".into(),
+        },
+    );
+    let cmds = m.update(Msg::SecretSaved {
+        run,
+        result: Err(offline.clone()),
+    });
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(m.popup, Some(Popup::ConfirmUnchecked));
+    assert!(
+        m.rotation
+            .as_ref()
+            .and_then(|r| r.unverified.as_deref())
+            .is_some_and(|w| w.contains("could not reach")),
+    );
+    assert!(matches!(key_msg(&m, 'n'), Some(Msg::Action(Action::No))));
+    assert!(act(&mut m, Action::No).is_empty());
+    assert_eq!(m.popup, Some(Popup::Rotate), "back to the form, nothing saved");
+    // Submitted again, still offline, and this time saved unchecked.
+    let run = match act(&mut m, Action::Submit).as_slice() {
+        [
+            Cmd::RotateSecret {
+                run,
+                unchecked: false,
+                ..
+            },
+        ] => *run,
+        other => panic!("{other:?}"),
+    };
+    m.update(Msg::SecretSaved {
+        run,
+        result: Err(offline),
+    });
+    assert!(matches!(key_msg(&m, 'y'), Some(Msg::Action(Action::Yes))));
+    let cmds = act(&mut m, Action::Yes);
+    let [
+        Cmd::RotateSecret {
+            run,
+            unchecked: true,
+            secret,
+            ..
+        },
+    ] = cmds.as_slice()
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(secret.expose(), "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    let cmds = m.update(Msg::SecretSaved {
+        run: *run,
+        result: Ok(()),
+    });
+    assert!(matches!(cmds.first(), Some(Cmd::Reload)), "{cmds:?}");
+    assert_eq!(m.popup, None);
+}
+
 #[test]
 fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
     let mut m = testing::model(testing::populated());
@@ -1020,6 +1148,7 @@ fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
             app,
             secret,
             expires,
+            unchecked: false,
         },
     ] = cmds.as_slice()
     else {
@@ -1478,9 +1607,11 @@ fn public_client_skips_the_secret_step() {
     act(&mut m, Action::Down);
     act(&mut m, Action::Right);
     act(&mut m, Action::Open);
-    // Registered under "Mobile and desktop applications" with http://localhost.
+    // Registered under "Mobile and desktop applications" with the path `connect` sends.
     let cmds = act(&mut m, Action::Copy);
-    assert!(matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost"));
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Copy { text, .. }] if text == "http://localhost/microsoft_outlook/confirm")
+    );
     act(&mut m, Action::Open);
     assert_eq!(step(&m), Some(Step::Permissions));
     act(&mut m, Action::Back);
@@ -1593,6 +1724,28 @@ fn offline_pre_flight_warns_and_saves() {
         event: PreflightEvent::Done(Err(SaveError::TimedOut { secs: 30 })),
     });
     assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
+}
+
+/// The form renews a stored app (same registration, new secret) and Microsoft could not be
+/// asked: nothing is saved, the stored secret stays.
+#[test]
+fn an_unchecked_renewal_of_a_stored_app_is_not_saved() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    let e = inbound::ops::Error::Unverified(Box::new(testing::checklist_offline()));
+    let cmds = m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Done(Err(SaveError::Core(std::sync::Arc::new(e)))),
+    });
+    assert!(cmds.is_empty(), "nothing saved: {cmds:?}");
+    assert!(
+        m.status
+            .as_ref()
+            .is_some_and(|s| s.tone == Tone::Warn && s.text.contains("Not saved")),
+        "{:?}",
+        m.status
+    );
 }
 
 #[test]
@@ -1736,6 +1889,7 @@ fn need() -> inbound::ops::consent::AdminConsentNeeded {
         app: "Contoso mail".into(),
         admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=x".into(),
         microsoft: "AADSTS90094: Admin consent is required".into(),
+        declined: false,
     }
 }
 

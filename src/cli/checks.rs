@@ -1,6 +1,8 @@
 //! Printing pre-flight checklists and doctor reports (the data comes from the core).
 
 use crate::model::AzureApp;
+use crate::ops::Error;
+use crate::ops::credentials;
 use crate::ops::doctor::{Report, Status};
 use crate::ops::preflight::{self, Checklist, Outcome, PreflightOptions, Progress};
 
@@ -17,9 +19,65 @@ pub async fn preflight(app: &AzureApp, opts: &PreflightOptions) -> Checklist {
     list
 }
 
+/// Pre-flight for credentials that replace stored ones (a renewal by `add`): like
+/// [`preflight`], but no answer from Microsoft refuses (the core's [`credentials::judge`]).
+pub async fn preflight_replacing(app: &AzureApp, opts: &PreflightOptions) -> Result<Checklist, Error> {
+    say!(
+        "Checking the new credentials with Microsoft before they replace the stored ones (skip with --no-check) …"
+    );
+    let list = preflight::run(app, opts, |p| {
+        if let Progress::Waiting(w) = p {
+            say!("  {}", w.message());
+        }
+    })
+    .await;
+    print_checks(&list);
+    credentials::judge(list)
+}
+
+/// New credentials for stored app `app`, checked with Microsoft before they replace the old
+/// ones (the core's [`credentials::replace`], which the app's secret rotation calls too).
+pub async fn replace_credentials(
+    store: &crate::store::Store,
+    app: &str,
+    patch: &crate::ops::servers::AppPatch,
+    proof: credentials::Proof,
+) -> Result<AzureApp, Error> {
+    if proof == credentials::Proof::Required && preflight::patch_changes_credentials(patch) {
+        say!("Checking the new credentials with Microsoft before they replace the old ones …");
+    }
+    let result = credentials::replace(store, app, patch, proof, &PreflightOptions::default(), |p| {
+        if let Progress::Waiting(w) = p {
+            say!("  {}", w.message());
+        }
+    })
+    .await;
+    match result {
+        Ok(r) => {
+            if let Some(list) = &r.checklist {
+                say!("  {}", list.line());
+            }
+            Ok(r.app)
+        }
+        Err(e) => {
+            if let Error::Preflight(list) | Error::Unverified(list) = &e {
+                print_checks(list);
+            }
+            Err(e)
+        }
+    }
+}
+
 /// The one line, then a line for each check that did not pass (failures are reported by
 /// the caller, with their fix).
 pub fn print_checklist(list: &Checklist) {
+    print_checks(list);
+    if list.passed() && list.unanswered() {
+        say!("  Not everything could be checked; saved anyway (sign-in checks again).");
+    }
+}
+
+fn print_checks(list: &Checklist) {
     say!("  {}", list.line());
     for c in &list.checks {
         match &c.outcome {
@@ -28,9 +86,6 @@ pub fn print_checklist(list: &Checklist) {
             }
             Outcome::Passed { .. } | Outcome::Failed { .. } => {}
         }
-    }
-    if list.passed() && list.unanswered() {
-        say!("  Not everything could be checked; saved anyway (sign-in checks again).");
     }
 }
 

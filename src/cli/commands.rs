@@ -131,6 +131,9 @@ pub(super) fn report(e: &Error) {
     if matches!(e, Error::Preflight(_)) {
         say!("  (to save anyway, add --no-check)");
     }
+    if matches!(e, Error::Unverified(_)) {
+        say!("  (to save it unchecked, add --no-check)");
+    }
 }
 
 /// What to do about an error: the hint in words, then the command line that fixes it.
@@ -278,17 +281,26 @@ async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
         password,
         ca_file: a.ca_file,
     };
+    // The same registration with a new secret renews the stored app (never dropped silently).
+    let renewing = servers::renews(&input, &store.load()?);
     if !a.no_check
         && let Some(app) = crate::ops::preflight::app_for_input(store, &input)?
     {
-        let list = super::checks::preflight(&app, &Default::default()).await;
-        if !list.passed() {
-            return Err(Error::Preflight(Box::new(list)));
+        if renewing.is_some() {
+            super::checks::preflight_replacing(&app, &Default::default()).await?;
+        } else {
+            let list = super::checks::preflight(&app, &Default::default()).await;
+            if !list.passed() {
+                return Err(Error::Preflight(Box::new(list)));
+            }
         }
     }
     let server = servers::add_server(store, &input)?;
     let config = store.load()?;
     say!("Added \"{}\" (Draft).", server.name);
+    if let Some((app, users)) = &renewing {
+        say!("{}", renewal_note(app, users, &server.name, a.no_check));
+    }
     if server.auth == AuthKind::OAuth2App {
         say!(
             "App-only: no sign-in. The app needs the application permission IMAP.AccessAsApp with admin consent, and Exchange needs its service principal and a mailbox permission:"
@@ -342,15 +354,13 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
             authority: a.authority.or_else(|| a.cloud.map(|c| c.authority().to_string())),
             public_client: a.public_client,
         };
-        if !a.no_check && crate::ops::preflight::patch_changes_credentials(&patch) {
-            let changed = crate::ops::preflight::app_after_patch(store, &app, &patch)?;
-            let list = super::checks::preflight(&changed, &Default::default()).await;
-            if !list.passed() {
-                return Err(Error::Preflight(Box::new(list)));
-            }
-        }
+        let proof = if a.no_check {
+            crate::ops::credentials::Proof::Skip
+        } else {
+            crate::ops::credentials::Proof::Required
+        };
         let rotated = patch.secret.is_some();
-        let app = servers::edit_app(store, &app, &patch)?;
+        let app = super::checks::replace_credentials(store, &app, &patch, proof).await?;
         say!("Updated Azure app \"{}\".", app.name);
         if rotated {
             say!("New secret saved; servers using it recover on their next refresh (inbound refresh --all).");
@@ -1103,4 +1113,25 @@ fn print_settings(settings: &crate::model::Settings, json: bool) {
         );
         out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
     }
+}
+
+/// "Renewed the secret of app X; Y and Z use it too." after an `add` that renewed a stored app.
+pub(super) fn renewal_note(app: &str, users: &[String], added: &str, unchecked: bool) -> String {
+    let others: Vec<String> = users
+        .iter()
+        .filter(|u| u.as_str() != added)
+        .map(|u| format!("\"{u}\""))
+        .collect();
+    let mut text = format!(
+        "This registration is stored as app \"{app}\": its secret and expiry were renewed with the ones given{}",
+        if unchecked { " (unchecked: --no-check)" } else { "" }
+    );
+    if !others.is_empty() {
+        text.push_str(&format!(
+            "; also used by {}, which use the new secret from their next refresh",
+            others.join(", ")
+        ));
+    }
+    text.push('.');
+    text
 }

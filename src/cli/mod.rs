@@ -141,7 +141,8 @@ pub struct SetupScriptArgs {
     /// How many months the client secret lasts (default 12).
     #[arg(long, value_name = "1-24", value_parser = clap::value_parser!(u8).range(1..=24))]
     pub secret_months: Option<u8>,
-    /// Register a public client (Mobile and desktop, http://localhost, public client flows):
+    /// Register a public client (Mobile and desktop, http://localhost/microsoft_outlook/confirm,
+    /// public client flows):
     /// no secret at all; sign-in by PKCE or device code.
     #[arg(long)]
     pub public_client: bool,

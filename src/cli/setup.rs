@@ -92,22 +92,28 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
         password: None,
         ca_file: a.ca_file,
     };
+    let probe = ServerInput {
+        app: Some(crate::ops::servers::AppChoice::New(
+            code.app_input(a.app.clone(), authority.clone()),
+        )),
+        ..server.clone()
+    };
+    // A code for a stored registration is a renewal: its secret replaces the stored one.
+    let renewing = crate::ops::servers::renews(&probe, &store.load()?);
     if !a.no_check {
         // The script made the app and secret moments ago: pre-flight waits out Microsoft's
         // replication lag (700016 / 7000215 for up to a minute) and says so.
-        let probe = ServerInput {
-            app: Some(crate::ops::servers::AppChoice::New(
-                code.app_input(a.app.clone(), authority.clone()),
-            )),
-            ..server.clone()
-        };
         if let Some(app) = crate::ops::preflight::app_for_input(store, &probe)? {
             let opts = crate::ops::preflight::PreflightOptions::just_created_within(
                 std::time::Duration::from_secs(a.replication_wait),
             );
-            let list = super::checks::preflight(&app, &opts).await;
-            if !list.passed() {
-                return Err(Error::Preflight(Box::new(list)));
+            if renewing.is_some() {
+                super::checks::preflight_replacing(&app, &opts).await?;
+            } else {
+                let list = super::checks::preflight(&app, &opts).await;
+                if !list.passed() {
+                    return Err(Error::Preflight(Box::new(list)));
+                }
             }
         }
     }
@@ -121,6 +127,12 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     let config = store.load()?;
     let app = config.app_of(&added);
     say!("Added \"{}\" (Draft) from the setup code.", added.name);
+    if let Some((app, users)) = &renewing {
+        say!(
+            "  {}",
+            super::commands::renewal_note(app, users, &added.name, a.no_check)
+        );
+    }
     if let Some(app) = app {
         say!(
             "  app \"{}\" · client {} · tenant {}{}",
@@ -137,8 +149,9 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
             say!("  admin consent: granted for the tenant by the script");
         } else {
             say!(
-                "  admin consent: not granted (the script was not run by an admin). Users of most tenants cannot consent to IMAP themselves; send an admin this link:\n    {}",
-                app.admin_consent_url()
+                "  admin consent: not granted (the script was not run by an admin). Users of most tenants cannot consent to IMAP themselves; send an admin this link:\n    {}\n  then paste the address their browser ends on (admin_consent=True) into: inbound connect \"{}\" --admin-consent",
+                app.admin_consent_link(&crate::model::registered_redirect_uri(&config.settings)),
+                added.name
             );
         }
     }

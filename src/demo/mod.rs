@@ -81,6 +81,7 @@ impl StandIns {
             user_consent_allowed: true,
             signed_in_user_is_admin: true,
             public_client: false,
+            redirect_uris: entra::redirect::default_registered(),
         }));
         let idp = entra::serve(Arc::new(entra.clone()))
             .await

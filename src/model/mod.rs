@@ -24,6 +24,11 @@ pub const DEFAULT_PORT: u16 = 993;
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 /// The callback path Microsoft redirects to; registered as `http://localhost` + this path.
 pub const REDIRECT_PATH: &str = "/microsoft_outlook/confirm";
+/// The loopback redirect URI to register, for a Web app and a public client ("Mobile and
+/// desktop applications") alike: Entra ignores the port of a `localhost` redirect but compares
+/// its path (microsoft-facts §2), and the listener answers on [`REDIRECT_PATH`], so the path
+/// must be registered too (a bare `http://localhost` fails with AADSTS50011).
+pub const LOOPBACK_REDIRECT_URI: &str = "http://localhost/microsoft_outlook/confirm";
 /// Default port of the embedded listener. Entra ignores the port of a `localhost` redirect URI,
 /// so any port works with the registered URL; a stable one makes the `ssh -L` line reusable.
 pub const DEFAULT_LISTEN_PORT: u16 = 8400;
@@ -125,7 +130,7 @@ pub struct AzureApp {
     /// instead of the secret (the key lives in the store's `certs/`, never in this file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<AppCertificate>,
-    /// A public client ("Mobile and desktop applications", redirect `http://localhost`, *Allow
+    /// A public client ("Mobile and desktop applications", redirect [`LOOPBACK_REDIRECT_URI`], *Allow
     /// public client flows*): code + PKCE and device code with no secret at all.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub public_client: bool,
@@ -188,7 +193,28 @@ impl AzureApp {
             self.tenant
         )
     }
-    /// The simple admin consent URL for this tenant (microsoft-facts §8), to send an admin.
+    /// The admin consent link to send an admin: the v2 form (microsoft-facts §8) without a
+    /// `state`, whose answer (`admin_consent=True&tenant=…`) comes back to the registered
+    /// redirect URI, so the address the admin's browser ends on can be pasted into `connect
+    /// --admin-consent` and recorded. The simple form, which answers with a page only, for
+    /// `common` (the v2 endpoint refuses it).
+    pub fn admin_consent_link(&self, registered_redirect: &str) -> String {
+        if self.tenant.eq_ignore_ascii_case("common") {
+            return self.admin_consent_url();
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("scope", ADMIN_CONSENT_SCOPE)
+            .append_pair("redirect_uri", registered_redirect)
+            .finish();
+        format!(
+            "{}/{}/v2.0/adminconsent?{query}",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
+    /// The simple admin consent URL for this tenant (microsoft-facts §8): the portal's
+    /// "Grant admin consent" prompt; its answer is a page, nothing comes back.
     pub fn admin_consent_url(&self) -> String {
         format!(
             "{}/{}/adminconsent?client_id={}",
@@ -476,6 +502,6 @@ impl TokenFile {
 pub fn registered_redirect_uri(settings: &Settings) -> String {
     match &settings.public_url {
         Some(base) => format!("{}{REDIRECT_PATH}", base.trim_end_matches('/')),
-        None => format!("http://localhost{REDIRECT_PATH}"),
+        None => LOOPBACK_REDIRECT_URI.to_string(),
     }
 }

@@ -29,36 +29,67 @@ pub struct AdminConsentNeeded {
     pub admin_link: String,
     /// Microsoft's words (first line, cleaned), e.g. "AADSTS90094: …".
     pub microsoft: String,
+    /// Microsoft said only that consent was declined (AADSTS65004). Entra answers so both when
+    /// the user pressed Cancel and when they left "Need admin approval" by "Return to the
+    /// application", so both ways forward are offered: accept, or the admin's.
+    pub declined: bool,
 }
 
 impl AdminConsentNeeded {
-    pub(crate) fn error(server: &Server, app: &AzureApp, microsoft: &str) -> Error {
-        Error::NeedsAdminConsent(Box::new(Self {
+    /// `redirect`: the redirect URI as registered, where the admin link's answer comes back.
+    pub(crate) fn error(server: &Server, app: &AzureApp, redirect: &str, microsoft: &str) -> Error {
+        Error::NeedsAdminConsent(Box::new(Self::new(server, app, redirect, microsoft, false)))
+    }
+
+    /// A declined consent (AADSTS65004): maybe a Cancel, maybe "Need admin approval".
+    pub(crate) fn declined(server: &Server, app: &AzureApp, redirect: &str, microsoft: &str) -> Error {
+        Error::NeedsAdminConsent(Box::new(Self::new(server, app, redirect, microsoft, true)))
+    }
+
+    fn new(server: &Server, app: &AzureApp, redirect: &str, microsoft: &str, declined: bool) -> Self {
+        Self {
             server: server.name.clone(),
             app: app.name.clone(),
-            admin_link: app.admin_consent_url(),
+            admin_link: app.admin_consent_link(redirect),
             microsoft: crate::sanitize::peer_text(microsoft),
-        }))
+            declined,
+        }
     }
 
     /// Both routes, for the CLI's hint and the TUI's admin consent screen. The link stands
     /// alone on the last line, so it can be copied whole.
     pub fn routes(&self) -> String {
+        let again = if self.declined {
+            format!(
+                "if you pressed Cancel, connect again and accept (inbound connect {}); or, if Microsoft said \"Need admin approval\", an admin must grant it:\n   ",
+                crate::model::quote::arg(&self.server)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect {} --admin-consent\n   or send this link to your admin, then connect again (a page saying AADSTS500113 after accepting is harmless):\n     {}",
-            crate::model::quote::arg(&self.server),
-            self.admin_link
+            "{again}either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect {server} --admin-consent\n   or send this link to your admin. After accepting, their browser ends on an address with admin_consent=True (the page itself may not load): paste it into inbound connect {server} --admin-consent to record the grant and sign in, or just connect again:\n     {}",
+            self.admin_link,
+            server = crate::model::quote::arg(&self.server),
         )
     }
 }
 
 impl std::fmt::Display for AdminConsentNeeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "\"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves (most tenants now work this way), so an admin grants it once for the organization",
-            self.server, self.app
-        )?;
+        if self.declined {
+            write!(
+                f,
+                "\"{}\": consent to IMAP for app \"{}\" was declined in the browser: either Cancel was pressed, or Microsoft said \"Need admin approval\" (most tenants now let only an admin consent, once for the organization)",
+                self.server, self.app
+            )?;
+        } else {
+            write!(
+                f,
+                "\"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves (most tenants now work this way), so an admin grants it once for the organization",
+                self.server, self.app
+            )?;
+        }
         if !self.microsoft.is_empty() {
             write!(f, " (Microsoft: {})", self.microsoft)?;
         }
@@ -210,6 +241,14 @@ impl AdminConsent {
     /// A pasted address as if it had reached the listener.
     fn check_pasted(&self, text: &str) -> std::result::Result<Callback, PasteProblem> {
         let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
+        // The link sent to an admin carries no state (it outlives this run): its answer is
+        // taken as pasted. It only records when consent was granted (the reported tenant is
+        // shown, never trusted), and the sign-in that follows proves it.
+        if let Pasted::AdminConsented { tenant, state: None } = &pasted {
+            return Ok(Callback::AdminConsented {
+                tenant: tenant.clone(),
+            });
+        }
         check_state(&pasted, &self.state)?;
         match pasted {
             Pasted::AdminConsented { tenant, .. } => Ok(Callback::AdminConsented { tenant }),
@@ -229,7 +268,7 @@ impl AdminConsent {
         let refused = |reason| Error::AdminRefused {
             reason,
             detail: first.to_string(),
-            link: self.app.admin_consent_url(),
+            link: self.app.admin_consent_link(&self.registered_redirect),
         };
         if codes.contains(&65004) {
             refused(super::AdminRefusal::Cancelled)
@@ -328,9 +367,12 @@ mod tests {
             state: Default::default(),
             last_test: None,
         };
-        let Error::NeedsAdminConsent(n) =
-            AdminConsentNeeded::error(&server, &app(), "AADSTS90094: x\u{1b}[2J")
-        else {
+        let Error::NeedsAdminConsent(n) = AdminConsentNeeded::error(
+            &server,
+            &app(),
+            crate::model::LOOPBACK_REDIRECT_URI,
+            "AADSTS90094: x\u{1b}[2J",
+        ) else {
             panic!("not the admin consent step")
         };
         assert!(n.to_string().contains("needs admin approval") && n.to_string().contains("AADSTS90094"));
@@ -340,11 +382,21 @@ mod tests {
             routes.contains("inbound connect \"Support\" --admin-consent"),
             "{routes}"
         );
+        // The link brings its answer back to the registered redirect URI, to be pasted.
         assert!(
-            routes.contains("https://login.microsoftonline.com/contoso.com/adminconsent?client_id=2c7f5e1a"),
+            routes.contains(
+                "https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=2c7f5e1a"
+            ),
             "{routes}"
         );
-        assert!(routes.contains("AADSTS500113"), "{routes}");
+        assert!(
+            routes.contains("redirect_uri=http%3A%2F%2Flocalhost%2Fmicrosoft_outlook%2Fconfirm"),
+            "{routes}"
+        );
+        assert!(
+            routes.contains("admin_consent=True") && routes.contains("--admin-consent to record"),
+            "{routes}"
+        );
     }
 
     fn input(public: bool, secret: Option<&str>, sign_in_as: Option<&str>) -> ServerInput {

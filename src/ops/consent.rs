@@ -207,7 +207,7 @@ impl Consent {
                     return match cb.ok_or(Error::Cancelled)? {
                         Callback::Denied { error, description } => {
                             self.listener.shutdown().await;
-                            Err(refused(&self.server, &self.app, &error, &description))
+                            Err(refused(&self.server, &self.app, &self.registered_redirect, &error, &description))
                         }
                         Callback::AdminConsented { .. } => {
                             // An admin consent answer with this sign-in's state cannot come
@@ -273,6 +273,7 @@ impl Consent {
             } => Err(PasteProblem::Fatal(refused(
                 &self.server,
                 &self.app,
+                &self.registered_redirect,
                 &error,
                 &description,
             ))),
@@ -291,7 +292,12 @@ impl Consent {
                 tracing::warn!(server = %self.server.name, error = %e, "sign-in: code redemption failed");
                 match &e {
                     OAuthError::Microsoft(ms) if diagnose::needs_admin_consent(&ms.codes()) => {
-                        AdminConsentNeeded::error(&self.server, &self.app, &ms.short_description())
+                        AdminConsentNeeded::error(
+                            &self.server,
+                            &self.app,
+                            &self.registered_redirect,
+                            &ms.short_description(),
+                        )
                     }
                     _ => Error::OAuth {
                         server: self.server.name.clone(),
@@ -380,7 +386,12 @@ pub async fn device_sign_in(
             device::DeviceError::OAuth(OAuthError::Microsoft(ms))
                 if diagnose::needs_admin_consent(&ms.codes()) =>
             {
-                AdminConsentNeeded::error(&server, &app, &ms.short_description())
+                AdminConsentNeeded::error(
+                    &server,
+                    &app,
+                    &crate::model::registered_redirect_uri(&config.settings),
+                    &ms.short_description(),
+                )
             }
             blocked @ device::DeviceError::BlockedByPolicy(_) => Error::Device {
                 server: name.into(),
@@ -425,11 +436,24 @@ pub fn shared_mailbox_note(delegate: &str, mailbox: &str) -> String {
 
 /// A refusal redirected back from Microsoft: "Need admin approval" becomes the admin consent
 /// step, everything else an explained error.
-pub(crate) fn refused(server: &Server, app: &AzureApp, error: &str, description: &str) -> Error {
-    if diagnose::needs_admin_consent(&diagnose::codes_in_text(description)) {
+pub(crate) fn refused(
+    server: &Server,
+    app: &AzureApp,
+    redirect: &str,
+    error: &str,
+    description: &str,
+) -> Error {
+    let codes = diagnose::codes_in_text(description);
+    let first = description.lines().next().unwrap_or("").trim();
+    if diagnose::needs_admin_consent(&codes) {
         tracing::warn!(server = %server.name, error, description, "sign-in: the tenant needs admin consent");
-        let first = description.lines().next().unwrap_or("").trim();
-        return AdminConsentNeeded::error(server, app, first);
+        return AdminConsentNeeded::error(server, app, redirect, first);
+    }
+    // "Return to the application" from "Need admin approval" comes back as a declined consent
+    // (access_denied, subcode cancel, AADSTS65004): never a dead end, the admin route too.
+    if codes.contains(&65004) {
+        tracing::warn!(server = %server.name, error, description, "sign-in: consent declined");
+        return AdminConsentNeeded::declined(server, app, redirect, first);
     }
     denied(error, description)
 }

@@ -6,6 +6,7 @@
 use super::{Error, Result};
 use crate::model::validate;
 use crate::model::{AuthKind, AzureApp, Config, Server, ServerState};
+use crate::services::oauth::app_only::IMAP_APP_ROLE;
 use crate::store::Store;
 use serde::Serialize;
 
@@ -206,6 +207,17 @@ pub fn setup_for(
 
 /// The first words of the diagnosis of a refused app-only login.
 pub const REJECTED_LEAD: &str = "the app-only token is valid, so Exchange refused the mailbox itself";
+/// The same when the token could not be read: its permission is not proven either.
+pub const REJECTED_LEAD_UNREAD: &str = "Microsoft issued an app-only token, but it cannot be read to check its permission, and Exchange refused it";
+
+/// The lead that fits what is known about the token.
+pub fn rejected_lead(setup: &ExchangeSetup) -> &'static str {
+    if role_proven(setup) {
+        REJECTED_LEAD
+    } else {
+        REJECTED_LEAD_UNREAD
+    }
+}
 
 /// Why a retry may pass without any change.
 pub const REPLICATION_NOTE: &str = "A new mailbox permission can take several minutes to replicate";
@@ -217,8 +229,17 @@ pub struct RejectedCause {
     pub line: Option<String>,
 }
 
+/// Whether a token of the app was read and carried `IMAP.AccessAsApp`: the Object ID is read
+/// from the same claims, and a readable token without the role is refused before it is stored
+/// (`app_only::imap_token`). Without it the token was opaque or encrypted (Microsoft says
+/// clients must not depend on reading access tokens), so the role is not proven.
+pub fn role_proven(setup: &ExchangeSetup) -> bool {
+    setup.principal_id.is_some()
+}
+
 /// The causes of `NO AUTHENTICATE failed.` with a valid app-only token (microsoft-facts §4.4
-/// row 5), most likely first; as data so the CLI and the app each add their own way to act.
+/// rows 3, 5 and 6), most likely first; as data so the CLI and the app each add their own
+/// way to act. The application permission is a cause only while no token proved it.
 pub fn rejected_causes(setup: &ExchangeSetup) -> Vec<RejectedCause> {
     let sp = setup.principal_id.as_deref();
     let new_sp = exchange_commands(
@@ -238,7 +259,7 @@ pub fn rejected_causes(setup: &ExchangeSetup) -> Vec<RejectedCause> {
     )
     .pop()
     .map(|c| c.line);
-    vec![
+    let mut causes = vec![
         RejectedCause {
             what: "the app's service principal is not registered in Exchange (or with the App registration's Object ID instead of the Enterprise application's)".into(),
             line: new_sp,
@@ -247,11 +268,29 @@ pub fn rejected_causes(setup: &ExchangeSetup) -> Vec<RejectedCause> {
             what: format!("the app has no permission on {}", setup.mailbox),
             line: Some(mailbox_permission(&setup.mailbox, sp).line),
         },
+    ];
+    if !role_proven(setup) {
+        causes.push(RejectedCause {
+            what: format!(
+                "the app lacks the application permission {IMAP_APP_ROLE} or its admin consent (the token could not be read to tell): API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions → {IMAP_APP_ROLE}, then Grant admin consent"
+            ),
+            line: None,
+        });
+    }
+    causes.extend([
+        RejectedCause {
+            what: format!("IMAP is turned off for {}", setup.mailbox),
+            line: Some(format!(
+                "Set-CASMailbox -Identity {} -ImapEnabled $true",
+                ps(&setup.mailbox)
+            )),
+        },
         RejectedCause {
             what: "Username is not the mailbox's primary address".into(),
             line: None,
         },
-    ]
+    ]);
+    causes
 }
 
 /// The diagnosis of `NO AUTHENTICATE failed.` with a valid app-only token, in one paragraph
@@ -266,7 +305,8 @@ pub fn rejected_advice(setup: &ExchangeSetup) -> String {
         })
         .collect();
     let mut advice = format!(
-        "{REJECTED_LEAD}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test {server}). All commands: inbound exchange-setup {server}",
+        "{}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test {server}). All commands: inbound exchange-setup {server}",
+        rejected_lead(setup),
         causes.join("; "),
         server = crate::model::quote::arg(&setup.server),
     );
@@ -377,6 +417,42 @@ mod tests {
         let perm = advice.find("Add-MailboxPermission").unwrap_or(0);
         assert!(sp < perm, "service principal first: {advice}");
         assert!(advice.contains("minutes"), "{advice}");
+    }
+
+    #[test]
+    fn an_unread_token_adds_the_application_permission_to_the_causes() {
+        let mut config = Config::default();
+        config.apps.push(app());
+        let s = server("Support", "support@contoso.com", ServerState::Draft);
+        config.servers.push(s.clone());
+        let whats = |setup: &ExchangeSetup| -> Vec<String> {
+            rejected_causes(setup).into_iter().map(|c| c.what).collect()
+        };
+        // Opaque or encrypted token: nothing proved the role, so it is a cause, after the
+        // Exchange pieces and before the mailbox's own settings.
+        let unread = setup_for(&config, &s, &app(), None);
+        let causes = whats(&unread);
+        let role = causes.iter().position(|c| c.contains("IMAP.AccessAsApp"));
+        assert_eq!(role, Some(2), "{causes:?}");
+        assert!(causes[2].contains("admin consent"), "{causes:?}");
+        assert!(causes[0].contains("service principal"), "{causes:?}");
+        assert!(
+            causes[1].contains("permission on support@contoso.com"),
+            "{causes:?}"
+        );
+        assert!(
+            causes.iter().any(|c| c.contains("IMAP is turned off")),
+            "{causes:?}"
+        );
+        let advice = rejected_advice(&unread);
+        assert!(advice.contains("IMAP.AccessAsApp"), "{advice}");
+        assert!(
+            advice.contains("Set-CASMailbox -Identity 'support@contoso.com' -ImapEnabled $true"),
+            "{advice}"
+        );
+        // A token that was read carried the role (it is refused before it is stored otherwise).
+        let read = setup_for(&config, &s, &app(), Some("oid-1".into()));
+        assert!(whats(&read).iter().all(|c| !c.contains("IMAP.AccessAsApp")));
     }
 
     #[test]

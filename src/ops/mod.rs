@@ -3,6 +3,7 @@
 pub mod admin_consent;
 pub mod cert;
 pub mod consent;
+pub mod credentials;
 pub mod doctor;
 pub mod exchange;
 pub mod paste;
@@ -159,6 +160,10 @@ pub enum Error {
         what: &'static str,
         message: String,
     },
+    /// New credentials Microsoft could not be asked about (offline): they do not replace the
+    /// old ones unless the person chooses to save them unchecked.
+    #[error("the new credentials could not be checked: {}; nothing was saved and the old ones stay", unverified_text(.0))]
+    Unverified(Box<preflight::Checklist>),
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
@@ -195,6 +200,16 @@ fn preflight_text(list: &preflight::Checklist) -> String {
         },
         None => list.line(),
     }
+}
+
+fn unverified_text(list: &preflight::Checklist) -> String {
+    list.checks
+        .iter()
+        .find_map(|c| match &c.outcome {
+            preflight::Outcome::Unknown { why } => Some(why.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| list.line())
 }
 
 fn blocker_text(b: Blocker) -> &'static str {

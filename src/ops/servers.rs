@@ -146,6 +146,83 @@ pub fn same_registration<'a>(input: &AppInput, config: &'a Config) -> Option<&'a
         .find(|a| a.client_id.eq_ignore_ascii_case(&client_id) && a.tenant.eq_ignore_ascii_case(&tenant))
 }
 
+/// What a stored app gets from the same registration typed again: `None` when nothing
+/// differs (the app is reused as it is), a patch with the new secret and expiry (a renewal,
+/// e.g. a Cloud Shell script run again), or a refusal when the typed app differs in what a
+/// renewal does not change (authority, public client), naming both ways forward.
+pub fn renewal(input: &AppInput, stored: &AzureApp) -> Result<Option<AppPatch>, FieldError> {
+    let refuse = |what: String| {
+        FieldError::new(
+            crate::model::validate::Field::AzureApp,
+            format!(
+                "client ID {} of tenant {} is stored as app \"{}\" {what}; to reuse the app as it is, choose it by name; to change it, edit the app",
+                stored.client_id, stored.tenant, stored.name
+            ),
+        )
+    };
+    if input.public_client != stored.public_client {
+        return Err(refuse(if stored.public_client {
+            "as a public client (no secret)".into()
+        } else {
+            "as a confidential client (with a secret or certificate), not a public client".into()
+        }));
+    }
+    if let Some(authority) = input
+        .authority
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        && !authority
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(stored.authority.trim_end_matches('/'))
+    {
+        return Err(refuse(format!(
+            "with the authority {}, not {authority}",
+            stored.authority
+        )));
+    }
+    let typed_expiry = input
+        .secret_expires
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let new_secret = input.secret.as_ref().filter(|s| {
+        stored
+            .secret
+            .as_ref()
+            .is_none_or(|old| old.expose() != s.expose().trim())
+    });
+    let patch = match (new_secret, typed_expiry) {
+        (Some(secret), expiry) => AppPatch {
+            secret: Some(secret.clone()),
+            secret_expires: expiry.map(str::to_string),
+            ..AppPatch::default()
+        },
+        (None, Some(expiry)) if stored.secret_expires.is_none_or(|d| d.to_string() != expiry) => AppPatch {
+            secret_expires: Some(expiry.to_string()),
+            ..AppPatch::default()
+        },
+        (None, _) => return Ok(None),
+    };
+    Ok(Some(patch))
+}
+
+/// The stored app `input` would renew (its name and the servers that use it), if any.
+pub fn renews(input: &ServerInput, config: &Config) -> Option<(String, Vec<String>)> {
+    let Some(AppChoice::New(typed)) = &input.app else {
+        return None;
+    };
+    let same = same_registration(typed, config)?;
+    renewal(typed, same).ok().flatten()?;
+    Some((
+        same.name.clone(),
+        app_users(config, &same.name)
+            .into_iter()
+            .map(|s| s.name)
+            .collect(),
+    ))
+}
+
 /// Checks every field, collecting all errors (the form shows them all at once).
 pub fn validate_server(
     input: &ServerInput,
@@ -196,9 +273,40 @@ pub fn validate_server(
                 (Some(a.clone()), None, None)
             }
             // The same registration typed again (same client ID and tenant) is the stored app:
-            // one record, so a secret rotation reaches every server that uses it.
+            // one record, so a secret rotation reaches every server that uses it. What was
+            // typed is never dropped: a new secret (or expiry) renews the app (it is checked
+            // as the app it would become), anything else that differs is refused.
             Some(AppChoice::New(app)) if let Some(same) = same_registration(app, config) => {
-                (Some(same.name.clone()), None, None)
+                match renewal(app, same) {
+                    Ok(None) => (Some(same.name.clone()), None, None),
+                    Ok(Some(patch)) => {
+                        let mut renewed = same.clone();
+                        match apply_app_patch(&mut renewed, &patch) {
+                            Ok(()) => {
+                                // The stored expiry was the old secret's.
+                                if patch.secret.is_some() && patch.secret_expires.is_none() {
+                                    renewed.secret_expires = None;
+                                }
+                                (Some(same.name.clone()), Some(renewed), None)
+                            }
+                            Err(Error::Invalid(e)) => {
+                                errors.extend(e);
+                                (None, None, None)
+                            }
+                            Err(e) => {
+                                errors.push(FieldError::new(
+                                    crate::model::validate::Field::Secret,
+                                    e.to_string(),
+                                ));
+                                (None, None, None)
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        errors.push(e);
+                        (None, None, None)
+                    }
+                }
             }
             Some(AppChoice::New(app)) => match validate_app(app, &name, config) {
                 Ok(app) => (Some(app.name.clone()), Some(app), None),
@@ -259,14 +367,28 @@ fn sign_in_as(value: &str, mailbox: &str) -> Result<Option<String>, FieldError> 
 
 /// Adds a server (and its new app) as a Draft.
 pub fn add_server(store: &Store, input: &ServerInput) -> Result<Server> {
-    store.update(|config| {
+    let (server, renewed_users) = store.update(|config| {
         let (server, app) = validate_server(input, config).map_err(Error::Invalid)?;
+        let mut renewed_users = Vec::new();
         if let Some(app) = app {
-            config.apps.push(app);
+            // A renewal replaces the stored app of the same registration, in the same write.
+            match config
+                .apps
+                .iter_mut()
+                .find(|a| a.name == app.name && a.client_id == app.client_id && a.tenant == app.tenant)
+            {
+                Some(stored) => {
+                    *stored = app;
+                    renewed_users = app_users(config, &server.app.clone().unwrap_or_default());
+                }
+                None => config.apps.push(app),
+            }
         }
         config.servers.push(server.clone());
-        Ok(server)
-    })
+        Ok::<_, Error>((server, renewed_users))
+    })?;
+    lift_credential_blockers(store, &renewed_users)?;
+    Ok(server)
 }
 
 /// Changes to a server; `None` leaves a field alone.

@@ -241,13 +241,15 @@ async fn run(
     }
 }
 
-/// A refused app-only login: the token was valid (it passed its checks), so the Exchange side
-/// is missing; say which pieces, with the commands.
+/// A refused app-only login: the token passed the checks that could be made (none when it
+/// cannot be read), so say every piece that may be missing, most likely first, with the commands.
 fn app_only_rejected(store: &Store, name: &str, mailbox: &str, server_text: String) -> ProbeError {
     let advice = match super::exchange::exchange_setup(store, name) {
         Ok(setup) => super::exchange::rejected_advice(&setup),
         Err(e) => format!(
-            "register the app's service principal in Exchange and give it FullAccess to {mailbox} (inbound exchange-setup \"{name}\"; reading the setup failed: {e})"
+            "in order: register the app's service principal in Exchange and give it FullAccess to {mailbox} (inbound exchange-setup {}); give the app the application permission {} with admin consent; turn IMAP on for {mailbox} (reading the setup failed: {e})",
+            crate::model::quote::arg(name),
+            crate::services::oauth::app_only::IMAP_APP_ROLE
         ),
     };
     ProbeError::AppOnlyRejected {

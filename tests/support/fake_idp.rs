@@ -120,6 +120,7 @@ impl FakeIdp {
             user_consent_allowed: true,
             signed_in_user_is_admin: false,
             public_client: false,
+            redirect_uris: entra::redirect::default_registered(),
         }));
         let fake = Arc::new(Fake {
             knobs: Mutex::new(Knobs::default()),
@@ -205,6 +206,13 @@ impl FakeIdp {
     /// gets AADSTS700025.
     pub fn set_public_client(&self, public: bool) {
         self.entra().settings.public_client = public;
+    }
+
+    /// The redirect URIs registered for the app (default: inbound's
+    /// `http://localhost/microsoft_outlook/confirm`), compared as Entra does: the port of a
+    /// `localhost` URI is ignored, the path must match (else AADSTS50011 at authorize).
+    pub fn set_redirect_uris(&self, uris: &[&str]) {
+        self.entra().settings.redirect_uris = uris.iter().map(|u| (*u).to_owned()).collect();
     }
 
     /// The next admin consent is cancelled by the admin (`error=consent_required` AADSTS65004).

@@ -6,12 +6,13 @@
 //! is `admin_consent=True&error=consent_required&error_description=AADSTS65004…`. Microsoft
 //! documents no redirect for a non-admin who opens the v2 endpoint (its page says "Need admin
 //! approval", AADSTS90094 "AdminConsentRequired" in §5); the stand-in models the way back to
-//! the app as `error=access_denied` with that code, as it does for a user sign-in that stops
-//! at the same page (the user's "return to the application" link).
+//! the app as `error=access_denied` with that code. A user sign-in that stops at the same page
+//! comes back by its "Return to the application" link as Entra sends it:
+//! `error=access_denied&error_subcode=cancel` with AADSTS65004, the code of a declined consent.
 
 use super::http::{self, ErrorResponse, HttpRequest, Response, get, html_escape, page};
 use super::ids::{DEFAULT_TENANT_ID, looks_like_guid};
-use super::{Authorization, Entra, deny};
+use super::{Authorization, Entra};
 use hyper::Method;
 
 /// What an admin who is not allowed to grant, or a user on a locked tenant, runs into.
@@ -97,10 +98,7 @@ impl Entra {
                      'redirect_uri'.",
                 )));
             }
-            let ok = ["http://localhost", "http://127.0.0.1", "https://"]
-                .iter()
-                .any(|prefix| redirect_uri.starts_with(prefix));
-            match url::Url::parse(&redirect_uri).ok().filter(|_| ok) {
+            match super::redirect::matching(&self.settings.redirect_uris, &redirect_uri) {
                 Some(u) => Some(u),
                 None => {
                     return Err(Box::new(http::error_page(&format!(
@@ -224,10 +222,14 @@ fn consent_page(r: &AdminRequest) -> Response {
     )
 }
 
+/// What the "Return to the application" link of the "Need admin approval" page brings back.
+pub const DECLINED: &str = "AADSTS65004: User declined to consent to access the app.";
+
 /// A user sign-in on a tenant that lets no user consent: the "Need admin approval" page, whose
-/// way back to the app redirects with `error=access_denied` and AADSTS90094.
+/// way back to the app redirects as a declined consent (`access_denied`, subcode `cancel`,
+/// AADSTS65004): Entra's answer does not say that admin approval was the reason.
 pub(super) fn approval_required(a: Authorization, with_page: bool) -> Response {
-    let back = deny(a, "access_denied", ADMIN_REQUIRED);
+    let back = super::deny_with(a, "access_denied", Some("cancel"), DECLINED);
     if !with_page {
         return back;
     }

@@ -27,10 +27,7 @@ impl Entra {
             ))));
         }
         let redirect_uri = p("redirect_uri");
-        let redirect_ok = ["http://localhost", "http://127.0.0.1", "https://"]
-            .iter()
-            .any(|prefix| redirect_uri.starts_with(prefix));
-        let Some(redirect) = url::Url::parse(&redirect_uri).ok().filter(|_| redirect_ok) else {
+        let Some(redirect) = super::redirect::matching(&self.settings.redirect_uris, &redirect_uri) else {
             return Err(Box::new(http::error_page(&format!(
                 "AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does \
                  not match the redirect URIs configured for the application '{client_id}'. \

@@ -29,6 +29,7 @@ pub mod discovery;
 pub mod http;
 pub mod ids;
 mod pages;
+pub mod redirect;
 mod token;
 
 use http::{ErrorResponse, HttpRequest, Response, get};
@@ -84,6 +85,8 @@ pub struct Settings {
     /// The registration is a public client ("Mobile and desktop" redirect, public client flows
     /// allowed): code redemption must carry no secret (AADSTS700025 if it does).
     pub public_client: bool,
+    /// The registered redirect URIs, compared as Entra compares them ([`redirect::matching`]).
+    pub redirect_uris: Vec<String>,
 }
 
 /// RFC 7523's client assertion type.
@@ -287,10 +290,19 @@ pub fn admin_consent_endpoint(path: &str) -> Option<(&str, bool)> {
 
 /// The error redirect: `redirect_uri?error=…&error_description=…&state=…`.
 pub fn deny(a: Authorization, error: &str, description: &str) -> Response {
+    deny_with(a, error, None, description)
+}
+
+/// [`deny`] with Entra's `error_subcode` (e.g. `cancel` when the user left the consent or
+/// "Need admin approval" page by its way back to the app).
+pub fn deny_with(a: Authorization, error: &str, subcode: Option<&str>, description: &str) -> Response {
     let mut target = a.redirect;
     {
         let mut q = target.query_pairs_mut();
         q.append_pair("error", error);
+        if let Some(sub) = subcode {
+            q.append_pair("error_subcode", sub);
+        }
         q.append_pair("error_description", description);
         if let Some(s) = &a.state {
             q.append_pair("state", s);

@@ -28,6 +28,7 @@ fn entra(sign_in_page: bool) -> Entra {
         user_consent_allowed: true,
         signed_in_user_is_admin: false,
         public_client: false,
+        redirect_uris: redirect::default_registered(),
     })
 }
 
@@ -438,10 +439,12 @@ fn a_locked_tenant_needs_admin_consent_then_users_sign_in() {
     ));
     let to = location(&resp);
     assert_eq!(param(&to, "error").as_deref(), Some("access_denied"));
+    // As Entra answers the page's "Return to the application" link.
+    assert_eq!(param(&to, "error_subcode").as_deref(), Some("cancel"));
     assert!(
         param(&to, "error_description")
             .unwrap()
-            .starts_with("AADSTS90094")
+            .starts_with("AADSTS65004")
     );
     assert_eq!(param(&to, "state").as_deref(), Some("st4te"));
     // The page's form cannot get around it either.

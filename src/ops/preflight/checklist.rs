@@ -111,7 +111,7 @@ pub struct Checklist {
 }
 
 impl Checklist {
-    pub(super) fn set(&mut self, item: CheckItem, outcome: Outcome) {
+    pub fn set(&mut self, item: CheckItem, outcome: Outcome) {
         match self.checks.iter_mut().find(|c| c.item == item) {
             Some(c) => c.outcome = outcome,
             None => self.checks.push(Check { item, outcome }),

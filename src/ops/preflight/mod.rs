@@ -371,15 +371,24 @@ pub fn app_after_patch(store: &Store, name: &str, patch: &AppPatch) -> Result<Az
 
 /// Validates a new server's input as adding it would, then runs the checks for the app it
 /// would use (`None` for Basic). For the form: call before saving, render
-/// [`Checklist::line`], move the cursor to [`Checklist::field_to_fix`] on a failure.
+/// [`Checklist::line`], move the cursor to [`Checklist::field_to_fix`] on a failure. When the
+/// input renews a stored app (same registration, new secret) and Microsoft could not be
+/// asked, it is [`Error::Unverified`]: the stored secret is not replaced unchecked.
 pub async fn check_input(
     store: &Store,
     input: &ServerInput,
     opts: &PreflightOptions,
     progress: impl FnMut(Progress),
 ) -> Result<Option<Checklist>> {
+    let renewing = servers::renews(input, &store.load()?).is_some();
     match app_for_input(store, input)? {
-        Some(app) => Ok(Some(run(&app, opts, progress).await)),
+        Some(app) => {
+            let list = run(&app, opts, progress).await;
+            if renewing && list.passed() && list.unanswered() {
+                return Err(Error::Unverified(Box::new(list)));
+            }
+            Ok(Some(list))
+        }
         None => Ok(None),
     }
 }

@@ -33,8 +33,8 @@ pub const DELEGATED: [(&str, &str); 5] = [
 pub const IMAP_ACCESS_AS_APP: (&str, &str) = ("IMAP.AccessAsApp", "5e5addcd-3e8d-4e90-baf5-964efab2b20a");
 
 /// The redirect URI of a public client ("Mobile and desktop applications"): Entra accepts any
-/// port on it.
-pub const PUBLIC_CLIENT_REDIRECT: &str = "http://localhost";
+/// port on it but compares the path, so it is the listener's own path (what `connect` sends).
+pub const PUBLIC_CLIENT_REDIRECT: &str = crate::model::LOOPBACK_REDIRECT_URI;
 /// The display name of the client secret the script creates.
 pub const SECRET_NAME: &str = "inbound";
 /// Tries for a step that can fail while a new app replicates (4–30 s, microsoft-facts §9),

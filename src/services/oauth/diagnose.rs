@@ -24,7 +24,9 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
         65001 => {
             "No consent yet: sign in again and accept, or have an admin grant consent (API permissions → Grant admin consent)."
         }
-        65004 => "Consent was declined in the browser: connect again and accept.",
+        65004 => {
+            "Consent was declined in the browser: if Cancel was pressed, connect again and accept; if Microsoft said \"Need admin approval\", an admin must grant consent for the organization first."
+        }
         90094 | 90095 => {
             "The tenant requires admin consent: an admin opens the admin consent URL (shown in details) and accepts."
         }

@@ -3,7 +3,7 @@
 
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::preflight::{self, Checklist, PreflightOptions, Progress};
-use crate::ops::servers::{AppPatch, add_server, edit_app, edit_server_and_app, remove_server};
+use crate::ops::servers::{AppPatch, add_server, edit_server_and_app, remove_server};
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::ops::{Error, test};
 use crate::secret::Secret;
@@ -393,15 +393,30 @@ fn connected_or_failed(result: Result<consent::Connected, Error>) -> ConsentEven
 
 /// Stores a new client secret and its expiry for `app` (the core lifts the blockers a new
 /// secret fixes).
-fn rotate(store: &Store, app: &str, secret: Secret, expires: String) -> Result<(), SaveError> {
+/// The core's [`credentials::replace`]: the new secret is proven with Microsoft before it
+/// replaces the old one (as the CLI's `edit --app --secret-stdin`), unless `unchecked`.
+async fn rotate(
+    store: &Store,
+    app: &str,
+    secret: Secret,
+    expires: String,
+    unchecked: bool,
+) -> Result<(), SaveError> {
+    use crate::ops::credentials::{self, Proof};
     let patch = AppPatch {
         secret: Some(secret),
         secret_expires: Some(expires),
         ..AppPatch::default()
     };
-    edit_app(store, app, &patch)
-        .map(drop)
-        .map_err(SaveError::from_core)
+    let proof = if unchecked { Proof::Skip } else { Proof::Required };
+    let opts = PreflightOptions::default();
+    let replace = credentials::replace(store, app, &patch, proof, &opts, |_| {});
+    match tokio::time::timeout(PREFLIGHT_TIMEOUT, replace).await {
+        Ok(result) => result.map(drop).map_err(SaveError::from_core),
+        Err(_) => Err(SaveError::TimedOut {
+            secs: PREFLIGHT_TIMEOUT.as_secs(),
+        }),
+    }
 }
 
 fn save(store: &Store, request: SaveRequest) -> Result<String, SaveError> {
@@ -451,11 +466,12 @@ impl Effects for StoreEffects {
                 app,
                 secret,
                 expires,
+                unchecked,
             } => {
                 let store = self.store.clone();
                 let tx = tx.clone();
-                tokio::task::spawn_blocking(move || {
-                    let result = rotate(&store, &app, secret, expires);
+                tokio::spawn(async move {
+                    let result = rotate(&store, &app, secret, expires, unchecked).await;
                     if result.is_ok() {
                         let _ = tx.send(Msg::Loaded(snapshot(&store)));
                     }

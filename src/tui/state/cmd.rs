@@ -47,12 +47,15 @@ pub enum Cmd {
         run: RunId,
         server: String,
     },
-    /// A new client secret (and its expiry, `YYYY-MM-DD`) for the Azure app `app`.
+    /// A new client secret (and its expiry, `YYYY-MM-DD`) for the Azure app `app`, checked
+    /// with Microsoft before it replaces the old one unless `unchecked` (the person chose to
+    /// save it although Microsoft could not be asked).
     RotateSecret {
         run: RunId,
         app: String,
         secret: Secret,
         expires: String,
+        unchecked: bool,
     },
     OpenBrowser {
         run: RunId,

@@ -76,6 +76,9 @@ pub enum Popup {
     ConfirmQuit,
     /// The new-client-secret form (its data is `Model::rotation`).
     Rotate,
+    /// Microsoft could not check the new secret: save it unchecked? (`Model::rotation` holds
+    /// it and why).
+    ConfirmUnchecked,
     /// The settings form (its data is `Model::settings`).
     Settings,
 }
@@ -319,7 +322,9 @@ impl Model {
     pub fn contexts(&self) -> Vec<Ctx> {
         match self.popup {
             Some(Popup::Help) => vec![Ctx::Help, Ctx::Global],
-            Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
+            Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit | Popup::ConfirmUnchecked) => {
+                vec![Ctx::Confirm, Ctx::Global]
+            }
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
             Some(Popup::Settings) => vec![Ctx::Settings, Ctx::Global],
             None => self.screen_contexts(),
@@ -463,6 +468,7 @@ impl Model {
                 return self.delete(name);
             }
             (Some(Popup::Rotate), _) => return self.rotation_action(action),
+            (Some(Popup::ConfirmUnchecked), _) => return self.unchecked_answer(action),
             (Some(Popup::Settings), _) => return self.settings_action(action),
             (Some(_), Action::No) => {
                 self.popup = None;

@@ -39,6 +39,9 @@ pub struct Rotation {
     /// A store error that belongs to no field.
     pub general: Option<String>,
     pub save_run: Option<RunId>,
+    /// Why Microsoft could not check the new secret (offline): the question "save unchecked?"
+    /// is open while this is set.
+    pub unverified: Option<String>,
 }
 
 impl std::fmt::Debug for Rotation {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for Rotation {
             .field("expires_error", &self.expires_error)
             .field("general", &self.general)
             .field("save_run", &self.save_run)
+            .field("unverified", &self.unverified)
             .finish()
     }
 }
@@ -70,6 +74,7 @@ impl Rotation {
             expires_error: None,
             general: None,
             save_run: None,
+            unverified: None,
         }
     }
 
@@ -234,24 +239,57 @@ impl Model {
                 }
                 r.general = None;
                 r.reveal = false;
-                let secret = Secret::new(r.secret.value().trim());
-                let expires = r.expires.value().trim().to_string();
-                let app = r.app.clone();
-                let run = self.run_id();
-                if let Some(r) = self.rotation.as_deref_mut() {
-                    r.save_run = Some(run);
-                }
-                self.say(Tone::Info, format!("Saving the new secret of app \"{app}\"…"));
-                return vec![Cmd::RotateSecret {
-                    run,
-                    app,
-                    secret,
-                    expires,
-                }];
+                return self.send_rotation(false);
             }
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Sends the form's secret to the core: checked with Microsoft first unless `unchecked`.
+    fn send_rotation(&mut self, unchecked: bool) -> Vec<Cmd> {
+        let run = self.run_id();
+        let Some(r) = self.rotation.as_deref_mut() else {
+            return Vec::new();
+        };
+        r.save_run = Some(run);
+        r.unverified = None;
+        let secret = Secret::new(r.secret.value().trim());
+        let expires = r.expires.value().trim().to_string();
+        let app = r.app.clone();
+        let text = if unchecked {
+            format!("Saving the new secret of app \"{app}\" unchecked…")
+        } else {
+            format!("Checking the new secret of app \"{app}\" with Microsoft before it replaces the old one…")
+        };
+        self.say(Tone::Info, text);
+        vec![Cmd::RotateSecret {
+            run,
+            app,
+            secret,
+            expires,
+            unchecked,
+        }]
+    }
+
+    /// The answer to "save unchecked?": yes saves without asking Microsoft; no goes back to
+    /// the form with the old secret still in place.
+    pub(crate) fn unchecked_answer(&mut self, action: Action) -> Vec<Cmd> {
+        match action {
+            Action::Yes => {
+                self.popup = Some(Popup::Rotate);
+                self.send_rotation(true)
+            }
+            Action::No => {
+                if let Some(r) = self.rotation.as_deref_mut() {
+                    r.unverified = None;
+                }
+                self.popup = Some(Popup::Rotate);
+                self.say(Tone::Info, "Not saved: the old secret stays.");
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// The core stored the secret (or refused it): refresh every signed-in server of the app.
@@ -273,6 +311,26 @@ impl Model {
                 self.say(
                     Tone::Warn,
                     "Not saved: the new secret needs attention (marked ✖).",
+                );
+                return Vec::new();
+            }
+            // Microsoft could not be asked: say so and ask whether to save unchecked.
+            Err(e) if unverified(&e).is_some() => {
+                r.unverified = unverified(&e);
+                self.popup = Some(Popup::ConfirmUnchecked);
+                self.say(
+                    Tone::Warn,
+                    "Microsoft could not check the new secret; the old one stays unless you save it unchecked.",
+                );
+                return Vec::new();
+            }
+            // Microsoft refused it: the old secret stays, the reason goes under the field.
+            Err(SaveError::Core(e)) if matches!(*e, crate::ops::Error::Preflight(_)) => {
+                r.secret_error = Some(e.to_string());
+                r.focus = RotateField::Secret;
+                self.say(
+                    Tone::Error,
+                    "Not saved: Microsoft refused the new secret; the old one stays.",
                 );
                 return Vec::new();
             }
@@ -356,5 +414,25 @@ impl Model {
             self.rotation_report = None;
             self.say(tone, text);
         }
+    }
+}
+
+/// No answer from Microsoft (offline, or past the time limit), not a refusal: why.
+fn unverified(e: &SaveError) -> Option<String> {
+    match e {
+        SaveError::TimedOut { .. } => Some(e.to_string()),
+        SaveError::Core(core) => match &**core {
+            crate::ops::Error::Unverified(list) => Some(
+                list.checks
+                    .iter()
+                    .find_map(|c| match &c.outcome {
+                        crate::ops::preflight::Outcome::Unknown { why } => Some(why.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| e.to_string()),
+            ),
+            _ => None,
+        },
+        SaveError::Fields(_) => None,
     }
 }

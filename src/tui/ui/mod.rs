@@ -59,6 +59,12 @@ pub fn render(model: &Model, f: &mut Frame) {
             popups::confirm::delete(name, app.as_deref(), others, &theme, area, f.buffer_mut());
         }
         Some(Popup::ConfirmQuit) => popups::confirm::quit(model.work_running(), &theme, area, f.buffer_mut()),
+        Some(Popup::ConfirmUnchecked) => {
+            if let Some(r) = model.rotation.as_deref() {
+                let why = r.unverified.as_deref().unwrap_or_default();
+                popups::confirm::unchecked(&r.app, why, &theme, area, f.buffer_mut());
+            }
+        }
         Some(Popup::Settings) => {
             if let Some(s) = &model.settings {
                 popups::settings::render(model, s, &theme, area, f);

@@ -844,6 +844,32 @@ fn rotate_secret_form() {
     snap("rotate_form_errors", &m, 80, 24);
 }
 
+/// Microsoft could not check the new secret: the question, with the old secret kept.
+#[test]
+fn rotate_secret_offline_asks_before_saving_unchecked() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Rotate]);
+    typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
+    act(&mut m, &[Action::NextField]);
+    typed(&mut m, "2027-11-01");
+    act(&mut m, &[Action::Submit]);
+    let run = m.next_run - 1;
+    let mut list = crate::ops::preflight::Checklist::default();
+    list.set(
+        crate::ops::preflight::CheckItem::Secret,
+        crate::ops::preflight::Outcome::Unknown {
+            why: "could not reach https://login.microsoftonline.com (dns error)".into(),
+        },
+    );
+    m.update(Msg::SecretSaved {
+        run,
+        result: Err(crate::tui::state::msg::SaveError::Core(std::sync::Arc::new(
+            crate::ops::Error::Unverified(Box::new(list)),
+        ))),
+    });
+    snap("rotate_offline_save_unchecked", &m, 80, 24);
+}
+
 mod app_only;
 mod demo;
 
@@ -888,8 +914,10 @@ fn admin_need() -> crate::ops::consent::AdminConsentNeeded {
     crate::ops::consent::AdminConsentNeeded {
         server: "Support inbox".into(),
         app: "Contoso mail".into(),
-        admin_link: "https://login.microsoftonline.com/contoso.com/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
+        // As the core makes it (AzureApp::admin_consent_link with the registered redirect).
+        admin_link: "https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58&scope=https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All+offline_access+openid+email+profile&redirect_uri=http%3A%2F%2Flocalhost%2Fmicrosoft_outlook%2Fconfirm".into(),
         microsoft: "AADSTS90094: Admin consent is required for the permissions requested by this application.".into(),
+        declined: false,
     }
 }
 
@@ -908,6 +936,26 @@ fn admin_consent() -> Model {
         event: ConsentEvent::NeedsAdminConsent(Box::new(admin_need())),
     });
     m
+}
+
+/// "Return to the application" from "Need admin approval" comes back as a declined consent:
+/// both ways forward.
+#[test]
+fn wizard_admin_consent_after_a_declined_consent() {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: true,
+        ssh_target: None,
+    });
+    let run = m.next_run - 1;
+    let mut need = admin_need();
+    need.declined = true;
+    need.microsoft = "AADSTS65004: User declined to consent to access the app.".into();
+    m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::NeedsAdminConsent(Box::new(need)),
+    });
+    snap("wizard_5_admin_consent_declined", &m, 80, 24);
 }
 
 #[test]

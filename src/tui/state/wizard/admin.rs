@@ -69,11 +69,13 @@ pub(super) fn open(w: &mut Wizard, need: AdminConsentNeeded) -> Vec<Effect> {
     w.connect = connect::Connect::Idle;
     w.device = connect::Device::Off;
     w.paste = connect::PasteField::default();
+    let said = if need.declined {
+        "Consent was declined: sign in again and accept, or an admin approves the app (above)."
+    } else {
+        "An admin must approve this app first: two ways above."
+    };
     w.admin = Some(Admin::new(need));
-    effects.push(Effect::Say(
-        Tone::Warn,
-        "An admin must approve this app first: two ways above.".into(),
-    ));
+    effects.push(Effect::Say(Tone::Warn, said.into()));
     effects
 }
 

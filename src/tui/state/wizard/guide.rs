@@ -207,7 +207,8 @@ fn choose(w: &mut Wizard, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The redirect URI to register: the Web one, or `http://localhost` for a public client.
+/// The redirect URI to register: the Web one, or the loopback one under "Mobile and desktop"
+/// for a public client (its path included: Entra compares it).
 pub fn redirect_to_register(w: &Wizard, settings: &crate::model::Settings) -> String {
     if w.form.public_client {
         PUBLIC_CLIENT_REDIRECT.to_string()

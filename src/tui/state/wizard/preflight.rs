@@ -138,6 +138,18 @@ fn finish(
             w.form.show_errors(errors);
             vec![Effect::FieldsNeedAttention]
         }
+        // The form renews a stored app (same registration, new secret) and Microsoft could not
+        // be asked: the working secret is not replaced unchecked, nothing is saved.
+        Err(SaveError::Core(e)) if matches!(*e, crate::ops::Error::Unverified(_)) => {
+            let e = crate::sanitize::peer_text(&e.to_string());
+            w.form.preflight = Preflight::Warned(e.clone());
+            vec![Effect::Say(
+                Tone::Warn,
+                format!(
+                    "Not saved: {e} (this registration is stored: the new secret would replace its secret). Save again when Microsoft can be reached."
+                ),
+            )]
+        }
         Err(e) => {
             let e = crate::sanitize::peer_text(&e.to_string());
             w.form.preflight = Preflight::Warned(e.clone());

@@ -31,7 +31,13 @@ fn ask(
         Span::styled(key(Action::No), theme.key()),
         Span::raw(format!(" {no}")),
     ]));
-    let rect = super::centered(area, 56, lines.len() as u16 + 4);
+    // Lines wrap inside the frame (54 columns): count the rows they take.
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(54).max(1)).sum();
+    let rect = super::centered(
+        area,
+        56,
+        u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(4),
+    );
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
@@ -79,4 +85,28 @@ pub fn quit(running: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
         ]
     };
     ask("Quit inbound?", body, "quit", "stay", theme, area, buf);
+}
+
+/// Microsoft could not check a new secret: save it anyway, or keep the old one?
+pub fn unchecked(app: &str, why: &str, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let body = vec![
+        Line::from(vec![
+            Span::raw("Microsoft could not check the new secret of "),
+            Span::styled(format!("\"{app}\""), theme.bold()),
+            Span::raw(":"),
+        ]),
+        Line::from(crate::sanitize::peer_text(why)),
+        Line::from(
+            "The old secret stays until you choose. Save the new one unchecked? A mistyped one stops every server of the app.",
+        ),
+    ];
+    ask(
+        "Save unchecked?",
+        body,
+        "save unchecked",
+        "keep the old one",
+        theme,
+        area,
+        buf,
+    );
 }

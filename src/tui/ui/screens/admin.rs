@@ -46,15 +46,23 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
             let height = usize::from(area.height);
             let link_h = usize::from(link::height(url, area.width));
             let need = &admin.need;
-            let head = para(
-                &format!(
+            let head_text = if need.declined {
+                // Microsoft's answer cannot tell a Cancel from "Need admin approval".
+                let again = model
+                    .key(Action::Connect)
+                    .map(|k| format!("{k} signs in again (accept this time)"))
+                    .unwrap_or_else(|| "sign in again and accept".into());
+                format!(
+                    "⚠ Consent for \"{}\" was declined. If you pressed Cancel, {again}; if Microsoft said \"Need admin approval\", an admin grants it once for the organization:",
+                    need.server
+                )
+            } else {
+                format!(
                     "⚠ \"{}\" needs admin approval: this tenant does not let users consent to IMAP for app \"{}\" themselves, so an admin grants it once for the organization.",
                     need.server, need.app
-                ),
-                width,
-                1,
-                theme.warn(),
-            );
+                )
+            };
+            let head = para(&head_text, width, 1, theme.warn());
             let microsoft = if need.microsoft.is_empty() {
                 Vec::new()
             } else {
@@ -88,12 +96,13 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
                 1,
                 plain,
             );
-            let after = para(
-                "After accepting, a page saying AADSTS500113 is harmless. Then sign in again.",
-                width,
-                1,
-                theme.dim(),
+            let after_text = format!(
+                "After accepting, the admin's browser ends on an address with admin_consent=True: {}, paste it to record the grant; or sign in again.",
+                model
+                    .key(Action::GrantAdmin)
+                    .map_or_else(|| "start the admin route".to_string(), |k| format!("press {k}"))
             );
+            let after = para(&after_text, width, 1, theme.dim());
             let keys = para(
                 &model.keys_line(&[(Action::Connect, "signs in again"), (Action::Back, "back")]),
                 width,

@@ -2,7 +2,7 @@
 
 use crate::model::AuthKind;
 use crate::model::health::Fix;
-use crate::ops::exchange::{ExchangeSetup, REJECTED_LEAD, REPLICATION_NOTE, rejected_causes};
+use crate::ops::exchange::{ExchangeSetup, REPLICATION_NOTE, rejected_causes, rejected_lead};
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::{self, Action};
@@ -175,7 +175,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
 /// A refused app-only login: the likely causes in order, each with the command that fixes
 /// it (the Exchange step shows them all, to copy), and why a retry may pass later.
 fn rejected(model: &Model, setup: &ExchangeSetup, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut l = para(&format!("→ {REJECTED_LEAD}. In order:"), width, 1, Style::new());
+    let mut l = para(
+        &format!("→ {}. In order:", rejected_lead(setup)),
+        width,
+        1,
+        Style::new(),
+    );
     for (i, c) in rejected_causes(setup).iter().enumerate() {
         let cmdlet = c
             .line
