@@ -530,7 +530,8 @@ async fn hostile_imap_servers_get_words_not_escape_codes() {
 #[tokio::test]
 async fn odd_store_files_are_refused_promptly() {
     let cli = Cli::new();
-    run(&cli, &["list"], None).await;
+    // A read command creates no store: make one.
+    cli.store();
     let config = cli.config_dir().join("config.json");
     assert!(
         std::process::Command::new("mkfifo")

@@ -539,14 +539,20 @@ fn delete_asks_naming_the_server() {
         m.update(Msg::Deleted {
             run: run + 100,
             name: "Sales".into(),
-            result: Ok(inbound::ops::servers::Removed { unused_app: None })
+            result: Ok(inbound::ops::servers::Removed {
+                unused_app: None,
+                tokens_left: None
+            })
         })
         .is_empty()
     );
     let cmds = m.update(Msg::Deleted {
         run: *run,
         name: "Sales".into(),
-        result: Ok(inbound::ops::servers::Removed { unused_app: None }),
+        result: Ok(inbound::ops::servers::Removed {
+            unused_app: None,
+            tokens_left: None,
+        }),
     });
     assert!(matches!(cmds.as_slice(), [Cmd::Reload]));
 }

@@ -493,6 +493,8 @@ fn show(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
 }
 
 async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
+    // Before the browser: tokens a read-only store cannot keep would be lost after sign-in.
+    store.check_writable()?;
     let cancel = CancellationToken::new();
     let ctrl_c = cancel.clone();
     tokio::spawn(async move {
@@ -706,8 +708,10 @@ async fn connect_with_listener(
 /// Forwards what the user pastes on stdin, line by line and cumulatively (a URL wrapped by the
 /// terminal arrives in pieces); an empty line starts over.
 async fn read_pastes(tx: tokio::sync::mpsc::Sender<String>) {
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    // Bounded like every read: a few pasted addresses, never an endless line.
+    const MAX_PASTE: u64 = 1 << 20;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin().take(MAX_PASTE)).lines();
     let mut buffer = String::new();
     while let Ok(Some(line)) = lines.next_line().await {
         if line.trim().is_empty() {

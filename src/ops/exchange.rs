@@ -430,7 +430,7 @@ mod tests {
         };
         // Opaque or encrypted token: nothing proved the role, so it is a cause, after the
         // Exchange pieces and before the mailbox's own settings.
-        let unread = setup_for(&config, &s, &app(), None);
+        let unread = setup_for(&config, &s, &app(), None).expect("a valid setup");
         let causes = whats(&unread);
         let role = causes.iter().position(|c| c.contains("IMAP.AccessAsApp"));
         assert_eq!(role, Some(2), "{causes:?}");
@@ -451,7 +451,13 @@ mod tests {
             "{advice}"
         );
         // A token that was read carried the role (it is refused before it is stored otherwise).
-        let read = setup_for(&config, &s, &app(), Some("oid-1".into()));
+        let read = setup_for(
+            &config,
+            &s,
+            &app(),
+            Some("8d1c2b3a-0000-4000-8000-000000000001".into()),
+        )
+        .expect("a valid setup");
         assert!(whats(&read).iter().all(|c| !c.contains("IMAP.AccessAsApp")));
     }
 

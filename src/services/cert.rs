@@ -310,6 +310,27 @@ mod tests {
     }
 
     #[test]
+    fn import_refuses_a_certificate_outside_its_validity_and_an_encrypted_key() {
+        let a = generate("a", 1).unwrap();
+        let both = format!("{}{}", a.key_pem.expose(), a.cert_pem);
+        let later = a.info.not_after + jiff::SignedDuration::from_secs(60);
+        let err = import_at(&both, later).unwrap_err().to_string();
+        assert!(err.contains("expired on"), "{err}");
+        let earlier = Timestamp::now() - jiff::SignedDuration::from_hours(1);
+        let err = import_at(&both, earlier).unwrap_err().to_string();
+        assert!(err.contains("not valid before"), "{err}");
+        assert!(import_at(&both, Timestamp::now()).is_ok());
+
+        let key = private_key(a.key_pem.expose().as_bytes()).unwrap();
+        let encrypted = key
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw")
+            .unwrap();
+        let both = format!("{}{}", String::from_utf8(encrypted).unwrap(), a.cert_pem);
+        let err = import(&both).unwrap_err().to_string();
+        assert!(err.contains("openssl pkey -in"), "{err}");
+    }
+
+    #[test]
     fn import_wants_a_matching_key() {
         let a = generate("a", 1).unwrap();
         let b = generate("b", 1).unwrap();

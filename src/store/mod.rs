@@ -209,7 +209,14 @@ impl Store {
     /// Whether this process may write the store (false on a read-only mount, or a store whose
     /// modes forbid it).
     pub fn is_writable(&self) -> bool {
-        rustix::fs::access(&self.dir, rustix::fs::Access::WRITE_OK).is_ok()
+        self.check_writable().is_ok()
+    }
+
+    /// [`StoreError::ReadOnly`] when this process may not write the store: for a command
+    /// that would otherwise do its work (a sign-in) and only then fail to keep the result.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        rustix::fs::access(&self.dir, rustix::fs::Access::WRITE_OK)
+            .map_err(|e| StoreError::write(&self.dir, e.into()))
     }
 
     pub fn dir(&self) -> &Path {
