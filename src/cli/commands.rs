@@ -1113,7 +1113,7 @@ fn print_settings(settings: &crate::model::Settings, json: bool) {
         );
         out!(
             "redirect URL    {}  (register under Authentication → Web)",
-            crate::model::registered_redirect_uri(&settings)
+            crate::model::registered_redirect_uri(settings)
         );
         out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
     }

@@ -20,9 +20,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// How long a pipe may take to deliver what it holds (`pass show` may first ask for the
-/// GPG passphrase).
-pub const PIPE_WAIT: Duration = Duration::from_secs(60);
+/// How long a pipe may take to deliver what it holds: enough for `pass show` to decrypt
+/// (gpg-agent usually holds the passphrase), short enough that a mail program or a monitoring
+/// check calling us with a silent pipe on standard input gets an answer instead of a hang.
+pub const PIPE_WAIT: Duration = Duration::from_secs(20);
 
 /// Where to read from.
 #[derive(Debug, Clone, Copy)]

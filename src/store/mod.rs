@@ -901,6 +901,51 @@ mod tests {
     }
 
     #[test]
+    fn opening_to_read_creates_nothing_and_the_first_write_creates_the_store() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let err = Store::open_existing(Some(dir.clone()), false).unwrap_err();
+        assert!(matches!(err, StoreError::NoStore { .. }), "{err}");
+        assert!(err.to_string().contains("no store at"), "{err}");
+        let store = Store::open_deferred(Some(dir.clone()), false).unwrap();
+        assert!(!dir.exists(), "opening to write creates nothing yet");
+        assert_eq!(store.load().unwrap(), Config::default());
+        assert!(!dir.exists(), "nor does reading");
+        store
+            .update(|c| {
+                c.settings.listen_port = Some(9000);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        assert!(store.tokens_dir().is_dir());
+        assert!(Store::open_existing(Some(dir), false).is_ok());
+    }
+
+    #[test]
+    fn a_refused_write_names_a_read_only_store() {
+        for errno in [libc::EROFS, libc::EACCES, libc::EPERM] {
+            let e = StoreError::write(Path::new("/s/config.lock"), io::Error::from_raw_os_error(errno));
+            assert!(e.is_read_only(), "{e}");
+            assert!(e.to_string().contains("the store is read-only"), "{e}");
+        }
+        let full = StoreError::write(
+            Path::new("/s/config.json"),
+            io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        assert!(!full.is_read_only(), "{full}");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_and_stripped_of_controls() {
+        assert_eq!(shell_word("list"), "list");
+        assert_eq!(shell_word("/home/a b"), "'/home/a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("#1000"), "'#1000'");
+        assert_eq!(shell_word("a\u{1b}[2Jb\u{202e}"), "'a?[2Jb?'");
+    }
+
+    #[test]
     fn creates_private_dirs_and_round_trips() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("store");
