@@ -247,7 +247,8 @@ fn app_only_rejected(store: &Store, name: &str, mailbox: &str, server_text: Stri
     let advice = match super::exchange::exchange_setup(store, name) {
         Ok(setup) => super::exchange::rejected_advice(&setup),
         Err(e) => format!(
-            "register the app's service principal in Exchange and give it FullAccess to {mailbox} (inbound exchange-setup \"{name}\"; reading the setup failed: {e})"
+            "register the app's service principal in Exchange and give it FullAccess to {mailbox} (inbound exchange-setup {}; reading the setup failed: {e})",
+            crate::model::quote::arg(name)
         ),
     };
     ProbeError::AppOnlyRejected {
