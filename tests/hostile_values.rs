@@ -432,6 +432,44 @@ async fn refused_values_are_echoed_clean_and_cut() {
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out.stderr));
         assert_clean("edit", &out);
     }
+    for args in [
+        vec![
+            "settings".to_string(),
+            "--public-url".into(),
+            format!("https://x.example/{HOSTILE_TEXT}"),
+        ],
+        vec![
+            "settings".to_string(),
+            "--public-url".into(),
+            "https://x.example/';touch x;'".into(),
+        ],
+        vec![
+            "edit".to_string(),
+            "--app".into(),
+            "Support".into(),
+            "--authority".into(),
+            format!("https://login.example/{HOSTILE_TEXT}"),
+        ],
+        vec![
+            "edit".to_string(),
+            "--app".into(),
+            "Support".into(),
+            "--tenant".into(),
+            format!("x{HOSTILE_TEXT}{long}"),
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cli.run(&args, None).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{:?}: {}",
+            &args[..2],
+            text(&out.stderr)
+        );
+        assert_clean("settings/edit --app", &out);
+        assert!(out.stderr.len() < 2048, "{}", text(&out.stderr));
+    }
     // An unknown name, and what the argument parser quotes back.
     let out = cli.run(&["show", &format!("no{HOSTILE_TEXT}{long}")], None).await;
     assert_eq!(out.status.code(), Some(3));
