@@ -5,7 +5,7 @@
 //!
 //! Values we did not make ourselves but only show (a hand-edited `config.json`, a typed or
 //! refused value, a setup code's fields) pass through the functions below at the last step:
-//! [`terminal`] in the CLI's `out!`/`say!`, [`json`] in every `--json` output, [`screen`] over
+//! [`terminal`] in the CLI's `out!`/`say!`, [`json`] in every `--json` output, [`screen_symbol`] over
 //! the app's whole frame, and [`echo`] where a refused value is quoted back.
 
 /// Longest peer text we keep; beyond it a server is rambling or hostile.

@@ -402,6 +402,74 @@ async fn refused_values_are_echoed_clean_and_cut() {
         assert_eq!(out.status.code(), Some(2), "{name:?}: {}", text(&out.stderr));
         assert_clean("add with a bidi name", &out);
     }
+    // A stored server cannot be renamed to one, nor get such a mailbox.
+    let out = cli
+        .run(
+            &[
+                "add",
+                "Support",
+                "--username",
+                "support@contoso.com",
+                "--client-id",
+                CLIENT,
+                "--tenant",
+                TENANT,
+                "--secret-stdin",
+                "--no-check",
+            ],
+            Some(&format!("{SECRET}\n")),
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for extra in [
+        ["--rename", "Sup\u{202E}port"],
+        ["--username", "a\u{202E}b@contoso.com"],
+        ["--rename", "Sup\u{1b}[2Jport"],
+    ] {
+        let mut args = vec!["edit", "Support"];
+        args.extend(extra);
+        let out = cli.run(&args, None).await;
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out.stderr));
+        assert_clean("edit", &out);
+    }
+    for args in [
+        vec![
+            "settings".to_string(),
+            "--public-url".into(),
+            format!("https://x.example/{HOSTILE_TEXT}"),
+        ],
+        vec![
+            "settings".to_string(),
+            "--public-url".into(),
+            "https://x.example/';touch x;'".into(),
+        ],
+        vec![
+            "edit".to_string(),
+            "--app".into(),
+            "Support".into(),
+            "--authority".into(),
+            format!("https://login.example/{HOSTILE_TEXT}"),
+        ],
+        vec![
+            "edit".to_string(),
+            "--app".into(),
+            "Support".into(),
+            "--tenant".into(),
+            format!("x{HOSTILE_TEXT}{long}"),
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cli.run(&args, None).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{:?}: {}",
+            &args[..2],
+            text(&out.stderr)
+        );
+        assert_clean("settings/edit --app", &out);
+        assert!(out.stderr.len() < 2048, "{}", text(&out.stderr));
+    }
     // An unknown name, and what the argument parser quotes back.
     let out = cli.run(&["show", &format!("no{HOSTILE_TEXT}{long}")], None).await;
     assert_eq!(out.status.code(), Some(3));
@@ -499,6 +567,42 @@ async fn a_setup_code_given_in_place_of_a_path_or_value_is_never_echoed() {
         )
         .await;
     assert!(!text(&out.stderr).contains(&payload[..24]));
+}
+
+#[tokio::test]
+async fn a_setup_codes_hostile_fields_are_refused_clean() {
+    let cli = Cli::new();
+    let long = "x".repeat(9 * 1024);
+    for (tenant, client) in [
+        (format!("contoso{HOSTILE_TEXT}.com"), CLIENT.to_string()),
+        (TENANT.to_string(), format!("{long}{HOSTILE_TEXT}")),
+    ] {
+        let json = serde_json::json!({
+            "tenant": tenant, "client_id": client, "secret": SECRET,
+            "secret_expires": jiff::Zoned::now().date().checked_add(jiff::Span::new().months(3)).unwrap().to_string(),
+            "redirect_uri": format!("https://x.example/{HOSTILE_TEXT}/microsoft_outlook/confirm"),
+            "public_client": false, "admin_consent": true,
+        });
+        use base64::Engine as _;
+        let p = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
+        let code = format!("inbound-setup:1:{p}:{}", inbound::ops::setup::code::checksum(&p));
+        let out = cli
+            .run(
+                &[
+                    "add",
+                    "Support",
+                    "--username",
+                    "support@contoso.com",
+                    "--setup-code",
+                    "-",
+                ],
+                Some(&code),
+            )
+            .await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert_clean("a hostile setup code", &out);
+        assert!(out.stderr.len() < 2048, "{}", text(&out.stderr));
+    }
 }
 
 #[tokio::test]

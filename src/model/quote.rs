@@ -48,6 +48,17 @@ pub fn arg(s: &str) -> String {
     }
 }
 
+/// A word of a hint that is usually plain (a mail address from a sign-in): as it is when
+/// every character is plain, otherwise single-quoted as [`posix`].
+pub fn word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@._+-=:/,%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        posix(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +127,7 @@ mod tests {
         assert_eq!(arg("x$(rm -rf ~)"), "'x$(rm -rf ~)'");
         assert_eq!(arg("it's \"q\""), "'it'\\''s \"q\"'");
         assert_eq!(arg(""), "''");
+        assert_eq!(word("support@contoso.com"), "support@contoso.com");
+        assert_eq!(word("a;rm -rf ~@x.com"), "'a;rm -rf ~@x.com'");
     }
 }

@@ -419,10 +419,11 @@ fn mismatch_text(account: &str, server: &Server) -> String {
             server.username, server.username
         ),
         None => format!(
-            "you signed in as {account} but Username is {}; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick {}, or, if {account} is a delegate of a shared mailbox, set Sign in as (inbound edit {} --sign-in-as {account})",
+            "you signed in as {account} but Username is {}; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick {}, or, if {account} is a delegate of a shared mailbox, set Sign in as (inbound edit {} --sign-in-as {})",
             server.username,
             server.username,
-            crate::model::quote::arg(&server.name)
+            crate::model::quote::arg(&server.name),
+            crate::model::quote::word(account)
         ),
     }
 }

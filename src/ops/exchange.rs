@@ -48,17 +48,31 @@ fn ps(s: &str) -> String {
 /// tenant a GUID or domain, the mailbox an address. A hand-edited store or token file (or an
 /// odd token) cannot put anything else into a line an admin pastes into PowerShell.
 fn check_values(server: &Server, app: &AzureApp, principal_id: Option<&str>) -> Result<()> {
-    // `_id` is not quoted back: it may be a command (a hostile `oid` claim).
     let unsafe_value = |what: &'static str, message: String| Error::UnsafeValue {
         server: server.name.clone(),
         what,
         message,
     };
-    validate::client_id(&app.client_id).map_err(|e| unsafe_value("the app's client ID", e.message))?;
-    validate::tenant(&app.tenant).map_err(|e| unsafe_value("the app's tenant", e.message))?;
+    // Stored as the checks leave them (not a pasted URL or braces the check would strip).
+    let as_checked = |stored: &str, checked: String| {
+        if checked.eq_ignore_ascii_case(stored) {
+            Ok(())
+        } else {
+            Err("it is not stored as checked; set it again with inbound edit --app".to_string())
+        }
+    };
+    validate::client_id(&app.client_id)
+        .map_err(|e| e.message)
+        .and_then(|v| as_checked(&app.client_id, v))
+        .map_err(|m| unsafe_value("the app's client ID", m))?;
+    validate::tenant(&app.tenant)
+        .map_err(|e| e.message)
+        .and_then(|v| as_checked(&app.tenant, v))
+        .map_err(|m| unsafe_value("the app's tenant", m))?;
     validate::username(&server.username).map_err(|e| unsafe_value("the mailbox", e.message))?;
     validate::plain_text(validate::Field::AppName, &app.name)
         .map_err(|e| unsafe_value("the app's name", e.message))?;
+    // The Object ID is not quoted back: it may be a command (a hostile `oid` claim).
     if let Some(id) = principal_id
         && !validate::is_guid(id)
     {

@@ -139,4 +139,7 @@ fn hand_edited_values_that_are_not_ids_are_refused() {
     let mut tenant = app("Mail");
     tenant.tenant = "contoso.com'; Remove-Mailbox x; '".into();
     assert!(setup_for(&config, &s, &tenant, None).is_err());
+    // What the tenant check would strip from a paste is not in a stored value either.
+    tenant.tenant = "contoso.com/'; Remove-Mailbox x; '".into();
+    assert!(setup_for(&config, &s, &tenant, None).is_err());
 }

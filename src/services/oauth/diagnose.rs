@@ -75,7 +75,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
 /// What to do when the tenant blocks device-code sign-in: the two browser paths, which work
 /// over SSH too. `server` names the server in the commands (else `NAME`).
 pub fn device_code_blocked_hint(server: Option<&str>) -> String {
-    let name = server.map_or_else(|| "NAME".to_string(), |s| format!("\"{s}\""));
+    let name = server.map_or_else(|| "NAME".to_string(), crate::model::quote::arg);
     format!(
         "this tenant's Conditional Access (or security defaults) blocks device-code sign-in, and only an admin can change that. Sign in with the browser instead: run inbound connect {name} and either keep a tunnel open from your own computer (ssh -N -L PORT:localhost:PORT this-host, with the port it prints) or paste the address your browser ended on (inbound connect {name} --paste). If device code must work, give an admin the correlation ID"
     )
