@@ -116,8 +116,8 @@ pub struct ClientSettings {
 /// What a client of `server` should use, given the settings.
 pub fn client_settings(settings: &Settings, server_name: &str) -> ClientSettings {
     let cfg = ProxyConfig::from_settings(settings, None, None);
+    // With TLS on, the implicit-TLS port is the one to recommend (no STARTTLS mismatch).
     let (addr, security) = match cfg.tls_listen {
-        Some(tls) if !cfg.listen.ip().is_loopback() => (tls, Security::Tls),
         Some(tls) => (tls, Security::Tls),
         None => (cfg.listen, Security::None),
     };
