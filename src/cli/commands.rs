@@ -84,6 +84,8 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Connect(a) => connect(&store, a).await,
         Command::Test(a) => test(&store, a).await,
         Command::Token(a) => token(&store, a).await,
+        Command::Tunnel(a) => return super::tunnel::run(&store, a).await,
+        Command::Proxy(a) => super::proxy::run(&store, a).await,
         Command::Refresh(a) => refresh(&store, a).await,
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
@@ -164,6 +166,9 @@ fn flag_for(field: Field) -> Option<&'static str> {
         Field::ListenPort => "--listen-port N",
         Field::ListenAddress => "--listen-address ADDR",
         Field::Timeout => "--timeout SECS",
+        Field::ProxyListen => "--proxy-listen ADDR:PORT",
+        Field::ProxyTls => "--proxy-tls or --no-proxy-tls",
+        Field::ProxyMaxConnections => "--proxy-max-connections N",
         Field::SetupCode => "--setup-code - or FILE",
         Field::SignInAs => "--sign-in-as ADDR",
         _ => return None,
@@ -177,6 +182,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::AppInUse { .. }
         | Error::NotOAuth { .. }
         | Error::Preflight(_)
+        | Error::ProxyPasswordSet { .. }
         | Error::AppOnly { .. } => exit::USAGE,
         Error::NotFound { .. } | Error::Store(StoreError::NoStore { .. }) => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
@@ -1089,6 +1095,14 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
             a.listen_address.map(Some)
         },
         consent_timeout_secs: a.timeout.map(Some),
+        proxy_listen: a.proxy_listen.map(Some),
+        proxy_tls: if a.no_proxy_tls {
+            Some(None)
+        } else {
+            a.proxy_tls.then_some(Some(true))
+        },
+        proxy_tls_listen: a.proxy_tls_listen.map(Some),
+        proxy_max_connections: a.proxy_max_connections.map(Some),
     };
     let settings = update_settings(store, &patch)?;
     print_settings(&settings, a.json);
@@ -1116,6 +1130,16 @@ fn print_settings(settings: &crate::model::Settings, json: bool) {
             crate::model::registered_redirect_uri(settings)
         );
         out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
+        out!(
+            "proxy           {}{}, at most {} connections",
+            settings.proxy_listen(),
+            if settings.proxy_tls == Some(true) {
+                format!(" (STARTTLS) and {} (TLS)", settings.proxy_tls_listen())
+            } else {
+                " (plain IMAP, loopback)".to_string()
+            },
+            settings.proxy_max_connections()
+        );
     }
 }
 
