@@ -183,6 +183,11 @@ impl Env {
     }
 }
 
+/// `s` in single quotes for /bin/sh.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// `(uid, gid)` of `nobody` from /etc/passwd.
 fn nobody_ids() -> (u32, u32) {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
@@ -426,4 +431,69 @@ async fn mbsync_fetches_with_inbound_token_and_the_kde_sasl_plugin() {
     )
     .await;
     env.assert_fetched_all("mbsync (XOAUTH2)", message_ids_in(&env.home().join("Mail")));
+}
+
+/// Settings the test adds to a neomutt recipe: trust the test CA, copy without questions, keep
+/// no caches, and leave the server's mail untouched.
+fn neomutt_test_settings(env: &Env) -> String {
+    format!(
+        "set ssl_ca_certificates_file = \"{}\"\n\
+         set mbox_type = Maildir\n\
+         set confirmcreate = no\n\
+         set confirmappend = no\n\
+         set quit = yes\n\
+         set move = no\n\
+         set mark_old = no\n\
+         set header_cache = \"\"\n\
+         set message_cachedir = \"\"\n",
+        env.dovecot.ca_file.display()
+    )
+}
+
+/// Runs neomutt on `rc` with no one at the keyboard: the pushed keys tag every message, copy
+/// them to a local Maildir and quit; returns the Message-IDs copied. neomutt reads mail only on
+/// a terminal (without one it turns into a mail sender), so `script` (util-linux) gives it a
+/// pseudo-terminal; its stdin stays /dev/null.
+async fn neomutt_fetch(env: &Env, neomutt: &Path, what: &str, rc: &str) -> BTreeSet<String> {
+    let rc = env.write("neomuttrc", &(rc.to_owned() + &neomutt_test_settings(env)));
+    let fetched = env.home().join("fetched");
+    let keys = format!(
+        "push \"<tag-pattern>~A<enter><tag-prefix><copy-message>{}<enter><quit>\"",
+        fetched.display()
+    );
+    let line = [
+        neomutt.to_str().unwrap(),
+        "-n",
+        "-F",
+        rc.to_str().unwrap(),
+        "-e",
+        &keys,
+    ]
+    .map(shell_quote)
+    .join(" ");
+    let script = client("script", "bsdutils").expect("script is in Debian's essential bsdutils");
+    let mut cmd = env.command(&script, &["-qec", &line, "/dev/null"]);
+    cmd.env("TERM", "xterm");
+    env.run_ok(what, cmd).await;
+    message_ids_in(&fetched)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neomutt_fetches_with_inbound_token() {
+    let Some(neomutt) = client("neomutt", "neomutt") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let rc = localize(
+        &readme_recipe("neomutt-token"),
+        &[
+            (
+                &format!("imaps://{README_HOST}/"),
+                format!("imaps://localhost:{}/", env.dovecot.port),
+            ),
+            (README_MAILBOX, OAUTH_USER.to_owned()),
+        ],
+    );
+    let fetched = neomutt_fetch(&env, &neomutt, "neomutt (XOAUTH2)", &rc).await;
+    env.assert_fetched_all("neomutt (XOAUTH2)", fetched);
 }
