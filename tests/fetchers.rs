@@ -139,10 +139,12 @@ impl Env {
             .unwrap();
         assert!(
             out.status.success(),
-            "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}\n--- dovecot ---\n{}",
+            "{what} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}\n\
+             --- inbound proxy ---\n{}\n--- dovecot ---\n{}",
             out.status,
             text(&out.stdout),
             text(&out.stderr),
+            std::fs::read_to_string(self.home().join("proxy.log")).unwrap_or_default(),
             self.dovecot.log_tail(20)
         );
         out
@@ -306,11 +308,13 @@ fn localize(recipe: &str, replacements: &[(&str, String)]) -> String {
 fn every_recipe_is_in_the_readme() {
     for name in [
         "fetchmail-proxy",
+        "fetchmail-tunnel",
         "php-proxy",
         "basic-form-proxy",
         "mbsync-tunnel",
         "mbsync-token",
         "offlineimap-tunnel",
+        "offlineimap-token",
         "neomutt-tunnel",
         "neomutt-token",
         "getmail6-token",
@@ -496,4 +500,36 @@ async fn neomutt_fetches_with_inbound_token() {
     );
     let fetched = neomutt_fetch(&env, &neomutt, "neomutt (XOAUTH2)", &rc).await;
     env.assert_fetched_all("neomutt (XOAUTH2)", fetched);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offlineimap_fetches_with_inbound_token() {
+    let Some(offlineimap) = client("offlineimap", "offlineimap3") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let mail = env.home().join("Mail").join("support");
+    std::fs::create_dir_all(&mail).unwrap();
+    let rc = localize(
+        &readme_recipe("offlineimap-token"),
+        &[
+            ("~/Mail/support", mail.display().to_string()),
+            (
+                &format!("remotehost = {README_HOST}"),
+                format!("remotehost = localhost\nremoteport = {}", env.dovecot.port),
+            ),
+            (README_MAILBOX, OAUTH_USER.to_owned()),
+            (
+                "/etc/ssl/certs/ca-certificates.crt",
+                env.dovecot.ca_file.display().to_string(),
+            ),
+        ],
+    );
+    let rc = env.write("offlineimaprc", &rc);
+    env.run_ok(
+        "offlineimap (XOAUTH2)",
+        env.command(&offlineimap, &["-c", rc.to_str().unwrap(), "-o", "-u", "basic"]),
+    )
+    .await;
+    env.assert_fetched_all("offlineimap (XOAUTH2)", message_ids_in(&mail));
 }
