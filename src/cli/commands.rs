@@ -64,6 +64,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Connect(a) => connect(&store, a).await,
         Command::Test(a) => test(&store, a).await,
         Command::Token(a) => token(&store, a).await,
+        Command::Tunnel(a) => return super::tunnel::run(&store, a).await,
         Command::Refresh(a) => refresh(&store, a).await,
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),

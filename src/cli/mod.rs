@@ -25,6 +25,7 @@ mod exchange;
 mod output;
 mod setup;
 mod tty;
+mod tunnel;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -83,6 +84,9 @@ pub enum Command {
     Test(TestArgs),
     /// Print a fresh access token (for mail programs: mbsync PassCmd, fetchmail, neomutt …).
     Token(TokenArgs),
+    /// Pre-authenticated IMAP on stdin/stdout for mail programs that run a command (mbsync
+    /// Tunnel, offlineimap preauthtunnel, mutt tunnel, fetchmail plugin).
+    Tunnel(TunnelArgs),
     /// Refresh tokens now (for cron / systemd timers).
     Refresh(RefreshArgs),
     /// Monitoring check (Nagios/Icinga conventions): OK / WARNING / CRITICAL / UNKNOWN.
@@ -466,6 +470,23 @@ pub struct TokenArgs {
     /// What to print.
     #[arg(long, value_enum, default_value = "access")]
     pub format: TokenFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Logs in to the server (a fresh token as inbound token gets it, TLS and XOAUTH2 as Test & Confirm;
+LOGIN for Basic), writes * PREAUTH [CAPABILITY …] and relays the session untouched. Before that,
+any failure is one * BYE line on stdout, the diagnosis on stderr, and a non-zero exit (5: sign in
+again with inbound connect; nothing interactive is ever started).
+The server may be named by its Name, its id (inbound show) or its Username when only one server
+has it. Several words are joined with spaces, so fetchmail's plugin, which splits on spaces
+without a shell, works as written:
+  mbsync:      Tunnel \"inbound tunnel 'Support inbox'\"
+  fetchmail:   plugin \"inbound tunnel Support inbox\" (with protocol IMAP, user and no password)")]
+pub struct TunnelArgs {
+    /// The server: its Name (words are joined with spaces), id or Username.
+    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    pub name: Vec<String>,
 }
 
 #[derive(Debug, Args)]

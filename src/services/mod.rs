@@ -7,4 +7,5 @@ pub mod oauth;
 pub mod ports;
 pub mod signals;
 pub mod tls;
+pub mod upstream;
 pub mod xoauth2;
