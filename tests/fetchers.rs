@@ -533,3 +533,98 @@ async fn offlineimap_fetches_with_inbound_token() {
     .await;
     env.assert_fetched_all("offlineimap (XOAUTH2)", message_ids_in(&mail));
 }
+
+// ---------------------------------------------------------------------------------------------
+// tunnel: the client runs `inbound tunnel NAME` and talks pre-authenticated IMAP to it.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mbsync_fetches_through_inbound_tunnel() {
+    let Some(mbsync) = client("mbsync", "isync") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let rc = env.write("mbsyncrc", &mbsync_local(&env, &readme_recipe("mbsync-tunnel")));
+    env.run_ok(
+        "mbsync (tunnel)",
+        env.command(&mbsync, &["-c", rc.to_str().unwrap(), "-a"]),
+    )
+    .await;
+    env.assert_fetched_all("mbsync (tunnel)", message_ids_in(&env.home().join("Mail")));
+}
+
+/// fetchmail's arguments for `rc`, with its id and pid files in the client's home.
+fn fetchmail_args(env: &Env, rc: &Path) -> Vec<String> {
+    let home = env.home();
+    [
+        "-f",
+        rc.to_str().unwrap(),
+        "--nosyslog",
+        "--nodetach",
+        "--idfile",
+        home.join("fetchids").to_str().unwrap(),
+        "--pidfile",
+        home.join("fetchmail.pid").to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The delivery the test adds to a fetchmail recipe: each message to a file of its own in
+/// `dir` (fetchmail runs the MDA with sh).
+fn fetchmail_mda(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    format!("    mda \"cat > {}/msg.$$\"\n", dir.display())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetchmail_fetches_through_inbound_tunnel_as_a_plugin() {
+    let Some(fetchmail) = client("fetchmail", "fetchmail") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let out = env.home().join("delivered");
+    // Only the mailbox changes: the plugin, not the poll host, reaches the server.
+    let rc = localize(
+        &readme_recipe("fetchmail-tunnel"),
+        &[(README_MAILBOX, OAUTH_USER.to_owned())],
+    ) + &fetchmail_mda(&out);
+    let rc = env.write("fetchmailrc", &rc);
+    let args = fetchmail_args(&env, &rc);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run_ok("fetchmail (plugin tunnel)", env.command(&fetchmail, &args))
+        .await;
+    env.assert_fetched_all("fetchmail (plugin tunnel)", message_ids_in(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offlineimap_fetches_through_inbound_tunnel() {
+    let Some(offlineimap) = client("offlineimap", "offlineimap3") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let mail = env.home().join("Mail").join("support");
+    std::fs::create_dir_all(&mail).unwrap();
+    let rc = localize(
+        &readme_recipe("offlineimap-tunnel"),
+        &[("~/Mail/support", mail.display().to_string())],
+    );
+    let rc = env.write("offlineimaprc", &rc);
+    env.run_ok(
+        "offlineimap (tunnel)",
+        env.command(&offlineimap, &["-c", rc.to_str().unwrap(), "-o", "-u", "basic"]),
+    )
+    .await;
+    env.assert_fetched_all("offlineimap (tunnel)", message_ids_in(&mail));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neomutt_fetches_through_inbound_tunnel() {
+    let Some(neomutt) = client("neomutt", "neomutt") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    // Nothing to change: the tunnel, not the folder's host, reaches the server.
+    let rc = readme_recipe("neomutt-tunnel");
+    let fetched = neomutt_fetch(&env, &neomutt, "neomutt (tunnel)", &rc).await;
+    env.assert_fetched_all("neomutt (tunnel)", fetched);
+}
