@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod exchange;
 pub mod paste;
 pub mod preflight;
+pub mod proxy;
 pub mod servers;
 pub mod settings;
 pub mod setup;
@@ -55,6 +56,10 @@ pub enum Error {
     AppOnly { server: String },
     #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
     Probe { server: String, source: ProbeError },
+    #[error(
+        "\"{server}\" has a proxy password already: --rotate replaces it (the old one stops working), --remove deletes it"
+    )]
+    ProxyPasswordSet { server: String },
     /// The tunnel's or the proxy's login to the real server failed.
     #[error("\"{server}\": the IMAP login failed at {}: {source}", source.stage())]
     Upstream { server: String, source: ProbeError },

@@ -49,7 +49,7 @@ pub fn resolve(store: &Store, words: &[String]) -> Result<crate::model::Server> 
 
 /// Logs in to the server named by `words`: the part that can fail before PREAUTH.
 pub async fn connect(store: &Store, server: &crate::model::Server) -> Result<Upstream> {
-    upstream::open(store, server, "tunnel", Timeouts::default()).await
+    upstream::open_for_session(store, server, "tunnel", Timeouts::default()).await
 }
 
 /// The PREAUTH line for the capabilities the server has after login.
