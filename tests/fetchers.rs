@@ -628,3 +628,138 @@ async fn neomutt_fetches_through_inbound_tunnel() {
     let fetched = neomutt_fetch(&env, &neomutt, "neomutt (tunnel)", &rc).await;
     env.assert_fetched_all("neomutt (tunnel)", fetched);
 }
+
+// ---------------------------------------------------------------------------------------------
+// proxy: the client logs in to `inbound proxy` with a user and the local proxy password.
+
+/// A running `inbound proxy` and the password `inbound proxy password` made for [`NAME`].
+struct Proxy {
+    port: u16,
+    password: String,
+    _child: tokio::process::Child,
+}
+
+impl Env {
+    async fn start_proxy(&self) -> Proxy {
+        let made = self.cli.run(&["proxy", "password", NAME], None).await;
+        assert!(made.status.success(), "proxy password: {}", text(&made.stderr));
+        let password = proxy_password(&text(&made.stdout));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut cmd = self.cli.cmd(&["proxy", "--listen", &listen]);
+        let log = std::fs::File::create(self.home().join("proxy.log")).unwrap();
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        let mut child = cmd.spawn().unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("inbound proxy exited with {status} before listening on {listen}");
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "inbound proxy did not listen on {listen}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Proxy {
+            port,
+            password,
+            _child: child,
+        }
+    }
+
+    /// The README's proxy placeholders: port 1143, the mailbox and `PROXY-PASSWORD`.
+    fn proxy_replacements(&self, proxy: &Proxy) -> Vec<(&'static str, String)> {
+        vec![
+            ("1143", proxy.port.to_string()),
+            (README_MAILBOX, OAUTH_USER.to_owned()),
+            ("PROXY-PASSWORD", proxy.password.clone()),
+        ]
+    }
+}
+
+/// The password in `inbound proxy password`'s output: its last line's last word.
+fn proxy_password(stdout: &str) -> String {
+    let word = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("no password in {stdout:?}"));
+    word.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetchmail_fetches_through_inbound_proxy() {
+    let Some(fetchmail) = client("fetchmail", "fetchmail") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let proxy = env.start_proxy().await;
+    let out = env.home().join("delivered");
+    let rc =
+        localize(&readme_recipe("fetchmail-proxy"), &env.proxy_replacements(&proxy)) + &fetchmail_mda(&out);
+    let rc = env.write("fetchmailrc", &rc);
+    let args = fetchmail_args(&env, &rc);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run_ok("fetchmail (proxy)", env.command(&fetchmail, &args))
+        .await;
+    env.assert_fetched_all("fetchmail (proxy)", message_ids_in(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn php_imap_open_fetches_through_inbound_proxy() {
+    let Some(php) = client("php", "php-cli") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let proxy = env.start_proxy().await;
+    let script = "<?php\n".to_owned()
+        + &localize(&readme_recipe("php-proxy"), &env.proxy_replacements(&proxy))
+        + "if ($inbox === false) { fwrite(STDERR, imap_last_error() . \"\\n\"); exit(1); }\n\
+           for ($i = 1; $i <= imap_num_msg($inbox); $i++) {\n    \
+               echo imap_fetchheader($inbox, $i), imap_body($inbox, $i, FT_PEEK);\n\
+           }\n\
+           imap_close($inbox);\n";
+    let file = env.write("fetch.php", &script);
+    let out = env
+        .run_ok(
+            "php imap_open (proxy)",
+            env.command(&php, &[file.to_str().unwrap()]),
+        )
+        .await;
+    env.assert_fetched_all("php imap_open (proxy)", message_ids(&text(&out.stdout)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_basic_auth_form_client_fetches_through_inbound_proxy() {
+    let Some(python) = client("python3", "python3") else {
+        return;
+    };
+    let Some(env) = Env::start().await else { return };
+    let proxy = env.start_proxy().await;
+    let script = localize(
+        &readme_recipe("basic-form-proxy"),
+        &env.proxy_replacements(&proxy),
+    ) + "imap.select(\"INBOX\", readonly=True)\n\
+           typ, data = imap.fetch(\"1:*\", \"(BODY.PEEK[])\")\n\
+           assert typ == \"OK\", data\n\
+           import sys\n\
+           for part in data:\n    \
+               if isinstance(part, tuple):\n        \
+                   sys.stdout.write(part[1].decode())\n\
+           imap.logout()\n";
+    let file = env.write("form.py", &script);
+    let out = env
+        .run_ok(
+            "Basic-auth form (proxy)",
+            env.command(&python, &[file.to_str().unwrap()]),
+        )
+        .await;
+    env.assert_fetched_all("Basic-auth form (proxy)", message_ids(&text(&out.stdout)));
+}
