@@ -33,6 +33,25 @@ pub enum Policy {
     WhenDue,
     /// Now, even if the token is still fresh (`inbound refresh`).
     Force,
+    /// When due, or when the token has less than this life left (an IMAP session that starts
+    /// now lasts until its token expires). Single-flight like `WhenDue`.
+    AtLeast(jiff::SignedDuration),
+}
+
+impl Policy {
+    /// Serves a still-valid token when refreshing fails or waits (everything but `Force`).
+    fn lenient(self) -> bool {
+        self != Policy::Force
+    }
+
+    /// Whether `t` is good enough to hand out without refreshing.
+    fn satisfied_by(self, t: &TokenSet, now: Timestamp) -> bool {
+        match self {
+            Policy::Force => false,
+            Policy::WhenDue => !needs_refresh(t, now),
+            Policy::AtLeast(min) => !needs_refresh(t, now) && t.expires_at.duration_since(now) >= min,
+        }
+    }
 }
 
 fn usable(file: &TokenFile, now: Timestamp) -> Option<&TokenSet> {
@@ -54,11 +73,12 @@ pub async fn fresh_token(
     // The server's current id and mailbox decide which token file is its own.
     let config = store.load()?;
     let (srv, app) = super::oauth_target(&config, server)?;
-    if policy == Policy::WhenDue {
+    if policy.lenient() {
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
+        let at = now();
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
-            && let Some(t) = usable(file, now()).filter(|t| same_kind(t, srv.auth))
+            && let Some(t) = usable(file, at).filter(|t| same_kind(t, srv.auth) && policy.satisfied_by(t, at))
         {
             return Ok(Fresh {
                 tokens: t.clone(),
@@ -97,9 +117,9 @@ pub async fn fresh_token(
     };
     let at = now();
     let live = |t: &Option<TokenSet>| t.as_ref().filter(|t| access_token_usable(t, at)).cloned();
-    if policy == Policy::WhenDue
+    if policy.lenient()
         && file.blocker.is_none()
-        && let Some(t) = current.as_ref().filter(|t| !needs_refresh(t, at))
+        && let Some(t) = current.as_ref().filter(|t| policy.satisfied_by(t, at))
     {
         // Someone else refreshed while we waited for the lock.
         return Ok(Fresh {
@@ -114,7 +134,7 @@ pub async fn fresh_token(
             .last_error
             .as_ref()
             .map_or_else(|| "refresh refused".to_string(), |e| e.message.clone());
-        if let Some(t) = live(&current).filter(|_| policy == Policy::WhenDue) {
+        if let Some(t) = live(&current).filter(|_| policy.lenient()) {
             return Ok(Fresh {
                 tokens: t,
                 username: file.username,
@@ -132,7 +152,7 @@ pub async fn fresh_token(
     }
     // Microsoft or the network failed recently: don't hammer it on every mail program start
     // while the current token still works.
-    if policy == Policy::WhenDue
+    if policy.lenient()
         && let Some(t) = live(&current)
         && backoff_until(&file).is_some_and(|retry_at| at < retry_at)
     {
@@ -191,7 +211,7 @@ pub async fn fresh_token(
             drop(lock);
             tracing::warn!(server, error = %e, "token refresh failed");
             let live = current.filter(|t| access_token_usable(t, at));
-            if let Some(t) = live.filter(|_| e.is_transient() || policy == Policy::WhenDue) {
+            if let Some(t) = live.filter(|_| e.is_transient() || policy.lenient()) {
                 return Ok(Fresh {
                     tokens: t,
                     username: file.username,

@@ -45,24 +45,21 @@ pub fn find_server(config: &Config, key: &str, by_id: bool) -> Lookup {
 /// A session starts with a token that has at least this much life left. Exchange Online ends
 /// a session when the token it logged in with expires (`* BYE Session invalidated -
 /// AccessTokenExpired`), and IMAP cannot re-authenticate a session; so a token that is valid
-/// but about to expire is refreshed first, and a session then lasts most of an hour.
+/// but about to expire is refreshed first (single-flight, as any refresh), and a session then
+/// lasts most of an hour.
 pub const SESSION_TOKEN_MIN_LIFE: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 
 /// The credentials `server` logs in with right now (a fresh token for OAuth2).
 pub async fn credentials(store: &Store, server: &Server) -> Result<Credentials> {
     match server.auth {
         AuthKind::OAuth2 | AuthKind::OAuth2App => {
-            let mut fresh = fresh_token(store, &server.name, Policy::WhenDue, Timestamp::now).await?;
-            let left = fresh.tokens.expires_at.duration_since(Timestamp::now());
-            if !fresh.refreshed && left < SESSION_TOKEN_MIN_LIFE {
-                // Another process may have refreshed meanwhile: the hot path sees it first.
-                match fresh_token(store, &server.name, Policy::Force, Timestamp::now).await {
-                    Ok(f) => fresh = f,
-                    Err(e) => {
-                        tracing::warn!(server = %server.name, error = %e, "a longer-lived token could not be had; the session may end when this one expires")
-                    }
-                }
-            }
+            let fresh = fresh_token(
+                store,
+                &server.name,
+                Policy::AtLeast(SESSION_TOKEN_MIN_LIFE),
+                Timestamp::now,
+            )
+            .await?;
             if let Some(w) = &fresh.warning {
                 tracing::warn!(server = %server.name, warning = %w, "upstream login: token served with a warning");
             }

@@ -193,6 +193,23 @@ pub fn parse(tokens: &[Token]) -> Command {
                 },
                 _ => Command::Bad("LOGIN needs a user name and a password".into()),
             },
+            // Some clients (python's imaplib among them) quote only the password: a server
+            // Name with spaces arrives as several atoms. They can only mean one user.
+            [words @ .., password]
+                if words.len() > 1 && words.iter().all(|w| matches!(w, Token::Atom(_))) =>
+            {
+                match password.astring() {
+                    Some(p) => Command::Login {
+                        user: words
+                            .iter()
+                            .filter_map(Token::astring)
+                            .collect::<Vec<_>>()
+                            .join(&b' '),
+                        password: p.to_vec(),
+                    },
+                    None => Command::Bad("LOGIN needs a user name and a password".into()),
+                }
+            }
             _ => Command::Bad("LOGIN needs a user name and a password".into()),
         },
         "AUTHENTICATE" => match args {
@@ -265,6 +282,14 @@ mod tests {
         );
         t.push(Token::Text(b"s3cr3".to_vec()));
         assert!(matches!(parse(&t), Command::Login { .. }));
+        // An unquoted Name with a space (imaplib quotes only the password).
+        assert_eq!(
+            parse(&toks(r#"LOGIN Support inbox "pw""#).0),
+            Command::Login {
+                user: b"Support inbox".to_vec(),
+                password: b"pw".to_vec()
+            }
+        );
         assert_eq!(
             toks("LOGIN user {5+}").1,
             Some(Literal {
