@@ -5,6 +5,7 @@
 # venv under the temp dir unless EMAILPROXY_VENV points at one that has it.
 #
 # Usage: scripts/bench-proxy.sh [RUNS] [MAILBOX_MB] [IDLE_SESSIONS]   (defaults: 30 50 1000)
+# Each idle session holds two descriptors in the proxy: raise `ulimit -n` above 2 × IDLE_SESSIONS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
@@ -12,8 +13,10 @@ mailbox_mb="${2:-50}"
 idle="${3:-1000}"
 py=/usr/bin/python3
 [ -x "$py" ] || py="$(command -v python3)"
-cargo build --release --quiet --bin inbound
-cargo build --release --quiet --example bench_env
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then # 1: measure the release build already in target/
+  cargo build --release --quiet --bin inbound
+  cargo build --release --quiet --example bench_env
+fi
 bin="$PWD/target/release/inbound"
 dir="$(mktemp -d)"
 pids=()
@@ -112,5 +115,6 @@ bench test "$runs" "$bin" server-0
 
 echo "== ${idle} idle logged-in sessions"
 bench idle inbound "$idle" "$inbound_pid"
+sleep 5 # Dovecot ends the closed sessions' processes (its process limit is 1,000)
 echo "emailproxy, 100 sessions (each login costs it a key derivation):"
 bench idle emailproxy 100 "$emailproxy_pid"
