@@ -104,10 +104,13 @@ export INBOUND_PORT INBOUND_PASSWORD EMAILPROXY_PORT EMAILPROXY_PASSWORD
 echo "== login: connect → tagged OK, cached token"
 for way in direct inbound emailproxy; do bench login "$way" "$runs"; done
 
-echo "== FETCH 1:* BODY.PEEK[] of the ${mailbox_mb} MB INBOX (3 runs each; CPU of the relay process)"
-bench fetch direct 3
-bench fetch inbound 3 "$inbound_pid"
-bench fetch emailproxy 3 "$emailproxy_pid"
+fetch_runs="${FETCH_RUNS:-5}"
+echo "== FETCH 1:* BODY.PEEK[] of the ${mailbox_mb} MB INBOX (${fetch_runs} rounds, the three ways interleaved; CPU of the relay process)"
+for _ in $(seq "$fetch_runs"); do
+  bench fetch direct 1
+  bench fetch inbound 1 "$inbound_pid"
+  bench fetch emailproxy 1 "$emailproxy_pid"
+done
 
 echo "== tunnel start → PREAUTH beside inbound test"
 bench tunnel "$runs" "$bin" server-0
