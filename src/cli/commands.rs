@@ -134,6 +134,9 @@ fn flag_for(field: Field) -> Option<&'static str> {
         Field::ListenPort => "--listen-port N",
         Field::ListenAddress => "--listen-address ADDR",
         Field::Timeout => "--timeout SECS",
+        Field::ProxyListen => "--proxy-listen ADDR:PORT",
+        Field::ProxyTls => "--proxy-tls or --no-proxy-tls",
+        Field::ProxyMaxConnections => "--proxy-max-connections N",
         Field::SetupCode => "--setup-code - or FILE",
         Field::SignInAs => "--sign-in-as ADDR",
         _ => return None,
@@ -1014,6 +1017,14 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
             a.listen_address.map(Some)
         },
         consent_timeout_secs: a.timeout.map(Some),
+        proxy_listen: a.proxy_listen.map(Some),
+        proxy_tls: if a.no_proxy_tls {
+            Some(None)
+        } else {
+            a.proxy_tls.then_some(Some(true))
+        },
+        proxy_tls_listen: a.proxy_tls_listen.map(Some),
+        proxy_max_connections: a.proxy_max_connections.map(Some),
     };
     let settings = update_settings(store, &patch)?;
     if a.json {
@@ -1036,6 +1047,16 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
             crate::model::registered_redirect_uri(&settings)
         );
         out!("sign-in waits   {} s", settings.consent_timeout().as_secs());
+        out!(
+            "proxy           {}{}, at most {} connections",
+            settings.proxy_listen(),
+            if settings.proxy_tls == Some(true) {
+                format!(" (STARTTLS) and {} (TLS)", settings.proxy_tls_listen())
+            } else {
+                " (plain IMAP, loopback)".to_string()
+            },
+            settings.proxy_max_connections()
+        );
     }
     Ok(exit::OK)
 }

@@ -216,6 +216,22 @@ pub struct SettingsArgs {
     /// How long a sign-in waits for the browser, in seconds (30 to 3600; default 300).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Where inbound proxy listens for plain IMAP (default 127.0.0.1:1143; beyond loopback
+    /// only with --proxy-tls).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub proxy_listen: Option<std::net::SocketAddr>,
+    /// inbound proxy also serves implicit TLS and STARTTLS, with its own certificate.
+    #[arg(long, conflicts_with = "no_proxy_tls")]
+    pub proxy_tls: bool,
+    /// inbound proxy serves plain IMAP on loopback only (the default).
+    #[arg(long)]
+    pub no_proxy_tls: bool,
+    /// Where the proxy's implicit-TLS port listens (default: the plain address's IP, port 1993).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub proxy_tls_listen: Option<std::net::SocketAddr>,
+    /// Most client connections the proxy holds at once (default 2048).
+    #[arg(long, value_name = "N")]
+    pub proxy_max_connections: Option<u32>,
     /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,

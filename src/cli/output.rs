@@ -66,6 +66,16 @@ pub struct ServerView {
     pub redirect_url: Option<String>,
     pub last_test: Option<LastTestView>,
     pub health: Health,
+    /// How a mail program reaches this server through `inbound proxy`.
+    pub proxy: ProxyView,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProxyView {
+    /// A local proxy password is set (`inbound proxy password NAME`); never the password.
+    pub password_set: bool,
+    #[serde(flatten)]
+    pub client: crate::ops::proxy::ClientSettings,
 }
 
 impl ServerView {
@@ -120,7 +130,30 @@ impl ServerView {
                 summary: t.summary.clone(),
             }),
             health,
+            proxy: ProxyView {
+                password_set: snapshot.has_proxy_password(s),
+                client: crate::ops::proxy::client_settings(settings, &s.name),
+            },
         }
+    }
+}
+
+/// The proxy line of `show`: the mail program's settings, or how to get a password.
+pub fn proxy_text(p: &ProxyView) -> String {
+    let c = &p.client;
+    if p.password_set {
+        format!(
+            "host {} · port {} · encryption {} · user \"{}\" · the proxy password (inbound proxy)",
+            c.host,
+            c.port,
+            c.security.client_setting(),
+            c.user
+        )
+    } else {
+        format!(
+            "no proxy password (for a mail program that only knows LOGIN: inbound proxy password \"{}\")",
+            c.user
+        )
     }
 }
 
@@ -326,6 +359,7 @@ pub fn details(v: &ServerView) -> String {
             kv("Last error", e);
         }
     }
+    kv("Proxy", &proxy_text(&v.proxy));
     match &v.last_test {
         Some(t) => kv(
             "Last test",

@@ -33,6 +33,9 @@ pub enum Field {
     ListenAddress,
     Timeout,
     Target,
+    ProxyListen,
+    ProxyTls,
+    ProxyMaxConnections,
 }
 
 impl Field {
@@ -63,6 +66,9 @@ impl Field {
             Field::PublicUrl => "Public URL",
             Field::ListenAddress => "Listen address",
             Field::Timeout => "Sign-in timeout",
+            Field::ProxyListen => "Proxy address",
+            Field::ProxyTls => "Proxy TLS",
+            Field::ProxyMaxConnections => "Proxy connections",
             Field::Target => "server or app",
         }
     }

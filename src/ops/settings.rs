@@ -18,6 +18,10 @@ pub struct SettingsPatch {
     pub public_url: Option<Option<String>>,
     pub listen_address: Option<Option<IpAddr>>,
     pub consent_timeout_secs: Option<Option<u64>>,
+    pub proxy_listen: Option<Option<std::net::SocketAddr>>,
+    pub proxy_tls: Option<Option<bool>>,
+    pub proxy_tls_listen: Option<Option<std::net::SocketAddr>>,
+    pub proxy_max_connections: Option<Option<u32>>,
 }
 
 /// The settings as typed in a form: every field, empty meaning "the default".
@@ -27,6 +31,10 @@ pub struct SettingsText {
     pub public_url: String,
     pub listen_address: String,
     pub consent_timeout_secs: String,
+    pub proxy_listen: String,
+    /// `yes`/`no` (empty: no).
+    pub proxy_tls: String,
+    pub proxy_max_connections: String,
 }
 
 impl SettingsText {
@@ -37,6 +45,13 @@ impl SettingsText {
             public_url: s.public_url.clone().unwrap_or_default(),
             listen_address: s.listen_address.map(|a| a.to_string()).unwrap_or_default(),
             consent_timeout_secs: s.consent_timeout_secs.map(|t| t.to_string()).unwrap_or_default(),
+            proxy_listen: s.proxy_listen.map(|a| a.to_string()).unwrap_or_default(),
+            proxy_tls: match s.proxy_tls {
+                Some(true) => "yes".into(),
+                Some(false) => "no".into(),
+                None => String::new(),
+            },
+            proxy_max_connections: s.proxy_max_connections.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
 
@@ -99,6 +114,49 @@ impl SettingsText {
                 }
             }
         };
+        let proxy_listen = if blank(&self.proxy_listen) {
+            None
+        } else {
+            self.proxy_listen
+                .trim()
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        crate::model::validate::Field::ProxyListen,
+                        "enter ADDRESS:PORT, e.g. 127.0.0.1:1143, or leave it empty for that",
+                    ))
+                })
+                .ok()
+        };
+        let proxy_tls = match self.proxy_tls.trim().to_ascii_lowercase().as_str() {
+            "" => None,
+            "yes" | "y" | "on" | "true" => Some(true),
+            "no" | "n" | "off" | "false" => Some(false),
+            _ => {
+                errors.push(FieldError::new(
+                    crate::model::validate::Field::ProxyTls,
+                    "enter yes or no (empty: no)",
+                ));
+                None
+            }
+        };
+        let proxy_max_connections = if blank(&self.proxy_max_connections) {
+            None
+        } else {
+            match self.proxy_max_connections.trim().parse::<u32>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    errors.push(FieldError::new(
+                        crate::model::validate::Field::ProxyMaxConnections,
+                        format!(
+                            "enter a number from 1 up, or leave it empty for {}",
+                            crate::model::DEFAULT_PROXY_MAX_CONNECTIONS
+                        ),
+                    ));
+                    None
+                }
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -107,6 +165,11 @@ impl SettingsText {
             public_url: Some(public_url),
             listen_address: Some(listen_address),
             consent_timeout_secs: Some(consent_timeout_secs),
+            proxy_listen: Some(proxy_listen),
+            proxy_tls: Some(proxy_tls),
+            // Not in the form: left as stored.
+            proxy_tls_listen: None,
+            proxy_max_connections: Some(proxy_max_connections),
         })
     }
 }
@@ -126,6 +189,26 @@ pub fn update_settings(store: &Store, patch: &SettingsPatch) -> Result<Settings>
         }
         if let Some(v) = patch.consent_timeout_secs {
             s.consent_timeout_secs = v;
+        }
+        if let Some(v) = patch.proxy_listen {
+            s.proxy_listen = v;
+        }
+        if let Some(v) = patch.proxy_tls {
+            s.proxy_tls = v;
+        }
+        if let Some(v) = patch.proxy_tls_listen {
+            s.proxy_tls_listen = v;
+        }
+        if let Some(v) = patch.proxy_max_connections {
+            s.proxy_max_connections = v;
+        }
+        // The proxy takes passwords: beyond loopback only with TLS (then LOGIN waits for
+        // STARTTLS on the plain port).
+        if s.proxy_tls != Some(true) && s.proxy_listen.is_some_and(|a| !a.ip().is_loopback()) {
+            return Err(Error::from(FieldError::new(
+                crate::model::validate::Field::ProxyListen,
+                "an address beyond loopback needs the proxy's TLS on (passwords would cross the network in clear text)",
+            )));
         }
         // A listen address without a public URL would expose the listener for nothing.
         if s.public_url.is_none() && s.listen_address.is_some_and(|a| !a.is_loopback()) {
@@ -149,12 +232,23 @@ mod tests {
             public_url: "http://x.example.com".into(),
             listen_address: "nope".into(),
             consent_timeout_secs: "5".into(),
+            proxy_listen: "1143".into(),
+            proxy_tls: "maybe".into(),
+            proxy_max_connections: "0".into(),
         };
         let errors = bad.parse().unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.label()).collect();
         assert_eq!(
             fields,
-            ["Listen port", "Public URL", "Listen address", "Sign-in timeout"]
+            [
+                "Listen port",
+                "Public URL",
+                "Listen address",
+                "Sign-in timeout",
+                "Proxy address",
+                "Proxy TLS",
+                "Proxy connections"
+            ]
         );
         let patch = SettingsText::default().parse().unwrap();
         assert_eq!(patch.listen_port, Some(None));
@@ -170,9 +264,20 @@ mod tests {
             public_url: "https://mail.example.com".into(),
             listen_address: "127.0.0.1".into(),
             consent_timeout_secs: "600".into(),
+            proxy_listen: "127.0.0.1:2143".into(),
+            proxy_tls: "yes".into(),
+            proxy_max_connections: "100".into(),
         };
         let s = update_settings(&store, &text.parse().unwrap()).unwrap();
         assert_eq!(SettingsText::of(&s), text);
+        assert_eq!(s.proxy_tls_listen().to_string(), "127.0.0.1:1993");
+        // The proxy beyond loopback without TLS: refused.
+        let exposed = SettingsText {
+            proxy_listen: "0.0.0.0:1143".into(),
+            proxy_tls: "no".into(),
+            ..SettingsText::of(&s)
+        };
+        assert!(update_settings(&store, &exposed.parse().unwrap()).is_err());
         let open = SettingsText {
             listen_address: "0.0.0.0".into(),
             ..SettingsText::default()

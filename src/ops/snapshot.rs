@@ -18,6 +18,8 @@ pub struct Snapshot {
     /// Token files of the last servers not read yet (the first frame reads only the first
     /// ones; a full snapshot follows).
     pub pending: usize,
+    /// Ids of the servers that have a local proxy password (`inbound proxy password`).
+    pub proxy_passwords: std::collections::BTreeSet<String>,
 }
 
 impl Snapshot {
@@ -37,11 +39,18 @@ impl Snapshot {
             }
         }
         let pending = config.servers.len().saturating_sub(first);
+        let proxy_passwords = store.read_proxy()?.passwords.into_keys().collect();
         Ok(Self {
             config,
             tokens,
             pending,
+            proxy_passwords,
         })
+    }
+
+    /// Whether `server` has a local proxy password.
+    pub fn has_proxy_password(&self, server: &Server) -> bool {
+        self.proxy_passwords.contains(&server.id)
     }
 
     /// The token file of the server named `name`, if it has one (and it was read).

@@ -22,6 +22,8 @@ pub enum Action {
     Test,
     Refresh,
     Copy,
+    /// Copy the selected server's mail program settings for `inbound proxy`.
+    CopyProxy,
     Delete,
     Reveal,
     NextField,
@@ -348,9 +350,16 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(
         C::Review,
+        &[Key::ch('p')],
+        A::CopyProxy,
+        "copy proxy settings (for a mail program)",
+        false,
+    ),
+    b(
+        C::Review,
         &[Key::ch('g')],
         A::Settings,
-        "settings (listener, public URL, sign-in wait)",
+        "settings (listener, public URL, sign-in wait, proxy)",
         false,
     ),
     b(

@@ -52,6 +52,20 @@ impl Model {
                 self.copy(url, "Redirect URL")
             }
             Action::Settings => self.open_settings(),
+            Action::CopyProxy => match selected {
+                Some((name, _)) => {
+                    let c = crate::ops::proxy::client_settings(&self.data.config.settings, &name);
+                    let text = format!(
+                        "host {} port {} encryption {} user \"{}\"",
+                        c.host,
+                        c.port,
+                        c.security.client_setting(),
+                        c.user
+                    );
+                    self.copy(text, "Proxy settings")
+                }
+                None => Vec::new(),
+            },
             _ => match selected {
                 Some((name, auth)) => self.server_action(action, name, auth),
                 None => {

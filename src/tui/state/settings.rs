@@ -12,18 +12,21 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 /// The fields in order, with the core's field names (errors come back by these).
-pub const FIELDS: [crate::model::validate::Field; 4] = [
+pub const FIELDS: [crate::model::validate::Field; 7] = [
     crate::model::validate::Field::ListenPort,
     crate::model::validate::Field::PublicUrl,
     crate::model::validate::Field::ListenAddress,
     crate::model::validate::Field::Timeout,
+    crate::model::validate::Field::ProxyListen,
+    crate::model::validate::Field::ProxyTls,
+    crate::model::validate::Field::ProxyMaxConnections,
 ];
 
 #[derive(Debug, Clone)]
 pub struct SettingsForm {
-    pub inputs: [Input; 4],
+    pub inputs: [Input; 7],
     pub focus: usize,
-    pub errors: [Option<String>; 4],
+    pub errors: [Option<String>; 7],
     /// A store error that belongs to no field.
     pub general: Option<String>,
     pub save_run: Option<RunId>,
@@ -38,6 +41,9 @@ impl SettingsForm {
                 v(&current.public_url),
                 v(&current.listen_address),
                 v(&current.consent_timeout_secs),
+                v(&current.proxy_listen),
+                v(&current.proxy_tls),
+                v(&current.proxy_max_connections),
             ],
             focus: 0,
             errors: Default::default(),
@@ -53,6 +59,9 @@ impl SettingsForm {
             public_url: v(1),
             listen_address: v(2),
             consent_timeout_secs: v(3),
+            proxy_listen: v(4),
+            proxy_tls: v(5),
+            proxy_max_connections: v(6),
         }
     }
 

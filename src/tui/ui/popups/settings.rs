@@ -1,4 +1,5 @@
-//! The settings popup: listener port and address, public URL, sign-in timeout, each with its
+//! The settings popup: listener port and address, public URL, sign-in timeout, the proxy's
+//! address, TLS and connection limit, each with its
 //! error under it, and the redirect URI these settings make.
 
 use super::rotate::{LABEL, field_line};
@@ -24,10 +25,21 @@ pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mu
         "none: the local http://localhost redirect".to_string(),
         "127.0.0.1 and ::1 (loopback)".to_string(),
         format!("{} s", DEFAULT_CONSENT_TIMEOUT.as_secs()),
+        format!("{} (inbound proxy)", crate::model::DEFAULT_PROXY_LISTEN),
+        "no (plain IMAP on loopback)".to_string(),
+        crate::model::DEFAULT_PROXY_MAX_CONNECTIONS.to_string(),
     ];
     let mut cursor = None;
     // FIELDS are the core's names (errors come back by them); these fit the label column.
-    let labels = ["Listen port", "Public URL", "Listen address", "Sign-in wait"];
+    let labels = [
+        "Listen port",
+        "Public URL",
+        "Listen address",
+        "Sign-in wait",
+        "Proxy address",
+        "Proxy TLS",
+        "Proxy sessions",
+    ];
     debug_assert_eq!(labels.len(), FIELDS.len());
     for (i, label) in labels.iter().enumerate() {
         let focused = s.focus == i;

@@ -239,6 +239,26 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
     if let Some(ca) = &server.ca_file {
         out.extend(r("CA file", vec![Span::raw(ca.display().to_string())]));
     }
+    let proxy = crate::ops::proxy::client_settings(&config.settings, &server.name);
+    let key = crate::tui::state::keymap::key_or_mark(
+        &[crate::tui::state::keymap::Ctx::Review],
+        crate::tui::state::keymap::Action::CopyProxy,
+    );
+    let proxy_text = if model.data.has_proxy_password(server) {
+        format!(
+            "{}:{} · {} · user \"{}\" · {key} copies",
+            proxy.host,
+            proxy.port,
+            proxy.security.client_setting(),
+            proxy.user
+        )
+    } else {
+        format!(
+            "no proxy password (inbound proxy password \"{}\") · {key} copies the settings",
+            proxy.user
+        )
+    };
+    out.extend(r("Proxy", vec![Span::raw(proxy_text)]));
     out
 }
 
