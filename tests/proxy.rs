@@ -832,3 +832,38 @@ async fn sigkill_during_a_refresh_loses_no_token() {
     assert!(tok.status.success(), "{}", text(&tok.stderr));
     assert!(env.idp.is_valid_access_token(text(&tok.stdout).trim()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expiring_during_idle_leaves_the_session_alone_and_the_next_login_gets_a_fresh_one() {
+    let Some(env) = Env::start().await else { return };
+    // Short-lived tokens: each session must start with a fresh one (15 minutes left at least).
+    env.idp.set_access_token_lifetime(60);
+    env.add_connected(NAME).await;
+    let pw = env.password(NAME).await;
+    let p = start(&env.cli, config()).await;
+    let before = env.idp.refresh_requests();
+    let mut c = Raw::connect(p.port).await;
+    c.line().await;
+    let ok = c.command("a", &format!("LOGIN {} {pw}", quoted(NAME))).await;
+    assert!(ok.last().unwrap().starts_with("a OK"), "{ok:?}");
+    assert_eq!(
+        env.idp.refresh_requests() - before,
+        1,
+        "a token with a minute left was replaced"
+    );
+    c.command("b", "SELECT INBOX").await;
+    c.send(b"c IDLE\r\n").await;
+    assert!(c.line().await.unwrap().starts_with('+'));
+    // The session's token dies while it idles. The proxy does not touch the session: what the
+    // server does about it (Exchange: BYE AccessTokenExpired) reaches the client untouched.
+    env.idp.expire_all_access_tokens();
+    c.send(b"DONE\r\n").await;
+    let done = c.reply("c").await;
+    assert!(done.last().unwrap().starts_with("c OK"), "{done:?}");
+    // The reconnect logs in with a fresh token.
+    let mut d = Raw::connect(p.port).await;
+    d.line().await;
+    let ok = d.command("e", &format!("LOGIN {} {pw}", quoted(NAME))).await;
+    assert!(ok.last().unwrap().starts_with("e OK"), "{ok:?}");
+    assert_eq!(env.idp.refresh_requests() - before, 2);
+}
