@@ -53,10 +53,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The token endpoint gets the same delay; its log counts connections (one line each).
     let idp_port = proxy::start(idp.addr().port(), rtt, dir.join("idp-turns.log")).await?;
     let authority = format!("http://127.0.0.1:{idp_port}");
+    // BENCH_DIRECT=1: the servers reach Dovecot without the delaying proxy (scripts/bench-proxy.sh
+    // compares relays, which a relay of its own in front would blur).
+    let server_port = if std::env::var("BENCH_DIRECT").is_ok_and(|v| v == "1") {
+        dovecot.port
+    } else {
+        proxy_port
+    };
     seed(
         &dir.join("store"),
         n,
-        proxy_port,
+        server_port,
         &dovecot.ca_file,
         &idp,
         &authority,
