@@ -3,6 +3,7 @@
 
 pub mod cloud;
 pub mod health;
+pub mod serve;
 pub mod validate;
 
 pub use cloud::Cloud;
@@ -97,6 +98,9 @@ pub struct Settings {
     /// How long a sign-in waits for the browser, in seconds (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_timeout_secs: Option<u64>,
+    /// `inbound serve`: schedules, alerts, metrics.
+    #[serde(default, skip_serializing_if = "serve::ServeSettings::is_default")]
+    pub serve: serve::ServeSettings,
 }
 
 impl Settings {

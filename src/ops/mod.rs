@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod exchange;
 pub mod paste;
 pub mod preflight;
+pub mod serve;
 pub mod servers;
 pub mod settings;
 pub mod setup;

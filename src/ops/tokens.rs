@@ -33,10 +33,28 @@ pub enum Policy {
     WhenDue,
     /// Now, even if the token is still fresh (`inbound refresh`).
     Force,
+    /// As [`Policy::WhenDue`], but also when the token expires within the lead (`serve`
+    /// refreshes ahead); decided again under the lock, so processes still refresh once.
+    Ahead(jiff::SignedDuration),
 }
 
-fn usable(file: &TokenFile, now: Timestamp) -> Option<&TokenSet> {
-    file.tokens.as_ref().filter(|t| !needs_refresh(t, now))
+impl Policy {
+    /// Serve a stored token when it is fresh enough (every policy but Force).
+    fn serves_stored(self) -> bool {
+        self != Policy::Force
+    }
+
+    /// Whether `tokens` are due for a refresh under this policy.
+    fn due(self, tokens: &TokenSet, now: Timestamp) -> bool {
+        match self {
+            Policy::Ahead(lead) => needs_refresh(tokens, now) || now >= tokens.expires_at - lead,
+            _ => needs_refresh(tokens, now),
+        }
+    }
+}
+
+fn usable(file: &TokenFile, policy: Policy, now: Timestamp) -> Option<&TokenSet> {
+    file.tokens.as_ref().filter(|t| !policy.due(t, now))
 }
 
 /// A token minted the way this server authenticates (app-only tokens only for app-only).
@@ -54,11 +72,11 @@ pub async fn fresh_token(
     // The server's current id and mailbox decide which token file is its own.
     let config = store.load()?;
     let (srv, app) = super::oauth_target(&config, server)?;
-    if policy == Policy::WhenDue {
+    if policy.serves_stored() {
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
-            && let Some(t) = usable(file, now()).filter(|t| same_kind(t, srv.auth))
+            && let Some(t) = usable(file, policy, now()).filter(|t| same_kind(t, srv.auth))
         {
             return Ok(Fresh {
                 tokens: t.clone(),
@@ -97,9 +115,9 @@ pub async fn fresh_token(
     };
     let at = now();
     let live = |t: &Option<TokenSet>| t.as_ref().filter(|t| access_token_usable(t, at)).cloned();
-    if policy == Policy::WhenDue
+    if policy.serves_stored()
         && file.blocker.is_none()
-        && let Some(t) = current.as_ref().filter(|t| !needs_refresh(t, at))
+        && let Some(t) = current.as_ref().filter(|t| !policy.due(t, at))
     {
         // Someone else refreshed while we waited for the lock.
         return Ok(Fresh {
@@ -114,7 +132,7 @@ pub async fn fresh_token(
             .last_error
             .as_ref()
             .map_or_else(|| "refresh refused".to_string(), |e| e.message.clone());
-        if let Some(t) = live(&current).filter(|_| policy == Policy::WhenDue) {
+        if let Some(t) = live(&current).filter(|_| policy.serves_stored()) {
             return Ok(Fresh {
                 tokens: t,
                 username: file.username,
@@ -132,7 +150,7 @@ pub async fn fresh_token(
     }
     // Microsoft or the network failed recently: don't hammer it on every mail program start
     // while the current token still works.
-    if policy == Policy::WhenDue
+    if policy.serves_stored()
         && let Some(t) = live(&current)
         && backoff_until(&file).is_some_and(|retry_at| at < retry_at)
     {
@@ -191,7 +209,7 @@ pub async fn fresh_token(
             drop(lock);
             tracing::warn!(server, error = %e, "token refresh failed");
             let live = current.filter(|t| access_token_usable(t, at));
-            if let Some(t) = live.filter(|_| e.is_transient() || policy == Policy::WhenDue) {
+            if let Some(t) = live.filter(|_| e.is_transient() || policy.serves_stored()) {
                 return Ok(Fresh {
                     tokens: t,
                     username: file.username,

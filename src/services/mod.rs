@@ -3,8 +3,12 @@
 pub mod browser;
 pub mod cert;
 pub mod imap;
+pub mod notify;
 pub mod oauth;
 pub mod ports;
 pub mod signals;
+pub mod status_http;
+pub mod store_watch;
+pub mod systemd;
 pub mod tls;
 pub mod xoauth2;
