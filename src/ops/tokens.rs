@@ -47,10 +47,19 @@ impl Policy {
     /// Whether `tokens` are due for a refresh under this policy.
     fn due(self, tokens: &TokenSet, now: Timestamp) -> bool {
         match self {
-            Policy::Ahead(lead) => needs_refresh(tokens, now) || now >= tokens.expires_at - lead,
+            Policy::Ahead(lead) => {
+                needs_refresh(tokens, now) || now >= tokens.expires_at - ahead_lead(tokens, lead)
+            }
             _ => needs_refresh(tokens, now),
         }
     }
+}
+
+/// The lead serve asks for, at most half the token's lifetime: a lead as long as the lifetime
+/// would refresh again the moment a token arrives.
+pub fn ahead_lead(tokens: &TokenSet, lead: jiff::SignedDuration) -> jiff::SignedDuration {
+    let half = tokens.expires_at.duration_since(tokens.issued_at) / 2;
+    lead.min(half.max(jiff::SignedDuration::ZERO))
 }
 
 fn usable(file: &TokenFile, policy: Policy, now: Timestamp) -> Option<&TokenSet> {

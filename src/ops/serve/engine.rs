@@ -267,6 +267,8 @@ impl Engine {
             .notifier
             .send(Job::Channels(Channels::from_settings(&self.settings)));
         tracing::info!("settings reloaded");
+        // systemd ends the reload on READY=1.
+        systemd::ready(&self.status_line());
     }
 
     fn healths(&self, now: Timestamp) -> Vec<Health> {

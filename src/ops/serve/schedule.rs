@@ -3,7 +3,7 @@
 
 use crate::model::health::refresh_due_at;
 use crate::model::{Server, ServerState, TokenFile};
-use crate::ops::tokens::backoff_until;
+use crate::ops::tokens::{ahead_lead, backoff_until};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -27,7 +27,7 @@ pub fn refresh_at(
     }
     let file = file.filter(|f| f.blocker.is_none())?;
     let tokens = file.tokens.as_ref()?;
-    let due = refresh_due_at(tokens).min(tokens.expires_at - signed(lead));
+    let due = refresh_due_at(tokens).min(tokens.expires_at - ahead_lead(tokens, signed(lead)));
     let due = backoff_until(file).map_or(due, |b| due.max(b));
     Some(retry_at.map_or(due, |r| due.max(r)))
 }
@@ -121,6 +121,11 @@ mod tests {
         assert_eq!(
             refresh_at(&s, Some(&f), Duration::from_secs(900), None),
             Some(at(2700))
+        );
+        // A lead longer than half the lifetime would refresh on arrival: half it is.
+        assert_eq!(
+            refresh_at(&s, Some(&f), Duration::from_secs(9000), None),
+            Some(at(1800))
         );
         assert_eq!(
             refresh_at(&s, Some(&f), Duration::ZERO, Some(at(4000))),

@@ -100,6 +100,11 @@ pub fn hold(store: &Store) -> Result<Held, StatusError> {
 
 impl Held {
     pub fn write(&self, status: &ServeStatus) {
+        // A serve killed mid-write left its temporary file; we hold the lock, so it is no
+        // one's now.
+        if let Some(dir) = self.path.parent() {
+            crate::store::atomic::sweep_temp_files(dir, STATUS_FILE);
+        }
         let bytes = match serde_json::to_vec_pretty(status) {
             Ok(b) => b,
             Err(e) => {
