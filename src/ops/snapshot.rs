@@ -18,6 +18,8 @@ pub struct Snapshot {
     /// Token files of the last servers not read yet (the first frame reads only the first
     /// ones; a full snapshot follows).
     pub pending: usize,
+    /// Whether an `inbound serve` runs on this store, and its schedule.
+    pub serve: super::serve::status::ServeState,
 }
 
 impl Snapshot {
@@ -41,6 +43,7 @@ impl Snapshot {
             config,
             tokens,
             pending,
+            serve: super::serve::status::read(store),
         })
     }
 

@@ -39,9 +39,10 @@ pub struct ServeStatus {
 }
 
 /// What the app knows about a serve on its store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ServeState {
     /// No serve has run here, or the last one's status is gone.
+    #[default]
     NotRunning,
     /// A serve runs (its lock is held).
     Running(ServeStatus),
@@ -55,6 +56,11 @@ impl ServeState {
             ServeState::Running(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// When the running serve next refreshes and tests the server with this id.
+    pub fn next_for(&self, server_id: &str) -> Option<&Next> {
+        self.running()?.next.get(server_id)
     }
 }
 
