@@ -64,6 +64,8 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Connect(a) => connect(&store, a).await,
         Command::Test(a) => test(&store, a).await,
         Command::Token(a) => token(&store, a).await,
+        Command::Tunnel(a) => return super::tunnel::run(&store, a).await,
+        Command::Proxy(a) => super::proxy::run(&store, a).await,
         Command::Refresh(a) => refresh(&store, a).await,
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
@@ -146,6 +148,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::AppInUse { .. }
         | Error::NotOAuth { .. }
         | Error::Preflight(_)
+        | Error::ProxyPasswordSet { .. }
         | Error::AppOnly { .. } => exit::USAGE,
         Error::NotFound { .. } => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,

@@ -23,9 +23,11 @@ mod commands;
 mod docs;
 mod exchange;
 mod output;
+mod proxy;
 mod serve;
 mod setup;
 mod tty;
+mod tunnel;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -84,6 +86,12 @@ pub enum Command {
     Test(TestArgs),
     /// Print a fresh access token (for mail programs: mbsync PassCmd, fetchmail, neomutt …).
     Token(TokenArgs),
+    /// Pre-authenticated IMAP on stdin/stdout for mail programs that run a command (mbsync
+    /// Tunnel, offlineimap preauthtunnel, mutt tunnel, fetchmail plugin).
+    Tunnel(TunnelArgs),
+    /// A local IMAP server for mail programs that only know host, port, user and password:
+    /// LOGIN with a local proxy password becomes XOAUTH2 upstream (or: proxy password NAME).
+    Proxy(ProxyArgs),
     /// Refresh tokens now (for cron / systemd timers).
     Refresh(RefreshArgs),
     /// Monitoring check (Nagios/Icinga conventions): OK / WARNING / CRITICAL / UNKNOWN.
@@ -188,6 +196,8 @@ impl Command {
             Command::Refresh(a) => a.all,
             Command::Check(a) => a.test,
             Command::Serve(_) => true,
+            // Many sessions at once: TLS handshakes and relays on every core.
+            Command::Proxy(a) => a.command.is_none(),
             _ => false,
         }
     }
@@ -471,6 +481,84 @@ pub struct TokenArgs {
     /// What to print.
     #[arg(long, value_enum, default_value = "access")]
     pub format: TokenFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Logs in to the server (a fresh token as inbound token gets it, TLS and XOAUTH2 as Test & Confirm;
+LOGIN for Basic), writes * PREAUTH [CAPABILITY …] and relays the session untouched. Before that,
+any failure is one * BYE line on stdout, the diagnosis on stderr, and a non-zero exit (5: sign in
+again with inbound connect; nothing interactive is ever started).
+The server may be named by its Name, its id (inbound show) or its Username when only one server
+has it. Several words are joined with spaces, so fetchmail's plugin, which splits on spaces
+without a shell, works as written:
+  mbsync:      Tunnel \"inbound tunnel 'Support inbox'\"
+  fetchmail:   plugin \"inbound tunnel Support inbox\" (with protocol IMAP, user and no password)")]
+pub struct TunnelArgs {
+    /// The server: its Name (words are joined with spaces), id or Username.
+    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    pub name: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "\
+Rules: plain IMAP on 127.0.0.1:1143 by default, for mail programs on this machine. --tls adds an
+implicit-TLS port (default port 1993) and STARTTLS on the plain port, with a certificate made on
+the first start (its CA file and SHA-256 fingerprint are printed). An address beyond loopback is
+refused without --tls, and there LOGIN waits for STARTTLS.
+Mail program settings: host and port as printed at start; encryption: none on 127.0.0.1 without
+--tls, SSL/TLS on the TLS port (trust the printed CA file); user: the server's Name (or its
+Username when only one server has it); password: the one inbound proxy password NAME printed.
+Runs in the foreground until SIGTERM or Ctrl-C, then lets sessions finish for --grace seconds."
+)]
+pub struct ProxyArgs {
+    #[command(subcommand)]
+    pub command: Option<ProxyCommand>,
+    /// Plain IMAP address (default: the setting, else 127.0.0.1:1143).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Also serve implicit TLS (and STARTTLS) with the proxy's own certificate.
+    #[arg(long)]
+    pub tls: bool,
+    /// Implicit-TLS address (default: the setting, else the plain address with port 1993).
+    #[arg(long, value_name = "ADDR:PORT", requires = "tls")]
+    pub tls_listen: Option<std::net::SocketAddr>,
+    /// Most client connections at once (default: the setting, else 2048).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Seconds sessions may go on after SIGTERM (default 10).
+    #[arg(long, value_name = "SECS")]
+    pub grace: Option<u64>,
+    /// Seconds a client has from connecting to a good login (default 60).
+    #[arg(long, value_name = "SECS", hide = true)]
+    pub preauth_timeout: Option<u64>,
+    /// Seconds without traffic after login before a session ends (default 1860).
+    #[arg(long, value_name = "SECS", hide = true)]
+    pub idle_timeout: Option<u64>,
+    /// Seconds each stage of the upstream login may take (default: 15 to connect, 20 per
+    /// command, 30 to authenticate).
+    #[arg(long, value_name = "SECS", hide = true)]
+    pub upstream_timeout: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Make the local proxy password of server NAME (printed once; stored only as a hash).
+    Password(ProxyPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyPasswordArgs {
+    /// The server.
+    pub name: String,
+    /// Replace the password (the old one stops working at once).
+    #[arg(long, conflicts_with = "remove")]
+    pub rotate: bool,
+    /// Delete the password: no proxy login for this server.
+    #[arg(long)]
+    pub remove: bool,
 }
 
 #[derive(Debug, Args)]

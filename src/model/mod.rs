@@ -101,9 +101,47 @@ pub struct Settings {
     /// `inbound serve`: schedules, alerts, metrics.
     #[serde(default, skip_serializing_if = "serve::ServeSettings::is_default")]
     pub serve: serve::ServeSettings,
+    /// Where `inbound proxy` listens for plain IMAP (default [`DEFAULT_PROXY_LISTEN`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_listen: Option<std::net::SocketAddr>,
+    /// The proxy also serves implicit TLS (and STARTTLS) with its own certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_tls: Option<bool>,
+    /// Where the proxy's implicit-TLS port listens (default: the plain address, port
+    /// [`DEFAULT_PROXY_TLS_PORT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_tls_listen: Option<std::net::SocketAddr>,
+    /// Most client connections the proxy holds at once (default
+    /// [`DEFAULT_PROXY_MAX_CONNECTIONS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_max_connections: Option<u32>,
 }
 
+/// The proxy's plain IMAP address unless the settings say otherwise: loopback only.
+pub const DEFAULT_PROXY_LISTEN: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1143);
+/// The proxy's implicit-TLS port unless the settings say otherwise.
+pub const DEFAULT_PROXY_TLS_PORT: u16 = 1993;
+/// Enough for every fetcher of a large helpdesk at once; each idle session costs little.
+pub const DEFAULT_PROXY_MAX_CONNECTIONS: u32 = 2048;
+
 impl Settings {
+    /// The proxy's plain address.
+    pub fn proxy_listen(&self) -> std::net::SocketAddr {
+        self.proxy_listen.unwrap_or(DEFAULT_PROXY_LISTEN)
+    }
+
+    /// The proxy's implicit-TLS address (the plain one's IP, port 1993, unless set).
+    pub fn proxy_tls_listen(&self) -> std::net::SocketAddr {
+        self.proxy_tls_listen
+            .unwrap_or_else(|| std::net::SocketAddr::new(self.proxy_listen().ip(), DEFAULT_PROXY_TLS_PORT))
+    }
+
+    pub fn proxy_max_connections(&self) -> u32 {
+        self.proxy_max_connections
+            .unwrap_or(DEFAULT_PROXY_MAX_CONNECTIONS)
+    }
+
     /// How long a sign-in waits for Microsoft's answer.
     pub fn consent_timeout(&self) -> std::time::Duration {
         self.consent_timeout_secs

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod exchange;
 pub mod paste;
 pub mod preflight;
+pub mod proxy;
 pub mod serve;
 pub mod servers;
 pub mod settings;
@@ -14,6 +15,8 @@ pub mod setup;
 pub mod snapshot;
 pub mod test;
 pub mod tokens;
+pub mod tunnel;
+pub mod upstream;
 
 use crate::model::health::Fix;
 use crate::model::validate::FieldError;
@@ -54,6 +57,13 @@ pub enum Error {
     AppOnly { server: String },
     #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
     Probe { server: String, source: ProbeError },
+    #[error(
+        "\"{server}\" has a proxy password already: --rotate replaces it (the old one stops working), --remove deletes it"
+    )]
+    ProxyPasswordSet { server: String },
+    /// The tunnel's or the proxy's login to the real server failed.
+    #[error("\"{server}\": the IMAP login failed at {}: {source}", source.stage())]
+    Upstream { server: String, source: ProbeError },
     #[error("\"{server}\": device-code sign-in failed: {message}")]
     Device {
         server: String,
@@ -213,7 +223,7 @@ impl Error {
                 "a secret: paste its Value again; a certificate: upload it under Certificates & secrets → Certificates".to_string(),
             ),
             Error::Blocked { .. } | Error::NotSignedIn { .. } => self.fix().map(|f| f.advice()),
-            Error::Probe { source, .. } => Some(source.hint()),
+            Error::Probe { source, .. } | Error::Upstream { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
             Error::Preflight(list) => list.failure().and_then(|c| match &c.outcome {
                 preflight::Outcome::Failed { fix, .. } => Some(fix.clone()),

@@ -11,4 +11,5 @@ pub mod status_http;
 pub mod store_watch;
 pub mod systemd;
 pub mod tls;
+pub mod upstream;
 pub mod xoauth2;

@@ -20,6 +20,8 @@ const CONFIG_LOCK: &str = "config.lock";
 const TOKENS_DIR: &str = "tokens";
 
 mod certs;
+mod proxy;
+pub use proxy::{PasswordHash, ProxyFile, ProxyTls};
 /// Bounds on what we read: a store of 10,000 servers is a few MiB; anything larger is not ours.
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
 const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;

@@ -1,0 +1,454 @@
+//! An upstream IMAP session logged in and handed back as a raw stream, for the tunnel and the
+//! proxy to relay.
+//!
+//! Written by hand rather than with async-imap (which Test & Confirm uses): async-imap reads
+//! through its own framed buffer, and taking the stream back out of a `Session` would drop
+//! whatever the server sent after the tagged OK (an unsolicited `* n EXISTS`, pipelined data).
+//! The pre-auth exchange is small — greeting, CAPABILITY, one AUTHENTICATE or LOGIN — so it is
+//! done here over a `BufReader` whose unread bytes are returned with the stream
+//! ([`Upstream::leftover`]), and nothing the server says is lost.
+
+use crate::services::imap::{Credentials, ProbeError, ProbeSettings, Stage};
+use crate::services::{tls, xoauth2};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+
+/// A byte stream both ways (TCP or TLS over TCP).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The longest line the server may send before login (a greeting or CAPABILITY is a few
+/// hundred bytes; Exchange's is under 200).
+const MAX_LINE: usize = 64 * 1024;
+
+/// A logged-in upstream connection.
+pub struct Upstream {
+    pub stream: Box<dyn Io>,
+    /// Bytes the server sent after the tagged OK of the login, not yet relayed.
+    pub leftover: Vec<u8>,
+    /// The server's capabilities after login (sanitised atoms).
+    pub capabilities: Vec<String>,
+    /// The server's greeting text (sanitised).
+    pub greeting: String,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("capabilities", &self.capabilities)
+            .field("leftover", &self.leftover.len())
+            .finish_non_exhaustive()
+    }
+}
+
+type Result<T> = std::result::Result<T, ProbeError>;
+
+async fn within<T>(stage: Stage, limit: Duration, fut: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| ProbeError::Timeout { stage, secs: limit })
+}
+
+/// Connects (TLS when the settings say so, as Test & Confirm does: the server's CA file, the
+/// shared trust store), reads the greeting, learns the capabilities, logs in with `creds`
+/// (XOAUTH2 with SASL-IR when offered, else LOGIN) and returns the stream ready to relay.
+pub async fn login(settings: &ProbeSettings, creds: &Credentials) -> Result<Upstream> {
+    let t = settings.timeouts;
+    let addr = format!("{}:{}", settings.host, settings.port);
+    let setup = settings.tls.then(|| {
+        let ca_file = settings.ca_file.clone();
+        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await })
+    });
+    let tcp = within(
+        Stage::Connect,
+        t.connect,
+        TcpStream::connect((settings.host.as_str(), settings.port)),
+    )
+    .await?
+    .map_err(|e| ProbeError::Connect {
+        addr: addr.clone(),
+        message: e.to_string(),
+    })?;
+    let _ = tcp.set_nodelay(true);
+    let Some(setup) = setup else {
+        return session(Box::new(tcp), settings, creds).await;
+    };
+    let connector = setup.await.map_err(|e| ProbeError::Tls {
+        host: settings.host.clone(),
+        message: e.to_string(),
+    })??;
+    let connector = tokio_native_tls::TlsConnector::from(connector);
+    let stream = within(Stage::Tls, t.tls, connector.connect(&settings.host, tcp))
+        .await?
+        .map_err(|e| {
+            let message = crate::sanitize::peer_text(&e.to_string());
+            if [
+                "wrong version number",
+                "packet length too long",
+                "unknown protocol",
+                "http request",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+            {
+                ProbeError::NotTls {
+                    host: settings.host.clone(),
+                    port: settings.port,
+                }
+            } else {
+                ProbeError::Tls {
+                    host: settings.host.clone(),
+                    message,
+                }
+            }
+        })?;
+    session(Box::new(stream), settings, creds).await
+}
+
+/// The IMAP conversation up to a logged-in state, over an established stream.
+pub async fn session(stream: Box<dyn Io>, settings: &ProbeSettings, creds: &Credentials) -> Result<Upstream> {
+    let t = settings.timeouts;
+    let mut conn = Conn {
+        io: BufReader::new(stream),
+        line: Vec::new(),
+    };
+    let greeting = within(Stage::Greeting, t.command, conn.read_line(Stage::Greeting)).await??;
+    let text = greeting_text(&greeting)?;
+    let mut caps = code_capabilities(&greeting);
+
+    if caps.is_none() {
+        conn.send(b"i0 CAPABILITY\r\n", Stage::Capabilities).await?;
+        let (done, untagged) = within(
+            Stage::Capabilities,
+            t.command,
+            conn.until_tagged("i0", Stage::Capabilities),
+        )
+        .await??;
+        check_ok(&done, Stage::Capabilities)?;
+        caps = Some(untagged_capabilities(&untagged));
+    }
+    let caps = caps.unwrap_or_default();
+    let has = |c: &str| caps.iter().any(|x| x.eq_ignore_ascii_case(c));
+
+    let (tag, oauth) = ("i1", matches!(creds, Credentials::XOAuth2 { .. }));
+    match creds {
+        Credentials::XOAuth2 { user, access_token } => {
+            if !has("AUTH=XOAUTH2") {
+                return Err(ProbeError::MechanismMissing {
+                    mechanism: "XOAUTH2",
+                    capabilities: caps.join(" "),
+                });
+            }
+            let ir = xoauth2::encode(user, access_token.expose());
+            if has("SASL-IR") {
+                conn.send(
+                    format!("{tag} AUTHENTICATE XOAUTH2 {ir}\r\n").as_bytes(),
+                    Stage::Authenticate,
+                )
+                .await?;
+            } else {
+                conn.send(
+                    format!("{tag} AUTHENTICATE XOAUTH2\r\n").as_bytes(),
+                    Stage::Authenticate,
+                )
+                .await?;
+                let first = within(
+                    Stage::Authenticate,
+                    t.authenticate,
+                    conn.read_line(Stage::Authenticate),
+                )
+                .await??;
+                if first.starts_with(b"+") {
+                    conn.send(format!("{ir}\r\n").as_bytes(), Stage::Authenticate)
+                        .await?;
+                } else {
+                    // Answered at once (NO/BAD): put the line back in front of the wait below.
+                    return Err(refusal(&first, None, oauth));
+                }
+            }
+        }
+        Credentials::Login { user, password } => {
+            if has("LOGINDISABLED") {
+                return Err(ProbeError::MechanismMissing {
+                    mechanism: "LOGIN",
+                    capabilities: caps.join(" "),
+                });
+            }
+            conn.send(tag.as_bytes(), Stage::Authenticate).await?;
+            conn.send(b" LOGIN ", Stage::Authenticate).await?;
+            conn.send_astring(user.as_bytes(), t.authenticate).await?;
+            conn.send(b" ", Stage::Authenticate).await?;
+            conn.send_astring(password.expose().as_bytes(), t.authenticate)
+                .await?;
+            conn.send(b"\r\n", Stage::Authenticate).await?;
+        }
+    }
+    // A `+ <base64 JSON>` after the initial response is an XOAUTH2 error challenge (Dovecot,
+    // Gmail): answer it with an empty line, then the tagged NO follows.
+    let mut detail = None;
+    let done = within(Stage::Authenticate, t.authenticate, async {
+        loop {
+            let line = conn.read_line(Stage::Authenticate).await?;
+            if line.starts_with(b"+") {
+                let challenge = String::from_utf8_lossy(&line[1..]).trim().to_string();
+                detail = decode_challenge(&challenge);
+                conn.send(b"\r\n", Stage::Authenticate).await?;
+                continue;
+            }
+            if is_tagged(&line, tag) {
+                return Ok::<_, ProbeError>(line);
+            }
+        }
+    })
+    .await??;
+    if !status_is(&done, tag, "OK") {
+        return Err(refusal(&done, detail, oauth));
+    }
+    let caps = match code_capabilities(&done) {
+        Some(c) => c,
+        None => {
+            conn.send(b"i2 CAPABILITY\r\n", Stage::Capabilities).await?;
+            let (ok, untagged) = within(
+                Stage::Capabilities,
+                t.command,
+                conn.until_tagged("i2", Stage::Capabilities),
+            )
+            .await??;
+            check_ok(&ok, Stage::Capabilities)?;
+            untagged_capabilities(&untagged)
+        }
+    };
+    let leftover = conn.io.buffer().to_vec();
+    Ok(Upstream {
+        stream: conn.io.into_inner(),
+        leftover,
+        capabilities: caps,
+        greeting: text,
+    })
+}
+
+struct Conn {
+    io: BufReader<Box<dyn Io>>,
+    line: Vec<u8>,
+}
+
+impl Conn {
+    async fn send(&mut self, bytes: &[u8], stage: Stage) -> Result<()> {
+        let w = self.io.get_mut();
+        w.write_all(bytes)
+            .await
+            .map_err(|_| ProbeError::ConnectionLost { stage })?;
+        w.flush().await.map_err(|_| ProbeError::ConnectionLost { stage })
+    }
+
+    /// A quoted string when that can carry the bytes, else a synchronizing literal.
+    async fn send_astring(&mut self, s: &[u8], limit: Duration) -> Result<()> {
+        let quotable = s.iter().all(|b| (0x20..0x7f).contains(b));
+        if quotable {
+            let mut q = Vec::with_capacity(s.len() + 2);
+            q.push(b'"');
+            for &b in s {
+                if b == b'"' || b == b'\\' {
+                    q.push(b'\\');
+                }
+                q.push(b);
+            }
+            q.push(b'"');
+            return self.send(&q, Stage::Authenticate).await;
+        }
+        self.send(format!("{{{}}}\r\n", s.len()).as_bytes(), Stage::Authenticate)
+            .await?;
+        let go = within(Stage::Authenticate, limit, self.read_line(Stage::Authenticate)).await??;
+        if !go.starts_with(b"+") {
+            return Err(refusal(&go, None, false));
+        }
+        self.send(s, Stage::Authenticate).await
+    }
+
+    /// One line without its CRLF, at most [`MAX_LINE`] bytes.
+    async fn read_line(&mut self, stage: Stage) -> Result<Vec<u8>> {
+        self.line.clear();
+        loop {
+            let buf = self
+                .io
+                .fill_buf()
+                .await
+                .map_err(|_| ProbeError::ConnectionLost { stage })?;
+            if buf.is_empty() {
+                return Err(ProbeError::ConnectionLost { stage });
+            }
+            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            self.line.extend_from_slice(&buf[..take]);
+            self.io.consume(take);
+            if self.line.len() > MAX_LINE {
+                return Err(ProbeError::Protocol {
+                    stage,
+                    message: format!("the server sent a line longer than {MAX_LINE} bytes"),
+                });
+            }
+            if done {
+                while matches!(self.line.last(), Some(b'\n' | b'\r')) {
+                    self.line.pop();
+                }
+                return Ok(std::mem::take(&mut self.line));
+            }
+        }
+    }
+
+    /// Reads until the line tagged `tag`; returns it and the untagged lines before it.
+    async fn until_tagged(&mut self, tag: &str, stage: Stage) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
+        let mut untagged = Vec::new();
+        loop {
+            let line = self.read_line(stage).await?;
+            if is_tagged(&line, tag) {
+                return Ok((line, untagged));
+            }
+            if untagged.len() < 64 {
+                untagged.push(line);
+            }
+        }
+    }
+}
+
+fn is_tagged(line: &[u8], tag: &str) -> bool {
+    line.len() > tag.len() && line.starts_with(tag.as_bytes()) && line[tag.len()] == b' '
+}
+
+fn status_is(line: &[u8], tag: &str, status: &str) -> bool {
+    line.get(tag.len() + 1..).is_some_and(|rest| {
+        rest.len() >= status.len() && rest[..status.len()].eq_ignore_ascii_case(status.as_bytes())
+    })
+}
+
+fn check_ok(line: &[u8], stage: Stage) -> Result<()> {
+    let text = String::from_utf8_lossy(line);
+    let mut words = text.splitn(3, ' ');
+    let _tag = words.next();
+    match words.next() {
+        Some(s) if s.eq_ignore_ascii_case("OK") => Ok(()),
+        _ => Err(ProbeError::Protocol {
+            stage,
+            message: crate::sanitize::peer_text(&text),
+        }),
+    }
+}
+
+/// The greeting's text, or why it is not one we can log in after.
+fn greeting_text(line: &[u8]) -> Result<String> {
+    let text = crate::sanitize::peer_bytes(line);
+    if let Some(rest) = strip_ci(&text, "* OK") {
+        return Ok(rest.trim().to_string());
+    }
+    if let Some(rest) = strip_ci(&text, "* BYE") {
+        return Err(ProbeError::Greeting(format!("BYE{rest}")));
+    }
+    Err(ProbeError::Greeting(
+        "the first line is not an IMAP greeting".to_string(),
+    ))
+}
+
+fn strip_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    (text.len() >= prefix.len()
+        && text.is_char_boundary(prefix.len())
+        && text[..prefix.len()].eq_ignore_ascii_case(prefix))
+    .then(|| &text[prefix.len()..])
+}
+
+/// `[CAPABILITY …]` in a status response (greeting or tagged OK).
+fn code_capabilities(line: &[u8]) -> Option<Vec<String>> {
+    let text = String::from_utf8_lossy(line);
+    let upper = text.to_ascii_uppercase();
+    let start = upper.find("[CAPABILITY ")? + "[CAPABILITY ".len();
+    let end = text[start..].find(']')? + start;
+    Some(atoms(&text[start..end]))
+}
+
+fn untagged_capabilities(lines: &[Vec<u8>]) -> Vec<String> {
+    let mut caps = Vec::new();
+    for line in lines {
+        let text = String::from_utf8_lossy(line);
+        if let Some(rest) = strip_ci(&text, "* CAPABILITY ") {
+            caps.extend(atoms(rest));
+        }
+    }
+    caps
+}
+
+/// Capability atoms, cleaned: printable ASCII without the characters that would change the
+/// meaning of the line they are written back into.
+fn atoms(s: &str) -> Vec<String> {
+    s.split_ascii_whitespace()
+        .map(|a| {
+            a.chars()
+                .filter(|c| {
+                    c.is_ascii_graphic() && !matches!(c, '[' | ']' | '(' | ')' | '{' | '}' | '"' | '\\')
+                })
+                .collect::<String>()
+        })
+        .filter(|a| !a.is_empty())
+        .take(256)
+        .collect()
+}
+
+fn decode_challenge(b64: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let text = crate::sanitize::peer_bytes(&bytes);
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// A tagged NO/BAD (or an unexpected line) during the login, as Test & Confirm reports it.
+fn refusal(line: &[u8], detail: Option<String>, oauth: bool) -> ProbeError {
+    let text = crate::sanitize::peer_bytes(line);
+    // Drop the tag and the status word: the server's own words remain.
+    let words: String = text.splitn(3, ' ').nth(2).unwrap_or("").trim().to_string();
+    ProbeError::AuthRejected {
+        server_text: if words.is_empty() {
+            "(no text from the server)".to_string()
+        } else {
+            words
+        },
+        detail,
+        oauth,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_come_from_response_codes_and_untagged_lines() {
+        assert_eq!(
+            code_capabilities(b"i1 OK [CAPABILITY IMAP4rev1 IDLE MOVE] Logged in"),
+            Some(vec!["IMAP4rev1".into(), "IDLE".into(), "MOVE".into()])
+        );
+        assert_eq!(code_capabilities(b"* OK ready"), None);
+        assert_eq!(
+            untagged_capabilities(&[b"* CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR".to_vec()]),
+            vec!["IMAP4rev1", "AUTH=XOAUTH2", "SASL-IR"]
+        );
+        // A hostile atom cannot close the response code it is written into.
+        assert_eq!(atoms("A]B \x1b[2J"), vec!["AB", "2J"]);
+    }
+
+    #[test]
+    fn refusals_keep_the_servers_words() {
+        let e = refusal(b"i1 NO AUTHENTICATE failed.", None, true);
+        assert_eq!(
+            e.to_string(),
+            "the server refused the login: AUTHENTICATE failed."
+        );
+        assert!(status_is(b"i1 ok done", "i1", "OK"));
+        assert!(!status_is(b"i1 NO x", "i1", "OK"));
+        assert!(greeting_text(b"* BYE busy").is_err());
+        assert_eq!(
+            greeting_text(b"* OK IMAP ready").ok().as_deref(),
+            Some("IMAP ready")
+        );
+    }
+}
