@@ -673,3 +673,73 @@ async fn sigkill_during_refresh_waves_loses_no_refresh_token() {
     );
     eprintln!("serve kill rounds: {rounds} rounds, store intact, every refresh token works");
 }
+
+#[tokio::test]
+async fn serve_hosts_the_proxy_and_counts_its_upstream_failures() {
+    use tokio::io::AsyncBufReadExt;
+    let env = Env::new(3600).await;
+    let port = free_port();
+    env.cli
+        .store()
+        .update(|c| {
+            c.settings.proxy_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let out = env.cli.run(&["proxy", "password", NAME], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let password = text(&out.stdout).trim().to_string();
+    let child = env.serve(&["--proxy", "--metrics", "127.0.0.1:0"], &[]);
+    let addr = wait_for("serve.json with the metrics address", || {
+        env.status()?.get("metrics")?.as_str().map(str::to_string)
+    })
+    .await;
+    let tcp = wait_for_connect(port).await;
+    let mut tcp = tokio::io::BufReader::new(tcp);
+    let mut line = String::new();
+    tcp.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("* OK"), "{line}");
+    // The upstream (127.0.0.1:1) is not there: the login fails upstream, never locally.
+    tcp.get_mut()
+        .write_all(format!("a LOGIN \"{NAME}\" \"{password}\"\r\n").as_bytes())
+        .await
+        .unwrap();
+    loop {
+        line.clear();
+        tcp.read_line(&mut line).await.unwrap();
+        if line.starts_with("a ") || line.is_empty() {
+            break;
+        }
+    }
+    assert!(line.starts_with("a NO"), "{line}");
+    drop(tcp);
+    let counted = format!("inbound_server_proxy_upstream_login_failures_total{{server=\"{NAME}\"}} 1");
+    let end = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (_, _, metrics) = http_get(&format!("http://{addr}/metrics")).await;
+        if metrics.contains(&counted) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < end, "{counted} not in {metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop(&env, child).await;
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "the proxy stopped with serve"
+    );
+}
+
+async fn wait_for_connect(port: u16) -> tokio::net::TcpStream {
+    let end = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            return s;
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "the proxy never listened on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

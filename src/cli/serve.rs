@@ -231,6 +231,9 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
         Ok(()) => exit::OK,
         Err(e) => {
             say!("inbound: {e}");
+            if let Some(h) = e.hint() {
+                say!("  → {h}");
+            }
             tracing::error!(error = %e, "serve could not run");
             match e {
                 serve::ServeError::RemoteMetrics(_) => exit::USAGE,

@@ -55,6 +55,18 @@ pub enum ServeError {
     Watch { dir: String, reason: String },
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
+    #[error("the IMAP proxy stopped: {0}")]
+    Proxy(#[from] crate::ops::proxy::ProxyError),
+}
+
+impl ServeError {
+    /// What to do, when there is more to say than the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ServeError::Proxy(e) => e.hint(),
+            _ => None,
+        }
+    }
 }
 
 /// What background work reports.
@@ -91,6 +103,8 @@ struct Engine {
     work: JoinSet<Done>,
     refresh_slots: Arc<Semaphore>,
     stopping: CancellationToken,
+    /// Upstream refusals the hosted proxy saw (empty without a proxy).
+    refusals: super::proxy_host::Refusals,
 }
 
 fn signed(d: Duration) -> SignedDuration {
@@ -148,6 +162,13 @@ pub async fn run(
     let (notifier, sender) = notifier::start(Channels::from_settings(&settings), metrics.clone());
     let started = Timestamp::now();
     let snapshot = Snapshot::load(&store)?;
+    let (mut proxy_task, mut proxy_events, proxy_stop) = match settings.proxy.unwrap_or(false) {
+        true => {
+            let h = super::proxy_host::start(&store, &snapshot.config.settings);
+            (Some(h.task), Some(h.events), Some(h.stop))
+        }
+        false => (None, None, None),
+    };
     let mut engine = Engine {
         alerts: Alerts::new(settings.flap(), settings.remind()),
         refresh_slots: Arc::new(Semaphore::new(crate::model::serve::DEFAULT_REFRESH_JOBS)),
@@ -174,6 +195,7 @@ pub async fn run(
         testing: HashSet::new(),
         work: JoinSet::new(),
         stopping: CancellationToken::new(),
+        refusals: Default::default(),
     };
     tracing::info!(
         servers = engine.snapshot.config.servers.len(),
@@ -185,6 +207,7 @@ pub async fn run(
     watchdog_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ready = false;
     let mut ping_only = false;
+    let mut failure = None;
     loop {
         let now = Timestamp::now();
         if !ping_only {
@@ -216,6 +239,19 @@ pub async fn run(
                 }
                 engine.reload_store();
             }
+            Some(event) = async { proxy_events.as_mut()?.recv().await }, if proxy_events.is_some() => {
+                engine.refusals.observe(&event, &engine.metrics);
+            }
+            ended = async { proxy_task.as_mut()?.await.ok() }, if proxy_task.is_some() => {
+                // The proxy ends only on its own failure (a port taken): serve stops with it,
+                // so that systemd shows the error and restarts.
+                proxy_task = None;
+                if let Some(Err(e)) = ended {
+                    tracing::error!(error = %e, "the IMAP proxy stopped");
+                    failure = Some(ServeError::Proxy(e));
+                    break;
+                }
+            }
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 systemd::watchdog();
                 ping_only = true;
@@ -225,6 +261,18 @@ pub async fn run(
     systemd::stopping();
     tracing::info!(in_flight = engine.work.len(), "serve stopping");
     engine.stopping.cancel();
+    if let Some(stop) = &proxy_stop {
+        stop.cancel();
+    }
+    // Its last events are read so that the proxy never waits on a full channel.
+    let proxy_stopped = tokio::spawn(async move {
+        if let Some(mut events) = proxy_events {
+            while events.recv().await.is_some() {}
+        }
+        if let Some(task) = proxy_task {
+            let _ = task.await;
+        }
+    });
     // Refreshes in flight finish and save what they were given; nothing new starts.
     let drained = tokio::time::timeout(STOP_GRACE, async {
         while let Some(done) = engine.work.join_next().await {
@@ -238,13 +286,17 @@ pub async fn run(
         tracing::warn!("work still running after the stop grace period was abandoned");
         engine.work.abort_all();
     }
+    let _ = proxy_stopped.await;
     http.cancel();
     engine.held.remove();
     drop(engine.notifier);
     // Notifications already raised get their chance (bounded by their own time limits).
     let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
     tracing::info!("serve stopped");
-    Ok(())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 impl Engine {
@@ -271,12 +323,24 @@ impl Engine {
         systemd::ready(&self.status_line());
     }
 
-    fn healths(&self, now: Timestamp) -> Vec<Health> {
+    fn healths(&mut self, now: Timestamp) -> Vec<Health> {
+        let names = self
+            .snapshot
+            .config
+            .servers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        self.refusals.retain(&names);
         self.snapshot
             .config
             .servers
             .iter()
-            .map(|s| self.snapshot.health(s, now))
+            .map(|s| {
+                let mut h = self.snapshot.health(s, now);
+                self.refusals.apply(&mut h);
+                h
+            })
             .collect()
     }
 

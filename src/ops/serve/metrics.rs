@@ -109,7 +109,7 @@ impl Metrics {
             proxy_upstream_failures: counter_vec(
                 &registry,
                 "inbound_server_proxy_upstream_login_failures_total",
-                "IMAP proxy logins that the upstream server refused.",
+                "IMAP proxy logins upstream that failed or were refused.",
                 &["server"],
             )?,
             servers: gauge_vec(
@@ -213,8 +213,9 @@ impl Metrics {
         }
     }
 
-    pub fn proxy_session(&self, server: &str, upstream_refused: bool) {
-        if upstream_refused {
+    /// A proxy session of `server`: logged in upstream, or the upstream login failed.
+    pub fn proxy_session(&self, server: &str, upstream_failed: bool) {
+        if upstream_failed {
             self.proxy_upstream_failures.with_label_values(&[server]).inc();
         } else {
             self.proxy_sessions.with_label_values(&[server]).inc();

@@ -10,6 +10,7 @@ mod engine;
 pub mod healthz;
 pub mod metrics;
 mod notifier;
+pub mod proxy_host;
 pub mod schedule;
 pub mod status;
 pub mod unit;
