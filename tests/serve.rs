@@ -743,3 +743,38 @@ async fn wait_for_connect(port: u16) -> tokio::net::TcpStream {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn sigterm_during_refresh_waves_keeps_every_rotated_token() {
+    // The fake's strict default: a used refresh token stops working once rotated, so a
+    // rotated token that serve failed to save would show at the end.
+    const SERVERS: usize = 4;
+    let env = Env::new(2).await;
+    for i in 1..SERVERS {
+        let name = format!("S{i}");
+        env.cli
+            .add_oauth(&env.idp, &name, USER, &["--host", "127.0.0.1", "--port", "1"])
+            .await;
+        env.connect(&name).await;
+    }
+    let seed: u64 = rand::thread_rng().r#gen();
+    eprintln!("serve SIGTERM rounds: seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let before = env.idp.refresh_requests();
+    for _ in 0..15 {
+        let child = env.serve(&["--retry-after", "1"], &[]);
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(100..1500))).await;
+        stop(&env, child).await;
+    }
+    assert!(
+        env.idp.refresh_requests() > before,
+        "serve refreshed during the rounds"
+    );
+    let out = env.cli.run(&["refresh", "--all"], None).await;
+    assert!(
+        out.status.success(),
+        "a rotated refresh token was lost on SIGTERM (seed {seed}): {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
