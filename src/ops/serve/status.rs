@@ -45,9 +45,9 @@ pub enum ServeState {
     #[default]
     NotRunning,
     /// A serve runs (its lock is held).
-    Running(ServeStatus),
+    Running(Box<ServeStatus>),
     /// A status left by a serve that is no longer running (killed).
-    Stopped(ServeStatus),
+    Stopped(Box<ServeStatus>),
 }
 
 impl ServeState {
@@ -148,13 +148,13 @@ pub fn read(store: &Store) -> ServeState {
     };
     let lock_path = store.dir().join(LOCK_FILE);
     if !lock_path.is_file() {
-        return ServeState::Stopped(status);
+        return ServeState::Stopped(Box::new(status));
     }
     match LockGuard::try_exclusive(&lock_path) {
         // Nobody holds it: the serve that wrote the status is gone.
-        Ok(Some(_free)) => ServeState::Stopped(status),
-        Ok(None) => ServeState::Running(status),
-        Err(_) => ServeState::Stopped(status),
+        Ok(Some(_free)) => ServeState::Stopped(Box::new(status)),
+        Ok(None) => ServeState::Running(Box::new(status)),
+        Err(_) => ServeState::Stopped(Box::new(status)),
     }
 }
 
@@ -177,9 +177,9 @@ mod tests {
             next: BTreeMap::new(),
         };
         held.write(&status);
-        assert_eq!(read(&store), ServeState::Running(status.clone()));
+        assert_eq!(read(&store), ServeState::Running(Box::new(status.clone())));
         assert!(matches!(hold(&store), Err(StatusError::Busy(_))));
         drop(held);
-        assert_eq!(read(&store), ServeState::Stopped(status));
+        assert_eq!(read(&store), ServeState::Stopped(Box::new(status)));
     }
 }

@@ -32,18 +32,18 @@ fn status(data: &crate::tui::state::msg::Snapshot) -> ServeStatus {
 
 #[test]
 fn review_with_serve_running_shows_since_when_and_the_next_refresh_and_test() {
-    let m = with_serve(|d| ServeState::Running(status(d)));
+    let m = with_serve(|d| ServeState::Running(Box::new(status(d))));
     snap("serve_running_review", &m, 100, 30);
 }
 
 #[test]
 fn review_after_serve_was_killed_says_it_is_not_running() {
-    let m = with_serve(|d| ServeState::Stopped(status(d)));
+    let m = with_serve(|d| ServeState::Stopped(Box::new(status(d))));
     snap("serve_stopped_review", &m, 100, 30);
 }
 
 #[test]
 fn a_narrow_header_keeps_the_counts_and_drops_the_serve_note() {
-    let m = with_serve(|d| ServeState::Running(status(d)));
+    let m = with_serve(|d| ServeState::Running(Box::new(status(d))));
     snap("serve_running_review_narrow", &m, 60, 20);
 }
