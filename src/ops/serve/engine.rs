@@ -225,7 +225,10 @@ pub async fn run(
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(sleep) => {}
-            Some(()) = changes.recv() => engine.reload_store(),
+            Some(()) = changes.recv() => {
+                tracing::debug!("store changed: read again");
+                engine.reload_store();
+            }
             Some(c) = control.recv() => match c {
                 Control::Reload => engine.reload_settings(),
             },
