@@ -16,7 +16,7 @@ bin="$PWD/$out/inbound"
 dir="$(mktemp -d)"
 pid=""
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -37,7 +37,7 @@ total=0
 for i in $(seq 1 10); do
   before=$(grep -c "store changed" "$log" || true)
   t0=$(date +%s%N)
-  "$bin" --config-dir "$dir/s" edit "server-$i" --host "h$i.example.com" >/dev/null
+  "$bin" --config-dir "$dir/s" edit "server-$i" --host "h$i.example.com" >/dev/null 2>&1
   t1=$(date +%s%N)
   while [ "$(grep -c "store changed" "$log" || true)" -le "$before" ]; do sleep 0.005; done
   t2=$(date +%s%N)
