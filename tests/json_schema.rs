@@ -101,6 +101,7 @@ fn every_documented_section_has_fields() {
         "inbound doctor NAME --json",
         "inbound settings --json",
         "inbound exchange-setup NAME --json",
+        "inbound serve --notify-command CMD",
     ] {
         assert!(s.get(h).is_some_and(|f| !f.is_empty()), "{h}: {s:?}");
     }
@@ -190,4 +191,49 @@ async fn each_json_output_has_the_documented_fields() {
         h,
         &parse(h, &cli.run(&["exchange-setup", "B", "--json"], None).await),
     );
+}
+
+#[tokio::test]
+async fn serve_notifications_have_the_documented_fields() {
+    let cli = Cli::new();
+    let file = cli.dir.path().join("note.json");
+    let cmd = format!("cat > '{}'", file.display());
+    let out = cli
+        .run(&["serve", "--test-notify", "--notify-command", &cmd], None)
+        .await;
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    conforms("inbound serve --notify-command CMD", &doc);
+    assert_eq!(doc["reason"], "test");
+
+    // A real transition (CRITICAL with its findings), built by the same code serve uses.
+    let store = cli.store();
+    let mut config = inbound::model::Config::default();
+    let server: inbound::model::Server = serde_json::from_value(serde_json::json!({
+        "id": "0123456789abcdef0123456789abcdef", "name": "A", "server_type": "IMAP",
+        "auth": "oauth2", "host": "h.example.com", "port": 993, "ssl": true,
+        "username": "a@contoso.com", "app": "missing", "state": "Confirmed"
+    }))
+    .unwrap();
+    config.servers.push(server.clone());
+    let now = jiff::Timestamp::now();
+    let health = inbound::model::health::assess(&server, None, None, now);
+    let announce = inbound::ops::serve::alerts::Announce {
+        server_id: server.id.clone(),
+        reason: inbound::ops::serve::alerts::Reason::Transition,
+        level: health.level,
+        previous: Some(inbound::model::health::Level::Ok),
+        since: now,
+    };
+    let n = inbound::ops::serve::document::Notification::new(
+        &announce,
+        &server.username,
+        &health,
+        &store.dir().display().to_string(),
+        now,
+    );
+    let doc = serde_json::to_value(&n).unwrap();
+    conforms("inbound serve --notify-command CMD", &doc);
+    assert_eq!(doc["level"], "CRITICAL");
+    assert!(!doc["findings"].as_array().unwrap().is_empty(), "{doc}");
 }

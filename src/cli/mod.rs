@@ -27,6 +27,7 @@ mod docs;
 mod exchange;
 mod output;
 mod proxy;
+mod serve;
 mod setup;
 mod tty;
 mod tunnel;
@@ -118,6 +119,9 @@ pub enum Command {
     /// Try the whole flow without a tenant: the app against stand-ins of Microsoft's sign-in
     /// and IMAP servers on loopback, on a temporary store (your own store is not touched).
     Demo(DemoArgs),
+    /// Keep every server alive: refresh tokens ahead of expiry, test on a schedule, alert on
+    /// health changes, serve metrics (runs in the foreground; a systemd unit: --print-unit).
+    Serve(serve::ServeArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to standard output: inbound man > inbound.1
@@ -195,6 +199,7 @@ impl Command {
             Command::Test(a) => a.all,
             Command::Refresh(a) => a.all,
             Command::Check(a) => a.test,
+            Command::Serve(_) => true,
             // Many sessions at once: TLS handshakes and relays on every core.
             Command::Proxy(a) => a.command.is_none(),
             _ => false,

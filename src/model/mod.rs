@@ -4,6 +4,7 @@
 pub mod cloud;
 pub mod health;
 pub mod quote;
+pub mod serve;
 pub mod validate;
 
 pub use cloud::Cloud;
@@ -103,6 +104,9 @@ pub struct Settings {
     /// How long a sign-in waits for the browser, in seconds (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_timeout_secs: Option<u64>,
+    /// `inbound serve`: schedules, alerts, metrics.
+    #[serde(default, skip_serializing_if = "serve::ServeSettings::is_default")]
+    pub serve: serve::ServeSettings,
     /// Where `inbound proxy` listens for plain IMAP (default [`DEFAULT_PROXY_LISTEN`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_listen: Option<std::net::SocketAddr>,

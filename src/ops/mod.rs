@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod paste;
 pub mod preflight;
 pub mod proxy;
+pub mod serve;
 pub mod servers;
 pub mod settings;
 pub mod setup;

@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub pending: usize,
     /// Ids of the servers that have a local proxy password (`inbound proxy password`).
     pub proxy_passwords: std::collections::BTreeSet<String>,
+    /// Whether an `inbound serve` runs on this store, and its schedule.
+    pub serve: super::serve::status::ServeState,
 }
 
 impl Snapshot {
@@ -45,6 +47,7 @@ impl Snapshot {
             tokens,
             pending,
             proxy_passwords,
+            serve: super::serve::status::read(store),
         })
     }
 

@@ -33,29 +33,43 @@ pub enum Policy {
     WhenDue,
     /// Now, even if the token is still fresh (`inbound refresh`).
     Force,
+    /// As [`Policy::WhenDue`], but also when the token expires within the lead (`serve`
+    /// refreshes ahead); decided again under the lock, so processes still refresh once.
+    Ahead(jiff::SignedDuration),
     /// When due, or when the token has less than this life left (an IMAP session that starts
     /// now lasts until its token expires). Single-flight like `WhenDue`.
     AtLeast(jiff::SignedDuration),
 }
 
 impl Policy {
-    /// Serves a still-valid token when refreshing fails or waits (everything but `Force`).
-    fn lenient(self) -> bool {
+    /// Serve a stored token when it is fresh enough (every policy but Force).
+    fn serves_stored(self) -> bool {
         self != Policy::Force
     }
 
-    /// Whether `t` is good enough to hand out without refreshing.
-    fn satisfied_by(self, t: &TokenSet, now: Timestamp) -> bool {
+    /// Whether `tokens` are due for a refresh under this policy.
+    fn due(self, tokens: &TokenSet, now: Timestamp) -> bool {
         match self {
-            Policy::Force => false,
-            Policy::WhenDue => !needs_refresh(t, now),
-            Policy::AtLeast(min) => !needs_refresh(t, now) && t.expires_at.duration_since(now) >= min,
+            Policy::Ahead(lead) => {
+                needs_refresh(tokens, now) || now >= tokens.expires_at - ahead_lead(tokens, lead)
+            }
+            Policy::AtLeast(min) => {
+                needs_refresh(tokens, now) || tokens.expires_at.duration_since(now) < min
+            }
+            _ => needs_refresh(tokens, now),
         }
     }
 }
 
-fn usable(file: &TokenFile, now: Timestamp) -> Option<&TokenSet> {
-    file.tokens.as_ref().filter(|t| !needs_refresh(t, now))
+/// The lead serve asks for, at most half the token's lifetime: a lead as long as the lifetime
+/// would refresh again the moment a token arrives.
+pub fn ahead_lead(tokens: &TokenSet, lead: jiff::SignedDuration) -> jiff::SignedDuration {
+    let half = tokens.expires_at.duration_since(tokens.issued_at) / 2;
+    lead.min(half.max(jiff::SignedDuration::ZERO))
+}
+
+fn usable(file: &TokenFile, policy: Policy, now: Timestamp) -> Option<&TokenSet> {
+    file.tokens.as_ref().filter(|t| !policy.due(t, now))
 }
 
 /// A token minted the way this server authenticates (app-only tokens only for app-only).
@@ -73,12 +87,12 @@ pub async fn fresh_token(
     // The server's current id and mailbox decide which token file is its own.
     let config = store.load()?;
     let (srv, app) = super::oauth_target(&config, server)?;
-    if policy.lenient() {
+    if policy.serves_stored() {
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
         let at = now();
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
-            && let Some(t) = usable(file, at).filter(|t| same_kind(t, srv.auth) && policy.satisfied_by(t, at))
+            && let Some(t) = usable(file, policy, now()).filter(|t| same_kind(t, srv.auth))
         {
             return Ok(Fresh {
                 tokens: t.clone(),
@@ -144,9 +158,9 @@ pub async fn fresh_token(
     };
     let at = now();
     let live = |t: &Option<TokenSet>| t.as_ref().filter(|t| access_token_usable(t, at)).cloned();
-    if policy.lenient()
+    if policy.serves_stored()
         && file.blocker.is_none()
-        && let Some(t) = current.as_ref().filter(|t| policy.satisfied_by(t, at))
+        && let Some(t) = current.as_ref().filter(|t| !policy.due(t, at))
     {
         // Someone else refreshed while we waited for the lock.
         return Ok(Fresh {
@@ -161,7 +175,7 @@ pub async fn fresh_token(
             .last_error
             .as_ref()
             .map_or_else(|| "refresh refused".to_string(), |e| e.message.clone());
-        if let Some(t) = live(&current).filter(|_| policy.lenient()) {
+        if let Some(t) = live(&current).filter(|_| policy.serves_stored()) {
             return Ok(Fresh {
                 tokens: t,
                 username: file.username,
@@ -180,7 +194,7 @@ pub async fn fresh_token(
     }
     // Microsoft or the network failed recently: don't hammer it on every mail program start
     // while the current token still works.
-    if policy.lenient()
+    if policy.serves_stored()
         && let Some(t) = live(&current)
         && backoff_until(&file).is_some_and(|retry_at| at < retry_at)
     {
@@ -239,7 +253,7 @@ pub async fn fresh_token(
             drop(lock);
             tracing::warn!(server, error = %e, "token refresh failed");
             let live = current.filter(|t| access_token_usable(t, at));
-            if let Some(t) = live.filter(|_| e.is_transient() || policy.lenient()) {
+            if let Some(t) = live.filter(|_| e.is_transient() || policy.serves_stored()) {
                 return Ok(Fresh {
                     tokens: t,
                     username: file.username,

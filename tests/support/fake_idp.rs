@@ -387,6 +387,12 @@ impl FakeIdp {
         self.entra().revoke_sessions();
     }
 
+    /// Used refresh tokens keep working after rotation, as at Microsoft (by default the fake
+    /// retires them, so that losing a rotated token is found out).
+    pub fn keep_rotated_refresh_tokens(&self, keep: bool) {
+        self.entra().keep_rotated_refresh_tokens(keep);
+    }
+
     /// Makes every access token issued so far expire now (introspection then says inactive).
     pub fn expire_all_access_tokens(&self) {
         self.entra().expire_access_tokens();

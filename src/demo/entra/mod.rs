@@ -180,6 +180,10 @@ pub struct Entra {
     device_codes: HashMap<String, DeviceGrant>,
     /// Client IDs an admin consented to for the whole tenant.
     admin_consented: HashSet<String>,
+    /// Microsoft's own rule: a used refresh token stays valid after rotation
+    /// (microsoft-facts §1.6). Off by default, so that a client losing the rotated token is
+    /// found out.
+    keep_rotated: bool,
 }
 
 impl Entra {
@@ -191,7 +195,13 @@ impl Entra {
             access_tokens: HashMap::new(),
             device_codes: HashMap::new(),
             admin_consented: HashSet::new(),
+            keep_rotated: false,
         }
+    }
+
+    /// Lets used refresh tokens keep working after rotation, as Microsoft does.
+    pub fn keep_rotated_refresh_tokens(&mut self, keep: bool) {
+        self.keep_rotated = keep;
     }
 
     /// Every endpoint.

@@ -257,7 +257,9 @@ impl Entra {
                  or tenant).",
             ));
         }
-        grant.status = RefreshStatus::Rotated;
+        if !self.keep_rotated {
+            grant.status = RefreshStatus::Rotated;
+        }
         let account = grant.account.clone();
         let public = grant.public;
         Ok(self.issue_tokens(tenant, &client_id, &account, public))

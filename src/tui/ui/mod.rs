@@ -103,6 +103,13 @@ fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
             if attention == 1 { "s" } else { "" }
         ));
     }
+    // Said when it fits beside the shortest title; a narrow terminal keeps the counts.
+    if let Some(serve) = serve_label(model)
+        && " inbound".len() + right.chars().count() + serve.chars().count() + 5 <= area.width as usize
+    {
+        right.push_str(" · ");
+        right.push_str(&serve);
+    }
     // In the demo every screen says so, before anything else.
     let demo = if model.env.demo.is_some() { " DEMO " } else { "" };
     let mut left = " inbound · incoming mail servers";
@@ -122,6 +129,19 @@ fn title_bar(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
         Span::styled(right, style),
     ]);
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// Whether `inbound serve` keeps this store (nothing when no serve ever ran here).
+fn serve_label(model: &Model) -> Option<String> {
+    use crate::ops::serve::status::ServeState;
+    match &model.data.serve {
+        ServeState::NotRunning => None,
+        ServeState::Running(s) => Some(format!(
+            "serve ✔ since {}",
+            crate::timefmt::in_zone(s.started_at, &model.tz)
+        )),
+        ServeState::Stopped(_) => Some("serve ✖ not running".into()),
+    }
 }
 
 fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {

@@ -300,6 +300,19 @@ fn health_section(
             None => vec![Span::styled(never, theme.dim())],
         };
         out.extend(r("Refreshed", refreshed));
+        if let Some(next) = model.data.serve.next_for(&server.id) {
+            let when = |t: jiff::Timestamp| format!("{} ({})", in_zone(t, tz), relative(t, model.now));
+            let mut parts = Vec::new();
+            if let Some(t) = next.refresh {
+                parts.push(format!("refresh {}", when(t)));
+            }
+            if let Some(t) = next.test {
+                parts.push(format!("test {}", when(t)));
+            }
+            if !parts.is_empty() {
+                out.extend(r("Next", vec![Span::raw(parts.join(" · "))]));
+            }
+        }
         if health.app_only {
             out.extend(r(
                 "Exchange",

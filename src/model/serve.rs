@@ -1,0 +1,133 @@
+//! The settings of `inbound serve`, stored in `config.json` under `settings.serve`. Every
+//! interval is a setting (and a flag of `serve`), so operators and tests can shorten them.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Scheduled Test & Confirm of every Confirmed server: every 6 hours.
+pub const DEFAULT_TEST_EVERY_SECS: u64 = 6 * 3600;
+/// Tests running at once: a test is mostly waiting on the network, a few keep a wave short
+/// without a burst of logins at Microsoft.
+pub const DEFAULT_TEST_JOBS: usize = 4;
+/// Token refreshes running at once in a wave.
+pub const DEFAULT_REFRESH_JOBS: usize = 64;
+/// After a failed refresh, try again this much later (the core's own back-off may add more).
+pub const DEFAULT_RETRY_SECS: u64 = 60;
+/// A level must hold this long before it is announced (no alerts for flapping).
+pub const DEFAULT_FLAP_SECS: u64 = 120;
+/// While CRITICAL, say so again this often.
+pub const DEFAULT_REMIND_SECS: u64 = 24 * 3600;
+/// The notify command and each webhook attempt get this long.
+pub const DEFAULT_NOTIFY_TIMEOUT_SECS: u64 = 10;
+/// Webhook attempts at most (the first one included).
+pub const DEFAULT_NOTIFY_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServeSettings {
+    /// Refresh this long before the access token expires (at least the core's own margin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_lead_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_every_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_jobs: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_timeout_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
+    /// Run the IMAP proxy inside serve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<bool>,
+}
+
+impl ServeSettings {
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// `self` with every field that `over` sets replaced (flags over stored settings).
+    pub fn overlaid(&self, over: &ServeSettings) -> ServeSettings {
+        macro_rules! pick {
+            ($($f:ident),*) => { ServeSettings { $($f: over.$f.clone().or_else(|| self.$f.clone()),)* } };
+        }
+        pick!(
+            refresh_lead_secs,
+            retry_secs,
+            test_every_secs,
+            test_jobs,
+            flap_secs,
+            remind_secs,
+            notify_command,
+            notify_url,
+            notify_timeout_secs,
+            notify_attempts,
+            metrics,
+            proxy
+        )
+    }
+
+    pub fn refresh_lead(&self) -> Duration {
+        Duration::from_secs(self.refresh_lead_secs.unwrap_or(0))
+    }
+    pub fn retry(&self) -> Duration {
+        Duration::from_secs(self.retry_secs.unwrap_or(DEFAULT_RETRY_SECS).max(1))
+    }
+    pub fn test_every(&self) -> Duration {
+        Duration::from_secs(self.test_every_secs.unwrap_or(DEFAULT_TEST_EVERY_SECS).max(1))
+    }
+    pub fn test_jobs(&self) -> usize {
+        self.test_jobs.unwrap_or(DEFAULT_TEST_JOBS).max(1)
+    }
+    pub fn flap(&self) -> Duration {
+        Duration::from_secs(self.flap_secs.unwrap_or(DEFAULT_FLAP_SECS))
+    }
+    pub fn remind(&self) -> Duration {
+        Duration::from_secs(self.remind_secs.unwrap_or(DEFAULT_REMIND_SECS).max(1))
+    }
+    pub fn notify_attempts(&self) -> u32 {
+        self.notify_attempts.unwrap_or(DEFAULT_NOTIFY_ATTEMPTS).max(1)
+    }
+    pub fn notify_timeout(&self) -> Duration {
+        Duration::from_secs(
+            self.notify_timeout_secs
+                .unwrap_or(DEFAULT_NOTIFY_TIMEOUT_SECS)
+                .max(1),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_stored_settings_field_by_field() {
+        let stored = ServeSettings {
+            retry_secs: Some(5),
+            notify_url: Some("http://127.0.0.1:1/".into()),
+            ..Default::default()
+        };
+        let flags = ServeSettings {
+            retry_secs: Some(7),
+            ..Default::default()
+        };
+        let s = stored.overlaid(&flags);
+        assert_eq!(s.retry_secs, Some(7));
+        assert_eq!(s.notify_url.as_deref(), Some("http://127.0.0.1:1/"));
+        assert_eq!(s.test_every(), Duration::from_secs(DEFAULT_TEST_EVERY_SECS));
+        assert!(ServeSettings::default().is_default());
+    }
+}

@@ -1,0 +1,546 @@
+//! The main loop of serve: read the store, decide what is due, start it in the background,
+//! sleep until the next thing is due or the store changes, repeat. Work reports back as
+//! messages; the loop alone changes serve's state.
+
+use super::alerts::Alerts;
+use super::document::Notification;
+use super::healthz::Board;
+use super::metrics::{self, Metrics};
+use super::notifier::{self, Channels, Job};
+use super::schedule;
+use super::status::{self, Held, Next, ServeStatus};
+use crate::model::health::{Health, Level};
+use crate::model::serve::ServeSettings;
+use crate::ops::snapshot::Snapshot;
+use crate::ops::tokens::{Policy, fresh_token};
+use crate::services::imap::Timeouts;
+use crate::services::status_http::{self, Answer};
+use crate::services::{store_watch, systemd};
+use crate::store::Store;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Even with nothing due, look again this often: expiry warnings count days, and a clock
+/// that jumped (suspend, NTP) must not leave a refresh asleep for hours.
+const MAX_SLEEP: Duration = Duration::from_secs(300);
+/// On SIGTERM, work in flight (a refresh whose rotated token must be saved) gets this long.
+const STOP_GRACE: Duration = Duration::from_secs(45);
+
+/// Requests from outside the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// SIGHUP: read the settings again.
+    Reload,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Ops(#[from] crate::ops::Error),
+    #[error(transparent)]
+    Status(#[from] status::StatusError),
+    #[error(transparent)]
+    Bind(#[from] status_http::BindError),
+    #[error(
+        "--metrics {0} is not a loopback address: metrics and /healthz name your mailboxes. Add --metrics-allow-remote to serve them to the network anyway"
+    )]
+    RemoteMetrics(SocketAddr),
+    #[error("cannot watch the store {dir} for changes: {reason}")]
+    Watch { dir: String, reason: String },
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
+    #[error("the IMAP proxy stopped: {0}")]
+    Proxy(#[from] crate::ops::proxy::ProxyError),
+}
+
+impl ServeError {
+    /// What to do, when there is more to say than the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ServeError::Proxy(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// What background work reports.
+enum Done {
+    Refreshed {
+        id: String,
+        name: String,
+        outcome: Result<Option<String>, String>,
+    },
+    Tested {
+        ids: Vec<String>,
+        results: Vec<(String, Result<String, String>)>,
+    },
+}
+
+struct Engine {
+    store: Store,
+    flags: ServeSettings,
+    settings: ServeSettings,
+    started: Timestamp,
+    snapshot: Snapshot,
+    alerts: Alerts,
+    metrics: Arc<Metrics>,
+    board: Arc<Mutex<Board>>,
+    notifier: mpsc::UnboundedSender<Job>,
+    held: Held,
+    status: ServeStatus,
+    /// Per server id: serve's own retry time after a failed refresh.
+    retry_at: HashMap<String, Timestamp>,
+    /// Per server id: when serve last started a test.
+    tested_at: HashMap<String, Timestamp>,
+    refreshing: HashSet<String>,
+    testing: HashSet<String>,
+    work: JoinSet<Done>,
+    refresh_slots: Arc<Semaphore>,
+    stopping: CancellationToken,
+    /// Upstream refusals the hosted proxy saw (empty without a proxy).
+    refusals: super::proxy_host::Refusals,
+}
+
+fn signed(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
+}
+
+/// Runs serve until `shutdown`; `control` brings SIGHUP. `proxy` is what runs the IMAP proxy
+/// alongside (None: no proxy).
+pub async fn run(
+    store: Store,
+    flags: ServeSettings,
+    allow_remote_metrics: bool,
+    shutdown: CancellationToken,
+    mut control: mpsc::Receiver<Control>,
+) -> Result<(), ServeError> {
+    let held = status::hold(&store)?;
+    let settings = store
+        .load()
+        .map_err(crate::ops::Error::from)?
+        .settings
+        .serve
+        .overlaid(&flags);
+    let metrics = Arc::new(Metrics::new().map_err(|e| ServeError::Metrics(e.to_string()))?);
+    let board = Arc::new(Mutex::new(Board::default()));
+    let http = CancellationToken::new();
+    let mut metrics_addr = None;
+    if let Some(addr) = settings.metrics {
+        if !addr.ip().is_loopback() && !allow_remote_metrics {
+            return Err(ServeError::RemoteMetrics(addr));
+        }
+        let listener = status_http::bind(addr).await?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        metrics_addr = Some(bound);
+        let (m, b) = (metrics.clone(), board.clone());
+        let handler: status_http::Handler = Arc::new(move |path: &str| match path {
+            "/metrics" => Answer {
+                status: 200,
+                content_type: metrics::CONTENT_TYPE,
+                body: m.render(),
+            },
+            "/healthz" => b.lock().unwrap_or_else(|p| p.into_inner()).answer(),
+            _ => Answer {
+                status: 404,
+                content_type: "text/plain; charset=utf-8",
+                body: "not found: try /metrics or /healthz\n".into(),
+            },
+        });
+        tokio::spawn(status_http::serve(listener, handler, http.clone()));
+        tracing::info!(%bound, "metrics and /healthz served");
+    }
+    let (_watch, mut changes) = store_watch::watch(store.dir()).map_err(|e| ServeError::Watch {
+        dir: store.dir().display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let (notifier, sender) = notifier::start(Channels::from_settings(&settings), metrics.clone());
+    let started = Timestamp::now();
+    let snapshot = Snapshot::load(&store)?;
+    let (mut proxy_task, mut proxy_events, proxy_stop) = match settings.proxy.unwrap_or(false) {
+        true => {
+            let h = super::proxy_host::start(&store, &snapshot.config.settings);
+            (Some(h.task), Some(h.events), Some(h.stop))
+        }
+        false => (None, None, None),
+    };
+    let mut engine = Engine {
+        alerts: Alerts::new(settings.flap(), settings.remind()),
+        refresh_slots: Arc::new(Semaphore::new(crate::model::serve::DEFAULT_REFRESH_JOBS)),
+        status: ServeStatus {
+            pid: std::process::id(),
+            started_at: started,
+            updated_at: started,
+            proxy: settings.proxy.unwrap_or(false),
+            metrics: metrics_addr.map(|a| a.to_string()),
+            next: BTreeMap::new(),
+        },
+        store,
+        flags,
+        settings,
+        started,
+        snapshot,
+        metrics,
+        board,
+        notifier,
+        held,
+        retry_at: HashMap::new(),
+        tested_at: HashMap::new(),
+        refreshing: HashSet::new(),
+        testing: HashSet::new(),
+        work: JoinSet::new(),
+        stopping: CancellationToken::new(),
+        refusals: Default::default(),
+    };
+    tracing::info!(
+        servers = engine.snapshot.config.servers.len(),
+        pid = engine.status.pid,
+        "serve started"
+    );
+    let watchdog = systemd::watchdog_interval();
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    watchdog_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ready = false;
+    let mut ping_only = false;
+    let mut failure = None;
+    loop {
+        let now = Timestamp::now();
+        if !ping_only {
+            engine.evaluate(now);
+            engine.start_due(now);
+            if !ready {
+                systemd::ready(&engine.status_line());
+                ready = true;
+            } else {
+                systemd::status(&engine.status_line());
+            }
+        }
+        ping_only = false;
+        let sleep = engine.next_wake(now);
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(sleep) => {}
+            Some(()) = changes.recv() => {
+                tracing::debug!("store changed: read again");
+                engine.reload_store();
+            }
+            Some(c) = control.recv() => match c {
+                Control::Reload => engine.reload_settings(),
+            },
+            Some(done) = engine.work.join_next(), if !engine.work.is_empty() => {
+                if let Ok(done) = done {
+                    engine.finish(done);
+                }
+                // The rest of a wave that is already back, in one go.
+                while let Some(Ok(done)) = engine.work.try_join_next() {
+                    engine.finish(done);
+                }
+                engine.reload_store();
+            }
+            Some(event) = async { proxy_events.as_mut()?.recv().await }, if proxy_events.is_some() => {
+                engine.refusals.observe(&event, &engine.metrics);
+            }
+            ended = async { proxy_task.as_mut()?.await.ok() }, if proxy_task.is_some() => {
+                // The proxy ends only on its own failure (a port taken): serve stops with it,
+                // so that systemd shows the error and restarts.
+                proxy_task = None;
+                if let Some(Err(e)) = ended {
+                    tracing::error!(error = %e, "the IMAP proxy stopped");
+                    failure = Some(ServeError::Proxy(e));
+                    break;
+                }
+            }
+            _ = watchdog_tick.tick(), if watchdog.is_some() => {
+                systemd::watchdog();
+                ping_only = true;
+            }
+        }
+    }
+    systemd::stopping();
+    tracing::info!(in_flight = engine.work.len(), "serve stopping");
+    engine.stopping.cancel();
+    if let Some(stop) = &proxy_stop {
+        stop.cancel();
+    }
+    // Its last events are read so that the proxy never waits on a full channel.
+    let proxy_stopped = tokio::spawn(async move {
+        if let Some(mut events) = proxy_events {
+            while events.recv().await.is_some() {}
+        }
+        if let Some(task) = proxy_task {
+            let _ = task.await;
+        }
+    });
+    // Refreshes in flight finish and save what they were given; nothing new starts.
+    let drained = tokio::time::timeout(STOP_GRACE, async {
+        while let Some(done) = engine.work.join_next().await {
+            if let Ok(done) = done {
+                engine.finish(done);
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("work still running after the stop grace period was abandoned");
+        engine.work.abort_all();
+    }
+    let _ = proxy_stopped.await;
+    http.cancel();
+    engine.held.remove();
+    drop(engine.notifier);
+    // Notifications already raised get their chance (bounded by their own time limits).
+    let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
+    tracing::info!("serve stopped");
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl Engine {
+    fn reload_store(&mut self) {
+        match Snapshot::load(&self.store) {
+            Ok(s) => self.snapshot = s,
+            // A damaged file (someone editing by hand) keeps the last good view; said once
+            // per change.
+            Err(e) => tracing::warn!(error = %e, "the store could not be read; keeping the last good view"),
+        }
+    }
+
+    fn reload_settings(&mut self) {
+        systemd::reloading();
+        self.reload_store();
+        self.settings = self.snapshot.config.settings.serve.overlaid(&self.flags);
+        self.alerts
+            .set_windows(self.settings.flap(), self.settings.remind());
+        let _ = self
+            .notifier
+            .send(Job::Channels(Channels::from_settings(&self.settings)));
+        tracing::info!("settings reloaded");
+        // systemd ends the reload on READY=1.
+        systemd::ready(&self.status_line());
+    }
+
+    fn healths(&mut self, now: Timestamp) -> Vec<Health> {
+        let names = self
+            .snapshot
+            .config
+            .servers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        self.refusals.retain(&names);
+        self.snapshot
+            .config
+            .servers
+            .iter()
+            .map(|s| {
+                let mut h = self.snapshot.health(s, now);
+                self.refusals.apply(&mut h);
+                h
+            })
+            .collect()
+    }
+
+    /// Health → alerts, metrics, /healthz, serve.json.
+    fn evaluate(&mut self, now: Timestamp) {
+        let healths = self.healths(now);
+        let servers = &self.snapshot.config.servers;
+        let announces = self.alerts.observe(
+            servers
+                .iter()
+                .zip(&healths)
+                .map(|(s, h)| (s.id.as_str(), h.level)),
+            now,
+        );
+        let store_dir = self.store.dir().display().to_string();
+        for a in announces {
+            let Some((server, health)) = servers.iter().zip(&healths).find(|(s, _)| s.id == a.server_id)
+            else {
+                continue;
+            };
+            let n = Notification::new(&a, &server.username, health, &store_dir, now);
+            tracing::info!(server = %server.name, level = a.level.label(), reason = ?a.reason, "health changed: {}", n.text);
+            let _ = self.notifier.send(Job::Send(Box::new(n)));
+        }
+        let rows: Vec<_> = servers
+            .iter()
+            .zip(&healths)
+            .map(|(s, h)| (s, self.snapshot.tokens_of(&s.name), h))
+            .collect();
+        self.metrics.update(&rows);
+        *self.board.lock().unwrap_or_else(|p| p.into_inner()) = Board {
+            servers: servers
+                .iter()
+                .zip(&healths)
+                .map(|(s, h)| (s.name.clone(), h.level, h.summary()))
+                .collect(),
+        };
+        let next: BTreeMap<String, Next> = servers
+            .iter()
+            .map(|s| {
+                let (refresh, test) = self.due_of(s);
+                (s.id.clone(), Next { refresh, test })
+            })
+            .filter(|(_, n)| n.refresh.is_some() || n.test.is_some())
+            .collect();
+        if next != self.status.next || self.status.updated_at == self.started {
+            self.status.next = next;
+            self.status.updated_at = now;
+            self.held.write(&self.status);
+        }
+    }
+
+    fn due_of(&self, s: &crate::model::Server) -> (Option<Timestamp>, Option<Timestamp>) {
+        let refresh = schedule::refresh_at(
+            s,
+            self.snapshot.tokens_of(&s.name),
+            self.settings.refresh_lead(),
+            self.retry_at.get(&s.id).copied(),
+        );
+        let test = schedule::test_at(
+            s,
+            self.settings.test_every(),
+            self.started,
+            self.tested_at.get(&s.id).copied(),
+        );
+        (refresh, test)
+    }
+
+    /// Starts every refresh and test that is due and not already running.
+    fn start_due(&mut self, now: Timestamp) {
+        let mut to_test = Vec::new();
+        let lead = Policy::Ahead(signed(self.settings.refresh_lead()));
+        for s in &self.snapshot.config.servers {
+            let (refresh, test) = self.due_of(s);
+            if refresh.is_some_and(|at| at <= now) && !self.refreshing.contains(&s.id) {
+                self.refreshing.insert(s.id.clone());
+                let (store, name, id) = (self.store.clone(), s.name.clone(), s.id.clone());
+                let slots = self.refresh_slots.clone();
+                let stopping = self.stopping.clone();
+                tracing::info!(server = %name, "refreshing the token ahead of expiry");
+                self.work.spawn(async move {
+                    let outcome = match slots.acquire_owned().await {
+                        Ok(_permit) if !stopping.is_cancelled() => {
+                            match fresh_token(&store, &name, lead, Timestamp::now).await {
+                                Ok(f) => Ok(f.warning),
+                                Err(e) => Err(e.to_string()),
+                            }
+                        }
+                        _ => Err("serve is stopping".into()),
+                    };
+                    Done::Refreshed { id, name, outcome }
+                });
+            }
+            if test.is_some_and(|at| at <= now) && !self.testing.contains(&s.id) {
+                to_test.push((s.id.clone(), s.name.clone()));
+            }
+        }
+        if !to_test.is_empty() {
+            let store = self.store.clone();
+            let jobs = self.settings.test_jobs();
+            let (ids, names): (Vec<String>, Vec<String>) = to_test.into_iter().unzip();
+            for id in &ids {
+                self.testing.insert(id.clone());
+                self.tested_at.insert(id.clone(), now);
+            }
+            tracing::info!(servers = names.len(), "scheduled Test & Confirm");
+            self.work.spawn(async move {
+                let results = match crate::ops::test::test_servers(
+                    &store,
+                    names.clone(),
+                    jobs,
+                    Timeouts::default(),
+                    |_| |_| {},
+                )
+                .await
+                {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|(n, r)| {
+                            (
+                                n,
+                                r.map(|rep| format!("{} messages in INBOX", rep.messages))
+                                    .map_err(|e| e.to_string()),
+                            )
+                        })
+                        .collect(),
+                    Err(e) => names.into_iter().map(|n| (n, Err(e.to_string()))).collect(),
+                };
+                Done::Tested { ids, results }
+            });
+        }
+    }
+
+    fn finish(&mut self, done: Done) {
+        let now = Timestamp::now();
+        match done {
+            Done::Refreshed { id, name, outcome } => {
+                self.refreshing.remove(&id);
+                match outcome {
+                    Ok(None) => {
+                        self.retry_at.remove(&id);
+                        self.metrics.refreshed(&name, true);
+                        tracing::info!(server = %name, "token fresh");
+                    }
+                    Ok(Some(warning)) | Err(warning) => {
+                        self.retry_at.insert(id, now + signed(self.settings.retry()));
+                        self.metrics.refreshed(&name, false);
+                        tracing::warn!(server = %name, error = %warning, "refresh failed; the next try follows the retry delay");
+                    }
+                }
+            }
+            Done::Tested { ids, results } => {
+                for id in ids {
+                    self.testing.remove(&id);
+                }
+                for (name, r) in results {
+                    match r {
+                        Ok(summary) => tracing::info!(server = %name, "scheduled test passed: {summary}"),
+                        Err(e) => tracing::warn!(server = %name, error = %e, "scheduled test failed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// How long to sleep: until the next refresh, test or alert falls due.
+    fn next_wake(&self, now: Timestamp) -> Duration {
+        let mut next = now + signed(MAX_SLEEP);
+        for s in &self.snapshot.config.servers {
+            let (refresh, test) = self.due_of(s);
+            if let Some(at) = refresh.filter(|_| !self.refreshing.contains(&s.id)) {
+                next = next.min(at);
+            }
+            if let Some(at) = test.filter(|_| !self.testing.contains(&s.id)) {
+                next = next.min(at);
+            }
+        }
+        if let Some(at) = self.alerts.next_due() {
+            next = next.min(at);
+        }
+        let wait = next.duration_since(now);
+        // Round up a little, so that waking exactly at a due time finds it due.
+        Duration::try_from(wait).unwrap_or(Duration::ZERO) + Duration::from_millis(5)
+    }
+
+    /// `STATUS=` for systemctl: counts by level and work in flight.
+    fn status_line(&self) -> String {
+        let board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        let count = |l: Level| board.servers.iter().filter(|(_, level, _)| *level == l).count();
+        format!(
+            "{} servers: {} OK, {} WARNING, {} CRITICAL; {} refreshing, {} testing",
+            board.servers.len(),
+            count(Level::Ok),
+            count(Level::Warning),
+            count(Level::Critical) + count(Level::Unknown),
+            self.refreshing.len(),
+            self.testing.len()
+        )
+    }
+}
