@@ -20,7 +20,8 @@ use support::fake_idp::{
 use support::imap::{self, ImapClient};
 
 const TENANT: &str = "contoso.onmicrosoft.com";
-const REDIRECT: &str = "http://localhost:53682/callback";
+/// inbound's registered redirect path on an ephemeral port (Entra ignores a loopback port).
+const REDIRECT: &str = "http://localhost:53682/microsoft_outlook/confirm";
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
@@ -366,6 +367,19 @@ async fn authorize_errors_and_scripted_failures() {
         .expect("get");
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().await.expect("body").contains("AADSTS50011"));
+    // A loopback redirect whose path is not registered: Entra compares the path, not the port.
+    let resp = client
+        .get(auth_url(
+            &idp,
+            "http://localhost:53682/callback",
+            &p.challenge,
+            "s",
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.text().await.expect("body").contains("AADSTS50011"));
 
     // Missing offline_access: invalid_scope on the redirect.
     let url = auth_url(&idp, REDIRECT, &p.challenge, "s").replace("offline_access", "");
@@ -438,6 +452,7 @@ async fn play_browser_visits_the_app_listener() {
         sock.write_all(resp.as_bytes()).await.expect("write");
     });
     let p = pkce();
+    idp.set_redirect_uris(&["http://127.0.0.1/cb"]);
     let redirect = format!("http://127.0.0.1:{port}/cb");
     let (status, body) = fake_idp::play_browser(&auth_url(&idp, &redirect, &p.challenge, "abc")).await;
     app.await.expect("app task");

@@ -1732,6 +1732,46 @@ fn offline_pre_flight_warns_and_saves() {
     assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
 }
 
+/// The form with the client ID and tenant of a stored app and a new secret renews that app,
+/// and the result says so, naming the servers that use it.
+#[test]
+fn the_form_renewing_a_stored_app_says_so_and_names_its_servers() {
+    let mut m = testing::model(testing::populated());
+    new_portal(&mut m);
+    act(&mut m, Action::Open);
+    act(&mut m, Action::NextField);
+    typed(&mut m, "2027-05-01");
+    act(&mut m, Action::Open);
+    act(&mut m, Action::Open);
+    assert_eq!(step(&m), Some(Step::Form));
+    let Screen::Wizard(w) = &mut m.screen else {
+        panic!("not in the wizard")
+    };
+    for (f, v) in [
+        (FieldId::Name, "New box"),
+        (FieldId::Username, "newbox@contoso.com"),
+        (FieldId::Secret, "renewed8Q~NEWSECRETVALUEabcdefghijklmnopq"),
+        (FieldId::ClientId, testing::CLIENT_ID),
+        (FieldId::Tenant, "contoso.com"),
+    ] {
+        w.form.set_value(f, v);
+    }
+    let cmds = submit(&mut m);
+    let [Cmd::Save { run, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?} {:?} {:?}", m.wizard().map(|w| &w.form.errors), m.status)
+    };
+    m.update(Msg::Saved {
+        run: *run,
+        result: Ok("New box".into()),
+    });
+    let said = m.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.contains("renewed"), "{said}");
+    assert!(
+        said.contains("\"Support inbox\""),
+        "names the servers that use it: {said}"
+    );
+}
+
 /// The form renews a stored app (same registration, new secret) and Microsoft could not be
 /// asked: nothing is saved, the stored secret stays.
 #[test]

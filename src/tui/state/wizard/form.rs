@@ -742,6 +742,10 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
 pub(super) fn save(w: &mut Wizard, ctx: &mut StepCtx, request: SaveRequest, say: bool) -> Vec<Effect> {
     let run = ctx.run_id();
     w.save_run = Some(run);
+    w.renewing = match &request {
+        SaveRequest::Add { input, .. } => crate::ops::servers::renews(input, ctx.config),
+        SaveRequest::Edit { .. } => None,
+    };
     let mut effects = Vec::new();
     if say {
         effects.push(Effect::Say(Tone::Info, "Saving…".into()));
@@ -774,6 +778,24 @@ pub(super) fn on_saved(
     } else {
         Tone::Warn
     };
+    let renewed = match w.renewing.take() {
+        Some((app, users)) if result.is_ok() => {
+            let others: Vec<String> = users.iter().map(|u| format!("\"{u}\"")).collect();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", which {} also use{}",
+                    others.join(", "),
+                    if others.len() == 1 { "s" } else { "" }
+                )
+            };
+            format!(
+                " This registration is stored as app \"{app}\": its secret and expiry were renewed{also}."
+            )
+        }
+        _ => String::new(),
+    };
     match result {
         Ok(name) => {
             w.server = Some(name.clone());
@@ -793,7 +815,7 @@ pub(super) fn on_saved(
             }
             effects.push(Effect::Say(
                 tone,
-                format!("Saved \"{name}\" as a Draft.{unchecked}"),
+                format!("Saved \"{name}\" as a Draft.{renewed}{unchecked}"),
             ));
             effects.push(Effect::Enter(match server.map_or(AuthKind::OAuth2, |s| s.auth) {
                 AuthKind::OAuth2 => Step::Connect,

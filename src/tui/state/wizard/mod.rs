@@ -179,6 +179,9 @@ pub struct Wizard {
     pub script: ScriptPane,
     pub form: Form,
     pub save_run: Option<RunId>,
+    /// The save in flight renews this stored app (same registration, new secret), used also
+    /// by these servers: said with the result.
+    pub renewing: Option<(String, Vec<String>)>,
     pub connect: Connect,
     /// Device-code sign-in, alongside `connect`.
     pub device: Device,
@@ -205,6 +208,7 @@ impl Wizard {
             script: ScriptPane::default(),
             form: Form::new(config),
             save_run: None,
+            renewing: None,
             connect: Connect::Idle,
             device: Device::Off,
             paste: PasteField::default(),
