@@ -90,7 +90,6 @@ pub async fn fresh_token(
     if policy.serves_stored() {
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
-        let at = now();
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
             && let Some(t) = usable(file, policy, now()).filter(|t| same_kind(t, srv.auth))
         {
