@@ -53,9 +53,7 @@ impl Policy {
             Policy::Ahead(lead) => {
                 needs_refresh(tokens, now) || now >= tokens.expires_at - ahead_lead(tokens, lead)
             }
-            Policy::AtLeast(min) => {
-                needs_refresh(tokens, now) || tokens.expires_at.duration_since(now) < min
-            }
+            Policy::AtLeast(min) => needs_refresh(tokens, now) || tokens.expires_at.duration_since(now) < min,
             _ => needs_refresh(tokens, now),
         }
     }
