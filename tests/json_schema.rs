@@ -196,6 +196,10 @@ async fn each_json_output_has_the_documented_fields() {
 #[tokio::test]
 async fn serve_notifications_have_the_documented_fields() {
     let cli = Cli::new();
+    // serve reads its settings from a store: make one (a read never creates it).
+    let made = cli.run(&["settings", "--listen-port", "18999"], None).await;
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let store = cli.store();
     let file = cli.dir.path().join("note.json");
     let cmd = format!("cat > '{}'", file.display());
     let out = cli
@@ -207,7 +211,6 @@ async fn serve_notifications_have_the_documented_fields() {
     assert_eq!(doc["reason"], "test");
 
     // A real transition (CRITICAL with its findings), built by the same code serve uses.
-    let store = cli.store();
     let mut config = inbound::model::Config::default();
     let server: inbound::model::Server = serde_json::from_value(serde_json::json!({
         "id": "0123456789abcdef0123456789abcdef", "name": "A", "server_type": "IMAP",

@@ -743,7 +743,13 @@ async fn sigterm_stops_accepting_and_lets_the_open_session_finish() {
     let status = bounded("exit", child.wait()).await.unwrap();
     assert!(status.success(), "{status:?}");
     let log = stderr.await.unwrap();
-    assert!(log.contains("stopping; 1 open session"), "{log}");
+    // At least the logged-in session; a probe of the loop above may have been accepted just
+    // before the listener closed, and counts too.
+    assert!(
+        log.lines()
+            .any(|l| l.contains("stopping;") && !l.contains("stopping; 0 open")),
+        "{log}"
+    );
     assert!(!log.contains(&pw));
 }
 

@@ -277,6 +277,7 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn test_notify_posts_to_a_webhook_retries_a_failing_one_and_gives_up_on_a_dead_one() {
     let cli = Cli::new();
+    made_store(&cli).await;
     // Up, after two server errors: three attempts, one notification.
     let hook = Receiver::start(vec![503, 500]).await;
     let out = cli
@@ -433,6 +434,7 @@ async fn metrics_pass_promtool_and_healthz_fails_while_a_dead_webhook_is_retried
 #[tokio::test]
 async fn a_remote_metrics_address_needs_its_flag() {
     let cli = Cli::new();
+    made_store(&cli).await;
     let out = cli.run(&["serve", "--metrics", "0.0.0.0:0"], None).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(
@@ -521,6 +523,7 @@ fn analyze(unit: &Path) -> Option<(bool, String, f64)> {
 #[tokio::test]
 async fn the_printed_and_the_shipped_units_pass_systemd_analyze() {
     let cli = Cli::new();
+    made_store(&cli).await;
     let out = cli
         .run(
             &[
@@ -777,4 +780,10 @@ async fn sigterm_during_refresh_waves_keeps_every_rotated_token() {
         text(&out.stdout),
         text(&out.stderr)
     );
+}
+
+/// serve works on an existing store (a command that only reads never creates one).
+async fn made_store(cli: &Cli) {
+    let out = cli.run(&["settings", "--listen-port", "18999"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }

@@ -111,6 +111,8 @@ fn creates_store(command: &Command) -> bool {
     match command {
         Command::Add(_) | Command::Cert(super::CertCommand::New(_)) => true,
         Command::Settings(a) => a.changes_something(),
+        // --save may write the first settings; --print-unit only names the store's path.
+        Command::Serve(a) => a.save || a.print_unit,
         _ => false,
     }
 }
