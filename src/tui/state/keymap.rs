@@ -47,6 +47,18 @@ pub enum Action {
     Exchange,
     Yes,
     No,
+    /// Open the list's find field.
+    Find,
+    /// Show only the servers that need attention (toggle).
+    Attention,
+    /// The list's next order.
+    Sort,
+    /// The first / last row of the list.
+    First,
+    Last,
+    /// A page of the list up / down.
+    PageUp,
+    PageDown,
 }
 
 /// Where a binding applies.
@@ -93,6 +105,8 @@ pub enum Ctx {
     TestAppOnly,
     Help,
     Confirm,
+    /// The server list's find field (printable keys are typed).
+    Filter,
 }
 
 impl Ctx {
@@ -107,6 +121,7 @@ impl Ctx {
                 | Ctx::ConnectPaste
                 | Ctx::Rotate
                 | Ctx::Settings
+                | Ctx::Filter
         )
     }
 }
@@ -161,6 +176,8 @@ impl Key {
             KeyCode::F(n) => format!("F{n}"),
             KeyCode::PageUp => "PgUp".into(),
             KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
             other => format!("{other:?}"),
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
@@ -389,6 +406,78 @@ pub static KEYMAP: &[KeyBinding] = &[
         false,
     ),
     b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
+    b(
+        C::Review,
+        &[Key::ch('/')],
+        A::Find,
+        "find (type to narrow the list: name, mailbox, host, app)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('o')],
+        A::Sort,
+        "order (health, name, token expiry, secret expiry, last test, as added)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('a')],
+        A::Attention,
+        "attention only (toggle: WARNING and CRITICAL)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::code(KeyCode::Home)],
+        A::First,
+        "first server",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::code(KeyCode::End)],
+        A::Last,
+        "last server",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ctrl('u')],
+        A::PageUp,
+        "a page of servers up",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ctrl('d')],
+        A::PageDown,
+        "a page of servers down",
+        false,
+    ),
+    // The list's find field.
+    b(
+        C::Filter,
+        ENTER,
+        A::Submit,
+        "keep (the list stays narrowed; keys go back to the list)",
+        true,
+    ),
+    b(C::Filter, ESC, A::Back, "clear (the whole list again)", true),
+    pair(
+        C::Filter,
+        &[Key::code(KeyCode::Up)],
+        A::Up,
+        "move (through the matches)",
+        "↑↓",
+    ),
+    b(
+        C::Filter,
+        &[Key::code(KeyCode::Down)],
+        A::Down,
+        "next server",
+        false,
+    ),
     b(C::Review, HELP, A::Help, "help", true),
     b(C::Review, QUIT, A::Quit, "quit", false),
     // Wizard step 1: the two questions.

@@ -146,6 +146,8 @@ pub struct Model {
     pub settings: Option<Box<settings::SettingsForm>>,
     /// Summaries over all servers, kept current by `update`.
     pub derived: derived::Derived,
+    /// The list's order, find and toggle.
+    pub view: review::view::ListView,
 }
 
 impl Model {
@@ -177,7 +179,9 @@ impl Model {
             copied: Vec::new(),
             settings: None,
             derived: derived::Derived::default(),
+            view: review::view::ListView::default(),
         };
+        model.reindex();
         model.rederive();
         model
     }
@@ -198,7 +202,11 @@ impl Model {
             || server.last_test.as_ref().is_some_and(|t| near(t.at))
     }
 
+    /// The selected server; `None` when a find matches nothing.
     pub fn selected_server(&self) -> Option<&Server> {
+        if self.view.shown.is_empty() {
+            return None;
+        }
         self.servers().get(self.selected)
     }
 
@@ -257,6 +265,7 @@ impl Model {
     /// The context of the screen under any popup.
     pub fn screen_ctx(&self) -> Ctx {
         match self.wizard().map(|w| w.step) {
+            None if self.view.typing => Ctx::Filter,
             None => Ctx::Review,
             Some(Step::Register) => match self.wizard().map(|w| (w.guide.page, w.script.focused)) {
                 Some((Page::Choose, _)) => Ctx::GuideChoose,
@@ -338,6 +347,7 @@ impl Model {
             Some(w) if matches!(w.step, Step::Register | Step::Secret) => w.guide.typing(w.step),
             Some(w) if w.step == Step::Form => w.form.focus_is_text(),
             Some(w) if w.step == Step::Connect => w.paste.focused,
+            None => self.view.typing,
             _ => false,
         }
     }
@@ -404,8 +414,9 @@ impl Model {
             }
             Msg::Loaded(Ok(data)) => {
                 self.data = data;
-                self.rederive();
                 self.selected = self.selected.min(self.servers().len().saturating_sub(1));
+                self.reindex();
+                self.rederive();
                 self.schedule_refreshes()
             }
             Msg::Loaded(Err(e)) => {
@@ -422,6 +433,8 @@ impl Model {
                     if let Some(s) = self.settings.as_deref_mut() {
                         s.key(key);
                     }
+                } else if self.popup.is_none() && self.view.typing && self.wizard().is_none() {
+                    self.find_key(key);
                 } else if self.popup.is_none() {
                     return self.wizard_event(StepEvent::Text(key));
                 }
@@ -517,6 +530,10 @@ impl Model {
             return Vec::new();
         }
         if self.popup.is_some() {
+            return Vec::new();
+        }
+        if self.view.typing && self.wizard().is_none() {
+            self.find_paste(text);
             return Vec::new();
         }
         self.wizard_event(StepEvent::Paste(text))

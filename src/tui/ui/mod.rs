@@ -116,6 +116,10 @@ fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
         main_pane(model, theme, area, f);
         return;
     }
+    if area.width >= screens::table::WIDE && wizard.is_none() {
+        screens::table::render(model, theme, area, f.buffer_mut());
+        return;
+    }
     if area.width < NARROW {
         match (&model.screen, model.pane) {
             (Screen::Review, Pane::List) => screens::list::render(model, theme, area, true, f.buffer_mut()),

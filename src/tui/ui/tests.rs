@@ -818,6 +818,7 @@ fn rotate_secret_form() {
 
 mod app_only;
 mod demo;
+mod review_list;
 
 #[test]
 fn wizard_form_preflight_states() {

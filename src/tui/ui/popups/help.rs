@@ -30,6 +30,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Global => "everywhere",
         Ctx::Help => "help",
         Ctx::Confirm => "question",
+        Ctx::Filter => "server list, find field",
     }
 }
 
