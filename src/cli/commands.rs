@@ -70,6 +70,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::ExchangeSetup(a) => super::exchange::exchange_setup(&store, &a.name, a.json),
         Command::Cert(c) => super::cert::run(&store, c),
         Command::Settings(a) => settings(&store, a),
+        Command::Import(a) => return super::import::run(&store, &a),
         Command::Demo(_) | Command::Completions(_) | Command::Man | Command::SetupScript(_) => {
             return exit::USAGE;
         }

@@ -22,6 +22,7 @@ mod checks;
 mod commands;
 mod docs;
 mod exchange;
+mod import;
 mod output;
 mod setup;
 mod tty;
@@ -101,6 +102,10 @@ pub enum Command {
     Cert(CertCommand),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
+    /// Add many servers from a file: CSV with a header of list --json field names (name,
+    /// username, host, port, ca_file, app, sign_in_as, auth, password) or the JSON list --json
+    /// prints. A file with any bad row imports nothing.
+    Import(import::ImportArgs),
     /// Print a script for Azure Cloud Shell that registers the Azure app and ends by printing a
     /// setup code for inbound add --setup-code (or save it: inbound setup-script > FILE).
     SetupScript(SetupScriptArgs),

@@ -5,6 +5,7 @@ pub mod cert;
 pub mod consent;
 pub mod doctor;
 pub mod exchange;
+pub mod import;
 pub mod paste;
 pub mod preflight;
 pub mod servers;
