@@ -59,6 +59,12 @@ pub enum Action {
     /// A page of the list up / down.
     PageUp,
     PageDown,
+    /// Mark the selected server (for work on many).
+    Mark,
+    /// Mark every server shown (again: unmark them).
+    MarkAll,
+    /// Test every server, as `test --all`.
+    TestAll,
 }
 
 /// Where a binding applies.
@@ -107,6 +113,10 @@ pub enum Ctx {
     Confirm,
     /// The server list's find field (printable keys are typed).
     Filter,
+    /// The batch popup while a test or refresh of many servers runs.
+    Bulk,
+    /// The batch popup once every server is done: the summary.
+    BulkDone,
 }
 
 impl Ctx {
@@ -455,6 +465,53 @@ pub static KEYMAP: &[KeyBinding] = &[
         "a page of servers down",
         false,
     ),
+    b(
+        C::Review,
+        &[Key::ch(' ')],
+        A::Mark,
+        "mark (t / r then test or refresh every marked server)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('*')],
+        A::MarkAll,
+        "mark all shown (again: unmark them)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('T')],
+        A::TestAll,
+        "test all (every server, as test --all)",
+        false,
+    ),
+    // The batch popup.
+    b(
+        C::Bulk,
+        ESC,
+        A::Back,
+        "stop (what has not started; what runs finishes)",
+        true,
+    ),
+    b(C::Bulk, UP, A::Up, "scroll up", false),
+    b(C::Bulk, DOWN, A::Down, "scroll down", false),
+    b(
+        C::BulkDone,
+        &[Key::code(KeyCode::Enter), Key::code(KeyCode::Esc)],
+        A::Open,
+        "close",
+        true,
+    ),
+    b(
+        C::BulkDone,
+        &[Key::ch('c')],
+        A::Connect,
+        "sign in (the ones that need it, one by one)",
+        true,
+    ),
+    b(C::BulkDone, UP, A::Up, "scroll up", false),
+    b(C::BulkDone, DOWN, A::Down, "scroll down", false),
     // The list's find field.
     b(
         C::Filter,
@@ -1012,9 +1069,12 @@ pub fn keys_line(ctxs: &[Ctx], items: &[(Action, &str)]) -> String {
 /// where the screen binds it and as F1 in text fields).
 pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     // A popup takes every key but its own: the global F1 does not open help over it.
-    let popup = ctxs
-        .iter()
-        .any(|c| matches!(c, Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings));
+    let popup = ctxs.iter().any(|c| {
+        matches!(
+            c,
+            Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings | Ctx::Bulk | Ctx::BulkDone
+        )
+    });
     let mut seen = Vec::new();
     bindings(ctxs)
         .into_iter()

@@ -78,6 +78,8 @@ pub enum Popup {
     Rotate,
     /// The settings form (its data is `Model::settings`).
     Settings,
+    /// A test or refresh of many servers (its data is `Model::bulk`).
+    Bulk,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +150,12 @@ pub struct Model {
     pub derived: derived::Derived,
     /// The list's order, find and toggle.
     pub view: review::view::ListView,
+    /// Servers marked for work on many, by name.
+    pub marks: std::collections::BTreeSet<String>,
+    /// The last (or running) test or refresh of many servers.
+    pub bulk: Option<Box<review::bulk::Bulk>>,
+    /// Servers still to sign in, one after another (from a batch's summary).
+    pub sign_in_queue: Vec<String>,
 }
 
 impl Model {
@@ -180,6 +188,9 @@ impl Model {
             settings: None,
             derived: derived::Derived::default(),
             view: review::view::ListView::default(),
+            marks: std::collections::BTreeSet::new(),
+            bulk: None,
+            sign_in_queue: Vec::new(),
         };
         model.reindex();
         model.rederive();
@@ -331,6 +342,10 @@ impl Model {
             Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit) => vec![Ctx::Confirm, Ctx::Global],
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
             Some(Popup::Settings) => vec![Ctx::Settings, Ctx::Global],
+            Some(Popup::Bulk) if self.bulk.as_ref().is_some_and(|b| b.running()) => {
+                vec![Ctx::Bulk, Ctx::Global]
+            }
+            Some(Popup::Bulk) => vec![Ctx::BulkDone, Ctx::Global],
             None => self.screen_contexts(),
         }
     }
@@ -357,6 +372,7 @@ impl Model {
         self.wizard().is_some_and(Wizard::busy)
             || self.deleting.is_some()
             || self.rotation.as_ref().is_some_and(|r| r.save_run.is_some())
+            || self.bulk.as_ref().is_some_and(|b| b.running())
     }
 
     /// Something on screen moves (spinner): tick fast.
@@ -450,6 +466,8 @@ impl Model {
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
+            Msg::Bulk { run, server, event } => self.on_bulk(run, &server, event),
+            Msg::BulkFinished { run } => self.on_bulk_finished(run),
         }
     }
 
@@ -477,6 +495,7 @@ impl Model {
             }
             (Some(Popup::Rotate), _) => return self.rotation_action(action),
             (Some(Popup::Settings), _) => return self.settings_action(action),
+            (Some(Popup::Bulk), _) => return self.bulk_action(action),
             (Some(_), Action::No) => {
                 self.popup = None;
                 return Vec::new();
@@ -513,6 +532,12 @@ impl Model {
             cmds.extend(w.sign_in_runs().into_iter().map(Cmd::Cancel));
             cmds.extend(w.check.run.map(Cmd::Cancel));
         }
+        cmds.extend(
+            self.bulk
+                .as_ref()
+                .filter(|b| b.running())
+                .map(|b| Cmd::Cancel(b.run)),
+        );
         cmds
     }
 
@@ -596,6 +621,16 @@ impl Model {
             }
         }
         self.pane = Pane::Main;
+        // Walking the sign-ins a batch left: the next one is selected, and c signs it in.
+        if let Some(next) = self.sign_in_queue.first().cloned() {
+            self.select_name(&next);
+            let key = keymap::key_or_mark(&[Ctx::Review], Action::Connect);
+            let left = self.sign_in_queue.len();
+            self.say(
+                Tone::Info,
+                format!("Next sign-in: \"{next}\" ({left} left): {key} signs it in."),
+            );
+        }
         cmds
     }
 }

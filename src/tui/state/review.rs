@@ -6,6 +6,7 @@ use super::wizard::{Step, Wizard};
 use super::{Model, Pane, Popup, Screen, Tone};
 use crate::model::{AuthKind, registered_redirect_uri};
 
+pub mod bulk;
 pub mod filter;
 pub mod sort;
 pub mod view;
@@ -52,6 +53,26 @@ impl Model {
             Action::Attention => {
                 self.toggle_attention();
                 Vec::new()
+            }
+            Action::Mark => {
+                self.toggle_mark();
+                Vec::new()
+            }
+            Action::MarkAll => {
+                self.mark_all_shown();
+                Vec::new()
+            }
+            Action::TestAll => {
+                let all = self.servers().iter().map(|s| s.name.clone()).collect();
+                self.start_bulk(bulk::BulkKind::Test, all)
+            }
+            Action::Test if !self.marks.is_empty() => {
+                let marked = self.marked();
+                self.start_bulk(bulk::BulkKind::Test, marked)
+            }
+            Action::Refresh if !self.marks.is_empty() => {
+                let marked = self.marked();
+                self.start_bulk(bulk::BulkKind::Refresh, marked)
             }
             Action::ScrollDown => {
                 self.details_scroll = self.details_scroll.saturating_add(5).min(60);

@@ -69,6 +69,11 @@ pub fn render(model: &Model, f: &mut Frame) {
                 popups::rotate::render(r, &theme, area, f);
             }
         }
+        Some(Popup::Bulk) => {
+            if let Some(b) = &model.bulk {
+                popups::bulk::render(model, b, &theme, area, f.buffer_mut());
+            }
+        }
         None => {}
     }
 }

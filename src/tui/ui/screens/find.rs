@@ -10,6 +10,16 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+/// The two columns before a server's name: "▶" where the selection is, "*" when marked.
+pub fn marker(model: &Model, selected: bool, name: &str) -> &'static str {
+    match (selected, model.marks.contains(name)) {
+        (true, true) => "▶*",
+        (true, false) => "▶ ",
+        (false, true) => " *",
+        (false, false) => "  ",
+    }
+}
+
 /// " 21/300 ", or " 1/3 · 3 of 300 match " under a find (the count alone where the position
 /// does not fit in `width`).
 pub fn position_label(model: &Model, width: usize) -> String {
@@ -19,8 +29,17 @@ pub fn position_label(model: &Model, width: usize) -> String {
     let pos = model
         .position()
         .map_or_else(|| "–".to_string(), |p| (p + 1).to_string());
+    let marked = match model.marks.len() {
+        0 => String::new(),
+        n => format!("{n} marked · "),
+    };
     if !view.narrowed() {
-        return format!(" {pos}/{total} ");
+        let full = format!(" {marked}{pos}/{total} ");
+        return if cols(&full) <= width {
+            full
+        } else {
+            format!(" {pos}/{total} ")
+        };
     }
     let count = format!("{shown} of {total} match");
     let full = format!(" {pos}/{shown} · {count} ");

@@ -26,7 +26,9 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
     let find_row = view.typing || view.narrowed();
     let rows = per_page - usize::from(find_row && per_page > 1);
     let overflow = view.shown.len() > rows;
-    if !servers.is_empty() && (view.sort != SortKey::Stored || find_row || overflow) {
+    if !servers.is_empty()
+        && (view.sort != SortKey::Stored || find_row || overflow || !model.marks.is_empty())
+    {
         block = block
             .title(Line::from(format!(" by {} ", view.sort.label())).right_aligned())
             .title_bottom(Line::from(Span::styled(
@@ -67,7 +69,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
         let Some(s) = servers.get(i) else { continue };
         let health = model.health(s);
         let selected = i == model.selected;
-        let marker = if selected { "▶ " } else { "  " };
+        let marker = super::find::marker(model, selected, &s.name);
         let refreshing = model.refreshing.contains_key(&s.name);
         let glyph = if refreshing { "↻" } else { health.token.glyph() };
         let name_w = width.saturating_sub(4);

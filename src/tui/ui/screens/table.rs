@@ -234,7 +234,7 @@ fn render_table(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         let Some(s) = model.servers().get(i) else { continue };
         let h = model.health(s);
         let selected = i == model.selected;
-        let mut spans = vec![Span::raw(if selected { "▶ " } else { "  " })];
+        let mut spans = vec![Span::raw(super::find::marker(model, selected, &s.name))];
         for (c, w) in Col::ALL.iter().zip(&widths) {
             let (text, style) = cell(model, theme, *c, s, &h);
             spans.push(Span::styled(pad(&truncate(&text, *w), *w), style));

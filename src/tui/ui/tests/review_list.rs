@@ -134,3 +134,78 @@ fn a_long_list_shows_its_position_and_jumps() {
     assert_eq!(m.position(), Some(0));
     snap("review_list_300_position", &m, 80, 24);
 }
+
+/// Three servers marked (Space moves down after each mark).
+fn three_marked() -> Model {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Mark, Action::Mark, Action::Mark]);
+    m
+}
+
+#[test]
+fn marks_in_the_list_and_the_table() {
+    let m = three_marked();
+    let s = screen(&m, 80, 24);
+    assert!(s.contains(" *Sales") && s.contains("3 marked"), "{s}");
+    snap("review_marks", &m, 80, 24);
+    snap("review_marks_140x40", &m, 140, 40);
+    snap("review_marks_200x50", &m, 200, 50);
+}
+
+#[test]
+fn bulk_test_progress_and_summary() {
+    use crate::services::imap::Stage;
+    use crate::tui::state::cmd::Cmd;
+    use crate::tui::state::msg::BulkEvent;
+    let mut m = three_marked();
+    let cmds = m.update(Msg::Action(Action::Test));
+    let run = match cmds.as_slice() {
+        [Cmd::BulkTest { run, .. }] => *run,
+        other => panic!("{other:?}"),
+    };
+    let ev = |m: &mut Model, server: &str, event: BulkEvent| {
+        m.update(Msg::Bulk {
+            run,
+            server: server.into(),
+            event,
+        });
+    };
+    ev(&mut m, "Support inbox", BulkEvent::Stage(Stage::Authenticate));
+    ev(&mut m, "Sales", BulkEvent::Stage(Stage::Connect));
+    m.update(Msg::Tick(now() + SignedDuration::from_secs(3)));
+    for (w, h) in [(80, 24), (140, 40), (200, 50)] {
+        let s = screen(&m, w, h);
+        widths_fit(&s, w as usize);
+        assert!(s.contains("authenticate… 3 s (time-out 30 s)"), "{s}");
+    }
+    snap("review_bulk_progress", &m, 80, 24);
+    snap("review_bulk_progress_140x40", &m, 140, 40);
+    snap("review_bulk_progress_200x50", &m, 200, 50);
+    ev(
+        &mut m,
+        "Support inbox",
+        BulkEvent::Passed("Confirmed · INBOX has 1204 messages".into()),
+    );
+    ev(
+        &mut m,
+        "Sales",
+        BulkEvent::Failed {
+            message: "\"Sales\" is not signed in yet: connect it first".into(),
+            needs_sign_in: true,
+        },
+    );
+    ev(&mut m, "Billing", BulkEvent::Stage(Stage::Inbox));
+    ev(
+        &mut m,
+        "Billing",
+        BulkEvent::Passed("Confirmed · INBOX has 12 messages".into()),
+    );
+    m.update(Msg::BulkFinished { run });
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("2 passed, 1 failed") && s.contains("need a sign-in"),
+        "{s}"
+    );
+    snap("review_bulk_summary", &m, 80, 24);
+    snap("review_bulk_summary_140x40", &m, 140, 40);
+}
