@@ -292,6 +292,10 @@ pub struct AddArgs {
     /// Save without the pre-flight check of tenant, client ID and secret.
     #[arg(long)]
     pub no_check: bool,
+    /// Another mailbox like this stored server: its authentication, Azure app, host, port and
+    /// CA file (and so its cloud); only the name and --username (and --sign-in-as) are new.
+    #[arg(long, value_name = "SERVER", conflicts_with_all = ["auth", "client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "authority", "cloud", "public_client", "app", "host", "port", "ca_file", "setup_code"])]
+    pub like: Option<String>,
 }
 
 /// `--cloud`: the words of [`crate::model::Cloud::key`] (and a few aliases).

@@ -420,7 +420,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         C::Review,
         &[Key::ch('/')],
         A::Find,
-        "find (type to narrow the list: name, mailbox, host, app)",
+        "find (type to narrow the list: name, mailbox, host, app; 'word matches exactly)",
         true,
     ),
     b(

@@ -217,9 +217,10 @@ impl Model {
     /// Starts a test or refresh of `names`, shown in the batch popup.
     pub(crate) fn start_bulk(&mut self, kind: BulkKind, names: Vec<String>) -> Vec<Cmd> {
         if self.bulk.as_ref().is_some_and(|b| b.running()) {
+            let stop = keymap::key_or_mark(&[Ctx::Bulk], Action::Back);
             self.say(
                 Tone::Warn,
-                "A batch is still running: wait for it, or Esc stops what has not started.",
+                format!("A batch is still running: wait for it, or {stop} stops what has not started."),
             );
             self.popup = Some(Popup::Bulk);
             return Vec::new();

@@ -19,7 +19,8 @@ pub fn haystack(server: &Server) -> String {
 }
 
 /// The entries of `order` whose haystack matches `query` (every word of it, fuzzily, case
-/// ignored) and that `keep` lets through, in the order given.
+/// ignored; `'word` matches it exactly, `^word` at the start, as in fzf) and that `keep` lets
+/// through, the best match first.
 pub fn matching(
     query: &str,
     haystacks: &[String],
@@ -33,16 +34,20 @@ pub fn matching(
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
-    order
+    let mut scored: Vec<(u32, usize)> = order
         .iter()
         .copied()
         .filter(|i| keep(*i))
-        .filter(|i| {
-            haystacks
-                .get(*i)
-                .is_some_and(|h| pattern.score(Utf32Str::new(h, &mut buf), &mut matcher).is_some())
+        .filter_map(|i| {
+            let h = haystacks.get(i)?;
+            pattern
+                .score(Utf32Str::new(h, &mut buf), &mut matcher)
+                .map(|score| (score, i))
         })
-        .collect()
+        .collect();
+    // The best match first (as in helix and television); equal scores keep the chosen order.
+    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
@@ -82,6 +87,9 @@ mod tests {
         assert_eq!(matching("contoso mail", &h, &all, |_| true), vec![1]);
         assert_eq!(matching("sls", &h, &all, |_| true), vec![1], "fuzzy");
         assert!(matching("zzz", &h, &all, |_| true).is_empty());
+        assert_eq!(matching("'example", &h, &all, |_| true), vec![0], "exact");
+        assert_eq!(matching("contoso", &h, &[0, 1], |_| true).len(), 2);
+        assert_eq!(matching("sales", &h, &[0, 1], |_| true), vec![1]);
         assert_eq!(matching("", &h, &[1, 0], |i| i == 1), vec![1], "keep filters too");
     }
 }
