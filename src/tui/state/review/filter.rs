@@ -46,7 +46,7 @@ pub fn matching(
         })
         .collect();
     // The best match first (as in helix and television); equal scores keep the chosen order.
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     scored.into_iter().map(|(_, i)| i).collect()
 }
 
