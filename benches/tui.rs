@@ -83,5 +83,92 @@ fn health_pass(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, first_frame, keypress, health_pass);
+/// A key typed into the find field at 10,000 servers: the list narrowed again and redrawn
+/// (80×24), the "keystroke in the filter" (target ≤ 2 ms). The query grows and
+/// shrinks by one letter in turn, so every keystroke changes what matches.
+fn find_keystroke(c: &mut Criterion) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = seed::seed(&dir.path().join("store"), 10_000).expect("seed");
+    let mut m = model(snapshot(&store).expect("snapshot"));
+    let _ = m.update(Msg::Action(Action::Find));
+    for ch in "server-99".chars() {
+        let _ = m.update(Msg::Text(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE)));
+    }
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let keys = [
+        KeyEvent::new(KeyCode::Char('9'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
+    ];
+    let mut i = 0;
+    c.bench_function("find_keystroke/10000", |b| {
+        b.iter(|| {
+            i ^= 1;
+            black_box(m.update(Msg::Text(keys[i])));
+            terminal.draw(|f| inbound::tui::ui::render(&m, f)).expect("draw");
+        });
+    });
+    // The same on the wide table (140×40).
+    let mut wide = Terminal::new(TestBackend::new(140, 40)).expect("terminal");
+    c.bench_function("find_keystroke_table_140x40/10000", |b| {
+        b.iter(|| {
+            i ^= 1;
+            black_box(m.update(Msg::Text(keys[i])));
+            wide.draw(|f| inbound::tui::ui::render(&m, f)).expect("draw");
+        });
+    });
+}
+
+/// The next order chosen at 10,000 servers (`o`): sort, narrow, redraw (target ≤ 5 ms).
+fn sort_key(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = seed::seed(&dir.path().join("store"), 10_000).expect("seed");
+    let mut m = model(snapshot(&store).expect("snapshot"));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    c.bench_function("sort_next_order/10000", |b| {
+        b.iter(|| {
+            black_box(m.update(Msg::Action(Action::Sort)));
+            terminal.draw(|f| inbound::tui::ui::render(&m, f)).expect("draw");
+        });
+    });
+}
+
+/// `inbound import` of 1,000 CSV rows into a store of 10,000 servers, through the core the
+/// command calls (read, check every row, one transaction). Target ≤ 1 s.
+fn import_rows(c: &mut Criterion) {
+    let mut csv = String::from("name,username,app\n");
+    for i in 0..1_000 {
+        csv.push_str(&format!("import-{i},import{i}@contoso.com,bench\n"));
+    }
+    let mut group = c.benchmark_group("import");
+    group.sample_size(10);
+    group.bench_function("csv_1000_rows_into_10000", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = seed::seed(&dir.path().join("store"), 10_000).expect("seed");
+                let file = dir.path().join("rows.csv");
+                std::fs::write(&file, &csv).expect("csv");
+                (dir, store, file)
+            },
+            |(dir, store, file)| {
+                let done = inbound::ops::import::import(&store, &file, false).expect("import");
+                assert_eq!(done.servers.len(), 1_000);
+                drop(dir);
+            },
+            criterion::BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    first_frame,
+    keypress,
+    health_pass,
+    find_keystroke,
+    sort_key,
+    import_rows
+);
 criterion_main!(benches);

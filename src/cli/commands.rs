@@ -93,6 +93,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Cert(c) => super::cert::run(&store, c),
         Command::Settings(a) => settings(&store, a),
         Command::Serve(a) => return super::serve::run(&store, a).await,
+        Command::Import(a) => return super::import::run(&store, &a),
         Command::Demo(_) | Command::Completions(_) | Command::Man | Command::SetupScript(_) => {
             return exit::USAGE;
         }
@@ -248,6 +249,25 @@ fn auth_kind(a: AuthArg) -> AuthKind {
 async fn add(store: &Store, a: AddArgs) -> Result<u8, Error> {
     if a.setup_code.is_some() {
         return super::setup::add_with_code(store, a).await;
+    }
+    if let Some(other) = &a.like {
+        let password = if a.password_stdin {
+            read_secret(true, None, "password")?
+        } else {
+            None
+        };
+        let mut input = servers::like(&store.load()?, other, &a.name, &a.username)?;
+        input.sign_in_as = a.sign_in_as.clone();
+        input.password = password;
+        // The app is stored and in use already: no pre-flight of its credentials.
+        let server = servers::add_server(store, &input)?;
+        say!("Added \"{}\" (Draft), like \"{other}\".", server.name);
+        say!(
+            "Next: inbound connect \"{}\", then inbound test \"{}\"",
+            server.name,
+            server.name
+        );
+        return Ok(exit::OK);
     }
     let auth = auth_kind(a.auth);
     let password = if a.password_stdin {

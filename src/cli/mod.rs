@@ -25,6 +25,7 @@ mod checks;
 mod commands;
 mod docs;
 mod exchange;
+mod import;
 mod output;
 mod proxy;
 mod serve;
@@ -113,6 +114,10 @@ pub enum Command {
     Cert(CertCommand),
     /// Show or change global settings (listener port, public URL mode).
     Settings(SettingsArgs),
+    /// Add many servers from a file: CSV with a header of list --json field names (name,
+    /// username, host, port, ca_file, app, sign_in_as, auth, password) or the JSON list --json
+    /// prints. A file with any bad row imports nothing.
+    Import(import::ImportArgs),
     /// Print a script for Azure Cloud Shell that registers the Azure app and ends by printing a
     /// setup code for inbound add --setup-code (or save it: inbound setup-script > FILE).
     SetupScript(SetupScriptArgs),
@@ -333,6 +338,10 @@ pub struct AddArgs {
     /// Save without the pre-flight check of tenant, client ID and secret.
     #[arg(long)]
     pub no_check: bool,
+    /// Another mailbox like this stored server: its authentication, Azure app, host, port and
+    /// CA file (and so its cloud); only the name and --username (and --sign-in-as) are new.
+    #[arg(long, value_name = "SERVER", conflicts_with_all = ["auth", "client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "authority", "cloud", "public_client", "app", "host", "port", "ca_file", "setup_code"])]
+    pub like: Option<String>,
 }
 
 /// `--cloud`: the words of [`crate::model::Cloud::key`] (and a few aliases).

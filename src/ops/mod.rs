@@ -6,6 +6,7 @@ pub mod consent;
 pub mod credentials;
 pub mod doctor;
 pub mod exchange;
+pub mod import;
 pub mod paste;
 pub mod preflight;
 pub mod proxy;

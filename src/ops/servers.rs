@@ -365,6 +365,28 @@ fn sign_in_as(value: &str, mailbox: &str) -> Result<Option<String>, FieldError> 
     Ok((!crate::services::oauth::idtoken::same_account(&a, mailbox)).then_some(a))
 }
 
+/// The form of another mailbox like the stored server `other`: the same authentication, Azure
+/// app, host, port and CA file (the cloud comes with the app and host); `name` and `username`
+/// are the new mailbox's. The CLI's `add --like` and the wizard's "an app I already have" both
+/// start from this.
+pub fn like(config: &Config, other: &str, name: &str, username: &str) -> Result<ServerInput> {
+    let template = config.server(other).ok_or_else(|| Error::NotFound {
+        kind: "server",
+        name: other.to_string(),
+    })?;
+    Ok(ServerInput {
+        name: name.to_string(),
+        auth: template.auth,
+        host: template.host.clone(),
+        port: template.port.to_string(),
+        username: username.to_string(),
+        sign_in_as: None,
+        app: template.app.clone().map(AppChoice::Existing),
+        password: None,
+        ca_file: template.ca_file.clone(),
+    })
+}
+
 /// Adds a server (and its new app) as a Draft.
 pub fn add_server(store: &Store, input: &ServerInput) -> Result<Server> {
     let (server, renewed_users) = store.update(|config| {

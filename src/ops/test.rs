@@ -12,6 +12,7 @@ use crate::store::Store;
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use std::collections::HashMap;
+use tokio_util::sync::CancellationToken;
 
 /// What to write into a server's last test (None: nothing, the server was never probed).
 type Outcome = Option<LastTest>;
@@ -60,6 +61,40 @@ pub async fn test_servers<P>(
 where
     P: FnMut(ProbeEvent) + Send,
 {
+    let batch = Batch {
+        jobs,
+        timeouts,
+        cancel: CancellationToken::new(),
+    };
+    test_servers_reporting(store, names, &batch, progress, |_, _| {}).await
+}
+
+/// How many servers a batch works on at once unless told otherwise (`test --all`'s default).
+pub const DEFAULT_JOBS: usize = 128;
+
+/// How a batch of tests runs: how many at once, each stage's time-outs, and the token that
+/// stops the servers not started yet (the ones under way finish).
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub jobs: usize,
+    pub timeouts: Timeouts,
+    pub cancel: CancellationToken,
+}
+
+/// [`test_servers`] that also says each server's result as soon as it is known (`done`), and
+/// skips the servers not started when `batch.cancel` fires (their result: [`Error::Cancelled`]).
+pub async fn test_servers_reporting<P>(
+    store: &Store,
+    names: Vec<String>,
+    batch: &Batch,
+    progress: impl Fn(&str) -> P,
+    done: impl Fn(&str, &Result<ProbeReport>),
+) -> Result<Vec<(String, Result<ProbeReport>)>>
+where
+    P: FnMut(ProbeEvent) + Send,
+{
+    let (jobs, timeouts) = (batch.jobs, batch.timeouts);
+    let done = &done;
     let config = store.load()?;
     let by_name: HashMap<&str, &Server> = config.servers.iter().map(|s| (s.name.as_str(), s)).collect();
     warm(names.iter().filter_map(|n| by_name.get(n.as_str()).copied()));
@@ -75,8 +110,15 @@ where
                             name: name.clone(),
                         });
                 let p = progress(&name);
+                let cancel = batch.cancel.clone();
                 async move {
+                    if cancel.is_cancelled() {
+                        let result = Err(Error::Cancelled);
+                        done(&name, &result);
+                        return (i, name, result, None);
+                    }
                     let (result, outcome) = run(store, server, &name, timeouts, p).await;
+                    done(&name, &result);
                     (i, name, result, outcome)
                 }
             })

@@ -170,7 +170,22 @@ pub fn model(data: Snapshot) -> Model {
         hyperlinks: false,
         demo: None,
     };
-    Model::new(data, now(), TimeZone::UTC, env)
+    let mut m = Model::new(data, now(), TimeZone::UTC, env);
+    // The screens before the list had orders were drawn in the store's order; they stay so.
+    // `model_default_order` shows the order the app starts with (worst first when anything
+    // needs attention).
+    m.set_sort(crate::tui::state::review::sort::SortKey::Stored);
+    m.select(0);
+    m
+}
+
+/// [`model`] in the order the app starts with.
+pub fn model_default_order(data: Snapshot) -> Model {
+    let mut m = model(data);
+    m.view.sort_chosen = false;
+    m.resort();
+    m.select_row(0);
+    m
 }
 
 /// Pre-flight answers for tests: every check passed.

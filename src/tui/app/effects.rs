@@ -530,6 +530,14 @@ impl Effects for StoreEffects {
                 self.pastes.remove(&run);
             }
             Cmd::Test { run, server } => self.test(run, server, tx),
+            Cmd::BulkTest { run, servers } => {
+                let cancel = self.token(run);
+                super::bulk::test(self.store.clone(), run, servers, cancel, tx.clone());
+            }
+            Cmd::BulkRefresh { run, servers } => {
+                let cancel = self.token(run);
+                super::bulk::refresh(self.store.clone(), run, servers, cancel, tx.clone());
+            }
             Cmd::Refresh { run, server, force } => self.refresh(run, server, force, tx),
             Cmd::Copy { text, what } => {
                 if self.tmux {

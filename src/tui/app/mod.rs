@@ -1,6 +1,7 @@
 //! The runtime: owns the terminal and the channel, draws when something changed, feeds
 //! messages to `update` and hands the resulting commands to the effects runner.
 
+mod bulk;
 pub mod clipboard;
 pub mod effects;
 pub mod input;

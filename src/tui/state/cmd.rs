@@ -78,6 +78,17 @@ pub enum Cmd {
         run: RunId,
         server: String,
     },
+    /// Test & Confirm of many servers, as `test --all` (answers `Msg::Bulk` per server, then
+    /// `Msg::BulkFinished`); `Cancel(run)` stops what has not started.
+    BulkTest {
+        run: RunId,
+        servers: Vec<String>,
+    },
+    /// A token refresh of many servers, the same way.
+    BulkRefresh {
+        run: RunId,
+        servers: Vec<String>,
+    },
     Refresh {
         run: RunId,
         server: String,

@@ -3,6 +3,7 @@
 //! 10,000 servers a full pass costs milliseconds, a keypress must not.
 
 use super::Model;
+use super::review::sort::Facts;
 use crate::model::AuthKind;
 use crate::model::health::{Level, refresh_due_at};
 use jiff::Timestamp;
@@ -31,10 +32,13 @@ impl Model {
             second: self.now.as_second(),
             ..Derived::default()
         };
+        let mut facts = Vec::with_capacity(servers.len());
         for s in known {
-            if self.health(s).level >= Level::Warning {
+            let health = self.health(s);
+            if health.level >= Level::Warning {
                 d.attention += 1;
             }
+            facts.push(Facts::of(s, Some(&health)));
             if s.auth != AuthKind::OAuth2 {
                 continue;
             }
@@ -56,7 +60,10 @@ impl Model {
                 d.earliest_refresh = Some(d.earliest_refresh.map_or(due, |e| e.min(due)));
             }
         }
+        facts.extend(servers[known.len()..].iter().map(|s| Facts::of(s, None)));
         self.derived = d;
+        self.view.facts = facts;
+        self.resort();
     }
 
     /// Recomputes only when the clock moved to another second since the last pass.

@@ -49,6 +49,24 @@ pub enum Action {
     Exchange,
     Yes,
     No,
+    /// Open the list's find field.
+    Find,
+    /// Show only the servers that need attention (toggle).
+    Attention,
+    /// The list's next order.
+    Sort,
+    /// The first / last row of the list.
+    First,
+    Last,
+    /// A page of the list up / down.
+    PageUp,
+    PageDown,
+    /// Mark the selected server (for work on many).
+    Mark,
+    /// Mark every server shown (again: unmark them).
+    MarkAll,
+    /// Test every server, as `test --all`.
+    TestAll,
 }
 
 /// Where a binding applies.
@@ -95,6 +113,12 @@ pub enum Ctx {
     TestAppOnly,
     Help,
     Confirm,
+    /// The server list's find field (printable keys are typed).
+    Filter,
+    /// The batch popup while a test or refresh of many servers runs.
+    Bulk,
+    /// The batch popup once every server is done: the summary.
+    BulkDone,
 }
 
 impl Ctx {
@@ -109,6 +133,7 @@ impl Ctx {
                 | Ctx::ConnectPaste
                 | Ctx::Rotate
                 | Ctx::Settings
+                | Ctx::Filter
         )
     }
 }
@@ -163,6 +188,8 @@ impl Key {
             KeyCode::F(n) => format!("F{n}"),
             KeyCode::PageUp => "PgUp".into(),
             KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
             other => format!("{other:?}"),
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
@@ -398,6 +425,125 @@ pub static KEYMAP: &[KeyBinding] = &[
         false,
     ),
     b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
+    b(
+        C::Review,
+        &[Key::ch('/')],
+        A::Find,
+        "find (type to narrow the list: name, mailbox, host, app; 'word matches exactly)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('o')],
+        A::Sort,
+        "order (health, name, token expiry, secret expiry, last test, as added)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('a')],
+        A::Attention,
+        "attention only (toggle: WARNING and CRITICAL)",
+        true,
+    ),
+    b(
+        C::Review,
+        &[Key::code(KeyCode::Home)],
+        A::First,
+        "first server",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::code(KeyCode::End)],
+        A::Last,
+        "last server",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ctrl('u')],
+        A::PageUp,
+        "a page of servers up",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ctrl('d')],
+        A::PageDown,
+        "a page of servers down",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch(' ')],
+        A::Mark,
+        "mark (t / r then test or refresh every marked server)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('*')],
+        A::MarkAll,
+        "mark all shown (again: unmark them)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('T')],
+        A::TestAll,
+        "test all (every server, as test --all)",
+        false,
+    ),
+    // The batch popup.
+    b(
+        C::Bulk,
+        ESC,
+        A::Back,
+        "stop (what has not started; what runs finishes)",
+        true,
+    ),
+    b(C::Bulk, UP, A::Up, "scroll up", false),
+    b(C::Bulk, DOWN, A::Down, "scroll down", false),
+    b(
+        C::BulkDone,
+        &[Key::code(KeyCode::Enter), Key::code(KeyCode::Esc)],
+        A::Open,
+        "close",
+        true,
+    ),
+    b(
+        C::BulkDone,
+        &[Key::ch('c')],
+        A::Connect,
+        "sign in (the ones that need it, one by one)",
+        true,
+    ),
+    b(C::BulkDone, UP, A::Up, "scroll up", false),
+    b(C::BulkDone, DOWN, A::Down, "scroll down", false),
+    // The list's find field.
+    b(
+        C::Filter,
+        ENTER,
+        A::Submit,
+        "keep (the list stays narrowed; keys go back to the list)",
+        true,
+    ),
+    b(C::Filter, ESC, A::Back, "clear (the whole list again)", true),
+    pair(
+        C::Filter,
+        &[Key::code(KeyCode::Up)],
+        A::Up,
+        "move (through the matches)",
+        "↑↓",
+    ),
+    b(
+        C::Filter,
+        &[Key::code(KeyCode::Down)],
+        A::Down,
+        "next server",
+        false,
+    ),
     b(C::Review, HELP, A::Help, "help", true),
     b(C::Review, QUIT, A::Quit, "quit", false),
     // Wizard step 1: the two questions.
@@ -932,9 +1078,12 @@ pub fn keys_line(ctxs: &[Ctx], items: &[(Action, &str)]) -> String {
 /// where the screen binds it and as F1 in text fields).
 pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     // A popup takes every key but its own: the global F1 does not open help over it.
-    let popup = ctxs
-        .iter()
-        .any(|c| matches!(c, Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings));
+    let popup = ctxs.iter().any(|c| {
+        matches!(
+            c,
+            Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings | Ctx::Bulk | Ctx::BulkDone
+        )
+    });
     let mut seen = Vec::new();
     bindings(ctxs)
         .into_iter()

@@ -81,6 +81,8 @@ pub enum Popup {
     ConfirmUnchecked,
     /// The settings form (its data is `Model::settings`).
     Settings,
+    /// A test or refresh of many servers (its data is `Model::bulk`).
+    Bulk,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +151,14 @@ pub struct Model {
     pub settings: Option<Box<settings::SettingsForm>>,
     /// Summaries over all servers, kept current by `update`.
     pub derived: derived::Derived,
+    /// The list's order, find and toggle.
+    pub view: review::view::ListView,
+    /// Servers marked for work on many, by name.
+    pub marks: std::collections::BTreeSet<String>,
+    /// The last (or running) test or refresh of many servers.
+    pub bulk: Option<Box<review::bulk::Bulk>>,
+    /// Servers still to sign in, one after another (from a batch's summary).
+    pub sign_in_queue: Vec<String>,
 }
 
 impl Model {
@@ -180,7 +190,12 @@ impl Model {
             copied: Vec::new(),
             settings: None,
             derived: derived::Derived::default(),
+            view: review::view::ListView::default(),
+            marks: std::collections::BTreeSet::new(),
+            bulk: None,
+            sign_in_queue: Vec::new(),
         };
+        model.reindex();
         model.rederive();
         model
     }
@@ -201,7 +216,11 @@ impl Model {
             || server.last_test.as_ref().is_some_and(|t| near(t.at))
     }
 
+    /// The selected server; `None` when a find matches nothing.
     pub fn selected_server(&self) -> Option<&Server> {
+        if self.view.shown.is_empty() {
+            return None;
+        }
         self.servers().get(self.selected)
     }
 
@@ -260,6 +279,7 @@ impl Model {
     /// The context of the screen under any popup.
     pub fn screen_ctx(&self) -> Ctx {
         match self.wizard().map(|w| w.step) {
+            None if self.view.typing => Ctx::Filter,
             None => Ctx::Review,
             Some(Step::Register) => match self.wizard().map(|w| (w.guide.page, w.script.focused)) {
                 Some((Page::Choose, _)) => Ctx::GuideChoose,
@@ -327,6 +347,10 @@ impl Model {
             }
             Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
             Some(Popup::Settings) => vec![Ctx::Settings, Ctx::Global],
+            Some(Popup::Bulk) if self.bulk.as_ref().is_some_and(|b| b.running()) => {
+                vec![Ctx::Bulk, Ctx::Global]
+            }
+            Some(Popup::Bulk) => vec![Ctx::BulkDone, Ctx::Global],
             None => self.screen_contexts(),
         }
     }
@@ -343,6 +367,7 @@ impl Model {
             Some(w) if matches!(w.step, Step::Register | Step::Secret) => w.guide.typing(w.step),
             Some(w) if w.step == Step::Form => w.form.focus_is_text(),
             Some(w) if w.step == Step::Connect => w.paste.focused,
+            None => self.view.typing,
             _ => false,
         }
     }
@@ -352,6 +377,7 @@ impl Model {
         self.wizard().is_some_and(Wizard::busy)
             || self.deleting.is_some()
             || self.rotation.as_ref().is_some_and(|r| r.save_run.is_some())
+            || self.bulk.as_ref().is_some_and(|b| b.running())
     }
 
     /// Something on screen moves (spinner): tick fast.
@@ -409,8 +435,9 @@ impl Model {
             }
             Msg::Loaded(Ok(data)) => {
                 self.data = data;
-                self.rederive();
                 self.selected = self.selected.min(self.servers().len().saturating_sub(1));
+                self.reindex();
+                self.rederive();
                 self.schedule_refreshes()
             }
             Msg::Loaded(Err(e)) => {
@@ -427,6 +454,8 @@ impl Model {
                     if let Some(s) = self.settings.as_deref_mut() {
                         s.key(key);
                     }
+                } else if self.popup.is_none() && self.view.typing && self.wizard().is_none() {
+                    self.find_key(key);
                 } else if self.popup.is_none() {
                     return self.wizard_event(StepEvent::Text(key));
                 }
@@ -442,6 +471,8 @@ impl Model {
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
+            Msg::Bulk { run, server, event } => self.on_bulk(run, &server, event),
+            Msg::BulkFinished { run } => self.on_bulk_finished(run),
         }
     }
 
@@ -470,6 +501,7 @@ impl Model {
             (Some(Popup::Rotate), _) => return self.rotation_action(action),
             (Some(Popup::ConfirmUnchecked), _) => return self.unchecked_answer(action),
             (Some(Popup::Settings), _) => return self.settings_action(action),
+            (Some(Popup::Bulk), _) => return self.bulk_action(action),
             (Some(_), Action::No) => {
                 self.popup = None;
                 return Vec::new();
@@ -506,6 +538,12 @@ impl Model {
             cmds.extend(w.sign_in_runs().into_iter().map(Cmd::Cancel));
             cmds.extend(w.check.run.map(Cmd::Cancel));
         }
+        cmds.extend(
+            self.bulk
+                .as_ref()
+                .filter(|b| b.running())
+                .map(|b| Cmd::Cancel(b.run)),
+        );
         cmds
     }
 
@@ -523,6 +561,10 @@ impl Model {
             return Vec::new();
         }
         if self.popup.is_some() {
+            return Vec::new();
+        }
+        if self.view.typing && self.wizard().is_none() {
+            self.find_paste(text);
             return Vec::new();
         }
         self.wizard_event(StepEvent::Paste(text))
@@ -585,6 +627,16 @@ impl Model {
             }
         }
         self.pane = Pane::Main;
+        // Walking the sign-ins a batch left: the next one is selected, and c signs it in.
+        if let Some(next) = self.sign_in_queue.first().cloned() {
+            self.select_name(&next);
+            let key = keymap::key_or_mark(&[Ctx::Review], Action::Connect);
+            let left = self.sign_in_queue.len();
+            self.say(
+                Tone::Info,
+                format!("Next sign-in: \"{next}\" ({left} left): {key} signs it in."),
+            );
+        }
         cmds
     }
 }

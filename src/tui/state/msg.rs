@@ -74,6 +74,30 @@ pub enum Msg {
         run: RunId,
         result: Result<(), SaveError>,
     },
+    /// Where one server of a batch is.
+    Bulk {
+        run: RunId,
+        server: String,
+        event: BulkEvent,
+    },
+    /// Every server of a batch is done (or was left out).
+    BulkFinished {
+        run: RunId,
+    },
+}
+
+/// One server's progress in a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkEvent {
+    Started,
+    Stage(Stage),
+    Passed(String),
+    Failed {
+        message: String,
+        needs_sign_in: bool,
+    },
+    /// Stopped before it started.
+    Cancelled,
 }
 
 impl Msg {
@@ -96,6 +120,8 @@ impl Msg {
             Msg::Refreshed { .. } => "refreshed",
             Msg::SecretSaved { .. } => "secret saved",
             Msg::SettingsSaved { .. } => "settings saved",
+            Msg::Bulk { .. } => "bulk",
+            Msg::BulkFinished { .. } => "bulk finished",
         }
     }
 }

@@ -6,18 +6,73 @@ use super::wizard::{Step, Wizard};
 use super::{Model, Pane, Popup, Screen, Tone};
 use crate::model::{AuthKind, registered_redirect_uri};
 
+pub mod bulk;
+pub mod filter;
+pub mod sort;
+pub mod view;
+
 impl Model {
     pub(crate) fn review_action(&mut self, action: Action) -> Vec<Cmd> {
-        let count = self.servers().len();
+        if self.view.typing {
+            return self.find_action(action);
+        }
         let selected = self.selected_server().map(|s| (s.name.clone(), s.auth));
         match action {
             Action::Up => {
-                self.select(self.selected.saturating_sub(1));
+                self.move_rows(-1);
                 Vec::new()
             }
             Action::Down => {
-                self.select((self.selected + 1).min(count.saturating_sub(1)));
+                self.move_rows(1);
                 Vec::new()
+            }
+            Action::PageUp => {
+                self.move_rows(-(view::PAGE as isize));
+                Vec::new()
+            }
+            Action::PageDown => {
+                self.move_rows(view::PAGE as isize);
+                Vec::new()
+            }
+            Action::First => {
+                self.select_row(0);
+                Vec::new()
+            }
+            Action::Last => {
+                self.select_row(usize::MAX);
+                Vec::new()
+            }
+            Action::Find => {
+                self.start_find();
+                Vec::new()
+            }
+            Action::Sort => {
+                self.cycle_sort();
+                Vec::new()
+            }
+            Action::Attention => {
+                self.toggle_attention();
+                Vec::new()
+            }
+            Action::Mark => {
+                self.toggle_mark();
+                Vec::new()
+            }
+            Action::MarkAll => {
+                self.mark_all_shown();
+                Vec::new()
+            }
+            Action::TestAll => {
+                let all = self.servers().iter().map(|s| s.name.clone()).collect();
+                self.start_bulk(bulk::BulkKind::Test, all)
+            }
+            Action::Test if !self.marks.is_empty() => {
+                let marked = self.marked();
+                self.start_bulk(bulk::BulkKind::Test, marked)
+            }
+            Action::Refresh if !self.marks.is_empty() => {
+                let marked = self.marked();
+                self.start_bulk(bulk::BulkKind::Refresh, marked)
             }
             Action::ScrollDown => {
                 self.details_scroll = self.details_scroll.saturating_add(5).min(60);
@@ -29,6 +84,13 @@ impl Model {
             }
             Action::Open if selected.is_some() => {
                 self.pane = Pane::Main;
+                Vec::new()
+            }
+            // Esc on the list (not in the details of a narrow terminal) drops a kept find.
+            Action::Back if self.pane == Pane::List && self.view.narrowed() => {
+                self.clear_find();
+                self.view.attention_only = false;
+                self.refilter();
                 Vec::new()
             }
             Action::Back => {
@@ -79,13 +141,33 @@ impl Model {
                             | Action::Rotate
                             | Action::Exchange
                     ) {
-                        let new = keymap::key_or_mark(&[Ctx::Review], Action::New);
-                        self.say(Tone::Info, format!("No server yet: press {new} to add one."));
+                        if self.servers().is_empty() {
+                            let new = keymap::key_or_mark(&[Ctx::Review], Action::New);
+                            self.say(Tone::Info, format!("No server yet: press {new} to add one."));
+                        } else {
+                            let back = keymap::key_or_mark(&[Ctx::Review], Action::Back);
+                            self.say(
+                                Tone::Info,
+                                format!("No server matches the find: {back} shows the whole list."),
+                            );
+                        }
                     }
                     Vec::new()
                 }
             },
         }
+    }
+
+    /// Keys while the find field is open: moving through the matches, keeping or clearing it.
+    fn find_action(&mut self, action: Action) -> Vec<Cmd> {
+        match action {
+            Action::Up => self.move_rows(-1),
+            Action::Down => self.move_rows(1),
+            Action::Submit => self.keep_find(),
+            Action::Back => self.clear_find(),
+            _ => {}
+        }
+        Vec::new()
     }
 
     fn server_action(&mut self, action: Action, name: String, auth: AuthKind) -> Vec<Cmd> {
@@ -179,7 +261,7 @@ impl Model {
         }
     }
 
-    fn select(&mut self, index: usize) {
+    pub fn select(&mut self, index: usize) {
         if index != self.selected {
             self.reveal = false;
             self.details_scroll = 0;
@@ -189,6 +271,13 @@ impl Model {
 
     pub(crate) fn select_name(&mut self, name: &str) {
         if let Some(i) = self.servers().iter().position(|s| s.name == name) {
+            // A server the find hides comes back into view with the whole list.
+            if !self.view.shown.contains(&i) {
+                self.view.query = tui_input::Input::default();
+                self.view.typing = false;
+                self.view.attention_only = false;
+                self.refilter();
+            }
             self.select(i);
         }
     }

@@ -75,6 +75,11 @@ pub fn render(model: &Model, f: &mut Frame) {
                 popups::rotate::render(r, &theme, area, f);
             }
         }
+        Some(Popup::Bulk) => {
+            if let Some(b) = &model.bulk {
+                popups::bulk::render(model, b, &theme, area, f.buffer_mut());
+            }
+        }
         None => {}
     }
     clean_screen(f.buffer_mut());
@@ -151,6 +156,10 @@ fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
     let full = wizard.is_some_and(|w| matches!(w.step, Step::Connect | Step::Exchange));
     if full {
         main_pane(model, theme, area, f);
+        return;
+    }
+    if area.width >= screens::table::WIDE && wizard.is_none() {
+        screens::table::render(model, theme, area, f.buffer_mut());
         return;
     }
     if area.width < NARROW {

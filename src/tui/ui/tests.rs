@@ -872,6 +872,7 @@ fn rotate_secret_offline_asks_before_saving_unchecked() {
 
 mod app_only;
 mod demo;
+mod review_list;
 mod serve;
 
 #[test]

@@ -30,6 +30,9 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Global => "everywhere",
         Ctx::Help => "help",
         Ctx::Confirm => "question",
+        Ctx::Filter => "server list, find field",
+        Ctx::Bulk => "many servers at once",
+        Ctx::BulkDone => "many servers at once, done",
     }
 }
 

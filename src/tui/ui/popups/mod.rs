@@ -1,5 +1,6 @@
 //! Popups drawn over the screen.
 
+pub mod bulk;
 pub mod confirm;
 pub mod help;
 pub mod rotate;

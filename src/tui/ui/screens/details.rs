@@ -20,6 +20,9 @@ const LABEL: usize = 10;
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let Some(server) = model.selected_server() else {
+        if !model.servers().is_empty() {
+            return super::find::no_match_pane(model, theme, area, buf);
+        }
         welcome(model, theme, area, buf);
         return;
     };

@@ -4,21 +4,39 @@
 
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
+use crate::tui::state::review::sort::SortKey;
 use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::truncate;
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut Buffer) {
-    let block = Block::new()
+    let servers = model.servers();
+    let mut block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
         .title(" Servers ");
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
+    let view = &model.view;
+    // The order and the position are shown once they say something: a chosen order, a find,
+    // or a list longer than the pane (the store's order of a list that fits needs no words).
+    let per_page = (inner.height as usize / 2).max(1);
+    let find_row = view.typing || view.narrowed();
+    let rows = per_page - usize::from(find_row && per_page > 1);
+    let overflow = view.shown.len() > rows;
+    if !servers.is_empty()
+        && (view.sort != SortKey::Stored || find_row || overflow || !model.marks.is_empty())
+    {
+        block = block
+            .title(Line::from(format!(" by {} ", view.sort.label())).right_aligned())
+            .title_bottom(Line::from(Span::styled(
+                super::find::position_label(model, inner.width as usize),
+                theme.dim(),
+            )));
+    }
     block.render(area, buf);
-    let servers = model.servers();
     if servers.is_empty() {
         let lines = vec![
             Line::from(Span::styled(" No servers yet.", theme.dim())),
@@ -33,14 +51,25 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
         Paragraph::new(lines).render(inner, buf);
         return;
     }
+    if find_row {
+        let [row, rest] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+        super::find::find_row(model, theme, row, buf);
+        inner = rest;
+    }
+    if view.shown.is_empty() {
+        super::find::no_match(model, theme, inner, buf);
+        return;
+    }
     let per_page = (inner.height as usize / 2).max(1);
-    let offset = (model.selected + 1).saturating_sub(per_page);
+    let row = model.position().unwrap_or(0);
+    let offset = (row + 1).saturating_sub(per_page);
     let width = inner.width as usize;
     let mut lines = Vec::new();
-    for (i, s) in servers.iter().enumerate().skip(offset).take(per_page) {
+    for &i in view.shown.iter().skip(offset).take(per_page) {
+        let Some(s) = servers.get(i) else { continue };
         let health = model.health(s);
         let selected = i == model.selected;
-        let marker = if selected { "▶ " } else { "  " };
+        let marker = super::find::marker(model, selected, &s.name);
         let refreshing = model.refreshing.contains_key(&s.name);
         let glyph = if refreshing { "↻" } else { health.token.glyph() };
         let name_w = width.saturating_sub(4);
