@@ -29,13 +29,15 @@ const COLUMNS: [&str; 9] = [
 ];
 /// Fields `list --json` prints that describe a stored server rather than set one: accepted, so
 /// its output imports as it is, and ignored.
-const OUTPUT_ONLY: [&str; 6] = [
+const OUTPUT_ONLY: [&str; 7] = [
     "server_type",
     "state",
     "ssl",
     "redirect_url",
     "last_test",
     "health",
+    // The proxy's client settings: a local password is made per server, never imported.
+    "proxy",
 ];
 
 /// One bad field of one row.
