@@ -16,6 +16,9 @@ pub type RunId = u64;
 /// The store's read model lives in the core (both faces read through it).
 pub use crate::ops::snapshot::Snapshot;
 
+// A snapshot travels once per reload, so a message the size of one costs nothing worth a box
+// (and boxing it would touch every producer and match of `Loaded`).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// A key resolved through the key table for the current context.
