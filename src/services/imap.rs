@@ -296,26 +296,10 @@ pub async fn probe(
     creds: &Credentials,
     mut progress: impl FnMut(ProbeEvent) + Send,
 ) -> ImapResult<ProbeReport> {
-    let t = settings.timeouts;
     let addr = format!("{}:{}", settings.host, settings.port);
     progress(ProbeEvent::Started(Stage::Connect));
     let started = Instant::now();
-    // The connector (trust store) is built, or taken from the cache, while DNS and TCP run.
-    let setup = settings.tls.then(|| {
-        let ca_file = settings.ca_file.clone();
-        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await })
-    });
-    let tcp = within(
-        Stage::Connect,
-        t.connect,
-        TcpStream::connect((settings.host.as_str(), settings.port)),
-    )
-    .await?
-    .map_err(|e| ProbeError::Connect {
-        addr: addr.clone(),
-        message: e.to_string(),
-    })?;
-    let _ = tcp.set_nodelay(true);
+    let (tcp, setup) = connect(settings).await?;
     let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or(addr.clone());
     progress(ProbeEvent::Passed {
         stage: Stage::Connect,
@@ -328,33 +312,71 @@ pub async fn probe(
     };
     progress(ProbeEvent::Started(Stage::Tls));
     let started = Instant::now();
-    let connector = setup.await.map_err(|e| ProbeError::Tls {
-        host: settings.host.clone(),
-        message: e.to_string(),
-    })??;
-    let connector = TlsConnector::from(connector);
-    let tls = within(Stage::Tls, t.tls, connector.connect(&settings.host, tcp))
-        .await?
-        .map_err(|e| {
-            let message = tls_message(&e);
-            if is_not_tls(&message) {
-                ProbeError::NotTls {
-                    host: settings.host.clone(),
-                    port: settings.port,
-                }
-            } else {
-                ProbeError::Tls {
-                    host: settings.host.clone(),
-                    message,
-                }
-            }
-        })?;
+    let tls = handshake(settings, tcp, setup).await?;
     progress(ProbeEvent::Passed {
         stage: Stage::Tls,
         detail: "certificate verified".to_string(),
         elapsed: started.elapsed(),
     });
     session(tls, settings, creds, &mut progress).await
+}
+
+/// The TLS connector being built (or taken from the cache) while DNS and TCP run.
+pub(crate) type TlsSetup = tokio::task::JoinHandle<ImapResult<native_tls::TlsConnector>>;
+
+/// Connects as Test & Confirm does; with TLS on, the connector is built meanwhile (one path for
+/// the test, the tunnel and the proxy, so their time-outs and words stay the same).
+pub(crate) async fn connect(settings: &ProbeSettings) -> ImapResult<(TcpStream, Option<TlsSetup>)> {
+    let addr = format!("{}:{}", settings.host, settings.port);
+    let setup = settings.tls.then(|| {
+        let ca_file = settings.ca_file.clone();
+        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await })
+    });
+    let tcp = within(
+        Stage::Connect,
+        settings.timeouts.connect,
+        TcpStream::connect((settings.host.as_str(), settings.port)),
+    )
+    .await?
+    .map_err(|e| ProbeError::Connect {
+        addr,
+        message: e.to_string(),
+    })?;
+    let _ = tcp.set_nodelay(true);
+    Ok((tcp, setup))
+}
+
+/// The TLS handshake over `tcp`, its failures in words (plain text on the TLS port named as such).
+pub(crate) async fn handshake(
+    settings: &ProbeSettings,
+    tcp: TcpStream,
+    setup: TlsSetup,
+) -> ImapResult<tokio_native_tls::TlsStream<TcpStream>> {
+    let connector = setup.await.map_err(|e| ProbeError::Tls {
+        host: settings.host.clone(),
+        message: e.to_string(),
+    })??;
+    let connector = TlsConnector::from(connector);
+    within(
+        Stage::Tls,
+        settings.timeouts.tls,
+        connector.connect(&settings.host, tcp),
+    )
+    .await?
+    .map_err(|e| {
+        let message = tls_message(&e);
+        if is_not_tls(&message) {
+            ProbeError::NotTls {
+                host: settings.host.clone(),
+                port: settings.port,
+            }
+        } else {
+            ProbeError::Tls {
+                host: settings.host.clone(),
+                message,
+            }
+        }
+    })
 }
 
 fn tls_message(e: &native_tls::Error) -> String {

@@ -8,11 +8,10 @@
 //! done here over a `BufReader` whose unread bytes are returned with the stream
 //! ([`Upstream::leftover`]), and nothing the server says is lost.
 
-use crate::services::imap::{Credentials, ProbeError, ProbeSettings, Stage};
-use crate::services::{tls, xoauth2};
+use crate::services::imap::{self, Credentials, ProbeError, ProbeSettings, Stage};
+use crate::services::xoauth2;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
 
 /// A byte stream both ways (TCP or TLS over TCP).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -54,55 +53,11 @@ async fn within<T>(stage: Stage, limit: Duration, fut: impl Future<Output = T>) 
 /// shared trust store), reads the greeting, learns the capabilities, logs in with `creds`
 /// (XOAUTH2 with SASL-IR when offered, else LOGIN) and returns the stream ready to relay.
 pub async fn login(settings: &ProbeSettings, creds: &Credentials) -> Result<Upstream> {
-    let t = settings.timeouts;
-    let addr = format!("{}:{}", settings.host, settings.port);
-    let setup = settings.tls.then(|| {
-        let ca_file = settings.ca_file.clone();
-        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await })
-    });
-    let tcp = within(
-        Stage::Connect,
-        t.connect,
-        TcpStream::connect((settings.host.as_str(), settings.port)),
-    )
-    .await?
-    .map_err(|e| ProbeError::Connect {
-        addr: addr.clone(),
-        message: e.to_string(),
-    })?;
-    let _ = tcp.set_nodelay(true);
+    let (tcp, setup) = imap::connect(settings).await?;
     let Some(setup) = setup else {
         return session(Box::new(tcp), settings, creds).await;
     };
-    let connector = setup.await.map_err(|e| ProbeError::Tls {
-        host: settings.host.clone(),
-        message: e.to_string(),
-    })??;
-    let connector = tokio_native_tls::TlsConnector::from(connector);
-    let stream = within(Stage::Tls, t.tls, connector.connect(&settings.host, tcp))
-        .await?
-        .map_err(|e| {
-            let message = crate::sanitize::peer_text(&e.to_string());
-            if [
-                "wrong version number",
-                "packet length too long",
-                "unknown protocol",
-                "http request",
-            ]
-            .iter()
-            .any(|m| message.contains(m))
-            {
-                ProbeError::NotTls {
-                    host: settings.host.clone(),
-                    port: settings.port,
-                }
-            } else {
-                ProbeError::Tls {
-                    host: settings.host.clone(),
-                    message,
-                }
-            }
-        })?;
+    let stream = imap::handshake(settings, tcp, setup).await?;
     session(Box::new(stream), settings, creds).await
 }
 
