@@ -455,12 +455,13 @@ async fn ssh_connect_at_60x20_scrolls() {
     if !tmux_or_skip("the 60x20 connect walk") {
         return;
     }
-    let (_idp, _cli, _dir, tmux) = review_over_ssh("small").await;
+    let (_idp, cli, _dir, tmux) = review_over_ssh("small").await;
     let nothing = String::new;
-    tmux.run(&["resize-window", "-t", "walk", "-x", "60", "-y", "20"])
-        .await;
+    let log =
+        || std::fs::read_to_string(cli.config_dir().join("logs").join("inbound.log")).unwrap_or_default();
+    tmux.resize_and_wait(60, 20, &log).await;
     tmux.keys(&["c"]).await;
-    let screen = tmux.wait_for("below · PgDn", &nothing).await;
+    let screen = tmux.wait_for("below · PgDn", &log).await;
     assert!(screen.contains("? help"), "{screen}");
     for _ in 0..6 {
         tmux.keys(&["PageDown"]).await;

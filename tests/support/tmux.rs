@@ -91,6 +91,33 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "walk"]).await
     }
 
+    /// Resizes the window and waits until the app has redrawn at the new width (a box border
+    /// `columns` wide on screen), so the next key is read after the resize, never racing it.
+    #[allow(dead_code)] // not every test binary resizes
+    pub async fn resize_and_wait(&self, columns: u16, rows: u16, context: &dyn Fn() -> String) {
+        let (x, y) = (columns.to_string(), rows.to_string());
+        self.run(&["resize-window", "-t", "walk", "-x", &x, "-y", &y])
+            .await;
+        let start = Instant::now();
+        loop {
+            let screen = self.screen().await;
+            let redrawn = screen.lines().any(|l| {
+                let l = l.trim_end();
+                l.starts_with('┌') && l.ends_with('┐') && l.chars().count() == usize::from(columns)
+            });
+            if redrawn {
+                return;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!(
+                    "the app did not redraw at {columns} columns within {DEADLINE:?}. Screen:\n{screen}\n{}",
+                    context()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Polls the pane until `needle` shows, within [`DEADLINE`].
     pub async fn wait_for(&self, needle: &str, context: &dyn Fn() -> String) -> String {
         let start = Instant::now();
