@@ -20,6 +20,14 @@ use ratatui::widgets::Paragraph;
 /// Indent of the paste field's frame.
 const FIELD_X: usize = 4;
 
+/// The shared mailbox's delegate ("Sign in as"), who signs in instead of the mailbox.
+fn delegate(model: &Model, w: &Wizard) -> Option<String> {
+    w.server
+        .as_deref()
+        .and_then(|n| model.data.config.server(n))
+        .and_then(|s| s.sign_in_as.clone())
+}
+
 fn countdown(deadline: Timestamp, now: Timestamp) -> String {
     let left = deadline.duration_since(now).as_secs().max(0);
     format!("{}:{:02}", left / 60, left % 60)
@@ -34,7 +42,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
         return;
     }
     if w.device.shown() {
-        device(model, &w.device, theme, area, f);
+        device(model, w, theme, area, f);
         return;
     }
     let width = area.width as usize;
@@ -45,12 +53,15 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     let mut cursor: Option<(usize, usize)> = None;
     match &w.connect {
         Connect::Idle => {
-            top.extend(para(
-                "Sign in with the mailbox's Microsoft account and accept the permissions.",
-                width,
-                1,
-                plain,
-            ));
+            let ask = match delegate(model, w) {
+                Some(d) => {
+                    format!("Sign in as {d} (the delegate of the shared mailbox) and accept the permissions.")
+                }
+                None => {
+                    "Sign in with the mailbox's Microsoft account and accept the permissions.".to_string()
+                }
+            };
+            top.extend(para(&ask, width, 1, plain));
             top.extend(para(
                 &model.keys_line(&[
                     (Action::Connect, "starts the sign-in"),
@@ -134,7 +145,8 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 .server
                 .as_deref()
                 .and_then(|n| model.data.config.server(n))
-                .map(|s| s.username.clone())
+                // A shared mailbox cannot sign in: its delegate does.
+                .map(|s| s.sign_in_account().to_string())
                 .unwrap_or_default();
             let situation = &model.env.situation;
             // A browser that failed to start leaves the same ways as having none.
@@ -374,7 +386,8 @@ fn paste_field(
 
 /// The device-code view: the code large in a box, where to enter it, the poll status and the
 /// countdown, and what the app registration needs.
-fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
+fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
+    let d = &w.device;
     let width = area.width as usize;
     let plain = Style::new();
     let mut top: Vec<Line<'static>> = Vec::new();
@@ -443,11 +456,12 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             ));
             bottom.extend(para(
                 &format!(
-                    "and enter this code{}, then sign in as the mailbox and accept:",
+                    "and enter this code{}, then sign in as {} and accept:",
                     model
                         .key(Action::Copy)
                         .map(|k| format!(" ({k} copies it)"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    delegate(model, w).unwrap_or_else(|| "the mailbox".to_string())
                 ),
                 width,
                 1,

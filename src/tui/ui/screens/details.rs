@@ -176,8 +176,14 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
     }
     if let Some(account) = &health.account {
         let mut v = vec![Span::raw(account.clone())];
-        if !idtoken::same_account(account, &server.username) {
-            v.push(Span::styled(" ⚠ not the Username", theme.warn()));
+        // A shared mailbox is opened by its delegate's token, never the mailbox's own.
+        if !idtoken::same_account(account, server.sign_in_account()) {
+            let expected = if server.sign_in_as.is_some() {
+                " ⚠ not the Sign in as account"
+            } else {
+                " ⚠ not the Username"
+            };
+            v.push(Span::styled(expected, theme.warn()));
         }
         out.extend(r("Signed in", v));
     }
@@ -201,6 +207,10 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
         vec![Span::raw(format!("IMAP · {}", server.auth.label()))],
     ));
     out.extend(r("Username", vec![Span::raw(server.username.clone())]));
+    if let Some(delegate) = &server.sign_in_as {
+        // The label fills its column: the space keeps it off the address.
+        out.extend(r("Sign in as", vec![Span::raw(format!(" {delegate}"))]));
+    }
     match (server.auth, app) {
         (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(app)) => {
             out.extend(r(
