@@ -189,3 +189,50 @@ async fn an_app_only_setup_code_makes_an_app_only_server() {
     let t = cli.run(&["test", "Archive"], None).await;
     assert!(t.status.success(), "test: {}{}", text(&t.stdout), text(&t.stderr));
 }
+
+/// After an app-only code the next step is a test (no one signs in, `connect` refuses it), and
+/// the admin consent the script granted is recorded, so `show` does not call it unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_only_setup_code_points_at_test_and_records_the_consent() {
+    const GRANTED: &str = "archive@example.com";
+    let code = SetupCode {
+        tenant: TENANT.into(),
+        client_id: DEFAULT_CLIENT_ID.into(),
+        secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
+        secret_expires: support::months_ahead(12).parse().ok(),
+        redirect_uri: None,
+        public_client: false,
+        admin_consent: true,
+        app_only: true,
+        mailboxes: vec![GRANTED.into()],
+    }
+    .encode()
+    .expose()
+    .to_string();
+    let cli = Cli::new();
+    let add = [
+        "add",
+        "Archive",
+        "--username",
+        GRANTED,
+        "--setup-code",
+        "-",
+        "--no-check",
+    ];
+    let out = cli.run(&add, Some(&format!("{code}\n"))).await;
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("inbound test \"Archive\""), "{said}");
+    assert!(!said.contains("inbound connect"), "{said}");
+    let app = cli.store().load().unwrap().apps[0].clone();
+    assert!(app.admin_consent_at.is_some(), "consent not recorded");
+    let show = cli.run(&["show", "Archive"], None).await;
+    let shown = text(&show.stdout);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("Admin consent") && l.contains("granted")),
+        "{shown}"
+    );
+}

@@ -330,6 +330,11 @@ pub fn details(v: &ServerView) -> String {
             "Admin consent",
             &match v.health.admin_consent_at {
                 Some(t) => format!("granted {}", timefmt::local(t)),
+                // No one signs in to an app-only server: its token request is what needs it.
+                None if v.auth == crate::model::AuthKind::OAuth2App.label() => format!(
+                    "unknown (IMAP.AccessAsApp needs it: an admin grants it in the portal, or runs inbound connect {} --admin-consent)",
+                    crate::model::quote::arg(&v.name)
+                ),
                 None => format!(
                     "unknown (if sign-in stops at \"Need admin approval\": inbound connect {} --admin-consent)",
                     crate::model::quote::arg(&v.name)

@@ -158,10 +158,13 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     if let Some(advice) = code.redirect_advice(&config.settings) {
         say!("  redirect: {advice}");
     }
-    say!(
-        "Then sign in: inbound connect {}",
-        crate::model::quote::arg(&added.name)
-    );
+    let name = crate::model::quote::arg(&added.name);
+    if added.auth == AuthKind::OAuth2App {
+        // No one signs in to an app-only server: `connect` refuses it.
+        say!("Then test it (the script set up Exchange): inbound test {name}");
+    } else {
+        say!("Then sign in: inbound connect {name}");
+    }
     Ok(exit::OK)
 }
 

@@ -32,5 +32,14 @@ pub fn add_from_code(
     authority: Option<String>,
 ) -> crate::ops::Result<crate::model::Server> {
     let input = code.server_input(server, app_name, authority)?;
-    crate::ops::servers::add_server(store, &input)
+    let added = crate::ops::servers::add_server(store, &input)?;
+    // The script granted admin consent for the tenant: the app records it, as a browser's
+    // admin consent would, unless an earlier grant is already recorded.
+    if code.admin_consent
+        && let Some(app) = store.load()?.app_of(&added)
+        && app.admin_consent_at.is_none()
+    {
+        crate::ops::admin_consent::record(store, &app.name, jiff::Timestamp::now())?;
+    }
+    Ok(added)
 }

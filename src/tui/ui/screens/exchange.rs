@@ -55,7 +55,7 @@ fn lines(setup: &ExchangeSetup, theme: &Theme, width: usize) -> Vec<Line<'static
             setup.app
         )
     } else {
-        "No one signs in. The app needs the application permission IMAP.AccessAsApp with admin consent (step 3); then an Exchange admin runs, once, in Exchange Online PowerShell:".to_string()
+        "No one signs in. The app needs the application permission IMAP.AccessAsApp (API permissions → Office 365 Exchange Online → Application permissions) with admin consent; then an Exchange admin runs, once, in Exchange Online PowerShell:".to_string()
     };
     l.extend(para(&intro, width, 1, Style::new()));
     let mut noted = false;

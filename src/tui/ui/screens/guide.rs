@@ -2,6 +2,7 @@
 //! with the client ID and tenant fields, the secret step with the Value and expiry fields,
 //! and the permissions step. (The script page is `script.rs`.)
 
+use crate::model::AuthKind;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::secret_input::FieldText;
@@ -301,12 +302,22 @@ fn permissions(model: &Model, w: &Wizard, theme: &Theme, width: usize, l: &mut V
         theme.warn(),
     ));
     l.extend(para("API permissions → Add a permission:", width, 0, plain));
-    l.extend(bullet("APIs my organization uses → Office 365 Exchange Online (or Microsoft Graph) → Delegated permissions → IMAP.AccessAsUser.All", width, plain));
-    l.extend(bullet(
-        "Microsoft Graph → Delegated → offline_access (keeps the sign-in alive; openid, email, profile too)",
-        width,
-        plain,
-    ));
+    if form.auth == AuthKind::OAuth2App {
+        // App-only: nobody signs in, so no delegated permission and no refresh token.
+        l.extend(bullet("APIs my organization uses → Office 365 Exchange Online → Application permissions → IMAP.AccessAsApp", width, plain));
+        l.extend(bullet(
+            "An application permission always needs an admin's consent.",
+            width,
+            plain,
+        ));
+    } else {
+        l.extend(bullet("APIs my organization uses → Office 365 Exchange Online (or Microsoft Graph) → Delegated permissions → IMAP.AccessAsUser.All", width, plain));
+        l.extend(bullet(
+            "Microsoft Graph → Delegated → offline_access (keeps the sign-in alive; openid, email, profile too)",
+            width,
+            plain,
+        ));
+    }
     l.extend(para(
         "Then \"Grant admin consent\", or send an admin this link:",
         width,
