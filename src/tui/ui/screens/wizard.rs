@@ -1,6 +1,7 @@
 //! The wizard's frame: title, step bar, heading; the step's screen below.
 
 use crate::tui::state::Model;
+use crate::tui::state::wizard::form::FieldId;
 use crate::tui::state::wizard::{Step, Wizard};
 use crate::tui::ui::theme::Theme;
 use ratatui::Frame;
@@ -33,7 +34,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     ])
     .areas(inner);
     if w.new {
-        f.render_widget(Paragraph::new(step_bar(w.flow(), w.step, theme, bar.width)), bar);
+        f.render_widget(Paragraph::new(step_bar(w, theme, bar.width)), bar);
     }
     let head = if w.step == Step::Token {
         Span::styled(
@@ -57,10 +58,29 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     }
 }
 
-/// `✔ Register  ✔ Secret  ▶ Permissions  · Server …`, or numbers only when narrow.
-pub fn step_bar(flow: &[Step], current: Step, theme: &Theme, width: u16) -> Line<'static> {
+/// True when a passed step's values were left for the form: its fields are empty.
+/// Once the form is saved, or with a stored app chosen on it, nothing was left.
+fn left_empty(w: &Wizard, step: Step) -> bool {
+    if w.step > Step::Form || w.form.app.is_some() {
+        return false;
+    }
+    let empty = |f: FieldId| w.form.value(f).trim().is_empty();
+    match step {
+        Step::Register => empty(FieldId::ClientId) || empty(FieldId::Tenant),
+        // A public client has no secret to create.
+        Step::Secret => !w.form.public_client && empty(FieldId::Secret),
+        _ => false,
+    }
+}
+
+/// `✔ Register  ✔ Secret  ▶ Permissions  · Server …`, or numbers only when narrow. A step
+/// passed with its fields empty is `○`, not done.
+pub fn step_bar(w: &Wizard, theme: &Theme, width: u16) -> Line<'static> {
+    let (flow, current) = (w.flow(), w.step);
     let item = |s: Step, label: String| {
-        let (g, style) = if s < current {
+        let (g, style) = if s < current && left_empty(w, s) {
+            ("○", theme.warn())
+        } else if s < current {
             ("✔", theme.ok())
         } else if s == current {
             ("▶", theme.accent().add_modifier(ratatui::style::Modifier::BOLD))
