@@ -348,8 +348,12 @@ fn no_display_means_no_browser() {
         act(&mut m, Action::OpenBrowser).as_slice(),
         [Cmd::OpenBrowser { .. }]
     ));
-    // A pasted address goes to the sign-in that runs.
-    let cmds = m.update(Msg::Paste("http://localhost/x?code=a&state=b".into()));
+    // A pasted address waits for Enter, then goes to the sign-in that runs.
+    assert!(
+        m.update(Msg::Paste("http://localhost/x?code=a&state=b".into()))
+            .is_empty()
+    );
+    let cmds = act(&mut m, Action::Submit);
     assert!(matches!(cmds.as_slice(), [Cmd::PasteAddress { run: r, .. }] if *r == run));
 }
 
@@ -841,8 +845,10 @@ fn paste_field_takes_typed_text_and_a_bad_paste_keeps_the_wait() {
             .as_deref()
             .is_some_and(|e| e.contains("paste the whole address"))
     );
-    // A bracketed paste replaces the field and is used at once.
-    let cmds = m.update(Msg::Paste(format!("{address}X\n")));
+    // A bracketed paste replaces the field; Enter uses it (never the paste itself: the
+    // Enter pressed after it out of habit would act on the next screen).
+    assert!(m.update(Msg::Paste(format!("{address}X\n"))).is_empty());
+    let cmds = act(&mut m, Action::Submit);
     assert!(
         matches!(cmds.as_slice(), [Cmd::PasteAddress { text, .. }] if text.expose() == format!("{address}X"))
     );
@@ -1483,6 +1489,8 @@ fn script_path_bad_code_then_good_code_fills_the_form() {
     // Wrapped by the terminal onto two lines: rejoined.
     let (a, b) = good.split_at(40);
     m.update(Msg::Paste(format!("{a}\n{b}")));
+    assert_eq!(step(&m), Some(Step::Register), "a paste waits for Enter");
+    act(&mut m, Action::Submit);
     assert_eq!(step(&m), Some(Step::Form));
     assert_eq!(form_value(&m, FieldId::ClientId), testing::CLIENT_ID);
     assert_eq!(form_value(&m, FieldId::Tenant), "contoso.onmicrosoft.com");
@@ -1530,6 +1538,7 @@ fn script_path_public_client_code_with_consent() {
     act(&mut m, Action::Right);
     act(&mut m, Action::Open);
     m.update(Msg::Paste(setup_code(true, true)));
+    act(&mut m, Action::Submit);
     assert_eq!(step(&m), Some(Step::Form));
     let w = m.wizard().unwrap();
     assert!(w.form.public_client);
@@ -1979,10 +1988,11 @@ fn needs_admin_consent_opens_the_admin_screen_with_both_routes() {
         matches!(cmds.as_slice(), [Cmd::OpenBrowser { run: r, .. }] if *r == run),
         "{cmds:?}"
     );
-    // A pasted address goes to the admin consent run.
-    let cmds = m.update(Msg::Paste(
+    // A pasted address goes to the admin consent run, on Enter.
+    m.update(Msg::Paste(
         "http://localhost:8400/microsoft_outlook/confirm?admin_consent=True&tenant=t&state=s".into(),
     ));
+    let cmds = act(&mut m, Action::Submit);
     assert!(
         matches!(cmds.as_slice(), [Cmd::PasteAddress { run: r, .. }] if *r == run),
         "{cmds:?}"

@@ -345,6 +345,7 @@ fn wizard_script_path() {
     snap("wizard_1_script_bad_code_60x20", &m, 60, 20);
     let code = setup_code(false);
     m.update(Msg::Paste(code));
+    act(&mut m, &[Action::Submit]);
     snap("wizard_4_form_from_setup_code", &m, 80, 24);
 }
 
@@ -874,6 +875,7 @@ mod app_only;
 mod demo;
 mod review_list;
 mod serve;
+mod walk;
 
 #[test]
 fn wizard_form_preflight_states() {

@@ -11,7 +11,6 @@ use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
-use crate::tui::state::secret_input::SecretInput;
 use jiff::Timestamp;
 
 /// Where the "I am an admin" route is.
@@ -85,11 +84,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             w.paste.input.key(key);
             Vec::new()
         }
-        StepEvent::Paste(text) if waiting_run(w).is_some() => {
-            let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-            w.paste.input = SecretInput::new(clean.trim().to_string());
-            submit_paste(w)
-        }
+        StepEvent::Paste(text) if waiting_run(w).is_some() => w.paste.pasted(text),
         StepEvent::Action(action) => action_of(w, ctx, action),
         _ => Vec::new(),
     }

@@ -7,7 +7,7 @@ use crate::secret::Secret;
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
-use crate::tui::state::keymap::Action;
+use crate::tui::state::keymap::{self, Action};
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
 use crate::tui::state::secret_input::SecretInput;
 use jiff::Timestamp;
@@ -124,6 +124,20 @@ impl PasteField {
         self.focused = true;
     }
 
+    /// A paste replaces the field and waits for Enter: used at once, the Enter people press
+    /// after a paste out of habit would act on the next screen.
+    pub fn pasted(&mut self, text: &str) -> Vec<Effect> {
+        let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+        self.input = SecretInput::new(clean.trim());
+        self.focused = true;
+        self.error = None;
+        let enter = keymap::key_or_mark(&[keymap::Ctx::ConnectPaste], Action::Submit);
+        vec![Effect::Say(
+            Tone::Info,
+            format!("Address pasted: {enter} uses it."),
+        )]
+    }
+
     /// The field's text for the core, kept out of logs.
     pub fn secret(&self) -> Secret {
         self.input.secret()
@@ -151,12 +165,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             w.paste.input.key(key);
             Vec::new()
         }
-        StepEvent::Paste(text) if matches!(w.connect, Connect::Waiting { .. }) => {
-            // A paste replaces the field and is used at once.
-            let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-            w.paste.input = SecretInput::new(clean.trim());
-            submit_paste(w)
-        }
+        StepEvent::Paste(text) if matches!(w.connect, Connect::Waiting { .. }) => w.paste.pasted(text),
         StepEvent::Action(action) => action_of(w, ctx, action),
         _ => Vec::new(),
     }

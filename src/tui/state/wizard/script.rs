@@ -85,7 +85,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             if !joined_ok {
                 s.code = alone;
             }
-            submit(w, ctx)
+            pasted(w)
         }
         StepEvent::Action(action) => action_of(w, ctx, action),
         _ => Vec::new(),
@@ -129,6 +129,29 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
         _ => {}
     }
     Vec::new()
+}
+
+/// A pasted code waits for Enter (what is wrong with it is said at once): used on paste, the
+/// Enter people press after a paste out of habit would save the form.
+fn pasted(w: &mut Wizard) -> Vec<Effect> {
+    let s = &mut w.script;
+    s.focused = true;
+    match SetupCode::parse(s.code.value()) {
+        Err(e) => {
+            s.continuing = e.may_continue();
+            s.error = Some(e.to_string());
+            Vec::new()
+        }
+        Ok(_) => {
+            s.continuing = false;
+            s.error = None;
+            let enter = keymap::key_or_mark(&[Ctx::ScriptCode], Action::Submit);
+            vec![Effect::Say(
+                Tone::Info,
+                format!("Setup code pasted: {enter} uses it."),
+            )]
+        }
+    }
 }
 
 fn submit(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {

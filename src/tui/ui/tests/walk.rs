@@ -1,0 +1,70 @@
+//! A newcomer's walk: each screen says the right thing for the path taken (shared mailbox,
+//! app-only, small terminals), one snapshot per defect that walk found.
+
+use super::*;
+use crate::tui::state::wizard::Step;
+
+/// The shared mailbox "Support inbox" opened by its delegate.
+const DELEGATE: &str = "boss@contoso.com";
+
+fn shared_mailbox(data: &mut crate::tui::state::msg::Snapshot) {
+    if let Some(s) = data.config.servers.iter_mut().find(|s| s.name == "Support inbox") {
+        s.sign_in_as = Some(DELEGATE.into());
+    }
+    if let Some(t) = data
+        .tokens
+        .get_mut("Support inbox")
+        .and_then(|f| f.tokens.as_mut())
+    {
+        t.account = Some(DELEGATE.into());
+    }
+}
+
+#[test]
+fn shared_mailbox_connect_names_the_delegate() {
+    let mut m = connecting(Situation {
+        ssh: false,
+        display: false,
+        ssh_target: None,
+    });
+    shared_mailbox(&mut m.data);
+    snap("walk_shared_mailbox_connect", &m, 80, 24);
+}
+
+#[test]
+fn shared_mailbox_details_show_the_delegate_without_a_false_warning() {
+    let m = health_of("Support inbox", shared_mailbox);
+    snap("walk_shared_mailbox_details", &m, 80, 24);
+}
+
+#[test]
+fn app_only_permissions_step_teaches_the_application_permission() {
+    let mut m = testing::model(testing::app_only());
+    // The portal path, through steps 1–3 to the form; app-only chosen; back to step 3.
+    act(&mut m, &[Action::New, Action::Right, Action::Open]);
+    act(&mut m, &[Action::Open, Action::Open, Action::Open]);
+    act(&mut m, &[Action::NextField, Action::Right, Action::Back]);
+    assert_eq!(m.wizard().map(|w| w.step), Some(Step::Permissions));
+    snap("walk_app_only_permissions", &m, 80, 24);
+}
+
+#[test]
+fn a_pasted_setup_code_waits_for_enter() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::New, Action::Open]);
+    m.update(Msg::Paste(setup_code(false)));
+    // The Enter people press after a paste is the one that uses it, not the form's save.
+    assert_eq!(m.wizard().map(|w| w.step), Some(Step::Register));
+    snap("walk_setup_code_pasted", &m, 80, 24);
+    act(&mut m, &[Action::Submit]);
+    assert_eq!(m.wizard().map(|w| w.step), Some(Step::Form));
+}
+
+#[test]
+fn steps_left_empty_are_not_ticked() {
+    // The portal path, Enter through steps 1 and 2 without typing.
+    let mut m = at_portal();
+    act(&mut m, &[Action::Open, Action::Open]);
+    assert_eq!(m.wizard().map(|w| w.step), Some(Step::Permissions));
+    snap("walk_steps_left_empty", &m, 80, 24);
+}
