@@ -12,6 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 const LABEL: usize = 17;
+/// The rows the form keeps beside a pre-flight result: the focused field and its error.
+const FORM_ROWS: u16 = 3;
 
 fn placeholder(form: &Form, f: FieldId) -> &'static str {
     match f {
@@ -37,9 +39,10 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
     let area = if checklist.is_empty() {
         area
     } else {
-        let h = u16::try_from(checklist.len() + 1)
-            .unwrap_or(u16::MAX)
-            .min(area.height / 2);
+        // The checklist may take all but the focused field's rows: its fix, the line that
+        // says what to do, must never sit below the edge (the form cannot scroll to it).
+        let want = u16::try_from(checklist.len() + 1).unwrap_or(u16::MAX);
+        let h = want.min(area.height.saturating_sub(FORM_ROWS).max(area.height / 2));
         let below = Rect {
             y: area.bottom() - h,
             height: h,
@@ -47,7 +50,9 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
         };
         let mut shown = vec![Line::default()];
         shown.extend(checklist);
-        f.render_widget(Paragraph::new(shown), below);
+        // Still too tall: its end (the fix) stays in view, the reason above it is cut.
+        let hidden = want.saturating_sub(h);
+        f.render_widget(Paragraph::new(shown).scroll((hidden, 0)), below);
         Rect {
             height: area.height - h,
             ..area

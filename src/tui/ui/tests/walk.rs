@@ -68,3 +68,35 @@ fn steps_left_empty_are_not_ticked() {
     assert_eq!(m.wizard().map(|w| w.step), Some(Step::Permissions));
     snap("walk_steps_left_empty", &m, 80, 24);
 }
+
+/// Pre-flight as Microsoft really answers a Secret ID pasted for the Value: its description is
+/// long, so the fix comes four lines below it.
+fn secret_refused_at_length() -> crate::ops::preflight::Checklist {
+    use crate::ops::preflight::{CheckItem, Outcome};
+    use crate::services::oauth::CredentialField;
+    let mut list = testing::checklist_passed();
+    if let Some(c) = list.checks.iter_mut().find(|c| c.item == CheckItem::Secret) {
+        c.outcome = Outcome::Failed {
+            headline: "refused".into(),
+            reason: "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58'.".into(),
+            fix: crate::services::oauth::diagnose::aadsts_hint(7000215)
+                .unwrap_or_default()
+                .into(),
+            field: Some(CredentialField::Secret),
+        };
+    }
+    list
+}
+
+#[test]
+fn the_fix_of_a_refused_secret_is_in_view_at_80x24() {
+    let mut m = filled_form();
+    submit_checked(&mut m, secret_refused_at_length());
+    let screen = {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| render(&m, f)).unwrap();
+        format!("{}", t.backend())
+    };
+    assert!(screen.contains("shown only once)"), "{screen}");
+    snap("walk_form_secret_refused_fix_in_view", &m, 80, 24);
+}
