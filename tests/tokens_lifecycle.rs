@@ -450,3 +450,28 @@ async fn check_warns_about_a_secret_expiring_within_30_days() {
         .await;
     assert_eq!(env.run(&["check"], None).await.status.code(), Some(2));
 }
+
+/// A refresh someone asks for after a refused secret asks Microsoft again (the secret may be
+/// fixed in the portal by now) instead of replaying the stored refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_refresh_after_a_refused_secret_tries_again() {
+    let env = Env::new().await;
+    env.connect().await;
+    env.idp.fail_next_token(
+        401,
+        "invalid_client",
+        &[7000215],
+        "AADSTS7000215: Invalid client secret provided.",
+    );
+    let refused = env.run(&["refresh", NAME], None).await;
+    assert!(!refused.status.success(), "{}", text(&refused.stdout));
+    let asked = env.idp.refresh_requests();
+    let again = env.run(&["refresh", NAME], None).await;
+    assert_eq!(env.idp.refresh_requests(), asked + 1, "Microsoft was asked again");
+    assert!(
+        again.status.success(),
+        "{}{}",
+        text(&again.stdout),
+        text(&again.stderr)
+    );
+}

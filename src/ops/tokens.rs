@@ -167,7 +167,9 @@ pub async fn fresh_token(
             warning: None,
         });
     }
-    if let Some(blocker) = file.blocker {
+    // A refresh someone asks for (Force) tries again: the cause may be fixed by now (a secret
+    // replicated, consent granted), and replaying the old refusal would say nothing new.
+    if let Some(blocker) = file.blocker.filter(|_| policy.serves_stored()) {
         let message = file
             .last_error
             .as_ref()
