@@ -377,7 +377,8 @@ async fn doctor_walks_the_chain_and_stops_where_it_breaks() {
     );
     assert!(shown.contains("✖ token"), "{shown}");
     assert!(
-        shown.contains(&format!("sign in again: inbound connect \"{NAME}\"")),
+        // Never signed in: "sign in", not "sign in again".
+        shown.contains(&format!("sign in: inbound connect \"{NAME}\"")),
         "{shown}"
     );
     assert!(shown.contains("– IMAP host"), "{shown}");

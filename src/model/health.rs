@@ -143,6 +143,8 @@ pub struct Finding {
 pub enum Fix {
     /// Sign in again (interactive consent).
     Connect { server: String },
+    /// Sign in for the first time: the server never signed in ("again" would be wrong).
+    SignIn { server: String },
     /// Create a new client secret in the portal, then record it (and its expiry); the app's
     /// name when known.
     NewSecret { app: Option<String> },
@@ -175,6 +177,7 @@ impl Fix {
     pub fn advice(&self) -> String {
         match self {
             Fix::Connect { .. } => "sign in again".into(),
+            Fix::SignIn { .. } => "sign in".into(),
             Fix::NewSecret { .. } => {
                 "create a new secret in the portal (Certificates & secrets), then record it with its expiry"
                     .into()
@@ -203,7 +206,7 @@ impl Fix {
     pub fn command(&self) -> Option<String> {
         use crate::model::quote::arg;
         Some(match self {
-            Fix::Connect { server } => format!("inbound connect {}", arg(server)),
+            Fix::Connect { server } | Fix::SignIn { server } => format!("inbound connect {}", arg(server)),
             Fix::NewSecret { app } => format!(
                 "inbound edit --app {} --secret-stdin --secret-expires YYYY-MM-DD",
                 app.as_deref().map_or_else(|| "APP".to_string(), arg)
@@ -239,7 +242,8 @@ impl Fix {
     /// A stable name for scripts (`--json`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Fix::Connect { .. } => "connect",
+            // One kind for scripts: both are `inbound connect`.
+            Fix::Connect { .. } | Fix::SignIn { .. } => "connect",
             Fix::NewSecret { .. } => "new_secret",
             Fix::NewCertificate { .. } => "new_certificate",
             Fix::AppCredentials { .. } => "app_credentials",
@@ -386,7 +390,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
                 Level::Warning
             },
             "not signed in yet".into(),
-            Fix::Connect {
+            Fix::SignIn {
                 server: server_name(),
             },
         ),

@@ -317,8 +317,10 @@ impl Error {
     /// The action that fixes this, when one does.
     pub fn fix(&self) -> Option<Fix> {
         match self {
-            Error::NotSignedIn { server }
-            | Error::Blocked {
+            Error::NotSignedIn { server } => Some(Fix::SignIn {
+                server: server.clone(),
+            }),
+            Error::Blocked {
                 server,
                 blocker: Blocker::NeedsReconsent,
                 ..

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 /// True when the way out of `e` is someone signing in again.
 fn needs_sign_in(e: &Error) -> bool {
-    matches!(e, Error::NotSignedIn { .. }) || matches!(e.fix(), Some(Fix::Connect { .. }))
+    matches!(e, Error::NotSignedIn { .. })
+        || matches!(e.fix(), Some(Fix::Connect { .. } | Fix::SignIn { .. }))
 }
 
 fn failed(e: &Error) -> BulkEvent {

@@ -1040,7 +1040,7 @@ pub fn key_for(ctxs: &[Ctx], action: Action) -> Option<String> {
 pub fn action_for_fix(fix: &crate::model::health::Fix) -> Option<Action> {
     use crate::model::health::Fix;
     match fix {
-        Fix::Connect { .. } => Some(Action::Connect),
+        Fix::Connect { .. } | Fix::SignIn { .. } => Some(Action::Connect),
         Fix::NewSecret { .. } => Some(Action::Rotate),
         Fix::AppCredentials { .. }
         | Fix::ChooseApp { .. }

@@ -425,7 +425,9 @@ fn health_section(
                 out.extend(r("", vec![Span::raw(format!("→ {h}"))]));
             }
         }
-        None if server.auth.is_oauth() => {
+        // The failed test's own line says what went wrong; "none recorded" above it would
+        // read as if nothing had.
+        None if server.auth.is_oauth() && !server.last_test.as_ref().is_some_and(|t| !t.ok) => {
             out.extend(r("Error", vec![Span::styled("none recorded", theme.dim())]));
         }
         None => {}

@@ -100,3 +100,32 @@ fn the_fix_of_a_refused_secret_is_in_view_at_80x24() {
     assert!(screen.contains("shown only once)"), "{screen}");
     snap("walk_form_secret_refused_fix_in_view", &m, 80, 24);
 }
+
+#[test]
+fn health_of_a_server_never_signed_in_says_sign_in_not_again() {
+    let m = health_of("Sales", |_| {});
+    let screen = {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| render(&m, f)).unwrap();
+        format!("{}", t.backend())
+    };
+    assert!(!screen.contains("sign in again"), "{screen}");
+    assert!(screen.contains("→ sign in (press c)"), "{screen}");
+}
+
+#[test]
+fn a_failed_test_is_not_under_an_error_none_recorded() {
+    let m = health_of("Support inbox", |d| {
+        if let Some(t) = d.config.servers[0].last_test.as_mut() {
+            t.ok = false;
+            t.summary = "authenticate: the server refused the login: AUTHENTICATE failed.".into();
+        }
+    });
+    let screen = {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| render(&m, f)).unwrap();
+        format!("{}", t.backend())
+    };
+    assert!(screen.contains("last test failed"), "{screen}");
+    assert!(!screen.contains("none recorded"), "{screen}");
+}
