@@ -48,18 +48,21 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
     if let Some(m) = &t.mismatch {
         l.extend(para(&format!("⚠ {m}"), width, 2, theme.warn()));
     }
+    // The scopes whole (a scope wider than the column goes on below, never cut).
     let scopes = if t.tokens.scope.is_empty() {
-        "(not reported)".to_string()
+        Span::styled("(not reported)", theme.dim())
     } else {
-        t.tokens.scope.clone()
+        Span::raw(t.tokens.scope.clone())
     };
-    l.extend(row(
-        "Scopes",
-        theme.label(),
-        vec![Span::raw(scopes)],
-        LABEL,
-        width,
-    ));
+    l.extend(row("Scopes", theme.label(), vec![scopes], LABEL, width));
+    // Entra never echoes offline_access in the scope; the refresh token is the proof of it.
+    if !t.tokens.scope.split_whitespace().any(|s| s == "offline_access") {
+        let held = match t.tokens.refresh_token {
+            Some(_) => Span::styled("offline_access ✔ (refresh token held)", theme.ok()),
+            None => Span::styled("offline_access ✖ (no refresh token)", theme.warn()),
+        };
+        l.extend(row("", theme.label(), vec![held], LABEL, width));
+    }
     l.extend(row(
         "Valid until",
         theme.label(),

@@ -92,9 +92,12 @@ pub fn wrap_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Vec<Span<'stat
             };
             first = false;
             let w = cols(&piece);
-            if used + w > width && used > 0 {
-                lines.push(Vec::new());
-                used = 0;
+            // A word wider than the line is split too, even at a line's start: never cut.
+            if used + w > width {
+                if used > 0 {
+                    lines.push(Vec::new());
+                    used = 0;
+                }
                 let trimmed = piece.trim_start().to_string();
                 for chunk in chunks(&trimmed, width) {
                     if used > 0 {
@@ -132,5 +135,16 @@ mod tests {
         assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
         assert_eq!(chunks("abcdefg", 3), ["abc", "def", "g"]);
         assert_eq!(truncate("abcdef", 4), "abc…");
+        // A word wider than the line is never cut, not even as a line's first word.
+        let text = |lines: Vec<Vec<Span<'static>>>| -> Vec<String> {
+            lines
+                .into_iter()
+                .map(|l| l.iter().map(|s| s.content.to_string()).collect())
+                .collect()
+        };
+        assert_eq!(
+            text(wrap_spans(vec![Span::raw("abcdefgh ij")], 3)),
+            ["abc", "def", "gh", "ij"]
+        );
     }
 }
