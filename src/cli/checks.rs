@@ -79,14 +79,26 @@ pub fn print_checklist(list: &Checklist) {
 
 fn print_checks(list: &Checklist) {
     say!("  {}", list.line());
+    for (glyph, names, why) in unanswered(list) {
+        say!("  {glyph} {}: {why}", names.join(", "));
+    }
+}
+
+/// The checks left unanswered or skipped, those with one reason together (one network error
+/// leaves all three unanswered: said once, naming them).
+fn unanswered(list: &Checklist) -> Vec<(&'static str, Vec<&'static str>, &str)> {
+    let mut out: Vec<(&'static str, Vec<&'static str>, &str)> = Vec::new();
     for c in &list.checks {
-        match &c.outcome {
-            Outcome::Skipped { why } | Outcome::Unknown { why } => {
-                say!("  {} {}: {why}", c.outcome.glyph(), c.item.label())
-            }
-            Outcome::Passed { .. } | Outcome::Failed { .. } => {}
+        let (Outcome::Skipped { why } | Outcome::Unknown { why }) = &c.outcome else {
+            continue;
+        };
+        let glyph = c.outcome.glyph();
+        match out.iter_mut().find(|(g, _, w)| *g == glyph && *w == why.as_str()) {
+            Some((_, names, _)) => names.push(c.item.label()),
+            None => out.push((glyph, vec![c.item.label()], why)),
         }
     }
+    out
 }
 
 /// `inbound doctor NAME`: one line per step, then the reason and fix under each that did not pass.
@@ -103,5 +115,30 @@ pub fn print_report(report: &Report) {
         if let Some(fix) = &step.fix {
             out!("      → {fix}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::preflight::{Check, CheckItem};
+
+    #[test]
+    fn one_network_error_is_said_once_naming_every_check_it_left() {
+        let why = "login.microsoftonline.com did not answer (offline?); sign-in will check again";
+        let list = Checklist {
+            checks: [CheckItem::Tenant, CheckItem::App, CheckItem::Secret]
+                .into_iter()
+                .map(|item| Check {
+                    item,
+                    outcome: Outcome::Unknown { why: why.into() },
+                })
+                .collect(),
+            tenant_id: None,
+        };
+        let lines = unanswered(&list);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].1, ["tenant", "app", "secret"]);
+        assert_eq!(lines[0].2, why);
     }
 }
