@@ -11,21 +11,29 @@ pub fn hint_line(bindings: &[&KeyBinding], theme: &Theme, width: u16) -> Line<'s
         let cols = super::text::cols(&key) + 1 + super::text::cols(desc) + 2;
         (key, desc, cols)
     };
-    // The way to every other key is never the one dropped: room for help is kept first.
+    // The way to every other key, and the keys that finish or leave a screen, are never the
+    // ones dropped: room for them is kept first; the rest fill what is left, in order.
+    let essential = |b: &KeyBinding| matches!(b.action, Action::Help | Action::Submit | Action::Back);
     let help = bindings.iter().find(|b| b.action == Action::Help);
-    let reserved = help.map_or(0, |b| item(b).2);
-    let mut spans = vec![Span::raw(" ")];
+    let reserved: usize = bindings.iter().filter(|b| essential(b)).map(|b| item(b).2).sum();
     let mut used = 1 + reserved;
+    let mut shown = Vec::new();
+    let mut full = false;
     for b in bindings.iter().filter(|b| b.action != Action::Help) {
-        let (key, desc, cols) = item(b);
-        if used + cols > width as usize {
-            break;
+        if essential(b) {
+            shown.push(*b);
+            continue;
+        }
+        let cols = item(b).2;
+        if full || used + cols > width as usize {
+            full = true;
+            continue;
         }
         used += cols;
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::raw(format!(" {desc}  ")));
+        shown.push(*b);
     }
-    if let Some(b) = help {
+    let mut spans = vec![Span::raw(" ")];
+    for b in shown.into_iter().chain(help.copied()) {
         let (key, desc, _) = item(b);
         spans.push(Span::styled(key, theme.key()));
         spans.push(Span::raw(format!(" {desc}  ")));
@@ -51,10 +59,21 @@ mod tests {
             let line = hint_line(&bindings, &theme, width);
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
             assert!(text.contains("? help"), "{width}: {text}");
+            assert!(text.contains("Esc"), "{width}: {text}");
             assert!(
                 super::super::text::cols(text.trim_end()) <= width as usize,
                 "{width}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn save_and_back_are_kept_at_60_columns() {
+        let theme = Theme::new(false);
+        let bindings = keymap::hints(&[Ctx::Form, Ctx::Global]);
+        let line = hint_line(&bindings, &theme, 60);
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert!(text.contains("Enter save") && text.contains("Esc back"), "{text}");
+        assert!(super::super::text::cols(text.trim_end()) <= 60, "{text}");
     }
 }
