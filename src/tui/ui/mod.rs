@@ -43,7 +43,11 @@ pub fn render(model: &Model, f: &mut Frame) {
             status,
         );
     }
-    let bindings = keymap::hints(&model.contexts());
+    let mut bindings = keymap::hints(&model.contexts());
+    // On an empty list only the keys that do something without a server are offered.
+    if model.wizard().is_none() && model.popup.is_none() && model.servers().is_empty() {
+        bindings.retain(|b| !needs_a_server(b.action));
+    }
     f.render_widget(
         Paragraph::new(widgets::hints::hint_line(&bindings, &theme, hints.width)),
         hints,
@@ -180,4 +184,25 @@ fn main_pane(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
         None => screens::details::render(model, theme, area, f.buffer_mut()),
         Some(w) => screens::wizard::render(model, w, theme, area, f),
     }
+}
+
+/// Review keys that act on the selected server (nothing to act on while the list is empty).
+fn needs_a_server(action: keymap::Action) -> bool {
+    use keymap::Action as A;
+    matches!(
+        action,
+        A::Edit
+            | A::Connect
+            | A::Test
+            | A::Refresh
+            | A::CopyProxy
+            | A::Rotate
+            | A::Reveal
+            | A::Exchange
+            | A::Delete
+            | A::Mark
+            | A::Find
+            | A::Sort
+            | A::Attention
+    )
 }

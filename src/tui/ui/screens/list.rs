@@ -3,7 +3,7 @@
 //! server is Confirmed *and* healthy) and the token health glyph.
 
 use crate::tui::state::Model;
-use crate::tui::state::keymap::Action;
+use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::state::review::sort::SortKey;
 use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::truncate;
@@ -38,16 +38,25 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
     }
     block.render(area, buf);
     if servers.is_empty() {
-        let lines = vec![
+        // The key is the list's own: beside an open wizard the screen's keys are the wizard's.
+        let new = keymap::key_for(&[Ctx::Review], Action::New).unwrap_or_default();
+        let invite = if model.wizard().is_some() {
+            vec![Line::from(" The first one is"), Line::from(" being set up →")]
+        } else {
+            vec![
+                Line::from(vec![
+                    Span::raw(" Press "),
+                    Span::styled(new, theme.key()),
+                    Span::raw(" to set up"),
+                ]),
+                Line::from(" your first mailbox."),
+            ]
+        };
+        let mut lines = vec![
             Line::from(Span::styled(" No servers yet.", theme.dim())),
             Line::default(),
-            Line::from(vec![
-                Span::raw(" Press "),
-                Span::styled(model.key(Action::New).unwrap_or_default(), theme.key()),
-                Span::raw(" to set up"),
-            ]),
-            Line::from(" your first mailbox."),
         ];
+        lines.extend(invite);
         Paragraph::new(lines).render(inner, buf);
         return;
     }
