@@ -279,6 +279,20 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Help, UP, A::Up, "scroll up", false),
     b(C::Help, DOWN, A::Down, "scroll down", false),
+    b(
+        C::Help,
+        &[Key::code(KeyCode::PageUp)],
+        A::PageUp,
+        "page up",
+        false,
+    ),
+    b(
+        C::Help,
+        &[Key::code(KeyCode::PageDown)],
+        A::PageDown,
+        "page down",
+        false,
+    ),
     // The new-client-secret form.
     b(
         C::Rotate,
@@ -309,6 +323,7 @@ pub static KEYMAP: &[KeyBinding] = &[
         true,
     ),
     b(C::Rotate, ESC, A::Back, "cancel (nothing is saved)", true),
+    b(C::Rotate, &[Key::code(KeyCode::F(1))], A::Help, "help", true),
     // The settings form.
     b(
         C::Settings,
@@ -326,6 +341,7 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(C::Settings, ENTER, A::Submit, "save", true),
     b(C::Settings, ESC, A::Back, "cancel (nothing is saved)", true),
+    b(C::Settings, &[Key::code(KeyCode::F(1))], A::Help, "help", true),
     b(C::Confirm, &[Key::ch('y')], A::Yes, "yes", true),
     b(
         C::Confirm,

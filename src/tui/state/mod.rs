@@ -69,6 +69,9 @@ pub enum Screen {
     Wizard(Box<Wizard>),
 }
 
+/// Lines PgUp/PgDn move the help popup.
+const HELP_PAGE: u16 = 10;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
@@ -122,6 +125,8 @@ pub struct Model {
     pub draft: Option<Box<Wizard>>,
     pub popup: Option<Popup>,
     pub help_scroll: u16,
+    /// The dialog help was opened over (settings, new secret): shown again when help closes.
+    pub help_over: Option<Popup>,
     pub status: Option<Status>,
     /// The selected server's secret is shown in clear.
     pub reveal: bool,
@@ -174,6 +179,7 @@ impl Model {
             draft: None,
             popup: None,
             help_scroll: 0,
+            help_over: None,
             status: None,
             reveal: false,
             details_scroll: 0,
@@ -481,7 +487,22 @@ impl Model {
             (Some(Popup::ConfirmQuit), Action::Quit | Action::Yes) => return self.quit_now(),
             (_, Action::Quit) => return self.ask_quit(),
             (Some(Popup::Help), Action::CloseHelp | Action::Help) => {
-                self.popup = None;
+                self.popup = self.help_over.take();
+                return Vec::new();
+            }
+            (Some(Popup::Help), Action::PageUp) => {
+                self.help_scroll = self.help_scroll.saturating_sub(HELP_PAGE);
+                return Vec::new();
+            }
+            (Some(Popup::Help), Action::PageDown) => {
+                self.help_scroll = self.help_scroll.saturating_add(HELP_PAGE);
+                return Vec::new();
+            }
+            // Help over a dialog: the dialog (its fields kept) comes back when help closes.
+            (Some(Popup::Rotate | Popup::Settings), Action::Help) => {
+                self.help_over = self.popup.take();
+                self.popup = Some(Popup::Help);
+                self.help_scroll = 0;
                 return Vec::new();
             }
             (Some(Popup::Help), Action::Up) => {

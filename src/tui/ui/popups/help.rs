@@ -37,7 +37,12 @@ fn ctx_name(ctx: Ctx) -> &'static str {
 }
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let ctx = model.screen_ctx();
+    // Over a dialog, help is about the dialog's keys.
+    let ctx = match model.help_over {
+        Some(crate::tui::state::Popup::Rotate) => Ctx::Rotate,
+        Some(crate::tui::state::Popup::Settings) => Ctx::Settings,
+        _ => model.screen_ctx(),
+    };
     let mut lines = Vec::new();
     let ctxs = match ctx {
         Ctx::ConnectIdle => vec![Ctx::ConnectIdle, Ctx::Global],

@@ -148,3 +148,45 @@ fn an_empty_list_beside_the_wizard_loses_no_key() {
     assert!(!screen.contains("Press  "), "{screen}");
     assert!(screen.contains("being set up"), "{screen}");
 }
+
+fn screen_of(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(m, f)).unwrap();
+    format!("{}", t.backend())
+}
+
+#[test]
+fn the_settings_and_new_secret_dialogs_have_a_help_key() {
+    use crate::tui::state::Popup;
+    for (open, title) in [
+        (Action::Settings, "Keys: settings"),
+        (Action::Rotate, "Keys: new client secret"),
+    ] {
+        let mut m = testing::model(testing::populated());
+        act(&mut m, &[open]);
+        let dialog = m.popup.clone();
+        assert!(screen_of(&m, 80, 24).contains("F1 help"), "{title}");
+        typed(&mut m, "x");
+        act(&mut m, &[Action::Help]);
+        assert_eq!(m.popup, Some(Popup::Help));
+        assert!(screen_of(&m, 80, 24).contains(title), "{}", screen_of(&m, 80, 24));
+        // Closing help shows the dialog again, with what was typed.
+        act(&mut m, &[Action::CloseHelp]);
+        assert_eq!(m.popup, dialog);
+    }
+}
+
+#[test]
+fn help_scrolls_by_a_page() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Help, Action::PageDown]);
+    assert_eq!(m.help_scroll, 10);
+    act(&mut m, &[Action::PageUp]);
+    assert_eq!(m.help_scroll, 0);
+    // And the keys reach it: PgDn is bound in help.
+    let pgdn = KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE);
+    assert_eq!(
+        crate::tui::state::keymap::resolve(&m.contexts(), &pgdn),
+        Some(Action::PageDown)
+    );
+}

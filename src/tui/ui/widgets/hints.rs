@@ -59,7 +59,8 @@ mod tests {
             let line = hint_line(&bindings, &theme, width);
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
             assert!(text.contains("? help"), "{width}: {text}");
-            assert!(text.contains("Esc"), "{width}: {text}");
+            let back = keymap::key_for(&[Ctx::Connect], Action::Back).unwrap_or_default();
+            assert!(text.contains(&back), "{width}: {text}");
             assert!(
                 super::super::text::cols(text.trim_end()) <= width as usize,
                 "{width}: {text}"
@@ -73,7 +74,12 @@ mod tests {
         let bindings = keymap::hints(&[Ctx::Form, Ctx::Global]);
         let line = hint_line(&bindings, &theme, 60);
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-        assert!(text.contains("Enter save") && text.contains("Esc back"), "{text}");
+        let key = |a| keymap::key_for(&[Ctx::Form], a).unwrap_or_default();
+        let (save, back) = (key(Action::Submit), key(Action::Back));
+        assert!(
+            text.contains(&format!("{save} save")) && text.contains(&format!("{back} back")),
+            "{text}"
+        );
         assert!(super::super::text::cols(text.trim_end()) <= 60, "{text}");
     }
 }
