@@ -106,6 +106,8 @@ pub struct Status {
     pub screen: Option<ScreenKey>,
     /// Goes as soon as the form has no errors left ("fields need attention").
     pub until_fixed: bool,
+    /// A result already carried onto the screen after the one it was said on.
+    pub carried: bool,
 }
 
 /// Which screen a status line was said on: the review, or a wizard step.
@@ -253,6 +255,7 @@ impl Model {
             tone,
             screen: None,
             until_fixed: false,
+            carried: false,
         });
     }
 
@@ -272,9 +275,14 @@ impl Model {
         let Some(s) = self.status.as_mut() else { return };
         match s.screen {
             None => s.screen = Some(here),
-            // A result ("… is Confirmed") stays true on the next screen; instructions and
-            // warnings ("press n", "details above") belong to the screen they were said on.
-            Some(k) if k != here && s.tone != Tone::Ok => self.status = None,
+            // A result ("… is Confirmed") stays true on the next screen, not on every later
+            // one; instructions and warnings ("press n", "details above") belong to the screen
+            // they were said on.
+            Some(k) if k != here && (s.tone != Tone::Ok || s.carried) => self.status = None,
+            Some(k) if k != here => {
+                s.carried = true;
+                s.screen = Some(here);
+            }
             Some(_) => {}
         }
         if self.status.as_ref().is_some_and(|s| s.until_fixed) && fixed {

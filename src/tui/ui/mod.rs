@@ -21,11 +21,25 @@ use theme::Theme;
 pub const NARROW: u16 = 70;
 /// Width of the server list in the two-pane layout.
 pub const LIST_WIDTH: u16 = 26;
+/// At most this many rows of status line (a longer one is cut on its last row).
+const STATUS_ROWS: usize = 3;
 
 pub fn render(model: &Model, f: &mut Frame) {
     let theme = Theme::new(model.env.color);
     let area = f.area();
-    let status_h = u16::from(model.status.is_some());
+    // A long status line wraps (up to a few rows) rather than being cut where it says what to do.
+    let status_lines: Vec<String> = model.status.as_ref().map_or_else(Vec::new, |s| {
+        let mut lines = widgets::text::wrap(&s.text, usize::from(area.width.saturating_sub(2)).max(8));
+        if lines.len() > STATUS_ROWS {
+            let rest = lines.split_off(STATUS_ROWS - 1).join(" ");
+            lines.push(widgets::text::truncate(
+                &rest,
+                usize::from(area.width.saturating_sub(2)),
+            ));
+        }
+        lines
+    });
+    let status_h = u16::try_from(status_lines.len()).unwrap_or(1);
     let [title, body, status, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -37,11 +51,11 @@ pub fn render(model: &Model, f: &mut Frame) {
     title_bar(model, &theme, title, f);
     body_panes(model, &theme, body, f);
     if let Some(s) = &model.status {
-        let text = widgets::text::truncate(&s.text, status.width.saturating_sub(1) as usize);
-        f.render_widget(
-            Paragraph::new(Line::from(Span::styled(format!(" {text}"), theme.tone(s.tone)))),
-            status,
-        );
+        let lines: Vec<Line> = status_lines
+            .into_iter()
+            .map(|l| Line::from(Span::styled(format!(" {l}"), theme.tone(s.tone))))
+            .collect();
+        f.render_widget(Paragraph::new(lines), status);
     }
     let mut bindings = keymap::hints(&model.contexts());
     // On an empty list only the keys that do something without a server are offered.

@@ -190,3 +190,28 @@ fn help_scrolls_by_a_page() {
         Some(Action::PageDown)
     );
 }
+
+#[test]
+fn a_result_is_said_on_the_next_screen_but_not_on_every_later_one() {
+    let mut m = testing::model(testing::populated());
+    m.say(crate::tui::state::Tone::Ok, "Saved \"Support inbox\".");
+    m.update(Msg::Action(Action::Down));
+    act(&mut m, &[Action::New]);
+    assert!(m.status.is_some(), "the next screen still says it");
+    act(&mut m, &[Action::Right, Action::Open, Action::Open]);
+    assert_eq!(m.wizard().map(|w| w.step), Some(Step::Secret));
+    assert!(m.status.is_none(), "{:?}", m.status);
+}
+
+#[test]
+fn a_long_status_line_wraps_instead_of_being_cut() {
+    let mut m = testing::model(testing::populated());
+    m.say(
+        crate::tui::state::Tone::Warn,
+        "Not saved: Microsoft did not accept the credentials; the secret's Value was refused (AADSTS7000215), paste the Value shown when it was created, not its Secret ID.",
+    );
+    m.update(Msg::Action(Action::Down));
+    let screen = screen_of(&m, 80, 24);
+    assert!(screen.contains(" Secret ID."), "{screen}");
+    snap("walk_long_status_wraps", &m, 80, 24);
+}
