@@ -166,6 +166,11 @@ async fn completions_and_man_page_are_generated() {
         page.contains(".TH inbound 1") && page.contains("connect"),
         "{page}"
     );
+    // One page: no reference to a page per command (none is installed).
+    assert!(!page.contains("inbound-add(1)"), "{page}");
+    // The exit codes are not filled into one paragraph.
+    let codes = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap_or_default();
+    assert!(codes.trim_start().starts_with(".nf"), "{page}");
     assert!(!cli.config_dir().exists(), "generating docs touches no store");
 }
 
@@ -203,4 +208,43 @@ async fn azure_apps_are_visible_and_not_duplicated() {
         err.contains("used by no server") && err.contains("inbound remove --app"),
         "{err}"
     );
+}
+
+/// The help a newcomer reads: every NAME and option says what it is, `--auth` names its three
+/// values, and a test or refresh without NAME says --all is the other way.
+#[tokio::test]
+async fn help_texts_describe_every_argument() {
+    let cli = Cli::new();
+    for command in ["show", "connect", "test", "refresh", "remove"] {
+        let out = cli.run(&[command, "-h"], None).await;
+        let help = text(&out.stdout);
+        let name = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Arguments:"))
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            name.trim_start().starts_with("[NAME]") || name.trim_start().starts_with("<NAME>"),
+            "{command}: {help}"
+        );
+        assert!(
+            name.split_whitespace().count() > 1,
+            "{command}: NAME has no words: {help}"
+        );
+    }
+    let add = text(&cli.run(&["add", "-h"], None).await.stdout);
+    let port = add.lines().find(|l| l.contains("--port")).unwrap_or_default();
+    assert!(port.contains("IMAP port"), "{add}");
+    let edit = text(&cli.run(&["edit", "-h"], None).await.stdout);
+    assert!(!edit.contains("oauth2 or basic"), "{edit}");
+    assert!(edit.contains("oauth2, oauth2-app or basic"), "{edit}");
+    for command in ["test", "refresh"] {
+        let out = cli.run(&[command], None).await;
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("--all"),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+    }
 }

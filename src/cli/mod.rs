@@ -270,6 +270,7 @@ pub enum AuthArg {
     /// service principal + mailbox permission (inbound exchange-setup NAME).
     #[value(name = "oauth2-app")]
     Oauth2App,
+    /// IMAP LOGIN with the mailbox password (--password-stdin).
     Basic,
 }
 
@@ -280,6 +281,7 @@ pub struct AddArgs {
     /// The mailbox address.
     #[arg(long)]
     pub username: String,
+    /// How the server authenticates.
     #[arg(long, value_enum, default_value = "oauth2")]
     pub auth: AuthArg,
     /// Application (client) ID of the app registration.
@@ -318,6 +320,7 @@ pub struct AddArgs {
     /// Server Name (IMAP host); default outlook.office365.com, or the --cloud's host.
     #[arg(long)]
     pub host: Option<String>,
+    /// IMAP port (993 is IMAP over TLS).
     #[arg(long, default_value_t = crate::model::DEFAULT_PORT)]
     pub port: u16,
     /// Extra CA certificate (PEM) to trust for this server.
@@ -392,7 +395,7 @@ pub struct EditArgs {
     /// IMAP port (993 is IMAP over TLS).
     #[arg(long)]
     pub port: Option<String>,
-    /// Authentication: oauth2 or basic.
+    /// How the server authenticates (oauth2, oauth2-app or basic).
     #[arg(long, value_enum)]
     pub auth: Option<AuthArg>,
     /// With NAME: point the server at this app. Without NAME: the app to change.
@@ -443,6 +446,7 @@ pub struct JsonFlag {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// The server to show.
     pub name: String,
     /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
@@ -451,6 +455,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
+    /// The server to sign in for.
     pub name: String,
     /// Do not open a browser; print the sign-in URL as the first line of stdout and wait.
     #[arg(long)]
@@ -486,8 +491,10 @@ pub struct ConnectArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("servers").required(true).args(["name", "all"])))]
 pub struct TestArgs {
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    /// The server to test (or --all for every server).
+    #[arg(conflicts_with = "all")]
     pub name: Option<String>,
     /// Test every server, concurrently.
     #[arg(long)]
@@ -602,9 +609,10 @@ pub struct ProxyPasswordArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("servers").required(true).args(["name", "all"])))]
 pub struct RefreshArgs {
-    /// The server to refresh.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    /// The server to refresh (or --all for every OAuth2 server).
+    #[arg(conflicts_with = "all")]
     pub name: Option<String>,
     /// Refresh every OAuth2 server, concurrently.
     #[arg(long)]
@@ -666,11 +674,13 @@ pub struct CertNewArgs {
 
 #[derive(Debug, Args)]
 pub struct CertShowArgs {
+    /// The Azure app whose certificate to print.
     pub app: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
+    /// The server to remove (its tokens go with it); or --app for an app.
     #[arg(required_unless_present = "app")]
     pub name: Option<String>,
     /// Remove this Azure app (only when no server uses it).
