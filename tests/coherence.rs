@@ -248,3 +248,19 @@ async fn help_texts_describe_every_argument() {
         );
     }
 }
+
+/// The README's Quick start works on a fresh Debian machine: it says how to get a Rust new
+/// enough (Debian's is not), and sends a newcomer to the demo first.
+#[test]
+fn the_quick_start_installs_rust_and_starts_with_the_demo() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let quick = readme
+        .split("## Quick start")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_default();
+    assert!(quick.contains("rustup.rs"), "{quick}");
+    let demo = quick.find("inbound demo").unwrap_or(usize::MAX);
+    let build = quick.find("cargo run").unwrap_or(0);
+    assert!(demo < build, "the demo comes first: {quick}");
+}
