@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use support::cli::{Cli, text};
+use support::dovecot::{Dovecot, OAUTH_USER};
 use support::fake_idp::FakeIdp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
@@ -78,13 +79,51 @@ impl Env {
             .unwrap();
     }
 
+    /// One server on a real Dovecot that checks tokens at the fake, signed in and Confirmed
+    /// by a real Test & Confirm. None when Dovecot is not installed (and not required).
+    async fn with_dovecot() -> Option<(Env, Dovecot)> {
+        let idp = FakeIdp::start().await;
+        idp.set_account(OAUTH_USER);
+        let dovecot = Dovecot::start(&idp.introspection_url())?;
+        let cli = Cli::new();
+        let port = dovecot.port.to_string();
+        let ca = dovecot.ca_file.display().to_string();
+        cli.add_oauth(
+            &idp,
+            NAME,
+            OAUTH_USER,
+            &["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca],
+        )
+        .await;
+        let env = Env { cli, idp };
+        let (out, status, page) = env.cli.connect(NAME).await;
+        assert!(
+            out.status.success() && status == 200,
+            "{page}{}",
+            text(&out.stderr)
+        );
+        let out = env.cli.run(&["test", NAME], None).await;
+        assert!(
+            out.status.success(),
+            "{}{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr),
+            dovecot.log_tail(30)
+        );
+        Some((env, dovecot))
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.cli.dir.path().join(name)
     }
 
     /// `serve` with `args`, stderr into a file (shown when a test fails).
     fn serve(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
-        let mut all = vec!["serve", "--test-every", "86400"];
+        // Scheduled tests stay out of the way unless a test asks for them.
+        let mut all = vec!["serve"];
+        if !args.contains(&"--test-every") {
+            all.extend_from_slice(&["--test-every", "86400"]);
+        }
         all.extend_from_slice(args);
         let mut c = self.cli.cmd(&all);
         c.stdin(Stdio::null())
@@ -786,4 +825,296 @@ async fn sigterm_during_refresh_waves_keeps_every_rotated_token() {
 async fn made_store(cli: &Cli) {
     let out = cli.run(&["settings", "--listen-port", "18999"], None).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The UTC date `days` from today, as `--secret-expires` takes it.
+fn days_ahead(days: i64) -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+/// Waits for the `n`th notification and returns it (all of them, checked to be exactly `n`).
+async fn nth_note(env: &Env, n: usize, what: &str) -> Value {
+    let notes = wait_for(what, || {
+        let notes = env.notes("notes.jsonl");
+        (notes.len() >= n).then_some(notes)
+    })
+    .await;
+    assert_eq!(notes.len(), n, "{what}: {notes:?}\n{}", env.serve_log());
+    notes[n - 1].clone()
+}
+
+fn finding<'a>(note: &'a Value, message_starts: &str) -> &'a Value {
+    note["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().starts_with(message_starts))
+        .unwrap_or_else(|| panic!("no finding {message_starts:?} in {note}"))
+}
+
+#[tokio::test]
+async fn a_secret_expiring_alerts_warning_at_30_days_critical_at_7_and_ok_once_renewed() {
+    let env = Env::new(3600).await;
+    let cmd = env.note_command("notes.jsonl");
+    let child = env.serve(&["--notify-command", &cmd, "--flap-window", "0"], &[]);
+    wait_for("serve.json", || env.status()).await;
+    let record = async |days: i64| {
+        let date = days_ahead(days);
+        let out = env
+            .cli
+            .run(&["edit", "--app", NAME, "--secret-expires", &date], None)
+            .await;
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    };
+    // The store changes under serve (the CLI records the expiry): serve reads it again.
+    record(20).await;
+    let warning = nth_note(&env, 1, "the WARNING notification").await;
+    assert_eq!(warning["level"], "WARNING", "{warning}");
+    assert_eq!(warning["previous"], "OK", "{warning}");
+    let f = finding(&warning, "client secret expires in 20 d");
+    assert_eq!(f["fix_kind"], "new_secret", "{warning}");
+    assert!(
+        f["fix_command"].as_str().unwrap().contains("--secret-expires"),
+        "{warning}"
+    );
+
+    record(3).await;
+    let critical = nth_note(&env, 2, "the CRITICAL notification").await;
+    assert_eq!(critical["level"], "CRITICAL", "{critical}");
+    assert_eq!(critical["previous"], "WARNING", "{critical}");
+    finding(&critical, "client secret expires in 3 d");
+    assert!(critical["text"].as_str().unwrap().contains(NAME), "{critical}");
+
+    // A renewed secret (its new expiry recorded) ends it with one OK.
+    record(400).await;
+    let ok = nth_note(&env, 3, "the OK notification").await;
+    assert_eq!(ok["level"], "OK", "{ok}");
+    assert_eq!(ok["previous"], "CRITICAL", "{ok}");
+    stop(&env, child).await;
+    assert_eq!(env.notes("notes.jsonl").len(), 3);
+}
+
+fn last_test(env: &Env) -> Option<(jiff::Timestamp, bool)> {
+    let config = env.cli.store().load().ok()?;
+    let t = config.server(NAME)?.last_test.clone()?;
+    Some((t.at, t.ok))
+}
+
+#[tokio::test]
+async fn a_scheduled_test_that_fails_at_dovecot_alerts_once_and_its_recovery_once() {
+    let Some((env, dovecot)) = Env::with_dovecot().await else {
+        return;
+    };
+    let cmd = env.note_command("notes.jsonl");
+    let (first, ok) = last_test(&env).unwrap();
+    assert!(ok);
+    let child = env.serve(
+        &[
+            "--notify-command",
+            &cmd,
+            "--flap-window",
+            "0",
+            "--test-every",
+            "1",
+        ],
+        &[],
+    );
+    // serve tests on its own, on schedule, and records it.
+    wait_for("a scheduled test", || {
+        last_test(&env).filter(|(at, ok)| *at > first && *ok)
+    })
+    .await;
+    assert!(env.notes("notes.jsonl").is_empty(), "nothing to say while OK");
+
+    // The mailbox stops accepting the token (as when IMAP is turned off for it): the next
+    // scheduled test fails at Dovecot, before any fetcher does.
+    env.idp.expire_all_access_tokens();
+    let critical = nth_note(&env, 1, "the CRITICAL notification").await;
+    assert_eq!(
+        critical["level"],
+        "CRITICAL",
+        "{critical}\n{}",
+        dovecot.log_tail(20)
+    );
+    assert_eq!(critical["previous"], "OK", "{critical}");
+    let f = finding(&critical, "last test failed");
+    assert_eq!(f["fix_kind"], "test", "{critical}");
+    assert_eq!(f["fix_command"], format!("inbound test \"{NAME}\""), "{critical}");
+    assert_eq!(last_test(&env).map(|(_, ok)| ok), Some(false));
+
+    // A new token (here `inbound refresh`): the next scheduled test passes, one OK.
+    let out = env.cli.run(&["refresh", NAME], None).await;
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let ok = nth_note(&env, 2, "the OK notification").await;
+    assert_eq!(ok["level"], "OK", "{ok}");
+    assert_eq!(ok["previous"], "CRITICAL", "{ok}");
+    assert_eq!(last_test(&env).map(|(_, ok)| ok), Some(true));
+    stop(&env, child).await;
+}
+
+/// One LOGIN through the proxy on `port`: the tagged answer.
+async fn proxy_login(port: u16, user: &str, password: &str) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let tcp = wait_for_connect(port).await;
+    let mut tcp = tokio::io::BufReader::new(tcp);
+    let mut line = String::new();
+    tcp.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("* OK"), "{line}");
+    tcp.get_mut()
+        .write_all(format!("a LOGIN \"{user}\" \"{password}\"\r\n").as_bytes())
+        .await
+        .unwrap();
+    loop {
+        line.clear();
+        tcp.read_line(&mut line).await.unwrap();
+        if line.starts_with("a ") || line.is_empty() {
+            break;
+        }
+    }
+    if line.starts_with("a OK") {
+        tcp.get_mut().write_all(b"b LOGOUT\r\n").await.unwrap();
+        let mut rest = String::new();
+        let _ = tokio::time::timeout(DEADLINE, tcp.read_to_string(&mut rest)).await;
+    }
+    line
+}
+
+#[tokio::test]
+async fn a_proxy_login_refused_upstream_alerts_once_and_a_good_one_recovers() {
+    let Some((env, dovecot)) = Env::with_dovecot().await else {
+        return;
+    };
+    let port = free_port();
+    env.cli
+        .store()
+        .update(|c| {
+            c.settings.proxy_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let out = env.cli.run(&["proxy", "password", NAME], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let password = text(&out.stdout).trim().to_string();
+    let cmd = env.note_command("notes.jsonl");
+    let child = env.serve(&["--proxy", "--notify-command", &cmd, "--flap-window", "0"], &[]);
+    let answer = proxy_login(port, NAME, &password).await;
+    assert!(answer.starts_with("a OK"), "{answer}\n{}", env.serve_log());
+
+    // Dovecot stops taking the token while inbound still holds it as valid: only the
+    // proxy's upstream login can tell.
+    env.idp.expire_all_access_tokens();
+    let answer = proxy_login(port, NAME, &password).await;
+    assert!(
+        answer.starts_with("a NO [AUTHENTICATIONFAILED]"),
+        "{answer}\n{}",
+        dovecot.log_tail(20)
+    );
+    let critical = nth_note(&env, 1, "the CRITICAL notification").await;
+    assert_eq!(critical["level"], "CRITICAL", "{critical}");
+    assert_eq!(critical["previous"], "OK", "{critical}");
+    assert_eq!(critical["server"], NAME);
+    let f = finding(&critical, "the proxy's login upstream was refused");
+    assert_eq!(f["fix_kind"], "test", "{critical}");
+
+    let out = env.cli.run(&["refresh", NAME], None).await;
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let answer = proxy_login(port, NAME, &password).await;
+    assert!(answer.starts_with("a OK"), "{answer}");
+    let ok = nth_note(&env, 2, "the OK notification").await;
+    assert_eq!(ok["level"], "OK", "{ok}");
+    assert_eq!(ok["previous"], "CRITICAL", "{ok}");
+    stop(&env, child).await;
+}
+
+/// Soft and hard open-file limits for a child: low, as a default 1,024 is low for the proxy.
+const CHILD_SOFT_FILES: u64 = 256;
+const CHILD_HARD_FILES: u64 = 600;
+
+/// `inbound ARGS` on this store with its open-file limits lowered to the values above, by
+/// util-linux's prlimit (which sets them and then becomes the command: same pid).
+fn with_low_file_limit(env: &Env, args: &[&str]) -> tokio::process::Command {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+    assert!(
+        hard.is_none_or(|h| h >= CHILD_HARD_FILES),
+        "this test needs a hard open-file limit of at least {CHILD_HARD_FILES}"
+    );
+    let mut c = tokio::process::Command::new("prlimit");
+    c.arg(format!("--nofile={CHILD_SOFT_FILES}:{CHILD_HARD_FILES}"))
+        .arg(env!("CARGO_BIN_EXE_inbound"))
+        .arg("--config-dir")
+        .arg(env.cli.config_dir())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true);
+    c
+}
+
+/// The soft open-file limit of a running process, from /proc.
+fn soft_file_limit(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+#[tokio::test]
+async fn the_proxy_raises_its_open_file_limit_and_says_how_many_sessions_fit() {
+    // (600 - 64 kept for the rest) / 2 descriptors per session.
+    let said = format!(
+        "open-file limit {CHILD_HARD_FILES} (raised from {CHILD_SOFT_FILES}): room for 268 sessions at once"
+    );
+    let env = Env::new(3600).await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+
+    // `inbound proxy` on its own: the banner says it.
+    let mut proxy = with_low_file_limit(&env, &["proxy", "--listen", &listen]);
+    proxy
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("proxy.err")).unwrap());
+    let child = proxy.spawn().unwrap();
+    let pid = child.id().unwrap();
+    drop(wait_for_connect(port).await);
+    let banner = wait_for("the open-file line in the banner", || {
+        let err = std::fs::read_to_string(env.path("proxy.err")).unwrap_or_default();
+        err.contains(&said).then_some(err)
+    })
+    .await;
+    assert_eq!(soft_file_limit(pid), Some(CHILD_HARD_FILES), "{banner}");
+    // The default connection limit is more than fits: the banner says what to do.
+    assert!(banner.contains("LimitNOFILE="), "{banner}");
+    stop(&env, child).await;
+
+    // serve hosting the proxy: its log says it.
+    env.cli
+        .store()
+        .update(|c| {
+            c.settings.proxy_listen = Some(listen.parse().unwrap());
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let mut serve = with_low_file_limit(&env, &["serve", "--proxy", "--test-every", "86400"]);
+    serve
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("serve.err")).unwrap());
+    let child = serve.spawn().unwrap();
+    let pid = child.id().unwrap();
+    drop(wait_for_connect(port).await);
+    wait_for("the open-file line in serve's log", || {
+        env.serve_log().contains(&said).then_some(())
+    })
+    .await;
+    assert_eq!(soft_file_limit(pid), Some(CHILD_HARD_FILES));
+    stop(&env, child).await;
 }
