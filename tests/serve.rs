@@ -1118,3 +1118,134 @@ async fn the_proxy_raises_its_open_file_limit_and_says_how_many_sessions_fit() {
     assert_eq!(soft_file_limit(pid), Some(CHILD_HARD_FILES));
     stop(&env, child).await;
 }
+
+#[tokio::test]
+async fn serve_settings_are_edited_with_inbound_settings_and_checked_as_serve_save_checks_them() {
+    let cli = Cli::new();
+    made_store(&cli).await;
+    let out = cli
+        .run(
+            &[
+                "settings",
+                "--test-every",
+                "600",
+                "--notify-command",
+                "logger -t inbound",
+                "--proxy",
+                "--json",
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["serve"]["test_every_secs"], 600, "{json}");
+    assert_eq!(json["serve"]["notify_command"], "logger -t inbound");
+    assert_eq!(json["serve"]["proxy"], true);
+    let shown = text(&cli.run(&["settings"], None).await.stdout);
+    assert!(
+        shown.contains("proxy on · metrics off · tests every 600 s")
+            && shown.contains("command logger -t inbound"),
+        "{shown}"
+    );
+    // The same check, the same words, from both commands; nothing is written.
+    for args in [
+        &["settings", "--notify-url", "ftp://hooks.example.com/x"][..],
+        &["serve", "--save", "--notify-url", "ftp://hooks.example.com/x"][..],
+    ] {
+        let out = cli.run(args, None).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(
+                "Notify URL: give an http:// or https:// URL, not \"ftp://hooks.example.com/x\" (--notify-url URL or --no-notify-url)"
+            ),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = cli.run(&["serve", "--save", "--test-every", "0"], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // Resets back to the defaults.
+    let out = cli
+        .run(&["settings", "--no-notify-command", "--no-proxy", "--json"], None)
+        .await;
+    let json: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert!(json["serve"].get("notify_command").is_none(), "{json}");
+    assert_eq!(json["serve"]["proxy"], false, "{json}");
+    assert_eq!(json["serve"]["test_every_secs"], 600, "{json}");
+}
+
+#[tokio::test]
+async fn metrics_address_and_proxy_follow_the_settings_without_a_restart() {
+    let env = Env::new(3600).await;
+    let child = env.serve(&[], &[]);
+    let pid = u64::from(child.id().unwrap());
+    wait_for("serve.json", || {
+        env.status().filter(|s| s["pid"].as_u64() == Some(pid))
+    })
+    .await;
+    assert!(env.status().unwrap().get("metrics").is_none());
+    let (metrics_port, proxy_port) = (free_port(), free_port());
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let proxy_addr = format!("127.0.0.1:{proxy_port}");
+
+    // On: the CLI changes the store, serve takes it up.
+    let out = env
+        .cli
+        .run(
+            &[
+                "settings",
+                "--metrics",
+                &metrics_addr,
+                "--proxy",
+                "--proxy-listen",
+                &proxy_addr,
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_for("metrics and proxy in serve.json", || {
+        let s = env.status()?;
+        (s["metrics"] == metrics_addr.as_str() && s["proxy"] == true).then_some(())
+    })
+    .await;
+    let (status, _, body) = http_get(&format!("http://{metrics_addr}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("inbound_server_health_level"), "{body}");
+    drop(wait_for_connect(proxy_port).await);
+
+    // Moved and off, after SIGHUP too (a stored change it has already taken up).
+    let moved = format!("127.0.0.1:{}", free_port());
+    let out = env
+        .cli
+        .run(&["settings", "--metrics", &moved, "--no-proxy"], None)
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    signal(&child, rustix::process::Signal::HUP);
+    wait_for("the new metrics address, no proxy", || {
+        let s = env.status()?;
+        (s["metrics"] == moved.as_str() && s["proxy"] == false).then_some(())
+    })
+    .await;
+    let (status, _, _) = http_get(&format!("http://{moved}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(
+        tokio::net::TcpStream::connect(&metrics_addr).await.is_err(),
+        "the old metrics address is closed"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", proxy_port))
+            .await
+            .is_err(),
+        "the proxy stopped"
+    );
+    let out = env.cli.run(&["settings", "--no-metrics"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_for("no metrics in serve.json", || {
+        env.status()?.get("metrics").is_none().then_some(())
+    })
+    .await;
+    assert!(tokio::net::TcpStream::connect(&moved).await.is_err());
+    stop(&env, child).await;
+}

@@ -1,5 +1,5 @@
 //! The settings popup (`g` on the review): listener port and address, public URL, sign-in
-//! timeout. The core checks and saves (`ops::settings`, the same path as `inbound
+//! timeout, the proxy's and serve's. The core checks and saves (`ops::settings`, the same path as `inbound
 //! settings`); this holds the typed text and the errors.
 
 use super::cmd::Cmd;
@@ -12,7 +12,7 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 /// The fields in order, with the core's field names (errors come back by these).
-pub const FIELDS: [crate::model::validate::Field; 7] = [
+pub const FIELDS: [crate::model::validate::Field; 12] = [
     crate::model::validate::Field::ListenPort,
     crate::model::validate::Field::PublicUrl,
     crate::model::validate::Field::ListenAddress,
@@ -20,13 +20,18 @@ pub const FIELDS: [crate::model::validate::Field; 7] = [
     crate::model::validate::Field::ProxyListen,
     crate::model::validate::Field::ProxyTls,
     crate::model::validate::Field::ProxyMaxConnections,
+    crate::model::validate::Field::ServeProxy,
+    crate::model::validate::Field::Metrics,
+    crate::model::validate::Field::TestEvery,
+    crate::model::validate::Field::NotifyCommand,
+    crate::model::validate::Field::NotifyUrl,
 ];
 
 #[derive(Debug, Clone)]
 pub struct SettingsForm {
-    pub inputs: [Input; 7],
+    pub inputs: [Input; 12],
     pub focus: usize,
-    pub errors: [Option<String>; 7],
+    pub errors: [Option<String>; 12],
     /// A store error that belongs to no field.
     pub general: Option<String>,
     pub save_run: Option<RunId>,
@@ -44,6 +49,11 @@ impl SettingsForm {
                 v(&current.proxy_listen),
                 v(&current.proxy_tls),
                 v(&current.proxy_max_connections),
+                v(&current.serve_proxy),
+                v(&current.metrics),
+                v(&current.test_every_secs),
+                v(&current.notify_command),
+                v(&current.notify_url),
             ],
             focus: 0,
             errors: Default::default(),
@@ -62,6 +72,11 @@ impl SettingsForm {
             proxy_listen: v(4),
             proxy_tls: v(5),
             proxy_max_connections: v(6),
+            serve_proxy: v(7),
+            metrics: v(8),
+            test_every_secs: v(9),
+            notify_command: v(10),
+            notify_url: v(11),
         }
     }
 
@@ -137,7 +152,10 @@ impl Model {
             Ok(()) => {
                 self.popup = None;
                 self.settings = None;
-                self.say(Tone::Ok, "Settings saved; the next sign-in uses them.");
+                self.say(
+                    Tone::Ok,
+                    "Settings saved; the next sign-in uses them, a running inbound serve takes them up.",
+                );
             }
             Err(SaveError::Fields(errors)) => {
                 form.show_errors(errors);
