@@ -1249,3 +1249,102 @@ async fn metrics_address_and_proxy_follow_the_settings_without_a_restart() {
     assert!(tokio::net::TcpStream::connect(&moved).await.is_err());
     stop(&env, child).await;
 }
+
+/// A program from a Debian package: `None` with a notice when it is missing, a panic when
+/// `INBOUND_REQUIRE_DOVECOT=1` (CI installs every package the tests use).
+fn required_program(program: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let require = support::dovecot::REQUIRE_ENV;
+        if std::env::var(require).is_ok_and(|v| v == "1") {
+            panic!("{program} not installed (Debian package {package}), but {require}=1");
+        }
+        eprintln!(
+            "{program} not installed; skipping this test \
+             (install the Debian package {package}, or set {require}=1 to make this an error)"
+        );
+    }
+    found
+}
+
+/// `GET url` with `query` parameters, as JSON (Prometheus's HTTP API); None while it does not
+/// answer.
+async fn get_json(url: &str, query: &[(&str, &str)]) -> Option<Value> {
+    let resp = oauth2::reqwest::Client::new()
+        .get(url)
+        .query(query)
+        .send()
+        .await
+        .ok()?;
+    serde_json::from_str(&resp.text().await.ok()?).ok()
+}
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_serves_metrics() {
+    let Some(prometheus) = required_program("prometheus", "prometheus") else {
+        return;
+    };
+    let env = Env::new(3600).await;
+    let child = env.serve(&["--metrics", "127.0.0.1:0"], &[]);
+    let target = wait_for("serve.json with the metrics address", || {
+        env.status()?.get("metrics")?.as_str().map(str::to_string)
+    })
+    .await;
+    let config = env.path("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: inbound\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let web = format!("127.0.0.1:{}", free_port());
+    let mut prom = tokio::process::Command::new(prometheus);
+    prom.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", env.path("tsdb").display()))
+        .arg(format!("--web.listen-address={web}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("prometheus.err")).unwrap())
+        .kill_on_drop(true);
+    let mut prom = prom.spawn().unwrap();
+    let api = format!("http://{web}/api/v1/query");
+    // The scrape is up and the per-server series arrived, parsed by Prometheus itself.
+    let health = format!("inbound_server_health_level{{server=\"{NAME}\"}}");
+    let end = tokio::time::Instant::now() + DEADLINE;
+    let series = loop {
+        let up = get_json(&api, &[("query", "up{job=\"inbound\"}")]).await;
+        let got = get_json(&api, &[("query", &health)]).await;
+        let up_value = up
+            .as_ref()
+            .and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_string));
+        let result = got.as_ref().and_then(|v| v["data"]["result"].as_array().cloned());
+        if up_value.as_deref() == Some("1") && result.as_ref().is_some_and(|r| !r.is_empty()) {
+            break result.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "no scrape by Prometheus: up {up:?}, {health}: {got:?}\n{}",
+            std::fs::read_to_string(env.path("prometheus.err")).unwrap_or_default()
+        );
+        assert!(prom.try_wait().unwrap().is_none(), "prometheus exited");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(series[0]["metric"]["server"], NAME);
+    assert_eq!(series[0]["value"][1], "0", "OK is 0: {series:?}");
+    // The target's last scrape had no error (format, content type, timeouts).
+    let targets = get_json(&format!("http://{web}/api/v1/targets"), &[])
+        .await
+        .unwrap();
+    let active = &targets["data"]["activeTargets"][0];
+    assert_eq!(active["health"], "up", "{targets}");
+    assert_eq!(active["lastError"], "", "{targets}");
+    let _ = prom.start_kill();
+    let _ = prom.wait().await;
+    stop(&env, child).await;
+}
