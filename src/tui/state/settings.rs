@@ -131,7 +131,10 @@ impl Model {
             Action::Submit if form.save_run.is_none() => match form.text().parse() {
                 Ok(patch) => {
                     form.save_run = Some(run);
-                    return vec![Cmd::SaveSettings { run, patch }];
+                    return vec![Cmd::SaveSettings {
+                        run,
+                        patch: Box::new(patch),
+                    }];
                 }
                 Err(errors) => {
                     form.show_errors(errors);
