@@ -169,3 +169,55 @@ impl Model {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::validate::Field;
+    use crate::tui::state::msg::Msg;
+    use crate::tui::testing;
+
+    fn focus_and_type(m: &mut Model, field: Field, text: &str) {
+        let form = m.settings.as_deref_mut().unwrap();
+        form.focus = FIELDS.iter().position(|f| *f == field).unwrap();
+        form.paste(text);
+    }
+
+    #[test]
+    fn serve_fields_are_saved_through_the_core_and_refused_by_its_check() {
+        let mut m = testing::model(testing::populated());
+        m.update(Msg::Action(Action::Settings));
+        focus_and_type(&mut m, Field::NotifyUrl, "ftp://hooks.example.com/x");
+        assert!(m.update(Msg::Action(Action::Submit)).is_empty());
+        let form = m.settings.as_deref().unwrap();
+        assert_eq!(
+            FIELDS[form.focus],
+            Field::NotifyUrl,
+            "the error's field has focus"
+        );
+        assert!(
+            form.errors[form.focus]
+                .as_deref()
+                .is_some_and(|e| e.contains("http:// or https://")),
+            "{form:?}"
+        );
+        let form = m.settings.as_deref_mut().unwrap();
+        form.inputs[form.focus] = Input::new("https://hooks.example.com/x".into());
+        focus_and_type(&mut m, Field::ServeProxy, "yes");
+        focus_and_type(&mut m, Field::Metrics, "127.0.0.1:9464");
+        focus_and_type(&mut m, Field::TestEvery, "600");
+        focus_and_type(&mut m, Field::NotifyCommand, "logger -t inbound");
+        let cmds = m.update(Msg::Action(Action::Submit));
+        let [Cmd::SaveSettings { patch, .. }] = cmds.as_slice() else {
+            panic!("{cmds:?}");
+        };
+        let s = &patch.serve;
+        assert_eq!(s.proxy, Some(Some(true)));
+        assert_eq!(s.metrics, Some(Some("127.0.0.1:9464".parse().unwrap())));
+        assert_eq!(s.test_every_secs, Some(Some(600)));
+        assert_eq!(s.notify_command, Some(Some("logger -t inbound".into())));
+        assert_eq!(s.notify_url, Some(Some("https://hooks.example.com/x".into())));
+        // Not in the form: left as stored.
+        assert_eq!(s.retry_secs, None);
+    }
+}
