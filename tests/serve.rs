@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use support::cli::{Cli, text};
+use support::dovecot::{Dovecot, OAUTH_USER};
 use support::fake_idp::FakeIdp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
@@ -78,13 +79,51 @@ impl Env {
             .unwrap();
     }
 
+    /// One server on a real Dovecot that checks tokens at the fake, signed in and Confirmed
+    /// by a real Test & Confirm. None when Dovecot is not installed (and not required).
+    async fn with_dovecot() -> Option<(Env, Dovecot)> {
+        let idp = FakeIdp::start().await;
+        idp.set_account(OAUTH_USER);
+        let dovecot = Dovecot::start(&idp.introspection_url())?;
+        let cli = Cli::new();
+        let port = dovecot.port.to_string();
+        let ca = dovecot.ca_file.display().to_string();
+        cli.add_oauth(
+            &idp,
+            NAME,
+            OAUTH_USER,
+            &["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca],
+        )
+        .await;
+        let env = Env { cli, idp };
+        let (out, status, page) = env.cli.connect(NAME).await;
+        assert!(
+            out.status.success() && status == 200,
+            "{page}{}",
+            text(&out.stderr)
+        );
+        let out = env.cli.run(&["test", NAME], None).await;
+        assert!(
+            out.status.success(),
+            "{}{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr),
+            dovecot.log_tail(30)
+        );
+        Some((env, dovecot))
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.cli.dir.path().join(name)
     }
 
     /// `serve` with `args`, stderr into a file (shown when a test fails).
     fn serve(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
-        let mut all = vec!["serve", "--test-every", "86400"];
+        // Scheduled tests stay out of the way unless a test asks for them.
+        let mut all = vec!["serve"];
+        if !args.contains(&"--test-every") {
+            all.extend_from_slice(&["--test-every", "86400"]);
+        }
         all.extend_from_slice(args);
         let mut c = self.cli.cmd(&all);
         c.stdin(Stdio::null())
@@ -337,7 +376,7 @@ fn promtool(text: &str) -> Option<(bool, String)> {
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(_) if std::env::var_os("CI").is_none() => return None,
+        Err(_) if !tools_required() => return None,
         Err(e) => panic!("promtool is needed in CI (.ci/setup --test installs prometheus): {e}"),
     };
     use std::io::Write as _;
@@ -500,7 +539,7 @@ fn analyze(unit: &Path) -> Option<(bool, String, f64)> {
         .output()
     {
         Ok(o) => o,
-        Err(_) if std::env::var_os("CI").is_none() => return None,
+        Err(_) if !tools_required() => return None,
         Err(e) => panic!("systemd-analyze is needed in CI: {e}"),
     };
     let said = format!("{}{}", text(&verify.stdout), text(&verify.stderr));
@@ -786,4 +825,532 @@ async fn sigterm_during_refresh_waves_keeps_every_rotated_token() {
 async fn made_store(cli: &Cli) {
     let out = cli.run(&["settings", "--listen-port", "18999"], None).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The UTC date `days` from today, as `--secret-expires` takes it.
+fn days_ahead(days: i64) -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+/// Waits for the `n`th notification and returns it (all of them, checked to be exactly `n`).
+async fn nth_note(env: &Env, n: usize, what: &str) -> Value {
+    let notes = wait_for(what, || {
+        let notes = env.notes("notes.jsonl");
+        (notes.len() >= n).then_some(notes)
+    })
+    .await;
+    assert_eq!(notes.len(), n, "{what}: {notes:?}\n{}", env.serve_log());
+    notes[n - 1].clone()
+}
+
+fn finding<'a>(note: &'a Value, message_starts: &str) -> &'a Value {
+    note["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().starts_with(message_starts))
+        .unwrap_or_else(|| panic!("no finding {message_starts:?} in {note}"))
+}
+
+#[tokio::test]
+async fn a_secret_expiring_alerts_warning_at_30_days_critical_at_7_and_ok_once_renewed() {
+    let env = Env::new(3600).await;
+    let cmd = env.note_command("notes.jsonl");
+    let child = env.serve(&["--notify-command", &cmd, "--flap-window", "0"], &[]);
+    wait_for("serve.json", || env.status()).await;
+    let record = async |days: i64| {
+        let date = days_ahead(days);
+        let out = env
+            .cli
+            .run(&["edit", "--app", NAME, "--secret-expires", &date], None)
+            .await;
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    };
+    // The store changes under serve (the CLI records the expiry): serve reads it again.
+    record(20).await;
+    let warning = nth_note(&env, 1, "the WARNING notification").await;
+    assert_eq!(warning["level"], "WARNING", "{warning}");
+    assert_eq!(warning["previous"], "OK", "{warning}");
+    let f = finding(&warning, "client secret expires in 20 d");
+    assert_eq!(f["fix_kind"], "new_secret", "{warning}");
+    assert!(
+        f["fix_command"].as_str().unwrap().contains("--secret-expires"),
+        "{warning}"
+    );
+
+    record(3).await;
+    let critical = nth_note(&env, 2, "the CRITICAL notification").await;
+    assert_eq!(critical["level"], "CRITICAL", "{critical}");
+    assert_eq!(critical["previous"], "WARNING", "{critical}");
+    finding(&critical, "client secret expires in 3 d");
+    assert!(critical["text"].as_str().unwrap().contains(NAME), "{critical}");
+
+    // A renewed secret (its new expiry recorded) ends it with one OK.
+    record(400).await;
+    let ok = nth_note(&env, 3, "the OK notification").await;
+    assert_eq!(ok["level"], "OK", "{ok}");
+    assert_eq!(ok["previous"], "CRITICAL", "{ok}");
+    stop(&env, child).await;
+    assert_eq!(env.notes("notes.jsonl").len(), 3);
+}
+
+fn last_test(env: &Env) -> Option<(jiff::Timestamp, bool)> {
+    let config = env.cli.store().load().ok()?;
+    let t = config.server(NAME)?.last_test.clone()?;
+    Some((t.at, t.ok))
+}
+
+#[tokio::test]
+async fn a_scheduled_test_that_fails_at_dovecot_alerts_once_and_its_recovery_once() {
+    let Some((env, dovecot)) = Env::with_dovecot().await else {
+        return;
+    };
+    let cmd = env.note_command("notes.jsonl");
+    let (first, ok) = last_test(&env).unwrap();
+    assert!(ok);
+    let child = env.serve(
+        &[
+            "--notify-command",
+            &cmd,
+            "--flap-window",
+            "0",
+            "--test-every",
+            "1",
+        ],
+        &[],
+    );
+    // serve tests on its own, on schedule, and records it.
+    wait_for("a scheduled test", || {
+        last_test(&env).filter(|(at, ok)| *at > first && *ok)
+    })
+    .await;
+    assert!(env.notes("notes.jsonl").is_empty(), "nothing to say while OK");
+
+    // The mailbox stops accepting the token (as when IMAP is turned off for it): the next
+    // scheduled test fails at Dovecot, before any fetcher does.
+    env.idp.expire_all_access_tokens();
+    let critical = nth_note(&env, 1, "the CRITICAL notification").await;
+    assert_eq!(
+        critical["level"],
+        "CRITICAL",
+        "{critical}\n{}",
+        dovecot.log_tail(20)
+    );
+    assert_eq!(critical["previous"], "OK", "{critical}");
+    let f = finding(&critical, "last test failed");
+    assert_eq!(f["fix_kind"], "test", "{critical}");
+    assert_eq!(f["fix_command"], format!("inbound test \"{NAME}\""), "{critical}");
+    assert_eq!(last_test(&env).map(|(_, ok)| ok), Some(false));
+
+    // A new token (here `inbound refresh`): the next scheduled test passes, one OK.
+    let out = env.cli.run(&["refresh", NAME], None).await;
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let ok = nth_note(&env, 2, "the OK notification").await;
+    assert_eq!(ok["level"], "OK", "{ok}");
+    assert_eq!(ok["previous"], "CRITICAL", "{ok}");
+    assert_eq!(last_test(&env).map(|(_, ok)| ok), Some(true));
+    stop(&env, child).await;
+}
+
+/// One LOGIN through the proxy on `port`: the tagged answer.
+async fn proxy_login(port: u16, user: &str, password: &str) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let tcp = wait_for_connect(port).await;
+    let mut tcp = tokio::io::BufReader::new(tcp);
+    let mut line = String::new();
+    tcp.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("* OK"), "{line}");
+    tcp.get_mut()
+        .write_all(format!("a LOGIN \"{user}\" \"{password}\"\r\n").as_bytes())
+        .await
+        .unwrap();
+    loop {
+        line.clear();
+        tcp.read_line(&mut line).await.unwrap();
+        if line.starts_with("a ") || line.is_empty() {
+            break;
+        }
+    }
+    if line.starts_with("a OK") {
+        tcp.get_mut().write_all(b"b LOGOUT\r\n").await.unwrap();
+        let mut rest = String::new();
+        let _ = tokio::time::timeout(DEADLINE, tcp.read_to_string(&mut rest)).await;
+    }
+    line
+}
+
+#[tokio::test]
+async fn a_proxy_login_refused_upstream_alerts_once_and_a_good_one_recovers() {
+    let Some((env, dovecot)) = Env::with_dovecot().await else {
+        return;
+    };
+    let port = free_port();
+    env.cli
+        .store()
+        .update(|c| {
+            c.settings.proxy_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let out = env.cli.run(&["proxy", "password", NAME], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let password = text(&out.stdout).trim().to_string();
+    let cmd = env.note_command("notes.jsonl");
+    let child = env.serve(&["--proxy", "--notify-command", &cmd, "--flap-window", "0"], &[]);
+    let answer = proxy_login(port, NAME, &password).await;
+    assert!(answer.starts_with("a OK"), "{answer}\n{}", env.serve_log());
+
+    // Dovecot stops taking the token while inbound still holds it as valid: only the
+    // proxy's upstream login can tell.
+    env.idp.expire_all_access_tokens();
+    let answer = proxy_login(port, NAME, &password).await;
+    assert!(
+        answer.starts_with("a NO [AUTHENTICATIONFAILED]"),
+        "{answer}\n{}",
+        dovecot.log_tail(20)
+    );
+    let critical = nth_note(&env, 1, "the CRITICAL notification").await;
+    assert_eq!(critical["level"], "CRITICAL", "{critical}");
+    assert_eq!(critical["previous"], "OK", "{critical}");
+    assert_eq!(critical["server"], NAME);
+    let f = finding(&critical, "the proxy's login upstream was refused");
+    assert_eq!(f["fix_kind"], "test", "{critical}");
+
+    let out = env.cli.run(&["refresh", NAME], None).await;
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let answer = proxy_login(port, NAME, &password).await;
+    assert!(answer.starts_with("a OK"), "{answer}");
+    let ok = nth_note(&env, 2, "the OK notification").await;
+    assert_eq!(ok["level"], "OK", "{ok}");
+    assert_eq!(ok["previous"], "CRITICAL", "{ok}");
+    stop(&env, child).await;
+}
+
+/// Soft and hard open-file limits for a child: low, as a default 1,024 is low for the proxy.
+const CHILD_SOFT_FILES: u64 = 256;
+const CHILD_HARD_FILES: u64 = 600;
+
+/// `inbound ARGS` on this store with its open-file limits lowered to the values above, by
+/// util-linux's prlimit (which sets them and then becomes the command: same pid).
+fn with_low_file_limit(env: &Env, args: &[&str]) -> tokio::process::Command {
+    let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+    assert!(
+        hard.is_none_or(|h| h >= CHILD_HARD_FILES),
+        "this test needs a hard open-file limit of at least {CHILD_HARD_FILES}"
+    );
+    let mut c = tokio::process::Command::new("prlimit");
+    c.arg(format!("--nofile={CHILD_SOFT_FILES}:{CHILD_HARD_FILES}"))
+        .arg(env!("CARGO_BIN_EXE_inbound"))
+        .arg("--config-dir")
+        .arg(env.cli.config_dir())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true);
+    c
+}
+
+/// The soft open-file limit of a running process, from /proc.
+fn soft_file_limit(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+#[tokio::test]
+async fn the_proxy_raises_its_open_file_limit_and_says_how_many_sessions_fit() {
+    // (600 - 64 kept for the rest) / 2 descriptors per session.
+    let said = format!(
+        "open-file limit {CHILD_HARD_FILES} (raised from {CHILD_SOFT_FILES}): room for 268 sessions at once"
+    );
+    let env = Env::new(3600).await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+
+    // `inbound proxy` on its own: the banner says it.
+    let mut proxy = with_low_file_limit(&env, &["proxy", "--listen", &listen]);
+    proxy
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("proxy.err")).unwrap());
+    let child = proxy.spawn().unwrap();
+    let pid = child.id().unwrap();
+    drop(wait_for_connect(port).await);
+    let banner = wait_for("the open-file line in the banner", || {
+        let err = std::fs::read_to_string(env.path("proxy.err")).unwrap_or_default();
+        err.contains(&said).then_some(err)
+    })
+    .await;
+    assert_eq!(soft_file_limit(pid), Some(CHILD_HARD_FILES), "{banner}");
+    // The default connection limit is more than fits: the banner says what to do.
+    assert!(banner.contains("LimitNOFILE="), "{banner}");
+    stop(&env, child).await;
+
+    // serve hosting the proxy: its log says it.
+    env.cli
+        .store()
+        .update(|c| {
+            c.settings.proxy_listen = Some(listen.parse().unwrap());
+            Ok::<_, inbound::store::StoreError>(())
+        })
+        .unwrap();
+    let mut serve = with_low_file_limit(&env, &["serve", "--proxy", "--test-every", "86400"]);
+    serve
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("serve.err")).unwrap());
+    let child = serve.spawn().unwrap();
+    let pid = child.id().unwrap();
+    drop(wait_for_connect(port).await);
+    wait_for("the open-file line in serve's log", || {
+        env.serve_log().contains(&said).then_some(())
+    })
+    .await;
+    assert_eq!(soft_file_limit(pid), Some(CHILD_HARD_FILES));
+    stop(&env, child).await;
+}
+
+#[tokio::test]
+async fn serve_settings_are_edited_with_inbound_settings_and_checked_as_serve_save_checks_them() {
+    let cli = Cli::new();
+    made_store(&cli).await;
+    let out = cli
+        .run(
+            &[
+                "settings",
+                "--test-every",
+                "600",
+                "--notify-command",
+                "logger -t inbound",
+                "--proxy",
+                "--json",
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["serve"]["test_every_secs"], 600, "{json}");
+    assert_eq!(json["serve"]["notify_command"], "logger -t inbound");
+    assert_eq!(json["serve"]["proxy"], true);
+    let shown = text(&cli.run(&["settings"], None).await.stdout);
+    assert!(
+        shown.contains("proxy on · metrics off · tests every 600 s")
+            && shown.contains("command logger -t inbound"),
+        "{shown}"
+    );
+    // The same check, the same words, from both commands; nothing is written.
+    for args in [
+        &["settings", "--notify-url", "ftp://hooks.example.com/x"][..],
+        &["serve", "--save", "--notify-url", "ftp://hooks.example.com/x"][..],
+    ] {
+        let out = cli.run(args, None).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(
+                "Notify URL: give an http:// or https:// URL, not \"ftp://hooks.example.com/x\" (--notify-url URL or --no-notify-url)"
+            ),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = cli.run(&["serve", "--save", "--test-every", "0"], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // Resets back to the defaults.
+    let out = cli
+        .run(&["settings", "--no-notify-command", "--no-proxy", "--json"], None)
+        .await;
+    let json: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert!(json["serve"].get("notify_command").is_none(), "{json}");
+    assert_eq!(json["serve"]["proxy"], false, "{json}");
+    assert_eq!(json["serve"]["test_every_secs"], 600, "{json}");
+}
+
+#[tokio::test]
+async fn metrics_address_and_proxy_follow_the_settings_without_a_restart() {
+    let env = Env::new(3600).await;
+    let child = env.serve(&[], &[]);
+    let pid = u64::from(child.id().unwrap());
+    wait_for("serve.json", || {
+        env.status().filter(|s| s["pid"].as_u64() == Some(pid))
+    })
+    .await;
+    assert!(env.status().unwrap().get("metrics").is_none());
+    let (metrics_port, proxy_port) = (free_port(), free_port());
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let proxy_addr = format!("127.0.0.1:{proxy_port}");
+
+    // On: the CLI changes the store, serve takes it up.
+    let out = env
+        .cli
+        .run(
+            &[
+                "settings",
+                "--metrics",
+                &metrics_addr,
+                "--proxy",
+                "--proxy-listen",
+                &proxy_addr,
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_for("metrics and proxy in serve.json", || {
+        let s = env.status()?;
+        (s["metrics"] == metrics_addr.as_str() && s["proxy"] == true).then_some(())
+    })
+    .await;
+    let (status, _, body) = http_get(&format!("http://{metrics_addr}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("inbound_server_health_level"), "{body}");
+    drop(wait_for_connect(proxy_port).await);
+
+    // Moved and off, after SIGHUP too (a stored change it has already taken up).
+    let moved = format!("127.0.0.1:{}", free_port());
+    let out = env
+        .cli
+        .run(&["settings", "--metrics", &moved, "--no-proxy"], None)
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    signal(&child, rustix::process::Signal::HUP);
+    wait_for("the new metrics address, no proxy", || {
+        let s = env.status()?;
+        (s["metrics"] == moved.as_str() && s["proxy"] == false).then_some(())
+    })
+    .await;
+    let (status, _, _) = http_get(&format!("http://{moved}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(
+        tokio::net::TcpStream::connect(&metrics_addr).await.is_err(),
+        "the old metrics address is closed"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", proxy_port))
+            .await
+            .is_err(),
+        "the proxy stopped"
+    );
+    let out = env.cli.run(&["settings", "--no-metrics"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_for("no metrics in serve.json", || {
+        env.status()?.get("metrics").is_none().then_some(())
+    })
+    .await;
+    assert!(tokio::net::TcpStream::connect(&moved).await.is_err());
+    stop(&env, child).await;
+}
+
+/// A program from a Debian package: `None` with a notice when it is missing, a panic when
+/// [`tools_required`] (CI installs every package the tests use).
+fn required_program(program: &str, package: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let require = support::dovecot::REQUIRE_ENV;
+        if tools_required() {
+            panic!("{program} not installed (Debian package {package}), but CI or {require}=1 needs it");
+        }
+        eprintln!(
+            "{program} not installed; skipping this test \
+             (install the Debian package {package}, or set {require}=1 to make this an error)"
+        );
+    }
+    found
+}
+
+/// `GET url` with `query` parameters, as JSON (Prometheus's HTTP API); None while it does not
+/// answer.
+async fn get_json(url: &str, query: &[(&str, &str)]) -> Option<Value> {
+    let resp = oauth2::reqwest::Client::new()
+        .get(url)
+        .query(query)
+        .send()
+        .await
+        .ok()?;
+    serde_json::from_str(&resp.text().await.ok()?).ok()
+}
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_serves_metrics() {
+    let Some(prometheus) = required_program("prometheus", "prometheus") else {
+        return;
+    };
+    let env = Env::new(3600).await;
+    let child = env.serve(&["--metrics", "127.0.0.1:0"], &[]);
+    let target = wait_for("serve.json with the metrics address", || {
+        env.status()?.get("metrics")?.as_str().map(str::to_string)
+    })
+    .await;
+    let config = env.path("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: inbound\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let web = format!("127.0.0.1:{}", free_port());
+    let mut prom = tokio::process::Command::new(prometheus);
+    prom.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", env.path("tsdb").display()))
+        .arg(format!("--web.listen-address={web}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(env.path("prometheus.err")).unwrap())
+        .kill_on_drop(true);
+    let mut prom = prom.spawn().unwrap();
+    let api = format!("http://{web}/api/v1/query");
+    // The scrape is up and the per-server series arrived, parsed by Prometheus itself.
+    let health = format!("inbound_server_health_level{{server=\"{NAME}\"}}");
+    let end = tokio::time::Instant::now() + DEADLINE;
+    let series = loop {
+        let up = get_json(&api, &[("query", "up{job=\"inbound\"}")]).await;
+        let got = get_json(&api, &[("query", &health)]).await;
+        let up_value = up
+            .as_ref()
+            .and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(str::to_string));
+        let result = got.as_ref().and_then(|v| v["data"]["result"].as_array().cloned());
+        if up_value.as_deref() == Some("1") && result.as_ref().is_some_and(|r| !r.is_empty()) {
+            break result.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < end,
+            "no scrape by Prometheus: up {up:?}, {health}: {got:?}\n{}",
+            std::fs::read_to_string(env.path("prometheus.err")).unwrap_or_default()
+        );
+        assert!(prom.try_wait().unwrap().is_none(), "prometheus exited");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(series[0]["metric"]["server"], NAME);
+    assert_eq!(series[0]["value"][1], "0", "OK is 0: {series:?}");
+    // The target's last scrape had no error (format, content type, timeouts).
+    let targets = get_json(&format!("http://{web}/api/v1/targets"), &[])
+        .await
+        .unwrap();
+    let active = &targets["data"]["activeTargets"][0];
+    assert_eq!(active["health"], "up", "{targets}");
+    assert_eq!(active["lastError"], "", "{targets}");
+    let _ = prom.start_kill();
+    let _ = prom.wait().await;
+    stop(&env, child).await;
+}
+
+/// CI (and `INBOUND_REQUIRE_DOVECOT=1`, which `.ci/run` sets) must have every Debian program
+/// the tests use: a missing one fails there instead of skipping.
+fn tools_required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var(support::dovecot::REQUIRE_ENV).is_ok_and(|v| v == "1")
 }

@@ -173,6 +173,11 @@ fn flag_for(field: Field) -> Option<&'static str> {
         Field::ProxyListen => "--proxy-listen ADDR:PORT",
         Field::ProxyTls => "--proxy-tls or --no-proxy-tls",
         Field::ProxyMaxConnections => "--proxy-max-connections N",
+        Field::ServeProxy => "--proxy or --no-proxy",
+        Field::Metrics => "--metrics ADDR:PORT or --no-metrics",
+        Field::NotifyCommand => "--notify-command CMD or --no-notify-command",
+        Field::NotifyUrl => "--notify-url URL or --no-notify-url",
+        Field::TestEvery => "--test-every SECS",
         Field::SetupCode => "--setup-code - or FILE",
         Field::SignInAs => "--sign-in-as ADDR",
         _ => return None,
@@ -1126,6 +1131,7 @@ fn settings(store: &Store, a: SettingsArgs) -> Result<u8, Error> {
         },
         proxy_tls_listen: a.proxy_tls_listen.map(Some),
         proxy_max_connections: a.proxy_max_connections.map(Some),
+        serve: a.serve_patch(),
     };
     let settings = update_settings(store, &patch)?;
     print_settings(&settings, a.json);
@@ -1162,6 +1168,22 @@ fn print_settings(settings: &crate::model::Settings, json: bool) {
                 " (plain IMAP, loopback)".to_string()
             },
             settings.proxy_max_connections()
+        );
+        let serve = &settings.serve;
+        out!(
+            "serve           proxy {} · metrics {} · tests every {} s",
+            if serve.proxy == Some(true) { "on" } else { "off" },
+            serve.metrics.map_or_else(|| "off".to_string(), |a| a.to_string()),
+            serve.test_every().as_secs()
+        );
+        out!(
+            "serve notifies  {}",
+            match (&serve.notify_command, &serve.notify_url) {
+                (None, None) => "nobody (set --notify-command or --notify-url)".to_string(),
+                (Some(c), None) => format!("command {c}"),
+                (None, Some(u)) => format!("webhook {u}"),
+                (Some(c), Some(u)) => format!("command {c} · webhook {u}"),
+            }
         );
     }
 }

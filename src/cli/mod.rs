@@ -246,6 +246,18 @@ pub struct SettingsArgs {
     /// Most client connections the proxy holds at once (default 2048).
     #[arg(long, value_name = "N")]
     pub proxy_max_connections: Option<u32>,
+    /// inbound serve's settings (the flags of inbound serve; a running serve takes them up).
+    #[command(flatten, next_help_heading = "inbound serve")]
+    pub serve: serve::ServeSettingArgs,
+    /// serve runs no notify command.
+    #[arg(long, conflicts_with = "notify_command", help_heading = "inbound serve")]
+    pub no_notify_command: bool,
+    /// serve posts to no webhook.
+    #[arg(long, conflicts_with = "notify_url", help_heading = "inbound serve")]
+    pub no_notify_url: bool,
+    /// serve serves no metrics.
+    #[arg(long, conflicts_with = "metrics", help_heading = "inbound serve")]
+    pub no_metrics: bool,
     /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
     pub json: bool,
@@ -259,6 +271,29 @@ impl SettingsArgs {
             || self.no_public_url
             || self.listen_address.is_some()
             || self.timeout.is_some()
+            || self.proxy_listen.is_some()
+            || self.proxy_tls
+            || self.no_proxy_tls
+            || self.proxy_tls_listen.is_some()
+            || self.proxy_max_connections.is_some()
+            || !self.serve_patch().is_empty()
+    }
+
+    /// The change to serve's settings: the flags serve takes, and the resets.
+    pub fn serve_patch(&self) -> crate::model::serve::ServePatch {
+        let mut patch = crate::model::serve::ServePatch::setting(&self.serve.settings());
+        for (reset, field) in [
+            (self.no_notify_command, &mut patch.notify_command),
+            (self.no_notify_url, &mut patch.notify_url),
+        ] {
+            if reset {
+                *field = Some(None);
+            }
+        }
+        if self.no_metrics {
+            patch.metrics = Some(None);
+        }
+        patch
     }
 }
 

@@ -57,6 +57,7 @@ pub async fn run(store: &Store, a: ProxyArgs) -> Result<u8, Error> {
         }
         stop.cancel();
     });
+    let max_connections = cfg.max_connections;
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let names: Vec<(String, String, bool)> = {
         let file = store.read_proxy()?;
@@ -73,7 +74,14 @@ pub async fn run(store: &Store, a: ProxyArgs) -> Result<u8, Error> {
                     listen,
                     tls_listen,
                     certificate,
-                } => banner(listen, tls_listen, certificate.as_ref(), &names),
+                    files,
+                } => {
+                    banner(listen, tls_listen, certificate.as_ref(), &names);
+                    say!("inbound proxy: {}", files.describe());
+                    if let Some(short) = files.shortfall(max_connections) {
+                        say!("inbound proxy: warning: {short}");
+                    }
+                }
                 ProxyEvent::Session(r) => say!(
                     "inbound proxy: {} from {}: {} ({} B up, {} B down, {} ms)",
                     r.server.as_deref().unwrap_or("-"),

@@ -25,6 +25,26 @@ for Slack or Teams. The schema is in docs/json.md.
 systemd: Type=notify (READY=1, STATUS=, WATCHDOG=1). --print-unit writes a sandboxed unit for
 this binary and store.")]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub setting: ServeSettingArgs,
+    /// Allow a non-loopback --metrics address (metrics name your mailboxes).
+    #[arg(long)]
+    pub metrics_allow_remote: bool,
+    /// Store the flags given as settings, then exit (as inbound settings does).
+    #[arg(long, conflicts_with_all = ["test_notify", "print_unit"])]
+    pub save: bool,
+    /// Send a sample notification through the command and webhook, then exit.
+    #[arg(long, conflicts_with = "print_unit")]
+    pub test_notify: bool,
+    /// Print a systemd unit for this binary and store, then exit.
+    #[arg(long)]
+    pub print_unit: bool,
+}
+
+/// serve's settings as flags: the same on `inbound serve` (for this run, or kept by --save)
+/// and on `inbound settings`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeSettingArgs {
     /// Refresh each token this long before it expires (seconds; at least the core's margin
     /// of a fifth of its lifetime, at most 5 minutes).
     #[arg(long, value_name = "SECS")]
@@ -57,31 +77,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub notify_attempts: Option<u32>,
     /// Serve Prometheus metrics at http://ADDR/metrics and health at /healthz
-    /// (e.g. 127.0.0.1:9464; loopback only unless --metrics-allow-remote).
+    /// (e.g. 127.0.0.1:9464; loopback only unless serve's --metrics-allow-remote).
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<SocketAddr>,
-    /// Allow a non-loopback --metrics address (metrics name your mailboxes).
-    #[arg(long)]
-    pub metrics_allow_remote: bool,
-    /// Run the IMAP proxy inside serve (also a setting).
+    /// serve runs the IMAP proxy too (also a setting).
     #[arg(long, conflicts_with = "no_proxy")]
     pub proxy: bool,
-    /// Do not run the IMAP proxy, whatever the settings say.
+    /// serve does not run the IMAP proxy.
     #[arg(long)]
     pub no_proxy: bool,
-    /// Store the flags given as settings, then exit.
-    #[arg(long, conflicts_with_all = ["test_notify", "print_unit"])]
-    pub save: bool,
-    /// Send a sample notification through the command and webhook, then exit.
-    #[arg(long, conflicts_with = "print_unit")]
-    pub test_notify: bool,
-    /// Print a systemd unit for this binary and store, then exit.
-    #[arg(long)]
-    pub print_unit: bool,
 }
 
-impl ServeArgs {
-    fn settings(&self) -> ServeSettings {
+impl ServeSettingArgs {
+    pub fn settings(&self) -> ServeSettings {
         ServeSettings {
             refresh_lead_secs: self.refresh_lead,
             retry_secs: self.retry_after,
@@ -101,9 +109,12 @@ impl ServeArgs {
             },
         }
     }
+}
 
+impl ServeArgs {
     /// The flags as they are given again in the unit's ExecStart (everything but the actions).
     fn passthrough(&self) -> Vec<String> {
+        let a = &self.setting;
         let mut out = Vec::new();
         let mut push = |flag: &str, v: Option<String>| {
             if let Some(v) = v {
@@ -111,21 +122,21 @@ impl ServeArgs {
                 out.push(v);
             }
         };
-        push("--refresh-lead", self.refresh_lead.map(|v| v.to_string()));
-        push("--retry-after", self.retry_after.map(|v| v.to_string()));
-        push("--test-every", self.test_every.map(|v| v.to_string()));
-        push("--test-jobs", self.test_jobs.map(|v| v.to_string()));
-        push("--flap-window", self.flap_window.map(|v| v.to_string()));
-        push("--remind-every", self.remind_every.map(|v| v.to_string()));
-        push("--notify-command", self.notify_command.clone());
-        push("--notify-url", self.notify_url.clone());
-        push("--notify-timeout", self.notify_timeout.map(|v| v.to_string()));
-        push("--notify-attempts", self.notify_attempts.map(|v| v.to_string()));
-        push("--metrics", self.metrics.map(|v| v.to_string()));
+        push("--refresh-lead", a.refresh_lead.map(|v| v.to_string()));
+        push("--retry-after", a.retry_after.map(|v| v.to_string()));
+        push("--test-every", a.test_every.map(|v| v.to_string()));
+        push("--test-jobs", a.test_jobs.map(|v| v.to_string()));
+        push("--flap-window", a.flap_window.map(|v| v.to_string()));
+        push("--remind-every", a.remind_every.map(|v| v.to_string()));
+        push("--notify-command", a.notify_command.clone());
+        push("--notify-url", a.notify_url.clone());
+        push("--notify-timeout", a.notify_timeout.map(|v| v.to_string()));
+        push("--notify-attempts", a.notify_attempts.map(|v| v.to_string()));
+        push("--metrics", a.metrics.map(|v| v.to_string()));
         for (on, flag) in [
             (self.metrics_allow_remote, "--metrics-allow-remote"),
-            (self.proxy, "--proxy"),
-            (self.no_proxy, "--no-proxy"),
+            (a.proxy, "--proxy"),
+            (a.no_proxy, "--no-proxy"),
         ] {
             if on {
                 out.push(flag.into());
@@ -136,11 +147,9 @@ impl ServeArgs {
 }
 
 pub async fn run(store: &Store, a: ServeArgs) -> u8 {
-    let flags = a.settings();
-    if let Some(url) = &flags.notify_url
-        && !(url.starts_with("https://") || url.starts_with("http://"))
-    {
-        say!("inbound: --notify-url must be an http:// or https:// URL, not {url:?}");
+    let flags = a.setting.settings();
+    if let Err(e) = flags.check() {
+        super::commands::report(&crate::ops::Error::from(e));
         return exit::USAGE;
     }
     if a.print_unit {
@@ -153,21 +162,21 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
         return exit::OK;
     }
     if a.save {
-        let saved = store.update(|c| {
-            c.settings.serve = c.settings.serve.overlaid(&flags);
-            Ok::<_, crate::store::StoreError>(c.settings.serve.clone())
-        });
-        return match saved {
+        let patch = crate::ops::settings::SettingsPatch {
+            serve: crate::model::serve::ServePatch::setting(&flags),
+            ..Default::default()
+        };
+        return match crate::ops::settings::update_settings(store, &patch) {
             Ok(s) => {
                 out!(
                     "serve settings saved: {}",
-                    serde_json::to_string(&s).unwrap_or_default()
+                    serde_json::to_string(&s.serve).unwrap_or_default()
                 );
                 exit::OK
             }
             Err(e) => {
-                say!("inbound: {e}");
-                exit::STORE
+                super::commands::report(&e);
+                super::commands::code_for(&e)
             }
         };
     }

@@ -1,6 +1,7 @@
 //! The settings of `inbound serve`, stored in `config.json` under `settings.serve`. Every
 //! interval is a setting (and a flag of `serve`), so operators and tests can shorten them.
 
+use super::validate::{self, Field, FieldError};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -79,6 +80,37 @@ impl ServeSettings {
         )
     }
 
+    /// Checks the values: the one check of `serve`'s flags, `serve --save`, `inbound settings`
+    /// and the app's settings form. (A metrics address beyond loopback is refused when serve
+    /// starts, unless its own flag allows it.)
+    pub fn check(&self) -> Result<(), FieldError> {
+        if let Some(url) = &self.notify_url {
+            validate::plain_text(Field::NotifyUrl, url)?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(FieldError::new(
+                    Field::NotifyUrl,
+                    format!("give an http:// or https:// URL, not {url:?}"),
+                ));
+            }
+        }
+        if let Some(cmd) = &self.notify_command {
+            validate::plain_text(Field::NotifyCommand, cmd)?;
+            if cmd.trim().is_empty() {
+                return Err(FieldError::new(
+                    Field::NotifyCommand,
+                    "give a command (it runs with sh -c), or leave it out",
+                ));
+            }
+        }
+        if self.test_every_secs == Some(0) {
+            return Err(FieldError::new(
+                Field::TestEvery,
+                format!("give seconds from 1 up (default {DEFAULT_TEST_EVERY_SECS})"),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn refresh_lead(&self) -> Duration {
         Duration::from_secs(self.refresh_lead_secs.unwrap_or(0))
     }
@@ -109,9 +141,122 @@ impl ServeSettings {
     }
 }
 
+/// A change to serve's settings: `None` leaves a field alone, `Some(None)` returns it to its
+/// default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServePatch {
+    pub refresh_lead_secs: Option<Option<u64>>,
+    pub retry_secs: Option<Option<u64>>,
+    pub test_every_secs: Option<Option<u64>>,
+    pub test_jobs: Option<Option<usize>>,
+    pub flap_secs: Option<Option<u64>>,
+    pub remind_secs: Option<Option<u64>>,
+    pub notify_command: Option<Option<String>>,
+    pub notify_url: Option<Option<String>>,
+    pub notify_timeout_secs: Option<Option<u64>>,
+    pub notify_attempts: Option<Option<u32>>,
+    pub metrics: Option<Option<SocketAddr>>,
+    pub proxy: Option<Option<bool>>,
+}
+
+macro_rules! each_field {
+    ($m:ident) => {
+        $m!(
+            refresh_lead_secs,
+            retry_secs,
+            test_every_secs,
+            test_jobs,
+            flap_secs,
+            remind_secs,
+            notify_command,
+            notify_url,
+            notify_timeout_secs,
+            notify_attempts,
+            metrics,
+            proxy
+        )
+    };
+}
+
+impl ServePatch {
+    /// Sets every field that `given` sets (flags on a command line), leaves the others.
+    pub fn setting(given: &ServeSettings) -> Self {
+        macro_rules! set {
+            ($($f:ident),*) => { ServePatch { $($f: given.$f.clone().map(Some),)* } };
+        }
+        each_field!(set)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    pub fn apply(&self, to: &mut ServeSettings) {
+        macro_rules! apply {
+            ($($f:ident),*) => {{ $(if let Some(v) = &self.$f { to.$f = v.clone(); })* }};
+        }
+        each_field!(apply)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_sets_and_clears_and_check_refuses_what_serve_cannot_use() {
+        let mut s = ServeSettings {
+            notify_url: Some("https://hooks.example.com/x".into()),
+            retry_secs: Some(5),
+            ..Default::default()
+        };
+        let patch = ServePatch {
+            notify_url: Some(None),
+            proxy: Some(Some(true)),
+            ..ServePatch::setting(&ServeSettings {
+                test_every_secs: Some(60),
+                ..Default::default()
+            })
+        };
+        patch.apply(&mut s);
+        assert_eq!(s.notify_url, None);
+        assert_eq!(s.proxy, Some(true));
+        assert_eq!(s.test_every_secs, Some(60));
+        assert_eq!(s.retry_secs, Some(5), "left alone");
+        assert!(s.check().is_ok());
+        for (bad, field) in [
+            (
+                ServeSettings {
+                    notify_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+                Field::NotifyUrl,
+            ),
+            (
+                ServeSettings {
+                    notify_command: Some("  ".into()),
+                    ..Default::default()
+                },
+                Field::NotifyCommand,
+            ),
+            (
+                ServeSettings {
+                    notify_command: Some("echo \u{1b}[2J".into()),
+                    ..Default::default()
+                },
+                Field::NotifyCommand,
+            ),
+            (
+                ServeSettings {
+                    test_every_secs: Some(0),
+                    ..Default::default()
+                },
+                Field::TestEvery,
+            ),
+        ] {
+            assert_eq!(bad.check().unwrap_err().field, field, "{bad:?}");
+        }
+    }
 
     #[test]
     fn flags_win_over_stored_settings_field_by_field() {

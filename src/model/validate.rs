@@ -36,6 +36,11 @@ pub enum Field {
     ProxyListen,
     ProxyTls,
     ProxyMaxConnections,
+    ServeProxy,
+    Metrics,
+    NotifyCommand,
+    NotifyUrl,
+    TestEvery,
 }
 
 impl Field {
@@ -69,6 +74,11 @@ impl Field {
             Field::ProxyListen => "Proxy address",
             Field::ProxyTls => "Proxy TLS",
             Field::ProxyMaxConnections => "Proxy connections",
+            Field::ServeProxy => "Proxy in serve",
+            Field::Metrics => "Metrics address",
+            Field::NotifyCommand => "Notify command",
+            Field::NotifyUrl => "Notify URL",
+            Field::TestEvery => "Test every",
             Field::Target => "server or app",
         }
     }

@@ -1,8 +1,10 @@
-//! Global settings (listener port and address, public URL, sign-in timeout): validated and
-//! written in one place for the CLI's `settings` and the app's settings popup.
+//! Global settings (listener port and address, public URL, sign-in timeout, the proxy's and
+//! serve's): validated and written in one place for the CLI's `settings`, `serve --save` and
+//! the app's settings popup.
 
 use super::{Error, Result};
 use crate::model::Settings;
+use crate::model::serve::{ServePatch, ServeSettings};
 use crate::model::validate::{self, FieldError};
 use crate::store::Store;
 use std::net::IpAddr;
@@ -22,6 +24,8 @@ pub struct SettingsPatch {
     pub proxy_tls: Option<Option<bool>>,
     pub proxy_tls_listen: Option<Option<std::net::SocketAddr>>,
     pub proxy_max_connections: Option<Option<u32>>,
+    /// `inbound serve`'s settings.
+    pub serve: crate::model::serve::ServePatch,
 }
 
 /// The settings as typed in a form: every field, empty meaning "the default".
@@ -35,6 +39,14 @@ pub struct SettingsText {
     /// `yes`/`no` (empty: no).
     pub proxy_tls: String,
     pub proxy_max_connections: String,
+    /// `yes`/`no` (empty: no): serve runs the proxy.
+    pub serve_proxy: String,
+    /// ADDRESS:PORT of serve's /metrics and /healthz (empty: none).
+    pub metrics: String,
+    pub notify_command: String,
+    pub notify_url: String,
+    /// Seconds between scheduled Test & Confirm runs (empty: the default).
+    pub test_every_secs: String,
 }
 
 impl SettingsText {
@@ -46,12 +58,13 @@ impl SettingsText {
             listen_address: s.listen_address.map(|a| a.to_string()).unwrap_or_default(),
             consent_timeout_secs: s.consent_timeout_secs.map(|t| t.to_string()).unwrap_or_default(),
             proxy_listen: s.proxy_listen.map(|a| a.to_string()).unwrap_or_default(),
-            proxy_tls: match s.proxy_tls {
-                Some(true) => "yes".into(),
-                Some(false) => "no".into(),
-                None => String::new(),
-            },
+            proxy_tls: yes_no(s.proxy_tls),
             proxy_max_connections: s.proxy_max_connections.map(|n| n.to_string()).unwrap_or_default(),
+            serve_proxy: yes_no(s.serve.proxy),
+            metrics: s.serve.metrics.map(|a| a.to_string()).unwrap_or_default(),
+            notify_command: s.serve.notify_command.clone().unwrap_or_default(),
+            notify_url: s.serve.notify_url.clone().unwrap_or_default(),
+            test_every_secs: s.serve.test_every_secs.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
 
@@ -128,18 +141,11 @@ impl SettingsText {
                 })
                 .ok()
         };
-        let proxy_tls = match self.proxy_tls.trim().to_ascii_lowercase().as_str() {
-            "" => None,
-            "yes" | "y" | "on" | "true" => Some(true),
-            "no" | "n" | "off" | "false" => Some(false),
-            _ => {
-                errors.push(FieldError::new(
-                    crate::model::validate::Field::ProxyTls,
-                    "enter yes or no (empty: no)",
-                ));
-                None
-            }
-        };
+        let proxy_tls = parse_yes_no(
+            &self.proxy_tls,
+            crate::model::validate::Field::ProxyTls,
+            &mut errors,
+        );
         let proxy_max_connections = if blank(&self.proxy_max_connections) {
             None
         } else {
@@ -157,6 +163,7 @@ impl SettingsText {
                 }
             }
         };
+        let serve = self.parse_serve(&mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -170,7 +177,82 @@ impl SettingsText {
             // Not in the form: left as stored.
             proxy_tls_listen: None,
             proxy_max_connections: Some(proxy_max_connections),
+            serve,
         })
+    }
+
+    /// serve's fields of the form: parsed here, checked by the core's one check of serve's
+    /// settings. Fields not in the form are left as stored.
+    fn parse_serve(&self, errors: &mut Vec<FieldError>) -> ServePatch {
+        use crate::model::validate::Field;
+        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let proxy = parse_yes_no(&self.serve_proxy, Field::ServeProxy, errors);
+        let metrics = text(&self.metrics).and_then(|m| {
+            m.parse::<std::net::SocketAddr>()
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        Field::Metrics,
+                        "enter ADDRESS:PORT, e.g. 127.0.0.1:9464, or leave it empty for none",
+                    ))
+                })
+                .ok()
+        });
+        let test_every_secs = text(&self.test_every_secs).and_then(|t| {
+            t.parse::<u64>()
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        Field::TestEvery,
+                        format!(
+                            "enter seconds, or leave it empty for {}",
+                            crate::model::serve::DEFAULT_TEST_EVERY_SECS
+                        ),
+                    ))
+                })
+                .ok()
+        });
+        let values = ServeSettings {
+            proxy,
+            metrics,
+            notify_command: text(&self.notify_command),
+            notify_url: text(&self.notify_url),
+            test_every_secs,
+            ..ServeSettings::default()
+        };
+        if let Err(e) = values.check() {
+            errors.push(e);
+        }
+        ServePatch {
+            proxy: Some(values.proxy),
+            metrics: Some(values.metrics),
+            notify_command: Some(values.notify_command),
+            notify_url: Some(values.notify_url),
+            test_every_secs: Some(values.test_every_secs),
+            ..ServePatch::default()
+        }
+    }
+}
+
+fn yes_no(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => String::new(),
+    }
+}
+
+fn parse_yes_no(
+    text: &str,
+    field: crate::model::validate::Field,
+    errors: &mut Vec<FieldError>,
+) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" => None,
+        "yes" | "y" | "on" | "true" => Some(true),
+        "no" | "n" | "off" | "false" => Some(false),
+        _ => {
+            errors.push(FieldError::new(field, "enter yes or no (empty: no)"));
+            None
+        }
     }
 }
 
@@ -213,6 +295,8 @@ pub fn update_settings(store: &Store, patch: &SettingsPatch) -> Result<Settings>
         if let Some(v) = patch.proxy_max_connections {
             s.proxy_max_connections = v;
         }
+        patch.serve.apply(&mut s.serve);
+        s.serve.check()?;
         // The proxy takes passwords: beyond loopback only with TLS (then LOGIN waits for
         // STARTTLS on the plain port).
         if s.proxy_tls != Some(true) && s.proxy_listen.is_some_and(|a| !a.ip().is_loopback()) {
@@ -246,6 +330,11 @@ mod tests {
             proxy_listen: "1143".into(),
             proxy_tls: "maybe".into(),
             proxy_max_connections: "0".into(),
+            serve_proxy: "sometimes".into(),
+            metrics: "9464".into(),
+            notify_command: " ".into(),
+            notify_url: "ftp://hooks.example.com".into(),
+            test_every_secs: "often".into(),
         };
         let errors = bad.parse().unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.label()).collect();
@@ -258,7 +347,12 @@ mod tests {
                 "Sign-in timeout",
                 "Proxy address",
                 "Proxy TLS",
-                "Proxy connections"
+                "Proxy connections",
+                "Proxy in serve",
+                "Metrics address",
+                "Test every",
+                // The core's check of serve's settings says one thing at a time.
+                "Notify URL",
             ]
         );
         let patch = SettingsText::default().parse().unwrap();
@@ -291,8 +385,15 @@ mod tests {
             proxy_listen: "127.0.0.1:2143".into(),
             proxy_tls: "yes".into(),
             proxy_max_connections: "100".into(),
+            serve_proxy: "yes".into(),
+            metrics: "127.0.0.1:9464".into(),
+            notify_command: "logger -t inbound".into(),
+            notify_url: "https://hooks.example.com/x".into(),
+            test_every_secs: "3600".into(),
         };
         let s = update_settings(&store, &text.parse().unwrap()).unwrap();
+        assert_eq!(s.serve.proxy, Some(true));
+        assert_eq!(s.serve.test_every_secs, Some(3600));
         assert_eq!(SettingsText::of(&s), text);
         assert_eq!(s.proxy_tls_listen().to_string(), "127.0.0.1:1993");
         // The proxy beyond loopback without TLS: refused.

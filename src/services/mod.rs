@@ -6,6 +6,7 @@ pub mod imap;
 pub mod input;
 pub mod notify;
 pub mod oauth;
+pub mod open_files;
 pub mod ports;
 pub mod signals;
 pub mod status_http;

@@ -98,6 +98,15 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
     };
     let pending = data_pending;
     let mut app = App::new(model, StoreEffects::new(store.clone()));
+    // Changes by the CLI, serve or another app show without a key press; without a watch
+    // (no inotify left, say) they show at the next read, as before.
+    let _watch = match app::watch::follow_store(&store, app.sender()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "the store is not watched: changes by others show at the next read");
+            None
+        }
+    };
     if pending {
         let tx = app.sender();
         tokio::task::spawn_blocking(move || {

@@ -17,6 +17,7 @@
 
 pub mod cert;
 pub mod command;
+pub mod files;
 pub mod limiter;
 pub mod password;
 mod session;
@@ -148,6 +149,8 @@ pub enum ProxyEvent {
         listen: SocketAddr,
         tls_listen: Option<SocketAddr>,
         certificate: Option<CertificateInfo>,
+        /// The open-file limit (raised to the hard limit at start) and the sessions it fits.
+        files: files::FileBudget,
     },
     /// One client connection ended.
     Session(SessionReport),
@@ -275,6 +278,13 @@ pub async fn run(
     shutdown: CancellationToken,
     events: mpsc::Sender<ProxyEvent>,
 ) -> Result<(), ProxyError> {
+    // Two descriptors per session: the soft limit (often 1,024) would cap the proxy near
+    // 500 sessions while the hard one allows more, so it is raised first.
+    let files = files::FileBudget::of(crate::services::open_files::raise_to_hard());
+    tracing::info!(limit = ?files.limit, sessions = ?files.sessions, "proxy: {}", files.describe());
+    if let Some(short) = files.shortfall(cfg.max_connections) {
+        tracing::warn!("proxy: {short}");
+    }
     let tls_wanted = cfg.tls_listen.is_some();
     let exposed = [Some(cfg.listen), cfg.tls_listen]
         .into_iter()
@@ -335,6 +345,7 @@ pub async fn run(
                 sha256: c.fingerprint,
                 made_now: c.made_now,
             }),
+            files,
         })
         .await;
 

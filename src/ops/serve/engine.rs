@@ -5,16 +5,17 @@
 use super::alerts::Alerts;
 use super::document::Notification;
 use super::healthz::Board;
-use super::metrics::{self, Metrics};
+use super::hosting::{Hosting, ProxyNews};
+use super::metrics::Metrics;
 use super::notifier::{self, Channels, Job};
 use super::schedule;
 use super::status::{self, Held, Next, ServeStatus};
+use crate::model::Settings;
 use crate::model::health::{Health, Level};
 use crate::model::serve::ServeSettings;
 use crate::ops::snapshot::Snapshot;
 use crate::ops::tokens::{Policy, fresh_token};
 use crate::services::imap::Timeouts;
-use crate::services::status_http::{self, Answer};
 use crate::services::{store_watch, systemd};
 use crate::store::Store;
 use jiff::{SignedDuration, Timestamp};
@@ -46,7 +47,7 @@ pub enum ServeError {
     #[error(transparent)]
     Status(#[from] status::StatusError),
     #[error(transparent)]
-    Bind(#[from] status_http::BindError),
+    Bind(#[from] crate::services::status_http::BindError),
     #[error(
         "--metrics {0} is not a loopback address: metrics and /healthz name your mailboxes. Add --metrics-allow-remote to serve them to the network anyway"
     )]
@@ -86,6 +87,8 @@ struct Engine {
     store: Store,
     flags: ServeSettings,
     settings: ServeSettings,
+    /// The store's settings as last taken up.
+    applied: Settings,
     started: Timestamp,
     snapshot: Snapshot,
     alerts: Alerts,
@@ -129,32 +132,13 @@ pub async fn run(
         .overlaid(&flags);
     let metrics = Arc::new(Metrics::new().map_err(|e| ServeError::Metrics(e.to_string()))?);
     let board = Arc::new(Mutex::new(Board::default()));
-    let http = CancellationToken::new();
-    let mut metrics_addr = None;
-    if let Some(addr) = settings.metrics {
-        if !addr.ip().is_loopback() && !allow_remote_metrics {
-            return Err(ServeError::RemoteMetrics(addr));
-        }
-        let listener = status_http::bind(addr).await?;
-        let bound = listener.local_addr().unwrap_or(addr);
-        metrics_addr = Some(bound);
-        let (m, b) = (metrics.clone(), board.clone());
-        let handler: status_http::Handler = Arc::new(move |path: &str| match path {
-            "/metrics" => Answer {
-                status: 200,
-                content_type: metrics::CONTENT_TYPE,
-                body: m.render(),
-            },
-            "/healthz" => b.lock().unwrap_or_else(|p| p.into_inner()).answer(),
-            _ => Answer {
-                status: 404,
-                content_type: "text/plain; charset=utf-8",
-                body: "not found: try /metrics or /healthz\n".into(),
-            },
-        });
-        tokio::spawn(status_http::serve(listener, handler, http.clone()));
-        tracing::info!(%bound, "metrics and /healthz served");
-    }
+    let mut hosting = Hosting::new(
+        store.clone(),
+        metrics.clone(),
+        board.clone(),
+        allow_remote_metrics,
+    );
+    hosting.set_metrics(settings.metrics).await?;
     let (_watch, mut changes) = store_watch::watch(store.dir()).map_err(|e| ServeError::Watch {
         dir: store.dir().display().to_string(),
         reason: e.to_string(),
@@ -162,13 +146,9 @@ pub async fn run(
     let (notifier, sender) = notifier::start(Channels::from_settings(&settings), metrics.clone());
     let started = Timestamp::now();
     let snapshot = Snapshot::load(&store)?;
-    let (mut proxy_task, mut proxy_events, proxy_stop) = match settings.proxy.unwrap_or(false) {
-        true => {
-            let h = super::proxy_host::start(&store, &snapshot.config.settings);
-            (Some(h.task), Some(h.events), Some(h.stop))
-        }
-        false => (None, None, None),
-    };
+    hosting
+        .set_proxy(settings.proxy.unwrap_or(false), &snapshot.config.settings, true)
+        .await;
     let mut engine = Engine {
         alerts: Alerts::new(settings.flap(), settings.remind()),
         refresh_slots: Arc::new(Semaphore::new(crate::model::serve::DEFAULT_REFRESH_JOBS)),
@@ -176,14 +156,15 @@ pub async fn run(
             pid: std::process::id(),
             started_at: started,
             updated_at: started,
-            proxy: settings.proxy.unwrap_or(false),
-            metrics: metrics_addr.map(|a| a.to_string()),
+            proxy: hosting.proxy_running(),
+            metrics: hosting.metrics_addr().map(|a| a.to_string()),
             next: BTreeMap::new(),
         },
         store,
         flags,
         settings,
         started,
+        applied: snapshot.config.settings.clone(),
         snapshot,
         metrics,
         board,
@@ -228,9 +209,16 @@ pub async fn run(
             Some(()) = changes.recv() => {
                 tracing::debug!("store changed: read again");
                 engine.reload_store();
+                engine.follow_settings(&mut hosting, false).await;
             }
             Some(c) = control.recv() => match c {
-                Control::Reload => engine.reload_settings(),
+                Control::Reload => {
+                    systemd::reloading();
+                    engine.reload_store();
+                    engine.follow_settings(&mut hosting, true).await;
+                    // systemd ends the reload on READY=1.
+                    systemd::ready(&engine.status_line());
+                }
             },
             Some(done) = engine.work.join_next(), if !engine.work.is_empty() => {
                 if let Ok(done) = done {
@@ -241,20 +229,31 @@ pub async fn run(
                     engine.finish(done);
                 }
                 engine.reload_store();
+                engine.follow_settings(&mut hosting, false).await;
             }
-            Some(event) = async { proxy_events.as_mut()?.recv().await }, if proxy_events.is_some() => {
-                engine.refusals.observe(&event, &engine.metrics);
-            }
-            ended = async { proxy_task.as_mut()?.await.ok() }, if proxy_task.is_some() => {
-                // The proxy ends only on its own failure (a port taken): serve stops with it,
-                // so that systemd shows the error and restarts.
-                proxy_task = None;
-                if let Some(Err(e)) = ended {
-                    tracing::error!(error = %e, "the IMAP proxy stopped");
-                    failure = Some(ServeError::Proxy(e));
-                    break;
+            Some(news) = async {
+                match hosting.proxy.as_mut() {
+                    Some(p) => Some(p.next().await),
+                    None => None,
                 }
-            }
+            }, if hosting.proxy_running() => match news {
+                ProxyNews::Event(event) => engine.refusals.observe(&event, &engine.metrics),
+                ProxyNews::Ended(ended) => {
+                    // The proxy ends only on its own failure (a port taken). Started with
+                    // serve, serve stops with it, so that systemd shows the error; started
+                    // by a change of settings, serve goes on without it.
+                    let fatal = hosting.proxy.take().is_some_and(|p| p.fatal);
+                    engine.status.proxy = false;
+                    engine.held.write(&engine.status);
+                    if let Err(e) = ended {
+                        tracing::error!(error = %e, "the IMAP proxy stopped");
+                        if fatal {
+                            failure = Some(ServeError::Proxy(e));
+                            break;
+                        }
+                    }
+                }
+            },
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 systemd::watchdog();
                 ping_only = true;
@@ -264,18 +263,7 @@ pub async fn run(
     systemd::stopping();
     tracing::info!(in_flight = engine.work.len(), "serve stopping");
     engine.stopping.cancel();
-    if let Some(stop) = &proxy_stop {
-        stop.cancel();
-    }
-    // Its last events are read so that the proxy never waits on a full channel.
-    let proxy_stopped = tokio::spawn(async move {
-        if let Some(mut events) = proxy_events {
-            while events.recv().await.is_some() {}
-        }
-        if let Some(task) = proxy_task {
-            let _ = task.await;
-        }
-    });
+    let hosting_stopped = tokio::spawn(hosting.stop());
     // Refreshes in flight finish and save what they were given; nothing new starts.
     let drained = tokio::time::timeout(STOP_GRACE, async {
         while let Some(done) = engine.work.join_next().await {
@@ -289,8 +277,7 @@ pub async fn run(
         tracing::warn!("work still running after the stop grace period was abandoned");
         engine.work.abort_all();
     }
-    let _ = proxy_stopped.await;
-    http.cancel();
+    let _ = hosting_stopped.await;
     engine.held.remove();
     drop(engine.notifier);
     // Notifications already raised get their chance (bounded by their own time limits).
@@ -312,18 +299,35 @@ impl Engine {
         }
     }
 
-    fn reload_settings(&mut self) {
-        systemd::reloading();
-        self.reload_store();
-        self.settings = self.snapshot.config.settings.serve.overlaid(&self.flags);
+    /// Takes up the settings in the store (SIGHUP, or `always`: only when they changed
+    /// since last time): intervals, alert windows and channels, the metrics address and the
+    /// proxy.
+    async fn follow_settings(&mut self, hosting: &mut Hosting, always: bool) {
+        if !always && self.snapshot.config.settings == self.applied {
+            return;
+        }
+        self.applied = self.snapshot.config.settings.clone();
+        self.settings = self.applied.serve.overlaid(&self.flags);
         self.alerts
             .set_windows(self.settings.flap(), self.settings.remind());
         let _ = self
             .notifier
             .send(Job::Channels(Channels::from_settings(&self.settings)));
-        tracing::info!("settings reloaded");
-        // systemd ends the reload on READY=1.
-        systemd::ready(&self.status_line());
+        if let Err(e) = hosting.set_metrics(self.settings.metrics).await {
+            tracing::error!(error = %e, "metrics and /healthz are not served");
+        }
+        hosting
+            .set_proxy(self.settings.proxy.unwrap_or(false), &self.applied, false)
+            .await;
+        self.status.metrics = hosting.metrics_addr().map(|a| a.to_string());
+        self.status.proxy = hosting.proxy_running();
+        self.status.updated_at = Timestamp::now();
+        self.held.write(&self.status);
+        tracing::info!(
+            metrics = ?self.status.metrics,
+            proxy = self.status.proxy,
+            "settings taken up"
+        );
     }
 
     fn healths(&mut self, now: Timestamp) -> Vec<Health> {

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod document;
 mod engine;
 pub mod healthz;
+mod hosting;
 pub mod metrics;
 mod notifier;
 pub mod proxy_host;

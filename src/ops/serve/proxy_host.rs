@@ -40,9 +40,12 @@ impl Refusals {
     pub fn observe(&mut self, event: &ProxyEvent, metrics: &Metrics) {
         match event {
             ProxyEvent::Started {
-                listen, tls_listen, ..
+                listen,
+                tls_listen,
+                files,
+                ..
             } => {
-                tracing::info!(%listen, tls_listen = ?tls_listen, "serve: proxy listening");
+                tracing::info!(%listen, tls_listen = ?tls_listen, sessions_fit = ?files.sessions, "serve: proxy listening; {}", files.describe());
             }
             ProxyEvent::Stopping { open } => tracing::info!(open, "serve: proxy stopping"),
             ProxyEvent::Session(r) => {

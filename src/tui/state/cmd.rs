@@ -97,7 +97,7 @@ pub enum Cmd {
     /// Save the global settings (one store transaction, through the core).
     SaveSettings {
         run: RunId,
-        patch: crate::ops::settings::SettingsPatch,
+        patch: Box<crate::ops::settings::SettingsPatch>,
     },
     /// Put text on the clipboard: tmux's buffer inside tmux, else OSC 52 through the terminal.
     /// `what` names it in the answer ([`Msg::Copied`](super::msg::Msg::Copied)).

@@ -5,6 +5,7 @@ pub mod background;
 pub mod cmd;
 pub mod demo;
 pub mod derived;
+pub mod follow;
 pub mod keymap;
 pub mod msg;
 pub mod review;
@@ -166,6 +167,8 @@ pub struct Model {
     pub bulk: Option<Box<review::bulk::Bulk>>,
     /// Servers still to sign in, one after another (from a batch's summary).
     pub sign_in_queue: Vec<String>,
+    /// Reads of the store for changes made by other processes.
+    pub follow: follow::Follow,
 }
 
 impl Model {
@@ -202,6 +205,7 @@ impl Model {
             marks: std::collections::BTreeSet::new(),
             bulk: None,
             sign_in_queue: Vec::new(),
+            follow: follow::Follow::default(),
         };
         model.reindex();
         model.rederive();
@@ -447,16 +451,21 @@ impl Model {
                 self.signal = Some(name);
                 self.quit_now()
             }
+            Msg::StoreChanged => self.on_store_changed(),
             Msg::Loaded(Ok(data)) => {
+                let selected = self.selected_server().map(|s| s.name.clone());
                 self.data = data;
                 self.selected = self.selected.min(self.servers().len().saturating_sub(1));
                 self.reindex();
+                self.keep_selected(selected);
                 self.rederive();
-                self.schedule_refreshes()
+                let mut cmds = self.schedule_refreshes();
+                cmds.extend(self.on_store_read());
+                cmds
             }
             Msg::Loaded(Err(e)) => {
                 self.say(Tone::Error, format!("cannot read the store: {e}"));
-                Vec::new()
+                self.on_store_read()
             }
             Msg::Action(a) => self.on_action(a),
             Msg::Text(key) => {

@@ -32,6 +32,8 @@ pub enum Msg {
     Tick(Timestamp),
     /// SIGTERM / SIGHUP / SIGINT: leave at once.
     Signal(&'static str),
+    /// Another process wrote to the store (the store watcher says so).
+    StoreChanged,
     /// The store as read, or the core's error (shared: a `Msg` is cloned).
     Loaded(Result<Snapshot, Arc<crate::ops::Error>>),
     Saved {
@@ -113,6 +115,7 @@ impl Msg {
             Msg::Resize => "resize",
             Msg::Tick(_) => "tick",
             Msg::Signal(_) => "signal",
+            Msg::StoreChanged => "store changed",
             Msg::Loaded(_) => "loaded",
             Msg::Saved { .. } => "saved",
             Msg::Deleted { .. } => "deleted",

@@ -1,5 +1,5 @@
 //! The settings popup (`g` on the review): listener port and address, public URL, sign-in
-//! timeout. The core checks and saves (`ops::settings`, the same path as `inbound
+//! timeout, the proxy's and serve's. The core checks and saves (`ops::settings`, the same path as `inbound
 //! settings`); this holds the typed text and the errors.
 
 use super::cmd::Cmd;
@@ -12,7 +12,7 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 /// The fields in order, with the core's field names (errors come back by these).
-pub const FIELDS: [crate::model::validate::Field; 7] = [
+pub const FIELDS: [crate::model::validate::Field; 12] = [
     crate::model::validate::Field::ListenPort,
     crate::model::validate::Field::PublicUrl,
     crate::model::validate::Field::ListenAddress,
@@ -20,13 +20,18 @@ pub const FIELDS: [crate::model::validate::Field; 7] = [
     crate::model::validate::Field::ProxyListen,
     crate::model::validate::Field::ProxyTls,
     crate::model::validate::Field::ProxyMaxConnections,
+    crate::model::validate::Field::ServeProxy,
+    crate::model::validate::Field::Metrics,
+    crate::model::validate::Field::TestEvery,
+    crate::model::validate::Field::NotifyCommand,
+    crate::model::validate::Field::NotifyUrl,
 ];
 
 #[derive(Debug, Clone)]
 pub struct SettingsForm {
-    pub inputs: [Input; 7],
+    pub inputs: [Input; 12],
     pub focus: usize,
-    pub errors: [Option<String>; 7],
+    pub errors: [Option<String>; 12],
     /// A store error that belongs to no field.
     pub general: Option<String>,
     pub save_run: Option<RunId>,
@@ -44,6 +49,11 @@ impl SettingsForm {
                 v(&current.proxy_listen),
                 v(&current.proxy_tls),
                 v(&current.proxy_max_connections),
+                v(&current.serve_proxy),
+                v(&current.metrics),
+                v(&current.test_every_secs),
+                v(&current.notify_command),
+                v(&current.notify_url),
             ],
             focus: 0,
             errors: Default::default(),
@@ -62,6 +72,11 @@ impl SettingsForm {
             proxy_listen: v(4),
             proxy_tls: v(5),
             proxy_max_connections: v(6),
+            serve_proxy: v(7),
+            metrics: v(8),
+            test_every_secs: v(9),
+            notify_command: v(10),
+            notify_url: v(11),
         }
     }
 
@@ -116,7 +131,10 @@ impl Model {
             Action::Submit if form.save_run.is_none() => match form.text().parse() {
                 Ok(patch) => {
                     form.save_run = Some(run);
-                    return vec![Cmd::SaveSettings { run, patch }];
+                    return vec![Cmd::SaveSettings {
+                        run,
+                        patch: Box::new(patch),
+                    }];
                 }
                 Err(errors) => {
                     form.show_errors(errors);
@@ -137,7 +155,10 @@ impl Model {
             Ok(()) => {
                 self.popup = None;
                 self.settings = None;
-                self.say(Tone::Ok, "Settings saved; the next sign-in uses them.");
+                self.say(
+                    Tone::Ok,
+                    "Settings saved; the next sign-in uses them, a running inbound serve takes them up.",
+                );
             }
             Err(SaveError::Fields(errors)) => {
                 form.show_errors(errors);
@@ -146,5 +167,57 @@ impl Model {
             Err(e) => form.general = Some(e.to_string()),
         }
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::validate::Field;
+    use crate::tui::state::msg::Msg;
+    use crate::tui::testing;
+
+    fn focus_and_type(m: &mut Model, field: Field, text: &str) {
+        let form = m.settings.as_deref_mut().unwrap();
+        form.focus = FIELDS.iter().position(|f| *f == field).unwrap();
+        form.paste(text);
+    }
+
+    #[test]
+    fn serve_fields_are_saved_through_the_core_and_refused_by_its_check() {
+        let mut m = testing::model(testing::populated());
+        m.update(Msg::Action(Action::Settings));
+        focus_and_type(&mut m, Field::NotifyUrl, "ftp://hooks.example.com/x");
+        assert!(m.update(Msg::Action(Action::Submit)).is_empty());
+        let form = m.settings.as_deref().unwrap();
+        assert_eq!(
+            FIELDS[form.focus],
+            Field::NotifyUrl,
+            "the error's field has focus"
+        );
+        assert!(
+            form.errors[form.focus]
+                .as_deref()
+                .is_some_and(|e| e.contains("http:// or https://")),
+            "{form:?}"
+        );
+        let form = m.settings.as_deref_mut().unwrap();
+        form.inputs[form.focus] = Input::new("https://hooks.example.com/x".into());
+        focus_and_type(&mut m, Field::ServeProxy, "yes");
+        focus_and_type(&mut m, Field::Metrics, "127.0.0.1:9464");
+        focus_and_type(&mut m, Field::TestEvery, "600");
+        focus_and_type(&mut m, Field::NotifyCommand, "logger -t inbound");
+        let cmds = m.update(Msg::Action(Action::Submit));
+        let [Cmd::SaveSettings { patch, .. }] = cmds.as_slice() else {
+            panic!("{cmds:?}");
+        };
+        let s = &patch.serve;
+        assert_eq!(s.proxy, Some(Some(true)));
+        assert_eq!(s.metrics, Some(Some("127.0.0.1:9464".parse().unwrap())));
+        assert_eq!(s.test_every_secs, Some(Some(600)));
+        assert_eq!(s.notify_command, Some(Some("logger -t inbound".into())));
+        assert_eq!(s.notify_url, Some(Some("https://hooks.example.com/x".into())));
+        // Not in the form: left as stored.
+        assert_eq!(s.retry_secs, None);
     }
 }

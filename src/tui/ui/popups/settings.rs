@@ -1,6 +1,6 @@
 //! The settings popup: listener port and address, public URL, sign-in timeout, the proxy's
-//! address, TLS and connection limit, each with its
-//! error under it, and the redirect URI these settings make.
+//! address, TLS and connection limit, what `inbound serve` runs and whom it notifies, each
+//! with its error under it, and the redirect URI these settings make.
 
 use super::rotate::{LABEL, field_line};
 use crate::model::{DEFAULT_CONSENT_TIMEOUT, DEFAULT_LISTEN_PORT, registered_redirect_uri};
@@ -28,6 +28,11 @@ pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mu
         format!("{} (inbound proxy)", crate::model::DEFAULT_PROXY_LISTEN),
         "no (plain IMAP on loopback)".to_string(),
         crate::model::DEFAULT_PROXY_MAX_CONNECTIONS.to_string(),
+        "no (inbound serve runs no proxy)".to_string(),
+        "none (e.g. 127.0.0.1:9464: /metrics, /healthz)".to_string(),
+        format!("{} s", crate::model::serve::DEFAULT_TEST_EVERY_SECS),
+        "none (sh -c CMD, the alert's JSON on stdin)".to_string(),
+        "none (an http(s) webhook, Slack or Teams)".to_string(),
     ];
     let mut cursor = None;
     // FIELDS are the core's names (errors come back by them); these fit the label column.
@@ -39,6 +44,11 @@ pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mu
         "Proxy address",
         "Proxy TLS",
         "Proxy sessions",
+        "Serve proxy",
+        "Serve metrics",
+        "Serve tests",
+        "Alert command",
+        "Alert webhook",
     ];
     debug_assert_eq!(labels.len(), FIELDS.len());
     for (i, label) in labels.iter().enumerate() {
