@@ -67,6 +67,8 @@ pub enum Action {
     MarkAll,
     /// Test every server, as `test --all`.
     TestAll,
+    /// The message log popup (every status line of the session).
+    Messages,
 }
 
 /// Where a binding applies.
@@ -119,6 +121,8 @@ pub enum Ctx {
     Bulk,
     /// The batch popup once every server is done: the summary.
     BulkDone,
+    /// The message log popup.
+    Log,
 }
 
 impl Ctx {
@@ -405,16 +409,16 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(
         C::Review,
-        &[Key::code(KeyCode::PageDown)],
+        &[Key::ch(']')],
         A::ScrollDown,
-        "scroll the details down",
+        "scroll the details down (PgDn too, in the details of a narrow terminal)",
         false,
     ),
     b(
         C::Review,
-        &[Key::code(KeyCode::PageUp)],
+        &[Key::ch('[')],
         A::ScrollUp,
-        "scroll the details up",
+        "scroll the details up (PgUp too, in the details of a narrow terminal)",
         false,
     ),
     b(
@@ -462,14 +466,14 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(
         C::Review,
-        &[Key::ctrl('u')],
+        &[Key::code(KeyCode::PageUp), Key::ctrl('u')],
         A::PageUp,
         "a page of servers up",
         false,
     ),
     b(
         C::Review,
-        &[Key::ctrl('d')],
+        &[Key::code(KeyCode::PageDown), Key::ctrl('d')],
         A::PageDown,
         "a page of servers down",
         false,
@@ -544,6 +548,39 @@ pub static KEYMAP: &[KeyBinding] = &[
         "next server",
         false,
     ),
+    b(
+        C::Review,
+        &[Key::ch('m')],
+        A::Messages,
+        "messages (every status line of this session, whole)",
+        false,
+    ),
+    // The message log popup.
+    b(
+        C::Log,
+        &[Key::code(KeyCode::Esc), Key::ch('m'), Key::ch('q')],
+        A::Back,
+        "close",
+        true,
+    ),
+    pair(C::Log, UP, A::Up, "scroll", "↑↓"),
+    b(C::Log, DOWN, A::Down, "scroll down", false),
+    b(
+        C::Log,
+        &[Key::code(KeyCode::PageUp)],
+        A::PageUp,
+        "a page up",
+        false,
+    ),
+    b(
+        C::Log,
+        &[Key::code(KeyCode::PageDown)],
+        A::PageDown,
+        "a page down",
+        false,
+    ),
+    b(C::Log, &[Key::code(KeyCode::Home)], A::First, "oldest", false),
+    b(C::Log, &[Key::code(KeyCode::End)], A::Last, "newest", false),
     b(C::Review, HELP, A::Help, "help", true),
     b(C::Review, QUIT, A::Quit, "quit", false),
     // Wizard step 1: the two questions.
@@ -1004,6 +1041,13 @@ pub static KEYMAP: &[KeyBinding] = &[
         true,
     ),
     b(C::Global, &[Key::ctrl('c')], A::Quit, "quit", false),
+    b(
+        C::Global,
+        &[Key::code(KeyCode::F(2))],
+        A::Messages,
+        "messages (the log of status lines; works in text fields too)",
+        false,
+    ),
 ];
 
 /// The action for `key` in `ctxs` (first context first).
@@ -1081,7 +1125,7 @@ pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     let popup = ctxs.iter().any(|c| {
         matches!(
             c,
-            Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings | Ctx::Bulk | Ctx::BulkDone
+            Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings | Ctx::Bulk | Ctx::BulkDone | Ctx::Log
         )
     });
     let mut seen = Vec::new();

@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod demo;
 pub mod derived;
 pub mod keymap;
+pub mod log;
 pub mod msg;
 pub mod review;
 pub mod rotate;
@@ -83,6 +84,8 @@ pub enum Popup {
     Settings,
     /// A test or refresh of many servers (its data is `Model::bulk`).
     Bulk,
+    /// Every status line of the session (its data is `Model::log`).
+    Log,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,10 @@ pub struct Model {
     pub bulk: Option<Box<review::bulk::Bulk>>,
     /// Servers still to sign in, one after another (from a batch's summary).
     pub sign_in_queue: Vec<String>,
+    /// Every status line of the session, oldest first.
+    pub log: Vec<log::LogLine>,
+    /// How many lines the log popup is scrolled up from its newest line.
+    pub log_scroll: u16,
 }
 
 impl Model {
@@ -194,6 +201,8 @@ impl Model {
             marks: std::collections::BTreeSet::new(),
             bulk: None,
             sign_in_queue: Vec::new(),
+            log: Vec::new(),
+            log_scroll: 0,
         };
         model.reindex();
         model.rederive();
@@ -242,8 +251,10 @@ impl Model {
     }
 
     pub(crate) fn say(&mut self, tone: Tone, text: impl Into<String>) {
+        let text = text.into();
+        self.log_status(tone, &text);
         self.status = Some(Status {
-            text: text.into(),
+            text,
             tone,
             screen: None,
             until_fixed: false,
@@ -351,6 +362,7 @@ impl Model {
                 vec![Ctx::Bulk, Ctx::Global]
             }
             Some(Popup::Bulk) => vec![Ctx::BulkDone, Ctx::Global],
+            Some(Popup::Log) => vec![Ctx::Log, Ctx::Global],
             None => self.screen_contexts(),
         }
     }
@@ -502,6 +514,10 @@ impl Model {
             (Some(Popup::ConfirmUnchecked), _) => return self.unchecked_answer(action),
             (Some(Popup::Settings), _) => return self.settings_action(action),
             (Some(Popup::Bulk), _) => return self.bulk_action(action),
+            (Some(Popup::Log), _) => {
+                self.log_action(action);
+                return Vec::new();
+            }
             (Some(_), Action::No) => {
                 self.popup = None;
                 return Vec::new();
@@ -510,6 +526,10 @@ impl Model {
             (None, Action::Help) => {
                 self.popup = Some(Popup::Help);
                 self.help_scroll = 0;
+                return Vec::new();
+            }
+            (None, Action::Messages) => {
+                self.open_log();
                 return Vec::new();
             }
             (None, _) => {}

@@ -37,7 +37,16 @@ pub fn render(model: &Model, f: &mut Frame) {
     title_bar(model, &theme, title, f);
     body_panes(model, &theme, body, f);
     if let Some(s) = &model.status {
-        let text = widgets::text::truncate(&s.text, status.width.saturating_sub(1) as usize);
+        let room = status.width.saturating_sub(1) as usize;
+        // A line cut by the bar says where it is whole: the message log.
+        let text = match model.key(keymap::Action::Messages) {
+            Some(key) if widgets::text::cols(&s.text) > room => {
+                let tail = format!(" ({key}: whole)");
+                let cut = widgets::text::truncate(&s.text, room.saturating_sub(widgets::text::cols(&tail)));
+                format!("{cut}{tail}")
+            }
+            _ => widgets::text::truncate(&s.text, room),
+        };
         f.render_widget(
             Paragraph::new(Line::from(Span::styled(format!(" {text}"), theme.tone(s.tone)))),
             status,
@@ -80,6 +89,7 @@ pub fn render(model: &Model, f: &mut Frame) {
                 popups::bulk::render(model, b, &theme, area, f.buffer_mut());
             }
         }
+        Some(Popup::Log) => popups::log::render(model, &theme, area, f.buffer_mut()),
         None => {}
     }
     clean_screen(f.buffer_mut());

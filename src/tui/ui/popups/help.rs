@@ -33,6 +33,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Filter => "server list, find field",
         Ctx::Bulk => "many servers at once",
         Ctx::BulkDone => "many servers at once, done",
+        Ctx::Log => "messages",
     }
 }
 

@@ -1,0 +1,75 @@
+//! The review's tools beyond the list: the message log popup, the mouse, the wizard's "an app
+//! I already have", and import from a file.
+
+use super::*;
+use crate::tui::state::{Popup, Tone};
+
+fn screen(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(m, f)).unwrap();
+    format!("{}", t.backend())
+}
+
+/// A session that said a few things, one of them longer than any status bar.
+fn talked() -> Model {
+    let mut m = testing::model(testing::populated());
+    m.say(Tone::Info, "Refreshing the token of \"Helpdesk\"…");
+    m.say(Tone::Ok, "Token of \"Helpdesk\" refreshed; valid until 14:02.");
+    m.say(
+        Tone::Error,
+        "Could not delete \"Sales\": the store could not be written (permission denied on /home/helpdesk/.config/inbound/config.json); nothing was changed, fix the permissions and try again.",
+    );
+    m
+}
+
+#[test]
+fn a_long_status_line_says_where_it_is_whole() {
+    let m = talked();
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("(m: whole)"), "{s}");
+    snap("review_status_cut_points_to_the_log", &m, 80, 24);
+}
+
+#[test]
+fn the_message_log_shows_every_line_whole() {
+    let mut m = talked();
+    act(&mut m, &[Action::Messages]);
+    assert_eq!(m.popup, Some(Popup::Log));
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("3 messages"), "{s}");
+    assert!(
+        s.contains("config.json); nothing was") && s.contains("changed, fix the permissions and try again."),
+        "wrapped whole:\n{s}"
+    );
+    snap("review_log_popup", &m, 80, 24);
+    snap("review_log_popup_140x40", &m, 140, 40);
+}
+
+#[test]
+fn the_message_log_scrolls_to_older_lines() {
+    let mut m = testing::model(testing::populated());
+    for i in 0..40 {
+        m.say(Tone::Info, format!("Message number {i}"));
+    }
+    act(&mut m, &[Action::Messages]);
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("Message number 39") && !s.contains("Message number 0 "),
+        "{s}"
+    );
+    act(&mut m, &[Action::First]);
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("Message number 0") && !s.contains("Message number 39"),
+        "{s}"
+    );
+    snap("review_log_popup_oldest", &m, 80, 24);
+}
+
+#[test]
+fn an_empty_log_says_so() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Messages]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("Nothing was said yet"), "{s}");
+}
