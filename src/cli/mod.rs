@@ -56,7 +56,7 @@ Run without a command to open the interactive app, or with a stored server's nam
 (inbound NAME) to open it on that server.";
 
 #[derive(Debug, Parser)]
-#[command(name = "inbound", version, about = "Connect Microsoft 365 / Exchange Online mailboxes to IMAP fetchers with OAuth2, and keep them connected", after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
+#[command(name = "inbound", version, about = "Connect Microsoft 365 / Exchange Online mailboxes to IMAP fetchers with OAuth2, and keep them connected", after_help = EXIT_CODES)]
 pub struct Cli {
     /// A stored server's name: opens the interactive app on that server (inbound NAME).
     #[arg(value_name = "NAME")]

@@ -135,7 +135,7 @@ async fn run_inner(store: Store, demo: Option<state::demo::Demo>, open: Option<S
         }
     };
     let pending = data_pending;
-    let mut app = App::new(model, StoreEffects::new(store.clone()));
+    let mut app = App::new(model, StoreEffects::new(store.clone())).with_mouse(terminal::set_mouse);
     if pending {
         let tx = app.sender();
         tokio::task::spawn_blocking(move || {

@@ -474,6 +474,10 @@ impl Model {
                 Vec::new()
             }
             Msg::Paste(text) => self.on_paste(&text),
+            Msg::Mouse(pointer) => {
+                self.on_pointer(pointer);
+                Vec::new()
+            }
             Msg::Saved { run, result } => self.wizard_event(StepEvent::Saved(run, result)),
             Msg::Copied { what, result } => self.on_copied(&what, result),
             Msg::Deleted { run, name, result } => self.on_deleted(run, &name, result),

@@ -27,6 +27,8 @@ pub enum Msg {
     Text(KeyEvent),
     /// Bracketed paste.
     Paste(String),
+    /// A click or the wheel on the review screen (where it landed, from `ui::hit`).
+    Mouse(super::review::mouse::Pointer),
     Resize,
     /// The clock moved (sent by the runtime while something animates or a countdown runs).
     Tick(Timestamp),
@@ -110,6 +112,7 @@ impl Msg {
             Msg::Action(_) => "action",
             Msg::Text(_) => "text",
             Msg::Paste(_) => "paste",
+            Msg::Mouse(_) => "mouse",
             Msg::Resize => "resize",
             Msg::Tick(_) => "tick",
             Msg::Signal(_) => "signal",

@@ -8,6 +8,7 @@ use crate::model::{AuthKind, registered_redirect_uri};
 
 pub mod bulk;
 pub mod filter;
+pub mod mouse;
 pub mod sort;
 pub mod view;
 

@@ -1,5 +1,6 @@
 //! Pure rendering: `render(&Model, &mut Frame)` draws only what is in the model.
 
+pub mod hit;
 pub mod popups;
 pub mod screens;
 pub mod theme;
@@ -22,17 +23,52 @@ pub const NARROW: u16 = 70;
 /// Width of the server list in the two-pane layout.
 pub const LIST_WIDTH: u16 = 26;
 
-pub fn render(model: &Model, f: &mut Frame) {
-    let theme = Theme::new(model.env.color);
-    let area = f.area();
+/// The frame's rows: title, body, status line (when there is one), hint bar.
+pub fn frame_areas(model: &Model, area: Rect) -> [Rect; 4] {
     let status_h = u16::from(model.status.is_some());
-    let [title, body, status, hints] = Layout::vertical([
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(status_h),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// How the review screen uses the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewLayout {
+    /// A wide terminal: the table, the details beside or below.
+    Table { table: Rect, details: Rect },
+    /// The list at the left, the details at the right.
+    TwoPane { list: Rect, details: Rect },
+    /// A narrow terminal showing the list.
+    ListOnly(Rect),
+    /// A narrow terminal showing the details.
+    DetailsOnly(Rect),
+}
+
+/// Where the review screen draws what (also where a click lands).
+pub fn review_layout(model: &Model, body: Rect) -> ReviewLayout {
+    if body.width >= screens::table::WIDE {
+        let [table, details] = screens::table::split(body);
+        return ReviewLayout::Table { table, details };
+    }
+    if body.width < NARROW {
+        return match model.pane {
+            Pane::List => ReviewLayout::ListOnly(body),
+            Pane::Main => ReviewLayout::DetailsOnly(body),
+        };
+    }
+    let [list, details] =
+        Layout::horizontal([Constraint::Length(LIST_WIDTH), Constraint::Min(20)]).areas(body);
+    ReviewLayout::TwoPane { list, details }
+}
+
+pub fn render(model: &Model, f: &mut Frame) {
+    let theme = Theme::new(model.env.color);
+    let area = f.area();
+    let [title, body, status, hints] = frame_areas(model, area);
 
     title_bar(model, &theme, title, f);
     body_panes(model, &theme, body, f);
@@ -168,8 +204,16 @@ fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
         main_pane(model, theme, area, f);
         return;
     }
-    if area.width >= screens::table::WIDE && wizard.is_none() {
-        screens::table::render(model, theme, area, f.buffer_mut());
+    if wizard.is_none() {
+        match review_layout(model, area) {
+            ReviewLayout::Table { .. } => screens::table::render(model, theme, area, f.buffer_mut()),
+            ReviewLayout::TwoPane { list, details } => {
+                screens::list::render(model, theme, list, true, f.buffer_mut());
+                main_pane(model, theme, details, f);
+            }
+            ReviewLayout::ListOnly(list) => screens::list::render(model, theme, list, true, f.buffer_mut()),
+            ReviewLayout::DetailsOnly(details) => main_pane(model, theme, details, f),
+        }
         return;
     }
     if area.width < NARROW {

@@ -63,6 +63,11 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         }
         lines.push(Line::default());
     }
+    if ctx == Ctx::Review {
+        lines.push(Line::from(
+            "Mouse: a click selects a server or does a key of the bottom bar; the wheel scrolls. Hold Shift to select text.",
+        ));
+    }
     if ctx.is_text() {
         lines.push(Line::from(
             "In text fields every printable key is typed; F1 opens help.",

@@ -5,32 +5,43 @@ use crate::tui::ui::theme::Theme;
 use ratatui::text::{Line, Span};
 
 pub fn hint_line(bindings: &[&KeyBinding], theme: &Theme, width: u16) -> Line<'static> {
-    let item = |b: &KeyBinding| {
-        let key = b.short_label();
-        let desc = short_desc(b.desc);
-        let cols = super::text::cols(&key) + 1 + super::text::cols(desc) + 2;
-        (key, desc, cols)
-    };
-    // The way to every other key is never the one dropped: room for help is kept first.
-    let help = bindings.iter().find(|b| b.action == Action::Help);
-    let reserved = help.map_or(0, |b| item(b).2);
     let mut spans = vec![Span::raw(" ")];
+    for (b, _) in placed(bindings, width) {
+        spans.push(Span::styled(b.short_label(), theme.key()));
+        spans.push(Span::raw(format!(" {}  ", short_desc(b.desc))));
+    }
+    Line::from(spans)
+}
+
+/// The bindings the bar shows, each with the columns its item takes (key, description and
+/// the gap after), in order from column 1: what a click on the bar finds.
+pub fn placed<'a>(bindings: &[&'a KeyBinding], width: u16) -> Vec<(&'a KeyBinding, std::ops::Range<u16>)> {
+    let cols_of =
+        |b: &KeyBinding| super::text::cols(&b.short_label()) + 1 + super::text::cols(short_desc(b.desc)) + 2;
+    // The way to every other key is never the one dropped: room for help is kept first.
+    let help = bindings.iter().copied().find(|b| b.action == Action::Help);
+    let reserved = help.map_or(0, cols_of);
+    let mut shown = Vec::new();
     let mut used = 1 + reserved;
-    for b in bindings.iter().filter(|b| b.action != Action::Help) {
-        let (key, desc, cols) = item(b);
+    for b in bindings.iter().copied().filter(|b| b.action != Action::Help) {
+        let cols = cols_of(b);
         if used + cols > width as usize {
             break;
         }
         used += cols;
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::raw(format!(" {desc}  ")));
+        shown.push(b);
     }
-    if let Some(b) = help {
-        let (key, desc, _) = item(b);
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::raw(format!(" {desc}  ")));
-    }
-    Line::from(spans)
+    shown.extend(help);
+    let mut x: u16 = 1;
+    shown
+        .into_iter()
+        .map(|b| {
+            let end = x.saturating_add(u16::try_from(cols_of(b)).unwrap_or(u16::MAX));
+            let item = (b, x..end);
+            x = end;
+            item
+        })
+        .collect()
 }
 
 /// The hint bar uses the words before any parenthesis.
