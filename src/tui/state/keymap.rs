@@ -80,6 +80,8 @@ pub enum Ctx {
     Guide,
     /// Wizard step 1's first page: how to register the app, with a secret or without.
     GuideChoose,
+    /// Wizard step 1: the stored apps, for another mailbox of one of them.
+    GuideApps,
     /// Wizard step 1 in the portal: client ID and tenant fields (printable keys are typed).
     GuideRegister,
     /// Wizard step 2: the secret Value and its expiry (printable keys are typed).
@@ -608,6 +610,19 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(C::GuideChoose, ESC, A::Back, "back (to the list)", true),
     b(C::GuideChoose, HELP, A::Help, "help", true),
     b(C::GuideChoose, QUIT, A::Quit, "quit", false),
+    // Wizard step 1: an app I already have.
+    pair(C::GuideApps, UP, A::Up, "choose an app", "↑↓"),
+    b(C::GuideApps, DOWN, A::Down, "next app", false),
+    b(
+        C::GuideApps,
+        ENTER,
+        A::Open,
+        "use this app (the server form next)",
+        true,
+    ),
+    b(C::GuideApps, ESC, A::Back, "back (to the questions)", true),
+    b(C::GuideApps, HELP, A::Help, "help", true),
+    b(C::GuideApps, QUIT, A::Quit, "quit", false),
     // Wizard step 1 with the setup script.
     b(
         C::Script,

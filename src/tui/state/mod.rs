@@ -294,6 +294,7 @@ impl Model {
             None => Ctx::Review,
             Some(Step::Register) => match self.wizard().map(|w| (w.guide.page, w.script.focused)) {
                 Some((Page::Choose, _)) => Ctx::GuideChoose,
+                Some((Page::Apps, _)) => Ctx::GuideApps,
                 Some((Page::Script, true)) => Ctx::ScriptCode,
                 Some((Page::Script, false)) => Ctx::Script,
                 _ => Ctx::GuideRegister,

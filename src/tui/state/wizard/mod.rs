@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod connect;
 pub mod exchange;
+pub mod existing;
 pub mod form;
 pub mod guide;
 pub mod preflight;

@@ -13,6 +13,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Review => "server list",
         Ctx::Guide | Ctx::GuideChoose | Ctx::GuideRegister | Ctx::GuideText => "wizard",
         Ctx::Script => "setup script",
+        Ctx::GuideApps => "wizard, an app I already have",
         Ctx::ScriptCode => "setup script, code field",
         Ctx::Form => "server form",
         Ctx::Connect => "sign-in",

@@ -73,3 +73,28 @@ fn an_empty_log_says_so() {
     let s = screen(&m, 80, 24);
     assert!(s.contains("Nothing was said yet"), "{s}");
 }
+
+#[test]
+fn another_mailbox_of_an_app_i_already_have() {
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::New, Action::Right, Action::Right]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("Use an app I already have"), "{s}");
+    assert!(
+        !s.contains("With a client secret or without?"),
+        "the app answers it:\n{s}"
+    );
+    snap("wizard_1_choose_existing_app", &m, 80, 24);
+    act(&mut m, &[Action::Open]);
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("Contoso mail") && s.contains("Old app") && s.contains("\"Billing\""),
+        "{s}"
+    );
+    snap("wizard_1_existing_apps", &m, 80, 24);
+    snap("wizard_1_existing_apps_140x40", &m, 140, 40);
+    act(&mut m, &[Action::Open]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("Another mailbox of the app"), "{s}");
+    snap("wizard_4_form_like_existing_app", &m, 80, 24);
+}
