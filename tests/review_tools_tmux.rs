@@ -1,7 +1,8 @@
 //! The review's tools through the real binary: `inbound NAME` opens the app on that server
-//! (an unknown name is refused with the similar ones), and the mouse on the review screen in
-//! tmux: a click selects a row, a click on the hint bar does the key, and the terminal's mouse
-//! reporting is off again once the app ends.
+//! (an unknown name is refused with the similar ones); in tmux, the mouse on the review screen
+//! (a click selects a row, a click on the hint bar does the key, and the terminal's mouse
+//! reporting is off again once the app ends), and import from the app (bad rows named, a dry
+//! run, then the import).
 
 mod support;
 
@@ -143,6 +144,45 @@ async fn the_app_opens_on_a_named_server_and_takes_clicks() {
     tmux.keys(&["Escape"]).await;
     tmux.wait_for("kept as a draft", &log).await;
     assert_eq!(mouse_flag(&tmux).await, "1");
+
+    // Import from the app: a file with a bad row is refused whole, the row named; once
+    // fixed, the dry run lists what would be added, and the next Enter adds it.
+    let file = dir.path().join("desks.csv");
+    std::fs::write(
+        &file,
+        "name,username,app\nDesk 1,desk1@contoso.com,Contoso mail\nDesk 2,desk2@contoso.com,No such app\n",
+    )
+    .expect("csv");
+    tmux.keys(&["i"]).await;
+    tmux.wait_for("Import servers from a file", &log).await;
+    tmux.text(&file.display().to_string()).await;
+    tmux.keys(&["Enter"]).await;
+    let screen = tmux.wait_for("line 3, app", &log).await;
+    assert!(screen.contains("nothing was imported"), "{screen}");
+    std::fs::write(
+        &file,
+        "name,username,app\nDesk 1,desk1@contoso.com,Contoso mail\nDesk 2,desk2@contoso.com,Contoso mail\n",
+    )
+    .expect("csv");
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("2 servers would be added", &log).await;
+    let store = Store::open(Some(store_dir.clone())).expect("store");
+    assert_eq!(
+        store.load().expect("load").servers.len(),
+        SERVERS,
+        "a dry run writes nothing"
+    );
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("Added 2 servers as Draft", &log).await;
+    tmux.wait_for("42 servers", &log).await;
+    let names: Vec<String> = store
+        .load()
+        .expect("load")
+        .servers
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert!(names.contains(&"Desk 1".to_string()) && names.contains(&"Desk 2".to_string()));
 
     tmux.keys(&["q"]).await;
     tmux.wait_for("INBOUND_EXIT=0", &log).await;

@@ -69,6 +69,8 @@ pub enum Action {
     TestAll,
     /// The message log popup (every status line of the session).
     Messages,
+    /// Import servers from a file (the import popup).
+    Import,
 }
 
 /// Where a binding applies.
@@ -125,6 +127,8 @@ pub enum Ctx {
     BulkDone,
     /// The message log popup.
     Log,
+    /// The import popup (the file path is typed).
+    Import,
 }
 
 impl Ctx {
@@ -140,6 +144,7 @@ impl Ctx {
                 | Ctx::Rotate
                 | Ctx::Settings
                 | Ctx::Filter
+                | Ctx::Import
         )
     }
 }
@@ -557,6 +562,22 @@ pub static KEYMAP: &[KeyBinding] = &[
         "messages (every status line of this session, whole)",
         false,
     ),
+    b(
+        C::Review,
+        &[Key::ch('i')],
+        A::Import,
+        "import servers from a file (CSV or JSON, as inbound import; checked first)",
+        false,
+    ),
+    // The import popup.
+    b(
+        C::Import,
+        ENTER,
+        A::Submit,
+        "check, then import (the first Enter checks every row and writes nothing; the next imports)",
+        true,
+    ),
+    b(C::Import, ESC, A::Back, "close (nothing is imported)", true),
     // The message log popup.
     b(
         C::Log,
@@ -1140,7 +1161,14 @@ pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     let popup = ctxs.iter().any(|c| {
         matches!(
             c,
-            Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings | Ctx::Bulk | Ctx::BulkDone | Ctx::Log
+            Ctx::Help
+                | Ctx::Confirm
+                | Ctx::Rotate
+                | Ctx::Settings
+                | Ctx::Bulk
+                | Ctx::BulkDone
+                | Ctx::Log
+                | Ctx::Import
         )
     });
     let mut seen = Vec::new();

@@ -86,6 +86,8 @@ pub enum Popup {
     Bulk,
     /// Every status line of the session (its data is `Model::log`).
     Log,
+    /// Import servers from a file (its data is `Model::import`).
+    Import,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +168,8 @@ pub struct Model {
     pub log: Vec<log::LogLine>,
     /// How many lines the log popup is scrolled up from its newest line.
     pub log_scroll: u16,
+    /// The import popup's path and stage, while it is open.
+    pub import: Option<Box<review::import::ImportForm>>,
 }
 
 impl Model {
@@ -203,6 +207,7 @@ impl Model {
             sign_in_queue: Vec::new(),
             log: Vec::new(),
             log_scroll: 0,
+            import: None,
         };
         model.reindex();
         model.rederive();
@@ -364,6 +369,7 @@ impl Model {
             }
             Some(Popup::Bulk) => vec![Ctx::BulkDone, Ctx::Global],
             Some(Popup::Log) => vec![Ctx::Log, Ctx::Global],
+            Some(Popup::Import) => vec![Ctx::Import, Ctx::Global],
             None => self.screen_contexts(),
         }
     }
@@ -371,7 +377,7 @@ impl Model {
     /// True when unbound keys are typed into a field.
     pub fn text_focused(&self) -> bool {
         match self.popup {
-            Some(Popup::Rotate | Popup::Settings) => return true,
+            Some(Popup::Rotate | Popup::Settings | Popup::Import) => return true,
             Some(_) => return false,
             None => {}
         }
@@ -391,6 +397,7 @@ impl Model {
             || self.deleting.is_some()
             || self.rotation.as_ref().is_some_and(|r| r.save_run.is_some())
             || self.bulk.as_ref().is_some_and(|b| b.running())
+            || self.import_running()
     }
 
     /// Something on screen moves (spinner): tick fast.
@@ -467,6 +474,8 @@ impl Model {
                     if let Some(s) = self.settings.as_deref_mut() {
                         s.key(key);
                     }
+                } else if self.popup == Some(Popup::Import) {
+                    self.import_key(key);
                 } else if self.popup.is_none() && self.view.typing && self.wizard().is_none() {
                     self.find_key(key);
                 } else if self.popup.is_none() {
@@ -490,6 +499,7 @@ impl Model {
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
             Msg::Bulk { run, server, event } => self.on_bulk(run, &server, event),
             Msg::BulkFinished { run } => self.on_bulk_finished(run),
+            Msg::Imported { run, dry_run, result } => self.on_imported(run, dry_run, result),
         }
     }
 
@@ -519,6 +529,7 @@ impl Model {
             (Some(Popup::ConfirmUnchecked), _) => return self.unchecked_answer(action),
             (Some(Popup::Settings), _) => return self.settings_action(action),
             (Some(Popup::Bulk), _) => return self.bulk_action(action),
+            (Some(Popup::Import), _) => return self.import_action(action),
             (Some(Popup::Log), _) => {
                 self.log_action(action);
                 return Vec::new();
@@ -583,6 +594,10 @@ impl Model {
             if let Some(s) = self.settings.as_deref_mut() {
                 s.paste(text);
             }
+            return Vec::new();
+        }
+        if self.popup == Some(Popup::Import) {
+            self.import_paste(text);
             return Vec::new();
         }
         if self.popup.is_some() {

@@ -89,6 +89,12 @@ pub enum Msg {
     BulkFinished {
         run: RunId,
     },
+    /// A dry run or an import of a file: the names added (or that would be), or why not.
+    Imported {
+        run: RunId,
+        dry_run: bool,
+        result: Result<Vec<String>, super::review::import::ImportFailure>,
+    },
 }
 
 /// One server's progress in a batch.
@@ -128,6 +134,7 @@ impl Msg {
             Msg::SettingsSaved { .. } => "settings saved",
             Msg::Bulk { .. } => "bulk",
             Msg::BulkFinished { .. } => "bulk finished",
+            Msg::Imported { .. } => "imported",
         }
     }
 }

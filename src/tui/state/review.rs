@@ -8,6 +8,7 @@ use crate::model::{AuthKind, registered_redirect_uri};
 
 pub mod bulk;
 pub mod filter;
+pub mod import;
 pub mod mouse;
 pub mod sort;
 pub mod view;
@@ -136,6 +137,10 @@ impl Model {
                 self.copy(url, "Redirect URL")
             }
             Action::Settings => self.open_settings(),
+            Action::Import => {
+                self.open_import();
+                Vec::new()
+            }
             Action::CopyProxy => match selected {
                 Some((name, _)) => {
                     let c = crate::ops::proxy::client_settings(&self.data.config.settings, &name);

@@ -126,6 +126,11 @@ pub fn render(model: &Model, f: &mut Frame) {
             }
         }
         Some(Popup::Log) => popups::log::render(model, &theme, area, f.buffer_mut()),
+        Some(Popup::Import) => {
+            if let Some(form) = &model.import {
+                popups::import::render(form, model.frame, &theme, area, f);
+            }
+        }
         None => {}
     }
     clean_screen(f.buffer_mut());

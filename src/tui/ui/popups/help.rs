@@ -35,6 +35,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Bulk => "many servers at once",
         Ctx::BulkDone => "many servers at once, done",
         Ctx::Log => "messages",
+        Ctx::Import => "import from a file",
     }
 }
 

@@ -98,3 +98,51 @@ fn another_mailbox_of_an_app_i_already_have() {
     assert!(s.contains("Another mailbox of the app"), "{s}");
     snap("wizard_4_form_like_existing_app", &m, 80, 24);
 }
+
+#[test]
+fn import_from_the_app_checks_first_and_names_every_bad_row() {
+    use crate::tui::state::review::import::ImportFailure;
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Import]);
+    typed(&mut m, "~/desks.csv");
+    snap("review_import_path", &m, 80, 24);
+    let run = m.next_run;
+    act(&mut m, &[Action::Submit]);
+    send(
+        &mut m,
+        [Msg::Imported {
+            run,
+            dry_run: true,
+            result: Err(ImportFailure {
+                message: "/home/admin/desks.csv: 3 bad fields; nothing was imported".into(),
+                rows: vec![
+                    "line 3, app: no Azure app named \"Contoso\"; inbound apps lists them".into(),
+                    "line 4, username: not an email address".into(),
+                    "line 7, name: \"Desk 1\" is on line 2 too".into(),
+                ],
+            }),
+        }],
+    );
+    let s = screen(&m, 80, 24);
+    for line in ["line 3, app", "line 4, username", "line 7, name"] {
+        assert!(s.contains(line), "{line}:\n{s}");
+    }
+    snap("review_import_bad_rows", &m, 80, 24);
+    snap("review_import_bad_rows_140x40", &m, 140, 40);
+    let run = m.next_run;
+    act(&mut m, &[Action::Submit]);
+    send(
+        &mut m,
+        [Msg::Imported {
+            run,
+            dry_run: true,
+            result: Ok((1..=12).map(|i| format!("Desk {i}")).collect()),
+        }],
+    );
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("12 servers would be added") && s.contains("and 4"),
+        "{s}"
+    );
+    snap("review_import_dry_run", &m, 80, 24);
+}
