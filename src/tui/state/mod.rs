@@ -170,6 +170,8 @@ pub struct Model {
     pub log_scroll: u16,
     /// The import popup's path and stage, while it is open.
     pub import: Option<Box<review::import::ImportForm>>,
+    /// When each refresh in `refreshing` started.
+    pub refresh_since: BTreeMap<String, Timestamp>,
 }
 
 impl Model {
@@ -208,6 +210,7 @@ impl Model {
             log: Vec::new(),
             log_scroll: 0,
             import: None,
+            refresh_since: BTreeMap::new(),
         };
         model.reindex();
         model.rederive();
@@ -436,7 +439,20 @@ impl Model {
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         let cmds = self.apply(msg);
         self.settle_status();
+        self.track_refresh_times();
         cmds
+    }
+
+    /// When each refresh under way started (the details show how long it has run against
+    /// its time-out), whichever path started it.
+    fn track_refresh_times(&mut self) {
+        let refreshing = &self.refreshing;
+        self.refresh_since.retain(|name, _| refreshing.contains_key(name));
+        for name in self.refreshing.keys() {
+            if !self.refresh_since.contains_key(name) {
+                self.refresh_since.insert(name.clone(), self.now);
+            }
+        }
     }
 
     fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
@@ -622,6 +638,7 @@ impl Model {
             next_run: &mut self.next_run,
             no_browser,
             today: self.now.to_zoned(self.tz.clone()).date(),
+            now: self.now,
         };
         let effects = w.update(&mut ctx, event);
         let mut cmds = Vec::new();

@@ -21,8 +21,17 @@ use ratatui::widgets::Paragraph;
 const FIELD_X: usize = 4;
 
 fn countdown(deadline: Timestamp, now: Timestamp) -> String {
-    let left = deadline.duration_since(now).as_secs().max(0);
-    format!("{}:{:02}", left / 60, left % 60)
+    minutes(deadline.duration_since(now).as_secs().max(0).unsigned_abs())
+}
+
+fn minutes(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// How long a wait of `timeout` that ends at `deadline` has run.
+fn elapsed(deadline: Timestamp, timeout: std::time::Duration, now: Timestamp) -> String {
+    let left = deadline.duration_since(now).as_secs().max(0).unsigned_abs();
+    minutes(timeout.as_secs().saturating_sub(left))
 }
 
 /// The public-client note (device code needs it; microsoft-facts §7).
@@ -239,8 +248,9 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
-                    "waiting for Microsoft · listener 127.0.0.1:{port} · {} left{}",
-                    countdown(*deadline, model.now),
+                    "waiting for Microsoft {} of {} · listener 127.0.0.1:{port}{}",
+                    elapsed(*deadline, model.data.config.settings.consent_timeout(), model.now),
+                    minutes(model.data.config.settings.consent_timeout().as_secs()),
                     model
                         .key(Action::Back)
                         .map(|k| format!(" · {k} cancels"))

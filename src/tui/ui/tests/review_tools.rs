@@ -146,3 +146,32 @@ fn import_from_the_app_checks_first_and_names_every_bad_row() {
     );
     snap("review_import_dry_run", &m, 80, 24);
 }
+
+#[test]
+fn long_stages_show_their_elapsed_time_and_time_out() {
+    // A refresh under way: how long it runs, against the HTTP client's time-out.
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Refresh]);
+    assert!(m.refresh_since.contains_key("Support inbox"));
+    send(&mut m, [Msg::Tick(now() + SignedDuration::from_secs(4))]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("↻ refreshing… 4 s (time-out 30 s)"), "{s}");
+    snap("review_refresh_elapsed", &m, 80, 24);
+    // A Test & Confirm stage under way.
+    let mut m = testing::model(testing::populated());
+    act(&mut m, &[Action::Test]);
+    let run = m.wizard().and_then(|w| w.check.run).expect("a test runs");
+    send(
+        &mut m,
+        [
+            Msg::Test {
+                run,
+                event: TestEvent::Progress(ProbeEvent::Started(Stage::Connect)),
+            },
+            Msg::Tick(now() + SignedDuration::from_secs(7)),
+        ],
+    );
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("7 s (time-out"), "{s}");
+    snap("wizard_7_test_stage_elapsed", &m, 80, 24);
+}
