@@ -84,13 +84,11 @@ fn first_listed(screen: &str) -> String {
     line[at..at + "mailbox-000".len()].to_string()
 }
 
-fn mouse_flag(tmux: &Tmux) -> impl std::future::Future<Output = String> + '_ {
-    async move {
-        tmux.run(&["display-message", "-p", "-t", "walk", "#{mouse_any_flag}"])
-            .await
-            .trim()
-            .to_string()
-    }
+async fn mouse_flag(tmux: &Tmux) -> String {
+    tmux.run(&["display-message", "-p", "-t", "walk", "#{mouse_any_flag}"])
+        .await
+        .trim()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
