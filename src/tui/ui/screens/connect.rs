@@ -20,10 +20,6 @@ use ratatui::widgets::Paragraph;
 /// Indent of the paste field's frame.
 const FIELD_X: usize = 4;
 
-fn countdown(deadline: Timestamp, now: Timestamp) -> String {
-    minutes(deadline.duration_since(now).as_secs().max(0).unsigned_abs())
-}
-
 fn minutes(secs: u64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
@@ -442,6 +438,7 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             deadline,
             interval,
             poll,
+            since,
             ..
         } => {
             url = Some(uri);
@@ -484,8 +481,9 @@ fn device(model: &Model, d: &Device, theme: &Theme, area: Rect, f: &mut Frame) {
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
-                    "{status} · code expires in {}",
-                    countdown(*deadline, model.now)
+                    "{status} · code {} of {}",
+                    minutes(model.now.duration_since(*since).as_secs().max(0).unsigned_abs()),
+                    minutes(deadline.duration_since(*since).as_secs().max(0).unsigned_abs())
                 )),
             ]));
             bottom.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
