@@ -38,7 +38,11 @@ fn main() -> ExitCode {
     };
     let code = match cli.command.take() {
         Some(command) => runtime.block_on(inbound::cli::run(cli, command)),
-        None => runtime.block_on(inbound::tui::main(cli.config_dir.take(), cli.allow_other_owner)),
+        None => runtime.block_on(inbound::tui::main(
+            cli.config_dir.take(),
+            cli.allow_other_owner,
+            cli.server.take(),
+        )),
     };
     // A stdin reader (paste-back) may still be blocked in read(); don't wait for it.
     runtime.shutdown_background();

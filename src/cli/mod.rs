@@ -52,11 +52,15 @@ Exit codes:
 130  interrupted (Ctrl-C); the app ended by SIGHUP 129, SIGQUIT 131, SIGTERM 143
 check uses the monitoring-plugin codes instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
-Run without a command to open the interactive app.";
+Run without a command to open the interactive app, or with a stored server's name
+(inbound NAME) to open it on that server.";
 
 #[derive(Debug, Parser)]
 #[command(name = "inbound", version, about = "Connect Microsoft 365 / Exchange Online mailboxes to IMAP fetchers with OAuth2, and keep them connected", after_help = EXIT_CODES)]
 pub struct Cli {
+    /// A stored server's name: opens the interactive app on that server (inbound NAME).
+    #[arg(value_name = "NAME")]
+    pub server: Option<String>,
     /// Where the store lives (default: the platform config dir, e.g. ~/.config/inbound).
     #[arg(long, global = true, env = "INBOUND_CONFIG_DIR", value_name = "DIR")]
     pub config_dir: Option<PathBuf>,

@@ -14,6 +14,7 @@ pub mod serve;
 pub mod servers;
 pub mod settings;
 pub mod setup;
+pub mod similar;
 pub mod snapshot;
 pub mod test;
 pub mod tokens;

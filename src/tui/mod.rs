@@ -39,18 +39,49 @@ fn no_color() -> bool {
 }
 
 /// Entry from `main`: checks the terminal, opens the store, runs the app; returns the exit code.
-pub async fn main(config_dir: Option<PathBuf>, allow_other_owner: bool) -> u8 {
+/// With `open` (`inbound NAME`), the app opens on that stored server; a name not stored is
+/// refused before the terminal is asked for, with the names like it.
+pub async fn main(config_dir: Option<PathBuf>, allow_other_owner: bool, open: Option<String>) -> u8 {
+    let open_store = || {
+        Store::open_with(config_dir.clone(), allow_other_owner).map_err(|e| {
+            eprintln!("inbound: {}", crate::sanitize::terminal(&e.to_string()));
+            exit::STORE
+        })
+    };
+    // A name is checked first: `inbound helpdsk` in a script says what is stored, not that
+    // a terminal is missing.
+    if let Some(name) = &open {
+        let checked = open_store().and_then(|store| check_open(&store, name));
+        if let Err(code) = checked {
+            return code;
+        }
+    }
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         eprintln!("{}", non_tty_message());
         return exit::USAGE;
     }
-    match Store::open_with(config_dir, allow_other_owner) {
-        Ok(store) => run(store).await,
-        Err(e) => {
-            eprintln!("inbound: {}", crate::sanitize::terminal(&e.to_string()));
-            exit::STORE
-        }
+    match open_store() {
+        Ok(store) => run_inner(store, None, open).await,
+        Err(code) => code,
     }
+}
+
+/// `inbound NAME`: the name must be a stored server's (else the similar ones are named).
+fn check_open(store: &Store, name: &str) -> Result<(), u8> {
+    let config = store.load().map_err(|e| {
+        eprintln!("inbound: {}", crate::sanitize::terminal(&e.to_string()));
+        exit::STORE
+    })?;
+    if config.server(name).is_some() {
+        return Ok(());
+    }
+    let names: Vec<&str> = config.servers.iter().map(|s| s.name.as_str()).collect();
+    let text = crate::ops::similar::no_server_named(name, &names);
+    eprintln!(
+        "inbound: {}\n(inbound NAME opens the app on a stored server; the commands are in inbound --help.)",
+        crate::sanitize::terminal(&text)
+    );
+    Err(exit::NOT_FOUND)
 }
 
 /// Runs the app on `store` (the caller checked that a terminal is there).
@@ -60,6 +91,10 @@ pub async fn run(store: Store) -> u8 {
 
 /// Like [`run`]; with `demo`, as `inbound demo` (DEMO header, prefilled wizard, sign-in key).
 pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
+    run_inner(store, demo, None).await
+}
+
+async fn run_inner(store: Store, demo: Option<state::demo::Demo>, open: Option<String>) -> u8 {
     let log = crate::logging::init(&store.log_dir());
     // Read before taking the terminal, so a damaged store prints a plain error. Only the first
     // servers' token files (more than any screen shows): the rest follow in the background.
@@ -78,7 +113,10 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
         demo,
     };
     let data_pending = data.pending > 0;
-    let model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
+    let mut model = Model::new(data, Timestamp::now(), TimeZone::system(), env);
+    if let Some(name) = &open {
+        model.open_on(name);
+    }
     tracing::info!("interactive app started");
     let signals = match Signals::register() {
         Ok(s) => s,
@@ -97,7 +135,7 @@ pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
         }
     };
     let pending = data_pending;
-    let mut app = App::new(model, StoreEffects::new(store.clone()));
+    let mut app = App::new(model, StoreEffects::new(store.clone())).with_mouse(terminal::set_mouse);
     // Changes by the CLI, serve or another app show without a key press; without a watch
     // (no inotify left, say) they show at the next read, as before.
     let _watch = match app::watch::follow_store(&store, app.sender()) {

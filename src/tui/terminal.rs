@@ -3,7 +3,9 @@
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
-use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -36,7 +38,15 @@ pub fn restore() {
     if let Err(e) = disable_raw_mode() {
         tracing::warn!(error = %e, "could not leave raw mode");
     }
-    if let Err(e) = execute!(stdout(), DisableBracketedPaste, LeaveAlternateScreen, Show) {
+    // Mouse reporting off whatever the app last asked (a terminal left reporting clicks
+    // would type escape sequences into the shell).
+    if let Err(e) = execute!(
+        stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    ) {
         tracing::warn!(error = %e, "could not leave the alternate screen");
     }
 }
@@ -51,4 +61,17 @@ pub fn install_panic_hook() {
         previous(info);
         std::process::exit(101);
     }));
+}
+
+/// Mouse reporting on (the review screen takes clicks and the wheel) or off (the terminal
+/// selects text). Best effort: a terminal that cannot is used with the keys.
+pub fn set_mouse(on: bool) {
+    let result = if on {
+        execute!(stdout(), EnableMouseCapture)
+    } else {
+        execute!(stdout(), DisableMouseCapture)
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, on, "could not change mouse reporting");
+    }
 }

@@ -31,7 +31,7 @@ use thiserror::Error;
 pub const IMAP_SCOPE: &str = "https://outlook.office.com/IMAP.AccessAsUser.All";
 /// Requested on authorize. The token leg may carry one resource only, plus these OIDC scopes.
 pub const SCOPES: [&str; 5] = [IMAP_SCOPE, "offline_access", "openid", "email", "profile"];
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything Microsoft sends on error (the stock type drops `error_codes` and the IDs).

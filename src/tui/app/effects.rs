@@ -439,6 +439,14 @@ impl Effects for StoreEffects {
     fn run(&mut self, cmd: Cmd, tx: &UnboundedSender<Msg>) {
         match cmd {
             Cmd::Reload => self.reload(tx),
+            Cmd::Import { run, path, dry_run } => {
+                let store = self.store.clone();
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = import_file(&store, &path, dry_run);
+                    let _ = tx.send(Msg::Imported { run, dry_run, result });
+                });
+            }
             Cmd::Preflight {
                 run,
                 request,
@@ -569,6 +577,34 @@ impl Drop for StoreEffects {
     fn drop(&mut self) {
         for t in self.cancels.values() {
             t.cancel();
+        }
+    }
+}
+
+/// The core's import of the file at `path` as typed (a leading `~/` is the home directory),
+/// its answer as the app shows it.
+fn import_file(
+    store: &Store,
+    path: &str,
+    dry_run: bool,
+) -> Result<Vec<String>, crate::tui::state::review::import::ImportFailure> {
+    use crate::ops::import::{ImportError, import};
+    use crate::tui::state::review::import::ImportFailure;
+    let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    };
+    match import(store, &path, dry_run) {
+        Ok(done) => Ok(done.servers.into_iter().map(|s| s.name).collect()),
+        Err(e) => {
+            let rows = match &e {
+                ImportError::Rows { rows, .. } => rows.iter().map(ToString::to_string).collect(),
+                _ => Vec::new(),
+            };
+            Err(ImportFailure {
+                message: e.to_string(),
+                rows,
+            })
         }
     }
 }

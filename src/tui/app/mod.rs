@@ -26,6 +26,9 @@ pub struct App<E: Effects> {
     tx: UnboundedSender<Msg>,
     rx: UnboundedReceiver<Msg>,
     clock: Box<dyn Fn() -> Timestamp + Send>,
+    /// Turns the terminal's mouse reporting on or off (the real terminal only).
+    mouse: Box<dyn FnMut(bool) + Send>,
+    mouse_on: bool,
 }
 
 impl<E: Effects> App<E> {
@@ -37,7 +40,16 @@ impl<E: Effects> App<E> {
             tx,
             rx,
             clock: Box::new(Timestamp::now),
+            mouse: Box::new(|_| {}),
+            mouse_on: false,
         }
+    }
+
+    /// How to turn mouse reporting on and off: the app takes the mouse only on the review
+    /// screen, so elsewhere the terminal selects text (links, commands) as usual.
+    pub fn with_mouse(mut self, mouse: impl FnMut(bool) + Send + 'static) -> Self {
+        self.mouse = Box::new(mouse);
+        self
     }
 
     /// Replaces the clock (tests keep time still).
@@ -81,13 +93,18 @@ impl<E: Effects> App<E> {
                     .draw(|f| ui::render(&self.model, f))
                     .map_err(|e| io::Error::other(e.to_string()))?;
                 dirty = false;
+                let want = self.model.wants_mouse();
+                if want != self.mouse_on {
+                    (self.mouse)(want);
+                    self.mouse_on = want;
+                }
             }
             let wake = self.model.next_wake();
             let msg = tokio::select! {
                 biased;
                 Some(msg) = self.rx.recv() => msg,
                 ev = events.next() => match ev {
-                    Some(Ok(ev)) => match input::to_msg(&self.model, &ev) {
+                    Some(Ok(ev)) => match input::to_msg_in(&self.model, &ev, screen(terminal)) {
                         Some(m) => m,
                         None => continue,
                     },
@@ -108,4 +125,12 @@ impl<E: Effects> App<E> {
         }
         Ok(())
     }
+}
+
+/// The terminal's whole area (where a mouse event's column and row count from).
+fn screen<B: Backend>(terminal: &Terminal<B>) -> ratatui::layout::Rect {
+    terminal
+        .size()
+        .map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height))
+        .unwrap_or_default()
 }

@@ -74,6 +74,13 @@ pub enum Cmd {
     },
     /// Stop the work of `run` (frees the listener's port).
     Cancel(RunId),
+    /// `inbound import FILE` from the app (`dry_run`: check only); answers with
+    /// `Msg::Imported`. `path` as typed (`~/` is the home directory).
+    Import {
+        run: RunId,
+        path: String,
+        dry_run: bool,
+    },
     Test {
         run: RunId,
         server: String,

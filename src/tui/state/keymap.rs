@@ -67,6 +67,10 @@ pub enum Action {
     MarkAll,
     /// Test every server, as `test --all`.
     TestAll,
+    /// The message log popup (every status line of the session).
+    Messages,
+    /// Import servers from a file (the import popup).
+    Import,
 }
 
 /// Where a binding applies.
@@ -78,6 +82,8 @@ pub enum Ctx {
     Guide,
     /// Wizard step 1's first page: how to register the app, with a secret or without.
     GuideChoose,
+    /// Wizard step 1: the stored apps, for another mailbox of one of them.
+    GuideApps,
     /// Wizard step 1 in the portal: client ID and tenant fields (printable keys are typed).
     GuideRegister,
     /// Wizard step 2: the secret Value and its expiry (printable keys are typed).
@@ -119,6 +125,10 @@ pub enum Ctx {
     Bulk,
     /// The batch popup once every server is done: the summary.
     BulkDone,
+    /// The message log popup.
+    Log,
+    /// The import popup (the file path is typed).
+    Import,
 }
 
 impl Ctx {
@@ -134,6 +144,7 @@ impl Ctx {
                 | Ctx::Rotate
                 | Ctx::Settings
                 | Ctx::Filter
+                | Ctx::Import
         )
     }
 }
@@ -421,16 +432,16 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(
         C::Review,
-        &[Key::code(KeyCode::PageDown)],
+        &[Key::ch(']')],
         A::ScrollDown,
-        "scroll the details down",
+        "scroll the details down (PgDn too, in the details of a narrow terminal)",
         false,
     ),
     b(
         C::Review,
-        &[Key::code(KeyCode::PageUp)],
+        &[Key::ch('[')],
         A::ScrollUp,
-        "scroll the details up",
+        "scroll the details up (PgUp too, in the details of a narrow terminal)",
         false,
     ),
     b(
@@ -478,14 +489,14 @@ pub static KEYMAP: &[KeyBinding] = &[
     ),
     b(
         C::Review,
-        &[Key::ctrl('u')],
+        &[Key::code(KeyCode::PageUp), Key::ctrl('u')],
         A::PageUp,
         "a page of servers up",
         false,
     ),
     b(
         C::Review,
-        &[Key::ctrl('d')],
+        &[Key::code(KeyCode::PageDown), Key::ctrl('d')],
         A::PageDown,
         "a page of servers down",
         false,
@@ -560,6 +571,55 @@ pub static KEYMAP: &[KeyBinding] = &[
         "next server",
         false,
     ),
+    b(
+        C::Review,
+        &[Key::ch('m')],
+        A::Messages,
+        "messages (every status line of this session, whole)",
+        false,
+    ),
+    b(
+        C::Review,
+        &[Key::ch('i')],
+        A::Import,
+        "import servers from a file (CSV or JSON, as inbound import; checked first)",
+        false,
+    ),
+    // The import popup.
+    b(
+        C::Import,
+        ENTER,
+        A::Submit,
+        "check, then import (the first Enter checks every row and writes nothing; the next imports)",
+        true,
+    ),
+    b(C::Import, ESC, A::Back, "close (nothing is imported)", true),
+    // The message log popup.
+    b(
+        C::Log,
+        &[Key::code(KeyCode::Esc), Key::ch('m'), Key::ch('q')],
+        A::Back,
+        "close",
+        true,
+    ),
+    pair(C::Log, UP, A::Up, "scroll", "↑↓"),
+    b(C::Log, DOWN, A::Down, "scroll down", false),
+    b(
+        C::Log,
+        &[Key::code(KeyCode::PageUp)],
+        A::PageUp,
+        "a page up",
+        false,
+    ),
+    b(
+        C::Log,
+        &[Key::code(KeyCode::PageDown)],
+        A::PageDown,
+        "a page down",
+        false,
+    ),
+    b(C::Log, &[Key::code(KeyCode::Home)], A::First, "oldest", false),
+    b(C::Log, &[Key::code(KeyCode::End)], A::Last, "newest", false),
     b(C::Review, HELP, A::Help, "help", true),
     b(C::Review, QUIT, A::Quit, "quit", false),
     // Wizard step 1: the two questions.
@@ -587,6 +647,19 @@ pub static KEYMAP: &[KeyBinding] = &[
     b(C::GuideChoose, ESC, A::Back, "back (to the list)", true),
     b(C::GuideChoose, HELP, A::Help, "help", true),
     b(C::GuideChoose, QUIT, A::Quit, "quit", false),
+    // Wizard step 1: an app I already have.
+    pair(C::GuideApps, UP, A::Up, "choose an app", "↑↓"),
+    b(C::GuideApps, DOWN, A::Down, "next app", false),
+    b(
+        C::GuideApps,
+        ENTER,
+        A::Open,
+        "use this app (the server form next)",
+        true,
+    ),
+    b(C::GuideApps, ESC, A::Back, "back (to the questions)", true),
+    b(C::GuideApps, HELP, A::Help, "help", true),
+    b(C::GuideApps, QUIT, A::Quit, "quit", false),
     // Wizard step 1 with the setup script.
     b(
         C::Script,
@@ -1020,6 +1093,13 @@ pub static KEYMAP: &[KeyBinding] = &[
         true,
     ),
     b(C::Global, &[Key::ctrl('c')], A::Quit, "quit", false),
+    b(
+        C::Global,
+        &[Key::code(KeyCode::F(2))],
+        A::Messages,
+        "messages (the log of status lines; works in text fields too)",
+        false,
+    ),
 ];
 
 /// The action for `key` in `ctxs` (first context first).
@@ -1097,7 +1177,14 @@ pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     let popup = ctxs.iter().any(|c| {
         matches!(
             c,
-            Ctx::Help | Ctx::Confirm | Ctx::Rotate | Ctx::Settings | Ctx::Bulk | Ctx::BulkDone
+            Ctx::Help
+                | Ctx::Confirm
+                | Ctx::Rotate
+                | Ctx::Settings
+                | Ctx::Bulk
+                | Ctx::BulkDone
+                | Ctx::Log
+                | Ctx::Import
         )
     });
     let mut seen = Vec::new();

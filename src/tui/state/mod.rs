@@ -7,6 +7,7 @@ pub mod demo;
 pub mod derived;
 pub mod follow;
 pub mod keymap;
+pub mod log;
 pub mod msg;
 pub mod review;
 pub mod rotate;
@@ -87,6 +88,10 @@ pub enum Popup {
     Settings,
     /// A test or refresh of many servers (its data is `Model::bulk`).
     Bulk,
+    /// Every status line of the session (its data is `Model::log`).
+    Log,
+    /// Import servers from a file (its data is `Model::import`).
+    Import,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +174,14 @@ pub struct Model {
     pub sign_in_queue: Vec<String>,
     /// Reads of the store for changes made by other processes.
     pub follow: follow::Follow,
+    /// Every status line of the session, oldest first.
+    pub log: Vec<log::LogLine>,
+    /// How many lines the log popup is scrolled up from its newest line.
+    pub log_scroll: u16,
+    /// The import popup's path and stage, while it is open.
+    pub import: Option<Box<review::import::ImportForm>>,
+    /// When each refresh in `refreshing` started.
+    pub refresh_since: BTreeMap<String, Timestamp>,
 }
 
 impl Model {
@@ -206,6 +219,10 @@ impl Model {
             bulk: None,
             sign_in_queue: Vec::new(),
             follow: follow::Follow::default(),
+            log: Vec::new(),
+            log_scroll: 0,
+            import: None,
+            refresh_since: BTreeMap::new(),
         };
         model.reindex();
         model.rederive();
@@ -254,8 +271,10 @@ impl Model {
     }
 
     pub(crate) fn say(&mut self, tone: Tone, text: impl Into<String>) {
+        let text = text.into();
+        self.log_status(tone, &text);
         self.status = Some(Status {
-            text: text.into(),
+            text,
             tone,
             screen: None,
             until_fixed: false,
@@ -301,6 +320,7 @@ impl Model {
             None => Ctx::Review,
             Some(Step::Register) => match self.wizard().map(|w| (w.guide.page, w.script.focused)) {
                 Some((Page::Choose, _)) => Ctx::GuideChoose,
+                Some((Page::Apps, _)) => Ctx::GuideApps,
                 Some((Page::Script, true)) => Ctx::ScriptCode,
                 Some((Page::Script, false)) => Ctx::Script,
                 _ => Ctx::GuideRegister,
@@ -369,6 +389,8 @@ impl Model {
                 vec![Ctx::Bulk, Ctx::Global]
             }
             Some(Popup::Bulk) => vec![Ctx::BulkDone, Ctx::Global],
+            Some(Popup::Log) => vec![Ctx::Log, Ctx::Global],
+            Some(Popup::Import) => vec![Ctx::Import, Ctx::Global],
             None => self.screen_contexts(),
         }
     }
@@ -376,7 +398,7 @@ impl Model {
     /// True when unbound keys are typed into a field.
     pub fn text_focused(&self) -> bool {
         match self.popup {
-            Some(Popup::Rotate | Popup::Settings) => return true,
+            Some(Popup::Rotate | Popup::Settings | Popup::Import) => return true,
             Some(_) => return false,
             None => {}
         }
@@ -396,6 +418,7 @@ impl Model {
             || self.deleting.is_some()
             || self.rotation.as_ref().is_some_and(|r| r.save_run.is_some())
             || self.bulk.as_ref().is_some_and(|b| b.running())
+            || self.import_running()
     }
 
     /// Something on screen moves (spinner): tick fast.
@@ -434,7 +457,20 @@ impl Model {
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         let cmds = self.apply(msg);
         self.settle_status();
+        self.track_refresh_times();
         cmds
+    }
+
+    /// When each refresh under way started (the details show how long it has run against
+    /// its time-out), whichever path started it.
+    fn track_refresh_times(&mut self) {
+        let refreshing = &self.refreshing;
+        self.refresh_since.retain(|name, _| refreshing.contains_key(name));
+        for name in self.refreshing.keys() {
+            if !self.refresh_since.contains_key(name) {
+                self.refresh_since.insert(name.clone(), self.now);
+            }
+        }
     }
 
     fn apply(&mut self, msg: Msg) -> Vec<Cmd> {
@@ -477,6 +513,8 @@ impl Model {
                     if let Some(s) = self.settings.as_deref_mut() {
                         s.key(key);
                     }
+                } else if self.popup == Some(Popup::Import) {
+                    self.import_key(key);
                 } else if self.popup.is_none() && self.view.typing && self.wizard().is_none() {
                     self.find_key(key);
                 } else if self.popup.is_none() {
@@ -485,6 +523,10 @@ impl Model {
                 Vec::new()
             }
             Msg::Paste(text) => self.on_paste(&text),
+            Msg::Mouse(pointer) => {
+                self.on_pointer(pointer);
+                Vec::new()
+            }
             Msg::Saved { run, result } => self.wizard_event(StepEvent::Saved(run, result)),
             Msg::Copied { what, result } => self.on_copied(&what, result),
             Msg::Deleted { run, name, result } => self.on_deleted(run, &name, result),
@@ -496,6 +538,7 @@ impl Model {
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
             Msg::Bulk { run, server, event } => self.on_bulk(run, &server, event),
             Msg::BulkFinished { run } => self.on_bulk_finished(run),
+            Msg::Imported { run, dry_run, result } => self.on_imported(run, dry_run, result),
         }
     }
 
@@ -540,6 +583,11 @@ impl Model {
             (Some(Popup::ConfirmUnchecked), _) => return self.unchecked_answer(action),
             (Some(Popup::Settings), _) => return self.settings_action(action),
             (Some(Popup::Bulk), _) => return self.bulk_action(action),
+            (Some(Popup::Import), _) => return self.import_action(action),
+            (Some(Popup::Log), _) => {
+                self.log_action(action);
+                return Vec::new();
+            }
             (Some(_), Action::No) => {
                 self.popup = None;
                 return Vec::new();
@@ -548,6 +596,10 @@ impl Model {
             (None, Action::Help) => {
                 self.popup = Some(Popup::Help);
                 self.help_scroll = 0;
+                return Vec::new();
+            }
+            (None, Action::Messages) => {
+                self.open_log();
                 return Vec::new();
             }
             (None, _) => {}
@@ -598,6 +650,10 @@ impl Model {
             }
             return Vec::new();
         }
+        if self.popup == Some(Popup::Import) {
+            self.import_paste(text);
+            return Vec::new();
+        }
         if self.popup.is_some() {
             return Vec::new();
         }
@@ -620,6 +676,7 @@ impl Model {
             next_run: &mut self.next_run,
             no_browser,
             today: self.now.to_zoned(self.tz.clone()).date(),
+            now: self.now,
         };
         let effects = w.update(&mut ctx, event);
         let mut cmds = Vec::new();

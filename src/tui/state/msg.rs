@@ -27,6 +27,8 @@ pub enum Msg {
     Text(KeyEvent),
     /// Bracketed paste.
     Paste(String),
+    /// A click or the wheel on the review screen (where it landed, from `ui::hit`).
+    Mouse(super::review::mouse::Pointer),
     Resize,
     /// The clock moved (sent by the runtime while something animates or a countdown runs).
     Tick(Timestamp),
@@ -89,6 +91,12 @@ pub enum Msg {
     BulkFinished {
         run: RunId,
     },
+    /// A dry run or an import of a file: the names added (or that would be), or why not.
+    Imported {
+        run: RunId,
+        dry_run: bool,
+        result: Result<Vec<String>, super::review::import::ImportFailure>,
+    },
 }
 
 /// One server's progress in a batch.
@@ -112,6 +120,7 @@ impl Msg {
             Msg::Action(_) => "action",
             Msg::Text(_) => "text",
             Msg::Paste(_) => "paste",
+            Msg::Mouse(_) => "mouse",
             Msg::Resize => "resize",
             Msg::Tick(_) => "tick",
             Msg::Signal(_) => "signal",
@@ -128,6 +137,7 @@ impl Msg {
             Msg::SettingsSaved { .. } => "settings saved",
             Msg::Bulk { .. } => "bulk",
             Msg::BulkFinished { .. } => "bulk finished",
+            Msg::Imported { .. } => "imported",
         }
     }
 }

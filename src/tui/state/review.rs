@@ -8,10 +8,23 @@ use crate::model::{AuthKind, registered_redirect_uri};
 
 pub mod bulk;
 pub mod filter;
+pub mod import;
+pub mod mouse;
 pub mod sort;
 pub mod view;
 
+/// Lines the details move per scroll key.
+const DETAILS_STEP: i32 = 5;
+/// The details are never longer than this many lines: scrolling stops there.
+const DETAILS_MAX_SCROLL: u16 = 60;
+
 impl Model {
+    /// Scrolls the details `delta` lines (the render keeps the last line at the bottom).
+    pub(crate) fn scroll_details(&mut self, delta: i32) {
+        let to = i32::from(self.details_scroll).saturating_add(delta);
+        self.details_scroll = u16::try_from(to.max(0)).unwrap_or(0).min(DETAILS_MAX_SCROLL);
+    }
+
     pub(crate) fn review_action(&mut self, action: Action) -> Vec<Cmd> {
         if self.view.typing {
             return self.find_action(action);
@@ -24,6 +37,16 @@ impl Model {
             }
             Action::Down => {
                 self.move_rows(1);
+                Vec::new()
+            }
+            // PgUp/PgDn page the list; in the details (Enter on a narrow terminal) they
+            // scroll the details, the pane on screen.
+            Action::PageUp if self.pane == Pane::Main => {
+                self.scroll_details(-DETAILS_STEP);
+                Vec::new()
+            }
+            Action::PageDown if self.pane == Pane::Main => {
+                self.scroll_details(DETAILS_STEP);
                 Vec::new()
             }
             Action::PageUp => {
@@ -75,11 +98,11 @@ impl Model {
                 self.start_bulk(bulk::BulkKind::Refresh, marked)
             }
             Action::ScrollDown => {
-                self.details_scroll = self.details_scroll.saturating_add(5).min(60);
+                self.scroll_details(DETAILS_STEP);
                 Vec::new()
             }
             Action::ScrollUp => {
-                self.details_scroll = self.details_scroll.saturating_sub(5);
+                self.scroll_details(-DETAILS_STEP);
                 Vec::new()
             }
             Action::Open if selected.is_some() => {
@@ -114,6 +137,10 @@ impl Model {
                 self.copy(url, "Redirect URL")
             }
             Action::Settings => self.open_settings(),
+            Action::Import => {
+                self.open_import();
+                Vec::new()
+            }
             Action::CopyProxy => match selected {
                 Some((name, _)) => {
                     let c = crate::ops::proxy::client_settings(&self.data.config.settings, &name);
@@ -279,6 +306,15 @@ impl Model {
                 self.refilter();
             }
             self.select(i);
+        }
+    }
+
+    /// `inbound NAME`: the app starts on that server, its details shown (on a narrow
+    /// terminal too).
+    pub fn open_on(&mut self, name: &str) {
+        if self.data.config.server(name).is_some() {
+            self.select_name(name);
+            self.pane = Pane::Main;
         }
     }
 

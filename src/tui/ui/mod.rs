@@ -1,5 +1,6 @@
 //! Pure rendering: `render(&Model, &mut Frame)` draws only what is in the model.
 
+pub mod hit;
 pub mod popups;
 pub mod screens;
 pub mod theme;
@@ -24,44 +25,86 @@ pub const LIST_WIDTH: u16 = 26;
 /// At most this many rows of status line (a longer one is cut on its last row).
 const STATUS_ROWS: usize = 3;
 
-pub fn render(model: &Model, f: &mut Frame) {
-    let theme = Theme::new(model.env.color);
-    let area = f.area();
-    // A long status line wraps (up to a few rows) rather than being cut where it says what to do.
-    let status_lines: Vec<String> = model.status.as_ref().map_or_else(Vec::new, |s| {
-        let mut lines = widgets::text::wrap(&s.text, usize::from(area.width.saturating_sub(2)).max(8));
-        if lines.len() > STATUS_ROWS {
-            let rest = lines.split_off(STATUS_ROWS - 1).join(" ");
-            lines.push(widgets::text::truncate(
-                &rest,
-                usize::from(area.width.saturating_sub(2)),
-            ));
-        }
-        lines
-    });
-    let status_h = u16::try_from(status_lines.len()).unwrap_or(1);
-    let [title, body, status, hints] = Layout::vertical([
+/// The status line's rows at `width`: a long one wraps (up to [`STATUS_ROWS`]) rather than
+/// being cut where it says what to do; past that, its last row says where it is whole.
+fn status_lines(model: &Model, width: u16) -> Vec<String> {
+    let Some(s) = model.status.as_ref() else {
+        return Vec::new();
+    };
+    let room = usize::from(width.saturating_sub(2)).max(8);
+    let mut lines = widgets::text::wrap(&s.text, room);
+    if lines.len() > STATUS_ROWS {
+        let rest = lines.split_off(STATUS_ROWS - 1).join(" ");
+        let last = match model.key(keymap::Action::Messages) {
+            Some(key) => {
+                let tail = format!(" ({key}: whole)");
+                let cut = widgets::text::truncate(&rest, room.saturating_sub(widgets::text::cols(&tail)));
+                format!("{cut}{tail}")
+            }
+            None => widgets::text::truncate(&rest, room),
+        };
+        lines.push(last);
+    }
+    lines
+}
+
+/// The frame's rows: title, body, status line (when there is one), hint bar.
+pub fn frame_areas(model: &Model, area: Rect) -> [Rect; 4] {
+    let status_h = u16::try_from(status_lines(model, area.width).len()).unwrap_or(1);
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(status_h),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// How the review screen uses the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewLayout {
+    /// A wide terminal: the table, the details beside or below.
+    Table { table: Rect, details: Rect },
+    /// The list at the left, the details at the right.
+    TwoPane { list: Rect, details: Rect },
+    /// A narrow terminal showing the list.
+    ListOnly(Rect),
+    /// A narrow terminal showing the details.
+    DetailsOnly(Rect),
+}
+
+/// Where the review screen draws what (also where a click lands).
+pub fn review_layout(model: &Model, body: Rect) -> ReviewLayout {
+    if body.width >= screens::table::WIDE {
+        let [table, details] = screens::table::split(body);
+        return ReviewLayout::Table { table, details };
+    }
+    if body.width < NARROW {
+        return match model.pane {
+            Pane::List => ReviewLayout::ListOnly(body),
+            Pane::Main => ReviewLayout::DetailsOnly(body),
+        };
+    }
+    let [list, details] =
+        Layout::horizontal([Constraint::Length(LIST_WIDTH), Constraint::Min(20)]).areas(body);
+    ReviewLayout::TwoPane { list, details }
+}
+
+pub fn render(model: &Model, f: &mut Frame) {
+    let theme = Theme::new(model.env.color);
+    let area = f.area();
+    let [title, body, status, hints] = frame_areas(model, area);
 
     title_bar(model, &theme, title, f);
     body_panes(model, &theme, body, f);
     if let Some(s) = &model.status {
-        let lines: Vec<Line> = status_lines
+        let lines: Vec<Line> = status_lines(model, area.width)
             .into_iter()
             .map(|l| Line::from(Span::styled(format!(" {l}"), theme.tone(s.tone))))
             .collect();
         f.render_widget(Paragraph::new(lines), status);
     }
-    let mut bindings = keymap::hints(&model.contexts());
-    // On an empty list only the keys that do something without a server are offered.
-    if model.wizard().is_none() && model.popup.is_none() && model.servers().is_empty() {
-        bindings.retain(|b| !needs_a_server(b.action));
-    }
+    let bindings = shown_hints(model);
     f.render_widget(
         Paragraph::new(widgets::hints::hint_line(&bindings, &theme, hints.width)),
         hints,
@@ -96,6 +139,12 @@ pub fn render(model: &Model, f: &mut Frame) {
         Some(Popup::Bulk) => {
             if let Some(b) = &model.bulk {
                 popups::bulk::render(model, b, &theme, area, f.buffer_mut());
+            }
+        }
+        Some(Popup::Log) => popups::log::render(model, &theme, area, f.buffer_mut()),
+        Some(Popup::Import) => {
+            if let Some(form) = &model.import {
+                popups::import::render(form, model.frame, &theme, area, f);
             }
         }
         None => {}
@@ -176,8 +225,16 @@ fn body_panes(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
         main_pane(model, theme, area, f);
         return;
     }
-    if area.width >= screens::table::WIDE && wizard.is_none() {
-        screens::table::render(model, theme, area, f.buffer_mut());
+    if wizard.is_none() {
+        match review_layout(model, area) {
+            ReviewLayout::Table { .. } => screens::table::render(model, theme, area, f.buffer_mut()),
+            ReviewLayout::TwoPane { list, details } => {
+                screens::list::render(model, theme, list, true, f.buffer_mut());
+                main_pane(model, theme, details, f);
+            }
+            ReviewLayout::ListOnly(list) => screens::list::render(model, theme, list, true, f.buffer_mut()),
+            ReviewLayout::DetailsOnly(details) => main_pane(model, theme, details, f),
+        }
         return;
     }
     if area.width < NARROW {
@@ -198,6 +255,16 @@ fn main_pane(model: &Model, theme: &Theme, area: Rect, f: &mut Frame) {
         None => screens::details::render(model, theme, area, f.buffer_mut()),
         Some(w) => screens::wizard::render(model, w, theme, area, f),
     }
+}
+
+/// The key table's hints for what is on screen; on an empty list only the keys that do
+/// something without a server are offered (what the bar shows and a click finds).
+pub fn shown_hints(model: &Model) -> Vec<&'static keymap::KeyBinding> {
+    let mut bindings = keymap::hints(&model.contexts());
+    if model.wizard().is_none() && model.popup.is_none() && model.servers().is_empty() {
+        bindings.retain(|b| !needs_a_server(b.action));
+    }
+    bindings
 }
 
 /// Review keys that act on the selected server (nothing to act on while the list is empty).

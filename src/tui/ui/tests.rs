@@ -874,6 +874,7 @@ fn rotate_secret_offline_asks_before_saving_unchecked() {
 mod app_only;
 mod demo;
 mod review_list;
+mod review_tools;
 mod serve;
 mod walk;
 

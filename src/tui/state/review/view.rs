@@ -238,6 +238,56 @@ mod tests {
     }
 
     #[test]
+    fn pgup_pgdn_page_the_list_and_scroll_the_details_when_they_are_shown() {
+        use crate::tui::state::Pane;
+        use crate::tui::state::keymap::{Ctx, resolve};
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        let ctxs = [Ctx::Review, Ctx::Global];
+        assert_eq!(resolve(&ctxs, &key(KeyCode::PageDown)), Some(Action::PageDown));
+        assert_eq!(resolve(&ctxs, &key(KeyCode::PageUp)), Some(Action::PageUp));
+        let mut data = testing::populated();
+        let template = data.config.servers[1].clone();
+        for i in 0..30 {
+            let mut s = template.clone();
+            s.name = format!("Mailbox {i:02}");
+            s.id = crate::store::token_file_stem(&s.name);
+            data.config.servers.push(s);
+        }
+        let mut m = testing::model(data);
+        m.update(Msg::Action(Action::PageDown));
+        assert_eq!(m.position(), Some(super::PAGE));
+        m.update(Msg::Action(Action::PageDown));
+        m.update(Msg::Action(Action::PageUp));
+        assert_eq!(m.position(), Some(super::PAGE));
+        // In the details of a narrow terminal the same keys scroll what is shown.
+        m.update(Msg::Action(Action::Open));
+        assert_eq!(m.pane, Pane::Main);
+        m.update(Msg::Action(Action::PageDown));
+        assert_eq!(m.position(), Some(super::PAGE), "the selection stays");
+        assert_eq!(m.details_scroll, 5);
+        m.update(Msg::Action(Action::PageUp));
+        m.update(Msg::Action(Action::PageUp));
+        assert_eq!(m.details_scroll, 0, "never above the top");
+    }
+
+    #[test]
+    fn the_details_scroll_starts_at_the_top_for_each_server() {
+        let mut m = testing::model(testing::populated());
+        m.update(Msg::Action(Action::ScrollDown));
+        m.update(Msg::Action(Action::ScrollDown));
+        assert_eq!(m.details_scroll, 10);
+        m.update(Msg::Action(Action::Down));
+        assert_eq!(m.details_scroll, 0, "the next server's details start at the top");
+        m.update(Msg::Action(Action::ScrollDown));
+        m.update(Msg::Action(Action::Up));
+        assert_eq!(m.details_scroll, 0, "and so do the previous one's");
+        // A new order keeps the server, and its place in its details.
+        m.update(Msg::Action(Action::ScrollDown));
+        m.update(Msg::Action(Action::Sort));
+        assert_eq!(m.details_scroll, 5);
+    }
+
+    #[test]
     fn a_hidden_server_chosen_by_name_brings_the_whole_list_back() {
         let mut m = testing::model(testing::populated());
         m.update(Msg::Action(Action::Find));

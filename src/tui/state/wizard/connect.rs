@@ -84,6 +84,8 @@ pub enum Device {
         uri: String,
         deadline: Timestamp,
         interval: u64,
+        /// When the code came (shown as how long the wait has run).
+        since: Timestamp,
         /// What the last poll said; `None` before the first.
         poll: Option<PollEvent>,
     },
@@ -416,6 +418,7 @@ pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: C
                 uri,
                 deadline,
                 interval,
+                since: ctx.now,
                 poll: None,
             };
         }

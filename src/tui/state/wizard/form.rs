@@ -720,6 +720,11 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             ));
             return effects;
         }
+        // Another mailbox of a stored app skipped the portal steps: back to its list.
+        Action::Back if w.new && w.guide.path == super::guide::Path::Existing => {
+            w.guide.page = super::guide::Page::Apps;
+            return vec![Effect::Enter(Step::Register)];
+        }
         Action::Back if w.new => return vec![Effect::Enter(Step::Permissions)],
         Action::Back => return vec![Effect::Leave],
         Action::Submit if w.save_run.is_none() && w.form.preflight.run().is_none() => {

@@ -19,6 +19,8 @@ pub enum Path {
     Script,
     /// Step by step in the portal.
     Portal,
+    /// An app registered already (stored): straight to the form ([`super::existing`]).
+    Existing,
 }
 
 /// What step 1 shows.
@@ -30,6 +32,8 @@ pub enum Page {
     Script,
     /// The portal's registration steps with the client ID and tenant fields.
     Portal,
+    /// The stored apps to choose from ([`super::existing`]).
+    Apps,
 }
 
 /// The question focused on the choice page.
@@ -47,6 +51,8 @@ pub struct Guide {
     pub question: Question,
     /// The focused field on "Register" (client ID, tenant) or "Secret" (secret, expiry).
     pub focus: FieldId,
+    /// The stored app chosen on [`Page::Apps`] (an index into the store's apps).
+    pub app_choice: usize,
 }
 
 impl Default for Guide {
@@ -56,6 +62,7 @@ impl Default for Guide {
             path: Path::Script,
             question: Question::Path,
             focus: FieldId::ClientId,
+            app_choice: 0,
         }
     }
 }
@@ -100,7 +107,10 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
 
 fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
     if w.step == Step::Register && w.guide.page == Page::Choose {
-        return choose(w, action);
+        return choose(w, action, !ctx.config.apps.is_empty());
+    }
+    if w.step == Step::Register && w.guide.page == Page::Apps {
+        return super::existing::update(w, ctx, action);
     }
     let step = w.step;
     match action {
@@ -171,10 +181,13 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
     }
 }
 
-/// The choice page: ↑/↓ picks the question, ←/→ the answer, Enter goes on.
-fn choose(w: &mut Wizard, action: Action) -> Vec<Effect> {
+/// The choice page: ↑/↓ picks the question, ←/→ the answer, Enter goes on. With stored
+/// apps the first question has a third answer, an app I already have (which asks no second
+/// question: the app answered it).
+fn choose(w: &mut Wizard, action: Action, apps_stored: bool) -> Vec<Effect> {
     let g = &mut w.guide;
     match action {
+        Action::Up | Action::Down if g.path == Path::Existing => g.question = Question::Path,
         Action::Up | Action::Down => {
             g.question = match g.question {
                 Question::Path => Question::Credential,
@@ -183,10 +196,19 @@ fn choose(w: &mut Wizard, action: Action) -> Vec<Effect> {
         }
         Action::Left | Action::Right => match g.question {
             Question::Path => {
-                g.path = match g.path {
-                    Path::Script => Path::Portal,
-                    Path::Portal => Path::Script,
+                let answers: &[Path] = if apps_stored {
+                    &[Path::Script, Path::Portal, Path::Existing]
+                } else {
+                    &[Path::Script, Path::Portal]
                 };
+                let at = answers.iter().position(|p| *p == g.path).unwrap_or(0);
+                let n = answers.len();
+                let next = if action == Action::Right {
+                    at + 1
+                } else {
+                    at + n - 1
+                } % n;
+                g.path = answers[next];
             }
             Question::Credential => {
                 w.form.public_client = !w.form.public_client;
@@ -198,6 +220,7 @@ fn choose(w: &mut Wizard, action: Action) -> Vec<Effect> {
             g.page = match g.path {
                 Path::Script => Page::Script,
                 Path::Portal => Page::Portal,
+                Path::Existing => Page::Apps,
             };
             g.focus = FieldId::ClientId;
         }

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod connect;
 pub mod exchange;
+pub mod existing;
 pub mod form;
 pub mod guide;
 pub mod preflight;
@@ -56,6 +57,8 @@ pub struct StepCtx<'a> {
     pub no_browser: Option<&'static str>,
     /// Today's local date (a secret's expiry is checked against it).
     pub today: jiff::civil::Date,
+    /// The clock (when a stage started, to show how long it runs).
+    pub now: jiff::Timestamp,
 }
 
 impl StepCtx<'_> {
@@ -280,7 +283,7 @@ impl Wizard {
             StepEvent::Saved(run, result) => form::on_saved(self, ctx, run, result),
             StepEvent::Preflight(run, e) => preflight::on_event(self, ctx, run, e),
             StepEvent::Consent(run, e) => connect::on_consent(self, ctx, run, e),
-            StepEvent::Test(run, e) => test::on_event(self, run, e),
+            StepEvent::Test(run, e) => test::on_event(self, run, e, ctx.now),
             event => match self.step {
                 Step::Register | Step::Secret | Step::Permissions => guide::update(self, ctx, event),
                 Step::Form => form::update(self, ctx, event),

@@ -41,6 +41,8 @@ pub struct TestRun {
     pub run: Option<RunId>,
     pub stages: Vec<StageRow>,
     pub outcome: Outcome,
+    /// When the stage under way started (shown against its time-out).
+    pub stage_since: Option<jiff::Timestamp>,
 }
 
 impl TestRun {
@@ -49,6 +51,7 @@ impl TestRun {
             run: Some(run),
             stages: Vec::new(),
             outcome: Outcome::Running,
+            stage_since: None,
         }
     }
 
@@ -176,9 +179,12 @@ pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
 }
 
 /// Progress of the test this step started.
-pub(super) fn on_event(w: &mut Wizard, run: RunId, event: TestEvent) -> Vec<Effect> {
+pub(super) fn on_event(w: &mut Wizard, run: RunId, event: TestEvent, now: jiff::Timestamp) -> Vec<Effect> {
     if w.check.run != Some(run) {
         return Vec::new();
+    }
+    if matches!(event, TestEvent::Progress(ProbeEvent::Started(_))) {
+        w.check.stage_since = Some(now);
     }
     let finished = matches!(event, TestEvent::Finished(_));
     w.check.apply(event);

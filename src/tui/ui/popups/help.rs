@@ -13,6 +13,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Review => "server list",
         Ctx::Guide | Ctx::GuideChoose | Ctx::GuideRegister | Ctx::GuideText => "wizard",
         Ctx::Script => "setup script",
+        Ctx::GuideApps => "wizard, an app I already have",
         Ctx::ScriptCode => "setup script, code field",
         Ctx::Form => "server form",
         Ctx::Connect => "sign-in",
@@ -33,6 +34,8 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Filter => "server list, find field",
         Ctx::Bulk => "many servers at once",
         Ctx::BulkDone => "many servers at once, done",
+        Ctx::Log => "messages",
+        Ctx::Import => "import from a file",
     }
 }
 
@@ -66,6 +69,11 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
             ]));
         }
         lines.push(Line::default());
+    }
+    if ctx == Ctx::Review {
+        lines.push(Line::from(
+            "Mouse: a click selects a server or does a key of the bottom bar; the wheel scrolls. Hold Shift to select text.",
+        ));
     }
     if ctx.is_text() {
         lines.push(Line::from(

@@ -3,6 +3,8 @@
 pub mod bulk;
 pub mod confirm;
 pub mod help;
+pub mod import;
+pub mod log;
 pub mod rotate;
 pub mod settings;
 

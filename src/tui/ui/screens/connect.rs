@@ -28,9 +28,14 @@ fn delegate(model: &Model, w: &Wizard) -> Option<String> {
         .and_then(|s| s.sign_in_as.clone())
 }
 
-fn countdown(deadline: Timestamp, now: Timestamp) -> String {
-    let left = deadline.duration_since(now).as_secs().max(0);
-    format!("{}:{:02}", left / 60, left % 60)
+fn minutes(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// How long a wait of `timeout` that ends at `deadline` has run.
+fn elapsed(deadline: Timestamp, timeout: std::time::Duration, now: Timestamp) -> String {
+    let left = deadline.duration_since(now).as_secs().max(0).unsigned_abs();
+    minutes(timeout.as_secs().saturating_sub(left))
 }
 
 /// The public-client note (device code needs it; microsoft-facts §7).
@@ -251,8 +256,9 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
-                    "waiting for Microsoft · listener 127.0.0.1:{port} · {} left{}",
-                    countdown(*deadline, model.now),
+                    "waiting for Microsoft {} of {} · listener 127.0.0.1:{port}{}",
+                    elapsed(*deadline, model.data.config.settings.consent_timeout(), model.now),
+                    minutes(model.data.config.settings.consent_timeout().as_secs()),
                     model
                         .key(Action::Back)
                         .map(|k| format!(" · {k} cancels"))
@@ -445,6 +451,7 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
             deadline,
             interval,
             poll,
+            since,
             ..
         } => {
             url = Some(uri);
@@ -488,8 +495,9 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(
-                    "{status} · code expires in {}",
-                    countdown(*deadline, model.now)
+                    "{status} · code {} of {}",
+                    minutes(model.now.duration_since(*since).as_secs().max(0).unsigned_abs()),
+                    minutes(deadline.duration_since(*since).as_secs().max(0).unsigned_abs())
                 )),
             ]));
             bottom.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));

@@ -172,7 +172,19 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
         )],
     ));
     if refreshing {
-        out.extend(r("", vec![Span::styled("↻ refreshing…", theme.warn())]));
+        // One request to Microsoft: its time-out is the HTTP client's.
+        let secs = model
+            .refresh_since
+            .get(&server.name)
+            .map_or(0, |t| model.now.duration_since(*t).as_secs().max(0));
+        let timeout = crate::services::oauth::HTTP_TIMEOUT.as_secs();
+        out.extend(r(
+            "",
+            vec![Span::styled(
+                format!("↻ refreshing… {secs} s (time-out {timeout} s)"),
+                theme.warn(),
+            )],
+        ));
     }
     if let Some(account) = &health.account {
         let mut v = vec![Span::raw(account.clone())];

@@ -28,7 +28,8 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     let mut l: Vec<Line<'static>> = vec![Line::default()];
     let mut cursor = None;
     match (w.step, w.guide.page) {
-        (Step::Register, Page::Choose) => choose(w, theme, width, &mut l),
+        (Step::Register, Page::Choose) => choose(model, w, theme, width, &mut l),
+        (Step::Register, Page::Apps) => super::existing::apps(model, w, theme, width, &mut l),
         (Step::Register, _) => {
             register(model, w, theme, width, &mut l);
             cursor = fields(model, w, theme, width, &mut l);
@@ -67,7 +68,7 @@ fn question(
     l: &mut Vec<Line<'static>>,
     title: &str,
     focused: bool,
-    answers: [(&str, &str); 2],
+    answers: &[(&str, &str)],
     chosen: usize,
     theme: &Theme,
     width: usize,
@@ -82,35 +83,57 @@ fn question(
             ("○", Style::new())
         };
         l.extend(para(&format!("{dot} {answer}"), width, 4, style));
-        l.extend(para(why, width, 6, theme.dim()));
+        if !why.is_empty() {
+            l.extend(para(why, width, 6, theme.dim()));
+        }
     }
 }
 
-fn choose(w: &Wizard, theme: &Theme, width: usize, l: &mut Vec<Line<'static>>) {
+fn choose(model: &Model, w: &Wizard, theme: &Theme, width: usize, l: &mut Vec<Line<'static>>) {
+    let mut answers = vec![
+        (
+            "Set it up with a script in Azure Cloud Shell (recommended)".to_string(),
+            "One paste in Cloud Shell registers the app with its permission; you paste back one line."
+                .to_string(),
+        ),
+        (
+            "Step by step in the portal".to_string(),
+            "Click through Microsoft Entra ID yourself; each value is typed where it is shown.".to_string(),
+        ),
+    ];
+    let apps = model.data.config.apps.len();
+    if apps > 0 {
+        // One line: with it, both questions still fit 80×24 (the app list explains the rest).
+        answers.push((
+            format!("Use an app I already have ({apps} stored)"),
+            String::new(),
+        ));
+    }
+    let answers: Vec<(&str, &str)> = answers.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let chosen = match w.guide.path {
+        Path::Script => 0,
+        Path::Portal => 1,
+        Path::Existing => 2,
+    };
     question(
         l,
         "How do you want to register the app in Azure?",
         w.guide.question == Question::Path,
-        [
-            (
-                "Set it up with a script in Azure Cloud Shell (recommended)",
-                "One paste in Cloud Shell registers the app with its permission; you paste back one line.",
-            ),
-            (
-                "Step by step in the portal",
-                "Click through Microsoft Entra ID yourself; each value is typed where it is shown.",
-            ),
-        ],
-        usize::from(w.guide.path == Path::Portal),
+        &answers,
+        chosen,
         theme,
         width,
     );
     l.push(Line::default());
+    if w.guide.path == Path::Existing {
+        // The stored app already answers the second question.
+        return;
+    }
     question(
         l,
         "With a client secret or without?",
         w.guide.question == Question::Credential,
-        [
+        &[
             (
                 "With a client secret (the usual way)",
                 "A secret expires within 24 months, and some tenants forbid new ones.",

@@ -69,9 +69,7 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
         super::find::no_match(model, theme, inner, buf);
         return;
     }
-    let per_page = (inner.height as usize / 2).max(1);
-    let row = model.position().unwrap_or(0);
-    let offset = (row + 1).saturating_sub(per_page);
+    let (per_page, offset) = page(model, inner);
     let width = inner.width as usize;
     let mut lines = Vec::new();
     for &i in view.shown.iter().skip(offset).take(per_page) {
@@ -103,4 +101,31 @@ pub fn render(model: &Model, theme: &Theme, area: Rect, focused: bool, buf: &mut
         lines.push(second);
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// How many servers (two lines each) fit in `inner`, and the first one shown (the selection
+/// is on screen).
+fn page(model: &Model, inner: Rect) -> (usize, usize) {
+    let per_page = (inner.height as usize / 2).max(1);
+    let row = model.position().unwrap_or(0);
+    (per_page, (row + 1).saturating_sub(per_page))
+}
+
+/// The list row (an index into the rows shown) drawn at screen line `y` of a list in `area`.
+pub fn row_at(model: &Model, area: Rect, y: u16) -> Option<usize> {
+    if model.servers().is_empty() {
+        return None;
+    }
+    let mut inner = Block::new().borders(Borders::ALL).inner(area);
+    if model.view.typing || model.view.narrowed() {
+        let [_, rest] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+        inner = rest;
+    }
+    if y < inner.y || y >= inner.bottom() {
+        return None;
+    }
+    let (per_page, offset) = page(model, inner);
+    let k = usize::from(y - inner.y) / 2;
+    let row = offset + k;
+    (k < per_page && row < model.view.shown.len()).then_some(row)
 }

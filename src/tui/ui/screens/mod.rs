@@ -4,6 +4,7 @@ pub mod admin;
 pub mod connect;
 pub mod details;
 pub mod exchange;
+pub mod existing;
 pub mod find;
 pub mod form;
 pub mod guide;

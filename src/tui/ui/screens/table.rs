@@ -25,17 +25,50 @@ pub const DETAILS_WIDTH: u16 = 78;
 /// The review on a wide terminal: the table, and the selected server's details beside or
 /// below it.
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let [table, details] = split(area);
+    render_table(model, theme, table, buf);
+    super::details::render(model, theme, details, buf);
+}
+
+/// Where the table and the details go: side by side from [`BESIDE`], else one above the other.
+pub fn split(area: Rect) -> [Rect; 2] {
     if area.width >= BESIDE {
-        let [table, details] =
-            Layout::horizontal([Constraint::Min(60), Constraint::Length(DETAILS_WIDTH)]).areas(area);
-        render_table(model, theme, table, buf);
-        super::details::render(model, theme, details, buf);
+        Layout::horizontal([Constraint::Min(60), Constraint::Length(DETAILS_WIDTH)]).areas(area)
     } else {
-        let [table, details] =
-            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-        render_table(model, theme, table, buf);
-        super::details::render(model, theme, details, buf);
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
     }
+}
+
+/// Inside the table's frame: the find row (if shown) and the rest (header, then rows).
+fn frame_inner(model: &Model, area: Rect) -> (Option<Rect>, Rect) {
+    let inner = Block::new().borders(Borders::ALL).inner(area);
+    if model.view.typing || model.view.narrowed() {
+        let [row, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        (Some(row), rest)
+    } else {
+        (None, inner)
+    }
+}
+
+/// How many server rows fit under the header, and the first one shown (the selection is on
+/// screen).
+fn page(model: &Model, inner: Rect) -> (usize, usize) {
+    let visible = (inner.height as usize).saturating_sub(1).max(1);
+    let row = model.position().unwrap_or(0);
+    (visible, (row + 1).saturating_sub(visible))
+}
+
+/// The list row (an index into the rows shown) drawn at screen line `y` of a table in `area`.
+pub fn row_at(model: &Model, area: Rect, y: u16) -> Option<usize> {
+    let (_, inner) = frame_inner(model, area);
+    let first = inner.y.checked_add(1)?;
+    if y < first || y >= inner.bottom() {
+        return None;
+    }
+    let (visible, offset) = page(model, inner);
+    let k = usize::from(y - first);
+    let row = offset + k;
+    (k < visible && row < model.view.shown.len()).then_some(row)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -188,7 +221,7 @@ fn render_table(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .border_style(theme.border(true))
         .title(" Servers ")
         .title(Line::from(format!(" by {} ", view.sort.label())).right_aligned());
-    let mut inner = block.inner(area);
+    let inner = block.inner(area);
     let block = if model.servers().is_empty() {
         block
     } else {
@@ -202,14 +235,11 @@ fn render_table(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
         super::list::render(model, theme, area, true, buf);
         return;
     }
-    if view.typing || view.narrowed() {
-        let [row, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let (find, inner) = frame_inner(model, area);
+    if let Some(row) = find {
         super::find::find_row(model, theme, row, buf);
-        inner = rest;
     }
-    let visible = (inner.height as usize).saturating_sub(1).max(1);
-    let row = model.position().unwrap_or(0);
-    let offset = (row + 1).saturating_sub(visible);
+    let (visible, offset) = page(model, inner);
     let page: Vec<usize> = view.shown.iter().skip(offset).take(visible).copied().collect();
     let widths = widths(model, &page, inner.width as usize);
     let mut lines = Vec::with_capacity(page.len() + 1);

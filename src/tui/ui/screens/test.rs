@@ -56,10 +56,18 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         }
         let label = format!("{:<13}", stage_label(r.stage));
         let line = match &r.state {
-            StageState::Running => Line::from(vec![
-                Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
-                Span::raw(label),
-            ]),
+            StageState::Running => {
+                let secs = w
+                    .check
+                    .stage_since
+                    .map_or(0, |t| model.now.duration_since(t).as_secs().max(0));
+                let timeout = crate::tui::state::review::bulk::stage_timeout(r.stage).as_secs();
+                Line::from(vec![
+                    Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
+                    Span::raw(label),
+                    Span::styled(format!("{secs} s (time-out {timeout} s)"), theme.dim()),
+                ])
+            }
             StageState::Passed { detail, elapsed } => Line::from(vec![
                 Span::styled(" ✔ ", theme.ok()),
                 Span::raw(label),

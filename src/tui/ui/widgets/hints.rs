@@ -5,40 +5,51 @@ use crate::tui::ui::theme::Theme;
 use ratatui::text::{Line, Span};
 
 pub fn hint_line(bindings: &[&KeyBinding], theme: &Theme, width: u16) -> Line<'static> {
-    let item = |b: &KeyBinding| {
-        let key = b.short_label();
-        let desc = short_desc(b.desc);
-        let cols = super::text::cols(&key) + 1 + super::text::cols(desc) + 2;
-        (key, desc, cols)
-    };
+    let mut spans = vec![Span::raw(" ")];
+    for (b, _) in placed(bindings, width) {
+        spans.push(Span::styled(b.short_label(), theme.key()));
+        spans.push(Span::raw(format!(" {}  ", short_desc(b.desc))));
+    }
+    Line::from(spans)
+}
+
+/// The bindings the bar shows, each with the columns its item takes (key, description and
+/// the gap after), in order from column 1: what a click on the bar finds.
+pub fn placed<'a>(bindings: &[&'a KeyBinding], width: u16) -> Vec<(&'a KeyBinding, std::ops::Range<u16>)> {
+    let cols_of =
+        |b: &KeyBinding| super::text::cols(&b.short_label()) + 1 + super::text::cols(short_desc(b.desc)) + 2;
     // The way to every other key, and the keys that finish or leave a screen, are never the
     // ones dropped: room for them is kept first; the rest fill what is left, in order.
     let essential = |b: &KeyBinding| matches!(b.action, Action::Help | Action::Submit | Action::Back);
-    let help = bindings.iter().find(|b| b.action == Action::Help);
-    let reserved: usize = bindings.iter().filter(|b| essential(b)).map(|b| item(b).2).sum();
+    let help = bindings.iter().copied().find(|b| b.action == Action::Help);
+    let reserved: usize = bindings.iter().copied().filter(|b| essential(b)).map(cols_of).sum();
     let mut used = 1 + reserved;
     let mut shown = Vec::new();
     let mut full = false;
-    for b in bindings.iter().filter(|b| b.action != Action::Help) {
+    for b in bindings.iter().copied().filter(|b| b.action != Action::Help) {
         if essential(b) {
-            shown.push(*b);
+            shown.push(b);
             continue;
         }
-        let cols = item(b).2;
+        let cols = cols_of(b);
         if full || used + cols > width as usize {
             full = true;
             continue;
         }
         used += cols;
-        shown.push(*b);
+        shown.push(b);
     }
-    let mut spans = vec![Span::raw(" ")];
-    for b in shown.into_iter().chain(help.copied()) {
-        let (key, desc, _) = item(b);
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::raw(format!(" {desc}  ")));
-    }
-    Line::from(spans)
+    shown.extend(help);
+    let mut x: u16 = 1;
+    shown
+        .into_iter()
+        .map(|b| {
+            let end = x.saturating_add(u16::try_from(cols_of(b)).unwrap_or(u16::MAX));
+            let item = (b, x..end);
+            x = end;
+            item
+        })
+        .collect()
 }
 
 /// The hint bar uses the words before any parenthesis.
