@@ -451,7 +451,12 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
 /// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
 /// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let snapshot = Snapshot::load(store)?;
+    views_of(store, store.load()?, names)
+}
+
+/// As [`views`], from a configuration the caller just read.
+fn views_of(store: &Store, config: crate::model::Config, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
+    let snapshot = Snapshot::for_health(store, config)?;
     let config = &snapshot.config;
     if let Some(names) = names
         && let Some(missing) = names.iter().find(|n| config.server(n).is_none())
@@ -979,7 +984,9 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
     } else {
         Some(a.names.as_slice())
     };
-    let views = match views(store, names) {
+    // A test wrote its results: read them back.
+    let config = if a.test { store.load() } else { Ok(config) };
+    let views = match config.map_err(Error::from).and_then(|c| views_of(store, c, names)) {
         Ok(v) => v,
         Err(e) => {
             out!("UNKNOWN - {e}");
