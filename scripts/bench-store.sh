@@ -9,6 +9,7 @@
 #
 # Usage: scripts/bench-store.sh [RUNS]     (default 30; `token` runs 5 × RUNS)
 #        BIN=path/to/inbound scripts/bench-store.sh   (measure another build, e.g. before a change)
+#        SEED=path/to/seed_store                       (a seeder already built; its profile does not matter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
@@ -20,7 +21,10 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet --bin inbound
   BIN="$PWD/target/release/inbound"
 fi
-cargo build --release --quiet --example seed_store
+if [ -z "${SEED:-}" ]; then
+  cargo build --release --quiet --example seed_store
+  SEED="$PWD/target/release/examples/seed_store"
+fi
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 hf() { hyperfine --shell=none --style basic "$@"; }
@@ -31,8 +35,8 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $BIN, $(stat -c %s "$BIN") bytes"
 
 echo "== seeding stores of 1,000 and 10,000 servers"
-target/release/examples/seed_store "$dir/s1k" 1000
-target/release/examples/seed_store "$dir/s10k" 10000
+"$SEED" "$dir/s1k" 1000
+"$SEED" "$dir/s10k" 10000
 
 # mutt_oauth2.py as shipped, with the decryption pipe `cat` (gpg would need a key and an agent;
 # it would only make the peer slower) and a token file holding a valid access token.

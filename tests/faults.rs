@@ -793,6 +793,18 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
     let n = rounds();
     for round in 0..n {
         until_the_cache_vouches(&cli, &cache).await;
+        // Make the cache stale (a finished refresh) or missing, so that the command killed next
+        // may be rebuilding it; or leave it as it is.
+        match rng.gen_range(0..3) {
+            0 => {
+                let out = run(&cli, &["refresh", "Keep"], None).await;
+                assert!(out.status.success(), "{}", text(&out.stderr));
+            }
+            1 => {
+                let _ = std::fs::remove_file(&cache);
+            }
+            _ => {}
+        }
         let args: &[&str] = match rng.gen_range(0..4) {
             0 => &["list", "--json"],
             1 => &["check"],
@@ -802,7 +814,7 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
         let mut cmd = cli.cmd(args);
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
-        tokio::time::sleep(Duration::from_micros(rng.gen_range(0..25_000))).await;
+        tokio::time::sleep(Duration::from_micros(rng.gen_range(0..60_000))).await;
         let _ = child.start_kill();
         if child
             .wait()

@@ -69,37 +69,46 @@ impl Stamp {
     }
 }
 
-/// What health needs of a token file, without its secrets.
+/// What health needs of a token file, without its secrets. Short names and timestamps in
+/// nanoseconds: 10,000 of these are parsed on every `list`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Digest {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "id", default, skip_serializing_if = "String::is_empty")]
     server_id: String,
+    #[serde(rename = "s")]
     server: String,
+    #[serde(rename = "u")]
     username: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     tokens: Option<TokensDigest>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
     blocker: Option<Blocker>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     last_error: Option<RecordedError>,
-    #[serde(default)]
+    #[serde(rename = "f", default)]
     failures: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TokensDigest {
+    #[serde(rename = "i", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
     issued_at: Timestamp,
+    #[serde(rename = "x", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
     expires_at: Timestamp,
+    #[serde(rename = "r", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
     refreshed_at: Timestamp,
+    #[serde(rename = "c", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
     consented_at: Timestamp,
+    #[serde(rename = "h")]
     has_refresh: bool,
     #[serde(
+        rename = "a",
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::sanitize::serde_clean::option"
     )]
     account: Option<String>,
-    #[serde(default)]
+    #[serde(rename = "fl", default)]
     flow: Flow,
 }
 
@@ -152,9 +161,9 @@ impl Digest {
 /// One server's token file as last seen: absent (no stamp), or its stamp and digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Entry {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "st", default, skip_serializing_if = "Option::is_none")]
     stamp: Option<Stamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
     digest: Option<Digest>,
 }
 
@@ -500,7 +509,7 @@ mod tests {
         // A summary that lies about a file whose stamp changed is not believed.
         let lie = fs::read_to_string(store.summary_path())
             .unwrap()
-            .replace("\"has_refresh\":true", "\"has_refresh\":false");
+            .replace("\"h\":true", "\"h\":false");
         fs::write(store.summary_path(), lie).unwrap();
         store
             .update_tokens(&servers[0], |f| {
