@@ -5,7 +5,7 @@
 # per server), and `inbound token` beside `inbound --version` (process start, the physical
 # floor), the Python floor of the same read and mutt_oauth2.py (neomutt's helper, from the
 # Debian package `neomutt`, with `cat` in place of its gpg pipes so it runs unattended).
-# Measured here, never asserted in tests. Needs hyperfine and python3.
+# Measured here, never asserted in tests. Needs hyperfine, python3 and jq.
 #
 # Usage: scripts/bench-store.sh [RUNS]     (default 30; `token` runs 5 × RUNS)
 #        BIN=path/to/inbound scripts/bench-store.sh   (measure another build, e.g. before a change)
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
-for tool in hyperfine python3; do
+for tool in hyperfine python3 jq; do
   command -v "$tool" >/dev/null || { echo "scripts/bench-store.sh needs $tool" >&2; exit 1; }
 done
 if [ -z "${BIN:-}" ]; then
@@ -27,7 +27,16 @@ if [ -z "${SEED:-}" ]; then
 fi
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-hf() { hyperfine --shell=none --style basic "$@"; }
+# Medians, not means: the machine these figures come from is shared and noisy. Each block
+# prints every command's median wall time and mean CPU (user + system), then each median
+# divided by the first command's.
+hf() {
+  hyperfine --shell=none --style basic --export-json "$dir/hf.json" "$@" >"$dir/hf.log" 2>&1 ||
+    { cat "$dir/hf.log"; return 1; }
+  jq -r '.results[0].median as $first | .results[] |
+    "  \(.median * 1000 * 100 | round / 100) ms median, CPU \((.user + .system) * 1000 * 100 | round / 100) ms, \(.median / $first * 1000 | round / 1000) of the first  \(.command)"' \
+    "$dir/hf.json"
+}
 
 echo "== machine"
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
@@ -67,35 +76,40 @@ for n in 1k 10k; do
   "$BIN" --config-dir "$dir/s$n" list >/dev/null
   echo "== list and check, $n servers, vs the Python floor"
   hf --warmup 3 --runs "$runs" --output=null \
+    "python3 benches/py/list_floor.py $dir/s$n" \
     "$BIN --config-dir $dir/s$n list" \
     "$BIN --config-dir $dir/s$n list --json" \
     "$BIN --config-dir $dir/s$n check" \
-    "python3 benches/py/list_floor.py $dir/s$n"
+    "$BIN --config-dir $dir/s$n check --json"
 done
 
 echo "== list, 1,000 servers, with the token summary removed before each run (every file read)"
 hf --warmup 3 --runs "$runs" --output=null \
   --prepare "rm -f $dir/s1k/tokens.cache" \
-  "$BIN --config-dir $dir/s1k list" \
-  "python3 benches/py/list_floor.py $dir/s1k"
+  "python3 benches/py/list_floor.py $dir/s1k" \
+  "$BIN --config-dir $dir/s1k list"
 
 echo "== inbound token (1,000 servers stored) vs --version, the Python floor and mutt_oauth2.py"
 hf --warmup 10 --runs "$((runs * 5))" --output=null \
-  "$BIN --version" \
-  "$BIN --config-dir $dir/s1k token server-500" \
+  "${mutt_cmd[@]}" \
   "python3 benches/py/token_floor.py $dir/s1k server-500" \
-  "${mutt_cmd[@]}"
+  "$BIN --version" \
+  "$BIN --config-dir $dir/s1k token server-500"
 
 echo "== inbound token, 10,000 servers stored"
 hf --warmup 10 --runs "$((runs * 5))" --output=null \
   "$BIN --version" \
   "$BIN --config-dir $dir/s10k token server-5000"
 
-echo "== system calls of one run (strace -c -f), 1,000 servers"
+echo "== system calls of one run (strace -c -f), 1,000 servers, the token cache built and settled"
+"$BIN" --config-dir "$dir/s1k" list >/dev/null
+sleep 0.2
+"$BIN" --config-dir "$dir/s1k" list >/dev/null
 if command -v strace >/dev/null; then
   for args in "list" "token server-500"; do
     # shellcheck disable=SC2086
-    total=$(strace -f -c -o /dev/stdout "$BIN" --config-dir "$dir/s1k" $args 2>/dev/null >/dev/null | awk '/^100.00/ {print $4}')
+    strace -f -c -o "$dir/strace.txt" "$BIN" --config-dir "$dir/s1k" $args >/dev/null
+    total=$(awk '$NF == "total" {print $4}' "$dir/strace.txt")
     # shellcheck disable=SC2086
     euid=$(strace -f -e trace=geteuid "$BIN" --config-dir "$dir/s1k" $args 2>&1 >/dev/null | grep -c geteuid || true)
     echo "$args: $total system calls, $euid geteuid"

@@ -781,8 +781,13 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
     let idp = FakeIdp::start().await;
     idp.set_account(USER);
     let cli = connected(&idp, "Keep", USER).await;
-    cli.add_oauth(&idp, "Other", "bob@example.com", &["--host", "127.0.0.1", "--port", "1"])
-        .await;
+    cli.add_oauth(
+        &idp,
+        "Other",
+        "bob@example.com",
+        &["--host", "127.0.0.1", "--port", "1"],
+    )
+    .await;
     idp.set_account("bob@example.com");
     let (out, status, page) = cli.connect("Other").await;
     assert!(status == 200 && out.status.success(), "{page}");
@@ -812,7 +817,9 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
             _ => &["refresh", "Other"],
         };
         let mut cmd = cli.cmd(args);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
         tokio::time::sleep(Duration::from_micros(rng.gen_range(0..60_000))).await;
         let _ = child.start_kill();
@@ -840,6 +847,12 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
     // One more write: no temporary file of a killed cache write is left.
     let out = run(&cli, &["settings", "--listen-port", "8405"], None).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(temp_files(cli.config_dir().as_path()), Vec::<PathBuf>::new(), "temp files left");
-    eprintln!("faults: token cache, {n} rounds, {killed} commands killed mid-run, {one_stat} lists read the cache alone");
+    assert_eq!(
+        temp_files(cli.config_dir().as_path()),
+        Vec::<PathBuf>::new(),
+        "temp files left"
+    );
+    eprintln!(
+        "faults: token cache, {n} rounds, {killed} commands killed mid-run, {one_stat} lists read the cache alone"
+    );
 }

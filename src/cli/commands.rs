@@ -455,7 +455,11 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
 }
 
 /// As [`views`], from a configuration the caller just read.
-fn views_of(store: &Store, config: crate::model::Config, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
+fn views_of(
+    store: &Store,
+    config: crate::model::Config,
+    names: Option<&[String]>,
+) -> Result<Vec<ServerView>, Error> {
     let snapshot = Snapshot::for_health(store, config)?;
     let now = Timestamp::now();
     Ok(picked(&snapshot.config, names)?
@@ -1008,7 +1012,10 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
     };
     // A test wrote its results: read them back.
     let config = if a.test { store.load() } else { Ok(config) };
-    let healths = match config.map_err(Error::from).and_then(|c| healths_of(store, c, names)) {
+    let healths = match config
+        .map_err(Error::from)
+        .and_then(|c| healths_of(store, c, names))
+    {
         Ok(h) => h,
         Err(e) => {
             out!("UNKNOWN - {e}");

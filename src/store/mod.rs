@@ -23,8 +23,8 @@ mod certs;
 mod narrow;
 mod proxy;
 mod summary;
-pub use summary::Source as TokenSource;
 pub use proxy::{PasswordHash, ProxyFile, ProxyTls};
+pub use summary::Source as TokenSource;
 /// Bounds on what we read: a store of 10,000 servers is a few MiB; anything larger is not ours.
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
 const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;

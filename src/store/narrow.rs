@@ -199,11 +199,16 @@ mod tests {
         for s in &full.servers {
             let one = narrow(&text(&full), &s.name).unwrap();
             assert_eq!(one.servers, vec![s.clone()]);
-            assert_eq!((one.settings, one.apps), (full.settings.clone(), full.apps.clone()));
+            assert_eq!(
+                (one.settings, one.apps),
+                (full.settings.clone(), full.apps.clone())
+            );
         }
         assert!(narrow(&text(&full), "D").is_none());
         // Escapes a hand edit may use are read as JSON means them.
-        let escaped = String::from_utf8(text(&full)).unwrap().replace("\"A\"", "\"\\u0041\"");
+        let escaped = String::from_utf8(text(&full))
+            .unwrap()
+            .replace("\"A\"", "\"\\u0041\"");
         assert_eq!(narrow(escaped.as_bytes(), "A").unwrap().servers[0].name, "A");
     }
 

@@ -73,8 +73,10 @@ impl Stamp {
 /// nanoseconds: 10,000 of these are parsed on every `list`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Digest {
-    #[serde(rename = "id", default, skip_serializing_if = "String::is_empty")]
-    server_id: String,
+    /// The id the file is bound to, when it is not the file's own name (a copied or
+    /// legacy file).
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    server_id: Option<String>,
     #[serde(rename = "s")]
     server: String,
     #[serde(rename = "u")]
@@ -85,7 +87,7 @@ struct Digest {
     blocker: Option<Blocker>,
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     last_error: Option<RecordedError>,
-    #[serde(rename = "f", default)]
+    #[serde(rename = "f", default, skip_serializing_if = "is_zero")]
     failures: u32,
 }
 
@@ -108,14 +110,23 @@ struct TokensDigest {
         deserialize_with = "crate::sanitize::serde_clean::option"
     )]
     account: Option<String>,
-    #[serde(rename = "fl", default)]
+    #[serde(rename = "fl", default, skip_serializing_if = "is_default")]
     flow: Flow,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_default(flow: &Flow) -> bool {
+    *flow == Flow::default()
+}
+
 impl Digest {
-    fn of(file: &TokenFile) -> Self {
+    /// The digest of `file`, read from `<stem>.json`.
+    fn of(file: &TokenFile, stem: &str) -> Self {
         Self {
-            server_id: file.server_id.clone(),
+            server_id: (file.server_id != stem).then(|| file.server_id.clone()),
             server: file.server.clone(),
             username: file.username.clone(),
             tokens: file.tokens.as_ref().map(|t| TokensDigest {
@@ -135,9 +146,9 @@ impl Digest {
 
     /// The token file as health reads it. The secrets are blank (a refresh token's presence is
     /// kept) and the scope is left out: never hand these out as tokens.
-    fn to_file(&self) -> TokenFile {
+    fn to_file(&self, stem: &str) -> TokenFile {
         TokenFile {
-            server_id: self.server_id.clone(),
+            server_id: self.server_id.clone().unwrap_or_else(|| stem.to_string()),
             tokens: self.tokens.as_ref().map(|t| TokenSet {
                 access_token: Secret::new(""),
                 refresh_token: t.has_refresh.then(|| Secret::new("")),
@@ -208,7 +219,8 @@ impl Store {
     /// these are never tokens to hand out. A file that cannot be read is the same error as
     /// when `token` reads it.
     pub fn token_health_files(&self, servers: &[Server]) -> Result<BTreeMap<String, TokenFile>, StoreError> {
-        self.token_health_files_with(servers, None).map(|(files, _)| files)
+        self.token_health_files_with(servers, None)
+            .map(|(files, _)| files)
     }
 
     /// As [`Store::token_health_files`], saying how; `settle` replaces [`settle_time`].
@@ -222,7 +234,9 @@ impl Store {
         let dir = match fs::metadata(&tokens_dir) {
             Ok(m) => Stamp::of(&m),
             // No token directory yet: no tokens.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((BTreeMap::new(), Source::Checked { read: 0 })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((BTreeMap::new(), Source::Checked { read: 0 }));
+            }
             Err(e) => return Err(StoreError::io(&tokens_dir, e)),
         };
         let stems: Vec<String> = servers.iter().map(token_stem).collect();
@@ -258,7 +272,7 @@ impl Store {
                 },
                 (None, Some(_)) => {
                     read += 1;
-                    self.read_token_entry(&path)?
+                    self.read_token_entry(&path, stem)?
                 }
             };
             entries.insert(stem.clone(), entry);
@@ -284,7 +298,7 @@ impl Store {
 
     /// Reads one token file as the token path does (regular, ours, private, bounded, parsed),
     /// with the stamp of the very file read.
-    fn read_token_entry(&self, path: &Path) -> Result<Entry, StoreError> {
+    fn read_token_entry(&self, path: &Path, stem: &str) -> Result<Entry, StoreError> {
         let mut stamp = None;
         let bytes = read_regular(path, MAX_TOKEN_FILE_BYTES, |meta| {
             stamp = Some(Stamp::of(meta));
@@ -299,7 +313,7 @@ impl Store {
         let file = super::parse_token_file(path, &bytes)?;
         Ok(Entry {
             stamp,
-            digest: Some(Digest::of(&file)),
+            digest: Some(Digest::of(&file, stem)),
         })
     }
 
@@ -348,13 +362,19 @@ impl Store {
 
 /// The files the servers may use, by server name: each bound to its server and mailbox as
 /// [`Store::read_tokens`] requires.
-fn resolve(servers: &[Server], stems: &[String], entries: &HashMap<String, Entry>) -> BTreeMap<String, TokenFile> {
+fn resolve(
+    servers: &[Server],
+    stems: &[String],
+    entries: &HashMap<String, Entry>,
+) -> BTreeMap<String, TokenFile> {
     servers
         .iter()
         .zip(stems)
         .filter_map(|(server, stem)| {
             let d = entries.get(stem)?.digest.as_ref()?;
-            super::serves(&d.server_id, &d.server, &d.username, server).then(|| (server.name.clone(), d.to_file()))
+            let server_id = d.server_id.as_deref().unwrap_or(stem);
+            super::serves(server_id, &d.server, &d.username, server)
+                .then(|| (server.name.clone(), d.to_file(stem)))
         })
         .collect()
 }
@@ -424,8 +444,8 @@ mod tests {
     fn truth(store: &Store, servers: &[Server]) -> BTreeMap<String, TokenFile> {
         servers
             .iter()
-            .filter_map(|s| Some((s.name.clone(), store.load_tokens(s).unwrap()?)))
-            .map(|(n, f)| (n, Digest::of(&f).to_file()))
+            .filter_map(|s| Some((s, store.load_tokens(s).unwrap()?)))
+            .map(|(s, f)| (s.name.clone(), Digest::of(&f, &s.id).to_file(&s.id)))
             .collect()
     }
 
@@ -473,10 +493,7 @@ mod tests {
             serde_json::to_string(&health(&files["A"])).unwrap(),
             serde_json::to_string(&health(&real)).unwrap()
         );
-        assert_eq!(
-            fs::metadata(store.summary_path()).unwrap().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(store.summary_path()).unwrap().mode() & 0o777, 0o600);
     }
 
     #[test]
@@ -498,13 +515,20 @@ mod tests {
         // A kill mid-write leaves a temporary file; a crash could leave a torn summary.
         let temp = store.dir().join(format!("{TEMP_PREFIX}{SUMMARY_FILE}.k1ll3d"));
         fs::write(&temp, &full[..full.len() / 2]).unwrap();
-        for broken in [&full[..full.len() / 2], &b""[..], &b"{\"schema\": 99, \"entries\": {}}"[..]] {
+        for broken in [
+            &full[..full.len() / 2],
+            &b""[..],
+            &b"{\"schema\": 99, \"entries\": {}}"[..],
+        ] {
             atomic_write(&store.summary_path(), broken);
             let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
             assert_eq!(how, Source::Checked { read: 2 });
             assert_eq!(files, truth(&store, &servers));
         }
-        assert!(!temp.exists(), "the next summary write sweeps a killed one's temp file");
+        assert!(
+            !temp.exists(),
+            "the next summary write sweeps a killed one's temp file"
+        );
 
         // A summary that lies about a file whose stamp changed is not believed.
         let lie = fs::read_to_string(store.summary_path())
@@ -553,7 +577,10 @@ mod tests {
         atomic_write(&store.tokens_path(&servers[0]), b"{\"schema\": 1, oops");
         let err = store.token_health_files_with(&servers, NOW).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
-        assert!(matches!(store.load_tokens(&servers[0]).unwrap_err(), StoreError::Corrupt { .. }));
+        assert!(matches!(
+            store.load_tokens(&servers[0]).unwrap_err(),
+            StoreError::Corrupt { .. }
+        ));
     }
 
     fn atomic_write(path: &Path, bytes: &[u8]) {
