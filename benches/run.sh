@@ -34,15 +34,8 @@ echo "== seeding stores of 1,000 and 10,000 servers"
 target/release/examples/seed_store "$dir/s1k" 1000
 target/release/examples/seed_store "$dir/s10k" 10000
 
-echo "== inbound token (1,000 servers stored) vs the Python floor"
-hf --warmup 10 --runs "$((runs * 5))" \
-  "$bin --config-dir $dir/s1k token server-500" \
-  "python3 benches/py/token_floor.py $dir/s1k server-500"
-
-echo "== inbound list (1,000 servers) vs the Python floor"
-hf --warmup 5 --runs "$runs" --output=null \
-  "$bin --config-dir $dir/s1k list" \
-  "python3 benches/py/list_floor.py $dir/s1k"
+# token, list and check beside --version, the Python floors and mutt_oauth2.py (own stores).
+BIN="$bin" SEED=target/release/examples/seed_store scripts/bench-store.sh "$runs"
 
 echo "== network: the test Dovecot behind a proxy adding ${rtt} ms per round trip"
 mkdir -p "$dir/net"

@@ -748,3 +748,111 @@ async fn a_passed_test_that_cannot_be_saved_says_both() {
         inbound::model::ServerState::Draft
     );
 }
+
+// 2b. The token cache behind list, show and check: under any kill it is either right or seen
+// to be stale. A kill lands in a refresh (a token file replaced, the cache not told) or in a
+// list or check while it rewrites the cache; then what list prints through the cache must be
+// what it prints from the token files themselves.
+
+/// Runs `list` until the token cache vouches for the token directory as it is (its `dir`
+/// stamp set), so the next reader takes the one-stat path.
+async fn until_the_cache_vouches(cli: &Cli, cache: &Path) {
+    let deadline = tokio::time::Instant::now() + HANG;
+    loop {
+        let out = run(cli, &["list"], None).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let vouches = std::fs::read(cache)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|v| v.get("dir").is_some());
+        if vouches {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token cache never vouched for an unchanged directory"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
+    let idp = FakeIdp::start().await;
+    idp.set_account(USER);
+    let cli = connected(&idp, "Keep", USER).await;
+    cli.add_oauth(
+        &idp,
+        "Other",
+        "bob@example.com",
+        &["--host", "127.0.0.1", "--port", "1"],
+    )
+    .await;
+    idp.set_account("bob@example.com");
+    let (out, status, page) = cli.connect("Other").await;
+    assert!(status == 200 && out.status.success(), "{page}");
+    assert!(add_basic(&cli, "Plain", "pw").await.status.success());
+    let cache = cli.config_dir().join("tokens.cache");
+    let mut rng = rand::thread_rng();
+    let (mut killed, mut one_stat) = (0, 0);
+    let n = rounds();
+    for round in 0..n {
+        until_the_cache_vouches(&cli, &cache).await;
+        // Make the cache stale (a finished refresh) or missing, so that the command killed next
+        // may be rebuilding it; or leave it as it is.
+        match rng.gen_range(0..3) {
+            0 => {
+                let out = run(&cli, &["refresh", "Keep"], None).await;
+                assert!(out.status.success(), "{}", text(&out.stderr));
+            }
+            1 => {
+                let _ = std::fs::remove_file(&cache);
+            }
+            _ => {}
+        }
+        let args: &[&str] = match rng.gen_range(0..4) {
+            0 => &["list", "--json"],
+            1 => &["check"],
+            2 => &["refresh", "Keep"],
+            _ => &["refresh", "Other"],
+        };
+        let mut cmd = cli.cmd(args);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        tokio::time::sleep(Duration::from_micros(rng.gen_range(0..60_000))).await;
+        let _ = child.start_kill();
+        if child
+            .wait()
+            .await
+            .is_ok_and(|st| std::os::unix::process::ExitStatusExt::signal(&st) == Some(9))
+        {
+            killed += 1;
+        }
+        let before = std::fs::read(&cache).ok();
+        let through = run(&cli, &["list", "--json"], None).await;
+        if std::fs::read(&cache).ok() == before {
+            one_stat += 1;
+        }
+        let _ = std::fs::remove_file(&cache);
+        let direct = run(&cli, &["list", "--json"], None).await;
+        assert!(direct.status.success(), "{}", text(&direct.stderr));
+        assert_eq!(
+            text(&through.stdout),
+            text(&direct.stdout),
+            "round {round} ({args:?}): the cache showed other than the token files"
+        );
+    }
+    // One more write: no temporary file of a killed cache write is left.
+    let out = run(&cli, &["settings", "--listen-port", "8405"], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        temp_files(cli.config_dir().as_path()),
+        Vec::<PathBuf>::new(),
+        "temp files left"
+    );
+    eprintln!(
+        "faults: token cache, {n} rounds, {killed} commands killed mid-run, {one_stat} lists read the cache alone"
+    );
+}

@@ -456,8 +456,42 @@ async fn edit(store: &Store, a: EditArgs) -> Result<u8, Error> {
 /// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
 /// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let snapshot = Snapshot::load(store)?;
-    let config = &snapshot.config;
+    views_of(store, store.load()?, names)
+}
+
+/// As [`views`], from a configuration the caller just read.
+fn views_of(
+    store: &Store,
+    config: crate::model::Config,
+    names: Option<&[String]>,
+) -> Result<Vec<ServerView>, Error> {
+    let snapshot = Snapshot::for_health(store, config)?;
+    let now = Timestamp::now();
+    Ok(picked(&snapshot.config, names)?
+        .map(|s| ServerView::new(&snapshot, s, now))
+        .collect())
+}
+
+/// The health of the servers (all, or those `names` names) as `check` reports it: the same
+/// snapshot and judgement as [`views`], without the rest of each server's view.
+fn healths_of(
+    store: &Store,
+    config: crate::model::Config,
+    names: Option<&[String]>,
+) -> Result<Vec<health::Health>, Error> {
+    let snapshot = Snapshot::for_health(store, config)?;
+    let now = Timestamp::now();
+    Ok(picked(&snapshot.config, names)?
+        .map(|s| snapshot.health(s, now))
+        .collect())
+}
+
+/// The servers `names` names (all when `None`), in the store's order; an unknown name is an
+/// error.
+fn picked<'a>(
+    config: &'a crate::model::Config,
+    names: Option<&'a [String]>,
+) -> Result<impl Iterator<Item = &'a crate::model::Server>, Error> {
     if let Some(names) = names
         && let Some(missing) = names.iter().find(|n| config.server(n).is_none())
     {
@@ -466,13 +500,10 @@ fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Err
             name: missing.clone(),
         });
     }
-    let now = Timestamp::now();
     Ok(config
         .servers
         .iter()
-        .filter(|s| names.is_none_or(|n| n.contains(&s.name)))
-        .map(|s| ServerView::new(&snapshot, s, now))
-        .collect())
+        .filter(move |s| names.is_none_or(|n| n.contains(&s.name))))
 }
 
 fn apps(store: &Store, json: bool) -> Result<u8, Error> {
@@ -984,16 +1015,21 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
     } else {
         Some(a.names.as_slice())
     };
-    let views = match views(store, names) {
-        Ok(v) => v,
+    // A test wrote its results: read them back.
+    let config = if a.test { store.load() } else { Ok(config) };
+    let healths = match config
+        .map_err(Error::from)
+        .and_then(|c| healths_of(store, c, names))
+    {
+        Ok(h) => h,
         Err(e) => {
             out!("UNKNOWN - {e}");
             return Level::Unknown as u8;
         }
     };
-    let worst = views.iter().map(|v| v.health.level).max().unwrap_or(Level::Ok);
+    let worst = healths.iter().map(|h| h.level).max().unwrap_or(Level::Ok);
     if a.json {
-        let healths: Vec<&health::Health> = views.iter().map(|v| &v.health).collect();
+        let healths: Vec<&health::Health> = healths.iter().collect();
         out!(
             "{}",
             output::pretty(&output::CheckJson {
@@ -1002,14 +1038,14 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
             })
         );
     } else {
-        let count = |l: Level| views.iter().filter(|v| v.health.level == l).count();
-        let bad = views.len() - count(Level::Ok);
+        let count = |l: Level| healths.iter().filter(|h| h.level == l).count();
+        let bad = healths.len() - count(Level::Ok);
         // Nagios/Icinga: text, then perfdata after "|".
         out!(
             "{} - {} server{}, {} need{} attention | ok={} warning={} critical={} unknown={}",
             worst.label(),
-            views.len(),
-            if views.len() == 1 { "" } else { "s" },
+            healths.len(),
+            if healths.len() == 1 { "" } else { "s" },
             bad,
             if bad == 1 { "s" } else { "" },
             count(Level::Ok),
@@ -1017,8 +1053,7 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
             count(Level::Critical),
             count(Level::Unknown)
         );
-        for v in &views {
-            let h = &v.health;
+        for h in &healths {
             out!("{} {}: {}", h.level.label(), h.server, h.summary());
             for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
                 out!("    {} → {}", f.message, f.fix.cli_text());

@@ -51,6 +51,21 @@ impl Snapshot {
         })
     }
 
+    /// What `list`, `show` and `check` print from: `config` (as just read) with each server's
+    /// token file as health sees it, through the store's token summary, so a store of
+    /// thousands of servers is not read file by file. The token files' secrets are blank.
+    pub fn for_health(store: &Store, config: Config) -> Result<Self> {
+        let tokens = store.token_health_files(&config.servers)?;
+        let proxy_passwords = store.read_proxy()?.passwords.into_keys().collect();
+        Ok(Self {
+            config,
+            tokens,
+            pending: 0,
+            proxy_passwords,
+            serve: super::serve::status::read(store),
+        })
+    }
+
     /// Whether `server` has a local proxy password.
     pub fn has_proxy_password(&self, server: &Server) -> bool {
         self.proxy_passwords.contains(&server.id)

@@ -82,8 +82,13 @@ pub async fn fresh_token(
     policy: Policy,
     now: impl Fn() -> Timestamp,
 ) -> Result<Fresh> {
-    // The server's current id and mailbox decide which token file is its own.
-    let config = store.load()?;
+    // The server's current id and mailbox decide which token file is its own. Only that
+    // server is built when the store is unambiguous; else the whole file is read (and any
+    // problem in it reported as every command reports it).
+    let config = match store.load_one(server)? {
+        Some(config) => config,
+        None => store.load()?,
+    };
     let (srv, app) = super::oauth_target(&config, server)?;
     if policy.serves_stored() {
         // No lock: files are replaced by rename, so this is the old file or the new one.

@@ -20,8 +20,11 @@ const CONFIG_LOCK: &str = "config.lock";
 const TOKENS_DIR: &str = "tokens";
 
 mod certs;
+mod narrow;
 mod proxy;
+mod summary;
 pub use proxy::{PasswordHash, ProxyFile, ProxyTls};
+pub use summary::Source as TokenSource;
 /// Bounds on what we read: a store of 10,000 servers is a few MiB; anything larger is not ours.
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
 const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;
@@ -255,7 +258,7 @@ impl Store {
                 kind: file_kind(meta),
             });
         }
-        let me = rustix::process::geteuid().as_raw();
+        let me = euid();
         if meta.uid() != me && !self.allow_other_owner {
             return Err(StoreError::OtherOwner {
                 path: path.to_path_buf(),
@@ -380,6 +383,7 @@ impl Store {
             self.assign_ids(&mut config)?;
             let path = self.config_path();
             sweep_temp_files(&self.dir, CONFIG_FILE);
+            self.sweep_summary_temps();
             self.write_json(&path, &config)?;
             self.sweep_tokens(&config);
             self.sweep_certificates(&config);
@@ -465,15 +469,7 @@ impl Store {
             return Ok(None);
         };
         let file: TokenFile = Self::parse_json(&path, &bytes, TOKENS_SCHEMA)?;
-        let bound = if server.id.is_empty() {
-            file.server_id.is_empty() && file.server == server.name
-        } else {
-            file.server_id == server.id
-        };
-        if !bound || file.username != server.username {
-            if bound {
-                tracing::warn!(server = %server.name, "stored tokens were minted for another mailbox; not served");
-            }
+        if !serves(&file.server_id, &file.server, &file.username, server) {
             return Ok(None);
         }
         Ok(Some(file))
@@ -538,6 +534,26 @@ impl Store {
             Err(e) => Err(StoreError::write(&p, e)),
         }
     }
+}
+
+/// Whether a token file bound to `server_id` (or, before ids, named `server_name`) and minted
+/// for `username` serves `server`: the same id, and the mailbox the server names now.
+fn serves(server_id: &str, server_name: &str, username: &str, server: &Server) -> bool {
+    let bound = if server.id.is_empty() {
+        server_id.is_empty() && server_name == server.name
+    } else {
+        server_id == server.id
+    };
+    if bound && username != server.username {
+        tracing::warn!(server = %server.name, "stored tokens were minted for another mailbox; not served");
+    }
+    bound && username == server.username
+}
+
+/// This process's effective uid, asked once: every store file's owner is compared with it.
+fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EUID.get_or_init(|| rustix::process::geteuid().as_raw())
 }
 
 /// Reads a private file of the store that a service opens by path (a certificate's key):

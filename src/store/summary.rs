@@ -1,0 +1,589 @@
+//! A cache of what `list`, `show` and `check` need from the token files, so that they read one
+//! file instead of one per server.
+//!
+//! `tokens.cache` (JSON; not named `.json`, so that watchers of the store do not take its
+//! writes for changes) holds, per token file, the file's stamp (inode, size, times, mode and
+//! owner, as `fstat` gave them when it was read) and a digest of it without any secret. The
+//! token files stay the only source of truth; the summary is trusted only as far as it can be
+//! checked:
+//!
+//! - Fast path: the summary also records the stamp of the `tokens/` directory. Every token
+//!   write replaces its file by rename, every removal unlinks one, and both change the
+//!   directory's mtime and ctime. When the directory's stamp is the recorded one, no token file
+//!   was added, replaced or removed since the summary was built: one `stat` vouches for all.
+//! - A directory stamp is recorded only when the directory's last change (its ctime, which
+//!   nobody can set) lies well before the build began ([`settle_time`]); a change in the same
+//!   clock tick as the recorded one would otherwise go unseen.
+//! - Otherwise every server's file is `stat`ed, and only the files whose stamp changed are
+//!   read again (opened, checked and parsed exactly as the token path does).
+//!
+//! The summary is written by the readers that found it stale, by atomic rename and without
+//! fsync: a kill or crash leaves the old summary (its stamps no longer match: stale, and
+//! detected), or a torn temporary file (never read; the next write sweeps it). Token writers
+//! never wait for it, so `refresh --all` and `serve` do not serialise on one file. What is not
+//! seen: a token file rewritten *in place* (inbound never does that; an editor's save by
+//! rename is seen) while the directory is unchanged.
+
+use super::atomic::{LockGuard, TEMP_PREFIX, sweep_temp_files};
+use super::{MAX_TOKEN_FILE_BYTES, Store, StoreError, read_regular, token_stem};
+use crate::model::{Blocker, Flow, RecordedError, Server, TokenFile, TokenSet};
+use crate::secret::Secret;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+pub(super) const SUMMARY_FILE: &str = "tokens.cache";
+const SUMMARY_LOCK: &str = "tokens.cache.lock";
+const SUMMARY_SCHEMA: u32 = 1;
+/// 10,000 servers make about 3 MB; a larger file is not ours and is ignored.
+const MAX_SUMMARY_BYTES: u64 = 64 << 20;
+
+/// How a file or directory looked: inode, size, mtime, ctime (seconds and nanoseconds), mode
+/// and owner. A replaced file has a new inode and ctime; a chmod or chown changes ctime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp(u64, u64, i64, i64, i64, i64, u32, u32);
+
+impl Stamp {
+    fn of(m: &fs::Metadata) -> Self {
+        Stamp(
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+            m.mode(),
+            m.uid(),
+        )
+    }
+
+    fn changed_at(&self) -> SystemTime {
+        let secs = u64::try_from(self.4).unwrap_or(0);
+        let nanos = u32::try_from(self.5).unwrap_or(0);
+        SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)
+    }
+}
+
+/// What health needs of a token file, without its secrets. Short names and timestamps in
+/// nanoseconds: 10,000 of these are parsed on every `list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Digest {
+    /// The id the file is bound to, when it is not the file's own name (a copied or
+    /// legacy file).
+    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
+    server_id: Option<String>,
+    #[serde(rename = "s")]
+    server: String,
+    #[serde(rename = "u")]
+    username: String,
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    tokens: Option<TokensDigest>,
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    blocker: Option<Blocker>,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    last_error: Option<RecordedError>,
+    #[serde(rename = "f", default, skip_serializing_if = "is_zero")]
+    failures: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TokensDigest {
+    #[serde(rename = "i", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    issued_at: Timestamp,
+    #[serde(rename = "x", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    expires_at: Timestamp,
+    #[serde(rename = "r", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    refreshed_at: Timestamp,
+    #[serde(rename = "c", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    consented_at: Timestamp,
+    #[serde(rename = "h")]
+    has_refresh: bool,
+    #[serde(
+        rename = "a",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::sanitize::serde_clean::option"
+    )]
+    account: Option<String>,
+    #[serde(rename = "fl", default, skip_serializing_if = "is_default")]
+    flow: Flow,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_default(flow: &Flow) -> bool {
+    *flow == Flow::default()
+}
+
+impl Digest {
+    /// The digest of `file`, read from `<stem>.json`.
+    fn of(file: &TokenFile, stem: &str) -> Self {
+        Self {
+            server_id: (file.server_id != stem).then(|| file.server_id.clone()),
+            server: file.server.clone(),
+            username: file.username.clone(),
+            tokens: file.tokens.as_ref().map(|t| TokensDigest {
+                issued_at: t.issued_at,
+                expires_at: t.expires_at,
+                refreshed_at: t.refreshed_at,
+                consented_at: t.consented_at,
+                has_refresh: t.refresh_token.is_some(),
+                account: t.account.clone(),
+                flow: t.flow,
+            }),
+            blocker: file.blocker,
+            last_error: file.last_error.clone(),
+            failures: file.failures,
+        }
+    }
+
+    /// The token file as health reads it. The secrets are blank (a refresh token's presence is
+    /// kept) and the scope is left out: never hand these out as tokens.
+    fn to_file(&self, stem: &str) -> TokenFile {
+        TokenFile {
+            server_id: self.server_id.clone().unwrap_or_else(|| stem.to_string()),
+            tokens: self.tokens.as_ref().map(|t| TokenSet {
+                access_token: Secret::new(""),
+                refresh_token: t.has_refresh.then(|| Secret::new("")),
+                issued_at: t.issued_at,
+                expires_at: t.expires_at,
+                refreshed_at: t.refreshed_at,
+                consented_at: t.consented_at,
+                scope: String::new(),
+                account: t.account.clone(),
+                flow: t.flow,
+                principal_id: None,
+            }),
+            blocker: self.blocker,
+            last_error: self.last_error.clone(),
+            failures: self.failures,
+            ..TokenFile::new(&self.server, &self.username)
+        }
+    }
+}
+
+/// One server's token file as last seen: absent (no stamp), or its stamp and digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Entry {
+    #[serde(rename = "st", default, skip_serializing_if = "Option::is_none")]
+    stamp: Option<Stamp>,
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    digest: Option<Digest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct Summary {
+    schema: u32,
+    /// `tokens/` when every entry was checked, if it had settled by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dir: Option<Stamp>,
+    /// By token file stem (the server's id).
+    entries: HashMap<String, Entry>,
+}
+
+/// How the token files were learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// From the summary alone: the directory had not changed.
+    Summary,
+    /// Each file was `stat`ed; this many were read.
+    Checked { read: usize },
+}
+
+/// How long before a build the token directory must have last changed for its stamp to vouch
+/// for the build. File times come from the kernel's coarse clock (one tick, at most 10 ms
+/// behind): two ticks and some are plenty where times have nanoseconds. A file system with
+/// whole-second times (nanoseconds all zero) gets three seconds.
+fn settle_time(dir: &Stamp) -> Duration {
+    if dir.3 == 0 && dir.5 == 0 {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(50)
+    }
+}
+
+impl Store {
+    fn summary_path(&self) -> std::path::PathBuf {
+        self.dir.join(SUMMARY_FILE)
+    }
+
+    /// The token files of `servers` as `list`, `show` and `check` judge health from them, by
+    /// server name, read through the summary (see the module's notes). Secrets are blank:
+    /// these are never tokens to hand out. A file that cannot be read is the same error as
+    /// when `token` reads it.
+    pub fn token_health_files(&self, servers: &[Server]) -> Result<BTreeMap<String, TokenFile>, StoreError> {
+        self.token_health_files_with(servers, None)
+            .map(|(files, _)| files)
+    }
+
+    /// As [`Store::token_health_files`], saying how; `settle` replaces [`settle_time`].
+    pub(crate) fn token_health_files_with(
+        &self,
+        servers: &[Server],
+        settle: Option<Duration>,
+    ) -> Result<(BTreeMap<String, TokenFile>, Source), StoreError> {
+        let started = SystemTime::now();
+        let tokens_dir = self.tokens_dir();
+        let dir = match fs::metadata(&tokens_dir) {
+            Ok(m) => Stamp::of(&m),
+            // No token directory yet: no tokens.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((BTreeMap::new(), Source::Checked { read: 0 }));
+            }
+            Err(e) => return Err(StoreError::io(&tokens_dir, e)),
+        };
+        let stems: Vec<String> = servers.iter().map(token_stem).collect();
+        let cached = self.read_summary();
+        if let Some(c) = &cached
+            && c.dir == Some(dir)
+            && stems.iter().all(|s| c.entries.contains_key(s))
+        {
+            return Ok((resolve(servers, &stems, &c.entries), Source::Summary));
+        }
+
+        let mut entries = HashMap::with_capacity(stems.len());
+        let mut read = 0;
+        for stem in &stems {
+            if entries.contains_key(stem) {
+                continue;
+            }
+            let path = tokens_dir.join(format!("{stem}.json"));
+            let stamp = match fs::metadata(&path) {
+                Ok(m) => Some(Stamp::of(&m)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(StoreError::io(&path, e)),
+            };
+            let known = cached
+                .as_ref()
+                .and_then(|c| c.entries.get(stem))
+                .filter(|e| e.stamp == stamp);
+            let entry = match (known, stamp) {
+                (Some(e), _) => e.clone(),
+                (None, None) => Entry {
+                    stamp: None,
+                    digest: None,
+                },
+                (None, Some(_)) => {
+                    read += 1;
+                    self.read_token_entry(&path, stem)?
+                }
+            };
+            entries.insert(stem.clone(), entry);
+        }
+        let files = resolve(servers, &stems, &entries);
+
+        let now_dir = fs::metadata(&tokens_dir).ok().map(|m| Stamp::of(&m));
+        let settle = settle.unwrap_or_else(|| settle_time(&dir));
+        let settled = now_dir == Some(dir)
+            && started
+                .checked_sub(settle)
+                .is_some_and(|limit| dir.changed_at() < limit);
+        let summary = Summary {
+            schema: SUMMARY_SCHEMA,
+            dir: settled.then_some(dir),
+            entries,
+        };
+        if cached.as_ref() != Some(&summary) && dir.7 == super::euid() {
+            self.write_summary(&summary);
+        }
+        Ok((files, Source::Checked { read }))
+    }
+
+    /// Reads one token file as the token path does (regular, ours, private, bounded, parsed),
+    /// with the stamp of the very file read.
+    fn read_token_entry(&self, path: &Path, stem: &str) -> Result<Entry, StoreError> {
+        let mut stamp = None;
+        let bytes = read_regular(path, MAX_TOKEN_FILE_BYTES, |meta| {
+            stamp = Some(Stamp::of(meta));
+            self.check_owner_mode(path, meta, false)
+        })?;
+        let Some(bytes) = bytes else {
+            return Ok(Entry {
+                stamp: None,
+                digest: None,
+            });
+        };
+        let file = super::parse_token_file(path, &bytes)?;
+        Ok(Entry {
+            stamp,
+            digest: Some(Digest::of(&file, stem)),
+        })
+    }
+
+    /// The summary, if there is a usable one: any problem (absent, damaged, another schema,
+    /// not ours) is a summary to rebuild, never an error.
+    fn read_summary(&self) -> Option<Summary> {
+        let path = self.summary_path();
+        let bytes = read_regular(&path, MAX_SUMMARY_BYTES, |meta| {
+            self.check_owner_mode(&path, meta, false)
+        })
+        .ok()??;
+        serde_json::from_slice::<Summary>(&bytes)
+            .ok()
+            .filter(|s| s.schema == SUMMARY_SCHEMA)
+    }
+
+    /// Replaces the summary, best effort: skipped when another process is writing it or the
+    /// store cannot be written. No fsync: see the module's notes.
+    fn write_summary(&self, summary: &Summary) {
+        let Ok(Some(_lock)) = LockGuard::try_exclusive(&self.dir.join(SUMMARY_LOCK)) else {
+            return;
+        };
+        sweep_temp_files(&self.dir, SUMMARY_FILE);
+        let Ok(bytes) = serde_json::to_vec(summary) else {
+            return;
+        };
+        let written = tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{SUMMARY_FILE}."))
+            .tempfile_in(&self.dir)
+            .and_then(|mut tmp| {
+                tmp.write_all(&bytes)?;
+                tmp.persist(self.summary_path()).map_err(|e| e.error)
+            });
+        if let Err(e) = written {
+            tracing::debug!("token summary not written: {e}");
+        }
+    }
+
+    /// Removes temporary files of a summary write that was killed; for the store's writes.
+    pub(super) fn sweep_summary_temps(&self) {
+        if let Ok(Some(_lock)) = LockGuard::try_exclusive(&self.dir.join(SUMMARY_LOCK)) {
+            sweep_temp_files(&self.dir, SUMMARY_FILE);
+        }
+    }
+}
+
+/// The files the servers may use, by server name: each bound to its server and mailbox as
+/// [`Store::read_tokens`] requires.
+fn resolve(
+    servers: &[Server],
+    stems: &[String],
+    entries: &HashMap<String, Entry>,
+) -> BTreeMap<String, TokenFile> {
+    servers
+        .iter()
+        .zip(stems)
+        .filter_map(|(server, stem)| {
+            let d = entries.get(stem)?.digest.as_ref()?;
+            let server_id = d.server_id.as_deref().unwrap_or(stem);
+            super::serves(server_id, &d.server, &d.username, server)
+                .then(|| (server.name.clone(), d.to_file(stem)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuthKind, ServerState};
+
+    fn server(name: &str) -> Server {
+        Server {
+            id: crate::model::new_server_id(),
+            name: name.into(),
+            server_type: Default::default(),
+            auth: AuthKind::OAuth2,
+            host: "h.example.com".into(),
+            port: 993,
+            ssl: true,
+            username: "u@example.com".into(),
+            sign_in_as: None,
+            app: Some("App".into()),
+            password: None,
+            ca_file: None,
+            state: ServerState::Draft,
+            last_test: None,
+        }
+    }
+
+    fn tokens(expires_in: i64) -> TokenSet {
+        let now = Timestamp::now();
+        TokenSet {
+            access_token: Secret::new("access-secret"),
+            refresh_token: Some(Secret::new("refresh-secret")),
+            issued_at: now,
+            expires_at: now + jiff::SignedDuration::from_secs(expires_in),
+            refreshed_at: now,
+            consented_at: now,
+            scope: "s".into(),
+            account: Some("u@example.com".into()),
+            flow: Flow::AuthorizationCode,
+            principal_id: None,
+        }
+    }
+
+    fn store_with(names: &[&str]) -> (tempfile::TempDir, Store, Vec<Server>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(tmp.path().join("s"))).unwrap();
+        let servers: Vec<Server> = names.iter().map(|n| server(n)).collect();
+        store
+            .update(|c| {
+                c.servers.extend(servers.iter().cloned());
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        for s in &servers {
+            store
+                .update_tokens(s, |f| {
+                    f.tokens = Some(tokens(3600));
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        }
+        (tmp, store, servers)
+    }
+
+    /// What health reads straight from every token file (the reference).
+    fn truth(store: &Store, servers: &[Server]) -> BTreeMap<String, TokenFile> {
+        servers
+            .iter()
+            .filter_map(|s| Some((s, store.load_tokens(s).unwrap()?)))
+            .map(|(s, f)| (s.name.clone(), Digest::of(&f, &s.id).to_file(&s.id)))
+            .collect()
+    }
+
+    const NOW: Option<Duration> = Some(Duration::ZERO);
+
+    #[test]
+    fn a_settled_directory_is_vouched_for_by_one_stat_and_any_change_is_seen() {
+        let (_tmp, store, servers) = store_with(&["A", "B", "C"]);
+        let (first, how) = store.token_health_files_with(&servers, NOW).unwrap();
+        assert_eq!(how, Source::Checked { read: 3 });
+        assert_eq!(first, truth(&store, &servers));
+        let (again, how) = store.token_health_files_with(&servers, NOW).unwrap();
+        assert_eq!((again, how), (first, Source::Summary));
+
+        // A refresh (what `token` and `serve` write) makes it stale: one file is read again.
+        store
+            .update_tokens(&servers[1], |f| {
+                f.blocker = Some(Blocker::NeedsReconsent);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
+        assert_eq!(how, Source::Checked { read: 1 });
+        assert_eq!(files["B"].blocker, Some(Blocker::NeedsReconsent));
+        assert_eq!(files, truth(&store, &servers));
+
+        // A removal too.
+        store.remove_tokens(&servers[0]).unwrap();
+        let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
+        assert_eq!(how, Source::Checked { read: 0 });
+        assert!(!files.contains_key("A"));
+        assert_eq!(files, truth(&store, &servers));
+    }
+
+    #[test]
+    fn no_secret_reaches_the_summary_and_health_sees_the_same() {
+        let (_tmp, store, servers) = store_with(&["A"]);
+        let (files, _) = store.token_health_files_with(&servers, NOW).unwrap();
+        let text = fs::read_to_string(store.summary_path()).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        let real = store.load_tokens(&servers[0]).unwrap().unwrap();
+        let now = Timestamp::now();
+        let health = |f: &TokenFile| crate::model::health::assess(&servers[0], None, Some(f), now);
+        assert_eq!(
+            serde_json::to_string(&health(&files["A"])).unwrap(),
+            serde_json::to_string(&health(&real)).unwrap()
+        );
+        assert_eq!(fs::metadata(store.summary_path()).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_directory_that_changed_just_now_is_not_vouched_for() {
+        let (_tmp, store, servers) = store_with(&["A", "B"]);
+        let hour = Some(Duration::from_secs(3600));
+        for _ in 0..2 {
+            let (files, how) = store.token_health_files_with(&servers, hour).unwrap();
+            assert!(matches!(how, Source::Checked { .. }), "{how:?}");
+            assert_eq!(files, truth(&store, &servers));
+        }
+    }
+
+    #[test]
+    fn a_torn_or_foreign_summary_and_a_killed_write_are_rebuilt_and_swept() {
+        let (_tmp, store, servers) = store_with(&["A", "B"]);
+        store.token_health_files_with(&servers, NOW).unwrap();
+        let full = fs::read(store.summary_path()).unwrap();
+        // A kill mid-write leaves a temporary file; a crash could leave a torn summary.
+        let temp = store.dir().join(format!("{TEMP_PREFIX}{SUMMARY_FILE}.k1ll3d"));
+        fs::write(&temp, &full[..full.len() / 2]).unwrap();
+        for broken in [
+            &full[..full.len() / 2],
+            &b""[..],
+            &b"{\"schema\": 99, \"entries\": {}}"[..],
+        ] {
+            atomic_write(&store.summary_path(), broken);
+            let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
+            assert_eq!(how, Source::Checked { read: 2 });
+            assert_eq!(files, truth(&store, &servers));
+        }
+        assert!(
+            !temp.exists(),
+            "the next summary write sweeps a killed one's temp file"
+        );
+
+        // A summary that lies about a file whose stamp changed is not believed.
+        let lie = fs::read_to_string(store.summary_path())
+            .unwrap()
+            .replace("\"h\":true", "\"h\":false");
+        fs::write(store.summary_path(), lie).unwrap();
+        store
+            .update_tokens(&servers[0], |f| {
+                f.failures = 7;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let (files, _) = store.token_health_files_with(&servers, NOW).unwrap();
+        assert_eq!(files["A"].failures, 7);
+        assert!(files["A"].tokens.as_ref().unwrap().refresh_token.is_some());
+
+        // A store write also sweeps a killed summary write's temp file.
+        fs::write(&temp, b"{").unwrap();
+        store
+            .update(|c| {
+                c.settings.listen_port = Some(9000);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert!(!temp.exists());
+    }
+
+    #[test]
+    fn tokens_of_another_server_or_mailbox_are_not_shown() {
+        let (_tmp, store, mut servers) = store_with(&["A", "B"]);
+        // B now names another mailbox; a copy of A's file is planted under C's id.
+        servers[1].username = "other@example.com".into();
+        let c = server("C");
+        fs::copy(store.tokens_path(&servers[0]), store.tokens_path(&c)).unwrap();
+        servers.push(c);
+        for _ in 0..2 {
+            let (files, _) = store.token_health_files_with(&servers, NOW).unwrap();
+            assert_eq!(files.keys().collect::<Vec<_>>(), vec!["A"]);
+        }
+    }
+
+    #[test]
+    fn a_damaged_token_file_is_the_same_error_as_for_token() {
+        let (_tmp, store, servers) = store_with(&["A"]);
+        store.token_health_files_with(&servers, NOW).unwrap();
+        atomic_write(&store.tokens_path(&servers[0]), b"{\"schema\": 1, oops");
+        let err = store.token_health_files_with(&servers, NOW).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        assert!(matches!(
+            store.load_tokens(&servers[0]).unwrap_err(),
+            StoreError::Corrupt { .. }
+        ));
+    }
+
+    fn atomic_write(path: &Path, bytes: &[u8]) {
+        super::super::atomic::write_atomic(path, bytes).unwrap();
+    }
+}
