@@ -162,10 +162,8 @@ fn unsaved(name: &str, result: Result<ProbeReport>, save: &Error) -> Error {
 
 /// The trust stores these servers need start loading while tokens are read.
 fn warm<'a>(servers: impl Iterator<Item = &'a Server>) {
-    let mut ca_files: Vec<Option<&std::path::Path>> = servers
-        .filter(|s| s.ssl || s.auth.is_oauth())
-        .map(|s| s.ca_file.as_deref())
-        .collect();
+    let mut ca_files: Vec<Option<&std::path::Path>> =
+        servers.filter(|s| s.ssl).map(|s| s.ca_file.as_deref()).collect();
     ca_files.sort();
     ca_files.dedup();
     for ca_file in ca_files {

@@ -9,15 +9,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_native_tls::{TlsConnector, native_tls};
+use tokio_openssl::SslStream;
 
 pub use crate::services::tls::tls_connector;
-
-/// How long the close after LOGOUT may read the server's goodbye: enough for a nearby server,
-/// little next to a round trip to a far one.
-const LOGOUT_GRACE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -321,8 +317,8 @@ pub async fn probe(
     session(tls, settings, creds, &mut progress).await
 }
 
-/// The TLS connector being built (or taken from the cache) while DNS and TCP run.
-pub(crate) type TlsSetup = tokio::task::JoinHandle<ImapResult<native_tls::TlsConnector>>;
+/// The TLS client context being built (or taken from the cache) while DNS and TCP run.
+pub(crate) type TlsSetup = tokio::task::JoinHandle<ImapResult<tls::ClientContext>>;
 
 /// Connects as Test & Confirm does; with TLS on, the connector is built meanwhile (one path for
 /// the test, the tunnel and the proxy, so their time-outs and words stay the same).
@@ -351,37 +347,49 @@ pub(crate) async fn handshake(
     settings: &ProbeSettings,
     tcp: TcpStream,
     setup: TlsSetup,
-) -> ImapResult<tokio_native_tls::TlsStream<TcpStream>> {
-    let connector = setup.await.map_err(|e| ProbeError::Tls {
+) -> ImapResult<SslStream<TcpStream>> {
+    let context = setup.await.map_err(|e| ProbeError::Tls {
         host: settings.host.clone(),
         message: e.to_string(),
     })??;
-    let connector = TlsConnector::from(connector);
-    within(
+    let ssl = tls::client_session(&context, &settings.host)?;
+    let mut stream = SslStream::new(ssl, tcp).map_err(|e| ProbeError::Tls {
+        host: settings.host.clone(),
+        message: e.to_string(),
+    })?;
+    let done = within(
         Stage::Tls,
         settings.timeouts.tls,
-        connector.connect(&settings.host, tcp),
+        std::pin::Pin::new(&mut stream).connect(),
     )
-    .await?
-    .map_err(|e| {
-        let message = tls_message(&e);
-        if is_not_tls(&message) {
-            ProbeError::NotTls {
-                host: settings.host.clone(),
-                port: settings.port,
-            }
-        } else {
-            ProbeError::Tls {
-                host: settings.host.clone(),
-                message,
-            }
+    .await?;
+    match done {
+        Ok(()) => Ok(stream),
+        Err(e) => {
+            let message = tls_message(&e, stream.ssl().verify_result());
+            Err(if is_not_tls(&message) {
+                ProbeError::NotTls {
+                    host: settings.host.clone(),
+                    port: settings.port,
+                }
+            } else {
+                ProbeError::Tls {
+                    host: settings.host.clone(),
+                    message,
+                }
+            })
         }
-    })
+    }
 }
 
-fn tls_message(e: &native_tls::Error) -> String {
+fn tls_message(e: &openssl::ssl::Error, verify: openssl::x509::X509VerifyResult) -> String {
+    let raw = if verify == openssl::x509::X509VerifyResult::OK {
+        e.to_string()
+    } else {
+        format!("{e} ({verify})")
+    };
     // The message can quote certificate names the peer chose.
-    let s = crate::sanitize::peer_text(&e.to_string());
+    let s = crate::sanitize::peer_text(&raw);
     if s.contains("certificate verify failed") {
         format!("certificate not trusted ({s})")
     } else {
@@ -588,26 +596,28 @@ where
 }
 
 /// Sends LOGOUT without waiting for its answer (the test is decided; waiting would cost a round
-/// trip), then closes without a reset: TLS close_notify, and whatever the server still sends is
-/// read for a moment rather than left unread in the socket at close.
+/// trip), then closes without a reset and without a wait: TLS close_notify and FIN, and whatever
+/// the server has already sent is read, since closing a socket with unread data resets the
+/// connection instead of ending it. Anything later meets a closed socket.
 async fn logout<S>(mut session: async_imap::Session<S>) -> String
 where
     S: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
 {
+    use futures_util::FutureExt as _;
+    use tokio::io::AsyncReadExt as _;
     // A failed LOGOUT after a good EXAMINE does not make the mailbox unusable: report, don't fail.
     if let Err(e) = session.run_command("LOGOUT").await {
         return format!("ignored: {}", server_words(&e.to_string()));
     }
     let stream = session.get_mut();
-    let drained = tokio::time::timeout(LOGOUT_GRACE, async {
-        let _ = stream.shutdown().await;
-        let mut buf = [0u8; 1024];
-        while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
-    })
-    .await;
-    match drained {
-        Ok(()) => "bye".to_string(),
-        Err(_) => "sent".to_string(),
+    let _ = stream.shutdown().await;
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf).now_or_never() {
+            Some(Ok(n)) if n > 0 => {}
+            Some(_) => return "bye".to_string(),
+            None => return "sent".to_string(),
+        }
     }
 }
 

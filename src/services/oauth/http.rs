@@ -18,7 +18,7 @@ pub(crate) async fn http_client() -> Result<Client, OAuthError> {
     if let Some(c) = current(runtime) {
         return Ok(c);
     }
-    let tls = tls::connector(None)
+    let tls = tls::http_connector()
         .await
         .map_err(|e| OAuthError::Config(e.to_string()))?;
     // No await below: concurrent first callers all end up with the one client.

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Test & Confirm and `test --all` at a round trip that covers the TCP handshake too (issue 22,
+# items 3 and 4). Figures go to BENCHMARKS.md by hand; nothing here is asserted in tests.
+#
+# The delay is made in the kernel's path, not by a user-space proxy (which cannot delay the
+# handshake): the script re-runs itself in a network namespace of its own (`unshare --net`,
+# removed when the script ends), where iptables sends every loopback packet to or from the test
+# Dovecot's port to an NFQUEUE queue, and `examples/net_delay.rs` holds each one RTT/2 before
+# letting it through. (`tc qdisc … netem` would do the same; this machine's kernel is built
+# without netem.) The token endpoint is not delayed: Dovecot checks each token there, and a
+# real server's check is not on the client's link.
+#
+# Needs root, iptables (legacy), hyperfine, python3, dovecot.
+# Usage: scripts/bench-net.sh [RUNS] [RTT_MS] [SERVERS]   (defaults: 30 50 200)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-30}"
+rtt="${2:-50}"
+servers="${3:-200}"
+queue=22
+ipt=iptables-legacy
+command -v "$ipt" >/dev/null || ipt=iptables
+
+if [ "${BENCH_NET_INSIDE:-0}" != 1 ]; then
+  for tool in hyperfine python3 unshare "$ipt"; do
+    command -v "$tool" >/dev/null || { echo "scripts/bench-net.sh needs $tool" >&2; exit 1; }
+  done
+  [ "$(id -u)" = 0 ] || { echo "scripts/bench-net.sh needs root (a network namespace)" >&2; exit 1; }
+  if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then # 1: measure the release build already in target/
+    # The binary on its own: built together with the examples, it would get dev-dependency features.
+    cargo build --release --quiet --bin inbound
+    cargo build --release --quiet --example bench_env --example net_delay
+  fi
+  exec unshare --net env BENCH_NET_INSIDE=1 "$0" "$@"
+fi
+
+bin="$PWD/target/release/inbound"
+dir="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+hf() { hyperfine --shell=none --style basic "$@"; }
+ip link set lo up
+
+echo "== machine ($(date -u +%FT%TZ))"
+echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "binary: $(stat -c %s "$bin") bytes"
+
+# The test Dovecot and the fake IdP, the servers pointing at Dovecot itself (no proxy).
+BENCH_DIRECT=1 target/release/examples/bench_env "$dir" "$servers" 0 >"$dir/env.log" 2>&1 &
+env_pid=$!
+pids+=("$env_pid")
+for _ in $(seq 300); do [ -f "$dir/env.sh" ] && break; sleep 0.1; done
+[ -f "$dir/env.sh" ] || { cat "$dir/env.log"; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. "$dir/env.sh"
+set +a
+PROXY_PORT="$DOVECOT_PORT" # the Python peer's port: Dovecot itself here
+net="$bin --config-dir $dir/store"
+
+echo "== ${rtt} ms round trip on Dovecot's port $DOVECOT_PORT (NFQUEUE, both directions)"
+target/release/examples/net_delay "$queue" "$(awk "BEGIN {print $rtt / 2}")" >"$dir/delay.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$dir/delay.log" ] && break; sleep 0.05; done
+cat "$dir/delay.log"
+for dir_flag in --dport --sport; do
+  "$ipt" -A OUTPUT -o lo -p tcp "$dir_flag" "$DOVECOT_PORT" -j NFQUEUE --queue-num "$queue"
+done
+python3 - "$DOVECOT_PORT" <<'EOF'
+import socket, statistics, sys, time
+port = int(sys.argv[1])
+times = []
+for _ in range(10):
+    t = time.perf_counter()
+    socket.create_connection(("127.0.0.1", port)).close()
+    times.append((time.perf_counter() - t) * 1000)
+print(f"TCP connect (SYN → SYN-ACK), 10 runs: median {statistics.median(times):.1f} ms, "
+      f"min {min(times):.1f}, max {max(times):.1f}")
+EOF
+
+echo "-- stages of one Test & Confirm (elapsed per stage, as the CLI prints them)"
+$net test server-0 2>&1 | sed -n 's/^ *✔ \([a-zA-Z]*\) .* \([0-9]* ms\).*/   \1 \2/p' | tr '\n' ' '
+echo
+
+echo "-- Test & Confirm of one server (whole process) vs process start vs Python imaplib, RTT ${rtt} ms"
+hf --warmup 3 --runs "$runs" --export-json "$dir/one.json" \
+  "$net test server-0" \
+  "$bin --version" \
+  "python3 benches/py/imap_floor.py"
+python3 - "$dir/one.json" "$rtt" <<'EOF'
+import json, sys
+rtt = float(sys.argv[2])
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"   {r['command'].split('/')[-1][:60]:60s} median {r['median'] * 1000:7.1f} ms "
+          f"= {r['median'] * 1000 / rtt:.2f} RTT   (min {r['min'] * 1000:.1f})")
+EOF
+
+# CPU ticks (1/100 s) of a process and its live descendants, their reaped children included.
+tree_ticks() {
+  python3 - "$1" <<'EOF'
+import os, sys
+def stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+kids = {}
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try:
+            kids.setdefault(stat(p)[1], []).append(p)
+        except OSError:
+            pass
+total, todo = 0, [sys.argv[1]]
+while todo:
+    p = todo.pop()
+    try:
+        s = stat(p)
+    except OSError:
+        continue
+    total += sum(int(x) for x in s[11:15])  # utime stime cutime cstime
+    todo += kids.get(p, [])
+print(total)
+EOF
+}
+
+echo "-- test --all over $servers servers vs testing one, RTT ${rtt} ms"
+hf --warmup 1 --runs "$((runs < 10 ? runs : 10))" --export-json "$dir/all.json" \
+  "$net test server-0" \
+  "$net test --all"
+python3 - "$dir/all.json" <<'EOF'
+import json, sys
+one, every = json.load(open(sys.argv[1]))["results"]
+print(f"   test --all ÷ one (medians): {every['median'] / one['median']:.2f}× "
+      f"({every['median'] * 1000:.0f} ms ÷ {one['median'] * 1000:.0f} ms)")
+EOF
+
+echo "-- where the time of one test --all goes: client CPU and server CPU in the same run"
+for jobs in "" "--jobs 8"; do
+  server_before=$(tree_ticks "$env_pid")
+  start=$(date +%s%N)
+  /usr/bin/time -f "%U %S" -o "$dir/client.cpu" $net test --all $jobs >/dev/null 2>&1 || true
+  wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  server_after=$(tree_ticks "$env_pid")
+  read -r cu cs <"$dir/client.cpu"
+  awk -v w="$wall_ms" -v cu="$cu" -v cs="$cs" -v sv="$((server_after - server_before))" -v j="${jobs:-default jobs}" \
+    'BEGIN {printf "   test --all (%s): wall %d ms · client (inbound) CPU %.0f ms · server (Dovecot + token check) CPU %d ms · both on %d cores = %.0f%% of %d ms\n",
+      j, w, (cu + cs) * 1000, sv * 10, 2, ((cu + cs) * 1000 + sv * 10) / (2 * w) * 100, w}'
+done
+
+echo "== the same $servers servers with no added delay (the server's floor), by concurrency"
+for dir_flag in --dport --sport; do
+  "$ipt" -D OUTPUT -o lo -p tcp "$dir_flag" "$DOVECOT_PORT" -j NFQUEUE --queue-num "$queue"
+done
+hf --warmup 1 --runs 5 \
+  "$net test server-0" \
+  "$net test --all --jobs 1" \
+  "$net test --all --jobs 8" \
+  "$net test --all"
