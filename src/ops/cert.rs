@@ -96,8 +96,8 @@ fn app_to_create(
 /// How a new certificate took effect.
 #[derive(Debug, Clone)]
 pub enum CertStatus {
-    /// In use now: the app had no working credential to lose (a new app, none stored, or
-    /// one Microsoft refuses).
+    /// In use now: nothing working could be lost (a new app, one no server uses, no
+    /// credential stored, or one Microsoft refuses).
     InUse,
     /// Microsoft accepted it, and then it replaced the app's working credential.
     Proven(Checklist),
@@ -133,8 +133,8 @@ impl Default for CertProof {
 /// that transaction's sweep removes the key it replaces.
 ///
 /// A certificate never replaces a working credential unproven (the same rule as a new
-/// secret, [`super::credentials`]): when the app has a secret or certificate Microsoft
-/// accepts (or cannot be asked about), a new key waits as [`CertStatus::Pending`] until
+/// secret, [`super::credentials`]): when servers use the app and it has a secret or
+/// certificate Microsoft accepts (or cannot be asked about), a new key waits as [`CertStatus::Pending`] until
 /// [`use_pending`] proves it, and an imported one is proven at once (it may be uploaded
 /// already) and kept only when Microsoft accepts it. `Proof::Skip` installs it at once.
 pub async fn install_certificate(
@@ -151,8 +151,10 @@ pub async fn install_certificate(
     // Key generation takes a moment: done before any lock is taken.
     let made = made(source, app_name)?;
     let stored = config.app(app_name).cloned();
+    // Only servers can lose anything: an app no server uses takes the certificate at once.
+    let in_use = !config.servers_using(app_name).is_empty();
     let working = match &stored {
-        Some(app) if how.proof == Proof::Required && credential::has_credential(app) => {
+        Some(app) if in_use && how.proof == Proof::Required && credential::has_credential(app) => {
             works(app, &how.preflight, &mut progress).await
         }
         _ => false,
