@@ -324,8 +324,13 @@ async fn a_certificate_replaces_a_working_secret_only_once_microsoft_accepts_it(
     let made = cli.run(&["cert", "new", &app], None).await;
     assert!(made.status.success(), "{}", text(&made.stderr));
     assert!(text(&made.stderr).contains("cert use"), "{}", text(&made.stderr));
-    let shown = text(&cli.run(&["cert", "show", &app], None).await.stdout);
-    assert_eq!(shown.trim(), pair.cert_pem.trim());
+    let show = cli.run(&["cert", "show", &app], None).await;
+    assert_eq!(text(&show.stdout).trim(), pair.cert_pem.trim());
+    assert!(
+        text(&show.stderr).contains("waits to be proven"),
+        "{}",
+        text(&show.stderr)
+    );
     assert_eq!(keys(&certs), 2, "the working key and the waiting one");
     // `cert use` before the upload changes nothing; after it, switches.
     let early = cli.run(&["cert", "use", &app], None).await;

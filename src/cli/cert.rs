@@ -21,13 +21,31 @@ pub async fn run(store: &Store, command: CertCommand) -> Result<u8, Error> {
         CertCommand::New(a) => new(store, a).await,
         CertCommand::Use(a) => use_pending(store, a).await,
         CertCommand::Show(a) => {
-            let (c, pem) = cert::certificate_of(store, &a.app)?;
+            let waiting = cert::waiting_certificate_of(store, &a.app)?;
+            let (c, pem) = match (cert::certificate_of(store, &a.app), &waiting) {
+                (Ok(current), _) => current,
+                // Only a new one, waiting: that is the one to upload.
+                (Err(_), Some(w)) => w.clone(),
+                (Err(e), None) => return Err(e),
+            };
             out!("{}", pem.trim_end());
             say!(
                 "Thumbprint {} · expires {}",
                 c.thumbprint,
                 crate::timefmt::local(c.not_after)
             );
+            if let Some((w, _)) = waiting {
+                let which = if w.id == c.id {
+                    "This certificate"
+                } else {
+                    "A new certificate"
+                };
+                say!(
+                    "{which} (thumbprint {}) waits to be proven before it replaces the app's credential: upload it, then run inbound cert use {}.",
+                    w.thumbprint,
+                    arg(&a.app)
+                );
+            }
             Ok(exit::OK)
         }
     }

@@ -399,6 +399,20 @@ fn unblock(store: &Store, app_name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The new certificate waiting to be proven for an app, and its PEM (to upload it again).
+pub fn waiting_certificate_of(store: &Store, app_name: &str) -> Result<Option<(AppCertificate, String)>> {
+    let config = store.load()?;
+    let Some(c) = config
+        .pending_certificates
+        .iter()
+        .find(|p| p.app == app_name)
+        .map(|p| p.certificate.clone())
+    else {
+        return Ok(None);
+    };
+    Ok(store.read_certificate(&c.id)?.map(|pem| (c, pem)))
+}
+
 /// The public certificate of an app (to upload again, or to compare thumbprints).
 pub fn certificate_of(store: &Store, app_name: &str) -> Result<(AppCertificate, String)> {
     let config = store.load()?;
