@@ -134,9 +134,10 @@ impl Default for CertProof {
 ///
 /// A certificate never replaces a working credential unproven (the same rule as a new
 /// secret, [`super::credentials`]): when servers use the app and it has a secret or
-/// certificate Microsoft accepts (or cannot be asked about), a new key waits as [`CertStatus::Pending`] until
-/// [`use_pending`] proves it, and an imported one is proven at once (it may be uploaded
-/// already) and kept only when Microsoft accepts it. `Proof::Skip` installs it at once.
+/// certificate Microsoft accepts (or cannot be asked about), a new key waits as
+/// [`CertStatus::Pending`] until [`use_pending`] proves it, and an imported one is proven at
+/// once (it may be uploaded already) and kept only when Microsoft accepts it. `Proof::Skip`
+/// installs it at once.
 pub async fn install_certificate(
     store: &Store,
     app_name: &str,

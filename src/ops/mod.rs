@@ -144,7 +144,7 @@ pub enum Error {
     )]
     Changed { server: String },
     #[error(
-        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but its result could not be recorded: {reason}. The server was not marked Confirmed; {}",
+        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but saving the result failed: {reason}. The server was not marked Confirmed; {}",
         if *read_only {
             "test again from a copy of the store you may write, or once it is writable"
         } else {
