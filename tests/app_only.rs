@@ -207,6 +207,34 @@ async fn a_token_without_the_imap_role_names_the_missing_admin_consent() {
     assert!(t.status.success(), "{}", text(&t.stderr));
 }
 
+/// Microsoft may hand out opaque (or encrypted) access tokens, which clients must not read:
+/// then nothing proves the application permission, so a refused login names it and its admin
+/// consent among the causes, after the service principal and the mailbox permission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opaque_token_refused_at_login_names_the_application_permission_too() {
+    let Some(env) = Env::start(&[]).await else { return };
+    env.idp.set_opaque_access_tokens(true);
+    env.add("Shared", GRANTED, None).await;
+    let t = env.run(&["test", "Shared"]).await;
+    assert_eq!(t.status.code(), Some(1), "{}{}", text(&t.stdout), text(&t.stderr));
+    let said = text(&t.stdout);
+    assert!(said.contains("app-only login"), "{said}");
+    let at = |what: &str| {
+        said.find(what)
+            .unwrap_or_else(|| panic!("{what} is not among the causes: {said}"))
+    };
+    let sp = at("New-ServicePrincipal");
+    let perm = at(&format!("Add-MailboxPermission -Identity '{GRANTED}'"));
+    let role = at("IMAP.AccessAsApp");
+    assert!(sp < perm && perm < role, "most likely first: {said}");
+    assert!(said[role..].contains("admin consent"), "{said}");
+    // The token was opaque indeed: served as the fake issued it, and nothing read from it.
+    let token = text(&env.run(&["token", "Shared"]).await.stdout);
+    assert!(token.trim().starts_with("EwBAT"), "{token}");
+    let shown = show_json(&env.run(&["show", "Shared", "--json"]).await);
+    assert_eq!(shown["state"], "Draft", "{shown}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_token_calls_make_one_token_request() {
     let Some(env) = Env::start(&["IMAP.AccessAsApp"]).await else {

@@ -152,13 +152,34 @@ async fn a_certificate_app_works_app_only_and_delegated_without_any_secret() {
     assert_eq!(early.status.code(), Some(5), "{}", text(&early.stderr));
     assert!(text(&early.stderr).contains("700027"), "{}", text(&early.stderr));
 
-    // Uploaded: the app-only server works, and a new certificate clears the refusal.
+    // Uploaded: the certificate works. A new one waits until it is uploaded and proven:
+    // the working one stays meanwhile.
     env.idp.register_certificate(&pem);
     let again = env.run(&["cert", "new", APP, "--months", "36"]).await;
     assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains(&format!("inbound cert use \"{APP}\"")),
+        "{}",
+        text(&again.stderr)
+    );
+    let shown = text(&env.run(&["cert", "show", APP]).await.stdout);
+    assert_eq!(shown.trim(), pem.trim(), "the working certificate stays");
+    let early = env.run(&["cert", "use", APP]).await;
+    assert_eq!(early.status.code(), Some(2), "{}", text(&early.stderr));
+    assert!(text(&early.stderr).contains("700027"), "{}", text(&early.stderr));
     env.idp.register_certificate(&text(&again.stdout));
+    let used = env.run(&["cert", "use", APP]).await;
+    assert!(used.status.success(), "{}", text(&used.stderr));
     let shown = text(&env.run(&["cert", "show", APP]).await.stdout);
     assert_eq!(shown.trim(), text(&again.stdout).trim());
+    let keys = std::fs::read_dir(&certs)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".key.pem"))
+        })
+        .count();
+    assert_eq!(keys, 1, "the replaced key is gone");
     let t = env.run(&["test", "Shared"]).await;
     assert!(t.status.success(), "test: {}{}", text(&t.stdout), text(&t.stderr));
 
@@ -229,4 +250,111 @@ async fn importing_a_certificate_checks_the_key_belongs_to_it() {
     let out = cli.run(&["cert", "new", "Nobody"], None).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--client-id"), "{}", text(&out.stderr));
+}
+
+/// The secret of the app `add_oauth` made for server `server`, and the app's name.
+async fn app_of(cli: &Cli, server: &str) -> String {
+    let out = cli.run(&["show", server, "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["app"]["name"].as_str().unwrap().to_string()
+}
+
+/// A certificate never replaces a working secret unproven: an imported one Microsoft does
+/// not know is refused and nothing changes; a new one waits until it is uploaded and
+/// `cert use` proves it; `--no-check` replaces at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_replaces_a_working_secret_only_once_microsoft_accepts_it() {
+    let idp = FakeIdp::start().await;
+    let cli = Cli::new();
+    cli.add_oauth(&idp, "S", OAUTH_USER, &["--host", "127.0.0.1", "--port", "1"])
+        .await;
+    let app = app_of(&cli, "S").await;
+    let has_certificate = |cli: &Cli| {
+        let config = std::fs::read_to_string(cli.config_dir().join("config.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&config).unwrap();
+        v["apps"][0].get("certificate").is_some()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pair = inbound::services::cert::generate("imported", 12).unwrap();
+    let file = dir.path().join("pair.pem");
+    std::fs::write(&file, format!("{}{}", pair.key_pem.expose(), pair.cert_pem)).unwrap();
+    let file = file.display().to_string();
+
+    // Imported but not uploaded: Microsoft refuses it, the secret stays, no key is left.
+    let before = idp.client_assertion_requests();
+    let out = cli
+        .run(&["cert", "new", &app, "--certificate", &file], None)
+        .await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("700027") && err.contains("--no-check"), "{err}");
+    assert!(
+        idp.client_assertion_requests() > before,
+        "the certificate was tried"
+    );
+    assert!(!has_certificate(&cli));
+    let certs = cli.config_dir().join("certs");
+    let keys = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".key.pem"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(keys(&certs), 0, "no key of a refused certificate is kept");
+
+    // Uploaded: proven, then in use.
+    idp.register_certificate(&pair.cert_pem);
+    let out = cli
+        .run(&["cert", "new", &app, "--certificate", &file], None)
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Microsoft accepted"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(has_certificate(&cli));
+
+    // A new key cannot be known to Microsoft yet: it waits, the working certificate stays.
+    let made = cli.run(&["cert", "new", &app], None).await;
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert!(text(&made.stderr).contains("cert use"), "{}", text(&made.stderr));
+    let show = cli.run(&["cert", "show", &app], None).await;
+    assert_eq!(text(&show.stdout).trim(), pair.cert_pem.trim());
+    assert!(
+        text(&show.stderr).contains("waits to be proven"),
+        "{}",
+        text(&show.stderr)
+    );
+    assert_eq!(keys(&certs), 2, "the working key and the waiting one");
+    // `cert use` before the upload changes nothing; after it, switches.
+    let early = cli.run(&["cert", "use", &app], None).await;
+    assert_eq!(early.status.code(), Some(2), "{}", text(&early.stderr));
+    let shown = text(&cli.run(&["cert", "show", &app], None).await.stdout);
+    assert_eq!(shown.trim(), pair.cert_pem.trim());
+    idp.register_certificate(&text(&made.stdout));
+    let used = cli.run(&["cert", "use", &app], None).await;
+    assert!(used.status.success(), "{}", text(&used.stderr));
+    let shown = text(&cli.run(&["cert", "show", &app], None).await.stdout);
+    assert_eq!(shown.trim(), text(&made.stdout).trim());
+    assert_eq!(keys(&certs), 1, "the replaced key is swept");
+    let none = cli.run(&["cert", "use", &app], None).await;
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none.stderr));
+    assert!(text(&none.stderr).contains("no new certificate waiting"));
+
+    // --no-check: replaced at once, and said so.
+    let unchecked = cli.run(&["cert", "new", &app, "--no-check"], None).await;
+    assert!(unchecked.status.success(), "{}", text(&unchecked.stderr));
+    assert!(
+        text(&unchecked.stderr).contains("unchecked"),
+        "{}",
+        text(&unchecked.stderr)
+    );
+    let shown = text(&cli.run(&["cert", "show", &app], None).await.stdout);
+    assert_eq!(shown.trim(), text(&unchecked.stdout).trim());
 }

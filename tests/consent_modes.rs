@@ -112,6 +112,43 @@ async fn need_admin_approval_is_a_step_with_both_routes() {
     assert!(v["app"]["admin_consent_at"].is_string(), "show records it: {v}");
 }
 
+/// The admin consent link sent to an admin (the wizard's Permissions step, the setup
+/// script, the hints: one link) brings its answer back to the sign-in itself: the address
+/// the admin's browser ended on, pasted into a plain `connect`, is recorded, and the sign-in
+/// goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_links_answer_pasted_into_the_sign_in_is_recorded() {
+    let (cli, idp) = env().await;
+    idp.set_user_consent_allowed(false);
+    let config = cli.store().load().unwrap();
+    let link = config.apps[0].admin_consent_link(&inbound::model::registered_redirect_uri(&config.settings));
+    idp.set_signed_in_user_is_admin(true);
+    let answer = support::fake_idp::authorize_redirect(&link).await;
+    assert!(answer.contains("admin_consent=True"), "{answer}");
+    idp.set_signed_in_user_is_admin(false);
+
+    let (mut child, mut stdout, url) = cli.start_connect(NAME, &["--no-browser"]).await;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+    let location = support::fake_idp::authorize_redirect(&url).await;
+    stdin.write_all(format!("{location}\n").as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Admin consent recorded"), "{err}");
+    assert!(!err.contains("not used"), "{err}");
+    let show = cli.run(&["show", NAME, "--json"], None).await;
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert!(v["app"]["admin_consent_at"].is_string(), "show records it: {v}");
+    // And the sign-in after it went through: the token is there.
+    let token = cli.run(&["token", NAME], None).await;
+    assert!(token.status.success(), "{}", text(&token.stderr));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_consent_then_the_sign_in_end_to_end() {
     let (cli, idp) = env().await;

@@ -430,18 +430,37 @@ async fn an_app_of_the_same_name_is_reused_and_a_non_admin_gets_the_link() {
     }
     expected.push(credential_reset(6));
     assert_eq!(run.az(), expected);
-    let link = format!("https://login.microsoftonline.com/{TENANT}/adminconsent?client_id={CLIENT}");
-    assert!(run.stderr.contains(&link), "{}", run.stderr);
+    // The script's link brings the admin's answer back to the redirect URI it registered,
+    // and says where to paste it.
+    let returning =
+        format!("https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?client_id={CLIENT}&");
+    let script_link = run
+        .stderr
+        .split_whitespace()
+        .find(|w| w.starts_with(&returning))
+        .unwrap_or_else(|| panic!("the script's link: {}", run.stderr))
+        .to_string();
+    assert!(
+        script_link.contains("redirect_uri=http%3A%2F%2Flocalhost%2Fmicrosoft_outlook%2Fconfirm"),
+        "{script_link}"
+    );
+    assert!(
+        run.stderr.contains("admin_consent=True") && run.stderr.contains("inbound connect"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains(SECRET));
 
     let out = import(&cli, "Support inbox", &run.code()).await;
     let err = text(&out.stderr);
     assert!(out.status.success(), "import failed: {err}");
     assert!(err.contains("admin consent: not granted"), "{err}");
-    // The import's link brings the admin's answer back (to the registered redirect URI).
-    let returning =
-        format!("https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?client_id={CLIENT}");
-    assert!(err.contains(&returning), "the import gives the link: {err}");
+    // The import gives the same link (its answer comes back to the registered redirect URI).
+    let import_link = err
+        .split_whitespace()
+        .find(|w| w.starts_with(&returning))
+        .unwrap_or_else(|| panic!("the import gives the link: {err}"));
+    assert_eq!(import_link, script_link, "one link, wherever it is printed");
     assert!(
         err.contains("--admin-consent"),
         "and where to paste its answer: {err}"

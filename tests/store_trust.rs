@@ -788,6 +788,68 @@ async fn a_read_only_store_serves_reads_and_says_so_when_asked_to_write() {
     assert!(!store.join("config.lock").exists());
 }
 
+/// `test` on a read-only store: says first that no result can be recorded, tests anyway, and
+/// a pass is shown as a pass (not a failure of the server) with exit 4, the store's code; a
+/// failed test keeps its own failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_on_a_read_only_store_passes_and_says_it_could_not_be_recorded() {
+    let idp = FakeIdp::start().await;
+    idp.set_account(support::dovecot::OAUTH_USER);
+    let Some(dovecot) = support::dovecot::Dovecot::start(&idp.introspection_url()) else {
+        return;
+    };
+    let cli = Cli::new();
+    let port = dovecot.port.to_string();
+    let ca = dovecot.ca_file.display().to_string();
+    let imap = ["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca];
+    cli.add_oauth(&idp, "S", support::dovecot::OAUTH_USER, &imap)
+        .await;
+    cli.add_oauth(
+        &idp,
+        "Down",
+        support::dovecot::OAUTH_USER,
+        &["--host", "127.0.0.1", "--port", "1"],
+    )
+    .await;
+    for name in ["S", "Down"] {
+        let (out, status, page) = cli.connect(name).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let store = cli.config_dir();
+    for lock in files_under(&store)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".lock"))
+    {
+        std::fs::remove_file(lock).unwrap();
+    }
+    let how = make_read_only(&store);
+
+    let out = output(read_only_cmd(how, &store, &store, &["test", "S"]), None).await;
+    let (said, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "{how:?}: {said}{err}");
+    assert!(
+        err.contains("read-only") && err.contains("no result can be recorded"),
+        "{err}"
+    );
+    assert!(said.starts_with("✔ S:"), "a pass, not a failure: {said}");
+    assert!(said.contains("passed") && said.contains("read-only"), "{said}");
+    assert!(!said.contains("free space"), "{said}");
+    assert!(!said.contains("✖"), "{said}");
+
+    // A failed test is a failure, said as such (and the note before it).
+    let out = output(read_only_cmd(how, &store, &store, &["test", "Down"]), None).await;
+    let (said, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{how:?}: {said}{err}");
+    assert!(said.starts_with("✖ Down:"), "{said}");
+    assert!(err.contains("no result can be recorded"), "{err}");
+
+    // Nothing was written: still Draft.
+    let shown = output(read_only_cmd(how, &store, &store, &["show", "S", "--json"]), None).await;
+    let v: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(v["state"], "Draft", "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_store_serves_a_due_token_while_valid_then_says_why_not() {
     let idp = FakeIdp::start().await;

@@ -375,6 +375,37 @@ fn connect_failure_offers_retry_with_a_new_run() {
     assert_ne!(*again, run);
 }
 
+/// The answer to the admin consent link (sent to an admin from the Permissions step) pasted
+/// at the sign-in step: the core records it, the step says so and keeps waiting for the
+/// sign-in (the paste field is free again).
+#[test]
+fn the_admin_links_answer_pasted_at_the_sign_in_is_said_and_the_sign_in_waits() {
+    let mut m = testing::model(testing::empty());
+    filled(&mut m);
+    let run = save(&mut m);
+    ready(&mut m, run);
+    let cmds = m.update(Msg::Consent {
+        run,
+        event: ConsentEvent::AdminGranted(inbound::ops::consent::AdminGranted {
+            app: "Support inbox".into(),
+            at: now(),
+            reported_tenant: "6f1e2d3c-0000-4000-8000-000000000001".into(),
+            warning: None,
+        }),
+    });
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Reload)), "{cmds:?}");
+    assert!(!cmds.iter().any(|c| matches!(c, Cmd::Cancel(_))), "{cmds:?}");
+    let w = m.wizard().unwrap();
+    assert!(matches!(w.connect, Connect::Waiting { run: r, .. } if r == run));
+    assert!(!w.paste.checking);
+    let said = m.status.as_ref().map(|s| (s.tone, s.text.clone()));
+    assert!(
+        said.as_ref()
+            .is_some_and(|(tone, t)| *tone == Tone::Ok && t.contains("Admin consent recorded")),
+        "{said:?}"
+    );
+}
+
 #[test]
 fn connect_cancel_frees_the_port_and_ignores_late_results() {
     let mut m = testing::model(testing::empty());
@@ -1782,25 +1813,54 @@ fn the_form_renewing_a_stored_app_says_so_and_names_its_servers() {
 }
 
 /// The form renews a stored app (same registration, new secret) and Microsoft could not be
-/// asked: nothing is saved, the stored secret stays.
+/// asked: nothing is saved unless the person says so, as the rotation popup asks ("Save
+/// unchecked?"): no keeps the stored secret, yes saves the form's.
 #[test]
-fn an_unchecked_renewal_of_a_stored_app_is_not_saved() {
+fn an_unchecked_renewal_of_a_stored_app_asks_before_saving_it_unchecked() {
     let mut m = testing::model(testing::empty());
     filled(&mut m);
+    let offline = |m: &mut Model, run: u64| {
+        let e = inbound::ops::Error::Unverified(Box::new(testing::checklist_offline()));
+        m.update(Msg::Preflight {
+            run,
+            event: PreflightEvent::Done(Err(SaveError::Core(std::sync::Arc::new(e)))),
+        })
+    };
     let run = preflight_run(&act(&mut m, Action::Submit));
-    let e = inbound::ops::Error::Unverified(Box::new(testing::checklist_offline()));
-    let cmds = m.update(Msg::Preflight {
-        run,
-        event: PreflightEvent::Done(Err(SaveError::Core(std::sync::Arc::new(e)))),
-    });
-    assert!(cmds.is_empty(), "nothing saved: {cmds:?}");
+    let cmds = offline(&mut m, run);
+    assert!(cmds.is_empty(), "nothing saved yet: {cmds:?}");
+    assert_eq!(m.popup, Some(Popup::ConfirmUnchecked));
     assert!(
         m.status
             .as_ref()
-            .is_some_and(|s| s.tone == Tone::Warn && s.text.contains("Not saved")),
+            .is_some_and(|s| s.tone == Tone::Warn && s.text.contains("save it unchecked")),
         "{:?}",
         m.status
     );
+    // No: the stored secret stays, nothing is saved, the form keeps what was typed.
+    let cmds = act(&mut m, Action::No);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(m.popup, None);
+    assert_eq!(step(&m), Some(Step::Form));
+    assert!(
+        m.status.as_ref().is_some_and(|s| s.text.contains("Not saved")),
+        "{:?}",
+        m.status
+    );
+    // Yes: saved unchecked, and said so with the result.
+    let run = preflight_run(&act(&mut m, Action::Submit));
+    assert!(offline(&mut m, run).is_empty());
+    let cmds = act(&mut m, Action::Yes);
+    let [Cmd::Save { run, .. }] = cmds.as_slice() else {
+        panic!("saved unchecked: {cmds:?}")
+    };
+    assert_eq!(m.popup, None);
+    m.update(Msg::Saved {
+        run: *run,
+        result: Ok("Support inbox".into()),
+    });
+    let said = m.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.contains("not checked"), "{said}");
 }
 
 #[test]

@@ -90,7 +90,7 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
         Command::Check(a) => return check(&store, a).await,
         Command::Remove(a) => remove(&store, a),
         Command::ExchangeSetup(a) => super::exchange::exchange_setup(&store, &a.name, a.json),
-        Command::Cert(c) => super::cert::run(&store, c),
+        Command::Cert(c) => super::cert::run(&store, c).await,
         Command::Settings(a) => settings(&store, a),
         Command::Serve(a) => return super::serve::run(&store, a).await,
         Command::Import(a) => return super::import::run(&store, &a),
@@ -195,7 +195,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::AppOnly { .. } => exit::USAGE,
         Error::NotFound { .. } | Error::Store(StoreError::NoStore { .. }) => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
-        Error::Store(_) => exit::STORE,
+        Error::Store(_) | Error::PassedUnsaved { read_only: true, .. } => exit::STORE,
         Error::Blocked { .. } | Error::NotSignedIn { .. } | Error::NeedsAdminConsent(_) => exit::NEEDS_YOU,
         Error::OAuth { source, .. } if source.blocker().is_some() => exit::NEEDS_YOU,
         Error::Cancelled => exit::INTERRUPTED,
@@ -764,8 +764,22 @@ async fn connect_with_listener(
     say!("Or paste the address the browser ended on (\"can't be reached\" is fine) and press Enter.");
     say!("Waiting for Microsoft's answer on port {port} …");
     consent
-        .wait_any(store, timeout, cancel, Some(pastes), |msg| {
-            say!("Pasted address not used: {msg}")
+        .wait_any(store, timeout, cancel, Some(pastes), |note| match note {
+            consent::PasteNote::NotUsed(msg) => say!("Pasted address not used: {msg}"),
+            consent::PasteNote::AdminConsentRecorded(g) => {
+                say!(
+                    "Admin consent recorded ({}; tenant reported: {}). Now sign in with the link above.",
+                    crate::timefmt::local(g.at),
+                    if g.reported_tenant.is_empty() {
+                        "none"
+                    } else {
+                        &g.reported_tenant
+                    }
+                );
+                if let Some(w) = &g.warning {
+                    say!("Warning: {w}");
+                }
+            }
         })
         .await
 }
@@ -836,6 +850,13 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
         }
         None => Timeouts::default(),
     };
+    // Said first: the tests run, but a read-only store keeps none of their results.
+    if !names.is_empty() && !store.is_writable() {
+        say!(
+            "The store {} is read-only: the servers are tested, but no result can be recorded (none is marked Confirmed).",
+            store.dir().display()
+        );
+    }
     let results = core_ops::test::test_servers(store, names, usize::from(a.jobs), timeouts, |name| {
         progress_printer(name, quiet)
     })
@@ -858,7 +879,13 @@ async fn test(store: &Store, a: TestArgs) -> Result<u8, Error> {
             Err(e) => {
                 worst = worst.max(code_for(e));
                 if !a.json {
-                    out!("✖ {name}: {e}");
+                    // A pass that could not be recorded is no failure of the server.
+                    let glyph = if matches!(e, Error::PassedUnsaved { .. }) {
+                        "✔"
+                    } else {
+                        "✖"
+                    };
+                    out!("{glyph} {name}: {e}");
                     for line in advice(e) {
                         out!("  → {line}");
                     }

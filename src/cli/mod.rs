@@ -687,6 +687,18 @@ pub enum CertCommand {
     New(CertNewArgs),
     /// Print APP's public certificate (PEM) again, with its thumbprint and expiry.
     Show(CertShowArgs),
+    /// Switch APP to the new certificate `cert new` kept waiting, once Microsoft accepts it
+    /// (upload it first).
+    Use(CertUseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertUseArgs {
+    pub app: String,
+    /// Switch without asking Microsoft (a certificate it does not know stops every server of
+    /// the app).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -709,6 +721,10 @@ pub struct CertNewArgs {
     /// For a new app: the identity provider authority.
     #[arg(long, value_name = "URL")]
     pub authority: Option<String>,
+    /// Replace the app's working secret or certificate at once, without asking Microsoft
+    /// first (by default a new certificate waits until it is proven: inbound cert use APP).
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Debug, Args)]

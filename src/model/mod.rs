@@ -49,6 +49,18 @@ pub struct Config {
     pub apps: Vec<AzureApp>,
     #[serde(default)]
     pub servers: Vec<Server>,
+    /// New certificates made for apps that already have a working credential: each waits
+    /// here (its key in `certs/`) until Microsoft accepts it, then replaces the app's
+    /// credential (`inbound cert use`). The app keeps signing in with the old one meanwhile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_certificates: Vec<PendingCertificate>,
+}
+
+/// A certificate waiting to be proven before it replaces app `app`'s credential.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingCertificate {
+    pub app: String,
+    pub certificate: AppCertificate,
 }
 
 impl Default for Config {
@@ -58,6 +70,7 @@ impl Default for Config {
             settings: Settings::default(),
             apps: Vec::new(),
             servers: Vec::new(),
+            pending_certificates: Vec::new(),
         }
     }
 }

@@ -218,18 +218,7 @@ impl AdminConsent {
         };
         self.listener.shutdown().await;
         match answer {
-            Callback::AdminConsented { tenant } => {
-                let at = Timestamp::now();
-                record(store, &self.app.name, at)?;
-                tracing::info!(app = %self.app.name, reported_tenant = %tenant, "admin consent granted");
-                let warning = other_tenant(&self.app.tenant, &tenant);
-                Ok(AdminGranted {
-                    app: self.app.name.clone(),
-                    at,
-                    reported_tenant: tenant,
-                    warning,
-                })
-            }
+            Callback::AdminConsented { tenant } => granted(store, &self.app, tenant),
             Callback::Denied { error, description } => Err(self.refusal(&error, &description)),
             Callback::Code { .. } => Err(Error::WrongAnswer {
                 server: self.server.name.clone(),
@@ -241,13 +230,8 @@ impl AdminConsent {
     /// A pasted address as if it had reached the listener.
     fn check_pasted(&self, text: &str) -> std::result::Result<Callback, PasteProblem> {
         let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
-        // The link sent to an admin carries no state (it outlives this run): its answer is
-        // taken as pasted. It only records when consent was granted (the reported tenant is
-        // shown, never trusted), and the sign-in that follows proves it.
-        if let Pasted::AdminConsented { tenant, state: None } = &pasted {
-            return Ok(Callback::AdminConsented {
-                tenant: tenant.clone(),
-            });
+        if let Some(tenant) = link_answer(&pasted) {
+            return Ok(Callback::AdminConsented { tenant });
         }
         check_state(&pasted, &self.state)?;
         match pasted {
@@ -278,6 +262,32 @@ impl AdminConsent {
             denied(error, description)
         }
     }
+}
+
+/// The answer to the admin consent link sent to an admin (the Permissions step's, the setup
+/// script's, the hints'), pasted: its reported tenant. That link carries no state (it
+/// outlives any run), so its answer is taken as pasted, by this flow and by the sign-in
+/// alike. It only records when consent was granted (the tenant is shown, never trusted), and
+/// the sign-in that follows proves it.
+pub(crate) fn link_answer(pasted: &Pasted) -> Option<String> {
+    match pasted {
+        Pasted::AdminConsented { tenant, state: None } => Some(tenant.clone()),
+        _ => None,
+    }
+}
+
+/// Records on `app` the grant the browser reported.
+pub(crate) fn granted(store: &Store, app: &AzureApp, tenant: String) -> Result<AdminGranted> {
+    let at = Timestamp::now();
+    record(store, &app.name, at)?;
+    tracing::info!(app = %app.name, reported_tenant = %tenant, "admin consent granted");
+    let warning = other_tenant(&app.tenant, &tenant);
+    Ok(AdminGranted {
+        app: app.name.clone(),
+        at,
+        reported_tenant: tenant,
+        warning,
+    })
 }
 
 /// A warning when the reported tenant is visibly not the app's (both GUIDs, different).

@@ -183,15 +183,16 @@ impl Consent {
     }
 
     /// Like [`Consent::wait`], but also accepts addresses pasted by the user (paste-back);
-    /// whichever arrives first wins. A paste that cannot be used is reported through
-    /// `rejected` and the wait goes on.
+    /// whichever arrives first wins. A paste that cannot be used is reported through `noted`
+    /// and the wait goes on; so is the answer to the admin consent link sent to an admin,
+    /// which is recorded on the app (the sign-in then proves it).
     pub async fn wait_any(
         mut self,
         store: &Store,
         timeout: Duration,
         cancel: CancellationToken,
         mut pasted: Option<mpsc::Receiver<String>>,
-        mut rejected: impl FnMut(String),
+        mut noted: impl FnMut(PasteNote),
     ) -> Result<Connected> {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -233,12 +234,15 @@ impl Consent {
                 text = paste => match text {
                     None => pasted = None,
                     Some(text) => match self.check_pasted(&text) {
-                        Ok(code) => {
+                        Ok(SignInPaste::Code(code)) => {
                             self.listener.close();
                             return self.redeem(store, &code).await;
                         }
+                        Ok(SignInPaste::AdminAnswer(tenant)) => {
+                            noted(PasteNote::AdminConsentRecorded(super::admin_consent::granted(store, &self.app, tenant)?));
+                        }
                         Err(PasteProblem::Fatal(e)) => return Err(e),
-                        Err(PasteProblem::Retry(msg)) => rejected(msg),
+                        Err(PasteProblem::Retry(msg)) => noted(PasteNote::NotUsed(msg)),
                     },
                 },
                 () = &mut deadline => {
@@ -255,16 +259,19 @@ impl Consent {
     }
 
     /// Validates a pasted address against this sign-in.
-    fn check_pasted(&self, text: &str) -> std::result::Result<String, PasteProblem> {
+    fn check_pasted(&self, text: &str) -> std::result::Result<SignInPaste, PasteProblem> {
         let expected = self
             .request
             .as_ref()
             .map(|r| r.state.as_str())
             .unwrap_or_default();
         let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
+        if let Some(tenant) = super::admin_consent::link_answer(&pasted) {
+            return Ok(SignInPaste::AdminAnswer(tenant));
+        }
         check_state(&pasted, expected)?;
         match pasted {
-            Pasted::Code { code, .. } => Ok(code),
+            Pasted::Code { code, .. } => Ok(SignInPaste::Code(code)),
             Pasted::AdminConsented { .. } => Err(PasteProblem::Retry(
                 "that is the admin consent's answer; paste the address the sign-in ended on".into(),
             )),
@@ -331,6 +338,22 @@ pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connec
         tokens,
         mismatch,
     })
+}
+
+/// What became of a paste the sign-in did not end with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasteNote {
+    /// Not usable (cut off, another attempt's, not an answer): why, and the wait goes on.
+    NotUsed(String),
+    /// The answer to the admin consent link sent to an admin: recorded; the sign-in goes on.
+    AdminConsentRecorded(AdminGranted),
+}
+
+/// A pasted address the sign-in can use.
+enum SignInPaste {
+    Code(String),
+    /// The admin consent link's answer (no state): the tenant it reported.
+    AdminAnswer(String),
 }
 
 pub(crate) enum PasteProblem {

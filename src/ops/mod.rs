@@ -145,12 +145,20 @@ pub enum Error {
     )]
     Changed { server: String },
     #[error(
-        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but saving the result failed: {reason}. The server was not marked Confirmed; free space or fix the store, then test again"
+        "Test & Confirm of \"{server}\" passed (INBOX has {messages} messages), but saving the result failed: {reason}. The server was not marked Confirmed; {}",
+        if *read_only {
+            "test again from a copy of the store you may write, or once it is writable"
+        } else {
+            "free space or fix the store, then test again"
+        }
     )]
     PassedUnsaved {
         server: String,
         messages: u32,
         reason: String,
+        /// The store is read-only (a snapshot, a mounted secret): nothing is wrong with the
+        /// server, only nothing can be written.
+        read_only: bool,
     },
     #[error("port {port} for the sign-in listener is busy{}{}", holder.as_ref().map(|h| format!(" ({h} listens there)")).unwrap_or_default(), match chosen {
         consent::PortChoice::PublicUrl => "; the reverse proxy forwards to this port, so no other port would do: stop the other program",

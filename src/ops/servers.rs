@@ -801,6 +801,7 @@ pub fn remove_app(store: &Store, name: &str) -> Result<()> {
         }
         let before = config.apps.len();
         config.apps.retain(|a| a.name != name);
+        config.pending_certificates.retain(|p| p.app != name);
         if config.apps.len() == before {
             return Err(Error::NotFound {
                 kind: "Azure app",

@@ -148,11 +148,19 @@ where
 /// pass, and the error says both; a failed test keeps its own error.
 fn unsaved(name: &str, result: Result<ProbeReport>, save: &Error) -> Error {
     match result {
-        Ok(report) => Error::PassedUnsaved {
-            server: name.into(),
-            messages: report.messages,
-            reason: save.to_string(),
-        },
+        Ok(report) => {
+            let read_only = matches!(save, Error::Store(e) if e.is_read_only());
+            Error::PassedUnsaved {
+                server: name.into(),
+                messages: report.messages,
+                reason: if read_only {
+                    "the store is read-only".into()
+                } else {
+                    save.to_string()
+                },
+                read_only,
+            }
+        }
         Err(e) => {
             tracing::warn!(server = name, error = %save, "the failed test could not be recorded");
             e

@@ -59,6 +59,12 @@ impl Store {
             .apps
             .iter()
             .filter_map(|a| a.certificate.as_ref().map(|c| c.id.as_str()))
+            .chain(
+                config
+                    .pending_certificates
+                    .iter()
+                    .map(|p| p.certificate.id.as_str()),
+            )
             .collect();
         let Ok(entries) = fs::read_dir(self.certs_dir()) else {
             return;
@@ -94,6 +100,9 @@ impl Store {
             if let Some(c) = app.certificate.as_mut() {
                 c.key_file = Some(self.certificate_key_path(&c.id));
             }
+        }
+        for p in &mut config.pending_certificates {
+            p.certificate.key_file = Some(self.certificate_key_path(&p.certificate.id));
         }
     }
 }

@@ -11,7 +11,9 @@
 //!   [`FakeIdp::set_signed_in_user_is_admin`], [`FakeIdp::cancel_next_admin_consent`]) and a
 //!   public client ([`FakeIdp::set_public_client`]);
 //! * `POST /introspect` (also `GET ?token=` and `Authorization: Bearer`), RFC 7662-style
-//!   introspection for the test Dovecot's oauth2 passdb.
+//!   introspection for the test Dovecot's oauth2 passdb;
+//! * opaque access tokens ([`FakeIdp::set_opaque_access_tokens`]): Microsoft says clients
+//!   must not depend on reading access tokens, which may be opaque or encrypted.
 //!
 //! It serves on `http://127.0.0.1:<random port>` with no sign-in page (like a browser with
 //! a session: authorize redirects at once), on the test's tokio runtime, until the last
@@ -87,6 +89,8 @@ struct Knobs {
     last_authorize_params: Vec<(String, String)>,
     last_token_form: Vec<(String, String)>,
     last_token_basic_auth: Option<(String, String)>,
+    /// Access tokens are handed out opaque: opaque → the readable token the stand-in minted.
+    opaque: Option<std::collections::HashMap<String, String>>,
 }
 
 struct Fake {
@@ -98,6 +102,15 @@ impl Fake {
     fn knobs(&self) -> MutexGuard<'_, Knobs> {
         // A panicking test must not poison the fake for everybody else.
         self.knobs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The readable token behind an opaque one (any other token as it is).
+    fn readable(&self, token: &str) -> String {
+        self.knobs()
+            .opaque
+            .as_ref()
+            .and_then(|m| m.get(token).cloned())
+            .unwrap_or_else(|| token.to_owned())
     }
 }
 
@@ -329,6 +342,12 @@ impl FakeIdp {
         self.fake.knobs().client_assertion_requests
     }
 
+    /// From now on the token endpoint answers with opaque access tokens (random text, no
+    /// JWT to read claims from), as Microsoft may; introspection still knows them.
+    pub fn set_opaque_access_tokens(&self, opaque: bool) {
+        self.fake.knobs().opaque = opaque.then(Default::default);
+    }
+
     /// Registers a certificate (PEM) for the app, as uploading it under Certificates &
     /// secrets does: client assertions signed with its key then authenticate the app. Wrong
     /// assertions get Entra's errors (700027 signature/key, 700021 issuer, 700023 audience,
@@ -400,7 +419,8 @@ impl FakeIdp {
 
     /// Whether `token` is an access token this fake issued that has not expired.
     pub fn is_valid_access_token(&self, token: &str) -> bool {
-        self.entra().access_grant(token).is_some_and(|g| g.live())
+        let token = self.fake.readable(token);
+        self.entra().access_grant(&token).is_some_and(|g| g.live())
     }
 
     /// Issues a live access token for `username` without any HTTP flow (for IMAP-only tests).
@@ -505,12 +525,42 @@ impl Handler for Fake {
                     }
                     entra.approve_device_code(&device_code);
                 }
+                let answer = entra.route(req);
+                return match knobs.opaque.as_mut() {
+                    Some(map) => made_opaque(answer, map),
+                    None => answer,
+                };
             }
             (Some((_, "devicecode")), &Method::POST) => knobs.device_code_requests += 1,
             _ => {}
         }
         entra.route(req)
     }
+}
+
+/// A token answer with its `access_token` replaced by an opaque one (remembered in `map`).
+fn made_opaque(answer: Response, map: &mut std::collections::HashMap<String, String>) -> Response {
+    use futures_util::FutureExt as _;
+    use http_body_util::BodyExt as _;
+    let (parts, body) = answer.into_parts();
+    // A `Full` body is ready at once: nothing is waited for.
+    let bytes = body
+        .collect()
+        .now_or_never()
+        .and_then(Result::ok)
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return hyper::Response::from_parts(parts, http_body_util::Full::new(bytes));
+    };
+    if let Some(readable) = v.get("access_token").and_then(|t| t.as_str()).map(str::to_owned) {
+        let opaque = format!("EwBAT{:032x}", rand::random::<u128>());
+        map.insert(opaque.clone(), readable);
+        v["access_token"] = json!(opaque);
+    }
+    let mut answer = http::json(parts.status.as_u16(), &v);
+    *answer.headers_mut() = parts.headers;
+    answer
 }
 
 impl Fake {
@@ -523,6 +573,7 @@ impl Fake {
             .map(str::to_owned)
             .or_else(|| req.authorization("Bearer"));
         let full_access = self.knobs().full_access.clone();
+        let token = token.map(|t| self.readable(&t));
         let entra = self.entra.lock();
         let grant = token
             .as_deref()

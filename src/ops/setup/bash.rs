@@ -5,7 +5,7 @@ use crate::model::quote::{posix, powershell};
 
 use super::steps::{
     DELEGATED, EXCHANGE_APP, GRAPH_APP, IMAP_ACCESS_AS_APP, PUBLIC_CLIENT_REDIRECT, SECRET_NAME,
-    ScriptOptions, Step, TRIES, TRY_WAIT_SECS, consent_link,
+    ScriptOptions, Step, TRIES, TRY_WAIT_SECS, consent_answer, consent_link,
 };
 
 pub fn render(o: &ScriptOptions, steps: &[Step]) -> String {
@@ -91,8 +91,9 @@ fn lines(o: &ScriptOptions, step: Step) -> Vec<String> {
             "A=false".into(),
             "if r az ad app permission admin-consent --id \"$C\" 2>/dev/null; then A=true; else".into(),
             format!(
-                "  echo \"No admin consent (are you an admin?). Send an admin this link: {}\" >&2; fi",
-                consent_link("$T", "$C")
+                "  echo \"No admin consent (are you an admin?). Send an admin this link: {}{}\" >&2; fi",
+                consent_link(o, "$T", "$C"),
+                consent_answer(o)
             ),
         ],
         Step::Secret => vec![

@@ -5,7 +5,7 @@ use crate::model::quote::powershell;
 
 use super::steps::{
     DELEGATED, EXCHANGE_APP, GRAPH_APP, IMAP_ACCESS_AS_APP, PUBLIC_CLIENT_REDIRECT, SECRET_NAME,
-    ScriptOptions, Step, TRIES, TRY_WAIT_SECS, consent_link,
+    ScriptOptions, Step, TRIES, TRY_WAIT_SECS, consent_answer, consent_link,
 };
 
 pub fn render(o: &ScriptOptions, steps: &[Step]) -> String {
@@ -106,8 +106,9 @@ else {{ R {{ New-MgOauth2PermissionGrant -ClientId $SP.Id -ConsentType AllPrinci
                 "$Res = Get-MgServicePrincipal -Filter \"appId eq '$Api'\"".into(),
                 format!("try {{ {grant}; $A = $true }}"),
                 format!(
-                    "catch {{ $A = $false; Write-Warning \"No admin consent (are you an admin?). Send an admin this link: {}\" }}",
-                    consent_link("$T", "$C")
+                    "catch {{ $A = $false; Write-Warning \"No admin consent (are you an admin?). Send an admin this link: {}{}\" }}",
+                    consent_link(o, "$T", "$C"),
+                    consent_answer(o)
                 ),
             ]
         }

@@ -262,9 +262,33 @@ pub fn steps(o: &ScriptOptions) -> Vec<Step> {
     s
 }
 
-/// The admin consent URL with the script's own variables for tenant and client ID.
-pub fn consent_link(tenant: &str, client: &str) -> String {
-    format!("https://login.microsoftonline.com/{tenant}/adminconsent?client_id={client}")
+/// The admin consent link to send an admin, with the script's own variables for tenant and
+/// client ID: the one inbound prints ([`crate::model::AzureApp::admin_consent_link`]),
+/// answered to the redirect URI the script registers, so the address the admin's browser
+/// ends on (`admin_consent=True`) can be pasted into inbound and is recorded. An app-only
+/// app registers no redirect URI: the simple link, whose answer is a page (the first token
+/// proves the role). Every value added here is percent-encoded, so nothing in it is special
+/// inside either shell's double quotes.
+pub fn consent_link(o: &ScriptOptions, tenant: &str, client: &str) -> String {
+    let redirect = match &o.redirect_uri {
+        Some(r) => r.as_str(),
+        None if o.public_client => PUBLIC_CLIENT_REDIRECT,
+        None => return format!("https://login.microsoftonline.com/{tenant}/adminconsent?client_id={client}"),
+    };
+    let rest = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("scope", crate::model::ADMIN_CONSENT_SCOPE)
+        .append_pair("redirect_uri", redirect)
+        .finish();
+    format!("https://login.microsoftonline.com/{tenant}/v2.0/adminconsent?client_id={client}&{rest}")
+}
+
+/// What to do with the admin consent link's answer (after the link, in the script's words).
+pub fn consent_answer(o: &ScriptOptions) -> &'static str {
+    if o.redirect_uri.is_none() && !o.public_client {
+        " (then inbound test NAME shows whether the permission was granted)"
+    } else {
+        " (their browser then ends on an address with admin_consent=True: paste it into inbound at the sign-in, inbound connect NAME or the app's sign-in step, to record the grant)"
+    }
 }
 
 #[cfg(test)]

@@ -260,7 +260,7 @@ impl StoreEffects {
                     timeout,
                     cancel.clone(),
                     Some(paste_rx),
-                    rejecter(&tx, run),
+                    paste_notes(&tx, run),
                 )
                 .await;
             cancel.cancel();
@@ -378,6 +378,19 @@ fn rejecter(tx: &UnboundedSender<Msg>, run: RunId) -> impl FnMut(String) + use<>
             run,
             event: ConsentEvent::PasteRejected(note),
         });
+    }
+}
+
+/// What became of a paste during a sign-in: not used (why), or the admin consent link's
+/// answer, recorded.
+fn paste_notes(tx: &UnboundedSender<Msg>, run: RunId) -> impl FnMut(consent::PasteNote) + use<> {
+    let tx = tx.clone();
+    move |note| {
+        let event = match note {
+            consent::PasteNote::NotUsed(why) => ConsentEvent::PasteRejected(why),
+            consent::PasteNote::AdminConsentRecorded(g) => ConsentEvent::AdminGranted(g),
+        };
+        let _ = tx.send(Msg::Consent { run, event });
     }
 }
 

@@ -687,6 +687,7 @@ impl Model {
                 Effect::FieldsNeedAttention => self.say_fields_need_attention(),
                 Effect::Copy { text, what } => cmds.extend(self.copy(text, what)),
                 Effect::Select(name) => self.select_name(&name),
+                Effect::AskUnchecked => self.popup = Some(Popup::ConfirmUnchecked),
                 Effect::Leave => cmds.extend(self.leave_wizard()),
                 // Carried out by the wizard itself.
                 Effect::Enter(_) => {}

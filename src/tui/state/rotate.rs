@@ -275,6 +275,16 @@ impl Model {
     /// The answer to "save unchecked?": yes saves without asking Microsoft; no goes back to
     /// the form with the old secret still in place.
     pub(crate) fn unchecked_answer(&mut self, action: Action) -> Vec<Cmd> {
+        if self.rotation.is_none() {
+            // The wizard's renewal asked (its form's secret would replace a stored one).
+            let yes = match action {
+                Action::Yes => true,
+                Action::No => false,
+                _ => return Vec::new(),
+            };
+            self.popup = None;
+            return self.wizard_event(crate::tui::state::wizard::StepEvent::SaveUnchecked(yes));
+        }
         match action {
             Action::Yes => {
                 self.popup = Some(Popup::Rotate);

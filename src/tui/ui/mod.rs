@@ -11,6 +11,7 @@ mod tests;
 
 use crate::tui::state::keymap;
 use crate::tui::state::wizard::Step;
+use crate::tui::state::wizard::preflight::Preflight;
 use crate::tui::state::{Model, Pane, Popup, Screen};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -124,6 +125,10 @@ pub fn render(model: &Model, f: &mut Frame) {
             if let Some(r) = model.rotation.as_deref() {
                 let why = r.unverified.as_deref().unwrap_or_default();
                 popups::confirm::unchecked(&r.app, why, &theme, area, f.buffer_mut());
+            } else if let Some(Preflight::Unverified { app, why, .. }) =
+                model.wizard().map(|w| &w.form.preflight)
+            {
+                popups::confirm::unchecked(app, why, &theme, area, f.buffer_mut());
             }
         }
         Some(Popup::Settings) => {

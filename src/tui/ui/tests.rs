@@ -871,6 +871,37 @@ fn rotate_secret_offline_asks_before_saving_unchecked() {
     snap("rotate_offline_save_unchecked", &m, 80, 24);
 }
 
+/// The wizard's renewal (the form's new secret for a stored registration) when Microsoft
+/// could not be asked: the same question as the rotation's, with the stored secret kept.
+#[test]
+fn wizard_renewal_offline_asks_before_saving_unchecked() {
+    let mut m = filled_form();
+    // The stored registration with a new secret: a renewal of "Contoso mail".
+    if let crate::tui::state::Screen::Wizard(w) = &mut m.screen {
+        w.form.set_value(
+            crate::tui::state::wizard::form::FieldId::Secret,
+            "renewed8Q~NEWSECRETVALUEabcdefghijklmnopq",
+        );
+    }
+    m.update(Msg::Action(Action::Submit));
+    let run = m.next_run - 1;
+    let mut list = crate::ops::preflight::Checklist::default();
+    list.set(
+        crate::ops::preflight::CheckItem::Secret,
+        crate::ops::preflight::Outcome::Unknown {
+            why: "could not reach https://login.microsoftonline.com (dns error)".into(),
+        },
+    );
+    m.update(Msg::Preflight {
+        run,
+        event: PreflightEvent::Done(Err(crate::tui::state::msg::SaveError::Core(std::sync::Arc::new(
+            crate::ops::Error::Unverified(Box::new(list)),
+        )))),
+    });
+    assert_eq!(m.popup, Some(crate::tui::state::Popup::ConfirmUnchecked));
+    snap("wizard_4_renewal_offline_save_unchecked", &m, 80, 24);
+}
+
 mod app_only;
 mod demo;
 mod review_list;

@@ -473,8 +473,25 @@ pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: C
             ];
         }
         ConsentEvent::NeedsAdminConsent(need) => return super::admin::open(w, *need),
-        // Only an admin consent run is granted (routed above).
-        ConsentEvent::AdminGranted(_) => {}
+        // The answer to the admin consent link (sent to an admin) pasted here: recorded, and
+        // the sign-in goes on.
+        ConsentEvent::AdminGranted(granted) => {
+            w.paste = PasteField::default();
+            let said = match granted.warning {
+                Some(warning) => (
+                    Tone::Warn,
+                    format!(
+                        "Admin consent recorded, but {}; now sign in with the link above.",
+                        crate::sanitize::peer_text(&warning)
+                    ),
+                ),
+                None => (
+                    Tone::Ok,
+                    "Admin consent recorded for the organization; now sign in with the link above.".into(),
+                ),
+            };
+            return vec![Effect::Say(said.0, said.1), Effect::Cmd(Cmd::Reload)];
+        }
         ConsentEvent::Cancelled if from_device => w.device = Device::Off,
         ConsentEvent::Cancelled => w.connect = Connect::Cancelled,
     }

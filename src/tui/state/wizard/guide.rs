@@ -167,7 +167,7 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
             vec![Effect::Enter(prev)]
         }
         Action::Copy if step == Step::Register => vec![redirect_copy(w, ctx)],
-        Action::Copy if step == Step::Permissions => match admin_consent_url(&w.form) {
+        Action::Copy if step == Step::Permissions => match admin_consent_link(w, &ctx.config.settings) {
             Some(text) => vec![Effect::Copy {
                 text,
                 what: "Admin consent URL",
@@ -274,12 +274,21 @@ fn check(w: &mut Wizard, ctx: &StepCtx, f: FieldId) -> bool {
     }
 }
 
-/// The admin consent URL when the form has a usable client ID and tenant.
-pub fn admin_consent_url(form: &Form) -> Option<String> {
+/// The admin consent link to send an admin, when the form has a usable client ID and
+/// tenant: the one the CLI and the hints print ([`AzureApp::admin_consent_link`]), answered
+/// to the redirect URI registered on step 1, so the address the admin's browser ends on
+/// (`admin_consent=True`) can be pasted at the sign-in step and is recorded.
+pub fn admin_consent_link(w: &Wizard, settings: &crate::model::Settings) -> Option<String> {
+    let app = form_app(&w.form)?;
+    Some(app.admin_consent_link(&redirect_to_register(w, settings)))
+}
+
+/// The app the form describes, when its client ID, tenant and authority are usable.
+fn form_app(form: &Form) -> Option<AzureApp> {
     let client_id = validate::client_id(form.value(FieldId::ClientId)).ok()?;
     let tenant = validate::tenant(form.value(FieldId::Tenant)).ok()?;
     let authority = validate::authority(form.value(FieldId::Authority)).ok()?;
-    let app = AzureApp {
+    Some(AzureApp {
         public_client: form.public_client,
         admin_consent_at: None,
         name: String::new(),
@@ -289,6 +298,5 @@ pub fn admin_consent_url(form: &Form) -> Option<String> {
         secret_expires: None,
         authority,
         certificate: None,
-    };
-    Some(app.admin_consent_url())
+    })
 }

@@ -45,6 +45,9 @@ pub enum Effect {
     Leave,
     /// Select this server in the list.
     Select(String),
+    /// Ask "save unchecked?" (Microsoft could not check a secret that would replace a stored
+    /// one); the answer comes back as [`StepEvent::SaveUnchecked`].
+    AskUnchecked,
 }
 
 /// What a step may read and use besides its own data.
@@ -80,6 +83,9 @@ pub enum StepEvent<'a> {
     Paste(&'a str),
     Saved(RunId, Result<String, SaveError>),
     Preflight(RunId, PreflightEvent),
+    /// The answer to "save unchecked?" after Microsoft could not check a renewal's secret:
+    /// true saves it unchecked, false keeps the stored one.
+    SaveUnchecked(bool),
     Consent(RunId, ConsentEvent),
     Test(RunId, TestEvent),
 }
@@ -282,6 +288,7 @@ impl Wizard {
             StepEvent::Entered => self.enter(ctx),
             StepEvent::Saved(run, result) => form::on_saved(self, ctx, run, result),
             StepEvent::Preflight(run, e) => preflight::on_event(self, ctx, run, e),
+            StepEvent::SaveUnchecked(yes) => preflight::unchecked_answer(self, ctx, yes),
             StepEvent::Consent(run, e) => connect::on_consent(self, ctx, run, e),
             StepEvent::Test(run, e) => test::on_event(self, run, e, ctx.now),
             event => match self.step {

@@ -28,6 +28,13 @@ pub enum Preflight {
     Done(Checklist),
     /// Pre-flight itself could not run (the network, the store): why; the save went on.
     Warned(String),
+    /// The form renews a stored app (same registration, new secret) and Microsoft could not
+    /// be asked: nothing is saved until the person chooses to save unchecked (`request`).
+    Unverified {
+        app: String,
+        why: String,
+        request: Box<SaveRequest>,
+    },
 }
 
 impl Preflight {
@@ -139,16 +146,29 @@ fn finish(
             vec![Effect::FieldsNeedAttention]
         }
         // The form renews a stored app (same registration, new secret) and Microsoft could not
-        // be asked: the working secret is not replaced unchecked, nothing is saved.
+        // be asked: the working secret is not replaced unchecked unless the person says so
+        // (as the rotation popup asks).
         Err(SaveError::Core(e)) if matches!(*e, crate::ops::Error::Unverified(_)) => {
-            let e = crate::sanitize::peer_text(&e.to_string());
-            w.form.preflight = Preflight::Warned(e.clone());
-            vec![Effect::Say(
-                Tone::Warn,
-                format!(
-                    "Not saved: {e} (this registration is stored: the new secret would replace its secret). Save again when Microsoft can be reached."
+            let why = crate::sanitize::peer_text(&e.to_string());
+            let app = match &request {
+                SaveRequest::Add { input, .. } => {
+                    crate::ops::servers::renews(input, ctx.config).map(|(app, _)| app)
+                }
+                SaveRequest::Edit { app, .. } => app.as_ref().map(|(a, _)| a.clone()),
+            }
+            .unwrap_or_else(|| w.form.value(FieldId::ClientId).trim().to_string());
+            w.form.preflight = Preflight::Unverified {
+                app,
+                why,
+                request: Box::new(request),
+            };
+            vec![
+                Effect::Say(
+                    Tone::Warn,
+                    "Microsoft could not check the new secret; the stored one stays unless you save it unchecked.".into(),
                 ),
-            )]
+                Effect::AskUnchecked,
+            ]
         }
         Err(e) => {
             let e = crate::sanitize::peer_text(&e.to_string());
@@ -161,4 +181,23 @@ fn finish(
             effects
         }
     }
+}
+
+/// The answer to "save unchecked?": yes saves the renewal without Microsoft's word (said so
+/// with the result); no keeps the stored secret and the form as typed.
+pub(super) fn unchecked_answer(w: &mut Wizard, ctx: &mut StepCtx, yes: bool) -> Vec<Effect> {
+    let Preflight::Unverified { why, request, .. } = std::mem::take(&mut w.form.preflight) else {
+        return Vec::new();
+    };
+    if !yes {
+        w.form.preflight = Preflight::Warned(why);
+        return vec![Effect::Say(
+            Tone::Info,
+            "Not saved: the stored secret stays. Save again when Microsoft can be reached.".into(),
+        )];
+    }
+    w.form.preflight = Preflight::Warned(why);
+    let mut effects = vec![Effect::Say(Tone::Warn, "Saving the new secret unchecked…".into())];
+    effects.extend(super::form::save(w, ctx, *request, false));
+    effects
 }

@@ -6,8 +6,8 @@ use crate::model::AuthKind;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::secret_input::FieldText;
-use crate::tui::state::wizard::form::{FieldId, Form};
-use crate::tui::state::wizard::guide::{Page, Path, Question, admin_consent_url, redirect_to_register};
+use crate::tui::state::wizard::form::FieldId;
+use crate::tui::state::wizard::guide::{Page, Path, Question, admin_consent_link, redirect_to_register};
 use crate::tui::state::wizard::{Step, Wizard};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::{bullet, chunks, para};
@@ -317,9 +317,8 @@ pub(super) fn field_row(
 
 fn permissions(model: &Model, w: &Wizard, theme: &Theme, width: usize, l: &mut Vec<Line<'static>>) {
     let plain = Style::new();
-    let form: &Form = &w.form;
     l.extend(para(
-        "Most tenants created since late 2025 need an admin to consent once: users can no longer consent to IMAP themselves.",
+        "Since late 2025 most tenants let only an admin consent to IMAP (once, for everyone).",
         width,
         0,
         theme.warn(),
@@ -341,13 +340,14 @@ fn permissions(model: &Model, w: &Wizard, theme: &Theme, width: usize, l: &mut V
             plain,
         ));
     }
+    // The link last but one: whole on screen at 80×24 (the keys are in the bottom bar too).
     l.extend(para(
-        "Then \"Grant admin consent\", or send an admin this link:",
+        "Then \"Grant admin consent\", or send an admin this link (paste the address their browser ends on, admin_consent=True, at the sign-in step):",
         width,
         0,
         plain,
     ));
-    match admin_consent_url(form) {
+    match admin_consent_link(w, &model.data.config.settings) {
         Some(u) => url(l, &u, width, theme),
         None => {
             l.extend(para(

@@ -35,6 +35,16 @@ pub fn lines(p: &Preflight, frame: u64, theme: &Theme, width: usize) -> Vec<Line
                 out.extend(para(w, width, 2, theme.warn()));
             }
         }
+        Preflight::Unverified { why, .. } => {
+            out.extend(para(
+                &format!(
+                    "? the new secret was not checked ({why}); nothing is saved unless you save it unchecked"
+                ),
+                width,
+                0,
+                theme.warn(),
+            ));
+        }
         Preflight::Warned(why) => {
             out.extend(para(
                 &format!("? credentials not checked ({why}); the sign-in checks them"),
