@@ -5,7 +5,6 @@
 use super::screens::{list, table};
 use super::{ReviewLayout, frame_areas, review_layout, widgets};
 use crate::tui::state::Model;
-use crate::tui::state::keymap;
 use crate::tui::state::msg::Msg;
 use crate::tui::state::review::mouse::Pointer;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};

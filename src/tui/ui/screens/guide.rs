@@ -6,7 +6,7 @@ use crate::model::AuthKind;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::secret_input::FieldText;
-use crate::tui::state::wizard::form::FieldId;
+use crate::tui::state::wizard::form::{FieldId, Form};
 use crate::tui::state::wizard::guide::{Page, Path, Question, admin_consent_link, redirect_to_register};
 use crate::tui::state::wizard::{Step, Wizard};
 use crate::tui::ui::theme::Theme;
@@ -317,6 +317,7 @@ pub(super) fn field_row(
 
 fn permissions(model: &Model, w: &Wizard, theme: &Theme, width: usize, l: &mut Vec<Line<'static>>) {
     let plain = Style::new();
+    let form: &Form = &w.form;
     l.extend(para(
         "Since late 2025 most tenants let only an admin consent to IMAP (once, for everyone).",
         width,

@@ -23,11 +23,14 @@ fn talked() -> Model {
 }
 
 #[test]
-fn a_long_status_line_says_where_it_is_whole() {
+fn a_long_status_line_wraps_and_past_three_rows_says_where_it_is_whole() {
     let m = talked();
     let s = screen(&m, 80, 24);
+    assert!(s.contains("permissions and try again."), "{s}");
+    assert!(!s.contains("(m: whole)"), "{s}");
+    let s = screen(&m, 50, 20);
     assert!(s.contains("(m: whole)"), "{s}");
-    snap("review_status_cut_points_to_the_log", &m, 80, 24);
+    snap("review_status_cut_points_to_the_log", &m, 50, 20);
 }
 
 #[test]

@@ -22,7 +22,12 @@ pub fn placed<'a>(bindings: &[&'a KeyBinding], width: u16) -> Vec<(&'a KeyBindin
     // ones dropped: room for them is kept first; the rest fill what is left, in order.
     let essential = |b: &KeyBinding| matches!(b.action, Action::Help | Action::Submit | Action::Back);
     let help = bindings.iter().copied().find(|b| b.action == Action::Help);
-    let reserved: usize = bindings.iter().copied().filter(|b| essential(b)).map(cols_of).sum();
+    let reserved: usize = bindings
+        .iter()
+        .copied()
+        .filter(|b| essential(b))
+        .map(cols_of)
+        .sum();
     let mut used = 1 + reserved;
     let mut shown = Vec::new();
     let mut full = false;
