@@ -401,7 +401,7 @@ fn health_section(
         }
         // The failed test's own line says what went wrong; "none recorded" above it would
         // read as if nothing had.
-        None if server.auth.is_oauth() && !server.last_test.as_ref().is_some_and(|t| !t.ok) => {
+        None if server.auth.is_oauth() && server.last_test.as_ref().is_none_or(|t| t.ok) => {
             out.extend(r("Error", vec![Span::styled("none recorded", theme.dim())]));
         }
         None => {}
