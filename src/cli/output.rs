@@ -1,6 +1,6 @@
 //! What `list` and `show` print: a view of a server without secrets.
 
-use crate::model::health::{self, Health, TokenHealth};
+use crate::model::health::{self, Health};
 use crate::model::{Server, registered_redirect_uri};
 use crate::ops::snapshot::Snapshot;
 use crate::textwidth::{cols, pad, truncate};
@@ -157,21 +157,9 @@ pub fn proxy_text(p: &ProxyView) -> String {
     }
 }
 
-/// The token line of `show`: the model's glyph, then the words.
+/// The token line of `show` and `list`: the model's glyph, then its words.
 pub fn token_text(h: &Health, now: Timestamp) -> String {
-    let until = |t: Timestamp| format!("{} ({})", timefmt::local(t), timefmt::relative(t, now));
-    let words = match h.token {
-        TokenHealth::None if h.app_only => "app-only · no token yet".into(),
-        TokenHealth::Valid { until: t } if h.app_only => format!("app-only · token until {}", until(t)),
-        TokenHealth::Refreshable if h.app_only => "app-only · expired, fetched again when needed".into(),
-        TokenHealth::NotApplicable => "(Basic)".into(),
-        TokenHealth::None => "not signed in".into(),
-        TokenHealth::Valid { until: t } => format!("valid until {}", until(t)),
-        TokenHealth::Refreshable => "expired, refreshable".into(),
-        TokenHealth::NeedsReconsent => "needs re-consent".into(),
-        TokenHealth::SecretExpired => "secret expired".into(),
-        TokenHealth::BadClient => "app credentials refused".into(),
-    };
+    let words = h.token_words(|t| format!("{} ({})", timefmt::local(t), timefmt::relative(t, now)));
     format!("{} {words}", h.token.glyph())
 }
 
@@ -535,4 +523,31 @@ pub fn pretty<T: Serialize + ?Sized>(value: &T) -> String {
 /// One-line JSON (for line-by-line readers).
 pub fn line<T: Serialize + ?Sized>(value: &T) -> String {
     crate::sanitize::json(serde_json::to_string(value).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::health::TokenHealth;
+
+    /// `show`/`list` and the app's details word the token the same way (the core's words).
+    #[test]
+    fn the_token_line_has_the_same_words_as_the_app() {
+        let data = crate::tui::testing::populated();
+        let now = crate::tui::testing::now();
+        for name in ["Support inbox", "Sales", "Billing", "Helpdesk", "Legacy"] {
+            let server = data.config.server(name).unwrap();
+            let health = data.health(server, now);
+            let line = token_text(&health, now);
+            let words = health.token_words(|_| String::new());
+            let (head, _) = words.split_once("until").unwrap_or((&words, ""));
+            assert!(line.contains(head.trim_end()), "{name}: {line} / {words}");
+        }
+        let mut billing = data.health(data.config.server("Billing").unwrap(), now);
+        billing.token = TokenHealth::NeedsReconsent;
+        assert_eq!(
+            token_text(&billing, now),
+            "✖ needs re-consent: Microsoft refused the refresh"
+        );
+    }
 }

@@ -318,6 +318,26 @@ pub struct Health {
 }
 
 impl Health {
+    /// The token line's words (after [`TokenHealth::glyph`]), one wording for both faces:
+    /// the app adds the key that acts on it, the CLI nothing. `when` writes a time.
+    pub fn token_words(&self, when: impl Fn(Timestamp) -> String) -> String {
+        match self.token {
+            // App-only: no person, so no sign-in and no re-consent; the app fetches its token.
+            TokenHealth::None if self.app_only => "app-only · no token yet".into(),
+            TokenHealth::Valid { until } if self.app_only => {
+                format!("app-only · token until {}", when(until))
+            }
+            TokenHealth::Refreshable if self.app_only => "app-only · token expired".into(),
+            TokenHealth::NotApplicable => "Basic authentication: no token".into(),
+            TokenHealth::None => "not signed in yet".into(),
+            TokenHealth::Valid { until } => format!("Outlook token is valid until {}", when(until)),
+            TokenHealth::Refreshable => "expired; a refresh token is stored".into(),
+            TokenHealth::NeedsReconsent => "needs re-consent: Microsoft refused the refresh".into(),
+            TokenHealth::SecretExpired => "client secret expired: create a new one in the portal".into(),
+            TokenHealth::BadClient => "Microsoft refuses the app's credentials".into(),
+        }
+    }
+
     /// The first line of the most serious finding, or "healthy".
     pub fn summary(&self) -> String {
         self.findings

@@ -200,13 +200,6 @@ fn import_at(pem: &str, now: Timestamp) -> Result<NewCertificate, CertError> {
     finish(&key, &cert)
 }
 
-/// The facts of a PEM certificate (no key needed).
-pub fn inspect(cert_pem: &str) -> Result<CertInfo, CertError> {
-    let cert =
-        X509::from_pem(cert_pem.as_bytes()).map_err(|_| CertError::Input("not a PEM certificate".into()))?;
-    info_of(&cert)
-}
-
 /// What a client assertion is for.
 pub struct AssertionFor<'a> {
     pub client_id: &'a str,

@@ -112,16 +112,6 @@ impl StoreEffects {
         }
     }
 
-    /// Replaces the clipboard writer (tests).
-    pub fn with_clipboard(
-        mut self,
-        f: impl FnMut(&str) -> std::io::Result<super::clipboard::Route> + Send + 'static,
-    ) -> Self {
-        self.clipboard = Box::new(f);
-        self.tmux = false;
-        self
-    }
-
     fn token(&mut self, run: RunId) -> CancellationToken {
         // Forget finished runs so the map stays small.
         self.cancels.retain(|_, t| !t.is_cancelled());

@@ -168,11 +168,6 @@ impl Step {
             Step::Test => "Test & Confirm",
         }
     }
-
-    pub fn prev(self) -> Option<Step> {
-        let i = self.number() - 1;
-        i.checked_sub(1).and_then(|p| Step::ALL.get(p).copied())
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -116,53 +116,27 @@ pub fn lines(model: &Model, server: &Server, theme: &Theme, width: usize) -> Vec
 
     // Token.
     let refreshing = model.refreshing.contains_key(&server.name);
-    let token_text = match health.token {
-        // App-only: no person, so no sign-in and no re-consent; the app fetches its token.
-        TokenHealth::None if health.app_only => {
-            with_key(model, "app-only · no token yet", Action::Refresh, "fetches one")
-        }
-        TokenHealth::Valid { until } if health.app_only => format!(
-            "app-only · token until {} ({})",
-            in_zone(until, tz),
-            relative(until, model.now)
-        ),
-        TokenHealth::Refreshable if health.app_only => with_key(
-            model,
-            "app-only · token expired",
+    // The core's words; the key that acts on the state, where one does.
+    let words = health.token_words(|t| format!("{} ({})", in_zone(t, tz), relative(t, model.now)));
+    let key = match health.token {
+        TokenHealth::None | TokenHealth::Refreshable if health.app_only => Some((
             Action::Refresh,
-            "fetches a new one",
-        ),
-        TokenHealth::NotApplicable => "Basic authentication: no token".to_string(),
-        TokenHealth::None => with_key(model, "not signed in yet", Action::Connect, "connects"),
-        TokenHealth::Valid { until } => format!(
-            "Outlook token is valid until {} ({})",
-            in_zone(until, tz),
-            relative(until, model.now)
-        ),
-        TokenHealth::Refreshable => with_key(
-            model,
-            "expired; a refresh token is stored",
-            Action::Refresh,
-            "refreshes",
-        ),
-        TokenHealth::NeedsReconsent => with_key(
-            model,
-            "needs re-consent: Microsoft refused the refresh",
-            Action::Connect,
-            "signs in again",
-        ),
-        TokenHealth::SecretExpired => with_key(
-            model,
-            "client secret expired: create a new one in the portal",
-            Action::Rotate,
-            "records it",
-        ),
-        TokenHealth::BadClient => with_key(
-            model,
-            "Microsoft refuses the app's credentials",
-            Action::Edit,
-            "edits them",
-        ),
+            if health.token == TokenHealth::None {
+                "fetches one"
+            } else {
+                "fetches a new one"
+            },
+        )),
+        TokenHealth::None => Some((Action::Connect, "connects")),
+        TokenHealth::Refreshable => Some((Action::Refresh, "refreshes")),
+        TokenHealth::NeedsReconsent => Some((Action::Connect, "signs in again")),
+        TokenHealth::SecretExpired => Some((Action::Rotate, "records it")),
+        TokenHealth::BadClient => Some((Action::Edit, "edits them")),
+        TokenHealth::Valid { .. } | TokenHealth::NotApplicable => None,
+    };
+    let token_text = match key {
+        Some((action, what)) => with_key(model, &words, action, what),
+        None => words,
     };
     out.extend(r(
         "Token",
@@ -439,7 +413,7 @@ fn health_section(
         }
         // The failed test's own line says what went wrong; "none recorded" above it would
         // read as if nothing had.
-        None if server.auth.is_oauth() && !server.last_test.as_ref().is_some_and(|t| !t.ok) => {
+        None if server.auth.is_oauth() && server.last_test.as_ref().is_none_or(|t| t.ok) => {
             out.extend(r("Error", vec![Span::styled("none recorded", theme.dim())]));
         }
         None => {}
