@@ -11,9 +11,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// Levels always set last, so they win over the same target in `RUST_LOG`.
 pub const CAPS: [(&str, LevelFilter); 3] = [
