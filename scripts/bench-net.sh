@@ -10,7 +10,8 @@
 # without netem.) The token endpoint is not delayed: Dovecot checks each token there, and a
 # real server's check is not on the client's link.
 #
-# Needs root, iptables (legacy), hyperfine, python3, dovecot.
+# Needs root, iptables (legacy), hyperfine, python3, dovecot: `apt-get install
+# iptables hyperfine` on Debian (dovecot-imapd as in .ci/setup).
 # Usage: scripts/bench-net.sh [RUNS] [RTT_MS] [SERVERS]   (defaults: 30 50 200)
 # TOOLS_PROFILE=debug builds the helpers (the fake IdP and Dovecot runner, the delay) in the
 # dev profile instead of release: minutes sooner on a busy machine; `inbound` is always release.
