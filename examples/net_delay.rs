@@ -8,14 +8,15 @@
 //! without `netem`, the usual way to do this (`tc qdisc add dev lo root netem delay …`).
 //!
 //! The queue is polled (the nfq crate exposes no descriptor to wait on), so each packet may
-//! wait up to one poll interval longer than asked: [`POLL`].
+//! wait up to one poll interval longer than asked ([`POLL`]); the script runs this at real-time
+//! priority, since on a busy machine an ordinary thread wakes up milliseconds late.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark helper, not the product
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How often the queue is looked at while nothing is due: the delay's granularity.
-const POLL: Duration = Duration::from_micros(200);
+const POLL: Duration = Duration::from_micros(100);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: net_delay QUEUE ONE_WAY_MS";

@@ -10,8 +10,11 @@
 # without netem.) The token endpoint is not delayed: Dovecot checks each token there, and a
 # real server's check is not on the client's link.
 #
-# Needs root, iptables (legacy), hyperfine, python3, dovecot.
+# Needs root, iptables (legacy), hyperfine, python3, dovecot: `apt-get install
+# iptables hyperfine` on Debian (dovecot-imapd as in .ci/setup).
 # Usage: scripts/bench-net.sh [RUNS] [RTT_MS] [SERVERS]   (defaults: 30 50 200)
+# TOOLS_PROFILE=debug builds the helpers (the fake IdP and Dovecot runner, the delay) in the
+# dev profile instead of release: minutes sooner on a busy machine; `inbound` is always release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
@@ -29,12 +32,17 @@ if [ "${BENCH_NET_INSIDE:-0}" != 1 ]; then
   if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then # 1: measure the release build already in target/
     # The binary on its own: built together with the examples, it would get dev-dependency features.
     cargo build --release --quiet --bin inbound
-    cargo build --release --quiet --example bench_env --example net_delay
+    if [ "${TOOLS_PROFILE:-release}" = release ]; then
+      cargo build --release --quiet --example bench_env --example net_delay
+    else
+      cargo build --quiet --example bench_env --example net_delay
+    fi
   fi
   exec unshare --net env BENCH_NET_INSIDE=1 "$0" "$@"
 fi
 
-bin="$PWD/target/release/inbound"
+bin="${INBOUND_BIN:-$PWD/target/release/inbound}" # INBOUND_BIN: measure another build
+tools="$PWD/target/${TOOLS_PROFILE:-release}/examples"
 dir="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -48,10 +56,10 @@ ip link set lo up
 echo "== machine ($(date -u +%FT%TZ))"
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $(stat -c %s "$bin") bytes"
+echo "binary: $(stat -c %s "$bin") bytes; helpers: ${TOOLS_PROFILE:-release} build"
 
 # The test Dovecot and the fake IdP, the servers pointing at Dovecot itself (no proxy).
-BENCH_DIRECT=1 target/release/examples/bench_env "$dir" "$servers" 0 >"$dir/env.log" 2>&1 &
+BENCH_DIRECT=1 "$tools/bench_env" "$dir" "$servers" 0 >"$dir/env.log" 2>&1 &
 env_pid=$!
 pids+=("$env_pid")
 for _ in $(seq 300); do [ -f "$dir/env.sh" ] && break; sleep 0.1; done
@@ -60,11 +68,12 @@ set -a
 # shellcheck disable=SC1091
 . "$dir/env.sh"
 set +a
-PROXY_PORT="$DOVECOT_PORT" # the Python peer's port: Dovecot itself here
+export PROXY_PORT="$DOVECOT_PORT" # the Python peer's port: Dovecot itself here
 net="$bin --config-dir $dir/store"
 
 echo "== ${rtt} ms round trip on Dovecot's port $DOVECOT_PORT (NFQUEUE, both directions)"
-target/release/examples/net_delay "$queue" "$(awk "BEGIN {print $rtt / 2}")" >"$dir/delay.log" 2>&1 &
+# Real-time priority: on a busy machine an ordinary thread wakes up milliseconds late.
+chrt -f 50 "$tools/net_delay" "$queue" "$(awk "BEGIN {print $rtt / 2}")" >"$dir/delay.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$dir/delay.log" ] && break; sleep 0.05; done
 cat "$dir/delay.log"
@@ -142,6 +151,7 @@ echo "-- where the time of one test --all goes: client CPU and server CPU in the
 for jobs in "" "--jobs 8"; do
   server_before=$(tree_ticks "$env_pid")
   start=$(date +%s%N)
+  # shellcheck disable=SC2086 # $net and $jobs are words on purpose
   /usr/bin/time -f "%U %S" -o "$dir/client.cpu" $net test --all $jobs >/dev/null 2>&1 || true
   wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   server_after=$(tree_ticks "$env_pid")
@@ -155,8 +165,19 @@ echo "== the same $servers servers with no added delay (the server's floor), by 
 for dir_flag in --dport --sport; do
   "$ipt" -D OUTPUT -o lo -p tcp "$dir_flag" "$DOVECOT_PORT" -j NFQUEUE --queue-num "$queue"
 done
-hf --warmup 1 --runs 5 \
+echo "-- stages of one Test & Confirm with no added delay (the server's own time per step)"
+$net test server-0 2>&1 | sed -n 's/^ *✔ \([a-zA-Z]*\) .* \([0-9]* ms\).*/   \1 \2/p' | tr '\n' ' '
+echo
+hf --warmup 1 --runs 5 --export-json "$dir/zero.json" \
   "$net test server-0" \
   "$net test --all --jobs 1" \
   "$net test --all --jobs 8" \
   "$net test --all"
+python3 - "$dir/one.json" "$dir/zero.json" "$rtt" <<'EOF'
+import json, sys
+delayed = json.load(open(sys.argv[1]))["results"][0]["median"] * 1000
+zero = json.load(open(sys.argv[2]))["results"][0]["median"] * 1000
+rtt = float(sys.argv[3])
+print(f"   Test & Confirm: {delayed:.0f} ms at {rtt:.0f} ms RTT, {zero:.0f} ms with no delay (process, "
+      f"Dovecot and the token check): the delay added {delayed - zero:.0f} ms = {(delayed - zero) / rtt:.2f} RTT")
+EOF

@@ -88,6 +88,8 @@ pub fn init(dir: &Path) -> LogStatus {
     let _ = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
+        // The formatter's own default is INFO: everything goes through, `filter()` decides.
+        .with_max_level(LevelFilter::TRACE)
         .finish()
         .with(filter())
         .try_init();

@@ -286,11 +286,28 @@ fn unescape_debug(s: &str) -> String {
     out
 }
 
+/// Progress as the probe reports it: one compiled copy of the probe for every caller's closure
+/// (a generic one was compiled once per caller, about 27 KB of the binary each).
+type Progress<'a> = &'a mut (dyn FnMut(ProbeEvent) + Send);
+
+/// A stream the IMAP conversation runs over (TCP, TLS, or a test's scripted server), boxed so
+/// that the conversation is compiled once.
+pub trait ProbeStream: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send> ProbeStream for T {}
+
 /// Runs the whole probe.
 pub async fn probe(
     settings: &ProbeSettings,
     creds: &Credentials,
     mut progress: impl FnMut(ProbeEvent) + Send,
+) -> ImapResult<ProbeReport> {
+    probe_with(settings, creds, &mut progress).await
+}
+
+async fn probe_with(
+    settings: &ProbeSettings,
+    creds: &Credentials,
+    progress: Progress<'_>,
 ) -> ImapResult<ProbeReport> {
     let addr = format!("{}:{}", settings.host, settings.port);
     progress(ProbeEvent::Started(Stage::Connect));
@@ -304,7 +321,7 @@ pub async fn probe(
     });
 
     let Some(setup) = setup else {
-        return session(tcp, settings, creds, &mut progress).await;
+        return conversation(Box::new(tcp), settings, creds, progress).await;
     };
     progress(ProbeEvent::Started(Stage::Tls));
     let started = Instant::now();
@@ -314,7 +331,7 @@ pub async fn probe(
         detail: "certificate verified".to_string(),
         elapsed: started.elapsed(),
     });
-    session(tls, settings, creds, &mut progress).await
+    conversation(Box::new(tls), settings, creds, progress).await
 }
 
 /// The TLS client context being built (or taken from the cache) while DNS and TCP run.
@@ -412,15 +429,21 @@ fn is_not_tls(message: &str) -> bool {
 }
 
 /// The IMAP conversation over an established stream (public for scripted-server tests).
-pub async fn session<S>(
+pub async fn session<S: ProbeStream>(
     stream: S,
     settings: &ProbeSettings,
     creds: &Credentials,
     progress: &mut (impl FnMut(ProbeEvent) + Send),
-) -> ImapResult<ProbeReport>
-where
-    S: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
-{
+) -> ImapResult<ProbeReport> {
+    conversation(Box::new(stream), settings, creds, progress).await
+}
+
+async fn conversation(
+    stream: Box<dyn ProbeStream + '_>,
+    settings: &ProbeSettings,
+    creds: &Credentials,
+    progress: Progress<'_>,
+) -> ImapResult<ProbeReport> {
     let t = settings.timeouts;
     let mut client = async_imap::Client::new(stream);
 
