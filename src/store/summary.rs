@@ -39,7 +39,8 @@ use std::time::{Duration, SystemTime};
 
 pub(super) const SUMMARY_FILE: &str = "tokens.cache";
 const SUMMARY_LOCK: &str = "tokens.cache.lock";
-const SUMMARY_SCHEMA: u32 = 1;
+/// Raised with every change of the format: a cache of another schema is rebuilt, never read.
+const SUMMARY_SCHEMA: u32 = 2;
 /// 10,000 servers make about 3 MB; a larger file is not ours and is ignored.
 const MAX_SUMMARY_BYTES: u64 = 64 << 20;
 
@@ -72,6 +73,7 @@ impl Stamp {
 /// What health needs of a token file, without its secrets. Short names and timestamps in
 /// nanoseconds: 10,000 of these are parsed on every `list`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Digest {
     /// The id the file is bound to, when it is not the file's own name (a copied or
     /// legacy file).
@@ -92,6 +94,7 @@ struct Digest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TokensDigest {
     #[serde(rename = "i", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
     issued_at: Timestamp,
@@ -171,6 +174,7 @@ impl Digest {
 
 /// One server's token file as last seen: absent (no stamp), or its stamp and digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Entry {
     #[serde(rename = "st", default, skip_serializing_if = "Option::is_none")]
     stamp: Option<Stamp>,
@@ -179,6 +183,7 @@ struct Entry {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Summary {
     schema: u32,
     /// `tokens/` when every entry was checked, if it had settled by then.
@@ -515,10 +520,15 @@ mod tests {
         // A kill mid-write leaves a temporary file; a crash could leave a torn summary.
         let temp = store.dir().join(format!("{TEMP_PREFIX}{SUMMARY_FILE}.k1ll3d"));
         fs::write(&temp, &full[..full.len() / 2]).unwrap();
+        // A cache of another layout (a key renamed) is rebuilt, never read with defaults.
+        let renamed = String::from_utf8(full.clone())
+            .unwrap()
+            .replace("\"st\":", "\"stamp\":");
         for broken in [
             &full[..full.len() / 2],
             &b""[..],
             &b"{\"schema\": 99, \"entries\": {}}"[..],
+            renamed.as_bytes(),
         ] {
             atomic_write(&store.summary_path(), broken);
             let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
