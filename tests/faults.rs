@@ -806,12 +806,7 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
         match rng.gen_range(0..3) {
             0 => {
                 let out = run(&cli, &["refresh", "Keep"], None).await;
-                assert!(
-                    out.status.success(),
-                    "{}{}",
-                    text(&out.stdout),
-                    text(&out.stderr)
-                );
+                assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
             }
             1 => {
                 let _ = std::fs::remove_file(&cache);
