@@ -405,6 +405,30 @@ fn yes() -> bool {
     true
 }
 
+#[cfg(test)]
+impl Server {
+    /// A Draft server for unit tests: a fresh id, h.example.com:993 over TLS, u@example.com;
+    /// app "App" unless `auth` is Basic.
+    pub fn for_tests(name: &str, auth: AuthKind) -> Self {
+        Self {
+            id: new_server_id(),
+            name: name.into(),
+            server_type: Default::default(),
+            auth,
+            host: "h.example.com".into(),
+            port: 993,
+            ssl: true,
+            username: "u@example.com".into(),
+            sign_in_as: None,
+            app: (auth != AuthKind::Basic).then(|| "App".into()),
+            password: None,
+            ca_file: None,
+            state: ServerState::Draft,
+            last_test: None,
+        }
+    }
+}
+
 impl Server {
     /// The account that signs in: "Sign in as" for a shared mailbox, else the mailbox itself.
     pub fn sign_in_account(&self) -> &str {

@@ -876,25 +876,10 @@ pub fn token_file_stem(server: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AuthKind, Server, ServerState};
+    use crate::model::{AuthKind, Server};
 
     fn server(name: &str) -> Server {
-        Server {
-            id: crate::model::new_server_id(),
-            name: name.into(),
-            server_type: Default::default(),
-            auth: AuthKind::Basic,
-            host: "h.example.com".into(),
-            port: 993,
-            ssl: true,
-            username: "u@example.com".into(),
-            sign_in_as: None,
-            app: None,
-            password: None,
-            ca_file: None,
-            state: ServerState::Draft,
-            last_test: None,
-        }
+        Server::for_tests(name, AuthKind::Basic)
     }
 
     #[test]

@@ -387,25 +387,10 @@ fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AuthKind, ServerState};
+    use crate::model::AuthKind;
 
     fn server(name: &str) -> Server {
-        Server {
-            id: crate::model::new_server_id(),
-            name: name.into(),
-            server_type: Default::default(),
-            auth: AuthKind::OAuth2,
-            host: "h.example.com".into(),
-            port: 993,
-            ssl: true,
-            username: "u@example.com".into(),
-            sign_in_as: None,
-            app: Some("App".into()),
-            password: None,
-            ca_file: None,
-            state: ServerState::Draft,
-            last_test: None,
-        }
+        Server::for_tests(name, AuthKind::OAuth2)
     }
 
     fn tokens(expires_in: i64) -> TokenSet {
