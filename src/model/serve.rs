@@ -54,17 +54,11 @@ pub struct ServeSettings {
     pub proxy: Option<bool>,
 }
 
-impl ServeSettings {
-    pub fn is_default(&self) -> bool {
-        self == &Self::default()
-    }
-
-    /// `self` with every field that `over` sets replaced (flags over stored settings).
-    pub fn overlaid(&self, over: &ServeSettings) -> ServeSettings {
-        macro_rules! pick {
-            ($($f:ident),*) => { ServeSettings { $($f: over.$f.clone().or_else(|| self.$f.clone()),)* } };
-        }
-        pick!(
+/// Runs macro `$m` over the names of every serve setting (one list for all the code that
+/// goes field by field).
+macro_rules! each_field {
+    ($m:ident) => {
+        $m!(
             refresh_lead_secs,
             retry_secs,
             test_every_secs,
@@ -78,6 +72,20 @@ impl ServeSettings {
             metrics,
             proxy
         )
+    };
+}
+
+impl ServeSettings {
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// `self` with every field that `over` sets replaced (flags over stored settings).
+    pub fn overlaid(&self, over: &ServeSettings) -> ServeSettings {
+        macro_rules! pick {
+            ($($f:ident),*) => { ServeSettings { $($f: over.$f.clone().or_else(|| self.$f.clone()),)* } };
+        }
+        each_field!(pick)
     }
 
     /// Checks the values: the one check of `serve`'s flags, `serve --save`, `inbound settings`
@@ -157,25 +165,6 @@ pub struct ServePatch {
     pub notify_attempts: Option<Option<u32>>,
     pub metrics: Option<Option<SocketAddr>>,
     pub proxy: Option<Option<bool>>,
-}
-
-macro_rules! each_field {
-    ($m:ident) => {
-        $m!(
-            refresh_lead_secs,
-            retry_secs,
-            test_every_secs,
-            test_jobs,
-            flap_secs,
-            remind_secs,
-            notify_command,
-            notify_url,
-            notify_timeout_secs,
-            notify_attempts,
-            metrics,
-            proxy
-        )
-    };
 }
 
 impl ServePatch {
