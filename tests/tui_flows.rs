@@ -1340,12 +1340,12 @@ fn a_failed_sign_in_offers_only_keys_that_work() {
     filled(&mut m);
     let run = save(&mut m);
     ready(&mut m, run);
-    assert_eq!(m.screen_ctx(), Ctx::Connect);
+    assert_eq!(m.screen_ctx(), Ctx::Connect { waiting: true });
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Failed(Failure::new("x", None)),
     });
-    assert_eq!(m.screen_ctx(), Ctx::ConnectIdle);
+    assert_eq!(m.screen_ctx(), Ctx::Connect { waiting: false });
     let hints: Vec<String> = keymap::hints(&m.contexts())
         .iter()
         .map(|b| b.desc.to_string())

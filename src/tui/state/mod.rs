@@ -339,13 +339,16 @@ impl Model {
                 }
                 Some(w) if w.admin.is_some() => Ctx::AdminConsent,
                 Some(w) if w.device.shown() => Ctx::Device,
-                Some(w) if !matches!(w.connect, wizard::connect::Connect::Waiting { .. }) => Ctx::ConnectIdle,
-                _ => Ctx::Connect,
+                Some(w) => Ctx::Connect {
+                    waiting: matches!(w.connect, wizard::connect::Connect::Waiting { .. }),
+                },
+                None => Ctx::Connect { waiting: true },
             },
             Some(Step::Token) => Ctx::Token,
             Some(Step::Exchange) => Ctx::Exchange,
-            Some(Step::Test) if self.wizard_app_only() => Ctx::TestAppOnly,
-            Some(Step::Test) => Ctx::Test,
+            Some(Step::Test) => Ctx::Test {
+                app_only: self.wizard_app_only(),
+            },
         }
     }
 
@@ -360,7 +363,7 @@ impl Model {
     /// The contexts of the screen itself (under any popup), for the sentences it shows.
     pub fn screen_contexts(&self) -> Vec<Ctx> {
         let screen = self.screen_ctx();
-        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect | Ctx::ConnectIdle | Ctx::Device);
+        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect { .. } | Ctx::Device);
         let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
         ctxs.extend([screen, Ctx::Global]);
         ctxs
