@@ -41,9 +41,9 @@ fn ctx_name(ctx: Ctx) -> &'static str {
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Over a dialog, help is about the dialog's keys.
-    let ctx = match model.help_over {
-        Some(crate::tui::state::Popup::Rotate) => Ctx::Rotate,
-        Some(crate::tui::state::Popup::Settings) => Ctx::Settings,
+    let ctx = match model.covered {
+        Some(crate::tui::state::Popup::Rotate(_)) => Ctx::Rotate,
+        Some(crate::tui::state::Popup::Settings(_)) => Ctx::Settings,
         _ => model.screen_ctx(),
     };
     let mut lines = Vec::new();
