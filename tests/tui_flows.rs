@@ -186,7 +186,7 @@ fn expiry_date_is_checked_when_leaving_step_2() {
     assert_eq!(step(&m), Some(Step::Secret));
     assert!(
         m.wizard()
-            .is_some_and(|w| w.form.errors.contains_key(&FieldId::Expires))
+            .is_some_and(|w| w.form.fields.errors.contains_key(&FieldId::Expires))
     );
 }
 
@@ -196,20 +196,24 @@ fn validation_on_blur_and_on_submit() {
     to_form(&mut m);
     // Leaving an empty Name marks it.
     act(&mut m, Action::NextField);
-    let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
+    let errors = |m: &Model| {
+        m.wizard()
+            .map(|w| w.form.fields.errors.clone())
+            .unwrap_or_default()
+    };
     assert!(errors(&m).contains_key(&FieldId::Name));
     // A Secret ID (GUID) in the Secret field is refused with the Value hint.
     for _ in 0..5 {
         act(&mut m, Action::NextField);
     }
-    assert_eq!(m.wizard().map(|w| w.form.focus), Some(FieldId::Secret));
+    assert_eq!(m.wizard().map(|w| w.form.fields.focus), Some(FieldId::Secret));
     typed(&mut m, "0f8fad5b-d9cb-469f-a165-70867728950e");
     act(&mut m, Action::NextField);
     assert!(errors(&m)[&FieldId::Secret].contains("Secret ID"));
     // Submit: nothing is saved and focus jumps to the first bad field.
     let cmds = act(&mut m, Action::Submit);
     assert!(cmds.is_empty());
-    assert_eq!(m.wizard().map(|w| w.form.focus), Some(FieldId::Name));
+    assert_eq!(m.wizard().map(|w| w.form.fields.focus), Some(FieldId::Name));
     assert!(errors(&m).contains_key(&FieldId::Username));
     assert!(errors(&m).contains_key(&FieldId::ClientId));
 }
@@ -264,7 +268,7 @@ fn save_errors_from_the_store_go_to_their_fields() {
         ])),
     });
     let w = m.wizard().unwrap();
-    assert_eq!(w.form.focus, FieldId::CaFile);
+    assert_eq!(w.form.fields.focus, FieldId::CaFile);
     assert_eq!(w.step, Step::Form);
 }
 
@@ -503,7 +507,7 @@ fn a_wrong_secret_sends_esc_to_the_secret_field() {
     });
     act(&mut m, Action::Back);
     assert_eq!(step(&m), Some(Step::Form));
-    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Secret, "not Name");
+    assert_eq!(m.wizard().unwrap().form.fields.focus, FieldId::Secret, "not Name");
 }
 
 #[test]
@@ -529,9 +533,9 @@ fn status_lines_never_outlive_their_truth() {
     m.update(Msg::Text(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
     act(&mut m, Action::NextField);
     assert!(
-        m.wizard().unwrap().form.errors.is_empty(),
+        m.wizard().unwrap().form.fields.errors.is_empty(),
         "{:?}",
-        m.wizard().unwrap().form.errors
+        m.wizard().unwrap().form.fields.errors
     );
     assert!(m.status.is_none(), "{:?}", m.status);
 }
@@ -778,7 +782,7 @@ fn edit_of_a_stored_server_saves_a_patch() {
     for _ in 0..2 {
         act(&mut m, Action::NextField);
     }
-    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Host);
+    assert_eq!(m.wizard().unwrap().form.fields.focus, FieldId::Host);
     m.update(Msg::Text(KeyEvent::new(
         KeyCode::Char('u'),
         KeyModifiers::CONTROL,
@@ -1069,11 +1073,12 @@ fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
         result: Err(refused),
     });
     assert!(cmds.is_empty(), "{cmds:?}");
-    assert_eq!(m.popup, Some(Popup::Rotate));
-    let r = m.rotation.as_ref().unwrap();
+    assert!(matches!(m.popup, Some(Popup::Rotate(_))));
+    let r = m.rotation().unwrap();
     assert!(
-        r.secret_error
-            .as_deref()
+        r.fields
+            .errors
+            .get(&RotateField::Secret)
             .is_some_and(|e| e.contains("AADSTS7000215")),
         "{r:?}"
     );
@@ -1097,16 +1102,18 @@ fn rotation_keeps_the_old_secret_until_microsoft_accepts_the_new_one() {
         result: Err(offline.clone()),
     });
     assert!(cmds.is_empty(), "{cmds:?}");
-    assert_eq!(m.popup, Some(Popup::ConfirmUnchecked));
+    assert!(matches!(m.popup, Some(Popup::ConfirmUnchecked(Some(_)))));
     assert!(
-        m.rotation
-            .as_ref()
+        m.rotation()
             .and_then(|r| r.unverified.as_deref())
             .is_some_and(|w| w.contains("could not reach")),
     );
     assert!(matches!(key_msg(&m, 'n'), Some(Msg::Action(Action::No))));
     assert!(act(&mut m, Action::No).is_empty());
-    assert_eq!(m.popup, Some(Popup::Rotate), "back to the form, nothing saved");
+    assert!(
+        matches!(m.popup, Some(Popup::Rotate(_))),
+        "back to the form, nothing saved"
+    );
     // Submitted again, still offline, and this time saved unchecked.
     let run = match act(&mut m, Action::Submit).as_slice() {
         [
@@ -1150,8 +1157,8 @@ fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
     // s on the selected OAuth2 server (Support inbox, app "Contoso mail").
     assert!(matches!(key_msg(&m, 's'), Some(Msg::Action(Action::Rotate))));
     assert!(act(&mut m, Action::Rotate).is_empty());
-    assert_eq!(m.popup, Some(Popup::Rotate));
-    let r = m.rotation.as_ref().unwrap();
+    assert!(matches!(m.popup, Some(Popup::Rotate(_))));
+    let r = m.rotation().unwrap();
     assert_eq!(r.app, "Contoso mail");
     assert_eq!(r.users, ["Support inbox", "Sales", "Helpdesk"]);
     // In the form, letters are typed.
@@ -1161,26 +1168,30 @@ fn rotation_validates_saves_and_refreshes_every_server_of_the_app() {
     act(&mut m, Action::NextField);
     typed(&mut m, "2026-01-01");
     assert!(act(&mut m, Action::Submit).is_empty());
-    let r = m.rotation.as_ref().unwrap();
+    let r = m.rotation().unwrap();
     assert!(
-        r.secret_error
-            .as_deref()
+        r.fields
+            .errors
+            .get(&RotateField::Secret)
             .is_some_and(|e| e.contains("looks like the Secret ID; paste the Value"))
     );
     assert!(
-        r.expires_error
-            .as_deref()
+        r.fields
+            .errors
+            .get(&RotateField::Expires)
             .is_some_and(|e| e.contains("not in the future"))
     );
     assert!(
-        !format!("{:?}", m.rotation).contains("0f8fad5b"),
+        !format!("{:?}", m.rotation()).contains("0f8fad5b"),
         "Debug hides the secret"
     );
     // Fix both (Submit put the focus on the first bad field, the secret).
-    let r = m.rotation.as_deref_mut().unwrap();
-    assert_eq!(r.focus, RotateField::Secret);
-    r.secret = inbound::tui::state::secret_input::SecretInput::default();
-    r.expires = tui_input::Input::default();
+    let Some(Popup::Rotate(r)) = &mut m.popup else {
+        panic!("the form: {:?}", m.popup)
+    };
+    assert_eq!(r.fields.focus, RotateField::Secret);
+    r.fields.set(RotateField::Secret, "");
+    r.fields.set(RotateField::Expires, "");
     typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
     act(&mut m, Action::NextField);
     typed(&mut m, "2027-11-01");
@@ -1270,9 +1281,9 @@ fn rotation_store_errors_stay_in_the_form_and_basic_has_none() {
             "the store is locked by another inbound".into(),
         )))),
     });
-    assert_eq!(m.popup, Some(Popup::Rotate));
+    assert!(matches!(m.popup, Some(Popup::Rotate(_))));
     assert_eq!(
-        m.rotation.as_ref().unwrap().general.as_deref(),
+        m.rotation().unwrap().general.as_deref(),
         Some("the store is locked by another inbound")
     );
     // Esc closes without saving.
@@ -1295,7 +1306,7 @@ fn rotation_with_nothing_to_refresh_says_so_at_once() {
     act(&mut m, Action::Down);
     act(&mut m, Action::Down);
     act(&mut m, Action::Rotate);
-    assert_eq!(m.rotation.as_ref().unwrap().users, ["Billing"]);
+    assert_eq!(m.rotation().unwrap().users, ["Billing"]);
     typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
     act(&mut m, Action::NextField);
     typed(&mut m, "2027-11-01");
@@ -1340,12 +1351,12 @@ fn a_failed_sign_in_offers_only_keys_that_work() {
     filled(&mut m);
     let run = save(&mut m);
     ready(&mut m, run);
-    assert_eq!(m.screen_ctx(), Ctx::Connect);
+    assert_eq!(m.screen_ctx(), Ctx::Connect { waiting: true });
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Failed(Failure::new("x", None)),
     });
-    assert_eq!(m.screen_ctx(), Ctx::ConnectIdle);
+    assert_eq!(m.screen_ctx(), Ctx::Connect { waiting: false });
     let hints: Vec<String> = keymap::hints(&m.contexts())
         .iter()
         .map(|b| b.desc.to_string())
@@ -1394,12 +1405,12 @@ fn settings_can_be_seen_and_changed_in_the_app() {
     use inbound::tui::state::settings::FIELDS;
     let mut m = testing::model(testing::populated());
     act(&mut m, Action::Settings);
-    assert_eq!(m.popup, Some(Popup::Settings));
+    assert!(matches!(m.popup, Some(Popup::Settings(_))));
     assert!(m.text_focused(), "typing goes into the field");
     typed(&mut m, "99999");
     assert!(act(&mut m, Action::Submit).is_empty(), "refused before any write");
-    let form = m.settings.as_deref().unwrap();
-    assert!(form.errors[0].is_some(), "{:?}", form.errors);
+    let form = m.settings().unwrap();
+    assert!(form.fields.errors.contains_key(&0), "{:?}", form.fields.errors);
     for _ in 0..5 {
         m.update(Msg::Text(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
     }
@@ -1408,7 +1419,7 @@ fn settings_can_be_seen_and_changed_in_the_app() {
     act(&mut m, Action::NextField);
     act(&mut m, Action::NextField);
     assert_eq!(
-        FIELDS[m.settings.as_deref().unwrap().focus],
+        FIELDS[m.settings().unwrap().fields.focus],
         inbound::model::validate::Field::Timeout
     );
     typed(&mut m, "600");
@@ -1436,7 +1447,7 @@ fn debug_of_the_form_and_the_wizard_never_shows_a_secret() {
     filled(&mut m);
     let shown = format!("{:?} {:?}", m.wizard().unwrap().form, m.wizard().unwrap());
     assert!(!shown.contains(testing::SECRET), "{shown}");
-    assert!(shown.contains("SecretInput { len: "), "{shown}");
+    assert!(shown.contains("SecretField { len: "), "{shown}");
     // A setup code half typed into step 1's field, a rotation's new secret.
     let mut m = testing::model(testing::empty());
     act(&mut m, Action::New);
@@ -1446,7 +1457,7 @@ fn debug_of_the_form_and_the_wizard_never_shows_a_secret() {
     let shown = format!("{:?}", m.wizard().unwrap());
     assert!(!shown.contains("c2VjcmV0LXZhbHVl"), "{shown}");
     let mut r = inbound::tui::state::rotate::Rotation::new("Contoso mail", Vec::new());
-    r.paste(testing::SECRET);
+    r.fields.paste(testing::SECRET);
     let shown = format!("{r:?}");
     assert!(!shown.contains(testing::SECRET), "{shown}");
 }
@@ -1616,7 +1627,11 @@ fn manual_path_values_land_in_the_form() {
 
 #[test]
 fn step_2_refuses_a_secret_id_and_impossible_expiry_dates() {
-    let errors = |m: &Model| m.wizard().map(|w| w.form.errors.clone()).unwrap_or_default();
+    let errors = |m: &Model| {
+        m.wizard()
+            .map(|w| w.form.fields.errors.clone())
+            .unwrap_or_default()
+    };
     let mut m = testing::model(testing::empty());
     new_portal(&mut m);
     act(&mut m, Action::Open);
@@ -1728,7 +1743,7 @@ fn a_refused_secret_blocks_the_save_and_puts_the_cursor_on_it() {
     let cmds = preflight_done(&mut m, run, testing::checklist_secret_id());
     assert!(cmds.is_empty(), "nothing saved: {cmds:?}");
     let w = m.wizard().unwrap();
-    assert_eq!(w.form.focus, FieldId::Secret);
+    assert_eq!(w.form.fields.focus, FieldId::Secret);
     assert_eq!(step(&m), Some(Step::Form));
     assert!(m.status.as_ref().is_some_and(|s| s.tone == Tone::Error));
     // Fixed, Enter checks again (a new run).
@@ -1798,7 +1813,11 @@ fn the_form_renewing_a_stored_app_says_so_and_names_its_servers() {
     }
     let cmds = submit(&mut m);
     let [Cmd::Save { run, .. }] = cmds.as_slice() else {
-        panic!("{cmds:?} {:?} {:?}", m.wizard().map(|w| &w.form.errors), m.status)
+        panic!(
+            "{cmds:?} {:?} {:?}",
+            m.wizard().map(|w| &w.form.fields.errors),
+            m.status
+        )
     };
     m.update(Msg::Saved {
         run: *run,
@@ -1829,7 +1848,7 @@ fn an_unchecked_renewal_of_a_stored_app_asks_before_saving_it_unchecked() {
     let run = preflight_run(&act(&mut m, Action::Submit));
     let cmds = offline(&mut m, run);
     assert!(cmds.is_empty(), "nothing saved yet: {cmds:?}");
-    assert_eq!(m.popup, Some(Popup::ConfirmUnchecked));
+    assert_eq!(m.popup, Some(Popup::ConfirmUnchecked(None)));
     assert!(
         m.status
             .as_ref()
@@ -1899,12 +1918,12 @@ fn editing_credentials_runs_pre_flight_and_other_edits_do_not() {
     let mut m = testing::model(testing::populated());
     act(&mut m, Action::Edit);
     for _ in 0..20 {
-        if m.wizard().unwrap().form.focus == FieldId::Secret {
+        if m.wizard().unwrap().form.fields.focus == FieldId::Secret {
             break;
         }
         act(&mut m, Action::NextField);
     }
-    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Secret);
+    assert_eq!(m.wizard().unwrap().form.fields.focus, FieldId::Secret);
     typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
     let cmds = act(&mut m, Action::Submit);
     assert!(
@@ -1936,7 +1955,7 @@ fn sign_in_as_and_cloud_reach_the_request() {
     // Tenant → (Secret expires) → Cloud: US Government sets Server Name and Authority together.
     act(&mut m, Action::NextField);
     act(&mut m, Action::NextField);
-    assert_eq!(m.wizard().unwrap().form.focus, FieldId::Cloud);
+    assert_eq!(m.wizard().unwrap().form.fields.focus, FieldId::Cloud);
     act(&mut m, Action::Right);
     assert_eq!(form_value(&m, FieldId::Host), "outlook.office365.us");
     assert_eq!(
@@ -1950,7 +1969,7 @@ fn sign_in_as_and_cloud_reach_the_request() {
     for _ in 0..5 {
         act(&mut m, Action::PrevField);
     }
-    assert_eq!(m.wizard().unwrap().form.focus, FieldId::SignInAs);
+    assert_eq!(m.wizard().unwrap().form.fields.focus, FieldId::SignInAs);
     typed(&mut m, "delegate@contoso.com");
     let cmds = submit(&mut m);
     let [
@@ -1971,7 +1990,7 @@ fn a_hand_typed_server_name_survives_a_cloud_change() {
     let mut m = testing::model(testing::empty());
     filled(&mut m);
     for _ in 0..20 {
-        if m.wizard().unwrap().form.focus == FieldId::Host {
+        if m.wizard().unwrap().form.fields.focus == FieldId::Host {
             break;
         }
         act(&mut m, Action::PrevField);
@@ -1982,7 +2001,7 @@ fn a_hand_typed_server_name_survives_a_cloud_change() {
     )));
     typed(&mut m, "imap.contoso.com");
     for _ in 0..20 {
-        if m.wizard().unwrap().form.focus == FieldId::Cloud {
+        if m.wizard().unwrap().form.fields.focus == FieldId::Cloud {
             break;
         }
         act(&mut m, Action::NextField);

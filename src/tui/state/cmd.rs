@@ -1,6 +1,6 @@
 //! Effects as data: what `update` asks the runtime to do.
 
-use super::msg::RunId;
+use super::ids::RunId;
 use crate::ops::servers::{AppPatch, ServerInput, ServerPatch};
 use crate::secret::Secret;
 

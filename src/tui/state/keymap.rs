@@ -73,7 +73,7 @@ pub enum Action {
     Import,
 }
 
-/// Where a binding applies.
+/// Where a binding applies: a screen, a screen's mode, or a popup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ctx {
     Global,
@@ -93,10 +93,11 @@ pub enum Ctx {
     /// Step 1's setup-code field focused (printable keys are typed).
     ScriptCode,
     Form,
-    Connect,
-    /// Step 5 when no sign-in waits (not started, failed, cancelled): no link to copy, no
-    /// paste field, so no keys for them.
-    ConnectIdle,
+    /// Step 5. `waiting`: a sign-in waits (a link to copy, a paste field); when none waits
+    /// (not started, failed, cancelled) the keys for them are not offered.
+    Connect {
+        waiting: bool,
+    },
     /// Step 5 with the paste-back field focused (printable keys are typed).
     ConnectPaste,
     /// Step 5 showing the device code.
@@ -114,9 +115,10 @@ pub enum Ctx {
     Token,
     /// The Exchange step of an app-only server (commands to copy).
     Exchange,
-    Test,
-    /// Test & Confirm of an app-only server: no sign-in, the Exchange step instead.
-    TestAppOnly,
+    /// Test & Confirm. `app_only`: no sign-in, the Exchange step instead.
+    Test {
+        app_only: bool,
+    },
     Help,
     Confirm,
     /// The server list's find field (printable keys are typed).
@@ -130,6 +132,11 @@ pub enum Ctx {
     /// The import popup (the file path is typed).
     Import,
 }
+
+/// Step 5, whatever its state: the place its bindings are written for (`when` says the state).
+const CONNECT: Ctx = Ctx::Connect { waiting: true };
+/// Test & Confirm, whatever the server's kind.
+const TEST: Ctx = Ctx::Test { app_only: false };
 
 impl Ctx {
     /// True where printable keys go into a text field (so `?` and `q` stay typeable).
@@ -146,6 +153,56 @@ impl Ctx {
                 | Ctx::Filter
                 | Ctx::Import
         )
+    }
+
+    /// True for a popup: it takes every key but its own.
+    pub fn is_popup(self) -> bool {
+        matches!(
+            self,
+            Ctx::Help
+                | Ctx::Confirm
+                | Ctx::Rotate
+                | Ctx::Settings
+                | Ctx::Bulk
+                | Ctx::BulkDone
+                | Ctx::Log
+                | Ctx::Import
+        )
+    }
+
+    /// The place, without its state: what a binding is written for.
+    fn place(self) -> Ctx {
+        match self {
+            Ctx::Connect { .. } => CONNECT,
+            Ctx::Test { .. } => TEST,
+            c => c,
+        }
+    }
+}
+
+/// A state of the place that a binding needs (atuin's `KeyRule::when`): one place, keys whose
+/// meaning depends on its state, instead of a copy of the place per state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Step 5 with a sign-in waiting.
+    Waiting,
+    /// Step 5 with none waiting.
+    NotWaiting,
+    /// Test & Confirm of an app-only server.
+    AppOnly,
+    /// Test & Confirm of a server someone signs in to.
+    SignsIn,
+}
+
+impl When {
+    fn holds(self, ctx: Ctx) -> bool {
+        match (self, ctx) {
+            (When::Waiting, Ctx::Connect { waiting }) => waiting,
+            (When::NotWaiting, Ctx::Connect { waiting }) => !waiting,
+            (When::AppOnly, Ctx::Test { app_only }) => app_only,
+            (When::SignsIn, Ctx::Test { app_only }) => !app_only,
+            _ => false,
+        }
     }
 }
 
@@ -211,13 +268,17 @@ impl Key {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct KeyBinding {
     pub ctx: Ctx,
-    pub keys: &'static [Key],
+    /// The state of `ctx` the binding needs; `None`: every state.
+    pub when: Option<When>,
+    pub keys: Vec<Key>,
     pub action: Action,
+    /// The help popup's words.
     pub desc: &'static str,
-    /// Shown in the hint bar (everything is in the help popup).
-    pub hint: bool,
+    /// The hint bar's words; `None`: shown in the help popup only.
+    pub short: Option<&'static str>,
     /// Overrides the key label in the hint bar (e.g. "↑↓" for a pair).
     pub hint_label: Option<&'static str>,
 }
@@ -232,882 +293,304 @@ impl KeyBinding {
             None => self.keys.first().map(Key::label).unwrap_or_default(),
         }
     }
+
+    /// True where `ctx` (with its state) is the place of this binding.
+    fn applies(&self, ctx: Ctx) -> bool {
+        self.ctx == ctx.place() && self.when.is_none_or(|w| w.holds(ctx))
+    }
+
+    /// Only in this state of its place.
+    fn when(mut self, when: When) -> Self {
+        self.when = Some(when);
+        self
+    }
+
+    /// The hint bar writes the keys as `label` ("↑↓" for a pair).
+    fn shown_as(mut self, label: &'static str) -> Self {
+        self.hint_label = Some(label);
+        self
+    }
 }
 
-const fn b(ctx: Ctx, keys: &'static [Key], action: Action, desc: &'static str, hint: bool) -> KeyBinding {
+/// A binding in the hint bar (`short`) and the help popup (`desc`).
+fn bar(ctx: Ctx, keys: &[Key], action: Action, short: &'static str, desc: &'static str) -> KeyBinding {
     KeyBinding {
         ctx,
-        keys,
+        when: None,
+        keys: keys.to_vec(),
         action,
         desc,
-        hint,
+        short: Some(short),
         hint_label: None,
     }
 }
 
-const fn pair(
-    ctx: Ctx,
-    keys: &'static [Key],
-    action: Action,
-    desc: &'static str,
-    label: &'static str,
-) -> KeyBinding {
+/// A binding in the help popup only.
+fn more(ctx: Ctx, keys: &[Key], action: Action, desc: &'static str) -> KeyBinding {
     KeyBinding {
-        ctx,
-        keys,
-        action,
-        desc,
-        hint: true,
-        hint_label: Some(label),
+        short: None,
+        ..bar(ctx, keys, action, "", desc)
     }
 }
 
 use Action as A;
 use Ctx as C;
 
-const UP: &[Key] = &[Key::code(KeyCode::Up), Key::ch('k')];
-const DOWN: &[Key] = &[Key::code(KeyCode::Down), Key::ch('j')];
-const ENTER: &[Key] = &[Key::code(KeyCode::Enter)];
-const ESC: &[Key] = &[Key::code(KeyCode::Esc)];
-const QUIT: &[Key] = &[Key::ch('q')];
-const HELP: &[Key] = &[Key::ch('?')];
+const fn ch(c: char) -> Key {
+    Key::ch(c)
+}
+const fn ctrl(c: char) -> Key {
+    Key::ctrl(c)
+}
+const ENTER: Key = Key::code(KeyCode::Enter);
+const ESC: Key = Key::code(KeyCode::Esc);
+const TAB: Key = Key::code(KeyCode::Tab);
+const BACKTAB: Key = Key::code(KeyCode::BackTab);
+const UP: Key = Key::code(KeyCode::Up);
+const DOWN: Key = Key::code(KeyCode::Down);
+const LEFT: Key = Key::code(KeyCode::Left);
+const RIGHT: Key = Key::code(KeyCode::Right);
+const PGUP: Key = Key::code(KeyCode::PageUp);
+const PGDN: Key = Key::code(KeyCode::PageDown);
+const HOME: Key = Key::code(KeyCode::Home);
+const END: Key = Key::code(KeyCode::End);
+const F1: Key = Key::code(KeyCode::F(1));
+const F2: Key = Key::code(KeyCode::F(2));
 
-/// Every binding. Resolution walks the contexts of the moment in order (popup first, then the
-/// screen, then Global) and takes the first match.
-pub static KEYMAP: &[KeyBinding] = &[
-    // Popups consume keys first.
-    b(
-        C::Help,
-        &[
-            Key::code(KeyCode::Esc),
-            Key::ch('?'),
-            Key::ch('q'),
-            Key::code(KeyCode::F(1)),
-        ],
-        A::CloseHelp,
-        "close help",
-        true,
-    ),
-    b(C::Help, UP, A::Up, "scroll up", false),
-    b(C::Help, DOWN, A::Down, "scroll down", false),
-    b(
-        C::Help,
-        &[Key::code(KeyCode::PageUp)],
-        A::PageUp,
-        "page up",
-        false,
-    ),
-    b(
-        C::Help,
-        &[Key::code(KeyCode::PageDown)],
-        A::PageDown,
-        "page down",
-        false,
-    ),
+/// `?` help and `q` quit, on every screen without a text field focused.
+#[rustfmt::skip]
+fn help_and_quit(ctx: Ctx) -> [KeyBinding; 2] {
+    [
+        bar (ctx, &[ch('?')], A::Help, "help", "help"),
+        more(ctx, &[ch('q')], A::Quit,         "quit"),
+    ]
+}
+
+/// Moving between the fields of a form.
+#[rustfmt::skip]
+fn field_ring(ctx: Ctx) -> [KeyBinding; 2] {
+    [
+        bar (ctx, &[TAB, DOWN],    A::NextField, "next field", "next field"),
+        more(ctx, &[BACKTAB, UP],  A::PrevField,               "previous field"),
+    ]
+}
+
+/// A popup's text that scrolls by lines.
+#[rustfmt::skip]
+fn scroll_lines(ctx: Ctx) -> [KeyBinding; 2] {
+    [
+        more(ctx, &[UP, ch('k')],   A::Up,   "scroll up"),
+        more(ctx, &[DOWN, ch('j')], A::Down, "scroll down"),
+    ]
+}
+
+/// A wizard step whose lower part scrolls on a short terminal.
+#[rustfmt::skip]
+fn scroll_short(ctx: Ctx) -> [KeyBinding; 2] {
+    [
+        more(ctx, &[PGDN], A::ScrollDown, "scroll down (a short terminal)"),
+        more(ctx, &[PGUP], A::ScrollUp,   "scroll up (a short terminal)"),
+    ]
+}
+
+/// Every binding, one a line: place, keys, action, the hint bar's words (`bar`; `more` is in
+/// the help popup only) and the help popup's. Resolution walks the contexts of the moment in
+/// order (popup first, then the screen, then Global) and takes the first match; within a
+/// place, the first line that matches.
+#[rustfmt::skip]
+fn table() -> Vec<KeyBinding> {
+    let mut t = Vec::new();
+    // The help popup.
+    t.push(bar (C::Help, &[ESC, ch('?'), ch('q'), F1], A::CloseHelp, "close help", "close help"));
+    t.extend(scroll_lines(C::Help));
+    t.push(more(C::Help, &[PGUP], A::PageUp,   "page up"));
+    t.push(more(C::Help, &[PGDN], A::PageDown, "page down"));
     // The new-client-secret form.
-    b(
-        C::Rotate,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
-        A::NextField,
-        "next field",
-        true,
-    ),
-    b(
-        C::Rotate,
-        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
-        A::PrevField,
-        "previous field",
-        false,
-    ),
-    b(
-        C::Rotate,
-        &[Key::ctrl('r')],
-        A::Reveal,
-        "show secret (toggle)",
-        true,
-    ),
-    b(
-        C::Rotate,
-        ENTER,
-        A::Submit,
-        "save (then refreshes every server of the app)",
-        true,
-    ),
-    b(C::Rotate, ESC, A::Back, "cancel (nothing is saved)", true),
-    b(C::Rotate, &[Key::code(KeyCode::F(1))], A::Help, "help", true),
+    t.extend(field_ring(C::Rotate));
+    t.push(bar (C::Rotate, &[ctrl('r')], A::Reveal, "show secret", "show secret (toggle)"));
+    t.push(bar (C::Rotate, &[ENTER],     A::Submit, "save",        "save (then refreshes every server of the app)"));
+    t.push(bar (C::Rotate, &[ESC],       A::Back,   "cancel",      "cancel (nothing is saved)"));
+    t.push(bar (C::Rotate, &[F1],        A::Help,   "help",        "help"));
     // The settings form.
-    b(
-        C::Settings,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
-        A::NextField,
-        "next field",
-        true,
-    ),
-    b(
-        C::Settings,
-        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
-        A::PrevField,
-        "previous field",
-        false,
-    ),
-    b(C::Settings, ENTER, A::Submit, "save", true),
-    b(C::Settings, ESC, A::Back, "cancel (nothing is saved)", true),
-    b(C::Settings, &[Key::code(KeyCode::F(1))], A::Help, "help", true),
-    b(C::Confirm, &[Key::ch('y')], A::Yes, "yes", true),
-    b(
-        C::Confirm,
-        &[Key::ch('n'), Key::code(KeyCode::Esc)],
-        A::No,
-        "no",
-        true,
-    ),
+    t.extend(field_ring(C::Settings));
+    t.push(bar (C::Settings, &[ENTER], A::Submit, "save",   "save"));
+    t.push(bar (C::Settings, &[ESC],   A::Back,   "cancel", "cancel (nothing is saved)"));
+    t.push(bar (C::Settings, &[F1],    A::Help,   "help",   "help"));
+    // Yes/no questions.
+    t.push(bar (C::Confirm, &[ch('y')],      A::Yes, "yes", "yes"));
+    t.push(bar (C::Confirm, &[ch('n'), ESC], A::No,  "no",  "no"));
     // The server list and details.
-    b(C::Review, UP, A::Up, "previous server", false),
-    b(C::Review, DOWN, A::Down, "next server", false),
-    b(C::Review, ENTER, A::Open, "show details (narrow terminal)", false),
-    b(
-        C::Review,
-        ESC,
-        A::Back,
-        "back to the list (narrow terminal)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('n')],
-        A::New,
-        "new (wizard for a new server)",
-        true,
-    ),
-    b(C::Review, &[Key::ch('e')], A::Edit, "edit", true),
-    b(
-        C::Review,
-        &[Key::ch('c')],
-        A::Connect,
-        "connect (sign in; also re-connect)",
-        true,
-    ),
-    b(C::Review, &[Key::ch('t')], A::Test, "test (Test & Confirm)", true),
-    b(
-        C::Review,
-        &[Key::ch('r')],
-        A::Refresh,
-        "refresh (the token, now)",
-        true,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy URL (the redirect URL, to the clipboard)",
-        true,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('p')],
-        A::CopyProxy,
-        "copy proxy settings (for a mail program)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('g')],
-        A::Settings,
-        "settings (listener, public URL, sign-in wait, proxy)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('s')],
-        A::Rotate,
-        "secret (new client secret + expiry for the app)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('v')],
-        A::Reveal,
-        "view secret (toggle; hidden on leaving)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch(']')],
-        A::ScrollDown,
-        "scroll the details down (PgDn too, in the details of a narrow terminal)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('[')],
-        A::ScrollUp,
-        "scroll the details up (PgUp too, in the details of a narrow terminal)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('x')],
-        A::Exchange,
-        "Exchange commands (app-only)",
-        false,
-    ),
-    b(C::Review, &[Key::ch('d')], A::Delete, "delete (asks first)", true),
-    b(
-        C::Review,
-        &[Key::ch('/')],
-        A::Find,
-        "find (type to narrow the list: name, mailbox, host, app; 'word matches exactly)",
-        true,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('o')],
-        A::Sort,
-        "order (health, name, token expiry, secret expiry, last test, as added)",
-        true,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('a')],
-        A::Attention,
-        "attention only (toggle: WARNING and CRITICAL)",
-        true,
-    ),
-    b(
-        C::Review,
-        &[Key::code(KeyCode::Home)],
-        A::First,
-        "first server",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::code(KeyCode::End)],
-        A::Last,
-        "last server",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::code(KeyCode::PageUp), Key::ctrl('u')],
-        A::PageUp,
-        "a page of servers up",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::code(KeyCode::PageDown), Key::ctrl('d')],
-        A::PageDown,
-        "a page of servers down",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch(' ')],
-        A::Mark,
-        "mark (t / r then test or refresh every marked server)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('*')],
-        A::MarkAll,
-        "mark all shown (again: unmark them)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('T')],
-        A::TestAll,
-        "test all (every server, as test --all)",
-        false,
-    ),
-    // The batch popup.
-    b(
-        C::Bulk,
-        ESC,
-        A::Back,
-        "stop (what has not started; what runs finishes)",
-        true,
-    ),
-    b(C::Bulk, UP, A::Up, "scroll up", false),
-    b(C::Bulk, DOWN, A::Down, "scroll down", false),
-    b(
-        C::BulkDone,
-        &[Key::code(KeyCode::Enter), Key::code(KeyCode::Esc)],
-        A::Open,
-        "close",
-        true,
-    ),
-    b(
-        C::BulkDone,
-        &[Key::ch('c')],
-        A::Connect,
-        "sign in (the ones that need it, one by one)",
-        true,
-    ),
-    b(C::BulkDone, UP, A::Up, "scroll up", false),
-    b(C::BulkDone, DOWN, A::Down, "scroll down", false),
+    t.push(more(C::Review, &[UP, ch('k')],     A::Up,         "previous server"));
+    t.push(more(C::Review, &[DOWN, ch('j')],   A::Down,       "next server"));
+    t.push(more(C::Review, &[ENTER],           A::Open,       "show details (narrow terminal)"));
+    t.push(more(C::Review, &[ESC],             A::Back,       "back to the list (narrow terminal)"));
+    t.push(bar (C::Review, &[ch('n')],         A::New,        "new",            "new (wizard for a new server)"));
+    t.push(bar (C::Review, &[ch('e')],         A::Edit,       "edit",           "edit"));
+    t.push(bar (C::Review, &[ch('c')],         A::Connect,    "connect",        "connect (sign in; also re-connect)"));
+    t.push(bar (C::Review, &[ch('t')],         A::Test,       "test",           "test (Test & Confirm)"));
+    t.push(bar (C::Review, &[ch('r')],         A::Refresh,    "refresh",        "refresh (the token, now)"));
+    t.push(bar (C::Review, &[ch('y')],         A::Copy,       "copy URL",       "copy URL (the redirect URL, to the clipboard)"));
+    t.push(more(C::Review, &[ch('p')],         A::CopyProxy,  "copy proxy settings (for a mail program)"));
+    t.push(more(C::Review, &[ch('g')],         A::Settings,   "settings (listener, public URL, sign-in wait, proxy)"));
+    t.push(more(C::Review, &[ch('s')],         A::Rotate,     "secret (new client secret + expiry for the app)"));
+    t.push(more(C::Review, &[ch('v')],         A::Reveal,     "view secret (toggle; hidden on leaving)"));
+    t.push(more(C::Review, &[ch(']')],         A::ScrollDown, "scroll the details down (PgDn too, in the details of a narrow terminal)"));
+    t.push(more(C::Review, &[ch('[')],         A::ScrollUp,   "scroll the details up (PgUp too, in the details of a narrow terminal)"));
+    t.push(more(C::Review, &[ch('x')],         A::Exchange,   "Exchange commands (app-only)"));
+    t.push(bar (C::Review, &[ch('d')],         A::Delete,     "delete",         "delete (asks first)"));
+    t.push(bar (C::Review, &[ch('/')],         A::Find,       "find",           "find (type to narrow the list: name, mailbox, host, app; 'word matches exactly)"));
+    t.push(bar (C::Review, &[ch('o')],         A::Sort,       "order",          "order (health, name, token expiry, secret expiry, last test, as added)"));
+    t.push(bar (C::Review, &[ch('a')],         A::Attention,  "attention only", "attention only (toggle: WARNING and CRITICAL)"));
+    t.push(more(C::Review, &[HOME],            A::First,      "first server"));
+    t.push(more(C::Review, &[END],             A::Last,       "last server"));
+    t.push(more(C::Review, &[PGUP, ctrl('u')], A::PageUp,     "a page of servers up"));
+    t.push(more(C::Review, &[PGDN, ctrl('d')], A::PageDown,   "a page of servers down"));
+    t.push(more(C::Review, &[ch(' ')],         A::Mark,       "mark (t / r then test or refresh every marked server)"));
+    t.push(more(C::Review, &[ch('*')],         A::MarkAll,    "mark all shown (again: unmark them)"));
+    t.push(more(C::Review, &[ch('T')],         A::TestAll,    "test all (every server, as test --all)"));
+    t.push(more(C::Review, &[ch('m')],         A::Messages,   "messages (every status line of this session, whole)"));
+    t.push(more(C::Review, &[ch('i')],         A::Import,     "import servers from a file (CSV or JSON, as inbound import; checked first)"));
+    t.extend(help_and_quit(C::Review));
+    // The batch popup, running and done.
+    t.push(bar (C::Bulk, &[ESC], A::Back, "stop", "stop (what has not started; what runs finishes)"));
+    t.extend(scroll_lines(C::Bulk));
+    t.push(bar (C::BulkDone, &[ENTER, ESC], A::Open,    "close",   "close"));
+    t.push(bar (C::BulkDone, &[ch('c')],    A::Connect, "sign in", "sign in (the ones that need it, one by one)"));
+    t.extend(scroll_lines(C::BulkDone));
     // The list's find field.
-    b(
-        C::Filter,
-        ENTER,
-        A::Submit,
-        "keep (the list stays narrowed; keys go back to the list)",
-        true,
-    ),
-    b(C::Filter, ESC, A::Back, "clear (the whole list again)", true),
-    pair(
-        C::Filter,
-        &[Key::code(KeyCode::Up)],
-        A::Up,
-        "move (through the matches)",
-        "↑↓",
-    ),
-    b(
-        C::Filter,
-        &[Key::code(KeyCode::Down)],
-        A::Down,
-        "next server",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('m')],
-        A::Messages,
-        "messages (every status line of this session, whole)",
-        false,
-    ),
-    b(
-        C::Review,
-        &[Key::ch('i')],
-        A::Import,
-        "import servers from a file (CSV or JSON, as inbound import; checked first)",
-        false,
-    ),
+    t.push(bar (C::Filter, &[ENTER], A::Submit, "keep",  "keep (the list stays narrowed; keys go back to the list)"));
+    t.push(bar (C::Filter, &[ESC],   A::Back,   "clear", "clear (the whole list again)"));
+    t.push(bar (C::Filter, &[UP],    A::Up,     "move",  "move (through the matches)").shown_as("↑↓"));
+    t.push(more(C::Filter, &[DOWN],  A::Down,            "next server"));
     // The import popup.
-    b(
-        C::Import,
-        ENTER,
-        A::Submit,
-        "check, then import (the first Enter checks every row and writes nothing; the next imports)",
-        true,
-    ),
-    b(C::Import, ESC, A::Back, "close (nothing is imported)", true),
+    t.push(bar (C::Import, &[ENTER], A::Submit, "check, then import", "check, then import (the first Enter checks every row and writes nothing; the next imports)"));
+    t.push(bar (C::Import, &[ESC],   A::Back,   "close",              "close (nothing is imported)"));
     // The message log popup.
-    b(
-        C::Log,
-        &[Key::code(KeyCode::Esc), Key::ch('m'), Key::ch('q')],
-        A::Back,
-        "close",
-        true,
-    ),
-    pair(C::Log, UP, A::Up, "scroll", "↑↓"),
-    b(C::Log, DOWN, A::Down, "scroll down", false),
-    b(
-        C::Log,
-        &[Key::code(KeyCode::PageUp)],
-        A::PageUp,
-        "a page up",
-        false,
-    ),
-    b(
-        C::Log,
-        &[Key::code(KeyCode::PageDown)],
-        A::PageDown,
-        "a page down",
-        false,
-    ),
-    b(C::Log, &[Key::code(KeyCode::Home)], A::First, "oldest", false),
-    b(C::Log, &[Key::code(KeyCode::End)], A::Last, "newest", false),
-    b(C::Review, HELP, A::Help, "help", true),
-    b(C::Review, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::Log, &[ESC, ch('m'), ch('q')], A::Back, "close",  "close"));
+    t.push(bar (C::Log, &[UP, ch('k')],           A::Up,   "scroll", "scroll").shown_as("↑↓"));
+    t.push(more(C::Log, &[DOWN, ch('j')],         A::Down,     "scroll down"));
+    t.push(more(C::Log, &[PGUP],                  A::PageUp,   "a page up"));
+    t.push(more(C::Log, &[PGDN],                  A::PageDown, "a page down"));
+    t.push(more(C::Log, &[HOME],                  A::First,    "oldest"));
+    t.push(more(C::Log, &[END],                   A::Last,     "newest"));
     // Wizard step 1: the two questions.
-    pair(
-        C::GuideChoose,
-        &[Key::code(KeyCode::Up), Key::code(KeyCode::Down)],
-        A::Down,
-        "other question",
-        "↑↓",
-    ),
-    pair(
-        C::GuideChoose,
-        &[Key::code(KeyCode::Left), Key::code(KeyCode::Right)],
-        A::Right,
-        "change the answer",
-        "←→",
-    ),
-    b(
-        C::GuideChoose,
-        ENTER,
-        A::Open,
-        "continue (with these answers)",
-        true,
-    ),
-    b(C::GuideChoose, ESC, A::Back, "back (to the list)", true),
-    b(C::GuideChoose, HELP, A::Help, "help", true),
-    b(C::GuideChoose, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::GuideChoose, &[UP, DOWN],    A::Down,  "other question",    "other question").shown_as("↑↓"));
+    t.push(bar (C::GuideChoose, &[LEFT, RIGHT], A::Right, "change the answer", "change the answer").shown_as("←→"));
+    t.push(bar (C::GuideChoose, &[ENTER],       A::Open,  "continue",          "continue (with these answers)"));
+    t.push(bar (C::GuideChoose, &[ESC],         A::Back,  "back",              "back (to the list)"));
+    t.extend(help_and_quit(C::GuideChoose));
     // Wizard step 1: an app I already have.
-    pair(C::GuideApps, UP, A::Up, "choose an app", "↑↓"),
-    b(C::GuideApps, DOWN, A::Down, "next app", false),
-    b(
-        C::GuideApps,
-        ENTER,
-        A::Open,
-        "use this app (the server form next)",
-        true,
-    ),
-    b(C::GuideApps, ESC, A::Back, "back (to the questions)", true),
-    b(C::GuideApps, HELP, A::Help, "help", true),
-    b(C::GuideApps, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::GuideApps, &[UP, ch('k')],   A::Up,   "choose an app", "choose an app").shown_as("↑↓"));
+    t.push(more(C::GuideApps, &[DOWN, ch('j')], A::Down,                  "next app"));
+    t.push(bar (C::GuideApps, &[ENTER],         A::Open, "use this app",  "use this app (the server form next)"));
+    t.push(bar (C::GuideApps, &[ESC],           A::Back, "back",          "back (to the questions)"));
+    t.extend(help_and_quit(C::GuideApps));
     // Wizard step 1 with the setup script.
-    b(
-        C::Script,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy (the whole script, to the clipboard)",
-        true,
-    ),
-    b(
-        C::Script,
-        &[Key::code(KeyCode::Tab)],
-        A::NextField,
-        "setup code (type or paste the script's last line)",
-        true,
-    ),
-    b(C::Script, ENTER, A::Submit, "use the setup code", false),
-    pair(
-        C::Script,
-        &[Key::code(KeyCode::Left), Key::code(KeyCode::Right)],
-        A::Right,
-        "bash / PowerShell (switch the script)",
-        "←→",
-    ),
-    b(C::Script, UP, A::Up, "scroll the script up", false),
-    b(C::Script, DOWN, A::Down, "scroll the script down", false),
-    b(
-        C::Script,
-        &[Key::code(KeyCode::PageUp)],
-        A::ScrollUp,
-        "scroll the script up a page",
-        false,
-    ),
-    b(
-        C::Script,
-        &[Key::code(KeyCode::PageDown)],
-        A::ScrollDown,
-        "scroll the script down a page",
-        false,
-    ),
-    b(C::Script, ESC, A::Back, "back (to the choice)", true),
-    b(C::Script, HELP, A::Help, "help", true),
-    b(C::Script, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::Script, &[ch('y')],     A::Copy,       "copy",              "copy (the whole script, to the clipboard)"));
+    t.push(bar (C::Script, &[TAB],         A::NextField,  "setup code",        "setup code (type or paste the script's last line)"));
+    t.push(more(C::Script, &[ENTER],       A::Submit,                          "use the setup code"));
+    t.push(bar (C::Script, &[LEFT, RIGHT], A::Right,      "bash / PowerShell", "bash / PowerShell (switch the script)").shown_as("←→"));
+    t.push(more(C::Script, &[UP, ch('k')],   A::Up,         "scroll the script up"));
+    t.push(more(C::Script, &[DOWN, ch('j')], A::Down,       "scroll the script down"));
+    t.push(more(C::Script, &[PGUP],          A::ScrollUp,   "scroll the script up a page"));
+    t.push(more(C::Script, &[PGDN],          A::ScrollDown, "scroll the script down a page"));
+    t.push(bar (C::Script, &[ESC],         A::Back,       "back",              "back (to the choice)"));
+    t.extend(help_and_quit(C::Script));
     // Step 1's setup-code field focused.
-    b(C::ScriptCode, ENTER, A::Submit, "use the setup code", true),
-    b(
-        C::ScriptCode,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Esc)],
-        A::NextField,
-        "leave the field",
-        true,
-    ),
+    t.push(bar (C::ScriptCode, &[ENTER],    A::Submit,    "use the setup code", "use the setup code"));
+    t.push(bar (C::ScriptCode, &[TAB, ESC], A::NextField, "leave the field",    "leave the field"));
     // Wizard step 1 in the portal: the client ID and tenant fields.
-    b(
-        C::GuideRegister,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
-        A::NextField,
-        "next field",
-        true,
-    ),
-    b(
-        C::GuideRegister,
-        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
-        A::PrevField,
-        "previous field",
-        false,
-    ),
-    b(
-        C::GuideRegister,
-        &[Key::ctrl('y')],
-        A::Copy,
-        "copy (the redirect URL, to the clipboard)",
-        true,
-    ),
-    b(C::GuideRegister, ENTER, A::Open, "next (step)", true),
-    b(C::GuideRegister, ESC, A::Back, "back (to the choice)", true),
+    t.extend(field_ring(C::GuideRegister));
+    t.push(bar (C::GuideRegister, &[ctrl('y')], A::Copy, "copy", "copy (the redirect URL, to the clipboard)"));
+    t.push(bar (C::GuideRegister, &[ENTER],     A::Open, "next", "next (step)"));
+    t.push(bar (C::GuideRegister, &[ESC],       A::Back, "back", "back (to the choice)"));
     // Wizard step 3.
-    b(C::Guide, ENTER, A::Open, "next (step)", true),
-    b(C::Guide, ESC, A::Back, "back (previous step)", true),
-    b(
-        C::Guide,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy (the URL shown, to the clipboard)",
-        true,
-    ),
-    b(C::Guide, HELP, A::Help, "help", true),
-    b(C::Guide, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::Guide, &[ENTER],   A::Open, "next", "next (step)"));
+    t.push(bar (C::Guide, &[ESC],     A::Back, "back", "back (previous step)"));
+    t.push(bar (C::Guide, &[ch('y')], A::Copy, "copy", "copy (the URL shown, to the clipboard)"));
+    t.extend(help_and_quit(C::Guide));
     // Wizard step 2: the secret Value and its expiry.
-    b(
-        C::GuideText,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
-        A::NextField,
-        "next field",
-        true,
-    ),
-    b(
-        C::GuideText,
-        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
-        A::PrevField,
-        "previous field",
-        false,
-    ),
-    b(
-        C::GuideText,
-        &[Key::ctrl('r')],
-        A::Reveal,
-        "show secret (toggle)",
-        true,
-    ),
-    b(C::GuideText, ENTER, A::Open, "next (step)", true),
-    b(C::GuideText, ESC, A::Back, "back (previous step)", true),
+    t.extend(field_ring(C::GuideText));
+    t.push(bar (C::GuideText, &[ctrl('r')], A::Reveal, "show secret", "show secret (toggle)"));
+    t.push(bar (C::GuideText, &[ENTER],     A::Open,   "next",        "next (step)"));
+    t.push(bar (C::GuideText, &[ESC],       A::Back,   "back",        "back (previous step)"));
     // The server form.
-    b(
-        C::Form,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Down)],
-        A::NextField,
-        "next field",
-        true,
-    ),
-    b(
-        C::Form,
-        &[Key::code(KeyCode::BackTab), Key::code(KeyCode::Up)],
-        A::PrevField,
-        "previous field",
-        false,
-    ),
-    pair(
-        C::Form,
-        &[Key::code(KeyCode::Left)],
-        A::Left,
-        "choice (previous; on Authentication, Azure app)",
-        "←→",
-    ),
-    b(
-        C::Form,
-        &[Key::code(KeyCode::Right)],
-        A::Right,
-        "next choice",
-        false,
-    ),
-    b(
-        C::Form,
-        &[Key::ctrl('r')],
-        A::Reveal,
-        "show secret (toggle)",
-        true,
-    ),
-    b(C::Form, ENTER, A::Submit, "save (validates first)", true),
-    b(C::Form, ESC, A::Back, "back (previous step)", true),
-    // Connect (sign-in).
-    b(
-        C::Connect,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy link (the sign-in link, to the clipboard)",
-        true,
-    ),
-    b(
-        C::Connect,
-        &[Key::code(KeyCode::Tab)],
-        A::NextField,
-        "paste (type or paste the address your browser ended on)",
-        true,
-    ),
-    b(
-        C::Connect,
-        &[Key::ch('d')],
-        A::DeviceCode,
-        "device code (sign in on any device; needs public client flows)",
-        true,
-    ),
-    b(
-        C::Connect,
-        ESC,
-        A::Back,
-        "cancel (stops the listener, frees the port)",
-        true,
-    ),
-    b(C::Connect, &[Key::ch('o')], A::OpenBrowser, "open browser", true),
-    b(
-        C::Connect,
-        &[Key::code(KeyCode::PageDown)],
-        A::ScrollDown,
-        "scroll down (a short terminal)",
-        false,
-    ),
-    b(
-        C::Connect,
-        &[Key::code(KeyCode::PageUp)],
-        A::ScrollUp,
-        "scroll up (a short terminal)",
-        false,
-    ),
-    b(
-        C::Connect,
-        &[Key::code(KeyCode::Enter), Key::ch('c')],
-        A::Connect,
-        "connect (or try again)",
-        true,
-    ),
-    b(C::Connect, HELP, A::Help, "help", true),
-    b(C::Connect, QUIT, A::Quit, "quit", false),
-    // Connect with nothing waiting.
-    b(
-        C::ConnectIdle,
-        &[Key::code(KeyCode::Enter), Key::ch('c')],
-        A::Connect,
-        "try again",
-        true,
-    ),
-    b(
-        C::ConnectIdle,
-        &[Key::ch('d')],
-        A::DeviceCode,
-        "device code (sign in on any device; needs public client flows)",
-        true,
-    ),
-    b(C::ConnectIdle, ESC, A::Back, "back", true),
-    b(C::ConnectIdle, HELP, A::Help, "help", true),
-    b(C::ConnectIdle, QUIT, A::Quit, "quit", false),
+    t.extend(field_ring(C::Form));
+    t.push(bar (C::Form, &[LEFT],      A::Left,   "choice",      "choice (previous; on Authentication, Azure app)").shown_as("←→"));
+    t.push(more(C::Form, &[RIGHT],     A::Right,                 "next choice"));
+    t.push(bar (C::Form, &[ctrl('r')], A::Reveal, "show secret", "show secret (toggle)"));
+    t.push(bar (C::Form, &[ENTER],     A::Submit, "save",        "save (validates first)"));
+    t.push(bar (C::Form, &[ESC],       A::Back,   "back",        "back (previous step)"));
+    // Step 5, the sign-in: with a sign-in waiting, and with none (not started, failed,
+    // cancelled: no link to copy, no paste field).
+    t.push(bar (CONNECT, &[ENTER, ch('c')], A::Connect,     "try again",    "try again").when(When::NotWaiting));
+    t.push(bar (CONNECT, &[ch('y')],        A::Copy,        "copy link",    "copy link (the sign-in link, to the clipboard)").when(When::Waiting));
+    t.push(bar (CONNECT, &[TAB],            A::NextField,   "paste",        "paste (type or paste the address your browser ended on)").when(When::Waiting));
+    t.push(bar (CONNECT, &[ch('d')],        A::DeviceCode,  "device code",  "device code (sign in on any device; needs public client flows)"));
+    t.push(bar (CONNECT, &[ESC],            A::Back,        "cancel",       "cancel (stops the listener, frees the port)").when(When::Waiting));
+    t.push(bar (CONNECT, &[ESC],            A::Back,        "back",         "back").when(When::NotWaiting));
+    t.push(bar (CONNECT, &[ch('o')],        A::OpenBrowser, "open browser", "open browser").when(When::Waiting));
+    t.extend(scroll_short(CONNECT).map(|b| b.when(When::Waiting)));
+    t.push(bar (CONNECT, &[ENTER, ch('c')], A::Connect,     "connect",      "connect (or try again)").when(When::Waiting));
+    t.extend(help_and_quit(CONNECT));
     // Step 5 in the demo.
-    b(
-        C::DemoConnect,
-        &[Key::ch('s')],
-        A::DemoSignIn,
-        "sign in as the demo user (a real request, as a browser would)",
-        true,
-    ),
+    t.push(bar (C::DemoConnect, &[ch('s')], A::DemoSignIn, "sign in as the demo user", "sign in as the demo user (a real request, as a browser would)"));
     // Step 5, the paste-back field focused.
-    b(
-        C::ConnectPaste,
-        ENTER,
-        A::Submit,
-        "use the address (the wait goes on if it is wrong)",
-        true,
-    ),
-    b(
-        C::ConnectPaste,
-        &[Key::code(KeyCode::Tab), Key::code(KeyCode::Esc)],
-        A::NextField,
-        "leave the field (the sign-in goes on)",
-        true,
-    ),
+    t.push(bar (C::ConnectPaste, &[ENTER],    A::Submit,    "use the address", "use the address (the wait goes on if it is wrong)"));
+    t.push(bar (C::ConnectPaste, &[TAB, ESC], A::NextField, "leave the field", "leave the field (the sign-in goes on)"));
     // Step 5, device code shown.
-    b(
-        C::Device,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy code (the user code, to the clipboard)",
-        true,
-    ),
-    b(
-        C::Device,
-        &[Key::ch('d')],
-        A::DeviceCode,
-        "device code again (after a failure)",
-        false,
-    ),
-    b(
-        C::Device,
-        ESC,
-        A::Back,
-        "back (stops device code; the link still works)",
-        true,
-    ),
-    b(C::Device, HELP, A::Help, "help", true),
-    b(C::Device, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::Device, &[ch('y')], A::Copy,       "copy code", "copy code (the user code, to the clipboard)"));
+    t.push(more(C::Device, &[ch('d')], A::DeviceCode,              "device code again (after a failure)"));
+    t.push(bar (C::Device, &[ESC],     A::Back,       "back",      "back (stops device code; the link still works)"));
+    t.extend(help_and_quit(C::Device));
     // Step 5, admin consent needed.
-    b(
-        C::AdminConsent,
-        &[Key::ch('a')],
-        A::GrantAdmin,
-        "admin (I am an admin: grant for the organization)",
-        true,
-    ),
-    b(
-        C::AdminConsent,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy link (to send to your admin)",
-        true,
-    ),
-    b(
-        C::AdminConsent,
-        &[Key::code(KeyCode::Enter), Key::ch('c')],
-        A::Connect,
-        "sign in again (once an admin granted it)",
-        true,
-    ),
-    b(C::AdminConsent, ESC, A::Back, "back", true),
-    b(C::AdminConsent, HELP, A::Help, "help", true),
-    b(C::AdminConsent, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::AdminConsent, &[ch('a')],        A::GrantAdmin, "admin",         "admin (I am an admin: grant for the organization)"));
+    t.push(bar (C::AdminConsent, &[ch('y')],        A::Copy,       "copy link",     "copy link (to send to your admin)"));
+    t.push(bar (C::AdminConsent, &[ENTER, ch('c')], A::Connect,    "sign in again", "sign in again (once an admin granted it)"));
+    t.push(bar (C::AdminConsent, &[ESC],            A::Back,       "back",          "back"));
+    t.extend(help_and_quit(C::AdminConsent));
     // Step 5, the admin consent page waiting.
-    b(
-        C::AdminWaiting,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy link (the admin consent page, to the clipboard)",
-        true,
-    ),
-    b(
-        C::AdminWaiting,
-        &[Key::ch('o')],
-        A::OpenBrowser,
-        "open browser",
-        true,
-    ),
-    b(
-        C::AdminWaiting,
-        &[Key::code(KeyCode::Tab)],
-        A::NextField,
-        "paste (the address the admin's browser ended on)",
-        true,
-    ),
-    b(
-        C::AdminWaiting,
-        ESC,
-        A::Back,
-        "cancel (stops the listener; both ways stay open)",
-        true,
-    ),
-    b(C::AdminWaiting, HELP, A::Help, "help", true),
-    b(C::AdminWaiting, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::AdminWaiting, &[ch('y')], A::Copy,        "copy link",    "copy link (the admin consent page, to the clipboard)"));
+    t.push(bar (C::AdminWaiting, &[ch('o')], A::OpenBrowser, "open browser", "open browser"));
+    t.push(bar (C::AdminWaiting, &[TAB],     A::NextField,   "paste",        "paste (the address the admin's browser ended on)"));
+    t.push(bar (C::AdminWaiting, &[ESC],     A::Back,        "cancel",       "cancel (stops the listener; both ways stay open)"));
+    t.extend(help_and_quit(C::AdminWaiting));
     // Token valid.
-    b(
-        C::Token,
-        &[Key::code(KeyCode::Enter), Key::ch('t')],
-        A::Test,
-        "test (Test & Confirm)",
-        true,
-    ),
-    b(C::Token, &[Key::ch('c')], A::Connect, "re-connect", true),
-    b(C::Token, ESC, A::Back, "back to the list", true),
-    b(C::Token, HELP, A::Help, "help", true),
-    b(C::Token, QUIT, A::Quit, "quit", false),
+    t.push(bar (C::Token, &[ENTER, ch('t')], A::Test,    "test",             "test (Test & Confirm)"));
+    t.push(bar (C::Token, &[ch('c')],        A::Connect, "re-connect",       "re-connect"));
+    t.push(bar (C::Token, &[ESC],            A::Back,    "back to the list", "back to the list"));
+    t.extend(help_and_quit(C::Token));
     // The Exchange step (app-only).
-    b(
-        C::Exchange,
-        &[Key::ch('y')],
-        A::Copy,
-        "copy all (one block to paste into PowerShell)",
-        true,
-    ),
-    b(C::Exchange, ENTER, A::Open, "next (Test & Confirm)", true),
-    b(
-        C::Exchange,
-        &[Key::code(KeyCode::PageDown)],
-        A::ScrollDown,
-        "scroll down (a short terminal)",
-        false,
-    ),
-    b(
-        C::Exchange,
-        &[Key::code(KeyCode::PageUp)],
-        A::ScrollUp,
-        "scroll up (a short terminal)",
-        false,
-    ),
-    b(C::Exchange, ESC, A::Back, "back", true),
-    b(C::Exchange, HELP, A::Help, "help", true),
-    b(C::Exchange, QUIT, A::Quit, "quit", false),
-    // Test & Confirm.
-    b(C::Test, ENTER, A::Open, "done", true),
-    b(C::Test, &[Key::ch('t'), Key::ch('r')], A::Test, "retry", true),
-    b(C::Test, &[Key::ch('e')], A::Edit, "edit", true),
-    b(C::Test, &[Key::ch('c')], A::Connect, "re-connect", true),
-    b(C::Test, ESC, A::Back, "back (cancels a running test)", true),
-    b(
-        C::Test,
-        &[Key::code(KeyCode::PageDown)],
-        A::ScrollDown,
-        "scroll down (a short terminal)",
-        false,
-    ),
-    b(
-        C::Test,
-        &[Key::code(KeyCode::PageUp)],
-        A::ScrollUp,
-        "scroll up (a short terminal)",
-        false,
-    ),
-    b(C::Test, HELP, A::Help, "help", true),
-    b(C::Test, QUIT, A::Quit, "quit", false),
-    // Test & Confirm of an app-only server.
-    b(C::TestAppOnly, ENTER, A::Open, "done", true),
-    b(
-        C::TestAppOnly,
-        &[Key::ch('t'), Key::ch('r')],
-        A::Test,
-        "retry",
-        true,
-    ),
-    b(C::TestAppOnly, &[Key::ch('e')], A::Edit, "edit", true),
-    b(
-        C::TestAppOnly,
-        &[Key::ch('x')],
-        A::Exchange,
-        "Exchange commands",
-        true,
-    ),
-    b(
-        C::TestAppOnly,
-        ESC,
-        A::Back,
-        "back (cancels a running test)",
-        true,
-    ),
-    b(
-        C::TestAppOnly,
-        &[Key::code(KeyCode::PageDown)],
-        A::ScrollDown,
-        "scroll down (a short terminal)",
-        false,
-    ),
-    b(
-        C::TestAppOnly,
-        &[Key::code(KeyCode::PageUp)],
-        A::ScrollUp,
-        "scroll up (a short terminal)",
-        false,
-    ),
-    b(C::TestAppOnly, HELP, A::Help, "help", true),
-    b(C::TestAppOnly, QUIT, A::Quit, "quit", false),
-    // Everywhere.
-    b(
-        C::Global,
-        &[Key::code(KeyCode::F(1))],
-        A::Help,
-        "help (works in text fields too)",
-        // In the hint bar wherever the screen's own `?` is not (text fields type it).
-        true,
-    ),
-    b(C::Global, &[Key::ctrl('c')], A::Quit, "quit", false),
-    b(
-        C::Global,
-        &[Key::code(KeyCode::F(2))],
-        A::Messages,
-        "messages (the log of status lines; works in text fields too)",
-        false,
-    ),
-];
+    t.push(bar (C::Exchange, &[ch('y')], A::Copy, "copy all", "copy all (one block to paste into PowerShell)"));
+    t.push(bar (C::Exchange, &[ENTER],   A::Open, "next",     "next (Test & Confirm)"));
+    t.extend(scroll_short(C::Exchange));
+    t.push(bar (C::Exchange, &[ESC],     A::Back, "back",     "back"));
+    t.extend(help_and_quit(C::Exchange));
+    // Test & Confirm: re-connect where someone signs in, the Exchange step for app-only.
+    t.push(bar (TEST, &[ENTER],            A::Open,     "done",              "done"));
+    t.push(bar (TEST, &[ch('t'), ch('r')], A::Test,     "retry",             "retry"));
+    t.push(bar (TEST, &[ch('e')],          A::Edit,     "edit",              "edit"));
+    t.push(bar (TEST, &[ch('c')],          A::Connect,  "re-connect",        "re-connect").when(When::SignsIn));
+    t.push(bar (TEST, &[ch('x')],          A::Exchange, "Exchange commands", "Exchange commands").when(When::AppOnly));
+    t.push(bar (TEST, &[ESC],              A::Back,     "back",              "back (cancels a running test)"));
+    t.extend(scroll_short(TEST));
+    t.extend(help_and_quit(TEST));
+    // Everywhere (in the hint bar wherever the screen's own `?` is not: text fields type it).
+    t.push(bar (C::Global, &[F1],        A::Help,     "help", "help (works in text fields too)"));
+    t.push(more(C::Global, &[ctrl('c')], A::Quit,             "quit"));
+    t.push(more(C::Global, &[F2],        A::Messages,         "messages (the log of status lines; works in text fields too)"));
+    t
+}
+
+/// Every binding (built once from [`table`]).
+pub static KEYMAP: std::sync::LazyLock<Vec<KeyBinding>> = std::sync::LazyLock::new(table);
 
 /// The action for `key` in `ctxs` (first context first).
 pub fn resolve(ctxs: &[Ctx], key: &KeyEvent) -> Option<Action> {
     ctxs.iter().find_map(|ctx| {
         KEYMAP
             .iter()
-            .filter(|b| b.ctx == *ctx)
+            .filter(|b| b.applies(*ctx))
             .find(|b| b.keys.iter().any(|k| k.matches(key)))
             .map(|b| b.action)
     })
@@ -1116,7 +599,7 @@ pub fn resolve(ctxs: &[Ctx], key: &KeyEvent) -> Option<Action> {
 /// Every binding of `ctxs`, in table order per context.
 pub fn bindings(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     ctxs.iter()
-        .flat_map(|ctx| KEYMAP.iter().filter(move |b| b.ctx == *ctx))
+        .flat_map(|ctx| KEYMAP.iter().filter(move |b| b.applies(*ctx)))
         .collect()
 }
 
@@ -1127,7 +610,7 @@ pub fn key_for(ctxs: &[Ctx], action: Action) -> Option<String> {
     ctxs.iter().find_map(|ctx| {
         KEYMAP
             .iter()
-            .find(|b| b.ctx == *ctx && b.action == action)
+            .find(|b| b.applies(*ctx) && b.action == action)
             .map(KeyBinding::short_label)
     })
 }
@@ -1169,28 +652,15 @@ pub fn keys_line(ctxs: &[Ctx], items: &[(Action, &str)]) -> String {
         .join(" · ")
 }
 
-/// The hint bar's bindings.
 /// The hint bar's bindings: one per action, the first context's (so help shows once, as `?`
 /// where the screen binds it and as F1 in text fields).
 pub fn hints(ctxs: &[Ctx]) -> Vec<&'static KeyBinding> {
     // A popup takes every key but its own: the global F1 does not open help over it.
-    let popup = ctxs.iter().any(|c| {
-        matches!(
-            c,
-            Ctx::Help
-                | Ctx::Confirm
-                | Ctx::Rotate
-                | Ctx::Settings
-                | Ctx::Bulk
-                | Ctx::BulkDone
-                | Ctx::Log
-                | Ctx::Import
-        )
-    });
+    let popup = ctxs.iter().any(|c| c.is_popup());
     let mut seen = Vec::new();
     bindings(ctxs)
         .into_iter()
-        .filter(|b| b.hint && !(popup && b.ctx == Ctx::Global && b.action == Action::Help))
+        .filter(|b| b.short.is_some() && !(popup && b.ctx == Ctx::Global && b.action == Action::Help))
         .filter(|b| {
             let first = !seen.contains(&b.action);
             seen.push(b.action);
@@ -1215,7 +685,7 @@ mod tests {
     #[test]
     fn text_contexts_bind_no_printable_key() {
         for b in KEYMAP.iter().filter(|b| b.ctx.is_text()) {
-            for k in b.keys {
+            for k in &b.keys {
                 let printable = matches!(k.code, KeyCode::Char(_)) && k.mods.is_empty();
                 assert!(!printable, "{} binds a printable key", b.desc);
             }

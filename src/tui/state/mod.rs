@@ -5,13 +5,14 @@ pub mod background;
 pub mod cmd;
 pub mod demo;
 pub mod derived;
+pub mod field;
 pub mod follow;
+pub mod ids;
 pub mod keymap;
 pub mod log;
 pub mod msg;
 pub mod review;
 pub mod rotate;
-pub mod secret_input;
 pub mod settings;
 pub mod wizard;
 
@@ -79,19 +80,19 @@ pub enum Popup {
     Help,
     ConfirmDelete(String),
     ConfirmQuit,
-    /// The new-client-secret form (its data is `Model::rotation`).
-    Rotate,
-    /// Microsoft could not check the new secret: save it unchecked? (`Model::rotation` holds
-    /// it and why).
-    ConfirmUnchecked,
-    /// The settings form (its data is `Model::settings`).
-    Settings,
+    /// The new-client-secret form.
+    Rotate(Box<rotate::Rotation>),
+    /// Microsoft could not check a new secret: save it unchecked? The new-secret form that
+    /// asked (with why), or `None` when the wizard's renewal asked (its form holds why).
+    ConfirmUnchecked(Option<Box<rotate::Rotation>>),
+    /// The settings form.
+    Settings(Box<settings::SettingsForm>),
     /// A test or refresh of many servers (its data is `Model::bulk`).
     Bulk,
     /// Every status line of the session (its data is `Model::log`).
     Log,
-    /// Import servers from a file (its data is `Model::import`).
-    Import,
+    /// Import servers from a file: the path and how far the import is.
+    Import(Box<review::import::ImportForm>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,15 +134,14 @@ pub struct Model {
     pub draft: Option<Box<Wizard>>,
     pub popup: Option<Popup>,
     pub help_scroll: u16,
-    /// The dialog help was opened over (settings, new secret): shown again when help closes.
-    pub help_over: Option<Popup>,
+    /// The dialog (settings, new secret) that help or the quit question was opened over:
+    /// shown again, as it was, when that closes.
+    pub covered: Option<Popup>,
     pub status: Option<Status>,
     /// The selected server's secret is shown in clear.
     pub reveal: bool,
     /// Lines the details pane is scrolled down.
     pub details_scroll: u16,
-    /// The new-client-secret form, while open.
-    pub rotation: Option<Box<rotate::Rotation>>,
     /// The refreshes started by a saved secret rotation.
     pub rotation_report: Option<rotate::RotationReport>,
     pub next_run: RunId,
@@ -160,8 +160,6 @@ pub struct Model {
     /// What was copied this session (name, text): printed to the scrollback at exit, the copy
     /// that cannot fail.
     pub copied: Vec<(String, String)>,
-    /// The settings popup's form, while it is open.
-    pub settings: Option<Box<settings::SettingsForm>>,
     /// Summaries over all servers, kept current by `update`.
     pub derived: derived::Derived,
     /// The list's order, find and toggle.
@@ -178,8 +176,6 @@ pub struct Model {
     pub log: Vec<log::LogLine>,
     /// How many lines the log popup is scrolled up from its newest line.
     pub log_scroll: u16,
-    /// The import popup's path and stage, while it is open.
-    pub import: Option<Box<review::import::ImportForm>>,
     /// When each refresh in `refreshing` started.
     pub refresh_since: BTreeMap<String, Timestamp>,
 }
@@ -197,11 +193,10 @@ impl Model {
             draft: None,
             popup: None,
             help_scroll: 0,
-            help_over: None,
+            covered: None,
             status: None,
             reveal: false,
             details_scroll: 0,
-            rotation: None,
             rotation_report: None,
             next_run: 1,
             refreshing: BTreeMap::new(),
@@ -212,7 +207,6 @@ impl Model {
             interrupted: false,
             signal: None,
             copied: Vec::new(),
-            settings: None,
             derived: derived::Derived::default(),
             view: review::view::ListView::default(),
             marks: std::collections::BTreeSet::new(),
@@ -221,7 +215,6 @@ impl Model {
             follow: follow::Follow::default(),
             log: Vec::new(),
             log_scroll: 0,
-            import: None,
             refresh_since: BTreeMap::new(),
         };
         model.reindex();
@@ -294,7 +287,7 @@ impl Model {
     /// form errors that are all fixed.
     fn settle_status(&mut self) {
         let here = ScreenKey(self.wizard().map(|w| w.step));
-        let fixed = self.wizard().is_none_or(|w| w.form.errors.is_empty());
+        let fixed = self.wizard().is_none_or(|w| w.form.fields.errors.is_empty());
         let Some(s) = self.status.as_mut() else { return };
         match s.screen {
             None => s.screen = Some(here),
@@ -339,13 +332,16 @@ impl Model {
                 }
                 Some(w) if w.admin.is_some() => Ctx::AdminConsent,
                 Some(w) if w.device.shown() => Ctx::Device,
-                Some(w) if !matches!(w.connect, wizard::connect::Connect::Waiting { .. }) => Ctx::ConnectIdle,
-                _ => Ctx::Connect,
+                Some(w) => Ctx::Connect {
+                    waiting: matches!(w.connect, wizard::connect::Connect::Waiting { .. }),
+                },
+                None => Ctx::Connect { waiting: true },
             },
             Some(Step::Token) => Ctx::Token,
             Some(Step::Exchange) => Ctx::Exchange,
-            Some(Step::Test) if self.wizard_app_only() => Ctx::TestAppOnly,
-            Some(Step::Test) => Ctx::Test,
+            Some(Step::Test) => Ctx::Test {
+                app_only: self.wizard_app_only(),
+            },
         }
     }
 
@@ -360,7 +356,7 @@ impl Model {
     /// The contexts of the screen itself (under any popup), for the sentences it shows.
     pub fn screen_contexts(&self) -> Vec<Ctx> {
         let screen = self.screen_ctx();
-        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect | Ctx::ConnectIdle | Ctx::Device);
+        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect { .. } | Ctx::Device);
         let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
         ctxs.extend([screen, Ctx::Global]);
         ctxs
@@ -380,17 +376,17 @@ impl Model {
     pub fn contexts(&self) -> Vec<Ctx> {
         match self.popup {
             Some(Popup::Help) => vec![Ctx::Help, Ctx::Global],
-            Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit | Popup::ConfirmUnchecked) => {
+            Some(Popup::ConfirmDelete(_) | Popup::ConfirmQuit | Popup::ConfirmUnchecked(_)) => {
                 vec![Ctx::Confirm, Ctx::Global]
             }
-            Some(Popup::Rotate) => vec![Ctx::Rotate, Ctx::Global],
-            Some(Popup::Settings) => vec![Ctx::Settings, Ctx::Global],
+            Some(Popup::Rotate(_)) => vec![Ctx::Rotate, Ctx::Global],
+            Some(Popup::Settings(_)) => vec![Ctx::Settings, Ctx::Global],
             Some(Popup::Bulk) if self.bulk.as_ref().is_some_and(|b| b.running()) => {
                 vec![Ctx::Bulk, Ctx::Global]
             }
             Some(Popup::Bulk) => vec![Ctx::BulkDone, Ctx::Global],
             Some(Popup::Log) => vec![Ctx::Log, Ctx::Global],
-            Some(Popup::Import) => vec![Ctx::Import, Ctx::Global],
+            Some(Popup::Import(_)) => vec![Ctx::Import, Ctx::Global],
             None => self.screen_contexts(),
         }
     }
@@ -398,7 +394,7 @@ impl Model {
     /// True when unbound keys are typed into a field.
     pub fn text_focused(&self) -> bool {
         match self.popup {
-            Some(Popup::Rotate | Popup::Settings | Popup::Import) => return true,
+            Some(Popup::Rotate(_) | Popup::Settings(_) | Popup::Import(_)) => return true,
             Some(_) => return false,
             None => {}
         }
@@ -416,7 +412,7 @@ impl Model {
     pub fn work_running(&self) -> bool {
         self.wizard().is_some_and(Wizard::busy)
             || self.deleting.is_some()
-            || self.rotation.as_ref().is_some_and(|r| r.save_run.is_some())
+            || self.rotation().is_some_and(|r| r.save_run.is_some())
             || self.bulk.as_ref().is_some_and(|b| b.running())
             || self.import_running()
     }
@@ -505,17 +501,17 @@ impl Model {
             }
             Msg::Action(a) => self.on_action(a),
             Msg::Text(key) => {
-                if self.popup == Some(Popup::Rotate) {
-                    if let Some(r) = self.rotation.as_deref_mut() {
-                        r.key(key);
+                match &mut self.popup {
+                    Some(Popup::Rotate(r)) => {
+                        r.fields.key(key);
                     }
-                } else if self.popup == Some(Popup::Settings) {
-                    if let Some(s) = self.settings.as_deref_mut() {
-                        s.key(key);
+                    Some(Popup::Settings(s)) => {
+                        s.fields.key(key);
                     }
-                } else if self.popup == Some(Popup::Import) {
-                    self.import_key(key);
-                } else if self.popup.is_none() && self.view.typing && self.wizard().is_none() {
+                    Some(Popup::Import(form)) => form.key(key),
+                    _ => {}
+                }
+                if self.popup.is_none() && self.view.typing && self.wizard().is_none() {
                     self.find_key(key);
                 } else if self.popup.is_none() {
                     return self.wizard_event(StepEvent::Text(key));
@@ -547,7 +543,7 @@ impl Model {
             (Some(Popup::ConfirmQuit), Action::Quit | Action::Yes) => return self.quit_now(),
             (_, Action::Quit) => return self.ask_quit(),
             (Some(Popup::Help), Action::CloseHelp | Action::Help) => {
-                self.popup = self.help_over.take();
+                self.popup = self.covered.take();
                 return Vec::new();
             }
             (Some(Popup::Help), Action::PageUp) => {
@@ -559,8 +555,8 @@ impl Model {
                 return Vec::new();
             }
             // Help over a dialog: the dialog (its fields kept) comes back when help closes.
-            (Some(Popup::Rotate | Popup::Settings), Action::Help) => {
-                self.help_over = self.popup.take();
+            (Some(Popup::Rotate(_) | Popup::Settings(_)), Action::Help) => {
+                self.covered = self.popup.take();
                 self.popup = Some(Popup::Help);
                 self.help_scroll = 0;
                 return Vec::new();
@@ -579,13 +575,18 @@ impl Model {
                 self.popup = None;
                 return self.delete(name);
             }
-            (Some(Popup::Rotate), _) => return self.rotation_action(action),
-            (Some(Popup::ConfirmUnchecked), _) => return self.unchecked_answer(action),
-            (Some(Popup::Settings), _) => return self.settings_action(action),
+            (Some(Popup::Rotate(_)), _) => return self.rotation_action(action),
+            (Some(Popup::ConfirmUnchecked(_)), _) => return self.unchecked_answer(action),
+            (Some(Popup::Settings(_)), _) => return self.settings_action(action),
             (Some(Popup::Bulk), _) => return self.bulk_action(action),
-            (Some(Popup::Import), _) => return self.import_action(action),
+            (Some(Popup::Import(_)), _) => return self.import_action(action),
             (Some(Popup::Log), _) => {
                 self.log_action(action);
+                return Vec::new();
+            }
+            // Not quitting: the dialog the question covered comes back.
+            (Some(Popup::ConfirmQuit), Action::No) => {
+                self.popup = self.covered.take();
                 return Vec::new();
             }
             (Some(_), Action::No) => {
@@ -612,6 +613,13 @@ impl Model {
 
     fn ask_quit(&mut self) -> Vec<Cmd> {
         if self.work_running() {
+            // A dialog under the question (its typed text, a save it waits for) is kept.
+            if matches!(
+                self.popup,
+                Some(Popup::Rotate(_) | Popup::Settings(_) | Popup::Import(_))
+            ) {
+                self.covered = self.popup.take();
+            }
             self.popup = Some(Popup::ConfirmQuit);
             Vec::new()
         } else {
@@ -638,21 +646,11 @@ impl Model {
     }
 
     fn on_paste(&mut self, text: &str) -> Vec<Cmd> {
-        if self.popup == Some(Popup::Rotate) {
-            if let Some(r) = self.rotation.as_deref_mut() {
-                r.paste(text);
-            }
-            return Vec::new();
-        }
-        if self.popup == Some(Popup::Settings) {
-            if let Some(s) = self.settings.as_deref_mut() {
-                s.paste(text);
-            }
-            return Vec::new();
-        }
-        if self.popup == Some(Popup::Import) {
-            self.import_paste(text);
-            return Vec::new();
+        match &mut self.popup {
+            Some(Popup::Rotate(r)) => r.fields.paste(text),
+            Some(Popup::Settings(s)) => s.fields.paste(text),
+            Some(Popup::Import(form)) => form.paste(text),
+            _ => {}
         }
         if self.popup.is_some() {
             return Vec::new();
@@ -687,10 +685,10 @@ impl Model {
                 Effect::FieldsNeedAttention => self.say_fields_need_attention(),
                 Effect::Copy { text, what } => cmds.extend(self.copy(text, what)),
                 Effect::Select(name) => self.select_name(&name),
-                Effect::AskUnchecked => self.popup = Some(Popup::ConfirmUnchecked),
+                Effect::AskUnchecked => self.popup = Some(Popup::ConfirmUnchecked(None)),
                 Effect::Leave => cmds.extend(self.leave_wizard()),
                 // Carried out by the wizard itself.
-                Effect::Enter(_) => {}
+                Effect::Enter(_) | Effect::Save(..) => {}
             }
         }
         cmds

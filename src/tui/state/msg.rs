@@ -10,8 +10,7 @@ use jiff::Timestamp;
 use ratatui::crossterm::event::KeyEvent;
 use std::sync::Arc;
 
-/// Identifies one started piece of work; results of older runs are ignored.
-pub type RunId = u64;
+pub use super::ids::RunId;
 
 /// The store's read model lives in the core (both faces read through it).
 pub use crate::ops::snapshot::Snapshot;
@@ -95,8 +94,16 @@ pub enum Msg {
     Imported {
         run: RunId,
         dry_run: bool,
-        result: Result<Vec<String>, super::review::import::ImportFailure>,
+        result: Result<Vec<String>, ImportFailure>,
     },
+}
+
+/// Why a file could not be imported: the core's sentence, and each bad row's
+/// "line N, column: why".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportFailure {
+    pub message: String,
+    pub rows: Vec<String>,
 }
 
 /// One server's progress in a batch.
@@ -193,7 +200,7 @@ pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
     /// The form field the failure is about (a wrong secret, client ID or tenant).
-    pub field: Option<super::wizard::form::FieldId>,
+    pub field: Option<super::ids::FieldId>,
     /// What fixes it, when the core knows (the screen names the key that does it).
     pub fix: Option<crate::model::health::Fix>,
     /// Device code is blocked by the tenant's Conditional Access: the screen points to the

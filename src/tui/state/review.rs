@@ -300,7 +300,7 @@ impl Model {
         if let Some(i) = self.servers().iter().position(|s| s.name == name) {
             // A server the find hides comes back into view with the whole list.
             if !self.view.shown.contains(&i) {
-                self.view.query = tui_input::Input::default();
+                self.view.query.clear();
                 self.view.typing = false;
                 self.view.attention_only = false;
                 self.refilter();

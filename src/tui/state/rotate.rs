@@ -4,38 +4,32 @@
 //! server of the app is refreshed and the result summed up in one line.
 
 use super::cmd::Cmd;
+use super::field::{Fields, TextField};
 use super::keymap::{self, Action, Ctx};
 use super::msg::{Failure, RunId, SaveError};
-use super::secret_input::SecretInput;
 use super::{Model, Popup, Tone};
 use crate::model::validate;
 use crate::model::{AuthKind, Blocker};
 use crate::secret::Secret;
-use ratatui::crossterm::event::{Event, KeyEvent};
 use std::collections::BTreeMap;
-use tui_input::Input;
-use tui_input::InputRequest;
-use tui_input::backend::crossterm::EventHandler;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RotateField {
     Secret,
     Expires,
 }
 
-/// The form. `Debug` never shows the typed secret.
-#[derive(Clone)]
+const ORDER: [RotateField; 2] = [RotateField::Secret, RotateField::Expires];
+
+/// The form. `Debug` never shows the typed secret (its field is masked).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
     pub app: String,
     /// Servers that use the app.
     pub users: Vec<String>,
-    pub secret: SecretInput,
-    pub expires: Input,
-    pub focus: RotateField,
-    /// The secret is shown in clear (Ctrl-R).
-    pub reveal: bool,
-    pub secret_error: Option<String>,
-    pub expires_error: Option<String>,
+    /// The secret Value (masked) and its expiry, the errors under them, the focus, and
+    /// whether the secret is shown in clear (Ctrl-R).
+    pub fields: Fields<RotateField>,
     /// A store error that belongs to no field.
     pub general: Option<String>,
     pub save_run: Option<RunId>,
@@ -44,90 +38,47 @@ pub struct Rotation {
     pub unverified: Option<String>,
 }
 
-impl std::fmt::Debug for Rotation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rotation")
-            .field("app", &self.app)
-            .field("users", &self.users)
-            .field("secret", &self.secret)
-            .field("expires", &self.expires.value())
-            .field("focus", &self.focus)
-            .field("secret_error", &self.secret_error)
-            .field("expires_error", &self.expires_error)
-            .field("general", &self.general)
-            .field("save_run", &self.save_run)
-            .field("unverified", &self.unverified)
-            .finish()
-    }
-}
-
 impl Rotation {
     pub fn new(app: &str, users: Vec<String>) -> Self {
         Self {
             app: app.to_string(),
             users,
-            secret: SecretInput::default(),
-            expires: Input::default(),
-            focus: RotateField::Secret,
-            reveal: false,
-            secret_error: None,
-            expires_error: None,
+            fields: Fields::new(
+                RotateField::Secret,
+                [
+                    (RotateField::Secret, TextField::masked("")),
+                    (RotateField::Expires, TextField::default()),
+                ],
+            ),
             general: None,
             save_run: None,
             unverified: None,
         }
     }
 
-    pub fn key(&mut self, key: KeyEvent) {
-        match self.focus {
-            RotateField::Secret => self.secret.key(key),
-            RotateField::Expires => {
-                self.expires.handle_event(&Event::Key(key));
-            }
-        }
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        match self.focus {
-            RotateField::Secret => self.secret.paste(text),
-            RotateField::Expires => {
-                for c in text.chars().filter(|c| !c.is_control()) {
-                    self.expires.handle(InputRequest::InsertChar(c));
-                }
-            }
-        }
-    }
-
     fn toggle_focus(&mut self, today: jiff::civil::Date) {
-        self.check(self.focus, today);
-        self.reveal = false;
-        self.focus = match self.focus {
-            RotateField::Secret => RotateField::Expires,
-            RotateField::Expires => RotateField::Secret,
-        };
+        let focus = self.fields.focus;
+        let error = self.check(focus, today);
+        self.fields.leave(focus, error);
+        self.fields.step(&ORDER, 1);
     }
 
-    /// Checks one field; the error goes under it.
-    fn check(&mut self, field: RotateField, today: jiff::civil::Date) -> bool {
+    /// The one-field check: why `field` cannot be saved as typed.
+    fn check(&self, field: RotateField, today: jiff::civil::Date) -> Option<String> {
+        let v = self.fields.value(field);
         match field {
-            RotateField::Secret => {
-                self.secret_error = validate::secret(self.secret.value()).err().map(|e| e.message);
-                self.secret_error.is_none()
+            RotateField::Secret => validate::secret(v).err().map(|e| e.message),
+            RotateField::Expires if v.trim().is_empty() => {
+                Some("enter the Expires date the portal shows next to the new secret (YYYY-MM-DD)".into())
             }
             RotateField::Expires => {
-                let v = self.expires.value().trim();
-                self.expires_error = if v.is_empty() {
-                    Some("enter the Expires date the portal shows next to the new secret (YYYY-MM-DD)".into())
-                } else {
-                    match validate::date(crate::model::validate::Field::SecretExpires, v) {
-                        Err(e) => Some(e.message),
-                        Ok(d) if d <= today => Some(format!(
-                            "{d} is not in the future: the secret would already be expired; check the Expires column"
-                        )),
-                        Ok(_) => None,
-                    }
-                };
-                self.expires_error.is_none()
+                match validate::date(crate::model::validate::Field::SecretExpires, v.trim()) {
+                    Err(e) => Some(e.message),
+                    Ok(d) if d <= today => Some(format!(
+                        "{d} is not in the future: the secret would already be expired; check the Expires column"
+                    )),
+                    Ok(_) => None,
+                }
             }
         }
     }
@@ -201,62 +152,84 @@ impl Model {
                     .filter(|s| s.app.as_deref() == Some(app.as_str()))
                     .map(|s| s.name.clone())
                     .collect();
-                self.rotation = Some(Box::new(Rotation::new(&app, users)));
-                self.popup = Some(Popup::Rotate);
+                self.popup = Some(Popup::Rotate(Box::new(Rotation::new(&app, users))));
             }
         }
         Vec::new()
+    }
+
+    /// The new-client-secret form: its popup, or under help, the quit question or "save
+    /// unchecked?" over it.
+    pub fn rotation(&self) -> Option<&Rotation> {
+        [&self.popup, &self.covered].into_iter().find_map(|p| match p {
+            Some(Popup::Rotate(r) | Popup::ConfirmUnchecked(Some(r))) => Some(&**r),
+            _ => None,
+        })
+    }
+
+    /// Takes the form out of wherever it is (see [`Self::rotation`]).
+    fn take_rotation(&mut self) -> Option<Box<Rotation>> {
+        for slot in [&mut self.popup, &mut self.covered] {
+            if matches!(slot, Some(Popup::Rotate(_) | Popup::ConfirmUnchecked(Some(_)))) {
+                return match slot.take() {
+                    Some(Popup::Rotate(r) | Popup::ConfirmUnchecked(Some(r))) => Some(r),
+                    _ => None,
+                };
+            }
+        }
+        None
     }
 
     pub(crate) fn rotation_action(&mut self, action: Action) -> Vec<Cmd> {
         let today = self.now.to_zoned(self.tz.clone()).date();
-        let Some(r) = self.rotation.as_deref_mut() else {
-            self.popup = None;
+        let Some(Popup::Rotate(mut r)) = self.popup.take() else {
             return Vec::new();
         };
         match action {
             Action::NextField | Action::PrevField => r.toggle_focus(today),
-            Action::Reveal if r.focus == RotateField::Secret => r.reveal = !r.reveal,
+            Action::Reveal if r.fields.focus == RotateField::Secret => r.fields.reveal = !r.fields.reveal,
+            // The form goes (a save already sent goes on, its answer unheard).
             Action::Back => {
-                let run = r.save_run;
-                self.rotation = None;
-                self.popup = None;
-                if run.is_some() {
+                if r.save_run.is_some() {
                     self.say(Tone::Info, "Left the form; the save already sent goes on.");
                 }
+                return Vec::new();
             }
             Action::Submit if r.save_run.is_none() => {
-                let secret_ok = r.check(RotateField::Secret, today);
-                let expires_ok = r.check(RotateField::Expires, today);
-                if !secret_ok {
-                    r.focus = RotateField::Secret;
-                } else if !expires_ok {
-                    r.focus = RotateField::Expires;
+                let errors: Vec<(RotateField, String)> = ORDER
+                    .iter()
+                    .filter_map(|f| r.check(*f, today).map(|e| (*f, e)))
+                    .collect();
+                if errors.is_empty() {
+                    r.fields.errors.clear();
+                    r.general = None;
+                    r.fields.reveal = false;
+                    return self.send_rotation(r, false);
                 }
-                if !(secret_ok && expires_ok) {
-                    self.say(Tone::Warn, "The new secret needs attention (marked ✖).");
-                    return Vec::new();
-                }
-                r.general = None;
-                r.reveal = false;
-                return self.send_rotation(false);
+                // The focus goes to the first bad field, which stays shown as it was.
+                let reveal = r.fields.reveal;
+                r.fields.show_errors(errors, &ORDER);
+                r.fields.reveal = reveal;
+                self.popup = Some(Popup::Rotate(r));
+                self.say(Tone::Warn, "The new secret needs attention (marked ✖).");
+                return Vec::new();
             }
             _ => {}
         }
+        self.popup = Some(Popup::Rotate(r));
         Vec::new()
     }
 
-    /// Sends the form's secret to the core: checked with Microsoft first unless `unchecked`.
-    fn send_rotation(&mut self, unchecked: bool) -> Vec<Cmd> {
+    /// Sends the form's secret to the core (checked with Microsoft first unless `unchecked`)
+    /// and shows the form while it waits.
+    fn send_rotation(&mut self, mut r: Box<Rotation>, unchecked: bool) -> Vec<Cmd> {
         let run = self.run_id();
-        let Some(r) = self.rotation.as_deref_mut() else {
-            return Vec::new();
-        };
         r.save_run = Some(run);
         r.unverified = None;
-        let secret = Secret::new(r.secret.value().trim());
-        let expires = r.expires.value().trim().to_string();
+        let secret = Secret::new(r.fields.value(RotateField::Secret).trim());
+        let expires = r.fields.value(RotateField::Expires).trim().to_string();
         let app = r.app.clone();
+        self.popup = Some(Popup::Rotate(r));
         let text = if unchecked {
             format!("Saving the new secret of app \"{app}\" unchecked…")
         } else {
@@ -275,59 +248,53 @@ impl Model {
     /// The answer to "save unchecked?": yes saves without asking Microsoft; no goes back to
     /// the form with the old secret still in place.
     pub(crate) fn unchecked_answer(&mut self, action: Action) -> Vec<Cmd> {
-        if self.rotation.is_none() {
-            // The wizard's renewal asked (its form's secret would replace a stored one).
-            let yes = match action {
-                Action::Yes => true,
-                Action::No => false,
-                _ => return Vec::new(),
-            };
-            self.popup = None;
-            return self.wizard_event(crate::tui::state::wizard::StepEvent::SaveUnchecked(yes));
-        }
-        match action {
-            Action::Yes => {
-                self.popup = Some(Popup::Rotate);
-                self.send_rotation(true)
-            }
-            Action::No => {
-                if let Some(r) = self.rotation.as_deref_mut() {
-                    r.unverified = None;
-                }
-                self.popup = Some(Popup::Rotate);
+        let yes = match action {
+            Action::Yes => true,
+            Action::No => false,
+            _ => return Vec::new(),
+        };
+        match self.popup.take() {
+            Some(Popup::ConfirmUnchecked(Some(r))) if yes => self.send_rotation(r, true),
+            Some(Popup::ConfirmUnchecked(Some(mut r))) => {
+                r.unverified = None;
+                self.popup = Some(Popup::Rotate(r));
                 self.say(Tone::Info, "Not saved: the old secret stays.");
                 Vec::new()
             }
-            _ => Vec::new(),
+            // The wizard's renewal asked (its form's secret would replace a stored one).
+            _ => self.wizard_event(crate::tui::state::wizard::StepEvent::SaveUnchecked(yes)),
         }
     }
 
     /// The core stored the secret (or refused it): refresh every signed-in server of the app.
     pub(crate) fn on_secret_saved(&mut self, run: RunId, result: Result<(), SaveError>) -> Vec<Cmd> {
-        let Some(r) = self.rotation.as_deref_mut().filter(|r| r.save_run == Some(run)) else {
+        if self.rotation().is_none_or(|r| r.save_run != Some(run)) {
+            return Vec::new();
+        }
+        let Some(mut r) = self.take_rotation() else {
             return Vec::new();
         };
         r.save_run = None;
         let app = r.app.clone();
-        match result {
+        let (tone, said) = match result {
             Err(SaveError::Fields(errors)) => {
                 for e in errors {
-                    if e.field == crate::model::validate::Field::SecretExpires {
-                        r.expires_error = Some(e.message);
+                    let field = if e.field == crate::model::validate::Field::SecretExpires {
+                        RotateField::Expires
                     } else {
-                        r.secret_error = Some(e.message);
-                    }
+                        RotateField::Secret
+                    };
+                    r.fields.mark(field, Some(e.message));
                 }
-                self.say(
+                (
                     Tone::Warn,
-                    "Not saved: the new secret needs attention (marked ✖).",
-                );
-                return Vec::new();
+                    "Not saved: the new secret needs attention (marked ✖).".to_string(),
+                )
             }
             // Microsoft could not be asked: say so and ask whether to save unchecked.
             Err(e) if unverified(&e).is_some() => {
                 r.unverified = unverified(&e);
-                self.popup = Some(Popup::ConfirmUnchecked);
+                self.popup = Some(Popup::ConfirmUnchecked(Some(r)));
                 self.say(
                     Tone::Warn,
                     "Microsoft could not check the new secret; the old one stays unless you save it unchecked.",
@@ -336,23 +303,42 @@ impl Model {
             }
             // Microsoft refused it: the old secret stays, the reason goes under the field.
             Err(SaveError::Core(e)) if matches!(*e, crate::ops::Error::Preflight(_)) => {
-                r.secret_error = Some(e.to_string());
-                r.focus = RotateField::Secret;
-                self.say(
+                r.fields.mark(RotateField::Secret, Some(e.to_string()));
+                r.fields.focus = RotateField::Secret;
+                (
                     Tone::Error,
-                    "Not saved: Microsoft refused the new secret; the old one stays.",
-                );
-                return Vec::new();
+                    "Not saved: Microsoft refused the new secret; the old one stays.".to_string(),
+                )
             }
             Err(e) => {
                 r.general = Some(e.to_string());
-                self.say(Tone::Error, format!("Not saved: {e}"));
-                return Vec::new();
+                (Tone::Error, format!("Not saved: {e}"))
             }
-            Ok(()) => {}
-        }
-        self.rotation = None;
-        self.popup = None;
+            Ok(()) => {
+                self.popup = None;
+                return self.refresh_after_rotation(app);
+            }
+        };
+        // Not saved: the form stays where it was (under help, if that is open).
+        self.put_back_rotation(r);
+        self.say(tone, said);
+        Vec::new()
+    }
+
+    /// Back where [`Self::take_rotation`] found the form: its popup, or under the popup
+    /// (help, the quit question) that is open.
+    fn put_back_rotation(&mut self, r: Box<Rotation>) {
+        let slot = if self.popup.is_none() {
+            &mut self.popup
+        } else {
+            &mut self.covered
+        };
+        *slot = Some(Popup::Rotate(r));
+    }
+
+    /// The secret is stored: every signed-in server of the app is refreshed, and the last
+    /// refresh says how they all went.
+    fn refresh_after_rotation(&mut self, app: String) -> Vec<Cmd> {
         let mut report = RotationReport {
             app: app.clone(),
             ..RotationReport::default()

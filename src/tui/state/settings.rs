@@ -3,13 +3,11 @@
 //! settings`); this holds the typed text and the errors.
 
 use super::cmd::Cmd;
+use super::field::{Fields, TextField};
 use super::keymap::Action;
 use super::msg::{RunId, SaveError};
 use super::{Model, Popup, Tone};
 use crate::ops::settings::SettingsText;
-use ratatui::crossterm::event::{Event, KeyEvent};
-use tui_input::backend::crossterm::EventHandler;
-use tui_input::{Input, InputRequest};
 
 /// The fields in order, with the core's field names (errors come back by these).
 pub const FIELDS: [crate::model::validate::Field; 12] = [
@@ -27,11 +25,13 @@ pub const FIELDS: [crate::model::validate::Field; 12] = [
     crate::model::validate::Field::NotifyUrl,
 ];
 
-#[derive(Debug, Clone)]
+/// The fields' places, in [`FIELDS`] order: the focus ring.
+const ORDER: [usize; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsForm {
-    pub inputs: [Input; 12],
-    pub focus: usize,
-    pub errors: [Option<String>; 12],
+    /// The typed text of each field by its place in [`FIELDS`], the errors, the focus.
+    pub fields: Fields<usize>,
     /// A store error that belongs to no field.
     pub general: Option<String>,
     pub save_run: Option<RunId>,
@@ -39,31 +39,35 @@ pub struct SettingsForm {
 
 impl SettingsForm {
     pub fn new(current: &SettingsText) -> Self {
-        let v = |s: &str| Input::new(s.to_string());
+        let values = [
+            &current.listen_port,
+            &current.public_url,
+            &current.listen_address,
+            &current.consent_timeout_secs,
+            &current.proxy_listen,
+            &current.proxy_tls,
+            &current.proxy_max_connections,
+            &current.serve_proxy,
+            &current.metrics,
+            &current.test_every_secs,
+            &current.notify_command,
+            &current.notify_url,
+        ];
         Self {
-            inputs: [
-                v(&current.listen_port),
-                v(&current.public_url),
-                v(&current.listen_address),
-                v(&current.consent_timeout_secs),
-                v(&current.proxy_listen),
-                v(&current.proxy_tls),
-                v(&current.proxy_max_connections),
-                v(&current.serve_proxy),
-                v(&current.metrics),
-                v(&current.test_every_secs),
-                v(&current.notify_command),
-                v(&current.notify_url),
-            ],
-            focus: 0,
-            errors: Default::default(),
+            fields: Fields::new(
+                0,
+                values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (i, TextField::new(v.as_str()))),
+            ),
             general: None,
             save_run: None,
         }
     }
 
     pub fn text(&self) -> SettingsText {
-        let v = |i: usize| self.inputs[i].value().to_string();
+        let v = |i: usize| self.fields.value(i).to_string();
         SettingsText {
             listen_port: v(0),
             public_url: v(1),
@@ -80,29 +84,17 @@ impl SettingsForm {
         }
     }
 
-    pub fn key(&mut self, key: KeyEvent) {
-        self.inputs[self.focus].handle_event(&Event::Key(key));
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        for c in text.chars().filter(|c| !c.is_control()) {
-            self.inputs[self.focus].handle(InputRequest::InsertChar(c));
-        }
-    }
-
     /// Puts each error under its field (by the core's field name).
     pub fn show_errors(&mut self, errors: Vec<crate::model::validate::FieldError>) {
-        self.errors = Default::default();
         self.general = None;
+        let mut marked = Vec::new();
         for e in errors {
             match FIELDS.iter().position(|f| *f == e.field) {
-                Some(i) => self.errors[i] = Some(e.message),
+                Some(i) => marked.push((i, e.message)),
                 None => self.general = Some(e.to_string()),
             }
         }
-        if let Some(i) = self.errors.iter().position(Option::is_some) {
-            self.focus = i;
-        }
+        self.fields.show_errors(marked, &ORDER);
     }
 }
 
@@ -110,24 +102,37 @@ impl Model {
     /// `g`: the settings popup, filled with what is stored.
     pub(crate) fn open_settings(&mut self) -> Vec<Cmd> {
         let current = SettingsText::of(&self.data.config.settings);
-        self.settings = Some(Box::new(SettingsForm::new(&current)));
-        self.popup = Some(Popup::Settings);
+        self.popup = Some(Popup::Settings(Box::new(SettingsForm::new(&current))));
         Vec::new()
+    }
+
+    /// The settings form: its popup, or under help or the quit question over it.
+    pub fn settings(&self) -> Option<&SettingsForm> {
+        [&self.popup, &self.covered].into_iter().find_map(|p| match p {
+            Some(Popup::Settings(s)) => Some(&**s),
+            _ => None,
+        })
+    }
+
+    fn settings_mut(&mut self) -> Option<&mut SettingsForm> {
+        [&mut self.popup, &mut self.covered]
+            .into_iter()
+            .find_map(|p| match p {
+                Some(Popup::Settings(s)) => Some(&mut **s),
+                _ => None,
+            })
     }
 
     pub(crate) fn settings_action(&mut self, action: Action) -> Vec<Cmd> {
         let run = self.run_id();
-        let Some(form) = self.settings.as_deref_mut() else {
+        let Some(Popup::Settings(form)) = &mut self.popup else {
             self.popup = None;
             return Vec::new();
         };
         match action {
-            Action::NextField | Action::Down => form.focus = (form.focus + 1) % FIELDS.len(),
-            Action::PrevField | Action::Up => form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len(),
-            Action::Back => {
-                self.popup = None;
-                self.settings = None;
-            }
+            Action::NextField | Action::Down => form.fields.step(&ORDER, 1),
+            Action::PrevField | Action::Up => form.fields.step(&ORDER, -1),
+            Action::Back => self.popup = None,
             Action::Submit if form.save_run.is_none() => match form.text().parse() {
                 Ok(patch) => {
                     form.save_run = Some(run);
@@ -147,14 +152,16 @@ impl Model {
     }
 
     pub(crate) fn on_settings_saved(&mut self, run: RunId, result: Result<(), SaveError>) -> Vec<Cmd> {
-        let Some(form) = self.settings.as_deref_mut().filter(|f| f.save_run == Some(run)) else {
+        let Some(form) = self.settings_mut().filter(|f| f.save_run == Some(run)) else {
             return Vec::new();
         };
         form.save_run = None;
         match result {
             Ok(()) => {
                 self.popup = None;
-                self.settings = None;
+                if matches!(self.covered, Some(Popup::Settings(_))) {
+                    self.covered = None;
+                }
                 self.say(
                     Tone::Ok,
                     "Settings saved; the next sign-in uses them, a running inbound serve takes them up.",
@@ -178,9 +185,9 @@ mod tests {
     use crate::tui::testing;
 
     fn focus_and_type(m: &mut Model, field: Field, text: &str) {
-        let form = m.settings.as_deref_mut().unwrap();
-        form.focus = FIELDS.iter().position(|f| *f == field).unwrap();
-        form.paste(text);
+        let form = m.settings_mut().unwrap();
+        form.fields.focus = FIELDS.iter().position(|f| *f == field).unwrap();
+        form.fields.paste(text);
     }
 
     #[test]
@@ -189,20 +196,22 @@ mod tests {
         m.update(Msg::Action(Action::Settings));
         focus_and_type(&mut m, Field::NotifyUrl, "ftp://hooks.example.com/x");
         assert!(m.update(Msg::Action(Action::Submit)).is_empty());
-        let form = m.settings.as_deref().unwrap();
+        let form = m.settings().unwrap();
         assert_eq!(
-            FIELDS[form.focus],
+            FIELDS[form.fields.focus],
             Field::NotifyUrl,
             "the error's field has focus"
         );
         assert!(
-            form.errors[form.focus]
-                .as_deref()
+            form.fields
+                .errors
+                .get(&form.fields.focus)
                 .is_some_and(|e| e.contains("http:// or https://")),
             "{form:?}"
         );
-        let form = m.settings.as_deref_mut().unwrap();
-        form.inputs[form.focus] = Input::new("https://hooks.example.com/x".into());
+        let form = m.settings_mut().unwrap();
+        let focus = form.fields.focus;
+        form.fields.set(focus, "https://hooks.example.com/x");
         focus_and_type(&mut m, Field::ServeProxy, "yes");
         focus_and_type(&mut m, Field::Metrics, "127.0.0.1:9464");
         focus_and_type(&mut m, Field::TestEvery, "600");

@@ -121,37 +121,24 @@ pub fn render(model: &Model, f: &mut Frame) {
             popups::confirm::delete(name, app.as_deref(), others, &theme, area, f.buffer_mut());
         }
         Some(Popup::ConfirmQuit) => popups::confirm::quit(model.work_running(), &theme, area, f.buffer_mut()),
-        Some(Popup::ConfirmUnchecked) => {
-            if let Some(r) = model.rotation.as_deref() {
-                let why = r.unverified.as_deref().unwrap_or_default();
-                popups::confirm::unchecked(&r.app, why, &theme, area, f.buffer_mut());
-            } else if let Some(Preflight::Unverified { app, why, .. }) =
-                model.wizard().map(|w| &w.form.preflight)
-            {
+        Some(Popup::ConfirmUnchecked(Some(r))) => {
+            let why = r.unverified.as_deref().unwrap_or_default();
+            popups::confirm::unchecked(&r.app, why, &theme, area, f.buffer_mut());
+        }
+        Some(Popup::ConfirmUnchecked(None)) => {
+            if let Some(Preflight::Unverified { app, why, .. }) = model.wizard().map(|w| &w.form.preflight) {
                 popups::confirm::unchecked(app, why, &theme, area, f.buffer_mut());
             }
         }
-        Some(Popup::Settings) => {
-            if let Some(s) = &model.settings {
-                popups::settings::render(model, s, &theme, area, f);
-            }
-        }
-        Some(Popup::Rotate) => {
-            if let Some(r) = &model.rotation {
-                popups::rotate::render(r, &theme, area, f);
-            }
-        }
+        Some(Popup::Settings(s)) => popups::settings::render(model, s, &theme, area, f),
+        Some(Popup::Rotate(r)) => popups::rotate::render(r, &theme, area, f),
         Some(Popup::Bulk) => {
             if let Some(b) = &model.bulk {
                 popups::bulk::render(model, b, &theme, area, f.buffer_mut());
             }
         }
         Some(Popup::Log) => popups::log::render(model, &theme, area, f.buffer_mut()),
-        Some(Popup::Import) => {
-            if let Some(form) = &model.import {
-                popups::import::render(form, model.frame, &theme, area, f);
-            }
-        }
+        Some(Popup::Import(form)) => popups::import::render(form, model.frame, &theme, area, f),
         None => {}
     }
     clean_screen(f.buffer_mut());

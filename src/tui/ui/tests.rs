@@ -898,7 +898,7 @@ fn wizard_renewal_offline_asks_before_saving_unchecked() {
             crate::ops::Error::Unverified(Box::new(list)),
         )))),
     });
-    assert_eq!(m.popup, Some(crate::tui::state::Popup::ConfirmUnchecked));
+    assert_eq!(m.popup, Some(crate::tui::state::Popup::ConfirmUnchecked(None)));
     snap("wizard_4_renewal_offline_save_unchecked", &m, 80, 24);
 }
 

@@ -3,20 +3,12 @@
 //! `inbound import FILE` (`ops::import`).
 
 use crate::tui::state::cmd::Cmd;
+use crate::tui::state::field::TextField;
 use crate::tui::state::keymap::Action;
+pub use crate::tui::state::msg::ImportFailure;
 use crate::tui::state::msg::RunId;
 use crate::tui::state::{Model, Popup, Tone};
-use ratatui::crossterm::event::{Event, KeyEvent};
-use tui_input::backend::crossterm::EventHandler;
-use tui_input::{Input, InputRequest};
-
-/// Why a file could not be imported: the core's sentence, and each bad row's
-/// "line N, column: why".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportFailure {
-    pub message: String,
-    pub rows: Vec<String>,
-}
+use ratatui::crossterm::event::KeyEvent;
 
 /// Where the import popup is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +25,9 @@ pub enum Stage {
     Failed(ImportFailure),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportForm {
-    pub path: Input,
+    pub path: TextField,
     pub stage: Stage,
 }
 
@@ -46,24 +38,55 @@ impl ImportForm {
             _ => None,
         }
     }
+
+    /// A key typed into the path: a changed path is checked again before it is imported.
+    pub(crate) fn key(&mut self, key: KeyEvent) {
+        if self.running().is_none() && self.path.key(key) {
+            self.stage = Stage::Editing;
+        }
+    }
+
+    pub(crate) fn paste(&mut self, text: &str) {
+        if self.running().is_none() {
+            self.path.paste(text);
+            self.stage = Stage::Editing;
+        }
+    }
 }
 
 impl Model {
     pub(crate) fn open_import(&mut self) {
-        self.import = Some(Box::new(ImportForm {
-            path: Input::default(),
+        self.popup = Some(Popup::Import(Box::new(ImportForm {
+            path: TextField::default(),
             stage: Stage::Editing,
-        }));
-        self.popup = Some(Popup::Import);
+        })));
+    }
+
+    /// The import popup's path and stage, while it is open (or under the quit question).
+    pub fn import_form(&self) -> Option<&ImportForm> {
+        [&self.popup, &self.covered].into_iter().find_map(|p| match p {
+            Some(Popup::Import(f)) => Some(&**f),
+            _ => None,
+        })
+    }
+
+    fn import_form_mut(&mut self) -> Option<&mut ImportForm> {
+        [&mut self.popup, &mut self.covered]
+            .into_iter()
+            .find_map(|p| match p {
+                Some(Popup::Import(f)) => Some(&mut **f),
+                _ => None,
+            })
     }
 
     /// True while the import popup's work runs (quitting asks first).
     pub fn import_running(&self) -> bool {
-        self.import.as_ref().is_some_and(|f| f.running().is_some())
+        self.import_form().is_some_and(|f| f.running().is_some())
     }
 
     pub(crate) fn import_action(&mut self, action: Action) -> Vec<Cmd> {
-        let Some(form) = self.import.as_deref_mut() else {
+        let run = self.next_run;
+        let Some(Popup::Import(form)) = &mut self.popup else {
             self.popup = None;
             return Vec::new();
         };
@@ -73,7 +96,6 @@ impl Model {
             Action::Back if matches!(form.stage, Stage::Importing(_)) => Vec::new(),
             Action::Back => {
                 self.popup = None;
-                self.import = None;
                 Vec::new()
             }
             Action::Submit if form.running().is_some() => Vec::new(),
@@ -87,40 +109,15 @@ impl Model {
                     return Vec::new();
                 }
                 let dry_run = !matches!(form.stage, Stage::Checked(_));
-                let run = self.next_run;
-                self.next_run += 1;
-                let Some(form) = self.import.as_deref_mut() else {
-                    return Vec::new();
-                };
                 form.stage = if dry_run {
                     Stage::Checking(run)
                 } else {
                     Stage::Importing(run)
                 };
+                self.next_run += 1;
                 vec![Cmd::Import { run, path, dry_run }]
             }
             _ => Vec::new(),
-        }
-    }
-
-    /// A key typed into the path: a changed path is checked again before it is imported.
-    pub(crate) fn import_key(&mut self, key: KeyEvent) {
-        if let Some(form) = self.import.as_deref_mut()
-            && form.running().is_none()
-            && form.path.handle_event(&Event::Key(key)).is_some_and(|c| c.value)
-        {
-            form.stage = Stage::Editing;
-        }
-    }
-
-    pub(crate) fn import_paste(&mut self, text: &str) {
-        if let Some(form) = self.import.as_deref_mut()
-            && form.running().is_none()
-        {
-            for c in text.chars().filter(|c| !c.is_control()) {
-                form.path.handle(InputRequest::InsertChar(c));
-            }
-            form.stage = Stage::Editing;
         }
     }
 
@@ -131,7 +128,7 @@ impl Model {
         dry_run: bool,
         result: Result<Vec<String>, ImportFailure>,
     ) -> Vec<Cmd> {
-        let Some(form) = self.import.as_deref_mut() else {
+        let Some(form) = self.import_form_mut() else {
             return Vec::new();
         };
         if form.running() != Some(run) {
@@ -144,7 +141,9 @@ impl Model {
             }
             Ok(names) => {
                 self.popup = None;
-                self.import = None;
+                if matches!(self.covered, Some(Popup::Import(_))) {
+                    self.covered = None;
+                }
                 let n = names.len();
                 let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
                 let text = match n {
@@ -184,14 +183,14 @@ mod tests {
     }
 
     fn stage(m: &Model) -> Stage {
-        m.import.as_ref().expect("the import popup").stage.clone()
+        m.import_form().expect("the import popup").stage.clone()
     }
 
     #[test]
     fn a_dry_run_first_then_the_import() {
         let mut m = testing::model(testing::populated());
         m.update(Msg::Action(Action::Import));
-        assert_eq!(m.popup, Some(Popup::Import));
+        assert!(matches!(m.popup, Some(Popup::Import(_))));
         assert!(m.text_focused(), "the path is typed");
         typed(&mut m, "/tmp/desks.csv");
         let cmds = m.update(Msg::Action(Action::Submit));

@@ -5,8 +5,8 @@ use super::filter;
 use super::sort::{self, Facts, SortKey};
 use crate::model::health::Level;
 use crate::tui::state::Model;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tui_input::{Input, InputRequest};
+use crate::tui::state::field::TextField;
+use ratatui::crossterm::event::KeyEvent;
 
 /// How far Ctrl-D / Ctrl-U move the selection.
 pub const PAGE: usize = 10;
@@ -14,7 +14,7 @@ pub const PAGE: usize = 10;
 #[derive(Debug, Clone, Default)]
 pub struct ListView {
     /// The find field's text.
-    pub query: Input,
+    pub query: TextField,
     /// The find field has the keys.
     pub typing: bool,
     /// Only servers at WARNING or CRITICAL.
@@ -122,7 +122,7 @@ impl Model {
     /// Esc in the find field: the find is cleared and the whole list comes back.
     pub(crate) fn clear_find(&mut self) {
         self.view.typing = false;
-        self.view.query = Input::default();
+        self.view.query.clear();
         self.refilter();
     }
 
@@ -131,34 +131,16 @@ impl Model {
         self.view.typing = false;
     }
 
-    /// A key typed into the find field.
+    /// A key typed into the find field (the editing keys of every text field).
     pub(crate) fn find_key(&mut self, key: KeyEvent) {
-        let req = match key.code {
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                Some(InputRequest::DeleteLine)
-            }
-            KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::CONTROL) => None,
-            KeyCode::Char(c) => Some(InputRequest::InsertChar(c)),
-            KeyCode::Backspace => Some(InputRequest::DeletePrevChar),
-            KeyCode::Delete => Some(InputRequest::DeleteNextChar),
-            KeyCode::Left => Some(InputRequest::GoToPrevChar),
-            KeyCode::Right => Some(InputRequest::GoToNextChar),
-            KeyCode::Home => Some(InputRequest::GoToStart),
-            KeyCode::End => Some(InputRequest::GoToEnd),
-            _ => None,
-        };
-        if let Some(req) = req
-            && self.view.query.handle(req).is_some_and(|c| c.value)
-        {
+        if self.view.query.key(key) {
             self.refilter();
         }
     }
 
     /// Pasted text goes into the find field as one line.
     pub(crate) fn find_paste(&mut self, text: &str) {
-        for c in text.chars().filter(|c| !c.is_control()) {
-            self.view.query.handle(InputRequest::InsertChar(c));
-        }
+        self.view.query.paste(text);
         self.refilter();
     }
 }

@@ -7,9 +7,9 @@ use crate::secret::Secret;
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
+use crate::tui::state::field::SecretField;
 use crate::tui::state::keymap::{self, Action};
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
-use crate::tui::state::secret_input::SecretInput;
 use jiff::Timestamp;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +109,7 @@ impl Device {
 /// The paste-back field: the address the browser ended on.
 #[derive(Clone, Default)]
 pub struct PasteField {
-    pub input: SecretInput,
+    pub input: SecretField,
     /// Typed keys go into the field (Tab toggles).
     pub focused: bool,
     /// The core is checking the last submitted address.
@@ -129,8 +129,7 @@ impl PasteField {
     /// A paste replaces the field and waits for Enter: used at once, the Enter people press
     /// after a paste out of habit would act on the next screen.
     pub fn pasted(&mut self, text: &str) -> Vec<Effect> {
-        let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-        self.input = SecretInput::new(clean.trim());
+        self.input.set_pasted(text);
         self.focused = true;
         self.error = None;
         let enter = keymap::key_or_mark(&[keymap::Ctx::ConnectPaste], Action::Submit);
@@ -272,7 +271,7 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
         (Action::Back, _) if w.new => {
             // Back to the form, on the field Microsoft said is wrong when it said one.
             if let Connect::Failed(Failure { field: Some(f), .. }) = &w.connect {
-                w.form.focus = *f;
+                w.form.fields.focus = *f;
             }
             w.connect = Connect::Idle;
             vec![Effect::Enter(Step::Form)]

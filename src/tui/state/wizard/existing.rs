@@ -4,11 +4,12 @@
 //! (the core's `servers::like`, which `inbound add --like` uses too); the portal steps are
 //! skipped, since the app is registered already.
 
-use super::form::{FieldId, Form};
-use super::guide::Page;
+use super::form::Form;
+use super::page::Page;
 use super::{Effect, Step, StepCtx, Wizard};
 use crate::model::{Cloud, Config};
 use crate::ops::servers;
+use crate::tui::state::ids::FieldId;
 use crate::tui::state::keymap::Action;
 
 /// A stored app as the list shows it: its name and the servers that use it.
@@ -89,7 +90,7 @@ pub fn like_app(config: &Config, app: &str) -> Form {
         ),
         None => format!("Another mailbox of the app \"{app}\". Type this mailbox's name and username."),
     });
-    form.focus = FieldId::Name;
+    form.fields.focus = FieldId::Name;
     form
 }
 

@@ -3,131 +3,19 @@
 
 use super::preflight::{self, Preflight};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
-use crate::model::validate::Field;
 use crate::model::validate::{self, FieldError};
 use crate::model::{AuthKind, Cloud, Config, DEFAULT_AUTHORITY, DEFAULT_HOST, DEFAULT_PORT};
 use crate::ops::servers::{AppChoice, AppInput, AppPatch, ServerInput, ServerPatch, validate_server};
 use crate::secret::Secret;
-use crate::services::oauth::CredentialField;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
+use crate::tui::state::field::{self, Fields, TextField};
+pub use crate::tui::state::ids::FieldId;
+use crate::tui::state::ids::RunId;
 use crate::tui::state::keymap::Action;
-use crate::tui::state::msg::{RunId, SaveError};
-use crate::tui::state::secret_input::{FieldText, SecretInput};
-use ratatui::crossterm::event::{Event, KeyEvent};
+use crate::tui::state::msg::SaveError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use tui_input::backend::crossterm::EventHandler;
-use tui_input::{Input, InputRequest};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FieldId {
-    Name,
-    ServerType,
-    Auth,
-    Host,
-    Port,
-    Ssl,
-    Username,
-    /// The delegate who signs in to a shared mailbox (optional, OAuth2.0).
-    SignInAs,
-    App,
-    Secret,
-    ClientId,
-    Tenant,
-    Expires,
-    /// National cloud: a choice that sets Authority and Server Name together.
-    Cloud,
-    Authority,
-    Password,
-    CaFile,
-}
-
-impl FieldId {
-    pub fn label(self) -> &'static str {
-        match self {
-            FieldId::Name => "Name",
-            FieldId::ServerType => "Server Type",
-            FieldId::Auth => "Authentication",
-            FieldId::Host => "Server Name",
-            FieldId::Port => "Port",
-            FieldId::Ssl => "SSL/TLS",
-            FieldId::Username => "Username",
-            FieldId::SignInAs => "Sign in as",
-            FieldId::Cloud => "Cloud",
-            FieldId::App => "Azure app",
-            FieldId::Secret => "Secret",
-            FieldId::ClientId => "Azure Client ID",
-            FieldId::Tenant => "Tenant",
-            FieldId::Expires => "Secret expires",
-            FieldId::Authority => "Authority",
-            FieldId::Password => "Password",
-            FieldId::CaFile => "CA file",
-        }
-    }
-
-    /// Fields shown but not editable.
-    pub fn locked(self) -> bool {
-        matches!(self, FieldId::ServerType | FieldId::Ssl)
-    }
-
-    pub fn is_choice(self) -> bool {
-        matches!(self, FieldId::Auth | FieldId::App | FieldId::Cloud)
-    }
-
-    /// The field a credential the core names (pre-flight, a refused sign-in) is typed in.
-    pub fn from_credential(f: CredentialField) -> FieldId {
-        match f {
-            CredentialField::ClientId => FieldId::ClientId,
-            CredentialField::Tenant => FieldId::Tenant,
-            CredentialField::Secret => FieldId::Secret,
-        }
-    }
-
-    pub fn is_secret(self) -> bool {
-        matches!(self, FieldId::Secret | FieldId::Password)
-    }
-
-    /// The field a core validation error belongs to.
-    /// The core's field this form field sets (choices that cannot be wrong have none).
-    pub fn core_field(self) -> Option<Field> {
-        Some(match self {
-            FieldId::Name => Field::Name,
-            FieldId::Host => Field::Host,
-            FieldId::Port => Field::Port,
-            FieldId::Username => Field::Username,
-            FieldId::SignInAs => Field::SignInAs,
-            FieldId::App => Field::AzureApp,
-            FieldId::ClientId => Field::ClientId,
-            FieldId::Tenant => Field::Tenant,
-            FieldId::Secret => Field::Secret,
-            FieldId::Expires => Field::SecretExpires,
-            FieldId::Authority => Field::Authority,
-            FieldId::Password => Field::Password,
-            FieldId::CaFile => Field::CaFile,
-            _ => return None,
-        })
-    }
-
-    pub fn from_core(field: Field) -> Option<FieldId> {
-        Some(match field {
-            Field::Name | Field::AppName => FieldId::Name,
-            Field::Host => FieldId::Host,
-            Field::Port => FieldId::Port,
-            Field::Username => FieldId::Username,
-            Field::SignInAs => FieldId::SignInAs,
-            Field::AzureApp => FieldId::App,
-            Field::ClientId => FieldId::ClientId,
-            Field::Tenant => FieldId::Tenant,
-            Field::Secret => FieldId::Secret,
-            Field::SecretExpires => FieldId::Expires,
-            Field::Authority => FieldId::Authority,
-            Field::Password => FieldId::Password,
-            Field::CaFile => FieldId::CaFile,
-            _ => return None,
-        })
-    }
-}
 
 const TEXT_FIELDS: [FieldId; 10] = [
     FieldId::Name,
@@ -142,7 +30,7 @@ const TEXT_FIELDS: [FieldId; 10] = [
     FieldId::CaFile,
 ];
 
-/// The fields that hold a secret ([`FieldId::is_secret`]): kept in [`SecretInput`]s.
+/// The fields that hold a secret ([`FieldId::is_secret`]): masked [`TextField`]s.
 const SECRET_FIELDS: [FieldId; 2] = [FieldId::Secret, FieldId::Password];
 
 /// The server form. `Debug` never shows the secret or the password (see the impl).
@@ -157,17 +45,13 @@ pub struct Form {
     pub app: Option<String>,
     /// Names of the stored apps (the choices).
     pub apps: Vec<String>,
-    pub inputs: BTreeMap<FieldId, Input>,
-    /// The secret fields (Secret, Password): their `Debug` shows no value.
-    pub secrets: BTreeMap<FieldId, SecretInput>,
-    pub focus: FieldId,
-    pub errors: BTreeMap<FieldId, String>,
+    /// The text fields (Secret and Password masked: their `Debug` shows no value), the
+    /// errors under them, the focus (a choice too) and whether the focused secret is shown.
+    pub fields: Fields<FieldId>,
     /// Errors that belong to no visible field.
     pub general: Option<String>,
     /// Where the values came from (e.g. a setup code), shown above the fields.
     pub note: Option<String>,
-    /// The focused secret is shown in clear (re-masked on leaving the field).
-    pub reveal: bool,
     /// A public client (no secret: the app signs in with PKCE / device code only).
     pub public_client: bool,
     /// The app was created moments ago (by the setup script): the save's pre-flight waits
@@ -182,16 +66,12 @@ pub struct Form {
 
 impl std::fmt::Debug for Form {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let values: BTreeMap<FieldId, &str> = self.inputs.iter().map(|(k, v)| (*k, v.value())).collect();
         f.debug_struct("Form")
             .field("editing", &self.editing)
             .field("auth", &self.auth)
             .field("app", &self.app)
             .field("public_client", &self.public_client)
-            .field("values", &values)
-            .field("secrets", &self.secrets)
-            .field("focus", &self.focus)
-            .field("errors", &self.errors)
+            .field("fields", &self.fields)
             .field("general", &self.general)
             .field("cloud", &self.cloud)
             .field("preflight", &self.preflight)
@@ -201,27 +81,25 @@ impl std::fmt::Debug for Form {
 
 impl Form {
     pub fn new(config: &Config) -> Self {
-        let mut inputs: BTreeMap<FieldId, Input> =
-            TEXT_FIELDS.iter().map(|f| (*f, Input::default())).collect();
-        inputs.insert(FieldId::Host, Input::new(DEFAULT_HOST.into()));
-        inputs.insert(FieldId::Port, Input::new(DEFAULT_PORT.to_string()));
-        inputs.insert(FieldId::Authority, Input::new(DEFAULT_AUTHORITY.into()));
+        let mut fields = Fields::new(
+            FieldId::Name,
+            TEXT_FIELDS
+                .iter()
+                .map(|f| (*f, TextField::default()))
+                .chain(SECRET_FIELDS.iter().map(|f| (*f, TextField::masked("")))),
+        );
+        fields.set(FieldId::Host, DEFAULT_HOST);
+        fields.set(FieldId::Port, &DEFAULT_PORT.to_string());
+        fields.set(FieldId::Authority, DEFAULT_AUTHORITY);
         Self {
             editing: None,
             original_app: None,
             auth: AuthKind::OAuth2,
             app: None,
             apps: config.apps.iter().map(|a| a.name.clone()).collect(),
-            inputs,
-            secrets: SECRET_FIELDS
-                .iter()
-                .map(|f| (*f, SecretInput::default()))
-                .collect(),
-            focus: FieldId::Name,
-            errors: BTreeMap::new(),
+            fields,
             general: None,
             note: None,
-            reveal: false,
             public_client: false,
             just_created: false,
             original_values: BTreeMap::new(),
@@ -241,7 +119,7 @@ impl Form {
         form.app = server.app.clone().or_else(|| form.apps.first().cloned());
         let mut set = |f: FieldId, v: String| {
             form.original_values.insert(f, v.clone());
-            form.inputs.insert(f, Input::new(v));
+            form.fields.set(f, &v);
         };
         set(FieldId::Name, server.name.clone());
         set(FieldId::Host, server.host.clone());
@@ -287,7 +165,7 @@ impl Form {
             .to_ascii_lowercase();
         if host.is_empty() || host == before.imap_host() {
             self.set_value(FieldId::Host, cloud.imap_host());
-            self.errors.remove(&FieldId::Host);
+            self.fields.mark(FieldId::Host, None);
         }
         let authority = self
             .value(FieldId::Authority)
@@ -296,51 +174,16 @@ impl Form {
             .to_ascii_lowercase();
         if authority.is_empty() || authority == before.authority() {
             self.set_value(FieldId::Authority, cloud.authority());
-            self.errors.remove(&FieldId::Authority);
+            self.fields.mark(FieldId::Authority, None);
         }
     }
 
     pub fn value(&self, f: FieldId) -> &str {
-        match self.secrets.get(&f) {
-            Some(s) => s.value(),
-            None => self.inputs.get(&f).map_or("", Input::value),
-        }
+        self.fields.value(f)
     }
 
     pub fn set_value(&mut self, f: FieldId, v: &str) {
-        if f.is_secret() {
-            self.secrets.insert(f, SecretInput::new(v));
-        } else {
-            self.inputs.insert(f, Input::new(v.to_string()));
-        }
-    }
-
-    /// The field's text for a widget (cursor, scroll), plain or secret.
-    pub fn field_text(&self, f: FieldId) -> Option<&dyn FieldText> {
-        match self.secrets.get(&f) {
-            Some(s) => Some(s),
-            None => self.inputs.get(&f).map(|i| i as &dyn FieldText),
-        }
-    }
-
-    /// Types `key` into field `f` (a step of the guide edits the form's fields in place).
-    pub fn key_into(&mut self, f: FieldId, key: KeyEvent) {
-        if let Some(s) = self.secrets.get_mut(&f) {
-            s.key(key);
-        } else if let Some(i) = self.inputs.get_mut(&f) {
-            i.handle_event(&Event::Key(key));
-        }
-    }
-
-    /// Pastes `text` into field `f` (line breaks dropped).
-    pub fn paste_into(&mut self, f: FieldId, text: &str) {
-        if let Some(s) = self.secrets.get_mut(&f) {
-            s.paste(text);
-        } else if let Some(i) = self.inputs.get_mut(&f) {
-            for c in text.chars().filter(|c| !c.is_control()) {
-                i.handle(InputRequest::InsertChar(c));
-            }
-        }
+        self.fields.set(f, v);
     }
 
     /// True when the app's own fields (client ID, tenant, secret …) are shown.
@@ -400,18 +243,14 @@ impl Form {
 
     /// True when the focused field takes typed text.
     pub fn focus_is_text(&self) -> bool {
-        !self.focus.is_choice()
+        self.fields.focus_is_text()
     }
 
+    /// Tab / Shift-Tab: the field left is checked, then the focus moves round the fields shown.
     fn move_focus(&mut self, delta: isize, config: &Config) {
-        self.blur(config);
-        let order = self.focusable();
-        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0);
-        let n = order.len() as isize;
-        let next = (at as isize + delta).rem_euclid(n.max(1)) as usize;
-        if let Some(f) = order.get(next) {
-            self.focus = *f;
-        }
+        let error = self.check(self.fields.focus, config);
+        self.fields.leave(self.fields.focus, error);
+        self.fields.step(&self.focusable(), delta);
     }
 
     pub fn next(&mut self, config: &Config) {
@@ -422,26 +261,12 @@ impl Form {
         self.move_focus(-1, config);
     }
 
-    /// Leaving a field: validate it, re-mask secrets.
-    fn blur(&mut self, config: &Config) {
-        self.reveal = false;
-        match self.check(self.focus, config) {
-            Some(msg) => {
-                self.errors.insert(self.focus, msg);
-            }
-            None => {
-                self.errors.remove(&self.focus);
-            }
-        }
-    }
-
     /// ←/→: change a choice, or move the cursor in a text field.
     pub fn step_choice(&mut self, delta: isize) {
-        match self.focus {
+        match self.fields.focus {
             FieldId::Auth => {
                 const ORDER: [AuthKind; 3] = [AuthKind::OAuth2, AuthKind::OAuth2App, AuthKind::Basic];
-                let at = ORDER.iter().position(|a| *a == self.auth).unwrap_or(0) as isize;
-                self.auth = ORDER[(at + delta).rem_euclid(ORDER.len() as isize) as usize];
+                self.auth = field::ring(&ORDER, self.auth, delta);
             }
             FieldId::App => {
                 let mut choices: Vec<Option<String>> = Vec::new();
@@ -449,42 +274,12 @@ impl Form {
                     choices.push(None);
                 }
                 choices.extend(self.apps.iter().cloned().map(Some));
-                let at = choices.iter().position(|c| *c == self.app).unwrap_or(0) as isize;
-                let n = choices.len() as isize;
-                if n > 0 {
-                    self.app = choices[(at + delta).rem_euclid(n) as usize].clone();
-                }
-                self.errors.remove(&FieldId::App);
+                self.app = field::ring(&choices, self.app.take(), delta);
+                self.fields.mark(FieldId::App, None);
             }
-            FieldId::Cloud => {
-                let all = Cloud::ALL;
-                let at = all.iter().position(|c| *c == self.cloud).unwrap_or(0) as isize;
-                let n = all.len() as isize;
-                if let Some(c) = all.get((at + delta).rem_euclid(n) as usize) {
-                    self.set_cloud(*c);
-                }
-            }
-            f => {
-                let req = if delta < 0 {
-                    InputRequest::GoToPrevChar
-                } else {
-                    InputRequest::GoToNextChar
-                };
-                if let Some(s) = self.secrets.get_mut(&f) {
-                    s.handle(req);
-                } else if let Some(i) = self.inputs.get_mut(&f) {
-                    i.handle(req);
-                }
-            }
+            FieldId::Cloud => self.set_cloud(field::ring(&Cloud::ALL, self.cloud, delta)),
+            _ => self.fields.move_cursor(delta),
         }
-    }
-
-    pub fn key(&mut self, key: KeyEvent) {
-        self.key_into(self.focus, key);
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        self.paste_into(self.focus, text);
     }
 
     /// The one-field check run when leaving `f`.
@@ -521,37 +316,30 @@ impl Form {
 
     /// Applies errors from the core (or from the save) and focuses the first bad field.
     pub fn show_errors(&mut self, errors: Vec<FieldError>) {
-        self.errors.clear();
-        self.general = None;
         let visible = self.visible();
         let mut general = Vec::new();
+        let mut marked = Vec::new();
         for e in errors {
             match FieldId::from_core(e.field).filter(|f| visible.contains(f)) {
-                Some(f) => {
-                    self.errors.entry(f).or_insert(e.message);
-                }
+                Some(f) => marked.push((f, e.message)),
                 None => general.push(e.to_string()),
             }
         }
-        if !general.is_empty() {
-            self.general = Some(general.join("; "));
-        }
-        if let Some(first) = visible.iter().find(|f| self.errors.contains_key(f)) {
-            self.focus = *first;
-        }
-        self.reveal = false;
+        self.general = (!general.is_empty()).then(|| general.join("; "));
+        self.fields.show_errors(marked, &visible);
     }
 
     /// Submit: validates everything; on success the request to save.
     pub fn submit(&mut self, config: &Config) -> Option<SaveRequest> {
-        self.blur(config);
+        let error = self.check(self.fields.focus, config);
+        self.fields.leave(self.fields.focus, error);
         let result = match &self.editing {
             None => self.add_request(config),
             Some(name) => self.edit_request(config, name.clone()),
         };
         match result {
             Ok(req) => {
-                self.errors.clear();
+                self.fields.errors.clear();
                 self.general = None;
                 Some(req)
             }
@@ -693,11 +481,11 @@ impl Form {
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
     let action = match event {
         StepEvent::Text(key) => {
-            w.form.key(key);
+            w.form.fields.key(key);
             return Vec::new();
         }
         StepEvent::Paste(text) => {
-            w.form.paste(text);
+            w.form.fields.paste(text);
             return Vec::new();
         }
         StepEvent::Action(a) => a,
@@ -708,7 +496,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
         Action::PrevField => w.form.prev(ctx.config),
         Action::Left => w.form.step_choice(-1),
         Action::Right => w.form.step_choice(1),
-        Action::Reveal => w.form.reveal = !w.form.reveal,
+        Action::Reveal => w.form.fields.reveal = !w.form.fields.reveal,
         Action::Back if w.form.preflight.run().is_some() => {
             // Esc while Microsoft is asked: stop asking, stay on the form.
             let run = w.form.preflight.run();
@@ -721,8 +509,8 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             return effects;
         }
         // Another mailbox of a stored app skipped the portal steps: back to its list.
-        Action::Back if w.new && w.guide.path == super::guide::Path::Existing => {
-            w.guide.page = super::guide::Page::Apps;
+        Action::Back if w.new && w.guide.path == super::page::Path::Existing => {
+            w.guide.page = super::page::Page::Apps;
             return vec![Effect::Enter(Step::Register)];
         }
         Action::Back if w.new => return vec![Effect::Enter(Step::Permissions)],
@@ -844,12 +632,13 @@ pub(super) fn on_saved(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::validate::Field;
 
     #[test]
     fn basic_hides_azure_fields_and_asks_for_a_password() {
         let mut f = Form::new(&Config::default());
         assert!(f.visible().contains(&FieldId::ClientId));
-        f.focus = FieldId::Auth;
+        f.fields.focus = FieldId::Auth;
         f.step_choice(-1);
         assert_eq!(f.auth, AuthKind::Basic);
         let v = f.visible();

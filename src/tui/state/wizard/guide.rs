@@ -4,45 +4,16 @@
 //! "Register", the secret Value and its expiry on "Secret" — straight into the form's fields
 //! (`w.form`), so step 4 shows them filled and nothing is juggled through the clipboard.
 
-use super::form::{FieldId, Form};
+use super::form::Form;
+pub use super::page::{Page, Path, Question};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard, script};
 use crate::model::validate;
 use crate::model::{AzureApp, registered_redirect_uri};
 use crate::ops::setup::PUBLIC_CLIENT_REDIRECT;
 use crate::tui::state::Tone;
+use crate::tui::state::field;
+use crate::tui::state::ids::FieldId;
 use crate::tui::state::keymap::Action;
-
-/// How the app gets registered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Path {
-    /// The setup script in Azure Cloud Shell (recommended).
-    Script,
-    /// Step by step in the portal.
-    Portal,
-    /// An app registered already (stored): straight to the form ([`super::existing`]).
-    Existing,
-}
-
-/// What step 1 shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    /// The two questions.
-    Choose,
-    /// The setup script and the setup-code field ([`script`]).
-    Script,
-    /// The portal's registration steps with the client ID and tenant fields.
-    Portal,
-    /// The stored apps to choose from ([`super::existing`]).
-    Apps,
-}
-
-/// The question focused on the choice page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Question {
-    Path,
-    /// With a client secret or without (public client); the answer is `w.form.public_client`.
-    Credential,
-}
 
 #[derive(Debug, Clone)]
 pub struct Guide {
@@ -94,11 +65,11 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
     match event {
         StepEvent::Action(action) => action_of(w, ctx, action),
         StepEvent::Text(key) if w.guide.typing(w.step) => {
-            w.form.key_into(w.guide.focus, key);
+            w.form.fields.key_into(w.guide.focus, key);
             Vec::new()
         }
         StepEvent::Paste(text) if w.guide.typing(w.step) => {
-            w.form.paste_into(w.guide.focus, text);
+            w.form.fields.paste_into(w.guide.focus, text);
             Vec::new()
         }
         _ => Vec::new(),
@@ -115,21 +86,14 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
     let step = w.step;
     match action {
         Action::NextField | Action::PrevField if w.guide.typing(step) => {
-            let fields = fields_of(step);
             check(w, ctx, w.guide.focus);
-            w.form.reveal = false;
-            let at = fields.iter().position(|f| *f == w.guide.focus).unwrap_or(0);
-            let n = fields.len().max(1);
-            let next = if action == Action::NextField {
-                (at + 1) % n
-            } else {
-                (at + n - 1) % n
-            };
-            w.guide.focus = fields.get(next).copied().unwrap_or(FieldId::ClientId);
+            w.form.fields.reveal = false;
+            let delta = if action == Action::NextField { 1 } else { -1 };
+            w.guide.focus = field::ring(fields_of(step), w.guide.focus, delta);
             Vec::new()
         }
         Action::Reveal if step == Step::Secret => {
-            w.form.reveal = !w.form.reveal;
+            w.form.fields.reveal = !w.form.fields.reveal;
             Vec::new()
         }
         Action::Open => {
@@ -142,7 +106,7 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
                 w.guide.focus = *first;
                 return Vec::new();
             }
-            w.form.reveal = false;
+            w.form.fields.reveal = false;
             let next = match step {
                 Step::Register if w.form.public_client => Step::Permissions,
                 Step::Register => Step::Secret,
@@ -153,7 +117,7 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
             vec![Effect::Enter(next)]
         }
         Action::Back => {
-            w.form.reveal = false;
+            w.form.fields.reveal = false;
             let prev = match step {
                 Step::Register => {
                     w.guide.page = Page::Choose;
@@ -201,19 +165,13 @@ fn choose(w: &mut Wizard, action: Action, apps_stored: bool) -> Vec<Effect> {
                 } else {
                     &[Path::Script, Path::Portal]
                 };
-                let at = answers.iter().position(|p| *p == g.path).unwrap_or(0);
-                let n = answers.len();
-                let next = if action == Action::Right {
-                    at + 1
-                } else {
-                    at + n - 1
-                } % n;
-                g.path = answers[next];
+                let delta = if action == Action::Right { 1 } else { -1 };
+                g.path = field::ring(answers, g.path, delta);
             }
             Question::Credential => {
                 w.form.public_client = !w.form.public_client;
-                w.form.errors.remove(&FieldId::Secret);
-                w.form.errors.remove(&FieldId::Expires);
+                w.form.fields.mark(FieldId::Secret, None);
+                w.form.fields.mark(FieldId::Expires, None);
             }
         },
         Action::Open => {
@@ -262,16 +220,9 @@ fn check(w: &mut Wizard, ctx: &StepCtx, f: FieldId) -> bool {
             _ => Ok(()),
         }
     };
-    match result {
-        Ok(()) => {
-            w.form.errors.remove(&f);
-            true
-        }
-        Err(e) => {
-            w.form.errors.insert(f, e.message);
-            false
-        }
-    }
+    let ok = result.is_ok();
+    w.form.fields.mark(f, result.err().map(|e| e.message));
+    ok
 }
 
 /// The admin consent link to send an admin, when the form has a usable client ID and

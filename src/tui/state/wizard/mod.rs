@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod existing;
 pub mod form;
 pub mod guide;
+pub mod page;
 pub mod preflight;
 pub mod script;
 pub mod test;
@@ -17,7 +18,7 @@ pub mod token;
 use crate::model::{AuthKind, Config, TokenFile};
 use crate::ops::consent::Connected;
 use crate::tui::state::Tone;
-use crate::tui::state::cmd::Cmd;
+use crate::tui::state::cmd::{Cmd, SaveRequest};
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, PreflightEvent, RunId, SaveError, TestEvent};
 use connect::{Connect, Device, PasteField};
@@ -41,6 +42,8 @@ pub enum Effect {
     },
     /// Show this step and do what entering it does (connect starts a sign-in, test a test).
     Enter(Step),
+    /// Save the form's request (pre-flight allowed it); true: say "Saving…".
+    Save(SaveRequest, bool),
     /// Back to the review screen (the list).
     Leave,
     /// Select this server in the list.
@@ -283,7 +286,7 @@ impl Wizard {
             StepEvent::Entered => self.enter(ctx),
             StepEvent::Saved(run, result) => form::on_saved(self, ctx, run, result),
             StepEvent::Preflight(run, e) => preflight::on_event(self, ctx, run, e),
-            StepEvent::SaveUnchecked(yes) => preflight::unchecked_answer(self, ctx, yes),
+            StepEvent::SaveUnchecked(yes) => preflight::unchecked_answer(self, yes),
             StepEvent::Consent(run, e) => connect::on_consent(self, ctx, run, e),
             StepEvent::Test(run, e) => test::on_event(self, run, e, ctx.now),
             event => match self.step {
@@ -303,6 +306,7 @@ impl Wizard {
                     self.step = step;
                     pending.extend(self.enter(ctx));
                 }
+                Effect::Save(request, say) => pending.extend(form::save(self, ctx, request, say)),
                 other => out.push(other),
             }
         }

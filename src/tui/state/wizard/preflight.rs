@@ -3,12 +3,12 @@
 //! blocks the save and puts the cursor on the field to fix; a check nobody answered (offline,
 //! timeout) only warns, and the save goes on.
 
-use super::form::FieldId;
 use super::{Effect, StepCtx, Wizard};
 use crate::ops::preflight::{CheckItem, Checklist, patch_changes_credentials};
 use crate::ops::servers::AppChoice;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::{Cmd, SaveRequest};
+use crate::tui::state::ids::FieldId;
 use crate::tui::state::msg::{PreflightEvent, RunId, SaveError};
 
 /// The form's pre-flight, as last seen.
@@ -113,8 +113,8 @@ fn finish(
     match result {
         Ok(Some(list)) if !list.passed() => {
             if let Some(f) = list.field_to_fix().map(FieldId::from_credential) {
-                w.form.focus = f;
-                w.form.reveal = false;
+                w.form.fields.focus = f;
+                w.form.fields.reveal = false;
             }
             w.form.preflight = Preflight::Done(list);
             vec![Effect::Say(
@@ -133,12 +133,12 @@ fn finish(
                         .into(),
                 ));
             }
-            effects.extend(super::form::save(w, ctx, request, !warn));
+            effects.push(Effect::Save(request, !warn));
             effects
         }
         Ok(None) => {
             w.form.preflight = Preflight::Idle;
-            super::form::save(w, ctx, request, true)
+            vec![Effect::Save(request, true)]
         }
         Err(SaveError::Fields(errors)) => {
             w.form.preflight = Preflight::Idle;
@@ -177,7 +177,7 @@ fn finish(
                 Tone::Warn,
                 format!("Credentials not checked ({e}); saved anyway, the sign-in checks them again."),
             )];
-            effects.extend(super::form::save(w, ctx, request, false));
+            effects.push(Effect::Save(request, false));
             effects
         }
     }
@@ -185,7 +185,7 @@ fn finish(
 
 /// The answer to "save unchecked?": yes saves the renewal without Microsoft's word (said so
 /// with the result); no keeps the stored secret and the form as typed.
-pub(super) fn unchecked_answer(w: &mut Wizard, ctx: &mut StepCtx, yes: bool) -> Vec<Effect> {
+pub(super) fn unchecked_answer(w: &mut Wizard, yes: bool) -> Vec<Effect> {
     let Preflight::Unverified { why, request, .. } = std::mem::take(&mut w.form.preflight) else {
         return Vec::new();
     };
@@ -198,6 +198,6 @@ pub(super) fn unchecked_answer(w: &mut Wizard, ctx: &mut StepCtx, yes: bool) -> 
     }
     w.form.preflight = Preflight::Warned(why);
     let mut effects = vec![Effect::Say(Tone::Warn, "Saving the new secret unchecked…".into())];
-    effects.extend(super::form::save(w, ctx, *request, false));
+    effects.push(Effect::Save(*request, false));
     effects
 }

@@ -3,14 +3,14 @@
 //! prints last. A good code fills the form's app fields and goes on to the form; the parsed
 //! code is dropped right after (it holds the client secret).
 
-use super::form::FieldId;
-use super::guide::Page;
+use super::page::Page;
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::model::{Settings, registered_redirect_uri};
 use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, Shell};
 use crate::tui::state::Tone;
+use crate::tui::state::field::SecretField;
+use crate::tui::state::ids::FieldId;
 use crate::tui::state::keymap::{self, Action, Ctx};
-use crate::tui::state::secret_input::SecretInput;
 
 #[derive(Debug, Clone, Default)]
 pub struct ScriptPane {
@@ -19,7 +19,7 @@ pub struct ScriptPane {
     /// How far the script is scrolled (lines).
     pub scroll: u16,
     /// The pasted setup code (a secret: masked, never in Debug).
-    pub code: SecretInput,
+    pub code: SecretField,
     /// Typed keys go into the code field.
     pub focused: bool,
     /// Why the last code was refused (shown under the field).
@@ -69,7 +69,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
             // A bracketed paste is used at once. After a code that looked cut off, the paste
             // may be its rest: a whole code on its own wins, else the two joined are tried.
             let s = &mut w.script;
-            let mut alone = SecretInput::default();
+            let mut alone = SecretField::default();
             alone.paste_lines(text);
             let joined_ok = s.continuing && {
                 let mut joined = s.code.clone();
@@ -194,14 +194,14 @@ fn fill(w: &mut Wizard, code: &SetupCode, settings: &Settings) -> Effect {
         }
     }
     f.app = None;
-    f.focus = FieldId::Name;
+    f.fields.focus = FieldId::Name;
     for field in [
         FieldId::ClientId,
         FieldId::Tenant,
         FieldId::Secret,
         FieldId::Expires,
     ] {
-        f.errors.remove(&field);
+        f.fields.mark(field, None);
     }
     let granted = if code.app_only {
         format!(

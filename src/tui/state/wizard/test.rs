@@ -121,7 +121,7 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
                 format!(
                     "App-only access has no sign-in: the app's own credentials get the token. {}",
                     keymap::keys_line(
-                        &[Ctx::TestAppOnly],
+                        &[Ctx::Test { app_only: true }],
                         &[(Action::Exchange, "shows the Exchange commands")]
                     )
                 ),

@@ -16,8 +16,8 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::GuideApps => "wizard, an app I already have",
         Ctx::ScriptCode => "setup script, code field",
         Ctx::Form => "server form",
-        Ctx::Connect => "sign-in",
-        Ctx::ConnectIdle => "sign-in (not waiting)",
+        Ctx::Connect { waiting: true } => "sign-in",
+        Ctx::Connect { waiting: false } => "sign-in (not waiting)",
         Ctx::ConnectPaste => "sign-in, paste field",
         Ctx::Device => "sign-in, device code",
         Ctx::AdminConsent => "admin consent",
@@ -27,7 +27,7 @@ fn ctx_name(ctx: Ctx) -> &'static str {
         Ctx::Settings => "settings",
         Ctx::Token => "token",
         Ctx::Exchange => "Exchange commands",
-        Ctx::Test | Ctx::TestAppOnly => "Test & Confirm",
+        Ctx::Test { .. } => "Test & Confirm",
         Ctx::Global => "everywhere",
         Ctx::Help => "help",
         Ctx::Confirm => "question",
@@ -41,18 +41,23 @@ fn ctx_name(ctx: Ctx) -> &'static str {
 
 pub fn render(model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
     // Over a dialog, help is about the dialog's keys.
-    let ctx = match model.help_over {
-        Some(crate::tui::state::Popup::Rotate) => Ctx::Rotate,
-        Some(crate::tui::state::Popup::Settings) => Ctx::Settings,
+    let ctx = match model.covered {
+        Some(crate::tui::state::Popup::Rotate(_)) => Ctx::Rotate,
+        Some(crate::tui::state::Popup::Settings(_)) => Ctx::Settings,
         _ => model.screen_ctx(),
     };
     let mut lines = Vec::new();
     let ctxs = match ctx {
-        Ctx::ConnectIdle => vec![Ctx::ConnectIdle, Ctx::Global],
-        Ctx::Connect | Ctx::ConnectPaste | Ctx::Device => {
+        Ctx::Connect { waiting: false } => vec![ctx, Ctx::Global],
+        Ctx::Connect { waiting: true } | Ctx::ConnectPaste | Ctx::Device => {
             let demo = model.env.demo.is_some().then_some(Ctx::DemoConnect);
             demo.into_iter()
-                .chain([Ctx::Connect, Ctx::ConnectPaste, Ctx::Device, Ctx::Global])
+                .chain([
+                    Ctx::Connect { waiting: true },
+                    Ctx::ConnectPaste,
+                    Ctx::Device,
+                    Ctx::Global,
+                ])
                 .collect()
         }
         c => vec![c, Ctx::Global],

@@ -1,10 +1,11 @@
 //! The import popup: the file path, then the dry run's answer (what would be added, or every
 //! bad row by its line and column), then the import.
 
-use super::rotate::{LABEL, field_line};
+use super::rotate::LABEL;
 use crate::tui::state::keymap::{Action, Ctx, keys_line};
 use crate::tui::state::review::import::{ImportForm, Stage};
 use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::field::row;
 use crate::tui::ui::widgets::text::{para, spinner};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,9 +27,9 @@ pub fn render(form: &ImportForm, frame_no: u64, theme: &Theme, area: Rect, f: &m
     ));
     lines.push(Line::default());
     let editable = matches!(form.stage, Stage::Editing | Stage::Checked(_) | Stage::Failed(_));
-    let (line, x) = field_line(
-        "File",
-        &form.path,
+    let (line, x) = row(
+        ("File", LABEL + 1),
+        Some(&form.path),
         editable,
         false,
         "e.g. ~/mailboxes.csv",

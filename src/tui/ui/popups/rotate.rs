@@ -1,13 +1,14 @@
 //! The new-client-secret form: Secret Value (masked) and its expiry, errors under each field.
 
+use crate::tui::state::field::TextField;
 use crate::tui::state::keymap::{self, Action, Ctx};
 use crate::tui::state::rotate::{RotateField, Rotation};
-use crate::tui::state::secret_input::FieldText;
 use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::field::row;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 
 pub(super) const LABEL: usize = 15;
 
@@ -37,25 +38,31 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
     }
     lines.push(Line::default());
     let mut cursor = None;
-    for (field, label, input, error, placeholder) in [
+    for (field, label, placeholder) in [
         (
             RotateField::Secret,
             "Secret Value",
-            &r.secret as &dyn FieldText,
-            &r.secret_error,
             "the Value column, e.g. abc8Q~…",
         ),
         (
             RotateField::Expires,
             "Expires",
-            &r.expires,
-            &r.expires_error,
             "YYYY-MM-DD, as the portal shows it",
         ),
     ] {
-        let focused = r.focus == field;
-        let masked = field == RotateField::Secret && !(focused && r.reveal);
-        let (line, x) = field_line(label, input, focused, masked, placeholder, value_w, theme);
+        let focused = r.fields.focus == field;
+        let input = r.fields.get(field);
+        let masked = input.is_some_and(TextField::is_secret) && !(focused && r.fields.reveal);
+        let (line, x) = row(
+            (label, LABEL + 1),
+            input,
+            focused,
+            masked,
+            placeholder,
+            value_w,
+            theme,
+        );
+        let error = r.fields.errors.get(&field);
         if focused {
             cursor = Some((x, lines.len()));
         }
@@ -86,37 +93,4 @@ pub fn render(r: &Rotation, theme: &Theme, area: Rect, f: &mut Frame) {
     };
     lines.extend(para(&action, inner_w, 1, theme.dim()));
     super::form_frame(" New client secret ", lines, cursor, width, theme, area, f);
-}
-
-pub(super) fn field_line(
-    label: &str,
-    input: &dyn FieldText,
-    focused: bool,
-    masked: bool,
-    placeholder: &str,
-    value_w: usize,
-    theme: &Theme,
-) -> (Line<'static>, usize) {
-    let marker = if focused { "▸" } else { " " };
-    let label_style = if focused { theme.accent() } else { theme.label() };
-    let mut spans = vec![Span::styled(
-        format!("{marker}{label:<w$}", w = LABEL),
-        label_style,
-    )];
-    let value = input.text();
-    let x;
-    if value.is_empty() {
-        spans.push(Span::styled(placeholder.to_string(), theme.dim()));
-        x = LABEL + 1;
-    } else if masked {
-        let n = value.chars().count().min(value_w);
-        spans.push(Span::styled("•".repeat(n), theme.field(focused)));
-        x = LABEL + 1 + n;
-    } else {
-        let scroll = input.scroll(value_w);
-        let shown: String = value.chars().skip(scroll).take(value_w).collect();
-        spans.push(Span::styled(shown, theme.field(focused)));
-        x = LABEL + 1 + input.cursor().saturating_sub(scroll);
-    }
-    (Line::from(spans), x)
 }

@@ -2,11 +2,12 @@
 //! address, TLS and connection limit, what `inbound serve` runs and whom it notifies, each
 //! with its error under it, and the redirect URI these settings make.
 
-use super::rotate::{LABEL, field_line};
+use super::rotate::LABEL;
 use crate::model::{DEFAULT_CONSENT_TIMEOUT, DEFAULT_LISTEN_PORT, registered_redirect_uri};
 use crate::tui::state::Model;
 use crate::tui::state::settings::{FIELDS, SettingsForm};
 use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::field::row;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -52,13 +53,21 @@ pub fn render(model: &Model, s: &SettingsForm, theme: &Theme, area: Rect, f: &mu
     ];
     debug_assert_eq!(labels.len(), FIELDS.len());
     for (i, label) in labels.iter().enumerate() {
-        let focused = s.focus == i;
-        let (line, x) = field_line(label, &s.inputs[i], focused, false, &defaults[i], value_w, theme);
+        let focused = s.fields.focus == i;
+        let (line, x) = row(
+            (label, LABEL + 1),
+            s.fields.get(i),
+            focused,
+            false,
+            &defaults[i],
+            value_w,
+            theme,
+        );
         if focused {
             cursor = Some((x, lines.len()));
         }
         lines.push(line);
-        if let Some(e) = &s.errors[i] {
+        if let Some(e) = s.fields.errors.get(&i) {
             lines.extend(para(&format!("✖ {e}"), inner_w, LABEL + 1, theme.err()));
         }
     }

@@ -2,9 +2,11 @@
 
 use crate::model::AuthKind;
 use crate::tui::state::Model;
+use crate::tui::state::field::TextField;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::form::{FieldId, Form};
 use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets;
 use crate::tui::ui::widgets::text::para;
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -69,19 +71,24 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
         lines.extend(para(&format!("✖ {g}"), width, 0, theme.err()));
     }
     for field in form.visible() {
-        let focused = field == form.focus;
+        let focused = field == form.fields.focus;
         // An unfocused value too long for its column goes on under it, never cut.
         let mut continued: Vec<String> = Vec::new();
         let start = lines.len();
         let label_style = if focused { theme.accent() } else { theme.label() };
         let marker = if focused { "▸" } else { " " };
-        let mut spans = vec![Span::styled(
-            format!("{marker}{:<w$}", field.label(), w = LABEL - 1),
-            label_style,
-        )];
-        match field {
-            FieldId::ServerType => spans.push(Span::styled("IMAP", theme.dim())),
-            FieldId::Ssl => spans.push(Span::styled(
+        let choice_row = |value: Span<'static>| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{marker}{:<w$}", field.label(), w = LABEL - 1),
+                    label_style,
+                ),
+                value,
+            ])
+        };
+        let line = match field {
+            FieldId::ServerType => choice_row(Span::styled("IMAP", theme.dim())),
+            FieldId::Ssl => choice_row(Span::styled(
                 if form.auth.is_oauth() {
                     "✔ on (locked for OAuth2)"
                 } else {
@@ -89,63 +96,48 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
                 },
                 theme.dim(),
             )),
-            FieldId::Auth => spans.push(choice(form.auth.label(), focused, theme)),
-            FieldId::Cloud => spans.push(choice(form.cloud.label(), focused, theme)),
+            FieldId::Auth => choice_row(choice(form.auth.label(), focused, theme)),
+            FieldId::Cloud => choice_row(choice(form.cloud.label(), focused, theme)),
             FieldId::App => {
                 let label = form
                     .app
                     .clone()
                     .unwrap_or_else(|| "new app (type it below)".into());
-                spans.push(choice(&label, focused, theme));
+                choice_row(choice(&label, focused, theme))
             }
             _ => {
-                let input = form.field_text(field);
-                let value = input.map_or("", |i| i.text());
-                if value.is_empty() {
-                    spans.push(Span::styled(placeholder(form, field), theme.dim()));
-                    if focused {
-                        cursor = Some((LABEL, lines.len()));
-                    }
-                } else {
-                    let scroll = if focused {
-                        input.map_or(0, |i| i.scroll(value_w))
-                    } else {
-                        0
-                    };
-                    let masked = field.is_secret() && !(focused && form.reveal);
-                    let shown: String = if masked {
-                        "•".repeat(value.chars().count().min(value_w))
-                    } else {
-                        value.chars().skip(scroll).take(value_w).collect()
-                    };
+                let input = form.fields.get(field);
+                let value = input.map_or("", TextField::value);
+                let masked = field.is_secret() && !(focused && form.fields.reveal);
+                let (mut line, x) = widgets::field::row(
+                    (field.label(), LABEL),
+                    input,
+                    focused,
+                    masked,
+                    placeholder(form, field),
+                    value_w,
+                    theme,
+                );
+                if focused {
+                    cursor = Some((x, lines.len()));
+                }
+                if !value.is_empty() {
                     if !focused && !masked && value.chars().count() > value_w {
                         let rest: String = value.chars().skip(value_w).collect();
                         continued = crate::tui::ui::widgets::text::chunks(&rest, value_w);
                     }
-                    spans.push(Span::styled(shown, theme.field(focused)));
                     if field.is_secret() && focused {
-                        let what = if form.reveal { "hides" } else { "shows" };
-                        spans.push(Span::styled(
+                        let what = if form.fields.reveal { "hides" } else { "shows" };
+                        line.spans.push(Span::styled(
                             format!("  {}", model.keys_line(&[(Action::Reveal, what)])),
                             theme.dim(),
                         ));
                     }
-                    if focused {
-                        let c = input.map_or(0, |i| i.cursor()).saturating_sub(scroll);
-                        cursor = Some((
-                            LABEL
-                                + if masked {
-                                    value.chars().count().min(value_w)
-                                } else {
-                                    c
-                                },
-                            lines.len(),
-                        ));
-                    }
                 }
+                line
             }
-        }
-        lines.push(Line::from(spans));
+        };
+        lines.push(line);
         // Under the choice while it is being made (the form stays short otherwise).
         if field == FieldId::Auth && focused {
             lines.extend(para(trade_off(form.auth), width, LABEL, theme.dim()));
@@ -159,7 +151,7 @@ pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Fra
         if field == FieldId::SignInAs && focused {
             lines.extend(para(&sign_in_as_note(form), width, 2, theme.dim()));
         }
-        if let Some(e) = form.errors.get(&field) {
+        if let Some(e) = form.fields.errors.get(&field) {
             // A no-break space: the mark never stands alone on a line.
             lines.extend(para(&format!("✖\u{a0}{e}"), width, LABEL, theme.err()));
         }

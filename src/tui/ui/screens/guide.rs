@@ -5,11 +5,11 @@
 use crate::model::AuthKind;
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
-use crate::tui::state::secret_input::FieldText;
 use crate::tui::state::wizard::form::{FieldId, Form};
 use crate::tui::state::wizard::guide::{Page, Path, Question, admin_consent_link, redirect_to_register};
 use crate::tui::state::wizard::{Step, Wizard};
 use crate::tui::ui::theme::Theme;
+use crate::tui::ui::widgets::field;
 use crate::tui::ui::widgets::text::{bullet, chunks, para};
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -227,10 +227,10 @@ fn fields(
     let mut cursor = None;
     for field in crate::tui::state::wizard::guide::fields_of(w.step) {
         let focused = *field == w.guide.focus;
-        let masked = field.is_secret() && !(focused && form.reveal);
-        let (line, x) = field_row(
+        let masked = field.is_secret() && !(focused && form.fields.reveal);
+        let (line, x) = field::row(
             (label(*field), LABEL),
-            form.field_text(*field),
+            form.fields.get(*field),
             focused,
             masked,
             placeholder(*field),
@@ -241,7 +241,7 @@ fn fields(
             cursor = Some((x, l.len()));
         }
         l.push(line);
-        if let Some(e) = form.errors.get(field) {
+        if let Some(e) = form.fields.errors.get(field) {
             l.extend(para(&format!("✖\u{a0}{e}"), width, 4, theme.err()));
         }
     }
@@ -275,44 +275,6 @@ fn placeholder(f: FieldId) -> &'static str {
         FieldId::Expires => "YYYY-MM-DD, as the portal shows it",
         _ => "",
     }
-}
-
-/// `▸Label   value`, masked or scrolled to the cursor; returns the line and the cursor column.
-pub(super) fn field_row(
-    (label, label_w): (&str, usize),
-    input: Option<&dyn FieldText>,
-    focused: bool,
-    masked: bool,
-    placeholder: &str,
-    value_w: usize,
-    theme: &Theme,
-) -> (Line<'static>, usize) {
-    let marker = if focused { "▸" } else { " " };
-    let label_style = if focused { theme.accent() } else { theme.label() };
-    let mut spans = vec![Span::styled(
-        format!("{marker}{label:<w$}", w = label_w - 1),
-        label_style,
-    )];
-    let value = input.map_or("", |i| i.text());
-    let x = if value.is_empty() {
-        spans.push(Span::styled(placeholder.to_string(), theme.dim()));
-        label_w
-    } else if masked {
-        let n = value.chars().count().min(value_w);
-        spans.push(Span::styled("•".repeat(n), theme.field(focused)));
-        label_w + n
-    } else {
-        // An unfocused value shows its start.
-        let scroll = if focused {
-            input.map_or(0, |i| i.scroll(value_w))
-        } else {
-            0
-        };
-        let shown: String = value.chars().skip(scroll).take(value_w).collect();
-        spans.push(Span::styled(shown, theme.field(focused)));
-        label_w + input.map_or(0, |i| i.cursor()).saturating_sub(scroll)
-    };
-    (Line::from(spans), x)
 }
 
 fn permissions(model: &Model, w: &Wizard, theme: &Theme, width: usize, l: &mut Vec<Line<'static>>) {

@@ -3,7 +3,6 @@
 
 use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
-use crate::tui::state::secret_input::FieldText;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::script;
 use crate::tui::ui::theme::Theme;
@@ -35,9 +34,9 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     );
 
     let value_w = width.saturating_sub(LABEL + 1).max(4);
-    let (field, x) = super::guide::field_row(
+    let (field, x) = crate::tui::ui::widgets::field::row(
         ("Setup code", LABEL),
-        Some(&s.code as &dyn FieldText),
+        Some(&*s.code),
         s.focused,
         true,
         "the script's last line (inbound-setup:1:…)",

@@ -164,9 +164,9 @@ fn the_settings_and_new_secret_dialogs_have_a_help_key() {
     ] {
         let mut m = testing::model(testing::populated());
         act(&mut m, &[open]);
-        let dialog = m.popup.clone();
         assert!(screen_of(&m, 80, 24).contains("F1 help"), "{title}");
         typed(&mut m, "x");
+        let dialog = m.popup.clone();
         act(&mut m, &[Action::Help]);
         assert_eq!(m.popup, Some(Popup::Help));
         assert!(screen_of(&m, 80, 24).contains(title), "{}", screen_of(&m, 80, 24));

@@ -8,7 +8,7 @@ pub fn hint_line(bindings: &[&KeyBinding], theme: &Theme, width: u16) -> Line<'s
     let mut spans = vec![Span::raw(" ")];
     for (b, _) in placed(bindings, width) {
         spans.push(Span::styled(b.short_label(), theme.key()));
-        spans.push(Span::raw(format!(" {}  ", short_desc(b.desc))));
+        spans.push(Span::raw(format!(" {}  ", b.short.unwrap_or(b.desc))));
     }
     Line::from(spans)
 }
@@ -16,8 +16,9 @@ pub fn hint_line(bindings: &[&KeyBinding], theme: &Theme, width: u16) -> Line<'s
 /// The bindings the bar shows, each with the columns its item takes (key, description and
 /// the gap after), in order from column 1: what a click on the bar finds.
 pub fn placed<'a>(bindings: &[&'a KeyBinding], width: u16) -> Vec<(&'a KeyBinding, std::ops::Range<u16>)> {
-    let cols_of =
-        |b: &KeyBinding| super::text::cols(&b.short_label()) + 1 + super::text::cols(short_desc(b.desc)) + 2;
+    let cols_of = |b: &KeyBinding| {
+        super::text::cols(&b.short_label()) + 1 + super::text::cols(b.short.unwrap_or(b.desc)) + 2
+    };
     // The way to every other key, and the keys that finish or leave a screen, are never the
     // ones dropped: room for them is kept first; the rest fill what is left, in order.
     let essential = |b: &KeyBinding| matches!(b.action, Action::Help | Action::Submit | Action::Back);
@@ -57,11 +58,6 @@ pub fn placed<'a>(bindings: &[&'a KeyBinding], width: u16) -> Vec<(&'a KeyBindin
         .collect()
 }
 
-/// The hint bar uses the words before any parenthesis.
-fn short_desc(desc: &str) -> &str {
-    desc.split(" (").next().unwrap_or(desc).trim()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,11 +67,11 @@ mod tests {
     fn help_is_kept_when_the_bar_is_narrow() {
         let theme = Theme::new(false);
         for width in [30u16, 45, 60, 80] {
-            let bindings = keymap::hints(&[Ctx::Connect, Ctx::Global]);
+            let bindings = keymap::hints(&[Ctx::Connect { waiting: true }, Ctx::Global]);
             let line = hint_line(&bindings, &theme, width);
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
             assert!(text.contains("? help"), "{width}: {text}");
-            let back = keymap::key_for(&[Ctx::Connect], Action::Back).unwrap_or_default();
+            let back = keymap::key_for(&[Ctx::Connect { waiting: true }], Action::Back).unwrap_or_default();
             assert!(text.contains(&back), "{width}: {text}");
             assert!(
                 super::super::text::cols(text.trim_end()) <= width as usize,
