@@ -340,6 +340,18 @@ impl StoreEffects {
                 },
                 Err(e) => Err(failure(&e)),
             };
+            // What the refresh wrote (tokens, or the failure and its back-off) patches the
+            // app's snapshot: one token file read, not the whole store.
+            let read = {
+                let (store, server) = (store.clone(), server.clone());
+                tokio::task::spawn_blocking(move || Snapshot::read_tokens_of(&store, &server))
+                    .await
+                    .unwrap_or_else(|e| Err(Error::Io(e.to_string())))
+            };
+            let _ = tx.send(Msg::TokensRead {
+                server: server.clone(),
+                result: read.map_err(Arc::new),
+            });
             let _ = tx.send(Msg::Refreshed { run, server, result });
         });
     }

@@ -534,6 +534,7 @@ impl Model {
             Msg::Preflight { run, event } => self.wizard_event(StepEvent::Preflight(run, event)),
             Msg::Test { run, event } => self.wizard_event(StepEvent::Test(run, event)),
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
+            Msg::TokensRead { server, result } => self.on_tokens_read(&server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
             Msg::Bulk { run, server, event } => self.on_bulk(run, &server, event),

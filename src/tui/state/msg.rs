@@ -71,6 +71,12 @@ pub enum Msg {
         server: String,
         result: Result<(), Failure>,
     },
+    /// One server's token file as read right after a refresh wrote it (patches the snapshot:
+    /// the rest of the store is not read again), or why it could not be read.
+    TokensRead {
+        server: String,
+        result: Result<Option<crate::model::TokenFile>, Arc<crate::ops::Error>>,
+    },
     /// A new client secret for `app` was stored (or not).
     /// The settings popup's save finished.
     SettingsSaved {
@@ -133,6 +139,7 @@ impl Msg {
             Msg::Preflight { .. } => "preflight",
             Msg::Test { .. } => "test",
             Msg::Refreshed { .. } => "refreshed",
+            Msg::TokensRead { .. } => "tokens read",
             Msg::SecretSaved { .. } => "secret saved",
             Msg::SettingsSaved { .. } => "settings saved",
             Msg::Bulk { .. } => "bulk",
