@@ -113,6 +113,28 @@ pub async fn enter_device_code(verification_uri: &str, user_code: &str) -> Resul
     }
 }
 
+/// The demo's player of the person at the browser, given to the app: the sign-in key visits
+/// the stand-in's pages through the functions above.
+pub struct ScriptedUser;
+
+impl crate::tui::app::stand_in::StandInUser for ScriptedUser {
+    fn visit(
+        &self,
+        visit: crate::tui::state::cmd::StandInVisit,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), String>> {
+        use crate::tui::state::cmd::StandInVisit;
+        Box::pin(async move {
+            let done = match visit {
+                StandInVisit::Link(url) => sign_in(&url).await.map(drop),
+                StandInVisit::DeviceCode { uri, user_code } => {
+                    enter_device_code(&uri, &user_code).await.map(drop)
+                }
+            };
+            done.map_err(|e| e.to_string())
+        })
+    }
+}
+
 fn location(resp: &reqwest::Response) -> Option<String> {
     resp.status()
         .is_redirection()

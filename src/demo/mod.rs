@@ -10,7 +10,7 @@ pub mod imap;
 mod run;
 mod seed;
 
-pub use run::run;
+pub use run::{Options, run};
 
 use crate::store::Store;
 use std::collections::HashMap;

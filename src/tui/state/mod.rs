@@ -3,6 +3,7 @@
 
 pub mod background;
 pub mod cmd;
+pub mod copied;
 pub mod demo;
 pub mod derived;
 pub mod follow;

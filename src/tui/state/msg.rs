@@ -45,7 +45,7 @@ pub enum Msg {
     /// How a copy went (the route says how sure we can be that it arrived).
     Copied {
         what: String,
-        result: Result<crate::tui::app::clipboard::Route, crate::tui::app::clipboard::CopyError>,
+        result: Result<super::copied::Route, super::copied::CopyError>,
     },
     Deleted {
         run: RunId,

@@ -4,8 +4,9 @@
 //! works as for the sign-in), and the user sign-in starts again at once; or the user sends the
 //! simple link to an admin and signs in again afterwards.
 
-use super::connect::{self, BrowserNote};
-use super::{Effect, StepCtx, StepEvent, Wizard};
+use super::connect::{Connect, Device};
+use super::listening::{self, BrowserNote, PasteField, Waiting};
+use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::ops::consent::AdminConsentNeeded;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
@@ -37,6 +38,20 @@ impl AdminRoute {
             AdminRoute::Starting { run } | AdminRoute::Waiting { run, .. } => Some(*run),
         }
     }
+
+    /// The listening session, while it waits.
+    fn waiting(&mut self) -> Option<Waiting<'_>> {
+        match self {
+            AdminRoute::Waiting {
+                run, url, browser, ..
+            } => Some(Waiting {
+                run: *run,
+                url,
+                browser,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The admin consent screen.
@@ -65,9 +80,9 @@ pub(super) fn open(w: &mut Wizard, need: AdminConsentNeeded) -> Vec<Effect> {
         .into_iter()
         .map(|r| Effect::Cmd(Cmd::Cancel(r)))
         .collect();
-    w.connect = connect::Connect::Idle;
-    w.device = connect::Device::Off;
-    w.paste = connect::PasteField::default();
+    w.connect = Connect::Idle;
+    w.device = Device::Off;
+    w.paste = PasteField::default();
     let said = if need.declined {
         "Consent was declined: sign in again and accept, or an admin approves the app (above)."
     } else {
@@ -172,10 +187,11 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
                 ),
             ]
         }
-        // After the admin granted it elsewhere (the link sent), or to try once more.
+        // After the admin granted it elsewhere (the link sent), or to try once more: the
+        // sign-in starts again (entering the step starts one).
         (Action::Connect, AdminRoute::Choose) => {
             w.admin = None;
-            connect::start(w, ctx)
+            vec![Effect::Enter(Step::Connect)]
         }
         (Action::Back, AdminRoute::Choose) => {
             w.admin = None;
@@ -191,33 +207,26 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
         return Vec::new();
     };
     match event {
+        ConsentEvent::Browser(result) => listening::browser_answered(admin.route.waiting(), result),
+        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::Ready {
             auth_url,
             port,
             deadline,
         } => {
-            let browser = connect::first_note(ctx);
-            let open = browser == BrowserNote::Opening;
+            let (browser, effects) = listening::ready(ctx, run, &auth_url);
             admin.route = AdminRoute::Waiting {
                 run,
-                url: auth_url.clone(),
+                url: auth_url,
                 port,
                 deadline,
                 browser,
             };
-            if open {
-                return vec![Effect::Cmd(Cmd::OpenBrowser { run, url: auth_url })];
-            }
+            return effects;
         }
-        ConsentEvent::Browser(result) => {
-            if let AdminRoute::Waiting { browser, .. } = &mut admin.route {
-                *browser = BrowserNote::after(result);
-            }
-        }
-        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::AdminGranted(granted) => {
             w.admin = None;
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             let mut effects = vec![match granted.warning {
                 Some(warning) => Effect::Say(
                     Tone::Warn,
@@ -232,13 +241,14 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
                 ),
             }];
             effects.push(Effect::Cmd(Cmd::Reload));
-            effects.extend(connect::start(w, ctx));
+            // Entering the step again starts the user sign-in.
+            effects.push(Effect::Enter(Step::Connect));
             return effects;
         }
         ConsentEvent::Failed(f) => {
             admin.route = AdminRoute::Choose;
             admin.failure = Some(f);
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             return vec![Effect::Say(
                 Tone::Error,
                 "Admin consent was not granted (details above); both ways are still open.".into(),
@@ -246,7 +256,7 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
         }
         ConsentEvent::Cancelled => {
             admin.route = AdminRoute::Choose;
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
         }
         // A sign-in's events never come from this run.
         _ => {}

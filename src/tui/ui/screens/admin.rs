@@ -6,7 +6,7 @@ use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::admin::{Admin, AdminRoute};
-use crate::tui::state::wizard::connect::BrowserNote;
+use crate::tui::state::wizard::listening::BrowserNote;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::link;
 use crate::tui::ui::widgets::text::{para, spinner};

@@ -2,7 +2,7 @@
 //! walks it, and the sign-in key on the Connect step.
 
 use super::*;
-use crate::tui::state::cmd::Cmd;
+use crate::tui::state::cmd::{Cmd, StandInVisit};
 use crate::tui::state::demo::Demo;
 use crate::tui::state::keymap::{Ctx, resolve};
 use crate::tui::state::wizard::form::FieldId;
@@ -108,9 +108,9 @@ fn demo_sign_in_key_on_connect() {
     let run = m.next_run - 1;
     let cmds = m.update(Msg::Action(Action::DemoSignIn));
     match cmds.as_slice() {
-        [Cmd::DemoSignIn { run: r, url }] => {
+        [Cmd::StandInSignIn { run: r, visit }] => {
             assert_eq!(*r, run);
-            assert_eq!(url, AUTH_URL);
+            assert_eq!(visit, &StandInVisit::Link(AUTH_URL.into()));
         }
         other => panic!("{other:?}"),
     }
@@ -143,16 +143,15 @@ fn demo_sign_in_key_enters_the_device_code() {
     snap("demo_wizard_5_device_code", &m, 80, 24);
     let cmds = m.update(Msg::Action(Action::DemoSignIn));
     match cmds.as_slice() {
-        [
-            Cmd::DemoDeviceCode {
-                run: r,
-                uri,
-                user_code,
-            },
-        ] => {
+        [Cmd::StandInSignIn { run: r, visit }] => {
             assert_eq!(*r, run);
-            assert_eq!(uri, &format!("{AUTHORITY}/devicelogin"));
-            assert_eq!(user_code, "FQKT-WXNL");
+            assert_eq!(
+                visit,
+                &StandInVisit::DeviceCode {
+                    uri: format!("{AUTHORITY}/devicelogin"),
+                    user_code: "FQKT-WXNL".into(),
+                }
+            );
         }
         other => panic!("{other:?}"),
     }
