@@ -2,7 +2,7 @@
 //! for trying the commands against the stand-ins until Ctrl-C.
 
 use super::seed::{self, CONFIRMED, FAILING};
-use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, TENANT, USER};
+use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, NEW_CLIENT_ID, NEW_CLIENT_SECRET, TENANT, USER};
 use crate::exit;
 use crate::tui::state::demo::Demo as Prefill;
 use crate::tui::state::wizard::form::FieldId;
@@ -69,15 +69,17 @@ pub async fn run(args: Options) -> u8 {
 /// What the wizard starts with, so that Enter walks every step.
 fn prefill(demo: &Demo) -> Prefill {
     let s = &demo.stand_ins;
+    let secret_expires = seed::days_from_today(365);
     Prefill {
-        secret_expires: seed::days_from_today(365),
+        setup_code: Some(super::setup_code(s, &secret_expires)),
+        secret_expires,
         fields: vec![
             (FieldId::Name, NEW_SERVER.into()),
             (FieldId::Host, HOST.into()),
             (FieldId::Port, s.imap.port().to_string()),
             (FieldId::Username, USER.into()),
-            (FieldId::Secret, CLIENT_SECRET.into()),
-            (FieldId::ClientId, CLIENT_ID.into()),
+            (FieldId::Secret, NEW_CLIENT_SECRET.into()),
+            (FieldId::ClientId, NEW_CLIENT_ID.into()),
             (FieldId::Tenant, TENANT.into()),
             (FieldId::Authority, s.authority()),
             (FieldId::CaFile, s.ca_file.display().to_string()),

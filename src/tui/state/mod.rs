@@ -361,7 +361,11 @@ impl Model {
     /// The contexts of the screen itself (under any popup), for the sentences it shows.
     pub fn screen_contexts(&self) -> Vec<Ctx> {
         let screen = self.screen_ctx();
-        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect | Ctx::ConnectIdle | Ctx::Device);
+        let demo = self.env.demo.is_some()
+            && matches!(
+                screen,
+                Ctx::Connect | Ctx::ConnectIdle | Ctx::Device | Ctx::AdminWaiting
+            );
         let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
         ctxs.extend([screen, Ctx::Global]);
         ctxs

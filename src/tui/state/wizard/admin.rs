@@ -9,7 +9,7 @@ use super::listening::{self, BrowserNote, PasteField, Waiting};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::ops::consent::AdminConsentNeeded;
 use crate::tui::state::Tone;
-use crate::tui::state::cmd::Cmd;
+use crate::tui::state::cmd::{Cmd, StandInVisit};
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
 use jiff::Timestamp;
@@ -94,91 +94,50 @@ pub(super) fn open(w: &mut Wizard, need: AdminConsentNeeded) -> Vec<Effect> {
 }
 
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
-    match event {
-        StepEvent::Text(key) if w.paste.focused => {
-            w.paste.input.key(key);
-            Vec::new()
-        }
-        StepEvent::Paste(text) if waiting_run(w).is_some() => w.paste.pasted(text),
-        StepEvent::Action(action) => action_of(w, ctx, action),
-        _ => Vec::new(),
-    }
-}
-
-fn waiting_run(w: &Wizard) -> Option<RunId> {
-    match w.admin.as_ref().map(|a| &a.route) {
+    let waiting = match w.admin.as_ref().map(|a| &a.route) {
         Some(AdminRoute::Waiting { run, .. }) => Some(*run),
         _ => None,
-    }
-}
-
-fn submit_paste(w: &mut Wizard) -> Vec<Effect> {
-    let Some(run) = waiting_run(w) else {
-        return Vec::new();
     };
-    if w.paste.input.value().trim().is_empty() {
-        w.paste.error = Some(
-            "paste the whole address from the browser's address bar (it starts with http://localhost)".into(),
-        );
-        return Vec::new();
+    match listening::paste_input(&mut w.paste, waiting, event) {
+        Ok(effects) => effects,
+        Err(action) => action_of(w, ctx, action),
     }
-    w.paste.error = None;
-    w.paste.checking = true;
-    vec![Effect::Cmd(Cmd::PasteAddress {
-        run,
-        text: w.paste.secret(),
-    })]
 }
 
 fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
-    if w.paste.focused {
-        match action {
-            Action::Submit => return submit_paste(w),
-            Action::NextField | Action::Back => w.paste.focused = false,
-            _ => {}
-        }
-        return Vec::new();
-    }
     let Some(admin) = w.admin.as_mut() else {
         return Vec::new();
     };
+    let action =
+        match listening::waiting_action(&mut w.paste, admin.route.waiting(), "Admin consent link", action) {
+            Ok(effects) => return effects,
+            Err(action) => action,
+        };
     match (action, &mut admin.route) {
         (Action::GrantAdmin, AdminRoute::Choose) => {
             let run = ctx.run_id();
             admin.route = AdminRoute::Starting { run };
             admin.failure = None;
             let server = admin.need.server.clone();
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             vec![Effect::Cmd(Cmd::AdminConsent { run, server })]
         }
+        // The demo's stand-in admin accepts on the admin consent page, as a browser would.
+        (Action::DemoSignIn, AdminRoute::Waiting { run, url, .. }) => vec![
+            Effect::Say(Tone::Info, "Approving as the demo's admin…".into()),
+            Effect::Cmd(Cmd::StandInSignIn {
+                run: *run,
+                visit: StandInVisit::Link(url.clone()),
+            }),
+        ],
         (Action::Copy, AdminRoute::Choose) => vec![Effect::Copy {
             text: admin.need.admin_link.clone(),
             what: "Admin consent link",
         }],
-        (Action::Copy, AdminRoute::Waiting { url, .. }) => vec![Effect::Copy {
-            text: url.clone(),
-            what: "Admin consent link",
-        }],
-        (
-            Action::OpenBrowser,
-            AdminRoute::Waiting {
-                run, url, browser, ..
-            },
-        ) => {
-            *browser = BrowserNote::Opening;
-            vec![Effect::Cmd(Cmd::OpenBrowser {
-                run: *run,
-                url: url.clone(),
-            })]
-        }
-        (Action::NextField, AdminRoute::Waiting { .. }) => {
-            w.paste.focused = true;
-            Vec::new()
-        }
         (Action::Back, AdminRoute::Starting { run } | AdminRoute::Waiting { run, .. }) => {
             let run = *run;
             admin.route = AdminRoute::Choose;
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             vec![
                 Effect::Cmd(Cmd::Cancel(run)),
                 Effect::Say(

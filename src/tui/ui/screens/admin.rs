@@ -207,6 +207,15 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
             if let Some(e) = &w.paste.error {
                 bottom.extend(para(&format!("✖ {e}"), width, 5, theme.err()));
             }
+            if model.env.demo.is_some() {
+                bottom.push(super::connect::demo_line(
+                    &model.keys_line(&[(
+                        Action::DemoSignIn,
+                        "approves as the demo's admin, like a browser would",
+                    )]),
+                    theme,
+                ));
+            }
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),
                 Span::raw(format!(

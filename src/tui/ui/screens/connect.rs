@@ -555,7 +555,7 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
 }
 
 /// A line that only the demo shows, marked like its header.
-fn demo_line(text: &str, theme: &Theme) -> Line<'static> {
+pub(super) fn demo_line(text: &str, theme: &Theme) -> Line<'static> {
     Line::from(vec![
         Span::raw(" "),
         Span::styled("DEMO", theme.warn().add_modifier(Modifier::REVERSED)),
