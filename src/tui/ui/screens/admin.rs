@@ -208,7 +208,7 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
                 bottom.extend(para(&format!("✖ {e}"), width, 5, theme.err()));
             }
             if model.env.demo.is_some() {
-                bottom.push(super::connect::demo_line(
+                bottom.push(crate::tui::ui::widgets::demo::line(
                     &model.keys_line(&[(
                         Action::DemoSignIn,
                         "approves as the demo's admin, like a browser would",
