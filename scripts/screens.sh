@@ -33,11 +33,15 @@ shot() {
 keys() { t send-keys -t s "$@"; }
 
 shot "Sales (shared)" review
-keys n;     shot "Register the application" wizard-1-register
+keys n;     shot "How do you want to register the app" wizard-1-choose
+keys Right Enter; shot "Register the application" wizard-1-register
 keys Enter; shot "Create a client secret" wizard-2-secret
 keys Enter; shot "Grant the IMAP permission" wizard-3-permissions
 keys Enter; shot "The incoming mail server" wizard-4-form
 keys Enter; shot "waiting for Microsoft" wizard-5-connect-ssh
+keys s;     shot "1 I am an admin:" wizard-5-admin-consent
+keys a;     shot "waiting for the admin" wizard-5-admin-waiting
+keys s;     shot "waiting for Microsoft" wizard-5-connect-again
 keys s;     shot "Outlook token is valid" wizard-6-token-valid
 keys Enter; shot "● Confirmed" wizard-7-test-confirmed
 keys Enter q

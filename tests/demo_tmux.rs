@@ -1,5 +1,6 @@
-//! `inbound demo` end to end through the real binary in tmux at 80×24, with no display: Enter
-//! walks the prefilled wizard, `s` signs in at the stand-in, the token is valid, Test &
+//! `inbound demo` end to end through the real binary in tmux at 80×24, with no display: the
+//! portal path chosen, Enter walks the prefilled wizard, `s` signs in at the stand-in (whose
+//! tenant wants an admin's approval: `a`, then `s` as the admin), the token is valid, Test &
 //! Confirm ends Confirmed, `q` leaves. While it runs, every listening socket of the process
 //! is on loopback; afterwards its temporary store is gone and the INBOUND_CONFIG_DIR it was
 //! given is untouched.
@@ -122,8 +123,12 @@ async fn demo_walk_to_confirmed_without_a_display() {
     let log = demo_dir.join("store").join("logs").join("inbound.log");
     let context = || std::fs::read_to_string(&log).unwrap_or_default();
 
-    // Enter through every step: the wizard is prefilled.
+    // The choice of how to register the app comes first; → takes the portal path, then
+    // Enter goes through every step: the wizard is prefilled.
     tmux.keys(&["n"]).await;
+    tmux.wait_for("How do you want to register the app", &context)
+        .await;
+    tmux.keys(&["Right", "Enter"]).await;
     for heading in [
         "Register the application",
         "Create a client secret",
@@ -156,6 +161,15 @@ async fn demo_walk_to_confirmed_without_a_display() {
     assert!(sockets.iter().all(|s| loopback(s)), "{sockets:?}");
 
     // The sign-in key: a real request to the stand-in, whose redirect reaches the listener.
+    // The demo's tenant lets only an admin consent, as most do: the admin consent screen.
+    tmux.keys(&["s"]).await;
+    tmux.wait_for("1 I am an admin:", &context).await;
+    // The demo user is an admin: the admin consent page, accepted by the same key.
+    tmux.keys(&["a"]).await;
+    tmux.wait_for("waiting for the admin", &context).await;
+    tmux.keys(&["s"]).await;
+    // Granted: the sign-in starts again, and now goes through.
+    tmux.wait_for("waiting for Microsoft", &context).await;
     tmux.keys(&["s"]).await;
     let token = tmux.wait_for("Outlook token is valid", &context).await;
     assert!(token.contains("support@contoso.com"), "{token}");
@@ -254,6 +268,9 @@ async fn demo_opens_the_browser_on_the_stand_ins_page_with_a_display() {
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("Sales (shared)", &nothing).await;
     tmux.keys(&["n"]).await;
+    tmux.wait_for("How do you want to register the app", &nothing)
+        .await;
+    tmux.keys(&["Right", "Enter"]).await;
     for heading in [
         "Register the application",
         "Create a client secret",
@@ -263,6 +280,9 @@ async fn demo_opens_the_browser_on_the_stand_ins_page_with_a_display() {
         tmux.wait_for(heading, &nothing).await;
         tmux.keys(&["Enter"]).await;
     }
+    // The tenant needs an admin's approval; the browser shows the admin consent page too.
+    tmux.wait_for("1 I am an admin:", &nothing).await;
+    tmux.keys(&["a"]).await;
     let token = tmux.wait_for("Outlook token is valid", &nothing).await;
     assert!(token.contains("support@contoso.com"), "{token}");
     let shown = std::fs::read_to_string(&page).expect("the browser got the sign-in page");

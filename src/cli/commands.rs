@@ -29,7 +29,13 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(cli: Cli, command: Command) -> u8 {
     // The demo never opens the user's own store.
     let command = match command {
-        Command::Demo(a) => return crate::demo::run(a).await,
+        Command::Demo(a) => {
+            let opts = crate::demo::Options {
+                keep: a.keep,
+                print_env: a.print_env,
+            };
+            return crate::demo::run(opts).await;
+        }
         // Generated from the clap definitions; no store needed.
         Command::Completions(a) => return super::docs::completions(a.shell),
         Command::Man => return super::docs::man(),
@@ -747,7 +753,7 @@ async fn connect_with_listener(
         let _ = out.flush();
     }
     let port = consent.port();
-    if consent.listener.fell_back() {
+    if consent.fell_back() {
         let requested = a.listen_port.unwrap_or(crate::model::DEFAULT_LISTEN_PORT);
         say!(
             "Port {requested} is busy; listening on {port} instead (any port works with the registered URL)."

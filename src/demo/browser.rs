@@ -65,6 +65,10 @@ pub async fn authorize_redirect(auth_url: &str) -> Result<String, BrowserError> 
     }
     let status = resp.status().as_u16();
     let page = resp.text().await.map_err(|e| http(auth_url, &e))?;
+    // "Need admin approval" has no form, only the way back to the app: a person takes it.
+    if let Some(back) = back_link(&page) {
+        return Ok(back);
+    }
     let Some(action) = form_action(&page) else {
         return Err(BrowserError::NoRedirect {
             status,
@@ -113,6 +117,28 @@ pub async fn enter_device_code(verification_uri: &str, user_code: &str) -> Resul
     }
 }
 
+/// The demo's player of the person at the browser, given to the app: the sign-in key visits
+/// the stand-in's pages through the functions above.
+pub struct ScriptedUser;
+
+impl crate::tui::app::stand_in::StandInUser for ScriptedUser {
+    fn visit(
+        &self,
+        visit: crate::tui::state::cmd::StandInVisit,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), String>> {
+        use crate::tui::state::cmd::StandInVisit;
+        Box::pin(async move {
+            let done = match visit {
+                StandInVisit::Link(url) => sign_in(&url).await.map(drop),
+                StandInVisit::DeviceCode { uri, user_code } => {
+                    enter_device_code(&uri, &user_code).await.map(drop)
+                }
+            };
+            done.map_err(|e| e.to_string())
+        })
+    }
+}
+
 fn location(resp: &reqwest::Response) -> Option<String> {
     resp.status()
         .is_redirection()
@@ -149,13 +175,24 @@ fn loopback(raw: &str) -> Result<url::Url, BrowserError> {
 fn form_action(page: &str) -> Option<String> {
     let form = page.find("<form method=\"post\" action=\"")?;
     let rest = &page[form + "<form method=\"post\" action=\"".len()..];
-    let raw = &rest[..rest.find('"')?];
-    Some(
-        raw.replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+    Some(unescape(&rest[..rest.find('"')?]))
+}
+
+/// The "Return to the application" link of a page that offers nothing else, unescaped.
+fn back_link(page: &str) -> Option<String> {
+    const BACK: &str = "<a id=\"back\" href=\"";
+    if page.contains("<form") {
+        return None;
+    }
+    let rest = &page[page.find(BACK)? + BACK.len()..];
+    Some(unescape(&rest[..rest.find('"')?]))
+}
+
+fn unescape(raw: &str) -> String {
+    raw.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The start of a page's text, tags dropped, for an error message.
@@ -219,5 +256,18 @@ mod tests {
             Some("/t/oauth2/v2.0/authorize?a=1&b=2")
         );
         assert_eq!(form_action("<p>no form</p>"), None);
+    }
+
+    #[test]
+    fn the_way_back_is_taken_only_from_a_page_without_a_form() {
+        let page = "<h1>Need admin approval</h1><p><a id=\"back\" href=\"http://localhost:1/c?error=access_denied&amp;state=s\">Return</a></p>";
+        assert_eq!(
+            back_link(page).as_deref(),
+            Some("http://localhost:1/c?error=access_denied&state=s")
+        );
+        assert_eq!(
+            back_link("<form method=\"post\" action=\"/x\"><a id=\"back\" href=\"/y\">"),
+            None
+        );
     }
 }

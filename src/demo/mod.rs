@@ -10,7 +10,7 @@ pub mod imap;
 mod run;
 mod seed;
 
-pub use run::run;
+pub use run::{Options, run};
 
 use crate::store::Store;
 use std::collections::HashMap;
@@ -22,6 +22,10 @@ use thiserror::Error;
 pub const CLIENT_ID: &str = "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58";
 pub const CLIENT_SECRET: &str = "Dm8Q~demo.Secret.Value-only.for.the.stand-in";
 pub const TENANT: &str = "contoso.onmicrosoft.com";
+/// The app a newcomer registers in the demo's wizard (by the portal or Cloud Shell): new to
+/// the tenant, so no admin has approved it yet.
+pub const NEW_CLIENT_ID: &str = "8d3b6f0e-5a21-4c7e-9f48-1e2d7c9b0a63";
+pub const NEW_CLIENT_SECRET: &str = "Nw5Q~demo.Secret.of.the.app.you.register";
 /// The account that signs in at the wizard's Connect step.
 pub const USER: &str = "support@contoso.com";
 /// A second account, whose seeded server is Confirmed and whose app's secret expires soon.
@@ -78,7 +82,9 @@ impl StandIns {
             sign_in_page: true,
             app_roles: Vec::new(),
             certificates: Vec::new(),
-            user_consent_allowed: true,
+            // Microsoft's default since late 2025: only an admin may consent to IMAP, so the
+            // wizard's new app meets "Need admin approval" and the admin consent screen.
+            user_consent_allowed: false,
             signed_in_user_is_admin: true,
             public_client: false,
             redirect_uris: entra::redirect::default_registered(),
@@ -86,7 +92,13 @@ impl StandIns {
         let idp = entra::serve(Arc::new(entra.clone()))
             .await
             .map_err(|e| DemoError::Io(format!("cannot start the demo sign-in service: {e}")))?;
-        entra.lock().settings.verification_uri = format!("{}{}", idp.authority(), entra::DEVICE_LOGIN_PATH);
+        {
+            let mut e = entra.lock();
+            e.settings.verification_uri = format!("{}{}", idp.authority(), entra::DEVICE_LOGIN_PATH);
+            e.register_app(NEW_CLIENT_ID, NEW_CLIENT_SECRET);
+            // The seeded servers' app was approved for the organization long ago.
+            e.grant_admin_consent(CLIENT_ID);
+        }
         let check_entra = entra.clone();
         let check: imap::TokenCheck = Arc::new(move |token: &str| {
             let e = check_entra.lock();
@@ -107,6 +119,33 @@ impl StandIns {
     pub fn authority(&self) -> String {
         self.idp.authority()
     }
+}
+
+/// The setup code the setup script would print in Cloud Shell for the app it registered at
+/// the stand-in (its client ID, tenant and secret; the secret expires on `secret_expires`,
+/// `YYYY-MM-DD`): the demo plays Cloud Shell with it. Admin consent is left to the sign-in,
+/// as when the one who ran the script is no admin.
+pub fn setup_code(s: &StandIns, secret_expires: &str) -> crate::secret::Secret {
+    let secret = s
+        .entra
+        .lock()
+        .secret_of(NEW_CLIENT_ID)
+        .unwrap_or_default()
+        .to_owned();
+    crate::ops::setup::SetupCode {
+        tenant: TENANT.into(),
+        client_id: NEW_CLIENT_ID.into(),
+        secret: Some(crate::secret::Secret::new(secret)),
+        secret_expires: secret_expires.parse().ok(),
+        redirect_uri: Some(crate::model::registered_redirect_uri(
+            &crate::model::Settings::default(),
+        )),
+        public_client: false,
+        admin_consent: false,
+        app_only: false,
+        mailboxes: Vec::new(),
+    }
+    .encode()
 }
 
 /// Where the demo keeps its files: a temporary directory removed on drop, or `--keep DIR`.

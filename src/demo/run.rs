@@ -2,8 +2,7 @@
 //! for trying the commands against the stand-ins until Ctrl-C.
 
 use super::seed::{self, CONFIRMED, FAILING};
-use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, TENANT, USER};
-use crate::cli::DemoArgs;
+use super::{CLIENT_ID, CLIENT_SECRET, Demo, HOST, NEW_CLIENT_ID, NEW_CLIENT_SECRET, TENANT, USER};
 use crate::exit;
 use crate::tui::state::demo::Demo as Prefill;
 use crate::tui::state::wizard::form::FieldId;
@@ -12,7 +11,16 @@ use std::io::{IsTerminal, Write};
 /// The name the wizard proposes for the new server.
 pub const NEW_SERVER: &str = "Support inbox";
 
-pub async fn run(args: DemoArgs) -> u8 {
+/// How `inbound demo` runs (the CLI fills it from its flags).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep the store and CA file in this directory (new or empty) instead of a temporary one.
+    pub keep: Option<std::path::PathBuf>,
+    /// No app: print shell lines for trying the commands against the stand-ins.
+    pub print_env: bool,
+}
+
+pub async fn run(args: Options) -> u8 {
     // Taken first: the process that started us, whose end ends `--print-env`.
     let parent = rustix::process::getppid();
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -38,7 +46,11 @@ pub async fn run(args: DemoArgs) -> u8 {
     let code = if args.print_env {
         print_env(&demo, parent).await
     } else {
-        crate::tui::run_with(demo.store.clone(), Some(prefill(&demo))).await
+        let mode = crate::tui::DemoMode {
+            prefill: prefill(&demo),
+            user: std::sync::Arc::new(super::browser::ScriptedUser),
+        };
+        crate::tui::run_with(demo.store.clone(), Some(mode)).await
     };
     let (root, kept) = (demo.root().to_path_buf(), demo.kept());
     // Stops the stand-ins and, unless kept, removes the store.
@@ -57,15 +69,17 @@ pub async fn run(args: DemoArgs) -> u8 {
 /// What the wizard starts with, so that Enter walks every step.
 fn prefill(demo: &Demo) -> Prefill {
     let s = &demo.stand_ins;
+    let secret_expires = seed::days_from_today(365);
     Prefill {
-        secret_expires: seed::days_from_today(365),
+        setup_code: Some(super::setup_code(s, &secret_expires)),
+        secret_expires,
         fields: vec![
             (FieldId::Name, NEW_SERVER.into()),
             (FieldId::Host, HOST.into()),
             (FieldId::Port, s.imap.port().to_string()),
             (FieldId::Username, USER.into()),
-            (FieldId::Secret, CLIENT_SECRET.into()),
-            (FieldId::ClientId, CLIENT_ID.into()),
+            (FieldId::Secret, NEW_CLIENT_SECRET.into()),
+            (FieldId::ClientId, NEW_CLIENT_ID.into()),
             (FieldId::Tenant, TENANT.into()),
             (FieldId::Authority, s.authority()),
             (FieldId::CaFile, s.ca_file.display().to_string()),

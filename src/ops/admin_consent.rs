@@ -4,12 +4,12 @@
 //! consent page, answered to the same listener with its own `state`; or the user sends the
 //! simple link to an admin. Either way the user sign-in is retried afterwards.
 
-use super::consent::{Bound, ConsentOptions, PasteProblem, bind, check_state, denied};
+use super::listening::{ConsentOptions, Heard, Listening, PasteProblem, check_state, denied, link_answer};
 use super::paste::{self, Pasted};
 use super::{Error, Result};
 use crate::model::{AzureApp, Server};
-use crate::services::oauth::listener::{Callback, Listener};
-use crate::services::oauth::{self, diagnose};
+use crate::services::oauth::diagnose;
+use crate::services::oauth::listener::Callback;
 use crate::store::Store;
 use jiff::Timestamp;
 use std::time::Duration;
@@ -101,13 +101,10 @@ impl std::fmt::Display for AdminConsentNeeded {
 pub struct AdminConsent {
     pub server: Server,
     pub app: AzureApp,
-    pub listener: Listener,
     /// The v2 admin consent URL to open (copyable; show it whole).
     pub url: String,
-    /// The redirect URI as it must be registered in the portal.
-    pub registered_redirect: String,
-    /// This flow's own `state` (never the sign-in's).
-    state: String,
+    /// The listener, with this flow's own `state` (never the sign-in's).
+    listening: Listening,
 }
 
 impl std::fmt::Debug for AdminConsent {
@@ -140,27 +137,20 @@ pub async fn begin_admin_consent(store: &Store, name: &str, opts: &ConsentOption
         // Microsoft: the v2 admin consent endpoint must not be used with `common` (§8).
         return Err(Error::CommonTenant { app: app.name });
     }
-    let state = oauth::new_state();
-    let Bound {
-        listener,
-        redirect_uri,
-        registered_redirect,
-    } = bind(&config.settings, opts, state.clone()).await?;
-    let url = app.admin_consent_v2_url(&redirect_uri, &state);
-    listener.set_start_target(&url);
+    let listening = Listening::open(&config.settings, opts, &server, &app).await?;
+    let url = app.admin_consent_v2_url(&listening.redirect_uri, &listening.state);
+    listening.listener.set_start_target(&url);
     Ok(AdminConsent {
         server,
         app,
-        listener,
         url,
-        registered_redirect,
-        state,
+        listening,
     })
 }
 
 impl AdminConsent {
     pub fn port(&self) -> u16 {
-        self.listener.port()
+        self.listening.port()
     }
 
     /// Waits for the admin's answer (at most `timeout`, or until `cancel`) and records the
@@ -183,40 +173,25 @@ impl AdminConsent {
         store: &Store,
         timeout: Duration,
         cancel: CancellationToken,
-        mut pasted: Option<&mut mpsc::Receiver<String>>,
+        pasted: Option<&mut mpsc::Receiver<String>>,
         mut rejected: impl FnMut(String),
     ) -> Result<AdminGranted> {
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        let answer = loop {
-            let paste = async {
-                match pasted.as_mut() {
-                    Some(rx) => rx.recv().await,
-                    None => std::future::pending().await,
+        let state = self.listening.state.clone();
+        let heard = self
+            .listening
+            .wait(timeout, &cancel, pasted, |text| {
+                match check_pasted(text, &state) {
+                    Ok(answer) => Ok(Some(answer)),
+                    Err(PasteProblem::Fatal(e)) => Err(e),
+                    Err(PasteProblem::Retry(msg)) => {
+                        rejected(msg);
+                        Ok(None)
+                    }
                 }
-            };
-            tokio::select! {
-                cb = self.listener.next() => break cb.ok_or(Error::Cancelled)?,
-                text = paste => match text {
-                    None => pasted = None,
-                    Some(text) => match self.check_pasted(&text) {
-                        Ok(answer) => break answer,
-                        Err(PasteProblem::Fatal(e)) => return Err(e),
-                        Err(PasteProblem::Retry(msg)) => rejected(msg),
-                    },
-                },
-                () = &mut deadline => {
-                    return Err(Error::NoAnswer {
-                        timeout,
-                        registered: self.registered_redirect.clone(),
-                        public_client: self.app.public_client,
-                        server: self.server.name.clone(),
-                    });
-                }
-                () = cancel.cancelled() => return Err(Error::Cancelled),
-            }
-        };
-        self.listener.shutdown().await;
+            })
+            .await?;
+        let (Heard::Browser(answer) | Heard::Pasted(answer)) = heard;
+        self.listening.listener.shutdown().await;
         match answer {
             Callback::AdminConsented { tenant } => granted(store, &self.app, tenant),
             Callback::Denied { error, description } => Err(self.refusal(&error, &description)),
@@ -227,24 +202,6 @@ impl AdminConsent {
         }
     }
 
-    /// A pasted address as if it had reached the listener.
-    fn check_pasted(&self, text: &str) -> std::result::Result<Callback, PasteProblem> {
-        let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
-        if let Some(tenant) = link_answer(&pasted) {
-            return Ok(Callback::AdminConsented { tenant });
-        }
-        check_state(&pasted, &self.state)?;
-        match pasted {
-            Pasted::AdminConsented { tenant, .. } => Ok(Callback::AdminConsented { tenant }),
-            Pasted::Error {
-                error, description, ..
-            } => Ok(Callback::Denied { error, description }),
-            Pasted::Code { .. } => Err(PasteProblem::Retry(
-                "that is a sign-in address; paste the address the admin consent ended on (it has admin_consent=True)".into(),
-            )),
-        }
-    }
-
     fn refusal(&self, error: &str, description: &str) -> Error {
         tracing::warn!(app = %self.app.name, error, description, "admin consent refused");
         let codes = diagnose::codes_in_text(description);
@@ -252,7 +209,7 @@ impl AdminConsent {
         let refused = |reason| Error::AdminRefused {
             reason,
             detail: first.to_string(),
-            link: self.app.admin_consent_link(&self.registered_redirect),
+            link: self.app.admin_consent_link(&self.listening.registered_redirect),
         };
         if codes.contains(&65004) {
             refused(super::AdminRefusal::Cancelled)
@@ -264,15 +221,21 @@ impl AdminConsent {
     }
 }
 
-/// The answer to the admin consent link sent to an admin (the Permissions step's, the setup
-/// script's, the hints'), pasted: its reported tenant. That link carries no state (it
-/// outlives any run), so its answer is taken as pasted, by this flow and by the sign-in
-/// alike. It only records when consent was granted (the tenant is shown, never trusted), and
-/// the sign-in that follows proves it.
-pub(crate) fn link_answer(pasted: &Pasted) -> Option<String> {
+/// A pasted address as if it had reached the listener of the admin consent with `state`.
+fn check_pasted(text: &str, state: &str) -> std::result::Result<Callback, PasteProblem> {
+    let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
+    if let Some(tenant) = link_answer(&pasted) {
+        return Ok(Callback::AdminConsented { tenant });
+    }
+    check_state(&pasted, state)?;
     match pasted {
-        Pasted::AdminConsented { tenant, state: None } => Some(tenant.clone()),
-        _ => None,
+        Pasted::AdminConsented { tenant, .. } => Ok(Callback::AdminConsented { tenant }),
+        Pasted::Error {
+            error, description, ..
+        } => Ok(Callback::Denied { error, description }),
+        Pasted::Code { .. } => Err(PasteProblem::Retry(
+            "that is a sign-in address; paste the address the admin consent ended on (it has admin_consent=True)".into(),
+        )),
     }
 }
 

@@ -1,42 +1,29 @@
 //! Browser consent through the embedded listener: bind, build the URL, wait for Microsoft's
-//! redirect, redeem the code once, store the tokens, then answer the browser.
+//! redirect, redeem the code once, store the tokens, then answer the browser. The wait itself
+//! is the one [`Listening`] session the admin consent uses too.
 
 pub use super::admin_consent::{AdminConsent, AdminConsentNeeded, AdminGranted, begin_admin_consent};
+pub use super::listening::{ConsentOptions, PortChoice};
+use super::listening::{Heard, Listening, PasteProblem, check_state, denied, link_answer};
 use super::paste::{self, Pasted};
 use super::{Error, Result, tokens};
-use crate::model::{AzureApp, DEFAULT_LISTEN_PORT, Flow, Server, TokenSet};
-use crate::services::oauth::listener::{Callback, Listener, Outcome};
+use crate::model::{AzureApp, Flow, Server, TokenSet};
+use crate::services::oauth::listener::{Callback, Outcome};
 use crate::services::oauth::{self, AuthRequest, OAuthError, device, diagnose, idtoken};
 use crate::store::Store;
 use jiff::Timestamp;
-use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub const DEFAULT_TIMEOUT: Duration = crate::model::DEFAULT_CONSENT_TIMEOUT;
 
-#[derive(Debug, Clone, Default)]
-pub struct ConsentOptions {
-    /// Listener port; else the stored setting; else [`DEFAULT_LISTEN_PORT`].
-    pub listen_port: Option<u16>,
-    /// Address to bind instead of loopback (public URL mode behind a proxy); else the setting.
-    pub bind: Option<IpAddr>,
-    /// Public base URL for the redirect (e.g. `https://demo.tasksuite.com`); else the setting.
-    pub public_url: Option<String>,
-    /// Let a port the user chose be replaced by a free one when it is busy. (The default port
-    /// is always replaced; in public URL mode nothing is, the proxy forwards to one port.)
-    pub allow_fallback: bool,
-}
-
 /// A sign-in waiting for the browser.
 pub struct Consent {
     pub server: Server,
     pub app: AzureApp,
-    pub listener: Listener,
     pub auth_url: String,
-    /// The redirect URI as it must be registered in the portal (no port for localhost).
-    pub registered_redirect: String,
+    listening: Listening,
     request: Option<AuthRequest>,
 }
 
@@ -70,69 +57,6 @@ impl Connected {
     }
 }
 
-/// A bound listener and the redirect URIs that go with it.
-pub(crate) struct Bound {
-    pub listener: Listener,
-    /// What the request sends (`http://localhost:PORT/…`, or the public URL's).
-    pub redirect_uri: String,
-    /// What the portal must hold (no port for localhost).
-    pub registered_redirect: String,
-}
-
-/// Binds the sign-in listener for `state` as the options and settings say.
-pub(crate) async fn bind(
-    settings: &crate::model::Settings,
-    opts: &ConsentOptions,
-    state: String,
-) -> Result<Bound> {
-    let chosen = match (opts.listen_port, settings.listen_port) {
-        (Some(p), _) => Some((p, PortChoice::Flag)),
-        (None, Some(p)) => Some((p, PortChoice::Setting)),
-        (None, None) => None,
-    };
-    let port = chosen.map_or(DEFAULT_LISTEN_PORT, |(p, _)| p);
-    let bind = opts.bind.or(settings.listen_address);
-    let public = opts.public_url.as_ref().or(settings.public_url.as_ref());
-    // A port the user chose is never silently replaced, and behind a proxy no other port
-    // would be reached at all.
-    let exact = public.is_some() || (chosen.is_some() && !opts.allow_fallback);
-    let bound = if exact {
-        Listener::bind_exact(port, state, bind).await
-    } else {
-        Listener::bind(port, state, bind).await
-    };
-    let listener = bound.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            Error::PortBusy {
-                port,
-                chosen: match (public.is_some(), chosen) {
-                    (true, _) => PortChoice::PublicUrl,
-                    (false, Some((_, c))) => c,
-                    (false, None) => PortChoice::Flag,
-                },
-                holder: crate::services::ports::holder(port),
-            }
-        } else {
-            Error::Io(format!("cannot start the sign-in listener on port {port}: {e}"))
-        }
-    })?;
-    // Behind a reverse proxy the browser comes back through the public URL, which forwards
-    // /microsoft_outlook/confirm to this listener; state and PKCE still protect the code.
-    let redirect_uri = match public {
-        Some(base) => format!("{}{}", base.trim_end_matches('/'), crate::model::REDIRECT_PATH),
-        None => listener.redirect_uri(),
-    };
-    let registered_redirect = match public {
-        Some(_) => redirect_uri.clone(),
-        None => crate::model::registered_redirect_uri(&crate::model::Settings::default()),
-    };
-    Ok(Bound {
-        listener,
-        redirect_uri,
-        registered_redirect,
-    })
-}
-
 /// Binds the listener and prepares the authorization URL.
 pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<Consent> {
     let config = store.load()?;
@@ -142,33 +66,37 @@ pub async fn begin(store: &Store, name: &str, opts: &ConsentOptions) -> Result<C
             app: app.name.clone(),
         });
     }
-    let state = oauth::new_state();
-    let Bound {
-        listener,
-        redirect_uri,
-        registered_redirect,
-    } = bind(&config.settings, opts, state.clone()).await?;
+    let listening = Listening::open(&config.settings, opts, &server, &app).await?;
     // A shared mailbox is opened by its delegate: the hint names who signs in.
-    let request = oauth::authorization_request(&app, &redirect_uri, server.sign_in_account(), state)
-        .map_err(|e| Error::OAuth {
-            server: name.into(),
-            source: e,
-        })?;
+    let request = oauth::authorization_request(
+        &app,
+        &listening.redirect_uri,
+        server.sign_in_account(),
+        listening.state.clone(),
+    )
+    .map_err(|e| Error::OAuth {
+        server: name.into(),
+        source: e,
+    })?;
     let auth_url = request.url.clone();
-    listener.set_start_target(&auth_url);
+    listening.listener.set_start_target(&auth_url);
     Ok(Consent {
         server,
         app,
-        listener,
         auth_url,
-        registered_redirect,
+        listening,
         request: Some(request),
     })
 }
 
 impl Consent {
     pub fn port(&self) -> u16 {
-        self.listener.port()
+        self.listening.port()
+    }
+
+    /// The port asked for was busy and another one is listening instead.
+    pub fn fell_back(&self) -> bool {
+        self.listening.listener.fell_back()
     }
 
     /// Waits for the redirect (at most `timeout`, or until `cancel`), redeems the code, stores
@@ -194,96 +122,68 @@ impl Consent {
         mut pasted: Option<mpsc::Receiver<String>>,
         mut noted: impl FnMut(PasteNote),
     ) -> Result<Connected> {
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        loop {
-            let paste = async {
-                match pasted.as_mut() {
-                    Some(rx) => rx.recv().await,
-                    None => std::future::pending().await,
+        let expected = self.listening.state.clone();
+        let (server, app) = (&self.server, &self.app);
+        let registered = self.listening.registered_redirect.clone();
+        let heard = self
+            .listening
+            .wait(timeout, &cancel, pasted.as_mut(), |text| {
+                match check_pasted(text, &expected, server, app, &registered) {
+                    Ok(SignInPaste::Code(code)) => Ok(Some(code)),
+                    Ok(SignInPaste::AdminAnswer(tenant)) => {
+                        noted(PasteNote::AdminConsentRecorded(super::admin_consent::granted(
+                            store, app, tenant,
+                        )?));
+                        Ok(None)
+                    }
+                    Err(PasteProblem::Fatal(e)) => Err(e),
+                    Err(PasteProblem::Retry(msg)) => {
+                        noted(PasteNote::NotUsed(msg));
+                        Ok(None)
+                    }
                 }
-            };
-            tokio::select! {
-                cb = self.listener.next() => {
-                    return match cb.ok_or(Error::Cancelled)? {
-                        Callback::Denied { error, description } => {
-                            self.listener.shutdown().await;
-                            Err(refused(&self.server, &self.app, &self.registered_redirect, &error, &description))
-                        }
-                        Callback::AdminConsented { .. } => {
-                            // An admin consent answer with this sign-in's state cannot come
-                            // from Microsoft (each flow has its own state): refuse it.
-                            self.listener.shutdown().await;
-                            Err(Error::WrongAnswer { server: self.server.name.clone(), expected: super::Flow::SignIn })
-                        }
-                        Callback::Code { code, reply } => {
-                            let result = self.redeem(store, &code).await;
-                            let _ = reply.send(match &result {
-                                Ok(c) => Outcome::Success(format!(
-                                    "{}.\n{}You can close this tab and return to the terminal.",
-                                    c.summary(),
-                                    c.mismatch.as_ref().map(|m| format!("Warning: {m}\n")).unwrap_or_default()
-                                )),
-                                Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
-                            });
-                            self.listener.shutdown().await;
-                            result
-                        }
-                    };
-                }
-                text = paste => match text {
-                    None => pasted = None,
-                    Some(text) => match self.check_pasted(&text) {
-                        Ok(SignInPaste::Code(code)) => {
-                            self.listener.close();
-                            return self.redeem(store, &code).await;
-                        }
-                        Ok(SignInPaste::AdminAnswer(tenant)) => {
-                            noted(PasteNote::AdminConsentRecorded(super::admin_consent::granted(store, &self.app, tenant)?));
-                        }
-                        Err(PasteProblem::Fatal(e)) => return Err(e),
-                        Err(PasteProblem::Retry(msg)) => noted(PasteNote::NotUsed(msg)),
-                    },
-                },
-                () = &mut deadline => {
-                    return Err(Error::NoAnswer {
-                        timeout,
-                        registered: self.registered_redirect.clone(),
-                        public_client: self.app.public_client,
-                        server: self.server.name.clone(),
-                    });
-                }
-                () = cancel.cancelled() => return Err(Error::Cancelled),
+            })
+            .await?;
+        match heard {
+            Heard::Pasted(code) => {
+                self.listening.listener.close();
+                self.redeem(store, &code).await
             }
-        }
-    }
-
-    /// Validates a pasted address against this sign-in.
-    fn check_pasted(&self, text: &str) -> std::result::Result<SignInPaste, PasteProblem> {
-        let expected = self
-            .request
-            .as_ref()
-            .map(|r| r.state.as_str())
-            .unwrap_or_default();
-        let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
-        if let Some(tenant) = super::admin_consent::link_answer(&pasted) {
-            return Ok(SignInPaste::AdminAnswer(tenant));
-        }
-        check_state(&pasted, expected)?;
-        match pasted {
-            Pasted::Code { code, .. } => Ok(SignInPaste::Code(code)),
-            Pasted::AdminConsented { .. } => Err(PasteProblem::Retry(
-                "that is the admin consent's answer; paste the address the sign-in ended on".into(),
-            )),
-            Pasted::Error {
-                error, description, ..
-            } => Err(PasteProblem::Fatal(refused(
-                &self.server,
-                &self.app,
-                &self.registered_redirect,
-                &error,
-                &description,
-            ))),
+            Heard::Browser(Callback::Denied { error, description }) => {
+                self.listening.listener.shutdown().await;
+                Err(refused(
+                    &self.server,
+                    &self.app,
+                    &registered,
+                    &error,
+                    &description,
+                ))
+            }
+            Heard::Browser(Callback::AdminConsented { .. }) => {
+                // An admin consent answer with this sign-in's state cannot come from
+                // Microsoft (each flow has its own state): refuse it.
+                self.listening.listener.shutdown().await;
+                Err(Error::WrongAnswer {
+                    server: self.server.name.clone(),
+                    expected: super::Flow::SignIn,
+                })
+            }
+            Heard::Browser(Callback::Code { code, reply }) => {
+                let result = self.redeem(store, &code).await;
+                let _ = reply.send(match &result {
+                    Ok(c) => Outcome::Success(format!(
+                        "{}.\n{}You can close this tab and return to the terminal.",
+                        c.summary(),
+                        c.mismatch
+                            .as_ref()
+                            .map(|m| format!("Warning: {m}\n"))
+                            .unwrap_or_default()
+                    )),
+                    Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
+                });
+                self.listening.listener.shutdown().await;
+                result
+            }
         }
     }
 
@@ -302,7 +202,7 @@ impl Consent {
                         AdminConsentNeeded::error(
                             &self.server,
                             &self.app,
-                            &self.registered_redirect,
+                            &self.listening.registered_redirect,
                             &ms.short_description(),
                         )
                     }
@@ -314,6 +214,36 @@ impl Consent {
             })?;
         let tokens = grant.into_token_set(Timestamp::now(), Flow::AuthorizationCode, None);
         finish(store, &self.server, tokens)
+    }
+}
+
+/// Validates a pasted address against this sign-in (its `state`).
+fn check_pasted(
+    text: &str,
+    expected: &str,
+    server: &Server,
+    app: &AzureApp,
+    registered: &str,
+) -> std::result::Result<SignInPaste, PasteProblem> {
+    let pasted = paste::parse(text).map_err(PasteProblem::Retry)?;
+    if let Some(tenant) = link_answer(&pasted) {
+        return Ok(SignInPaste::AdminAnswer(tenant));
+    }
+    check_state(&pasted, expected)?;
+    match pasted {
+        Pasted::Code { code, .. } => Ok(SignInPaste::Code(code)),
+        Pasted::AdminConsented { .. } => Err(PasteProblem::Retry(
+            "that is the admin consent's answer; paste the address the sign-in ended on".into(),
+        )),
+        Pasted::Error {
+            error, description, ..
+        } => Err(PasteProblem::Fatal(refused(
+            server,
+            app,
+            registered,
+            &error,
+            &description,
+        ))),
     }
 }
 
@@ -354,28 +284,6 @@ enum SignInPaste {
     Code(String),
     /// The admin consent link's answer (no state): the tenant it reported.
     AdminAnswer(String),
-}
-
-pub(crate) enum PasteProblem {
-    Retry(String),
-    Fatal(Error),
-}
-
-/// A pasted answer belongs to this flow only with its exact `state`.
-pub(crate) fn check_state(pasted: &Pasted, expected: &str) -> std::result::Result<(), PasteProblem> {
-    match pasted.state() {
-        None => Err(PasteProblem::Retry(
-            "the address has no state=…; copy the whole address".into(),
-        )),
-        Some(s) if s != expected && expected.starts_with(s) => Err(PasteProblem::Retry(
-            "the address looks cut off; paste the rest of it".into(),
-        )),
-        Some(s) if s != expected => Err(PasteProblem::Retry(
-            "that address belongs to another sign-in attempt (state does not match); use the link shown now"
-                .into(),
-        )),
-        Some(_) => Ok(()),
-    }
 }
 
 /// Device-code sign-in for a server; `on_code` gets the user code and URL to show.
@@ -480,28 +388,4 @@ pub(crate) fn refused(
         return AdminConsentNeeded::declined(server, app, redirect, first);
     }
     denied(error, description)
-}
-
-pub(crate) fn denied(error: &str, description: &str) -> Error {
-    tracing::warn!(error, description, "sign-in: Microsoft redirected with an error");
-    let codes = diagnose::codes_in_text(description);
-    Error::Refused {
-        error: error.to_string(),
-        description: description.to_string(),
-        hint: codes
-            .iter()
-            .find_map(|c| diagnose::aadsts_hint(*c))
-            .map(str::to_string),
-    }
-}
-
-/// Who chose the listener port, for the message when it is busy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortChoice {
-    /// Given for this sign-in (`--listen-port`).
-    Flag,
-    /// The stored setting.
-    Setting,
-    /// Public URL mode: the reverse proxy forwards to this port.
-    PublicUrl,
 }

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod exchange;
 pub mod import;
+pub mod listening;
 pub mod paste;
 pub mod preflight;
 pub mod proxy;

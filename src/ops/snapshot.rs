@@ -66,6 +66,34 @@ impl Snapshot {
         })
     }
 
+    /// The token file of the server named `name` as it is now, read alone (its settings,
+    /// apps and that one server, not every server's file): what a refresh just wrote, to
+    /// [`Snapshot::patch_tokens`] a snapshot with instead of reading the whole store again.
+    pub fn read_tokens_of(store: &Store, name: &str) -> Result<Option<TokenFile>> {
+        let config = match store.load_one(name)? {
+            Some(config) => config,
+            None => store.load()?,
+        };
+        let server = config.server(name).ok_or_else(|| super::Error::NotFound {
+            kind: "server",
+            name: name.into(),
+        })?;
+        Ok(store.load_tokens(server)?)
+    }
+
+    /// Puts one server's token file, as just read, in place of the one read before (a server
+    /// without a file any more loses it).
+    pub fn patch_tokens(&mut self, name: &str, file: Option<TokenFile>) {
+        match file {
+            Some(f) => {
+                self.tokens.insert(name.to_string(), f);
+            }
+            None => {
+                self.tokens.remove(name);
+            }
+        }
+    }
+
     /// Whether `server` has a local proxy password.
     pub fn has_proxy_password(&self, server: &Server) -> bool {
         self.proxy_passwords.contains(&server.id)
@@ -121,5 +149,19 @@ mod tests {
         assert_eq!((first.tokens.len(), first.pending), (1, 2));
         let a = &all.config.servers[0];
         assert_eq!(all.health(a, Timestamp::now()).server, "A");
+        // One server's file, read alone after a write, patches a snapshot read before it.
+        store
+            .update_tokens(&config.servers[1], |f| {
+                f.failures = 7;
+                Ok::<_, crate::store::StoreError>(())
+            })
+            .unwrap();
+        let mut patched = all.clone();
+        let b = Snapshot::read_tokens_of(&store, "B").unwrap();
+        patched.patch_tokens("B", b);
+        assert_eq!(patched.tokens["B"].failures, 7);
+        assert_eq!(patched.tokens["A"], all.tokens["A"]);
+        assert_eq!(patched, Snapshot::load(&store).unwrap());
+        assert!(Snapshot::read_tokens_of(&store, "nobody").is_err());
     }
 }

@@ -178,6 +178,15 @@ pub enum ProbeError {
     },
 }
 
+impl From<tls::TlsError> for ProbeError {
+    fn from(e: tls::TlsError) -> Self {
+        match e {
+            tls::TlsError::Tls { host, message } => ProbeError::Tls { host, message },
+            tls::TlsError::CaFile { path, message } => ProbeError::CaFile { path, message },
+        }
+    }
+}
+
 impl ProbeError {
     pub fn stage(&self) -> Stage {
         match self {
@@ -343,7 +352,7 @@ pub(crate) async fn connect(settings: &ProbeSettings) -> ImapResult<(TcpStream, 
     let addr = format!("{}:{}", settings.host, settings.port);
     let setup = settings.tls.then(|| {
         let ca_file = settings.ca_file.clone();
-        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await })
+        tokio::spawn(async move { tls::connector(ca_file.as_deref()).await.map_err(ProbeError::from) })
     });
     let tcp = within(
         Stage::Connect,

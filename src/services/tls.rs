@@ -8,7 +8,6 @@
 //! Each context is built once per process, off the async threads, and cached by CA file path
 //! and modification time, so `test --all` pays for one build.
 
-use crate::services::imap::ProbeError;
 use openssl::ssl::{
     Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVerifyMode, SslVersion,
 };
@@ -20,6 +19,16 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
 use tokio::sync::OnceCell;
 use tokio_native_tls::native_tls;
+
+/// Why a TLS context or session could not be made (the IMAP probe reports it as its own
+/// [`ProbeError`](crate::services::imap::ProbeError)).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("TLS with {host} failed: {message}")]
+    Tls { host: String, message: String },
+    #[error("CA file {path}: {message}")]
+    CaFile { path: PathBuf, message: String },
+}
 
 /// The client context of IMAP connections (cheap to clone: a reference count).
 pub type ClientContext = SslContext;
@@ -49,7 +58,7 @@ fn key(ca_file: Option<&Path>) -> Key {
 
 /// The shared IMAP client context for `ca_file` (or the system roots), built on first use on a
 /// blocking thread; concurrent callers wait for the one build. Failures are not cached.
-pub async fn connector(ca_file: Option<&Path>) -> Result<ClientContext, ProbeError> {
+pub async fn connector(ca_file: Option<&Path>) -> Result<ClientContext, TlsError> {
     let cell = slot(key(ca_file));
     if let Some(c) = cell.get() {
         return Ok(c.clone());
@@ -58,7 +67,7 @@ pub async fn connector(ca_file: Option<&Path>) -> Result<ClientContext, ProbeErr
     cell.get_or_try_init(|| async move {
         tokio::task::spawn_blocking(move || tls_connector(path.as_ref()))
             .await
-            .map_err(|e| ProbeError::Tls {
+            .map_err(|e| TlsError::Tls {
                 host: String::new(),
                 message: e.to_string(),
             })?
@@ -80,7 +89,7 @@ pub fn warm(ca_file: Option<&Path>) {
 
 /// The native-tls connector of the HTTPS client (reqwest takes no other kind), with the system
 /// roots; built once per process on a blocking thread, only when a token request needs it.
-pub async fn http_connector() -> Result<native_tls::TlsConnector, ProbeError> {
+pub async fn http_connector() -> Result<native_tls::TlsConnector, TlsError> {
     static HTTP: OnceCell<native_tls::TlsConnector> = OnceCell::const_new();
     HTTP.get_or_try_init(|| async {
         tokio::task::spawn_blocking(|| {
@@ -96,8 +105,8 @@ pub async fn http_connector() -> Result<native_tls::TlsConnector, ProbeError> {
     .cloned()
 }
 
-fn tls_error(message: String) -> ProbeError {
-    ProbeError::Tls {
+fn tls_error(message: String) -> TlsError {
+    TlsError::Tls {
         host: String::new(),
         message,
     }
@@ -130,8 +139,8 @@ fn read_ca_file(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(pem)
 }
 
-fn ca_error(path: &Path, message: impl ToString) -> ProbeError {
-    ProbeError::CaFile {
+fn ca_error(path: &Path, message: impl ToString) -> TlsError {
+    TlsError::CaFile {
         path: path.to_path_buf(),
         message: message.to_string(),
     }
@@ -141,7 +150,7 @@ fn ca_error(path: &Path, message: impl ToString) -> ProbeError {
 /// else the system roots (openssl-probe's bundle, which honours `SSL_CERT_FILE`, read once;
 /// certificate directories are looked up lazily, per handshake). Blocking and, for the system
 /// roots, slow; [`connector`] caches it.
-pub fn tls_connector(ca_file: Option<&PathBuf>) -> Result<ClientContext, ProbeError> {
+pub fn tls_connector(ca_file: Option<&PathBuf>) -> Result<ClientContext, TlsError> {
     let stack = |e: openssl::error::ErrorStack| tls_error(e.to_string());
     // What `SslConnector::builder` sets up, without its `set_default_verify_paths`, which parses
     // the system bundle even for a server that trusts only its own CA.
@@ -193,8 +202,8 @@ pub fn tls_connector(ca_file: Option<&PathBuf>) -> Result<ClientContext, ProbeEr
 
 /// One client TLS session to `host`: SNI for a name, and the certificate checked against the
 /// name (no partial wildcards) or the IP address.
-pub fn client_session(context: &ClientContext, host: &str) -> Result<Ssl, ProbeError> {
-    let failed = |e: openssl::error::ErrorStack| ProbeError::Tls {
+pub fn client_session(context: &ClientContext, host: &str) -> Result<Ssl, TlsError> {
+    let failed = |e: openssl::error::ErrorStack| TlsError::Tls {
         host: host.to_string(),
         message: e.to_string(),
     };
@@ -234,7 +243,7 @@ mod tests {
         let err = connector(Some(Path::new("/nonexistent/ca.pem")))
             .await
             .unwrap_err();
-        assert!(matches!(err, ProbeError::CaFile { .. }), "{err:?}");
+        assert!(matches!(err, TlsError::CaFile { .. }), "{err:?}");
     }
 
     #[test]

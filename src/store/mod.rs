@@ -771,79 +771,108 @@ fn check_unique(path: &Path, text: &[u8], config: &Config) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Line numbers of `"key": "value"` inside the top-level array `section` of a JSON text.
+/// Line numbers of the `"key": "value"` members of the objects in the top-level array
+/// `section` of a JSON text. serde_json reads the text; a key it hands over borrowed is a
+/// slice of the text itself, so where it starts says on which line it stands (serde_json has
+/// no span API; this needs none, and a key it cannot borrow, one with escapes, is only left
+/// unnumbered).
 fn lines_of(text: &[u8], section: &str, key: &str, value: &str) -> Vec<usize> {
-    let text = String::from_utf8_lossy(text);
-    let Ok(needle) = serde_json::to_string(value) else {
+    let Ok(text) = std::str::from_utf8(text) else {
         return Vec::new();
     };
-    let key = format!("\"{key}\"");
-    let (start, end) = json_section(&text, section).unwrap_or((0, text.len()));
-    let mut lines = Vec::new();
-    let mut at = start;
-    while let Some(pos) = text[at..end].find(&key) {
-        let k = at + pos;
-        let after = text[k + key.len()..end].trim_start();
-        if let Some(rest) = after.strip_prefix(':')
-            && rest.trim_start().starts_with(&needle)
-        {
-            lines.push(text[..k].matches('\n').count() + 1);
-        }
-        at = k + key.len();
-    }
-    lines
+    let Ok(top) = serde_json::from_str::<Top>(text) else {
+        return Vec::new();
+    };
+    let objects = match section {
+        "servers" => top.servers,
+        "apps" => top.apps,
+        _ => Vec::new(),
+    };
+    objects
+        .iter()
+        .flat_map(|o| &o.0)
+        .filter(|m| m.name == key && m.value.as_str() == Some(value))
+        .filter_map(|m| m.key)
+        .map(|k| {
+            let at = (k.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+            text[..at.min(text.len())].matches('\n').count() + 1
+        })
+        .collect()
 }
 
-/// The byte range of the value of a top-level key in a JSON object text.
-fn json_section(text: &str, key: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let (mut depth, mut in_str, mut esc) = (0i32, false, false);
-    let mut i = 0;
-    let mut pending_key: Option<(usize, usize)> = None;
-    let mut value_start: Option<usize> = None;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-                if let Some((s, _)) = pending_key {
-                    pending_key = Some((s, i));
-                }
+/// The two arrays whose members [`lines_of`] numbers.
+#[derive(serde::Deserialize)]
+struct Top<'a> {
+    #[serde(default, borrow)]
+    servers: Vec<Members<'a>>,
+    #[serde(default, borrow)]
+    apps: Vec<Members<'a>>,
+}
+
+/// One object's members in the order written: the key as borrowed from the text (`None` when
+/// it had to be unescaped), its text, and the value.
+struct Members<'a>(Vec<Member<'a>>);
+
+struct Member<'a> {
+    key: Option<&'a str>,
+    name: String,
+    value: serde_json::Value,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Object<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
             }
-        } else {
-            match b {
-                b'"' => {
-                    in_str = true;
-                    if depth == 1 && value_start.is_none() {
-                        pending_key = Some((i + 1, i + 1));
-                    }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<Key<'a>>()? {
+                    let value = map.next_value()?;
+                    members.push(Member {
+                        key: key.borrowed,
+                        name: key.text,
+                        value,
+                    });
                 }
-                b':' if depth == 1 => {
-                    if let Some((s, e)) = pending_key.take()
-                        && &text[s..e] == key
-                    {
-                        value_start = Some(i + 1);
-                    }
-                }
-                b'[' | b'{' => depth += 1,
-                b']' | b'}' => {
-                    depth -= 1;
-                    if depth == 1
-                        && let Some(s) = value_start
-                    {
-                        return Some((s, i + 1));
-                    }
-                }
-                _ => {}
+                Ok(Members(members))
             }
         }
-        i += 1;
+        d.deserialize_map(Object(std::marker::PhantomData))
     }
-    None
+}
+
+/// A key, and the slice of the text it is when serde_json could lend it.
+struct Key<'a> {
+    borrowed: Option<&'a str>,
+    text: String,
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Key<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for KeyVisitor<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key {
+                    borrowed: Some(v),
+                    text: v.to_string(),
+                })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key {
+                    borrowed: None,
+                    text: v.to_string(),
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor(std::marker::PhantomData))
+    }
 }
 
 /// `support-inbox-1a2b3c4d5e6f`: readable, unique per exact name, safe on every filesystem.
@@ -1206,5 +1235,10 @@ mod tests {
             "{\n\"apps\": [{\"name\": \"A\"}],\n\"servers\": [\n{\"name\": \"A\"},\n{\"name\": \"A\"}]}";
         assert_eq!(lines_of(text.as_bytes(), "servers", "name", "A"), vec![4, 5]);
         assert_eq!(lines_of(text.as_bytes(), "apps", "name", "A"), vec![2]);
+        // Only the objects' own members count: not a nested object's, not text in a value.
+        let text = "{\"servers\": [\n{\"id\": \"1\", \"name\": \"A\",\n \"state\": {\"name\": \"A\"}},\n{\"name\": \"B\", \"note\": \"\\\"name\\\": \\\"A\\\"\"},\n{\"id\": \"1\",\n\"name\":\n\"A\"}]}";
+        assert_eq!(lines_of(text.as_bytes(), "servers", "name", "A"), vec![2, 6]);
+        assert_eq!(lines_of(text.as_bytes(), "servers", "id", "1"), vec![2, 5]);
+        assert!(lines_of(b"not json", "servers", "name", "A").is_empty());
     }
 }

@@ -89,12 +89,23 @@ pub async fn run(store: Store) -> u8 {
     run_with(store, None).await
 }
 
+/// What `inbound demo` gives the app: the wizard's prefill, and who plays the person at the
+/// browser (the sign-in key).
+pub struct DemoMode {
+    pub prefill: state::demo::Demo,
+    pub user: std::sync::Arc<dyn app::stand_in::StandInUser>,
+}
+
 /// Like [`run`]; with `demo`, as `inbound demo` (DEMO header, prefilled wizard, sign-in key).
-pub async fn run_with(store: Store, demo: Option<state::demo::Demo>) -> u8 {
+pub async fn run_with(store: Store, demo: Option<DemoMode>) -> u8 {
     run_inner(store, demo, None).await
 }
 
-async fn run_inner(store: Store, demo: Option<state::demo::Demo>, open: Option<String>) -> u8 {
+async fn run_inner(store: Store, demo: Option<DemoMode>, open: Option<String>) -> u8 {
+    let (demo, stand_in) = match demo {
+        Some(d) => (Some(d.prefill), Some(d.user)),
+        None => (None, None),
+    };
     let log = crate::logging::init(&store.log_dir());
     // Read before taking the terminal, so a damaged store prints a plain error. Only the first
     // servers' token files (more than any screen shows): the rest follow in the background.
@@ -135,7 +146,11 @@ async fn run_inner(store: Store, demo: Option<state::demo::Demo>, open: Option<S
         }
     };
     let pending = data_pending;
-    let mut app = App::new(model, StoreEffects::new(store.clone())).with_mouse(terminal::set_mouse);
+    let mut effects = StoreEffects::new(store.clone());
+    if let Some(user) = stand_in {
+        effects = effects.with_stand_in(user);
+    }
+    let mut app = App::new(model, effects).with_mouse(terminal::set_mouse);
     // Changes by the CLI, serve or another app show without a key press; without a watch
     // (no inotify left, say) they show at the next read, as before.
     let _watch = match app::watch::follow_store(&store, app.sender()) {

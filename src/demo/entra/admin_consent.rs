@@ -84,7 +84,7 @@ impl Entra {
             )));
         }
         let client_id = p("client_id");
-        if client_id != self.settings.client_id {
+        if !self.knows_app(&client_id) {
             return Err(Box::new(http::error_page(&format!(
                 "AADSTS700016: Application with identifier '{client_id}' was not found in the \
                  directory '{tenant}'."

@@ -18,7 +18,7 @@ impl Entra {
             return Err(Box::new(http::error_page(&msg)));
         }
         let client_id = p("client_id");
-        if client_id != self.settings.client_id {
+        if !self.knows_app(&client_id) {
             return Err(Box::new(http::error_page(&format!(
                 "AADSTS700016: Application with identifier '{client_id}' was not found in the \
                  directory '{tenant}'. This can happen if the application has not been \

@@ -45,10 +45,10 @@ impl Entra {
         basic: Option<(String, String)>,
     ) -> Answer {
         let device_code = self.check_device_poll(tenant, form, basic)?;
-        let client_id = self.settings.client_id.clone();
         let Some(grant) = self.device_codes.get_mut(&device_code) else {
             return Err(http::device_error("bad_verification_code"));
         };
+        let client_id = grant.client_id.clone();
         let Some(account) = grant.account.clone() else {
             return Err(http::device_error("authorization_pending"));
         };
@@ -62,7 +62,7 @@ impl Entra {
             return Err(ms_error(400, "invalid_tenant", &[90002], &msg));
         }
         let client_id = get(&form, "client_id").ok_or_else(|| missing_parameter("client_id"))?;
-        if client_id != self.settings.client_id {
+        if !self.knows_app(client_id) {
             return Err(ms_error(
                 400,
                 "unauthorized_client",

@@ -180,6 +180,9 @@ pub struct Entra {
     device_codes: HashMap<String, DeviceGrant>,
     /// Client IDs an admin consented to for the whole tenant.
     admin_consented: HashSet<String>,
+    /// Registrations besides the one in the settings (client ID → secret): the app a user
+    /// registers in the demo's wizard, next to the one its seeded servers use.
+    other_apps: HashMap<String, String>,
     /// Microsoft's own rule: a used refresh token stays valid after rotation
     /// (microsoft-facts §1.6). Off by default, so that a client losing the rotated token is
     /// found out.
@@ -195,7 +198,27 @@ impl Entra {
             access_tokens: HashMap::new(),
             device_codes: HashMap::new(),
             admin_consented: HashSet::new(),
+            other_apps: HashMap::new(),
             keep_rotated: false,
+        }
+    }
+
+    /// Registers another confidential app (client ID and secret) in the tenant.
+    pub fn register_app(&mut self, client_id: &str, secret: &str) {
+        self.other_apps.insert(client_id.to_owned(), secret.to_owned());
+    }
+
+    /// Whether `client_id` is registered in the tenant.
+    pub fn knows_app(&self, client_id: &str) -> bool {
+        client_id == self.settings.client_id || self.other_apps.contains_key(client_id)
+    }
+
+    /// The client secret of a registered app.
+    pub fn secret_of(&self, client_id: &str) -> Option<&str> {
+        if client_id == self.settings.client_id {
+            Some(&self.settings.client_secret)
+        } else {
+            self.other_apps.get(client_id).map(String::as_str)
         }
     }
 

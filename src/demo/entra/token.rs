@@ -49,7 +49,7 @@ impl Entra {
             .map(str::to_owned)
             .or(basic_id)
             .ok_or_else(|| missing_parameter("client_id"))?;
-        if client_id != self.settings.client_id {
+        if !self.knows_app(&client_id) {
             return Err(ms_error(
                 400,
                 "unauthorized_client",
@@ -94,7 +94,7 @@ impl Entra {
                 "AADSTS7000218: The request body must contain the following parameter: \
                  'client_assertion' or 'client_secret'.",
             )),
-            (false, Some(s)) if s == self.settings.client_secret => Ok(client_id),
+            (false, Some(s)) if self.secret_of(&client_id) == Some(s.as_str()) => Ok(client_id),
             (false, Some(_)) => Err(ms_error(
                 401,
                 "invalid_client",

@@ -66,28 +66,14 @@ pub fn osc52(text: &str, mux: Mux) -> String {
     passthrough(&format!("\x1b]52;c;{b64}\x07"), mux)
 }
 
-/// How a copy was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// Into tmux's paste buffer (`load-buffer -w` also forwards to the outer clipboard).
-    TmuxBuffer,
-    /// OSC 52 written to the terminal: it may or may not honour it; we cannot know.
-    Osc52,
-}
+// What a copy answers is the app state's vocabulary (it words the result); the runtime
+// only makes the copy.
+pub use crate::tui::state::copied::{CopyError, Route};
 
 /// How long tmux may take to take the buffer.
 const TMUX_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// True inside tmux, whose defaults (`set-clipboard external`, no passthrough) drop an
-/// Why a copy did not go out (the io error kept whole).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CopyError {
-    #[error("tmux did not take it ({0})")]
-    Tmux(std::sync::Arc<std::io::Error>),
-    #[error("{0}")]
-    Terminal(std::sync::Arc<std::io::Error>),
-}
-
 /// application's OSC 52: copies go through [`tmux_load_buffer`] there instead.
 pub fn in_tmux() -> bool {
     Mux::detect(|k| std::env::var(k).ok()) == Mux::Tmux

@@ -1,6 +1,7 @@
 //! The effects runner: each `Cmd` becomes a tokio task that reports back with `Msg`s tagged
 //! by its run. All store, OAuth and IMAP work is the core's; this only calls it.
 
+use super::stand_in::StandInUser;
 use crate::ops::consent::{self, ConsentOptions};
 use crate::ops::preflight::{self, Checklist, PreflightOptions, Progress};
 use crate::ops::servers::{AppPatch, add_server, edit_server_and_app, remove_server};
@@ -11,7 +12,7 @@ use crate::services::browser;
 use crate::services::imap::{ProbeEvent, Timeouts};
 use crate::services::oauth::device;
 use crate::store::Store;
-use crate::tui::state::cmd::{Cmd, SaveRequest};
+use crate::tui::state::cmd::{Cmd, SaveRequest, StandInVisit};
 use crate::tui::state::msg::{
     ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, RunId, SaveError, Snapshot, TestEvent,
 };
@@ -99,6 +100,8 @@ pub struct StoreEffects {
     clipboard: Clipboard,
     /// Inside tmux copies go through tmux itself, on a blocking thread.
     tmux: bool,
+    /// Who plays the person at the browser, when someone does (`inbound demo`).
+    stand_in: Option<Arc<dyn StandInUser>>,
 }
 
 impl StoreEffects {
@@ -109,7 +112,36 @@ impl StoreEffects {
             pastes: HashMap::new(),
             clipboard: Box::new(super::clipboard::send),
             tmux: super::clipboard::in_tmux(),
+            stand_in: None,
         }
+    }
+
+    /// Gives the runner a stand-in for the person at the browser ([`Cmd::StandInSignIn`]).
+    pub fn with_stand_in(mut self, user: Arc<dyn StandInUser>) -> Self {
+        self.stand_in = Some(user);
+        self
+    }
+
+    fn stand_in_sign_in(&self, run: RunId, visit: StandInVisit, tx: &UnboundedSender<Msg>) {
+        let tx = tx.clone();
+        let failed = move |why: String| {
+            let _ = tx.send(Msg::Consent {
+                run,
+                event: ConsentEvent::Browser(Err(browser::BrowserError::Launcher(why))),
+            });
+        };
+        let Some(user) = self.stand_in.clone() else {
+            return failed("no stand-in user here: only inbound demo has one".into());
+        };
+        let device = matches!(visit, StandInVisit::DeviceCode { .. });
+        tokio::spawn(async move {
+            match user.visit(visit).await {
+                Ok(()) => {}
+                // The device-code screen has no browser line: the poll goes on, and says so.
+                Err(e) if device => tracing::warn!(run, error = %e, "stand-in device-code sign-in failed"),
+                Err(e) => failed(e),
+            }
+        });
     }
 
     fn token(&mut self, run: RunId) -> CancellationToken {
@@ -181,48 +213,10 @@ impl StoreEffects {
         });
     }
 
-    /// Admin consent: the v2 URL through our listener with its own state; pastes accepted.
-    fn admin_consent(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
-        let store = self.store.clone();
-        let tx = tx.clone();
-        let cancel = self.token(run);
-        let (paste_tx, mut paste_rx) = mpsc::channel(4);
-        self.pastes.retain(|_, p| !p.is_closed());
-        self.pastes.insert(run, paste_tx);
-        tokio::spawn(async move {
-            let send = |event| {
-                let _ = tx.send(Msg::Consent { run, event });
-            };
-            let opts = ConsentOptions::default();
-            let begun = tokio::select! {
-                r = consent::begin_admin_consent(&store, &server, &opts) => r,
-                () = cancel.cancelled() => return send(ConsentEvent::Cancelled),
-            };
-            let c = match begun {
-                Ok(c) => c,
-                Err(e) => return send(ConsentEvent::Failed(failure(&e))),
-            };
-            let (timeout, ready) = ready(&store, c.url.clone(), c.port());
-            send(ready);
-            let result = c
-                .wait_any(
-                    &store,
-                    timeout,
-                    cancel.clone(),
-                    Some(&mut paste_rx),
-                    rejecter(&tx, run),
-                )
-                .await;
-            cancel.cancel();
-            send(match result {
-                Ok(granted) => ConsentEvent::AdminGranted(granted),
-                Err(Error::Cancelled) => ConsentEvent::Cancelled,
-                Err(e) => ConsentEvent::Failed(failure(&e)),
-            });
-        });
-    }
-
-    fn connect(&mut self, run: RunId, server: String, tx: &UnboundedSender<Msg>) {
+    /// The one listening session of the runner, for the sign-in and the admin consent alike:
+    /// binds the listener (its own `state`), says where it waits, takes pastes for its run,
+    /// and reports how it ended.
+    fn listen(&mut self, run: RunId, server: String, flow: Awaited, tx: &UnboundedSender<Msg>) {
         let store = self.store.clone();
         let tx = tx.clone();
         let cancel = self.token(run);
@@ -233,28 +227,21 @@ impl StoreEffects {
             let send = |event| {
                 let _ = tx.send(Msg::Consent { run, event });
             };
-            let opts = ConsentOptions::default();
             let begun = tokio::select! {
-                r = consent::begin(&store, &server, &opts) => r,
+                r = Session::begin(flow, &store, &server) => r,
                 () = cancel.cancelled() => return send(ConsentEvent::Cancelled),
             };
-            let c = match begun {
-                Ok(c) => c,
-                Err(e) => return send(connected_or_failed(Err(e))),
+            let session = match begun {
+                Ok(s) => s,
+                Err(e) => return send(ended(Err(e))),
             };
-            let (timeout, ready) = ready(&store, c.auth_url.clone(), c.port());
+            let (timeout, ready) = ready(&store, session.link(), session.port());
             send(ready);
-            let result = c
-                .wait_any(
-                    &store,
-                    timeout,
-                    cancel.clone(),
-                    Some(paste_rx),
-                    paste_notes(&tx, run),
-                )
+            let result = session
+                .wait(&store, timeout, cancel.clone(), paste_rx, paste_notes(&tx, run))
                 .await;
             cancel.cancel();
-            send(connected_or_failed(result));
+            send(ended(result));
         });
     }
 
@@ -284,7 +271,7 @@ impl StoreEffects {
             let on_event = move |ev: device::PollEvent| send(&poll_tx, ConsentEvent::DevicePoll(ev));
             let result = consent::device_sign_in(&store, &server, &cancel, on_code, on_event).await;
             cancel.cancel();
-            send(&tx, connected_or_failed(result));
+            send(&tx, ended(result.map(ConsentEvent::Connected)));
         });
     }
 
@@ -340,6 +327,18 @@ impl StoreEffects {
                 },
                 Err(e) => Err(failure(&e)),
             };
+            // What the refresh wrote (tokens, or the failure and its back-off) patches the
+            // app's snapshot: one token file read, not the whole store.
+            let read = {
+                let (store, server) = (store.clone(), server.clone());
+                tokio::task::spawn_blocking(move || Snapshot::read_tokens_of(&store, &server))
+                    .await
+                    .unwrap_or_else(|e| Err(Error::Io(e.to_string())))
+            };
+            let _ = tx.send(Msg::TokensRead {
+                server: server.clone(),
+                result: read.map_err(Arc::new),
+            });
             let _ = tx.send(Msg::Refreshed { run, server, result });
         });
     }
@@ -360,19 +359,7 @@ fn ready(store: &Store, auth_url: String, port: u16) -> (std::time::Duration, Co
     (timeout, event)
 }
 
-/// Tells the screen why a pasted address could not be used (the wait goes on).
-fn rejecter(tx: &UnboundedSender<Msg>, run: RunId) -> impl FnMut(String) + use<> {
-    let tx = tx.clone();
-    move |note: String| {
-        let _ = tx.send(Msg::Consent {
-            run,
-            event: ConsentEvent::PasteRejected(note),
-        });
-    }
-}
-
-/// What became of a paste during a sign-in: not used (why), or the admin consent link's
-/// answer, recorded.
+/// What became of a paste: not used (why), or the admin consent link's answer, recorded.
 fn paste_notes(tx: &UnboundedSender<Msg>, run: RunId) -> impl FnMut(consent::PasteNote) + use<> {
     let tx = tx.clone();
     move |note| {
@@ -384,10 +371,73 @@ fn paste_notes(tx: &UnboundedSender<Msg>, run: RunId) -> impl FnMut(consent::Pas
     }
 }
 
-/// The end of a sign-in, for the screen.
-fn connected_or_failed(result: Result<consent::Connected, Error>) -> ConsentEvent {
+/// Which browser flow a listening session waits for.
+#[derive(Debug, Clone, Copy)]
+enum Awaited {
+    SignIn,
+    AdminConsent,
+}
+
+/// A bound listening session of either flow (the core's).
+enum Session {
+    SignIn(consent::Consent),
+    AdminConsent(consent::AdminConsent),
+}
+
+impl Session {
+    async fn begin(flow: Awaited, store: &Store, server: &str) -> Result<Self, Error> {
+        let opts = ConsentOptions::default();
+        Ok(match flow {
+            Awaited::SignIn => Session::SignIn(consent::begin(store, server, &opts).await?),
+            Awaited::AdminConsent => {
+                Session::AdminConsent(consent::begin_admin_consent(store, server, &opts).await?)
+            }
+        })
+    }
+
+    /// The link to open or copy.
+    fn link(&self) -> String {
+        match self {
+            Session::SignIn(c) => c.auth_url.clone(),
+            Session::AdminConsent(c) => c.url.clone(),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        match self {
+            Session::SignIn(c) => c.port(),
+            Session::AdminConsent(c) => c.port(),
+        }
+    }
+
+    /// Waits for the browser or a paste; the event that ends the flow well.
+    async fn wait(
+        self,
+        store: &Store,
+        timeout: std::time::Duration,
+        cancel: CancellationToken,
+        mut pastes: mpsc::Receiver<String>,
+        mut notes: impl FnMut(consent::PasteNote),
+    ) -> Result<ConsentEvent, Error> {
+        match self {
+            Session::SignIn(c) => c
+                .wait_any(store, timeout, cancel, Some(pastes), notes)
+                .await
+                .map(ConsentEvent::Connected),
+            Session::AdminConsent(c) => c
+                .wait_any(store, timeout, cancel, Some(&mut pastes), |why| {
+                    notes(consent::PasteNote::NotUsed(why));
+                })
+                .await
+                .map(ConsentEvent::AdminGranted),
+        }
+    }
+}
+
+/// The end of a sign-in or an admin consent, for the screen.
+fn ended(result: Result<ConsentEvent, Error>) -> ConsentEvent {
     match result {
-        Ok(done) => ConsentEvent::Connected(done),
+        Ok(done) => done,
         Err(Error::Cancelled) => ConsentEvent::Cancelled,
         Err(Error::NeedsAdminConsent(need)) => ConsentEvent::NeedsAdminConsent(need),
         Err(e) => ConsentEvent::Failed(failure(&e)),
@@ -455,7 +505,7 @@ impl Effects for StoreEffects {
                 request,
                 just_created,
             } => self.preflight(run, request, just_created, tx),
-            Cmd::AdminConsent { run, server } => self.admin_consent(run, server, tx),
+            Cmd::AdminConsent { run, server } => self.listen(run, server, Awaited::AdminConsent, tx),
             Cmd::Save { run, request } => self.save(run, request, tx),
             Cmd::Delete { run, name } => {
                 let store = self.store.clone();
@@ -465,7 +515,7 @@ impl Effects for StoreEffects {
                     let _ = tx.send(Msg::Deleted { run, name, result });
                 });
             }
-            Cmd::Connect { run, server } => self.connect(run, server, tx),
+            Cmd::Connect { run, server } => self.listen(run, server, Awaited::SignIn, tx),
             Cmd::PasteAddress { run, text } => {
                 if let Some(p) = self.pastes.get(&run) {
                     let _ = p.try_send(text.expose().to_string());
@@ -512,28 +562,7 @@ impl Effects for StoreEffects {
                     });
                 });
             }
-            Cmd::DemoSignIn { run, url } => {
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    // Success shows through the listener (the sign-in completes there).
-                    if let Err(e) = crate::demo::browser::sign_in(&url).await {
-                        let _ = tx.send(Msg::Consent {
-                            run,
-                            event: ConsentEvent::Browser(Err(
-                                crate::services::browser::BrowserError::Launcher(e.to_string()),
-                            )),
-                        });
-                    }
-                });
-            }
-            Cmd::DemoDeviceCode { run, uri, user_code } => {
-                tokio::spawn(async move {
-                    // Success shows through the device-code poll.
-                    if let Err(e) = crate::demo::browser::enter_device_code(&uri, &user_code).await {
-                        tracing::warn!(run, error = %e, "demo device-code sign-in failed");
-                    }
-                });
-            }
+            Cmd::StandInSignIn { run, visit } => self.stand_in_sign_in(run, visit, tx),
             Cmd::Cancel(run) => {
                 if let Some(t) = self.cancels.remove(&run) {
                     t.cancel();

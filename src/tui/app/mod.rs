@@ -5,6 +5,7 @@ mod bulk;
 pub mod clipboard;
 pub mod effects;
 pub mod input;
+pub mod stand_in;
 pub mod watch;
 
 use crate::tui::state::Model;

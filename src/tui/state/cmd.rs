@@ -61,16 +61,12 @@ pub enum Cmd {
         run: RunId,
         url: String,
     },
-    /// Demo: sign in at the stand-in's page for `url`, as a browser would.
-    DemoSignIn {
+    /// Let the stand-in user the runtime was given (`inbound demo` gives one; the app on a
+    /// real store has none) finish the sign-in `run` as a person in a browser would. Success
+    /// shows through the sign-in itself; a failure comes back as `ConsentEvent::Browser`.
+    StandInSignIn {
         run: RunId,
-        url: String,
-    },
-    /// Demo: enter the user code at the stand-in's device-code page.
-    DemoDeviceCode {
-        run: RunId,
-        uri: String,
-        user_code: String,
+        visit: StandInVisit,
     },
     /// Stop the work of `run` (frees the listener's port).
     Cancel(RunId),
@@ -112,6 +108,15 @@ pub enum Cmd {
         text: String,
         what: String,
     },
+}
+
+/// What the stand-in user does for a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StandInVisit {
+    /// Opens the sign-in link and accepts.
+    Link(String),
+    /// Enters the user code on the device-code page at `uri`.
+    DeviceCode { uri: String, user_code: String },
 }
 
 #[derive(Debug, Clone)]

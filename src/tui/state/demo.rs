@@ -3,7 +3,6 @@
 
 use super::wizard::Wizard;
 use super::wizard::form::FieldId;
-use super::wizard::guide::{Page, Path};
 
 #[derive(Clone, PartialEq)]
 pub struct Demo {
@@ -11,17 +10,22 @@ pub struct Demo {
     pub secret_expires: String,
     /// The form's fields.
     pub fields: Vec<(FieldId, String)>,
+    /// The setup code the stand-in printed for its app, as the script would in Cloud Shell:
+    /// the Cloud Shell path finds it in its field, as if pasted.
+    pub setup_code: Option<crate::secret::Secret>,
 }
 
 impl Demo {
-    /// Fills a fresh wizard. The demo's app is a stand-in, so the wizard opens on the portal
-    /// path with its fields filled (no Cloud Shell to run a script in).
+    /// Fills a fresh wizard. It opens on the choice of how to register the app, as it always
+    /// does: both paths work against the stand-in (the portal's fields are filled; Cloud
+    /// Shell's setup code is the stand-in's).
     pub fn prefill(&self, w: &mut Wizard) {
-        w.guide.page = Page::Portal;
-        w.guide.path = Path::Portal;
         w.form.set_value(FieldId::Expires, &self.secret_expires);
         for (f, v) in &self.fields {
             w.form.set_value(*f, v);
+        }
+        if let Some(code) = &self.setup_code {
+            w.script.code.set(code.expose());
         }
     }
 }
@@ -37,6 +41,7 @@ impl std::fmt::Debug for Demo {
         f.debug_struct("Demo")
             .field("secret_expires", &self.secret_expires)
             .field("fields", &fields)
+            .field("setup_code", &self.setup_code.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }

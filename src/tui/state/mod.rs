@@ -3,6 +3,7 @@
 
 pub mod background;
 pub mod cmd;
+pub mod copied;
 pub mod demo;
 pub mod derived;
 pub mod field;
@@ -356,7 +357,8 @@ impl Model {
     /// The contexts of the screen itself (under any popup), for the sentences it shows.
     pub fn screen_contexts(&self) -> Vec<Ctx> {
         let screen = self.screen_ctx();
-        let demo = self.env.demo.is_some() && matches!(screen, Ctx::Connect { .. } | Ctx::Device);
+        let demo = self.env.demo.is_some()
+            && matches!(screen, Ctx::Connect { .. } | Ctx::Device | Ctx::AdminWaiting);
         let mut ctxs = if demo { vec![Ctx::DemoConnect] } else { Vec::new() };
         ctxs.extend([screen, Ctx::Global]);
         ctxs
@@ -530,6 +532,7 @@ impl Model {
             Msg::Preflight { run, event } => self.wizard_event(StepEvent::Preflight(run, event)),
             Msg::Test { run, event } => self.wizard_event(StepEvent::Test(run, event)),
             Msg::Refreshed { run, server, result } => self.on_refreshed(run, &server, result),
+            Msg::TokensRead { server, result } => self.on_tokens_read(&server, result),
             Msg::SecretSaved { run, result } => self.on_secret_saved(run, result),
             Msg::SettingsSaved { run, result } => self.on_settings_saved(run, result),
             Msg::Bulk { run, server, event } => self.on_bulk(run, &server, event),

@@ -44,7 +44,7 @@ pub enum Msg {
     /// How a copy went (the route says how sure we can be that it arrived).
     Copied {
         what: String,
-        result: Result<crate::tui::app::clipboard::Route, crate::tui::app::clipboard::CopyError>,
+        result: Result<super::copied::Route, super::copied::CopyError>,
     },
     Deleted {
         run: RunId,
@@ -69,6 +69,12 @@ pub enum Msg {
         run: RunId,
         server: String,
         result: Result<(), Failure>,
+    },
+    /// One server's token file as read right after a refresh wrote it (patches the snapshot:
+    /// the rest of the store is not read again), or why it could not be read.
+    TokensRead {
+        server: String,
+        result: Result<Option<crate::model::TokenFile>, Arc<crate::ops::Error>>,
     },
     /// A new client secret for `app` was stored (or not).
     /// The settings popup's save finished.
@@ -140,6 +146,7 @@ impl Msg {
             Msg::Preflight { .. } => "preflight",
             Msg::Test { .. } => "test",
             Msg::Refreshed { .. } => "refreshed",
+            Msg::TokensRead { .. } => "tokens read",
             Msg::SecretSaved { .. } => "secret saved",
             Msg::SettingsSaved { .. } => "settings saved",
             Msg::Bulk { .. } => "bulk",

@@ -340,9 +340,9 @@ impl Model {
     pub(crate) fn on_copied(
         &mut self,
         what: &str,
-        result: Result<crate::tui::app::clipboard::Route, crate::tui::app::clipboard::CopyError>,
+        result: Result<crate::tui::state::copied::Route, crate::tui::state::copied::CopyError>,
     ) -> Vec<Cmd> {
-        use crate::tui::app::clipboard::Route;
+        use crate::tui::state::copied::Route;
         let later = "it is also printed when you quit";
         match result {
             Ok(Route::TmuxBuffer) => self.say(

@@ -4,11 +4,12 @@
 //! works as for the sign-in), and the user sign-in starts again at once; or the user sends the
 //! simple link to an admin and signs in again afterwards.
 
-use super::connect::{self, BrowserNote};
-use super::{Effect, StepCtx, StepEvent, Wizard};
+use super::connect::{Connect, Device};
+use super::listening::{self, BrowserNote, PasteField, Waiting};
+use super::{Effect, Step, StepCtx, StepEvent, Wizard};
 use crate::ops::consent::AdminConsentNeeded;
 use crate::tui::state::Tone;
-use crate::tui::state::cmd::Cmd;
+use crate::tui::state::cmd::{Cmd, StandInVisit};
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
 use jiff::Timestamp;
@@ -35,6 +36,20 @@ impl AdminRoute {
         match self {
             AdminRoute::Choose => None,
             AdminRoute::Starting { run } | AdminRoute::Waiting { run, .. } => Some(*run),
+        }
+    }
+
+    /// The listening session, while it waits.
+    fn waiting(&mut self) -> Option<Waiting<'_>> {
+        match self {
+            AdminRoute::Waiting {
+                run, url, browser, ..
+            } => Some(Waiting {
+                run: *run,
+                url,
+                browser,
+            }),
+            _ => None,
         }
     }
 }
@@ -65,9 +80,9 @@ pub(super) fn open(w: &mut Wizard, need: AdminConsentNeeded) -> Vec<Effect> {
         .into_iter()
         .map(|r| Effect::Cmd(Cmd::Cancel(r)))
         .collect();
-    w.connect = connect::Connect::Idle;
-    w.device = connect::Device::Off;
-    w.paste = connect::PasteField::default();
+    w.connect = Connect::Idle;
+    w.device = Device::Off;
+    w.paste = PasteField::default();
     let said = if need.declined {
         "Consent was declined: sign in again and accept, or an admin approves the app (above)."
     } else {
@@ -79,91 +94,50 @@ pub(super) fn open(w: &mut Wizard, need: AdminConsentNeeded) -> Vec<Effect> {
 }
 
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
-    match event {
-        StepEvent::Text(key) if w.paste.focused => {
-            w.paste.input.key(key);
-            Vec::new()
-        }
-        StepEvent::Paste(text) if waiting_run(w).is_some() => w.paste.pasted(text),
-        StepEvent::Action(action) => action_of(w, ctx, action),
-        _ => Vec::new(),
-    }
-}
-
-fn waiting_run(w: &Wizard) -> Option<RunId> {
-    match w.admin.as_ref().map(|a| &a.route) {
+    let waiting = match w.admin.as_ref().map(|a| &a.route) {
         Some(AdminRoute::Waiting { run, .. }) => Some(*run),
         _ => None,
-    }
-}
-
-fn submit_paste(w: &mut Wizard) -> Vec<Effect> {
-    let Some(run) = waiting_run(w) else {
-        return Vec::new();
     };
-    if w.paste.input.value().trim().is_empty() {
-        w.paste.error = Some(
-            "paste the whole address from the browser's address bar (it starts with http://localhost)".into(),
-        );
-        return Vec::new();
+    match listening::paste_input(&mut w.paste, waiting, event) {
+        Ok(effects) => effects,
+        Err(action) => action_of(w, ctx, action),
     }
-    w.paste.error = None;
-    w.paste.checking = true;
-    vec![Effect::Cmd(Cmd::PasteAddress {
-        run,
-        text: w.paste.secret(),
-    })]
 }
 
 fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
-    if w.paste.focused {
-        match action {
-            Action::Submit => return submit_paste(w),
-            Action::NextField | Action::Back => w.paste.focused = false,
-            _ => {}
-        }
-        return Vec::new();
-    }
     let Some(admin) = w.admin.as_mut() else {
         return Vec::new();
     };
+    let action =
+        match listening::waiting_action(&mut w.paste, admin.route.waiting(), "Admin consent link", action) {
+            Ok(effects) => return effects,
+            Err(action) => action,
+        };
     match (action, &mut admin.route) {
         (Action::GrantAdmin, AdminRoute::Choose) => {
             let run = ctx.run_id();
             admin.route = AdminRoute::Starting { run };
             admin.failure = None;
             let server = admin.need.server.clone();
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             vec![Effect::Cmd(Cmd::AdminConsent { run, server })]
         }
+        // The demo's stand-in admin accepts on the admin consent page, as a browser would.
+        (Action::DemoSignIn, AdminRoute::Waiting { run, url, .. }) => vec![
+            Effect::Say(Tone::Info, "Approving as the demo's admin…".into()),
+            Effect::Cmd(Cmd::StandInSignIn {
+                run: *run,
+                visit: StandInVisit::Link(url.clone()),
+            }),
+        ],
         (Action::Copy, AdminRoute::Choose) => vec![Effect::Copy {
             text: admin.need.admin_link.clone(),
             what: "Admin consent link",
         }],
-        (Action::Copy, AdminRoute::Waiting { url, .. }) => vec![Effect::Copy {
-            text: url.clone(),
-            what: "Admin consent link",
-        }],
-        (
-            Action::OpenBrowser,
-            AdminRoute::Waiting {
-                run, url, browser, ..
-            },
-        ) => {
-            *browser = BrowserNote::Opening;
-            vec![Effect::Cmd(Cmd::OpenBrowser {
-                run: *run,
-                url: url.clone(),
-            })]
-        }
-        (Action::NextField, AdminRoute::Waiting { .. }) => {
-            w.paste.focused = true;
-            Vec::new()
-        }
         (Action::Back, AdminRoute::Starting { run } | AdminRoute::Waiting { run, .. }) => {
             let run = *run;
             admin.route = AdminRoute::Choose;
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             vec![
                 Effect::Cmd(Cmd::Cancel(run)),
                 Effect::Say(
@@ -172,10 +146,11 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
                 ),
             ]
         }
-        // After the admin granted it elsewhere (the link sent), or to try once more.
+        // After the admin granted it elsewhere (the link sent), or to try once more: the
+        // sign-in starts again (entering the step starts one).
         (Action::Connect, AdminRoute::Choose) => {
             w.admin = None;
-            connect::start(w, ctx)
+            vec![Effect::Enter(Step::Connect)]
         }
         (Action::Back, AdminRoute::Choose) => {
             w.admin = None;
@@ -191,33 +166,26 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
         return Vec::new();
     };
     match event {
+        ConsentEvent::Browser(result) => listening::browser_answered(admin.route.waiting(), result),
+        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::Ready {
             auth_url,
             port,
             deadline,
         } => {
-            let browser = connect::first_note(ctx);
-            let open = browser == BrowserNote::Opening;
+            let (browser, effects) = listening::ready(ctx, run, &auth_url);
             admin.route = AdminRoute::Waiting {
                 run,
-                url: auth_url.clone(),
+                url: auth_url,
                 port,
                 deadline,
                 browser,
             };
-            if open {
-                return vec![Effect::Cmd(Cmd::OpenBrowser { run, url: auth_url })];
-            }
+            return effects;
         }
-        ConsentEvent::Browser(result) => {
-            if let AdminRoute::Waiting { browser, .. } = &mut admin.route {
-                *browser = BrowserNote::after(result);
-            }
-        }
-        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::AdminGranted(granted) => {
             w.admin = None;
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             let mut effects = vec![match granted.warning {
                 Some(warning) => Effect::Say(
                     Tone::Warn,
@@ -232,13 +200,14 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
                 ),
             }];
             effects.push(Effect::Cmd(Cmd::Reload));
-            effects.extend(connect::start(w, ctx));
+            // Entering the step again starts the user sign-in.
+            effects.push(Effect::Enter(Step::Connect));
             return effects;
         }
         ConsentEvent::Failed(f) => {
             admin.route = AdminRoute::Choose;
             admin.failure = Some(f);
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
             return vec![Effect::Say(
                 Tone::Error,
                 "Admin consent was not granted (details above); both ways are still open.".into(),
@@ -246,7 +215,7 @@ pub(super) fn on_event(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: Con
         }
         ConsentEvent::Cancelled => {
             admin.route = AdminRoute::Choose;
-            w.paste = connect::PasteField::default();
+            w.paste = PasteField::default();
         }
         // A sign-in's events never come from this run.
         _ => {}

@@ -1,26 +1,17 @@
 //! Step 5: sign-in. Three paths run at once and the first to finish wins: the embedded
 //! listener (browser here, or a tunnel from the user's own computer), an address pasted back
-//! into the field, and — on `d` — device-code sign-in.
+//! into the field, and — on `d` — device-code sign-in. The listener's side is the step's one
+//! listening session ([`super::listening`]), which the admin consent uses too.
 
+use super::listening::{self, Waiting};
+pub use super::listening::{BrowserNote, PasteField};
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
-use crate::secret::Secret;
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Tone;
-use crate::tui::state::cmd::Cmd;
-use crate::tui::state::field::SecretField;
-use crate::tui::state::keymap::{self, Action};
+use crate::tui::state::cmd::{Cmd, StandInVisit};
+use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{ConsentEvent, Failure, RunId};
 use jiff::Timestamp;
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum BrowserNote {
-    /// Asked the system to open it.
-    Opening,
-    Opened,
-    Failed(String),
-    /// Not opened: the reason (no display, SSH).
-    NotHere(&'static str),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Connect {
@@ -41,29 +32,25 @@ pub enum Connect {
     Failed(Failure),
 }
 
-impl BrowserNote {
-    /// What the launch said (Ok says nothing about whether a window appeared).
-    pub fn after(result: Result<(), crate::services::browser::BrowserError>) -> Self {
-        match result {
-            Ok(()) => BrowserNote::Opened,
-            Err(e) => BrowserNote::Failed(e.to_string()),
-        }
-    }
-}
-
-/// The note a new listening sign-in starts with: opening, or why no browser can open here.
-pub(super) fn first_note(ctx: &StepCtx) -> BrowserNote {
-    match ctx.no_browser {
-        None => BrowserNote::Opening,
-        Some(reason) => BrowserNote::NotHere(reason),
-    }
-}
-
 impl Connect {
     /// The run of a sign-in in progress.
     pub fn run(&self) -> Option<RunId> {
         match self {
             Connect::Starting { run } | Connect::Waiting { run, .. } => Some(*run),
+            _ => None,
+        }
+    }
+
+    /// The listening session, while it waits.
+    fn waiting(&mut self) -> Option<Waiting<'_>> {
+        match self {
+            Connect::Waiting {
+                run, url, browser, ..
+            } => Some(Waiting {
+                run: *run,
+                url,
+                browser,
+            }),
             _ => None,
         }
     }
@@ -106,85 +93,21 @@ impl Device {
     }
 }
 
-/// The paste-back field: the address the browser ended on.
-#[derive(Clone, Default)]
-pub struct PasteField {
-    pub input: SecretField,
-    /// Typed keys go into the field (Tab toggles).
-    pub focused: bool,
-    /// The core is checking the last submitted address.
-    pub checking: bool,
-    /// Why the last address could not be used (shown under the field; the wait goes on).
-    pub error: Option<String>,
-}
-
-impl PasteField {
-    /// The core could not use the pasted address: say why under the field, keep it focused.
-    pub fn rejected(&mut self, note: String) {
-        self.checking = false;
-        self.error = Some(note);
-        self.focused = true;
-    }
-
-    /// A paste replaces the field and waits for Enter: used at once, the Enter people press
-    /// after a paste out of habit would act on the next screen.
-    pub fn pasted(&mut self, text: &str) -> Vec<Effect> {
-        self.input.set_pasted(text);
-        self.focused = true;
-        self.error = None;
-        let enter = keymap::key_or_mark(&[keymap::Ctx::ConnectPaste], Action::Submit);
-        vec![Effect::Say(
-            Tone::Info,
-            format!("Address pasted: {enter} uses it."),
-        )]
-    }
-
-    /// The field's text for the core, kept out of logs.
-    pub fn secret(&self) -> Secret {
-        self.input.secret()
-    }
-}
-
-impl std::fmt::Debug for PasteField {
-    /// The address carries an authorization code: never in Debug.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasteField")
-            .field("input", &self.input)
-            .field("focused", &self.focused)
-            .field("checking", &self.checking)
-            .field("error", &self.error)
-            .finish()
-    }
-}
-
 pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec<Effect> {
-    if w.admin.is_some() {
-        return super::admin::update(w, ctx, event);
+    if let StepEvent::Action(Action::DemoSignIn) = event {
+        return demo_sign_in(w);
     }
-    match event {
-        StepEvent::Text(key) if w.paste.focused => {
-            w.paste.input.key(key);
-            Vec::new()
-        }
-        StepEvent::Paste(text) if matches!(w.connect, Connect::Waiting { .. }) => w.paste.pasted(text),
-        StepEvent::Action(action) => action_of(w, ctx, action),
-        _ => Vec::new(),
+    let waiting = match w.connect {
+        Connect::Waiting { run, .. } => Some(run),
+        _ => None,
+    };
+    match listening::paste_input(&mut w.paste, waiting, event) {
+        Ok(effects) => effects,
+        Err(action) => action_of(w, ctx, action),
     }
 }
 
 fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
-    if action == Action::DemoSignIn {
-        return demo_sign_in(w);
-    }
-    // The paste-back field has the keys while focused.
-    if w.paste.focused {
-        match action {
-            Action::Submit => return submit_paste(w),
-            Action::NextField | Action::Back => w.paste.focused = false,
-            _ => {}
-        }
-        return Vec::new();
-    }
     match action {
         Action::ScrollDown => {
             w.scroll = w.scroll.saturating_add(3).min(40);
@@ -221,41 +144,17 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
             _ => Vec::new(),
         };
     }
+    let action = match listening::waiting_action(&mut w.paste, w.connect.waiting(), "Sign-in link", action) {
+        Ok(effects) => return effects,
+        Err(action) => action,
+    };
     match (action, &mut w.connect) {
         (Action::Connect, c) if c.run().is_none() => start(w, ctx),
-        (Action::NextField, Connect::Waiting { .. }) => {
-            w.paste.focused = true;
-            Vec::new()
-        }
         (Action::NextField, _) => vec![Effect::Say(
             Tone::Info,
             "The paste field works while a sign-in waits: start one first.".into(),
         )],
         (Action::DeviceCode, _) => start_device(w, ctx),
-        (Action::Copy, Connect::Waiting { url, .. }) => vec![Effect::Copy {
-            text: url.clone(),
-            what: "Sign-in link",
-        }],
-        (
-            Action::OpenBrowser,
-            Connect::Waiting {
-                run, url, browser, ..
-            },
-        ) => {
-            let mut effects = Vec::new();
-            if matches!(browser, BrowserNote::NotHere(_)) {
-                effects.push(Effect::Say(
-                    Tone::Warn,
-                    "Trying to open a browser although no display was detected…".into(),
-                ));
-            }
-            *browser = BrowserNote::Opening;
-            effects.push(Effect::Cmd(Cmd::OpenBrowser {
-                run: *run,
-                url: url.clone(),
-            }));
-            effects
-        }
         (Action::Back, c) if c.run().is_some() => {
             let runs = w.sign_in_runs();
             w.connect = Connect::Cancelled;
@@ -281,27 +180,6 @@ fn action_of(w: &mut Wizard, ctx: &mut StepCtx, action: Action) -> Vec<Effect> {
     }
 }
 
-/// Hands the field's address to the sign-in; what is wrong with it comes back as
-/// `ConsentEvent::PasteRejected` and shows under the field.
-fn submit_paste(w: &mut Wizard) -> Vec<Effect> {
-    let Connect::Waiting { run, .. } = w.connect else {
-        w.paste.error = Some("no sign-in is waiting: start one first".into());
-        return Vec::new();
-    };
-    if w.paste.input.value().trim().is_empty() {
-        w.paste.error = Some(
-            "paste the whole address from the browser's address bar (it starts with http://localhost)".into(),
-        );
-        return Vec::new();
-    }
-    w.paste.error = None;
-    w.paste.checking = true;
-    vec![Effect::Cmd(Cmd::PasteAddress {
-        run,
-        text: w.paste.secret(),
-    })]
-}
-
 /// The demo's sign-in key: the device code, or else the sign-in link, is used at the
 /// stand-in.
 fn demo_sign_in(w: &mut Wizard) -> Vec<Effect> {
@@ -311,14 +189,16 @@ fn demo_sign_in(w: &mut Wizard) -> Vec<Effect> {
                 run, uri, user_code, ..
             },
             _,
-        ) => Cmd::DemoDeviceCode {
+        ) => Cmd::StandInSignIn {
             run: *run,
-            uri: uri.clone(),
-            user_code: user_code.clone(),
+            visit: StandInVisit::DeviceCode {
+                uri: uri.clone(),
+                user_code: user_code.clone(),
+            },
         },
-        (_, Connect::Waiting { run, url, .. }) => Cmd::DemoSignIn {
+        (_, Connect::Waiting { run, url, .. }) => Cmd::StandInSignIn {
             run: *run,
-            url: url.clone(),
+            visit: StandInVisit::Link(url.clone()),
         },
         _ => {
             return vec![Effect::Say(
@@ -373,38 +253,28 @@ pub(super) fn start(w: &mut Wizard, ctx: &mut StepCtx) -> Vec<Effect> {
 
 /// Progress of the sign-in runs of this step.
 pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: ConsentEvent) -> Vec<Effect> {
-    if w.admin.as_ref().and_then(|a| a.route.run()) == Some(run) {
-        return super::admin::on_event(w, ctx, run, event);
-    }
     let from_device = w.device.run() == Some(run);
     if !from_device && w.connect.run() != Some(run) {
         return Vec::new();
     }
     match event {
+        ConsentEvent::Browser(result) => listening::browser_answered(w.connect.waiting(), result),
+        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::Ready {
             auth_url,
             port,
             deadline,
         } => {
-            let browser = first_note(ctx);
-            let open = browser == BrowserNote::Opening;
+            let (browser, effects) = listening::ready(ctx, run, &auth_url);
             w.connect = Connect::Waiting {
                 run,
-                url: auth_url.clone(),
+                url: auth_url,
                 port,
                 deadline,
                 browser,
             };
-            if open {
-                return vec![Effect::Cmd(Cmd::OpenBrowser { run, url: auth_url })];
-            }
+            return effects;
         }
-        ConsentEvent::Browser(result) => {
-            if let Connect::Waiting { browser, .. } = &mut w.connect {
-                *browser = BrowserNote::after(result);
-            }
-        }
-        ConsentEvent::PasteRejected(note) => w.paste.rejected(note),
         ConsentEvent::DeviceCode {
             user_code,
             uri,
@@ -471,7 +341,8 @@ pub(super) fn on_consent(w: &mut Wizard, ctx: &mut StepCtx, run: RunId, event: C
                 Effect::Cmd(Cmd::Reload),
             ];
         }
-        ConsentEvent::NeedsAdminConsent(need) => return super::admin::open(w, *need),
+        // The wizard opens the admin consent screen for this one ([`super::admin::open`]).
+        ConsentEvent::NeedsAdminConsent(_) => {}
         // The answer to the admin consent link (sent to an admin) pasted here: recorded, and
         // the sign-in goes on.
         ConsentEvent::AdminGranted(granted) => {

@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod existing;
 pub mod form;
 pub mod guide;
+pub mod listening;
 pub mod page;
 pub mod preflight;
 pub mod script;
@@ -287,11 +288,12 @@ impl Wizard {
             StepEvent::Saved(run, result) => form::on_saved(self, ctx, run, result),
             StepEvent::Preflight(run, e) => preflight::on_event(self, ctx, run, e),
             StepEvent::SaveUnchecked(yes) => preflight::unchecked_answer(self, yes),
-            StepEvent::Consent(run, e) => connect::on_consent(self, ctx, run, e),
+            StepEvent::Consent(run, e) => self.on_consent(ctx, run, e),
             StepEvent::Test(run, e) => test::on_event(self, run, e, ctx.now),
             event => match self.step {
                 Step::Register | Step::Secret | Step::Permissions => guide::update(self, ctx, event),
                 Step::Form => form::update(self, ctx, event),
+                Step::Connect if self.admin.is_some() => admin::update(self, ctx, event),
                 Step::Connect => connect::update(self, ctx, event),
                 Step::Exchange => exchange::update(self, ctx, event),
                 Step::Token => token::update(self, event),
@@ -311,6 +313,20 @@ impl Wizard {
             }
         }
         out
+    }
+
+    /// Step 5's events go to the flow whose run they answer: the admin consent screen's, or
+    /// the sign-in's, whose "needs admin approval" opens that screen.
+    fn on_consent(&mut self, ctx: &mut StepCtx, run: RunId, event: ConsentEvent) -> Vec<Effect> {
+        if self.admin.as_ref().and_then(|a| a.route.run()) == Some(run) {
+            return admin::on_event(self, ctx, run, event);
+        }
+        match event {
+            ConsentEvent::NeedsAdminConsent(need) if self.sign_in_runs().contains(&run) => {
+                admin::open(self, *need)
+            }
+            event => connect::on_consent(self, ctx, run, event),
+        }
     }
 
     /// What showing the current step starts.

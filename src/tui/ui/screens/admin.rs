@@ -6,7 +6,7 @@ use crate::tui::state::Model;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::admin::{Admin, AdminRoute};
-use crate::tui::state::wizard::connect::BrowserNote;
+use crate::tui::state::wizard::listening::BrowserNote;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::link;
 use crate::tui::ui::widgets::text::{para, spinner};
@@ -206,6 +206,15 @@ pub fn render(model: &Model, w: &Wizard, admin: &Admin, theme: &Theme, area: Rec
             }
             if let Some(e) = &w.paste.error {
                 bottom.extend(para(&format!("✖ {e}"), width, 5, theme.err()));
+            }
+            if model.env.demo.is_some() {
+                bottom.push(crate::tui::ui::widgets::demo::line(
+                    &model.keys_line(&[(
+                        Action::DemoSignIn,
+                        "approves as the demo's admin, like a browser would",
+                    )]),
+                    theme,
+                ));
             }
             bottom.push(Line::from(vec![
                 Span::styled(format!(" {} ", spinner(model.frame)), theme.accent()),

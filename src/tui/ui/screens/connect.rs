@@ -8,8 +8,8 @@ use crate::tui::state::keymap::{self, Action};
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField};
 use crate::tui::ui::theme::Theme;
-use crate::tui::ui::widgets::link;
 use crate::tui::ui::widgets::text::{cols, para, spinner};
+use crate::tui::ui::widgets::{demo, link};
 use jiff::Timestamp;
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -245,7 +245,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 theme.dim(),
             ));
             if model.env.demo.is_some() {
-                bottom.push(demo_line(
+                bottom.push(demo::line(
                     &model.keys_line(&[(
                         Action::DemoSignIn,
                         &format!("signs in as {account}, like a browser would"),
@@ -476,7 +476,7 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
             ));
             bottom.extend(big_code(user_code, theme));
             if model.env.demo.is_some() {
-                bottom.push(demo_line(
+                bottom.push(demo::line(
                     &model.keys_line(&[(
                         Action::DemoSignIn,
                         "enters the code at the demo sign-in page for you",
@@ -552,15 +552,6 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
             ..area
         },
     );
-}
-
-/// A line that only the demo shows, marked like its header.
-fn demo_line(text: &str, theme: &Theme) -> Line<'static> {
-    Line::from(vec![
-        Span::raw(" "),
-        Span::styled("DEMO", theme.warn().add_modifier(Modifier::REVERSED)),
-        Span::raw(format!(" {text}")),
-    ])
 }
 
 /// The user code, spaced and bold in a double-ruled box, so it reads from across a desk.

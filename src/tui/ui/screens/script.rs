@@ -24,14 +24,18 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
     } else {
         ("Bash", "PowerShell")
     };
-    let intro = para(
-        &format!(
+    let text = if model.env.demo.is_some() && !s.code.value().is_empty() {
+        // No Cloud Shell in the demo: the stand-in played it, and its code waits in the field.
+        let enter = model.key(Action::Submit).unwrap_or_else(|| "Enter".into());
+        format!(
+            "DEMO: in portal.azure.com you would run this script in Cloud Shell ({shell}) and paste its last line, the setup code. The demo's stand-in ran it: its setup code is in the field, as if pasted. {enter} uses it."
+        )
+    } else {
+        format!(
             "In portal.azure.com open Cloud Shell (the >_ icon at the top) in {shell}, paste this script and run it. Its last line is the setup code: paste that line here."
-        ),
-        width,
-        0,
-        Style::new(),
-    );
+        )
+    };
+    let intro = para(&text, width, 0, Style::new());
 
     let value_w = width.saturating_sub(LABEL + 1).max(4);
     let (field, x) = crate::tui::ui::widgets::field::row(

@@ -1,5 +1,6 @@
 //! Small building blocks shared by the screens.
 
+pub mod demo;
 pub mod field;
 pub mod hints;
 pub mod link;
