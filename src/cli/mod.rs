@@ -28,6 +28,7 @@ mod exchange;
 mod import;
 mod output;
 mod proxy;
+mod report;
 mod serve;
 mod setup;
 mod tty;
