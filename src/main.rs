@@ -1,11 +1,13 @@
 //! Thin binary: parse, then hand over to the CLI or the TUI.
 
-use clap::Parser as _;
-use inbound::cli::{Cli, exit};
+use inbound::cli::exit;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut cli = match Cli::try_parse() {
+    // `COMPLETE=bash inbound …` is the shell asking for completions (stored server names
+    // among them): answered here, before anything else is printed, and the process ends.
+    inbound::cli::answer_completion_if_asked();
+    let mut cli = match inbound::cli::parse() {
         Ok(cli) => cli,
         // Help and version as clap prints them; an error quotes what was typed, so it goes
         // through the same cleaning as every other line (no escapes reach the terminal).

@@ -1,12 +1,11 @@
 //! Shell completions and the manual page, generated from the same clap definitions as the
 //! parser, so they cannot drift from the commands.
 
-use super::{Cli, exit};
-use clap::CommandFactory;
+use super::{command, exit};
 use std::io::Write;
 
 pub fn completions(shell: clap_complete::Shell) -> u8 {
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "inbound", &mut buf);
     write_out(&buf)
@@ -16,7 +15,7 @@ pub fn completions(shell: clap_complete::Shell) -> u8 {
 /// per command, which is not installed, and fill the exit codes into one paragraph. So its
 /// sections are used up to the options, then the commands and the exit codes are written here.
 pub fn man() -> u8 {
-    let cmd = Cli::command();
+    let cmd = command();
     let man = clap_mangen::Man::new(cmd.clone());
     let mut buf = Vec::new();
     let sections = man

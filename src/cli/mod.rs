@@ -23,20 +23,26 @@ macro_rules! say {
 mod cert;
 mod checks;
 mod commands;
+mod complete;
 mod docs;
 mod exchange;
 mod import;
 mod output;
+mod parse;
 mod proxy;
+mod report;
 mod serve;
 mod setup;
 mod tty;
 mod tunnel;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCompleter;
 use std::path::PathBuf;
 
 pub use commands::run;
+pub use complete::answer_if_asked as answer_completion_if_asked;
+pub use parse::{command, parse};
 
 /// Exit codes, shared by both faces (defined in the core library).
 pub use crate::exit;
@@ -59,14 +65,14 @@ Run without a command to open the interactive app, or with a stored server's nam
 #[command(name = "inbound", version, about = "Connect Microsoft 365 / Exchange Online mailboxes to IMAP fetchers with OAuth2, and keep them connected", after_help = EXIT_CODES)]
 pub struct Cli {
     /// A stored server's name: opens the interactive app on that server (inbound NAME).
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::server_names))]
     pub server: Option<String>,
     /// Where the store lives (default: the platform config dir, e.g. ~/.config/inbound).
-    #[arg(long, global = true, env = "INBOUND_CONFIG_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = "INBOUND_CONFIG_DIR", value_name = "DIR", help_heading = parse::GLOBAL_OPTIONS)]
     pub config_dir: Option<PathBuf>,
     /// Use a store that another user owns (e.g. root repairing a user's store); files keep
     /// their owner. Without it such a store is refused.
-    #[arg(long, global = true, env = "INBOUND_ALLOW_OTHER_OWNER")]
+    #[arg(long, global = true, env = "INBOUND_ALLOW_OTHER_OWNER", help_heading = parse::GLOBAL_OPTIONS)]
     pub allow_other_owner: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -111,7 +117,7 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// App-only servers: the Exchange Online PowerShell lines (service principal, mailbox
     /// permission) with this server's values filled in.
-    ExchangeSetup(ShowArgs),
+    ExchangeSetup(ExchangeSetupArgs),
     /// Certificate credentials for an app, instead of a client secret (any lifetime you
     /// choose; allowed where tenants forbid new secrets).
     #[command(subcommand)]
@@ -181,6 +187,11 @@ pub struct SetupScriptArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+These scripts complete commands and options. To have Tab offer the names of your stored
+servers and apps too, let the shell ask inbound itself, from its startup file:
+  bash: source <(COMPLETE=bash inbound)      zsh: source <(COMPLETE=zsh inbound)
+  fish: COMPLETE=fish inbound | source")]
 pub struct CompletionsArgs {
     /// The shell, e.g. bash (save as /etc/bash_completion.d/inbound), zsh (as _inbound on
     /// $fpath) or fish (as ~/.config/fish/completions/inbound.fish).
@@ -354,7 +365,7 @@ pub struct AddArgs {
     pub sign_in_as: Option<String>,
     /// Use a stored Azure app instead of --client-id/--tenant/--secret-*, or with them, the
     /// name for the new app (default: the server's name).
-    #[arg(long, value_name = "APP")]
+    #[arg(long, value_name = "APP", add = ArgValueCompleter::new(complete::app_names))]
     pub app: Option<String>,
     /// Server Name (IMAP host); default outlook.office365.com, or the --cloud's host.
     #[arg(long)]
@@ -382,7 +393,7 @@ pub struct AddArgs {
     pub no_check: bool,
     /// Another mailbox like this stored server: its authentication, Azure app, host, port and
     /// CA file (and so its cloud); only the name and --username (and --sign-in-as) are new.
-    #[arg(long, value_name = "SERVER", conflicts_with_all = ["auth", "client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "authority", "cloud", "public_client", "app", "host", "port", "ca_file", "setup_code"])]
+    #[arg(long, value_name = "SERVER", add = ArgValueCompleter::new(complete::server_names), conflicts_with_all = ["auth", "client_id", "tenant", "secret_stdin", "secret_file", "secret_expires", "authority", "cloud", "public_client", "app", "host", "port", "ca_file", "setup_code"])]
     pub like: Option<String>,
 }
 
@@ -397,6 +408,7 @@ fn parse_cloud(s: &str) -> Result<crate::model::Cloud, String> {
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// The server to diagnose.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub name: String,
     /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
@@ -410,6 +422,7 @@ pub struct DoctorArgs {
 #[derive(Debug, Args)]
 pub struct EditArgs {
     /// The server to change; omit it and give --app to change the app itself.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub name: Option<String>,
     /// New name for the server (its tokens stay with it).
     #[arg(long)]
@@ -438,7 +451,7 @@ pub struct EditArgs {
     #[arg(long, value_enum)]
     pub auth: Option<AuthArg>,
     /// With NAME: point the server at this app. Without NAME: the app to change.
-    #[arg(long, value_name = "APP")]
+    #[arg(long, value_name = "APP", add = ArgValueCompleter::new(complete::app_names))]
     pub app: Option<String>,
     /// Without NAME: the app's Application (client) ID.
     #[arg(long)]
@@ -486,6 +499,17 @@ pub struct JsonFlag {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The server to show.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
+    pub name: String,
+    /// Machine-readable output (fields documented in docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExchangeSetupArgs {
+    /// The app-only server whose PowerShell lines to print.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub name: String,
     /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
@@ -495,6 +519,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// The server to sign in for.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub name: String,
     /// Do not open a browser; print the sign-in URL as the first line of stdout and wait.
     #[arg(long)]
@@ -533,7 +558,7 @@ pub struct ConnectArgs {
 #[command(group(clap::ArgGroup::new("servers").required(true).args(["name", "all"])))]
 pub struct TestArgs {
     /// The server to test (or --all for every server).
-    #[arg(conflicts_with = "all")]
+    #[arg(conflicts_with = "all", add = ArgValueCompleter::new(complete::server_names))]
     pub name: Option<String>,
     /// Test every server, concurrently.
     #[arg(long)]
@@ -563,6 +588,7 @@ pub enum TokenFormat {
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// The server whose token to print.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub name: String,
     /// What to print.
     #[arg(long, value_enum, default_value = "access")]
@@ -582,7 +608,7 @@ without a shell, works as written:
   fetchmail:   plugin \"inbound tunnel Support inbox\" (with protocol IMAP, user and no password)")]
 pub struct TunnelArgs {
     /// The server: its Name (words are joined with spaces), id or Username.
-    #[arg(required = true, num_args = 1.., value_name = "NAME")]
+    #[arg(required = true, num_args = 1.., value_name = "NAME", add = ArgValueCompleter::new(complete::server_names))]
     pub name: Vec<String>,
 }
 
@@ -638,6 +664,7 @@ pub enum ProxyCommand {
 #[derive(Debug, Args)]
 pub struct ProxyPasswordArgs {
     /// The server.
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub name: String,
     /// Replace the password (the old one stops working at once).
     #[arg(long, conflicts_with = "remove")]
@@ -651,7 +678,7 @@ pub struct ProxyPasswordArgs {
 #[command(group(clap::ArgGroup::new("servers").required(true).args(["name", "all"])))]
 pub struct RefreshArgs {
     /// The server to refresh (or --all for every OAuth2 server).
-    #[arg(conflicts_with = "all")]
+    #[arg(conflicts_with = "all", add = ArgValueCompleter::new(complete::server_names))]
     pub name: Option<String>,
     /// Refresh every OAuth2 server, concurrently.
     #[arg(long)]
@@ -667,6 +694,7 @@ pub struct RefreshArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Servers to check (default: all).
+    #[arg(add = ArgValueCompleter::new(complete::server_names))]
     pub names: Vec<String>,
     /// Machine-readable output (fields documented in docs/json.md).
     #[arg(long)]
@@ -694,6 +722,8 @@ pub enum CertCommand {
 
 #[derive(Debug, Args)]
 pub struct CertUseArgs {
+    /// The Azure app whose waiting certificate to switch to.
+    #[arg(add = ArgValueCompleter::new(complete::app_names))]
     pub app: String,
     /// Switch without asking Microsoft (a certificate it does not know stops every server of
     /// the app).
@@ -704,6 +734,7 @@ pub struct CertUseArgs {
 #[derive(Debug, Args)]
 pub struct CertNewArgs {
     /// The Azure app (an existing one, or a new one with --client-id and --tenant).
+    #[arg(add = ArgValueCompleter::new(complete::app_names))]
     pub app: String,
     /// Lifetime of the new certificate in months (1 to 120).
     #[arg(long, value_name = "N", default_value_t = crate::ops::cert::DEFAULT_MONTHS, conflicts_with = "certificate")]
@@ -730,15 +761,16 @@ pub struct CertNewArgs {
 #[derive(Debug, Args)]
 pub struct CertShowArgs {
     /// The Azure app whose certificate to print.
+    #[arg(add = ArgValueCompleter::new(complete::app_names))]
     pub app: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
     /// The server to remove (its tokens go with it); or --app for an app.
-    #[arg(required_unless_present = "app")]
+    #[arg(required_unless_present = "app", add = ArgValueCompleter::new(complete::server_names))]
     pub name: Option<String>,
     /// Remove this Azure app (only when no server uses it).
-    #[arg(long, value_name = "APP")]
+    #[arg(long, value_name = "APP", add = ArgValueCompleter::new(complete::app_names))]
     pub app: Option<String>,
 }

@@ -149,7 +149,7 @@ impl ServeArgs {
 pub async fn run(store: &Store, a: ServeArgs) -> u8 {
     let flags = a.setting.settings();
     if let Err(e) = flags.check() {
-        super::commands::report(&crate::ops::Error::from(e));
+        super::report::report(&crate::ops::Error::from(e));
         return exit::USAGE;
     }
     if a.print_unit {
@@ -175,8 +175,8 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
                 exit::OK
             }
             Err(e) => {
-                super::commands::report(&e);
-                super::commands::code_for(&e)
+                super::report::report(&e);
+                super::report::code_for(&e)
             }
         };
     }
@@ -202,7 +202,7 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
                 code
             }
             Err(e) => {
-                super::commands::report(&e);
+                super::report::report(&e);
                 exit::STORE
             }
         };

@@ -1,6 +1,6 @@
 //! `inbound setup-script` and `inbound add --setup-code`: parsing, printing, exit codes.
 
-use super::commands::{code_for, report};
+use super::report::{code_for, report};
 use super::{AddArgs, SetupScriptArgs, ShellArg, exit};
 use crate::model::AuthKind;
 use crate::model::validate::Field;
@@ -130,7 +130,7 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
     if let Some((app, users)) = &renewing {
         say!(
             "  {}",
-            super::commands::renewal_note(app, users, &added.name, a.no_check)
+            super::report::renewal_note(app, users, &added.name, a.no_check)
         );
     }
     if let Some(app) = app {

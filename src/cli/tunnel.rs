@@ -1,7 +1,7 @@
 //! `inbound tunnel NAME`: prints, exits and logs; the session itself is the core's.
 
 use super::TunnelArgs;
-use super::commands::{code_for, report};
+use super::report::{code_for, report};
 use crate::exit;
 use crate::ops::Error;
 use crate::ops::tunnel;
