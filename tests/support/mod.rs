@@ -1,4 +1,5 @@
-//! Shared harness for the integration tests (`mod support;` in each test file).
+//! Shared harness for the integration tests (`crate::support` in `tests/testsuite/`; also
+//! `examples/bench_env` includes two of its files).
 //!
 //! * [`fake_idp`]: a local fake of Microsoft's Entra v2.0 endpoints plus token introspection.
 //! * [`dovecot`]: a real Dovecot 2.3 (imaps on 127.0.0.1) that validates bearer tokens against

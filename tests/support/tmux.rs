@@ -93,7 +93,6 @@ impl Tmux {
 
     /// Resizes the window and waits until the app has redrawn at the new width (a box border
     /// `columns` wide on screen), so the next key is read after the resize, never racing it.
-    #[allow(dead_code)] // not every test binary resizes
     pub async fn resize_and_wait(&self, columns: u16, rows: u16, context: &dyn Fn() -> String) {
         let (x, y) = (columns.to_string(), rows.to_string());
         self.run(&["resize-window", "-t", "walk", "-x", &x, "-y", &y])

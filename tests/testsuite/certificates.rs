@@ -4,7 +4,7 @@
 //! refresh) work with client assertions only: no client_secret in any token request.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Output;

@@ -6,7 +6,7 @@
 //! `INBOUND_FAULT_ROUNDS` sets the kill rounds (CI: 100; `scripts/faults.sh`: 1,000).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use inbound::model::{Config, TokenFile};
 use inbound::store::Store;

@@ -2,7 +2,7 @@
 //! `inbound import FILE` through the binary: a good file adds every row in one go (a dry run
 //! first writes nothing), a file with bad rows adds nothing and names each by line and column.
 
-mod support;
+use crate::support;
 
 use inbound::model::{AzureApp, Config};
 use inbound::secret::Secret;

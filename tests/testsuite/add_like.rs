@@ -2,7 +2,7 @@
 //! `inbound add NAME --like OTHER --username U`: another mailbox of an app in use, with the
 //! other server's app, host, port and CA file, through the binary.
 
-mod support;
+use crate::support;
 
 use inbound::model::{AuthKind, AzureApp, Config, Server, ServerState, ServerType};
 use inbound::secret::Secret;

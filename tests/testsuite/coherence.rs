@@ -2,7 +2,7 @@
 //! checked through the binary.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use support::cli::{Cli, text};
 use support::dovecot::{Dovecot, OAUTH_USER};

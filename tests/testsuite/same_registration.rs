@@ -4,7 +4,7 @@
 //! choice; a "✔" only ever describes the secret that was checked.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 use support::cli::{Cli, text};

@@ -4,7 +4,7 @@
 //! was expected. Nothing of them may run in a shell, reach the terminal raw, or be echoed.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use inbound::model::{Blocker, Flow, TokenFile, TokenSet};
 use inbound::secret::Secret;

@@ -4,7 +4,7 @@
 //! is on loopback; afterwards its temporary store is gone and the INBOUND_CONFIG_DIR it was
 //! given is untouched.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Self-test of the integration-test harness in `tests/support/`: the fake Entra IdP and the
 //! real Dovecot it feeds. Nothing here uses the library under test.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

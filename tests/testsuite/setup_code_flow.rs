@@ -2,7 +2,7 @@
 //! `inbound add --setup-code -` (pre-flighted) → `connect` → `test` → Confirmed, with no ID
 //! typed; and a code whose secret Microsoft refuses is caught before any browser opens.
 
-mod support;
+use crate::support;
 
 use inbound::ops::setup::code::SetupCode;
 use inbound::secret::Secret;

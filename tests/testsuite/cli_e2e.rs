@@ -3,7 +3,7 @@
 //! in to Dovecot. Plus Basic auth, refresh rotation, failures and the log-leak guard.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use inbound::services::imap::{Credentials, ProbeSettings, Timeouts, probe};
 use std::path::PathBuf;

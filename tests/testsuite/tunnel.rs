@@ -3,7 +3,7 @@
 //! programs run a tunnel) and by raw pipes.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 use std::time::Duration;

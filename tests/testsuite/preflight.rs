@@ -4,7 +4,7 @@
 //! code blocked by Conditional Access.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use inbound::model::AzureApp;
 use inbound::ops::preflight::{self, CheckItem, Outcome, PreflightOptions, Progress};

@@ -4,7 +4,7 @@
 //! reporting is off again once the app ends), and import from the app (bad rows named, a dry
 //! run, then the import).
 
-mod support;
+use crate::support;
 
 use inbound::model::{AuthKind, AzureApp, Server, ServerState, ServerType};
 use inbound::secret::Secret;

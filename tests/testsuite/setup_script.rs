@@ -6,7 +6,7 @@
 //! the same code format.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use support::cli::{Cli, text};

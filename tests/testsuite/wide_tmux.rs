@@ -2,7 +2,7 @@
 //! every step says what it should, nothing names a key its screen does not bind, no line is
 //! wider than the terminal, and the wizard ends Confirmed.
 
-mod support;
+use crate::support;
 
 use support::tmux::{Tmux, tmux_or_skip};
 

@@ -9,7 +9,7 @@
 //! (CI), where it fails: `.ci/setup --test` installs every one of them.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

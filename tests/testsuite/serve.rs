@@ -4,7 +4,7 @@
 //! at random moments of refresh waves. Every wait is on a condition with a deadline.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use inbound::model::ServerState;
 use rand::{Rng, SeedableRng};

@@ -3,7 +3,7 @@
 //! `check` verdicts and secret rotation.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use support::cli::{Cli, text};
 

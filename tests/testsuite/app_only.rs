@@ -5,7 +5,7 @@
 //! token request; `connect` says there is nothing to sign in to.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 use support::cli::{Cli, text};

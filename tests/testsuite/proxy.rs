@@ -6,7 +6,7 @@
 //! bounded by a deadline; nothing sleeps.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use inbound::ops::proxy::{self, Outcome, ProxyConfig, ProxyEvent};
 use inbound::services::imap::Timeouts;

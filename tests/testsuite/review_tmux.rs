@@ -3,7 +3,7 @@
 //! Every server points at a closed loopback port, so each test fails fast at "connect" and
 //! nothing leaves the machine.
 
-mod support;
+use crate::support;
 
 use inbound::model::{AuthKind, AzureApp, Flow, Server, ServerState, ServerType, TokenSet};
 use inbound::secret::Secret;

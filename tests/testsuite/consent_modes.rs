@@ -3,7 +3,7 @@
 //! the real Dovecot.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use base64::Engine as _;
 use std::collections::HashMap;

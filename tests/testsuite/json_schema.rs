@@ -2,7 +2,7 @@
 //! none missing (unless documented optional), none undocumented.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

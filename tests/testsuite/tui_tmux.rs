@@ -5,7 +5,7 @@
 //! Skipped with a notice when tmux, curl or Dovecot is missing, unless
 //! INBOUND_REQUIRE_DOVECOT=1 (CI), which makes that an error.
 
-mod support;
+use crate::support;
 
 use inbound::model::ServerState;
 use inbound::store::Store;

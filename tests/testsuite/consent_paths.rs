@@ -1,7 +1,7 @@
 //! Consent without a reachable listener: paste-back and device code, through the binary.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-mod support;
+use crate::support;
 
 use support::cli::{Cli, text};
 
