@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # serve's kill test at full count: 1,000 SIGKILLs at random moments of refresh waves (CI runs
-# 100). INBOUND_SERVE_KILL_SEED=N repeats a printed run.
+# 100). INBOUND_TEST_SEED=N repeats a printed run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${INBOUND_SERVE_KILL_ROUNDS:-1000}"

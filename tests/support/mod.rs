@@ -30,6 +30,21 @@ pub fn tls_fixture(name: &str) -> PathBuf {
     fixtures_dir().join("tls").join(name)
 }
 
+/// The random generator of one test: seeded from `INBOUND_TEST_SEED` when set, else from the
+/// system, and the seed is printed (shown with a failure) so a failing run can be repeated.
+pub fn seeded_rng(what: &str) -> (u64, rand::rngs::StdRng) {
+    use rand::{Rng as _, SeedableRng as _};
+    let seed: u64 = std::env::var(SEED_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().r#gen());
+    eprintln!("{what}: seed {seed} ({SEED_ENV}={seed} repeats it)");
+    (seed, rand::rngs::StdRng::seed_from_u64(seed))
+}
+
+/// Set to a number to repeat the random choices of a run (see [`seeded_rng`]).
+pub const SEED_ENV: &str = "INBOUND_TEST_SEED";
+
 /// A secret expiry `months` ahead of today (`YYYY-MM-DD`): expiries are refused when past or
 /// more than 24 months ahead, so tests compute theirs instead of writing a fixed year.
 pub fn months_ahead(months: i8) -> String {

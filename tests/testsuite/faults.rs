@@ -289,7 +289,7 @@ async fn kills_at_random_moments_lose_nothing() {
     let cli = connected(&idp, "Keep", USER).await;
     let store = cli.store();
     let token = text(&run(&cli, &["token", "Keep"], None).await.stdout);
-    let mut rng = rand::thread_rng();
+    let (_, mut rng) = support::seeded_rng("faults: kill rounds");
     let mut killed = 0;
     let n = rounds();
     for round in 0..n {
@@ -796,7 +796,7 @@ async fn kills_leave_the_token_cache_right_or_seen_to_be_stale() {
     assert!(status == 200 && out.status.success(), "{page}");
     assert!(add_basic(&cli, "Plain", "pw").await.status.success());
     let cache = cli.config_dir().join("tokens.cache");
-    let mut rng = rand::thread_rng();
+    let (_, mut rng) = support::seeded_rng("faults: token cache kill rounds");
     let (mut killed, mut one_stat) = (0, 0);
     let n = rounds();
     for round in 0..n {

@@ -7,7 +7,7 @@
 use crate::support;
 
 use inbound::model::ServerState;
-use rand::{Rng, SeedableRng};
+use rand::Rng as _;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -657,12 +657,7 @@ async fn sigkill_during_refresh_waves_loses_no_refresh_token() {
     // token file is whole and its refresh token still works, no temporary file survives.
     env.idp.keep_rotated_refresh_tokens(true);
     let store = env.cli.store();
-    let seed: u64 = std::env::var("INBOUND_SERVE_KILL_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().r#gen());
-    eprintln!("serve kill rounds: seed {seed} (INBOUND_SERVE_KILL_SEED={seed} repeats them)");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = support::seeded_rng("serve kill rounds");
     let rounds = kill_rounds();
     let before = env.idp.refresh_requests();
     for round in 0..rounds {
@@ -799,9 +794,7 @@ async fn sigterm_during_refresh_waves_keeps_every_rotated_token() {
             .await;
         env.connect(&name).await;
     }
-    let seed: u64 = rand::thread_rng().r#gen();
-    eprintln!("serve SIGTERM rounds: seed {seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = support::seeded_rng("serve SIGTERM rounds");
     let before = env.idp.refresh_requests();
     for _ in 0..15 {
         let child = env.serve(&["--retry-after", "1"], &[]);

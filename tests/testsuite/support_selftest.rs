@@ -50,7 +50,10 @@ struct Pkce {
 }
 
 fn pkce() -> Pkce {
-    let verifier = format!("verifier-{}", rand::random::<u64>()).repeat(4);
+    // Numbered, not random: each call gets a new one, and a run can be repeated.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let verifier = format!("verifier-{n:020}").repeat(4);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     Pkce { verifier, challenge }
 }

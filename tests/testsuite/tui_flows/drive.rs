@@ -145,10 +145,16 @@ pub(super) fn key_msg(m: &Model, c: char) -> Option<Msg> {
     )
 }
 
-/// The run of the one command that started work.
+/// The run of the one command that started work, read from what `update` returned (never
+/// guessed from the model's run counter).
 pub(super) fn started(cmds: Vec<Cmd>) -> u64 {
     match cmds.as_slice() {
-        [Cmd::DeviceSignIn { run, .. } | Cmd::RotateSecret { run, .. }] => *run,
+        [
+            Cmd::Connect { run, .. }
+            | Cmd::Test { run, .. }
+            | Cmd::DeviceSignIn { run, .. }
+            | Cmd::RotateSecret { run, .. },
+        ] => *run,
         other => panic!("expected one start, got {other:?}"),
     }
 }

@@ -1,7 +1,7 @@
 //! Test & Confirm after a sign-in: a failed stage offers retry, edit and reconnect; a wrong
 //! secret goes back to its field.
 
-use super::drive::{act, step, filled, save, ready};
+use super::drive::{act, step, filled, save, ready, started};
 use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;
 use inbound::tui::state::cmd::Cmd;
@@ -57,8 +57,9 @@ fn test_failure_marks_the_stage_and_offers_retry_edit_reconnect() {
 #[test]
 fn reconnect_from_a_failed_test() {
     let mut m = testing::model(testing::populated());
-    act(&mut m, Action::Test);
-    let run = m.next_run - 1;
+    let cmds = act(&mut m, Action::Test);
+    assert!(matches!(cmds.as_slice(), [Cmd::Test { .. }]), "{cmds:?}");
+    let run = started(cmds);
     m.update(Msg::Test {
         run,
         event: TestEvent::Finished(Err(ProbeFailure {
