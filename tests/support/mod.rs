@@ -5,6 +5,9 @@
 //! * [`dovecot`]: a real Dovecot 2.3 (imaps on 127.0.0.1) that validates bearer tokens against
 //!   the fake IdP.
 //! * [`imap`]: a tiny raw IMAP-over-TLS client for checking servers from tests.
+//! * [`mail`]: the usual end-to-end set-up (fake IdP, Dovecot, a store) and bounded waits.
+//! * [`store`], [`setup_code`], [`tui`]: stored values, setup codes and the app's answers
+//!   that several modules use.
 //!
 //! Each test file uses only part of this, hence the `dead_code` allowance.
 #![allow(dead_code)]
@@ -14,7 +17,11 @@ pub mod dovecot;
 pub mod fake_idp;
 pub mod hostile;
 pub mod imap;
+pub mod mail;
+pub mod setup_code;
+pub mod store;
 pub mod tmux;
+pub mod tui;
 
 use std::path::PathBuf;
 

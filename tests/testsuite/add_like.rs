@@ -4,8 +4,7 @@
 
 use crate::support;
 
-use inbound::model::{AuthKind, AzureApp, Config, Server, ServerState, ServerType};
-use inbound::secret::Secret;
+use inbound::model::{AuthKind, Config, Server, ServerState, ServerType};
 use support::cli::{Cli, text};
 
 #[tokio::test]
@@ -16,17 +15,7 @@ async fn another_mailbox_like_a_stored_server() {
     let ca2 = ca.clone();
     cli.store()
         .update(move |c: &mut Config| {
-            c.apps.push(AzureApp {
-                name: "Contoso mail".into(),
-                client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
-                tenant: "contoso.com".into(),
-                secret: Some(Secret::new("abc8Q~defghijklmnopqrstuvwxyz0123456789")),
-                secret_expires: None,
-                authority: "https://login.microsoftonline.us".into(),
-                certificate: None,
-                public_client: false,
-                admin_consent_at: None,
-            });
+            c.apps.push(support::store::contoso_app("https://login.microsoftonline.us"));
             c.servers.push(Server {
                 id: inbound::model::new_server_id(),
                 name: "Support".into(),

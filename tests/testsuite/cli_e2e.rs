@@ -8,91 +8,50 @@ use crate::support;
 use inbound::services::imap::{Credentials, ProbeSettings, Timeouts, probe};
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use support::cli::{Cli, text};
-use support::dovecot::{BASIC_PASSWORD, BASIC_USER, Dovecot, INBOX_MESSAGES, OAUTH_USER};
-use support::fake_idp::{DEFAULT_CLIENT_SECRET, FakeIdp};
+use support::cli::text;
+use support::dovecot::{BASIC_PASSWORD, BASIC_USER, INBOX_MESSAGES, OAUTH_USER};
+use support::fake_idp::DEFAULT_CLIENT_SECRET;
+use support::mail::MailEnv;
 use support::imap::ImapClient;
 
 const NAME: &str = "Support inbox";
 
-struct Env {
-    cli: Cli,
-    idp: FakeIdp,
-    dovecot: Dovecot,
+/// `add NAME` on the Dovecot, with a secret expiry in six months.
+async fn add_oauth(env: &MailEnv, name: &str) {
+    let expires = support::months_ahead(6);
+    env.add(name, OAUTH_USER, &["--secret-expires", &expires])
+        .await;
 }
 
-impl Env {
-    async fn start() -> Option<Env> {
-        let idp = FakeIdp::start().await;
-        idp.set_account(OAUTH_USER);
-        let dovecot = Dovecot::start(&idp.introspection_url())?;
-        Some(Env {
-            cli: Cli::new(),
-            idp,
-            dovecot,
-        })
-    }
-
-    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        self.cli.run(args, stdin).await
-    }
-
-    async fn add_oauth(&self, name: &str) {
-        let port = self.dovecot.port.to_string();
-        let ca = self.dovecot.ca_file.display().to_string();
-        let expires = support::months_ahead(6);
-        let extra = [
-            "--secret-expires",
-            &expires,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-        ];
-        self.cli.add_oauth(&self.idp, name, OAUTH_USER, &extra).await;
-    }
-
-    async fn add_basic(&self, name: &str, password: &str) -> Output {
-        let port = self.dovecot.port.to_string();
-        let ca = self.dovecot.ca_file.display().to_string();
-        let args = [
-            "add",
-            name,
-            "--auth",
-            "basic",
-            "--username",
-            BASIC_USER,
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-        ];
-        self.run(&args, Some(password)).await
-    }
-
-    async fn connect(&self, name: &str) -> (Output, u16, String) {
-        self.cli.connect(name).await
-    }
+/// `add NAME --auth basic` for [`BASIC_USER`] on the Dovecot.
+async fn add_basic(env: &MailEnv, name: &str, password: &str) -> Output {
+    let server = env.dovecot.server_args();
+    let mut args = vec![
+        "add",
+        name,
+        "--auth",
+        "basic",
+        "--username",
+        BASIC_USER,
+        "--password-stdin",
+    ];
+    args.extend(server.words());
+    env.cli.run(&args, Some(password)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_connect_test_confirm_token_end_to_end() {
-    let Some(env) = Env::start().await else { return };
-    env.add_oauth(NAME).await;
+    let Some(env) = MailEnv::start().await else { return };
+    add_oauth(&env, NAME).await;
 
-    let show = env.run(&["show", NAME, "--json"], None).await;
+    let show = env.cli.run(&["show", NAME, "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(v["state"], "Draft");
     assert_eq!(v["app"]["secret"], "••••••••");
     assert!(!text(&show.stdout).contains(DEFAULT_CLIENT_SECRET));
     assert_eq!(v["redirect_url"], "http://localhost/microsoft_outlook/confirm");
 
-    let (out, status, page) = env.connect(NAME).await;
+    let (out, status, page) = env.cli.connect(NAME).await;
     assert!(out.status.success(), "connect failed: {}", text(&out.stderr));
     assert_eq!(status, 200);
     assert!(page.contains("Outlook token is valid"), "{page}");
@@ -106,7 +65,7 @@ async fn add_connect_test_confirm_token_end_to_end() {
         "{stdout}"
     );
 
-    let test = env.run(&["test", NAME], None).await;
+    let test = env.cli.run(&["test", NAME], None).await;
     assert!(
         test.status.success(),
         "test failed: {}{}",
@@ -130,14 +89,14 @@ async fn add_connect_test_confirm_token_end_to_end() {
         );
     }
 
-    let list = env.run(&["list", "--json"], None).await;
+    let list = env.cli.run(&["list", "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(v[0]["state"], "Confirmed");
     assert_eq!(v[0]["health"]["token"]["state"], "valid");
     assert_eq!(v[0]["last_test"]["messages"], INBOX_MESSAGES);
 
     // The token other programs get logs in to Dovecot.
-    let tok = env.run(&["token", NAME], None).await;
+    let tok = env.cli.run(&["token", NAME], None).await;
     assert!(tok.status.success());
     let token = text(&tok.stdout).trim().to_string();
     assert!(env.idp.is_valid_access_token(&token));
@@ -158,7 +117,7 @@ async fn add_connect_test_confirm_token_end_to_end() {
     );
 
     // The xoauth2 format, used verbatim in AUTHENTICATE XOAUTH2 (credential-helper recipe).
-    let x = env.run(&["token", NAME, "--format", "xoauth2"], None).await;
+    let x = env.cli.run(&["token", NAME, "--format", "xoauth2"], None).await;
     let mut imap = ImapClient::connect(env.dovecot.port, &env.dovecot.ca_file).await;
     let reply = imap.authenticate("XOAUTH2", text(&x.stdout).trim()).await;
     assert!(reply.is_ok(), "{reply:?}");
@@ -168,12 +127,12 @@ async fn add_connect_test_confirm_token_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_saves_the_rotated_refresh_token() {
-    let Some(env) = Env::start().await else { return };
-    env.add_oauth(NAME).await;
-    assert!(env.connect(NAME).await.0.status.success());
-    let before = env.run(&["token", NAME], None).await;
+    let Some(env) = MailEnv::start().await else { return };
+    add_oauth(&env, NAME).await;
+    assert!(env.cli.connect(NAME).await.0.status.success());
+    let before = env.cli.run(&["token", NAME], None).await;
     for round in 1..=3 {
-        let r = env.run(&["refresh", NAME], None).await;
+        let r = env.cli.run(&["refresh", NAME], None).await;
         assert!(
             r.status.success(),
             "refresh {round}: {}{}",
@@ -183,10 +142,10 @@ async fn refresh_saves_the_rotated_refresh_token() {
     }
     // The fake rejects every refresh token but the newest, so three successes prove rotation.
     assert_eq!(env.idp.refresh_requests(), 3);
-    let after = env.run(&["token", NAME], None).await;
+    let after = env.cli.run(&["token", NAME], None).await;
     assert_ne!(before.stdout, after.stdout);
     // refresh --all with a summary
-    let all = env.run(&["refresh", "--all"], None).await;
+    let all = env.cli.run(&["refresh", "--all"], None).await;
     assert!(
         text(&all.stdout).contains("1 refreshed, 0 failed"),
         "{}",
@@ -198,13 +157,13 @@ async fn refresh_saves_the_rotated_refresh_token() {
 /// is Confirmed, and each result is recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_all_runs_them_at_once_and_records_each() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     let names: Vec<String> = (1..=12).map(|i| format!("Inbox {i}")).collect();
     for name in &names {
-        env.add_oauth(name).await;
+        add_oauth(&env, name).await;
         assert!(env.connect(name).await.0.status.success());
     }
-    let all = env.run(&["test", "--all", "--json"], None).await;
+    let all = env.cli.run(&["test", "--all", "--json"], None).await;
     assert!(all.status.success(), "{}{}", text(&all.stdout), text(&all.stderr));
     let v: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
     let servers: Vec<&str> = v
@@ -215,37 +174,37 @@ async fn test_all_runs_them_at_once_and_records_each() {
         .collect();
     assert_eq!(servers, names, "in the order of the store");
     assert!(v.as_array().unwrap().iter().all(|r| r["ok"] == true), "{v}");
-    let list = env.run(&["list", "--json"], None).await;
+    let list = env.cli.run(&["list", "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     for s in v.as_array().unwrap() {
         assert_eq!(s["state"], "Confirmed", "{s}");
         assert_eq!(s["last_test"]["messages"], INBOX_MESSAGES, "{s}");
     }
     // --jobs lowers the concurrency; zero is refused.
-    let one = env.run(&["test", "--all", "--jobs", "1"], None).await;
+    let one = env.cli.run(&["test", "--all", "--jobs", "1"], None).await;
     assert!(one.status.success(), "{}", text(&one.stderr));
-    let zero = env.run(&["test", "--all", "--jobs", "0"], None).await;
+    let zero = env.cli.run(&["test", "--all", "--jobs", "0"], None).await;
     assert_eq!(zero.status.code(), Some(2), "{}", text(&zero.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_against_dovecot() {
-    let Some(env) = Env::start().await else { return };
-    let add = env.add_basic("Bob", BASIC_PASSWORD).await;
+    let Some(env) = MailEnv::start().await else { return };
+    let add = add_basic(&env, "Bob", BASIC_PASSWORD).await;
     assert!(add.status.success(), "{}", text(&add.stderr));
-    let t = env.run(&["test", "Bob"], None).await;
+    let t = env.cli.run(&["test", "Bob"], None).await;
     assert!(t.status.success(), "{}{}", text(&t.stdout), text(&t.stderr));
     assert!(text(&t.stdout).contains("Confirmed"));
     assert!(!text(&t.stdout).contains(BASIC_PASSWORD) && !text(&t.stderr).contains(BASIC_PASSWORD));
 
     // A wrong password: refused at the authenticate stage, exit 1, state unchanged.
-    let add = env.add_basic("Bad", "wrong").await;
+    let add = add_basic(&env, "Bad", "wrong").await;
     assert!(add.status.success());
-    let t = env.run(&["test", "Bad", "--json"], None).await;
+    let t = env.cli.run(&["test", "Bad", "--json"], None).await;
     assert_eq!(t.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
     assert_eq!(v[0]["stage"], "authenticate");
-    let show = env.run(&["show", "Bad", "--json"], None).await;
+    let show = env.cli.run(&["show", "Bad", "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(v["state"], "Draft");
     assert_eq!(v["last_test"]["ok"], false);
@@ -253,9 +212,9 @@ async fn basic_auth_against_dovecot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_certificate_fails_at_tls_with_a_hint() {
-    let Some(env) = Env::start().await else { return };
-    env.add_oauth(NAME).await;
-    assert!(env.connect(NAME).await.0.status.success());
+    let Some(env) = MailEnv::start().await else { return };
+    add_oauth(&env, NAME).await;
+    assert!(env.cli.connect(NAME).await.0.status.success());
     let other = env.dovecot.ca_file.with_file_name("other-ca.pem");
     let other = if other.exists() {
         other
@@ -266,7 +225,7 @@ async fn an_untrusted_certificate_fails_at_tls_with_a_hint() {
         .run(&["edit", NAME, "--ca-file", &other.display().to_string()], None)
         .await;
     assert!(e.status.success(), "{}", text(&e.stderr));
-    let t = env.run(&["test", NAME], None).await;
+    let t = env.cli.run(&["test", NAME], None).await;
     assert_eq!(t.status.code(), Some(1));
     let out = text(&t.stdout);
     assert!(out.contains("failed at TLS"), "{out}");
@@ -275,16 +234,16 @@ async fn an_untrusted_certificate_fails_at_tls_with_a_hint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bearer_token_never_reaches_the_log_even_at_trace_level() {
-    let Some(env) = Env::start().await else { return };
-    env.add_oauth(NAME).await;
-    assert!(env.connect(NAME).await.0.status.success());
+    let Some(env) = MailEnv::start().await else { return };
+    add_oauth(&env, NAME).await;
+    assert!(env.cli.connect(NAME).await.0.status.success());
     let mut c = env.cli.cmd(&["test", NAME]);
     c.env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let out = c.output().await.unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let token = text(&env.run(&["token", NAME], None).await.stdout)
+    let token = text(&env.cli.run(&["token", NAME], None).await.stdout)
         .trim()
         .to_string();
     let xoauth2 = inbound::services::xoauth2::encode(OAUTH_USER, &token);

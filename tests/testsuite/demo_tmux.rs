@@ -8,7 +8,7 @@ use crate::support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use support::tmux::{Tmux, have, required, tmux_or_skip};
+use support::tmux::{NO_DISPLAY, Tmux, tmux_or_skip, tools_or_skip};
 
 /// Name → contents of every file under `dir`.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -87,14 +87,11 @@ async fn demo_walk_to_confirmed_without_a_display() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let tmux = Tmux {
-        socket: format!("inbound-demo-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("demo");
     let shell = tmux.start_shell().await;
     let nothing = String::new;
-    tmux.wait_for("shell$", &nothing).await;
     let command = format!(
-        "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY TMPDIR='{}' INBOUND_CONFIG_DIR='{}' BROWSER='{}' '{}' demo; echo DEMO_EXIT=$?",
+        "{NO_DISPLAY} TMPDIR='{}' INBOUND_CONFIG_DIR='{}' BROWSER='{}' '{}' demo; echo DEMO_EXIT=$?",
         tmp.display(),
         own.display(),
         browser.display(),
@@ -185,12 +182,9 @@ async fn demo_store_is_removed_when_the_terminal_goes_away() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-demo-hup-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("demo-hup");
     tmux.start_shell().await;
     let nothing = String::new;
-    tmux.wait_for("shell$", &nothing).await;
     tmux.text(&format!(
         "env -u DISPLAY -u WAYLAND_DISPLAY TMPDIR='{}' '{}' demo",
         dir.path().display(),
@@ -215,15 +209,8 @@ async fn demo_store_is_removed_when_the_terminal_goes_away() {
 /// "Sign in and accept" there (a scripted browser) and the app goes on to token valid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_opens_the_browser_on_the_stand_ins_page_with_a_display() {
-    for tool in ["tmux", "curl"] {
-        if !have(tool) {
-            assert!(
-                !required(),
-                "{tool} is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-            );
-            eprintln!("{tool} not installed; skipping the demo browser walk");
-            return;
-        }
+    if !tools_or_skip(&["tmux", "curl"], "the demo browser walk") {
+        return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let page = dir.path().join("page.html");
@@ -238,12 +225,9 @@ async fn demo_opens_the_browser_on_the_stand_ins_page_with_a_display() {
     .expect("browser");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let tmux = Tmux {
-        socket: format!("inbound-demo-browser-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("demo-browser");
     tmux.start_shell().await;
     let nothing = String::new;
-    tmux.wait_for("shell$", &nothing).await;
     tmux.text(&format!(
         "env -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY -u WAYLAND_DISPLAY DISPLAY=:99 BROWSER='{}' TMPDIR='{}' '{}' demo; echo DEMO_EXIT=$?",
         browser.display(),

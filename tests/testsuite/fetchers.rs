@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
-use support::cli::{Cli, text};
-use support::dovecot::{Dovecot, INBOX_MESSAGES, OAUTH_USER, REQUIRE_ENV};
-use support::fake_idp::FakeIdp;
+use support::cli::text;
+use support::dovecot::{INBOX_MESSAGES, OAUTH_USER, REQUIRE_ENV};
+use support::mail::MailEnv;
 
 /// The server Name and mailbox the README's snippets use.
 const NAME: &str = "Support inbox";
@@ -29,9 +29,7 @@ const EXTRA_MESSAGES: u32 = 4;
 const CLIENT_DEADLINE: Duration = Duration::from_secs(90);
 
 struct Env {
-    cli: Cli,
-    _idp: FakeIdp,
-    dovecot: Dovecot,
+    mail: MailEnv,
     /// The client's $HOME and working folder (configs, Maildirs, state).
     home: tempfile::TempDir,
 }
@@ -39,47 +37,17 @@ struct Env {
 impl Env {
     /// Fake IdP, Dovecot with extra messages, and a Confirmed OAuth server named [`NAME`].
     async fn start() -> Option<Env> {
-        let idp = FakeIdp::start().await;
-        idp.set_account(OAUTH_USER);
-        let dovecot = Dovecot::start(&idp.introspection_url())?;
+        let mail = MailEnv::start().await?;
         for n in 1..=EXTRA_MESSAGES {
-            dovecot.deliver(OAUTH_USER, extra_message(n).as_bytes());
+            mail.dovecot.deliver(OAUTH_USER, extra_message(n).as_bytes());
         }
-        let cli = Cli::new();
-        let port = dovecot.port.to_string();
-        let ca = dovecot.ca_file.display().to_string();
         let expires = support::months_ahead(6);
-        let extra = [
-            "--secret-expires",
-            &expires,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-        ];
-        cli.add_oauth(&idp, NAME, OAUTH_USER, &extra).await;
-        let (out, status, page) = cli.connect(NAME).await;
-        assert!(
-            out.status.success() && status == 200,
-            "connect: {}{page}",
-            text(&out.stderr)
-        );
-        let test = cli.run(&["test", NAME], None).await;
-        assert!(
-            test.status.success(),
-            "test: {}{}",
-            text(&test.stdout),
-            text(&test.stderr)
-        );
+        mail.add(NAME, OAUTH_USER, &["--secret-expires", &expires])
+            .await;
+        mail.connect(NAME).await;
+        mail.confirm(NAME).await;
         let home = tempfile::tempdir().unwrap();
-        Some(Env {
-            cli,
-            _idp: idp,
-            dovecot,
-            home,
-        })
+        Some(Env { mail, home })
     }
 
     fn home(&self) -> &Path {
@@ -116,8 +84,8 @@ impl Env {
             .current_dir(self.home())
             .env("PATH", std::env::join_paths(dirs).unwrap())
             .env("HOME", self.home())
-            .env("INBOUND_CONFIG_DIR", self.cli.config_dir())
-            .env("SSL_CERT_FILE", &self.dovecot.ca_file)
+            .env("INBOUND_CONFIG_DIR", self.mail.cli.config_dir())
+            .env("SSL_CERT_FILE", &self.mail.dovecot.ca_file)
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("RUST_LOG")
@@ -145,7 +113,7 @@ impl Env {
             text(&out.stdout),
             text(&out.stderr),
             std::fs::read_to_string(self.home().join("proxy.log")).unwrap_or_default(),
-            self.dovecot.log_tail(20)
+            self.mail.dovecot.log_tail(20)
         );
         out
     }
@@ -333,7 +301,7 @@ async fn imaplib_fetches_with_inbound_token() {
         return;
     };
     let Some(env) = Env::start().await else { return };
-    let port = env.dovecot.port;
+    let port = env.mail.dovecot.port;
     let mut script = localize(
         &readme_recipe("imaplib-token"),
         &[
@@ -372,8 +340,8 @@ async fn getmail6_fetches_with_inbound_token() {
                 &format!("server = {README_HOST}"),
                 format!(
                     "server = 127.0.0.1\nport = {}\nca_certs = {}",
-                    env.dovecot.port,
-                    env.dovecot.ca_file.display()
+                    env.mail.dovecot.port,
+                    env.mail.dovecot.ca_file.display()
                 ),
             ),
             (README_MAILBOX, OAUTH_USER.to_owned()),
@@ -405,8 +373,8 @@ fn mbsync_local(env: &Env, recipe: &str) -> String {
             format!(
                 // mbsync matches the certificate's names, not its IP addresses.
                 "Host localhost\nPort {}\nCertificateFile {}",
-                env.dovecot.port,
-                env.dovecot.ca_file.display()
+                env.mail.dovecot.port,
+                env.mail.dovecot.ca_file.display()
             ),
         ));
         replacements.push(("User support@contoso.com", format!("User {OAUTH_USER}")));
@@ -450,7 +418,7 @@ fn neomutt_test_settings(env: &Env) -> String {
          set mark_old = no\n\
          set header_cache = \"\"\n\
          set message_cachedir = \"\"\n",
-        env.dovecot.ca_file.display()
+        env.mail.dovecot.ca_file.display()
     )
 }
 
@@ -493,7 +461,7 @@ async fn neomutt_fetches_with_inbound_token() {
         &[
             (
                 &format!("imaps://{README_HOST}/"),
-                format!("imaps://localhost:{}/", env.dovecot.port),
+                format!("imaps://localhost:{}/", env.mail.dovecot.port),
             ),
             (README_MAILBOX, OAUTH_USER.to_owned()),
         ],
@@ -502,36 +470,50 @@ async fn neomutt_fetches_with_inbound_token() {
     env.assert_fetched_all("neomutt (XOAUTH2)", fetched);
 }
 
+/// offlineimap with the README's `recipe`, `replacements` made, syncing into a Maildir in the
+/// client's home: the Message-IDs it fetched.
+async fn offlineimap_fetch(
+    env: &Env,
+    offlineimap: &Path,
+    what: &str,
+    recipe: &str,
+    replacements: &[(&str, String)],
+) -> BTreeSet<String> {
+    let mail = env.home().join("Mail").join("support");
+    std::fs::create_dir_all(&mail).unwrap();
+    let mut replacements = replacements.to_vec();
+    replacements.push(("~/Mail/support", mail.display().to_string()));
+    let rc = localize(&readme_recipe(recipe), &replacements);
+    let rc = env.write("offlineimaprc", &rc);
+    env.run_ok(
+        what,
+        env.command(offlineimap, &["-c", rc.to_str().unwrap(), "-o", "-u", "basic"]),
+    )
+    .await;
+    message_ids_in(&mail)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offlineimap_fetches_with_inbound_token() {
     let Some(offlineimap) = client("offlineimap", "offlineimap3") else {
         return;
     };
     let Some(env) = Env::start().await else { return };
-    let mail = env.home().join("Mail").join("support");
-    std::fs::create_dir_all(&mail).unwrap();
-    let rc = localize(
-        &readme_recipe("offlineimap-token"),
-        &[
-            ("~/Mail/support", mail.display().to_string()),
-            (
-                &format!("remotehost = {README_HOST}"),
-                format!("remotehost = localhost\nremoteport = {}", env.dovecot.port),
-            ),
-            (README_MAILBOX, OAUTH_USER.to_owned()),
-            (
-                "/etc/ssl/certs/ca-certificates.crt",
-                env.dovecot.ca_file.display().to_string(),
-            ),
-        ],
-    );
-    let rc = env.write("offlineimaprc", &rc);
-    env.run_ok(
-        "offlineimap (XOAUTH2)",
-        env.command(&offlineimap, &["-c", rc.to_str().unwrap(), "-o", "-u", "basic"]),
-    )
-    .await;
-    env.assert_fetched_all("offlineimap (XOAUTH2)", message_ids_in(&mail));
+    let what = "offlineimap (XOAUTH2)";
+    let host_line = format!("remotehost = {README_HOST}");
+    let replacements = [
+        (
+            host_line.as_str(),
+            format!("remotehost = localhost\nremoteport = {}", env.mail.dovecot.port),
+        ),
+        (README_MAILBOX, OAUTH_USER.to_owned()),
+        (
+            "/etc/ssl/certs/ca-certificates.crt",
+            env.mail.dovecot.ca_file.display().to_string(),
+        ),
+    ];
+    let fetched = offlineimap_fetch(&env, &offlineimap, what, "offlineimap-token", &replacements).await;
+    env.assert_fetched_all(what, fetched);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,19 +584,9 @@ async fn offlineimap_fetches_through_inbound_tunnel() {
         return;
     };
     let Some(env) = Env::start().await else { return };
-    let mail = env.home().join("Mail").join("support");
-    std::fs::create_dir_all(&mail).unwrap();
-    let rc = localize(
-        &readme_recipe("offlineimap-tunnel"),
-        &[("~/Mail/support", mail.display().to_string())],
-    );
-    let rc = env.write("offlineimaprc", &rc);
-    env.run_ok(
-        "offlineimap (tunnel)",
-        env.command(&offlineimap, &["-c", rc.to_str().unwrap(), "-o", "-u", "basic"]),
-    )
-    .await;
-    env.assert_fetched_all("offlineimap (tunnel)", message_ids_in(&mail));
+    let what = "offlineimap (tunnel)";
+    let fetched = offlineimap_fetch(&env, &offlineimap, what, "offlineimap-tunnel", &[]).await;
+    env.assert_fetched_all(what, fetched);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -641,7 +613,7 @@ struct Proxy {
 
 impl Env {
     async fn start_proxy(&self) -> Proxy {
-        let made = self.cli.run(&["proxy", "password", NAME], None).await;
+        let made = self.mail.cli.run(&["proxy", "password", NAME], None).await;
         assert!(made.status.success(), "proxy password: {}", text(&made.stderr));
         let password = proxy_password(&text(&made.stdout));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -650,7 +622,7 @@ impl Env {
             .unwrap()
             .port();
         let listen = format!("127.0.0.1:{port}");
-        let mut cmd = self.cli.cmd(&["proxy", "--listen", &listen]);
+        let mut cmd = self.mail.cli.cmd(&["proxy", "--listen", &listen]);
         let log = std::fs::File::create(self.home().join("proxy.log")).unwrap();
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -138,7 +138,7 @@ async fn exchange_success_uses_sasl_ir_on_one_line() {
     let report = probe(&settings(port), &oauth(), |e| events.push(e))
         .await
         .unwrap();
-    assert_eq!(report.messages, 1204);
+    assert_eq!(messages, 1204);
     assert!(report.sasl_ir);
     let passed: Vec<Stage> = events
         .iter()
@@ -335,6 +335,28 @@ async fn not_imap_and_refused_connections() {
     assert!(err.hint().contains("outlook.office365.com"));
 }
 
+/// Probes `server` with a command timeout far beyond the test's bound: a probe that waited for
+/// the answer to LOGOUT (held back by the script) would never return. The messages counted.
+async fn probe_before_logouts_answer(server: &Served) -> u32 {
+    let mut slow = settings(server.port);
+    slow.timeouts.command = Duration::from_secs(600);
+    // Not a speed check: a probe that waited for LOGOUT's answer would never return.
+    tokio::time::timeout(Duration::from_secs(60), probe(&slow, &oauth(), |_| {}))
+        .await
+        .expect("the probe waited for the answer to LOGOUT")
+        .unwrap()
+        .messages
+}
+
+/// Lets the script end; the client's flights (runs of lines sent after the server spoke).
+async fn flights_after_release(server: Served) -> usize {
+    let _ = server.release.send(());
+    server.done.await.unwrap();
+    let flights = *server.flights.lock().unwrap();
+    eprintln!("client lines: {:?}", server.seen.lock().unwrap());
+    flights
+}
+
 /// Dovecot style (capabilities in the greeting, SASL-IR): the client speaks three times,
 /// AUTHENTICATE, EXAMINE and LOGOUT, and waits for two answers. The LOGOUT answer is held back
 /// until the probe has returned, so a probe that waited for it would never return.
@@ -351,22 +373,9 @@ async fn test_and_confirm_waits_for_two_answers_after_the_greeting() {
         Step::Release,
     ])
     .await;
-    let mut slow = settings(server.port);
-    slow.timeouts.command = Duration::from_secs(600);
-    // Not a speed check: a probe that waited for LOGOUT's answer would never return.
-    let report = tokio::time::timeout(Duration::from_secs(60), probe(&slow, &oauth(), |_| {}))
-        .await
-        .expect("the probe waited for the answer to LOGOUT")
-        .unwrap();
-    assert_eq!(report.messages, 3);
-    let _ = server.release.send(());
-    server.done.await.unwrap();
-    assert_eq!(
-        *server.flights.lock().unwrap(),
-        3,
-        "{:?}",
-        server.seen.lock().unwrap()
-    );
+    let messages = probe_before_logouts_answer(&server).await;
+    assert_eq!(messages, 3);
+    assert_eq!(flights_after_release(server).await, 3);
 }
 
 /// Exchange (no capabilities in the greeting): one CAPABILITY turn more, nothing else.
@@ -387,20 +396,7 @@ async fn exchange_costs_one_capability_turn_more() {
         Step::Send("* BYE signing off.\r\nA0004 OK LOGOUT completed.\r\n"),
     ])
     .await;
-    let mut slow = settings(server.port);
-    slow.timeouts.command = Duration::from_secs(600);
-    // Not a speed check: a probe that waited for LOGOUT's answer would never return.
-    let report = tokio::time::timeout(Duration::from_secs(60), probe(&slow, &oauth(), |_| {}))
-        .await
-        .expect("the probe waited for the answer to LOGOUT")
-        .unwrap();
-    assert_eq!(report.messages, 1204);
-    let _ = server.release.send(());
-    server.done.await.unwrap();
-    assert_eq!(
-        *server.flights.lock().unwrap(),
-        4,
-        "{:?}",
-        server.seen.lock().unwrap()
-    );
+    let messages = probe_before_logouts_answer(&server).await;
+    assert_eq!(messages, 1204);
+    assert_eq!(flights_after_release(server).await, 4);
 }

@@ -4,24 +4,13 @@
 
 use crate::support;
 
-use inbound::model::{AzureApp, Config};
-use inbound::secret::Secret;
+use inbound::model::Config;
 use support::cli::{Cli, text};
 
 fn with_app(cli: &Cli) {
     cli.store()
         .update(|c: &mut Config| {
-            c.apps.push(AzureApp {
-                name: "Contoso mail".into(),
-                client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
-                tenant: "contoso.com".into(),
-                secret: Some(Secret::new("abc8Q~defghijklmnopqrstuvwxyz0123456789")),
-                secret_expires: None,
-                authority: inbound::model::DEFAULT_AUTHORITY.into(),
-                certificate: None,
-                public_client: false,
-                admin_consent_at: None,
-            });
+            c.apps.push(support::store::contoso_app(inbound::model::DEFAULT_AUTHORITY));
             Ok::<_, inbound::store::StoreError>(())
         })
         .unwrap();

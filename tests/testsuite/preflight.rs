@@ -431,8 +431,9 @@ async fn doctor_passes_end_to_end_against_dovecot() {
     assert_eq!(v["state"], "Draft");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn device_code_blocked_by_conditional_access_points_to_the_browser_paths() {
+/// `connect --device-code` for a new server whose first poll is refused with `invalid_grant`,
+/// these AADSTS `codes` and `description`.
+async fn device_code_refused(codes: &[u64], description: &str) -> Output {
     let env = Env::new().await;
     env.idp.set_account(USER);
     env.idp.set_device_interval(0);
@@ -442,14 +443,18 @@ async fn device_code_blocked_by_conditional_access_points_to_the_browser_paths()
             .status
             .success()
     );
+    env.idp.fail_next_token(400, "invalid_grant", codes, description);
+    env.cli.run(&["connect", NAME, "--device-code"], None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_blocked_by_conditional_access_points_to_the_browser_paths() {
     // The first poll answers like a tenant whose Conditional Access blocks device code.
-    env.idp.fail_next_token(
-        400,
-        "invalid_grant",
+    let out = device_code_refused(
         &[53003],
         "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
-    );
-    let out = env.cli.run(&["connect", NAME, "--device-code"], None).await;
+    )
+    .await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -467,22 +472,11 @@ async fn device_code_blocked_by_conditional_access_points_to_the_browser_paths()
 /// browser paths (both routes named), not to a bare failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_needing_admin_approval_names_the_admin_routes() {
-    let env = Env::new().await;
-    env.idp.set_account(USER);
-    env.idp.set_device_interval(0);
-    assert!(
-        env.add(DEFAULT_CLIENT_ID, TENANT, DEFAULT_CLIENT_SECRET, &[])
-            .await
-            .status
-            .success()
-    );
-    env.idp.fail_next_token(
-        400,
-        "invalid_grant",
+    let out = device_code_refused(
         &[65001],
         "AADSTS65001: The user or administrator has not consented to use the application.",
-    );
-    let out = env.cli.run(&["connect", NAME, "--device-code"], None).await;
+    )
+    .await;
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "you are needed: {err}");
     assert!(err.contains("needs admin approval"), "{err}");

@@ -16,61 +16,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use support::cli::{Cli, text};
-use support::dovecot::{Dovecot, INBOX_MESSAGES, OAUTH_USER};
-use support::fake_idp::FakeIdp;
+use support::dovecot::{INBOX_MESSAGES, OAUTH_USER};
+use support::mail::{MailEnv, bounded, python};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const NAME: &str = "Support inbox";
-const DEADLINE: Duration = Duration::from_secs(60);
 
-async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(DEADLINE, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: nothing within {DEADLINE:?}"))
-}
-
-struct Env {
-    cli: Cli,
-    idp: FakeIdp,
-    dovecot: Dovecot,
-}
-
-impl Env {
-    async fn start() -> Option<Env> {
-        let idp = FakeIdp::start().await;
-        idp.set_account(OAUTH_USER);
-        let dovecot = Dovecot::start(&idp.introspection_url())?;
-        Some(Env {
-            cli: Cli::new(),
-            idp,
-            dovecot,
-        })
-    }
-
-    async fn add_connected(&self, name: &str) {
-        let port = self.dovecot.port.to_string();
-        let ca = self.dovecot.ca_file.display().to_string();
-        let extra = ["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca];
-        self.cli.add_oauth(&self.idp, name, OAUTH_USER, &extra).await;
-        let (out, status, _) = self.cli.connect(name).await;
-        assert!(
-            out.status.success() && status == 200,
-            "connect: {}",
-            text(&out.stderr)
-        );
-    }
-
-    /// `inbound proxy password NAME`: the password printed once.
-    async fn password(&self, name: &str) -> String {
-        let out = self.cli.run(&["proxy", "password", name], None).await;
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let pw = text(&out.stdout).trim().to_string();
-        assert!(pw.len() >= 22, "{pw}");
-        pw
-    }
+/// `inbound proxy password NAME`: the password printed once.
+async fn password(cli: &Cli, name: &str) -> String {
+    let out = cli.run(&["proxy", "password", name], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pw = text(&out.stdout).trim().to_string();
+    assert!(pw.len() >= 22, "{pw}");
+    pw
 }
 
 fn config() -> ProxyConfig {
@@ -204,18 +165,6 @@ async fn connection_counter() -> (u16, Arc<AtomicUsize>) {
     (port, count)
 }
 
-async fn python(script: &str, args: &[&str]) -> Option<std::process::Output> {
-    let mut c = tokio::process::Command::new("python3");
-    c.arg("-c").arg(script).args(args).kill_on_drop(true);
-    match bounded("python3", c.output()).await {
-        Ok(out) => Some(out),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("python3 not installed; skipping");
-            None
-        }
-        Err(e) => panic!("python3: {e}"),
-    }
-}
 
 /// LOGIN, then AUTHENTICATE PLAIN (imaplib waits for the continuation: no SASL-IR), each
 /// fetching every message.
@@ -244,9 +193,9 @@ print(a, b)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imaplib_logs_in_with_the_proxy_password_and_fetches() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let mut p = start(&env.cli, config()).await;
     let port = p.port.to_string();
     let Some(out) = python(IMAPLIB_PROXY, &[&port, NAME, &pw]).await else {
@@ -281,9 +230,9 @@ async fn imaplib_logs_in_with_the_proxy_password_and_fetches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_gets_the_upstream_capabilities_and_pipelined_commands_are_relayed() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let p = start(&env.cli, config()).await;
     let mut c = Raw::connect(p.port).await;
     let greeting = c.line().await.unwrap();
@@ -310,9 +259,9 @@ async fn the_client_gets_the_upstream_capabilities_and_pipelined_commands_are_re
     assert!(bye.last().unwrap().starts_with("a3 OK"), "{bye:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_reach_nothing() {
-    let Some(env) = Env::start().await else { return };
+/// [`NAME`] pointed at a [`connection_counter`] instead of Dovecot, with a proxy password:
+/// the count of upstream connections and the password.
+async fn behind_a_counter(env: &MailEnv) -> (Arc<AtomicUsize>, String) {
     let (port, upstream) = connection_counter().await;
     let port = port.to_string();
     env.cli
@@ -323,7 +272,13 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_reach_nothing
             &["--host", "127.0.0.1", "--port", &port],
         )
         .await;
-    let _pw = env.password(NAME).await;
+    (upstream, password(&env.cli, NAME).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_reach_nothing() {
+    let Some(env) = MailEnv::start().await else { return };
+    let (upstream, _pw) = behind_a_counter(&env).await;
     let tokens_before = env.idp.token_requests();
     let p = start(&env.cli, config()).await;
     let mut c = Raw::connect(p.port).await;
@@ -348,18 +303,8 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer_and_reach_nothing
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_wrong_passwords_hit_the_rate_limit_and_never_the_upstream() {
-    let Some(env) = Env::start().await else { return };
-    let (port, upstream) = connection_counter().await;
-    let port = port.to_string();
-    env.cli
-        .add_oauth(
-            &env.idp,
-            NAME,
-            OAUTH_USER,
-            &["--host", "127.0.0.1", "--port", &port],
-        )
-        .await;
-    let pw = env.password(NAME).await;
+    let Some(env) = MailEnv::start().await else { return };
+    let (upstream, pw) = behind_a_counter(&env).await;
     let tokens_before = env.idp.token_requests();
     let p = start(&env.cli, config()).await;
     let (mut refused, mut limited, mut tried) = (0, 0, 0);
@@ -399,9 +344,9 @@ async fn a_thousand_wrong_passwords_hit_the_rate_limit_and_never_the_upstream() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_before_login_is_bounded_and_answered() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let mut cfg = config();
     cfg.preauth_timeout = Duration::from_secs(2);
     let mut p = start(&env.cli, cfg).await;
@@ -458,9 +403,9 @@ async fn hostile_input_before_login_is_bounded_and_answered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_connections_are_held_then_timed_out_and_the_limit_holds() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let mut cfg = config();
     cfg.max_connections = 1001;
     cfg.preauth_timeout = Duration::from_secs(5);
@@ -487,9 +432,9 @@ async fn a_thousand_idle_connections_are_held_then_timed_out_and_the_limit_holds
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_vanishes_mid_fetch_ends_only_its_session() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let big = format!(
         "From: a@example.com\r\nTo: {OAUTH_USER}\r\nSubject: big\r\n\r\n{}",
         "0123456789abcdef\r\n".repeat(300_000)
@@ -605,7 +550,7 @@ async fn an_upstream_that_hangs_or_drops_costs_only_its_own_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_needs_sign_in_is_named_with_its_fix_and_nothing_interactive_starts() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     let port = env.dovecot.port.to_string();
     env.cli
         .add_oauth(
@@ -615,7 +560,7 @@ async fn a_server_that_needs_sign_in_is_named_with_its_fix_and_nothing_interacti
             &["--host", "127.0.0.1", "--port", &port],
         )
         .await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let mut p = start(&env.cli, config()).await;
     let mut c = Raw::connect(p.port).await;
     c.line().await;
@@ -635,9 +580,9 @@ async fn a_server_that_needs_sign_in_is_named_with_its_fix_and_nothing_interacti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_and_starttls_use_the_certificate_made_on_first_start() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let mut cfg = config();
     cfg.tls_listen = Some("127.0.0.1:0".parse().unwrap());
     let p = start(&env.cli, cfg).await;
@@ -712,9 +657,9 @@ fn signal(child: &tokio::process::Child, sig: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_accepting_and_lets_the_open_session_finish() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let (mut child, port, stderr) = spawn_proxy(&env.cli, &["--grace", "30"]).await;
     let mut c = Raw::connect(port).await;
     c.line().await;
@@ -755,12 +700,12 @@ async fn sigterm_stops_accepting_and_lets_the_open_session_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_proxies_on_one_store_refresh_once() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     // Tokens with a minute left: a session needs more, so the first logins must refresh.
     env.idp.set_access_token_lifetime(60);
     env.add_connected(NAME).await;
     env.idp.set_access_token_lifetime(3599);
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let before = env.idp.refresh_requests();
     let (_a, port_a, _) = spawn_proxy(&env.cli, &[]).await;
     let (_b, port_b, _) = spawn_proxy(&env.cli, &[]).await;
@@ -792,11 +737,11 @@ async fn two_proxies_on_one_store_refresh_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_refresh_loses_no_token() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.idp.set_access_token_lifetime(60);
     env.add_connected(NAME).await;
     env.idp.set_access_token_lifetime(3599);
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     // An identity provider that takes the refresh request and never answers.
     let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hole_url = format!("http://127.0.0.1:{}", hole.local_addr().unwrap().port());
@@ -841,11 +786,11 @@ async fn sigkill_during_a_refresh_loses_no_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expiring_during_idle_leaves_the_session_alone_and_the_next_login_gets_a_fresh_one() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     // Short-lived tokens: each session must start with a fresh one (15 minutes left at least).
     env.idp.set_access_token_lifetime(60);
     env.add_connected(NAME).await;
-    let pw = env.password(NAME).await;
+    let pw = password(&env.cli, NAME).await;
     let p = start(&env.cli, config()).await;
     let before = env.idp.refresh_requests();
     let mut c = Raw::connect(p.port).await;

@@ -5,51 +5,17 @@
 
 use crate::support;
 
-use inbound::model::{AuthKind, AzureApp, Flow, Server, ServerState, ServerType, TokenSet};
+use inbound::model::{Flow, TokenSet};
 use inbound::secret::Secret;
 use inbound::store::{Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
-use support::tmux::{Tmux, tmux_or_skip};
+use support::tmux::{NO_DISPLAY, Tmux, tmux_or_skip};
 
 const SERVERS: usize = 300;
 
 fn seed(dir: &std::path::Path) -> Store {
     let store = Store::open(Some(dir.to_path_buf())).expect("store");
-    store
-        .update(|c| {
-            c.apps.push(AzureApp {
-                name: "Contoso mail".into(),
-                client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
-                tenant: "contoso.com".into(),
-                secret: Some(Secret::new("abc8Q~defghijklmnopqrstuvwxyz0123456789")),
-                secret_expires: None,
-                // Never reached: the tokens below are valid for hours.
-                authority: "http://127.0.0.1:9".into(),
-                certificate: None,
-                public_client: false,
-                admin_consent_at: None,
-            });
-            for i in 0..SERVERS {
-                c.servers.push(Server {
-                    id: inbound::model::new_server_id(),
-                    name: format!("mailbox-{i:03}"),
-                    server_type: ServerType::Imap,
-                    auth: AuthKind::OAuth2,
-                    host: "127.0.0.1".into(),
-                    port: 1,
-                    ssl: true,
-                    username: format!("box{i}@contoso.com"),
-                    sign_in_as: None,
-                    app: Some("Contoso mail".into()),
-                    password: None,
-                    ca_file: None,
-                    state: ServerState::Draft,
-                    last_test: None,
-                });
-            }
-            Ok::<_, StoreError>(())
-        })
-        .expect("seed");
+    support::store::seed_mailboxes(&store, SERVERS);
     // Ten servers signed in, their tokens running out in turn: mailbox-290 first.
     let config = store.load().expect("load");
     let now = Timestamp::now();
@@ -84,16 +50,14 @@ async fn review_300_servers_find_sort_mark_and_test() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store_dir = dir.path().join("store");
     let store = seed(&store_dir);
-    let tmux = Tmux {
-        socket: format!("inbound-review-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("review");
     let log = || std::fs::read_to_string(store_dir.join("logs").join("inbound.log")).unwrap_or_default();
     tmux.start_shell().await;
     tmux.run(&["resize-window", "-t", "walk", "-x", "140", "-y", "40"])
         .await;
     tmux.wait_for("shell$", &log).await;
     tmux.text(&format!(
-        "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY '{}' --config-dir '{}'; echo INBOUND_EXIT=$?",
+        "{NO_DISPLAY} '{}' --config-dir '{}'; echo INBOUND_EXIT=$?",
         env!("CARGO_BIN_EXE_inbound"),
         store_dir.display()
     ))

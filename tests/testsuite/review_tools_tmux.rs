@@ -6,55 +6,16 @@
 
 use crate::support;
 
-use inbound::model::{AuthKind, AzureApp, Server, ServerState, ServerType};
-use inbound::secret::Secret;
-use inbound::store::{Store, StoreError};
+use inbound::store::Store;
 use support::cli::{Cli, text};
-use support::tmux::{Tmux, tmux_or_skip};
+use support::tmux::{NO_DISPLAY, Tmux, tmux_or_skip};
 
 const SERVERS: usize = 40;
-
-fn seed(store: &Store) {
-    store
-        .update(|c| {
-            c.apps.push(AzureApp {
-                name: "Contoso mail".into(),
-                client_id: "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58".into(),
-                tenant: "contoso.com".into(),
-                secret: Some(Secret::new("abc8Q~defghijklmnopqrstuvwxyz0123456789")),
-                secret_expires: None,
-                authority: "http://127.0.0.1:9".into(),
-                certificate: None,
-                public_client: false,
-                admin_consent_at: None,
-            });
-            for i in 0..SERVERS {
-                c.servers.push(Server {
-                    id: inbound::model::new_server_id(),
-                    name: format!("mailbox-{i:03}"),
-                    server_type: ServerType::Imap,
-                    auth: AuthKind::OAuth2,
-                    host: "127.0.0.1".into(),
-                    port: 1,
-                    ssl: true,
-                    username: format!("box{i}@contoso.com"),
-                    sign_in_as: None,
-                    app: Some("Contoso mail".into()),
-                    password: None,
-                    ca_file: None,
-                    state: ServerState::Draft,
-                    last_test: None,
-                });
-            }
-            Ok::<_, StoreError>(())
-        })
-        .expect("seed");
-}
 
 #[tokio::test]
 async fn an_unknown_name_is_refused_with_the_similar_ones() {
     let cli = Cli::new();
-    seed(&cli.store());
+    support::store::seed_mailboxes(&cli.store(), SERVERS);
     let out = cli.run(&["mailbox-03"], None).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
@@ -98,15 +59,12 @@ async fn the_app_opens_on_a_named_server_and_takes_clicks() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let store_dir = dir.path().join("store");
-    seed(&Store::open(Some(store_dir.clone())).expect("store"));
-    let tmux = Tmux {
-        socket: format!("inbound-tools-{}", std::process::id()),
-    };
+    support::store::seed_mailboxes(&Store::open(Some(store_dir.clone())).expect("store"), SERVERS);
+    let tmux = Tmux::new("tools");
     let log = || std::fs::read_to_string(store_dir.join("logs").join("inbound.log")).unwrap_or_default();
     tmux.start_shell().await;
-    tmux.wait_for("shell$", &log).await;
     tmux.text(&format!(
-        "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY '{}' --config-dir '{}' mailbox-030; echo INBOUND_EXIT=$?",
+        "{NO_DISPLAY} '{}' --config-dir '{}' mailbox-030; echo INBOUND_EXIT=$?",
         env!("CARGO_BIN_EXE_inbound"),
         store_dir.display()
     ))

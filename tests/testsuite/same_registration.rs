@@ -210,20 +210,7 @@ async fn offline_a_renewal_is_refused_unless_saved_unchecked() {
 
 /// The setup code a re-run Cloud Shell script prints: the same app, a new secret.
 fn setup_code(secret: &str, expires: &str) -> String {
-    inbound::ops::setup::code::SetupCode {
-        tenant: TENANT.into(),
-        client_id: DEFAULT_CLIENT_ID.into(),
-        secret: Some(inbound::secret::Secret::new(secret)),
-        secret_expires: expires.parse().ok(),
-        redirect_uri: Some("http://localhost/microsoft_outlook/confirm".into()),
-        public_client: false,
-        admin_consent: true,
-        app_only: false,
-        mailboxes: Vec::new(),
-    }
-    .encode()
-    .expose()
-    .to_string()
+    support::setup_code::delegated(TENANT, secret, expires)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,22 @@ impl Env {
         self.mark_confirmed(name);
     }
 
+    /// The proxy's listening address set to a free loopback port, and a proxy password for
+    /// [`NAME`]: the port and the password.
+    async fn proxy_on_a_free_port(&self) -> (u16, String) {
+        let port = free_port();
+        self.cli
+            .store()
+            .update(|c| {
+                c.settings.proxy_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+                Ok::<_, inbound::store::StoreError>(())
+            })
+            .unwrap();
+        let out = self.cli.run(&["proxy", "password", NAME], None).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (port, text(&out.stdout).trim().to_string())
+    }
+
     /// Records a passed test by hand (no IMAP here), so the server is Confirmed.
     fn mark_confirmed(&self, name: &str) {
         self.cli
@@ -713,43 +729,16 @@ async fn sigkill_during_refresh_waves_loses_no_refresh_token() {
 
 #[tokio::test]
 async fn serve_hosts_the_proxy_and_counts_its_upstream_failures() {
-    use tokio::io::AsyncBufReadExt;
     let env = Env::new(3600).await;
-    let port = free_port();
-    env.cli
-        .store()
-        .update(|c| {
-            c.settings.proxy_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
-            Ok::<_, inbound::store::StoreError>(())
-        })
-        .unwrap();
-    let out = env.cli.run(&["proxy", "password", NAME], None).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let password = text(&out.stdout).trim().to_string();
+    let (port, password) = env.proxy_on_a_free_port().await;
     let child = env.serve(&["--proxy", "--metrics", "127.0.0.1:0"], &[]);
     let addr = wait_for("serve.json with the metrics address", || {
         env.status()?.get("metrics")?.as_str().map(str::to_string)
     })
     .await;
-    let tcp = wait_for_connect(port).await;
-    let mut tcp = tokio::io::BufReader::new(tcp);
-    let mut line = String::new();
-    tcp.read_line(&mut line).await.unwrap();
-    assert!(line.starts_with("* OK"), "{line}");
     // The upstream (127.0.0.1:1) is not there: the login fails upstream, never locally.
-    tcp.get_mut()
-        .write_all(format!("a LOGIN \"{NAME}\" \"{password}\"\r\n").as_bytes())
-        .await
-        .unwrap();
-    loop {
-        line.clear();
-        tcp.read_line(&mut line).await.unwrap();
-        if line.starts_with("a ") || line.is_empty() {
-            break;
-        }
-    }
+    let line = proxy_login(port, NAME, &password).await;
     assert!(line.starts_with("a NO"), "{line}");
-    drop(tcp);
     let counted = format!("inbound_server_proxy_upstream_login_failures_total{{server=\"{NAME}\"}} 1");
     let end = tokio::time::Instant::now() + DEADLINE;
     loop {
@@ -982,17 +971,7 @@ async fn a_proxy_login_refused_upstream_alerts_once_and_a_good_one_recovers() {
     let Some((env, dovecot)) = Env::with_dovecot().await else {
         return;
     };
-    let port = free_port();
-    env.cli
-        .store()
-        .update(|c| {
-            c.settings.proxy_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
-            Ok::<_, inbound::store::StoreError>(())
-        })
-        .unwrap();
-    let out = env.cli.run(&["proxy", "password", NAME], None).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let password = text(&out.stdout).trim().to_string();
+    let (port, password) = env.proxy_on_a_free_port().await;
     let cmd = env.note_command("notes.jsonl");
     let child = env.serve(&["--proxy", "--notify-command", &cmd, "--flap-window", "0"], &[]);
     let answer = proxy_login(port, NAME, &password).await;

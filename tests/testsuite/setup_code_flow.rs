@@ -4,8 +4,6 @@
 
 use crate::support;
 
-use inbound::ops::setup::code::SetupCode;
-use inbound::secret::Secret;
 use support::cli::{Cli, text};
 use support::dovecot::{Dovecot, OAUTH_USER};
 use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp};
@@ -13,20 +11,7 @@ use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp};
 const TENANT: &str = "contoso.onmicrosoft.com";
 
 fn code(secret: &str) -> String {
-    SetupCode {
-        tenant: TENANT.into(),
-        client_id: DEFAULT_CLIENT_ID.into(),
-        secret: Some(Secret::new(secret)),
-        secret_expires: support::months_ahead(12).parse().ok(),
-        redirect_uri: Some("http://localhost/microsoft_outlook/confirm".into()),
-        public_client: false,
-        admin_consent: true,
-        app_only: false,
-        mailboxes: Vec::new(),
-    }
-    .encode()
-    .expose()
-    .to_string()
+    support::setup_code::delegated(TENANT, secret, &support::months_ahead(12))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,20 +110,7 @@ async fn an_app_only_setup_code_makes_an_app_only_server() {
     let Some(dovecot) = Dovecot::start_with_app_mailboxes(&idp.introspection_url(), &grants) else {
         return;
     };
-    let code = SetupCode {
-        tenant: TENANT.into(),
-        client_id: DEFAULT_CLIENT_ID.into(),
-        secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
-        secret_expires: support::months_ahead(12).parse().ok(),
-        redirect_uri: None,
-        public_client: false,
-        admin_consent: true,
-        app_only: true,
-        mailboxes: vec![GRANTED.into()],
-    }
-    .encode()
-    .expose()
-    .to_string();
+    let code = support::setup_code::app_only(TENANT, &[GRANTED]);
     let cli = Cli::new();
     let (port, ca, authority) = (
         dovecot.port.to_string(),
@@ -195,20 +167,7 @@ async fn an_app_only_setup_code_makes_an_app_only_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_only_setup_code_points_at_test_and_records_the_consent() {
     const GRANTED: &str = "archive@example.com";
-    let code = SetupCode {
-        tenant: TENANT.into(),
-        client_id: DEFAULT_CLIENT_ID.into(),
-        secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
-        secret_expires: support::months_ahead(12).parse().ok(),
-        redirect_uri: None,
-        public_client: false,
-        admin_consent: true,
-        app_only: true,
-        mailboxes: vec![GRANTED.into()],
-    }
-    .encode()
-    .expose()
-    .to_string();
+    let code = support::setup_code::app_only(TENANT, &[GRANTED]);
     let cli = Cli::new();
     let add = [
         "add",

@@ -10,7 +10,7 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 use support::cli::{Cli, text};
-use support::tmux::{have, required};
+use support::tmux::tools_or_skip;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "2c7f5e1a-84b3-4d69-a0e2-9b1c3d7f6a58";
@@ -101,17 +101,6 @@ const RECORD_STUB: &str = r#"#!/usr/bin/env bash
 { printf '%s\x1f' "$(basename "$0")" "$@"; echo; } >> "$STUB_LOG"
 "#;
 
-fn tools_or_skip(what: &str, tools: &[&str]) -> bool {
-    for tool in tools {
-        if !have(tool) {
-            assert!(!required(), "{tool} is not installed, but tests are required");
-            eprintln!("{tool} not installed; skipping {what}");
-            return false;
-        }
-    }
-    true
-}
-
 async fn script(cli: &Cli, args: &[&str]) -> String {
     let mut all = vec!["setup-script"];
     all.extend_from_slice(args);
@@ -145,7 +134,7 @@ const COMBINATIONS: &[&[&str]] = &[
 
 #[tokio::test]
 async fn bash_scripts_are_shellcheck_clean_and_short() {
-    if !tools_or_skip("the shellcheck test", &["shellcheck"]) {
+    if !tools_or_skip(&["shellcheck"], "the shellcheck test") {
         return;
     }
     let cli = Cli::new();
@@ -248,6 +237,31 @@ fn call(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
+/// True when the tools the script needs beside the stub `az` are here (else skipped).
+fn stub_az_or_skip() -> bool {
+    tools_or_skip(&["jq", "sha256sum", "base64"], "the stub-az run")
+}
+
+/// The script asks for the tenant first.
+fn tenant_id() -> Vec<String> {
+    call(&["account", "show", "--query", "tenantId", "-o", "tsv"])
+}
+
+/// Then for an app of its name (`inbound`), to reuse it.
+fn app_by_name() -> Vec<String> {
+    call(&[
+        "ad",
+        "app",
+        "list",
+        "--filter",
+        "displayName eq 'inbound'",
+        "--query",
+        "[0].appId",
+        "-o",
+        "tsv",
+    ])
+}
+
 fn delegated_permissions() -> Vec<String> {
     let mut v = call(&[
         "ad",
@@ -315,24 +329,14 @@ async fn import(cli: &Cli, name: &str, code: &str) -> std::process::Output {
 
 #[tokio::test]
 async fn a_new_app_as_admin_then_its_code_imports() {
-    if !tools_or_skip("the stub-az run", &["jq", "sha256sum", "base64"]) {
+    if !stub_az_or_skip() {
         return;
     }
     let cli = Cli::new();
     let run = run_bash(&cli, &[], false, true).await;
     let expected = vec![
-        call(&["account", "show", "--query", "tenantId", "-o", "tsv"]),
-        call(&[
-            "ad",
-            "app",
-            "list",
-            "--filter",
-            "displayName eq 'inbound'",
-            "--query",
-            "[0].appId",
-            "-o",
-            "tsv",
-        ]),
+        tenant_id(),
+        app_by_name(),
         call(&[
             "ad",
             "app",
@@ -387,24 +391,14 @@ async fn a_new_app_as_admin_then_its_code_imports() {
 
 #[tokio::test]
 async fn an_app_of_the_same_name_is_reused_and_a_non_admin_gets_the_link() {
-    if !tools_or_skip("the stub-az run", &["jq", "sha256sum", "base64"]) {
+    if !stub_az_or_skip() {
         return;
     }
     let cli = Cli::new();
     let run = run_bash(&cli, &["--secret-months", "6"], true, false).await;
     let mut expected = vec![
-        call(&["account", "show", "--query", "tenantId", "-o", "tsv"]),
-        call(&[
-            "ad",
-            "app",
-            "list",
-            "--filter",
-            "displayName eq 'inbound'",
-            "--query",
-            "[0].appId",
-            "-o",
-            "tsv",
-        ]),
+        tenant_id(),
+        app_by_name(),
         call(&[
             "ad",
             "app",
@@ -469,7 +463,7 @@ async fn an_app_of_the_same_name_is_reused_and_a_non_admin_gets_the_link() {
 
 #[tokio::test]
 async fn a_public_client_makes_no_secret() {
-    if !tools_or_skip("the stub-az run", &["jq", "sha256sum", "base64"]) {
+    if !stub_az_or_skip() {
         return;
     }
     let cli = Cli::new();
@@ -510,7 +504,7 @@ async fn a_public_client_makes_no_secret() {
 
 #[tokio::test]
 async fn public_url_registers_that_redirect_and_the_import_says_to_set_it() {
-    if !tools_or_skip("the stub-az run", &["jq", "sha256sum", "base64"]) {
+    if !stub_az_or_skip() {
         return;
     }
     let cli = Cli::new();
@@ -537,7 +531,7 @@ async fn public_url_registers_that_redirect_and_the_import_says_to_set_it() {
 
 #[tokio::test]
 async fn app_only_grants_the_mailboxes_through_exchange() {
-    if !tools_or_skip("the stub-az run", &["jq", "sha256sum", "base64"]) {
+    if !stub_az_or_skip() {
         return;
     }
     let cli = Cli::new();
@@ -852,11 +846,8 @@ async fn on_a_terminal_the_code_is_read_unseen() {
         ("One", vec![code.as_str()]),
         ("Two", vec![&code[..70], &code[70..]]),
     ] {
-        let tmux = support::tmux::Tmux {
-            socket: format!("inbound-setup-{}-{name}", std::process::id()),
-        };
+        let tmux = support::tmux::Tmux::new("setup");
         tmux.start_shell().await;
-        tmux.wait_for("shell$", &context).await;
         // The status is printed through an octal escape so the typed command never matches it.
         tmux.text(&format!(
             "'{}' --config-dir '{}' add {name} --username s@contoso.com --setup-code - --no-check; printf 'EXIT\\072%s\\n' $?",

@@ -503,44 +503,7 @@ async fn fifos_and_pipes_never_hang_a_command() {
     );
 
     // Store files: a FIFO in place of a certificate's private key.
-    let out = run(
-        &store,
-        &[
-            "cert",
-            "new",
-            "App",
-            "--months",
-            "1",
-            "--client-id",
-            DEFAULT_CLIENT_ID,
-            "--tenant",
-            TENANT,
-            "--authority",
-            &authority,
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(
-        &store,
-        &[
-            "add",
-            "AppOnly",
-            "--auth",
-            "oauth2-app",
-            "--username",
-            "b@example.com",
-            "--app",
-            "App",
-            "--no-check",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "1",
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    certificate_app_only(&store, &authority).await;
     let key = keys_in(&store).pop().unwrap();
     std::fs::remove_file(&key).unwrap();
     mkfifo(&key);
@@ -579,8 +542,22 @@ async fn an_encrypted_stored_key_is_refused_not_prompted_for() {
     let store = tmp.path().join("store");
     let idp = FakeIdp::start().await;
     let authority = idp.authority();
+    certificate_app_only(&store, &authority).await;
+    // Someone put an encrypted key in the store by hand.
+    let key = keys_in(&store).pop().unwrap();
+    std::fs::write(&key, make::encrypted(&make::key())).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&store, &["token", "AppOnly"]).await;
+    let err = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("openssl pkey -in"), "{err}");
+    assert!(!err.contains("pass phrase"), "{err}");
+}
+
+/// `cert new App` at `authority`, and an app-only server `AppOnly` of it on a closed port.
+async fn certificate_app_only(store: &Path, authority: &str) {
     let out = run(
-        &store,
+        store,
         &[
             "cert",
             "new",
@@ -592,13 +569,13 @@ async fn an_encrypted_stored_key_is_refused_not_prompted_for() {
             "--tenant",
             TENANT,
             "--authority",
-            &authority,
+            authority,
         ],
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(
-        &store,
+        store,
         &[
             "add",
             "AppOnly",
@@ -617,15 +594,6 @@ async fn an_encrypted_stored_key_is_refused_not_prompted_for() {
     )
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    // Someone put an encrypted key in the store by hand.
-    let key = keys_in(&store).pop().unwrap();
-    std::fs::write(&key, make::encrypted(&make::key())).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = run(&store, &["token", "AppOnly"]).await;
-    let err = text(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("openssl pkey -in"), "{err}");
-    assert!(!err.contains("pass phrase"), "{err}");
 }
 
 // 10. A read-only store.

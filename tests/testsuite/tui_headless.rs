@@ -2,7 +2,7 @@
 //! recording effects runner that answers like the core would.
 
 use futures_util::stream;
-use inbound::ops::consent::Connected;
+use crate::support::tui::signed_in;
 use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;
 use inbound::tui::app::App;
@@ -55,23 +55,10 @@ impl Effects for Recorder {
                 });
                 send(Msg::Consent {
                     run: *run,
-                    event: ConsentEvent::Connected(Connected {
-                        server: "Shared mailbox".into(),
-                        username: "shared@contoso.com".into(),
-                        tokens: inbound::model::TokenSet {
-                            access_token: inbound::secret::Secret::new("at"),
-                            refresh_token: Some(inbound::secret::Secret::new("rt")),
-                            issued_at: now(),
-                            expires_at: now() + SignedDuration::from_mins(60),
-                            refreshed_at: now(),
-                            consented_at: now(),
-                            scope: "IMAP.AccessAsUser.All".into(),
-                            account: Some("shared@contoso.com".into()),
-                            flow: inbound::model::Flow::AuthorizationCode,
-                            principal_id: None,
-                        },
-                        mismatch: None,
-                    }),
+                    event: ConsentEvent::Connected(signed_in(
+                        "Shared mailbox",
+                        "shared@contoso.com",
+                    )),
                 });
             }
             Cmd::Test { run, .. } => {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use support::cli::Cli;
 use support::dovecot::{Dovecot, OAUTH_USER};
 use support::fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp, authorize_redirect};
-use support::tmux::{DEADLINE, Tmux, have, required, tmux_or_skip};
+use support::tmux::{DEADLINE, Tmux, tmux_or_skip, tools_or_skip};
 use tokio::process::Command;
 
 fn write_browser(dir: &Path) -> String {
@@ -32,15 +32,8 @@ fn write_browser(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wizard_walk_to_confirmed_in_tmux() {
-    for tool in ["tmux", "curl"] {
-        if !have(tool) {
-            assert!(
-                !required(),
-                "{tool} is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-            );
-            eprintln!("{tool} not installed; skipping the tmux walk");
-            return;
-        }
+    if !tools_or_skip(&["tmux", "curl"], "the tmux walk") {
+        return;
     }
     let idp = FakeIdp::start().await;
     idp.set_account(OAUTH_USER);
@@ -50,9 +43,7 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store_dir = dir.path().join("store");
     let browser = write_browser(dir.path());
-    let tmux = Tmux {
-        socket: format!("inbound-walk-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("walk");
     let context = || {
         format!(
             "browser log: {}\ninbound log: {}\ndovecot: {}",
@@ -63,7 +54,6 @@ async fn wizard_walk_to_confirmed_in_tmux() {
     };
 
     tmux.start_shell().await;
-    tmux.wait_for("shell$", &context).await;
     let command = format!(
         "env -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY -u WAYLAND_DISPLAY DISPLAY=:99 BROWSER='{browser}' \
          '{}' --config-dir '{}'; echo INBOUND_EXIT=$?",
@@ -154,12 +144,9 @@ async fn signals_restore_the_terminal() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-signal-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("signal");
     let nothing = String::new;
     let shell_pid = tmux.start_shell().await;
-    tmux.wait_for("shell$", &nothing).await;
     for (i, signal) in ["TERM", "HUP", "QUIT"].into_iter().enumerate() {
         tmux.run(&["send-keys", "-t", "walk", "-l", "clear"]).await;
         tmux.keys(&["Enter"]).await;
@@ -230,7 +217,6 @@ async fn ssh_session(cli: &Cli, tmux: &Tmux, dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     tmux.start_shell().await;
-    tmux.wait_for("shell$", &String::new).await;
     let command = format!(
         "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_TTY -u SSH_CLIENT SSH_CONNECTION='203.0.113.5 50000 192.0.2.10 22' USER=admin BROWSER='{}' \
          '{}' --config-dir '{}'; echo INBOUND_EXIT=$?",
@@ -300,22 +286,10 @@ async fn ssh_consent_through_paste_back_in_tmux() {
     if !tmux_or_skip("the SSH paste-back walk") {
         return;
     }
-    let idp = FakeIdp::start().await;
+    let (idp, cli, dir, tmux) = review_over_ssh("paste").await;
     idp.set_account(SSH_USER);
-    let cli = Cli::new();
-    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-paste-{}", std::process::id()),
-    };
-    let log = cli.config_dir().join("logs").join("inbound.log");
-    let context = || std::fs::read_to_string(&log).unwrap_or_default();
-    ssh_session(&cli, &tmux, dir.path()).await;
-    tmux.wait_for("Support inbox", &context).await;
-    tmux.keys(&["c"]).await;
-    let screen = tmux.wait_for("waiting for Microsoft", &context).await;
-    let port = listener_port(&screen);
-    assert_three_paths(&screen, port, dir.path());
+    let context = log_of(&cli);
+    let (screen, port) = sign_in_waiting(&tmux, dir.path(), &context).await;
 
     // The authorization URL, as the short link gives it, is the one shown whole on screen.
     let auth_url = start_target(port).await;
@@ -349,13 +323,7 @@ async fn ssh_consent_through_paste_back_in_tmux() {
 
     tmux.keys(&["q"]).await;
     tmux.wait_for("INBOUND_EXIT=0", &context).await;
-    let tokens = cli
-        .store()
-        .load_tokens(cli.store().load().unwrap().server("Support inbox").unwrap())
-        .expect("token file")
-        .and_then(|f| f.tokens)
-        .expect("tokens stored");
-    assert_eq!(tokens.flow, inbound::model::Flow::AuthorizationCode);
+    assert_eq!(stored_flow(&cli), inbound::model::Flow::AuthorizationCode);
     assert!(!dir.path().join("browser-was-started").exists());
 }
 
@@ -364,24 +332,12 @@ async fn ssh_consent_through_device_code_in_tmux() {
     if !tmux_or_skip("the SSH device-code walk") {
         return;
     }
-    let idp = FakeIdp::start().await;
+    let (idp, cli, dir, tmux) = review_over_ssh("device").await;
     idp.set_account(SSH_USER);
     idp.set_device_interval(0);
     idp.script_device_poll(&["authorization_pending", "ok"]);
-    let cli = Cli::new();
-    cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-device-{}", std::process::id()),
-    };
-    let log = cli.config_dir().join("logs").join("inbound.log");
-    let context = || std::fs::read_to_string(&log).unwrap_or_default();
-    ssh_session(&cli, &tmux, dir.path()).await;
-    tmux.wait_for("Support inbox", &context).await;
-    tmux.keys(&["c"]).await;
-    let screen = tmux.wait_for("waiting for Microsoft", &context).await;
-    let port = listener_port(&screen);
-    assert_three_paths(&screen, port, dir.path());
+    let context = log_of(&cli);
+    let (_, port) = sign_in_waiting(&tmux, dir.path(), &context).await;
 
     // d: device code beside the listener; the fake answers pending, then ok.
     tmux.keys(&["d"]).await;
@@ -402,13 +358,34 @@ async fn ssh_consent_through_device_code_in_tmux() {
 
     tmux.keys(&["q"]).await;
     tmux.wait_for("INBOUND_EXIT=0", &context).await;
-    let tokens = cli
-        .store()
-        .load_tokens(cli.store().load().unwrap().server("Support inbox").unwrap())
+    assert_eq!(stored_flow(&cli), inbound::model::Flow::DeviceCode);
+}
+
+/// The app's log, for a failure's context.
+fn log_of(cli: &Cli) -> impl Fn() -> String {
+    let log = cli.config_dir().join("logs").join("inbound.log");
+    move || std::fs::read_to_string(&log).unwrap_or_default()
+}
+
+/// `c` on the review over SSH: the sign-in waits and offers its three paths. The screen and
+/// the listener's port.
+async fn sign_in_waiting(tmux: &Tmux, dir: &Path, context: &dyn Fn() -> String) -> (String, u16) {
+    tmux.keys(&["c"]).await;
+    let screen = tmux.wait_for("waiting for Microsoft", context).await;
+    let port = listener_port(&screen);
+    assert_three_paths(&screen, port, dir);
+    (screen, port)
+}
+
+/// How the stored tokens of "Support inbox" were got.
+fn stored_flow(cli: &Cli) -> inbound::model::Flow {
+    let store = cli.store();
+    store
+        .load_tokens(store.load().unwrap().server("Support inbox").unwrap())
         .expect("token file")
         .and_then(|f| f.tokens)
-        .expect("tokens stored");
-    assert_eq!(tokens.flow, inbound::model::Flow::DeviceCode);
+        .expect("tokens stored")
+        .flow
 }
 
 /// One OAuth2 server at the fake IdP, the app on its review screen in tmux as over SSH; the
@@ -418,9 +395,7 @@ async fn review_over_ssh(name: &str) -> (FakeIdp, Cli, tempfile::TempDir, Tmux) 
     let cli = Cli::new();
     cli.add_oauth(&idp, "Support inbox", SSH_USER, &[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-{name}-{}", std::process::id()),
-    };
+    let tmux = Tmux::new(name);
     ssh_session(&cli, &tmux, dir.path()).await;
     tmux.wait_for("Support inbox", &String::new).await;
     (idp, cli, dir, tmux)

@@ -6,91 +6,22 @@
 use crate::support;
 
 use std::process::Stdio;
-use std::time::Duration;
 use support::cli::{Cli, text};
-use support::dovecot::{BASIC_PASSWORD, BASIC_USER, Dovecot, INBOX_MESSAGES, OAUTH_USER, SHARED_MAILBOX};
-use support::fake_idp::FakeIdp;
+use support::dovecot::{BASIC_PASSWORD, BASIC_USER, INBOX_MESSAGES, OAUTH_USER, SHARED_MAILBOX};
+use support::mail::{MailEnv, bounded, python};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 const NAME: &str = "Support inbox";
-/// Every wait in these tests is bounded by this.
-const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Env {
-    cli: Cli,
-    idp: FakeIdp,
-    dovecot: Dovecot,
-}
-
-impl Env {
-    async fn start() -> Option<Env> {
-        let idp = FakeIdp::start().await;
-        idp.set_account(OAUTH_USER);
-        let dovecot = Dovecot::start(&idp.introspection_url())?;
-        Some(Env {
-            cli: Cli::new(),
-            idp,
-            dovecot,
-        })
-    }
-
-    fn server_args(&self) -> Vec<String> {
-        vec![
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            self.dovecot.port.to_string(),
-            "--ca-file".into(),
-            self.dovecot.ca_file.display().to_string(),
-        ]
-    }
-
-    async fn add_oauth(&self, name: &str, username: &str) {
-        let extra = self.server_args();
-        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        self.cli.add_oauth(&self.idp, name, username, &extra).await;
-    }
-
-    async fn add_connected(&self, name: &str) {
-        self.add_oauth(name, OAUTH_USER).await;
-        let (out, status, _) = self.cli.connect(name).await;
-        assert!(
-            out.status.success() && status == 200,
-            "connect: {}",
-            text(&out.stderr)
-        );
-    }
-
-    /// Starts `inbound tunnel <words>` with piped stdio.
-    fn tunnel(&self, words: &[&str]) -> tokio::process::Child {
-        let mut args = vec!["tunnel"];
-        args.extend_from_slice(words);
-        let mut c = self.cli.cmd(&args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c.spawn().expect("spawn tunnel")
-    }
-}
-
-async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(DEADLINE, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no answer within {DEADLINE:?}"))
-}
-
-/// Runs a python3 script; `None` (skip) when python3 is missing.
-async fn python(script: &str, args: &[&str]) -> Option<std::process::Output> {
-    let mut c = tokio::process::Command::new("python3");
-    c.arg("-c").arg(script).args(args).kill_on_drop(true);
-    match bounded("python3", c.output()).await {
-        Ok(out) => Some(out),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("python3 not installed; skipping");
-            None
-        }
-        Err(e) => panic!("python3: {e}"),
-    }
+/// Starts `inbound tunnel <words>` with piped stdio.
+fn tunnel(cli: &Cli, words: &[&str]) -> tokio::process::Child {
+    let mut args = vec!["tunnel"];
+    args.extend_from_slice(words);
+    let mut c = cli.cmd(&args);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c.spawn().expect("spawn tunnel")
 }
 
 /// imaplib's IMAP4_stream runs the command through a shell, as mail programs do; it fetches
@@ -117,7 +48,7 @@ fn shell_word(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imaplib_fetches_the_inbox_through_the_tunnel() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
     // The name's two words unquoted, as fetchmail's plugin passes them.
     let command = format!(
@@ -134,10 +65,10 @@ async fn imaplib_fetches_the_inbox_through_the_tunnel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preauth_carries_the_servers_capabilities_and_the_session_is_relayed_untouched() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     env.add_connected(NAME).await;
     // By Username this time.
-    let mut child = env.tunnel(&[OAUTH_USER]);
+    let mut child = tunnel(&env.cli, &[OAUTH_USER]);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -168,7 +99,7 @@ async fn preauth_carries_the_servers_capabilities_and_the_session_is_relayed_unt
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_basic_server_tunnels_with_login() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     let mut args = vec![
         "add",
         "Basic box",
@@ -178,8 +109,8 @@ async fn a_basic_server_tunnels_with_login() {
         BASIC_USER,
         "--password-stdin",
     ];
-    let extra = env.server_args();
-    args.extend(extra.iter().map(String::as_str));
+    let server = env.dovecot.server_args();
+    args.extend(server.words());
     let out = env.cli.run(&args, Some(BASIC_PASSWORD)).await;
     assert!(
         out.status.success(),
@@ -188,7 +119,7 @@ async fn a_basic_server_tunnels_with_login() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    let mut child = env.tunnel(&["Basic", "box"]);
+    let mut child = tunnel(&env.cli, &["Basic", "box"]);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -213,9 +144,9 @@ async fn a_basic_server_tunnels_with_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_needs_sign_in_gets_one_bye_and_exit_5_without_any_flow() {
-    let Some(env) = Env::start().await else { return };
-    env.add_oauth(NAME, OAUTH_USER).await;
-    let child = env.tunnel(&[NAME]);
+    let Some(env) = MailEnv::start().await else { return };
+    env.add(NAME, OAUTH_USER, &[]).await;
+    let child = tunnel(&env.cli, &[NAME]);
     let out = bounded("tunnel", child.wait_with_output()).await.unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -233,10 +164,10 @@ async fn a_server_that_needs_sign_in_gets_one_bye_and_exit_5_without_any_flow() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_refusal_is_one_bye_and_shows_in_the_servers_health() {
-    let Some(env) = Env::start().await else { return };
+    let Some(env) = MailEnv::start().await else { return };
     // Signed in as alice, but the mailbox is a shared one she has no FullAccess on: Dovecot
     // refuses the XOAUTH2 login as Exchange would.
-    env.add_oauth("Shared", SHARED_MAILBOX).await;
+    env.add("Shared", SHARED_MAILBOX, &[]).await;
     let out = env
         .cli
         .run(&["edit", "Shared", "--sign-in-as", OAUTH_USER], None)
@@ -244,7 +175,7 @@ async fn an_upstream_refusal_is_one_bye_and_shows_in_the_servers_health() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (out, _, _) = env.cli.connect("Shared").await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let child = env.tunnel(&["Shared"]);
+    let child = tunnel(&env.cli, &["Shared"]);
     let out = bounded("tunnel", child.wait_with_output()).await.unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use support::tmux::{Tmux, tmux_or_skip};
+use support::tmux::{NO_DISPLAY, Tmux, tmux_or_skip};
 
 const COLS: usize = 140;
 
@@ -50,16 +50,14 @@ async fn the_demo_walks_to_confirmed_at_140_by_40() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux {
-        socket: format!("inbound-wide-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("wide");
     tmux.start_shell().await;
     tmux.run(&["resize-window", "-t", "walk", "-x", "140", "-y", "40"])
         .await;
     let nothing = String::new;
     tmux.wait_for("shell$", &nothing).await;
     tmux.text(&format!(
-        "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY TMPDIR='{}' '{}' demo; echo DEMO_EXIT=$?",
+        "{NO_DISPLAY} TMPDIR='{}' '{}' demo; echo DEMO_EXIT=$?",
         dir.path().display(),
         env!("CARGO_BIN_EXE_inbound")
     ))

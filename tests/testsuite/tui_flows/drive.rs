@@ -118,24 +118,9 @@ pub(super) fn ready(m: &mut Model, run: u64) -> Vec<Cmd> {
     })
 }
 
+/// A finished sign-in of support@contoso.com.
 pub(super) fn view() -> Connected {
-    Connected {
-        server: "Support".into(),
-        username: "support@contoso.com".into(),
-        tokens: inbound::model::TokenSet {
-            access_token: inbound::secret::Secret::new("at"),
-            refresh_token: Some(inbound::secret::Secret::new("rt")),
-            issued_at: now(),
-            expires_at: now() + SignedDuration::from_mins(60),
-            refreshed_at: now(),
-            consented_at: now(),
-            scope: "IMAP.AccessAsUser.All".into(),
-            account: Some("support@contoso.com".into()),
-            flow: inbound::model::Flow::AuthorizationCode,
-            principal_id: None,
-        },
-        mismatch: None,
-    }
+    crate::support::tui::signed_in("Support", "support@contoso.com")
 }
 
 pub(super) fn key_msg(m: &Model, c: char) -> Option<Msg> {

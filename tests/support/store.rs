@@ -1,0 +1,47 @@
+//! Stores written straight through the library, for tests that need many servers or exact
+//! stored values rather than the commands that would make them.
+
+use inbound::model::{AuthKind, AzureApp, Server, ServerState};
+use inbound::store::{Store, StoreError};
+
+/// The app name of [`contoso_app`].
+pub const APP: &str = "Contoso mail";
+
+/// The Azure app these tests store: the client ID and secret of `inbound::tui::testing`,
+/// tenant contoso.com, signing in at `authority`.
+pub fn contoso_app(authority: &str) -> AzureApp {
+    AzureApp {
+        authority: authority.into(),
+        ..inbound::tui::testing::app(APP, "")
+    }
+}
+
+/// A Draft OAuth2 server of [`contoso_app`] for `username` on a closed loopback port
+/// (127.0.0.1:1): a test of it fails fast at "connect" and nothing leaves the machine.
+pub fn closed_port_server(name: &str, username: &str) -> Server {
+    Server {
+        host: "127.0.0.1".into(),
+        port: 1,
+        username: username.into(),
+        app: Some(APP.into()),
+        state: ServerState::Draft,
+        ..Server::for_tests(name, AuthKind::OAuth2)
+    }
+}
+
+/// [`contoso_app`] (at an authority never reached) and `count` servers `mailbox-000`, … for
+/// `box0@contoso.com`, …, each a [`closed_port_server`].
+pub fn seed_mailboxes(store: &Store, count: usize) {
+    store
+        .update(|c| {
+            c.apps.push(contoso_app("http://127.0.0.1:9"));
+            for i in 0..count {
+                c.servers.push(closed_port_server(
+                    &format!("mailbox-{i:03}"),
+                    &format!("box{i}@contoso.com"),
+                ));
+            }
+            Ok::<_, StoreError>(())
+        })
+        .expect("seed the store");
+}
