@@ -3,6 +3,7 @@
 
 use inbound::model::{AuthKind, AzureApp, Server, ServerState};
 use inbound::store::{Store, StoreError};
+use std::path::{Path, PathBuf};
 
 /// The app name of [`contoso_app`].
 pub const APP: &str = "Contoso mail";
@@ -44,4 +45,19 @@ pub fn seed_mailboxes(store: &Store, count: usize) {
             Ok::<_, StoreError>(())
         })
         .expect("seed the store");
+}
+
+/// The temporary files in the store `dir` and its `tokens/` (`.tmp-*`): every finished or
+/// killed write must leave none behind.
+pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for d in [dir.to_path_buf(), dir.join("tokens")] {
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            out.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+            }));
+        }
+    }
+    out
 }

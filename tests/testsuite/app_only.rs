@@ -43,23 +43,10 @@ impl Env {
 
     /// `add NAME --auth oauth2-app` for `mailbox`: a new app the first time, `--app` after.
     async fn add(&self, name: &str, mailbox: &str, app: Option<&str>) {
-        let port = self.dovecot.port.to_string();
-        let ca = self.dovecot.ca_file.display().to_string();
+        let server = self.dovecot.server_args();
         let authority = self.idp.authority();
-        let mut args = vec![
-            "add",
-            name,
-            "--auth",
-            "oauth2-app",
-            "--username",
-            mailbox,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-        ];
+        let mut args = vec!["add", name, "--auth", "oauth2-app", "--username", mailbox];
+        args.extend(server.words());
         match app {
             Some(a) => args.extend(["--app", a]),
             None => args.extend([

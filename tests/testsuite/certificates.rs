@@ -28,26 +28,10 @@ impl Env {
     }
 
     async fn add(&self, name: &str, auth: &str, mailbox: &str) {
-        let port = self.dovecot.port.to_string();
-        let ca = self.dovecot.ca_file.display().to_string();
-        let out = self
-            .run(&[
-                "add",
-                name,
-                "--auth",
-                auth,
-                "--username",
-                mailbox,
-                "--app",
-                APP,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--ca-file",
-                &ca,
-            ])
-            .await;
+        let server = self.dovecot.server_args();
+        let mut args = vec!["add", name, "--auth", auth, "--username", mailbox, "--app", APP];
+        args.extend(server.words());
+        let out = self.run(&args).await;
         assert!(out.status.success(), "add: {}", text(&out.stderr));
     }
 }
@@ -110,8 +94,7 @@ async fn a_certificate_app_works_app_only_and_delegated_without_any_secret() {
     assert!(!config.contains("PRIVATE"), "the key is not in config.json");
 
     // Not uploaded yet: pre-flight finds that Entra does not know the key, and saves nothing.
-    let port = env.dovecot.port.to_string();
-    let ca = env.dovecot.ca_file.display().to_string();
+    let server = env.dovecot.server_args();
     let add = |extra: &'static [&'static str]| {
         let mut args = vec![
             "add",
@@ -122,13 +105,8 @@ async fn a_certificate_app_works_app_only_and_delegated_without_any_secret() {
             GRANTED,
             "--app",
             APP,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
         ];
+        args.extend(server.words());
         args.extend_from_slice(extra);
         args.into_iter().map(str::to_string).collect::<Vec<_>>()
     };

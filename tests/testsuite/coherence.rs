@@ -6,6 +6,7 @@ use crate::support;
 
 use support::cli::{Cli, text};
 use support::dovecot::{Dovecot, OAUTH_USER};
+use support::mail::MailEnv;
 use support::fake_idp::FakeIdp;
 
 /// A test before sign-in is no test result: nothing is recorded, and after sign-in nothing
@@ -43,25 +44,15 @@ async fn a_test_before_sign_in_records_no_test_result() {
 /// When the token is another account's, Test & Confirm says so, naming both.
 #[tokio::test]
 async fn a_refused_login_with_another_accounts_token_names_both_accounts() {
-    let idp = FakeIdp::start().await;
-    let Some(dovecot) = Dovecot::start(&idp.introspection_url()) else {
+    let Some(env) = MailEnv::start().await else {
         return;
     };
-    idp.set_account("bob@example.com");
-    let cli = Cli::new();
-    let port = dovecot.port.to_string();
-    let ca = dovecot.ca_file.display().to_string();
-    cli.add_oauth(
-        &idp,
-        "A",
-        OAUTH_USER,
-        &["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca],
-    )
-    .await;
-    let (out, status, _) = cli.connect("A").await;
+    env.add("A", OAUTH_USER, &[]).await;
+    env.idp.set_account("bob@example.com");
+    let (out, status, _) = env.cli.connect("A").await;
     assert_eq!(status, 200);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = cli.run(&["test", "A"], None).await;
+    let out = env.cli.run(&["test", "A"], None).await;
     assert_eq!(out.status.code(), Some(1));
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(

@@ -355,11 +355,9 @@ async fn a_shared_mailbox_opens_with_the_delegates_token_in_dovecot() {
         return;
     };
     let cli = Cli::new();
-    let port = dovecot.port.to_string();
-    let ca = dovecot.ca_file.display().to_string();
-    let server = ["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca];
+    let server = dovecot.server_args();
     let mut extra = vec!["--sign-in-as", DELEGATE];
-    extra.extend_from_slice(&server);
+    extra.extend(server.words());
     cli.add_oauth(&idp, "Shared", SHARED_MAILBOX, &extra).await;
     let (out, status, page) = cli.connect("Shared").await;
     let err = text(&out.stderr);

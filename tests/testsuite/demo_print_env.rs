@@ -2,6 +2,7 @@
 //! commands at them (`add`, `connect`, `test`, `token`, `check`) until Ctrl-C; `--keep DIR`
 //! leaves the store behind, otherwise it is removed.
 
+use crate::support::cli::inbound;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -10,22 +11,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-fn inbound() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_inbound"));
-    for k in [
-        "DISPLAY",
-        "WAYLAND_DISPLAY",
-        "SSH_CONNECTION",
-        "SSH_TTY",
-        "SSH_CLIENT",
-        "RUST_LOG",
-    ] {
-        c.env_remove(k);
-    }
-    c.kill_on_drop(true);
-    c
-}
 
 /// Starts `inbound demo --print-env ARGS` and reads its `export` lines.
 async fn start(tmp: &Path, args: &[&str]) -> (Child, HashMap<String, String>) {

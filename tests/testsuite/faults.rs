@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 use support::cli::{Cli, text};
+use support::store::temp_files;
 use support::fake_idp::FakeIdp;
 use support::hostile::{self, Step, send};
 
@@ -109,19 +110,6 @@ fn token_files(store: &Store) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect()
-}
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for d in [dir.to_path_buf(), dir.join("tokens")] {
-        if let Ok(entries) = std::fs::read_dir(&d) {
-            out.extend(entries.flatten().map(|e| e.path()).filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
-            }));
-        }
-    }
-    out
 }
 
 // 1. A log that cannot be written never stops a command.
@@ -711,28 +699,18 @@ async fn a_passed_test_that_cannot_be_saved_says_both() {
         return;
     };
     let cli = Cli::new();
-    let port = dovecot.port.to_string();
-    let ca = dovecot.ca_file.display().to_string();
-    let out = run(
-        &cli,
-        &[
-            "add",
-            "Bob",
-            "--auth",
-            "basic",
-            "--username",
-            support::dovecot::BASIC_USER,
-            "--password-stdin",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--ca-file",
-            &ca,
-        ],
-        Some(support::dovecot::BASIC_PASSWORD),
-    )
-    .await;
+    let server = dovecot.server_args();
+    let mut args = vec![
+        "add",
+        "Bob",
+        "--auth",
+        "basic",
+        "--username",
+        support::dovecot::BASIC_USER,
+        "--password-stdin",
+    ];
+    args.extend(server.words());
+    let out = run(&cli, &args, Some(support::dovecot::BASIC_PASSWORD)).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = with_no_file_space(&cli, "test Bob").await;
     no_panic(&out, "test under ulimit -f 0");

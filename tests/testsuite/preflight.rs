@@ -397,23 +397,11 @@ async fn doctor_walks_the_chain_and_stops_where_it_breaks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_passes_end_to_end_against_dovecot() {
-    let idp = FakeIdp::start().await;
-    idp.set_account(support::dovecot::OAUTH_USER);
-    let Some(dovecot) = support::dovecot::Dovecot::start(&idp.introspection_url()) else {
+    let Some(env) = support::mail::MailEnv::start().await else {
         return;
     };
-    let cli = Cli::new();
-    let port = dovecot.port.to_string();
-    let ca = dovecot.ca_file.display().to_string();
-    cli.add_oauth(
-        &idp,
-        NAME,
-        support::dovecot::OAUTH_USER,
-        &["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca],
-    )
-    .await;
-    let (out, _, _) = cli.connect(NAME).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    env.add_connected(NAME).await;
+    let cli = &env.cli;
     let out = cli.run(&["doctor", NAME], None).await;
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use support::cli::{Cli, text};
+use support::store::temp_files;
 use support::dovecot::{Dovecot, OAUTH_USER};
 use support::fake_idp::FakeIdp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -98,34 +99,11 @@ impl Env {
     /// One server on a real Dovecot that checks tokens at the fake, signed in and Confirmed
     /// by a real Test & Confirm. None when Dovecot is not installed (and not required).
     async fn with_dovecot() -> Option<(Env, Dovecot)> {
-        let idp = FakeIdp::start().await;
-        idp.set_account(OAUTH_USER);
-        let dovecot = Dovecot::start(&idp.introspection_url())?;
-        let cli = Cli::new();
-        let port = dovecot.port.to_string();
-        let ca = dovecot.ca_file.display().to_string();
-        cli.add_oauth(
-            &idp,
-            NAME,
-            OAUTH_USER,
-            &["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca],
-        )
-        .await;
+        let mail = support::mail::MailEnv::start().await?;
+        mail.add_connected(NAME).await;
+        mail.confirm(NAME).await;
+        let support::mail::MailEnv { cli, idp, dovecot } = mail;
         let env = Env { cli, idp };
-        let (out, status, page) = env.cli.connect(NAME).await;
-        assert!(
-            out.status.success() && status == 200,
-            "{page}{}",
-            text(&out.stderr)
-        );
-        let out = env.cli.run(&["test", NAME], None).await;
-        assert!(
-            out.status.success(),
-            "{}{}\n{}",
-            text(&out.stdout),
-            text(&out.stderr),
-            dovecot.log_tail(30)
-        );
         Some((env, dovecot))
     }
 
@@ -633,19 +611,6 @@ async fn the_printed_and_the_shipped_units_pass_systemd_analyze() {
     let (ok, said, exposure) = analyze(&path).unwrap();
     assert!(ok && said.trim().is_empty(), "verify: {said}\n{local}");
     assert!(exposure < 5.0, "exposure {exposure}");
-}
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for d in [dir.to_path_buf(), dir.join("tokens")] {
-        if let Ok(entries) = std::fs::read_dir(&d) {
-            out.extend(entries.flatten().map(|e| e.path()).filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
-            }));
-        }
-    }
-    out
 }
 
 fn kill_rounds() -> usize {

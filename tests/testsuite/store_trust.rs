@@ -761,19 +761,13 @@ async fn a_read_only_store_serves_reads_and_says_so_when_asked_to_write() {
 /// failed test keeps its own failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_on_a_read_only_store_passes_and_says_it_could_not_be_recorded() {
-    let idp = FakeIdp::start().await;
-    idp.set_account(support::dovecot::OAUTH_USER);
-    let Some(dovecot) = support::dovecot::Dovecot::start(&idp.introspection_url()) else {
+    let Some(env) = support::mail::MailEnv::start().await else {
         return;
     };
-    let cli = Cli::new();
-    let port = dovecot.port.to_string();
-    let ca = dovecot.ca_file.display().to_string();
-    let imap = ["--host", "127.0.0.1", "--port", &port, "--ca-file", &ca];
-    cli.add_oauth(&idp, "S", support::dovecot::OAUTH_USER, &imap)
-        .await;
+    env.add("S", support::dovecot::OAUTH_USER, &[]).await;
+    let cli = &env.cli;
     cli.add_oauth(
-        &idp,
+        &env.idp,
         "Down",
         support::dovecot::OAUTH_USER,
         &["--host", "127.0.0.1", "--port", "1"],
