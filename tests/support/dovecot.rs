@@ -75,7 +75,14 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     pub fn words(&self) -> [&str; 6] {
-        ["--host", "127.0.0.1", "--port", &self.port, "--ca-file", &self.ca_file]
+        [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &self.port,
+            "--ca-file",
+            &self.ca_file,
+        ]
     }
 }
 

@@ -9,7 +9,8 @@
 //! * [`store`], [`setup_code`], [`tui`]: stored values, setup codes and the app's answers
 //!   that several modules use.
 //!
-//! Each test file uses only part of this, hence the `dead_code` allowance.
+//! Some of it serves only `examples/bench_env` (which includes dovecot.rs and fake_idp.rs),
+//! hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod cli;

@@ -1,7 +1,7 @@
 //! Stores written straight through the library, for tests that need many servers or exact
 //! stored values rather than the commands that would make them.
 
-use inbound::model::{AuthKind, AzureApp, Server, ServerState};
+use inbound::model::{AuthKind, AzureApp, Server, ServerState, ServerType};
 use inbound::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 
@@ -21,12 +21,20 @@ pub fn contoso_app(authority: &str) -> AzureApp {
 /// (127.0.0.1:1): a test of it fails fast at "connect" and nothing leaves the machine.
 pub fn closed_port_server(name: &str, username: &str) -> Server {
     Server {
+        id: inbound::model::new_server_id(),
+        name: name.into(),
+        server_type: ServerType::Imap,
+        auth: AuthKind::OAuth2,
         host: "127.0.0.1".into(),
         port: 1,
+        ssl: true,
         username: username.into(),
+        sign_in_as: None,
         app: Some(APP.into()),
+        password: None,
+        ca_file: None,
         state: ServerState::Draft,
-        ..Server::for_tests(name, AuthKind::OAuth2)
+        last_test: None,
     }
 }
 

@@ -61,25 +61,26 @@ impl Tmux {
     /// An 80×24 session running a plain shell with a recognisable prompt, once the prompt
     /// shows; returns the shell's pid (what it starts runs as its child).
     pub async fn start_shell(&self) -> String {
-        let pid = self.run(&[
-            "new-session",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_pid}",
-            "-s",
-            "walk",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "env",
-            "PS1=shell$ ",
-            "sh",
-        ])
-        .await
-        .trim()
-        .to_string();
+        let pid = self
+            .run(&[
+                "new-session",
+                "-d",
+                "-P",
+                "-F",
+                "#{pane_pid}",
+                "-s",
+                "walk",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                "env",
+                "PS1=shell$ ",
+                "sh",
+            ])
+            .await
+            .trim()
+            .to_string();
         self.wait_for("shell$", &String::new).await;
         pid
     }

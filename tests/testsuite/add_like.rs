@@ -15,7 +15,8 @@ async fn another_mailbox_like_a_stored_server() {
     let ca2 = ca.clone();
     cli.store()
         .update(move |c: &mut Config| {
-            c.apps.push(support::store::contoso_app("https://login.microsoftonline.us"));
+            c.apps
+                .push(support::store::contoso_app("https://login.microsoftonline.us"));
             c.servers.push(Server {
                 id: inbound::model::new_server_id(),
                 name: "Support".into(),

@@ -11,16 +11,15 @@ use std::process::{Output, Stdio};
 use support::cli::text;
 use support::dovecot::{BASIC_PASSWORD, BASIC_USER, INBOX_MESSAGES, OAUTH_USER};
 use support::fake_idp::DEFAULT_CLIENT_SECRET;
-use support::mail::MailEnv;
 use support::imap::ImapClient;
+use support::mail::MailEnv;
 
 const NAME: &str = "Support inbox";
 
 /// `add NAME` on the Dovecot, with a secret expiry in six months.
 async fn add_oauth(env: &MailEnv, name: &str) {
     let expires = support::months_ahead(6);
-    env.add(name, OAUTH_USER, &["--secret-expires", &expires])
-        .await;
+    env.add(name, OAUTH_USER, &["--secret-expires", &expires]).await;
 }
 
 /// `add NAME --auth basic` for [`BASIC_USER`] on the Dovecot.
@@ -161,7 +160,7 @@ async fn test_all_runs_them_at_once_and_records_each() {
     let names: Vec<String> = (1..=12).map(|i| format!("Inbox {i}")).collect();
     for name in &names {
         add_oauth(&env, name).await;
-        assert!(env.connect(name).await.0.status.success());
+        assert!(env.cli.connect(name).await.0.status.success());
     }
     let all = env.cli.run(&["test", "--all", "--json"], None).await;
     assert!(all.status.success(), "{}{}", text(&all.stdout), text(&all.stderr));
@@ -222,6 +221,7 @@ async fn an_untrusted_certificate_fails_at_tls_with_a_hint() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/other-ca.pem")
     };
     let e = env
+        .cli
         .run(&["edit", NAME, "--ca-file", &other.display().to_string()], None)
         .await;
     assert!(e.status.success(), "{}", text(&e.stderr));

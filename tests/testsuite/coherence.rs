@@ -5,9 +5,9 @@
 use crate::support;
 
 use support::cli::{Cli, text};
-use support::dovecot::{Dovecot, OAUTH_USER};
-use support::mail::MailEnv;
+use support::dovecot::OAUTH_USER;
 use support::fake_idp::FakeIdp;
+use support::mail::MailEnv;
 
 /// A test before sign-in is no test result: nothing is recorded, and after sign-in nothing
 /// headlines "last test failed".

@@ -392,7 +392,7 @@ async fn a_shared_mailbox_opens_with_the_delegates_token_in_dovecot() {
 
     // A delegate without FullAccess is refused by the server.
     let mut extra = vec!["--sign-in-as", "carol@example.com"];
-    extra.extend_from_slice(&server);
+    extra.extend(server.words());
     cli.add_oauth(&idp, "Shared (no access)", SHARED_MAILBOX, &extra)
         .await;
     let (out, _, _) = cli.connect("Shared (no access)").await;

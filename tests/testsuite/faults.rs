@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 use support::cli::{Cli, text};
-use support::store::temp_files;
 use support::fake_idp::FakeIdp;
 use support::hostile::{self, Step, send};
+use support::store::temp_files;
 
 const USER: &str = "alice@example.com";
 /// No command here should take long; a hang is a failure, not a wait.

@@ -42,8 +42,7 @@ impl Env {
             mail.dovecot.deliver(OAUTH_USER, extra_message(n).as_bytes());
         }
         let expires = support::months_ahead(6);
-        mail.add(NAME, OAUTH_USER, &["--secret-expires", &expires])
-            .await;
+        mail.add(NAME, OAUTH_USER, &["--secret-expires", &expires]).await;
         mail.connect(NAME).await;
         mail.confirm(NAME).await;
         let home = tempfile::tempdir().unwrap();

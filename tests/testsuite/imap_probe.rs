@@ -138,7 +138,7 @@ async fn exchange_success_uses_sasl_ir_on_one_line() {
     let report = probe(&settings(port), &oauth(), |e| events.push(e))
         .await
         .unwrap();
-    assert_eq!(messages, 1204);
+    assert_eq!(report.messages, 1204);
     assert!(report.sasl_ir);
     let passed: Vec<Stage> = events
         .iter()

@@ -10,7 +10,8 @@ use support::cli::{Cli, text};
 fn with_app(cli: &Cli) {
     cli.store()
         .update(|c: &mut Config| {
-            c.apps.push(support::store::contoso_app(inbound::model::DEFAULT_AUTHORITY));
+            c.apps
+                .push(support::store::contoso_app(inbound::model::DEFAULT_AUTHORITY));
             Ok::<_, inbound::store::StoreError>(())
         })
         .unwrap();

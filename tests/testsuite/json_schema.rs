@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use support::cli::{Cli, text};
 use support::fake_idp::FakeIdp;
 
-const DOC: &str = include_str!("../docs/json.md");
+const DOC: &str = include_str!("../../docs/json.md");
 
 /// A command's documented fields: name → optional.
 type Fields = BTreeMap<String, bool>;

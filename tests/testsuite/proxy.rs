@@ -165,7 +165,6 @@ async fn connection_counter() -> (u16, Arc<AtomicUsize>) {
     (port, count)
 }
 
-
 /// LOGIN, then AUTHENTICATE PLAIN (imaplib waits for the continuation: no SASL-IR), each
 /// fetching every message.
 const IMAPLIB_PROXY: &str = r#"

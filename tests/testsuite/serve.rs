@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use support::cli::{Cli, text};
-use support::store::temp_files;
-use support::dovecot::{Dovecot, OAUTH_USER};
+use support::dovecot::Dovecot;
 use support::fake_idp::FakeIdp;
+use support::store::temp_files;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
 

@@ -1,8 +1,8 @@
 //! The whole app headless: `App::run` over `TestBackend` with a scripted key stream and a
 //! recording effects runner that answers like the core would.
 
-use futures_util::stream;
 use crate::support::tui::signed_in;
+use futures_util::stream;
 use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;
 use inbound::tui::app::App;
@@ -55,10 +55,7 @@ impl Effects for Recorder {
                 });
                 send(Msg::Consent {
                     run: *run,
-                    event: ConsentEvent::Connected(signed_in(
-                        "Shared mailbox",
-                        "shared@contoso.com",
-                    )),
+                    event: ConsentEvent::Connected(signed_in("Shared mailbox", "shared@contoso.com")),
                 });
             }
             Cmd::Test { run, .. } => {

@@ -380,8 +380,9 @@ async fn sign_in_waiting(tmux: &Tmux, dir: &Path, context: &dyn Fn() -> String) 
 /// How the stored tokens of "Support inbox" were got.
 fn stored_flow(cli: &Cli) -> inbound::model::Flow {
     let store = cli.store();
+    let config = store.load().expect("the store");
     store
-        .load_tokens(store.load().unwrap().server("Support inbox").unwrap())
+        .load_tokens(config.server("Support inbox").expect("the server"))
         .expect("token file")
         .and_then(|f| f.tokens)
         .expect("tokens stored")

@@ -69,9 +69,7 @@ fn run_of(cmds: &[Cmd]) -> RunId {
 
 /// The run of the sign-in the wizard is waiting for.
 fn sign_in_run(m: &Model) -> RunId {
-    m.wizard()
-        .and_then(|w| w.connect.run())
-        .expect("a sign-in runs")
+    m.wizard().and_then(|w| w.connect.run()).expect("a sign-in runs")
 }
 
 /// The run of the device-code sign-in the wizard is waiting for.

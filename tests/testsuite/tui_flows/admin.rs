@@ -1,6 +1,6 @@
 //! Admin consent: a sign-in that needs an admin opens the admin screen with both routes.
 
-use super::drive::{act, filled, save, ready};
+use super::drive::{act, filled, ready, save};
 use inbound::tui::state::cmd::Cmd;
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{ConsentEvent, Failure, Msg};

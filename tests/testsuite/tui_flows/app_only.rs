@@ -1,15 +1,15 @@
 //! App-only servers: no sign-in, the Exchange step instead.
 
-use super::drive::{act, typed, step, to_form, submit};
+use super::drive::{act, step, submit, to_form, typed};
 use inbound::model::AuthKind;
 use inbound::services::imap::Stage;
+use inbound::tui::state::Model;
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{Msg, ProbeFailure, TestEvent};
 use inbound::tui::state::wizard::Step;
 use inbound::tui::state::wizard::form::FieldId;
 use inbound::tui::state::wizard::test::Outcome;
-use inbound::tui::state::Model;
 use inbound::tui::testing::{self};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

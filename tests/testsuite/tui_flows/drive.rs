@@ -3,13 +3,12 @@
 
 use inbound::ops::consent::Connected;
 use inbound::tui::app::input::to_msg;
+use inbound::tui::state::Model;
 use inbound::tui::state::cmd::Cmd;
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{ConsentEvent, Msg, PreflightEvent};
 use inbound::tui::state::wizard::Step;
-use inbound::tui::state::wizard::connect::Connect;
 use inbound::tui::state::wizard::form::FieldId;
-use inbound::tui::state::Model;
 use inbound::tui::testing::{self, now};
 use jiff::SignedDuration;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -1,15 +1,14 @@
 //! The guide's paths into the form: a setup code from the script (bad, then good; public
 //! client), values typed by hand, step 2's checks, and the public client without a secret.
 
-use super::drive::{act, typed, step, form_value, new_portal, submit};
+use super::drive::{act, form_value, new_portal, step, submit, typed};
+use inbound::tui::state::Model;
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::Msg;
 use inbound::tui::state::wizard::Step;
-use inbound::tui::state::wizard::connect::Connect;
 use inbound::tui::state::wizard::form::FieldId;
 use inbound::tui::state::wizard::guide::Page;
-use inbound::tui::state::Model;
 use inbound::tui::testing::{self};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

@@ -1,14 +1,14 @@
 //! Consent without a browser: the paste field, device code beside the listener, first one wins.
 
-use super::drive::{act, typed, step, filled, save, ready, view, key_msg, started};
+use super::drive::{act, filled, key_msg, ready, save, started, step, typed, view};
 use inbound::services::browser::Situation;
 use inbound::services::oauth::device::PollEvent;
+use inbound::tui::state::Model;
 use inbound::tui::state::cmd::Cmd;
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{ConsentEvent, Failure, Msg};
 use inbound::tui::state::wizard::Step;
 use inbound::tui::state::wizard::connect::Device;
-use inbound::tui::state::Model;
 use inbound::tui::testing::{self, now};
 use jiff::SignedDuration;
 use std::time::Duration;

@@ -1,14 +1,14 @@
 //! Pre-flight in the form's save: a refused secret blocks it, offline warns, a stored app is
 //! renewed only as the person says, replication lag is shown and Esc stops the check.
 
-use super::drive::{act, typed, step, new_portal, filled, submit};
+use super::drive::{act, filled, new_portal, step, submit, typed};
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{Msg, PreflightEvent, SaveError};
 use inbound::tui::state::wizard::Step;
 use inbound::tui::state::wizard::form::FieldId;
 use inbound::tui::state::{Model, Popup, Screen, Tone};
-use inbound::tui::testing::{self, now};
+use inbound::tui::testing;
 use std::time::Duration;
 
 fn preflight_run(cmds: &[Cmd]) -> u64 {

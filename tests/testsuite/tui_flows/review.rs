@@ -1,13 +1,12 @@
 //! The review screen: delete, quit and signals, background and manual refresh, copy, the key
 //! table, the details pane, ticking times and the settings dialog.
 
-use super::drive::{act, typed, to_form, key_msg};
-use inbound::model::AuthKind;
+use super::drive::{act, key_msg, to_form, typed};
 use inbound::tui::app::input::to_msg;
+use inbound::tui::state::Popup;
 use inbound::tui::state::cmd::Cmd;
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{Failure, Msg};
-use inbound::tui::state::Popup;
 use inbound::tui::testing::{self, now};
 use jiff::SignedDuration;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

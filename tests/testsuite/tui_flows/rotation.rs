@@ -1,13 +1,12 @@
 //! Secret rotation: the old secret is kept until Microsoft accepts the new one; validation,
 //! saving and refreshing every server of the app.
 
-use super::drive::{act, typed, key_msg, started};
+use super::drive::{act, key_msg, started, typed};
 use inbound::model::AuthKind;
 use inbound::tui::state::cmd::Cmd;
 use inbound::tui::state::keymap::Action;
 use inbound::tui::state::msg::{Failure, Msg, SaveError};
 use inbound::tui::state::rotate::RotateField;
-use inbound::tui::state::wizard::test::Outcome;
 use inbound::tui::state::{Model, Popup, Tone};
 use inbound::tui::testing::{self};
 

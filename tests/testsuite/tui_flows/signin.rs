@@ -1,7 +1,7 @@
 //! Sign-in from the wizard and the review: the browser flow to Confirmed, no browser without a
 //! display, retry with a new run, cancel, and the token pane.
 
-use super::drive::{act, step, filled, save, ready, view, started};
+use super::drive::{act, filled, ready, save, started, step, view};
 use inbound::services::browser::Situation;
 use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;

@@ -1,7 +1,7 @@
 //! Test & Confirm after a sign-in: a failed stage offers retry, edit and reconnect; a wrong
 //! secret goes back to its field.
 
-use super::drive::{act, step, filled, save, ready, started};
+use super::drive::{act, filled, ready, save, started, step};
 use inbound::services::imap::ProbeEvent;
 use inbound::services::imap::Stage;
 use inbound::tui::state::cmd::Cmd;

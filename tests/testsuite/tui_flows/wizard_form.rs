@@ -2,7 +2,7 @@
 //! leaving and on submit, store errors land on their fields, edits save patches, and the
 //! "Sign in as" and cloud choices reach the request.
 
-use super::drive::{act, typed, step, form_value, new_portal, to_form, filled, submit};
+use super::drive::{act, filled, form_value, new_portal, step, submit, to_form, typed};
 use inbound::model::AuthKind;
 use inbound::tui::state::cmd::{Cmd, SaveRequest};
 use inbound::tui::state::keymap::Action;
