@@ -2,7 +2,7 @@
 # Runs the cargo-fuzz targets (store files, pasted addresses, id_tokens) for SECONDS each
 # (default 60). The stable toolchain is enough: RUSTC_BOOTSTRAP=1 lets cargo-fuzz use the
 # sanitizer flags. A crash input is kept under fuzz/artifacts/<target>/; copy it into a
-# regression test (tests/properties.rs) before fixing.
+# regression test (tests/testsuite/properties.rs) before fixing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"

@@ -10,6 +10,24 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The binary, killed on drop, with no display, no SSH session and no RUST_LOG from the
+/// machine running the tests.
+pub fn inbound() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_inbound"));
+    for k in [
+        "DISPLAY",
+        "WAYLAND_DISPLAY",
+        "SSH_CONNECTION",
+        "SSH_TTY",
+        "SSH_CLIENT",
+        "RUST_LOG",
+    ] {
+        c.env_remove(k);
+    }
+    c.kill_on_drop(true);
+    c
+}
+
 /// A temporary store and the environment the binary runs in.
 pub struct Cli {
     pub dir: tempfile::TempDir,
@@ -40,20 +58,9 @@ impl Cli {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_inbound"));
+        let mut c = inbound();
         c.arg("--config-dir").arg(self.config_dir()).args(args);
-        for k in [
-            "DISPLAY",
-            "WAYLAND_DISPLAY",
-            "SSH_CONNECTION",
-            "SSH_TTY",
-            "SSH_CLIENT",
-            "RUST_LOG",
-        ] {
-            c.env_remove(k);
-        }
         c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        c.kill_on_drop(true);
         c
     }
 

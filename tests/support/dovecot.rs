@@ -67,6 +67,25 @@ pub struct Dovecot {
     mail_owner: Option<(u32, u32)>,
 }
 
+/// What [`Dovecot::server_args`] returns: owns the strings its words borrow.
+pub struct ServerArgs {
+    port: String,
+    ca_file: String,
+}
+
+impl ServerArgs {
+    pub fn words(&self) -> [&str; 6] {
+        [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &self.port,
+            "--ca-file",
+            &self.ca_file,
+        ]
+    }
+}
+
 /// Who runs what, depending on whether the tests run as root.
 struct Users {
     root: bool,
@@ -241,6 +260,15 @@ impl Dovecot {
     /// `127.0.0.1:port`.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// `--host 127.0.0.1 --port PORT --ca-file CA`: the words that point an `add` or `edit`
+    /// at this Dovecot ([`ServerArgs::words`]).
+    pub fn server_args(&self) -> ServerArgs {
+        ServerArgs {
+            port: self.port.to_string(),
+            ca_file: self.ca_file.display().to_string(),
+        }
     }
 
     /// The temporary directory holding config, state, log and mail.

@@ -342,7 +342,7 @@ impl FakeIdp {
         self.fake.knobs().client_assertion_requests
     }
 
-    /// From now on the token endpoint answers with opaque access tokens (random text, no
+    /// From now on the token endpoint answers with opaque access tokens (numbered text, no
     /// JWT to read claims from), as Microsoft may; introspection still knows them.
     pub fn set_opaque_access_tokens(&self, opaque: bool) {
         self.fake.knobs().opaque = opaque.then(Default::default);
@@ -554,7 +554,8 @@ fn made_opaque(answer: Response, map: &mut std::collections::HashMap<String, Str
         return hyper::Response::from_parts(parts, http_body_util::Full::new(bytes));
     };
     if let Some(readable) = v.get("access_token").and_then(|t| t.as_str()).map(str::to_owned) {
-        let opaque = format!("EwBAT{:032x}", rand::random::<u128>());
+        // Numbered, not random: each answer gets a new one, and a run can be repeated.
+        let opaque = format!("EwBAT{:032x}", map.len() + 1);
         map.insert(opaque.clone(), readable);
         v["access_token"] = json!(opaque);
     }

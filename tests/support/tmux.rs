@@ -17,47 +17,72 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// One tmux server on its own socket, killed on drop.
 /// True when tmux is here; otherwise says what is skipped (and fails when tests are required).
 pub fn tmux_or_skip(what: &str) -> bool {
-    if have("tmux") {
-        return true;
-    }
-    assert!(
-        !required(),
-        "tmux is not installed, but INBOUND_REQUIRE_DOVECOT=1"
-    );
-    eprintln!("tmux not installed; skipping {what}");
-    false
+    tools_or_skip(&["tmux"], what)
 }
 
+/// True when every one of `tools` is here; otherwise says what is skipped (and fails when
+/// tests are required).
+pub fn tools_or_skip(tools: &[&str], what: &str) -> bool {
+    for tool in tools {
+        if !have(tool) {
+            assert!(
+                !required(),
+                "{tool} is not installed, but INBOUND_REQUIRE_DOVECOT=1"
+            );
+            eprintln!("{tool} not installed; skipping {what}");
+            return false;
+        }
+    }
+    true
+}
+
+/// `env -u …`: what a command typed into the pane is prefixed with so that it sees no display
+/// and no SSH session, whatever the machine running the tests has.
+pub const NO_DISPLAY: &str = "env -u DISPLAY -u WAYLAND_DISPLAY -u SSH_CONNECTION -u SSH_CLIENT -u SSH_TTY";
+
+/// One tmux server on its own socket, killed on drop.
 pub struct Tmux {
     pub socket: String,
 }
 
 impl Tmux {
-    /// An 80×24 session running a plain shell with a recognisable prompt; returns the
-    /// shell's pid (what it starts runs as its child).
+    /// A tmux server for one test, its socket named after `label`, this process and a count,
+    /// so no two tests of the suite share one.
+    pub fn new(label: &str) -> Tmux {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Tmux {
+            socket: format!("inbound-{label}-{}-{n}", std::process::id()),
+        }
+    }
+
+    /// An 80×24 session running a plain shell with a recognisable prompt, once the prompt
+    /// shows; returns the shell's pid (what it starts runs as its child).
     pub async fn start_shell(&self) -> String {
-        self.run(&[
-            "new-session",
-            "-d",
-            "-P",
-            "-F",
-            "#{pane_pid}",
-            "-s",
-            "walk",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "env",
-            "PS1=shell$ ",
-            "sh",
-        ])
-        .await
-        .trim()
-        .to_string()
+        let pid = self
+            .run(&[
+                "new-session",
+                "-d",
+                "-P",
+                "-F",
+                "#{pane_pid}",
+                "-s",
+                "walk",
+                "-x",
+                "80",
+                "-y",
+                "24",
+                "env",
+                "PS1=shell$ ",
+                "sh",
+            ])
+            .await
+            .trim()
+            .to_string();
+        self.wait_for("shell$", &String::new).await;
+        pid
     }
 
     pub async fn run(&self, args: &[&str]) -> String {
@@ -93,7 +118,6 @@ impl Tmux {
 
     /// Resizes the window and waits until the app has redrawn at the new width (a box border
     /// `columns` wide on screen), so the next key is read after the resize, never racing it.
-    #[allow(dead_code)] // not every test binary resizes
     pub async fn resize_and_wait(&self, columns: u16, rows: u16, context: &dyn Fn() -> String) {
         let (x, y) = (columns.to_string(), rows.to_string());
         self.run(&["resize-window", "-t", "walk", "-x", &x, "-y", &y])

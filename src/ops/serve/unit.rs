@@ -1,7 +1,7 @@
 //! The systemd unit of `inbound serve` (`serve --print-unit`): `Type=notify` with a watchdog,
 //! and a sandbox that leaves serve the store, the network and nothing else it does not need.
 //! `systemd-analyze security` rates it "OK" (exposure below 5), and `systemd-analyze verify`
-//! passes without a warning (both checked by tests/serve.rs).
+//! passes without a warning (both checked by tests/testsuite/serve.rs).
 
 use std::path::Path;
 

@@ -10,9 +10,10 @@ use crate::services::imap::ProbeEvent;
 use crate::services::imap::Stage;
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
+use crate::tui::state::cmd::Cmd;
 use crate::tui::state::keymap::Action;
 use crate::tui::state::msg::{
-    ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, SaveError, TestEvent,
+    ConsentEvent, Failure, Msg, PreflightEvent, ProbeFailure, RunId, SaveError, TestEvent,
 };
 use crate::tui::testing::{self, now};
 use crate::tui::ui::theme::Theme;
@@ -41,6 +42,41 @@ fn send(m: &mut Model, msgs: impl IntoIterator<Item = Msg>) {
 
 fn act(m: &mut Model, actions: &[Action]) {
     send(m, actions.iter().map(|a| Msg::Action(*a)));
+}
+
+/// `action`, and the run of the one command it started.
+fn start(m: &mut Model, action: Action) -> RunId {
+    run_of(&m.update(Msg::Action(action)))
+}
+
+/// The run of the one command in `cmds` that started work: read from what `update` returned,
+/// never guessed from the model's run counter.
+fn run_of(cmds: &[Cmd]) -> RunId {
+    match cmds {
+        [
+            Cmd::Preflight { run, .. }
+            | Cmd::Save { run, .. }
+            | Cmd::Connect { run, .. }
+            | Cmd::AdminConsent { run, .. }
+            | Cmd::DeviceSignIn { run, .. }
+            | Cmd::RotateSecret { run, .. }
+            | Cmd::Import { run, .. }
+            | Cmd::Test { run, .. },
+        ] => *run,
+        other => panic!("expected one command that starts work, got {other:?}"),
+    }
+}
+
+/// The run of the sign-in the wizard is waiting for.
+fn sign_in_run(m: &Model) -> RunId {
+    m.wizard().and_then(|w| w.connect.run()).expect("a sign-in runs")
+}
+
+/// The run of the device-code sign-in the wizard is waiting for.
+fn device_run(m: &Model) -> RunId {
+    m.wizard()
+        .and_then(|w| w.device.run())
+        .expect("a device-code sign-in runs")
 }
 
 fn typed(m: &mut Model, text: &str) {
@@ -90,26 +126,23 @@ fn filled_form() -> Model {
 }
 
 /// The new wizard after saving "Support inbox" (already in the store): waiting for sign-in.
-/// Enter on the form, with the pre-flight answered `list`.
-fn submit_checked(m: &mut Model, list: crate::ops::preflight::Checklist) {
-    m.update(Msg::Action(Action::Submit));
-    let run = m.next_run - 1;
+/// Enter on the form, with the pre-flight answered `list`: what that answer started.
+fn submit_checked(m: &mut Model, list: crate::ops::preflight::Checklist) -> Vec<Cmd> {
+    let run = start(m, Action::Submit);
     m.update(Msg::Preflight {
         run,
         event: PreflightEvent::Done(Ok(Some(list))),
-    });
+    })
 }
 
 fn connecting(situation: Situation) -> Model {
     let mut m = filled_form();
     m.env.situation = situation;
-    submit_checked(&mut m, testing::checklist_passed());
-    let save_run = m.next_run - 1;
-    m.update(Msg::Saved {
+    let save_run = run_of(&submit_checked(&mut m, testing::checklist_passed()));
+    let run = run_of(&m.update(Msg::Saved {
         run: save_run,
         result: Ok("Support inbox".into()),
-    });
-    let run = m.next_run - 1;
+    }));
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Ready {
@@ -149,7 +182,7 @@ fn token_valid(account: &str) -> Model {
         display: true,
         ssh_target: None,
     });
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Connected(token_view(account)),
@@ -159,8 +192,7 @@ fn token_valid(account: &str) -> Model {
 
 fn testing_stages(finish: Option<Result<u32, ProbeFailure>>) -> Model {
     let mut m = token_valid("support@contoso.com");
-    m.update(Msg::Action(Action::Test));
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::Test);
     let ms = Duration::from_millis;
     let mut events = vec![
         TestEvent::Progress(ProbeEvent::Started(Stage::Connect)),
@@ -399,8 +431,7 @@ fn wizard_form_basic() {
 #[test]
 fn wizard_form_save_error_from_store() {
     let mut m = filled_form();
-    submit_checked(&mut m, testing::checklist_passed());
-    let run = m.next_run - 1;
+    let run = run_of(&submit_checked(&mut m, testing::checklist_passed()));
     m.update(Msg::Saved {
         run,
         result: Err(SaveError::Fields(vec![crate::model::validate::FieldError::new(
@@ -498,7 +529,7 @@ fn wizard_connect_browser_failed_to_start() {
         display: true,
         ssh_target: None,
     });
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Browser(Err(crate::services::browser::BrowserError::Failed {
@@ -521,7 +552,7 @@ fn wizard_connect_failed() {
         display: true,
         ssh_target: None,
     });
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Failed(Failure {
@@ -649,7 +680,7 @@ fn ssh() -> Situation {
 #[test]
 fn wizard_connect_paste_error_under_the_field() {
     let mut m = connecting(ssh());
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     act(&mut m, &[Action::NextField]);
     typed(
         &mut m,
@@ -666,8 +697,7 @@ fn wizard_connect_paste_error_under_the_field() {
 /// Step 5 with device code started from the SSH screen.
 fn device_code(poll: Option<PollEvent>) -> Model {
     let mut m = connecting(ssh());
-    act(&mut m, &[Action::DeviceCode]);
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::DeviceCode);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::DeviceCode {
@@ -703,7 +733,7 @@ fn wizard_device_code_screens() {
         24,
     );
     let mut m = device_code(None);
-    let run = m.next_run - 1;
+    let run = device_run(&m);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Failed(Failure::new(
@@ -853,8 +883,7 @@ fn rotate_secret_offline_asks_before_saving_unchecked() {
     typed(&mut m, "new8Q~NEWSECRETVALUEabcdefghijklmnopqrstu");
     act(&mut m, &[Action::NextField]);
     typed(&mut m, "2027-11-01");
-    act(&mut m, &[Action::Submit]);
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::Submit);
     let mut list = crate::ops::preflight::Checklist::default();
     list.set(
         crate::ops::preflight::CheckItem::Secret,
@@ -883,8 +912,7 @@ fn wizard_renewal_offline_asks_before_saving_unchecked() {
             "renewed8Q~NEWSECRETVALUEabcdefghijklmnopq",
         );
     }
-    m.update(Msg::Action(Action::Submit));
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::Submit);
     let mut list = crate::ops::preflight::Checklist::default();
     list.set(
         crate::ops::preflight::CheckItem::Secret,
@@ -921,8 +949,7 @@ fn wizard_form_preflight_states() {
     if let crate::tui::state::Screen::Wizard(w) = &mut m.screen {
         w.form.just_created = true;
     }
-    m.update(Msg::Action(Action::Submit));
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::Submit);
     let wait = crate::ops::preflight::Wait {
         attempt: 1,
         retry_in: Duration::from_secs(8),
@@ -966,7 +993,7 @@ fn admin_consent() -> Model {
         display: true,
         ssh_target: None,
     });
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::NeedsAdminConsent(Box::new(admin_need())),
@@ -983,7 +1010,7 @@ fn wizard_admin_consent_after_a_declined_consent() {
         display: true,
         ssh_target: None,
     });
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     let mut need = admin_need();
     need.declined = true;
     need.microsoft = "AADSTS65004: User declined to consent to access the app.".into();
@@ -999,8 +1026,7 @@ fn wizard_admin_consent_states() {
     let mut m = admin_consent();
     snap("wizard_5_admin_consent", &m, 80, 24);
     snap("wizard_5_admin_consent_60x20", &m, 60, 20);
-    act(&mut m, &[Action::GrantAdmin]);
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::GrantAdmin);
     send(
         &mut m,
         [
@@ -1032,7 +1058,7 @@ fn wizard_admin_consent_states() {
 #[test]
 fn wizard_device_code_blocked_by_conditional_access() {
     let mut m = device_code(None);
-    let run = m.next_run - 1;
+    let run = device_run(&m);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Failed(Failure {

@@ -79,8 +79,7 @@ fn a_new_app_only_server_goes_from_the_form_to_exchange() {
 #[test]
 fn test_refused_by_exchange_lists_the_causes() {
     let mut m = review(testing::app_only(), "Archive");
-    act(&mut m, &[Action::Test]);
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::Test);
     let ms = Duration::from_millis;
     let mut events = Vec::new();
     for (stage, detail) in [
@@ -120,8 +119,7 @@ fn test_refused_by_exchange_lists_the_causes() {
 #[test]
 fn test_with_a_token_without_the_role_names_admin_consent() {
     let mut m = review(testing::app_only(), "Archive");
-    act(&mut m, &[Action::Test]);
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::Test);
     let e = crate::services::oauth::OAuthError::AppOnlyToken(
         crate::services::oauth::app_only::AppTokenProblem::MissingRole { roles: Vec::new() },
     );

@@ -79,12 +79,11 @@ fn demo_connecting() -> Model {
         event: crate::tui::state::msg::PreflightEvent::Done(Ok(Some(testing::checklist_passed()))),
     });
     assert!(matches!(cmds.as_slice(), [Cmd::Save { .. }]), "{cmds:?}");
-    let save_run = m.next_run - 1;
-    m.update(Msg::Saved {
+    let save_run = run_of(&cmds);
+    let run = run_of(&m.update(Msg::Saved {
         run: save_run,
         result: Ok("Support inbox".into()),
-    });
-    let run = m.next_run - 1;
+    }));
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::Ready {
@@ -132,7 +131,7 @@ fn demo_sign_in_key_on_connect() {
     snap("demo_wizard_5_connect", &m, 80, 24);
     let s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
     assert_eq!(resolve(&m.contexts(), &s), Some(Action::DemoSignIn));
-    let run = m.next_run - 1;
+    let run = sign_in_run(&m);
     let cmds = m.update(Msg::Action(Action::DemoSignIn));
     match cmds.as_slice() {
         [Cmd::StandInSignIn { run: r, visit }] => {
@@ -156,8 +155,7 @@ fn demo_sign_in_key_on_connect() {
 #[test]
 fn demo_sign_in_key_enters_the_device_code() {
     let mut m = demo_connecting();
-    act(&mut m, &[Action::DeviceCode]);
-    let run = m.next_run - 1;
+    let run = start(&mut m, Action::DeviceCode);
     m.update(Msg::Consent {
         run,
         event: ConsentEvent::DeviceCode {

@@ -109,8 +109,7 @@ fn import_from_the_app_checks_first_and_names_every_bad_row() {
     act(&mut m, &[Action::Import]);
     typed(&mut m, "~/desks.csv");
     snap("review_import_path", &m, 80, 24);
-    let run = m.next_run;
-    act(&mut m, &[Action::Submit]);
+    let run = start(&mut m, Action::Submit);
     send(
         &mut m,
         [Msg::Imported {
@@ -132,8 +131,7 @@ fn import_from_the_app_checks_first_and_names_every_bad_row() {
     }
     snap("review_import_bad_rows", &m, 80, 24);
     snap("review_import_bad_rows_140x40", &m, 140, 40);
-    let run = m.next_run;
-    act(&mut m, &[Action::Submit]);
+    let run = start(&mut m, Action::Submit);
     send(
         &mut m,
         [Msg::Imported {
