@@ -73,6 +73,7 @@ impl Env {
                     ok: true,
                     messages: Some(3),
                     summary: "ok".into(),
+                    needs: None,
                 });
                 Ok::<_, inbound::store::StoreError>(())
             })

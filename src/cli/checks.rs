@@ -111,9 +111,13 @@ pub fn print_report(report: &Report) {
             Status::Skipped => "–",
             Status::Unknown => "?",
         };
-        out!("  {glyph} {:<12} {}", step.step.label(), step.detail);
+        out!(
+            "  {glyph} {:<12} {}",
+            step.step.label(),
+            super::fix::step_detail(step)
+        );
         if let Some(fix) = &step.fix {
-            out!("      → {fix}");
+            out!("      → {}", super::fix::remedy(fix));
         }
     }
 }

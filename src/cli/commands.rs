@@ -54,9 +54,9 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
             let monitoring = matches!(command, Command::Check(_) | Command::Doctor(_));
             if matches!(command, Command::Check(_)) {
                 // Monitoring reads the first line of stdout.
-                out!("UNKNOWN - {e}");
+                out!("UNKNOWN - {}", super::fix::store_message(&e));
             } else {
-                say!("inbound: {e}");
+                say!("inbound: {}", super::fix::store_message(&e));
             }
             return if monitoring {
                 Level::Unknown as u8
@@ -129,7 +129,7 @@ pub(super) fn report(e: &Error) {
                 }
             }
         }
-        _ => say!("inbound: {e}"),
+        _ => say!("inbound: {}", super::fix::message(e)),
     }
     for line in advice(e) {
         say!("  → {line}");
@@ -144,9 +144,7 @@ pub(super) fn report(e: &Error) {
 
 /// What to do about an error: the hint in words, then the command line that fixes it.
 fn advice(e: &Error) -> Vec<String> {
-    let mut lines: Vec<String> = e.hint().into_iter().collect();
-    lines.extend(e.fix().and_then(|f| f.command()).map(|c| format!("run: {c}")));
-    lines
+    super::fix::error_lines(e)
 }
 
 /// The command-line option that sets a field of the form (the TUI shows the field itself).
@@ -180,6 +178,9 @@ fn flag_for(field: Field) -> Option<&'static str> {
         Field::TestEvery => "--test-every SECS",
         Field::SetupCode => "--setup-code - or FILE",
         Field::SignInAs => "--sign-in-as ADDR",
+        Field::PublicClient => "--public-client, --app-only",
+        Field::SecretMonths => "--secret-months",
+        Field::Mailbox => "--mailbox ADDR (repeatable), --app-only",
         _ => return None,
     })
 }
@@ -193,6 +194,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::Preflight(_)
         | Error::ProxyPasswordSet { .. }
         | Error::AppOnly { .. } => exit::USAGE,
+        Error::NoCertificate { why, .. } if *why != crate::ops::CertMissing::FileMissing => exit::USAGE,
         Error::NotFound { .. } | Error::Store(StoreError::NoStore { .. }) => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) | Error::PassedUnsaved { read_only: true, .. } => exit::STORE,
@@ -620,6 +622,7 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
     } else {
         connect_with_listener(store, &a, cancel, pastes).await?
     };
+    let mismatch = connected.mismatch.as_ref().map(super::fix::mismatch);
     if a.json {
         out!(
             "{}",
@@ -627,12 +630,12 @@ async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> {
                 server: &connected.server,
                 account: connected.tokens.account.as_deref(),
                 access_token_expires_at: connected.tokens.expires_at.to_string(),
-                mismatch: connected.mismatch.as_deref(),
+                mismatch: mismatch.as_deref(),
             })
         );
         return Ok(exit::OK);
     }
-    if let Some(m) = &connected.mismatch {
+    if let Some(m) = &mismatch {
         say!("Warning: {m}");
     }
     out!("{}", connected.summary());
@@ -1083,7 +1086,7 @@ async fn check(store: &Store, a: CheckArgs) -> u8 {
         for h in &healths {
             out!("{} {}: {}", h.level.label(), h.server, h.summary());
             for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
-                out!("    {} → {}", f.message, f.fix.cli_text());
+                out!("    {} → {}", f.message, super::fix::text(&f.fix));
             }
         }
     }

@@ -25,6 +25,7 @@ mod checks;
 mod commands;
 mod docs;
 mod exchange;
+pub mod fix;
 mod import;
 mod output;
 mod proxy;
