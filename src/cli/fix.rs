@@ -266,9 +266,10 @@ pub fn rejected(r: &Rejection) -> String {
         );
     }
     let mut advice = format!(
-        "{}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test {server}). All commands: inbound exchange-setup {server}",
+        "{}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes ({}). All commands: inbound exchange-setup {server}",
         r.lead,
         causes.join("; "),
+        command(&r.retry()).unwrap_or_default(),
     );
     if let Some(app) = &r.placeholder_app {
         advice.push_str(&format!(

@@ -32,6 +32,13 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// A retry in a few minutes may pass without any change (replication).
+    pub fn retry(&self) -> crate::model::health::Fix {
+        crate::model::health::Fix::RetryLater {
+            server: self.server.clone(),
+        }
+    }
+
     /// The causes in one paragraph, with their Exchange lines; no command of ours (each face
     /// adds how to test again and where all the lines are).
     pub fn words(&self) -> String {
@@ -50,8 +57,9 @@ impl Rejection {
             format!("{}. ", self.lead)
         };
         let mut words = format!(
-            "{lead}In order: {}. {REPLICATION_NOTE}: run Test & Confirm again in a few minutes",
-            causes.join("; ")
+            "{lead}In order: {}. {REPLICATION_NOTE}: {}",
+            causes.join("; "),
+            self.retry().advice()
         );
         if let Some(app) = &self.placeholder_app {
             words.push_str(&format!(

@@ -102,11 +102,7 @@ pub fn advice(model: &Model, a: &Advice) -> String {
 /// The identity mismatch, with the key that records the delegate where one does (its words
 /// name the field already).
 pub fn mismatch(model: &Model, m: &Mismatch) -> String {
-    let key = m
-        .fix()
-        .as_ref()
-        .and_then(action)
-        .and_then(|a| model.key(a));
+    let key = m.fix().as_ref().and_then(action).and_then(|a| model.key(a));
     match key {
         Some(k) => format!("{} (press {k})", m.words()),
         None => m.words(),

@@ -199,10 +199,7 @@ fn rejected(model: &Model, r: &Rejection, theme: &Theme, width: usize) -> Vec<Li
             Style::new(),
         ));
     }
-    let retry = model
-        .key(Action::Test)
-        .map(|k| format!("{k} retries in a few minutes"))
-        .unwrap_or_else(|| "retry in a few minutes".into());
+    let retry = crate::tui::ui::fix::text(model, &r.retry());
     l.extend(para(
         &format!("{REPLICATION_NOTE}: {retry}."),
         width,
