@@ -211,10 +211,7 @@ pub fn hint(e: &Error) -> Option<String> {
             Outcome::Failed { fix, .. } => Some(advice(fix)),
             _ => None,
         }),
-        Error::Device {
-            fix: Some(fix @ Fix::BrowserSignIn { .. }),
-            ..
-        } => Some(text(fix)),
+        Error::Device { fix: Some(fix), .. } if matches!(**fix, Fix::BrowserSignIn { .. }) => Some(text(fix)),
         Error::Probe {
             source: crate::services::imap::ProbeError::AppOnlyRejected { rejection, .. },
             ..

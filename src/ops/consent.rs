@@ -421,7 +421,7 @@ pub async fn device_sign_in(
                 server: name.into(),
                 hint: other.hint(),
                 message: other.to_string(),
-                fix: other.fix(name),
+                fix: other.fix(name).map(Box::new),
             },
         }
     })?;

@@ -79,7 +79,7 @@ pub enum Error {
         hint: Option<String>,
         /// What fixes it: the browser instead (Conditional Access blocks device code in this
         /// tenant), or the registration's public client flows.
-        fix: Option<Fix>,
+        fix: Option<Box<Fix>>,
     },
     /// Microsoft redirected back with an error (consent refused, a wrong redirect …).
     #[error("sign-in: Microsoft answered {error}{}", if first_line(description).is_empty() { String::new() } else { format!(": {}", first_line(description)) })]
@@ -351,7 +351,7 @@ impl Error {
     /// The action that fixes this, when one does.
     pub fn fix(&self) -> Option<Fix> {
         match self {
-            Error::Device { fix, .. } => fix.clone(),
+            Error::Device { fix, .. } => fix.as_deref().cloned(),
             Error::NoCertificate {
                 app,
                 why: CertMissing::Replaced,

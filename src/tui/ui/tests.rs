@@ -53,7 +53,7 @@ fn device_error(e: crate::services::oauth::device::DeviceError) -> crate::ops::E
         server: "Support inbox".into(),
         message: e.to_string(),
         hint: e.hint(),
-        fix: e.fix("Support inbox"),
+        fix: e.fix("Support inbox").map(Box::new),
     }
 }
 
