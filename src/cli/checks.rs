@@ -103,7 +103,16 @@ fn unanswered(list: &Checklist) -> Vec<(&'static str, Vec<&'static str>, &str)> 
 
 /// `inbound doctor NAME`: one line per step, then the reason and fix under each that did not pass.
 pub fn print_report(report: &Report) {
-    out!("{}: {}", report.server, report.level.label());
+    for line in report_lines(report) {
+        out!("{line}");
+    }
+}
+
+/// The report's lines; a step left unanswered for the reason the step before gave (one
+/// network error leaves the tenant and the credentials unanswered) says so, not it again.
+fn report_lines(report: &Report) -> Vec<String> {
+    let mut lines = vec![format!("{}: {}", report.server, report.level.label())];
+    let mut before: Option<(Status, String)> = None;
     for step in &report.steps {
         let glyph = match step.status {
             Status::Passed => "✔",
@@ -111,11 +120,22 @@ pub fn print_report(report: &Report) {
             Status::Skipped => "–",
             Status::Unknown => "?",
         };
-        out!("  {glyph} {:<12} {}", step.step.label(), step.detail);
+        let detail = super::fix::step_detail(step);
+        let same = step.status != Status::Passed
+            && before.as_ref() == Some(&(step.status, detail.clone()))
+            && step.fix.is_none();
+        let shown = if same {
+            "the same (see above)"
+        } else {
+            detail.as_str()
+        };
+        lines.push(format!("  {glyph} {:<12} {shown}", step.step.label()));
         if let Some(fix) = &step.fix {
-            out!("      → {fix}");
+            lines.push(format!("      → {}", super::fix::remedy(fix)));
         }
+        before = Some((step.status, detail));
     }
+    lines
 }
 
 #[cfg(test)]
@@ -140,5 +160,32 @@ mod tests {
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert_eq!(lines[0].1, ["tenant", "app", "secret"]);
         assert_eq!(lines[0].2, why);
+    }
+
+    #[test]
+    fn doctor_says_one_network_error_once() {
+        use crate::model::health::Level;
+        use crate::ops::doctor::{Step, StepResult};
+        let why = "could not reach http://127.0.0.1:9 (connection refused); nothing was checked";
+        let step = |step, status, detail: &str| StepResult {
+            step,
+            status,
+            detail: detail.into(),
+            fix: None,
+            then: None,
+        };
+        let report = Report {
+            server: "S".into(),
+            level: Level::Warning,
+            steps: vec![
+                step(Step::Config, Status::Passed, "ok"),
+                step(Step::Tenant, Status::Unknown, why),
+                step(Step::Credentials, Status::Unknown, why),
+            ],
+            preflight: None,
+        };
+        let text = report_lines(&report).join("\n");
+        assert_eq!(text.matches(why).count(), 1, "{text}");
+        assert!(text.contains("credentials  the same (see above)"), "{text}");
     }
 }

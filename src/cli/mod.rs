@@ -26,6 +26,7 @@ mod commands;
 mod complete;
 mod docs;
 mod exchange;
+pub mod fix;
 mod import;
 mod output;
 mod parse;

@@ -377,7 +377,7 @@ pub fn details(v: &ServerView) -> String {
             "{}{} → {}",
             pad(f.level.label(), 16),
             f.message,
-            f.fix.cli_text()
+            super::fix::text(&f.fix)
         );
     }
     o
@@ -434,9 +434,9 @@ pub struct ErrorFields {
 impl ErrorFields {
     pub fn new(e: &crate::ops::Error) -> Self {
         Self {
-            error: e.to_string(),
-            hint: e.hint(),
-            fix: e.fix().and_then(|f| f.command()),
+            error: super::fix::message(e),
+            hint: super::fix::hint(e),
+            fix: super::fix::runnable(e),
         }
     }
 }

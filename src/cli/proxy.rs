@@ -16,6 +16,7 @@ pub async fn run(store: &Store, a: ProxyArgs) -> Result<u8, Error> {
     }
     let config = store.load()?;
     let mut cfg = ProxyConfig::from_settings(&config.settings, a.listen, a.tls.then_some(true));
+    cfg.wording = Some(super::fix::WORDING);
     if let Some(addr) = a.tls_listen {
         cfg.tls_listen = Some(addr);
     }
@@ -103,7 +104,7 @@ pub async fn run(store: &Store, a: ProxyArgs) -> Result<u8, Error> {
         Ok(()) => Ok(exit::OK),
         Err(e) => {
             say!("inbound: proxy: {e}");
-            if let Some(h) = e.hint() {
+            if let Some(h) = hint(&e) {
                 say!("  → {h}");
             }
             Ok(match e {
@@ -196,4 +197,17 @@ fn set_password(store: &Store, p: &ProxyPasswordArgs) -> Result<u8, Error> {
         None => say!("inbound: \"{}\" has no proxy password now.", p.name),
     }
     Ok(exit::OK)
+}
+
+/// What to do about a proxy that cannot start, with the flags and settings that do it.
+pub(super) fn hint(e: &proxy::ProxyError) -> Option<String> {
+    match e {
+        proxy::ProxyError::Bind { .. } => Some(
+            "another program (another inbound proxy?) listens there: stop it, or choose another address with --listen ADDR:PORT or inbound settings --proxy-listen".into(),
+        ),
+        proxy::ProxyError::NotLoopback { .. } => Some(
+            "keep --listen on 127.0.0.1, or add --tls so that passwords cross the network only encrypted".into(),
+        ),
+        _ => e.hint(),
+    }
 }

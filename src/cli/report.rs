@@ -17,7 +17,7 @@ pub(super) fn report(e: &Error) {
                 }
             }
         }
-        _ => say!("inbound: {e}"),
+        _ => say!("inbound: {}", super::fix::message(e)),
     }
     for line in advice(e) {
         say!("  → {line}");
@@ -32,9 +32,7 @@ pub(super) fn report(e: &Error) {
 
 /// What to do about an error: the hint in words, then the command line that fixes it.
 pub(super) fn advice(e: &Error) -> Vec<String> {
-    let mut lines: Vec<String> = e.hint().into_iter().collect();
-    lines.extend(e.fix().and_then(|f| f.command()).map(|c| format!("run: {c}")));
-    lines
+    super::fix::error_lines(e)
 }
 
 /// The command-line option that sets a field of the form (the TUI shows the field itself).
@@ -68,6 +66,9 @@ fn flag_for(field: Field) -> Option<&'static str> {
         Field::TestEvery => "--test-every SECS",
         Field::SetupCode => "--setup-code - or FILE",
         Field::SignInAs => "--sign-in-as ADDR",
+        Field::PublicClient => "--public-client, --app-only",
+        Field::SecretMonths => "--secret-months",
+        Field::Mailbox => "--mailbox ADDR (repeatable), --app-only",
         _ => return None,
     })
 }
@@ -81,6 +82,7 @@ pub(super) fn code_for(e: &Error) -> u8 {
         | Error::Preflight(_)
         | Error::ProxyPasswordSet { .. }
         | Error::AppOnly { .. } => exit::USAGE,
+        Error::NoCertificate { why, .. } if *why != crate::ops::CertMissing::FileMissing => exit::USAGE,
         Error::NotFound { .. } | Error::Store(StoreError::NoStore { .. }) => exit::NOT_FOUND,
         Error::Store(StoreError::Io { .. }) | Error::Io(_) => exit::FAILED,
         Error::Store(_) | Error::PassedUnsaved { read_only: true, .. } => exit::STORE,

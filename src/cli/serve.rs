@@ -236,11 +236,20 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
         store.dir().display(),
         store.log_dir().join(crate::logging::FILE_NAME).display()
     );
-    match serve::run(store.clone(), flags, a.metrics_allow_remote, shutdown, control_rx).await {
+    match serve::run(
+        store.clone(),
+        flags,
+        a.metrics_allow_remote,
+        shutdown,
+        control_rx,
+        super::fix::WORDING,
+    )
+    .await
+    {
         Ok(()) => exit::OK,
         Err(e) => {
             say!("inbound: {e}");
-            if let Some(h) = e.hint() {
+            if let Some(h) = hint(&e) {
                 say!("  → {h}");
             }
             tracing::error!(error = %e, "serve could not run");
@@ -250,5 +259,21 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
                 _ => exit::FAILED,
             }
         }
+    }
+}
+
+/// What to do when serve cannot run, with the flags that do it.
+fn hint(e: &serve::ServeError) -> Option<String> {
+    use serve::ServeError;
+    match e {
+        ServeError::RemoteMetrics(_) => {
+            Some("add --metrics-allow-remote to serve them to the network anyway".into())
+        }
+        ServeError::Status(crate::ops::serve::status::StatusError::Busy(_)) => {
+            Some("stop the other serve, or give another --config-dir".into())
+        }
+        ServeError::Bind(_) => Some("choose another address with --metrics ADDR:PORT".into()),
+        ServeError::Proxy(p) => super::proxy::hint(p),
+        _ => e.hint(),
     }
 }

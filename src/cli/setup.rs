@@ -156,7 +156,7 @@ pub async fn add_with_code(store: &Store, a: AddArgs) -> Result<u8, Error> {
         }
     }
     if let Some(advice) = code.redirect_advice(&config.settings) {
-        say!("  redirect: {advice}");
+        say!("  redirect: {}", super::fix::redirect(&advice));
     }
     let name = crate::model::quote::arg(&added.name);
     if added.auth == AuthKind::OAuth2App {

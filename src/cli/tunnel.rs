@@ -40,7 +40,7 @@ pub async fn run(store: &Store, a: TunnelArgs) -> u8 {
 /// Before PREAUTH: one `* BYE` for the mail program, the whole diagnosis for the person.
 async fn refuse(e: &Error) -> u8 {
     let mut cause = e.to_string();
-    if let Some(command) = e.fix().and_then(|f| f.command()) {
+    if let Some(command) = e.fix().as_ref().and_then(super::fix::command) {
         cause.push_str(&format!(" (run: {command})"));
     }
     let mut out = tokio::io::stdout();

@@ -1,7 +1,7 @@
 //! Token health and the monitoring verdict of one server, computed from stored data and an
 //! injected clock (so tests never sleep).
 
-use super::{AuthKind, AzureApp, Blocker, LastTest, Server, ServerState, TokenFile, TokenSet};
+use super::{AuthKind, AzureApp, Blocker, LastTest, Server, ServerState, TestNeeds, TokenFile, TokenSet};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -137,8 +137,9 @@ pub struct Finding {
     pub fix: Fix,
 }
 
-/// What fixes a finding, as data: the CLI writes it as a command line ([`Fix::command`]),
-/// the app as the key that does it, both after the same words ([`Fix::advice`]).
+/// What fixes a finding, as data: the CLI writes it as a command line (`cli::fix`), the app
+/// as the key that does it or the field to go to (`tui::ui::fix`), both after the same words
+/// ([`Fix::advice`]). The core never words a command: it returns one of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fix {
     /// Sign in again (interactive consent).
@@ -150,6 +151,11 @@ pub enum Fix {
     NewSecret { app: Option<String> },
     /// Make a new certificate for the app and upload it.
     NewCertificate { app: String },
+    /// Switch the app to its new certificate once Microsoft has it.
+    UseCertificate { app: String },
+    /// Upload the app's stored certificate (Microsoft does not know it, or it was replaced);
+    /// the app's name when known.
+    UploadCertificate { app: Option<String> },
     /// Check the client ID and paste the secret Value again.
     AppCredentials { app: String },
     /// The server names an app that is not stored: choose one.
@@ -158,18 +164,66 @@ pub enum Fix {
     Refresh { server: String, schedule: bool },
     /// Run Test & Confirm.
     Test { server: String },
+    /// Run Test & Confirm again in a few minutes: what was done takes time to apply.
+    RetryLater { server: String },
     /// Set the server's CA file (a private CA signed its certificate).
     CaFile { server: String },
     /// App-only: register the app's service principal in Exchange and give it the mailbox.
     ExchangeSetup { server: String },
+    /// App-only: Exchange refused a valid token; the causes in order, each with its line.
+    ExchangeRefused(Box<super::rejection::Rejection>),
     /// Give the app its tenant's ID or verified domain (not `common`).
     Tenant { app: String },
+    /// The account that signs in lacks FullAccess to the mailbox: an Exchange admin grants it
+    /// (the failed test's advice names the line), then test again.
+    MailboxPermission { server: String },
     /// Store the mailbox's password (Basic).
     Password { server: String },
     /// An admin grants consent for the organization, then the sign-in follows.
     AdminConsent { server: String },
+    /// Sign in as another account than the Username: the delegate of a shared mailbox.
+    SignInAs { server: String, account: String },
+    /// The tenant lives in another cloud: choose it (`clouds`, most likely first). `server`
+    /// when the server's own cloud may be the one to change.
+    ChooseCloud {
+        app: Option<String>,
+        server: Option<String>,
+        clouds: Vec<super::Cloud>,
+    },
+    /// Device code cannot work here: sign in with the browser (through a tunnel, or by
+    /// pasting the address it ended on).
+    BrowserSignIn { server: Option<String> },
+    /// Store the app as a public client (no secret): it is registered as one.
+    PublicClient,
+    /// Device code needs the registration's "Allow public client flows" = Yes (the portal's).
+    AllowPublicClientFlows,
+    /// The redirect the app is registered for: sign in behind this public URL, or (None) at
+    /// localhost.
+    PublicUrl { url: Option<String> },
+    /// Run the setup script again and paste the setup code it ends with.
+    SetupScript,
+    /// Point the server at a stored Azure app, or give the app a value it lacks.
+    EditServer { server: String, field: ServerField },
+    /// Give the app a value it lacks (client ID, cloud).
+    EditApp { app: String, field: AppField },
     /// Words only (e.g. Microsoft's hint for a transient failure).
     Advice(String),
+}
+
+/// A field of a server a fix asks to set (the CLI names its flag, the app its form field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerField {
+    Host,
+    Username,
+    App,
+}
+
+/// A field of an Azure app a fix asks to set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppField {
+    ClientId,
+    Tenant,
+    Cloud,
 }
 
 impl Fix {
@@ -183,103 +237,160 @@ impl Fix {
                     .into()
             }
             Fix::NewCertificate { .. } => "upload the app's certificate under Certificates & secrets → Certificates, or make a new one and upload that".into(),
+            Fix::UseCertificate { .. } => "switch the app to its new certificate".into(),
+            Fix::UploadCertificate { .. } => {
+                "upload the app's certificate under App registrations → the app → Certificates & secrets → Certificates, then try again".into()
+            }
             Fix::AppCredentials { .. } => "check the client ID and paste the secret Value again".into(),
             Fix::ChooseApp { .. } => "choose a stored Azure app for the server".into(),
             Fix::Refresh { schedule: true, .. } => "refresh the token (and schedule a daily refresh)".into(),
             Fix::Refresh { .. } => "refresh the token".into(),
             Fix::Test { .. } => "run Test & Confirm".into(),
+            Fix::RetryLater { .. } => "run Test & Confirm again in a few minutes".into(),
             Fix::CaFile { .. } => {
                 "set the server's CA file to the PEM file of the CA that signed its certificate".into()
             }
             Fix::ExchangeSetup { .. } => {
                 "run the Exchange Online commands that register the app and give it the mailbox".into()
             }
+            Fix::ExchangeRefused(r) => r.words(),
             Fix::Tenant { .. } => "give the app its Directory (tenant) ID or a verified domain".into(),
             Fix::Password { .. } => "store the mailbox's password".into(),
+            Fix::MailboxPermission { .. } => "an Exchange admin gives the account that signs in FullAccess to the mailbox (Add-MailboxPermission), then test again".into(),
             Fix::AdminConsent { .. } => "an admin grants consent for the organization, then signs in".into(),
-            Fix::Advice(text) => text.clone(),
-        }
-    }
-
-    /// The command line that does it, when one does; names are quoted for the shell
-    /// ([`crate::model::quote::arg`]).
-    pub fn command(&self) -> Option<String> {
-        use crate::model::quote::arg;
-        Some(match self {
-            Fix::Connect { server } | Fix::SignIn { server } => format!("inbound connect {}", arg(server)),
-            Fix::NewSecret { app } => format!(
-                "inbound edit --app {} --secret-stdin --secret-expires YYYY-MM-DD",
-                app.as_deref().map_or_else(|| "APP".to_string(), arg)
+            Fix::SignInAs { account, .. } => format!("set Sign in as to {account}"),
+            Fix::ChooseCloud { clouds, .. } => format!(
+                "choose the tenant's cloud ({})",
+                clouds.iter().map(|c| c.key()).collect::<Vec<_>>().join(" or ")
             ),
-            Fix::NewCertificate { app } => format!("inbound cert new {}", arg(app)),
-            Fix::AppCredentials { app } => format!("inbound edit --app {} --secret-stdin", arg(app)),
-            Fix::ChooseApp { server } => format!("inbound edit {} --app APP", arg(server)),
-            Fix::Refresh {
-                server,
-                schedule: true,
-            } => {
-                format!("inbound refresh {} (schedule refresh --all daily)", arg(server))
-            }
-            Fix::Refresh { server, .. } => format!("inbound refresh {}", arg(server)),
-            Fix::Test { server } => format!("inbound test {}", arg(server)),
-            Fix::CaFile { server } => format!("inbound edit {} --ca-file FILE", arg(server)),
-            Fix::ExchangeSetup { server } => format!("inbound exchange-setup {}", arg(server)),
-            Fix::Tenant { app } => format!("inbound edit --app {} --tenant TENANT", arg(app)),
-            Fix::Password { server } => format!("inbound edit {} --password-stdin", arg(server)),
-            Fix::AdminConsent { server } => format!("inbound connect {} --admin-consent", arg(server)),
-            Fix::Advice(_) => return None,
-        })
-    }
-
-    /// Words and command for people at a shell: "sign in again: inbound connect \"X\"".
-    pub fn cli_text(&self) -> String {
-        match self.command() {
-            Some(c) => format!("{}: {c}", self.advice()),
-            None => self.advice(),
+            Fix::BrowserSignIn { .. } => "sign in with the browser instead: open the link here, through a tunnel from your own computer, or paste the address your browser ended on".into(),
+            Fix::PublicClient => "store the app as a public client (without a secret)".into(),
+            Fix::AllowPublicClientFlows => "in the app registration, set Authentication → Advanced settings → Allow public client flows = Yes (no client secret is sent on this path)".into(),
+            Fix::PublicUrl { url: Some(url) } => format!("sign in behind the public URL {url}"),
+            Fix::PublicUrl { url: None } => "sign in at localhost (no public URL)".into(),
+            Fix::SetupScript => "run the setup script again and copy its last line".into(),
+            Fix::EditServer { field, .. } => match field {
+                ServerField::Host => "set the server's host".into(),
+                ServerField::Username => "set the server's Username (the mailbox's address)".into(),
+                ServerField::App => "point the server at a stored Azure app".into(),
+            },
+            Fix::EditApp { field, .. } => match field {
+                AppField::ClientId => "set the app's Azure Client ID".into(),
+                AppField::Tenant => "set the app's tenant".into(),
+                AppField::Cloud => "set the app's cloud".into(),
+            },
+            Fix::Advice(text) => text.clone(),
         }
     }
 
     /// A stable name for scripts (`--json`).
     pub fn kind(&self) -> &'static str {
         match self {
-            // One kind for scripts: both are `inbound connect`.
+            // One kind for scripts: both are a sign-in.
             Fix::Connect { .. } | Fix::SignIn { .. } => "connect",
             Fix::NewSecret { .. } => "new_secret",
             Fix::NewCertificate { .. } => "new_certificate",
+            Fix::UploadCertificate { .. } => "upload_certificate",
+            Fix::UseCertificate { .. } => "use_certificate",
             Fix::AppCredentials { .. } => "app_credentials",
             Fix::ChooseApp { .. } => "choose_app",
             Fix::Refresh { .. } => "refresh",
             Fix::Test { .. } => "test",
+            Fix::RetryLater { .. } => "retry_later",
             Fix::CaFile { .. } => "ca_file",
-            Fix::ExchangeSetup { .. } => "exchange_setup",
+            Fix::ExchangeSetup { .. } | Fix::ExchangeRefused(_) => "exchange_setup",
             Fix::Tenant { .. } => "tenant",
             Fix::Password { .. } => "password",
+            Fix::MailboxPermission { .. } => "mailbox_permission",
             Fix::AdminConsent { .. } => "admin_consent",
+            Fix::SignInAs { .. } => "sign_in_as",
+            Fix::ChooseCloud { .. } => "choose_cloud",
+            Fix::BrowserSignIn { .. } => "browser_sign_in",
+            Fix::PublicClient => "public_client",
+            Fix::AllowPublicClientFlows => "allow_public_client_flows",
+            Fix::PublicUrl { .. } => "public_url",
+            Fix::SetupScript => "setup_script",
+            Fix::EditServer { .. } => "edit_server",
+            Fix::EditApp { .. } => "edit_app",
             Fix::Advice(_) => "advice",
         }
     }
 }
 
-/// `--json`: `{"level", "message", "fix": words + command, "fix_kind", "fix_command"}`.
-impl Serialize for Finding {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            level: Level,
-            message: &'a str,
-            fix: String,
-            fix_kind: &'static str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            fix_command: Option<String>,
+/// Steps that fix something, in order (doctor's fix of a step): each face words them, the
+/// CLI joined with "; ".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remedy(pub Vec<Advice>);
+
+impl From<Advice> for Remedy {
+    fn from(a: Advice) -> Self {
+        Remedy(vec![a])
+    }
+}
+
+/// The shell's wording of fixes (the CLI's), given to the parts of the core whose text is
+/// read at a shell (serve's alerts, the proxy's IMAP answers), so that the core itself never
+/// writes a command.
+#[derive(Debug, Clone, Copy)]
+pub struct ShellWording {
+    /// The command line that does a fix, when one does.
+    pub command: fn(&Fix) -> Option<String>,
+    /// The fix's words with its command line.
+    pub text: fn(&Fix) -> String,
+}
+
+/// A sentence followed by the fix that ends it: each face words the fix its own way after
+/// the same words (the CLI as a command in brackets, the app as its key or field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advice {
+    pub words: String,
+    pub fix: Option<Fix>,
+}
+
+impl From<String> for Advice {
+    fn from(words: String) -> Self {
+        Advice { words, fix: None }
+    }
+}
+
+impl From<&str> for Advice {
+    fn from(words: &str) -> Self {
+        words.to_string().into()
+    }
+}
+
+/// The account that signed in is not the one the server expects, as data: the words say
+/// what happens, the fix (for a server without Sign in as) records the account as the
+/// delegate of a shared mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub account: String,
+    pub mailbox: String,
+    /// The server's Sign in as, when it has one.
+    pub delegate: Option<String>,
+    pub server: String,
+}
+
+impl Mismatch {
+    /// The sentence, without how to set Sign in as (see [`Mismatch::fix`]).
+    pub fn words(&self) -> String {
+        let Mismatch { account, mailbox, .. } = self;
+        match &self.delegate {
+            Some(delegate) => format!(
+                "you signed in as {account} but Sign in as is {delegate} (the delegate for the shared mailbox {mailbox}); IMAP will fail unless {account} has FullAccess to {mailbox}. Re-connect and pick {delegate}"
+            ),
+            None => format!(
+                "you signed in as {account} but Username is {mailbox}; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick {mailbox}, or, if {account} is a delegate of a shared mailbox, set Sign in as"
+            ),
         }
-        Out {
-            level: self.level,
-            message: &self.message,
-            fix: self.fix.cli_text(),
-            fix_kind: self.fix.kind(),
-            fix_command: self.fix.command(),
-        }
-        .serialize(s)
+    }
+
+    /// Setting Sign in as, when the server has none yet.
+    pub fn fix(&self) -> Option<Fix> {
+        self.delegate.is_none().then(|| Fix::SignInAs {
+            server: self.server.clone(),
+            account: self.account.clone(),
+        })
     }
 }
 
@@ -517,11 +628,23 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     // cause, e.g. the wrong account, may be gone): it no longer headlines.
     let outdated = |t: &LastTest| tokens.is_some_and(|tk| tk.consented_at > t.at);
     match (&server.state, &server.last_test) {
+        // Another test alone cannot fix what it needs first: that need is the fix.
         (_, Some(t)) if !t.ok && !outdated(t) => push(
             Level::Critical,
             format!("last test failed: {}", t.summary),
-            Fix::Test {
-                server: server_name(),
+            match t.needs {
+                Some(TestNeeds::SignIn) => Fix::Connect {
+                    server: server_name(),
+                },
+                Some(TestNeeds::MailboxPermission) => Fix::MailboxPermission {
+                    server: server_name(),
+                },
+                Some(TestNeeds::ExchangeSetup) => Fix::ExchangeSetup {
+                    server: server_name(),
+                },
+                None => Fix::Test {
+                    server: server_name(),
+                },
             },
         ),
         (ServerState::Draft, Some(t)) if !t.ok => push(
@@ -617,6 +740,7 @@ mod tests {
                 ok,
                 messages: Some(1),
                 summary: "x".into(),
+                needs: None,
             }),
         }
     }
@@ -716,12 +840,7 @@ mod tests {
             "{}",
             h.summary()
         );
-        assert!(
-            h.findings[0]
-                .fix
-                .command()
-                .is_some_and(|c| c.contains("inbound cert new"))
-        );
+        assert_eq!(h.findings[0].fix, Fix::NewCertificate { app: "app".into() });
     }
 
     #[test]
@@ -735,10 +854,7 @@ mod tests {
         );
         assert_eq!(h.token, TokenHealth::NeedsReconsent);
         assert_eq!(h.level, Level::Critical);
-        assert_eq!(
-            h.findings[0].fix.command().as_deref(),
-            Some("inbound connect \"S\"")
-        );
+        assert_eq!(h.findings[0].fix, Fix::Connect { server: "S".into() });
         let h = assess(
             &s,
             Some(&app(None)),

@@ -4,6 +4,7 @@
 pub mod cloud;
 pub mod health;
 pub mod quote;
+pub mod rejection;
 pub mod serve;
 pub mod validate;
 
@@ -455,6 +456,21 @@ pub struct LastTest {
     /// One line: the failed stage and the server's words, or the success summary.
     #[serde(deserialize_with = "crate::sanitize::serde_clean::string")]
     pub summary: String,
+    /// A failure that another test alone cannot fix: what it needs first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs: Option<TestNeeds>,
+}
+
+/// What a failed test needs before another can pass.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TestNeeds {
+    /// The token is another account's: sign in as the mailbox (or its delegate).
+    SignIn,
+    /// The account that signs in lacks FullAccess to the mailbox (an Exchange admin grants it).
+    MailboxPermission,
+    /// App-only: the Exchange side (service principal, mailbox permission).
+    ExchangeSetup,
 }
 
 /// How a token set was minted; a device-code token is refreshed without the client secret.

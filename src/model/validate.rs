@@ -151,7 +151,7 @@ pub fn not_a_setup_code(field: Field, value: &str) -> Result<(), FieldError> {
     if looks_like_setup_code(value) {
         return Err(FieldError::new(
             field,
-            "this looks like a setup code, which holds a secret, so it is not shown. Give it where a setup code is asked for: on the command line --setup-code - and paste it when asked (or pipe it in), or save it in a file and give --setup-code FILE; in the app, choose \"Set it up with a script in Azure Cloud Shell\" and paste it there",
+            "this looks like a setup code, which holds a secret, so it is not shown. Give it where a setup code is asked for: on the command line as the setup code (pasted when asked, piped in, or in a file); in the app, choose \"Set it up with a script in Azure Cloud Shell\" and paste it there",
         ));
     }
     Ok(())

@@ -56,21 +56,17 @@ impl AdminConsentNeeded {
         }
     }
 
-    /// Both routes, for the CLI's hint and the TUI's admin consent screen. The link stands
-    /// alone on the last line, so it can be copied whole.
-    pub fn routes(&self) -> String {
+    /// Both routes in words (each face adds its way to take them: the CLI its commands, the
+    /// app its admin consent screen). The link stands alone at the end, to be copied whole.
+    pub fn words(&self) -> String {
         let again = if self.declined {
-            format!(
-                "if you pressed Cancel, connect again and accept (inbound connect {}); or, if Microsoft said \"Need admin approval\", an admin must grant it:\n   ",
-                crate::model::quote::arg(&self.server)
-            )
+            "if you pressed Cancel, connect again and accept; or, if Microsoft said \"Need admin approval\", an admin must grant it: "
         } else {
-            String::new()
+            ""
         };
         format!(
-            "{again}either, if you are an admin ({ADMIN_ROLES}), grant it for the organization; the sign-in follows at once:\n     inbound connect {server} --admin-consent\n   or send this link to your admin. After accepting, their browser ends on an address with admin_consent=True (the page itself may not load): paste it into inbound connect {server} --admin-consent to record the grant and sign in, or just connect again:\n     {}",
-            self.admin_link,
-            server = crate::model::quote::arg(&self.server),
+            "{again}either, if you are an admin ({ADMIN_ROLES}), grant it for the organization (the sign-in follows at once), or send this link to your admin; after accepting, their browser ends on an address with admin_consent=True (the page itself may not load): paste it at the sign-in to record the grant, or just connect again:\n{}",
+            self.admin_link
         )
     }
 }
@@ -350,11 +346,7 @@ mod tests {
         };
         assert!(n.to_string().contains("needs admin approval") && n.to_string().contains("AADSTS90094"));
         assert!(!n.microsoft.contains('\u{1b}'));
-        let routes = n.routes();
-        assert!(
-            routes.contains("inbound connect \"Support\" --admin-consent"),
-            "{routes}"
-        );
+        let routes = n.words();
         // The link brings its answer back to the registered redirect URI, to be pasted.
         assert!(
             routes.contains(
@@ -367,7 +359,7 @@ mod tests {
             "{routes}"
         );
         assert!(
-            routes.contains("admin_consent=True") && routes.contains("--admin-consent to record"),
+            routes.contains("admin_consent=True") && routes.contains("to record the grant"),
             "{routes}"
         );
     }

@@ -87,7 +87,7 @@ fn app_to_create(
         (false, Some(n)) => new_app_record(app_name, n).map(Some),
         (false, None) => Err(FieldError::new(
             crate::model::validate::Field::AzureApp,
-            format!("no Azure app named \"{app_name}\": give its --client-id and --tenant to create it with this certificate"),
+            format!("no Azure app named \"{app_name}\": give its client ID and tenant to create it with this certificate"),
         )
         .into()),
     }
@@ -236,14 +236,9 @@ pub async fn use_pending(
         .iter()
         .find(|p| p.app == app_name)
         .map(|p| p.certificate.clone())
-        .ok_or_else(|| {
-            Error::from(FieldError::new(
-                crate::model::validate::Field::Certificate,
-                format!(
-                    "app \"{app_name}\" has no new certificate waiting: make one with inbound cert new {}",
-                    crate::model::quote::arg(app_name)
-                ),
-            ))
+        .ok_or_else(|| Error::NoCertificate {
+            app: app_name.into(),
+            why: super::CertMissing::NoneWaiting,
         })?;
     let checklist = match how.proof {
         Proof::Required => Some(prove(&app, &pending, &how.preflight, &mut progress).await?),
@@ -345,13 +340,10 @@ fn promote(store: &Store, app_name: &str, id: &str) -> Result<AzureApp> {
             .iter()
             .position(|p| p.app == app_name && p.certificate.id == id)
         else {
-            return Err(Error::from(FieldError::new(
-                crate::model::validate::Field::Certificate,
-                format!(
-                    "the new certificate of app \"{app_name}\" was replaced while Microsoft checked it: inbound cert use {}",
-                    crate::model::quote::arg(app_name)
-                ),
-            )));
+            return Err(Error::NoCertificate {
+                app: app_name.into(),
+                why: super::CertMissing::Replaced,
+            });
         };
         let pending = config.pending_certificates.remove(at);
         let app = config.app_mut(app_name).ok_or_else(|| Error::NotFound {
@@ -421,16 +413,16 @@ pub fn certificate_of(store: &Store, app_name: &str) -> Result<(AppCertificate, 
         kind: "Azure app",
         name: app_name.into(),
     })?;
-    let c = app.certificate.clone().ok_or_else(|| {
-        Error::from(FieldError::new(
-            crate::model::validate::Field::Certificate,
-            format!("app \"{app_name}\" has no certificate: inbound cert new \"{app_name}\""),
-        ))
-    })?;
-    let pem = store.read_certificate(&c.id)?.ok_or_else(|| {
-        Error::Io(format!(
-            "the certificate file of app \"{app_name}\" is missing: inbound cert new \"{app_name}\""
-        ))
-    })?;
+    let missing = |why| Error::NoCertificate {
+        app: app_name.into(),
+        why,
+    };
+    let c = app
+        .certificate
+        .clone()
+        .ok_or_else(|| missing(super::CertMissing::NoneStored))?;
+    let pem = store
+        .read_certificate(&c.id)?
+        .ok_or_else(|| missing(super::CertMissing::FileMissing))?;
     Ok((c, pem))
 }

@@ -7,6 +7,7 @@ pub use super::listening::{ConsentOptions, PortChoice};
 use super::listening::{Heard, Listening, PasteProblem, check_state, denied, link_answer};
 use super::paste::{self, Pasted};
 use super::{Error, Result, tokens};
+use crate::model::health::Mismatch;
 use crate::model::{AzureApp, Flow, Server, TokenSet};
 use crate::services::oauth::listener::{Callback, Outcome};
 use crate::services::oauth::{self, AuthRequest, OAuthError, device, diagnose, idtoken};
@@ -43,7 +44,7 @@ pub struct Connected {
     pub username: String,
     pub tokens: TokenSet,
     /// Set when the signed-in account is not the configured Username.
-    pub mismatch: Option<String>,
+    pub mismatch: Option<Mismatch>,
 }
 
 impl Connected {
@@ -176,7 +177,7 @@ impl Consent {
                         c.summary(),
                         c.mismatch
                             .as_ref()
-                            .map(|m| format!("Warning: {m}\n"))
+                            .map(|m| format!("Warning: {}\n", m.words()))
                             .unwrap_or_default()
                     )),
                     Err(e) => Outcome::Failure(format!("{e}\n{}", e.hint().unwrap_or_default())),
@@ -261,7 +262,7 @@ pub fn finish(store: &Store, server: &Server, tokens: TokenSet) -> Result<Connec
         .account
         .as_deref()
         .filter(|a| !idtoken::same_account(a, server.sign_in_account()))
-        .map(|a| mismatch_text(a, server));
+        .map(|a| mismatch_of(a, server));
     Ok(Connected {
         server: server.name.clone(),
         username: server.username.clone(),
@@ -324,17 +325,11 @@ pub async fn device_sign_in(
                     &ms.short_description(),
                 )
             }
-            blocked @ device::DeviceError::BlockedByPolicy(_) => Error::Device {
-                server: name.into(),
-                hint: Some(diagnose::device_code_blocked_hint(Some(name))),
-                message: blocked.to_string(),
-                blocked_by_policy: true,
-            },
             other => Error::Device {
                 server: name.into(),
                 hint: other.hint(),
                 message: other.to_string(),
-                blocked_by_policy: false,
+                fix: other.fix(name).map(Box::new),
             },
         }
     })?;
@@ -343,19 +338,12 @@ pub async fn device_sign_in(
 }
 
 /// "You signed in as X but …", naming the mailbox and, for a shared one, the delegate.
-fn mismatch_text(account: &str, server: &Server) -> String {
-    match &server.sign_in_as {
-        Some(delegate) => format!(
-            "you signed in as {account} but Sign in as is {delegate} (the delegate for the shared mailbox {}); IMAP will fail unless {account} has FullAccess to {}. Re-connect and pick {delegate}",
-            server.username, server.username
-        ),
-        None => format!(
-            "you signed in as {account} but Username is {}; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick {}, or, if {account} is a delegate of a shared mailbox, set Sign in as (inbound edit {} --sign-in-as {})",
-            server.username,
-            server.username,
-            crate::model::quote::arg(&server.name),
-            crate::model::quote::word(account)
-        ),
+fn mismatch_of(account: &str, server: &Server) -> Mismatch {
+    Mismatch {
+        account: account.into(),
+        mailbox: server.username.clone(),
+        delegate: server.sign_in_as.clone(),
+        server: server.name.clone(),
     }
 }
 

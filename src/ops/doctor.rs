@@ -7,8 +7,7 @@ use super::preflight::{self, CheckItem, Checklist, Outcome, PreflightOptions};
 use super::test::probe_server;
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
-use crate::model::health::Level;
-use crate::model::quote::arg;
+use crate::model::health::{Advice, AppField, Fix, Level, Remedy, ServerField};
 use crate::model::validate;
 use crate::model::{AuthKind, AzureApp, Cloud, Server};
 use crate::services::imap::{ProbeEvent, Stage, Timeouts};
@@ -51,14 +50,16 @@ pub enum Status {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Serialised by the face that prints it (the CLI words its fix: `cli::fix`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepResult {
     pub step: Step,
     pub status: Status,
     /// What was found, or why it failed.
     pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    pub fix: Option<Remedy>,
+    /// A passed step's next step (the login's: Test & Confirm marks the server Confirmed).
+    pub then: Option<Fix>,
 }
 
 /// The whole diagnosis.
@@ -75,15 +76,18 @@ pub struct Report {
 
 struct Builder {
     steps: Vec<StepResult>,
+    /// The next step of the step pushed next.
+    then: Option<Fix>,
 }
 
 impl Builder {
-    fn push(&mut self, step: Step, status: Status, detail: impl Into<String>, fix: Option<String>) {
+    fn push(&mut self, step: Step, status: Status, detail: impl Into<String>, fix: Option<Remedy>) {
         self.steps.push(StepResult {
             step,
             status,
             detail: detail.into(),
             fix,
+            then: self.then.take(),
         });
     }
     fn skip(&mut self, steps: &[Step], why: &str) {
@@ -108,7 +112,10 @@ pub async fn diagnose(
     let config = store.load()?;
     let server = super::server_named(&config, name)?;
     let app = config.app_of(&server).cloned();
-    let mut b = Builder { steps: Vec::new() };
+    let mut b = Builder {
+        steps: Vec::new(),
+        then: None,
+    };
     on_step(Step::Config);
     let fatal = config_step(&mut b, &server, app.as_ref());
     let mut preflight_list = None;
@@ -206,25 +213,35 @@ fn finish(name: &str, b: Builder, preflight: Option<Checklist>) -> Report {
 
 /// Checks the stored configuration; true when nothing after it can run.
 fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool {
-    let mut problems: Vec<(String, String)> = Vec::new();
+    let mut problems: Vec<(String, Advice)> = Vec::new();
     fn check<T>(
-        problems: &mut Vec<(String, String)>,
+        problems: &mut Vec<(String, Advice)>,
         r: std::result::Result<T, validate::FieldError>,
-        fix: &str,
+        fix: Fix,
     ) {
         if let Err(e) = r {
-            problems.push((e.to_string(), fix.to_string()));
+            problems.push((
+                e.to_string(),
+                Advice {
+                    words: String::new(),
+                    fix: Some(fix),
+                },
+            ));
         }
     }
+    let edit_server = |field| Fix::EditServer {
+        server: server.name.clone(),
+        field,
+    };
     check(
         &mut problems,
         validate::host(&server.host),
-        &format!("inbound edit {} --host HOST", arg(&server.name)),
+        edit_server(ServerField::Host),
     );
     check(
         &mut problems,
         validate::username(&server.username),
-        &format!("inbound edit {} --username ADDRESS", arg(&server.name)),
+        edit_server(ServerField::Username),
     );
     let mut fatal = false;
     match (server.auth, app) {
@@ -235,28 +252,32 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
                     "the Azure app \"{}\" is missing",
                     server.app.as_deref().unwrap_or("(none)")
                 ),
-                format!(
-                    "point the server at a stored app: inbound edit {} --app APP (inbound apps lists them)",
-                    arg(&server.name)
-                ),
+                Advice {
+                    words: "point the server at a stored app".into(),
+                    fix: Some(edit_server(ServerField::App)),
+                },
             ));
         }
         (AuthKind::OAuth2 | AuthKind::OAuth2App, Some(app)) => {
             let before = problems.len();
+            let edit_app = |field| Fix::EditApp {
+                app: app.name.clone(),
+                field,
+            };
             check(
                 &mut problems,
                 validate::client_id(&app.client_id),
-                &format!("inbound edit --app {} --client-id GUID", arg(&app.name)),
+                edit_app(AppField::ClientId),
             );
             check(
                 &mut problems,
                 validate::tenant(&app.tenant),
-                &format!("inbound edit --app {} --tenant TENANT", arg(&app.name)),
+                edit_app(AppField::Tenant),
             );
             check(
                 &mut problems,
                 validate::authority(&app.authority),
-                &format!("inbound edit --app {} --cloud CLOUD", arg(&app.name)),
+                edit_app(AppField::Cloud),
             );
             fatal = problems.len() > before;
             if let (Some(a), Some(h)) = (app.cloud(), Cloud::of_imap_host(&server.host))
@@ -269,13 +290,15 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
                         server.host,
                         h.label()
                     ),
-                    format!(
-                        "choose one cloud: inbound edit {} --cloud {} (or inbound edit --app {} --cloud {})",
-                        arg(&server.name),
-                        a.key(),
-                        arg(&app.name),
-                        h.key()
-                    ),
+                    Advice {
+                        words: "choose one cloud".into(),
+                        // The server to the app's cloud, or the app to the host's.
+                        fix: Some(Fix::ChooseCloud {
+                            app: Some(app.name.clone()),
+                            server: Some(server.name.clone()),
+                            clouds: vec![a, h],
+                        }),
+                    },
                 ));
             }
             if let Some(d) = app.secret_expires
@@ -283,7 +306,12 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
             {
                 problems.push((
                     format!("the client secret expired on {d}"),
-                    format!("create a new secret (Certificates & secrets), then: inbound edit --app {} --secret-stdin --secret-expires YYYY-MM-DD", arg(&app.name)),
+                    Advice {
+                        words: "create a new secret (Certificates & secrets), then".into(),
+                        fix: Some(Fix::NewSecret {
+                            app: Some(app.name.clone()),
+                        }),
+                    },
                 ));
             }
         }
@@ -291,7 +319,12 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
             if server.password.is_none() {
                 problems.push((
                     "no password stored".into(),
-                    format!("inbound edit {} --password-stdin", arg(&server.name)),
+                    Advice {
+                        words: String::new(),
+                        fix: Some(Fix::Password {
+                            server: server.name.clone(),
+                        }),
+                    },
                 ));
             }
         }
@@ -314,13 +347,8 @@ fn config_step(b: &mut Builder, server: &Server, app: Option<&AzureApp>) -> bool
         );
     } else {
         let detail: Vec<&str> = problems.iter().map(|(d, _)| d.as_str()).collect();
-        let fix: Vec<&str> = problems.iter().map(|(_, f)| f.as_str()).collect();
-        b.push(
-            Step::Config,
-            Status::Failed,
-            detail.join("; "),
-            Some(fix.join("; ")),
-        );
+        let fix = Remedy(problems.iter().map(|(_, f)| f.clone()).collect());
+        b.push(Step::Config, Status::Failed, detail.join("; "), Some(fix));
     }
     fatal
 }
@@ -329,7 +357,7 @@ fn from_outcome(b: &mut Builder, step: Step, outcome: &Outcome, passed: String) 
     match outcome {
         Outcome::Passed { .. } => b.push(step, Status::Passed, passed, None),
         Outcome::Failed { reason, fix, .. } => {
-            b.push(step, Status::Failed, reason.clone(), Some(fix.clone()))
+            b.push(step, Status::Failed, reason.clone(), Some(fix.clone().into()))
         }
         Outcome::Skipped { why } => b.push(step, Status::Skipped, why.clone(), None),
         Outcome::Unknown { why } => b.push(step, Status::Unknown, why.clone(), None),
@@ -377,14 +405,11 @@ async fn imap_steps(b: &mut Builder, store: &Store, name: &str, timeouts: Timeou
     match result {
         Ok(report) => {
             b.push(Step::Connect, Status::Passed, connected, None);
+            b.then = Some(Fix::Test { server: name.into() });
             b.push(
                 Step::Login,
                 Status::Passed,
-                format!(
-                    "INBOX has {} messages (inbound test {} marks it Confirmed)",
-                    report.messages,
-                    arg(name)
-                ),
+                format!("INBOX has {} messages", report.messages),
                 None,
             );
         }
@@ -395,7 +420,7 @@ async fn imap_steps(b: &mut Builder, store: &Store, name: &str, timeouts: Timeou
                     Step::Connect,
                     Status::Failed,
                     source.to_string(),
-                    Some(source.hint()),
+                    Some(Advice::from(source.hint()).into()),
                 );
                 b.push(Step::Login, Status::Skipped, "needs a connection first", None);
             } else {
@@ -404,7 +429,7 @@ async fn imap_steps(b: &mut Builder, store: &Store, name: &str, timeouts: Timeou
                     Step::Login,
                     Status::Failed,
                     source.to_string(),
-                    Some(source.hint()),
+                    Some(Advice::from(source.hint()).into()),
                 );
             }
         }
@@ -416,9 +441,15 @@ async fn imap_steps(b: &mut Builder, store: &Store, name: &str, timeouts: Timeou
     }
 }
 
-/// A report is read at a shell: the fix's words with its command line, else the hint.
-fn fix_text(e: &Error) -> Option<String> {
-    e.fix().map(|f| f.cli_text()).or_else(|| e.hint())
+/// The fix of an error as data (each face words it), else the hint.
+fn fix_text(e: &Error) -> Option<Remedy> {
+    e.fix()
+        .map(|f| Advice {
+            words: f.advice(),
+            fix: Some(f),
+        })
+        .or_else(|| e.hint().map(Advice::from))
+        .map(Remedy::from)
 }
 
 #[cfg(test)]
@@ -460,7 +491,10 @@ mod tests {
     }
 
     fn config(host: &str, app_: Option<AzureApp>) -> StepResult {
-        let mut b = Builder { steps: Vec::new() };
+        let mut b = Builder {
+            steps: Vec::new(),
+            then: None,
+        };
         config_step(&mut b, &server(host), app_.as_ref());
         b.steps.remove(0)
     }
@@ -470,7 +504,10 @@ mod tests {
         let bad = config(Cloud::China.imap_host(), Some(app(Cloud::UsGov)));
         assert_eq!(bad.status, Status::Failed);
         assert!(bad.detail.contains("China (21Vianet)"), "{}", bad.detail);
-        assert!(bad.fix.unwrap().contains("--cloud usgov"));
+        assert!(matches!(
+            &bad.fix.unwrap().0[0].fix,
+            Some(Fix::ChooseCloud { clouds, .. }) if clouds == &[Cloud::UsGov, Cloud::China]
+        ));
         // GCC High and DoD share one directory.
         let ok = config(Cloud::UsGovDod.imap_host(), Some(app(Cloud::UsGov)));
         assert_eq!(ok.status, Status::Passed, "{}", ok.detail);
@@ -479,10 +516,19 @@ mod tests {
 
     #[test]
     fn a_missing_app_stops_the_chain() {
-        let mut b = Builder { steps: Vec::new() };
+        let mut b = Builder {
+            steps: Vec::new(),
+            then: None,
+        };
         assert!(config_step(&mut b, &server("outlook.office365.com"), None));
         assert_eq!(b.steps[0].status, Status::Failed);
-        assert!(b.steps[0].fix.as_deref().unwrap_or("").contains("--app APP"));
+        assert!(matches!(
+            &b.steps[0].fix.as_ref().unwrap().0[0].fix,
+            Some(Fix::EditServer {
+                field: ServerField::App,
+                ..
+            })
+        ));
         let report = finish("S", b, None);
         assert_eq!(report.level, Level::Critical);
     }

@@ -10,8 +10,8 @@ use crate::services::oauth::app_only::IMAP_APP_ROLE;
 use crate::store::Store;
 use serde::Serialize;
 
-/// Stands for the service principal's Object ID until a token has told us.
-pub const PRINCIPAL_PLACEHOLDER: &str = "<enterprise-app-object-id>";
+use crate::model::rejection::Rejection;
+pub use crate::model::rejection::{PRINCIPAL_PLACEHOLDER, REPLICATION_NOTE, RejectedCause};
 
 /// One line to run, and in one line why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,7 +58,7 @@ fn check_values(server: &Server, app: &AzureApp, principal_id: Option<&str>) -> 
         if checked.eq_ignore_ascii_case(stored) {
             Ok(())
         } else {
-            Err("it is not stored as checked; set it again with inbound edit --app".to_string())
+            Err("it is not stored as checked; set it again (edit the app)".to_string())
         }
     };
     validate::client_id(&app.client_id)
@@ -79,8 +79,8 @@ fn check_values(server: &Server, app: &AzureApp, principal_id: Option<&str>) -> 
         return Err(unsafe_value(
             "the service principal's Object ID",
             format!(
-                "the token file names one that is not a GUID (not shown: it could be a command); fetch a new token (inbound token {}) or take the Object ID from Enterprise applications",
-                crate::model::quote::arg(&server.name)
+                "the token file names one that is not a GUID (not shown: it could be a command); fetch a new token (refresh \"{}\") or take the Object ID from Enterprise applications",
+                server.name
             ),
         ));
     }
@@ -140,9 +140,8 @@ pub fn principal_where(app: &str, client_id: &str) -> String {
 /// Where to find the Object ID while it is a placeholder.
 pub fn principal_note(app: &AzureApp, server: &str) -> String {
     format!(
-        "{} inbound fills it in after the first token (inbound token {}).",
+        "{} inbound fills it in after the first token (Test & Confirm of \"{server}\" fetches one).",
         principal_where(&app.name, &app.client_id),
-        crate::model::quote::arg(server)
     )
 }
 
@@ -233,16 +232,6 @@ pub fn rejected_lead(setup: &ExchangeSetup) -> &'static str {
     }
 }
 
-/// Why a retry may pass without any change.
-pub const REPLICATION_NOTE: &str = "A new mailbox permission can take several minutes to replicate";
-
-/// One likely cause of a refused app-only login, and the line that fixes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RejectedCause {
-    pub what: String,
-    pub line: Option<String>,
-}
-
 /// Whether a token of the app was read and carried `IMAP.AccessAsApp`: the Object ID is read
 /// from the same claims, and a readable token without the role is refused before it is stored
 /// (`app_only::imap_token`). Without it the token was opaque or encrypted (Microsoft says
@@ -307,30 +296,43 @@ pub fn rejected_causes(setup: &ExchangeSetup) -> Vec<RejectedCause> {
     causes
 }
 
-/// The diagnosis of `NO AUTHENTICATE failed.` with a valid app-only token, in one paragraph
-/// for people at a shell, with the commands to run.
-pub fn rejected_advice(setup: &ExchangeSetup) -> String {
-    let causes: Vec<String> = rejected_causes(setup)
-        .iter()
-        .enumerate()
-        .map(|(i, c)| match &c.line {
-            Some(line) => format!("({}) {}: {line}", i + 1, c.what),
-            None => format!("({}) {}", i + 1, c.what),
-        })
-        .collect();
-    let mut advice = format!(
-        "{}. In order: {}. {REPLICATION_NOTE}: run the test again in a few minutes (inbound test {server}). All commands: inbound exchange-setup {server}",
-        rejected_lead(setup),
-        causes.join("; "),
-        server = crate::model::quote::arg(&setup.server),
-    );
-    if setup.principal_id.is_none() {
-        advice.push_str(&format!(
-            ". {PRINCIPAL_PLACEHOLDER}: Enterprise applications → \"{}\" → Object ID",
-            setup.app
-        ));
+/// The diagnosis of `NO AUTHENTICATE failed.` with a valid app-only token, as data.
+pub fn rejection(setup: &ExchangeSetup) -> Rejection {
+    Rejection {
+        server: setup.server.clone(),
+        mailbox: setup.mailbox.clone(),
+        lead: rejected_lead(setup).to_string(),
+        causes: rejected_causes(setup),
+        placeholder_app: setup.principal_id.is_none().then(|| setup.app.clone()),
+        unread: None,
     }
-    advice
+}
+
+/// The same when the setup could not be read: the pieces in words, and why.
+pub fn rejection_unread(server: &str, mailbox: &str, why: String) -> Rejection {
+    Rejection {
+        server: server.into(),
+        mailbox: mailbox.into(),
+        lead: String::new(),
+        causes: vec![
+            RejectedCause {
+                what: format!(
+                    "register the app's service principal in Exchange and give it FullAccess to {mailbox}"
+                ),
+                line: None,
+            },
+            RejectedCause {
+                what: format!("give the app the application permission {IMAP_APP_ROLE} with admin consent"),
+                line: None,
+            },
+            RejectedCause {
+                what: format!("turn IMAP on for {mailbox}"),
+                line: None,
+            },
+        ],
+        placeholder_app: None,
+        unread: Some(why),
+    }
 }
 
 /// The service principal's Object ID among token files already read (pure: the app's
@@ -426,7 +428,7 @@ mod tests {
             setup.notes
         );
         assert!(!setup.only_mailbox_permission);
-        let advice = rejected_advice(&setup);
+        let advice = rejection(&setup).words();
         let sp = advice.find("New-ServicePrincipal").unwrap_or(usize::MAX);
         let perm = advice.find("Add-MailboxPermission").unwrap_or(0);
         assert!(sp < perm, "service principal first: {advice}");
@@ -458,7 +460,7 @@ mod tests {
             causes.iter().any(|c| c.contains("IMAP is turned off")),
             "{causes:?}"
         );
-        let advice = rejected_advice(&unread);
+        let advice = rejection(&unread).words();
         assert!(advice.contains("IMAP.AccessAsApp"), "{advice}");
         assert!(
             advice.contains("Set-CASMailbox -Identity 'support@contoso.com' -ImapEnabled $true"),

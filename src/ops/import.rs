@@ -157,7 +157,7 @@ fn column(name: &str) -> Option<&'static str> {
 
 fn unknown_column(name: &str, line: usize) -> String {
     format!(
-        "line {line}: unknown column \"{name}\"; the columns are the field names of inbound list --json: {}",
+        "line {line}: unknown column \"{name}\"; the columns are the field names of the servers' JSON list: {}",
         COLUMNS.join(", ")
     )
 }
@@ -185,7 +185,7 @@ fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
     for needed in ["name", "username"] {
         if !columns.contains(&Some(needed)) {
             return Err(format!(
-                "line 1: the header has no \"{needed}\" column (a header of inbound list --json field names: name,username,app,…)"
+                "line 1: the header has no \"{needed}\" column (a header of the JSON list's field names: name,username,app,…)"
             ));
         }
     }
@@ -256,7 +256,7 @@ fn element_lines(text: &str) -> Vec<usize> {
 fn parse_json(text: &str) -> Result<Vec<Row>, String> {
     let values: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
         format!(
-            "line {}: not the JSON of inbound list --json (an array of servers): {e}",
+            "line {}: not the servers' JSON list (an array of servers): {e}",
             e.line()
         )
     })?;
@@ -351,8 +351,7 @@ pub fn plan(config: &Config, rows: &[Row]) -> Result<Vec<Server>, Vec<RowError>>
         if auth.is_oauth() && app.is_none() {
             row_errors.push(err(
                 "app",
-                "name a stored Azure app (inbound apps lists them); import adds servers to apps you have"
-                    .into(),
+                "name a stored Azure app; import adds servers to apps you have".into(),
             ));
         }
         if auth == AuthKind::Basic && app.is_some() {

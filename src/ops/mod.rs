@@ -37,10 +37,7 @@ pub enum Error {
     /// Every field that is wrong, not just the first (the form marks them all).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
-    #[error(
-        "no {kind} named \"{}\" (inbound list shows them)",
-        crate::sanitize::echo(name)
-    )]
+    #[error("no {kind} named \"{}\"", crate::sanitize::echo(name))]
     NotFound { kind: &'static str, name: String },
     #[error(
         "a {kind} named \"{}\" already exists; choose another name or edit it",
@@ -70,7 +67,7 @@ pub enum Error {
     #[error("Test & Confirm of \"{server}\" failed at {}: {source}", source.stage())]
     Probe { server: String, source: ProbeError },
     #[error(
-        "\"{server}\" has a proxy password already: --rotate replaces it (the old one stops working), --remove deletes it"
+        "\"{server}\" has a proxy password already: a new one replaces it (the old one stops working), or remove it"
     )]
     ProxyPasswordSet { server: String },
     /// The tunnel's or the proxy's login to the real server failed.
@@ -81,9 +78,9 @@ pub enum Error {
         server: String,
         message: String,
         hint: Option<String>,
-        /// Conditional Access (AADSTS53003/530035) blocks device code in this tenant: only the
-        /// browser paths can sign in (the TUI says so with its own keys).
-        blocked_by_policy: bool,
+        /// What fixes it: the browser instead (Conditional Access blocks device code in this
+        /// tenant), or the registration's public client flows.
+        fix: Option<Box<Fix>>,
     },
     /// Microsoft redirected back with an error (consent refused, a wrong redirect …).
     #[error("sign-in: Microsoft answered {error}{}", if first_line(description).is_empty() { String::new() } else { format!(": {}", first_line(description)) })]
@@ -186,10 +183,39 @@ pub enum Error {
     /// old ones unless the person chooses to save them unchecked.
     #[error("the new credentials could not be checked: {}; nothing was saved and the old ones stay", unverified_text(.0))]
     Unverified(Box<preflight::Checklist>),
+    /// The app's certificate is not there to use.
+    #[error("{}", cert_missing_text(app, *why))]
+    NoCertificate { app: String, why: CertMissing },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
     Io(String),
+}
+
+/// Why an app's certificate cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertMissing {
+    /// `use` without a new certificate waiting.
+    NoneWaiting,
+    /// The waiting one was replaced while Microsoft checked it.
+    Replaced,
+    /// The app has no certificate at all.
+    NoneStored,
+    /// The store names a certificate whose file is gone.
+    FileMissing,
+}
+
+fn cert_missing_text(app: &str, why: CertMissing) -> String {
+    match why {
+        CertMissing::NoneWaiting => format!("app \"{app}\" has no new certificate waiting: make one first"),
+        CertMissing::Replaced => format!(
+            "the new certificate of app \"{app}\" was replaced while Microsoft checked it: use the new one"
+        ),
+        CertMissing::NoneStored => format!("app \"{app}\" has no certificate: make one"),
+        CertMissing::FileMissing => {
+            format!("the certificate file of app \"{app}\" is missing: make a new one")
+        }
+    }
 }
 
 /// Which flow a listener was waiting for.
@@ -268,15 +294,14 @@ impl Error {
             Error::Probe { source, .. } | Error::Upstream { source, .. } => Some(source.hint()),
             Error::Device { hint, .. } => hint.clone(),
             Error::Preflight(list) => list.failure().and_then(|c| match &c.outcome {
-                preflight::Outcome::Failed { fix, .. } => Some(fix.clone()),
+                preflight::Outcome::Failed { fix, .. } => Some(fix.words.clone()),
                 _ => None,
             }),
-            // Only `inbound connect` meets this: the commands are the answer.
-            Error::AppOnly { server } => Some(format!(
-                "get a token: inbound token {server} · test it: inbound test {server} · the Exchange side: inbound exchange-setup {server}",
-                server = crate::model::quote::arg(server)
-            )),
-            Error::NeedsAdminConsent(n) => Some(n.routes()),
+            // Only a sign-in meets this: the app-only steps are the answer (each face words them).
+            Error::AppOnly { .. } => Some(
+                "get a token, test it with Test & Confirm, and do the Exchange side (the Exchange setup)".into(),
+            ),
+            Error::NeedsAdminConsent(n) => Some(n.words()),
             Error::Refused { error, hint, .. } => hint.clone().or_else(|| {
                 (error == "access_denied")
                     .then(|| "the sign-in was cancelled or consent refused: connect again and accept".to_string())
@@ -327,6 +352,23 @@ impl Error {
     /// The action that fixes this, when one does.
     pub fn fix(&self) -> Option<Fix> {
         match self {
+            Error::Device { fix, .. } => fix.as_deref().cloned(),
+            Error::NoCertificate {
+                app,
+                why: CertMissing::Replaced,
+            } => Some(Fix::UseCertificate { app: app.clone() }),
+            Error::NoCertificate { app, .. } => Some(Fix::NewCertificate { app: app.clone() }),
+            Error::OAuth { source, .. } => source.fix(),
+            Error::AppOnly { server } => Some(Fix::Test {
+                server: server.clone(),
+            }),
+            Error::NeedsAdminConsent(n) => Some(Fix::AdminConsent {
+                server: n.server.clone(),
+            }),
+            Error::Preflight(list) => list.failure().and_then(|c| match &c.outcome {
+                preflight::Outcome::Failed { fix, .. } => fix.fix.clone(),
+                _ => None,
+            }),
             Error::NotSignedIn { server } => Some(Fix::SignIn {
                 server: server.clone(),
             }),
@@ -364,11 +406,9 @@ impl Error {
                 server: server.clone(),
             }),
             Error::Probe {
-                server,
-                source: ProbeError::AppOnlyRejected { .. },
-            } => Some(Fix::ExchangeSetup {
-                server: server.clone(),
-            }),
+                source: ProbeError::AppOnlyRejected { rejection, .. },
+                ..
+            } => Some(Fix::ExchangeRefused(rejection.clone())),
             Error::Probe {
                 server,
                 source: ProbeError::Tls { .. } | ProbeError::CaFile { .. },
@@ -465,13 +505,7 @@ mod tests {
             errors[0].to_string(),
             "sign-in: Microsoft answered access_denied: AADSTS65004: declined"
         );
-        assert_eq!(
-            errors[5].fix().and_then(|f| f.command()).as_deref(),
-            Some("inbound edit --app \"A\" --tenant TENANT")
-        );
-        assert_eq!(
-            errors[3].fix().and_then(|f| f.command()).as_deref(),
-            Some("inbound connect \"S\" --admin-consent")
-        );
+        assert_eq!(errors[5].fix(), Some(Fix::Tenant { app: "A".into() }));
+        assert_eq!(errors[3].fix(), Some(Fix::AdminConsent { server: server() }));
     }
 }

@@ -51,9 +51,7 @@ pub fn no_server_named(typed: &str, names: &[&str]) -> String {
             let all: Vec<String> = names.iter().map(|n| n.to_string()).collect();
             format!("no server named \"{typed_clean}\". Stored: {}.", quote(&all))
         }
-        n => format!(
-            "no server named \"{typed_clean}\", nor one like it ({n} stored: inbound list shows them)."
-        ),
+        n => format!("no server named \"{typed_clean}\", nor one like it ({n} are stored)."),
     }
 }
 
@@ -77,7 +75,7 @@ mod tests {
         let m = no_server_named("helpdsk", &NAMES);
         assert_eq!(m, "no server named \"helpdsk\". Similar: \"Helpdesk\".");
         let m = no_server_named("zzzz", &NAMES);
-        assert!(m.contains("nor one like it (5 stored"), "{m}");
+        assert!(m.contains("nor one like it (5 are stored"), "{m}");
         let m = no_server_named("zzzz", &["Sales"]);
         assert_eq!(m, "no server named \"zzzz\". Stored: \"Sales\".");
         let m = no_server_named("zzzz", &[]);

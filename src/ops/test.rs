@@ -3,7 +3,7 @@
 
 use super::tokens::{Policy, fresh_token};
 use super::{Error, Result};
-use crate::model::{AuthKind, LastTest, Server, ServerState};
+use crate::model::{AuthKind, LastTest, Server, ServerState, TestNeeds};
 use crate::services::imap::{
     self, Credentials, ProbeError, ProbeEvent, ProbeReport, ProbeSettings, Timeouts,
 };
@@ -279,7 +279,10 @@ async fn run(
                 }
                 (e, _) => e,
             };
-            let outcome = last_test(false, None, format!("{}: {e}", e.stage()));
+            let outcome = last_test(false, None, format!("{}: {e}", e.stage())).map(|t| LastTest {
+                needs: needs(&e),
+                ..t
+            });
             let err = Error::Probe {
                 server: name.into(),
                 source: e,
@@ -292,18 +295,14 @@ async fn run(
 /// A refused app-only login: the token passed the checks that could be made (none when it
 /// cannot be read), so say every piece that may be missing, most likely first, with the commands.
 fn app_only_rejected(store: &Store, name: &str, mailbox: &str, server_text: String) -> ProbeError {
-    let advice = match super::exchange::exchange_setup(store, name) {
-        Ok(setup) => super::exchange::rejected_advice(&setup),
-        Err(e) => format!(
-            "in order: register the app's service principal in Exchange and give it FullAccess to {mailbox} (inbound exchange-setup {}); give the app the application permission {} with admin consent; turn IMAP on for {mailbox} (reading the setup failed: {e})",
-            crate::model::quote::arg(name),
-            crate::services::oauth::app_only::IMAP_APP_ROLE
-        ),
+    let rejection = match super::exchange::exchange_setup(store, name) {
+        Ok(setup) => super::exchange::rejection(&setup),
+        Err(e) => super::exchange::rejection_unread(name, mailbox, e.to_string()),
     };
     ProbeError::AppOnlyRejected {
         server_text,
         mailbox: mailbox.into(),
-        advice,
+        rejection: Box::new(rejection),
     }
 }
 
@@ -313,7 +312,18 @@ fn last_test(ok: bool, messages: Option<u32>, summary: String) -> Outcome {
         ok,
         messages,
         summary,
+        needs: None,
     })
+}
+
+/// What a refused login needs before another test can pass (None: a test may pass as it is).
+fn needs(e: &ProbeError) -> Option<TestNeeds> {
+    match e {
+        ProbeError::WrongAccount { .. } | ProbeError::NotConnected { .. } => Some(TestNeeds::SignIn),
+        ProbeError::DelegateRefused { .. } => Some(TestNeeds::MailboxPermission),
+        ProbeError::AppOnlyRejected { .. } => Some(TestNeeds::ExchangeSetup),
+        _ => None,
+    }
 }
 
 fn record<'a>(store: &Store, outcomes: impl IntoIterator<Item = (&'a str, Outcome)>) -> Result<()> {

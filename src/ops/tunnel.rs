@@ -55,7 +55,7 @@ pub async fn connect(store: &Store, server: &crate::model::Server) -> Result<Ups
 /// The PREAUTH line for the capabilities the server has after login.
 pub fn preauth_line(up: &Upstream) -> String {
     format!(
-        "* PREAUTH [CAPABILITY {}] inbound tunnel: logged in\r\n",
+        "* PREAUTH [CAPABILITY {}] logged in by inbound's tunnel\r\n",
         up.capabilities.join(" ")
     )
 }

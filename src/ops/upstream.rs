@@ -148,6 +148,7 @@ fn record_refusal(store: &Store, server: &Server, via: &str, e: &ProbeError) {
                 ok: false,
                 messages: None,
                 summary,
+                needs: None,
             });
         }
         Ok::<_, Error>(())
@@ -177,6 +178,7 @@ fn clear_refusal(store: &Store, server: &Server, via: &str) {
                 ok: true,
                 messages: None,
                 summary: format!("{via}: logged in"),
+                needs: None,
             });
         }
         Ok::<_, Error>(())

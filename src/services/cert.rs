@@ -87,7 +87,7 @@ fn info_of(cert: &X509) -> Result<CertInfo, CertError> {
 pub fn generate(common_name: &str, months: u32) -> Result<NewCertificate, CertError> {
     if !(1..=MAX_MONTHS).contains(&months) {
         return Err(CertError::Input(format!(
-            "--months must be 1 to {MAX_MONTHS} (got {months})"
+            "a certificate lasts 1 to {MAX_MONTHS} months (got {months})"
         )));
     }
     let rsa = Rsa::generate(RSA_BITS).map_err(crypto)?;
@@ -160,7 +160,7 @@ fn check_validity(cert: &X509, now: Timestamp) -> Result<(), CertError> {
     let day = |t: Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
     if not_after <= now {
         return Err(CertError::Input(format!(
-            "the certificate expired on {}; Microsoft refuses an expired certificate and the app's current credential was kept. Import a current one, or make a new one (cert new without --certificate)",
+            "the certificate expired on {}; Microsoft refuses an expired certificate and the app's current credential was kept. Import a current one, or make a new key pair instead of importing one",
             day(not_after)
         )));
     }

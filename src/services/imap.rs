@@ -169,12 +169,12 @@ pub enum ProbeError {
     #[error("{stage}: {message}")]
     Protocol { stage: Stage, message: String },
     /// App-only: a valid token, and Exchange still refused the mailbox (the diagnosis, with
-    /// the Exchange commands, is in `advice`).
+    /// the Exchange lines, is in `rejection`).
     #[error("the server refused the app-only login to {mailbox} ({server_text})")]
     AppOnlyRejected {
         server_text: String,
         mailbox: String,
-        advice: String,
+        rejection: Box<crate::model::rejection::Rejection>,
     },
 }
 
@@ -223,7 +223,7 @@ impl ProbeError {
             ProbeError::DelegateRefused { delegate, mailbox, .. } => format!("the delegate needs FullAccess on the shared mailbox: an Exchange admin runs Add-MailboxPermission -Identity {mailbox} -User {delegate} -AccessRights FullAccess; check too that IMAP is enabled for the mailbox (Set-CASMailbox -Identity {mailbox} -ImapEnabled $true)"),
             ProbeError::NotConnected { .. } => "the signed-in account has no access to this mailbox (wrong account picked in the browser, or no FullAccess on a shared mailbox); re-connect with the right account".into(),
             ProbeError::Protocol { .. } => "unexpected server answer; try again and report it if it repeats".into(),
-            ProbeError::AppOnlyRejected { advice, .. } => advice.clone(),
+            ProbeError::AppOnlyRejected { rejection, .. } => rejection.words(),
         }
     }
 }

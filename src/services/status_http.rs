@@ -29,7 +29,7 @@ pub struct Answer {
 pub type Handler = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {source}; choose another address or port (--metrics ADDR:PORT)")]
+#[error("cannot listen on {addr}: {source}; choose another address or port for the metrics")]
 pub struct BindError {
     pub addr: SocketAddr,
     pub source: std::io::Error,

@@ -31,12 +31,12 @@ const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("cannot find a home directory for the store; pass --config-dir DIR or set INBOUND_CONFIG_DIR")]
+    #[error("cannot find a home directory for the store; choose the store's directory")]
     NoHome,
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error(
-        "no store at {path} (nothing was created): check --config-dir or INBOUND_CONFIG_DIR; a store is made by inbound add, inbound cert new or inbound settings with a change"
+        "no store at {path} (nothing was created): check the store's directory; a store is made by adding a server, making a certificate or changing a setting"
     )]
     NoStore { path: PathBuf },
     #[error(
@@ -46,7 +46,7 @@ pub enum StoreError {
     #[error("{path} is readable by other users (mode {mode:o}); it holds secrets. Run: {fix}")]
     LooseMode { path: PathBuf, mode: u32, fix: String },
     #[error(
-        "{path} belongs to {owner}, but inbound runs as {me}; using it would leave files {me} owns in {owner}'s store. Run it as its owner: {rerun}\nor pass --allow-other-owner to use it anyway (files keep their owner)"
+        "{path} belongs to {owner}, but inbound runs as {me}; using it would leave files {me} owns in {owner}'s store. Run it as its owner: {rerun}\nor allow another owner to use it anyway (files keep their owner)"
     )]
     OtherOwner {
         path: PathBuf,

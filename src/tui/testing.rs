@@ -96,6 +96,7 @@ pub fn populated() -> Snapshot {
         ok: true,
         messages: Some(1204),
         summary: "INBOX has 1204 messages".into(),
+        needs: None,
     });
     let sales = server(
         "Sales",
@@ -116,6 +117,7 @@ pub fn populated() -> Snapshot {
         ok: true,
         messages: Some(12),
         summary: "INBOX has 12 messages".into(),
+        needs: None,
     });
     let helpdesk = server(
         "Helpdesk",
@@ -137,6 +139,7 @@ pub fn populated() -> Snapshot {
         ok: false,
         messages: None,
         summary: "authenticate: the server refused the login: NO LOGIN failed".into(),
+        needs: None,
     });
     config.servers = vec![support, sales, billing, helpdesk, legacy];
     let mut snap = Snapshot {
@@ -296,6 +299,7 @@ pub fn app_only() -> Snapshot {
         ok: true,
         messages: Some(87),
         summary: "INBOX has 87 messages".into(),
+        needs: None,
     });
     let later = server(
         "Later box",

@@ -234,6 +234,7 @@ async fn serve_notifications_have_the_documented_fields() {
         &health,
         &store.dir().display().to_string(),
         now,
+        inbound::cli::fix::WORDING,
     );
     let doc = serde_json::to_value(&n).unwrap();
     conforms("inbound serve --notify-command CMD", &doc);

@@ -12,6 +12,7 @@ mod certificates;
 mod cli_e2e;
 mod cli_help;
 mod coherence;
+mod core_speaks_data;
 mod consent_modes;
 mod consent_paths;
 mod demo_paths;

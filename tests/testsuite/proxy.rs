@@ -43,6 +43,8 @@ fn config() -> ProxyConfig {
         idle_timeout: Duration::from_secs(1800),
         grace: Duration::from_secs(5),
         upstream_timeouts: Timeouts::default(),
+        // As `inbound proxy` runs it: refusals name the command that fixes them.
+        wording: Some(inbound::cli::fix::WORDING),
     }
 }
 

@@ -90,6 +90,7 @@ impl Env {
                     ok: true,
                     messages: Some(3),
                     summary: "ok".into(),
+                    needs: None,
                 });
                 Ok::<_, inbound::store::StoreError>(())
             })

@@ -73,7 +73,11 @@ async fn the_demo_walks_to_confirmed_at_140_by_40() {
         "{review}"
     );
 
+    // The choice of how to register the app comes first; → takes the portal path.
     tmux.keys(&["n"]).await;
+    tmux.wait_for("How do you want to register the app", &nothing)
+        .await;
+    tmux.keys(&["Right", "Enter"]).await;
     for heading in [
         "Register the application",
         "Create a client secret",
@@ -104,6 +108,14 @@ async fn the_demo_walks_to_confirmed_at_140_by_40() {
     let connect = settled(&tmux, connect).await;
     honest(&connect);
     assert!(connect.contains("No browser here (no display)."), "{connect}");
+    // The demo's tenant lets only an admin consent: the admin consent screen, accepted as the
+    // demo's admin, then the sign-in again.
+    tmux.keys(&["s"]).await;
+    tmux.wait_for("1 I am an admin:", &nothing).await;
+    tmux.keys(&["a"]).await;
+    tmux.wait_for("waiting for the admin", &nothing).await;
+    tmux.keys(&["s"]).await;
+    tmux.wait_for("waiting for Microsoft", &nothing).await;
     tmux.keys(&["s"]).await;
     let token = tmux.wait_for("Outlook token is valid", &nothing).await;
     let token = settled(&tmux, token).await;

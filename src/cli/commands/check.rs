@@ -75,7 +75,7 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
         for h in &healths {
             out!("{} {}: {}", h.level.label(), h.server, h.summary());
             for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
-                out!("    {} → {}", f.message, f.fix.cli_text());
+                out!("    {} → {}", f.message, crate::cli::fix::text(&f.fix));
             }
         }
     }

@@ -76,6 +76,7 @@ pub(super) async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> 
     } else {
         connect_with_listener(store, &a, cancel, pastes).await?
     };
+    let mismatch = connected.mismatch.as_ref().map(crate::cli::fix::mismatch);
     if a.json {
         out!(
             "{}",
@@ -83,12 +84,12 @@ pub(super) async fn connect(store: &Store, a: ConnectArgs) -> Result<u8, Error> 
                 server: &connected.server,
                 account: connected.tokens.account.as_deref(),
                 access_token_expires_at: connected.tokens.expires_at.to_string(),
-                mismatch: connected.mismatch.as_deref(),
+                mismatch: mismatch.as_deref(),
             })
         );
         return Ok(exit::OK);
     }
-    if let Some(m) = &connected.mismatch {
+    if let Some(m) = &mismatch {
         say!("Warning: {m}");
     }
     out!("{}", connected.summary());

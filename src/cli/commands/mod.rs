@@ -56,9 +56,9 @@ pub async fn run(cli: Cli, command: Command) -> u8 {
             let monitoring = matches!(command, Command::Check(_) | Command::Doctor(_));
             if matches!(command, Command::Check(_)) {
                 // Monitoring reads the first line of stdout.
-                out!("UNKNOWN - {e}");
+                out!("UNKNOWN - {}", crate::cli::fix::store_message(&e));
             } else {
-                say!("inbound: {e}");
+                say!("inbound: {}", crate::cli::fix::store_message(&e));
             }
             return if monitoring {
                 Level::Unknown as u8

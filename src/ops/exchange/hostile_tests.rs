@@ -118,7 +118,7 @@ fn typographic_quotes_in_names_and_mailboxes_stay_inside_their_strings() {
             "<str>"
         ]
     );
-    let advice = rejected_advice(&setup);
+    let advice = rejection(&setup).words();
     assert!(!advice.contains("Remove-Mailbox"));
 }
 

@@ -3,6 +3,7 @@
 //! renders it as "✔ tenant contoso.com = 6f1e…  ✔ app found  ✔ secret accepted"; the CLI
 //! prints it; doctor embeds it.
 
+use crate::model::health::Advice;
 use crate::services::oauth::CredentialField;
 use serde::{Serialize, Serializer};
 
@@ -41,8 +42,8 @@ pub enum Outcome {
         headline: String,
         /// Microsoft's words, cleaned.
         reason: String,
-        /// What to do.
-        fix: String,
+        /// What to do (each face words its fix).
+        fix: Advice,
         /// The form field to correct (the TUI moves the cursor there).
         #[serde(serialize_with = "field_name")]
         field: Option<CredentialField>,
@@ -85,7 +86,7 @@ impl Outcome {
     }
 
     /// The full sentence for a line of its own (None for a pass: the one line says it all).
-    pub fn explanation(&self) -> Option<(String, Option<&str>)> {
+    pub fn explanation(&self) -> Option<(String, Option<&Advice>)> {
         match self {
             Outcome::Passed { .. } => None,
             Outcome::Failed { reason, fix, .. } => Some((reason.clone(), Some(fix))),

@@ -21,6 +21,7 @@ pub use retry::{DEFAULT_BACKOFF, Wait, is_replication_lag};
 
 use super::servers::{self, AppChoice, AppPatch, ServerInput};
 use super::{Error, Result};
+use crate::model::health::{Advice, Fix};
 use crate::model::validate::is_guid;
 use crate::model::{AzureApp, Cloud};
 use crate::services::oauth::client_credentials::{PREFLIGHT_SCOPE, client_credentials};
@@ -207,7 +208,7 @@ fn other_cloud(app: &AzureApp, info: &discovery::TenantInfo) -> Option<String> {
         return None;
     }
     let hint = if instance == "microsoftonline.us" {
-        " (choose --cloud usgov, or usgov-dod)".to_string()
+        format!(" ({} or {})", Cloud::UsGov.label(), Cloud::UsGovDod.label())
     } else {
         String::new()
     };
@@ -234,21 +235,21 @@ fn tenant_failure(app: &AzureApp, e: &OAuthError) -> Outcome {
         OAuthError::Microsoft(ms) => (ms.short_description(), ms.hint()),
         other => (other.to_string(), None),
     };
-    let mut fix = hint
-        .unwrap_or("check the Directory (tenant) ID or domain")
-        .to_string();
+    let mut fix = Advice::from(hint.unwrap_or("check the Directory (tenant) ID or domain"));
     // A national-cloud tenant is "not found" in the global directory and vice versa (only
     // said for Microsoft's own authorities: another identity provider has no clouds).
     if let Some(current) = app.cloud() {
-        let others: Vec<&str> = Cloud::ALL
+        let clouds: Vec<Cloud> = Cloud::ALL
             .into_iter()
             .filter(|c| !c.same_directory(current) && *c != Cloud::UsGovDod)
-            .map(Cloud::key)
             .collect();
-        fix.push_str(&format!(
-            " If the tenant is in another cloud, choose it: --cloud {}.",
-            others.join("|")
-        ));
+        fix.words
+            .push_str(" If the tenant is in another cloud, choose it");
+        fix.fix = Some(Fix::ChooseCloud {
+            app: None,
+            server: None,
+            clouds,
+        });
     }
     Outcome::Failed {
         headline: "not found".into(),
@@ -265,13 +266,13 @@ fn credentials_refused(list: &mut Checklist, ms: &MsError) {
     let has = |c: u64| codes.contains(&c);
     let hint = |c: u64| diagnose::aadsts_hint(c).unwrap_or_default().to_string();
     let fail = |headline: &str, fix: String, field: CredentialField| Outcome::Failed {
+        fix: fix.into(),
         headline: headline.into(),
         reason: if reason.is_empty() {
             ms.to_string()
         } else {
             reason.clone()
         },
-        fix,
         field: Some(field),
     };
     let found = Outcome::Passed {
@@ -438,9 +439,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         };
-        assert!(fix(Cloud::Global.authority()).ends_with("choose it: --cloud usgov|china."));
-        assert!(fix(Cloud::UsGov.authority()).ends_with("choose it: --cloud global|china."));
-        assert!(!fix("http://127.0.0.1:4000").contains("--cloud"));
+        let clouds = |authority: &str| match fix(authority).fix {
+            Some(Fix::ChooseCloud { clouds, .. }) => clouds,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(clouds(Cloud::Global.authority()), [Cloud::UsGov, Cloud::China]);
+        assert_eq!(clouds(Cloud::UsGov.authority()), [Cloud::Global, Cloud::China]);
+        assert!(fix(Cloud::Global.authority()).words.ends_with("choose it"));
+        assert_eq!(fix("http://127.0.0.1:4000").fix, None);
     }
 
     #[test]
@@ -453,7 +459,7 @@ mod tests {
         let global = app(Cloud::Global.authority());
         assert_eq!(other_cloud(&global, &info("microsoftonline.com")), None);
         let why = other_cloud(&global, &info("microsoftonline.us")).unwrap_or_default();
-        assert!(why.contains("--cloud usgov"), "{why}");
+        assert!(why.contains(Cloud::UsGov.label()), "{why}");
         assert_eq!(
             other_cloud(&app(Cloud::UsGov.authority()), &info("microsoftonline.us")),
             None

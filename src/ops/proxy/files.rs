@@ -46,7 +46,7 @@ impl FileBudget {
         (max > fit).then(|| {
             let needed = max * FILES_PER_SESSION + FILES_RESERVED;
             format!(
-                "the connection limit ({max}) is more than the open-file limit leaves room for ({fit}): sessions past {fit} fail to connect. Raise the hard limit to {needed} (systemd: LimitNOFILE={needed}; a shell: ulimit -Hn {needed} as root) or lower --max-connections"
+                "the connection limit ({max}) is more than the open-file limit leaves room for ({fit}): sessions past {fit} fail to connect. Raise the hard limit to {needed} (systemd: LimitNOFILE={needed}; a shell: ulimit -Hn {needed} as root) or lower the proxy's connection limit"
             )
         })
     }

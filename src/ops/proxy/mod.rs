@@ -50,6 +50,9 @@ pub struct ProxyConfig {
     pub grace: Duration,
     /// The upstream login's time limits (Test & Confirm's).
     pub upstream_timeouts: Timeouts,
+    /// How a refusal's fix is worded to the mail program (the CLI's command lines); without
+    /// it, the fix's words alone.
+    pub wording: Option<crate::model::health::ShellWording>,
 }
 
 /// The pre-auth timer: long enough to type into a telnet session, short for a slowloris.
@@ -77,6 +80,7 @@ impl ProxyConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             grace: DEFAULT_GRACE,
             upstream_timeouts: Timeouts::default(),
+            wording: None,
         }
     }
 }
@@ -234,7 +238,7 @@ impl std::fmt::Display for Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     #[error(
-        "{addr} is not a loopback address: the proxy takes passwords, so it listens beyond this machine only with TLS (add --tls)"
+        "{addr} is not a loopback address: the proxy takes passwords, so it listens beyond this machine only with TLS (turn its TLS on)"
     )]
     NotLoopback { addr: SocketAddr },
     #[error("cannot listen on {addr}: {message}")]
@@ -246,14 +250,15 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
+    /// What to do, in words (the CLI names its flags: `cli::proxy`).
     pub fn hint(&self) -> Option<String> {
         match self {
             ProxyError::Bind { .. } => Some(
-                "another program (another inbound proxy?) listens there: stop it, or choose another address with --listen ADDR:PORT or inbound settings --proxy-listen".into(),
+                "another program (another proxy of inbound?) listens there: stop it, or choose another address for the proxy".into(),
             ),
-            ProxyError::NotLoopback { .. } => {
-                Some("keep --listen on 127.0.0.1, or add --tls so that passwords cross the network only encrypted".into())
-            }
+            ProxyError::NotLoopback { .. } => Some(
+                "keep the proxy on 127.0.0.1, or turn its TLS on so that passwords cross the network only encrypted".into(),
+            ),
             _ => None,
         }
     }
@@ -374,8 +379,8 @@ pub async fn run(
                 };
                 let Ok(permit) = limit.clone().try_acquire_owned() else {
                     // Not a task per refusal: one non-blocking write, then close.
-                    let _ = tcp
-                        .try_write(b"* BYE too many connections to the inbound proxy; try again later\r\n");
+                    let _ =
+                        tcp.try_write(b"* BYE too many connections to inbound's proxy; try again later\r\n");
                     session::report(
                         &shared,
                         SessionReport {

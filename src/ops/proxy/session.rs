@@ -3,6 +3,7 @@
 
 use super::command::{self, Command, LineError, MAX_LINE, Token};
 use super::{Outcome, SessionReport, Shared};
+use crate::model::health::ShellWording;
 use crate::ops::Error;
 use crate::ops::upstream::{self, Lookup};
 use crate::services::upstream::{Io, Upstream};
@@ -253,9 +254,9 @@ impl Session {
                     }
                     return Next::StartTls(client.into_inner());
                 }
-                Command::StartTls => format!(
-                    "{tag} BAD STARTTLS is not offered here (the proxy offers it when started with --tls)\r\n"
-                ),
+                Command::StartTls => {
+                    format!("{tag} BAD STARTTLS is not offered here (the proxy offers it when TLS is on)\r\n")
+                }
                 Command::Login { .. } | Command::AuthenticatePlain { .. } if !login_ok => {
                     format!(
                         "{tag} NO [PRIVACYREQUIRED] STARTTLS first: no passwords in clear text over the network\r\n"
@@ -392,7 +393,7 @@ impl Session {
                 Login::In(up, server.name)
             }
             Err(e) => {
-                let (cause, refused) = upstream_cause(&e);
+                let (cause, refused) = upstream_cause(&e, self.shared.cfg.wording);
                 let _ = self
                     .write(client, &format!("{tag} NO [AUTHENTICATIONFAILED] {cause}\r\n"))
                     .await;
@@ -563,7 +564,7 @@ impl Session {
 }
 
 /// What the client is told when the upstream login fails: one line, with the fix.
-fn upstream_cause(e: &Error) -> (String, bool) {
+fn upstream_cause(e: &Error, wording: Option<ShellWording>) -> (String, bool) {
     let refused = match e {
         Error::Upstream { source, .. } => upstream::is_refusal(source),
         Error::Blocked { .. } | Error::NotSignedIn { .. } | Error::NoPassword { .. } => true,
@@ -571,8 +572,14 @@ fn upstream_cause(e: &Error) -> (String, bool) {
         _ => false,
     };
     let mut text = e.to_string();
-    if let Some(command) = e.fix().and_then(|f| f.command()) {
-        text.push_str(&format!(" (run: {command})"));
+    match (e.fix(), wording) {
+        (Some(fix), Some(w)) => {
+            if let Some(command) = (w.command)(&fix) {
+                text.push_str(&format!(" (run: {command})"));
+            }
+        }
+        (Some(fix), None) => text.push_str(&format!(" ({})", fix.advice())),
+        (None, _) => {}
     }
     let mut text = crate::sanitize::peer_text(&text);
     if text.len() > MAX_CAUSE {

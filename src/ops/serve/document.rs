@@ -3,7 +3,7 @@
 //! Slack or Teams incoming webhook shows as it is.
 
 use super::alerts::{Announce, Reason};
-use crate::model::health::{Finding, Health, Level};
+use crate::model::health::{Finding, Health, Level, ShellWording};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -37,7 +37,15 @@ pub fn host_name() -> String {
 }
 
 impl Notification {
-    pub fn new(a: &Announce, username: &str, health: &Health, store: &str, at: Timestamp) -> Self {
+    /// `wording` words the first fix in `text` (the CLI's: the document is read at a shell).
+    pub fn new(
+        a: &Announce,
+        username: &str,
+        health: &Health,
+        store: &str,
+        at: Timestamp,
+        wording: ShellWording,
+    ) -> Self {
         let findings: Vec<Finding> = health
             .findings
             .iter()
@@ -64,7 +72,7 @@ impl Notification {
             store: store.into(),
             text: String::new(),
         };
-        n.text = n.line();
+        n.text = n.line(Some(wording));
         n
     }
 
@@ -73,7 +81,7 @@ impl Notification {
         let mut n = Notification {
             schema: SCHEMA,
             reason: Reason::Test,
-            server: "inbound test notification".into(),
+            server: "a test notification of inbound".into(),
             username: String::new(),
             level: Level::Ok,
             previous: None,
@@ -85,12 +93,12 @@ impl Notification {
             store: store.into(),
             text: String::new(),
         };
-        n.text = n.line();
+        n.text = n.line(None);
         n
     }
 
     /// One readable line: glyph, level, server, mailbox, why, and the first fix.
-    fn line(&self) -> String {
+    fn line(&self, wording: Option<ShellWording>) -> String {
         let who = if self.username.is_empty() {
             self.server.clone()
         } else {
@@ -104,7 +112,10 @@ impl Notification {
             .findings
             .iter()
             .max_by_key(|f| f.level)
-            .map(|f| format!(" → {}", f.fix.cli_text()))
+            .map(|f| {
+                let fix = wording.map_or_else(|| f.fix.advice(), |w| (w.text)(&f.fix));
+                format!(" → {fix}")
+            })
             .unwrap_or_default();
         format!(
             "{} {lead}{} {who}: {}{fix} [inbound on {}]",

@@ -11,7 +11,7 @@ use super::notifier::{self, Channels, Job};
 use super::schedule;
 use super::status::{self, Held, Next, ServeStatus};
 use crate::model::Settings;
-use crate::model::health::{Health, Level};
+use crate::model::health::{Health, Level, ShellWording};
 use crate::model::serve::ServeSettings;
 use crate::ops::snapshot::Snapshot;
 use crate::ops::tokens::{Policy, fresh_token};
@@ -49,7 +49,7 @@ pub enum ServeError {
     #[error(transparent)]
     Bind(#[from] crate::services::status_http::BindError),
     #[error(
-        "--metrics {0} is not a loopback address: metrics and /healthz name your mailboxes. Add --metrics-allow-remote to serve them to the network anyway"
+        "the metrics address {0} is not a loopback address: metrics and /healthz name your mailboxes. Allow remote metrics to serve them to the network anyway"
     )]
     RemoteMetrics(SocketAddr),
     #[error("cannot watch the store {dir} for changes: {reason}")]
@@ -108,6 +108,8 @@ struct Engine {
     stopping: CancellationToken,
     /// Upstream refusals the hosted proxy saw (empty without a proxy).
     refusals: super::proxy_host::Refusals,
+    /// How the alerts word a fix (the CLI's wording: they are read at a shell).
+    wording: ShellWording,
 }
 
 fn signed(d: Duration) -> SignedDuration {
@@ -122,6 +124,7 @@ pub async fn run(
     allow_remote_metrics: bool,
     shutdown: CancellationToken,
     mut control: mpsc::Receiver<Control>,
+    wording: ShellWording,
 ) -> Result<(), ServeError> {
     let held = status::hold(&store)?;
     let settings = store
@@ -137,6 +140,7 @@ pub async fn run(
         metrics.clone(),
         board.clone(),
         allow_remote_metrics,
+        wording,
     );
     hosting.set_metrics(settings.metrics).await?;
     let (_watch, mut changes) = store_watch::watch(store.dir()).map_err(|e| ServeError::Watch {
@@ -177,6 +181,7 @@ pub async fn run(
         work: JoinSet::new(),
         stopping: CancellationToken::new(),
         refusals: Default::default(),
+        wording,
     };
     tracing::info!(
         servers = engine.snapshot.config.servers.len(),
@@ -368,7 +373,7 @@ impl Engine {
             else {
                 continue;
             };
-            let n = Notification::new(&a, &server.username, health, &store_dir, now);
+            let n = Notification::new(&a, &server.username, health, &store_dir, now, self.wording);
             tracing::info!(server = %server.name, level = a.level.label(), reason = ?a.reason, "health changed: {}", n.text);
             let _ = self.notifier.send(Job::Send(Box::new(n)));
         }

@@ -8,6 +8,7 @@ use super::healthz::Board;
 use super::metrics::{self, Metrics};
 use super::proxy_host;
 use crate::model::Settings;
+use crate::model::health::ShellWording;
 use crate::ops::proxy::{ProxyConfig, ProxyError, ProxyEvent};
 use crate::services::status_http::{self, Answer};
 use crate::store::Store;
@@ -65,6 +66,8 @@ pub(super) struct Hosting {
     allow_remote_metrics: bool,
     http: Option<Http>,
     pub proxy: Option<Proxy>,
+    /// How the hosted proxy words a fix in its IMAP answers.
+    wording: ShellWording,
 }
 
 impl Hosting {
@@ -73,6 +76,7 @@ impl Hosting {
         metrics: Arc<Metrics>,
         board: Arc<Mutex<Board>>,
         allow_remote_metrics: bool,
+        wording: ShellWording,
     ) -> Self {
         Self {
             store,
@@ -81,6 +85,7 @@ impl Hosting {
             allow_remote_metrics,
             http: None,
             proxy: None,
+            wording,
         }
     }
 
@@ -150,7 +155,7 @@ impl Hosting {
             release(old).await;
         }
         if on {
-            let h = proxy_host::start(&self.store, settings);
+            let h = proxy_host::start(&self.store, settings, self.wording);
             self.proxy = Some(Proxy {
                 key,
                 task: h.task,

@@ -59,7 +59,7 @@ impl Metrics {
         ))?;
         let started = IntGauge::new(
             "inbound_serve_start_time_seconds",
-            "When this inbound serve started, in seconds since the Unix epoch.",
+            "When this serve process started, in seconds since the Unix epoch.",
         )?;
         registry.register(Box::new(started.clone()))?;
         started.set(jiff::Timestamp::now().as_second());

@@ -5,7 +5,7 @@
 
 use super::metrics::Metrics;
 use crate::model::Settings;
-use crate::model::health::{Finding, Fix, Health, Level};
+use crate::model::health::{Finding, Fix, Health, Level, ShellWording};
 use crate::ops::proxy::{self, Outcome, ProxyConfig, ProxyError, ProxyEvent};
 use crate::store::Store;
 use std::collections::HashMap;
@@ -21,8 +21,9 @@ pub struct Hosted {
 }
 
 /// Starts the proxy with the store's proxy settings.
-pub fn start(store: &Store, settings: &Settings) -> Hosted {
-    let cfg = ProxyConfig::from_settings(settings, None, None);
+pub fn start(store: &Store, settings: &Settings, wording: ShellWording) -> Hosted {
+    let mut cfg = ProxyConfig::from_settings(settings, None, None);
+    cfg.wording = Some(wording);
     let (tx, events) = mpsc::channel(256);
     let stop = CancellationToken::new();
     let task = tokio::spawn(proxy::run(cfg, store.clone(), stop.clone(), tx));

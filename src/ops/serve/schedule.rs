@@ -151,6 +151,7 @@ mod tests {
             ok: true,
             messages: None,
             summary: "ok".into(),
+            needs: None,
         });
         assert_eq!(test_at(&s, every, at(0), None), Some(at(650)));
         assert_eq!(test_at(&s, every, at(0), Some(at(100))), Some(at(700)));

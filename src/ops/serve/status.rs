@@ -73,9 +73,7 @@ pub struct Held {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
-    #[error(
-        "another inbound serve is running on this store ({0}); stop it first, or use another --config-dir"
-    )]
+    #[error("another serve is running on this store ({0}); stop it first, or use another store")]
     Busy(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },

@@ -4,6 +4,7 @@
 //! object, and the first 8 hex digits of SHA-256 over the payload text, so a character lost,
 //! changed or added in copying is caught before any field is read.
 
+use crate::model::health::{Advice, Fix};
 use crate::model::validate::{self, FieldError};
 use crate::ops::servers::{AppChoice, AppInput, ServerInput};
 use crate::secret::Secret;
@@ -89,14 +90,12 @@ pub enum SetupCodeError {
     )]
     Wrapped { lines: usize },
     #[error(
-        "the setup code is version {0}, which this inbound does not read; update inbound, or run the script this inbound prints (inbound setup-script)"
+        "the setup code is version {0}, which this inbound does not read; update inbound, or run the setup script this inbound gives"
     )]
     UnknownVersion(String),
     #[error("the setup code is damaged ({0}); copy the whole line again")]
     Damaged(&'static str),
-    #[error(
-        "the setup code has no {0}; run the setup script again (inbound setup-script) and copy its last line"
-    )]
+    #[error("the setup code has no {0}; run the setup script again and copy its last line")]
     MissingField(&'static str),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
@@ -209,20 +208,24 @@ impl SetupCode {
 
     /// What to tell the person when the redirect URI the app registered is not the one
     /// inbound will send with these settings (sign-in would end in AADSTS50011).
-    pub fn redirect_advice(&self, settings: &crate::model::Settings) -> Option<String> {
+    /// The fix, when one setting makes them match: the public URL the app is registered
+    /// behind, or none (localhost).
+    pub fn redirect_advice(&self, settings: &crate::model::Settings) -> Option<Advice> {
         let registered = self.redirect_uri.as_deref()?;
         let used = crate::model::registered_redirect_uri(settings);
         if registered == used {
             return None;
         }
-        Some(match registered.strip_suffix(crate::model::REDIRECT_PATH) {
-            Some("http://localhost") => format!(
-                "the app is registered for {registered}, but inbound signs in at {used}: run inbound settings --no-public-url"
-            ),
-            Some(base) => format!(
-                "the app is registered for {registered}, but inbound signs in at {used}: run inbound settings --public-url {base}"
-            ),
-            None => format!("the app is registered for {registered}, but inbound signs in at {used}"),
+        let fix = match registered.strip_suffix(crate::model::REDIRECT_PATH) {
+            Some("http://localhost") => Some(Fix::PublicUrl { url: None }),
+            Some(base) => Some(Fix::PublicUrl {
+                url: Some(base.to_string()),
+            }),
+            None => None,
+        };
+        Some(Advice {
+            words: format!("the app is registered for {registered}, but inbound signs in at {used}"),
+            fix,
         })
     }
 }

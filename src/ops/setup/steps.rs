@@ -103,25 +103,25 @@ impl ScriptOptions {
         if r.public_client && r.app_only {
             errors.push(FieldError::new(
                 crate::model::validate::Field::PublicClient,
-                "app-only access needs a client secret; drop --public-client or --app-only",
+                "app-only access needs a client secret, which a public client does not have: choose one of them",
             ));
         }
         if r.public_client && r.secret_months.is_some() {
             errors.push(FieldError::new(
                 crate::model::validate::Field::SecretMonths,
-                "a public client has no secret; drop --secret-months",
+                "a public client has no secret, so no secret lifetime",
             ));
         }
         if r.app_only && r.mailboxes.is_empty() {
             errors.push(FieldError::new(
                 crate::model::validate::Field::Mailbox,
-                "app-only access is granted per mailbox: add --mailbox ADDR (repeatable)",
+                "app-only access is granted per mailbox: name at least one",
             ));
         }
         if !r.app_only && !r.mailboxes.is_empty() {
             errors.push(FieldError::new(
                 crate::model::validate::Field::Mailbox,
-                "--mailbox grants app-only access; use it with --app-only",
+                "mailboxes are granted to app-only access only: choose app-only, or name none",
             ));
         }
         let mut mailboxes = Vec::new();
@@ -136,7 +136,7 @@ impl ScriptOptions {
             Some(_) if r.public_client || r.app_only => {
                 errors.push(FieldError::new(
                     crate::model::validate::Field::PublicUrl,
-                    "--public-url sets the Web redirect, which public clients and app-only apps do not use",
+                    "a public URL sets the Web redirect, which public clients and app-only apps do not use",
                 ));
                 None
             }
@@ -390,7 +390,8 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(e[0].message.contains("--app-only"));
+        assert_eq!(e[0].field, crate::model::validate::Field::Mailbox);
+        assert!(e[0].message.contains("app-only"));
         let e = ScriptOptions::new(
             Shell::Bash,
             &ScriptRequest {
@@ -399,6 +400,7 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(e[0].message.contains("--mailbox"));
+        assert_eq!(e[0].field, crate::model::validate::Field::Mailbox);
+        assert!(e[0].message.contains("per mailbox"));
     }
 }

@@ -43,8 +43,8 @@ pub fn has_credential(app: &AzureApp) -> bool {
 fn read_key(app: &AzureApp) -> Result<Secret, OAuthError> {
     let missing = |why: String| {
         OAuthError::Config(format!(
-            "the private key of app \"{}\"'s certificate {why}; make a new one: inbound cert new \"{}\" (then upload it)",
-            app.name, app.name
+            "the private key of app \"{}\"'s certificate {why}; make a new certificate (then upload it)",
+            app.name
         ))
     };
     let path = app

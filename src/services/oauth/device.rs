@@ -6,6 +6,7 @@
 use super::endpoint::{self, Answer};
 use super::{Grant, OAuthError, SCOPES};
 use crate::model::AzureApp;
+use crate::model::health::Fix;
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::time::Duration;
@@ -79,9 +80,25 @@ impl DeviceError {
             DeviceError::OAuth(OAuthError::Microsoft(e)) if e.codes().iter().any(|c| matches!(c, 7000218 | 700025)) => Some(
                 "device-code sign-in needs the app registration's Authentication → Advanced settings → Allow public client flows = Yes (no client secret is sent on this path)".into(),
             ),
-            DeviceError::BlockedByPolicy(_) => Some(super::diagnose::device_code_blocked_hint(None)),
+            DeviceError::BlockedByPolicy(_) => Some(super::diagnose::DEVICE_CODE_BLOCKED.into()),
             DeviceError::OAuth(e) => e.hint(),
             DeviceError::Declined => Some("start device-code sign-in again and choose Continue".into()),
+            _ => None,
+        }
+    }
+
+    /// What fixes it, as data (each face says how to act on it).
+    pub fn fix(&self, server: &str) -> Option<Fix> {
+        match self {
+            DeviceError::OAuth(OAuthError::Microsoft(e))
+                if e.codes().iter().any(|c| matches!(c, 7000218 | 700025)) =>
+            {
+                Some(Fix::AllowPublicClientFlows)
+            }
+            DeviceError::BlockedByPolicy(_) => Some(Fix::BrowserSignIn {
+                server: Some(server.into()),
+            }),
+            DeviceError::OAuth(e) => e.fix(),
             _ => None,
         }
     }
@@ -192,8 +209,7 @@ mod tests {
             let e = classify(ms("invalid_grant", vec![code]));
             assert!(matches!(e, DeviceError::BlockedByPolicy(_)), "{e:?}");
             assert!(e.to_string().contains("blocks device-code sign-in"), "{e}");
-            let hint = e.hint().unwrap_or_default();
-            assert!(hint.contains("ssh -N -L") && hint.contains("--paste"), "{hint}");
+            assert!(matches!(e.fix("S"), Some(Fix::BrowserSignIn { .. })), "{e:?}");
         }
         assert!(matches!(
             classify(ms("invalid_client", vec![7000218])),

@@ -1,5 +1,7 @@
 //! Microsoft's error codes translated into a cause and a fix (microsoft-facts §5).
 
+use crate::model::health::Fix;
+
 /// The hint for an AADSTS code, when we know one.
 pub fn aadsts_hint(code: u64) -> Option<&'static str> {
     Some(match code {
@@ -13,7 +15,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
             "The app wants a client secret: enter the secret Value; for device-code sign-in enable Authentication → Allow public client flows = Yes."
         }
         700025 | 90023 => {
-            "The app is registered as a public client: register the redirect URL under Web (not Mobile and desktop), or store the app without a secret (inbound add … --public-client)."
+            "The app is registered as a public client: register the redirect URL under Web (not Mobile and desktop), or store the app as a public client (without a secret)."
         }
         50011 => {
             "Redirect URI mismatch: add http://localhost/microsoft_outlook/confirm under Authentication → Web → Redirect URIs, then wait 3–5 minutes."
@@ -62,7 +64,7 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
         }
         700005 => "Code used against another tenant: keep the same Tenant for sign-in and token.",
         700027 => {
-            "Microsoft does not know this certificate (or it was replaced): upload the app's certificate (inbound cert show APP prints it) under App registrations → the app → Certificates & secrets → Certificates, then try again."
+            "Microsoft does not know this certificate (or it was replaced): upload the app's certificate under App registrations → the app → Certificates & secrets → Certificates, then try again."
         }
         700021 | 700023 => {
             "The client assertion does not fit this app or tenant: check Azure Client ID and Tenant of the app."
@@ -72,14 +74,19 @@ pub fn aadsts_hint(code: u64) -> Option<&'static str> {
     })
 }
 
-/// What to do when the tenant blocks device-code sign-in: the two browser paths, which work
-/// over SSH too. `server` names the server in the commands (else `NAME`).
-pub fn device_code_blocked_hint(server: Option<&str>) -> String {
-    let name = server.map_or_else(|| "NAME".to_string(), crate::model::quote::arg);
-    format!(
-        "this tenant's Conditional Access (or security defaults) blocks device-code sign-in, and only an admin can change that. Sign in with the browser instead: run inbound connect {name} and either keep a tunnel open from your own computer (ssh -N -L PORT:localhost:PORT this-host, with the port it prints) or paste the address your browser ended on (inbound connect {name} --paste). If device code must work, give an admin the correlation ID"
-    )
+/// What fixes an AADSTS code, as data, where a step of ours does (the words are
+/// [`aadsts_hint`]'s; each face adds its way to act).
+pub fn aadsts_fix(code: u64) -> Option<Fix> {
+    Some(match code {
+        700025 | 90023 => Fix::PublicClient,
+        700027 => Fix::UploadCertificate { app: None },
+        _ => return None,
+    })
 }
+
+/// What to do when the tenant blocks device-code sign-in, in words: the fix is
+/// [`Fix::BrowserSignIn`] (the two browser paths, which work over SSH too).
+pub const DEVICE_CODE_BLOCKED: &str = "this tenant's Conditional Access (or security defaults) blocks device-code sign-in, and only an admin can change that: sign in with the browser instead. If device code must work, give an admin the correlation ID";
 
 /// AADSTS53003 (BlockedByConditionalAccess) or 530035 (BlockedBySecurityDefaults).
 pub fn blocks_device_code(codes: &[u64]) -> bool {
@@ -132,11 +139,8 @@ mod tests {
         assert!(!needs_reconsent(&[7000222]));
         assert!(blocks_device_code(&[53003]) && blocks_device_code(&[50000, 530035]));
         assert!(!blocks_device_code(&[53000]));
-        let hint = device_code_blocked_hint(Some("Support"));
-        assert!(
-            hint.contains("ssh -N -L") && hint.contains("inbound connect \"Support\" --paste"),
-            "{hint}"
-        );
+        assert_eq!(aadsts_fix(700025), Some(Fix::PublicClient));
+        assert_eq!(aadsts_fix(700027), Some(Fix::UploadCertificate { app: None }));
     }
 
     #[test]

@@ -213,6 +213,14 @@ impl OAuthError {
         })
     }
 
+    /// What fixes it, as data, where a step of ours does.
+    pub fn fix(&self) -> Option<crate::model::health::Fix> {
+        match self {
+            OAuthError::Microsoft(e) => e.codes().into_iter().find_map(diagnose::aadsts_fix),
+            _ => None,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             OAuthError::Microsoft(e) => e.hint().map(str::to_string).or_else(|| {

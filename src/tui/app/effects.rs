@@ -68,7 +68,9 @@ async fn preflight(
     }
 }
 
-fn failure(e: &Error) -> Failure {
+/// The core's error as the app keeps it: its words, its field and its fix (snapshot fixtures
+/// make theirs here too, so they show what people see).
+pub(crate) fn failure(e: &Error) -> Failure {
     use crate::services::oauth::CredentialField;
     use crate::tui::state::wizard::form::FieldId;
     Failure {
@@ -78,13 +80,6 @@ fn failure(e: &Error) -> Failure {
             CredentialField::Secret => FieldId::Secret,
         }),
         fix: e.fix(),
-        device_blocked: matches!(
-            e,
-            Error::Device {
-                blocked_by_policy: true,
-                ..
-            }
-        ),
         ..Failure::new(e.to_string(), e.hint())
     }
 }

@@ -615,26 +615,6 @@ pub fn key_for(ctxs: &[Ctx], action: Action) -> Option<String> {
     })
 }
 
-/// The action that carries out a fix (the same on every screen that offers it).
-pub fn action_for_fix(fix: &crate::model::health::Fix) -> Option<Action> {
-    use crate::model::health::Fix;
-    match fix {
-        Fix::Connect { .. } | Fix::SignIn { .. } => Some(Action::Connect),
-        Fix::NewSecret { .. } => Some(Action::Rotate),
-        Fix::AppCredentials { .. }
-        | Fix::ChooseApp { .. }
-        | Fix::CaFile { .. }
-        | Fix::Tenant { .. }
-        | Fix::Password { .. } => Some(Action::Edit),
-        Fix::Refresh { .. } => Some(Action::Refresh),
-        Fix::Test { .. } => Some(Action::Test),
-        Fix::ExchangeSetup { .. } => Some(Action::Exchange),
-        // Certificates are made at a shell (`inbound cert new`): no key does it.
-        // Admin consent is a step of the sign-in, reached from there.
-        Fix::NewCertificate { .. } | Fix::AdminConsent { .. } | Fix::Advice(_) => None,
-    }
-}
-
 /// Marks, in a sentence, a key that its context does not bind (a test looks for it).
 pub const UNBOUND: &str = "‹unbound›";
 

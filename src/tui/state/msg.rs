@@ -210,9 +210,6 @@ pub struct Failure {
     pub field: Option<super::ids::FieldId>,
     /// What fixes it, when the core knows (the screen names the key that does it).
     pub fix: Option<crate::model::health::Fix>,
-    /// Device code is blocked by the tenant's Conditional Access: the screen points to the
-    /// browser paths with its own keys (the core's hint is worded for the CLI).
-    pub device_blocked: bool,
 }
 
 impl Failure {
@@ -222,7 +219,6 @@ impl Failure {
             hint,
             field: None,
             fix: None,
-            device_blocked: false,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Pure rendering: `render(&Model, &mut Frame)` draws only what is in the model.
 
+pub mod fix;
 pub mod hit;
 pub mod popups;
 pub mod screens;

@@ -34,6 +34,37 @@ fn snap(name: &str, model: &Model, w: u16, h: u16) {
     settings.bind(|| insta::assert_snapshot!(name, t.backend()));
 }
 
+/// Microsoft's refusal as the token endpoint sends it (one code, one line).
+fn ms_error(error: &str, code: u64, description: &str) -> crate::services::oauth::MsError {
+    crate::services::oauth::MsError {
+        error: error.into(),
+        error_description: Some(description.into()),
+        error_codes: vec![code],
+        timestamp: None,
+        trace_id: None,
+        correlation_id: None,
+        error_uri: None,
+        suberror: None,
+    }
+}
+
+/// A failed device-code sign-in as the core words it for "Support inbox".
+fn device_error(e: crate::services::oauth::device::DeviceError) -> crate::ops::Error {
+    crate::ops::Error::Device {
+        server: "Support inbox".into(),
+        message: e.to_string(),
+        hint: e.hint(),
+        fix: e.fix("Support inbox").map(Box::new),
+    }
+}
+
+/// The screen as text (for assertions beside a snapshot).
+fn screen_text(model: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(model, f)).unwrap();
+    t.backend().to_string()
+}
+
 fn send(m: &mut Model, msgs: impl IntoIterator<Item = Msg>) {
     for msg in msgs {
         m.update(msg);
@@ -170,8 +201,12 @@ fn token_view(account: &str) -> Connected {
             flow: crate::model::Flow::AuthorizationCode,
             principal_id: None,
         },
-        mismatch: (account != "support@contoso.com").then(|| {
-            format!("you signed in as {account} but Username is support@contoso.com; IMAP will fail unless {account} has FullAccess to that mailbox. Re-connect and pick support@contoso.com")
+        // The core's own data: the screen words it as the app does.
+        mismatch: (account != "support@contoso.com").then(|| crate::model::health::Mismatch {
+            account: account.into(),
+            mailbox: "support@contoso.com".into(),
+            delegate: None,
+            server: "Support".into(),
         }),
     }
 }
@@ -553,15 +588,18 @@ fn wizard_connect_failed() {
         ssh_target: None,
     });
     let run = sign_in_run(&m);
+    // The core's error for a refused redemption, as the sign-in returns it.
+    let e = crate::ops::Error::OAuth {
+        server: "Support inbox".into(),
+        source: crate::services::oauth::OAuthError::Microsoft(Box::new(ms_error(
+            "invalid_client",
+            7000215,
+            "AADSTS7000215: Invalid client secret provided.",
+        ))),
+    };
     m.update(Msg::Consent {
         run,
-        event: ConsentEvent::Failed(Failure {
-            field: Some(crate::tui::state::wizard::form::FieldId::Secret),
-            ..Failure::new(
-                "sign-in: Microsoft answered invalid_client: AADSTS7000215: Invalid client secret provided.",
-                Some("paste the secret's Value, not its ID (Certificates & secrets)".into()),
-            )
-        }),
+        event: ConsentEvent::Failed(crate::tui::app::effects::failure(&e)),
     });
     snap("wizard_5_connect_failed", &m, 80, 24);
 }
@@ -734,12 +772,16 @@ fn wizard_device_code_screens() {
     );
     let mut m = device_code(None);
     let run = device_run(&m);
+    let e = device_error(crate::services::oauth::device::DeviceError::OAuth(
+        crate::services::oauth::OAuthError::Microsoft(Box::new(ms_error(
+            "invalid_client",
+            7000218,
+            "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ))),
+    ));
     m.update(Msg::Consent {
         run,
-        event: ConsentEvent::Failed(Failure::new(
-            "device-code sign-in for \"Support inbox\": Microsoft answered invalid_client: AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            Some("device-code sign-in needs the app registration's Authentication → Advanced settings → Allow public client flows = Yes (no client secret is sent on this path)".into()),
-        )),
+        event: ConsentEvent::Failed(crate::tui::app::effects::failure(&e)),
     });
     snap("wizard_5_device_code_failed", &m, 80, 24);
 }
@@ -817,6 +859,19 @@ fn health_states_in_the_details() {
         }
     });
     snap("health_last_test_failed", &m, 80, 24);
+    // A delegate without FullAccess: another test cannot fix it, so no test key is offered.
+    let m = health_of("Support inbox", |d| {
+        if let Some(t) = d.config.servers[0].last_test.as_mut() {
+            t.ok = false;
+            t.messages = None;
+            t.summary = "authenticate: the server refused the login (AUTHENTICATE failed.): me@contoso.com signed in as configured, but may not open the shared mailbox support@contoso.com".into();
+            t.needs = Some(crate::model::TestNeeds::MailboxPermission);
+        }
+    });
+    snap("health_last_test_needs_mailbox_permission", &m, 80, 24);
+    let text = screen_text(&m, 80, 24);
+    assert!(text.contains("FullAccess"), "{text}");
+    assert!(!text.contains("(press t)"), "{text}");
     let m = health_of("Support inbox", |d| d.config.apps[0].secret_expires = None);
     snap("health_secret_expiry_unknown", &m, 80, 24);
 }
@@ -1059,15 +1114,17 @@ fn wizard_admin_consent_states() {
 fn wizard_device_code_blocked_by_conditional_access() {
     let mut m = device_code(None);
     let run = device_run(&m);
+    // The core's error, as the sign-in returns it.
+    let e = device_error(crate::services::oauth::device::DeviceError::BlockedByPolicy(
+        Box::new(ms_error(
+            "access_denied",
+            53003,
+            "AADSTS53003: Access has been blocked by Conditional Access policies.",
+        )),
+    ));
     m.update(Msg::Consent {
         run,
-        event: ConsentEvent::Failed(Failure {
-            device_blocked: true,
-            ..Failure::new(
-                "\"Support inbox\": device-code sign-in failed: AADSTS53003: Access has been blocked by Conditional Access policies.",
-                Some(crate::services::oauth::diagnose::device_code_blocked_hint(Some("Support inbox"))),
-            )
-        }),
+        event: ConsentEvent::Failed(crate::tui::app::effects::failure(&e)),
     });
     snap("wizard_5_device_code_blocked", &m, 80, 24);
     // Back to the link: the sign-in still waits there.

@@ -158,10 +158,7 @@ fn a_refused_app_only_test_offers_the_exchange_step_and_a_retry() {
     let fix = inbound::model::health::Fix::ExchangeSetup {
         server: "Archive".into(),
     };
-    assert_eq!(
-        inbound::tui::state::keymap::action_for_fix(&fix),
-        Some(Action::Exchange)
-    );
+    assert_eq!(inbound::tui::ui::fix::action(&fix), Some(Action::Exchange));
     m.update(Msg::Test {
         run: *run,
         event: TestEvent::Finished(Err(ProbeFailure {

@@ -210,21 +210,22 @@ fn redirect_advice() {
     let mut settings = crate::model::Settings::default();
     assert_eq!(sample().redirect_advice(&settings), None);
     settings.public_url = Some("https://demo.tasksuite.com".into());
-    assert!(
-        sample()
-            .redirect_advice(&settings)
-            .unwrap()
-            .contains("--no-public-url")
+    assert_eq!(
+        sample().redirect_advice(&settings).unwrap().fix,
+        Some(crate::model::health::Fix::PublicUrl { url: None })
     );
     let public = SetupCode {
         redirect_uri: Some("https://mail.contoso.com/microsoft_outlook/confirm".into()),
         ..sample()
     };
-    assert!(
+    assert_eq!(
         public
             .redirect_advice(&crate::model::Settings::default())
             .unwrap()
-            .contains("--public-url https://mail.contoso.com")
+            .fix,
+        Some(crate::model::health::Fix::PublicUrl {
+            url: Some("https://mail.contoso.com".into())
+        })
     );
 }
 

@@ -5,7 +5,7 @@
 
 use super::page::Page;
 use super::{Effect, Step, StepCtx, StepEvent, Wizard};
-use crate::model::{Settings, registered_redirect_uri};
+use crate::model::Settings;
 use crate::ops::setup::{self, ScriptOptions, ScriptRequest, SetupCode, Shell};
 use crate::tui::state::Tone;
 use crate::tui::state::field::SecretField;
@@ -228,18 +228,17 @@ fn fill(w: &mut Wizard, code: &SetupCode, settings: &Settings) -> Effect {
     f.note = Some(format!("From the setup code: {what}. {consent}{granted}"));
     let mut text = "Filled from the setup code: add the name and the mailbox.".to_string();
     let mut tone = Tone::Ok;
-    if let Some(registered) = &code.redirect_uri {
-        let used = registered_redirect_uri(settings);
-        if *registered != used {
-            let g = keymap::key_or_mark(&[Ctx::Review], Action::Settings);
-            if let Some(n) = f.note.as_mut() {
-                n.push_str(&format!(
-                    " But the app is registered for {registered} and inbound signs in at {used}: set the public URL in the settings ({g} on the server list) to match."
-                ));
-            }
-            text = "Filled from the setup code, but its redirect URI differs (see above the fields).".into();
-            tone = Tone::Warn;
+    // The core's check; the settings are reached from the server list.
+    if let Some(advice) = code.redirect_advice(settings) {
+        let g = keymap::key_or_mark(&[Ctx::Review], Action::Settings);
+        if let Some(n) = f.note.as_mut() {
+            n.push_str(&format!(
+                " The redirect differs: {}; set the public URL in the settings ({g} on the server list) to match.",
+                advice.words
+            ));
         }
+        text = "Filled from the setup code, but its redirect URI differs (see above the fields).".into();
+        tone = Tone::Warn;
     }
     Effect::Say(tone, text)
 }

@@ -2,9 +2,10 @@
 //! terminal is real); below it the other ways to finish — over SSH the exact tunnel command
 //! for the bound port, the paste-back field, and device code (`d`), which has its own view.
 
+use crate::model::health::Fix;
 use crate::services::oauth::device::PollEvent;
 use crate::tui::state::Model;
-use crate::tui::state::keymap::{self, Action};
+use crate::tui::state::keymap::Action;
 use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::connect::{BrowserNote, Connect, Device, PasteField};
 use crate::tui::ui::theme::Theme;
@@ -108,7 +109,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Fram
                 let key = f
                     .fix
                     .as_ref()
-                    .and_then(keymap::action_for_fix)
+                    .and_then(crate::tui::ui::fix::action)
                     .and_then(|a| model.key(a));
                 let h = match key {
                     Some(k) => format!("→ {h} (press {k})"),
@@ -416,8 +417,9 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
                 1,
                 theme.err(),
             ));
-            if fail.device_blocked {
-                // The core's hint names CLI commands; here the same ways are keys.
+            let blocked = matches!(fail.fix, Some(Fix::BrowserSignIn { .. }));
+            if blocked {
+                // The browser paths, as this screen's keys.
                 top.extend(para(
                     &format!(
                         "→ This tenant's Conditional Access blocks device-code sign-in; only an admin can change that. Sign in with the link instead ({}): open it here, through a tunnel from your own computer, or paste the address your browser ended on.",
@@ -430,15 +432,15 @@ fn device(model: &Model, w: &Wizard, theme: &Theme, area: Rect, f: &mut Frame) {
             } else if let Some(h) = &fail.hint {
                 top.extend(para(&format!("→ {h}"), width, 1, plain));
             }
-            let told =
-                fail.device_blocked || fail.hint.as_deref().is_some_and(|h| h.contains("public client"));
+            // Told already: the browser instead, or the public client flows.
+            let told = blocked || matches!(fail.fix, Some(Fix::AllowPublicClientFlows));
             if !told {
                 top.push(Line::default());
                 top.extend(para(PUBLIC_CLIENT, width, 1, theme.dim()));
             }
             top.push(Line::default());
             // Blocked by policy, trying again cannot help.
-            let retry = (!fail.device_blocked).then_some((Action::DeviceCode, "tries again"));
+            let retry = (!blocked).then_some((Action::DeviceCode, "tries again"));
             let keys: Vec<(Action, &str)> = retry
                 .into_iter()
                 .chain([(Action::Back, "back to the link (it still works)")])

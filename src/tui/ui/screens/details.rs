@@ -7,7 +7,7 @@ use crate::model::{AuthKind, DEFAULT_AUTHORITY, Server, registered_redirect_uri}
 use crate::services::oauth::idtoken;
 use crate::timefmt::{in_zone, relative};
 use crate::tui::state::Model;
-use crate::tui::state::keymap::{self, Action};
+use crate::tui::state::keymap::Action;
 use crate::tui::ui::theme::{Theme, level_glyph, state_glyph};
 use crate::tui::ui::widgets::text::{cols, para, row};
 use ratatui::buffer::Buffer;
@@ -431,13 +431,7 @@ fn health_section(
             0,
             theme.level(f.level),
         ));
-        let key = keymap::action_for_fix(&f.fix).and_then(|a| model.key(a));
-        let fix = match (key, f.fix.command()) {
-            (Some(k), _) => format!("→ {} (press {k})", f.fix.advice()),
-            // Only where no key does it, the command line (the Health section may show one).
-            (None, Some(c)) => format!("→ {} · or run: {c}", f.fix.advice()),
-            (None, None) => format!("→ {}", f.fix.advice()),
-        };
+        let fix = format!("→ {}", crate::tui::ui::fix::text(model, &f.fix));
         out.extend(para(&fix, width, 2, Style::new()));
     }
     out

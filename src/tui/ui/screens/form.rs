@@ -37,7 +37,7 @@ fn placeholder(form: &Form, f: FieldId) -> &'static str {
 pub fn render(model: &Model, form: &Form, theme: &Theme, area: Rect, f: &mut Frame) {
     let width = area.width as usize;
     // The pre-flight result stays in view under the fields, whichever field has the cursor.
-    let checklist = super::preflight::lines(&form.preflight, model.frame, theme, width);
+    let checklist = super::preflight::lines(model, &form.preflight, theme, width);
     let area = if checklist.is_empty() {
         area
     } else {

@@ -2,6 +2,7 @@
 //! each check in its colour, then a failure's reason and fix (or why a check went unanswered).
 
 use crate::ops::preflight::{CheckItem, Outcome};
+use crate::tui::state::Model;
 use crate::tui::state::wizard::preflight::Preflight;
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::text::{para, spinner, wrap_spans};
@@ -18,7 +19,9 @@ fn checking(item: Option<CheckItem>) -> &'static str {
 }
 
 /// The lines for `p` at `width` (none when idle).
-pub fn lines(p: &Preflight, frame: u64, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+/// The fixes name this screen's fields and keys (`ui::fix`), never a command line.
+pub fn lines(model: &Model, p: &Preflight, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let frame = model.frame;
     let mut out = Vec::new();
     match p {
         Preflight::Idle => {}
@@ -79,7 +82,8 @@ pub fn lines(p: &Preflight, frame: u64, theme: &Theme, width: usize) -> Vec<Line
                 let Some((why, fix)) = c.outcome.explanation() else {
                     continue;
                 };
-                let key = (why.clone(), fix.map(str::to_string));
+                let fix = fix.map(|a| crate::tui::ui::fix::advice(model, a));
+                let key = (why.clone(), fix.clone());
                 if said.contains(&key) {
                     continue;
                 }
@@ -108,7 +112,7 @@ pub fn lines(p: &Preflight, frame: u64, theme: &Theme, width: usize) -> Vec<Line
                 ));
                 if let Some(fix) = fix {
                     out.extend(para(
-                        &format!("→ {}", crate::sanitize::peer_text(fix)),
+                        &format!("→ {}", crate::sanitize::peer_text(&fix)),
                         width,
                         4,
                         Style::new(),

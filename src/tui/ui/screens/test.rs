@@ -2,12 +2,12 @@
 
 use crate::model::AuthKind;
 use crate::model::health::Fix;
-use crate::ops::exchange::{ExchangeSetup, REPLICATION_NOTE, rejected_causes, rejected_lead};
+use crate::model::rejection::{REPLICATION_NOTE, Rejection};
 use crate::services::imap::Stage;
 use crate::tui::state::Model;
-use crate::tui::state::keymap::{self, Action};
+use crate::tui::state::keymap::Action;
+use crate::tui::state::wizard::Wizard;
 use crate::tui::state::wizard::test::{Outcome, StageState};
-use crate::tui::state::wizard::{Wizard, exchange};
 use crate::tui::ui::theme::Theme;
 use crate::tui::ui::widgets::pinned;
 use crate::tui::ui::widgets::text::{para, spinner, truncate};
@@ -35,7 +35,7 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
     // one line.
     let exchange_side = matches!(
         &w.check.outcome,
-        Outcome::Failed(f) if matches!(f.fix, Some(Fix::ExchangeSetup { .. }))
+        Outcome::Failed(f) if matches!(f.fix, Some(Fix::ExchangeRefused(_)))
     );
     let passed: Vec<&str> = w
         .check
@@ -126,18 +126,14 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
                 1,
                 theme.err(),
             ));
-            let setup = w
-                .server
-                .as_deref()
-                .filter(|_| exchange_side)
-                .and_then(|n| exchange::setup(&model.data.config, &model.data.tokens, n).ok());
-            if let Some(setup) = setup {
-                l.extend(rejected(model, &setup, theme, width));
+            // The core's diagnosis, as it came with the failure.
+            if let Some(Fix::ExchangeRefused(r)) = &f.fix {
+                l.extend(rejected(model, r, theme, width));
             } else if let Some(h) = &f.hint {
                 let key = f
                     .fix
                     .as_ref()
-                    .and_then(keymap::action_for_fix)
+                    .and_then(crate::tui::ui::fix::action)
                     .and_then(|a| model.key(a));
                 let h = match key {
                     Some(k) => format!("→ {h} (press {k})"),
@@ -182,14 +178,14 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
 
 /// A refused app-only login: the likely causes in order, each with the command that fixes
 /// it (the Exchange step shows them all, to copy), and why a retry may pass later.
-fn rejected(model: &Model, setup: &ExchangeSetup, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut l = para(
-        &format!("→ {}. In order:", rejected_lead(setup)),
-        width,
-        1,
-        Style::new(),
-    );
-    for (i, c) in rejected_causes(setup).iter().enumerate() {
+fn rejected(model: &Model, r: &Rejection, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let lead = if r.lead.is_empty() {
+        "→ In order:".to_string()
+    } else {
+        format!("→ {}. In order:", r.lead)
+    };
+    let mut l = para(&lead, width, 1, Style::new());
+    for (i, c) in r.causes.iter().enumerate() {
         let cmdlet = c
             .line
             .as_deref()
@@ -203,10 +199,7 @@ fn rejected(model: &Model, setup: &ExchangeSetup, theme: &Theme, width: usize) -
             Style::new(),
         ));
     }
-    let retry = model
-        .key(Action::Test)
-        .map(|k| format!("{k} retries in a few minutes"))
-        .unwrap_or_else(|| "retry in a few minutes".into());
+    let retry = crate::tui::ui::fix::text(model, &r.retry());
     l.extend(para(
         &format!("{REPLICATION_NOTE}: {retry}."),
         width,

@@ -46,7 +46,12 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         width,
     ));
     if let Some(m) = &t.mismatch {
-        l.extend(para(&format!("⚠ {m}"), width, 2, theme.warn()));
+        l.extend(para(
+            &format!("⚠ {}", crate::tui::ui::fix::mismatch(model, m)),
+            width,
+            2,
+            theme.warn(),
+        ));
     }
     // The scopes whole (a scope wider than the column goes on below, never cut).
     let scopes = if t.tokens.scope.is_empty() {

@@ -2,7 +2,6 @@
 //! token, and for a mailbox added later), a refused app-only test, and the details pane.
 
 use super::*;
-use crate::model::health::Fix;
 use crate::tui::state::wizard::Step;
 
 /// The review of the app-only fixture with `name` selected.
@@ -101,14 +100,24 @@ fn test_refused_by_exchange_lists_the_causes() {
     events.push(TestEvent::Progress(ProbeEvent::Started(Stage::Authenticate)));
     let setup = crate::tui::state::wizard::exchange::setup(&m.data.config, &m.data.tokens, "Archive")
         .unwrap_or_else(|e| panic!("{e}"));
+    // The core's error, as the test returns it.
+    let source = crate::services::imap::ProbeError::AppOnlyRejected {
+        server_text: "AUTHENTICATE failed.".into(),
+        mailbox: "archive@contoso.com".into(),
+        rejection: Box::new(crate::ops::exchange::rejection(&setup)),
+    };
+    let e = crate::ops::Error::Probe {
+        server: "Archive".into(),
+        source,
+    };
+    let crate::ops::Error::Probe { source, .. } = &e else {
+        unreachable!()
+    };
     events.push(TestEvent::Finished(Err(ProbeFailure {
-        stage: Some(Stage::Authenticate),
-        message: "the server refused the app-only login to archive@contoso.com (AUTHENTICATE failed.)".into(),
-        // The core's words for a shell; the screen shows its own list instead.
-        hint: Some(crate::ops::exchange::rejected_advice(&setup)),
-        fix: Some(Fix::ExchangeSetup {
-            server: "Archive".into(),
-        }),
+        stage: Some(source.stage()),
+        message: source.to_string(),
+        hint: e.hint(),
+        fix: e.fix(),
     })));
     send(&mut m, events.into_iter().map(|event| Msg::Test { run, event }));
     snap("app_only_test_rejected", &m, 80, 24);
