@@ -61,7 +61,7 @@ pub fn watch(dir: &Path) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
         let appeared = matches!(
             event.kind,
             EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
-        ) && event.paths.iter().any(|p| *p == tokens_seen);
+        ) && event.paths.contains(&tokens_seen);
         // The watcher cannot add a watch from its own thread (it waits for that thread's
         // answer): the task below does.
         if appeared {
