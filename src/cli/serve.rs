@@ -58,6 +58,10 @@ pub struct ServeSettingArgs {
     /// Tests running at once (default 4).
     #[arg(long, value_name = "N")]
     pub test_jobs: Option<usize>,
+    /// Token refreshes running at once in a wave (default 512; fewer when the open-file limit
+    /// has no room for them).
+    #[arg(long, value_name = "N")]
+    pub refresh_jobs: Option<usize>,
     /// A new health level must hold this long before it is announced (seconds; default 120).
     #[arg(long, value_name = "SECS")]
     pub flap_window: Option<u64>,
@@ -95,6 +99,7 @@ impl ServeSettingArgs {
             retry_secs: self.retry_after,
             test_every_secs: self.test_every,
             test_jobs: self.test_jobs,
+            refresh_jobs: self.refresh_jobs,
             flap_secs: self.flap_window,
             remind_secs: self.remind_every,
             notify_command: self.notify_command.clone(),
@@ -126,6 +131,7 @@ impl ServeArgs {
         push("--retry-after", a.retry_after.map(|v| v.to_string()));
         push("--test-every", a.test_every.map(|v| v.to_string()));
         push("--test-jobs", a.test_jobs.map(|v| v.to_string()));
+        push("--refresh-jobs", a.refresh_jobs.map(|v| v.to_string()));
         push("--flap-window", a.flap_window.map(|v| v.to_string()));
         push("--remind-every", a.remind_every.map(|v| v.to_string()));
         push("--notify-command", a.notify_command.clone());

@@ -38,7 +38,7 @@ pub const HOST: &str = "127.0.0.1";
 #[derive(Debug, Error)]
 pub enum DemoError {
     #[error("cannot make the demo certificate: {0}")]
-    Cert(#[from] rcgen::Error),
+    Cert(#[from] openssl::error::ErrorStack),
     #[error("cannot start the demo IMAP server: {0}")]
     Imap(#[from] imap::ImapError),
     #[error("{0}")]

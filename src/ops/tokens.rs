@@ -89,7 +89,23 @@ pub async fn fresh_token(
         Some(config) => config,
         None => store.load()?,
     };
-    let (srv, app) = super::oauth_target(&config, server)?;
+    fresh_token_in(store, &config, server, policy, now).await
+}
+
+/// [`fresh_token`] with the configuration already read: serve's refresh wave reads it once
+/// for the whole wave, not once per server (at 1,000 servers that read was most of a
+/// refresh's CPU). The rules stay: the token file is read again under its exclusive lock and
+/// is bound to the server's id and mailbox, so a server removed or pointed at another mailbox
+/// since `config` was read gets nothing written (an app-only server, which needs no stored
+/// token, is the exception: it gets a file that the next write of the store sweeps away).
+pub async fn fresh_token_in(
+    store: &Store,
+    config: &crate::model::Config,
+    server: &str,
+    policy: Policy,
+    now: impl Fn() -> Timestamp,
+) -> Result<Fresh> {
+    let (srv, app) = super::oauth_target(config, server)?;
     if policy.serves_stored() {
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
@@ -241,8 +257,7 @@ pub async fn fresh_token(
             file.last_error = None;
             file.failures = 0;
             // Written (atomically) before anyone sees the new access token.
-            store.write_tokens(&srv, &file)?;
-            drop(lock);
+            write_then_unlock(store, &srv, &file, lock).await?;
             tracing::info!(server, app_only, "token refreshed");
             Ok(Fresh {
                 tokens,
@@ -253,8 +268,7 @@ pub async fn fresh_token(
         }
         Err(e) => {
             record_failure(&mut file, &e, at);
-            store.write_tokens(&srv, &file)?;
-            drop(lock);
+            write_then_unlock(store, &srv, &file, lock).await?;
             tracing::warn!(server, error = %e, "token refresh failed");
             let live = current.filter(|t| access_token_usable(t, at));
             if let Some(t) = live.filter(|_| e.is_transient() || policy.serves_stored()) {
@@ -279,6 +293,27 @@ pub async fn fresh_token(
             }
         }
     }
+}
+
+/// Writes the token file and only then releases its lock, on a blocking thread: the write
+/// syncs the file and its directory, and a wave of refreshes must not hold the runtime's few
+/// threads while the disk syncs. The lock goes with the write, so a caller that stops waiting
+/// (serve stopping) cannot release it before the rotated refresh token is on disk.
+async fn write_then_unlock(
+    store: &Store,
+    srv: &Server,
+    file: &TokenFile,
+    lock: crate::store::atomic::LockGuard,
+) -> Result<()> {
+    let (store, srv, file) = (store.clone(), srv.clone(), file.clone());
+    tokio::task::spawn_blocking(move || {
+        let written = store.write_tokens(&srv, &file);
+        drop(lock);
+        written
+    })
+    .await
+    .map_err(|e| Error::Io(e.to_string()))?
+    .map_err(Error::from)
 }
 
 /// After `n` consecutive transient failures, wait 30 s · 2^(n-1), at most 15 minutes.

@@ -4,6 +4,7 @@ pub mod browser;
 pub mod cert;
 pub mod imap;
 pub mod input;
+pub mod local_ca;
 pub mod notify;
 pub mod oauth;
 pub mod open_files;

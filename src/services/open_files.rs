@@ -20,8 +20,15 @@ pub struct FileLimit {
 }
 
 /// Raises the soft open-file limit to the hard limit (a no-op when they are equal). Never
-/// fails: a refusal is reported in [`FileLimit::not_raised`] and the old limit stays.
+/// fails: a refusal is reported in [`FileLimit::not_raised`] and the old limit stays. Done
+/// once per process: later calls (serve raises it at start, then the proxy it hosts asks
+/// again) get the first answer, which says what the limit was raised from.
 pub fn raise_to_hard() -> FileLimit {
+    static FIRST: std::sync::OnceLock<FileLimit> = std::sync::OnceLock::new();
+    FIRST.get_or_init(raise).clone()
+}
+
+fn raise() -> FileLimit {
     let before = getrlimit(Resource::Nofile);
     let mut limit = FileLimit {
         soft: before.current,

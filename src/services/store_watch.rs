@@ -1,9 +1,12 @@
 //! Tells when the store changes (the CLI, the app or another process wrote to it): inotify
-//! through the `notify` crate, on the store directory and its `tokens/`, debounced so a burst
+//! through the `notify` crate, on the store directory and its `tokens/` (from the moment it
+//! exists), debounced so a burst
 //! of writes (a refresh wave, a rename and its sweep) is one wake-up. Nothing is polled.
 
+use notify::event::ModifyKind;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -12,7 +15,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct StoreWatch {
-    _watcher: RecommendedWatcher,
+    _watcher: Arc<Mutex<RecommendedWatcher>>,
 }
 
 impl std::fmt::Debug for StoreWatch {
@@ -29,32 +32,74 @@ fn counts(path: &Path) -> bool {
     name.ends_with(".json") && !name.starts_with(crate::store::atomic::TEMP_PREFIX)
 }
 
-/// Watches `dir` (and `dir/tokens`); each debounced change sends one `()`. The receiver
-/// ends when the watch does.
+/// What the inotify thread saw, for the debouncing task.
+enum Seen {
+    Change,
+    /// `tokens/` was made (or moved into place) after the watch began: watch it too.
+    TokensAppeared,
+}
+
+/// Watches `dir` and `dir/tokens` (also when `tokens/` is made later: a store's first token
+/// write makes it); each debounced change sends one `()`. The receiver ends when the watch
+/// does.
 pub fn watch(dir: &Path) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
-    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+    // Events name absolute paths; so must the one compared with them.
+    let dir = &std::path::absolute(dir).map_err(notify::Error::io)?;
+    let tokens = dir.join("tokens");
+    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<Seen>();
+    let tokens_seen = tokens.clone();
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
         // Renames into place (atomic writes), writes, removals; reads and opens are not changes.
         let change = matches!(
             event.kind,
             EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
         );
-        if change && event.paths.iter().any(|p| counts(p)) {
-            let _ = raw_tx.send(());
+        if !change {
+            return;
+        }
+        let appeared = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
+        ) && event.paths.contains(&tokens_seen);
+        // The watcher cannot add a watch from its own thread (it waits for that thread's
+        // answer): the task below does.
+        if appeared {
+            let _ = raw_tx.send(Seen::TokensAppeared);
+        } else if event.paths.iter().any(|p| counts(p)) {
+            let _ = raw_tx.send(Seen::Change);
         }
     })?;
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    let tokens = dir.join("tokens");
-    if tokens.is_dir() {
-        watcher.watch(&tokens, RecursiveMode::NonRecursive)?;
+    let watcher = Arc::new(Mutex::new(watcher));
+    {
+        let mut w = watcher.lock().unwrap_or_else(|p| p.into_inner());
+        w.watch(dir, RecursiveMode::NonRecursive)?;
+        if tokens.is_dir() {
+            w.watch(&tokens, RecursiveMode::NonRecursive)?;
+        }
     }
+    let weak = Arc::downgrade(&watcher);
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
-        while raw_rx.recv().await.is_some() {
+        while let Some(first) = raw_rx.recv().await {
+            let mut appeared = matches!(first, Seen::TokensAppeared);
             // Collect the rest of the burst, then wake the reader once.
             let deadline = tokio::time::Instant::now() + DEBOUNCE;
-            while let Ok(Some(())) = tokio::time::timeout_at(deadline, raw_rx.recv()).await {}
+            while let Ok(Some(seen)) = tokio::time::timeout_at(deadline, raw_rx.recv()).await {
+                appeared |= matches!(seen, Seen::TokensAppeared);
+            }
+            if appeared {
+                let Some(watcher) = weak.upgrade() else { break };
+                // Token files written before this watch began are not missed: the wake-up
+                // below comes after it, and the reader reads the whole store then.
+                let added = watcher
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .watch(&tokens, RecursiveMode::NonRecursive);
+                if let Err(e) = added {
+                    tracing::warn!(error = %e, dir = %tokens.display(), "cannot watch the token directory; token changes by others are seen at the next change of config.json");
+                }
+            }
             // Full: a wake-up is already waiting, which covers this change too.
             if tx.try_send(()).is_err() && tx.is_closed() {
                 break;
@@ -87,5 +132,21 @@ mod tests {
             tokio::time::timeout(DEBOUNCE * 4, rx.recv()).await.is_err(),
             "no wake-up for a lock file or for the same burst twice"
         );
+    }
+
+    #[tokio::test]
+    async fn a_token_directory_made_after_the_watch_began_is_watched_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_w, mut rx) = watch(tmp.path()).unwrap();
+        std::fs::create_dir(tmp.path().join("tokens")).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the new token directory is a change")
+            .unwrap();
+        crate::store::atomic::write_atomic(&tmp.path().join("tokens/a.json"), b"{}").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a token write in the new directory is seen")
+            .unwrap();
     }
 }

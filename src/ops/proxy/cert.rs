@@ -1,18 +1,16 @@
-//! The proxy's TLS certificate: a CA and a server certificate it signs, made with rcgen on
+//! The proxy's TLS certificate: a CA and a server certificate it signs, made with OpenSSL on
 //! the first start with TLS and kept in the store (`proxy-tls/`), so clients trust the CA file
 //! once.
 
+use crate::services::local_ca;
 use crate::store::{ProxyTls, Store, StoreError};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
-};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
     #[error("making the proxy's certificate failed: {0}")]
-    Make(#[from] rcgen::Error),
+    Make(#[from] openssl::error::ErrorStack),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -55,33 +53,19 @@ pub fn ensure(store: &Store, extra: &[IpAddr]) -> Result<Certificate, CertError>
     })
 }
 
-fn make(extra: &[IpAddr]) -> Result<(String, String, String), rcgen::Error> {
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.distinguished_name
-        .push(DnType::CommonName, "inbound IMAP proxy CA (this machine only)");
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
-
+fn make(extra: &[IpAddr]) -> Result<(String, String, String), openssl::error::ErrorStack> {
     let mut names = vec!["localhost".to_string()];
     if let Some(host) = hostname() {
         names.push(host);
     }
-    let mut server = CertificateParams::new(names)?;
-    server.distinguished_name.push(DnType::CommonName, "localhost");
-    server.subject_alt_names.extend([
-        SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-    ]);
-    for ip in extra
-        .iter()
-        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
-    {
-        server.subject_alt_names.push(SanType::IpAddress(*ip));
-    }
-    let key = KeyPair::generate()?;
-    let cert = server.signed_by(&key, &ca)?;
-    Ok((ca.pem(), cert.pem(), key.serialize_pem()))
+    let mut ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+    ips.extend(
+        extra
+            .iter()
+            .filter(|ip| !ip.is_loopback() && !ip.is_unspecified()),
+    );
+    let tls = local_ca::make("inbound IMAP proxy CA (this machine only)", &names, &ips)?;
+    Ok((tls.ca_pem, tls.cert_pem, tls.key_pem))
 }
 
 fn hostname() -> Option<String> {

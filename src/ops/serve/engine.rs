@@ -10,11 +10,11 @@ use super::metrics::Metrics;
 use super::notifier::{self, Channels, Job};
 use super::schedule;
 use super::status::{self, Held, Next, ServeStatus};
-use crate::model::Settings;
 use crate::model::health::{Health, Level, ShellWording};
 use crate::model::serve::ServeSettings;
+use crate::model::{Config, Settings};
 use crate::ops::snapshot::Snapshot;
-use crate::ops::tokens::{Policy, fresh_token};
+use crate::ops::tokens::{Policy, fresh_token_in};
 use crate::services::imap::Timeouts;
 use crate::services::{store_watch, systemd};
 use crate::store::Store;
@@ -30,6 +30,10 @@ use tokio_util::sync::CancellationToken;
 /// Even with nothing due, look again this often: expiry warnings count days, and a clock
 /// that jumped (suspend, NTP) must not leave a refresh asleep for hours.
 const MAX_SLEEP: Duration = Duration::from_secs(300);
+/// While a wave of refreshes is still running, the store is read again at most this often
+/// (and once more when the wave ends): one read of 1,000 servers costs as much CPU as a few
+/// dozen refreshes, and reading it again after every returning batch starved the wave.
+const WAVE_READ_EVERY: Duration = Duration::from_secs(1);
 /// On SIGTERM, work in flight (a refresh whose rotated token must be saved) gets this long.
 const STOP_GRACE: Duration = Duration::from_secs(45);
 
@@ -101,15 +105,38 @@ struct Engine {
     retry_at: HashMap<String, Timestamp>,
     /// Per server id: when serve last started a test.
     tested_at: HashMap<String, Timestamp>,
+    /// Ids with a refresh in flight, or finished since the store was last read (their token
+    /// in `snapshot` is still the old one, so they must not start again).
     refreshing: HashSet<String>,
+    /// Ids whose refresh finished since the store was last read.
+    settled: Vec<String>,
+    /// When the store was last read.
+    read_at: std::time::Instant,
     testing: HashSet<String>,
     work: JoinSet<Done>,
     refresh_slots: Arc<Semaphore>,
+    /// The size of `refresh_slots`.
+    refresh_jobs: usize,
+    /// The soft open-file limit after serve raised it (None: unlimited).
+    open_files: Option<u64>,
     stopping: CancellationToken,
     /// Upstream refusals the hosted proxy saw (empty without a proxy).
     refusals: super::proxy_host::Refusals,
     /// How the alerts word a fix (the CLI's wording: they are read at a shell).
     wording: ShellWording,
+}
+
+/// Descriptors one refresh holds at once: its token file's lock, its connection to the token
+/// endpoint, and the temporary file and directory of its write.
+const FILES_PER_REFRESH: u64 = 3;
+
+/// Refreshes at once: as set, or fewer when the open-file limit leaves no room for them.
+fn refresh_jobs(wanted: usize, soft_file_limit: Option<u64>) -> usize {
+    let fit = soft_file_limit.map_or(usize::MAX, |soft| {
+        let room = soft.saturating_sub(crate::ops::proxy::files::FILES_RESERVED) / FILES_PER_REFRESH;
+        usize::try_from(room).unwrap_or(usize::MAX)
+    });
+    wanted.min(fit).max(1)
 }
 
 fn signed(d: Duration) -> SignedDuration {
@@ -127,12 +154,16 @@ pub async fn run(
     wording: ShellWording,
 ) -> Result<(), ServeError> {
     let held = status::hold(&store)?;
+    // A wave holds descriptors for each refresh in flight; the usual soft limit of 1,024
+    // would cap it (an unprivileged process may raise its soft limit to the hard one).
+    let files = crate::services::open_files::raise_to_hard();
     let settings = store
         .load()
         .map_err(crate::ops::Error::from)?
         .settings
         .serve
         .overlaid(&flags);
+    let jobs = refresh_jobs(settings.refresh_jobs(), files.soft);
     let metrics = Arc::new(Metrics::new().map_err(|e| ServeError::Metrics(e.to_string()))?);
     let board = Arc::new(Mutex::new(Board::default()));
     let mut hosting = Hosting::new(
@@ -155,7 +186,9 @@ pub async fn run(
         .await;
     let mut engine = Engine {
         alerts: Alerts::new(settings.flap(), settings.remind()),
-        refresh_slots: Arc::new(Semaphore::new(crate::model::serve::DEFAULT_REFRESH_JOBS)),
+        refresh_slots: Arc::new(Semaphore::new(jobs)),
+        refresh_jobs: jobs,
+        open_files: files.soft,
         status: ServeStatus {
             pid: std::process::id(),
             started_at: started,
@@ -177,6 +210,8 @@ pub async fn run(
         retry_at: HashMap::new(),
         tested_at: HashMap::new(),
         refreshing: HashSet::new(),
+        settled: Vec::new(),
+        read_at: std::time::Instant::now(),
         testing: HashSet::new(),
         work: JoinSet::new(),
         stopping: CancellationToken::new(),
@@ -186,6 +221,8 @@ pub async fn run(
     tracing::info!(
         servers = engine.snapshot.config.servers.len(),
         pid = engine.status.pid,
+        refresh_jobs = jobs,
+        open_files = ?files.soft,
         "serve started"
     );
     let watchdog = systemd::watchdog_interval();
@@ -233,8 +270,13 @@ pub async fn run(
                 while let Some(Ok(done)) = engine.work.try_join_next() {
                     engine.finish(done);
                 }
-                engine.reload_store();
-                engine.follow_settings(&mut hosting, false).await;
+                if engine.work.is_empty() || engine.read_at.elapsed() >= WAVE_READ_EVERY {
+                    engine.reload_store();
+                    engine.follow_settings(&mut hosting, false).await;
+                } else {
+                    // Nothing to judge anew until the store is read again.
+                    ping_only = true;
+                }
             }
             Some(news) = async {
                 match hosting.proxy.as_mut() {
@@ -296,6 +338,10 @@ pub async fn run(
 
 impl Engine {
     fn reload_store(&mut self) {
+        self.read_at = std::time::Instant::now();
+        for id in self.settled.drain(..) {
+            self.refreshing.remove(&id);
+        }
         match Snapshot::load(&self.store) {
             Ok(s) => self.snapshot = s,
             // A damaged file (someone editing by hand) keeps the last good view; said once
@@ -315,6 +361,12 @@ impl Engine {
         self.settings = self.applied.serve.overlaid(&self.flags);
         self.alerts
             .set_windows(self.settings.flap(), self.settings.remind());
+        let jobs = refresh_jobs(self.settings.refresh_jobs(), self.open_files);
+        if jobs != self.refresh_jobs {
+            // Refreshes in flight keep their slots in the old pool; new ones take the new.
+            self.refresh_slots = Arc::new(Semaphore::new(jobs));
+            self.refresh_jobs = jobs;
+        }
         let _ = self
             .notifier
             .send(Job::Channels(Channels::from_settings(&self.settings)));
@@ -425,18 +477,24 @@ impl Engine {
     fn start_due(&mut self, now: Timestamp) {
         let mut to_test = Vec::new();
         let lead = Policy::Ahead(signed(self.settings.refresh_lead()));
+        // One copy of the configuration for the whole wave (each refresh reading config.json
+        // again cost more than its own HTTP exchange).
+        let mut wave_config: Option<Arc<Config>> = None;
         for s in &self.snapshot.config.servers {
             let (refresh, test) = self.due_of(s);
             if refresh.is_some_and(|at| at <= now) && !self.refreshing.contains(&s.id) {
                 self.refreshing.insert(s.id.clone());
                 let (store, name, id) = (self.store.clone(), s.name.clone(), s.id.clone());
+                let config = wave_config
+                    .get_or_insert_with(|| Arc::new(self.snapshot.config.clone()))
+                    .clone();
                 let slots = self.refresh_slots.clone();
                 let stopping = self.stopping.clone();
                 tracing::info!(server = %name, "refreshing the token ahead of expiry");
                 self.work.spawn(async move {
                     let outcome = match slots.acquire_owned().await {
                         Ok(_permit) if !stopping.is_cancelled() => {
-                            match fresh_token(&store, &name, lead, Timestamp::now).await {
+                            match fresh_token_in(&store, &config, &name, lead, Timestamp::now).await {
                                 Ok(f) => Ok(f.warning),
                                 Err(e) => Err(e.to_string()),
                             }
@@ -490,7 +548,7 @@ impl Engine {
         let now = Timestamp::now();
         match done {
             Done::Refreshed { id, name, outcome } => {
-                self.refreshing.remove(&id);
+                self.settled.push(id.clone());
                 match outcome {
                     Ok(None) => {
                         self.retry_at.remove(&id);
@@ -551,5 +609,32 @@ impl Engine {
             self.refreshing.len(),
             self.testing.len()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::serve::DEFAULT_REFRESH_JOBS;
+
+    #[test]
+    fn a_wave_runs_only_as_many_refreshes_as_the_open_file_limit_has_room_for() {
+        assert_eq!(
+            refresh_jobs(DEFAULT_REFRESH_JOBS, None),
+            DEFAULT_REFRESH_JOBS,
+            "no limit"
+        );
+        assert_eq!(
+            refresh_jobs(DEFAULT_REFRESH_JOBS, Some(1 << 20)),
+            DEFAULT_REFRESH_JOBS
+        );
+        // 1,024 files: 64 kept for the rest, 3 per refresh.
+        assert_eq!(refresh_jobs(DEFAULT_REFRESH_JOBS, Some(1024)), 320);
+        assert_eq!(refresh_jobs(64, Some(1024)), 64, "as set when it fits");
+        assert_eq!(
+            refresh_jobs(DEFAULT_REFRESH_JOBS, Some(10)),
+            1,
+            "one at a time at worst, never none"
+        );
     }
 }
