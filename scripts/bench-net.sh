@@ -227,7 +227,8 @@ for jobs in "" "--jobs 8"; do
   /usr/bin/time -f "%U %S" -o "$dir/client.cpu" $net test --all $jobs >/dev/null 2>&1 || true
   wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   server_after=$(tree_ticks "$env_pid")
-  read -r cu cs <"$dir/client.cpu"
+  # The last line: a failed run's first line says "Command exited with non-zero status".
+  read -r cu cs < <(tail -n1 "$dir/client.cpu")
   awk -v w="$wall_ms" -v cu="$cu" -v cs="$cs" -v sv="$((server_after - server_before))" -v j="${jobs:-default jobs}" \
     'BEGIN {printf "   test --all (%s): wall %d ms · client (inbound) CPU %.0f ms · server (Dovecot + token check) CPU %d ms · both on %d cores = %.0f%% of %d ms\n",
       j, w, (cu + cs) * 1000, sv * 10, 2, ((cu + cs) * 1000 + sv * 10) / (2 * w) * 100, w}'
