@@ -146,8 +146,9 @@ echo "-- stages of one Test & Confirm (elapsed per stage, as the CLI prints them
 # shellcheck disable=SC2086 # $net is words on purpose
 for _ in 1 2 3; do stages $net; done
 if [ -n "${CAPTURE:-}" ]; then # CAPTURE=PREFIX: one Test & Confirm of each build, captured
-  for which in "$bin" ${compare:+"$compare"}; do
-    pcap="$CAPTURE-$([ "$which" = "$bin" ] && echo inbound || echo compare).pcap"
+  for which in "inbound:$bin" ${compare:+"compare:$compare"}; do
+    pcap="$CAPTURE-${which%%:*}.pcap"
+    which="${which#*:}"
     tcpdump -i lo -n -s 200 -w "$pcap" "tcp port $DOVECOT_PORT" 2>/dev/null &
     dump=$!
     sleep 1 # tcpdump has no ready signal on stdout; its start is not measured
