@@ -149,9 +149,10 @@ if [ -n "${CAPTURE:-}" ]; then # CAPTURE=PREFIX: one Test & Confirm of each buil
   for which in "inbound:$bin" ${compare:+"compare:$compare"}; do
     pcap="$CAPTURE-${which%%:*}.pcap"
     which="${which#*:}"
-    tcpdump -i lo -n -s 200 -w "$pcap" "tcp port $DOVECOT_PORT" 2>/dev/null &
+    tcpdump -U -i lo -n -s 200 -w "$pcap" "tcp port $DOVECOT_PORT" 2>"$dir/tcpdump.log" &
     dump=$!
-    sleep 1 # tcpdump has no ready signal on stdout; its start is not measured
+    # Ready when it says it listens (a loaded machine takes seconds); its start is not measured.
+    for _ in $(seq 200); do grep -q 'listening on' "$dir/tcpdump.log" && break; sleep 0.05; done
     stages "$which" --config-dir "$dir/store"
     sleep 0.2
     kill -INT "$dump"
