@@ -7,9 +7,9 @@ use super::{Effect, StepCtx, StepEvent};
 use crate::secret::Secret;
 use crate::tui::state::Tone;
 use crate::tui::state::cmd::Cmd;
+use crate::tui::state::field::SecretField;
 use crate::tui::state::keymap::{self, Action};
 use crate::tui::state::msg::RunId;
-use crate::tui::state::field::SecretField;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BrowserNote {
