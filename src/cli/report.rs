@@ -11,9 +11,15 @@ pub(super) fn report(e: &Error) {
         // One line per field, each naming the flag that sets it.
         Error::Invalid(fields) => {
             for f in fields {
-                match flag_for(f.field) {
-                    Some(flag) => say!("inbound: {f} ({flag})"),
-                    None => say!("inbound: {f}"),
+                // The flags of what to give instead when the cure is another field.
+                let flags: Vec<&str> = if f.instead.is_empty() {
+                    flag_for(f.field).into_iter().collect()
+                } else {
+                    f.instead.iter().filter_map(|i| flag_for(*i)).collect()
+                };
+                match flags.as_slice() {
+                    [] => say!("inbound: {f}"),
+                    flags => say!("inbound: {f} ({})", flags.join("; ")),
                 }
             }
         }

@@ -175,7 +175,12 @@ fn refuse(e: &SetupCodeError) -> u8 {
         // option, not the code's content.
         SetupCodeError::Invalid(fields) if fields.iter().all(|f| f.field == Field::SetupCode) => {
             for f in fields {
-                say!("inbound: {f} (--setup-code)");
+                // A code given as the option's value: say how the option takes one.
+                if f.instead.is_empty() {
+                    say!("inbound: {f} (--setup-code)");
+                } else {
+                    say!("inbound: {f} (--setup-code - to paste or pipe it, or --setup-code FILE)");
+                }
             }
         }
         SetupCodeError::Invalid(fields) => {

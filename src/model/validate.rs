@@ -102,6 +102,10 @@ impl serde::Serialize for Field {
 pub struct FieldError {
     pub field: Field,
     pub message: String,
+    /// The fields to give instead, when the cure is another field than this one (a setup
+    /// code typed where a path goes; a new app's client ID and tenant). Each face names them
+    /// its own way: the CLI by flag, the app by field.
+    pub instead: Vec<Field>,
 }
 
 impl FieldError {
@@ -109,7 +113,14 @@ impl FieldError {
         Self {
             field,
             message: message.into(),
+            instead: Vec::new(),
         }
+    }
+
+    /// The same error, cured by giving `fields` instead.
+    pub fn instead(mut self, fields: &[Field]) -> Self {
+        self.instead = fields.to_vec();
+        self
     }
 }
 
@@ -152,7 +163,8 @@ pub fn not_a_setup_code(field: Field, value: &str) -> Result<(), FieldError> {
         return Err(FieldError::new(
             field,
             "this looks like a setup code, which holds a secret, so it is not shown. Give it where a setup code is asked for: on the command line as the setup code (pasted when asked, piped in, or in a file); in the app, choose \"Set it up with a script in Azure Cloud Shell\" and paste it there",
-        ));
+        )
+        .instead(&[Field::SetupCode]));
     }
     Ok(())
 }

@@ -89,6 +89,7 @@ fn app_to_create(
             crate::model::validate::Field::AzureApp,
             format!("no Azure app named \"{app_name}\": give its client ID and tenant to create it with this certificate"),
         )
+        .instead(&[crate::model::validate::Field::ClientId, crate::model::validate::Field::Tenant])
         .into()),
     }
 }

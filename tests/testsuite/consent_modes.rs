@@ -489,9 +489,13 @@ async fn no_delegation_at_redemption_is_the_admin_consent_step_too() {
         "{err}"
     );
     assert!(err.contains("--admin-consent"), "{err}");
-    // The browser is told the same, with the routes.
+    // The browser is told the same, with the routes (in words and the admin's link: the page
+    // may be read by a user of the app, where a key does what a flag does in the shell).
     assert_eq!(status, 200);
-    assert!(page.contains("--admin-consent"), "{page}");
+    assert!(
+        page.contains("needs admin approval") && page.contains("adminconsent?client_id="),
+        "{page}"
+    );
 }
 
 /// The public client redirect URI both setup scripts register (they must agree).
