@@ -82,14 +82,13 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         LABEL,
         width,
     ));
-    l.extend(para(
+    let note = para(
         "Refreshed automatically ahead of expiry.",
         width,
         LABEL,
         theme.dim(),
-    ));
-    l.push(Line::default());
-    l.extend(para(
+    );
+    let keys = para(
         &model.keys_line(&[
             (Action::Test, "runs Test & Confirm"),
             (Action::Connect, "re-connects (e.g. with another account)"),
@@ -97,6 +96,16 @@ pub fn render(model: &Model, w: &Wizard, theme: &Theme, area: Rect, buf: &mut Bu
         width,
         0,
         Style::new(),
-    ));
+    );
+    // A mismatch warning at 80×24 leaves no room for everything: the keys stay whole, the
+    // blank line and the note about refreshing give way first.
+    let room = usize::from(area.height);
+    if l.len() + note.len() + 1 + keys.len() <= room {
+        l.extend(note);
+        l.push(Line::default());
+    } else if l.len() + 1 + keys.len() <= room {
+        l.push(Line::default());
+    }
+    l.extend(keys);
     Paragraph::new(l).render(area, buf);
 }
