@@ -394,6 +394,16 @@ impl Mismatch {
     }
 }
 
+// Here rather than in rejection.rs, which then needs nothing of this module (no import circle).
+impl super::rejection::Rejection {
+    /// A retry in a few minutes may pass without any change (replication).
+    pub fn retry(&self) -> Fix {
+        Fix::RetryLater {
+            server: self.server.clone(),
+        }
+    }
+}
+
 /// Everything `check`, `show` and the TUI say about a server's health.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Health {

@@ -32,13 +32,6 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    /// A retry in a few minutes may pass without any change (replication).
-    pub fn retry(&self) -> crate::model::health::Fix {
-        crate::model::health::Fix::RetryLater {
-            server: self.server.clone(),
-        }
-    }
-
     /// The causes in one paragraph, with their Exchange lines; no command of ours (each face
     /// adds how to test again and where all the lines are).
     pub fn words(&self) -> String {
