@@ -4,11 +4,39 @@ use super::exit;
 use crate::ops::Error;
 use crate::ops::exchange;
 use crate::store::Store;
+use serde::Serialize;
+
+/// `--json`: the core's setup and the notes in the shell's words (docs/json.md).
+#[derive(Serialize)]
+struct Json<'a> {
+    #[serde(flatten)]
+    setup: &'a exchange::ExchangeSetup,
+    notes: &'a [String],
+}
+
+/// Where to find a value shown as a placeholder, and which command fills it in.
+fn notes(setup: &exchange::ExchangeSetup) -> Vec<String> {
+    if setup.principal_id.is_some() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{} inbound fills it in after the first token (inbound token {}).",
+        exchange::principal_where(&setup.app, &setup.client_id),
+        crate::model::quote::arg(&setup.server)
+    )]
+}
 
 pub fn exchange_setup(store: &Store, name: &str, json: bool) -> Result<u8, Error> {
     let setup = exchange::exchange_setup(store, name)?;
+    let notes = notes(&setup);
     if json {
-        out!("{}", super::output::pretty(&setup));
+        out!(
+            "{}",
+            super::output::pretty(&Json {
+                setup: &setup,
+                notes: &notes
+            })
+        );
         return Ok(exit::OK);
     }
     say!(
@@ -28,7 +56,7 @@ pub fn exchange_setup(store: &Store, name: &str, json: bool) -> Result<u8, Error
         say!("  # {}", c.why);
         out!("{}", c.line);
     }
-    for n in &setup.notes {
+    for n in &notes {
         say!("Note: {n}");
     }
     say!("Then: inbound test {}", crate::model::quote::arg(&setup.server));

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
+/// What the sample of `--test-notify` names in place of a server (documented in docs/json.md).
+const TEST_NOTIFY_SERVER: &str = "inbound test notification";
+
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Every interval below is also a setting, kept in the store by --save (flags given on the command
@@ -187,7 +190,7 @@ pub async fn run(store: &Store, a: ServeArgs) -> u8 {
         };
     }
     if a.test_notify {
-        return match serve::test_notify(store, &flags).await {
+        return match serve::test_notify(store, &flags, TEST_NOTIFY_SERVER).await {
             Ok(rows) if rows.is_empty() => {
                 say!(
                     "inbound: nothing to notify: set --notify-command or --notify-url (or save them with --save)"

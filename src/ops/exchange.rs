@@ -33,10 +33,9 @@ pub struct ExchangeSetup {
     /// True when another server of this app already passed Test & Confirm: the service
     /// principal exists in Exchange, so this mailbox needs only its permission line.
     pub only_mailbox_permission: bool,
-    /// The lines to run, in order.
+    /// The lines to run, in order. While `principal_id` is unknown they hold
+    /// [`PRINCIPAL_PLACEHOLDER`]; [`principal_where`] says where to find it.
     pub commands: Vec<ExchangeCommand>,
-    /// Where to find a value shown as a placeholder.
-    pub notes: Vec<String>,
 }
 
 /// PowerShell single-quoted string: see [`crate::model::quote::powershell`].
@@ -137,14 +136,6 @@ pub fn principal_where(app: &str, client_id: &str) -> String {
     )
 }
 
-/// Where to find the Object ID while it is a placeholder.
-pub fn principal_note(app: &AzureApp, server: &str) -> String {
-    format!(
-        "{} inbound fills it in after the first token (Test & Confirm of \"{server}\" fetches one).",
-        principal_where(&app.name, &app.client_id),
-    )
-}
-
 /// The service principal's Object ID, from the token file of any app-only server of `app`.
 pub fn principal_of(store: &Store, config: &Config, app: &str) -> Result<Option<String>> {
     for s in config
@@ -200,11 +191,6 @@ pub fn setup_for(
     } else {
         exchange_commands(app, principal_id.as_deref(), &[server.username.as_str()])
     };
-    let notes = if principal_id.is_none() {
-        vec![principal_note(app, &server.name)]
-    } else {
-        Vec::new()
-    };
     Ok(ExchangeSetup {
         server: server.name.clone(),
         mailbox: server.username.clone(),
@@ -214,7 +200,6 @@ pub fn setup_for(
         principal_id,
         only_mailbox_permission: sibling_confirmed,
         commands,
-        notes,
     })
 }
 
@@ -422,11 +407,7 @@ mod tests {
                 .iter()
                 .any(|c| c.line.contains(PRINCIPAL_PLACEHOLDER))
         );
-        assert!(
-            setup.notes[0].contains("Enterprise applications"),
-            "{:?}",
-            setup.notes
-        );
+        assert_eq!(setup.principal_id, None);
         assert!(!setup.only_mailbox_permission);
         let advice = rejection(&setup).words();
         let sp = advice.find("New-ServicePrincipal").unwrap_or(usize::MAX);
@@ -500,6 +481,6 @@ mod tests {
                 "Add-MailboxPermission -Identity 'sales@contoso.com' -User '6a1d9e4b-2f70-4c3a-b8e5-0d9c7f1a2b34' -AccessRights FullAccess"
             )
         );
-        assert!(setup.notes.is_empty());
+        assert!(setup.principal_id.is_some());
     }
 }

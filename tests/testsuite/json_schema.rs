@@ -187,9 +187,15 @@ async fn each_json_output_has_the_documented_fields() {
         ),
     );
     let h = "inbound exchange-setup NAME --json";
-    conforms(
-        h,
-        &parse(h, &cli.run(&["exchange-setup", "B", "--json"], None).await),
+    let setup = parse(h, &cli.run(&["exchange-setup", "B", "--json"], None).await);
+    conforms(h, &setup);
+    // The texts of a --json output are part of its interface: this one as it always read.
+    let note = setup["notes"][0].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with(
+            "<enterprise-app-object-id>: in the Azure portal, Microsoft Entra ID → Enterprise applications →"
+        ) && note.ends_with("inbound fills it in after the first token (inbound token \"B\")."),
+        "{setup}"
     );
 }
 
@@ -209,6 +215,7 @@ async fn serve_notifications_have_the_documented_fields() {
     let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     conforms("inbound serve --notify-command CMD", &doc);
     assert_eq!(doc["reason"], "test");
+    assert_eq!(doc["server"], "inbound test notification");
 
     // A real transition (CRITICAL with its findings), built by the same code serve uses.
     let mut config = inbound::model::Config::default();

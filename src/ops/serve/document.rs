@@ -77,11 +77,11 @@ impl Notification {
     }
 
     /// `serve --test-notify`: a sample that says it is one.
-    pub fn sample(store: &str, at: Timestamp) -> Self {
+    pub fn sample(server: &str, store: &str, at: Timestamp) -> Self {
         let mut n = Notification {
             schema: SCHEMA,
             reason: Reason::Test,
-            server: "a test notification of inbound".into(),
+            server: server.into(),
             username: String::new(),
             level: Level::Ok,
             previous: None,

@@ -23,13 +23,16 @@ use crate::services::notify::{NotifyError, Webhook, run_command};
 use crate::store::Store;
 
 /// `serve --test-notify`: sends a sample document through the configured command and
-/// webhook; returns what each channel said.
+/// webhook; returns what each channel said. `server` is what the sample names in place of a
+/// server (the face's words: the CLI names its own command).
 pub async fn test_notify(
     store: &Store,
     flags: &ServeSettings,
+    server: &str,
 ) -> Result<Vec<(String, Result<(), NotifyError>)>, crate::ops::Error> {
     let settings = store.load()?.settings.serve.overlaid(flags);
-    let doc = document::Notification::sample(&store.dir().display().to_string(), jiff::Timestamp::now());
+    let doc =
+        document::Notification::sample(server, &store.dir().display().to_string(), jiff::Timestamp::now());
     let bytes = serde_json::to_vec(&doc).map_err(|e| crate::ops::Error::Io(e.to_string()))?;
     let mut out = Vec::new();
     if let Some(cmd) = &settings.notify_command {
