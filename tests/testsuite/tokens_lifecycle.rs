@@ -210,6 +210,7 @@ async fn expired_secret_then_rotation_recovers() {
     );
     let r = env.run(&["refresh", NAME], None).await;
     assert_eq!(r.status.code(), Some(5));
+    ids_once(&text(&r.stderr));
     let show = env.run(&["show", NAME, "--json"], None).await;
     let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(v["health"]["token"]["state"], "secret_expired");
@@ -262,6 +263,17 @@ async fn consent_denied_in_the_browser_is_explained() {
     assert!(err.contains("declined") && err.contains("AADSTS65004"), "{err}");
     assert!(err.contains("connect again and accept"), "{err}");
     assert!(err.contains("--admin-consent"), "the admin route too: {err}");
+    ids_once(&err);
+}
+
+/// Microsoft's trace ID, correlation ID and time are said once, never also as its raw
+/// "Trace ID: …" lines.
+fn ids_once(err: &str) {
+    let lower = err.to_lowercase();
+    for id in ["trace id", "correlation id"] {
+        assert!(lower.matches(id).count() <= 1, "{id} more than once: {err}");
+    }
+    assert!(!err.contains("Trace ID:") && !err.contains("Timestamp:"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

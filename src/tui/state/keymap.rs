@@ -558,6 +558,7 @@ fn table() -> Vec<KeyBinding> {
     // Token valid.
     t.push(bar (C::Token, &[ENTER, ch('t')], A::Test,    "test",             "test (Test & Confirm)"));
     t.push(bar (C::Token, &[ch('c')],        A::Connect, "re-connect",       "re-connect"));
+    t.push(bar (C::Token, &[ch('e')],        A::Edit,    "edit",             "edit the server (Sign in as, after a sign-in as another account)"));
     t.push(bar (C::Token, &[ESC],            A::Back,    "back to the list", "back to the list"));
     t.extend(help_and_quit(C::Token));
     // The Exchange step (app-only).

@@ -620,6 +620,24 @@ fn wizard_token_valid_and_mismatch() {
     );
 }
 
+/// The warning's fix is a key on the token step: e opens the server's form on Sign in as,
+/// filled with the account that signed in.
+#[test]
+fn token_mismatch_names_a_key_that_opens_sign_in_as() {
+    let mut m = token_valid("admin@contoso.com");
+    let mismatch = token_view("admin@contoso.com").mismatch.expect("a mismatch");
+    let words = crate::tui::ui::fix::mismatch(&m, &mismatch);
+    assert!(words.ends_with("set Sign in as (press e)"), "{words}");
+    act(&mut m, &[Action::Edit]);
+    let w = m.wizard().expect("still in the wizard");
+    assert_eq!(w.step, crate::tui::state::wizard::Step::Form);
+    assert_eq!(w.form.fields.focus, crate::tui::state::ids::FieldId::SignInAs);
+    assert_eq!(
+        w.form.value(crate::tui::state::ids::FieldId::SignInAs),
+        "admin@contoso.com"
+    );
+}
+
 #[test]
 fn wizard_test_states() {
     snap("wizard_7_test_running", &testing_stages(None), 80, 24);

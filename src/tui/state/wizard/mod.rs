@@ -296,7 +296,7 @@ impl Wizard {
                 Step::Connect if self.admin.is_some() => admin::update(self, ctx, event),
                 Step::Connect => connect::update(self, ctx, event),
                 Step::Exchange => exchange::update(self, ctx, event),
-                Step::Token => token::update(self, event),
+                Step::Token => token::update(self, ctx, event),
                 Step::Test => test::update(self, ctx, event),
             },
         };
