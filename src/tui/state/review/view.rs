@@ -28,6 +28,10 @@ pub struct ListView {
     haystacks: Vec<String>,
     /// Every server's index in sort order.
     order: Vec<usize>,
+    /// Per server: its place in `order`.
+    rank: Vec<usize>,
+    /// The find's answers while a query is typed.
+    trail: filter::Trail,
     /// `order` narrowed by the find field and the toggle: the rows of the list.
     pub shown: Vec<usize>,
 }
@@ -43,6 +47,7 @@ impl Model {
     /// The match texts, after the store was read.
     pub(crate) fn reindex(&mut self) {
         self.view.haystacks = self.servers().iter().map(filter::haystack).collect();
+        self.view.trail.clear();
     }
 
     /// The sort facts come from the health pass (`rederive`); this orders and narrows again.
@@ -51,6 +56,12 @@ impl Model {
             self.view.sort = SortKey::default_for(self.derived.attention);
         }
         self.view.order = sort::order(&self.view.facts, self.view.sort);
+        self.view.rank = vec![0; self.view.order.len()];
+        for (place, i) in self.view.order.iter().enumerate() {
+            if let Some(r) = self.view.rank.get_mut(*i) {
+                *r = place;
+            }
+        }
         self.refilter();
     }
 
@@ -60,9 +71,11 @@ impl Model {
         let facts = &self.view.facts;
         let attention_only = self.view.attention_only;
         self.view.shown = filter::matching(
+            &mut self.view.trail,
             self.view.query.value(),
             &self.view.haystacks,
             &self.view.order,
+            &self.view.rank,
             |i| {
                 !attention_only
                     || facts
