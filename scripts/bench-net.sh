@@ -21,8 +21,9 @@
 # BENCH_AUTOCORK=1 leaves TCP autocorking on in the namespace (see below: an artefact of the delay).
 # CAPTURE=PREFIX writes PREFIX-inbound.pcap (and PREFIX-compare.pcap) of one Test & Confirm
 # at the delay, for `tcpdump -r FILE -ttt -n` (needs tcpdump).
-# BENCH_DOVECOT=performance runs the test Dovecot in its high-performance login mode (long-lived
-# imap-login and imap processes, no debug log; see below); unset, it runs as in the tests.
+# The test Dovecot runs in its high-performance login mode by default (long-lived
+# imap-login and imap processes, no debug log; see below); BENCH_DOVECOT=tests runs it as the
+# tests do (a new login process and TLS context per connection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
@@ -70,7 +71,7 @@ sysctl -qw net.ipv4.tcp_autocorking="${BENCH_AUTOCORK:-0}"
 echo "== machine ($(date -u +%FT%TZ))"
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $(stat -c %s "$bin") bytes; helpers: ${TOOLS_PROFILE:-release} build; Dovecot: ${BENCH_DOVECOT:-as in the tests}; TCP autocorking: $(cat /proc/sys/net/ipv4/tcp_autocorking)"
+echo "binary: $(stat -c %s "$bin") bytes; helpers: ${TOOLS_PROFILE:-release} build; Dovecot: ${BENCH_DOVECOT:-performance}; TCP autocorking: $(cat /proc/sys/net/ipv4/tcp_autocorking)"
 compare="${COMPARE_BIN:-}"
 [ -z "$compare" ] || echo "compared with: $compare ($(stat -c %s "$compare") bytes)"
 
@@ -86,12 +87,12 @@ set -a
 set +a
 export PROXY_PORT="$DOVECOT_PORT" # the Python peer's port: Dovecot itself here
 
-# BENCH_DOVECOT=performance: the test Dovecot switched to its high-performance login mode for
+# BENCH_DOVECOT=performance (the default; BENCH_DOVECOT=tests leaves it as the tests run it): the test Dovecot switched to its high-performance login mode for
 # this run only (its documentation's name: long-lived imap-login processes serving many
 # connections each, started ahead, instead of a new process and TLS context per login), imap
 # processes reused, no per-login debug log. The settings are appended to the configuration of
 # the running instance, which is told to reload: the tests' configuration is left as it is.
-if [ "${BENCH_DOVECOT:-}" = performance ]; then
+if [ "${BENCH_DOVECOT:-performance}" = performance ]; then
   master=$(ps -o pid= --ppid "$env_pid" | head -n1 | tr -d ' ')
   conf=$(tr '\0' '\n' <"/proc/$master/cmdline" | sed -n '/^-c$/{n;p}')
   cat >>"$conf" <<'CONF'
