@@ -6,6 +6,7 @@
 #
 # Usage: scripts/bench-proxy.sh [RUNS] [MAILBOX_MB] [IDLE_SESSIONS]   (defaults: 30 50 1000)
 # Each idle session holds two descriptors in the proxy: raise `ulimit -n` above 2 × IDLE_SESSIONS.
+# BENCH_SKIP_BUILD=1 measures the build already in target/; INBOUND_BIN=PATH measures another `inbound`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
@@ -17,7 +18,7 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then # 1: measure the release build alread
   cargo build --release --quiet --bin inbound
   cargo build --release --quiet --example bench_env
 fi
-bin="$PWD/target/release/inbound"
+bin="${INBOUND_BIN:-$PWD/target/release/inbound}" # INBOUND_BIN: measure another build
 dir="$(mktemp -d)"
 pids=()
 cleanup() {
