@@ -67,10 +67,22 @@ pub fn is_hostile(c: char) -> bool {
 /// into another that reads the same.
 pub const REPLACEMENT: char = '\u{FFFD}';
 
+/// Printable ASCII, line breaks and tabs only (a plain loop: the size-optimised build does not
+/// inline the closure of `all`).
+fn plain_ascii(s: &str) -> bool {
+    for &b in s.as_bytes() {
+        if !((0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t') {
+            return false;
+        }
+    }
+    true
+}
+
 /// Text for the terminal (the CLI's every line): line breaks and tabs stay, every other
 /// control or invisible character becomes [`REPLACEMENT`]. Borrowed when there is none.
 pub fn terminal(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| c != '\n' && c != '\t' && is_hostile(c)) {
+    // Printable ASCII, line breaks and tabs (nearly every table) need no look at characters.
+    if plain_ascii(s) || !s.chars().any(|c| c != '\n' && c != '\t' && is_hostile(c)) {
         return std::borrow::Cow::Borrowed(s);
     }
     s.chars()
@@ -155,6 +167,14 @@ pub mod serde_clean {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_keeps_plain_text_and_marks_the_rest() {
+        assert!(matches!(terminal("a\tb\nc ~"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(terminal("Zürich"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(terminal("a\u{1b}[2Jb"), "a\u{FFFD}[2Jb");
+        assert_eq!(terminal("a\u{202E}b\u{7f}"), "a\u{FFFD}b\u{FFFD}");
+    }
 
     #[test]
     fn escape_sequences_and_bells_are_removed() {

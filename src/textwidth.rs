@@ -5,7 +5,14 @@ use unicode_width::UnicodeWidthStr;
 
 /// Display width in terminal columns.
 pub fn cols(s: &str) -> usize {
-    s.width()
+    // Printable ASCII is one column a byte (most names, hosts and addresses): no table lookup.
+    // (A plain loop: the size-optimised build does not inline the closure of `all`.)
+    for &b in s.as_bytes() {
+        if !(0x20..0x7f).contains(&b) {
+            return s.width();
+        }
+    }
+    s.len()
 }
 
 /// Byte index where `s` reaches `width` columns (at least one character, so a cut always
@@ -43,6 +50,23 @@ pub fn pad(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_shortcut_counts_as_unicode_width_does() {
+        let ascii: String = (0x20u8..0x7f).map(char::from).collect();
+        assert_eq!(cols(&ascii), ascii.width());
+        for s in [
+            "",
+            "imap.example.net",
+            "Zürich",
+            "日本",
+            "a\u{200B}b",
+            "tab\there",
+            "\u{1b}[2J",
+        ] {
+            assert_eq!(cols(s), s.width(), "{s:?}");
+        }
+    }
 
     #[test]
     fn truncates_and_pads_by_columns() {

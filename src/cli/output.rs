@@ -222,39 +222,68 @@ pub fn apps_table(config: &crate::model::Config) -> String {
     out
 }
 
-pub fn table(views: &[ServerView]) -> String {
-    let now = Timestamp::now();
-    let rows: Vec<[String; 5]> = views
-        .iter()
+/// One line of `list`'s table: borrowed from the store's snapshot, not a whole [`ServerView`].
+pub struct Row<'a> {
+    pub name: &'a str,
+    pub state: &'a str,
+    pub health: Health,
+    pub username: &'a str,
+    pub host: &'a str,
+    pub port: u16,
+}
+
+pub fn table<'a>(servers: impl Iterator<Item = Row<'a>>, now: Timestamp) -> String {
+    // Each cell made safe, cut and measured once (at 10,000 servers this table was a fifth of
+    // `list`'s time when every cell was scanned five times).
+    let rows: Vec<[(String, usize); 5]> = servers
         .map(|v| {
             [
-                v.name.clone(),
-                v.state.to_string(),
-                token_text(&v.health, now),
-                v.username.clone(),
-                format!("{}:{}", v.host, v.port),
+                measured_cell(v.name),
+                measured_cell(v.state),
+                measured_cell(&token_text(&v.health, now)),
+                measured_cell(v.username),
+                measured_cell(&format!("{}:{}", v.host, v.port)),
             ]
         })
         .collect();
     let head = ["NAME", "STATE", "TOKEN", "USERNAME", "SERVER"];
-    // A hand-edited store can hold very long values: cut cells, never the table.
-    let rows: Vec<[String; 5]> = rows.into_iter().map(|r| r.map(|c| cell(&c))).collect();
     let mut widths = head.map(cols);
     for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cols(c));
+        for (w, (_, c)) in widths.iter_mut().zip(r) {
+            *w = (*w).max(*c);
         }
     }
-    let mut out = String::new();
-    let line = |cells: [&str; 5], out: &mut String| {
-        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
-        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 9));
+    let mut line = |cells: [(&str, usize); 5]| {
+        let start = out.len();
+        for (i, ((text, width), w)) in cells.into_iter().zip(widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(text);
+            out.extend(std::iter::repeat_n(' ', w.saturating_sub(width)));
+        }
+        let kept = out[start..].trim_end().len();
+        out.truncate(start + kept);
+        out.push('\n');
     };
-    line(head, &mut out);
+    line(head.map(|h| (h, cols(h))));
     for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]], &mut out);
+        line([0, 1, 2, 3, 4].map(|i| (r[i].0.as_str(), r[i].1)));
     }
     out
+}
+
+/// [`cell`] with its width in columns.
+fn measured_cell(c: &str) -> (String, usize) {
+    let safe = crate::sanitize::terminal(c);
+    let width = cols(&safe);
+    if width <= MAX_CELL {
+        return (safe.into_owned(), width);
+    }
+    let cut = truncate(&safe, MAX_CELL);
+    let width = cols(&cut);
+    (cut, width)
 }
 
 pub fn details(v: &ServerView) -> String {

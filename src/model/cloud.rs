@@ -96,6 +96,11 @@ impl Cloud {
     /// local stand-in, a standards-compliant server). US Government is one authority for
     /// GCC High and DoD, so it reads as GCC High; the IMAP host tells them apart.
     pub fn of_authority(authority: &str) -> Option<Cloud> {
+        // As stored by inbound (every server of an app asks this): no URL to parse.
+        let plain = authority.trim().trim_end_matches('/');
+        if let Some(c) = Cloud::ALL.into_iter().find(|c| c.authority() == plain) {
+            return Some(c);
+        }
         let host = url::Url::parse(authority.trim())
             .ok()?
             .host_str()?

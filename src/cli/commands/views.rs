@@ -14,6 +14,25 @@ pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<Serve
     views_of(store, store.load()?, names)
 }
 
+/// `list`'s table, the five columns straight from the snapshot (as [`views`] judges health);
+/// `None` when there is no server.
+pub(super) fn table(store: &Store) -> Result<Option<String>, Error> {
+    let snapshot = Snapshot::for_health(store, store.load()?)?;
+    if snapshot.config.servers.is_empty() {
+        return Ok(None);
+    }
+    let now = Timestamp::now();
+    let rows = snapshot.config.servers.iter().map(|s| crate::cli::output::Row {
+        name: &s.name,
+        state: s.state.label(),
+        health: snapshot.health(s, now),
+        username: &s.username,
+        host: &s.host,
+        port: s.port,
+    });
+    Ok(Some(crate::cli::output::table(rows, now)))
+}
+
 /// As [`views`], from a configuration the caller just read.
 fn views_of(
     store: &Store,
