@@ -32,6 +32,13 @@ fn counts(path: &Path) -> bool {
     name.ends_with(".json") && !name.starts_with(crate::store::atomic::TEMP_PREFIX)
 }
 
+/// Whether `path` is one of the file names to `ignore`.
+fn ignored(path: &Path, ignore: &[&str]) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| ignore.contains(&n))
+}
+
 /// What the inotify thread saw, for the debouncing task.
 enum Seen {
     Change,
@@ -43,6 +50,16 @@ enum Seen {
 /// write makes it); each debounced change sends one `()`. The receiver ends when the watch
 /// does.
 pub fn watch(dir: &Path) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
+    watch_except(dir, &[])
+}
+
+/// [`watch`], but a change of a file named in `ignore` (in the store directory or `tokens/`)
+/// is no change: serve writes `serve.json` itself, and reading 1,000 token files again
+/// because of its own status write is wasted work.
+pub fn watch_except(
+    dir: &Path,
+    ignore: &'static [&'static str],
+) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
     // Events name absolute paths; so must the one compared with them.
     let dir = &std::path::absolute(dir).map_err(notify::Error::io)?;
     let tokens = dir.join("tokens");
@@ -66,7 +83,7 @@ pub fn watch(dir: &Path) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
         // answer): the task below does.
         if appeared {
             let _ = raw_tx.send(Seen::TokensAppeared);
-        } else if event.paths.iter().any(|p| counts(p)) {
+        } else if event.paths.iter().any(|p| counts(p) && !ignored(p, ignore)) {
             let _ = raw_tx.send(Seen::Change);
         }
     })?;
@@ -132,6 +149,23 @@ mod tests {
             tokio::time::timeout(DEBOUNCE * 4, rx.recv()).await.is_err(),
             "no wake-up for a lock file or for the same burst twice"
         );
+    }
+
+    #[tokio::test]
+    async fn an_ignored_file_is_no_change_and_the_others_still_are() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("tokens")).unwrap();
+        let (_w, mut rx) = watch_except(tmp.path(), &["serve.json"]).unwrap();
+        crate::store::atomic::write_atomic(&tmp.path().join("serve.json"), b"{}").unwrap();
+        assert!(
+            tokio::time::timeout(DEBOUNCE * 4, rx.recv()).await.is_err(),
+            "no wake-up for an ignored file"
+        );
+        crate::store::atomic::write_atomic(&tmp.path().join("tokens/a.json"), b"{}").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a token write is still seen")
+            .unwrap();
     }
 
     #[tokio::test]

@@ -6,7 +6,9 @@
 pub mod atomic;
 
 use crate::model::{CONFIG_SCHEMA, Config, Server, TOKENS_SCHEMA, TokenFile};
-use atomic::{LockGuard, TEMP_PREFIX, create_private_dir, sweep_temp_files, write_atomic};
+use atomic::{
+    LockGuard, TEMP_PREFIX, create_private_dir, sweep_temp_files, write_atomic, write_atomic_locked,
+};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -338,10 +340,7 @@ impl Store {
     }
 
     fn write_json<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StoreError> {
-        let mut bytes =
-            serde_json::to_vec_pretty(value).map_err(|e| StoreError::io(path, io::Error::other(e)))?;
-        bytes.push(b'\n');
-        write_atomic(path, &bytes).map_err(|e| StoreError::write(path, e))
+        write_atomic(path, &json_bytes(path, value)?).map_err(|e| StoreError::write(path, e))
     }
 
     /// Locks are taken only to write (the lock file is created on first use), so a failure to
@@ -496,8 +495,9 @@ impl Store {
         file.server = server.name.clone();
         file.username = server.username.clone();
         let path = self.tokens_path(server);
-        sweep_temp_files(&self.tokens_dir(), &format!("{}.json", token_stem(server)));
-        self.write_json(&path, &file)
+        // The lock is held: the write replaces the temporary file a killed writer left (one
+        // of an older naming is swept by the next write of config.json).
+        write_atomic_locked(&path, &json_bytes(&path, &file)?).map_err(|e| StoreError::write(&path, e))
     }
 
     /// Reads without a lock (for list/show/check): every write replaces the file by rename,
@@ -534,6 +534,14 @@ impl Store {
             Err(e) => Err(StoreError::write(&p, e)),
         }
     }
+}
+
+/// A store document as written: pretty JSON and a final newline.
+fn json_bytes<T: serde::Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, StoreError> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| StoreError::io(path, io::Error::other(e)))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// Whether a token file bound to `server_id` (or, before ids, named `server_name`) and minted

@@ -112,6 +112,13 @@ struct Engine {
     settled: Vec<String>,
     /// When the store was last read.
     read_at: std::time::Instant,
+    /// The store changed while work was in flight and has not been read since: it is read
+    /// at `read_at + WAVE_READ_EVERY` (serve's own token writes wake the watcher every
+    /// debounce period during a wave, and each read is 1,000 files).
+    stale: bool,
+    /// A test finished since the wake-up time was worked out (its server's next test counts
+    /// again).
+    rewake: bool,
     testing: HashSet<String>,
     work: JoinSet<Done>,
     refresh_slots: Arc<Semaphore>,
@@ -174,10 +181,12 @@ pub async fn run(
         wording,
     );
     hosting.set_metrics(settings.metrics).await?;
-    let (_watch, mut changes) = store_watch::watch(store.dir()).map_err(|e| ServeError::Watch {
-        dir: store.dir().display().to_string(),
-        reason: e.to_string(),
-    })?;
+    // serve.json is serve's own: its writes are no change to read the store again for.
+    let (_watch, mut changes) =
+        store_watch::watch_except(store.dir(), &[status::STATUS_FILE]).map_err(|e| ServeError::Watch {
+            dir: store.dir().display().to_string(),
+            reason: e.to_string(),
+        })?;
     let (notifier, sender) = notifier::start(Channels::from_settings(&settings), metrics.clone());
     let started = Timestamp::now();
     let snapshot = Snapshot::load(&store)?;
@@ -212,6 +221,8 @@ pub async fn run(
         refreshing: HashSet::new(),
         settled: Vec::new(),
         read_at: std::time::Instant::now(),
+        stale: false,
+        rewake: false,
         testing: HashSet::new(),
         work: JoinSet::new(),
         stopping: CancellationToken::new(),
@@ -231,6 +242,7 @@ pub async fn run(
     let mut ready = false;
     let mut ping_only = false;
     let mut failure = None;
+    let mut wake = tokio::time::Instant::now();
     loop {
         let now = Timestamp::now();
         if !ping_only {
@@ -243,15 +255,36 @@ pub async fn run(
                 systemd::status(&engine.status_line());
             }
         }
+        // Nothing that decides the wake-up time changes between judgements but a finished
+        // test: a returning refresh stays in `refreshing` until the store is read again. So
+        // the 1,000 servers are not gone through again for every returning batch of a wave.
+        if !ping_only || engine.rewake {
+            wake = tokio::time::Instant::now() + engine.next_wake(now);
+            engine.rewake = false;
+        }
         ping_only = false;
-        let sleep = engine.next_wake(now);
+        let read_due = engine
+            .stale
+            .then(|| tokio::time::Instant::from_std(engine.read_at + WAVE_READ_EVERY));
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(sleep) => {}
+            () = tokio::time::sleep_until(read_due.map_or(wake, |r| r.min(wake))) => {
+                if engine.stale {
+                    engine.reload_store();
+                    engine.follow_settings(&mut hosting, false).await;
+                }
+            }
             Some(()) = changes.recv() => {
-                tracing::debug!("store changed: read again");
-                engine.reload_store();
-                engine.follow_settings(&mut hosting, false).await;
+                if engine.work.is_empty() || engine.read_at.elapsed() >= WAVE_READ_EVERY {
+                    tracing::debug!("store changed: read again");
+                    engine.reload_store();
+                    engine.follow_settings(&mut hosting, false).await;
+                } else {
+                    // Work in flight (a wave's own token writes, most likely): read at the
+                    // wave's next read, at most WAVE_READ_EVERY from the last one.
+                    engine.stale = true;
+                    ping_only = true;
+                }
             }
             Some(c) = control.recv() => match c {
                 Control::Reload => {
@@ -339,6 +372,7 @@ pub async fn run(
 impl Engine {
     fn reload_store(&mut self) {
         self.read_at = std::time::Instant::now();
+        self.stale = false;
         for id in self.settled.drain(..) {
             self.refreshing.remove(&id);
         }
@@ -566,6 +600,7 @@ impl Engine {
                 for id in ids {
                     self.testing.remove(&id);
                 }
+                self.rewake = true;
                 for (name, r) in results {
                     match r {
                         Ok(summary) => tracing::info!(server = %name, "scheduled test passed: {summary}"),
