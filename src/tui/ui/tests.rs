@@ -638,6 +638,23 @@ fn token_mismatch_names_a_key_that_opens_sign_in_as() {
     );
 }
 
+/// A claim that is no mail address (here with an escape sequence) is never put in the field.
+#[test]
+fn token_mismatch_leaves_a_hostile_claim_out_of_the_field() {
+    let mut m = token_valid("admin@contoso.com");
+    if let crate::tui::state::Screen::Wizard(w) = &mut m.screen
+        && let Some(t) = w.token.as_mut()
+        && let Some(mm) = t.mismatch.as_mut()
+    {
+        mm.account = "evil\u{1b}[2J@contoso.com".into();
+    }
+    act(&mut m, &[Action::Edit]);
+    let w = m.wizard().expect("still in the wizard");
+    assert_eq!(w.step, crate::tui::state::wizard::Step::Form);
+    assert_eq!(w.form.fields.focus, crate::tui::state::ids::FieldId::SignInAs);
+    assert_eq!(w.form.value(crate::tui::state::ids::FieldId::SignInAs), "");
+}
+
 #[test]
 fn wizard_test_states() {
     snap("wizard_7_test_running", &testing_stages(None), 80, 24);

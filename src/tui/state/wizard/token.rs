@@ -18,7 +18,8 @@ pub(super) fn update(w: &mut Wizard, ctx: &mut StepCtx, event: StepEvent) -> Vec
 }
 
 /// The saved server's form. After a sign-in as another account than Username, on the
-/// Sign in as field with that account filled in (what the warning suggests), to save or change.
+/// Sign in as field with that account filled in when it is a mail address (what the warning
+/// suggests), to save or change.
 fn edit(w: &mut Wizard, ctx: &StepCtx) -> Vec<Effect> {
     let Some(mut form) = w.server.as_deref().and_then(|n| Form::edit(ctx.config, n)) else {
         return Vec::new();
@@ -29,7 +30,11 @@ fn edit(w: &mut Wizard, ctx: &StepCtx) -> Vec<Effect> {
         .and_then(|t| t.mismatch.as_ref())
         .and_then(|m| m.fix());
     if let Some(Fix::SignInAs { account, .. }) = fix {
-        form.fields.set(FieldId::SignInAs, &account);
+        // The account is a token claim: filled in only when it is a mail address the field
+        // would take (anything else is left for the user to type).
+        if let Ok(address) = crate::model::validate::username(&account) {
+            form.fields.set(FieldId::SignInAs, &address);
+        }
         form.fields.focus = FieldId::SignInAs;
     }
     w.form = form;
