@@ -10,16 +10,14 @@
 #[allow(dead_code)]
 #[path = "../tests/support/fake_idp.rs"]
 mod fake_idp;
+#[allow(dead_code)]
+#[path = "support/oauth_store.rs"]
+mod oauth_store;
 
-use fake_idp::{DEFAULT_ACCOUNT, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp};
-use inbound::model::{AuthKind, AzureApp, Flow, Server, ServerState, ServerType, TokenFile, TokenSet};
-use inbound::secret::Secret;
-use inbound::store::{Store, StoreError};
+use fake_idp::{DEFAULT_ACCOUNT, FakeIdp};
 use jiff::{SignedDuration, Timestamp};
 use std::path::{Path, PathBuf};
 use tokio::signal::unix::{SignalKind, signal};
-
-const TENANT: &str = "contoso.onmicrosoft.com";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,67 +43,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn seed(dir: &Path, n: usize, due: usize, idp: &FakeIdp) -> Result<(), StoreError> {
-    let store = Store::open(Some(dir.to_path_buf()))?;
+/// Due: one hour's life, two minutes left (inside the 5-minute margin). Else six hours.
+fn seed(dir: &Path, n: usize, due: usize, idp: &FakeIdp) -> Result<(), inbound::store::StoreError> {
+    let servers = oauth_store::Servers {
+        app: "wave",
+        authority: idp.authority(),
+        account: DEFAULT_ACCOUNT,
+        // Never reached: the script pushes scheduled tests out.
+        host: "imap.invalid".into(),
+        port: 993,
+        ca_file: None,
+    };
     let now = Timestamp::now();
-    store.update(|c| {
-        c.apps.push(AzureApp {
-            name: "wave".into(),
-            client_id: DEFAULT_CLIENT_ID.into(),
-            tenant: TENANT.into(),
-            secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
-            secret_expires: None,
-            authority: idp.authority(),
-            certificate: None,
-            public_client: false,
-            admin_consent_at: None,
-        });
-        for i in 0..n {
-            c.servers.push(Server {
-                id: inbound::model::new_server_id(),
-                name: format!("server-{i}"),
-                server_type: ServerType::Imap,
-                auth: AuthKind::OAuth2,
-                // Never reached: the script pushes scheduled tests out.
-                host: "imap.invalid".into(),
-                port: 993,
-                ssl: true,
-                username: DEFAULT_ACCOUNT.into(),
-                sign_in_as: None,
-                app: Some("wave".into()),
-                password: None,
-                ca_file: None,
-                state: ServerState::Confirmed,
-                last_test: None,
-            });
-        }
-        Ok::<_, StoreError>(())
-    })?;
-    for (i, server) in store.load()?.servers.into_iter().enumerate() {
-        // Due: one hour's life, two minutes left (inside the 5-minute margin). Else six hours.
-        let (issued, left) = if i < due {
+    oauth_store::seed(dir, n, &servers, idp, |i| {
+        if i < due {
             (
                 now - SignedDuration::from_secs(3480),
-                SignedDuration::from_secs(120),
+                now + SignedDuration::from_secs(120),
             )
         } else {
-            (now, SignedDuration::from_hours(6))
-        };
-        let mut file = TokenFile::for_server(&server);
-        file.tokens = Some(TokenSet {
-            access_token: Secret::new(idp.mint_access_token(DEFAULT_ACCOUNT)),
-            refresh_token: Some(Secret::new(idp.mint_refresh_token(DEFAULT_ACCOUNT, TENANT))),
-            issued_at: issued,
-            expires_at: now + left,
-            refreshed_at: issued,
-            consented_at: issued,
-            scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
-            account: Some(DEFAULT_ACCOUNT.into()),
-            flow: Flow::AuthorizationCode,
-            principal_id: None,
-        });
-        let _lock = store.lock_tokens(&server, true)?;
-        store.write_tokens(&server, &file)?;
-    }
-    Ok(())
+            (now, now + SignedDuration::from_hours(6))
+        }
+    })
 }

@@ -15,6 +15,8 @@ mod dovecot;
 #[allow(dead_code)]
 #[path = "../../tests/support/fake_idp.rs"]
 mod fake_idp;
+#[path = "../support/oauth_store.rs"]
+mod oauth_store;
 
 /// What `dovecot.rs` expects from the harness root.
 fn tls_fixture(name: &str) -> PathBuf {
@@ -26,16 +28,11 @@ fn tls_fixture(name: &str) -> PathBuf {
 mod proxy;
 
 use dovecot::{Dovecot, OAUTH_USER};
-use fake_idp::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeIdp};
-use inbound::model::{AuthKind, AzureApp, Flow, Server, ServerState, ServerType, TokenFile, TokenSet};
-use inbound::secret::Secret;
-use inbound::store::{Store, StoreError};
+use fake_idp::FakeIdp;
 use jiff::{SignedDuration, Timestamp};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
-
-const TENANT: &str = "contoso.onmicrosoft.com";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -60,14 +57,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         proxy_port
     };
-    seed(
-        &dir.join("store"),
-        n,
-        server_port,
-        &dovecot.ca_file,
-        &idp,
-        &authority,
-    )?;
+    let servers = oauth_store::Servers {
+        app: "bench",
+        authority,
+        account: OAUTH_USER,
+        host: "127.0.0.1".into(),
+        port: server_port,
+        ca_file: Some(dovecot.ca_file.clone()),
+    };
+    let now = Timestamp::now();
+    oauth_store::seed(&dir.join("store"), n, &servers, &idp, |_| {
+        (now, now + SignedDuration::from_hours(6))
+    })?;
     let env = format!(
         "PROXY_PORT={proxy_port}\nDOVECOT_PORT={}\nCA_FILE={}\nIMAP_USER={OAUTH_USER}\nTOKEN={}\n",
         dovecot.port,
@@ -84,67 +85,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ = tokio::signal::ctrl_c() => {}
     }
     drop(dovecot);
-    Ok(())
-}
-
-fn seed(
-    dir: &Path,
-    n: usize,
-    port: u16,
-    ca: &Path,
-    idp: &FakeIdp,
-    authority: &str,
-) -> Result<(), StoreError> {
-    let store = Store::open(Some(dir.to_path_buf()))?;
-    let now = Timestamp::now();
-    store.update(|c| {
-        c.apps.push(AzureApp {
-            name: "bench".into(),
-            client_id: DEFAULT_CLIENT_ID.into(),
-            tenant: TENANT.into(),
-            secret: Some(Secret::new(DEFAULT_CLIENT_SECRET)),
-            secret_expires: None,
-            authority: authority.to_string(),
-            certificate: None,
-            public_client: false,
-            admin_consent_at: None,
-        });
-        for i in 0..n {
-            c.servers.push(Server {
-                id: inbound::model::new_server_id(),
-                name: format!("server-{i}"),
-                server_type: ServerType::Imap,
-                auth: AuthKind::OAuth2,
-                host: "127.0.0.1".into(),
-                port,
-                ssl: true,
-                username: OAUTH_USER.into(),
-                sign_in_as: None,
-                app: Some("bench".into()),
-                password: None,
-                ca_file: Some(ca.to_path_buf()),
-                state: ServerState::Confirmed,
-                last_test: None,
-            });
-        }
-        Ok::<_, StoreError>(())
-    })?;
-    for server in store.load()?.servers {
-        let mut file = TokenFile::for_server(&server);
-        file.tokens = Some(TokenSet {
-            access_token: Secret::new(idp.mint_access_token(OAUTH_USER)),
-            refresh_token: Some(Secret::new(idp.mint_refresh_token(OAUTH_USER, TENANT))),
-            issued_at: now,
-            expires_at: now + SignedDuration::from_hours(6),
-            refreshed_at: now,
-            consented_at: now,
-            scope: "https://outlook.office.com/IMAP.AccessAsUser.All".into(),
-            account: Some(OAUTH_USER.into()),
-            flow: Flow::AuthorizationCode,
-            principal_id: None,
-        });
-        let _lock = store.lock_tokens(&server, true)?;
-        store.write_tokens(&server, &file)?;
-    }
     Ok(())
 }
