@@ -1,6 +1,8 @@
 //! IMAP Test & Confirm: connect → TLS → greeting → capabilities → AUTHENTICATE XOAUTH2 (or
 //! LOGIN) → EXAMINE INBOX → LOGOUT (sent, not awaited), with a timeout and a typed error per
-//! stage and progress reported as each stage finishes.
+//! stage and progress reported as each stage finishes. With a token, CAPABILITY and
+//! AUTHENTICATE are sent with the end of the TLS handshake, before the greeting arrives, so the
+//! greeting, the capabilities and the login take one round trip together.
 
 use crate::secret::Secret;
 use crate::services::{tls, xoauth2};
@@ -454,8 +456,36 @@ async fn conversation(
     progress: Progress<'_>,
 ) -> ImapResult<ProbeReport> {
     let t = settings.timeouts;
+    let mut stream = stream;
+    // With a token, CAPABILITY and AUTHENTICATE (its initial response on the line, SASL-IR)
+    // leave before the greeting has arrived: their answers come back with it, one round trip
+    // where there were two (a greeting with capabilities) or three (Exchange's, without). The
+    // token goes only where the TLS handshake has already verified the server, as before; a
+    // server that turns out to lack SASL-IR or XOAUTH2 is handled below from its capabilities.
+    // A password (LOGIN) still waits: LOGINDISABLED must be read first.
+    let ahead = match creds {
+        Credentials::XOAuth2 { user, access_token } => format!(
+            "A0001 CAPABILITY\r\nA0002 AUTHENTICATE {}\r\n",
+            xoauth2_line(user, access_token)
+        )
+        .into_bytes(),
+        Credentials::Login { .. } => Vec::new(),
+    };
+    let pipelined = !ahead.is_empty();
+    if pipelined {
+        let sent = async {
+            stream.write_all(&ahead).await?;
+            stream.flush().await
+        };
+        within(Stage::Greeting, t.command, sent)
+            .await?
+            .map_err(|_| ProbeError::ConnectionLost {
+                stage: Stage::Greeting,
+            })?;
+    }
     // async-imap writes a command in four pieces (tag, space, text, CRLF) and then flushes:
     // buffered, each command leaves as one TLS record in one packet instead of four or five.
+    let stream = crate::services::pipelined::AlreadySent::new(stream, ahead);
     let mut client = async_imap::Client::new(tokio::io::BufWriter::new(stream));
 
     progress(ProbeEvent::Started(Stage::Greeting));
@@ -497,15 +527,21 @@ async fn conversation(
     progress(ProbeEvent::Started(Stage::Capabilities));
     let started = Instant::now();
     let from_greeting = caps.is_some();
-    if caps.is_none() {
+    // CAPABILITY was sent ahead: its answer is read even when the greeting had the list.
+    if caps.is_none() || pipelined {
         let (tx, rx) = async_channel::unbounded();
-        within(
+        let answered = within(
             Stage::Capabilities,
             t.command,
             client.run_command_and_check_ok("CAPABILITY", Some(tx)),
         )
-        .await?
-        .map_err(|e| protocol(Stage::Capabilities, e))?;
+        .await?;
+        match answered {
+            // The greeting's list stands whatever becomes of the command sent ahead (refused,
+            // or the server closed): what follows is judged on that list, as without it.
+            Err(_) if from_greeting => {}
+            other => other.map_err(|e| protocol(Stage::Capabilities, e))?,
+        }
         let mut list = Vec::new();
         while let Ok(resp) = rx.try_recv() {
             if let async_imap::types::UnsolicitedResponse::Other(data) = resp
@@ -514,7 +550,7 @@ async fn conversation(
                 list.extend(c.iter().map(cap_string));
             }
         }
-        caps = Some(list);
+        caps = caps.or(Some(list));
     }
     let caps = caps.unwrap_or_default();
     let has = |c: &str| caps.iter().any(|x| x.eq_ignore_ascii_case(c));
@@ -540,17 +576,32 @@ async fn conversation(
                 });
             }
             let mut auth = XOAuth2::new(user, access_token.expose());
-            let result = if sasl_ir {
+            let result = if sasl_ir || pipelined {
                 // async-imap has no SASL-IR of its own but sends the mechanism text verbatim,
                 // so the initial response rides on the same line (one round trip less).
-                let line = format!("XOAUTH2 {}", xoauth2::encode(user, access_token.expose()));
                 auth.sent = true;
-                within(
+                let first = within(
                     Stage::Authenticate,
                     t.authenticate,
-                    client.authenticate(line, &mut auth),
+                    client.authenticate(xoauth2_line(user, access_token), &mut auth),
                 )
-                .await?
+                .await?;
+                match first {
+                    // Sent ahead to a server without SASL-IR, which refused the line: the
+                    // exchange again without the initial response.
+                    Err((async_imap::error::Error::Bad(_) | async_imap::error::Error::No(_), again))
+                        if !sasl_ir =>
+                    {
+                        auth = XOAuth2::new(user, access_token.expose());
+                        within(
+                            Stage::Authenticate,
+                            t.authenticate,
+                            again.authenticate("XOAUTH2", &mut auth),
+                        )
+                        .await?
+                    }
+                    other => other,
+                }
             } else {
                 within(
                     Stage::Authenticate,
@@ -720,6 +771,11 @@ fn auth_error(e: async_imap::error::Error, detail: Option<String>, oauth: bool) 
 
 /// Answers the server's continuation: the initial response once, then an empty line to any
 /// error challenge (Dovecot/Gmail send `+ <base64 JSON>`; Exchange answers `NO` directly).
+/// `AUTHENTICATE`'s argument with the initial response on the line (SASL-IR).
+fn xoauth2_line(user: &str, access_token: &Secret) -> String {
+    format!("XOAUTH2 {}", xoauth2::encode(user, access_token.expose()))
+}
+
 struct XOAuth2 {
     raw: String,
     sent: bool,

@@ -8,6 +8,7 @@ pub mod local_ca;
 pub mod notify;
 pub mod oauth;
 pub mod open_files;
+mod pipelined;
 pub mod ports;
 pub mod signals;
 pub mod status_http;

@@ -62,47 +62,77 @@ pub async fn login(settings: &ProbeSettings, creds: &Credentials) -> Result<Upst
 }
 
 /// The IMAP conversation up to a logged-in state, over an established stream.
+///
+/// With a token, CAPABILITY and AUTHENTICATE (initial response on the line) leave before the
+/// greeting has arrived, as Test & Confirm sends them: the greeting, the capabilities and the
+/// login take one round trip together. A password waits for the capabilities (LOGINDISABLED).
 pub async fn session(stream: Box<dyn Io>, settings: &ProbeSettings, creds: &Credentials) -> Result<Upstream> {
     let t = settings.timeouts;
     let mut conn = Conn {
         io: BufReader::new(stream),
         line: Vec::new(),
     };
+    let ahead = match creds {
+        Credentials::XOAuth2 { user, access_token } => Some(xoauth2::encode(user, access_token.expose())),
+        Credentials::Login { .. } => None,
+    };
+    if let Some(ir) = &ahead {
+        let lines = format!("i0 CAPABILITY\r\ni1 AUTHENTICATE XOAUTH2 {ir}\r\n");
+        within(
+            Stage::Greeting,
+            t.command,
+            conn.send(lines.as_bytes(), Stage::Greeting),
+        )
+        .await??;
+    }
     let greeting = within(Stage::Greeting, t.command, conn.read_line(Stage::Greeting)).await??;
     let text = greeting_text(&greeting)?;
     let mut caps = code_capabilities(&greeting);
 
-    if caps.is_none() {
-        conn.send(b"i0 CAPABILITY\r\n", Stage::Capabilities).await?;
-        let (done, untagged) = within(
+    let from_greeting = caps.is_some();
+    if !from_greeting || ahead.is_some() {
+        if ahead.is_none() {
+            conn.send(b"i0 CAPABILITY\r\n", Stage::Capabilities).await?;
+        }
+        let answered = within(
             Stage::Capabilities,
             t.command,
             conn.until_tagged("i0", Stage::Capabilities),
         )
-        .await??;
-        check_ok(&done, Stage::Capabilities)?;
-        caps = Some(untagged_capabilities(&untagged));
+        .await?
+        .and_then(|(done, untagged)| {
+            check_ok(&done, Stage::Capabilities)?;
+            Ok(untagged_capabilities(&untagged))
+        });
+        caps = match answered {
+            // The greeting's list stands whatever becomes of the command sent ahead.
+            Err(_) if from_greeting => caps,
+            other => caps.or(Some(other?)),
+        };
     }
     let caps = caps.unwrap_or_default();
     let has = |c: &str| caps.iter().any(|x| x.eq_ignore_ascii_case(c));
 
-    let (tag, oauth) = ("i1", matches!(creds, Credentials::XOAuth2 { .. }));
+    let oauth = matches!(creds, Credentials::XOAuth2 { .. });
+    let mut tag = "i1";
     match creds {
-        Credentials::XOAuth2 { user, access_token } => {
+        Credentials::XOAuth2 { .. } => {
             if !has("AUTH=XOAUTH2") {
                 return Err(ProbeError::MechanismMissing {
                     mechanism: "XOAUTH2",
                     capabilities: caps.join(" "),
                 });
             }
-            let ir = xoauth2::encode(user, access_token.expose());
-            if has("SASL-IR") {
-                conn.send(
-                    format!("{tag} AUTHENTICATE XOAUTH2 {ir}\r\n").as_bytes(),
-                    Stage::Authenticate,
-                )
-                .await?;
-            } else {
+            let ir = ahead.as_deref().unwrap_or_default();
+            if !has("SASL-IR") {
+                // The line sent ahead carried an initial response this server does not
+                // announce: when it refuses the line, the exchange again without one.
+                let (done, _) =
+                    within(Stage::Authenticate, t.authenticate, conn.authenticated(tag)).await??;
+                if status_is(&done, tag, "OK") {
+                    return logged_in(conn, done, text, t).await;
+                }
+                tag = "i3";
                 conn.send(
                     format!("{tag} AUTHENTICATE XOAUTH2\r\n").as_bytes(),
                     Stage::Authenticate,
@@ -118,7 +148,7 @@ pub async fn session(stream: Box<dyn Io>, settings: &ProbeSettings, creds: &Cred
                     conn.send(format!("{ir}\r\n").as_bytes(), Stage::Authenticate)
                         .await?;
                 } else {
-                    // Answered at once (NO/BAD): put the line back in front of the wait below.
+                    // Answered at once (NO/BAD).
                     return Err(refusal(&first, None, oauth));
                 }
             }
@@ -139,27 +169,16 @@ pub async fn session(stream: Box<dyn Io>, settings: &ProbeSettings, creds: &Cred
             conn.send(b"\r\n", Stage::Authenticate).await?;
         }
     }
-    // A `+ <base64 JSON>` after the initial response is an XOAUTH2 error challenge (Dovecot,
-    // Gmail): answer it with an empty line, then the tagged NO follows.
-    let mut detail = None;
-    let done = within(Stage::Authenticate, t.authenticate, async {
-        loop {
-            let line = conn.read_line(Stage::Authenticate).await?;
-            if line.starts_with(b"+") {
-                let challenge = String::from_utf8_lossy(&line[1..]).trim().to_string();
-                detail = decode_challenge(&challenge);
-                conn.send(b"\r\n", Stage::Authenticate).await?;
-                continue;
-            }
-            if is_tagged(&line, tag) {
-                return Ok::<_, ProbeError>(line);
-            }
-        }
-    })
-    .await??;
+    let (done, detail) = within(Stage::Authenticate, t.authenticate, conn.authenticated(tag)).await??;
     if !status_is(&done, tag, "OK") {
         return Err(refusal(&done, detail, oauth));
     }
+    logged_in(conn, done, text, t).await
+}
+
+/// After the tagged OK of the login: the capabilities (from the OK, else asked for) and the
+/// stream with what the server already sent.
+async fn logged_in(mut conn: Conn, done: Vec<u8>, text: String, t: imap::Timeouts) -> Result<Upstream> {
     let caps = match code_capabilities(&done) {
         Some(c) => c,
         None => {
@@ -250,6 +269,25 @@ impl Conn {
                     self.line.pop();
                 }
                 return Ok(std::mem::take(&mut self.line));
+            }
+        }
+    }
+
+    /// The answer to a login: the tagged line, and the server's words when it sent an XOAUTH2
+    /// error as a `+ <base64 JSON>` challenge (Dovecot, Gmail), which is answered with an empty
+    /// line, after which the tagged NO follows.
+    async fn authenticated(&mut self, tag: &str) -> Result<(Vec<u8>, Option<String>)> {
+        let mut detail = None;
+        loop {
+            let line = self.read_line(Stage::Authenticate).await?;
+            if line.starts_with(b"+") {
+                let challenge = String::from_utf8_lossy(&line[1..]).trim().to_string();
+                detail = decode_challenge(&challenge);
+                self.send(b"\r\n", Stage::Authenticate).await?;
+                continue;
+            }
+            if is_tagged(&line, tag) {
+                return Ok((line, detail));
             }
         }
     }
@@ -389,6 +427,93 @@ mod tests {
         );
         // A hostile atom cannot close the response code it is written into.
         assert_eq!(atoms("A]B \x1b[2J"), vec!["AB", "2J"]);
+    }
+
+    fn oauth() -> Credentials {
+        Credentials::XOAuth2 {
+            user: "u@contoso.com".into(),
+            access_token: crate::secret::Secret::new("tok"),
+        }
+    }
+
+    fn settings() -> ProbeSettings {
+        ProbeSettings {
+            host: "127.0.0.1".into(),
+            port: 993,
+            tls: true,
+            ca_file: None,
+            timeouts: imap::Timeouts {
+                command: Duration::from_secs(5),
+                ..imap::Timeouts::default()
+            },
+        }
+    }
+
+    /// A server that reads `expect` lines before it says anything, then writes `answer`.
+    async fn server(
+        mut far: tokio::io::DuplexStream,
+        expect: &[&str],
+        answer: &str,
+    ) -> (tokio::io::DuplexStream, Vec<String>) {
+        let mut seen = Vec::new();
+        let mut r = BufReader::new(&mut far);
+        for prefix in expect {
+            let mut line = String::new();
+            r.read_line(&mut line).await.unwrap();
+            assert!(line.starts_with(prefix), "expected {prefix:?}, got {line:?}");
+            seen.push(line.trim_end().to_string());
+        }
+        far.write_all(answer.as_bytes()).await.unwrap();
+        (far, seen)
+    }
+
+    #[tokio::test]
+    async fn a_token_login_leaves_before_the_greeting() {
+        // Exchange: no capabilities in the greeting. The server reads both lines before it
+        // greets, so a client that waited for the greeting would never get one.
+        let (near, far) = tokio::io::duplex(64 * 1024);
+        let serving = tokio::spawn(server(
+            far,
+            &["i0 CAPABILITY", "i1 AUTHENTICATE XOAUTH2 "],
+            "* OK The Microsoft Exchange IMAP4 service is ready.\r\n\
+             * CAPABILITY IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS\r\ni0 OK done\r\n\
+             i1 OK [CAPABILITY IMAP4rev1 IDLE] AUTHENTICATE completed.\r\n* 3 EXISTS\r\n",
+        ));
+        let up = session(Box::new(near), &settings(), &oauth()).await.unwrap();
+        let (_far, seen) = serving.await.unwrap();
+        assert_eq!(
+            seen[1],
+            format!(
+                "i1 AUTHENTICATE XOAUTH2 {}",
+                xoauth2::encode("u@contoso.com", "tok")
+            )
+        );
+        assert_eq!(up.capabilities, vec!["IMAP4rev1", "IDLE"]);
+        assert_eq!(up.leftover, b"* 3 EXISTS\r\n");
+    }
+
+    #[tokio::test]
+    async fn without_sasl_ir_a_refused_line_sent_ahead_is_sent_again_without_it() {
+        let (near, far) = tokio::io::duplex(64 * 1024);
+        let serving = tokio::spawn(async move {
+            let (mut far, mut seen) = server(
+                far,
+                &["i0 CAPABILITY", "i1 AUTHENTICATE XOAUTH2 "],
+                "* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] hi\r\ni0 OK done\r\ni1 BAD no initial response\r\n",
+            )
+            .await;
+            let (f, more) = server(far, &["i3 AUTHENTICATE XOAUTH2"], "+ \r\n").await;
+            far = f;
+            seen.extend(more);
+            let (f, more) = server(far, &[""], "i3 OK [CAPABILITY IMAP4rev1] in\r\n").await;
+            seen.extend(more);
+            (f, seen)
+        });
+        let up = session(Box::new(near), &settings(), &oauth()).await.unwrap();
+        let (_far, seen) = serving.await.unwrap();
+        assert_eq!(seen[2], "i3 AUTHENTICATE XOAUTH2");
+        assert_eq!(seen[3], xoauth2::encode("u@contoso.com", "tok"));
+        assert_eq!(up.capabilities, vec!["IMAP4rev1"]);
     }
 
     #[test]
