@@ -20,6 +20,7 @@ pub mod command;
 pub mod files;
 pub mod limiter;
 pub mod password;
+mod relay;
 mod session;
 
 use crate::model::Settings;
