@@ -7,6 +7,8 @@
 # Usage: scripts/bench-proxy.sh [RUNS] [MAILBOX_MB] [IDLE_SESSIONS]   (defaults: 30 50 1000)
 # Each idle session holds two descriptors in the proxy: raise `ulimit -n` above 2 × IDLE_SESSIONS.
 # BENCH_SKIP_BUILD=1 measures the build already in target/; INBOUND_BIN=PATH measures another `inbound`.
+# COMPARE_BIN=PATH runs a second `inbound proxy` of another build (e.g. an earlier commit's) on the
+# same store and puts it in every FETCH round beside the first (way "compare").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
@@ -65,6 +67,17 @@ inbound_pid=$!
 pids+=("$inbound_pid")
 wait_port "$INBOUND_PORT"
 
+compare_pid=""
+if [ -n "${COMPARE_BIN:-}" ]; then
+  COMPARE_PORT="$(free_port)"
+  "$COMPARE_BIN" --config-dir "$INBOUND_CONFIG_DIR" proxy --listen "127.0.0.1:$COMPARE_PORT" >"$dir/compare.log" 2>&1 &
+  compare_pid=$!
+  pids+=("$compare_pid")
+  wait_port "$COMPARE_PORT"
+  export COMPARE_PORT
+  echo "compared with: $COMPARE_BIN ($(stat -c %s "$COMPARE_BIN") bytes) on port $COMPARE_PORT"
+fi
+
 # emailproxy with the same token cached (encrypted with its password, as after a first sign-in).
 EMAILPROXY_PORT="$(free_port)"
 EMAILPROXY_PASSWORD="bench-local-password"
@@ -110,6 +123,7 @@ echo "== FETCH 1:* BODY.PEEK[] of the ${mailbox_mb} MB INBOX (${fetch_runs} roun
 for _ in $(seq "$fetch_runs"); do
   bench fetch direct 1
   bench fetch inbound 1 "$inbound_pid"
+  [ -z "$compare_pid" ] || bench fetch compare 1 "$compare_pid"
   bench fetch emailproxy 1 "$emailproxy_pid"
 done
 

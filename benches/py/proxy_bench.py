@@ -118,8 +118,10 @@ def login(way):
         ir = base64.b64encode(f"user={USER}\1auth=Bearer {ENV['TOKEN']}\1\1".encode()).decode()
         status, _ = s.command(f"AUTHENTICATE XOAUTH2 {ir}")
     else:
-        port = int(ENV["INBOUND_PORT" if way == "inbound" else "EMAILPROXY_PORT"])
-        password = ENV["INBOUND_PASSWORD" if way == "inbound" else "EMAILPROXY_PASSWORD"]
+        # "compare": a second inbound proxy (another build) on the same store and password.
+        ours = way in ("inbound", "compare")
+        port = int(ENV[{"inbound": "INBOUND_PORT", "compare": "COMPARE_PORT"}.get(way, "EMAILPROXY_PORT")])
+        password = ENV["INBOUND_PASSWORD" if ours else "EMAILPROXY_PASSWORD"]
         s = Session(socket.create_connection(("127.0.0.1", port)))
         s.line()
         status, _ = s.command(f'LOGIN "{USER}" "{password}"')

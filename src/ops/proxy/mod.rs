@@ -20,7 +20,6 @@ pub mod command;
 pub mod files;
 pub mod limiter;
 pub mod password;
-mod relay;
 mod session;
 
 use crate::model::Settings;

@@ -20,8 +20,8 @@ use tokio::net::TcpStream;
 
 /// Wrong logins on one connection before the proxy hangs up.
 const MAX_FAILURES_PER_CONNECTION: u32 = 3;
-/// Relay buffer server → client, which carries mail (client → server, commands, is tokio's
-/// copy with its 8 KiB).
+/// Relay buffers: client → server carries commands, server → client carries mail.
+const TO_SERVER_BUFFER: usize = 8 * 1024;
 const TO_CLIENT_BUFFER: usize = 16 * 1024;
 /// A cause told to a client stays on one short line.
 const MAX_CAUSE: usize = 300;
@@ -548,7 +548,7 @@ impl Session {
         }
         let idle = self.shared.cfg.idle_timeout;
         let ended = tokio::select! {
-            r = super::relay::both_ways(&mut client, &mut upstream, TO_CLIENT_BUFFER) => match r {
+            r = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, TO_SERVER_BUFFER, TO_CLIENT_BUFFER) => match r {
                 Ok(_) => "closed".to_string(),
                 Err(e) => format!("ended: {}", crate::sanitize::peer_text(&e.to_string())),
             },
