@@ -55,10 +55,16 @@ cleanup() {
 }
 trap cleanup EXIT
 ip link set lo up
+# TCP autocorking off in this namespace only, as in scripts/bench-net.sh: the delay holds each
+# packet in the sender's own kernel, which autocorking takes for a busy device, so a second small
+# write (an HTTP body after its headers) waited RTT/2 for the first, a wait a real link never
+# makes. BENCH_AUTOCORK=1 keeps the kernel's default.
+sysctl -qw net.ipv4.tcp_autocorking="${BENCH_AUTOCORK:-0}"
 
 echo "== machine ($(date -u +%FT%TZ))"
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "TCP autocorking: $(cat /proc/sys/net/ipv4/tcp_autocorking)"
 echo "binary: $bin, $(stat -c %s "$bin") bytes; helpers: ${TOOLS_PROFILE:-release} build; open-file limit $(ulimit -Sn)/$(ulimit -Hn)"
 
 echo "== ${rtt} ms round trip on every loopback TCP packet (NFQUEUE, both directions)"
