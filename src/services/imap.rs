@@ -320,6 +320,41 @@ async fn probe_with(
     creds: &Credentials,
     progress: Progress<'_>,
 ) -> ImapResult<ProbeReport> {
+    match attempt(settings, creds, progress, true).await {
+        Err(e) if sent_ahead_unanswered(creds, &e) => {
+            tracing::info!(
+                host = %settings.host,
+                error = %e,
+                "test: no answer to the commands sent before the greeting; again, one at a time"
+            );
+            attempt(settings, creds, progress, false).await
+        }
+        done => done,
+    }
+}
+
+/// Whether a failure may be an intermediary's (a proxy, a filter) that cannot take commands
+/// sent before the greeting, which some mishandle (emailproxy did): the connection lost or the
+/// exchange garbled before the login's answer. Not a refusal of the login (a tagged NO), which
+/// is the server's word and is never asked twice.
+pub(crate) fn sent_ahead_unanswered(creds: &Credentials, e: &ProbeError) -> bool {
+    matches!(creds, Credentials::XOAuth2 { .. })
+        && match e {
+            ProbeError::ConnectionLost { stage } | ProbeError::Protocol { stage, .. } => {
+                matches!(stage, Stage::Greeting | Stage::Capabilities | Stage::Authenticate)
+            }
+            ProbeError::Timeout { stage, .. } => *stage == Stage::Capabilities,
+            _ => false,
+        }
+}
+
+/// One connection; `ahead`: CAPABILITY and AUTHENTICATE leave before the greeting arrives.
+async fn attempt(
+    settings: &ProbeSettings,
+    creds: &Credentials,
+    progress: Progress<'_>,
+    ahead: bool,
+) -> ImapResult<ProbeReport> {
     let addr = format!("{}:{}", settings.host, settings.port);
     progress(ProbeEvent::Started(Stage::Connect));
     let started = Instant::now();
@@ -332,7 +367,7 @@ async fn probe_with(
     });
 
     let Some(setup) = setup else {
-        return conversation(Box::new(tcp), settings, creds, progress).await;
+        return conversation(Box::new(tcp), settings, creds, progress, ahead).await;
     };
     progress(ProbeEvent::Started(Stage::Tls));
     let started = Instant::now();
@@ -342,7 +377,7 @@ async fn probe_with(
         detail: "certificate verified".to_string(),
         elapsed: started.elapsed(),
     });
-    conversation(Box::new(tls), settings, creds, progress).await
+    conversation(Box::new(tls), settings, creds, progress, ahead).await
 }
 
 /// The TLS client context being built (or taken from the cache) while DNS and TCP run.
@@ -446,7 +481,7 @@ pub async fn session<S: ProbeStream>(
     creds: &Credentials,
     progress: &mut (impl FnMut(ProbeEvent) + Send),
 ) -> ImapResult<ProbeReport> {
-    conversation(Box::new(stream), settings, creds, progress).await
+    conversation(Box::new(stream), settings, creds, progress, true).await
 }
 
 async fn conversation(
@@ -454,6 +489,7 @@ async fn conversation(
     settings: &ProbeSettings,
     creds: &Credentials,
     progress: Progress<'_>,
+    ahead: bool,
 ) -> ImapResult<ProbeReport> {
     let t = settings.timeouts;
     let mut stream = stream;
@@ -464,12 +500,12 @@ async fn conversation(
     // server that turns out to lack SASL-IR or XOAUTH2 is handled below from its capabilities.
     // A password (LOGIN) still waits: LOGINDISABLED must be read first.
     let ahead = match creds {
-        Credentials::XOAuth2 { user, access_token } => format!(
+        Credentials::XOAuth2 { user, access_token } if ahead => format!(
             "A0001 CAPABILITY\r\nA0002 AUTHENTICATE {}\r\n",
             xoauth2_line(user, access_token)
         )
         .into_bytes(),
-        Credentials::Login { .. } => Vec::new(),
+        Credentials::XOAuth2 { .. } | Credentials::Login { .. } => Vec::new(),
     };
     let pipelined = !ahead.is_empty();
     if pipelined {

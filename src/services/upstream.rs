@@ -53,12 +53,24 @@ async fn within<T>(stage: Stage, limit: Duration, fut: impl Future<Output = T>) 
 /// shared trust store), reads the greeting, learns the capabilities, logs in with `creds`
 /// (XOAUTH2 with SASL-IR when offered, else LOGIN) and returns the stream ready to relay.
 pub async fn login(settings: &ProbeSettings, creds: &Credentials) -> Result<Upstream> {
+    match attempt(settings, creds, true).await {
+        // As Test & Confirm: once more, one command at a time, for an intermediary that cannot
+        // take commands sent before the greeting.
+        Err(e) if imap::sent_ahead_unanswered(creds, &e) => {
+            tracing::info!(host = %settings.host, error = %e, "upstream: no answer to the commands sent before the greeting; again, one at a time");
+            attempt(settings, creds, false).await
+        }
+        done => done,
+    }
+}
+
+async fn attempt(settings: &ProbeSettings, creds: &Credentials, ahead: bool) -> Result<Upstream> {
     let (tcp, setup) = imap::connect(settings).await?;
     let Some(setup) = setup else {
-        return session(Box::new(tcp), settings, creds).await;
+        return conversation(Box::new(tcp), settings, creds, ahead).await;
     };
     let stream = imap::handshake(settings, tcp, setup).await?;
-    session(Box::new(stream), settings, creds).await
+    conversation(Box::new(stream), settings, creds, ahead).await
 }
 
 /// The IMAP conversation up to a logged-in state, over an established stream.
@@ -67,16 +79,26 @@ pub async fn login(settings: &ProbeSettings, creds: &Credentials) -> Result<Upst
 /// greeting has arrived, as Test & Confirm sends them: the greeting, the capabilities and the
 /// login take one round trip together. A password waits for the capabilities (LOGINDISABLED).
 pub async fn session(stream: Box<dyn Io>, settings: &ProbeSettings, creds: &Credentials) -> Result<Upstream> {
+    conversation(stream, settings, creds, true).await
+}
+
+async fn conversation(
+    stream: Box<dyn Io>,
+    settings: &ProbeSettings,
+    creds: &Credentials,
+    ahead: bool,
+) -> Result<Upstream> {
     let t = settings.timeouts;
     let mut conn = Conn {
         io: BufReader::new(stream),
         line: Vec::new(),
     };
-    let ahead = match creds {
+    let ir = match creds {
         Credentials::XOAuth2 { user, access_token } => Some(xoauth2::encode(user, access_token.expose())),
         Credentials::Login { .. } => None,
     };
-    if let Some(ir) = &ahead {
+    let ahead = ir.as_ref().filter(|_| ahead);
+    if let Some(ir) = ahead {
         let lines = format!("i0 CAPABILITY\r\ni1 AUTHENTICATE XOAUTH2 {ir}\r\n");
         within(
             Stage::Greeting,
@@ -123,33 +145,27 @@ pub async fn session(stream: Box<dyn Io>, settings: &ProbeSettings, creds: &Cred
                     capabilities: caps.join(" "),
                 });
             }
-            let ir = ahead.as_deref().unwrap_or_default();
-            if !has("SASL-IR") {
-                // The line sent ahead carried an initial response this server does not
-                // announce: when it refuses the line, the exchange again without one.
-                let (done, _) =
-                    within(Stage::Authenticate, t.authenticate, conn.authenticated(tag)).await??;
-                if status_is(&done, tag, "OK") {
-                    return logged_in(conn, done, text, t).await;
+            let ir = ir.as_deref().unwrap_or_default();
+            match (ahead.is_some(), has("SASL-IR")) {
+                (true, true) => {}
+                (false, true) => {
+                    conn.send(
+                        format!("{tag} AUTHENTICATE XOAUTH2 {ir}\r\n").as_bytes(),
+                        Stage::Authenticate,
+                    )
+                    .await?;
                 }
-                tag = "i3";
-                conn.send(
-                    format!("{tag} AUTHENTICATE XOAUTH2\r\n").as_bytes(),
-                    Stage::Authenticate,
-                )
-                .await?;
-                let first = within(
-                    Stage::Authenticate,
-                    t.authenticate,
-                    conn.read_line(Stage::Authenticate),
-                )
-                .await??;
-                if first.starts_with(b"+") {
-                    conn.send(format!("{ir}\r\n").as_bytes(), Stage::Authenticate)
-                        .await?;
-                } else {
-                    // Answered at once (NO/BAD).
-                    return Err(refusal(&first, None, oauth));
+                (false, false) => conn.two_steps(tag, ir, t.authenticate).await?,
+                (true, false) => {
+                    // The line sent ahead carried an initial response this server does not
+                    // announce: when it refuses the line, the exchange again without one.
+                    let (done, _) =
+                        within(Stage::Authenticate, t.authenticate, conn.authenticated(tag)).await??;
+                    if status_is(&done, tag, "OK") {
+                        return logged_in(conn, done, text, t).await;
+                    }
+                    tag = "i3";
+                    conn.two_steps(tag, ir, t.authenticate).await?;
                 }
             }
         }
@@ -271,6 +287,23 @@ impl Conn {
                 return Ok(std::mem::take(&mut self.line));
             }
         }
+    }
+
+    /// `AUTHENTICATE XOAUTH2`, then the initial response after the server's `+` (a server
+    /// without SASL-IR).
+    async fn two_steps(&mut self, tag: &str, ir: &str, limit: Duration) -> Result<()> {
+        self.send(
+            format!("{tag} AUTHENTICATE XOAUTH2\r\n").as_bytes(),
+            Stage::Authenticate,
+        )
+        .await?;
+        let first = within(Stage::Authenticate, limit, self.read_line(Stage::Authenticate)).await??;
+        if !first.starts_with(b"+") {
+            // Answered at once (NO/BAD).
+            return Err(refusal(&first, None, true));
+        }
+        self.send(format!("{ir}\r\n").as_bytes(), Stage::Authenticate)
+            .await
     }
 
     /// The answer to a login: the tagged line, and the server's words when it sent an XOAUTH2
@@ -514,6 +547,49 @@ mod tests {
         assert_eq!(seen[2], "i3 AUTHENTICATE XOAUTH2");
         assert_eq!(seen[3], xoauth2::encode("u@contoso.com", "tok"));
         assert_eq!(up.capabilities, vec!["IMAP4rev1"]);
+    }
+
+    #[tokio::test]
+    async fn an_intermediary_that_drops_commands_sent_ahead_gets_them_one_at_a_time() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serving = tokio::spawn(async move {
+            // First connection: greets, reads what was sent ahead, hangs up.
+            let (mut first, _) = listener.accept().await.unwrap();
+            first.write_all(b"* OK ready\r\n").await.unwrap();
+            let mut r = BufReader::new(first);
+            let mut line = String::new();
+            r.read_line(&mut line).await.unwrap();
+            assert_eq!(line, "i0 CAPABILITY\r\n");
+            line.clear();
+            r.read_line(&mut line).await.unwrap();
+            assert!(line.starts_with("i1 AUTHENTICATE XOAUTH2 "), "{line}");
+            drop(r);
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"* OK ready\r\n").await.unwrap();
+            let mut r = BufReader::new(s);
+            let mut line = String::new();
+            r.read_line(&mut line).await.unwrap();
+            assert_eq!(line, "i0 CAPABILITY\r\n", "one command at a time");
+            r.get_mut()
+                .write_all(b"* CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR\r\ni0 OK done\r\n")
+                .await
+                .unwrap();
+            line.clear();
+            r.read_line(&mut line).await.unwrap();
+            assert!(line.starts_with("i1 AUTHENTICATE XOAUTH2 "), "{line}");
+            r.get_mut()
+                .write_all(b"i1 OK [CAPABILITY IMAP4rev1] in\r\n")
+                .await
+                .unwrap();
+            r
+        });
+        let mut s = settings();
+        s.port = port;
+        s.tls = false;
+        let up = login(&s, &oauth()).await.unwrap();
+        assert_eq!(up.capabilities, vec!["IMAP4rev1"]);
+        drop(serving.await.unwrap());
     }
 
     #[test]

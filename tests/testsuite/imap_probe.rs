@@ -38,6 +38,11 @@ async fn scripted(script: Vec<Step>) -> (u16, Arc<Mutex<Vec<String>>>) {
 }
 
 async fn serve(script: Vec<Step>) -> Served {
+    serve_each(vec![script]).await
+}
+
+/// One script per connection, in the order the client connects.
+async fn serve_each(scripts: Vec<Vec<Step>>) -> Served {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -46,36 +51,38 @@ async fn serve(script: Vec<Step>) -> Served {
     let (log, count) = (seen.clone(), flights.clone());
     let done = tokio::spawn(async move {
         let mut released = Some(released);
-        let (stream, _) = listener.accept().await.unwrap();
-        let (r, mut w) = stream.into_split();
-        let mut r = BufReader::new(r);
-        let mut spoke = false;
-        for step in script {
-            match step {
-                Step::Send(s) => {
-                    w.write_all(s.as_bytes()).await.unwrap();
-                    spoke = true;
-                }
-                Step::Expect(prefix) => {
-                    let mut line = String::new();
-                    r.read_line(&mut line).await.unwrap();
-                    if std::mem::take(&mut spoke) {
-                        *count.lock().unwrap() += 1;
+        for script in scripts {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (r, mut w) = stream.into_split();
+            let mut r = BufReader::new(r);
+            let mut spoke = false;
+            for step in script {
+                match step {
+                    Step::Send(s) => {
+                        w.write_all(s.as_bytes()).await.unwrap();
+                        spoke = true;
                     }
-                    log.lock().unwrap().push(line.trim_end().to_string());
-                    assert!(
-                        line.starts_with(prefix),
-                        "expected {prefix:?}, client sent {line:?}"
-                    );
-                }
-                Step::Hang => std::future::pending::<()>().await,
-                Step::Release => {
-                    let _ = released.take().unwrap().await;
-                }
-                Step::Eof => {
-                    let mut line = String::new();
-                    let n = r.read_line(&mut line).await.expect("a clean close, not a reset");
-                    assert_eq!((n, line.as_str()), (0, ""), "the client sent more after LOGOUT");
+                    Step::Expect(prefix) => {
+                        let mut line = String::new();
+                        r.read_line(&mut line).await.unwrap();
+                        if std::mem::take(&mut spoke) {
+                            *count.lock().unwrap() += 1;
+                        }
+                        log.lock().unwrap().push(line.trim_end().to_string());
+                        assert!(
+                            line.starts_with(prefix),
+                            "expected {prefix:?}, client sent {line:?}"
+                        );
+                    }
+                    Step::Hang => std::future::pending::<()>().await,
+                    Step::Release => {
+                        let _ = released.take().unwrap().await;
+                    }
+                    Step::Eof => {
+                        let mut line = String::new();
+                        let n = r.read_line(&mut line).await.expect("a clean close, not a reset");
+                        assert_eq!((n, line.as_str()), (0, ""), "the client sent more after LOGOUT");
+                    }
                 }
             }
         }
@@ -412,4 +419,53 @@ async fn exchange_costs_no_capability_turn_more() {
     let messages = probe_before_logouts_answer(&server).await;
     assert_eq!(messages, 1204);
     assert_eq!(flights_after_release(server).await, 2);
+}
+
+/// An intermediary that cannot take commands sent before its greeting (emailproxy could not):
+/// here it hangs up after reading them. The probe connects again and sends one command at a
+/// time, and the test passes.
+#[tokio::test]
+async fn a_server_that_drops_commands_sent_ahead_is_tested_again_one_at_a_time() {
+    let server = serve_each(vec![
+        vec![
+            Step::Send(EXCHANGE_GREETING),
+            Step::Expect("A0001 CAPABILITY"),
+            Step::Expect("A0002 AUTHENTICATE XOAUTH2 "),
+        ],
+        vec![
+            Step::Send(EXCHANGE_GREETING),
+            Step::Expect("A0001 CAPABILITY"),
+            Step::Send(EXCHANGE_CAPS),
+            Step::Send("A0001 OK CAPABILITY completed.\r\n"),
+            Step::Expect(IR),
+            Step::Send("A0002 OK AUTHENTICATE completed.\r\n"),
+            Step::Expect("A0003 EXAMINE \"INBOX\""),
+            Step::Send("* 7 EXISTS\r\nA0003 OK [READ-ONLY] EXAMINE completed.\r\n"),
+            Step::Expect("A0004 LOGOUT"),
+            Step::Eof,
+        ],
+    ])
+    .await;
+    let messages = probe_before_logouts_answer(&server).await;
+    assert_eq!(messages, 7);
+    let _ = server.release.send(());
+    server.done.await.unwrap();
+}
+
+/// A refused login is the server's word: asked once, never again one at a time.
+#[tokio::test]
+async fn a_refused_login_sent_ahead_is_not_asked_twice() {
+    let server = serve_each(vec![vec![
+        Step::Send(EXCHANGE_GREETING),
+        Step::Expect("A0001 CAPABILITY"),
+        Step::Expect("A0002 AUTHENTICATE XOAUTH2 "),
+        Step::Send(EXCHANGE_CAPS),
+        Step::Send("A0001 OK CAPABILITY completed.\r\nA0002 NO AUTHENTICATE failed.\r\n"),
+        Step::Eof,
+    ]])
+    .await;
+    let err = probe(&settings(server.port), &oauth(), |_| {}).await.unwrap_err();
+    assert!(matches!(err, ProbeError::AuthRejected { .. }), "{err:?}");
+    // The script served one connection; a second attempt would find no listener script left.
+    server.done.await.unwrap();
 }
