@@ -14,6 +14,7 @@ pub mod exit;
 pub mod logging;
 pub mod model;
 pub mod ops;
+pub mod parallel;
 pub mod sanitize;
 pub mod secret;
 pub mod services;

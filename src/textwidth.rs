@@ -20,8 +20,13 @@ pub fn cols(s: &str) -> usize {
 pub fn cut_at(s: &str, width: usize) -> usize {
     let mut w = 0;
     for (i, c) in s.char_indices() {
-        let mut b = [0u8; 4];
-        let cw = cols(c.encode_utf8(&mut b));
+        // Printable ASCII is one column, as in `cols`, without encoding it for a lookup.
+        let cw = if (' '..='~').contains(&c) {
+            1
+        } else {
+            let mut b = [0u8; 4];
+            cols(c.encode_utf8(&mut b))
+        };
         if w + cw > width {
             return i.max(c.len_utf8());
         }

@@ -30,6 +30,7 @@ use crate::model::{Blocker, Flow, RecordedError, Server, TokenFile, TokenSet};
 use crate::secret::Secret;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write as _;
@@ -37,10 +38,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+mod nanos;
+
 pub(super) const SUMMARY_FILE: &str = "tokens.cache";
 const SUMMARY_LOCK: &str = "tokens.cache.lock";
 /// Raised with every change of the format: a cache of another schema is rebuilt, never read.
-const SUMMARY_SCHEMA: u32 = 2;
+const SUMMARY_SCHEMA: u32 = 3;
 /// 10,000 servers make about 3 MB; a larger file is not ours and is ignored.
 const MAX_SUMMARY_BYTES: u64 = 64 << 20;
 
@@ -96,13 +99,13 @@ struct Digest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokensDigest {
-    #[serde(rename = "i", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    #[serde(rename = "i", with = "nanos")]
     issued_at: Timestamp,
-    #[serde(rename = "x", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    #[serde(rename = "x", with = "nanos")]
     expires_at: Timestamp,
-    #[serde(rename = "r", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    #[serde(rename = "r", with = "nanos")]
     refreshed_at: Timestamp,
-    #[serde(rename = "c", with = "jiff::fmt::serde::timestamp::nanosecond::required")]
+    #[serde(rename = "c", with = "nanos")]
     consented_at: Timestamp,
     #[serde(rename = "h")]
     has_refresh: bool,
@@ -147,12 +150,22 @@ impl Digest {
         }
     }
 
-    /// The token file as health reads it. The secrets are blank (a refresh token's presence is
-    /// kept) and the scope is left out: never hand these out as tokens.
+    /// [`Digest::into_file`] of a copy (the tests' reference).
+    #[cfg(test)]
     fn to_file(&self, stem: &str) -> TokenFile {
+        self.clone().into_file(stem.to_string())
+    }
+
+    /// The token file as health reads it, from the digest's own strings. The secrets are blank
+    /// (a refresh token's presence is kept) and the scope is left out: never hand these out as
+    /// tokens.
+    fn into_file(self, stem: String) -> TokenFile {
         TokenFile {
-            server_id: self.server_id.clone().unwrap_or_else(|| stem.to_string()),
-            tokens: self.tokens.as_ref().map(|t| TokenSet {
+            schema: crate::model::TOKENS_SCHEMA,
+            server_id: self.server_id.unwrap_or(stem),
+            server: self.server,
+            username: self.username,
+            tokens: self.tokens.map(|t| TokenSet {
                 access_token: Secret::new(""),
                 refresh_token: t.has_refresh.then(|| Secret::new("")),
                 issued_at: t.issued_at,
@@ -160,14 +173,13 @@ impl Digest {
                 refreshed_at: t.refreshed_at,
                 consented_at: t.consented_at,
                 scope: String::new(),
-                account: t.account.clone(),
+                account: t.account,
                 flow: t.flow,
                 principal_id: None,
             }),
             blocker: self.blocker,
-            last_error: self.last_error.clone(),
+            last_error: self.last_error,
             failures: self.failures,
-            ..TokenFile::new(&self.server, &self.username)
         }
     }
 }
@@ -190,7 +202,61 @@ struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dir: Option<Stamp>,
     /// By token file stem (the server's id).
-    entries: HashMap<String, Entry>,
+    #[serde(with = "pairs")]
+    entries: Entries,
+}
+
+/// The entries as a JSON list of `[stem, entry]` pairs, not an object: read into a list, then
+/// into a map of the right size at once. Read as an object, the map grew as it went (14
+/// rehashes of buckets of about 300 bytes at 10,000 servers, each on fresh memory: a fifth of
+/// `check`'s page faults).
+mod pairs {
+    use super::{Entries, Entry};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(entries: &Entries, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(entries)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Entries, D::Error> {
+        let pairs = Vec::<(String, Entry)>::deserialize(d)?;
+        let mut entries = Entries::with_capacity_and_hasher(pairs.len(), Default::default());
+        entries.extend(pairs);
+        Ok(entries)
+    }
+}
+
+/// The entries by stem, hashed with foldhash rather than SipHash: 10,000 stems are hashed
+/// twice on every `list`. SipHash's defence against chosen colliding keys is not needed here:
+/// the keys are the ids of the servers of the user's own store, in a file only its owner can
+/// write, never text from the network.
+type Entries = HashMap<String, Entry, foldhash::fast::FixedState>;
+
+/// The summary as read ahead of the configuration ([`Store::read_token_cache`]), to be
+/// checked against the servers and the token files by [`Store::token_health_files_from`].
+#[derive(Debug, Default)]
+pub struct TokenCache(Option<Summary>);
+
+/// The summary's file as read, not parsed yet.
+#[derive(Debug, Default)]
+pub struct TokenCacheBytes(Option<Vec<u8>>);
+
+impl TokenCacheBytes {
+    /// Whether parsing this is worth a thread of its own: about 2,000 servers and more (the
+    /// summary of 10,000 is about 3 MB). Smaller stores are not worth a thread's start.
+    pub fn is_large(&self) -> bool {
+        self.0.as_ref().is_some_and(|b| b.len() >= 600 << 10)
+    }
+
+    /// The summary, if it is a usable one: damaged, foreign or of another schema is a summary
+    /// to rebuild, never an error.
+    pub fn parse(self) -> TokenCache {
+        TokenCache(
+            self.0
+                .and_then(|bytes| serde_json::from_slice::<Summary>(&bytes).ok())
+                .filter(|s| s.schema == SUMMARY_SCHEMA),
+        )
+    }
 }
 
 /// How the token files were learnt.
@@ -224,15 +290,45 @@ impl Store {
     /// these are never tokens to hand out. A file that cannot be read is the same error as
     /// when `token` reads it.
     pub fn token_health_files(&self, servers: &[Server]) -> Result<BTreeMap<String, TokenFile>, StoreError> {
-        self.token_health_files_with(servers, None)
-            .map(|(files, _)| files)
+        self.token_health_files_from(servers, self.read_token_cache().parse())
+    }
+
+    /// As [`Store::token_health_files`], from a summary read before (while the configuration
+    /// was read on another thread). Only its stamps are trusted, checked here, so when it was
+    /// read does not matter.
+    pub fn token_health_files_from(
+        &self,
+        servers: &[Server],
+        cache: TokenCache,
+    ) -> Result<BTreeMap<String, TokenFile>, StoreError> {
+        self.health_files(servers, None, cache.0).map(|(files, _)| files)
+    }
+
+    /// The summary's bytes, unparsed (parsing is most of its cost, and can run beside the
+    /// configuration's). Any problem reading it is a summary to rebuild, never an error.
+    pub fn read_token_cache(&self) -> TokenCacheBytes {
+        let path = self.summary_path();
+        let bytes = read_regular(&path, MAX_SUMMARY_BYTES, |meta| {
+            self.check_owner_mode(&path, meta, false)
+        });
+        TokenCacheBytes(bytes.ok().flatten())
     }
 
     /// As [`Store::token_health_files`], saying how; `settle` replaces [`settle_time`].
+    #[cfg(test)]
     pub(crate) fn token_health_files_with(
         &self,
         servers: &[Server],
         settle: Option<Duration>,
+    ) -> Result<(BTreeMap<String, TokenFile>, Source), StoreError> {
+        self.health_files(servers, settle, self.read_token_cache().parse().0)
+    }
+
+    fn health_files(
+        &self,
+        servers: &[Server],
+        settle: Option<Duration>,
+        mut cached: Option<Summary>,
     ) -> Result<(BTreeMap<String, TokenFile>, Source), StoreError> {
         let started = SystemTime::now();
         let tokens_dir = self.tokens_dir();
@@ -244,21 +340,20 @@ impl Store {
             }
             Err(e) => return Err(StoreError::io(&tokens_dir, e)),
         };
-        let stems: Vec<String> = servers.iter().map(token_stem).collect();
-        let cached = self.read_summary();
-        if let Some(c) = &cached
-            && c.dir == Some(dir)
-            && stems.iter().all(|s| c.entries.contains_key(s))
+        let stems: Vec<Cow<str>> = servers.iter().map(stem_of).collect();
+        if let Some(mut c) =
+            cached.take_if(|c| c.dir == Some(dir) && stems.iter().all(|s| c.entries.contains_key(&**s)))
         {
-            return Ok((resolve(servers, &stems, &c.entries), Source::Summary));
+            return Ok((resolve_from(servers, &stems, &mut c.entries), Source::Summary));
         }
 
-        let mut entries = HashMap::with_capacity(stems.len());
+        let mut entries = Entries::with_capacity_and_hasher(stems.len(), Default::default());
         let mut read = 0;
         for stem in &stems {
-            if entries.contains_key(stem) {
+            if entries.contains_key(&**stem) {
                 continue;
             }
+            let stem = &**stem;
             let path = tokens_dir.join(format!("{stem}.json"));
             let stamp = match fs::metadata(&path) {
                 Ok(m) => Some(Stamp::of(&m)),
@@ -280,9 +375,10 @@ impl Store {
                     self.read_token_entry(&path, stem)?
                 }
             };
-            entries.insert(stem.clone(), entry);
+            entries.insert(stem.to_string(), entry);
         }
-        let files = resolve(servers, &stems, &entries);
+        // A copy: the summary written below keeps every digest.
+        let files = resolve_from(servers, &stems, &mut entries.clone());
 
         let now_dir = fs::metadata(&tokens_dir).ok().map(|m| Stamp::of(&m));
         let settle = settle.unwrap_or_else(|| settle_time(&dir));
@@ -322,19 +418,6 @@ impl Store {
         })
     }
 
-    /// The summary, if there is a usable one: any problem (absent, damaged, another schema,
-    /// not ours) is a summary to rebuild, never an error.
-    fn read_summary(&self) -> Option<Summary> {
-        let path = self.summary_path();
-        let bytes = read_regular(&path, MAX_SUMMARY_BYTES, |meta| {
-            self.check_owner_mode(&path, meta, false)
-        })
-        .ok()??;
-        serde_json::from_slice::<Summary>(&bytes)
-            .ok()
-            .filter(|s| s.schema == SUMMARY_SCHEMA)
-    }
-
     /// Replaces the summary, best effort: skipped when another process is writing it or the
     /// store cannot be written. No fsync: see the module's notes.
     fn write_summary(&self, summary: &Summary) {
@@ -366,22 +449,46 @@ impl Store {
 }
 
 /// The files the servers may use, by server name: each bound to its server and mailbox as
-/// [`Store::read_tokens`] requires.
-fn resolve(
+/// [`Store::read_tokens`] requires. Each served digest is moved out of `entries`, not copied
+/// (at 10,000 servers, copies and frees of 40,000 strings). A digest serves at most one server
+/// (its id, or before ids its server's unique name, must match), so moving it out of the
+/// summary cannot take it from another server.
+fn resolve_from(
     servers: &[Server],
-    stems: &[String],
-    entries: &HashMap<String, Entry>,
+    stems: &[Cow<str>],
+    entries: &mut Entries,
 ) -> BTreeMap<String, TokenFile> {
-    servers
-        .iter()
-        .zip(stems)
-        .filter_map(|(server, stem)| {
-            let d = entries.get(stem)?.digest.as_ref()?;
-            let server_id = d.server_id.as_deref().unwrap_or(stem);
-            super::serves(server_id, &d.server, &d.username, server)
-                .then(|| (server.name.clone(), d.to_file(stem)))
-        })
-        .collect()
+    // Made in name order, so that the map is built without sorting (and moving) the token
+    // files themselves: only these indices are sorted. Stable, as the map's own sort is.
+    let mut order: Vec<usize> = (0..servers.len()).collect();
+    order.sort_by(|&a, &b| servers[a].name.cmp(&servers[b].name));
+    let mut files = Vec::with_capacity(servers.len());
+    for i in order {
+        let (server, stem) = (&servers[i], &*stems[i]);
+        if served(entries, server, stem).is_none() {
+            continue;
+        }
+        if let Some((stem, Entry { digest: Some(d), .. })) = entries.remove_entry(stem) {
+            files.push((server.name.clone(), d.into_file(stem)));
+        }
+    }
+    files.into_iter().collect()
+}
+
+/// The digest of `stem`'s file when it serves `server`.
+fn served<'a>(entries: &'a Entries, server: &Server, stem: &str) -> Option<&'a Digest> {
+    let d = entries.get(stem)?.digest.as_ref()?;
+    let server_id = d.server_id.as_deref().unwrap_or(stem);
+    super::serves(server_id, &d.server, &d.username, server).then_some(d)
+}
+
+/// The stem of `server`'s token file, borrowed when it is the server's id (nearly always).
+fn stem_of(server: &Server) -> Cow<'_, str> {
+    if server.id.is_empty() {
+        Cow::Owned(token_stem(server))
+    } else {
+        Cow::Borrowed(&server.id)
+    }
 }
 
 #[cfg(test)]

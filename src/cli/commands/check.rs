@@ -7,9 +7,17 @@ use crate::model::health::{self, Level};
 use crate::ops::{self as core_ops, Error};
 use crate::services::imap::Timeouts;
 use crate::store::Store;
+use std::io::Write as _;
 
 pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
-    let config = match store.load() {
+    // Without --test, the token cache is read beside the configuration (see
+    // `Store::load_with_token_cache`); a test writes tokens, so then it is read after.
+    let loaded = if a.test {
+        store.load().map(|c| (c, None))
+    } else {
+        store.load_with_token_cache().map(|(c, t)| (c, Some(t)))
+    };
+    let (config, cache) = match loaded {
         Ok(c) => c,
         Err(e) => {
             out!("UNKNOWN - store unreadable: {e}");
@@ -36,9 +44,10 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     };
     // A test wrote its results: read them back.
     let config = if a.test { store.load() } else { Ok(config) };
+    let cache = cache.unwrap_or_else(|| store.read_token_cache().parse());
     let healths = match config
         .map_err(Error::from)
-        .and_then(|c| healths_of(store, c, names))
+        .and_then(|c| healths_of(store, c, cache, names))
     {
         Ok(h) => h,
         Err(e) => {
@@ -72,12 +81,26 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
             count(Level::Critical),
             count(Level::Unknown)
         );
-        for h in &healths {
-            out!("{} {}: {}", h.level.label(), h.server, h.summary());
-            for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
-                out!("    {} → {}", f.message, crate::cli::fix::text(&f.fix));
-            }
-        }
+        // Written at once: `out!` writes each line on its own, 10,000 system calls at 10,000
+        // servers. Each line is made safe as `out!` makes it; a large store's on two threads.
+        let lines = crate::parallel::map(&healths, server_lines);
+        let _ = std::io::stdout().lock().write_all(lines.concat().as_bytes());
+        super::views::exiting(lines);
     }
+    super::views::exiting(healths);
     worst as u8
+}
+
+/// A server's lines of the text report: its health, then each finding to act on with its fix.
+fn server_lines(h: &health::Health) -> String {
+    let mut text = String::new();
+    let mut line = |l: String| {
+        text.push_str(&crate::sanitize::terminal(&l));
+        text.push('\n');
+    };
+    line(format!("{} {}: {}", h.level.label(), h.server, h.summary()));
+    for f in h.findings.iter().filter(|f| f.level >= Level::Warning) {
+        line(format!("    {} → {}", f.message, crate::cli::fix::text(&f.fix)));
+    }
+    text
 }

@@ -1,6 +1,6 @@
 //! `inbound list`.
 
-use super::views::{table, views};
+use super::views::{exiting, table, views};
 use crate::cli::output;
 use crate::exit;
 use crate::ops::Error;
@@ -10,7 +10,9 @@ use std::io::Write;
 pub(super) fn list(store: &Store, json: bool) -> Result<u8, Error> {
     let mut out = std::io::stdout().lock();
     if json {
-        let _ = writeln!(out, "{}", output::pretty(&views(store, None)?));
+        let views = views(store, None)?;
+        let _ = writeln!(out, "{}", output::pretty(&views));
+        exiting(views);
         return Ok(exit::OK);
     }
     match table(store)? {
