@@ -27,7 +27,8 @@ pub async fn test_server(
     let config = store.load()?;
     let server = super::server_named(&config, name);
     warm(server.iter());
-    let (result, outcome) = run(store, server, name, timeouts, progress).await;
+    let mut progress = progress;
+    let (result, outcome) = run(store, server, name, timeouts, &mut progress).await;
     match record(store, [(name, outcome)]) {
         Ok(()) => result,
         Err(e) => Err(unsaved(name, result, &e)),
@@ -45,7 +46,8 @@ pub async fn probe_server(
     let config = store.load()?;
     let server = super::server_named(&config, name);
     warm(server.iter());
-    run(store, server, name, timeouts, progress).await.0
+    let mut progress = progress;
+    run(store, server, name, timeouts, &mut progress).await.0
 }
 
 /// Test & Confirm for many servers, `jobs` at a time; results in the order of `names`. The
@@ -56,10 +58,10 @@ pub async fn test_servers<P>(
     names: Vec<String>,
     jobs: usize,
     timeouts: Timeouts,
-    progress: impl Fn(&str) -> P,
+    progress: impl Fn(&str) -> P + Sync,
 ) -> Result<Vec<(String, Result<ProbeReport>)>>
 where
-    P: FnMut(ProbeEvent) + Send,
+    P: FnMut(ProbeEvent) + Send + 'static,
 {
     let batch = Batch {
         jobs,
@@ -87,14 +89,29 @@ pub async fn test_servers_reporting<P>(
     store: &Store,
     names: Vec<String>,
     batch: &Batch,
-    progress: impl Fn(&str) -> P,
-    done: impl Fn(&str, &Result<ProbeReport>),
+    progress: impl Fn(&str) -> P + Sync,
+    done: impl Fn(&str, &Result<ProbeReport>) + Sync,
 ) -> Result<Vec<(String, Result<ProbeReport>)>>
 where
-    P: FnMut(ProbeEvent) + Send,
+    P: FnMut(ProbeEvent) + Send + 'static,
 {
+    // The batch is compiled once, not once per caller's closures (it is large: four copies
+    // were 88 KB of the binary).
+    let progress = |name: &str| -> Reporter { Box::new(progress(name)) };
+    reporting(store, names, batch, &progress, &done).await
+}
+
+/// What a test says of each stage as it happens.
+type Reporter = Box<dyn FnMut(ProbeEvent) + Send>;
+
+async fn reporting(
+    store: &Store,
+    names: Vec<String>,
+    batch: &Batch,
+    progress: &(dyn Fn(&str) -> Reporter + Sync),
+    done: &(dyn Fn(&str, &Result<ProbeReport>) + Sync),
+) -> Result<Vec<(String, Result<ProbeReport>)>> {
     let (jobs, timeouts) = (batch.jobs, batch.timeouts);
-    let done = &done;
     let config = store.load()?;
     let by_name: HashMap<&str, &Server> = config.servers.iter().map(|s| (s.name.as_str(), s)).collect();
     warm(names.iter().filter_map(|n| by_name.get(n.as_str()).copied()));
@@ -109,7 +126,7 @@ where
                             kind: "server",
                             name: name.clone(),
                         });
-                let p = progress(&name);
+                let mut p = progress(&name);
                 let cancel = batch.cancel.clone();
                 async move {
                     if cancel.is_cancelled() {
@@ -117,7 +134,7 @@ where
                         done(&name, &result);
                         return (i, name, result, None);
                     }
-                    let (result, outcome) = run(store, server, &name, timeouts, p).await;
+                    let (result, outcome) = run(store, server, &name, timeouts, &mut p).await;
                     done(&name, &result);
                     (i, name, result, outcome)
                 }
@@ -184,7 +201,7 @@ async fn run(
     server: Result<Server>,
     name: &str,
     timeouts: Timeouts,
-    mut progress: impl FnMut(ProbeEvent) + Send,
+    progress: &mut (dyn FnMut(ProbeEvent) + Send),
 ) -> (Result<ProbeReport>, Outcome) {
     let server = match server {
         Ok(s) => s,
