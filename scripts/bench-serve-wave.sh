@@ -19,6 +19,7 @@
 # Usage: scripts/bench-serve-wave.sh [RUNS] [RTT_MS] [SERVERS]   (defaults: 5 50 1000)
 # INBOUND_BIN=path measures another build of inbound; BENCH_SKIP_BUILD=1 builds nothing;
 # TOOLS_PROFILE=debug builds the helpers in the dev profile (inbound is always release).
+# BENCH_KEEP_LOGS=DIR keeps the serve log of every run in DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -70,14 +71,22 @@ echo "binary: $bin, $(stat -c %s "$bin") bytes; helpers: ${TOOLS_PROFILE:-releas
 echo "== ${rtt} ms round trip on every loopback TCP packet (NFQUEUE, both directions)"
 chrt -f 50 "$tools/net_delay" "$queue" "$(awk "BEGIN {print $rtt / 2}")" >"$dir/delay.log" 2>&1 &
 pids+=($!)
+delay_pid=$!
 for _ in $(seq 100); do [ -s "$dir/delay.log" ] && break; sleep 0.05; done
 cat "$dir/delay.log"
 "$ipt" -A OUTPUT -o lo -p tcp -j NFQUEUE --queue-num "$queue"
 
+# CPU ticks (user + system, threads that ended included) of process $1.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Idle and all CPU ticks of the whole machine: "idle total".
+machine() { awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+
 # One run: $1 due servers in a store of $servers. Prints "wave_ms serve_cpu_ms fresh failed
-# idp_refreshes"; serve's CPU is the whole process's, from its start to the end of the wave.
+# idp_refreshes fake_cpu_ms delay_cpu_ms"; serve's CPU is the whole process's, from its start
+# to the end of the wave; the fake token endpoint's and the delay's, from the wave's first log
+# line (polled every 10 ms) to its end.
 run() {
-  local due="$1" run_dir env_pid serve_pid log ticks0 ticks1
+  local due="$1" run_dir env_pid serve_pid log ticks0 ticks1 fake0 fake1 delay0 delay1
   run_dir="$(mktemp -d -p "$dir")"
   # The fake answers up to $servers connections at once: its soft open-file limit goes up to
   # the hard one (serve raises its own).
@@ -89,22 +98,58 @@ run() {
   RUST_LOG=inbound=info "$bin" --config-dir "$run_dir/store" serve --test-every 8640000 ${SERVE_ARGS:-} >"$run_dir/serve.out" 2>&1 &
   serve_pid=$!
   ticks0=0
-  for _ in $(seq 12000); do # 120 s at most
-    if [ -f "$log" ]; then
-      done_count=$(grep -c -e "token fresh" -e "refresh failed; the next try" "$log" || true)
-      [ "$done_count" -ge "$due" ] && break
-    fi
-    sleep 0.01
-  done
-  ticks1=$(awk '{print $14 + $15}' "/proc/$serve_pid/stat")
+  # One waiting process that reads the log as it grows (a `grep` every 10 ms cost a fifth of a
+  # core, taken from the wave it measured). It prints the fake's and the delay's CPU ticks and
+  # the machine's idle/all ticks at the wave's first log line.
+  read -r fake0 delay0 idle0 all0 < <(python3 - "$log" "$due" "$env_pid" "$delay_pid" <<'EOF'
+import sys, time
+log, due, pids = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+def machine():
+    cpu = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return cpu[3] + cpu[4], sum(cpu)
+start, done, rest, at = None, 0, b"", 0
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
+        with open(log, "rb") as f:
+            f.seek(at)
+            chunk = f.read()
+    except FileNotFoundError:
+        chunk = b""
+    at += len(chunk)
+    lines = (rest + chunk).split(b"\n")
+    rest = lines.pop()
+    for line in lines:
+        if start is None and b"refreshing the token ahead of expiry" in line:
+            start = [ticks(p) for p in pids] + list(machine())
+        if b"token fresh" in line or b"refresh failed; the next try" in line:
+            done += 1
+    if done >= due:
+        break
+    time.sleep(0.005)
+print(*(start or ["", "", "", ""]))
+EOF
+)
+  ticks1=$(ticks "$serve_pid")
+  fake1=$(ticks "$env_pid")
+  delay1=$(ticks "$delay_pid")
+  read -r idle1 all1 < <(machine)
   kill -TERM "$serve_pid"
   wait "$serve_pid" || true
   kill -TERM "$env_pid"
   wait "$env_pid" || true
-  python3 - "$log" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" "$(cat "$run_dir/idp.txt" 2>/dev/null || echo '?')" <<'EOF'
+  python3 - "$log" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" "$(cat "$run_dir/idp.txt" 2>/dev/null || echo '?')" \
+    "$((fake1 - ${fake0:-$fake1}))" "$((delay1 - ${delay0:-$delay1}))" \
+    "$((idle1 - ${idle0:-$idle1}))" "$((all1 - ${all0:-$all1}))" <<'EOF'
 import re, sys
 from datetime import datetime
 log, ticks, hz, idp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+fake, delay = int(sys.argv[5]) * 1000 // hz, int(sys.argv[6]) * 1000 // hz
+idle, total = int(sys.argv[7]), int(sys.argv[8])
+busy = 100 * (total - idle) / total if total else float("nan")
 stamp = re.compile(r"^(\S+)Z\s")
 def ts(line):
     m = stamp.match(line)
@@ -121,8 +166,10 @@ for line in open(log, errors="replace"):
         failed += 1
         last = ts(line)
 wave = (last - first).total_seconds() * 1000 if first and last else float("nan")
-print(f"{wave:.1f} {ticks * 1000 / hz:.0f} {fresh} {failed} {idp}")
+print(f"{wave:.1f} {ticks * 1000 / hz:.0f} {fresh} {failed} {idp} {fake} {delay} {busy:.0f}")
 EOF
+  # BENCH_KEEP_LOGS=DIR keeps each run's serve log there (for the timeline of a wave).
+  if [ -n "${BENCH_KEEP_LOGS:-}" ]; then cp "$log" "$BENCH_KEEP_LOGS/serve-$due-$(date +%s%N).log"; fi
   rm -rf "$run_dir"
 }
 
@@ -130,11 +177,11 @@ echo "== one due server vs all $servers due, each in a store of $servers servers
 : >"$dir/one.txt"
 : >"$dir/wave.txt"
 for i in $(seq "$runs"); do
-  read -r ms cpu fresh failed idp < <(run 1)
-  echo "   run $i, one:  ${ms} ms (serve CPU ${cpu} ms; fresh ${fresh}, failed ${failed}; refreshes at the IdP ${idp})"
+  read -r ms cpu fresh failed idp fake delay busy < <(run 1)
+  echo "   run $i, one:  ${ms} ms (serve CPU ${cpu} ms; fresh ${fresh}, failed ${failed}; refreshes at the IdP ${idp}; during the wave CPU of the fake ${fake} ms, of the delay ${delay} ms; machine busy ${busy} %)"
   echo "$ms" >>"$dir/one.txt"
-  read -r ms cpu fresh failed idp < <(run "$servers")
-  echo "   run $i, wave: ${ms} ms (serve CPU ${cpu} ms; fresh ${fresh}, failed ${failed}; refreshes at the IdP ${idp})"
+  read -r ms cpu fresh failed idp fake delay busy < <(run "$servers")
+  echo "   run $i, wave: ${ms} ms (serve CPU ${cpu} ms; fresh ${fresh}, failed ${failed}; refreshes at the IdP ${idp}; during the wave CPU of the fake ${fake} ms, of the delay ${delay} ms; machine busy ${busy} %)"
   echo "$ms" >>"$dir/wave.txt"
 done
 python3 - "$dir/one.txt" "$dir/wave.txt" "$rtt" "$servers" <<'EOF'

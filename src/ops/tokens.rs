@@ -47,6 +47,13 @@ impl Policy {
         self != Policy::Force
     }
 
+    /// Whether to look at the stored token before taking the lock: worth it where the
+    /// token is usually fresh (a mail program asking), not for serve, which asks only for
+    /// tokens its own read found due (the lock's read decides again either way).
+    fn reads_before_locking(self) -> bool {
+        matches!(self, Policy::WhenDue | Policy::AtLeast(_))
+    }
+
     /// Whether `tokens` are due for a refresh under this policy.
     fn due(self, tokens: &TokenSet, now: Timestamp) -> bool {
         match self {
@@ -106,7 +113,7 @@ pub async fn fresh_token_in(
     now: impl Fn() -> Timestamp,
 ) -> Result<Fresh> {
     let (srv, app) = super::oauth_target(config, server)?;
-    if policy.serves_stored() {
+    if policy.reads_before_locking() {
         // No lock: files are replaced by rename, so this is the old file or the new one.
         let hot = store.read_tokens(&srv)?;
         if let Some(file) = hot.as_ref().filter(|f| f.blocker.is_none())
@@ -121,13 +128,18 @@ pub async fn fresh_token_in(
         }
     }
 
-    // The exclusive lock blocks while another process refreshes; do the wait off the runtime.
-    let locked = {
-        let store = store.clone();
-        let srv = srv.clone();
-        tokio::task::spawn_blocking(move || store.lock_tokens(&srv, true))
-            .await
-            .map_err(|e| Error::Io(e.to_string()))?
+    // A free lock is taken here; one held by another process is waited for off the
+    // runtime (a wave of 1,000 made two hops to a blocking thread per refresh).
+    let locked = match store.try_lock_tokens(&srv) {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => {
+            let store = store.clone();
+            let srv = srv.clone();
+            tokio::task::spawn_blocking(move || store.lock_tokens(&srv, true))
+                .await
+                .map_err(|e| Error::Io(e.to_string()))?
+        }
+        Err(e) => Err(e),
     };
     let lock = match locked {
         Ok(lock) => lock,

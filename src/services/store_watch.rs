@@ -1,21 +1,45 @@
-//! Tells when the store changes (the CLI, the app or another process wrote to it): inotify
-//! through the `notify` crate, on the store directory and its `tokens/` (from the moment it
-//! exists), debounced so a burst
-//! of writes (a refresh wave, a rename and its sweep) is one wake-up. Nothing is polled.
+//! Tells when the store changes (the CLI, the app or another process wrote to it): inotify on
+//! the store directory and its `tokens/` (from the moment it exists), debounced so a burst of
+//! writes (a refresh wave, a rename and its sweep) is one wake-up. Nothing is polled.
+//!
+//! inotify is used directly (the `inotify` crate) rather than through `notify`, whose watch
+//! mask always includes `IN_OPEN`: every open of a lock or token file, by serve itself or by
+//! any mail program asking for a token, woke a watcher thread, about a tenth of serve's CPU
+//! in a refresh wave. Here the kernel queues only what can change what the store says:
+//! entries made, removed, renamed, written or re-permissioned. Lock files are never written,
+//! so taking and releasing a lock queues nothing.
 
-use notify::event::ModifyKind;
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use futures_util::StreamExt as _;
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+use std::ffi::OsStr;
+use std::io;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Writes closer together than this are one change.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
+/// What the kernel reports for a watched directory: changes of its entries, and its own
+/// removal (then its watch ends; `tokens/` made again is watched again).
+const MASK: WatchMask = WatchMask::CREATE
+    .union(WatchMask::DELETE)
+    .union(WatchMask::MOVED_FROM)
+    .union(WatchMask::MOVED_TO)
+    .union(WatchMask::MODIFY)
+    .union(WatchMask::ATTRIB)
+    .union(WatchMask::DELETE_SELF)
+    .union(WatchMask::MOVE_SELF);
+
 /// Keeps the watch alive; dropping it stops watching.
 pub struct StoreWatch {
-    _watcher: Arc<Mutex<RecommendedWatcher>>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for StoreWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl std::fmt::Debug for StoreWatch {
@@ -24,106 +48,89 @@ impl std::fmt::Debug for StoreWatch {
     }
 }
 
-/// A store file changed: not our lock files, not temporary files still being written.
-fn counts(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+/// Store files whose change matters: JSON documents, not temporary files.
+fn counts(name: &OsStr) -> bool {
+    let Some(name) = name.to_str() else {
         return false;
     };
     name.ends_with(".json") && !name.starts_with(crate::store::atomic::TEMP_PREFIX)
 }
 
-/// Whether `path` is one of the file names to `ignore`.
-fn ignored(path: &Path, ignore: &[&str]) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| ignore.contains(&n))
-}
-
-/// What the inotify thread saw, for the debouncing task.
 enum Seen {
     Change,
-    /// `tokens/` was made (or moved into place) after the watch began: watch it too.
     TokensAppeared,
 }
 
-/// Watches `dir` and `dir/tokens` (also when `tokens/` is made later: a store's first token
-/// write makes it); each debounced change sends one `()`. The receiver ends when the watch
-/// does.
-pub fn watch(dir: &Path) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
+/// What one event means for a watcher of the store directory `store` and of `tokens`.
+fn seen(event: &inotify::EventOwned, store: &WatchDescriptor, ignore: &[&str]) -> Option<Seen> {
+    // Events were lost: anything may have changed.
+    if event.mask.contains(EventMask::Q_OVERFLOW) {
+        return Some(Seen::Change);
+    }
+    let name = event.name.as_deref()?;
+    if event.wd == *store
+        && name == "tokens"
+        && event.mask.contains(EventMask::ISDIR)
+        && event.mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
+    {
+        return Some(Seen::TokensAppeared);
+    }
+    let ignored = name.to_str().is_some_and(|n| ignore.contains(&n));
+    (counts(name) && !ignored).then_some(Seen::Change)
+}
+
+/// Watches the store directory `dir`; each debounced change arrives as one `()`.
+pub fn watch(dir: &Path) -> io::Result<(StoreWatch, mpsc::Receiver<()>)> {
     watch_except(dir, &[])
 }
 
-/// [`watch`], but a change of a file named in `ignore` (in the store directory or `tokens/`)
-/// is no change: serve writes `serve.json` itself, and reading 1,000 token files again
-/// because of its own status write is wasted work.
+/// [`watch`], but writes of the files named in `ignore` (serve's own status file) are no
+/// change.
 pub fn watch_except(
     dir: &Path,
     ignore: &'static [&'static str],
-) -> notify::Result<(StoreWatch, mpsc::Receiver<()>)> {
-    // Events name absolute paths; so must the one compared with them.
-    let dir = &std::path::absolute(dir).map_err(notify::Error::io)?;
+) -> io::Result<(StoreWatch, mpsc::Receiver<()>)> {
+    let dir = std::path::absolute(dir)?;
     let tokens = dir.join("tokens");
-    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<Seen>();
-    let tokens_seen = tokens.clone();
-    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let Ok(event) = res else { return };
-        // Renames into place (atomic writes), writes, removals; reads and opens are not changes.
-        let change = matches!(
-            event.kind,
-            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-        );
-        if !change {
-            return;
-        }
-        let appeared = matches!(
-            event.kind,
-            EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
-        ) && event.paths.contains(&tokens_seen);
-        // The watcher cannot add a watch from its own thread (it waits for that thread's
-        // answer): the task below does.
-        if appeared {
-            let _ = raw_tx.send(Seen::TokensAppeared);
-        } else if event.paths.iter().any(|p| counts(p) && !ignored(p, ignore)) {
-            let _ = raw_tx.send(Seen::Change);
-        }
-    })?;
-    let watcher = Arc::new(Mutex::new(watcher));
-    {
-        let mut w = watcher.lock().unwrap_or_else(|p| p.into_inner());
-        w.watch(dir, RecursiveMode::NonRecursive)?;
-        if tokens.is_dir() {
-            w.watch(&tokens, RecursiveMode::NonRecursive)?;
-        }
+    let inotify = Inotify::init()?;
+    let mut watches = inotify.watches();
+    let store = watches.add(&dir, MASK)?;
+    if tokens.is_dir() {
+        watches.add(&tokens, MASK)?;
     }
-    let weak = Arc::downgrade(&watcher);
+    let mut events = inotify.into_event_stream(vec![0u8; 16 * 1024])?;
     let (tx, rx) = mpsc::channel(1);
-    tokio::spawn(async move {
-        while let Some(first) = raw_rx.recv().await {
-            let mut appeared = matches!(first, Seen::TokensAppeared);
-            // Collect the rest of the burst, then wake the reader once.
-            let deadline = tokio::time::Instant::now() + DEBOUNCE;
-            while let Ok(Some(seen)) = tokio::time::timeout_at(deadline, raw_rx.recv()).await {
-                appeared |= matches!(seen, Seen::TokensAppeared);
-            }
-            if appeared {
-                let Some(watcher) = weak.upgrade() else { break };
-                // Token files written before this watch began are not missed: the wake-up
-                // below comes after it, and the reader reads the whole store then.
-                let added = watcher
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .watch(&tokens, RecursiveMode::NonRecursive);
-                if let Err(e) = added {
-                    tracing::warn!(error = %e, dir = %tokens.display(), "cannot watch the token directory; token changes by others are seen at the next change of config.json");
+    let task = tokio::spawn(async move {
+        loop {
+            // Wait for the first event that counts, then gather the burst it starts.
+            let mut appeared = loop {
+                match events.next().await {
+                    Some(Ok(e)) => match seen(&e, &store, ignore) {
+                        Some(s) => break matches!(s, Seen::TokensAppeared),
+                        None => continue,
+                    },
+                    // The descriptor failed or closed: no more news.
+                    _ => return,
                 }
+            };
+            let deadline = tokio::time::Instant::now() + DEBOUNCE;
+            while let Ok(Some(Ok(e))) = tokio::time::timeout_at(deadline, events.next()).await {
+                appeared |= matches!(seen(&e, &store, ignore), Some(Seen::TokensAppeared));
             }
-            // Full: a wake-up is already waiting, which covers this change too.
+            if appeared && let Err(e) = events.watches().add(&tokens, MASK) {
+                tracing::warn!(error = %e, dir = %tokens.display(), "cannot watch the token directory; token changes by others are seen at the next change of config.json");
+            }
             if tx.try_send(()).is_err() && tx.is_closed() {
-                break;
+                return;
             }
         }
     });
-    Ok((StoreWatch { _watcher: watcher }, rx))
+    Ok((
+        StoreWatch {
+            task: task.abort_handle(),
+        },
+        rx,
+    ))
 }
 
 #[cfg(test)]
@@ -181,6 +188,53 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .expect("a token write in the new directory is seen")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_edit_in_place_is_a_change_and_reading_or_locking_is_none() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("tokens")).unwrap();
+        std::fs::write(tmp.path().join("config.json"), b"{}").unwrap();
+        std::fs::write(tmp.path().join("tokens/a.json"), b"{}").unwrap();
+        let (_w, mut rx) = watch(tmp.path()).unwrap();
+        {
+            let _lock =
+                crate::store::atomic::LockGuard::exclusive(&tmp.path().join("tokens/a.lock")).unwrap();
+            std::fs::read(tmp.path().join("tokens/a.json")).unwrap();
+            std::fs::read(tmp.path().join("config.json")).unwrap();
+        }
+        assert!(
+            tokio::time::timeout(DEBOUNCE * 4, rx.recv()).await.is_err(),
+            "a lock taken and released, files read: nothing changed"
+        );
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(tmp.path().join("config.json"))
+            .unwrap();
+        f.write_all(b" ").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a file written in place is a change")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_token_directory_removed_and_made_again_is_watched_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("tokens")).unwrap();
+        let (_w, mut rx) = watch(tmp.path()).unwrap();
+        std::fs::remove_dir(tmp.path().join("tokens")).unwrap();
+        std::fs::create_dir(tmp.path().join("tokens")).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the token directory made again is a change")
+            .unwrap();
+        crate::store::atomic::write_atomic(&tmp.path().join("tokens/a.json"), b"{}").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a token write in it is seen")
             .unwrap();
     }
 }

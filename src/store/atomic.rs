@@ -58,17 +58,19 @@ pub fn write_atomic_locked(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace_with(tmp, path, dir, bytes)
 }
 
-/// Fills `tmp` with `bytes`, syncs it, renames it over `path` and syncs `dir`.
+/// Fills `tmp` with `bytes`, syncs it, renames it over `path` and syncs `dir` (one sync for
+/// the renames of many writers at once: [`super::dir_sync`]).
 fn replace_with(mut tmp: tempfile::NamedTempFile, path: &Path, dir: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Ok(old) = fs::metadata(path)
-        && (old.uid() != tmp.as_file().metadata()?.uid() || old.gid() != tmp.as_file().metadata()?.gid())
-    {
-        std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()))?;
+    if let Ok(old) = fs::metadata(path) {
+        let new = tmp.as_file().metadata()?;
+        if old.uid() != new.uid() || old.gid() != new.gid() {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(old.uid()), Some(old.gid()))?;
+        }
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    super::dir_sync::sync_dir(dir)
 }
 
 /// Removes temporary files for `target` left in `dir` by a process killed mid-write. The

@@ -23,6 +23,7 @@ const TOKENS_DIR: &str = "tokens";
 
 mod ahead;
 mod certs;
+mod dir_sync;
 mod narrow;
 mod proxy;
 mod summary;
@@ -458,6 +459,12 @@ impl Store {
 
     pub fn lock_tokens(&self, server: &Server, exclusive: bool) -> Result<LockGuard, StoreError> {
         self.lock(&self.tokens_lock_path(server), exclusive)
+    }
+
+    /// The exclusive lock of a server's token file if nobody holds it now (`None`: held).
+    pub fn try_lock_tokens(&self, server: &Server) -> Result<Option<LockGuard>, StoreError> {
+        let path = self.tokens_lock_path(server);
+        LockGuard::try_exclusive(&path).map_err(|e| StoreError::write(&path, e))
     }
 
     /// Reads a server's token file; the caller holds its lock. Served only when it is bound to

@@ -8,7 +8,7 @@ use crate::tui::state::msg::Msg;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Starts watching `store`; changes go to `tx` while the returned watch is kept.
-pub fn follow_store(store: &Store, tx: UnboundedSender<Msg>) -> notify::Result<StoreWatch> {
+pub fn follow_store(store: &Store, tx: UnboundedSender<Msg>) -> std::io::Result<StoreWatch> {
     let (watch, mut changes) = store_watch::watch(store.dir())?;
     tokio::spawn(async move {
         while changes.recv().await.is_some() {
