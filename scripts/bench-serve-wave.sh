@@ -95,6 +95,9 @@ run() {
   for _ in $(seq 1200); do [ -f "$run_dir/env.sh" ] && break; sleep 0.05; done
   [ -f "$run_dir/env.sh" ] || { cat "$run_dir/env.log" >&2; exit 1; }
   log="$run_dir/store/logs/inbound.log"
+  # The seeded store (and the last run's files) on disk first: else their writeback and
+  # journal commits land inside the next measurement.
+  sync
   RUST_LOG=inbound=info "$bin" --config-dir "$run_dir/store" serve --test-every 8640000 ${SERVE_ARGS:-} >"$run_dir/serve.out" 2>&1 &
   serve_pid=$!
   ticks0=0
