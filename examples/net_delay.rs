@@ -78,6 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (_, msg) = held.pop_front().expect("front checked");
             queue.verdict(msg)?;
         }
-        wait_readable(fd, held.front().map(|(due, _)| due.saturating_duration_since(now)));
+        wait_readable(
+            fd,
+            held.front().map(|(due, _)| due.saturating_duration_since(now)),
+        );
     }
 }

@@ -47,6 +47,10 @@ if [ "${BENCH_WAVE_INSIDE:-0}" != 1 ]; then
 fi
 
 bin="${INBOUND_BIN:-$PWD/target/release/inbound}"
+# The system's interpreter where there is one: a version manager's shim (pyenv) runs shell
+# scripts worth ~90 ms of CPU at every start.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
 tools="$PWD/target/${TOOLS_PROFILE:-release}/examples"
 dir="$(mktemp -d)"
 pids=()
@@ -98,15 +102,15 @@ run() {
   # The seeded store (and the last run's files) on disk first: else their writeback and
   # journal commits land inside the next measurement.
   sync
-  RUST_LOG=inbound=info "$bin" --config-dir "$run_dir/store" serve --test-every 8640000 ${SERVE_ARGS:-} >"$run_dir/serve.out" 2>&1 &
-  serve_pid=$!
   ticks0=0
   # One waiting process that reads the log as it grows (a `grep` every 10 ms cost a fifth of a
-  # core, taken from the wave it measured). It prints the fake's and the delay's CPU ticks and
-  # the machine's idle/all ticks at the wave's first log line.
-  read -r fake0 delay0 idle0 all0 < <(python3 - "$log" "$due" "$env_pid" "$delay_pid" <<'EOF'
+  # core, taken from the wave it measured), started and ready before serve so that its own
+  # start takes nothing from the wave. It prints the fake's and the delay's CPU ticks and the
+  # machine's idle/all ticks at the wave's first log line.
+  "$py" - "$log" "$due" "$run_dir/waiter.ready" "$env_pid" "$delay_pid" >"$run_dir/waiter.txt" <<'EOF' &
 import sys, time
-log, due, pids = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+log, due, ready, pids = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+open(ready, "w").close()
 def ticks(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
@@ -135,7 +139,12 @@ while time.monotonic() < deadline:
     time.sleep(0.005)
 print(*(start or ["", "", "", ""]))
 EOF
-)
+  waiter_pid=$!
+  for _ in $(seq 1000); do [ -f "$run_dir/waiter.ready" ] && break; sleep 0.01; done
+  RUST_LOG=inbound=info "$bin" --config-dir "$run_dir/store" serve --test-every 8640000 ${SERVE_ARGS:-} >"$run_dir/serve.out" 2>&1 &
+  serve_pid=$!
+  wait "$waiter_pid" || true
+  read -r fake0 delay0 idle0 all0 <"$run_dir/waiter.txt" || true
   ticks1=$(ticks "$serve_pid")
   fake1=$(ticks "$env_pid")
   delay1=$(ticks "$delay_pid")
@@ -144,7 +153,7 @@ EOF
   wait "$serve_pid" || true
   kill -TERM "$env_pid"
   wait "$env_pid" || true
-  python3 - "$log" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" "$(cat "$run_dir/idp.txt" 2>/dev/null || echo '?')" \
+  "$py" - "$log" "$((ticks1 - ticks0))" "$(getconf CLK_TCK)" "$(cat "$run_dir/idp.txt" 2>/dev/null || echo '?')" \
     "$((fake1 - ${fake0:-$fake1}))" "$((delay1 - ${delay0:-$delay1}))" \
     "$((idle1 - ${idle0:-$idle1}))" "$((all1 - ${all0:-$all1}))" <<'EOF'
 import re, sys

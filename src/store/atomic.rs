@@ -108,15 +108,24 @@ pub struct LockGuard {
 
 impl LockGuard {
     fn open(path: &Path) -> io::Result<File> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            // A FIFO planted as a lock file must not block the open.
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)?;
+        let open = |create: bool| {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(create)
+                .truncate(false)
+                .mode(0o600)
+                // A FIFO planted as a lock file must not block the open.
+                .custom_flags(libc::O_NONBLOCK)
+                .open(path)
+        };
+        // The lock file exists after its first use: opened without O_CREAT, which takes the
+        // directory's exclusive lock even for an existing file (a refresh wave's 1,000 opens
+        // queued behind each other's creates and renames in `tokens/`).
+        let file = match open(false) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => open(true)?,
+            other => other?,
+        };
         if !file.metadata()?.is_file() {
             return Err(io::Error::other(
                 "the lock file is not a regular file; move it away",
