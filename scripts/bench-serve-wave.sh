@@ -19,7 +19,8 @@
 # Usage: scripts/bench-serve-wave.sh [RUNS] [RTT_MS] [SERVERS]   (defaults: 5 50 1000)
 # INBOUND_BIN=path measures another build of inbound; BENCH_SKIP_BUILD=1 builds nothing;
 # TOOLS_PROFILE=debug builds the helpers in the dev profile (inbound is always release).
-# BENCH_KEEP_LOGS=DIR keeps the serve log of every run in DIR.
+# BENCH_KEEP_LOGS=DIR keeps the serve log of every run in DIR; BENCH_TCPDUMP=FILE records the
+# packets (tcpdump).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -79,6 +80,12 @@ delay_pid=$!
 for _ in $(seq 100); do [ -s "$dir/delay.log" ] && break; sleep 0.05; done
 cat "$dir/delay.log"
 "$ipt" -A OUTPUT -o lo -p tcp -j NFQUEUE --queue-num "$queue"
+# BENCH_TCPDUMP=FILE records the namespace's packets (headers only) for a timeline of the waves.
+if [ -n "${BENCH_TCPDUMP:-}" ]; then
+  tcpdump -i lo -s 96 -U -w "$BENCH_TCPDUMP" tcp >/dev/null 2>&1 &
+  pids+=($!)
+  sleep 1
+fi
 
 # CPU ticks (user + system, threads that ended included) of process $1.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -39,7 +39,6 @@ use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// The delegated Exchange Online IMAP scope; authorize and devicecode requests must ask for it.
@@ -384,9 +383,17 @@ impl Drop for Running {
     }
 }
 
+/// Connections the fake holds completed but not yet accepted. The standard library's (and
+/// tokio's) 128 made a wave of 512 token requests at once lose some: the kernel drops the
+/// handshake's last packet when the queue is full, and the client's request then waits for a
+/// retransmission (a quarter of a second and more). Microsoft's endpoint has no such limit.
+const ACCEPT_BACKLOG: u32 = 4096;
+
 /// Binds `127.0.0.1:0` and serves `handler` on the current runtime.
 pub async fn serve(handler: Arc<dyn http::Handler>) -> std::io::Result<Running> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+    let listener = socket.listen(ACCEPT_BACKLOG)?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(http::serve(listener, handler));
     Ok(Running { addr, task })
