@@ -3,7 +3,7 @@
 //! server's health from the same data in the same way.
 
 use super::Result;
-use crate::model::health::{Health, assess};
+use crate::model::health::{Health, TokenLine, assess};
 use crate::model::{Config, Server, TokenFile};
 use crate::store::{Store, TokenCache};
 use jiff::Timestamp;
@@ -103,6 +103,12 @@ impl Snapshot {
     /// The token file of the server named `name`, if it has one (and it was read).
     pub fn tokens_of(&self, name: &str) -> Option<&TokenFile> {
         self.tokens.get(name)
+    }
+
+    /// The token line of `server` at `now`: all `list`'s table shows of its health, judged
+    /// as [`Snapshot::health`] judges it.
+    pub fn token_line(&self, server: &Server, now: Timestamp) -> TokenLine {
+        TokenLine::of(server, self.tokens_of(&server.name), now)
     }
 
     /// The health of `server` at `now`, from its app and token file as read.

@@ -31,17 +31,19 @@ pub(super) fn table(store: &Store) -> Result<Option<String>, Error> {
         return Ok(None);
     }
     let now = Timestamp::now();
+    let tz = jiff::tz::TimeZone::system();
     let rows = parallel::map(&snapshot.config.servers, |s| {
         output::row_cells(
             &output::Row {
                 name: &s.name,
                 state: s.state.label(),
-                health: snapshot.health(s, now),
+                token: snapshot.token_line(s, now),
                 username: &s.username,
                 host: &s.host,
                 port: s.port,
             },
             now,
+            &tz,
         )
     });
     let table = output::table(&rows);
