@@ -12,10 +12,10 @@ use std::io::Write as _;
 pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     // Without --test, the token cache is read beside the configuration (see
     // `Store::load_with_token_cache`); a test writes tokens, so then it is read after.
-    let loaded = if a.test {
-        store.load().map(|c| (c, None))
-    } else {
-        store.load_with_token_cache().map(|(c, t)| (c, Some(t)))
+    let ahead = (!a.test).then(|| store.read_token_cache());
+    let loaded = match &ahead {
+        None => store.load().map(|c| (c, None)),
+        Some(bytes) => store.load_with_token_cache(bytes).map(|(c, t)| (c, Some(t))),
     };
     let (config, cache) = match loaded {
         Ok(c) => c,
@@ -44,7 +44,14 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     };
     // A test wrote its results: read them back.
     let config = if a.test { store.load() } else { Ok(config) };
-    let cache = cache.unwrap_or_else(|| store.read_token_cache().parse());
+    let after;
+    let cache = match cache {
+        Some(cache) => cache,
+        None => {
+            after = store.read_token_cache();
+            after.parse()
+        }
+    };
     let healths = match config
         .map_err(Error::from)
         .and_then(|c| healths_of(store, c, cache, names))

@@ -12,7 +12,8 @@ use jiff::Timestamp;
 /// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
 /// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let (config, cache) = store.load_with_token_cache()?;
+    let cache_bytes = store.read_token_cache();
+    let (config, cache) = store.load_with_token_cache(&cache_bytes)?;
     let snapshot = Snapshot::for_health(store, config, cache)?;
     let now = Timestamp::now();
     let servers = picked(&snapshot.config, names)?;
@@ -25,7 +26,8 @@ pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<Serve
 /// `list`'s table, the five columns straight from the snapshot (as [`views`] judges health);
 /// `None` when there is no server.
 pub(super) fn table(store: &Store) -> Result<Option<String>, Error> {
-    let (config, cache) = store.load_with_token_cache()?;
+    let cache_bytes = store.read_token_cache();
+    let (config, cache) = store.load_with_token_cache(&cache_bytes)?;
     let snapshot = Snapshot::for_health(store, config, cache)?;
     if snapshot.config.servers.is_empty() {
         return Ok(None);
@@ -63,7 +65,7 @@ pub(super) fn exiting<T>(data: T) {
 pub(super) fn healths_of(
     store: &Store,
     config: crate::model::Config,
-    cache: TokenCache,
+    cache: TokenCache<'_>,
     names: Option<&[String]>,
 ) -> Result<Vec<health::Health>, Error> {
     let snapshot = Snapshot::for_health(store, config, cache)?;
