@@ -54,8 +54,9 @@ impl Snapshot {
     /// What `list`, `show` and `check` print from: `config` (as just read) with each server's
     /// token file as health sees it, through the store's token summary, so a store of
     /// thousands of servers is not read file by file. The token files' secrets are blank.
-    /// `cache` is the summary as read with `config` ([`Store::load_with_token_cache`]).
-    pub fn for_health(store: &Store, config: Config, cache: TokenCache) -> Result<Self> {
+    /// `cache` is the summary as read with `config` ([`Store::load_with_token_cache`]); the
+    /// token files are taken out of it, the rest is the caller's.
+    pub fn for_health(store: &Store, config: Config, cache: &mut TokenCache<'_>) -> Result<Self> {
         let tokens = store.token_health_files_from(&config.servers, cache)?;
         let proxy_passwords = store.read_proxy()?.passwords.into_keys().collect();
         Ok(Self {

@@ -45,7 +45,7 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     // A test wrote its results: read them back.
     let config = if a.test { store.load() } else { Ok(config) };
     let after;
-    let cache = match cache {
+    let mut cache = match cache {
         Some(cache) => cache,
         None => {
             after = store.read_token_cache();
@@ -54,7 +54,7 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     };
     let healths = match config
         .map_err(Error::from)
-        .and_then(|c| healths_of(store, c, cache, names))
+        .and_then(|c| healths_of(store, c, &mut cache, names))
     {
         Ok(h) => h,
         Err(e) => {
@@ -62,6 +62,9 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
             return Level::Unknown as u8;
         }
     };
+    // Left to the process's exit, as the read model is (see `views::exiting`).
+    super::views::exiting(cache);
+    super::views::exiting(ahead);
     let worst = healths.iter().map(|h| h.level).max().unwrap_or(Level::Ok);
     if a.json {
         let healths: Vec<&health::Health> = healths.iter().collect();

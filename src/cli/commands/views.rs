@@ -12,9 +12,7 @@ use jiff::Timestamp;
 /// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
 /// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let cache_bytes = store.read_token_cache();
-    let (config, cache) = store.load_with_token_cache(&cache_bytes)?;
-    let snapshot = Snapshot::for_health(store, config, cache)?;
+    let snapshot = snapshot(store)?;
     let now = Timestamp::now();
     let servers = picked(&snapshot.config, names)?;
     let views = parallel::map(&servers, |s| ServerView::new(&snapshot, s, now));
@@ -26,9 +24,7 @@ pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<Serve
 /// `list`'s table, the five columns straight from the snapshot (as [`views`] judges health);
 /// `None` when there is no server.
 pub(super) fn table(store: &Store) -> Result<Option<String>, Error> {
-    let cache_bytes = store.read_token_cache();
-    let (config, cache) = store.load_with_token_cache(&cache_bytes)?;
-    let snapshot = Snapshot::for_health(store, config, cache)?;
+    let snapshot = snapshot(store)?;
     if snapshot.config.servers.is_empty() {
         return Ok(None);
     }
@@ -53,6 +49,18 @@ pub(super) fn table(store: &Store) -> Result<Option<String>, Error> {
     Ok(Some(table))
 }
 
+/// The snapshot `list` and `show` print from, read with the token cache beside the
+/// configuration. The cache (its bytes and what is left of its parse once the token files
+/// are taken out) is left to the process's exit as the snapshot is.
+fn snapshot(store: &Store) -> Result<Snapshot, Error> {
+    let cache_bytes = store.read_token_cache();
+    let (config, mut cache) = store.load_with_token_cache(&cache_bytes)?;
+    let snapshot = Snapshot::for_health(store, config, &mut cache)?;
+    exiting(cache);
+    exiting(cache_bytes);
+    Ok(snapshot)
+}
+
 /// Leaves `data` to the process's exit instead of freeing it: each of these reads runs once,
 /// just before `inbound` exits, and freeing the allocations of 10,000 servers one by one
 /// took milliseconds of `list` for nothing.
@@ -65,7 +73,7 @@ pub(super) fn exiting<T>(data: T) {
 pub(super) fn healths_of(
     store: &Store,
     config: crate::model::Config,
-    cache: TokenCache<'_>,
+    cache: &mut TokenCache<'_>,
     names: Option<&[String]>,
 ) -> Result<Vec<health::Health>, Error> {
     let snapshot = Snapshot::for_health(store, config, cache)?;
