@@ -53,7 +53,8 @@ impl Snapshot {
 
     /// What `list`, `show` and `check` print from: `config` (as just read) with each server's
     /// token file as health sees it, through the store's token summary, so a store of
-    /// thousands of servers is not read file by file. The token files' secrets are blank.
+    /// thousands of servers is not read file by file. The token files' secrets are blank, and so
+    /// is their binding to a server (id, name, mailbox): it was checked, and health never reads it.
     /// `cache` is the summary as read with `config` ([`Store::load_with_token_cache`]); the
     /// token files are taken out of it, the rest is the caller's.
     pub fn for_health(store: &Store, config: Config, cache: &mut TokenCache<'_>) -> Result<Self> {
