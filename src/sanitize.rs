@@ -44,6 +44,15 @@ pub fn peer_opt(s: Option<String>) -> Option<String> {
     s.map(|s| peer_text(&s))
 }
 
+/// [`peer_text`] of text that is usually clean already (read back from our own files): then
+/// kept as it is, without a copy.
+pub fn peer_cow(s: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, str> {
+    let clean = s.len() <= MAX_PEER_TEXT
+        && s.trim().len() == s.len()
+        && !s.chars().any(|c| c.is_control() || is_invisible_format(c));
+    if clean { s } else { peer_text(&s).into() }
+}
+
 /// Bidi embeddings/overrides/isolates/marks and zero-width characters: they reorder or hide
 /// text on screen ("Trojan Source"), so a peer could make a message read as something else.
 pub fn is_invisible_format(c: char) -> bool {
@@ -182,6 +191,29 @@ mod tests {
         let clean = peer_text(hostile);
         assert!(!clean.chars().any(char::is_control), "{clean:?}");
         assert_eq!(clean, "BYE ]0;pwned[2J[1;1Hfake prompt$ 31m");
+    }
+
+    #[test]
+    fn clean_text_is_kept_as_peer_text_would_make_it() {
+        let long = "x".repeat(MAX_PEER_TEXT);
+        let longer = "x".repeat(MAX_PEER_TEXT + 1);
+        for s in [
+            "",
+            "u@example.com",
+            " padded ",
+            "a\tb",
+            "a\r\nb",
+            "abc\u{202E}fed",
+            "\u{1b}[2J",
+            "Zürich",
+            "\u{3000}wide space",
+            long.as_str(),
+            longer.as_str(),
+        ] {
+            let kept = peer_cow(std::borrow::Cow::Borrowed(s));
+            assert_eq!(kept, peer_text(s), "{s:?}");
+            assert_eq!(matches!(kept, std::borrow::Cow::Borrowed(_)), kept == s, "{s:?}");
+        }
     }
 
     #[test]

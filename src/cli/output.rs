@@ -159,8 +159,53 @@ pub fn proxy_text(p: &ProxyView) -> String {
 
 /// The token line of `show` and `list`: the model's glyph, then its words.
 pub fn token_text(h: &Health, now: Timestamp) -> String {
-    let words = h.token_words(|t| format!("{} ({})", timefmt::local(t), timefmt::relative(t, now)));
-    format!("{} {words}", h.token.glyph())
+    let line = health::TokenLine {
+        token: h.token,
+        app_only: h.app_only,
+    };
+    token_line_text(line, now, &jiff::tz::TimeZone::system())
+}
+
+/// [`token_text`] of a token line, its times in `tz`.
+fn token_line_text(line: health::TokenLine, now: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let words = line.words(|t| {
+        let mut when = String::with_capacity(32);
+        timefmt::push_in_zone(&mut when, t, tz);
+        when.push_str(" (");
+        timefmt::push_relative(&mut when, t, now);
+        when.push(')');
+        when
+    });
+    let glyph = line.token.glyph();
+    let mut text = String::with_capacity(glyph.len() + 1 + words.len());
+    text.push_str(glyph);
+    text.push(' ');
+    text.push_str(&words);
+    text
+}
+
+/// `list`'s token cell: [`measured_cell`] of [`token_text`], measured and cut without a look
+/// at each character. The glyph is the only character that is not printable ASCII in most of
+/// these cells (the words and times are), so the cell is the glyph's width plus a column a
+/// byte, and it is cut where that count reaches the limit; that this is what
+/// [`measured_cell`] makes of every glyph's cells is tested.
+fn token_cell(line: health::TokenLine, now: Timestamp, tz: &jiff::tz::TimeZone) -> (String, usize) {
+    let mut text = token_line_text(line, now, tz);
+    let glyph = line.token.glyph();
+    let rest = &text.as_bytes()[glyph.len()..];
+    let glyph_cols = cols(glyph);
+    if rest.iter().all(|b| (0x20..0x7f).contains(b)) && glyph_cols < MAX_CELL {
+        let width = glyph_cols + rest.len();
+        if width <= MAX_CELL {
+            return (text, width);
+        }
+        // A valid token's cell ("✔ Outlook token is valid until … (in 1 h 59 min)") is
+        // longer than a cell may be: cut as `measured_cell` cuts, at MAX_CELL - 1 columns.
+        text.truncate(glyph.len() + (MAX_CELL - 1 - glyph_cols));
+        text.push('…');
+        return (text, MAX_CELL - 1 + cols("…"));
+    }
+    measured_cell(&text)
 }
 
 /// A table cell: hostile characters made visible before the width is measured (so the
@@ -226,7 +271,8 @@ pub fn apps_table(config: &crate::model::Config) -> String {
 pub struct Row<'a> {
     pub name: &'a str,
     pub state: &'a str,
-    pub health: Health,
+    /// All the table shows of health.
+    pub token: health::TokenLine,
     pub username: &'a str,
     pub host: &'a str,
     pub port: u16,
@@ -238,11 +284,12 @@ pub type Cells = [(String, usize); 5];
 /// The cells of one row of `list`'s table. Each cell is made safe, cut and measured once (at
 /// 10,000 servers this table was a fifth of `list`'s time when every cell was scanned five
 /// times); rows are made apart from the table so that a large store's are made on two threads.
-pub fn row_cells(v: &Row<'_>, now: Timestamp) -> Cells {
+/// Times are shown in `tz` (the system's, asked once per table rather than once per row).
+pub fn row_cells(v: &Row<'_>, now: Timestamp, tz: &jiff::tz::TimeZone) -> Cells {
     [
         measured_cell(v.name),
         measured_cell(v.state),
-        measured_cell(&token_text(&v.health, now)),
+        token_cell(v.token, now, tz),
         measured_cell(v.username),
         measured_cell(&format!("{}:{}", v.host, v.port)),
     ]
@@ -265,7 +312,7 @@ pub fn table(rows: &[Cells]) -> String {
                 out.push_str("  ");
             }
             out.push_str(text);
-            out.extend(std::iter::repeat_n(' ', w.saturating_sub(width)));
+            push_spaces(&mut out, w.saturating_sub(width));
         }
         let kept = out[start..].trim_end().len();
         out.truncate(start + kept);
@@ -276,6 +323,16 @@ pub fn table(rows: &[Cells]) -> String {
         line([0, 1, 2, 3, 4].map(|i| (r[i].0.as_str(), r[i].1)));
     }
     out
+}
+
+/// `n` spaces, a slice at a time rather than a character at a time.
+fn push_spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// [`cell`] with its width in columns.
@@ -577,6 +634,37 @@ mod tests {
             let (head, _) = words.split_once("until").unwrap_or((&words, ""));
             assert!(line.contains(head.trim_end()), "{name}: {line} / {words}");
         }
+        // `list`'s cell measures the glyph and counts the rest, and cuts a long one there:
+        // as the Unicode width of the whole measures and cuts it.
+        let secs = |n: i64| now + jiff::SignedDuration::from_secs(n);
+        let mut cut = 0;
+        for token in [
+            TokenHealth::NotApplicable,
+            TokenHealth::None,
+            TokenHealth::Valid { until: now },
+            TokenHealth::Valid { until: secs(7_170) },
+            TokenHealth::Valid { until: secs(-7_170) },
+            TokenHealth::Valid {
+                until: secs(-3_600 * 30_000),
+            },
+            TokenHealth::Valid {
+                until: secs(3_600 * 1_000_000),
+            },
+            TokenHealth::Refreshable,
+            TokenHealth::NeedsReconsent,
+            TokenHealth::SecretExpired,
+            TokenHealth::BadClient,
+        ] {
+            for app_only in [false, true] {
+                let line = crate::model::health::TokenLine { token, app_only };
+                let tz = jiff::tz::TimeZone::system();
+                let cell = token_cell(line, now, &tz);
+                assert_eq!(cell, measured_cell(&token_line_text(line, now, &tz)));
+                assert_eq!(cell.1, unicode_width::UnicodeWidthStr::width(cell.0.as_str()));
+                cut += usize::from(cell.0.ends_with('…'));
+            }
+        }
+        assert!(cut >= 2, "long cells were cut");
         let mut billing = data.health(data.config.server("Billing").unwrap(), now);
         billing.token = TokenHealth::NeedsReconsent;
         assert_eq!(

@@ -97,6 +97,48 @@ impl TokenHealth {
     }
 }
 
+/// What the token line says of a server: its token state, and whether the access is
+/// app-only. `list`'s table shows only this of health, so it is judged alone there, without
+/// the findings (and their strings) of a whole [`assess`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLine {
+    pub token: TokenHealth,
+    pub app_only: bool,
+}
+
+impl TokenLine {
+    /// `server`'s token line at `now`, as [`assess`] judges it.
+    pub fn of(server: &Server, file: Option<&TokenFile>, now: Timestamp) -> Self {
+        Self {
+            token: if server.auth == AuthKind::Basic {
+                TokenHealth::NotApplicable
+            } else {
+                TokenHealth::of(file, now)
+            },
+            app_only: server.auth == AuthKind::OAuth2App,
+        }
+    }
+
+    /// The line's words (after [`TokenHealth::glyph`]): see [`Health::token_words`].
+    pub fn words(self, when: impl Fn(Timestamp) -> String) -> String {
+        match self.token {
+            // App-only: no person, so no sign-in and no re-consent; the app fetches its token.
+            TokenHealth::None if self.app_only => "app-only · no token yet".into(),
+            TokenHealth::Valid { until } if self.app_only => {
+                format!("app-only · token until {}", when(until))
+            }
+            TokenHealth::Refreshable if self.app_only => "app-only · token expired".into(),
+            TokenHealth::NotApplicable => "Basic authentication: no token".into(),
+            TokenHealth::None => "not signed in yet".into(),
+            TokenHealth::Valid { until } => format!("Outlook token is valid until {}", when(until)),
+            TokenHealth::Refreshable => "expired; a refresh token is stored".into(),
+            TokenHealth::NeedsReconsent => "needs re-consent: Microsoft refused the refresh".into(),
+            TokenHealth::SecretExpired => "client secret expired: create a new one in the portal".into(),
+            TokenHealth::BadClient => "Microsoft refuses the app's credentials".into(),
+        }
+    }
+}
+
 /// Monitoring-plugin levels (exit codes 0..3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -442,21 +484,11 @@ impl Health {
     /// The token line's words (after [`TokenHealth::glyph`]), one wording for both faces:
     /// the app adds the key that acts on it, the CLI nothing. `when` writes a time.
     pub fn token_words(&self, when: impl Fn(Timestamp) -> String) -> String {
-        match self.token {
-            // App-only: no person, so no sign-in and no re-consent; the app fetches its token.
-            TokenHealth::None if self.app_only => "app-only · no token yet".into(),
-            TokenHealth::Valid { until } if self.app_only => {
-                format!("app-only · token until {}", when(until))
-            }
-            TokenHealth::Refreshable if self.app_only => "app-only · token expired".into(),
-            TokenHealth::NotApplicable => "Basic authentication: no token".into(),
-            TokenHealth::None => "not signed in yet".into(),
-            TokenHealth::Valid { until } => format!("Outlook token is valid until {}", when(until)),
-            TokenHealth::Refreshable => "expired; a refresh token is stored".into(),
-            TokenHealth::NeedsReconsent => "needs re-consent: Microsoft refused the refresh".into(),
-            TokenHealth::SecretExpired => "client secret expired: create a new one in the portal".into(),
-            TokenHealth::BadClient => "Microsoft refuses the app's credentials".into(),
+        TokenLine {
+            token: self.token,
+            app_only: self.app_only,
         }
+        .words(when)
     }
 
     /// The first line of the most serious finding, or "healthy".
@@ -480,11 +512,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     let app_name = || server.app.clone().unwrap_or_else(|| "APP".into());
     let name = &server.name;
 
-    let token = if server.auth == AuthKind::Basic {
-        TokenHealth::NotApplicable
-    } else {
-        TokenHealth::of(file, now)
-    };
+    let TokenLine { token, app_only } = TokenLine::of(server, file, now);
     let tokens = file.and_then(|f| f.tokens.as_ref());
 
     match token {
@@ -684,7 +712,7 @@ pub fn assess(server: &Server, app: Option<&AzureApp>, file: Option<&TokenFile>,
     let level = findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
     Health {
         server: name.clone(),
-        app_only: server.auth == AuthKind::OAuth2App,
+        app_only,
         certificate: certificate.is_some(),
         state: server.state,
         token,

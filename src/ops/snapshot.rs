@@ -3,7 +3,7 @@
 //! server's health from the same data in the same way.
 
 use super::Result;
-use crate::model::health::{Health, assess};
+use crate::model::health::{Health, TokenLine, assess};
 use crate::model::{Config, Server, TokenFile};
 use crate::store::{Store, TokenCache};
 use jiff::Timestamp;
@@ -53,9 +53,11 @@ impl Snapshot {
 
     /// What `list`, `show` and `check` print from: `config` (as just read) with each server's
     /// token file as health sees it, through the store's token summary, so a store of
-    /// thousands of servers is not read file by file. The token files' secrets are blank.
-    /// `cache` is the summary as read with `config` ([`Store::load_with_token_cache`]).
-    pub fn for_health(store: &Store, config: Config, cache: TokenCache) -> Result<Self> {
+    /// thousands of servers is not read file by file. The token files' secrets are blank, and so
+    /// is their binding to a server (id, name, mailbox): it was checked, and health never reads it.
+    /// `cache` is the summary as read with `config` ([`Store::load_with_token_cache`]); the
+    /// token files are taken out of it, the rest is the caller's.
+    pub fn for_health(store: &Store, config: Config, cache: &mut TokenCache<'_>) -> Result<Self> {
         let tokens = store.token_health_files_from(&config.servers, cache)?;
         let proxy_passwords = store.read_proxy()?.passwords.into_keys().collect();
         Ok(Self {
@@ -103,6 +105,12 @@ impl Snapshot {
     /// The token file of the server named `name`, if it has one (and it was read).
     pub fn tokens_of(&self, name: &str) -> Option<&TokenFile> {
         self.tokens.get(name)
+    }
+
+    /// The token line of `server` at `now`: all `list`'s table shows of its health, judged
+    /// as [`Snapshot::health`] judges it.
+    pub fn token_line(&self, server: &Server, now: Timestamp) -> TokenLine {
+        TokenLine::of(server, self.tokens_of(&server.name), now)
     }
 
     /// The health of `server` at `now`, from its app and token file as read.

@@ -28,7 +28,7 @@ mod narrow;
 mod proxy;
 mod summary;
 pub use proxy::{PasswordHash, ProxyFile, ProxyTls};
-pub use summary::{Source as TokenSource, TokenCache, TokenCacheBytes};
+pub use summary::{NameOrder, Source as TokenSource, TokenCache, TokenCacheBytes};
 /// Bounds on what we read: a store of 10,000 servers is a few MiB; anything larger is not ours.
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
 const MAX_TOKEN_FILE_BYTES: u64 = 1 << 20;

@@ -31,7 +31,7 @@ use crate::secret::Secret;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::MetadataExt;
@@ -39,6 +39,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 mod nanos;
+mod text;
+
+use text::Text;
 
 pub(super) const SUMMARY_FILE: &str = "tokens.cache";
 const SUMMARY_LOCK: &str = "tokens.cache.lock";
@@ -75,19 +78,20 @@ impl Stamp {
 
 /// What health needs of a token file, without its secrets. Short names and timestamps in
 /// nanoseconds: 10,000 of these are parsed on every `list`.
+/// Its strings are borrowed from the cache's bytes when read from the cache (see [`Text`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Digest {
+struct Digest<'a> {
     /// The id the file is bound to, when it is not the file's own name (a copied or
     /// legacy file).
-    #[serde(rename = "id", default, skip_serializing_if = "Option::is_none")]
-    server_id: Option<String>,
-    #[serde(rename = "s")]
-    server: String,
-    #[serde(rename = "u")]
-    username: String,
-    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
-    tokens: Option<TokensDigest>,
+    #[serde(rename = "id", default, borrow, skip_serializing_if = "Option::is_none")]
+    server_id: Option<Text<'a>>,
+    #[serde(rename = "s", borrow)]
+    server: Text<'a>,
+    #[serde(rename = "u", borrow)]
+    username: Text<'a>,
+    #[serde(rename = "t", default, borrow, skip_serializing_if = "Option::is_none")]
+    tokens: Option<TokensDigest<'a>>,
     #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
     blocker: Option<Blocker>,
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
@@ -98,7 +102,7 @@ struct Digest {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TokensDigest {
+struct TokensDigest<'a> {
     #[serde(rename = "i", with = "nanos")]
     issued_at: Timestamp,
     #[serde(rename = "x", with = "nanos")]
@@ -112,10 +116,11 @@ struct TokensDigest {
     #[serde(
         rename = "a",
         default,
+        borrow,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::sanitize::serde_clean::option"
+        deserialize_with = "text::clean_option::deserialize"
     )]
-    account: Option<String>,
+    account: Option<Text<'a>>,
     #[serde(rename = "fl", default, skip_serializing_if = "is_default")]
     flow: Flow,
 }
@@ -128,20 +133,20 @@ fn is_default(flow: &Flow) -> bool {
     *flow == Flow::default()
 }
 
-impl Digest {
+impl Digest<'_> {
     /// The digest of `file`, read from `<stem>.json`.
     fn of(file: &TokenFile, stem: &str) -> Self {
         Self {
-            server_id: (file.server_id != stem).then(|| file.server_id.clone()),
-            server: file.server.clone(),
-            username: file.username.clone(),
+            server_id: (file.server_id != stem).then(|| Text::owned(file.server_id.clone())),
+            server: Text::owned(file.server.clone()),
+            username: Text::owned(file.username.clone()),
             tokens: file.tokens.as_ref().map(|t| TokensDigest {
                 issued_at: t.issued_at,
                 expires_at: t.expires_at,
                 refreshed_at: t.refreshed_at,
                 consented_at: t.consented_at,
                 has_refresh: t.refresh_token.is_some(),
-                account: t.account.clone(),
+                account: t.account.clone().map(Text::owned),
                 flow: t.flow,
             }),
             blocker: file.blocker,
@@ -152,19 +157,22 @@ impl Digest {
 
     /// [`Digest::into_file`] of a copy (the tests' reference).
     #[cfg(test)]
-    fn to_file(&self, stem: &str) -> TokenFile {
-        self.clone().into_file(stem.to_string())
+    fn to_file(&self) -> TokenFile {
+        self.clone().into_file()
     }
 
-    /// The token file as health reads it, from the digest's own strings. The secrets are blank
-    /// (a refresh token's presence is kept) and the scope is left out: never hand these out as
-    /// tokens.
-    fn into_file(self, stem: String) -> TokenFile {
+    /// The token file as health reads it. The secrets are blank (a refresh token's presence is
+    /// kept) and the scope is left out: never hand these out as tokens. The binding (server id,
+    /// server name, mailbox) is left blank too: it was checked against the server the file is
+    /// served to ([`served`]) and health never reads it, and at 10,000 servers copying its
+    /// three strings out of the cache was 30,000 allocations on the thread every command
+    /// waits for.
+    fn into_file(self) -> TokenFile {
         TokenFile {
             schema: crate::model::TOKENS_SCHEMA,
-            server_id: self.server_id.unwrap_or(stem),
-            server: self.server,
-            username: self.username,
+            server_id: String::new(),
+            server: String::new(),
+            username: String::new(),
             tokens: self.tokens.map(|t| TokenSet {
                 access_token: Secret::new(""),
                 refresh_token: t.has_refresh.then(|| Secret::new("")),
@@ -173,7 +181,7 @@ impl Digest {
                 refreshed_at: t.refreshed_at,
                 consented_at: t.consented_at,
                 scope: String::new(),
-                account: t.account,
+                account: t.account.map(Text::into_string),
                 flow: t.flow,
                 principal_id: None,
             }),
@@ -187,55 +195,69 @@ impl Digest {
 /// One server's token file as last seen: absent (no stamp), or its stamp and digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Entry {
+struct Entry<'a> {
     #[serde(rename = "st", default, skip_serializing_if = "Option::is_none")]
     stamp: Option<Stamp>,
-    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
-    digest: Option<Digest>,
+    #[serde(rename = "d", default, borrow, skip_serializing_if = "Option::is_none")]
+    digest: Option<Digest<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Summary {
+struct Summary<'a> {
     schema: u32,
     /// `tokens/` when every entry was checked, if it had settled by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dir: Option<Stamp>,
-    /// By token file stem (the server's id).
-    #[serde(with = "pairs")]
-    entries: Entries,
+    /// `[stem, entry]` pairs (the stem is the server's id), written in the order of the
+    /// configuration's servers. Read in that order, each server's entry is the one at its own
+    /// index: no map is built and no stem hashed. In any other order (a configuration
+    /// reordered since, or a cache written before this order), a map finds them.
+    #[serde(borrow)]
+    entries: Vec<(Text<'a>, Entry<'a>)>,
 }
 
-/// The entries as a JSON list of `[stem, entry]` pairs, not an object: read into a list, then
-/// into a map of the right size at once. Read as an object, the map grew as it went (14
-/// rehashes of buckets of about 300 bytes at 10,000 servers, each on fresh memory: a fifth of
-/// `check`'s page faults).
-mod pairs {
-    use super::{Entries, Entry};
-    use serde::{Deserialize, Deserializer, Serializer};
+/// Indices of the entries by stem, hashed with foldhash rather than SipHash. SipHash's defence
+/// against chosen colliding keys is not needed here: the keys are the ids of the servers of the
+/// user's own store, in a file only its owner can write, never text from the network.
+type Index<'s> = HashMap<&'s str, usize, foldhash::fast::FixedState>;
 
-    pub fn serialize<S: Serializer>(entries: &Entries, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(entries)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Entries, D::Error> {
-        let pairs = Vec::<(String, Entry)>::deserialize(d)?;
-        let mut entries = Entries::with_capacity_and_hasher(pairs.len(), Default::default());
-        entries.extend(pairs);
-        Ok(entries)
-    }
+/// Each stem's last entry, as a map of the file's pairs would keep it.
+fn index<'s>(entries: &'s [(Text<'_>, Entry<'_>)]) -> Index<'s> {
+    let mut index = Index::with_capacity_and_hasher(entries.len(), Default::default());
+    index.extend(entries.iter().enumerate().map(|(i, (stem, _))| (&**stem, i)));
+    index
 }
-
-/// The entries by stem, hashed with foldhash rather than SipHash: 10,000 stems are hashed
-/// twice on every `list`. SipHash's defence against chosen colliding keys is not needed here:
-/// the keys are the ids of the servers of the user's own store, in a file only its owner can
-/// write, never text from the network.
-type Entries = HashMap<String, Entry, foldhash::fast::FixedState>;
 
 /// The summary as read ahead of the configuration ([`Store::read_token_cache`]), to be
 /// checked against the servers and the token files by [`Store::token_health_files_from`].
+/// Its strings are borrowed from the file's bytes.
 #[derive(Debug, Default)]
-pub struct TokenCache(Option<Summary>);
+pub struct TokenCache<'a> {
+    summary: Option<Summary<'a>>,
+    /// The servers' indices in name order, when they were sorted while the summary was
+    /// parsed ([`TokenCache::set_name_order`]); checked before use.
+    name_order: Vec<usize>,
+}
+
+impl TokenCache<'_> {
+    /// The order of the servers whose token files this summary will be asked for, sorted
+    /// ahead of [`Store::token_health_files_from`] (by a thread that waits for the summary's
+    /// parse meanwhile).
+    pub fn set_name_order(&mut self, order: NameOrder) {
+        self.name_order = order.0;
+    }
+}
+
+/// Servers' indices in name order, sorted ahead ([`TokenCache::set_name_order`]).
+#[derive(Debug, Default)]
+pub struct NameOrder(Vec<usize>);
+
+impl NameOrder {
+    pub fn of(servers: &[Server]) -> Self {
+        NameOrder(name_order(servers))
+    }
+}
 
 /// The summary's file as read, not parsed yet.
 #[derive(Debug, Default)]
@@ -250,12 +272,15 @@ impl TokenCacheBytes {
 
     /// The summary, if it is a usable one: damaged, foreign or of another schema is a summary
     /// to rebuild, never an error.
-    pub fn parse(self) -> TokenCache {
-        TokenCache(
-            self.0
-                .and_then(|bytes| serde_json::from_slice::<Summary>(&bytes).ok())
+    pub fn parse(&self) -> TokenCache<'_> {
+        TokenCache {
+            summary: self
+                .0
+                .as_ref()
+                .and_then(|bytes| serde_json::from_slice::<Summary>(bytes).ok())
                 .filter(|s| s.schema == SUMMARY_SCHEMA),
-        )
+            name_order: Vec::new(),
+        }
     }
 }
 
@@ -287,21 +312,26 @@ impl Store {
 
     /// The token files of `servers` as `list`, `show` and `check` judge health from them, by
     /// server name, read through the summary (see the module's notes). Secrets are blank:
-    /// these are never tokens to hand out. A file that cannot be read is the same error as
-    /// when `token` reads it.
+    /// these are never tokens to hand out; so is each file's binding to its server (id, name,
+    /// mailbox), checked here. A file that cannot be read is the same error as when `token`
+    /// reads it.
     pub fn token_health_files(&self, servers: &[Server]) -> Result<BTreeMap<String, TokenFile>, StoreError> {
-        self.token_health_files_from(servers, self.read_token_cache().parse())
+        self.token_health_files_from(servers, &mut self.read_token_cache().parse())
     }
 
     /// As [`Store::token_health_files`], from a summary read before (while the configuration
     /// was read on another thread). Only its stamps are trusted, checked here, so when it was
-    /// read does not matter.
+    /// read does not matter. The token files served are taken out of `cache`; what is left
+    /// is the caller's to free (or, in a command about to exit, to leave to the exit: at
+    /// 10,000 servers, unmapping its pages was milliseconds).
     pub fn token_health_files_from(
         &self,
         servers: &[Server],
-        cache: TokenCache,
+        cache: &mut TokenCache<'_>,
     ) -> Result<BTreeMap<String, TokenFile>, StoreError> {
-        self.health_files(servers, None, cache.0).map(|(files, _)| files)
+        let order = std::mem::take(&mut cache.name_order);
+        self.health_files(servers, None, cache.summary.as_mut(), order)
+            .map(|(files, _)| files)
     }
 
     /// The summary's bytes, unparsed (parsing is most of its cost, and can run beside the
@@ -321,14 +351,16 @@ impl Store {
         servers: &[Server],
         settle: Option<Duration>,
     ) -> Result<(BTreeMap<String, TokenFile>, Source), StoreError> {
-        self.health_files(servers, settle, self.read_token_cache().parse().0)
+        let bytes = self.read_token_cache();
+        self.health_files(servers, settle, bytes.parse().summary.as_mut(), Vec::new())
     }
 
     fn health_files(
         &self,
         servers: &[Server],
         settle: Option<Duration>,
-        mut cached: Option<Summary>,
+        mut cached: Option<&mut Summary<'_>>,
+        name_order: Vec<usize>,
     ) -> Result<(BTreeMap<String, TokenFile>, Source), StoreError> {
         let started = SystemTime::now();
         let tokens_dir = self.tokens_dir();
@@ -341,30 +373,53 @@ impl Store {
             Err(e) => return Err(StoreError::io(&tokens_dir, e)),
         };
         let stems: Vec<Cow<str>> = servers.iter().map(stem_of).collect();
-        if let Some(mut c) =
-            cached.take_if(|c| c.dir == Some(dir) && stems.iter().all(|s| c.entries.contains_key(&**s)))
-        {
-            return Ok((resolve_from(servers, &stems, &mut c.entries), Source::Summary));
+        let order = if in_name_order(servers, &name_order) {
+            name_order
+        } else {
+            self::name_order(servers)
+        };
+        if let Some(c) = cached.as_mut().filter(|c| c.dir == Some(dir)) {
+            let aligned = c.entries.len() == stems.len()
+                && c.entries.iter().zip(&stems).all(|((stem, _), s)| **stem == **s);
+            if aligned {
+                return Ok((
+                    resolve_from(servers, &stems, &order, &mut c.entries, None),
+                    Source::Summary,
+                ));
+            }
+            let found = index(&c.entries);
+            if stems.iter().all(|s| found.contains_key(&**s)) {
+                // The indices, not the map: the map borrows the entries the digests move from.
+                let at: Vec<usize> = stems.iter().map(|s| found[&**s]).collect();
+                drop(found);
+                return Ok((
+                    resolve_from(servers, &stems, &order, &mut c.entries, Some(&at)),
+                    Source::Summary,
+                ));
+            }
         }
 
-        let mut entries = Entries::with_capacity_and_hasher(stems.len(), Default::default());
+        let known = cached.as_ref().map(|c| index(&c.entries)).unwrap_or_default();
+        let mut entries: Vec<(Text, Entry)> = Vec::with_capacity(stems.len());
+        let mut seen = HashSet::with_capacity_and_hasher(stems.len(), foldhash::fast::FixedState::default());
         let mut read = 0;
         for stem in &stems {
-            if entries.contains_key(&**stem) {
+            let stem = &**stem;
+            if !seen.insert(stem) {
                 continue;
             }
-            let stem = &**stem;
             let path = tokens_dir.join(format!("{stem}.json"));
             let stamp = match fs::metadata(&path) {
                 Ok(m) => Some(Stamp::of(&m)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(StoreError::io(&path, e)),
             };
-            let known = cached
+            let old = cached
                 .as_ref()
-                .and_then(|c| c.entries.get(stem))
+                .zip(known.get(stem))
+                .map(|(c, &i)| &c.entries[i].1)
                 .filter(|e| e.stamp == stamp);
-            let entry = match (known, stamp) {
+            let entry = match (old, stamp) {
                 (Some(e), _) => e.clone(),
                 (None, None) => Entry {
                     stamp: None,
@@ -375,10 +430,17 @@ impl Store {
                     self.read_token_entry(&path, stem)?
                 }
             };
-            entries.insert(stem.to_string(), entry);
+            entries.push((Text(Cow::Borrowed(stem)), entry));
         }
-        // A copy: the summary written below keeps every digest.
-        let files = resolve_from(servers, &stems, &mut entries.clone());
+        drop(known);
+        // A copy: the summary written below keeps every digest. Each server's entry is found
+        // by its stem (two servers may share a stem: the entry is then listed once).
+        let mut copy = entries.clone();
+        let at: Vec<usize> = {
+            let found = index(&copy);
+            stems.iter().map(|s| found[&**s]).collect()
+        };
+        let files = resolve_from(servers, &stems, &order, &mut copy, Some(&at));
 
         let now_dir = fs::metadata(&tokens_dir).ok().map(|m| Stamp::of(&m));
         let settle = settle.unwrap_or_else(|| settle_time(&dir));
@@ -391,7 +453,7 @@ impl Store {
             dir: settled.then_some(dir),
             entries,
         };
-        if cached.as_ref() != Some(&summary) && dir.7 == super::euid() {
+        if cached.as_deref() != Some(&summary) && dir.7 == super::euid() {
             self.write_summary(&summary);
         }
         Ok((files, Source::Checked { read }))
@@ -399,7 +461,7 @@ impl Store {
 
     /// Reads one token file as the token path does (regular, ours, private, bounded, parsed),
     /// with the stamp of the very file read.
-    fn read_token_entry(&self, path: &Path, stem: &str) -> Result<Entry, StoreError> {
+    fn read_token_entry(&self, path: &Path, stem: &str) -> Result<Entry<'static>, StoreError> {
         let mut stamp = None;
         let bytes = read_regular(path, MAX_TOKEN_FILE_BYTES, |meta| {
             stamp = Some(Stamp::of(meta));
@@ -420,7 +482,7 @@ impl Store {
 
     /// Replaces the summary, best effort: skipped when another process is writing it or the
     /// store cannot be written. No fsync: see the module's notes.
-    fn write_summary(&self, summary: &Summary) {
+    fn write_summary(&self, summary: &Summary<'_>) {
         let Ok(Some(_lock)) = LockGuard::try_exclusive(&self.dir.join(SUMMARY_LOCK)) else {
             return;
         };
@@ -449,37 +511,79 @@ impl Store {
 }
 
 /// The files the servers may use, by server name: each bound to its server and mailbox as
-/// [`Store::read_tokens`] requires. Each served digest is moved out of `entries`, not copied
-/// (at 10,000 servers, copies and frees of 40,000 strings). A digest serves at most one server
-/// (its id, or before ids its server's unique name, must match), so moving it out of the
-/// summary cannot take it from another server.
+/// [`Store::read_tokens`] requires. Server `i`'s entry is `entries[at[i]]`, or `entries[i]`
+/// when `at` is `None` (the entries in the servers' order). Each served digest is moved out of
+/// `entries`, not copied. A digest serves at most one server (its id, or before ids its
+/// server's unique name, must match), so moving it out cannot take it from another server.
+/// `order` is the servers' indices in name order ([`name_order`]): the map is built from a
+/// list made in that order, without sorting (and moving) the token files themselves.
 fn resolve_from(
     servers: &[Server],
     stems: &[Cow<str>],
-    entries: &mut Entries,
+    order: &[usize],
+    entries: &mut [(Text<'_>, Entry<'_>)],
+    at: Option<&[usize]>,
 ) -> BTreeMap<String, TokenFile> {
-    // Made in name order, so that the map is built without sorting (and moving) the token
-    // files themselves: only these indices are sorted. Stable, as the map's own sort is.
-    let mut order: Vec<usize> = (0..servers.len()).collect();
-    order.sort_by(|&a, &b| servers[a].name.cmp(&servers[b].name));
     let mut files = Vec::with_capacity(servers.len());
-    for i in order {
+    for &i in order {
         let (server, stem) = (&servers[i], &*stems[i]);
-        if served(entries, server, stem).is_none() {
-            continue;
-        }
-        if let Some((stem, Entry { digest: Some(d), .. })) = entries.remove_entry(stem) {
-            files.push((server.name.clone(), d.into_file(stem)));
+        let digest = &mut entries[at.map_or(i, |at| at[i])].1.digest;
+        if digest.as_ref().is_some_and(|d| served(d, server, stem))
+            && let Some(d) = digest.take()
+        {
+            files.push((server.name.clone(), d.into_file()));
         }
     }
     files.into_iter().collect()
 }
 
-/// The digest of `stem`'s file when it serves `server`.
-fn served<'a>(entries: &'a Entries, server: &Server, stem: &str) -> Option<&'a Digest> {
-    let d = entries.get(stem)?.digest.as_ref()?;
+/// The servers' indices sorted by name; stable, as a map's own sort is. Each index carries
+/// its name's key, so that most comparisons are of two numbers rather than calls to compare
+/// two strings (at 10,000 servers, 130,000 of them).
+fn name_order(servers: &[Server]) -> Vec<usize> {
+    let mut keyed: Vec<(u128, usize)> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (name_key(&s.name), i))
+        .collect();
+    keyed.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| servers[a.1].name.cmp(&servers[b.1].name))
+    });
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Whether `order` is what [`name_order`] makes of `servers` (a sort made ahead, for these
+/// very servers): each index once, by name, and equal names by index.
+fn in_name_order(servers: &[Server], order: &[usize]) -> bool {
+    let mut seen = vec![false; servers.len()];
+    order.len() == servers.len()
+        && order
+            .iter()
+            .all(|&i| i < seen.len() && !std::mem::replace(&mut seen[i], true))
+        && order.windows(2).all(|w| {
+            let (a, b) = (&servers[w[0]].name, &servers[w[1]].name);
+            match name_key(a).cmp(&name_key(b)) {
+                std::cmp::Ordering::Equal => (a, w[0]) < (b, w[1]),
+                by_key => by_key.is_lt(),
+            }
+        })
+}
+
+/// The first 16 bytes of `name`, zero-padded, as a number. Two names' keys are ordered as the
+/// names are, or equal (names alike in their first 16 bytes, or one a prefix of the other with
+/// only zero bytes after it): then the names themselves are compared.
+fn name_key(name: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = name.len().min(16);
+    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
+}
+
+/// Whether the digest of `stem`'s file serves `server`.
+fn served(d: &Digest<'_>, server: &Server, stem: &str) -> bool {
     let server_id = d.server_id.as_deref().unwrap_or(stem);
-    super::serves(server_id, &d.server, &d.username, server).then_some(d)
+    super::serves(server_id, &d.server, &d.username, server)
 }
 
 /// The stem of `server`'s token file, borrowed when it is the server's id (nearly always).
@@ -542,7 +646,7 @@ mod tests {
         servers
             .iter()
             .filter_map(|s| Some((s, store.load_tokens(s).unwrap()?)))
-            .map(|(s, f)| (s.name.clone(), Digest::of(&f, &s.id).to_file(&s.id)))
+            .map(|(s, f)| (s.name.clone(), Digest::of(&f, &s.id).to_file()))
             .collect()
     }
 
@@ -574,6 +678,32 @@ mod tests {
         let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
         assert_eq!(how, Source::Checked { read: 0 });
         assert!(!files.contains_key("A"));
+        assert_eq!(files, truth(&store, &servers));
+    }
+
+    #[test]
+    fn entries_in_another_order_than_the_servers_are_found_by_stem() {
+        let (_tmp, store, servers) = store_with(&["A", "B", "C"]);
+        let (first, _) = store.token_health_files_with(&servers, NOW).unwrap();
+        // Written in the servers' order: each entry is at its server's index.
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(&fs::read(store.summary_path()).unwrap()).unwrap();
+        let stems: Vec<&str> = summary["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[0].as_str().unwrap())
+            .collect();
+        assert_eq!(stems, servers.iter().map(|s| s.id.as_str()).collect::<Vec<_>>());
+        // Another order (an older cache, or servers reordered since): found by stem.
+        summary["entries"].as_array_mut().unwrap().reverse();
+        atomic_write(&store.summary_path(), &serde_json::to_vec(&summary).unwrap());
+        let (files, how) = store.token_health_files_with(&servers, NOW).unwrap();
+        assert_eq!((&files, how), (&first, Source::Summary));
+        let mut reordered = servers.clone();
+        reordered.swap(0, 2);
+        let (files, how) = store.token_health_files_with(&reordered, NOW).unwrap();
+        assert_eq!((&files, how), (&first, Source::Summary));
         assert_eq!(files, truth(&store, &servers));
     }
 
@@ -683,6 +813,64 @@ mod tests {
             store.load_tokens(&servers[0]).unwrap_err(),
             StoreError::Corrupt { .. }
         ));
+    }
+
+    #[test]
+    fn name_keys_never_order_names_otherwise_than_the_names() {
+        let names = [
+            "",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "server-10",
+            "server-9",
+            "0123456789abcdef",
+            "0123456789abcdef0",
+            "0123456789abcdeF1",
+            "Zürich",
+            "Zz",
+            "日本",
+        ];
+        for a in names {
+            for b in names {
+                let (ka, kb) = (name_key(a), name_key(b));
+                assert!(ka == kb || ka.cmp(&kb) == a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_order_sorted_ahead_is_used_only_when_it_is_these_servers_order() {
+        let (_tmp, store, servers) = store_with(&["b", "a", "c", "a2"]);
+        let order = name_order(&servers);
+        assert_eq!(order, vec![1, 3, 0, 2]);
+        assert!(in_name_order(&servers, &order));
+        for wrong in [
+            vec![1, 3, 2, 0],
+            vec![1, 3, 0],
+            vec![1, 1, 0, 2],
+            vec![1, 3, 0, 9],
+            vec![],
+        ] {
+            assert!(!in_name_order(&servers, &wrong), "{wrong:?}");
+        }
+        let truth = truth(&store, &servers);
+        store.token_health_files_with(&servers, NOW).unwrap();
+        // Sorted ahead, for these servers or for others: the same files either way.
+        for ahead in [
+            NameOrder::of(&servers),
+            NameOrder::of(&servers[1..]),
+            NameOrder(vec![0, 1, 2, 3]),
+        ] {
+            let bytes = store.read_token_cache();
+            let mut cache = bytes.parse();
+            cache.set_name_order(ahead);
+            assert_eq!(
+                store.token_health_files_from(&servers, &mut cache).unwrap(),
+                truth
+            );
+        }
     }
 
     fn atomic_write(path: &Path, bytes: &[u8]) {

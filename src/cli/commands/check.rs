@@ -12,10 +12,10 @@ use std::io::Write as _;
 pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     // Without --test, the token cache is read beside the configuration (see
     // `Store::load_with_token_cache`); a test writes tokens, so then it is read after.
-    let loaded = if a.test {
-        store.load().map(|c| (c, None))
-    } else {
-        store.load_with_token_cache().map(|(c, t)| (c, Some(t)))
+    let ahead = (!a.test).then(|| store.read_token_cache());
+    let loaded = match &ahead {
+        None => store.load().map(|c| (c, None)),
+        Some(bytes) => store.load_with_token_cache(bytes).map(|(c, t)| (c, Some(t))),
     };
     let (config, cache) = match loaded {
         Ok(c) => c,
@@ -44,10 +44,17 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
     };
     // A test wrote its results: read them back.
     let config = if a.test { store.load() } else { Ok(config) };
-    let cache = cache.unwrap_or_else(|| store.read_token_cache().parse());
+    let after;
+    let mut cache = match cache {
+        Some(cache) => cache,
+        None => {
+            after = store.read_token_cache();
+            after.parse()
+        }
+    };
     let healths = match config
         .map_err(Error::from)
-        .and_then(|c| healths_of(store, c, cache, names))
+        .and_then(|c| healths_of(store, c, &mut cache, names))
     {
         Ok(h) => h,
         Err(e) => {
@@ -55,6 +62,9 @@ pub(super) async fn check(store: &Store, a: CheckArgs) -> u8 {
             return Level::Unknown as u8;
         }
     };
+    // Left to the process's exit, as the read model is (see `views::exiting`).
+    super::views::exiting(cache);
+    super::views::exiting(ahead);
     let worst = healths.iter().map(|h| h.level).max().unwrap_or(Level::Ok);
     if a.json {
         let healths: Vec<&health::Health> = healths.iter().collect();

@@ -12,8 +12,7 @@ use jiff::Timestamp;
 /// The servers (all, or those `names` names) as `list`, `show` and `check` print them, read
 /// through the core's snapshot (the TUI's read model) so health is judged as the app does.
 pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<ServerView>, Error> {
-    let (config, cache) = store.load_with_token_cache()?;
-    let snapshot = Snapshot::for_health(store, config, cache)?;
+    let snapshot = snapshot(store)?;
     let now = Timestamp::now();
     let servers = picked(&snapshot.config, names)?;
     let views = parallel::map(&servers, |s| ServerView::new(&snapshot, s, now));
@@ -25,28 +24,41 @@ pub(super) fn views(store: &Store, names: Option<&[String]>) -> Result<Vec<Serve
 /// `list`'s table, the five columns straight from the snapshot (as [`views`] judges health);
 /// `None` when there is no server.
 pub(super) fn table(store: &Store) -> Result<Option<String>, Error> {
-    let (config, cache) = store.load_with_token_cache()?;
-    let snapshot = Snapshot::for_health(store, config, cache)?;
+    let snapshot = snapshot(store)?;
     if snapshot.config.servers.is_empty() {
         return Ok(None);
     }
     let now = Timestamp::now();
+    let tz = jiff::tz::TimeZone::system();
     let rows = parallel::map(&snapshot.config.servers, |s| {
         output::row_cells(
             &output::Row {
                 name: &s.name,
                 state: s.state.label(),
-                health: snapshot.health(s, now),
+                token: snapshot.token_line(s, now),
                 username: &s.username,
                 host: &s.host,
                 port: s.port,
             },
             now,
+            &tz,
         )
     });
     let table = output::table(&rows);
     exiting((snapshot, rows));
     Ok(Some(table))
+}
+
+/// The snapshot `list` and `show` print from, read with the token cache beside the
+/// configuration. The cache (its bytes and what is left of its parse once the token files
+/// are taken out) is left to the process's exit as the snapshot is.
+fn snapshot(store: &Store) -> Result<Snapshot, Error> {
+    let cache_bytes = store.read_token_cache();
+    let (config, mut cache) = store.load_with_token_cache(&cache_bytes)?;
+    let snapshot = Snapshot::for_health(store, config, &mut cache)?;
+    exiting(cache);
+    exiting(cache_bytes);
+    Ok(snapshot)
 }
 
 /// Leaves `data` to the process's exit instead of freeing it: each of these reads runs once,
@@ -61,7 +73,7 @@ pub(super) fn exiting<T>(data: T) {
 pub(super) fn healths_of(
     store: &Store,
     config: crate::model::Config,
-    cache: TokenCache,
+    cache: &mut TokenCache<'_>,
     names: Option<&[String]>,
 ) -> Result<Vec<health::Health>, Error> {
     let snapshot = Snapshot::for_health(store, config, cache)?;
