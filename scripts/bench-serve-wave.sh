@@ -56,6 +56,7 @@ tools="$PWD/target/${TOOLS_PROFILE:-release}/examples"
 dir="$(mktemp -d)"
 pids=()
 cleanup() {
+  [ -n "${tcpdump_pid:-}" ] && kill -KILL "$tcpdump_pid" 2>/dev/null
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   rm -rf "$dir"
 }
@@ -83,7 +84,9 @@ cat "$dir/delay.log"
 # BENCH_TCPDUMP=FILE records the namespace's packets (headers only) for a timeline of the waves.
 if [ -n "${BENCH_TCPDUMP:-}" ]; then
   tcpdump -i lo -s 96 -U -w "$BENCH_TCPDUMP" tcp >/dev/null 2>&1 &
-  pids+=($!)
+  # SIGKILL at the end: waiting for packets, tcpdump may never see a gentler signal, and -U has
+  # written every packet already.
+  tcpdump_pid=$!
   sleep 1
 fi
 
