@@ -2,34 +2,32 @@
 //! mail programs run on every connection. A store of 1,000 servers spent most of that
 //! command's time building 999 servers it never looked at.
 //!
-//! Two passes over the text, neither of which allocates per server: the first borrows every
-//! server's name and id (so an ambiguous store is seen), the second builds the settings, the
-//! apps and the one server. Anything unusual (an unknown schema, two servers or apps of one
-//! name, two servers of one id, text that does not parse) gives `None`, and the caller reads
-//! the whole file, which reports it exactly as before.
+//! One pass over the text builds the settings and the apps and keeps each server as its raw
+//! JSON (checked as JSON, nothing built). Each server's name and id are then read from the
+//! start of its own text, where the store writes them (so an ambiguous store is seen), and only
+//! the named server is built. Anything unusual (an unknown schema, two servers or apps of one
+//! name, two servers of one id, a server without a name, text that does not parse) gives
+//! `None`, and the caller reads the whole file, which reports it exactly as before.
 
 use super::{MAX_CONFIG_BYTES, Store, StoreError};
 use crate::model::{AzureApp, CONFIG_SCHEMA, Config, Server, Settings};
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-/// Every server's name and id, borrowed from the text where it has no escapes.
+/// The configuration with every server left as its text.
 #[derive(Deserialize)]
 struct Outline<'a> {
     schema: u32,
+    #[serde(default)]
+    settings: Settings,
+    #[serde(default)]
+    apps: Vec<AzureApp>,
     #[serde(default, borrow)]
-    servers: Vec<Ident<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Ident<'a> {
-    #[serde(default, borrow)]
-    id: Cow<'a, str>,
-    #[serde(borrow)]
-    name: Cow<'a, str>,
+    servers: Vec<&'a RawValue>,
 }
 
 impl Store {
@@ -54,107 +52,89 @@ fn narrow(bytes: &[u8], name: &str) -> Option<Config> {
     if outline.schema != CONFIG_SCHEMA {
         return None;
     }
-    let mut names = HashSet::with_capacity(outline.servers.len());
-    let mut ids = HashSet::with_capacity(outline.servers.len());
+    let idents = outline
+        .servers
+        .iter()
+        .map(|raw| ident(raw))
+        .collect::<Option<Vec<_>>>()?;
+    let mut names = HashSet::with_capacity_and_hasher(idents.len(), foldhash::fast::FixedState::default());
+    let mut ids = HashSet::with_capacity_and_hasher(idents.len(), foldhash::fast::FixedState::default());
     let mut index = None;
-    for (i, s) in outline.servers.iter().enumerate() {
-        let unique_id = s.id.is_empty() || ids.insert(&*s.id);
-        if !names.insert(&*s.name) || !unique_id {
+    for (i, (id, server_name)) in idents.iter().enumerate() {
+        let unique_id = id.is_empty() || ids.insert(&**id);
+        if !names.insert(&**server_name) || !unique_id {
             return None;
         }
-        if s.name == name {
+        if server_name == name {
             index = Some(i);
         }
     }
-    let index = index?;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let (settings, apps, server) = Narrow { index }.deserialize(&mut de).ok()?;
-    let mut app_names = HashSet::with_capacity(apps.len());
-    if !apps.iter().all(|a| app_names.insert(a.name.as_str())) || server.name != name {
+    let server: Server = serde_json::from_str(outline.servers[index?].get()).ok()?;
+    let mut app_names =
+        HashSet::with_capacity_and_hasher(outline.apps.len(), foldhash::fast::FixedState::default());
+    if !outline.apps.iter().all(|a| app_names.insert(a.name.as_str())) || server.name != name {
         return None;
     }
     Some(Config {
         schema: outline.schema,
-        settings,
-        apps,
+        settings: outline.settings,
+        apps: outline.apps,
         servers: vec![server],
         // Certificates waiting to be proven are not needed to serve one server's token.
         pending_certificates: Vec::new(),
     })
 }
 
-/// The top-level object with only the server at `index` built.
-struct Narrow {
-    index: usize,
+/// A server's id (empty when it has none) and name, read from its text only as far as both:
+/// the store writes them first, so the rest of each server (already checked as JSON) is not
+/// read again. `None`: no name, or something that is not a server.
+fn ident(raw: &RawValue) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let mut found = (None, None);
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    // Stopping early leaves the object unfinished, which serde_json reports as an error: what
+    // was found before it is what counts.
+    let _ = (&mut de).deserialize_map(Ident { found: &mut found });
+    let (id, name) = found;
+    Some((id.unwrap_or_default(), name?))
 }
 
-impl<'de> DeserializeSeed<'de> for Narrow {
-    type Value = (Settings, Vec<AzureApp>, Server);
+/// A string borrowed from the text where it has no escapes (serde builds a plain `Cow` owned).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
+/// Reads keys until both `id` and `name` are found, storing them in `found` as it goes.
+struct Ident<'f, 'de> {
+    found: &'f mut (Option<Cow<'de, str>>, Option<Cow<'de, str>>),
 }
 
-impl<'de> Visitor<'de> for Narrow {
-    type Value = (Settings, Vec<AzureApp>, Server);
+impl<'de> Visitor<'de> for Ident<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a configuration object")
+        f.write_str("a server object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (mut settings, mut apps, mut server) = (None, None, None);
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match &*key {
-                "settings" => settings = Some(map.next_value()?),
-                "apps" => apps = Some(map.next_value()?),
-                "servers" => server = map.next_value_seed(Nth { index: self.index })?,
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let slot = match &*key {
+                "id" => &mut self.found.0,
+                "name" => &mut self.found.1,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
+            };
+            if slot.is_some() {
+                // A key twice: the full read says what is wrong.
+                *self.found = (None, None);
+                return Ok(());
+            }
+            *slot = Some(map.next_value::<Text<'de>>()?.0);
+            if self.found.0.is_some() && self.found.1.is_some() {
+                return Ok(());
             }
         }
-        let server = server.ok_or_else(|| <A::Error as serde::de::Error>::custom("no such server"))?;
-        Ok((settings.unwrap_or_default(), apps.unwrap_or_default(), server))
-    }
-}
-
-/// The element at `index` of the servers array, built; the others only checked as JSON.
-struct Nth {
-    index: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for Nth {
-    type Value = Option<Server>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Nth {
-    type Value = Option<Server>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of servers")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        let mut i = 0;
-        loop {
-            if i == self.index {
-                match seq.next_element::<Server>()? {
-                    Some(s) => found = Some(s),
-                    None => break,
-                }
-            } else if seq.next_element::<IgnoredAny>()?.is_none() {
-                break;
-            }
-            i += 1;
-        }
-        Ok(found)
+        Ok(())
     }
 }
 
@@ -231,5 +211,32 @@ mod tests {
         let loaded = store.load().unwrap();
         let one = store.load_one("B").unwrap().unwrap();
         assert_eq!(one.servers, vec![loaded.servers[1].clone()]);
+    }
+
+    #[test]
+    fn names_and_ids_are_found_in_any_order_of_keys() {
+        let full = config(&["A", "B"]);
+        let mut text = serde_json::to_value(&full).unwrap();
+        // A hand edit (or another tool) may order the keys otherwise: here alphabetically,
+        // other keys before the id and the name.
+        let bytes = serde_json::to_vec(&text).unwrap();
+        assert_eq!(
+            narrow(&bytes, "B").unwrap().servers,
+            vec![full.servers[1].clone()]
+        );
+        let ids: Vec<_> = full.servers.iter().map(|s| s.id.clone()).collect();
+        text["servers"][1]["id"] = ids[0].clone().into();
+        assert!(
+            narrow(&serde_json::to_vec(&text).unwrap(), "A").is_none(),
+            "one id twice"
+        );
+        let twice =
+            String::from_utf8(bytes)
+                .unwrap()
+                .replacen("\"name\":\"B\"", "\"name\":\"B\",\"name\":\"C\"", 1);
+        assert!(
+            narrow(twice.as_bytes(), "B").is_none(),
+            "a key twice in the server asked for"
+        );
     }
 }
