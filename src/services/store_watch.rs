@@ -109,8 +109,14 @@ pub fn watch_except(
                         Some(s) => break matches!(s, Seen::TokensAppeared),
                         None => continue,
                     },
-                    // The descriptor failed or closed: no more news.
-                    _ => return,
+                    Some(Err(e)) => {
+                        // Said once, and the store read once more: what changed before the
+                        // failure is not lost.
+                        tracing::warn!(error = %e, "the store watch failed: changes made by others are seen again when this process starts anew");
+                        let _ = tx.try_send(());
+                        return;
+                    }
+                    None => return,
                 }
             };
             let deadline = tokio::time::Instant::now() + DEBOUNCE;

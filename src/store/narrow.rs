@@ -9,6 +9,7 @@
 //! name, two servers of one id, a server without a name, text that does not parse) gives
 //! `None`, and the caller reads the whole file, which reports it exactly as before.
 
+use super::summary::Text;
 use super::{MAX_CONFIG_BYTES, Store, StoreError};
 use crate::model::{AzureApp, CONFIG_SCHEMA, Config, Server, Settings};
 use serde::Deserialize;
@@ -97,10 +98,6 @@ fn ident(raw: &RawValue) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     let (id, name) = found;
     Some((id.unwrap_or_default(), name?))
 }
-
-/// A string borrowed from the text where it has no escapes (serde builds a plain `Cow` owned).
-#[derive(Deserialize)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Reads keys until both `id` and `name` are found, storing them in `found` as it goes.
 struct Ident<'f, 'de> {

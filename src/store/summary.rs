@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime};
 mod nanos;
 mod text;
 
-use text::Text;
+pub(super) use text::Text;
 
 pub(super) const SUMMARY_FILE: &str = "tokens.cache";
 const SUMMARY_LOCK: &str = "tokens.cache.lock";

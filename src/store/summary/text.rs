@@ -1,5 +1,6 @@
-//! A string of the token cache borrowed from the cache's bytes where it has no escapes (nearly
-//! always), so that reading 10,000 entries allocates almost nothing. The cache is parsed on a
+//! A string of a store file borrowed from the file's bytes where it has no escapes (nearly
+//! always): the token cache's entries, and `inbound token`'s look at each server's name and id
+//! in `config.json`, so that reading 10,000 entries allocates almost nothing. The cache is parsed on a
 //! second thread, whose malloc arena grew a page at a time while it copied every string out:
 //! hundreds of `mprotect` calls, each taking the address-space lock that the main thread's page
 //! faults need.
